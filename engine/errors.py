@@ -1,0 +1,22 @@
+"""The engine's error hierarchy.
+
+Every error raised on purpose by the engine derives from `EngineError`, so front ends (Streamlit pages and
+the CLI) can show one clear message for it and let anything else propagate as a real bug.
+"""
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class for errors the user can fix (bad data, bad config, a broken strategy)."""
+
+
+class DataError(EngineError):
+    """Market data is missing, malformed or inconsistent (names the file, row and problem)."""
+
+
+class StrategyError(EngineError):
+    """A strategy is unknown, failed to load, or returned unusable weights."""
+
+
+class ConfigError(EngineError):
+    """A configuration, preset or parameter value is invalid (names the field and the value)."""

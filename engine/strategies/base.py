@@ -1,0 +1,162 @@
+"""The strategy interface: parameters as frozen dataclasses with bounds, and target weights per bar.
+
+A strategy decides **target weights** `w[t, symbol]` (fraction of equity, negative = short) using data up to
+and including the close of bar t. The simulator fills them at the next bar (DESIGN §3). Strategies never see
+the future: the look-ahead audit (`engine.audit`) recomputes weights on truncated data to prove it.
+"""
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+import pandas as pd
+
+from engine.data.market import MarketData
+from engine.errors import ConfigError
+
+
+def param(
+    default: Any,
+    low: float | None = None,
+    high: float | None = None,
+    step: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+    doc: str = "",
+) -> Any:
+    """A `Params` field with its default and its optimization bounds (inclusive) or choices."""
+    return field(default=default, metadata={"low": low, "high": high, "step": step, "choices": choices, "doc": doc})
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """What a UI or optimizer needs to know about one parameter."""
+
+    name: str
+    type: type
+    default: Any
+    low: float | None
+    high: float | None
+    step: float | None
+    choices: tuple[Any, ...] | None
+    doc: str
+
+    def grid(self) -> list[Any]:
+        """Values from low to high by step (or the choices): the default optimization grid."""
+        if self.choices:
+            return list(self.choices)
+        if self.low is None or self.high is None:
+            return [self.default]
+        step = self.step or (1 if self.type is int else (self.high - self.low) / 10)
+        values, v = [], self.low
+        while v <= self.high + 1e-12:
+            values.append(self.type(round(v, 10)) if self.type is not int else int(round(v)))
+            v += step
+        return values
+
+
+def param_specs(params_cls: type) -> list[ParamSpec]:
+    """The `ParamSpec` of every field of a `Params` dataclass, in declaration order."""
+    specs = []
+    for f in dataclasses.fields(params_cls):
+        md = f.metadata
+        typ = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool, "str": str}.get(
+            str(f.type), type(f.default)
+        )
+        specs.append(
+            ParamSpec(f.name, typ, f.default, md.get("low"), md.get("high"), md.get("step"), md.get("choices"), md.get("doc", ""))
+        )
+    return specs
+
+
+def _coerce(spec: ParamSpec, value: Any) -> Any:
+    try:
+        if spec.type is bool:
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low in ("1", "true", "yes", "on"):
+                    return True
+                if low in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if spec.type is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(float(value)) if isinstance(value, str) else int(value)
+        if spec.type is float:
+            return float(value)
+        return spec.type(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"parameter {spec.name!r}: {value!r} is not a valid {spec.type.__name__}") from None
+
+
+def make_params(params_cls: type, values: Mapping[str, Any] | None = None) -> Any:
+    """Build and validate a `Params` instance from a mapping (strings from the CLI are coerced).
+
+    Unknown names, wrong types and values outside the hard limits raise `ConfigError` naming the field.
+    Cross-field rules (e.g. fast < slow) live in the Params' `__post_init__`.
+    """
+    values = dict(values or {})
+    specs = {s.name: s for s in param_specs(params_cls)}
+    unknown = sorted(set(values) - set(specs))
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {unknown}; expected some of {sorted(specs)}")
+    kwargs = {name: _coerce(specs[name], v) for name, v in values.items()}
+    try:
+        return params_cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"invalid parameters {kwargs}: {e}") from None
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise `ConfigError(message)` unless condition holds: for Params' `__post_init__` checks."""
+    if not condition:
+        raise ConfigError(message)
+
+
+class Strategy(ABC):
+    """Base class of every strategy (built-in or a user file in the workspace's strategies folder).
+
+    Subclasses set `name` (registry key), `Params` (a frozen dataclass built with `param`), a one-line
+    `description`, and implement `target_weights`.
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type]
+    description: ClassVar[str] = ""
+
+    def __init__(self, params: Any = None) -> None:
+        if params is None:
+            params = self.Params()
+        elif isinstance(params, Mapping):
+            params = make_params(self.Params, params)
+        elif not isinstance(params, self.Params):
+            raise ConfigError(f"{self.name}: params must be {self.Params.__name__} or a mapping, got {type(params).__name__}")
+        self.params = params
+
+    @abstractmethod
+    def target_weights(self, data: MarketData) -> pd.DataFrame:
+        """Target weight per bar and symbol, decided with data up to and including that bar's close.
+
+        Same index and columns as `data.close`. NaN means "no opinion" and is treated as 0 by the simulator.
+        No position before every indicator the strategy uses is defined (warm-up).
+        """
+
+    def stop_fractions(self, data: MarketData) -> dict[str, pd.DataFrame] | None:
+        """Optional per-bar stop distances decided at bar t, as fractions of the entry price.
+
+        Keys among "stop_loss", "take_profit", "trailing_stop"; the value at the signal bar of an entry is
+        used for that whole trade. None (the default) means: use the config's scalar stops.
+        """
+        return None
+
+    def params_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.params)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params_dict().items())
+        return f"{type(self).__name__}({args})"

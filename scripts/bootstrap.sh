@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Set-up for IvyBT on a fresh machine: a virtual environment with Python >= 3.12, the package and its
+# extras, and (for the tests) Debian's chromium for the real-browser tests. Then run the app or the tests.
+# Usage: bash scripts/bootstrap.sh app|test|install [args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${IVYBT_VENV:-.venv}"
+
+find_python() {
+    local candidates=()
+    command -v pyenv >/dev/null 2>&1 && candidates+=("$(pyenv which python3.12 2>/dev/null || true)")
+    candidates+=(python3.12 python3.13 python3 "$HOME/.pyenv/versions/3.12.1/bin/python")
+    for c in "${candidates[@]}"; do
+        [ -n "$c" ] || continue
+        if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+            command -v "$c"; return 0
+        fi
+    done
+    echo "IvyBT needs Python >= 3.12 (pandas-ta requires it); none found. Install one (e.g. 'pyenv install 3.12')." >&2
+    return 1
+}
+
+ensure_venv() {  # $1 = extras, e.g. "dev" or ""
+    local extras="$1" spec="." stamp want
+    [ -n "$extras" ] && spec=".[$extras]"
+    want="$(cat pyproject.toml | sha256sum | cut -c1-16)-$extras"
+    stamp="$VENV/.ivybt-installed"
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$(find_python)" -m venv "$VENV"
+    fi
+    if [ ! -f "$stamp" ] || ! grep -qx -- "$want" "$stamp"; then
+        echo "Installing IvyBT ($spec) into $VENV ..."
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+        "$VENV/bin/python" -m pip install --quiet -e "$spec"
+        echo "$want" >>"$stamp"
+    fi
+}
+
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then return 0; fi
+    echo "Installing Debian's chromium for the real-browser tests ..."
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
+cmd="${1:-}"; shift || true
+case "$cmd" in
+    app)
+        ensure_venv ""
+        exec "$VENV/bin/ivybt" app "$@"
+        ;;
+    test)
+        ensure_venv "dev"
+        ensure_chromium
+        exec "$VENV/bin/python" -m pytest "$@"
+        ;;
+    install)  # only set up the environment (extras as argument, e.g. "dev,bench")
+        ensure_venv "${1:-dev}"
+        ;;
+    *)
+        echo "usage: bash scripts/bootstrap.sh app|test|install [args]" >&2; exit 2;;
+esac
