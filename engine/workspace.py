@@ -1,0 +1,56 @@
+"""Where IvyBT keeps the user's things: `./workspace` by default, `IVYBT_HOME` overrides (DESIGN §5).
+
+Layout: ivybt.db (SQLite: runs, jobs, orders, audit, paper account), cache/ (Parquet bars), data/ (imported
+symbols), artifacts/ (HTML reports), strategies/ (user strategy files). Folders are created on first use.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_ROOT.parent
+
+
+def workspace_dir() -> Path:
+    """The workspace folder (created if missing)."""
+    path = Path(os.environ.get("IVYBT_HOME") or (Path.cwd() / "workspace")).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _sub(name: str) -> Path:
+    path = workspace_dir() / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def db_path() -> Path:
+    """The workspace SQLite database file."""
+    return workspace_dir() / "ivybt.db"
+
+
+def cache_dir() -> Path:
+    return _sub("cache")
+
+
+def data_dir() -> Path:
+    """Imported user data (validated Parquet, one file per symbol)."""
+    return _sub("data")
+
+
+def artifacts_dir() -> Path:
+    return _sub("artifacts")
+
+
+def strategies_dir() -> Path:
+    """User strategy files (`*.py` defining Strategy subclasses) found by the registry."""
+    return _sub("strategies")
+
+
+def presets_dir() -> Path:
+    """Presets: `IVYBT_PRESETS` overrides; default the project's `presets/` folder (shipped examples live there)."""
+    env = os.environ.get("IVYBT_PRESETS")
+    path = Path(env).expanduser().resolve() if env else REPO_ROOT / "presets"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
