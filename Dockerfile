@@ -1,0 +1,36 @@
+# IvyBT research app. Build: docker build -t ivybt .
+# Run:   docker run -p 127.0.0.1:8501:8501 -v ivybt-workspace:/data/workspace ivybt
+# Inside the container the app listens on 0.0.0.0 (so the port can be published); publish it on the host's
+# loopback as above unless you mean to expose an app that can send orders.
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    IVYBT_HOME=/data/workspace
+
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY engine ./engine
+COPY brokers ./brokers
+COPY ui ./ui
+RUN pip install .
+
+COPY app.py ./
+COPY pages ./pages
+COPY presets ./presets
+COPY .streamlit ./.streamlit
+
+RUN useradd --create-home --uid 1000 ivybt \
+    && mkdir -p /data/workspace \
+    && chown -R ivybt:ivybt /data/workspace /app/presets
+USER ivybt
+
+VOLUME ["/data/workspace"]
+EXPOSE 8501
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD python -c "import urllib.request, sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status == 200 else 1)"
+
+CMD ["streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]

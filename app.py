@@ -1,0 +1,25 @@
+"""IvyBT: the Streamlit entry point. Page config and navigation only; every page lives in pages/.
+
+Run with `streamlit run app.py` (binds to 127.0.0.1 per .streamlit/config.toml).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="IvyBT", page_icon=":material/monitoring:", layout="wide")
+
+PAGES = {
+    "Research": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
+        st.Page("pages/backtest.py", title="Backtest", icon=":material/query_stats:", url_path="backtest"),
+        st.Page("pages/optimize.py", title="Optimize", icon=":material/tune:", url_path="optimize"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
+    ],
+    "Operations": [
+        st.Page("pages/scheduler.py", title="Scheduler", icon=":material/schedule:", url_path="scheduler"),
+        st.Page("pages/daily_ops.py", title="Daily Ops", icon=":material/account_balance:", url_path="daily-ops"),
+        st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
+    ],
+}
+
+st.navigation(PAGES).run()

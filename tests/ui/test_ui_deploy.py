@@ -1,0 +1,43 @@
+"""The Dockerfile and Streamlit config hold the lines that make the app safe and runnable (no Docker here)."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _instructions() -> list[str]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_dockerfile_key_lines() -> None:
+    lines = _instructions()
+    assert lines[0] == "FROM python:3.12-slim"
+    assert any(line.startswith("RUN pip install .") for line in lines)
+    for path in ("app.py", "pages", "ui", "presets"):
+        assert any(line.startswith("COPY ") and f" {path} " in f" {line} " for line in lines), path
+    assert "EXPOSE 8501" in lines
+    user = [line for line in lines if line.startswith("USER ")]
+    assert user and user[-1] not in ("USER root", "USER 0")
+    assert any(line.startswith("VOLUME") and "/data/workspace" in line for line in lines)
+    assert any("IVYBT_HOME=/data/workspace" in line for line in lines if line.startswith("ENV"))
+    health = [line for line in lines if line.startswith("HEALTHCHECK")]
+    assert health and "http://127.0.0.1:8501/_stcore/health" in health[0]
+    assert lines[-1] == ('CMD ["streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]')
+    # USER comes after the install steps, so the app never runs as root
+    assert lines.index(user[-1]) > max(i for i, line in enumerate(lines) if line.startswith("RUN "))
+
+
+def test_streamlit_config_binds_loopback_without_telemetry() -> None:
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["server"]["address"] == "127.0.0.1"
+    assert cfg["server"]["headless"] is True
+    assert cfg["browser"]["gatherUsageStats"] is False
+    assert cfg["theme"]["base"] in ("light", "dark")
+
+
+def test_dockerignore_keeps_secrets_and_venv_out() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".venv" in ignored and ".streamlit/secrets.toml" in ignored and "workspace" in ignored

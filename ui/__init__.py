@@ -1,0 +1,1 @@
+"""Streamlit helpers and pure Plotly chart builders for the IvyBT app (pages -> ui -> engine)."""
