@@ -1,0 +1,379 @@
+"""The run store: every saved run in the workspace's SQLite database (DESIGN §5).
+
+One row per run in `runs` (request, metrics, reproducibility key and its three hashes as JSON/text, plus
+the key metrics as real columns for listing and sorting), its symbols in `run_symbols` (for filtering), and
+its series and frames in `run_frames` as Parquet blobs. Why Parquet blobs and not SQL tables: weights and
+positions are wide (bars x symbols, 36+ columns), so a long-format table would hold ~600k rows per run;
+Parquet keeps dtypes, the DatetimeIndex and float64 bits exactly (NaN included), compresses well and reads
+back in milliseconds, while everything one filters or sorts by is a plain column.
+
+The database runs in WAL mode (readers do not block the writer: the app and a worker can share it); every
+write is one transaction (`BEGIN IMMEDIATE` ... `COMMIT`, rolled back on any error, so an interrupted write
+leaves earlier runs intact). `schema_version` records each component's schema version; other modules (jobs,
+orders, audit) add their tables with `ensure_schema(conn, component, migrations)` in their own files.
+"""
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from os import PathLike
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import pandas as pd
+
+from engine.config import BacktestConfig
+from engine.errors import EngineError
+from engine.reproduce import ReproKey, reproducibility_key
+from engine.request import BacktestRequest
+from engine.result import BacktestResult
+from engine.workspace import db_path
+
+KINDS: tuple[str, ...] = ("backtest", "optimize", "walkforward")
+KEY_METRICS: tuple[str, ...] = ("total_return", "cagr", "sharpe", "max_drawdown", "final_equity", "n_trades")
+SERIES: tuple[str, ...] = ("equity", "returns", "cash", "benchmark")
+FRAMES: tuple[str, ...] = ("weights", "positions", "trades", "fills")
+_SERIES_COLUMN = "value"
+
+RUNS_MIGRATIONS: tuple[str, ...] = (
+    # version 1
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT,
+        strategy TEXT NOT NULL,
+        symbols TEXT NOT NULL,
+        start TEXT,
+        end TEXT,
+        request_json TEXT NOT NULL,
+        result_json TEXT NOT NULL,
+        metrics_json TEXT NOT NULL,
+        repro_key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        data_hash TEXT NOT NULL,
+        version TEXT NOT NULL,
+        total_return REAL, cagr REAL, sharpe REAL, max_drawdown REAL, final_equity REAL, n_trades REAL
+    );
+    CREATE INDEX runs_created ON runs(created_at);
+    CREATE INDEX runs_strategy ON runs(strategy);
+    CREATE INDEX runs_key ON runs(repro_key);
+    CREATE TABLE run_symbols (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        symbol TEXT NOT NULL,
+        PRIMARY KEY (run_id, symbol)
+    );
+    CREATE INDEX run_symbols_symbol ON run_symbols(symbol);
+    CREATE TABLE run_frames (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        format TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
+    """,
+)
+
+
+class RunNotFound(EngineError):
+    """No saved run has this id (or the id prefix is ambiguous)."""
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run read back from the store: its request, the rebuilt result and its reproducibility key."""
+
+    id: str
+    created_at: str
+    kind: str
+    name: str | None
+    request: BacktestRequest
+    result: BacktestResult
+    key: str
+    request_hash: str
+    data_hash: str
+    version: str
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.result.metrics
+
+
+def connect(path: str | PathLike[str] | None = None) -> sqlite3.Connection:
+    """Open the workspace database (or `path`) in autocommit mode with WAL, foreign keys and a busy timeout.
+
+    Use `transaction(conn)` around writes.
+    """
+    target = Path(path) if path is not None else db_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(target, timeout=30.0, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """`BEGIN IMMEDIATE` ... `COMMIT`; any exception rolls everything back and propagates."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence[str]) -> int:
+    """Apply the migrations of `component` not applied yet (migration i brings it to version i + 1).
+
+    Each migration runs in its own transaction together with its version bump. Returns the version now.
+    """
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+    row = conn.execute("SELECT version FROM schema_version WHERE component = ?", (component,)).fetchone()
+    current = int(row[0]) if row else 0
+    if current > len(migrations):
+        raise EngineError(f"database schema of {component!r} is version {current}, newer than this IvyBT "
+                          f"({len(migrations)}); upgrade IvyBT")
+    for version in range(current + 1, len(migrations) + 1):
+        with transaction(conn):
+            row = conn.execute("SELECT version FROM schema_version WHERE component = ?", (component,)).fetchone()
+            if row and int(row[0]) >= version:  # another process migrated meanwhile
+                continue
+            for statement in _statements(migrations[version - 1]):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (component, version) VALUES (?, ?) "
+                         "ON CONFLICT(component) DO UPDATE SET version = excluded.version", (component, version))
+    return len(migrations)
+
+
+class RunStore:
+    """Saved runs in SQLite (default: the workspace's `ivybt.db`). Safe to share between processes."""
+
+    def __init__(self, path: str | PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else db_path()
+        with self._connect() as conn:
+            ensure_schema(conn, "runs", RUNS_MIGRATIONS)
+
+    def _connect(self) -> "_Closing":
+        return _Closing(connect(self.path))
+
+    def save(self, result: BacktestResult, request: BacktestRequest, *, kind: str = "backtest",
+             name: str | None = None, key: ReproKey | None = None) -> str:
+        """Store one run in one transaction and return its id (12 hex characters).
+
+        key: the run's `ReproKey`; computed from the request (which loads its data again, from the cache)
+        when not given.
+        """
+        if kind not in KINDS:
+            raise EngineError(f"run kind {kind!r} is not one of {KINDS}")
+        if key is None:
+            key = reproducibility_key(request)
+        blobs = [(n, "parquet", _series_parquet(getattr(result, n))) for n in SERIES if getattr(result, n) is not None]
+        blobs += [(n, "parquet", _frame_parquet(getattr(result, n))) for n in FRAMES]
+        run_id = uuid.uuid4().hex[:12]
+        created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        index = result.equity.index
+        start, end = (_iso(index[0]), _iso(index[-1])) if len(index) else (request.start, request.end)
+        meta = {
+            "config": result.config.to_dict(), "strategy": result.strategy, "params": dict(result.params),
+            "symbols": list(result.symbols), "benchmark_metrics": dict(result.benchmark_metrics),
+            "series_names": {n: _name(getattr(result, n)) for n in SERIES if getattr(result, n) is not None},
+        }
+        metrics = {str(k): _plain(v) for k, v in result.metrics.items()}
+        row = {
+            "id": run_id, "created_at": created, "kind": kind, "name": name, "strategy": request.strategy,
+            "symbols": ",".join(request.symbols), "start": start, "end": end,
+            "request_json": json.dumps(request.to_dict(), default=_json_default),
+            "result_json": json.dumps(meta, default=_json_default), "metrics_json": json.dumps(metrics),
+            "repro_key": key.key, "request_hash": key.request_hash, "data_hash": key.data_hash,
+            "version": key.version, **{m: _plain(result.metrics.get(m)) for m in KEY_METRICS},
+        }
+        with self._connect() as conn, transaction(conn):
+            conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                         tuple(row.values()))
+            conn.executemany("INSERT INTO run_symbols (run_id, symbol) VALUES (?, ?)",
+                             [(run_id, s) for s in request.symbols])
+            conn.executemany("INSERT INTO run_frames (run_id, name, format, data) VALUES (?, ?, ?, ?)",
+                             [(run_id, n, f, b) for n, f, b in blobs])
+        return run_id
+
+    def list(self, strategy: str | None = None, symbol: str | None = None, kind: str | None = None,
+             limit: int | None = None) -> pd.DataFrame:
+        """Saved runs, newest first: id, created_at, kind, name, strategy, symbols, start, end (the first and
+        last bar of the run), the key metrics (total_return, cagr, sharpe, max_drawdown as fractions;
+        final_equity in account currency; n_trades) and the reproducibility key."""
+        where, args = [], []
+        if strategy:
+            where.append("strategy = ?")
+            args.append(strategy)
+        if kind:
+            where.append("kind = ?")
+            args.append(kind)
+        if symbol:
+            where.append("id IN (SELECT run_id FROM run_symbols WHERE symbol = ?)")
+            args.append(symbol.strip().upper())
+        sql = ("SELECT id, created_at, kind, name, strategy, symbols, start, end, "
+               f"{', '.join(KEY_METRICS)}, repro_key AS key FROM runs")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, rowid DESC"
+        if limit is not None:
+            if int(limit) < 0:
+                raise EngineError(f"limit must be >= 0, got {limit}")
+            sql += f" LIMIT {int(limit)}"
+        with self._connect() as conn:
+            cur = conn.execute(sql, args)
+            cols = [c[0] for c in cur.description]
+            df = pd.DataFrame(cur.fetchall(), columns=cols)
+        for m in KEY_METRICS:
+            df[m] = df[m].astype("float64")
+        return df
+
+    def load(self, run_id: str) -> StoredRun:
+        """Rebuild a saved run (the same frames, bit for bit). `run_id` may be a unique prefix of >= 4 chars."""
+        with self._connect() as conn:
+            full = self._resolve(conn, run_id)
+            cur = conn.execute("SELECT * FROM runs WHERE id = ?", (full,))
+            row = dict(zip([c[0] for c in cur.description], cur.fetchone()))
+            frames = {n: _read_parquet(b) for n, b in
+                      conn.execute("SELECT name, data FROM run_frames WHERE run_id = ?", (full,)).fetchall()}
+        meta = json.loads(row["result_json"])
+        series = {}
+        for n in SERIES:
+            if n in frames:
+                s = frames[n][_SERIES_COLUMN]
+                s.name = meta["series_names"].get(n)
+                series[n] = s
+        result = BacktestResult(
+            config=BacktestConfig.from_dict(meta["config"]), strategy=meta["strategy"], params=meta["params"],
+            symbols=meta["symbols"], equity=series["equity"], returns=series["returns"], cash=series["cash"],
+            weights=frames["weights"], positions=frames["positions"], trades=frames["trades"],
+            fills=frames["fills"], metrics=json.loads(row["metrics_json"]), benchmark=series.get("benchmark"),
+            benchmark_metrics=meta["benchmark_metrics"],
+        )
+        request = BacktestRequest.from_dict(json.loads(row["request_json"]))
+        return StoredRun(id=full, created_at=row["created_at"], kind=row["kind"], name=row["name"],
+                         request=request, result=result, key=row["repro_key"], request_hash=row["request_hash"],
+                         data_hash=row["data_hash"], version=row["version"])
+
+    def delete(self, run_id: str) -> str:
+        """Delete a run and its frames in one transaction; returns the full id. Unknown id -> RunNotFound."""
+        with self._connect() as conn:
+            full = self._resolve(conn, run_id)
+            with transaction(conn):
+                conn.execute("DELETE FROM runs WHERE id = ?", (full,))
+        return full
+
+    def latest(self) -> StoredRun | None:
+        """The most recently saved run, or None when the store is empty."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
+        return self.load(row[0]) if row else None
+
+    def __len__(self) -> int:
+        with self._connect() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+    def _resolve(self, conn: sqlite3.Connection, run_id: str) -> str:
+        text = str(run_id).strip().lower()
+        if conn.execute("SELECT 1 FROM runs WHERE id = ?", (text,)).fetchone():
+            return text
+        if len(text) >= 4 and all(c in "0123456789abcdef" for c in text):
+            ids = [r[0] for r in conn.execute("SELECT id FROM runs WHERE id LIKE ?", (text + "%",)).fetchall()]
+            if len(ids) == 1:
+                return ids[0]
+            if len(ids) > 1:
+                raise RunNotFound(f"run id {run_id!r} is ambiguous: matches {', '.join(sorted(ids))}")
+        raise RunNotFound(f"no saved run with id {run_id!r} in {self.path} (see `ivybt runs list`)")
+
+
+class _Closing:
+    """Context manager that closes a connection on exit (sqlite3's own only ends a transaction)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _series_parquet(series: pd.Series) -> bytes:
+    return _frame_parquet(series.to_frame(name=_SERIES_COLUMN))
+
+
+def _frame_parquet(frame: pd.DataFrame) -> bytes:
+    """Parquet bytes of `frame`; datetime units Parquet lacks (seconds) are recorded in the file's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=True)
+    units = {str(c): str(t) for c, t in frame.dtypes.items() if str(t).startswith("datetime64")}
+    if isinstance(frame.index, pd.DatetimeIndex):
+        units["__index__"] = str(frame.index.dtype)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           b"ivybt_dtypes": json.dumps(units).encode()})
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+def _read_parquet(blob: bytes) -> pd.DataFrame:
+    """Inverse of `_frame_parquet`: the same frame, datetime units included."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(blob))
+    frame = table.to_pandas()
+    units = json.loads((table.schema.metadata or {}).get(b"ivybt_dtypes", b"{}"))
+    index_unit = units.pop("__index__", None)
+    if index_unit and str(frame.index.dtype) != index_unit:
+        frame.index = frame.index.astype(index_unit)
+    for col, dtype in units.items():
+        if col in frame.columns and str(frame[col].dtype) != dtype:
+            frame[col] = frame[col].astype(dtype)
+    return frame
+
+
+def _name(series: pd.Series) -> Any:
+    return series.name if isinstance(series.name, (str, int, float, type(None))) else str(series.name)
+
+
+def _iso(ts: Any) -> str:
+    return ts.isoformat() if hasattr(ts, "isoformat") else str(ts)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON/SQLite-friendly scalar: numpy -> Python; NaN and inf stay floats (json writes NaN/Infinity)."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
