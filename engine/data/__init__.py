@@ -1,0 +1,53 @@
+"""Market data: sources, validation, the Parquet cache, and aligned `MarketData`.
+
+Typical use::
+
+    from engine.data import load_market_data
+    data = load_market_data(["SPY", "TLT"], start="2010-01-01")   # bundled sample + workspace imports
+
+Modules: `validate` (one file -> standard frame, or DataError naming file/row/problem), `sources`
+(DataSource protocol; folder, bundled, workspace, combined), `imports` (import files into the workspace),
+`cache` (Parquet cache), `loader` (load_market_data), `info` (symbol_info, data_fingerprint),
+`market` (MarketData).
+"""
+from __future__ import annotations
+
+from engine.data.cache import clear_cache, load_cached
+from engine.data.imports import ImportedSymbol, ImportReport, delete_imported, import_files
+from engine.data.info import data_fingerprint, symbol_info
+from engine.data.loader import available_symbols, load_market_data
+from engine.data.market import FIELDS, MarketData
+from engine.data.sources import (
+    SAMPLE_DIR,
+    BundledSource,
+    CombinedSource,
+    DataSource,
+    FolderSource,
+    WorkspaceSource,
+    get_source,
+)
+from engine.data.validate import normalize_bars, read_bars
+
+__all__ = [
+    "FIELDS",
+    "SAMPLE_DIR",
+    "BundledSource",
+    "CombinedSource",
+    "DataSource",
+    "FolderSource",
+    "ImportReport",
+    "ImportedSymbol",
+    "MarketData",
+    "WorkspaceSource",
+    "available_symbols",
+    "clear_cache",
+    "data_fingerprint",
+    "delete_imported",
+    "get_source",
+    "import_files",
+    "load_cached",
+    "load_market_data",
+    "normalize_bars",
+    "read_bars",
+    "symbol_info",
+]
