@@ -1,0 +1,283 @@
+"""The broker contract (DESIGN §4): one `Broker` protocol, plain frozen dataclasses and one error hierarchy.
+
+Every adapter (paper, Alpaca, IBKR) speaks these types only; venue SDK objects never leave an adapter.
+Adapters translate SDK errors at their boundary (`raise OrderRejected(...) from e`) so callers handle five
+error classes, and only `BrokerUnavailable` is worth retrying (`retry`). Quantities are in units (shares),
+prices and money in the account currency.
+"""
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Literal, Protocol, Sequence, TypeVar, runtime_checkable
+
+Side = Literal["buy", "sell"]
+OrderType = Literal["market", "limit"]
+TimeInForce = Literal["day", "gtc", "ioc", "fok"]
+State = Literal["new", "partially_filled", "filled", "canceled", "rejected", "expired"]
+
+SIDES: tuple[str, ...] = ("buy", "sell")
+ORDER_TYPES: tuple[str, ...] = ("market", "limit")
+TIME_IN_FORCE: tuple[str, ...] = ("day", "gtc", "ioc", "fok")
+STATES: tuple[str, ...] = ("new", "partially_filled", "filled", "canceled", "rejected", "expired")
+OPEN_STATES: frozenset[str] = frozenset({"new", "partially_filled"})
+ORDER_QUERIES: tuple[str, ...] = ("open", "closed", "all")
+MAX_CLIENT_ORDER_ID = 64  # Alpaca allows 128; plan id + symbol fits easily
+
+
+# ---------------------------------------------------------------------------------------------- errors
+class BrokerError(Exception):
+    """Base class of every error a broker adapter raises on purpose (shown to the user as one message)."""
+
+
+class BrokerUnavailable(BrokerError):
+    """The broker could not be reached or answered with a server error. Temporary: safe to retry."""
+
+
+class OrderRejected(BrokerError):
+    """The broker (or our own pre-send check) refused an order; the message says why."""
+
+
+class InsufficientFunds(OrderRejected):
+    """An order needs more cash / buying power than the account has."""
+
+
+class InvalidOrder(OrderRejected):
+    """An `OrderRequest` is malformed; raised before anything is sent."""
+
+
+class AuthError(BrokerError):
+    """Credentials are missing or were refused."""
+
+
+class BrokerConfigError(BrokerError):
+    """The adapter is configured wrongly (e.g. live trading without the explicit opt-in)."""
+
+
+class PriceUnavailable(BrokerError):
+    """No latest price could be found for a symbol (names the symbols)."""
+
+
+# ---------------------------------------------------------------------------------------------- values
+@dataclass(frozen=True)
+class BrokerCapabilities:
+    """What a venue supports; the rebalance planner rounds and filters orders with it.
+
+    fractional: fractional share quantities accepted. shorting: sells beyond the position allowed.
+    order_types: subset of ORDER_TYPES. live: real money. min_notional: smallest order value (currency).
+    """
+
+    fractional: bool
+    shorting: bool
+    order_types: tuple[str, ...] = ORDER_TYPES
+    live: bool = False
+    min_notional: float = 0.0
+
+
+@dataclass(frozen=True)
+class Account:
+    """Account snapshot. equity = cash + market value of positions; all in `currency`."""
+
+    equity: float
+    cash: float
+    buying_power: float
+    currency: str = "USD"
+    account_id: str = ""
+    is_live: bool = False
+
+
+@dataclass(frozen=True)
+class Position:
+    """One holding. quantity is signed (negative = short); avg_price per unit; market_value signed."""
+
+    symbol: str
+    quantity: float
+    avg_price: float
+    market_value: float
+
+
+def _new_client_order_id() -> str:
+    return "ivy-" + uuid.uuid4().hex[:24]
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """An order to send. `quantity` > 0 in units; `side` gives the direction.
+
+    client_order_id makes `Broker.submit` idempotent: sending the same id twice places one order. Give a
+    deterministic one (plan id + symbol) for anything that may be retried; a random one is made if empty.
+    Invalid values raise `InvalidOrder` naming the field.
+    """
+
+    symbol: str
+    quantity: float
+    side: str
+    type: str = "market"
+    limit_price: float | None = None
+    time_in_force: str = "day"
+    client_order_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.symbol, str) or not self.symbol.strip() or self.symbol != self.symbol.strip():
+            raise InvalidOrder(f"order.symbol: {self.symbol!r} is not a symbol")
+        q = self.quantity
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or not math.isfinite(q) or q <= 0:
+            raise InvalidOrder(f"order.quantity: {q!r} must be a finite number > 0 (use side for direction)")
+        if self.side not in SIDES:
+            raise InvalidOrder(f"order.side: {self.side!r} is not one of {SIDES}")
+        if self.type not in ORDER_TYPES:
+            raise InvalidOrder(f"order.type: {self.type!r} is not one of {ORDER_TYPES}")
+        if self.type == "limit":
+            lp = self.limit_price
+            if isinstance(lp, bool) or not isinstance(lp, (int, float)) or not math.isfinite(lp) or lp <= 0:
+                raise InvalidOrder(f"order.limit_price: {lp!r} must be a price > 0 for a limit order")
+        elif self.limit_price is not None:
+            raise InvalidOrder(f"order.limit_price: {self.limit_price!r} given for a market order")
+        if self.time_in_force not in TIME_IN_FORCE:
+            raise InvalidOrder(f"order.time_in_force: {self.time_in_force!r} is not one of {TIME_IN_FORCE}")
+        if not self.client_order_id:
+            object.__setattr__(self, "client_order_id", _new_client_order_id())
+        cid = self.client_order_id
+        if not isinstance(cid, str) or len(cid) > MAX_CLIENT_ORDER_ID or not cid.isprintable() or " " in cid:
+            raise InvalidOrder(
+                f"order.client_order_id: {cid!r} must be printable, without spaces, at most "
+                f"{MAX_CLIENT_ORDER_ID} characters")
+
+    @property
+    def signed_quantity(self) -> float:
+        """+quantity for a buy, -quantity for a sell."""
+        return self.quantity if self.side == "buy" else -self.quantity
+
+
+@dataclass(frozen=True)
+class OrderAck:
+    """The broker accepted an order for processing (it may still fill, partially fill or be rejected later).
+
+    `duplicate` is True when the client_order_id was already known and nothing was sent; it is left out of
+    equality so a resubmit's ack equals the first one.
+    """
+
+    id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    quantity: float
+    status: str
+    submitted_at: datetime | None = None
+    duplicate: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True)
+class OrderStatus:
+    """Where an order stands. quantity / filled_quantity in units; avg_fill_price None until a fill."""
+
+    id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    quantity: float
+    filled_quantity: float
+    avg_fill_price: float | None
+    status: str
+    reason: str = ""
+    type: str = "market"
+    limit_price: float | None = None
+    submitted_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATES
+
+    @property
+    def remaining(self) -> float:
+        return max(self.quantity - self.filled_quantity, 0.0)
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One execution. quantity > 0 units at `price` (after slippage); commission in account currency."""
+
+    id: str
+    order_id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    quantity: float
+    price: float
+    commission: float
+    timestamp: datetime
+
+
+# ---------------------------------------------------------------------------------------------- protocol
+@runtime_checkable
+class Broker(Protocol):
+    """What every adapter offers. All methods are synchronous and raise only `BrokerError` subclasses."""
+
+    name: str
+    capabilities: BrokerCapabilities
+
+    @property
+    def is_live(self) -> bool: ...
+
+    def account(self) -> Account: ...
+
+    def positions(self) -> list[Position]: ...
+
+    def latest_prices(self, symbols: Sequence[str]) -> dict[str, float]:
+        """Latest trade (or last close) per symbol; raises PriceUnavailable naming symbols without one."""
+        ...
+
+    def submit(self, order: OrderRequest) -> OrderAck:
+        """Send an order once: a known client_order_id returns the first ack and sends nothing."""
+        ...
+
+    def order(self, client_order_id: str) -> OrderStatus | None:
+        """The order with this client_order_id, or None if the broker never received it."""
+        ...
+
+    def orders(self, status: str = "open") -> list[OrderStatus]:
+        """Orders by state: "open" (new, partially filled), "closed" (final) or "all"."""
+        ...
+
+    def cancel(self, order_id: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def check_order_query(status: str) -> str:
+    """Validate the `orders(status=...)` argument."""
+    if status not in ORDER_QUERIES:
+        raise BrokerConfigError(f"orders(status={status!r}): expected one of {ORDER_QUERIES}")
+    return status
+
+
+def matches_query(state: str, query: str) -> bool:
+    """True if an order in `state` belongs to `orders(status=query)`."""
+    return query == "all" or (state in OPEN_STATES) == (query == "open")
+
+
+# ---------------------------------------------------------------------------------------------- retry
+T = TypeVar("T")
+
+
+def retry(fn: Callable[[], T], attempts: int = 3, backoff: float = 0.5,
+          sleep: Callable[[float], None] = time.sleep) -> T:
+    """Call `fn`, retrying ONLY `BrokerUnavailable`, up to `attempts` calls in total.
+
+    Waits backoff * 2**k seconds before retry k+1 (0.5 s, 1 s, 2 s ...). Any other error propagates at
+    once; after the last attempt the last `BrokerUnavailable` is raised. Safe for `submit` because submit
+    is idempotent on client_order_id.
+    """
+    if attempts < 1:
+        raise BrokerConfigError(f"retry: attempts must be >= 1, got {attempts!r}")
+    for k in range(attempts):
+        try:
+            return fn()
+        except BrokerUnavailable:
+            if k == attempts - 1:
+                raise
+            sleep(backoff * (2 ** k))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,409 @@
+"""`PaperBroker`: the embedded default broker, a persistent simulated account in the workspace SQLite.
+
+Fills reuse the backtest's fill model (engine/costs.py): a market order fills at once at the latest price
+moved against the trader by `costs.slippage_bps`, and pays `costs.commission_bps` of the notional (at least
+`costs.min_commission`). The latest price comes from an injectable `price_source` (symbols -> {symbol:
+price}); the default is the last close of the engine's data source, so on daily data a paper order fills at
+the most recent close (not the next open the backtest assumes: the fill-quality report measures that gap).
+
+State lives in its own tables (prefix `paper_`) of `engine.workspace.db_path()` by default and survives a
+restart. Every write is one `BEGIN IMMEDIATE` transaction and `client_order_id` is UNIQUE, so the same id
+submitted twice, even by two processes at once, fills once.
+"""
+from __future__ import annotations
+
+import math
+import sqlite3
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator, Mapping, Sequence
+
+from brokers.base import (Account, BrokerCapabilities, BrokerConfigError, Fill, InsufficientFunds, InvalidOrder,
+                          OrderAck, OrderRejected, OrderRequest, OrderStatus, Position, PriceUnavailable,
+                          check_order_query, matches_query)
+from engine.config import Costs
+from engine.costs import commission, fill_price
+from engine.errors import EngineError
+
+PriceSource = Callable[[Sequence[str]], Mapping[str, float]]
+EPS = 1e-9
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS paper_account (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    account_id TEXT NOT NULL,
+    cash REAL NOT NULL,
+    initial_cash REAL NOT NULL,
+    currency TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paper_positions (
+    symbol TEXT PRIMARY KEY,
+    quantity REAL NOT NULL,
+    avg_price REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paper_orders (
+    id TEXT PRIMARY KEY,
+    client_order_id TEXT NOT NULL UNIQUE,
+    symbol TEXT NOT NULL,
+    side TEXT NOT NULL,
+    quantity REAL NOT NULL,
+    type TEXT NOT NULL,
+    limit_price REAL,
+    time_in_force TEXT NOT NULL,
+    status TEXT NOT NULL,
+    filled_quantity REAL NOT NULL DEFAULT 0,
+    avg_fill_price REAL,
+    reason TEXT NOT NULL DEFAULT '',
+    submitted_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paper_fills (
+    id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES paper_orders(id),
+    client_order_id TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    side TEXT NOT NULL,
+    quantity REAL NOT NULL,
+    price REAL NOT NULL,
+    reference_price REAL NOT NULL,
+    commission REAL NOT NULL,
+    timestamp TEXT NOT NULL
+);
+"""
+
+
+def engine_last_close(symbols: Sequence[str]) -> dict[str, float]:
+    """Default price source: each symbol's last non-NaN close in the engine's default data source."""
+    from engine.data import load_market_data  # the data layer is optional until a price is needed
+
+    try:
+        data = load_market_data(list(symbols))
+    except EngineError as e:
+        raise PriceUnavailable(f"no price for {list(symbols)}: {e}") from e
+    out: dict[str, float] = {}
+    for sym in symbols:
+        if sym in data.close.columns:
+            col = data.close[sym].dropna()
+            if len(col):
+                out[sym] = float(col.iloc[-1])
+    return out
+
+
+class StaticPrices:
+    """A fixed price table usable as a `price_source` (tests, dry runs). Picklable for subprocesses."""
+
+    def __init__(self, prices: Mapping[str, float]) -> None:
+        self.prices = dict(prices)
+
+    def __call__(self, symbols: Sequence[str]) -> dict[str, float]:
+        return {s: self.prices[s] for s in symbols if s in self.prices}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _ts(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+class PaperBroker:
+    """Simulated broker on SQLite: market orders fill at once at the latest price with the engine's costs.
+
+    Args:
+        db_path: SQLite file (default: the workspace database).
+        initial_cash: starting cash of a NEW account; an existing account keeps its state (use `reset`).
+        costs: slippage and commission, as in the backtest.
+        price_source: callable symbols -> {symbol: price}; default `engine_last_close`.
+        fractional: accept fractional quantities (default True).
+        allow_short: allow sells beyond the held quantity (default False: no margin, no shorting).
+        currency: account currency label.
+    """
+
+    name = "paper"
+
+    def __init__(self, db_path: str | Path | None = None, initial_cash: float = 100_000.0,
+                 costs: Costs = Costs(), price_source: PriceSource | None = None, fractional: bool = True,
+                 allow_short: bool = False, currency: str = "USD") -> None:
+        if not isinstance(initial_cash, (int, float)) or not math.isfinite(initial_cash) or initial_cash < 0:
+            raise BrokerConfigError(f"paper broker: initial_cash {initial_cash!r} must be a number >= 0")
+        if not isinstance(costs, Costs):
+            raise BrokerConfigError(f"paper broker: costs must be engine.config.Costs, got {type(costs).__name__}")
+        if db_path is None:
+            from engine.workspace import db_path as workspace_db
+
+            db_path = workspace_db()
+        self.db_path = Path(db_path)
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.costs = costs
+        self.price_source: PriceSource = price_source or engine_last_close
+        self.capabilities = BrokerCapabilities(fractional=fractional, shorting=allow_short,
+                                               order_types=("market", "limit"), live=False, min_notional=0.0)
+        with self._tx() as db:
+            for stmt in _SCHEMA.split(";"):
+                if stmt.strip():
+                    db.execute(stmt)
+            db.execute("INSERT OR IGNORE INTO paper_account VALUES (1, ?, ?, ?, ?, ?)",
+                       ("PAPER-" + uuid.uuid4().hex[:8].upper(), float(initial_cash), float(initial_cash),
+                        currency, _now()))
+
+    # ------------------------------------------------------------------ plumbing
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        return db
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction holding the database's RESERVED lock from the start (BEGIN IMMEDIATE)."""
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    @property
+    def is_live(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """Nothing to release: every call opens and closes its own connection."""
+
+    # ------------------------------------------------------------------ prices
+    def latest_prices(self, symbols: Sequence[str]) -> dict[str, float]:
+        """Latest price per symbol from the price source; PriceUnavailable names any symbol without one."""
+        symbols = list(dict.fromkeys(symbols))
+        if not symbols:
+            return {}
+        try:
+            got = dict(self.price_source(symbols))
+        except EngineError as e:
+            raise PriceUnavailable(f"no price for {symbols}: {e}") from e
+        out: dict[str, float] = {}
+        for s in symbols:
+            p = got.get(s)
+            if p is not None and isinstance(p, (int, float)) and math.isfinite(p) and p > 0:
+                out[s] = float(p)
+        missing = [s for s in symbols if s not in out]
+        if missing:
+            raise PriceUnavailable(f"paper broker: no valid latest price for {missing}")
+        return out
+
+    # ------------------------------------------------------------------ reads
+    def account(self) -> Account:
+        """Cash plus positions marked at the latest prices. No margin: buying power = max(cash, 0)."""
+        db = self._connect()
+        try:
+            acct = db.execute("SELECT * FROM paper_account WHERE id = 1").fetchone()
+            rows = db.execute("SELECT symbol, quantity FROM paper_positions").fetchall()
+        finally:
+            db.close()
+        prices = self.latest_prices([r["symbol"] for r in rows])
+        value = sum(r["quantity"] * prices[r["symbol"]] for r in rows)
+        return Account(equity=acct["cash"] + value, cash=acct["cash"], buying_power=max(acct["cash"], 0.0),
+                       currency=acct["currency"], account_id=acct["account_id"], is_live=False)
+
+    def positions(self) -> list[Position]:
+        """Holdings marked at the latest prices, sorted by symbol."""
+        db = self._connect()
+        try:
+            rows = db.execute("SELECT * FROM paper_positions ORDER BY symbol").fetchall()
+        finally:
+            db.close()
+        prices = self.latest_prices([r["symbol"] for r in rows])
+        return [Position(r["symbol"], r["quantity"], r["avg_price"], r["quantity"] * prices[r["symbol"]])
+                for r in rows]
+
+    @staticmethod
+    def _status(r: sqlite3.Row) -> OrderStatus:
+        return OrderStatus(id=r["id"], client_order_id=r["client_order_id"], symbol=r["symbol"], side=r["side"],
+                           quantity=r["quantity"], filled_quantity=r["filled_quantity"],
+                           avg_fill_price=r["avg_fill_price"], status=r["status"], reason=r["reason"],
+                           type=r["type"], limit_price=r["limit_price"], submitted_at=_ts(r["submitted_at"]))
+
+    @staticmethod
+    def _ack(r: sqlite3.Row, duplicate: bool) -> OrderAck:
+        return OrderAck(id=r["id"], client_order_id=r["client_order_id"], symbol=r["symbol"], side=r["side"],
+                        quantity=r["quantity"], status=r["status"], submitted_at=_ts(r["submitted_at"]),
+                        duplicate=duplicate)
+
+    def order(self, client_order_id: str) -> OrderStatus | None:
+        db = self._connect()
+        try:
+            r = db.execute("SELECT * FROM paper_orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
+        finally:
+            db.close()
+        return self._status(r) if r else None
+
+    def orders(self, status: str = "open") -> list[OrderStatus]:
+        """Orders in submission order: "open" (new / partially filled), "closed" or "all"."""
+        check_order_query(status)
+        db = self._connect()
+        try:
+            rows = db.execute("SELECT * FROM paper_orders ORDER BY submitted_at, rowid").fetchall()
+        finally:
+            db.close()
+        return [self._status(r) for r in rows if matches_query(r["status"], status)]
+
+    def fills(self, client_order_id: str | None = None) -> list[Fill]:
+        """Executions, oldest first (optionally of one order)."""
+        db = self._connect()
+        try:
+            sql = "SELECT * FROM paper_fills"
+            args: tuple = ()
+            if client_order_id is not None:
+                sql, args = sql + " WHERE client_order_id = ?", (client_order_id,)
+            rows = db.execute(sql + " ORDER BY timestamp, rowid", args).fetchall()
+        finally:
+            db.close()
+        return [Fill(id=r["id"], order_id=r["order_id"], client_order_id=r["client_order_id"], symbol=r["symbol"],
+                     side=r["side"], quantity=r["quantity"], price=r["price"], commission=r["commission"],
+                     timestamp=datetime.fromisoformat(r["timestamp"])) for r in rows]
+
+    # ------------------------------------------------------------------ writes
+    def submit(self, order: OrderRequest) -> OrderAck:
+        """Place `order` once. A market order fills at once; a limit order fills if marketable, else rests.
+
+        Raises InsufficientFunds (buy costs more than cash; nothing recorded), OrderRejected (selling more
+        than held with shorting off, fractional quantity when not allowed), PriceUnavailable.
+        """
+        if not isinstance(order, OrderRequest):
+            raise InvalidOrder(f"submit expects an OrderRequest, got {type(order).__name__}")
+        known = self._find(order.client_order_id)
+        if known is not None:
+            return self._ack(known, duplicate=True)
+        if not self.capabilities.fractional and order.quantity != int(order.quantity):
+            raise OrderRejected(f"paper broker: fractional quantity {order.quantity} {order.symbol} not allowed")
+        price = self.latest_prices([order.symbol])[order.symbol]
+        now = _now()
+        try:
+            with self._tx() as db:
+                row = db.execute("SELECT * FROM paper_orders WHERE client_order_id = ?",
+                                 (order.client_order_id,)).fetchone()
+                if row is not None:  # another process got there between our check and our lock
+                    return self._ack(row, duplicate=True)
+                oid = uuid.uuid4().hex
+                db.execute("INSERT INTO paper_orders (id, client_order_id, symbol, side, quantity, type, limit_price,"
+                           " time_in_force, status, submitted_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                           (oid, order.client_order_id, order.symbol, order.side, float(order.quantity), order.type,
+                            order.limit_price, order.time_in_force, "new", now, now))
+                self._try_fill(db, oid, order.symbol, order.side, float(order.quantity), order.type,
+                               order.limit_price, order.time_in_force, order.client_order_id, price, now)
+                row = db.execute("SELECT * FROM paper_orders WHERE id = ?", (oid,)).fetchone()
+                return self._ack(row, duplicate=False)
+        except sqlite3.IntegrityError:
+            known = self._find(order.client_order_id)
+            if known is None:
+                raise
+            return self._ack(known, duplicate=True)
+
+    def _find(self, client_order_id: str) -> sqlite3.Row | None:
+        db = self._connect()
+        try:
+            return db.execute("SELECT * FROM paper_orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
+        finally:
+            db.close()
+
+    def _try_fill(self, db: sqlite3.Connection, oid: str, symbol: str, side: str, qty: float, otype: str,
+                  limit: float | None, tif: str, cid: str, price: float, now: str) -> None:
+        """Fill order `oid` inside the caller's transaction if it is marketable; update cash and position."""
+        signed = qty if side == "buy" else -qty
+        px = fill_price(price, signed, self.costs)
+        if otype == "limit" and ((side == "buy" and px > limit + EPS) or (side == "sell" and px < limit - EPS)):
+            if tif in ("ioc", "fok"):
+                db.execute("UPDATE paper_orders SET status='canceled', reason=?, updated_at=? WHERE id=?",
+                           (f"limit {limit} not marketable at {px:.6g} ({tif})", now, oid))
+            return
+        fee = commission(qty, px, self.costs)
+        cash = db.execute("SELECT cash FROM paper_account WHERE id = 1").fetchone()["cash"]
+        pos = db.execute("SELECT quantity, avg_price FROM paper_positions WHERE symbol = ?", (symbol,)).fetchone()
+        held, avg = (pos["quantity"], pos["avg_price"]) if pos else (0.0, 0.0)
+        if side == "buy":
+            cost = qty * px + fee
+            if cost > cash + EPS:
+                raise InsufficientFunds(f"paper broker: buy {qty:g} {symbol} at {px:.6g} needs {cost:,.2f} "
+                                        f"(incl. commission {fee:,.2f}) but cash is {cash:,.2f}")
+        elif not self.capabilities.shorting and qty > held + EPS:
+            raise OrderRejected(f"paper broker: sell {qty:g} {symbol} exceeds the position {held:g} "
+                                f"(shorting is off)")
+        new_cash = cash - signed * px - fee
+        new_qty = held + signed
+        if abs(new_qty) <= EPS:
+            db.execute("DELETE FROM paper_positions WHERE symbol = ?", (symbol,))
+        else:
+            if held == 0 or (held > 0) != (new_qty > 0):
+                new_avg = px  # opened, or flipped through zero: the remainder was bought/sold at px
+            elif abs(new_qty) > abs(held):
+                new_avg = (held * avg + signed * px) / new_qty  # added to the position
+            else:
+                new_avg = avg  # reduced: the average cost of what is left does not change
+            db.execute("INSERT INTO paper_positions (symbol, quantity, avg_price) VALUES (?,?,?) "
+                       "ON CONFLICT(symbol) DO UPDATE SET quantity=excluded.quantity, avg_price=excluded.avg_price",
+                       (symbol, new_qty, new_avg))
+        db.execute("UPDATE paper_account SET cash = ? WHERE id = 1", (new_cash,))
+        db.execute("INSERT INTO paper_fills VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (uuid.uuid4().hex, oid, cid, symbol, side, qty, px, price, fee, now))
+        db.execute("UPDATE paper_orders SET status='filled', filled_quantity=?, avg_fill_price=?, updated_at=? "
+                   "WHERE id=?", (qty, px, now, oid))
+
+    def match_open_orders(self) -> list[OrderStatus]:
+        """Re-check resting limit orders against the latest prices; fill the marketable ones.
+
+        A resting buy that can no longer be paid for is rejected with the reason. Returns the orders that
+        changed.
+        """
+        open_orders = self.orders("open")
+        if not open_orders:
+            return []
+        prices = self.latest_prices(sorted({o.symbol for o in open_orders}))
+        changed: list[OrderStatus] = []
+        for o in open_orders:
+            with self._tx() as db:
+                row = db.execute("SELECT * FROM paper_orders WHERE id = ?", (o.id,)).fetchone()
+                if row is None or row["status"] not in ("new", "partially_filled"):
+                    continue
+                now = _now()
+                try:
+                    self._try_fill(db, o.id, o.symbol, o.side, o.quantity, o.type, o.limit_price,
+                                   row["time_in_force"], o.client_order_id, prices[o.symbol], now)
+                except OrderRejected as e:
+                    db.execute("UPDATE paper_orders SET status='rejected', reason=?, updated_at=? WHERE id=?",
+                               (str(e), now, o.id))
+                after = db.execute("SELECT * FROM paper_orders WHERE id = ?", (o.id,)).fetchone()
+            if after["status"] != row["status"]:
+                changed.append(self._status(after))
+        return changed
+
+    def cancel(self, order_id: str) -> None:
+        """Cancel a resting order by broker id (or client_order_id). Final orders raise OrderRejected."""
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM paper_orders WHERE id = ? OR client_order_id = ?",
+                             (order_id, order_id)).fetchone()
+            if row is None:
+                raise OrderRejected(f"paper broker: no order {order_id!r} to cancel")
+            if row["status"] not in ("new", "partially_filled"):
+                raise OrderRejected(f"paper broker: order {order_id!r} is {row['status']}, not cancelable")
+            db.execute("UPDATE paper_orders SET status='canceled', reason='canceled by user', updated_at=? "
+                       "WHERE id=?", (_now(), row["id"]))
+
+    def reset(self, cash: float | None = None) -> None:
+        """Start over: drop orders, fills and positions; cash = `cash` (default: the account's initial cash)."""
+        if cash is not None and (not isinstance(cash, (int, float)) or not math.isfinite(cash) or cash < 0):
+            raise BrokerConfigError(f"paper broker: reset cash {cash!r} must be a number >= 0")
+        with self._tx() as db:
+            db.execute("DELETE FROM paper_fills")
+            db.execute("DELETE FROM paper_orders")
+            db.execute("DELETE FROM paper_positions")
+            if cash is None:
+                db.execute("UPDATE paper_account SET cash = initial_cash WHERE id = 1")
+            else:
+                db.execute("UPDATE paper_account SET cash = ?, initial_cash = ? WHERE id = 1", (cash, cash))
