@@ -158,3 +158,18 @@ def test_two_processes_same_client_order_ids_fill_once(tmp_path):
     (cash,) = con.execute("SELECT cash FROM paper_account").fetchone()
     # each unit: 100.05 + max(0.10005, 1.00) commission
     assert cash == pytest.approx(100_000 - len(ids) * (100.05 + 1.0), rel=1e-12)
+
+
+def test_default_price_source_is_the_engine_data_last_close(tmp_path):
+    import csv
+
+    from engine.data import SAMPLE_DIR
+
+    with open(SAMPLE_DIR / "SPY.csv") as f:  # the bundled file read directly, not through the loader
+        last_close = float(list(csv.DictReader(f))[-1]["close"])
+    b = PaperBroker(tmp_path / "p.db", costs=Costs())  # default price source: engine.data bundled sample
+    assert b.latest_prices(["SPY"]) == {"SPY": pytest.approx(last_close, rel=1e-12)}
+    b.submit(OrderRequest("SPY", 1, "buy", client_order_id="d1"))
+    assert b.fills()[0].price == pytest.approx(last_close, rel=1e-12)
+    with pytest.raises(PriceUnavailable, match="NOSUCHSYM"):
+        b.latest_prices(["NOSUCHSYM"])
