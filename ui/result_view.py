@@ -1,0 +1,147 @@
+"""The result of one saved run, drawn in tabs: shared by the Backtest page and the Runs page.
+
+Tabs are lazy (`on_change="rerun"`): only the open tab builds its figures. Bars for the price and
+correlation tabs come from the cached loader (the stored run holds results, not prices).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from engine.errors import EngineError
+from engine.store import StoredRun
+from ui import analytics, charts, data_cache
+from ui.report import metrics_frame, write_report
+
+TABS = ("Metrics", "Equity", "Drawdown", "Prices & trades", "Calendar", "Rolling", "Exposure", "Contribution",
+        "Correlation", "Trades", "Export")
+PERCENT_METRICS = {"total_return", "cagr", "annual_volatility", "max_drawdown", "win_rate", "exposure",
+                   "avg_gross_exposure", "best_day", "worst_day", "var_95", "cvar_95", "alpha", "avg_trade",
+                   "turnover"}
+HEADLINE = ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")
+PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": True}
+
+
+def format_metric(name: str, value: Any) -> str:
+    """A metric for people: fractions as percentages, counts as integers, currency with separators."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return "n/a"
+    if name in PERCENT_METRICS:
+        return f"{v:.2%}"
+    if name in ("n_trades", "max_drawdown_duration"):
+        return f"{v:,.0f}"
+    if name in ("final_equity", "expectancy"):
+        return f"{v:,.2f}"
+    return f"{v:.3f}"
+
+
+def _chart(fig: Any, key: str) -> None:
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
+
+
+def _bars(run: StoredRun):
+    r = run.request
+    try:
+        return data_cache.market_data(tuple(r.symbols), r.start, r.end, r.data_source)
+    except EngineError as e:
+        st.warning(f"Price data for this run is not available any more: {e}")
+        return None
+
+
+def show_headline(run: StoredRun) -> None:
+    """A row of st.metric cards: the strategy's key metrics, with the difference to the benchmark."""
+    res = run.result
+    cols = st.columns(len(HEADLINE))
+    for col, name in zip(cols, HEADLINE):
+        value = res.metrics.get(name)
+        bench = res.benchmark_metrics.get(name)
+        delta = None
+        if name != "n_trades" and value is not None and bench is not None and not math.isnan(float(bench)):
+            delta = f"{format_metric(name, float(value) - float(bench))} vs benchmark"
+        col.metric(name.replace("_", " "), format_metric(name, value), delta=delta)
+
+
+def show_run(run: StoredRun, key: str = "rv") -> None:
+    """Everything about one stored run: headline, then a tab per view."""
+    res, req = run.result, run.request
+    span = f"{res.equity.index[0]:%Y-%m-%d} .. {res.equity.index[-1]:%Y-%m-%d}" if len(res.equity) else ""
+    st.caption(f"Run `{run.id}` · {res.strategy} {res.params} · {', '.join(res.symbols)} · {span} · "
+               f"fill {res.config.fill}{' (optimistic)' if res.config.fill == 'same_close' else ''} · "
+               f"saved {run.created_at[:19].replace('T', ' ')} UTC")
+    show_headline(run)
+    tabs = st.tabs(list(TABS), key=f"{key}_tabs", on_change="rerun")
+    t = dict(zip(TABS, tabs))
+    bench = res.benchmark
+    bench_returns = bench.pct_change().fillna(0.0) if bench is not None else None
+    with t["Metrics"]:
+        if t["Metrics"].open:
+            table = metrics_frame(res)
+            st.dataframe(table, key=f"{key}_metrics", column_config={
+                "Strategy": st.column_config.NumberColumn(format="%.4f"),
+                "Benchmark": st.column_config.NumberColumn(format="%.4f")})
+            st.caption("Fractions (0.12 = 12%) for returns, drawdowns and rates; Sharpe/Sortino annualized with "
+                       f"{res.config.periods_per_year:g} bars a year; the benchmark is buy-and-hold of "
+                       f"{res.config.benchmark or res.symbols[0]}.")
+    with t["Equity"]:
+        if t["Equity"].open:
+            log = st.toggle("Log scale", key=f"{key}_log")
+            _chart(charts.equity_figure(res.equity, bench, log=log,
+                                        benchmark_name=str(bench.name) if bench is not None else "Benchmark"),
+                   f"{key}_equity")
+    with t["Drawdown"]:
+        if t["Drawdown"].open:
+            _chart(charts.drawdown_figure(res.equity, bench), f"{key}_dd")
+    with t["Prices & trades"]:
+        if t["Prices & trades"].open:
+            data = _bars(run)
+            if data is not None:
+                sym = st.selectbox("Symbol", data.symbols, key=f"{key}_sym")
+                bars = pd.DataFrame({f: data.field(f)[sym] for f in ("open", "high", "low", "close", "volume")})
+                trades = res.trades[res.trades["symbol"].astype(str) == sym]
+                stops = {"stop_loss": res.config.risk.stop_loss, "take_profit": res.config.risk.take_profit}
+                _chart(charts.price_figure(bars, sym, trades, stops), f"{key}_price")
+    with t["Calendar"]:
+        if t["Calendar"].open:
+            _chart(charts.monthly_heatmap_figure(res.returns), f"{key}_monthly")
+            _chart(charts.yearly_returns_figure(res.returns, bench_returns), f"{key}_yearly")
+    with t["Rolling"]:
+        if t["Rolling"].open:
+            window = st.select_slider("Window (bars)", [21, 63, 126, 252, 504], value=126, key=f"{key}_win")
+            _chart(charts.rolling_figure(res.returns, window, res.config.periods_per_year, bench_returns),
+                   f"{key}_rolling")
+    with t["Exposure"]:
+        if t["Exposure"].open:
+            _chart(charts.weights_figure(res.weights), f"{key}_weights")
+    with t["Contribution"]:
+        if t["Contribution"].open:
+            data = _bars(run)
+            if data is not None:
+                last = data.close.ffill().iloc[-1]
+                contrib = analytics.symbol_contribution(res.fills, res.positions, last)
+                _chart(charts.contribution_figure(contrib), f"{key}_contrib")
+    with t["Correlation"]:
+        if t["Correlation"].open:
+            data = _bars(run)
+            if data is not None and len(data.symbols) > 1:
+                _chart(charts.correlation_figure(analytics.return_correlation(data.close)), f"{key}_corr")
+            elif data is not None:
+                st.info("Correlation needs two or more symbols.")
+    with t["Trades"]:
+        if t["Trades"].open:
+            st.dataframe(res.trades, key=f"{key}_trades", hide_index=True)
+            st.download_button("Download trades (CSV)", res.trades.to_csv(index=False), f"trades_{run.id}.csv",
+                               "text/csv", key=f"{key}_trades_csv", on_click="ignore")
+    with t["Export"]:
+        if t["Export"].open:
+            st.write("A self-contained HTML report (figures, metrics, configuration, trades), saved in the "
+                     "workspace's artifacts folder.")
+            st.download_button("Download HTML report", lambda: write_report(res, req, run.id).read_bytes(),
+                               f"ivybt_report_{run.id}.html", "text/html", key=f"{key}_report",
+                               on_click="ignore")
