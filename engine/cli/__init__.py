@@ -1,0 +1,56 @@
+"""The `ivybt` command line: everything the pages do, headless (DESIGN §1).
+
+Each subcommand lives in a small module with `register(subparsers)`; later commands (optimize, batch,
+signals, ...) add a module and a line to `COMMANDS`. Bad input exits 2 with ONE line on stderr
+(`ivybt: error: ...`), never a traceback: EngineError (and the error types in `USER_ERRORS`) and OSError
+are caught here; anything else is a bug and propagates.
+"""
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+from typing import Sequence
+
+from engine.cli import backtest, catalog, data, runs, tools
+from engine.cli.parsing import Parser, UsageError
+from engine.errors import EngineError
+
+COMMANDS: list[ModuleType] = [backtest, catalog, data, runs, tools]
+USER_ERRORS: list[type[BaseException]] = [EngineError, UsageError, OSError]
+"""Exception types reported as one line with exit code 2 (front ends may append their own, e.g. BrokerError)."""
+
+
+def build_parser() -> Parser:
+    from engine import __version__
+
+    parser = Parser(prog="ivybt", description="IvyBT: backtests, data, runs and the app from the command line.")
+    parser.add_argument("--version", action="version", version=f"ivybt {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `ivybt` console script; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except tuple(USER_ERRORS) as e:
+        print(f"ivybt: error: {one_line(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ivybt: interrupted", file=sys.stderr)
+        return 130
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line (a multi-line message is joined with ' | ')."""
+    text = str(error) or type(error).__name__
+    if isinstance(error, OSError) and error.filename and str(error.filename) not in text:
+        text = f"{error.filename}: {text}"
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""`ivybt backtest`: flags, a preset or a YAML config -> one BacktestRequest -> run_request -> print."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from engine.cli.output import metrics_json, metrics_text, print_json
+from engine.cli.parsing import parse_params, read_yaml_mapping, split_symbols, typed_params
+from engine.config import FILLS, REBALANCES, BacktestConfig
+from engine.errors import ConfigError
+from engine.request import BacktestRequest
+
+# flag dest -> (section, field) in the request's config mapping; section None = top level of BacktestConfig.
+CONFIG_FLAGS: dict[str, tuple[str | None, str]] = {
+    "commission_bps": ("costs", "commission_bps"),
+    "min_commission": ("costs", "min_commission"),
+    "slippage_bps": ("costs", "slippage_bps"),
+    "max_leverage": ("risk", "max_leverage"),
+    "max_position": ("risk", "max_position"),
+    "stop_loss": ("risk", "stop_loss"),
+    "take_profit": ("risk", "take_profit"),
+    "trailing_stop": ("risk", "trailing_stop"),
+    "cash": (None, "initial_cash"),
+    "fill": (None, "fill"),
+    "rebalance": (None, "rebalance"),
+    "drift": (None, "drift_threshold"),
+    "cash_rate": (None, "cash_rate"),
+    "periods_per_year": (None, "periods_per_year"),
+    "benchmark": (None, "benchmark"),
+    "fractional": (None, "fractional"),
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("backtest", help="run one backtest (flags, --preset or --config YAML)",
+                       description="Run one backtest. Flags given explicitly override a preset's or config's values.")
+    src = p.add_argument_group("what to run")
+    src.add_argument("--strategy", help="strategy name (see `ivybt strategies`)")
+    src.add_argument("--symbols", nargs="+", metavar="SYM", help="symbols, space or comma separated")
+    src.add_argument("--param", action="append", metavar="NAME=VALUE", help="strategy parameter (repeatable)")
+    src.add_argument("--start", help="first date (inclusive, YYYY-MM-DD)")
+    src.add_argument("--end", help="last date (inclusive, YYYY-MM-DD)")
+    src.add_argument("--data-dir", metavar="FOLDER", help="folder of <SYMBOL>.csv/.parquet files instead of the "
+                                                          "bundled data")
+    src.add_argument("--preset", metavar="NAME", help="start from a preset (name or path to .json)")
+    src.add_argument("--config", metavar="FILE.yaml", help="start from a YAML BacktestRequest mapping")
+    costs = p.add_argument_group("costs and fills")
+    costs.add_argument("--commission-bps", type=float, help="commission, basis points of traded notional")
+    costs.add_argument("--min-commission", type=float, help="minimum commission per order (currency)")
+    costs.add_argument("--slippage-bps", type=float, help="slippage against the trader, basis points")
+    costs.add_argument("--fill", choices=FILLS, help="fill at next_open (default), next_close, or same_close "
+                                                     "(optimistic: only for fill-sensitivity comparisons)")
+    costs.add_argument("--cash", type=float, help="initial cash (default 100000)")
+    costs.add_argument("--cash-rate", type=float, help="annual rate earned on cash (fraction)")
+    sizing = p.add_argument_group("sizing and risk")
+    sizing.add_argument("--rebalance", choices=REBALANCES, help="on_change (default), daily, weekly, monthly")
+    sizing.add_argument("--drift", type=float, help="drift threshold for scheduled rebalances (absolute weight)")
+    sizing.add_argument("--max-leverage", type=float, help="max gross leverage sum(|w|) (default 1)")
+    sizing.add_argument("--max-position", type=float, help="cap on |weight| per symbol")
+    sizing.add_argument("--stop-loss", type=float, help="stop-loss, fraction of entry price (0.05 = 5%%)")
+    sizing.add_argument("--take-profit", type=float, help="take-profit, fraction of entry price")
+    sizing.add_argument("--trailing-stop", type=float, help="trailing stop, fraction of the best price since entry")
+    units = sizing.add_mutually_exclusive_group()
+    units.add_argument("--whole-units", dest="fractional", action="store_const", const=False,
+                       help="trade whole units only (rounded toward zero)")
+    units.add_argument("--fractional", dest="fractional", action="store_const", const=True,
+                       help="trade fractional units (the default)")
+    sizing.add_argument("--benchmark", metavar="SYM", help="benchmark symbol (default: the first symbol)")
+    sizing.add_argument("--periods-per-year", type=float, help="bars per year for annualization (default 252)")
+    out = p.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    out.add_argument("--save", action="store_true", help="save the run in the run store")
+    out.add_argument("--name", help="name of the saved run")
+    out.add_argument("--save-preset", metavar="NAME", help="also save this setup as a preset")
+    p.set_defaults(func=run, fractional=None)
+
+
+def build_request(args: argparse.Namespace) -> BacktestRequest:
+    """The request the flags describe: the preset's or config's values, overridden by explicit flags."""
+    if args.preset and args.config:
+        raise ConfigError("backtest: give --preset or --config, not both")
+    base: dict[str, Any] = {}
+    if args.preset:
+        from engine.presets import load_preset
+
+        base = load_preset(args.preset).to_request().to_dict()
+    elif args.config:
+        base = read_yaml_mapping(args.config, "config")
+    d = dict(base)
+    if args.strategy:
+        if d.get("strategy") and d["strategy"] != args.strategy:
+            d["params"] = {}  # another strategy's params do not apply
+        d["strategy"] = args.strategy
+    if not d.get("strategy"):
+        raise ConfigError("backtest: give --strategy NAME (see `ivybt strategies`), --preset NAME or --config FILE")
+    if not isinstance(d.get("params") or {}, dict):
+        raise ConfigError(f"params: expected a mapping of NAME: VALUE, got {d.get('params')!r}")
+    params = {**(d.get("params") or {}), **parse_params(args.param)}
+    d["params"] = typed_params(str(d["strategy"]), params)
+    if args.symbols:
+        d["symbols"] = split_symbols(args.symbols)
+    elif isinstance(d.get("symbols"), str):
+        d["symbols"] = split_symbols([d["symbols"]])
+    for key in ("start", "end"):
+        if getattr(args, key):
+            d[key] = getattr(args, key)
+    if args.data_dir:
+        folder = Path(args.data_dir).expanduser()
+        if not folder.is_dir():
+            raise ConfigError(f"--data-dir {args.data_dir!r}: no such folder")
+        d["data_source"] = str(folder.resolve())
+    cfg = d.get("config") or {}
+    if not isinstance(cfg, (dict, BacktestConfig)):
+        raise ConfigError(f"config: expected a mapping, got {cfg!r}")
+    cfg = (cfg if isinstance(cfg, BacktestConfig) else BacktestConfig.from_dict(cfg)).to_dict()
+    for dest, (section, name) in CONFIG_FLAGS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            (cfg[section] if section else cfg)[name] = value.upper() if dest == "benchmark" else value
+    d["config"] = cfg
+    return BacktestRequest.from_dict(d)
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.request import run_request
+
+    request = build_request(args)
+    result = run_request(request)
+    out: dict[str, Any] = {"request": request.to_dict(), "metrics": metrics_json(result.metrics)}
+    if result.benchmark_metrics:
+        out["benchmark_metrics"] = metrics_json(result.benchmark_metrics)
+    if args.save:
+        from engine.reproduce import reproducibility_key
+        from engine.store import RunStore
+
+        key = reproducibility_key(request)
+        out["run_id"] = RunStore().save(result, request, name=args.name, key=key)
+        out["key"] = key.key
+    if args.save_preset:
+        from engine.presets import Preset, save_preset
+
+        out["preset"] = str(save_preset(Preset.from_request(args.save_preset, request)))
+    if args.json:
+        print_json(out)
+        return 0
+    first, last = result.equity.index[0], result.equity.index[-1]
+    print(f"{request.strategy} {request.params} on {', '.join(request.symbols)}: {len(result.equity)} bars, "
+          f"{_date(first)} .. {_date(last)}")
+    columns = {"strategy": result.metrics}
+    if result.benchmark_metrics:
+        bench = request.config.benchmark or request.symbols[0]
+        columns[f"benchmark ({bench} buy & hold)"] = result.benchmark_metrics
+    print(metrics_text(columns))
+    if request.config.fill == "same_close":
+        print("note: fill=same_close is the optimistic end of a fill-sensitivity comparison, not a tradable result")
+    if "run_id" in out:
+        print(f"saved run {out['run_id']} (key {out['key'][:16]})")
+    if "preset" in out:
+        print(f"saved preset {args.save_preset} -> {out['preset']}")
+    return 0
+
+
+def _date(ts: Any) -> str:
+    return ts.strftime("%Y-%m-%d") if hasattr(ts, "strftime") else str(ts)

@@ -1,0 +1,96 @@
+"""`ivybt strategies` and `ivybt presets list|show|delete`: what can be run."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from engine.cli.output import plain, print_json, table_text
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("strategies", help="list strategies with their parameters, defaults and bounds")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=strategies)
+
+    p = sub.add_parser("presets", help="list, show or delete presets")
+    psub = p.add_subparsers(dest="presets_cmd", required=True, metavar="{list,show,delete}")
+    q = psub.add_parser("list", help="preset names, strategies and symbols")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=presets_list)
+    q = psub.add_parser("show", help="one preset (validated)")
+    q.add_argument("name", help="preset name or path to a .json file")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=presets_show)
+    q = psub.add_parser("delete", help="delete a preset")
+    q.add_argument("name")
+    q.set_defaults(func=presets_delete)
+
+
+def strategies(args: argparse.Namespace) -> int:
+    from engine.strategies.base import param_specs
+    from engine.strategies.registry import list_strategies, load_errors
+
+    listing = {}
+    for name, cls in sorted(list_strategies().items()):
+        specs = [{"name": s.name, "type": s.type.__name__, "default": s.default, "low": s.low, "high": s.high,
+                  "step": s.step, "choices": list(s.choices) if s.choices else None, "doc": s.doc}
+                 for s in param_specs(cls.Params)]
+        listing[name] = {"description": getattr(cls, "description", ""), "params": specs}
+    errors = load_errors()
+    if args.json:
+        print_json({"strategies": listing, "load_errors": errors})
+        return 0
+    for name, info in listing.items():
+        print(f"{name}: {info['description']}")
+        rows = []
+        for s in info["params"]:
+            bounds = ", ".join(map(str, s["choices"])) if s["choices"] else (
+                f"{s['low']} .. {s['high']}" + (f" step {s['step']}" if s["step"] else "")
+                if s["low"] is not None or s["high"] is not None else "")
+            rows.append(["  " + s["name"], s["type"], repr(s["default"]), bounds, s["doc"]])
+        if rows:
+            print(table_text(["  param", "type", "default", "bounds", "meaning"], rows))
+        print()
+    for file, reason in errors.items():
+        print(f"not loaded: {file}: {reason}")
+    return 0
+
+
+def presets_list(args: argparse.Namespace) -> int:
+    from engine.errors import EngineError
+    from engine.presets import list_presets, load_preset
+
+    rows = []
+    for name in list_presets():
+        try:
+            p = load_preset(name)
+            rows.append({"name": name, "strategy": p.strategy, "symbols": list(p.symbols),
+                         "description": p.description, "error": None})
+        except EngineError as e:  # one broken preset must not hide the others
+            rows.append({"name": name, "strategy": None, "symbols": [], "description": "", "error": str(e)})
+    if args.json:
+        print_json({"presets": rows})
+        return 0
+    print(table_text(["name", "strategy", "symbols", "description"],
+                     [[r["name"], r["strategy"] or "INVALID", " ".join(r["symbols"]),
+                       r["error"] or r["description"]] for r in rows]))
+    return 0
+
+
+def presets_show(args: argparse.Namespace) -> int:
+    from engine.presets import load_preset
+
+    preset = load_preset(args.name)
+    if args.json:
+        print_json(preset.to_dict())
+    else:
+        print(json.dumps(plain(preset.to_dict()), indent=2))
+    return 0
+
+
+def presets_delete(args: argparse.Namespace) -> int:
+    from engine.presets import delete_preset
+
+    delete_preset(args.name)
+    print(f"deleted preset {args.name}")
+    return 0

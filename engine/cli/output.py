@@ -1,0 +1,108 @@
+"""Printing for the CLI: plain-text tables and strict JSON (NaN and inf become null)."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any, Mapping, Sequence, TextIO
+
+import pandas as pd
+
+# How each metric is shown in text tables (JSON always carries the raw value: fractions stay fractions).
+PERCENT = {"total_return", "cagr", "annual_volatility", "max_drawdown", "win_rate", "avg_trade", "exposure",
+           "avg_gross_exposure", "best_day", "worst_day", "var_95", "cvar_95", "alpha"}
+MONEY = {"final_equity", "expectancy"}
+COUNT = {"n_trades", "max_drawdown_duration"}
+# The order metrics are listed in; anything else follows alphabetically.
+METRIC_ORDER = ("final_equity", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar",
+                "max_drawdown", "max_drawdown_duration", "n_trades", "win_rate", "profit_factor", "expectancy",
+                "avg_trade", "exposure", "avg_gross_exposure", "turnover", "best_day", "worst_day", "var_95",
+                "cvar_95", "beta", "alpha")
+
+
+def plain(value: Any) -> Any:
+    """A strict-JSON value: numpy scalars -> Python, NaN/inf -> None, timestamps -> ISO text, recursively."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is pd.NaT:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def metrics_json(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Metrics for JSON output: counts as integers, non-finite values as null."""
+    out = {}
+    for k, v in plain(dict(metrics)).items():
+        if k in COUNT and isinstance(v, float) and v.is_integer():
+            v = int(v)
+        out[k] = v
+    return out
+
+
+def print_json(obj: Any, out: TextIO | None = None) -> None:
+    """Print ONE strict JSON object (no NaN tokens) on one line."""
+    print(json.dumps(plain(obj), allow_nan=False), file=out or sys.stdout)
+
+
+def format_metric(name: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if not isinstance(value, (int, float)):
+        return str(value)
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if name in PERCENT:
+        return f"{value * 100:,.2f}%"
+    if name in MONEY:
+        return f"{value:,.2f}"
+    if name in COUNT:
+        return f"{value:,.0f}"
+    return f"{value:,.4f}"
+
+
+def ordered_metric_names(*metric_dicts: Mapping[str, Any]) -> list[str]:
+    names = set().union(*(set(m) for m in metric_dicts))
+    first = [n for n in METRIC_ORDER if n in names]
+    return first + sorted(names - set(first))
+
+
+def metrics_text(columns: Mapping[str, Mapping[str, Any]]) -> str:
+    """A text table: one row per metric, one column per named metrics dict (e.g. strategy, benchmark)."""
+    names = ordered_metric_names(*columns.values())
+    rows = [[n] + [format_metric(n, m.get(n)) for m in columns.values()] for n in names]
+    return table_text(["metric", *columns], rows, align_right_from=1)
+
+
+def table_text(headers: Sequence[str], rows: Sequence[Sequence[Any]], align_right_from: int | None = None) -> str:
+    """A plain aligned text table (no dependencies)."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+
+    def fmt(row: list[str]) -> str:
+        parts = []
+        for i, c in enumerate(row):
+            right = align_right_from is not None and i >= align_right_from
+            parts.append(c.rjust(widths[i]) if right else c.ljust(widths[i]))
+        return "  ".join(parts).rstrip()
+
+    lines = [fmt(cells[0]), "  ".join("-" * w for w in widths)] + [fmt(r) for r in cells[1:]]
+    return "\n".join(lines)
+
+
+def frame_text(frame: pd.DataFrame, max_rows: int = 50) -> str:
+    """A DataFrame as text (all columns, at most `max_rows` rows)."""
+    with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_rows", max_rows):
+        return frame.to_string(max_rows=max_rows)

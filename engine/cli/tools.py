@@ -1,0 +1,70 @@
+"""`ivybt audit` (look-ahead audit of a strategy) and `ivybt app` (start the Streamlit app)."""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from dataclasses import asdict
+
+from engine.cli.output import print_json
+from engine.cli.parsing import parse_params, split_symbols, typed_params
+
+DEFAULT_AUDIT_SYMBOLS = ("SPY", "QQQ", "TLT", "GLD")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("audit", help="look-ahead audit: recompute a strategy on truncated data (exit 1 if it fails)")
+    p.add_argument("strategy")
+    p.add_argument("--symbols", nargs="+", metavar="SYM",
+                   help=f"symbols (default {' '.join(DEFAULT_AUDIT_SYMBOLS)})")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE")
+    p.add_argument("--checks", type=int, default=40, help="number of truncation points (default 40)")
+    p.add_argument("--start")
+    p.add_argument("--end")
+    p.add_argument("--data-dir", metavar="FOLDER", help="a folder of CSV/Parquet files instead of the bundled data")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=audit)
+
+    p = sub.add_parser("app", help="start the Streamlit app")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1", help="bind address (default loopback: the app can send "
+                                                           "orders, do not expose it without thought)")
+    p.set_defaults(func=app)
+
+
+def audit(args: argparse.Namespace) -> int:
+    from engine.audit import audit_lookahead
+    from engine.data import get_source, load_market_data
+    from engine.errors import ConfigError
+    from engine.strategies.registry import create_strategy
+
+    if args.checks < 1:
+        raise ConfigError(f"--checks {args.checks}: must be >= 1")
+    params = typed_params(args.strategy, parse_params(args.param))
+    strategy = create_strategy(args.strategy, params)
+    symbols = split_symbols(args.symbols) or list(DEFAULT_AUDIT_SYMBOLS)
+    data = load_market_data(symbols, args.start, args.end, get_source(args.data_dir))
+    report = audit_lookahead(strategy, data, n_checks=args.checks)
+    if args.json:
+        out = {k: v for k, v in asdict(report).items() if k != "points"}
+        print_json({**out, "symbols": symbols, "summary": report.summary()})
+    else:
+        print(report.summary())
+    return 0 if report.passed else 1
+
+
+def app(args: argparse.Namespace) -> int:
+    from engine.errors import ConfigError
+    from engine.workspace import REPO_ROOT
+
+    script = REPO_ROOT / "app.py"
+    if not script.is_file():
+        raise ConfigError(f"app: {script} not found (run `ivybt app` from a source checkout of IvyBT)")
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port {args.port}: must be 1..65535")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(args.port),
+           "--server.address", args.address]
+    try:
+        return subprocess.call(cmd, cwd=str(REPO_ROOT))
+    except KeyboardInterrupt:
+        return 130
