@@ -8,6 +8,7 @@ prices and money in the account currency.
 from __future__ import annotations
 
 import math
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -245,6 +246,21 @@ class Broker(Protocol):
     def cancel(self, order_id: str) -> None: ...
 
     def close(self) -> None: ...
+
+
+LIVE_OPT_IN_ENV = "IVYBT_ALLOW_LIVE"
+
+
+def require_live_opt_in(venue: str) -> None:
+    """Refuse live trading unless the environment opts in explicitly (IVYBT_ALLOW_LIVE=1).
+
+    A live adapter needs BOTH `live=True` in its settings AND this variable, so a preset or a typo alone can
+    never route real orders.
+    """
+    if os.environ.get(LIVE_OPT_IN_ENV) != "1":
+        raise BrokerConfigError(
+            f"{venue}: live trading refused: live=True also needs the environment variable "
+            f"{LIVE_OPT_IN_ENV}=1 (paper trading needs neither)")
 
 
 def check_order_query(status: str) -> str:

@@ -11,3 +11,12 @@ def _workspace(tmp_path, monkeypatch):
                 "IVYBT_ALLOW_LIVE", "IVYBT_BROKER", "IBKR_HOST", "IBKR_PORT", "IBKR_CLIENT_ID"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def alpaca_fake():
+    """A started FakeAlpacaServer (stopped after the test; it also stops itself after 60 s)."""
+    from tests.brokers.fakes.alpaca_server import FakeAlpacaServer
+
+    with FakeAlpacaServer() as fake:
+        yield fake

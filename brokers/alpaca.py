@@ -1,0 +1,325 @@
+"""`AlpacaBroker`: the Broker protocol over alpaca-py (`TradingClient` + `StockHistoricalDataClient`).
+
+Paper endpoint unless live is configured explicitly (`live=True` AND IVYBT_ALLOW_LIVE=1). Keys come from the
+arguments or the environment (ALPACA_API_KEY / ALPACA_SECRET_KEY, else APCA_API_KEY_ID / APCA_API_SECRET_KEY)
+and are handed to the SDK only: never stored on this object, logged or put in an error message.
+
+Errors are translated at this boundary (`raise ... from e`): 401 -> AuthError; 403/422 "insufficient buying
+power" -> InsufficientFunds; other 4xx on an order -> OrderRejected; 429, 5xx, timeouts and lost connections ->
+BrokerUnavailable (retryable). `submit` is idempotent on client_order_id: it looks the id up first, and a
+422 "client_order_id must be unique" (the first attempt did arrive) returns the existing order.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+import pydantic
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.data.historical.stock import StockHistoricalDataClient
+from alpaca.data.requests import StockLatestTradeRequest
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
+from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
+from requests.adapters import HTTPAdapter
+
+from brokers.base import (Account, AuthError, BrokerCapabilities, BrokerConfigError, BrokerError, BrokerUnavailable,
+                          Fill, InsufficientFunds, InvalidOrder, OrderAck, OrderRejected, OrderRequest, OrderStatus,
+                          Position, PriceUnavailable, check_order_query, require_live_opt_in)
+
+# ---------------------------------------------------------------------------------------------- translation
+SIDE_TO_ALPACA: dict[str, OrderSide] = {"buy": OrderSide.BUY, "sell": OrderSide.SELL}
+TIF_TO_ALPACA: dict[str, TimeInForce] = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC,
+                                         "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK}
+QUERY_TO_ALPACA: dict[str, QueryOrderStatus] = {"open": QueryOrderStatus.OPEN, "closed": QueryOrderStatus.CLOSED,
+                                                "all": QueryOrderStatus.ALL}
+# Alpaca order status -> ours. Working states are "new" (upgraded to partially_filled when something filled).
+STATUS_FROM_ALPACA: dict[str, str] = {
+    "new": "new", "accepted": "new", "pending_new": "new", "accepted_for_bidding": "new", "held": "new",
+    "pending_review": "new", "calculated": "new", "stopped": "new", "pending_cancel": "new",
+    "pending_replace": "new", "done_for_day": "new",
+    "partially_filled": "partially_filled", "filled": "filled",
+    "canceled": "canceled", "replaced": "canceled", "expired": "expired",
+    "rejected": "rejected", "suspended": "rejected",
+}
+LIVE_TRADING_HOST = "api.alpaca.markets"
+ORDER_ACTIONS = frozenset({"submit", "cancel"})
+
+
+def alpaca_credentials(api_key: str | None = None, secret_key: str | None = None) -> tuple[str, str]:
+    """Keys from the arguments, else ALPACA_API_KEY / ALPACA_SECRET_KEY, else APCA_API_KEY_ID / APCA_API_SECRET_KEY."""
+    key = api_key or os.environ.get("ALPACA_API_KEY") or os.environ.get("APCA_API_KEY_ID")
+    secret = secret_key or os.environ.get("ALPACA_SECRET_KEY") or os.environ.get("APCA_API_SECRET_KEY")
+    if not key or not secret:
+        raise AuthError("alpaca: API keys missing: pass api_key/secret_key or set ALPACA_API_KEY and "
+                        "ALPACA_SECRET_KEY (or APCA_API_KEY_ID and APCA_API_SECRET_KEY)")
+    return key, secret
+
+
+def clean_url(url: str | None, what: str) -> str | None:
+    """Normalize a `url_override`: alpaca-py appends /v2 itself, so a trailing slash or /v2 is removed."""
+    if url is None:
+        return None
+    url = url.strip().rstrip("/")
+    if url.endswith("/v2"):
+        url = url[:-3]
+    if not url.startswith(("http://", "https://")):
+        raise BrokerConfigError(f"alpaca: {what} {url!r} must start with http:// or https://")
+    return url
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    """requests has no default timeout; without one a silent server would hang a rebalance forever."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self._timeout = timeout
+
+    def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
+        return super().send(request, **kwargs)
+
+
+def _set_timeout(client: Any, timeout: float) -> None:
+    session = getattr(client, "_session", None)  # alpaca-py's RESTClient keeps one requests.Session
+    if isinstance(session, requests.Session):
+        adapter = _TimeoutAdapter(timeout)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+
+
+def _api_message(e: APIError) -> str:
+    try:
+        return str(json.loads(str(e)).get("message", "")) or str(e)[:200]
+    except (ValueError, AttributeError):
+        return str(e)[:200]
+
+
+def translate_api_error(e: APIError, action: str) -> BrokerError:
+    """Map an alpaca-py APIError to our hierarchy (the caller raises it `from e`)."""
+    status, msg = e.status_code, _api_message(e)
+    low = msg.lower()
+    text = f"alpaca {action}: {msg} (HTTP {status})"
+    if status is None or status == 429 or status >= 500:
+        return BrokerUnavailable(text)
+    if status == 401:
+        return AuthError(text)
+    if "buying power" in low or "insufficient funds" in low:
+        return InsufficientFunds(text)
+    if action in ORDER_ACTIONS:
+        return OrderRejected(text)
+    if status == 403:
+        return AuthError(text)
+    return BrokerError(text)
+
+
+@contextmanager
+def translate_errors(action: str) -> Iterator[None]:
+    """Turn SDK / transport errors raised inside the block into BrokerError subclasses."""
+    try:
+        yield
+    except APIError as e:
+        raise translate_api_error(e, action) from e
+    except requests.exceptions.RequestException as e:  # connection refused/reset/dropped, timeouts
+        raise BrokerUnavailable(f"alpaca {action}: no answer from the service ({type(e).__name__})") from e
+    except pydantic.ValidationError as e:
+        raise BrokerError(f"alpaca {action}: unexpected response ({e.error_count()} invalid field(s))") from e
+
+
+def _f(value: Any, default: float = 0.0) -> float:
+    return float(value) if value not in (None, "") else default
+
+
+def _status(o: Any) -> OrderStatus:
+    raw = o.status.value if hasattr(o.status, "value") else str(o.status)
+    filled = _f(o.filled_qty)
+    state = STATUS_FROM_ALPACA.get(raw, "new")
+    if state == "new" and filled > 0:
+        state = "partially_filled"
+    qty = _f(o.qty)
+    if not qty and o.notional and o.filled_avg_price:
+        qty = _f(o.notional) / _f(o.filled_avg_price)
+    otype = o.type.value if o.type is not None else "market"
+    return OrderStatus(id=str(o.id), client_order_id=o.client_order_id, symbol=o.symbol or "",
+                       side=o.side.value if o.side is not None else "", quantity=qty, filled_quantity=filled,
+                       avg_fill_price=_f(o.filled_avg_price) if filled > 0 and o.filled_avg_price else None,
+                       status=state, reason="" if state != "rejected" else f"alpaca status {raw}",
+                       type=otype if otype in ("market", "limit") else otype,
+                       limit_price=_f(o.limit_price) if o.limit_price is not None else None,
+                       submitted_at=o.submitted_at)
+
+
+def _ack(o: Any, duplicate: bool) -> OrderAck:
+    s = _status(o)
+    return OrderAck(id=s.id, client_order_id=s.client_order_id, symbol=s.symbol, side=s.side, quantity=s.quantity,
+                    status=s.status, submitted_at=s.submitted_at, duplicate=duplicate)
+
+
+class AlpacaBroker:
+    """Alpaca through alpaca-py. Paper by default; fractional quantities where the asset allows them.
+
+    Args:
+        api_key, secret_key: default from the environment (see module docstring).
+        live: trade the live account; also needs IVYBT_ALLOW_LIVE=1.
+        base_url, data_url: endpoint overrides (tests, proxies); "/v2" is added by the SDK.
+        feed: market-data feed for latest prices ("iex" for free accounts, "sip" with a subscription).
+        timeout: seconds per HTTP request.
+    """
+
+    name = "alpaca"
+
+    def __init__(self, api_key: str | None = None, secret_key: str | None = None, *, live: bool = False,
+                 base_url: str | None = None, data_url: str | None = None, feed: str | None = None,
+                 timeout: float = 10.0) -> None:
+        if live:
+            require_live_opt_in("alpaca")
+        base_url, data_url = clean_url(base_url, "base_url"), clean_url(data_url, "data_url")
+        if not live and base_url and LIVE_TRADING_HOST in base_url and "paper-api" not in base_url:
+            raise BrokerConfigError(f"alpaca: base_url {base_url!r} is the live endpoint but live=False")
+        key, secret = alpaca_credentials(api_key, secret_key)
+        self._live = bool(live)
+        self._endpoint = base_url or ("live" if live else "paper")
+        self._trading = TradingClient(key, secret, paper=not live, url_override=base_url)
+        self._data = StockHistoricalDataClient(key, secret, url_override=data_url)
+        for client in (self._trading, self._data):
+            _set_timeout(client, timeout)
+        self.feed = feed
+        self._fractionable: dict[str, bool] = {}
+        self.capabilities = BrokerCapabilities(fractional=True, shorting=True, order_types=("market", "limit"),
+                                               live=self._live, min_notional=1.0)
+
+    def __repr__(self) -> str:  # no keys, ever
+        return f"AlpacaBroker(endpoint={self._endpoint!r}, live={self._live})"
+
+    @property
+    def is_live(self) -> bool:
+        return self._live
+
+    def close(self) -> None:
+        for client in (self._trading, self._data):
+            session = getattr(client, "_session", None)
+            if isinstance(session, requests.Session):
+                session.close()
+
+    # ------------------------------------------------------------------ reads
+    def account(self) -> Account:
+        with translate_errors("account"):
+            a = self._trading.get_account()
+        equity = _f(a.equity, _f(a.portfolio_value))
+        return Account(equity=equity, cash=_f(a.cash), buying_power=_f(a.buying_power),
+                       currency=a.currency or "USD", account_id=a.account_number, is_live=self._live)
+
+    def positions(self) -> list[Position]:
+        with translate_errors("positions"):
+            rows = self._trading.get_all_positions()
+        out = []
+        for p in rows:
+            qty = _f(p.qty)
+            if getattr(p.side, "value", p.side) == "short" and qty > 0:
+                qty = -qty
+            mv = _f(p.market_value, qty * _f(p.current_price))
+            out.append(Position(symbol=p.symbol, quantity=qty, avg_price=_f(p.avg_entry_price), market_value=mv))
+        return sorted(out, key=lambda p: p.symbol)
+
+    def latest_prices(self, symbols: Sequence[str]) -> dict[str, float]:
+        """Price of the latest trade per symbol (feed as configured)."""
+        symbols = list(dict.fromkeys(symbols))
+        if not symbols:
+            return {}
+        with translate_errors("latest prices"):
+            trades = self._data.get_stock_latest_trade(
+                StockLatestTradeRequest(symbol_or_symbols=symbols, feed=self.feed))
+        out = {s: float(trades[s].price) for s in symbols if s in trades and trades[s].price}
+        missing = [s for s in symbols if s not in out]
+        if missing:
+            raise PriceUnavailable(f"alpaca: no latest trade for {missing}")
+        return out
+
+    def market_open(self) -> bool:
+        """True while the US equity market is open (Alpaca's clock)."""
+        with translate_errors("clock"):
+            return bool(self._trading.get_clock().is_open)
+
+    def order(self, client_order_id: str) -> OrderStatus | None:
+        o = self._lookup(client_order_id)
+        return _status(o) if o is not None else None
+
+    def orders(self, status: str = "open") -> list[OrderStatus]:
+        """Up to 500 most recent orders in the given state, oldest first."""
+        check_order_query(status)
+        with translate_errors("orders"):
+            rows = self._trading.get_orders(GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500,
+                                                              nested=False))
+        return sorted((_status(o) for o in rows), key=lambda s: (s.submitted_at is None, s.submitted_at))
+
+    def fills(self) -> list[Fill]:
+        """One aggregate fill per (partially) filled recent order: Alpaca charges no commission on stocks."""
+        with translate_errors("fills"):
+            rows = self._trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, limit=500, nested=False))
+        out = []
+        for o in rows:
+            s = _status(o)
+            if s.filled_quantity > 0 and s.avg_fill_price:
+                out.append(Fill(id=s.id, order_id=s.id, client_order_id=s.client_order_id, symbol=s.symbol,
+                                side=s.side, quantity=s.filled_quantity, price=s.avg_fill_price, commission=0.0,
+                                timestamp=o.filled_at or o.updated_at))
+        return sorted(out, key=lambda f: f.timestamp)
+
+    def _lookup(self, client_order_id: str) -> Any | None:
+        try:
+            with translate_errors("order lookup"):
+                return self._trading.get_order_by_client_id(client_order_id)
+        except BrokerError as e:
+            if isinstance(e.__cause__, APIError) and e.__cause__.status_code == 404:
+                return None
+            raise
+
+    # ------------------------------------------------------------------ writes
+    def _is_fractionable(self, symbol: str) -> bool:
+        if symbol not in self._fractionable:
+            with translate_errors("asset"):
+                self._fractionable[symbol] = bool(self._trading.get_asset(symbol).fractionable)
+        return self._fractionable[symbol]
+
+    def submit(self, order: OrderRequest) -> OrderAck:
+        """Send `order` once (see module docstring). Fractional quantities need a fractionable asset and a
+        day order; quantities are sent rounded to 9 decimals (Alpaca's precision)."""
+        if not isinstance(order, OrderRequest):
+            raise InvalidOrder(f"submit expects an OrderRequest, got {type(order).__name__}")
+        existing = self._lookup(order.client_order_id)
+        if existing is not None:
+            return _ack(existing, duplicate=True)
+        qty = round(float(order.quantity), 9)
+        if not math.isclose(qty, round(qty)):
+            if not self._is_fractionable(order.symbol):
+                raise OrderRejected(f"alpaca: {order.symbol} is not fractionable; quantity {qty} must be whole")
+            if order.time_in_force != "day":
+                raise OrderRejected(f"alpaca: fractional orders must be day orders, got {order.time_in_force!r}")
+        common = dict(symbol=order.symbol, qty=qty, side=SIDE_TO_ALPACA[order.side],
+                      time_in_force=TIF_TO_ALPACA[order.time_in_force], client_order_id=order.client_order_id)
+        req = (MarketOrderRequest(**common) if order.type == "market"
+               else LimitOrderRequest(limit_price=order.limit_price, **common))
+        try:
+            with translate_errors("submit"):
+                placed = self._trading.submit_order(req)
+        except OrderRejected as e:
+            cause = e.__cause__
+            if isinstance(cause, APIError) and cause.status_code == 422 and "client_order_id" in str(cause):
+                existing = self._lookup(order.client_order_id)  # an earlier attempt did arrive
+                if existing is not None:
+                    return _ack(existing, duplicate=True)
+            raise
+        return _ack(placed, duplicate=False)
+
+    def cancel(self, order_id: str) -> None:
+        """Cancel by Alpaca order id (a UUID). A final or unknown order raises OrderRejected."""
+        try:
+            with translate_errors("cancel"):
+                self._trading.cancel_order_by_id(order_id)
+        except ValueError as e:  # alpaca-py validates the UUID before sending
+            raise OrderRejected(f"alpaca cancel: {order_id!r} is not an Alpaca order id") from e
