@@ -10,11 +10,14 @@ import pandas as pd
 from engine.data.cache import load_cached
 from engine.data.market import FIELDS, MarketData
 from engine.data.sources import CombinedSource, DataSource, get_source
+from engine.errors import DataError
 
 GAP_DAYS = 5.0
 """A gap is a step between consecutive bars longer than this many calendar days (a long weekend is 4)."""
 
-INFO_COLUMNS: tuple[str, ...] = ("symbol", "source", "first", "last", "bars", "largest_gap_days", "gaps")
+INFO_COLUMNS: tuple[str, ...] = (
+    "symbol", "source", "first", "last", "bars", "largest_gap_days", "gaps", "error",
+)
 
 
 def symbol_info(source: DataSource | str | Path | None = None) -> pd.DataFrame:
@@ -22,25 +25,30 @@ def symbol_info(source: DataSource | str | Path | None = None) -> pd.DataFrame:
 
     Columns: symbol, source (name of the source that serves it), first and last timestamp, bars (count),
     largest_gap_days (largest step between consecutive bars, in calendar days, fractional for intraday),
-    gaps (number of steps longer than `GAP_DAYS` calendar days). Loads go through the Parquet cache.
+    gaps (number of steps longer than `GAP_DAYS` calendar days), error ("" when the symbol loads; otherwise
+    the DataError message, with the other fields empty, so one bad file does not hide the rest).
+    Loads go through the Parquet cache.
     """
     src = get_source(source)
     rows = []
     for sym in src.symbols():
         owner = src.source_of(sym) if isinstance(src, CombinedSource) else src
-        df = load_cached(src, sym)
+        row: dict[str, object] = {"symbol": sym, "source": owner.name, "error": ""}
+        try:
+            df = load_cached(src, sym)
+        except DataError as exc:
+            row["error"] = str(exc)
+            rows.append(row)
+            continue
         steps = np.diff(df.index.asi8) / 86_400e9 if len(df) > 1 else np.array([0.0])
-        rows.append(
-            {
-                "symbol": sym,
-                "source": owner.name,
-                "first": df.index[0],
-                "last": df.index[-1],
-                "bars": len(df),
-                "largest_gap_days": float(steps.max()),
-                "gaps": int((steps > GAP_DAYS).sum()),
-            }
+        row.update(
+            first=df.index[0],
+            last=df.index[-1],
+            bars=len(df),
+            largest_gap_days=float(steps.max()),
+            gaps=int((steps > GAP_DAYS).sum()),
         )
+        rows.append(row)
     return pd.DataFrame(rows, columns=list(INFO_COLUMNS))
 
 

@@ -69,6 +69,8 @@ class FolderSource:
 
     def __init__(self, path: str | Path, name: str | None = None, suffixes: Sequence[str] = SUPPORTED_SUFFIXES):
         self.path = Path(path).expanduser().resolve()
+        if self.path.is_file():
+            raise DataError(f"data folder expected, got a file: {self.path} (give the folder that holds it)")
         if not self.path.is_dir():
             raise DataError(f"data folder not found: {self.path}")
         self.suffixes = tuple(s.lower() for s in suffixes)

@@ -24,14 +24,15 @@ for Parquet or an in-memory frame, the 1-based row number of the table. Blank CS
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from engine.data.market import FIELDS
 from engine.errors import DataError
 
-from engine.data.market import FIELDS  # noqa: E402  (one definition of the field names)
 PRICE_FIELDS: tuple[str, ...] = ("open", "high", "low", "close")
 CSV_SUFFIXES: tuple[str, ...] = (".csv",)
 PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
@@ -168,8 +169,6 @@ def _parse_dates(values: pd.Series, origin: str, label: str, rows: np.ndarray) -
 
 
 def _to_datetime(text: pd.Series, fmt: str | None) -> pd.Series:
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format" is expected for junk; we report it ourselves
         try:
@@ -256,7 +255,8 @@ def normalize_bars(
     if dup.any():
         first = int(rows[np.flatnonzero(dup)[0] - 1])
         raise DataError(
-            f"{_where(origin, row_label, rows, dup)}: duplicate date {_ts(dates[dup][0])} (first seen at {row_label} {first})"
+            f"{_where(origin, row_label, rows, dup)}: duplicate date {_ts(dates[dup][0])} "
+            f"(first seen at {row_label} {first})"
         )
     down = np.concatenate([[False], step < 0])
     if down.any():
@@ -269,7 +269,8 @@ def normalize_bars(
     if inverted.any():
         k = int(np.flatnonzero(inverted)[0])
         raise DataError(
-            f"{_where(origin, row_label, rows, inverted)}: high < low (high {_num(values['high'][k])}, low {_num(values['low'][k])})"
+            f"{_where(origin, row_label, rows, inverted)}: high < low "
+            f"(high {_num(values['high'][k])}, low {_num(values['low'][k])})"
         )
 
     if "adj_close" in values:

@@ -91,8 +91,8 @@ def test_errors(home: Path) -> None:
 
 def test_symbol_info_matches_an_independent_count(home: Path) -> None:
     info = symbol_info("bundled").set_index("symbol")
-    assert list(info.columns) == ["source", "first", "last", "bars", "largest_gap_days", "gaps"]
-    assert len(info) == 36
+    assert list(info.columns) == ["source", "first", "last", "bars", "largest_gap_days", "gaps", "error"]
+    assert len(info) == 36 and (info["error"] == "").all()
     for sym in ("SPY", "BTC-USD", "UUP", "META"):
         days = [dt.date.fromisoformat(r["date"]) for r in sample_rows(sym)]
         steps = [(b - a).days for a, b in zip(days, days[1:])]
@@ -114,6 +114,14 @@ def test_symbol_info_of_default_source_names_the_owner(tmp_path: Path, home: Pat
     info = symbol_info().set_index("symbol")
     assert info.loc["ZZZ", "source"] == "workspace" and info.loc["SPY", "source"] == "bundled"
     assert info.loc["ZZZ", "bars"] == 3 and info.loc["ZZZ", "largest_gap_days"] == 1.0
+
+
+def test_symbol_info_reports_a_bad_file_and_keeps_the_rest(tmp_path: Path, home: Path) -> None:
+    good_csv(tmp_path / "AAA.csv", rows=3)
+    write(tmp_path / "BAD.csv", "Date,Open,High,Low,Close\n2020-01-02,1,2,0.5,1\nnot-a-date,1,2,0.5,1\n")
+    info = symbol_info(tmp_path).set_index("symbol")
+    assert info.loc["AAA", "bars"] == 3 and info.loc["AAA", "error"] == ""
+    assert "line 3: unparseable date 'not-a-date'" in info.loc["BAD", "error"]
 
 
 def test_data_fingerprint(tmp_path: Path, home: Path) -> None:

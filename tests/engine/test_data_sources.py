@@ -81,6 +81,8 @@ def test_get_source_specs(tmp_path: Path, home: Path) -> None:
     assert get_source(folder) is folder
     with pytest.raises(DataError, match=r"data folder not found: .*missing"):
         get_source(tmp_path / "missing")
+    with pytest.raises(DataError, match=r"data folder expected, got a file"):
+        get_source(good_csv(tmp_path / "X.csv"))
     with pytest.raises(DataError, match=r"not a data source"):
         get_source(42)  # type: ignore[arg-type]
 
