@@ -1,0 +1,73 @@
+"""Data: every symbol with its source, range, bars and gaps; a price preview; import, fetch and delete."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from engine.data import delete_imported, import_files
+from engine.errors import EngineError
+from ui import charts, data_cache
+from ui.alpaca_fetch import alpaca_fetch_form
+from ui.widgets import import_uploads
+
+st.title("Data")
+info = data_cache.symbol_table()
+st.dataframe(info, hide_index=True, key="data_table", column_config={
+    "first": st.column_config.DateColumn(format="YYYY-MM-DD"),
+    "last": st.column_config.DateColumn(format="YYYY-MM-DD"),
+    "largest_gap_days": st.column_config.NumberColumn("largest gap (days)", format="%.0f"),
+    "gaps": st.column_config.NumberColumn("gaps (> threshold)")})
+st.caption(f"{len(info)} symbols. Imported symbols (source 'workspace') take precedence over bundled ones.")
+
+if len(info):
+    st.subheader("Preview")
+    symbol = st.selectbox("Symbol", list(info["symbol"]), key="data_preview_symbol")
+    try:
+        data = data_cache.market_data((symbol,))
+    except EngineError as e:
+        st.error(f"Cannot load {symbol}: {e}")
+    else:
+        bars = {f: data.field(f)[symbol] for f in ("open", "high", "low", "close", "volume")}
+        st.plotly_chart(charts.price_figure(pd.DataFrame(bars), symbol), key="data_preview_chart")
+
+st.subheader("Import")
+tab_files, tab_folder, tab_alpaca = st.tabs(["Upload files", "From a folder on this machine", "Fetch from Alpaca"])
+with tab_files:
+    if import_uploads("CSV or Parquet files, one per symbol (SYMBOL.csv)", key="data_upload"):
+        data_cache.clear()
+        st.rerun()
+with tab_folder:
+    folder = st.text_input("Folder or file path", key="data_folder", placeholder="/path/to/bars")
+    if st.button("Import from path", key="data_folder_go", disabled=not folder):
+        try:
+            report = import_files([folder])
+        except EngineError as e:
+            st.error(f"Import failed: {e}")
+        else:
+            for item in report.imported:
+                st.success(f"{item.path}: imported as {item.symbol} ({item.bars} bars)")
+            for path, message in report.errors.items():
+                st.error(f"{path}: {message}")
+            if report.imported:
+                data_cache.clear()
+with tab_alpaca:
+    if alpaca_fetch_form(key="data_alpaca"):
+        data_cache.clear()
+
+imported = list(info.loc[info["source"] == "workspace", "symbol"]) if len(info) else []
+st.subheader("Delete an imported symbol")
+if not imported:
+    st.caption("Nothing imported yet (bundled symbols cannot be deleted).")
+else:
+    c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
+    target = c1.selectbox("Imported symbol", imported, key="data_delete_symbol")
+    confirm = c2.checkbox(f"Yes, delete {target} from the workspace", key="data_delete_confirm")
+    if c3.button("Delete", key="data_delete_go", disabled=not confirm, type="primary"):
+        try:
+            delete_imported(target)
+        except EngineError as e:
+            st.error(f"Cannot delete {target}: {e}")
+        else:
+            data_cache.clear()
+            st.session_state.pop("data_delete_confirm", None)
+            st.rerun()

@@ -1,0 +1,137 @@
+"""The Backtest page through its widgets: the run it shows is the engine's, it is saved, bad input is caught."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+from tests.pages.page_helpers import assert_clean, errors, frame, page
+
+from engine.config import BacktestConfig, Costs
+from engine.request import BacktestRequest, run_request
+from engine.store import RunStore
+
+
+def _fill(at, symbols=("SPY", "QQQ"), start=dt.date(2015, 1, 1), end=dt.date(2020, 12, 31), fast=20, slow=100,
+          commission=5.0):
+    at.selectbox(key="bt_strategy").set_value("sma_cross").run()
+    at.multiselect(key="bt_symbols").set_value(list(symbols))
+    at.date_input(key="bt_start").set_value(start)
+    at.date_input(key="bt_end").set_value(end)
+    at.number_input(key="bt_p_sma_cross_fast").set_value(fast)
+    at.number_input(key="bt_p_sma_cross_slow").set_value(slow)
+    at.number_input(key="bt_commission").set_value(commission)
+    return at
+
+
+def _run(at):
+    return at.button(key="bt_run").click().run()
+
+
+def test_backtest_through_widgets_matches_engine(workspace) -> None:
+    at = page("backtest")
+    at.run()
+    assert_clean(at)
+    assert "No runs yet" in " ".join(i.value for i in at.info)
+    _run(_fill(at))
+    assert_clean(at)
+
+    expected = run_request(BacktestRequest(
+        strategy="sma_cross", params={"fast": 20, "slow": 100}, symbols=("SPY", "QQQ"), start="2015-01-01",
+        end="2020-12-31", config=BacktestConfig(costs=Costs(commission_bps=5.0))))
+    shown = frame(at, "metric")
+    assert set(expected.metrics) <= set(shown.index)
+    for name, value in expected.metrics.items():
+        got = shown.loc[name, "Strategy"]
+        assert (math.isnan(value) and math.isnan(got)) or got == pytest.approx(value, rel=1e-12), name
+    for name, value in expected.benchmark_metrics.items():
+        got = shown.loc[name, "Benchmark"]
+        assert (math.isnan(value) and math.isnan(got)) or got == pytest.approx(value, rel=1e-12), name
+    assert expected.metrics["n_trades"] > 0  # the strategy really traded in this window
+
+    headline = {m.label: m.value for m in at.metric}
+    assert headline["total return"] == f"{expected.metrics['total_return']:.2%}"
+
+    store = RunStore()
+    runs = store.list()
+    assert len(runs) == 1
+    run_id = runs["id"].iloc[0]
+    assert at.query_params["run"] == [run_id] or at.query_params["run"] == run_id
+    stored = store.load(run_id)
+    assert stored.request.symbols == ("SPY", "QQQ") and stored.request.params["fast"] == 20
+    assert stored.result.metrics["sharpe"] == pytest.approx(expected.metrics["sharpe"], rel=1e-12)
+
+    # a browser reload is a fresh session: the page shows the stored run again
+    again = page("backtest")
+    again.run()
+    assert_clean(again)
+    assert run_id in " ".join(c.value for c in again.caption)
+    assert frame(again, "metric").loc["sharpe", "Strategy"] == pytest.approx(
+        expected.metrics["sharpe"], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "change, expect",
+    [
+        (dict(symbols=()), "no symbols"),
+        (dict(start=dt.date(2020, 1, 1), end=dt.date(2019, 1, 1)), "after end"),
+        (dict(start=dt.date(1970, 1, 1), end=dt.date(1980, 1, 1)), "1980"),
+        (dict(fast=60, slow=50), "fast (60) must be shorter than slow (50)"),
+    ],
+    ids=["empty-symbols", "start-after-end", "no-data-in-range", "fast-ge-slow"],
+)
+def test_bad_input_shows_error_and_keeps_saved_runs(workspace, change, expect) -> None:
+    at = page("backtest")
+    at.run()
+    _run(_fill(at, end=dt.date(2016, 12, 31)))
+    assert_clean(at)
+    store = RunStore()
+    first = store.list()["id"].tolist()
+    assert len(first) == 1
+
+    _run(_fill(at, **{**dict(end=dt.date(2016, 12, 31)), **change}))
+    assert not at.exception
+    msgs = errors(at)
+    assert len(msgs) == 1 and expect in msgs[0], msgs
+    assert "Traceback" not in msgs[0]
+    assert store.list()["id"].tolist() == first  # nothing saved, nothing lost
+    assert first[0] in " ".join(c.value for c in at.caption)  # the earlier run is still on screen
+
+
+def test_malformed_upload_shows_per_file_error(workspace) -> None:
+    at = page("backtest")
+    at.run()
+    good = b"date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,1000\n2024-01-03,10.5,12,10,11,1200\n"
+    bad = b"date,open,high,low,close,volume\n2024-01-02,10,11,9,abc,1000\n"
+    at.file_uploader(key="bt_upload").set_value([("GOOD1.csv", good, "text/csv"), ("BROKEN.csv", bad, "text/csv")])
+    at.run()
+    at.button(key="bt_upload_go").click().run()
+    assert not at.exception
+    msgs = errors(at)
+    assert len(msgs) == 1 and msgs[0].startswith("BROKEN.csv:"), msgs
+    assert any("GOOD1" in s.value for s in at.success)
+    assert "GOOD1" in at.multiselect(key="bt_symbols").options
+    assert "GOOD1" in at.multiselect(key="bt_symbols").value
+
+
+def test_save_and_load_preset(workspace) -> None:
+    at = page("backtest")
+    at.run()
+    _run(_fill(at, symbols=("GLD",), fast=15, slow=60, end=dt.date(2016, 12, 31)))
+    assert_clean(at)
+    at.text_input(key="bt_preset_name").set_value("gld_15_60").run()
+    at.button(key="bt_preset_save").click().run()
+    assert_clean(at)
+    assert any("gld_15_60" in s.value for s in at.success)
+
+    fresh = page("backtest")
+    fresh.run()
+    fresh.multiselect(key="bt_symbols").set_value(["SPY"]).run()
+    fresh.selectbox(key="bt_preset").set_value("gld_15_60").run()
+    fresh.button(key="bt_preset_load").click().run()
+    assert_clean(fresh)
+    assert fresh.multiselect(key="bt_symbols").value == ["GLD"]
+    assert fresh.number_input(key="bt_p_sma_cross_fast").value == 15
+    assert fresh.number_input(key="bt_p_sma_cross_slow").value == 60
+    assert fresh.number_input(key="bt_commission").value == 5.0
+    assert fresh.date_input(key="bt_end").value == dt.date(2016, 12, 31)
