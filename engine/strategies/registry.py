@@ -4,7 +4,8 @@ A user strategy is a `*.py` file in `engine.workspace.strategies_dir()` that def
 subclasses with a `name` and a `Params` dataclass. Files are scanned lazily and again whenever a file in the
 folder is added, removed or changed (or on `reload()`). A broken file — syntax error, import error, an
 exception at import, a class without `name`/`Params`, a name clashing with a built-in or another file — is
-reported in `load_errors()` by file name and reason, and everything else still loads.
+reported in `load_errors()` by file name and reason, and everything else still loads. Files load in name
+order (names starting with "_" are skipped); when two files define the same name, the first one keeps it.
 """
 from __future__ import annotations
 

@@ -1,0 +1,190 @@
+"""The registry: built-ins, user strategy files in a real temporary workspace, broken files, validation."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.errors import ConfigError, StrategyError
+from engine.strategies import registry
+from engine.strategies.base import Strategy, param_specs
+from tests.engine.test_strategies_common import market, read_csv
+
+EXPECTED_BUILTINS = [
+    "buy_and_hold", "sma_cross", "ema_cross", "ema_trend", "rsi_reversion", "bollinger_rsi", "macd",
+    "donchian_breakout", "momentum_rotation", "inverse_vol",
+]
+
+GOOD = '''
+from dataclasses import dataclass
+import pandas as pd
+from engine.strategies.base import Strategy, param, require
+
+class Above(Strategy):
+    """Long while the close is above `level` times the first close (a toy)."""
+    name = "my_above"
+    description = "toy user strategy"
+
+    @dataclass(frozen=True)
+    class Params:
+        level: float = param(1.5, 1.0, 3.0, 0.5)
+        cap: float = param(1.0, 0.1, 1.0, 0.1)
+
+        def __post_init__(self):
+            require(self.level > 0, f"level must be > 0, got {self.level}")
+
+    def target_weights(self, data):
+        first = data.close.bfill().iloc[0]
+        return (data.close > first * self.params.level).astype(float) * self.params.cap
+'''
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
+    folder = tmp_path / "ws" / "strategies"
+    folder.mkdir(parents=True)
+    registry.reload()
+    return folder
+
+
+def write(folder: Path, name: str, text: str) -> None:
+    (folder / name).write_text(textwrap.dedent(text))
+
+
+def test_builtins_are_complete_and_well_formed(workspace: Path) -> None:
+    strategies = registry.list_strategies()
+    assert list(strategies) == EXPECTED_BUILTINS
+    for name, cls in strategies.items():
+        assert cls.name == name and cls.description
+        assert dataclasses.is_dataclass(cls.Params) and cls.Params.__dataclass_params__.frozen
+        for spec in param_specs(cls.Params):
+            assert spec.doc, f"{name}.{spec.name} has no doc"
+            if spec.choices:
+                assert spec.default in spec.choices
+            else:
+                assert spec.low is not None and spec.high is not None and spec.step
+                assert spec.low <= spec.default <= spec.high, f"{name}.{spec.name}"
+                assert isinstance(spec.default, spec.type)
+    assert registry.load_errors() == {}
+
+
+def test_user_file_loads_and_runs(workspace: Path) -> None:
+    write(workspace, "toy.py", GOOD)
+    registry.reload()
+    assert "my_above" in registry.list_strategies()
+    assert list(registry.list_strategies())[: len(EXPECTED_BUILTINS)] == EXPECTED_BUILTINS
+    strat = registry.create_strategy("my_above", {"level": "2", "cap": 0.5})
+    assert strat.params.level == 2.0 and strat.params.cap == 0.5
+    w = strat.target_weights(market("SPY"))
+    c = read_csv("SPY")["close"].to_numpy()
+    np.testing.assert_array_equal(w["SPY"].to_numpy(), np.where(c > 2 * c[0], 0.5, 0.0))
+    with pytest.raises(ConfigError, match="level must be > 0, got -1.0"):
+        registry.create_strategy("my_above", {"level": -1})
+
+
+def test_new_and_changed_files_are_picked_up_without_reload(workspace: Path) -> None:
+    assert "my_above" not in registry.list_strategies()
+    write(workspace, "toy.py", GOOD)
+    assert "my_above" in registry.list_strategies()
+    write(workspace, "toy.py", GOOD.replace('"my_above"', '"my_above_v2"') + "\n# longer now\n")
+    os.utime(workspace / "toy.py", ns=(1, 1))  # mtime differs even on coarse file systems
+    names = registry.list_strategies()
+    assert "my_above_v2" in names and "my_above" not in names
+    (workspace / "toy.py").unlink()
+    assert "my_above_v2" not in registry.list_strategies()
+
+
+def test_broken_files_are_reported_by_name_and_the_rest_load(workspace: Path) -> None:
+    write(workspace, "good.py", GOOD)
+    write(workspace, "syntax.py", "def broken(:\n    pass\n")
+    write(workspace, "missing_import.py", "import not_a_real_module_xyz\n")
+    write(workspace, "raises.py", "x = 1\nraise RuntimeError('boom at import')\n")
+    write(workspace, "exits.py", "import sys\nsys.exit(3)\n")
+    write(workspace, "no_name.py", GOOD.replace('name = "my_above"', "").replace("class Above", "class NoName"))
+    write(workspace, "no_params.py", "from engine.strategies.base import Strategy\n"
+          "class P(Strategy):\n    name = 'p_no_params'\n    def target_weights(self, data):\n        return data.close * 0\n")
+    write(workspace, "clash.py", GOOD.replace('"my_above"', '"sma_cross"'))
+    write(workspace, "zz_dupe.py", GOOD)
+    write(workspace, "empty.py", "X = 1\n")
+    write(workspace, "bad_default.py", GOOD.replace('"my_above"', '"bad_default"').replace("param(1.5,", "param(-1.0,"))
+    registry.reload()
+
+    names = registry.list_strategies()
+    assert "my_above" in names and "sma_cross" in names
+    assert names["sma_cross"].__module__ == "engine.strategies.crossover"  # the built-in was not replaced
+    for bad in ("p_no_params", "bad_default"):
+        assert bad not in names
+    errors = registry.load_errors()
+    assert set(errors) == {"syntax.py", "missing_import.py", "raises.py", "exits.py", "no_name.py", "no_params.py",
+                           "clash.py", "zz_dupe.py", "empty.py", "bad_default.py"}
+    assert errors["syntax.py"].startswith("syntax error at line 1")
+    assert "ModuleNotFoundError" in errors["missing_import.py"] and "not_a_real_module_xyz" in errors["missing_import.py"]
+    assert errors["raises.py"] == "RuntimeError (line 2): boom at import"
+    assert "SystemExit" in errors["exits.py"]
+    assert errors["no_name.py"] == "class NoName has no `name` (a non-empty string)"
+    assert errors["no_params.py"] == "class P ('p_no_params') has no `Params` dataclass"
+    assert errors["clash.py"] == "class Above: name 'sma_cross' clashes with a built-in strategy"
+    assert errors["zz_dupe.py"] == "class Above: name 'my_above' is already defined in good.py"
+    assert errors["empty.py"] == "defines no Strategy subclass"
+    assert "default Params() fails: level must be > 0, got -1.0" in errors["bad_default.py"]
+
+
+def test_unknown_name_lists_known_and_failed_files(workspace: Path) -> None:
+    with pytest.raises(StrategyError, match=r"unknown strategy 'sma_crossover'; known: buy_and_hold, sma_cross, ema_cross"):
+        registry.get_strategy("sma_crossover")
+    write(workspace, "syntax.py", "def broken(:\n")
+    with pytest.raises(StrategyError, match=r"user files that failed to load: syntax.py"):
+        registry.create_strategy("nope")
+
+
+def test_create_strategy_validates_params(workspace: Path) -> None:
+    with pytest.raises(ConfigError, match=r"fast \(60\) must be shorter than slow \(50\)"):
+        registry.create_strategy("sma_cross", {"fast": 60})
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['window'\]"):
+        registry.create_strategy("rsi_reversion", {"window": 3})
+    s = registry.create_strategy("donchian_breakout", {"system": "55"})
+    assert s.params.system == 55
+    assert registry.create_strategy("macd", None).params == registry.get_strategy("macd").Params()
+
+
+def test_validate_weights(workspace: Path) -> None:
+    data = market("SPY", "TLT")
+    strat = registry.create_strategy("buy_and_hold")
+    good = strat.target_weights(data)
+    assert registry.validate_weights(strat, data, good).equals(good)
+    with_nan = good.copy()
+    with_nan.iloc[5, 1] = np.nan
+    assert np.isnan(registry.validate_weights(strat, data, with_nan).iloc[5, 1])  # NaN = no opinion: allowed
+
+    with pytest.raises(StrategyError, match="returned ndarray, expected a pandas DataFrame"):
+        registry.validate_weights(strat, data, good.to_numpy())
+    with pytest.raises(StrategyError, match=r"shape \(9, 2\), expected \(\d+, 2\)"):
+        registry.validate_weights(strat, data, good.head(9))
+    with pytest.raises(StrategyError, match=r"columns \['TLT', 'SPY'\], expected \['SPY', 'TLT'\]"):
+        registry.validate_weights(strat, data, good[["TLT", "SPY"]])
+    shifted = good.set_axis(good.index + pd.Timedelta(hours=1))
+    with pytest.raises(StrategyError, match=r"different index: row 0 is Timestamp\('1993-01-29 01:00:00'\)"):
+        registry.validate_weights(strat, data, shifted)
+    bad = good.copy()
+    bad.loc[pd.Timestamp("2005-03-01"), "TLT"] = np.inf
+    with pytest.raises(StrategyError, match=r"non-finite weight inf at 2005-03-01 00:00:00 for 'TLT'"):
+        registry.validate_weights(strat, data, bad)
+    text = good.astype(object)
+    text.iloc[0, 0] = "half"
+    with pytest.raises(StrategyError, match="non-numeric weights"):
+        registry.validate_weights(strat, data, text)
+
+
+def test_user_subclass_of_builtin_needs_its_own_name(workspace: Path) -> None:
+    write(workspace, "sub.py", "from engine.strategies.crossover import SmaCross\n"
+          "class Mine(SmaCross):\n    name = 'my_sma'\n")
+    registry.reload()
+    cls = registry.get_strategy("my_sma")
+    assert issubclass(cls, Strategy) and registry.load_errors() == {}
+    assert "sma_cross" in registry.list_strategies()  # the imported built-in is not re-registered from sub.py
