@@ -20,6 +20,7 @@ NEXT_OPEN, NEXT_CLOSE, SAME_CLOSE = 0, 1, 2
 FILL_MODES = {"next_open": NEXT_OPEN, "next_close": NEXT_CLOSE, "same_close": SAME_CLOSE}
 REASON_SIGNAL, REASON_REBALANCE, REASON_STOP_LOSS, REASON_TAKE_PROFIT, REASON_TRAILING = 0, 1, 2, 3, 4
 REASONS = ("signal", "rebalance", "stop_loss", "take_profit", "trailing_stop")
+DUST = 1e-9  # orders smaller than this fraction of equity are float residue and skipped
 # columns of the fill log
 F_BAR, F_SYM, F_QTY, F_PRICE, F_FEE, F_REASON = 0, 1, 2, 3, 4, 5
 
@@ -295,6 +296,8 @@ def _execute(t, prices, q, cash, last_close, tgt, stopped, pending, pending_reba
                             continue
             else:
                 pf = p * (1.0 - slip)
+            if abs(d) * pf <= DUST * abs(value) and q_old + d != 0.0:
+                continue  # float residue (e.g. a buy with ~1e-12 cash left), not an order
             fee = _fee(d, pf, comm, min_comm)
             cash -= d * pf + fee
             turnover[t] += abs(d) * pf

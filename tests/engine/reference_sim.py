@@ -65,6 +65,8 @@ def reference_backtest(open_, close, weights, *, cash=100_000.0, commission=0.0,
                             continue
             else:
                 price = prices[j] * (1 - slippage)
+            if abs(d) * price <= 1e-9 * abs(value) and qty[j] + d != 0:
+                continue  # dust: leftover float residue is not an order
             fee = max(abs(d) * price * commission, min_commission)
             cash_box[0] -= d * price + fee
             new_qty = qty[j] + d
