@@ -1,0 +1,235 @@
+"""`metrics_table` (many equity curves at once) and `backtest_metrics` (one curve): checks inputs, then
+calls the small pure metric functions of `curve`, `benchmark` and `activity`.
+
+The optimizer simulates thousands of parameter sets as the columns of one (T, K) equity array and gets
+every metric for all of them in one call; a single backtest is the same call with K = 1.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import ConfigError
+from engine.metrics import activity, benchmark, curve
+
+#: Every metric, in display order. Units: fractions for returns/drawdowns/rates, currency for
+#: final_equity and expectancy, bars for max_drawdown_duration, a count for n_trades.
+METRIC_NAMES: tuple[str, ...] = (
+    "final_equity", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar",
+    "max_drawdown", "max_drawdown_duration", "win_rate", "profit_factor", "expectancy", "avg_trade",
+    "n_trades", "exposure", "avg_gross_exposure", "turnover", "best_day", "worst_day", "var_95", "cvar_95",
+    "beta", "alpha",
+)
+
+
+def _equity_array(equity: Any) -> tuple[np.ndarray, pd.Index, pd.Index | None]:
+    """(T, K) float64 values, row labels of the result (one per curve) and the time index if any."""
+    labels: pd.Index
+    index: pd.Index | None = None
+    try:
+        if isinstance(equity, pd.DataFrame):
+            values, labels, index = equity.to_numpy(dtype=np.float64), equity.columns, equity.index
+        elif isinstance(equity, pd.Series):
+            values, index = equity.to_numpy(dtype=np.float64)[:, None], equity.index
+            labels = pd.Index([0 if equity.name is None else equity.name])
+        else:
+            values = np.asarray(equity, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"equity: not numeric ({e})") from e
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2:
+        raise ConfigError(f"equity: expected a (bars, columns) array, got shape {values.shape}")
+    if not isinstance(equity, (pd.DataFrame, pd.Series)):
+        labels = pd.RangeIndex(values.shape[1])
+    _check_finite("equity", values, index)
+    return values, labels, index
+
+
+def _check_finite(name: str, values: np.ndarray, index: pd.Index | None = None) -> None:
+    """Raise ConfigError naming the first row and column holding NaN or inf."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = (int(i[0]) for i in np.nonzero(bad))
+        when = f" ({index[row]})" if index is not None and len(index) == len(values) else ""
+        raise ConfigError(f"{name}: {values[row, col]} at row {row}{when}, column {col}; expected finite "
+                          "values (the simulator marks equity at every close, so a curve has no gaps)")
+
+
+def _cash_array(initial_cash: Any, k: int) -> np.ndarray:
+    cash = np.asarray(initial_cash, dtype=np.float64)
+    if cash.ndim > 1 or (cash.ndim == 1 and cash.shape[0] != k):
+        raise ConfigError(f"initial_cash: expected a number or {k} values (one per column), got shape "
+                          f"{cash.shape}")
+    cash = np.broadcast_to(cash, (k,))
+    bad = ~(np.isfinite(cash) & (cash > 0))
+    if bad.any():
+        col = int(np.argmax(bad))
+        raise ConfigError(f"initial_cash: {cash[col]} (column {col}) must be a positive number")
+    return cash
+
+
+def _panel(name: str, values: Any, shape: tuple[int, int]) -> np.ndarray:
+    """A (T, K) per-bar input such as gross exposure; a (T,) vector is accepted when K = 1."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 1 and shape[1] == 1:
+        arr = arr[:, None]
+    if arr.shape != shape:
+        raise ConfigError(f"{name}: expected shape {shape} (bars, columns) like equity, got {arr.shape}")
+    _check_finite(name, arr)
+    return arr
+
+
+def _benchmark_array(benchmark_returns: Any, n_bars: int, index: pd.Index | None) -> np.ndarray:
+    """(T,) benchmark returns; a Series on timestamps is aligned to the equity's timestamps (gaps -> NaN)."""
+    if (isinstance(benchmark_returns, pd.Series) and isinstance(benchmark_returns.index, pd.DatetimeIndex)
+            and isinstance(index, pd.DatetimeIndex)):
+        benchmark_returns = benchmark_returns.reindex(index)
+    rb = np.asarray(benchmark_returns, dtype=np.float64).reshape(-1)
+    if rb.shape[0] != n_bars:
+        raise ConfigError(f"benchmark_returns: {rb.shape[0]} values for {n_bars} equity bars")
+    if np.isinf(rb).any():
+        raise ConfigError(f"benchmark_returns: inf at row {int(np.argmax(np.isinf(rb)))}")
+    return rb
+
+
+def _trade_sums(trades: pd.DataFrame, k: int) -> activity.TradeSums:
+    """Validate the trade list (columns: column, pnl, return) and sum it per column."""
+    if not isinstance(trades, pd.DataFrame):
+        raise ConfigError(f"trades: expected a DataFrame, got {type(trades).__name__}")
+    for field in ("pnl", "return"):
+        if field not in trades.columns:
+            raise ConfigError(f"trades: missing column {field!r} (have {list(trades.columns)})")
+    if "column" in trades.columns:
+        col = trades["column"].to_numpy()
+    elif k == 1:
+        col = np.zeros(len(trades), dtype=np.int64)
+    else:
+        raise ConfigError(f"trades: missing column 'column' (which of the {k} equity columns each trade is in)")
+    col_f = np.asarray(col, dtype=np.float64)
+    bad = ~(np.isfinite(col_f) & (col_f == np.round(col_f)) & (col_f >= 0) & (col_f < k))
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ConfigError(f"trades: row {row} has column={col[row]}; expected an integer 0..{k - 1}")
+    pnl = trades["pnl"].to_numpy(dtype=np.float64)
+    ret = trades["return"].to_numpy(dtype=np.float64)
+    for field, values in (("pnl", pnl), ("return", ret)):
+        if not np.isfinite(values).all():
+            row = int(np.argmax(~np.isfinite(values)))
+            raise ConfigError(f"trades: row {row} has {field}={values[row]}; expected a finite number")
+    return activity.trade_sums(col_f.astype(np.int64), pnl, ret, k)
+
+
+def metrics_table(
+    equity: np.ndarray | pd.DataFrame,
+    *,
+    initial_cash: float | np.ndarray,
+    periods_per_year: float = 252.0,
+    index: pd.Index | None = None,
+    benchmark_returns: np.ndarray | pd.Series | None = None,
+    trades: pd.DataFrame | None = None,
+    gross_exposure: np.ndarray | None = None,
+    turnover: np.ndarray | None = None,
+    risk_free: float = 0.0,
+) -> pd.DataFrame:
+    """Every metric of `METRIC_NAMES` for each column of a (T, K) array of equity curves.
+
+    Args:
+        equity: (T, K) equity marked at each close (or (T,) for one curve). No NaN: the simulator
+            guarantees a value at every close; NaN/inf raises ConfigError naming row and column.
+        initial_cash: starting cash, a number or (K,) values; returns start from it (r[0] = e[0]/cash - 1).
+        periods_per_year: bars per year for annualization (252 for daily stock bars; also used for
+            crypto's 7-day calendar, as in WORKLOADS rule 7).
+        index: (T,) bar timestamps; CAGR uses calendar years when it is a DatetimeIndex, else T / P.
+            Defaults to the DataFrame's index.
+        benchmark_returns: (T,) per-bar benchmark returns for beta and alpha (NaN bars are dropped);
+            a Series on timestamps is aligned to `index`.
+        trades: one row per trade with columns `column` (int 0..K-1; optional when K = 1), `pnl`
+            (currency) and `return` (fraction).
+        gross_exposure: (T, K) sum |position value| / equity at each close.
+        turnover: (T, K) traded notional / equity on each bar.
+        risk_free: annual risk-free rate for Sharpe, Sortino and alpha (default 0, as in rule 7).
+
+    Returns:
+        A float64 DataFrame, one row per equity column (labelled like the DataFrame's columns, else 0..K-1),
+        one column per metric. Metrics whose input was not given are NaN.
+    """
+    values, labels, own_index = _equity_array(equity)
+    n_bars, k = values.shape
+    if index is None:
+        index = own_index
+    elif len(index) != n_bars:
+        raise ConfigError(f"index: {len(index)} timestamps for {n_bars} equity bars")
+    if not (isinstance(periods_per_year, (int, float)) and math.isfinite(periods_per_year)
+            and periods_per_year > 0):
+        raise ConfigError(f"periods_per_year: {periods_per_year!r} must be a positive number")
+    if not (isinstance(risk_free, (int, float)) and math.isfinite(risk_free) and risk_free > -1):
+        raise ConfigError(f"risk_free: {risk_free!r} must be an annual rate > -1 (0.02 = 2%)")
+    cash = _cash_array(initial_cash, k)
+    p = float(periods_per_year)
+    r = curve.returns_from_equity(values, cash)
+    nan = np.full(k, np.nan)
+
+    cagr = curve.cagr(values, cash, curve.years_spanned(n_bars, p, index))
+    peak = np.maximum.accumulate(values, axis=0) if n_bars else None
+    mdd = curve.max_drawdown(values, peak)
+    var_95, cvar_95 = curve.tail_risk(r, 0.95)
+    out: dict[str, np.ndarray] = {
+        "final_equity": curve.final_equity(values),
+        "total_return": curve.total_return(values, cash),
+        "cagr": cagr,
+        "annual_volatility": curve.annual_volatility(r, p),
+        "sharpe": curve.sharpe(r, p, risk_free),
+        "sortino": curve.sortino(r, p, risk_free),
+        "calmar": curve.calmar(cagr, mdd),
+        "max_drawdown": mdd,
+        "max_drawdown_duration": curve.max_drawdown_duration(values, peak),
+        "best_day": curve.best_day(r),
+        "worst_day": curve.worst_day(r),
+        "var_95": var_95,
+        "cvar_95": cvar_95,
+    }
+    if benchmark_returns is not None:
+        rb = _benchmark_array(benchmark_returns, n_bars, index)
+        out["beta"], out["alpha"] = benchmark.beta_alpha(r, rb, p, risk_free)
+    if trades is not None:
+        sums = _trade_sums(trades, k)
+        for name in ("n_trades", "win_rate", "profit_factor", "expectancy", "avg_trade"):
+            out[name] = getattr(activity, name)(sums)
+    if gross_exposure is not None:
+        ge = _panel("gross_exposure", gross_exposure, values.shape)
+        out["exposure"] = activity.exposure(ge)
+        out["avg_gross_exposure"] = activity.avg_gross_exposure(ge)
+    if turnover is not None:
+        out["turnover"] = activity.annual_turnover(_panel("turnover", turnover, values.shape), p)
+    data = {name: np.asarray(out.get(name, nan), dtype=np.float64) for name in METRIC_NAMES}
+    return pd.DataFrame(data, index=labels, columns=list(METRIC_NAMES))
+
+
+def backtest_metrics(
+    equity: pd.Series,
+    *,
+    initial_cash: float,
+    periods_per_year: float = 252.0,
+    benchmark_returns: pd.Series | None = None,
+    trades: pd.DataFrame | None = None,
+    gross_exposure: pd.Series | None = None,
+    turnover: pd.Series | None = None,
+    risk_free: float = 0.0,
+) -> dict[str, float]:
+    """Every metric of one backtest: `metrics_table` with K = 1, as a {name: float} dict.
+
+    `equity`'s index gives CAGR its calendar years; `trades` needs only `pnl` and `return` (e.g. a
+    `BacktestResult.trades` frame). See `metrics_table` for units and definitions.
+    """
+    if not isinstance(equity, pd.Series):
+        equity = pd.Series(np.asarray(equity, dtype=np.float64).reshape(-1))
+    table = metrics_table(
+        equity.to_frame(name=0), initial_cash=initial_cash, periods_per_year=periods_per_year,
+        benchmark_returns=benchmark_returns, trades=trades, gross_exposure=gross_exposure,
+        turnover=turnover, risk_free=risk_free,
+    )
+    return {name: float(v) for name, v in table.iloc[0].items()}
