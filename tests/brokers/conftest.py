@@ -20,3 +20,49 @@ def alpaca_fake():
 
     with FakeAlpacaServer() as fake:
         yield fake
+
+
+@pytest.fixture
+def tws_fake():
+    """A started FakeTwsServer (stopped after the test; it also stops itself after 60 s)."""
+    from tests.brokers.fakes.tws_server import FakeTwsServer
+
+    with FakeTwsServer() as fake:
+        yield fake
+
+
+class IbLog:
+    """ERROR records of the ib_async loggers; a test allows the ones it provokes on purpose."""
+
+    def __init__(self) -> None:
+        self.records: list = []
+        self.allowed: list[str] = []
+
+    def allow(self, *patterns: str) -> None:
+        self.allowed.extend(patterns)
+
+    def unexpected(self) -> list[str]:
+        import re
+
+        msgs = [r.getMessage() for r in self.records]
+        return [m for m in msgs if not any(re.search(p, m) for p in self.allowed)]
+
+
+@pytest.fixture
+def ib_log():
+    """Fail the test on any ERROR log record from ib_async (the client only LOGS decoder exceptions)."""
+    import logging
+
+    log = IbLog()
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            log.records.append(record)
+
+    handler = Collect(level=logging.ERROR)
+    logger = logging.getLogger("ib_async")
+    logger.addHandler(handler)
+    yield log
+    logger.removeHandler(handler)
+    bad = log.unexpected()
+    assert not bad, f"unexpected ERROR records from ib_async: {bad}"

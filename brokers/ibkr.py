@@ -1,0 +1,407 @@
+"""`IbkrBroker`: the Broker protocol over ib_async (ib_insync's maintained continuation) against TWS / Gateway.
+
+Threading: the adapter owns one asyncio loop running forever in a daemon thread. Every public method submits
+a coroutine there (`asyncio.run_coroutine_threadsafe`) and waits with a timeout, so it works the same from
+Streamlit's script threads (hold the broker in `st.cache_resource`) and from the CLI. ib_async is imported
+inside that thread, after its loop is set (ib_insync would otherwise create a loop at import time).
+
+Behaviour: stock contracts SMART/USD, whole shares only. Connection problems raise BrokerUnavailable and the
+next call reconnects (the reconnect re-syncs open orders, completed orders and executions). IB has no client
+order id, so ours travels in `order.orderRef`; `submit` looks the reference up among open and completed
+orders before placing, which keeps it idempotent across retries, reconnects and restarts. Paper port 7497
+(TWS) by default; live needs `live=True` AND IVYBT_ALLOW_LIVE=1, and the live ports are refused otherwise.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
+
+import pandas as pd
+
+from brokers.base import (Account, BrokerCapabilities, BrokerConfigError, BrokerError, BrokerUnavailable, Fill,
+                          InsufficientFunds, InvalidOrder, OrderAck, OrderRejected, OrderRequest, OrderStatus,
+                          Position, PriceUnavailable, check_order_query, matches_query, require_live_opt_in)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PAPER_PORTS = (7497, 4002)  # TWS paper, IB Gateway paper
+LIVE_PORTS = (7496, 4001)  # TWS live, IB Gateway live
+# ---------------------------------------------------------------------------------------------- translation
+SIDE_TO_IB: dict[str, str] = {"buy": "BUY", "sell": "SELL"}
+SIDE_FROM_IB: dict[str, str] = {"BUY": "buy", "SELL": "sell", "BOT": "buy", "SLD": "sell"}
+TIF_TO_IB: dict[str, str] = {"day": "DAY", "gtc": "GTC", "ioc": "IOC", "fok": "FOK"}
+TYPE_TO_IB: dict[str, str] = {"market": "MKT", "limit": "LMT"}
+TYPE_FROM_IB: dict[str, str] = {"MKT": "market", "LMT": "limit"}
+STATUS_FROM_IB: dict[str, str] = {
+    "PendingSubmit": "new", "ApiPending": "new", "PreSubmitted": "new", "Submitted": "new",
+    "ValidationError": "new", "ApiUpdate": "new", "PendingCancel": "new",
+    "Filled": "filled", "Cancelled": "canceled", "ApiCancelled": "canceled", "Inactive": "rejected",
+}
+WAITING = frozenset({"PendingSubmit", "ApiPending"})
+FUNDS_WORDS = ("EQUITY WITH LOAN", "INSUFFICIENT", "BUYING POWER", "MARGIN")
+
+
+def _import_ib() -> Any:
+    try:
+        import ib_async as ib_module
+    except ImportError:  # pragma: no cover - only where the archived ib_insync is installed instead
+        import ib_insync as ib_module  # type: ignore[no-redef]
+    return ib_module
+
+
+class IbkrBroker:
+    """Interactive Brokers through ib_async (see module docstring).
+
+    Args:
+        host, port: TWS / IB Gateway API address (default 127.0.0.1:7497, TWS paper).
+        client_id: API client id (one connection per id; use different ids for the app and the CLI).
+        live: trade a live account; also needs IVYBT_ALLOW_LIVE=1.
+        account: account code when the login manages several ("" = the only one).
+        timeout: seconds to wait for any one call (connect, order acknowledgement, data).
+        market_data_type: 1 live, 3 delayed (no subscription), for latest prices.
+    """
+
+    name = "ibkr"
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, client_id: int = 1, *, live: bool = False,
+                 account: str = "", timeout: float = 10.0, market_data_type: int = 1) -> None:
+        if live:
+            require_live_opt_in("ibkr")
+        port = int(port if port is not None else (7496 if live else 7497))
+        if not live and port in LIVE_PORTS:
+            raise BrokerConfigError(f"ibkr: port {port} is a live-trading port but live=False "
+                                    f"(paper ports: {PAPER_PORTS})")
+        if market_data_type not in (1, 2, 3, 4):
+            raise BrokerConfigError(f"ibkr: market_data_type {market_data_type!r} must be 1, 2, 3 or 4")
+        self.host, self.port, self.client_id = host, port, int(client_id)
+        self.account_code = account
+        self.timeout = float(timeout)
+        self.market_data_type = market_data_type
+        self._live = bool(live)
+        self.capabilities = BrokerCapabilities(fractional=False, shorting=True, order_types=("market", "limit"),
+                                               live=self._live, min_notional=0.0)
+        self._ib: Any = None
+        self._mod: Any = None
+        self._contracts: dict[str, Any] = {}
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name=f"ibkr-loop-{client_id}", daemon=True)
+        self._thread.start()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"IbkrBroker(host={self.host!r}, port={self.port}, client_id={self.client_id}, live={self._live})"
+
+    @property
+    def is_live(self) -> bool:
+        return self._live
+
+    # ------------------------------------------------------------------ loop plumbing
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+
+    def _call(self, fn: Callable[[], Awaitable[T]], what: str, timeout: float | None = None) -> T:
+        """Run coroutine `fn()` on the adapter's loop; translate connection problems to BrokerUnavailable."""
+        if self._closed:
+            raise BrokerConfigError("ibkr: this broker was closed; create a new one")
+        fut = asyncio.run_coroutine_threadsafe(self._guard(fn, what), self._loop)
+        try:
+            return fut.result(timeout or self.timeout * 3)
+        except concurrent.futures.TimeoutError as e:
+            fut.cancel()
+            raise BrokerUnavailable(f"ibkr {what}: no answer within {timeout or self.timeout * 3:.0f} s") from e
+
+    async def _guard(self, fn: Callable[[], Awaitable[T]], what: str) -> T:
+        try:
+            await self._connect()
+            return await fn()
+        except BrokerError:
+            raise
+        except (ConnectionError, OSError, asyncio.TimeoutError) as e:
+            self._drop()
+            raise BrokerUnavailable(f"ibkr {what}: connection to {self.host}:{self.port} failed "
+                                    f"({type(e).__name__}: {e})") from e
+
+    def _drop(self) -> None:
+        if self._ib is not None and self._ib.isConnected():
+            self._ib.disconnect()
+
+    async def _connect(self) -> None:
+        if self._ib is None:
+            self._mod = _import_ib()
+            self._ib = self._mod.IB()
+        if not self._ib.isConnected():
+            self._contracts.clear()
+            await self._ib.connectAsync(self.host, self.port, clientId=self.client_id, timeout=self.timeout,
+                                        account=self.account_code)
+            if not self.account_code:
+                accounts = self._ib.managedAccounts()
+                self.account_code = accounts[0] if len(accounts) == 1 else ""
+            self._ib.reqMarketDataType(self.market_data_type)
+
+    def _require_connection(self, what: str) -> None:
+        if not self._ib.isConnected():
+            raise BrokerUnavailable(f"ibkr {what}: connection lost (the next call reconnects)")
+
+    def close(self) -> None:
+        """Disconnect and stop the loop thread (idempotent)."""
+        if self._closed:
+            return
+
+        async def _bye() -> None:
+            self._drop()
+
+        try:
+            asyncio.run_coroutine_threadsafe(_bye(), self._loop).result(self.timeout)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            pass
+        self._closed = True
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=self.timeout)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    # ------------------------------------------------------------------ contracts
+    async def _contract(self, symbol: str) -> Any:
+        if symbol not in self._contracts:
+            c = self._mod.Stock(symbol, "SMART", "USD")
+            got = await asyncio.wait_for(self._ib.qualifyContractsAsync(c), self.timeout)
+            self._require_connection("contract lookup")
+            if not got or got[0] is None:
+                raise OrderRejected(f"ibkr: unknown contract {symbol} (no SMART/USD stock found, IB error 200)")
+            self._contracts[symbol] = got[0]
+        return self._contracts[symbol]
+
+    # ------------------------------------------------------------------ reads
+    def account(self) -> Account:
+        """Net liquidation, total cash and buying power from TWS's account updates (base currency)."""
+
+        async def run() -> Account:
+            values = self._ib.accountValues(self.account_code)
+            pick: dict[str, tuple[float, str]] = {}
+            for v in values:
+                if v.tag in ("NetLiquidation", "TotalCashValue", "BuyingPower") and v.currency not in ("",):
+                    try:
+                        val = float(v.value)
+                    except ValueError:
+                        continue
+                    if v.tag not in pick or v.currency == "BASE":
+                        pick[v.tag] = (val, v.currency)
+            if "NetLiquidation" not in pick:
+                raise BrokerUnavailable("ibkr account: TWS sent no account values yet")
+            currency = pick["NetLiquidation"][1]
+            return Account(equity=pick["NetLiquidation"][0], cash=pick.get("TotalCashValue", (0.0, ""))[0],
+                           buying_power=pick.get("BuyingPower", (0.0, ""))[0],
+                           currency="USD" if currency == "BASE" else currency,
+                           account_id=self.account_code, is_live=self._live)
+
+        return self._call(run, "account")
+
+    def positions(self) -> list[Position]:
+        """Stock positions; market value from TWS's portfolio updates (else quantity x average cost)."""
+
+        async def run() -> list[Position]:
+            values = {p.contract.conId: p.marketValue for p in self._ib.portfolio(self.account_code)}
+            out = []
+            for p in self._ib.positions(self.account_code):
+                if p.contract.secType != "STK" or not p.position:
+                    continue
+                mv = values.get(p.contract.conId, p.position * p.avgCost)
+                out.append(Position(p.contract.symbol, float(p.position), float(p.avgCost), float(mv)))
+            return sorted(out, key=lambda p: p.symbol)
+
+        return self._call(run, "positions")
+
+    def latest_prices(self, symbols: Sequence[str]) -> dict[str, float]:
+        """Snapshot last price (else the previous close) per symbol, as the market data type allows."""
+        symbols = list(dict.fromkeys(symbols))
+
+        async def run() -> dict[str, float]:
+            contracts = []
+            for s in symbols:
+                try:
+                    contracts.append(await self._contract(s))
+                except OrderRejected:
+                    pass
+            tickers = await asyncio.wait_for(self._ib.reqTickersAsync(*contracts), self.timeout) if contracts else []
+            out: dict[str, float] = {}
+            for t in tickers:
+                price = t.last if t.last == t.last and t.last and t.last > 0 else t.close
+                if price == price and price and price > 0:
+                    out[t.contract.symbol] = float(price)
+            return out
+
+        out = self._call(run, "latest prices") if symbols else {}
+        missing = [s for s in symbols if s not in out]
+        if missing:
+            raise PriceUnavailable(f"ibkr: no latest price for {missing}")
+        return out
+
+    def historical_bars(self, symbol: str, duration: str = "30 Y", what_to_show: str = "ADJUSTED_LAST",
+                        use_rth: bool = True) -> pd.DataFrame:
+        """Daily bars (columns date, open, high, low, close, volume; one row per session) as TWS sends them."""
+
+        async def run() -> pd.DataFrame:
+            c = await self._contract(symbol)
+            bars = await self._ib.reqHistoricalDataAsync(c, endDateTime="", durationStr=duration,
+                                                         barSizeSetting="1 day", whatToShow=what_to_show,
+                                                         useRTH=use_rth, formatDate=1, timeout=self.timeout * 3)
+            self._require_connection("historical bars")
+            return pd.DataFrame({"date": [pd.Timestamp(b.date) for b in bars],
+                                 "open": [b.open for b in bars], "high": [b.high for b in bars],
+                                 "low": [b.low for b in bars], "close": [b.close for b in bars],
+                                 "volume": [b.volume for b in bars]})
+
+        return self._call(run, f"historical bars {symbol}", timeout=self.timeout * 4)
+
+    # ------------------------------------------------------------------ orders
+    def _find_trade(self, ref: str) -> Any | None:
+        for t in self._ib.trades():
+            if t.order.orderRef == ref:
+                return t
+        return None
+
+    async def _lookup(self, ref: str, refresh: bool) -> Any | None:
+        t = self._find_trade(ref)
+        if t is None and refresh:
+            # orders from other client ids or earlier sessions: ask TWS again
+            await asyncio.wait_for(self._ib.reqAllOpenOrdersAsync(), self.timeout)
+            await asyncio.wait_for(self._ib.reqCompletedOrdersAsync(False), self.timeout)
+            t = self._find_trade(ref)
+        return t
+
+    def _status(self, t: Any) -> OrderStatus:
+        o, st = t.order, t.orderStatus
+        filled = float(st.filled or 0.0)
+        fills = [f for f in t.fills if f.execution.shares]
+        if fills:
+            filled = max(filled, sum(f.execution.shares for f in fills))
+        if not filled and o.filledQuantity and o.filledQuantity < 1e300:
+            filled = float(o.filledQuantity)
+        avg = float(st.avgFillPrice) if st.avgFillPrice else None
+        if fills and not avg:
+            avg = sum(f.execution.shares * f.execution.price for f in fills) / sum(f.execution.shares for f in fills)
+        state = STATUS_FROM_IB.get(st.status, "new")
+        if state == "new" and filled > 0:
+            state = "partially_filled"
+        errors = [e for e in t.log if e.errorCode]
+        reason = errors[-1].message if errors else ""
+        if state == "canceled" and errors and not filled:
+            state = "rejected"
+        lmt = o.lmtPrice if o.orderType == "LMT" and o.lmtPrice < 1e300 else None
+        return OrderStatus(id=str(o.permId or st.permId or f"{o.clientId}:{o.orderId}"), client_order_id=o.orderRef,
+                           symbol=t.contract.symbol, side=SIDE_FROM_IB.get(o.action, o.action.lower()),
+                           quantity=float(o.totalQuantity), filled_quantity=filled, avg_fill_price=avg,
+                           status=state, reason=reason, type=TYPE_FROM_IB.get(o.orderType, o.orderType),
+                           limit_price=lmt, submitted_at=t.log[0].time if t.log else None)
+
+    def _ack(self, t: Any, duplicate: bool) -> OrderAck:
+        s = self._status(t)
+        return OrderAck(id=s.id, client_order_id=s.client_order_id, symbol=s.symbol, side=s.side,
+                        quantity=s.quantity, status=s.status, submitted_at=s.submitted_at, duplicate=duplicate)
+
+    def submit(self, order: OrderRequest) -> OrderAck:
+        """Place `order` once (orderRef = client_order_id). Waits for TWS's acknowledgement.
+
+        Raises OrderRejected (IB error, unknown contract, fractional quantity), InsufficientFunds (IB's margin
+        check), BrokerUnavailable (connection lost or no acknowledgement: retry, it will not send twice).
+        """
+        if not isinstance(order, OrderRequest):
+            raise InvalidOrder(f"submit expects an OrderRequest, got {type(order).__name__}")
+        if order.quantity != int(order.quantity):
+            raise OrderRejected(f"ibkr: whole shares only; quantity {order.quantity} {order.symbol} is fractional")
+
+        async def run() -> OrderAck:
+            known = await self._lookup(order.client_order_id, refresh=True)
+            if known is not None:
+                return self._ack(known, duplicate=True)
+            contract = await self._contract(order.symbol)
+            action = SIDE_TO_IB[order.side]
+            if order.type == "market":
+                ib_order = self._mod.MarketOrder(action, int(order.quantity))
+            else:
+                ib_order = self._mod.LimitOrder(action, int(order.quantity), float(order.limit_price))
+            ib_order.tif = TIF_TO_IB[order.time_in_force]
+            ib_order.orderRef = order.client_order_id
+            if self.account_code:
+                ib_order.account = self.account_code
+            trade = self._ib.placeOrder(contract, ib_order)
+            deadline = self._loop.time() + self.timeout
+            while trade.orderStatus.status in WAITING and not trade.log[-1].errorCode:
+                if not self._ib.isConnected():
+                    raise BrokerUnavailable(f"ibkr submit {order.client_order_id}: connection lost after "
+                                            f"sending; retry looks the order up and sends nothing twice")
+                if self._loop.time() > deadline:
+                    raise BrokerUnavailable(f"ibkr submit {order.client_order_id}: no acknowledgement in "
+                                            f"{self.timeout:.0f} s; retry looks the order up first")
+                await asyncio.sleep(0.01)
+            status = self._status(trade)
+            if status.status == "rejected":
+                msg = f"ibkr: order {order.client_order_id} ({order.side} {order.quantity:g} {order.symbol}) " \
+                      f"rejected: {status.reason}"
+                if any(w in status.reason.upper() for w in FUNDS_WORDS):
+                    raise InsufficientFunds(msg)
+                raise OrderRejected(msg)
+            return self._ack(trade, duplicate=False)
+
+        return self._call(run, "submit")
+
+    def order(self, client_order_id: str) -> OrderStatus | None:
+        async def run() -> OrderStatus | None:
+            t = await self._lookup(client_order_id, refresh=True)
+            return self._status(t) if t is not None else None
+
+        return self._call(run, "order")
+
+    def orders(self, status: str = "open") -> list[OrderStatus]:
+        """Orders this connection knows (placed here, or open/completed at connect), oldest first."""
+        check_order_query(status)
+
+        async def run() -> list[OrderStatus]:
+            out = [self._status(t) for t in self._ib.trades() if t.contract.secType == "STK"]
+            return [s for s in out if matches_query(s.status, status)]
+
+        rows = self._call(run, "orders")
+        return sorted(rows, key=lambda s: (s.submitted_at is None, s.submitted_at or datetime.min))
+
+    def fills(self) -> list[Fill]:
+        """Executions of this session (and of today, synced at connect), with IB's commissions."""
+
+        async def run() -> list[Fill]:
+            out = []
+            for f in self._ib.fills():
+                ex = f.execution
+                out.append(Fill(id=ex.execId, order_id=str(ex.permId), client_order_id=ex.orderRef,
+                                symbol=f.contract.symbol, side=SIDE_FROM_IB.get(ex.side, ex.side.lower()),
+                                quantity=float(ex.shares), price=float(ex.price),
+                                commission=float(f.commissionReport.commission or 0.0), timestamp=f.time))
+            return sorted(out, key=lambda f: f.timestamp)
+
+        return self._call(run, "fills")
+
+    def cancel(self, order_id: str) -> None:
+        """Cancel by id (permId as given in OrderStatus.id) or client_order_id; waits for the confirmation."""
+
+        async def run() -> None:
+            target = None
+            for t in self._ib.trades():
+                if str(t.order.permId) == order_id or t.order.orderRef == order_id:
+                    target = t
+            if target is None:
+                raise OrderRejected(f"ibkr: no order {order_id!r} to cancel")
+            if target.isDone():
+                raise OrderRejected(f"ibkr: order {order_id!r} is {target.orderStatus.status}, not cancelable")
+            self._ib.cancelOrder(target.order)
+            deadline = self._loop.time() + self.timeout
+            while not target.isDone():
+                self._require_connection("cancel")
+                if self._loop.time() > deadline:
+                    raise BrokerUnavailable(f"ibkr: cancel of {order_id!r} not confirmed in {self.timeout:.0f} s")
+                await asyncio.sleep(0.01)
+
+        self._call(run, "cancel")

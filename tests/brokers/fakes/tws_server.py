@@ -1,0 +1,462 @@
+"""`FakeTwsServer`: a TWS / IB Gateway stand-in on 127.0.0.1 speaking the TWS API socket protocol.
+
+Framing: 4-byte big-endian length, then NUL-terminated fields. Server version 176: message layouts follow
+ib_async 2.1's decoder field for field (openOrder, completedOrder, contractDetails and execDetails have
+version-dependent parts). What it answers:
+
+* handshake, startApi -> managedAccounts + nextValidId; positions, open orders (5 / 16), completed orders,
+  account updates (single and multi), executions, account summary, current time, managed accounts.
+* contract details (error 200 for an unknown symbol), snapshot market data (LAST tick + snapshot end),
+  historical daily bars.
+* placeOrder -> openOrder (with permId) -> orderStatus -> execDetails -> commissionReport -> position and
+  account/portfolio updates; cancelOrder / reqGlobalCancel -> orderStatus Cancelled.
+
+Knobs: ``reject[symbol] = reason`` (error 201), ``partial[symbol] = fraction`` (fills that share and stays
+Submitted), ``drop_on_order = n`` (the n-th placeOrder is processed, then the socket is closed without an
+answer), buys beyond cash are rejected with error 201 like IB's margin check. ``orders_created`` counts
+orders accepted, ``place_order_msgs`` every placeOrder received. Stops itself after ``lifetime`` seconds.
+"""
+from __future__ import annotations
+
+import math
+import socket
+import socketserver
+import struct
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+SERVER_VERSION = 176
+UNSET_DOUBLE = "1.7976931348623157E308"
+
+
+def _s(v: Any) -> str:
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, float):
+        return repr(v) if not v.is_integer() else str(int(v)) if abs(v) < 1e15 else repr(v)
+    return "" if v is None else str(v)
+
+
+def frame(*fields: Any) -> bytes:
+    payload = "".join(_s(f) + "\0" for f in fields).encode()
+    return struct.pack(">I", len(payload)) + payload
+
+
+class FakeTwsServer:
+    """Fake TWS (see module docstring). Use as a context manager; `port` is chosen by the OS."""
+
+    def __init__(self, account: str = "DU1234567", cash: float = 100_000.0,
+                 prices: dict[str, float] | None = None, bars: dict[str, list[tuple]] | None = None,
+                 commission_per_share: float = 0.005, min_commission: float = 1.0, lifetime: float = 60.0) -> None:
+        self.account = account
+        self.cash = float(cash)
+        self.prices = dict(prices or {"SPY": 500.0, "AAPL": 200.0, "QQQ": 400.0})
+        self.bars = dict(bars or {})  # symbol -> [(yyyymmdd, o, h, l, c, v), ...]
+        self.con_ids = {s: 10_000 + i for i, s in enumerate(sorted(self.prices))}
+        self.commission_per_share, self.min_commission = commission_per_share, min_commission
+        self.reject: dict[str, str] = {}
+        self.partial: dict[str, float] = {}
+        self.drop_on_order: int | None = None
+        self.positions: dict[str, list[float]] = {}  # symbol -> [qty, avg_cost]
+        self.orders: dict[int, dict[str, Any]] = {}  # permId -> order
+        self.executions: list[dict[str, Any]] = []
+        self.place_order_msgs = 0
+        self.orders_created = 0
+        self.connections = 0
+        self.received: list[list[str]] = []
+        self.next_order_id = 1
+        self._perm = 900_000
+        self.lock = threading.RLock()
+        fake = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                fake._serve(self.request)
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True, name="fake-tws")
+        self._timer = threading.Timer(lifetime, self.stop)
+        self._timer.daemon = True
+        self._stopped = threading.Event()
+        self._socks: list[socket.socket] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def start(self) -> "FakeTwsServer":
+        self._thread.start()
+        self._timer.start()
+        return self
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self._timer.cancel()
+        self._server.shutdown()
+        self._server.server_close()
+        with self.lock:
+            for s in self._socks:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "FakeTwsServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def set_position(self, symbol: str, qty: float, avg_cost: float) -> None:
+        with self.lock:
+            self.positions[symbol] = [float(qty), float(avg_cost)]
+
+    def equity(self) -> float:
+        return self.cash + sum(q * self.prices[s] for s, (q, _) in self.positions.items())
+
+    def drop_all_connections(self) -> None:
+        """Close every client socket (a TWS restart / network loss)."""
+        with self.lock:
+            for s in self._socks:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    # ------------------------------------------------------------------ connection loop
+    def _serve(self, sock: socket.socket) -> None:
+        sock.settimeout(0.2)
+        with self.lock:
+            self._socks.append(sock)
+            self.connections += 1
+        conn = {"sock": sock, "buf": b"", "client_id": 0, "acct_sub": False}
+        try:
+            if not self._handshake(conn):
+                return
+            while not self._stopped.is_set():
+                fields = self._read_msg(conn)
+                if fields is None:
+                    return
+                with self.lock:
+                    self.received.append(fields)
+                    keep = self._dispatch(conn, fields)
+                if not keep:
+                    return
+        except OSError:
+            return
+        finally:
+            with self.lock:
+                if sock in self._socks:
+                    self._socks.remove(sock)
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def _recv_exact(self, conn: dict, n: int) -> bytes | None:
+        while len(conn["buf"]) < n:
+            if self._stopped.is_set():
+                return None
+            try:
+                chunk = conn["sock"].recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                return None
+            conn["buf"] += chunk
+        out, conn["buf"] = conn["buf"][:n], conn["buf"][n:]
+        return out
+
+    def _read_msg(self, conn: dict) -> list[str] | None:
+        head = self._recv_exact(conn, 4)
+        if head is None:
+            return None
+        body = self._recv_exact(conn, struct.unpack(">I", head)[0])
+        if body is None:
+            return None
+        return body.decode().split("\0")[:-1]
+
+    def _handshake(self, conn: dict) -> bool:
+        if self._recv_exact(conn, 4) != b"API\0":
+            return False
+        head = self._recv_exact(conn, 4)
+        if head is None or self._recv_exact(conn, struct.unpack(">I", head)[0]) is None:
+            return False
+        now = datetime.now(timezone.utc).strftime("%Y%m%d %H:%M:%S UTC")
+        conn["sock"].sendall(frame(SERVER_VERSION, now))
+        return True
+
+    def _send(self, conn: dict, *fields: Any) -> None:
+        conn["sock"].sendall(frame(*fields))
+
+    # ------------------------------------------------------------------ messages
+    def _dispatch(self, conn: dict, f: list[str]) -> bool:
+        """Answer one client message; False closes the connection."""
+        msg = int(f[0])
+        if msg == 71:  # startApi
+            conn["client_id"] = int(f[2])
+            self._send(conn, 15, 1, self.account)
+            self._send(conn, 9, 1, self.next_order_id)
+        elif msg == 61:  # reqPositions
+            for sym in sorted(self.positions):
+                self._position(conn, sym)
+            self._send(conn, 62, 1)
+        elif msg in (5, 16):  # reqOpenOrders / reqAllOpenOrders
+            for o in self.orders.values():
+                if o["status"] in ("Submitted", "PreSubmitted") and (msg == 16 or o["client_id"] == conn["client_id"]):
+                    self._open_order(conn, o)
+                    self._order_status(conn, o)
+            self._send(conn, 53, 1)
+        elif msg == 99:  # reqCompletedOrders
+            for o in self.orders.values():
+                if o["status"] in ("Filled", "Cancelled"):
+                    self._completed_order(conn, o)
+            self._send(conn, 102)
+        elif msg == 6:  # reqAccountUpdates
+            conn["acct_sub"] = f[2] == "1"
+            if conn["acct_sub"]:
+                self._account_updates(conn)
+                self._send(conn, 8, 1, datetime.now().strftime("%H:%M"))
+                self._send(conn, 54, 1, self.account)
+        elif msg == 76:  # reqAccountUpdatesMulti
+            req = f[2]
+            for tag, val in self._account_values():
+                self._send(conn, 73, 1, req, self.account, "", tag, val, "USD")
+            self._send(conn, 74, 1, req)
+        elif msg == 62:  # reqAccountSummary
+            req = f[2]
+            for tag, val in self._account_values():
+                self._send(conn, 63, 1, req, self.account, tag, val, "USD")
+            self._send(conn, 64, 1, req)
+        elif msg == 7:  # reqExecutions
+            req = int(f[2])
+            for ex in self.executions:
+                self._exec_details(conn, ex, req)
+            for ex in self.executions:
+                self._commission(conn, ex)
+            self._send(conn, 55, 1, req)
+        elif msg == 9:  # reqContractDetails
+            self._contract_details(conn, int(f[2]), f[4])
+        elif msg == 1:  # reqMktData (snapshot)
+            req, sym = int(f[2]), f[4]
+            if sym not in self.prices:
+                self._send(conn, 4, 2, req, 200, "No security definition has been found for the request", "")
+            else:
+                self._send(conn, 58, 1, req, 1)
+                self._send(conn, 1, 6, req, 4, self.prices[sym], 100, 0)  # LAST
+                self._send(conn, 1, 6, req, 9, self.prices[sym], 0, 0)  # CLOSE
+                self._send(conn, 57, 1, req)
+        elif msg == 20:  # reqHistoricalData
+            self._historical(conn, int(f[1]), f[3])
+        elif msg == 3:  # placeOrder
+            return self._place_order(conn, f)
+        elif msg == 4:  # cancelOrder
+            oid = int(f[2])
+            for o in self.orders.values():
+                if o["order_id"] == oid and o["client_id"] == conn["client_id"]:
+                    self._cancel(conn, o)
+        elif msg == 58:  # reqGlobalCancel
+            for o in self.orders.values():
+                self._cancel(conn, o)
+        elif msg == 8:  # reqIds
+            self._send(conn, 9, 1, self.next_order_id)
+        elif msg == 17:  # reqManagedAccts
+            self._send(conn, 15, 1, self.account)
+        elif msg == 49:  # reqCurrentTime
+            self._send(conn, 49, 1, int(time.time()))
+        return True  # anything else (market data type, cancels of subscriptions ...) needs no answer
+
+    def _contract(self, sym: str) -> list[Any]:
+        """conId, symbol, secType, lastTradeDate, strike, right, multiplier, exchange, currency, local, class."""
+        return [self.con_ids[sym], sym, "STK", "", 0.0, "", "", "SMART", "USD", sym, sym]
+
+    def _position(self, conn: dict, sym: str) -> None:
+        q, avg = self.positions.get(sym, [0.0, 0.0])
+        self._send(conn, 61, 3, self.account, *self._contract(sym), q, avg)
+
+    def _account_values(self) -> list[tuple[str, str]]:
+        eq = self.equity()
+        gross = sum(abs(q) * self.prices[s] for s, (q, _) in self.positions.items())
+        return [("NetLiquidation", _s(eq)), ("TotalCashValue", _s(self.cash)), ("BuyingPower", _s(self.cash)),
+                ("AvailableFunds", _s(self.cash)), ("GrossPositionValue", _s(gross))]
+
+    def _account_updates(self, conn: dict) -> None:
+        for tag, val in self._account_values():
+            self._send(conn, 6, 2, tag, val, "USD", self.account)
+        for sym, (q, avg) in sorted(self.positions.items()):
+            px = self.prices[sym]
+            c = self._contract(sym)
+            # updatePortfolio: conId, symbol, secType, lastTrade, strike, right, multiplier, primaryExchange,
+            # currency, localSymbol, tradingClass, position, marketPrice, marketValue, averageCost, unrealized,
+            # realized, account
+            self._send(conn, 7, 8, c[0], sym, "STK", "", 0.0, "", "", "ARCA", "USD", sym, sym, q, px, q * px, avg,
+                       q * (px - avg), 0.0, self.account)
+
+    def _contract_details(self, conn: dict, req: int, sym: str) -> None:
+        if sym not in self.con_ids:
+            self._send(conn, 4, 2, req, 200, "No security definition has been found for the request", "")
+            return
+        self._send(conn, 10, req, sym, "STK", "", 0.0, "", "SMART", "USD", sym, "NMS", sym, self.con_ids[sym], 0.01,
+                   "", "ACTIVETIM,LMT,MKT", "SMART,ARCA,NYSE", 1, 0, f"{sym} FAKE INC", "ARCA", "", "", "", "",
+                   "US/Eastern", "", "", "", "", 0,
+                   1, "", "", "26", "", "COMMON",
+                   "0.0001", "0.0001", "100")
+        self._send(conn, 52, 1, req)
+
+    def _historical(self, conn: dict, req: int, sym: str) -> None:
+        if sym not in self.con_ids:
+            self._send(conn, 4, 2, req, 200, "No security definition has been found for the request", "")
+            return
+        rows = self.bars.get(sym, [])
+        fields: list[Any] = [17, req, rows[0][0] if rows else "", rows[-1][0] if rows else "", len(rows)]
+        for d, o, h, l, c, v in rows:
+            fields += [d, o, h, l, c, v, round((h + l + c) / 3, 4), 100]
+        self._send(conn, *fields)
+
+    # ------------------------------------------------------------------ orders
+    def _place_order(self, conn: dict, f: list[str]) -> bool:
+        self.place_order_msgs += 1
+        drop = self.drop_on_order is not None and self.place_order_msgs == self.drop_on_order
+        oid, sym = int(f[1]), f[3]
+        action, qty, otype, lmt, tif, ref = f[16], float(f[17]), f[18], f[19], f[21], f[26]
+        self.next_order_id = max(self.next_order_id, oid + 1)
+        if sym not in self.con_ids:
+            self._send(conn, 4, 2, oid, 200, "No security definition has been found for the request", "")
+            return True
+        if sym in self.reject:
+            self._send(conn, 4, 2, oid, 201, f"Order rejected - reason:{self.reject[sym]}", "")
+            return True
+        price = self.prices[sym]
+        if action == "BUY" and qty * price > self.cash:
+            self._send(conn, 4, 2, oid, 201, "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO "
+                       "OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE [%.2f USD] MUST EXCEED THE INITIAL "
+                       "MARGIN [%.2f USD]" % (self.cash, qty * price), "")
+            return True
+        self._perm += 1
+        o = {"order_id": oid, "perm_id": self._perm, "client_id": conn["client_id"], "symbol": sym, "action": action,
+             "qty": qty, "type": otype, "lmt": float(lmt) if lmt else None, "tif": tif or "DAY", "ref": ref,
+             "status": "Submitted", "filled": 0.0, "avg": 0.0, "done_at": ""}
+        self.orders[o["perm_id"]] = o
+        self.orders_created += 1
+        limit_ok = o["lmt"] is None or (price <= o["lmt"] if action == "BUY" else price >= o["lmt"])
+        fill_qty = 0.0
+        if limit_ok:
+            fill_qty = float(math.floor(qty * self.partial[sym])) if sym in self.partial else qty
+        if fill_qty > 0:
+            self._execute(o, fill_qty, price)
+        if drop:
+            return False  # processed, but the client never hears about it: the socket closes now
+        self._open_order(conn, o, status="Submitted")
+        self._order_status(conn, o, status="Submitted", filled=0.0)
+        if fill_qty > 0:
+            ex = self.executions[-1]
+            self._exec_details(conn, ex, -1)
+            self._commission(conn, ex)
+            self._order_status(conn, o)
+            if o["status"] == "Filled":
+                self._open_order(conn, o)
+            self._position(conn, sym)
+            if conn["acct_sub"]:
+                self._account_updates(conn)
+        return True
+
+    def _execute(self, o: dict[str, Any], qty: float, price: float) -> None:
+        sign = 1.0 if o["action"] == "BUY" else -1.0
+        fee = max(self.min_commission, self.commission_per_share * qty)
+        q, avg = self.positions.get(o["symbol"], [0.0, 0.0])
+        new = q + sign * qty
+        if abs(new) < 1e-12:
+            self.positions.pop(o["symbol"], None)
+        else:
+            if q == 0 or (q > 0) != (new > 0):
+                avg = price + sign * fee / qty
+            elif abs(new) > abs(q):
+                avg = (q * avg + sign * qty * price + fee) / new
+            self.positions[o["symbol"]] = [new, avg]
+        self.cash -= sign * qty * price + fee
+        o["filled"] += qty
+        o["avg"] = price
+        o["status"] = "Filled" if o["filled"] >= o["qty"] else "Submitted"
+        if o["status"] == "Filled":
+            o["done_at"] = datetime.now(timezone.utc).strftime("%Y%m%d %H:%M:%S UTC")
+        n = len(self.executions) + 1
+        self.executions.append({"order": o, "exec_id": f"0000f00d.{n:08d}.01.01", "shares": qty, "price": price,
+                                "cum": o["filled"], "commission": fee,
+                                "time": datetime.now(timezone.utc).strftime("%Y%m%d %H:%M:%S UTC")})
+
+    def _cancel(self, conn: dict, o: dict[str, Any]) -> None:
+        if o["status"] not in ("Submitted", "PreSubmitted"):
+            return
+        o["status"] = "Cancelled"
+        o["done_at"] = datetime.now(timezone.utc).strftime("%Y%m%d %H:%M:%S UTC")
+        self._order_status(conn, o)
+
+    def _order_status(self, conn: dict, o: dict[str, Any], status: str | None = None,
+                      filled: float | None = None) -> None:
+        filled = o["filled"] if filled is None else filled
+        self._send(conn, 3, o["order_id"], status or o["status"], filled, o["qty"] - filled,
+                   o["avg"] if filled else 0.0, o["perm_id"], 0, o["avg"] if filled else 0.0, o["client_id"], "", 0.0)
+
+    def _exec_details(self, conn: dict, ex: dict[str, Any], req: int) -> None:
+        o = ex["order"]
+        c = self._contract(o["symbol"])
+        self._send(conn, 11, req, o["order_id"], *c[:7], "ARCA", "USD", o["symbol"], o["symbol"], ex["exec_id"],
+                   ex["time"], self.account, "ARCA", "BOT" if o["action"] == "BUY" else "SLD", ex["shares"],
+                   ex["price"], o["perm_id"], o["client_id"], 0, ex["cum"], ex["price"], o["ref"], "", "", "", 1)
+
+    def _commission(self, conn: dict, ex: dict[str, Any]) -> None:
+        self._send(conn, 59, 1, ex["exec_id"], ex["commission"], "USD", UNSET_DOUBLE, UNSET_DOUBLE, "")
+
+    def _order_head(self, o: dict[str, Any]) -> list[Any]:
+        """Fields shared by openOrder and completedOrder: action .. orderRef."""
+        return [o["action"], o["qty"], o["type"], o["lmt"] if o["lmt"] is not None else "", "", o["tif"], "",
+                self.account, "", 0, o["ref"]]
+
+    def _open_order(self, conn: dict, o: dict[str, Any], status: str | None = None) -> None:
+        c = self._contract(o["symbol"])
+        fields: list[Any] = [5, o["order_id"], *c[:7], "SMART", "USD", o["symbol"], o["symbol"], *self._order_head(o),
+                             o["client_id"], o["perm_id"], 0, 0, 0, "", "", "", "", "",
+                             ""]  # faProfile (server < 177)
+        fields += ["", "", "", "", "", 0, "", -1, 0, "", "", "", "", "", "", 0, 0, 0, "", 3, 0, 0, "", 0, 0, "", 0,
+                   "", ""]  # modelCode .. deltaNeutralAuxPrice (deltaNeutralOrderType empty)
+        fields += [0, 0, "", "", "", "", ""]  # continuousUpdate .. comboLegsDescrip
+        fields += [0, 0, 0]  # comboLegs, orderComboLegs, smartComboRoutingParams
+        fields += ["", "", ""]  # scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement (unset)
+        fields += [""]  # hedgeType
+        fields += [0, "", "IB", 0, 0]  # optOutSmartRouting, clearingAccount, clearingIntent, notHeld, dncPresent
+        fields += [""]  # algoStrategy
+        fields += [0, 0, status or o["status"]] + [""] * 14 + [0, 0]  # solicited, whatIf, orderState, randomize*
+        fields += [0]  # conditions
+        fields += ["", "", "", "", "", "", "", 0, "", "", "", "", 0, 0, 0, 0]  # adjustedOrderType .. usePriceMgmtAlgo
+        fields += ["", "", 0]  # duration (159), postToAts (160), autoCancelParent (162)
+        fields += ["", "", "", "", ""]  # minTradeQty .. midOffsetAtHalf (170)
+        self._send(conn, *fields)
+
+    def _completed_order(self, conn: dict, o: dict[str, Any]) -> None:
+        c = self._contract(o["symbol"])
+        fields: list[Any] = [101, *c[:7], "SMART", "USD", o["symbol"], o["symbol"], *self._order_head(o),
+                             o["perm_id"], 0, 0, 0, "", "", "", "",
+                             ""]  # faProfile (server < 177)
+        fields += ["", "", "", "", "", 0, "", -1, "", "", "", "", "", "", 0, 0, "", 3, 0, "", 0, "", ""]
+        fields += [0, 0, "", "", ""]  # continuousUpdate, referencePriceType, trailStop, trailingPct, comboLegsDescrip
+        fields += [0, 0, 0]
+        fields += ["", "", ""]
+        fields += [""]
+        fields += ["", "IB", 0, 0]  # clearingAccount, clearingIntent, notHeld, dncPresent
+        fields += [""]
+        fields += [0, o["status"], 0, 0]  # solicited, status, randomizeSize, randomizePrice
+        fields += [0]
+        fields += ["", "", "", 0, 0, "", o["filled"], 0, 0, "", 0, 0, 0, o["done_at"], o["status"]]
+        fields += ["", "", "", "", ""]
+        self._send(conn, *fields)
