@@ -104,7 +104,8 @@ def _wrap(data: MarketData, strategy: Strategy, config: BacktestConfig, close: n
     index, symbols = data.index, data.symbols
     marks = pd.DataFrame(close, index=index, columns=symbols).ffill().to_numpy()
     last_close = marks[-1]
-    gross = np.nansum(np.abs(positions * marks), axis=1) / equity
+    scale = np.divide(1.0, np.abs(equity), out=np.zeros_like(equity), where=equity != 0)  # a blown-up account
+    gross = np.nansum(np.abs(positions * marks), axis=1) * scale
     equity_s = pd.Series(equity, index=index, name="equity")
     prev = np.concatenate(([config.initial_cash], equity[:-1]))
     returns_s = pd.Series(equity / prev - 1.0, index=index, name="returns")
@@ -115,7 +116,7 @@ def _wrap(data: MarketData, strategy: Strategy, config: BacktestConfig, close: n
     metrics = metrics_mod.backtest_metrics(
         equity_s, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year,
         benchmark_returns=bench_returns, trades=trades,
-        gross_exposure=pd.Series(gross, index=index), turnover=pd.Series(turnover / equity, index=index),
+        gross_exposure=pd.Series(gross, index=index), turnover=pd.Series(turnover * scale, index=index),
     )
     bench_metrics = metrics_mod.backtest_metrics(
         benchmark, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year,
