@@ -18,6 +18,10 @@ st.dataframe(info, hide_index=True, key="data_table", column_config={
     "largest_gap_days": st.column_config.NumberColumn("largest gap (days)", format="%.0f"),
     "gaps": st.column_config.NumberColumn("gaps (> threshold)")})
 st.caption(f"{len(info)} symbols. Imported symbols (source 'workspace') take precedence over bundled ones.")
+if "error" in info.columns:
+    for row in info[info["error"].fillna("").astype(str) != ""].itertuples():
+        st.warning(f"{row.symbol} ({row.source}) cannot be loaded: {row.error}")
+    info = info[info["error"].fillna("").astype(str) == ""]
 
 if len(info):
     st.subheader("Preview")

@@ -16,7 +16,7 @@ from engine.store import StoredRun
 from ui import analytics, charts, data_cache
 from ui.report import metrics_frame, write_report
 
-TABS = ("Metrics", "Equity", "Drawdown", "Prices & trades", "Calendar", "Rolling", "Exposure", "Contribution",
+TABS = ("Overview", "Drawdown", "Prices & trades", "Calendar", "Rolling", "Exposure", "Contribution",
         "Correlation", "Trades", "Export")
 PERCENT_METRICS = {"total_return", "cagr", "annual_volatility", "max_drawdown", "win_rate", "exposure",
                    "avg_gross_exposure", "best_day", "worst_day", "var_95", "cvar_95", "alpha", "avg_trade",
@@ -80,21 +80,21 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
     t = dict(zip(TABS, tabs))
     bench = res.benchmark
     bench_returns = bench.pct_change().fillna(0.0) if bench is not None else None
-    with t["Metrics"]:
-        if t["Metrics"].open:
-            table = metrics_frame(res)
-            st.dataframe(table, key=f"{key}_metrics", column_config={
-                "Strategy": st.column_config.NumberColumn(format="%.4f"),
-                "Benchmark": st.column_config.NumberColumn(format="%.4f")})
-            st.caption("Fractions (0.12 = 12%) for returns, drawdowns and rates; Sharpe/Sortino annualized with "
-                       f"{res.config.periods_per_year:g} bars a year; the benchmark is buy-and-hold of "
-                       f"{res.config.benchmark or res.symbols[0]}.")
-    with t["Equity"]:
-        if t["Equity"].open:
-            log = st.toggle("Log scale", key=f"{key}_log")
-            _chart(charts.equity_figure(res.equity, bench, log=log,
-                                        benchmark_name=str(bench.name) if bench is not None else "Benchmark"),
-                   f"{key}_equity")
+    with t["Overview"]:
+        if t["Overview"].open:
+            left, right = st.columns([3, 2])
+            with left:
+                log = st.toggle("Log scale", key=f"{key}_log")
+                _chart(charts.equity_figure(res.equity, bench, log=log,
+                                            benchmark_name=str(bench.name) if bench is not None else "Benchmark"),
+                       f"{key}_equity")
+            with right:
+                st.dataframe(metrics_frame(res), key=f"{key}_metrics", height=560, column_config={
+                    "Strategy": st.column_config.NumberColumn(format="%.4f"),
+                    "Benchmark": st.column_config.NumberColumn(format="%.4f")})
+            st.caption("Metrics: fractions (0.12 = 12%) for returns, drawdowns and rates; Sharpe and Sortino "
+                       f"annualized with {res.config.periods_per_year:g} bars a year; the benchmark is buy-and-hold "
+                       f"of {res.config.benchmark or res.symbols[0]}.")
     with t["Drawdown"]:
         if t["Drawdown"].open:
             _chart(charts.drawdown_figure(res.equity, bench), f"{key}_dd")

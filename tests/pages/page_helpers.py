@@ -9,8 +9,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def page(name: str, timeout: float = 180) -> AppTest:
-    """An AppTest of one page file (pages/<name>.py)."""
-    return AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=timeout)
+    """An AppTest of the whole app (app.py with its navigation), switched to pages/<name>.py."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.switch_page(f"pages/{name}.py")
+    return at
 
 
 def errors(at: AppTest) -> list[str]:
@@ -29,3 +31,28 @@ def frame(at: AppTest, index_name: str):
         if df.value.index.name == index_name:
             return df.value
     raise AssertionError(f"no dataframe with index {index_name!r}; have {[d.value.index.name for d in at.dataframe]}")
+
+
+def _decode(value):
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if isinstance(shape, str):
+            shape = [int(n) for n in shape.split(",")]
+        return arr.reshape(shape) if shape else arr
+    if isinstance(value, dict):
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def chart_traces(chart) -> list[dict]:
+    """The traces of an st.plotly_chart element, with Plotly's base64 typed arrays decoded to numpy."""
+    import json
+
+    return _decode(json.loads(chart.proto.spec))["data"]

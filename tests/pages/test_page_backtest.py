@@ -135,3 +135,58 @@ def test_save_and_load_preset(workspace) -> None:
     assert fresh.number_input(key="bt_p_sma_cross_slow").value == 60
     assert fresh.number_input(key="bt_commission").value == 5.0
     assert fresh.date_input(key="bt_end").value == dt.date(2016, 12, 31)
+
+
+def test_every_result_tab_draws_the_run(workspace) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from engine.data import load_market_data
+    from tests.pages.page_helpers import chart_traces
+
+    at = page("backtest")
+    at.run()
+    _run(_fill(at, symbols=("SPY", "TLT"), start=dt.date(2012, 1, 1), end=dt.date(2019, 12, 31), fast=10, slow=40))
+    assert_clean(at)
+    run = RunStore().latest()
+    res = run.result
+    bars = load_market_data(["SPY", "TLT"], "2012-01-01", "2019-12-31")
+
+    (equity,) = at.get("plotly_chart")
+    traces = chart_traces(equity)
+    assert [t["name"] for t in traces] == ["Strategy", str(res.benchmark.name)]
+    assert np.allclose(traces[0]["y"], res.equity.to_numpy())
+
+    def open_tab(name):
+        at.session_state["bt_tabs"] = name
+        at.run()
+        assert_clean(at)
+        return [chart_traces(c) for c in at.get("plotly_chart")]
+
+    (dd,) = open_tab("Drawdown")
+    eq = res.equity.to_numpy()
+    assert min(dd[0]["y"]) == pytest.approx(min(v / max(eq[: i + 1]) - 1 for i, v in enumerate(eq)))
+
+    (price,) = open_tab("Prices & trades")
+    entries = next(t for t in price if t["name"] == "Entry")
+    spy_trades = res.trades[res.trades["symbol"] == "SPY"]
+    assert len(spy_trades) > 0
+    assert [pd.Timestamp(x) for x in entries["x"]] == sorted(spy_trades["entry_time"])
+
+    (contrib,) = open_tab("Contribution")
+    # exact accounting: P&L per symbol sums to final equity - initial cash (cash earns nothing)
+    assert sum(contrib[0]["x"]) == pytest.approx(res.equity.iloc[-1] - res.config.initial_cash, rel=1e-9)
+
+    (corr,) = open_tab("Correlation")
+    r = bars.close.pct_change().dropna()
+    assert np.asarray(corr[0]["z"])[0][1] == pytest.approx(np.corrcoef(r["SPY"], r["TLT"])[0, 1], rel=1e-9)
+
+    monthly, yearly = open_tab("Calendar")
+    assert [t["name"] for t in yearly] == ["Strategy", "Benchmark"]
+    assert len(open_tab("Rolling")[0]) == 4
+    assert [t["name"] for t in open_tab("Exposure")[0]] == ["SPY", "TLT", "gross exposure"]
+    open_tab("Trades")
+    assert len(at.dataframe[0].value) == len(res.trades)
+    assert at.get("download_button")
+    open_tab("Export")
+    assert at.get("download_button")
