@@ -23,13 +23,6 @@ TIE_REL = 1e-9
 """Two averages within `TIE_REL * |slow|` of each other count as equal (WORKLOADS.md "Common rules" 2)."""
 
 
-def own_bars(data: MarketData, symbol: str, fields: Sequence[str] = ("close",)) -> pd.DataFrame:
-    """The bars of one symbol on its own calendar: rows where its close is defined, columns = `fields`."""
-    close = data.close[symbol]
-    mask = close.notna().to_numpy()
-    return pd.DataFrame({f: data.field(f)[symbol].to_numpy()[mask] for f in fields}, index=data.index[mask])
-
-
 def per_symbol(
     data: MarketData,
     fn: Callable[[pd.DataFrame], pd.Series],
@@ -37,17 +30,28 @@ def per_symbol(
 ) -> pd.DataFrame:
     """Apply `fn` to each symbol's own bars and return a wide frame on the union index (NaN off its bars).
 
-    `fn` gets a frame with the requested `fields` (float64, DatetimeIndex of the symbol's own bars) and
-    returns a Series on that same index. Gaps in other symbols' calendars never reach the indicator.
+    `fn` gets a frame with the requested `fields` (float64, index = the symbol's own bar timestamps) and
+    returns a Series (or array) on that same index. Gaps in other symbols' calendars never reach the indicator.
     """
-    out = {}
-    for sym in data.close.columns:
-        bars = own_bars(data, sym, fields)
-        values = fn(bars) if len(bars) else pd.Series(dtype="float64")
-        values = pd.Series(np.asarray(values, dtype="float64"), index=bars.index) if len(bars) else values
-        out[sym] = values.reindex(data.index)
-    frame = pd.DataFrame(out, index=data.index, columns=data.close.columns, dtype="float64")
-    return frame
+    out = np.full(data.close.shape, np.nan)
+    has_bar = data.close.notna().to_numpy()
+    for j, sym in enumerate(data.close.columns):
+        mask = has_bar[:, j]
+        if not mask.any():
+            continue
+        bars = pd.DataFrame({f: data.field(f)[sym].to_numpy()[mask] for f in fields}, index=data.index[mask])
+        out[mask, j] = np.asarray(fn(bars), dtype="float64")
+    return pd.DataFrame(out, index=data.index, columns=data.close.columns)
+
+
+def ffill(values: np.ndarray) -> np.ndarray:
+    """Forward-fill NaNs along axis 0 of a 1-D or 2-D float array (leading NaNs stay NaN). Causal."""
+    values = np.asarray(values, dtype="float64")
+    rows = np.arange(len(values)).reshape((-1,) + (1,) * (values.ndim - 1))
+    idx = np.where(np.isnan(values), -1, rows)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    picked = np.take_along_axis(values, np.maximum(idx, 0), axis=0)
+    return np.where(idx >= 0, picked, np.nan)
 
 
 def to_union(own: pd.DataFrame, data: MarketData) -> pd.DataFrame:
@@ -55,10 +59,10 @@ def to_union(own: pd.DataFrame, data: MarketData) -> pd.DataFrame:
 
     `own` has NaN where a symbol has no bar; a NaN on a bar the symbol does have is read as 0 (warm-up).
     """
-    has_bar = data.close.notna()
-    w = own.where(~(has_bar & own.isna()), 0.0)
-    w = w.ffill().fillna(0.0)
-    return w.astype("float64")
+    w = own.to_numpy(dtype="float64", copy=True)
+    w[np.isnan(w) & data.close.notna().to_numpy()] = 0.0
+    w = np.nan_to_num(ffill(w), nan=0.0)
+    return pd.DataFrame(w, index=own.index, columns=own.columns)
 
 
 def indicator(values: pd.Series | pd.DataFrame | None, index: pd.Index) -> pd.Series | pd.DataFrame:
@@ -97,10 +101,13 @@ def crossings(state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Cross-up at t: state[t] = +1 and the last non-zero state before t was -1; cross-down mirrors it
     (WORKLOADS.md "Common rules" 3). A +1 with no earlier -1 is not a cross.
     """
-    s = pd.Series(np.asarray(state, dtype="float64"))
-    prev_nonzero = s.where(s != 0).ffill().shift(1).to_numpy()
-    up = (s.to_numpy() == 1.0) & (prev_nonzero == -1.0)
-    down = (s.to_numpy() == -1.0) & (prev_nonzero == 1.0)
+    s = np.asarray(state, dtype="float64")
+    last_nonzero = ffill(np.where(s != 0, s, np.nan))
+    prev_nonzero = np.empty_like(last_nonzero)
+    prev_nonzero[:1] = np.nan
+    prev_nonzero[1:] = last_nonzero[:-1]
+    up = (s == 1.0) & (prev_nonzero == -1.0)
+    down = (s == -1.0) & (prev_nonzero == 1.0)
     return up, down
 
 
@@ -127,7 +134,7 @@ def hold(
         ev = np.full(n, np.nan)
         ev[leave] = 0.0
         ev[enter] = 1.0
-        return pd.Series(ev).ffill().fillna(0.0).to_numpy()
+        return np.nan_to_num(ffill(ev), nan=0.0)
 
     longs = leg(long_entry, long_exit | short_entry)
     shorts = leg(short_entry, short_exit | long_entry)
