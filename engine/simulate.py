@@ -21,9 +21,11 @@ STOP_KEYS = ("stop_loss", "take_profit", "trailing_stop")
 
 
 def rebalance_mask(index: pd.Index, schedule: str) -> np.ndarray:
-    """True at each bar whose close is the last of its period: its decision is a scheduled rebalance.
+    """True at each bar whose decision is a scheduled rebalance: the first bar of each new period.
 
-    "on_change" -> all False; "daily" -> all True; "weekly"/"monthly" need a DatetimeIndex.
+    "on_change" -> all False; "daily" -> all True; "weekly"/"monthly" (DatetimeIndex only) -> the first bar
+    of each week/month after the first: whether bar t ends its period would need bar t+1 (look-ahead), so the
+    rebalance is decided at the first close of the new period and filled at the next bar.
     """
     n = len(index)
     if schedule == "on_change":
@@ -34,8 +36,8 @@ def rebalance_mask(index: pd.Index, schedule: str) -> np.ndarray:
         raise ConfigError(f"rebalance {schedule!r} needs timestamps; this data has a {type(index).__name__}")
     freq = {"weekly": "W", "monthly": "M"}[schedule]
     periods = index.to_period(freq).asi8
-    mask = np.ones(n, dtype=bool)
-    mask[:-1] = periods[:-1] != periods[1:]
+    mask = np.zeros(n, dtype=bool)
+    mask[1:] = periods[1:] != periods[:-1]
     return mask
 
 
