@@ -60,7 +60,15 @@ class BacktestRequest:
         for key in ("start", "end"):
             if values.get(key) is not None:
                 values[key] = str(values[key])
-        values["symbols"] = tuple(values.get("symbols") or ())
+        symbols = values.get("symbols") or ()
+        if isinstance(symbols, str):  # "SPY" or "SPY,QQQ" from YAML/JSON, not the characters S, P, Y
+            symbols = symbols.split(",")
+        elif not isinstance(symbols, (list, tuple)):
+            raise ConfigError(f"request: field 'symbols' must be a list of symbols, got {symbols!r}")
+        values["symbols"] = tuple(symbols)
+        params = values.get("params")
+        if params is not None and not isinstance(params, Mapping):
+            raise ConfigError(f"request: field 'params' must be a mapping of name: value, got {params!r}")
         return cls(**values)
 
     def with_changes(self, **changes: Any) -> "BacktestRequest":

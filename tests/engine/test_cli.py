@@ -352,3 +352,12 @@ def test_app_starts_streamlit_on_the_given_port(home):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_request_from_yaml_mapping_with_symbols_as_text():
+    # YAML `symbols: SPY` or `symbols: SPY, QQQ` is text: it must not become the characters S, P, Y
+    assert BacktestRequest.from_dict({"strategy": "sma_cross", "symbols": "SPY"}).symbols == ("SPY",)
+    assert BacktestRequest.from_dict({"strategy": "sma_cross", "symbols": "spy, qqq"}).symbols == ("SPY", "QQQ")
+    from engine.errors import ConfigError
+    with pytest.raises(ConfigError, match="field 'params' must be a mapping"):
+        BacktestRequest.from_dict({"strategy": "sma_cross", "symbols": ["SPY"], "params": [10, 50]})
