@@ -146,3 +146,12 @@ def test_live_needs_explicit_opt_in(monkeypatch):
     live = AlpacaBroker("k", "s", live=True)  # constructing sends nothing
     assert live.is_live and live.capabilities.live
     assert not AlpacaBroker("k", "s").is_live
+
+
+def test_duplicate_422_returns_the_existing_order(alpaca_fake):
+    b = broker(alpaca_fake)
+    first = b.submit(OrderRequest("SPY", 2, "buy", client_order_id="dup-SPY"))
+    alpaca_fake.lookup_misses["dup-SPY"] = 1  # the pre-submit lookup misses, so the POST goes out
+    again = b.submit(OrderRequest("SPY", 2, "buy", client_order_id="dup-SPY"))
+    assert again == first and again.duplicate
+    assert alpaca_fake.order_posts == 2 and alpaca_fake.orders_created == 1  # the service refused the second

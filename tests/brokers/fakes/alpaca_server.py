@@ -10,6 +10,7 @@ the market-data endpoints (/v2/stocks/trades/latest, /v2/stocks/bars, paginated)
 * ``drop_on_order = n``: the n-th POST /v2/orders (1-based) is processed (the order exists and fills) but the
   socket is closed without an answer, like a connection lost mid-submit.
 * buys beyond cash answer 403 "insufficient buying power", as the real service does.
+* ``lookup_misses[client_order_id] = n``: the next n lookups by client order id answer 404 (a lagging index).
 * ``orders_created`` counts orders the fake actually accepted; ``order_posts`` counts every POST.
 
 Start/stop with ``with FakeAlpacaServer() as fake:``; it also stops itself after ``lifetime`` seconds.
@@ -54,6 +55,7 @@ class FakeAlpacaServer:
         self.reject: dict[str, str] = {}
         self.partial: dict[str, float] = {}
         self.drop_on_order: int | None = None
+        self.lookup_misses: dict[str, int] = {}  # client_order_id -> how many lookups answer 404 (lagging index)
         self.orders: list[dict[str, Any]] = []
         self.positions: dict[str, dict[str, float]] = {}  # symbol -> {"qty", "avg"}
         self.order_posts = 0
@@ -219,6 +221,10 @@ class FakeAlpacaServer:
                 sel = sorted(sel, key=lambda o: o["created"], reverse=q.get("direction", "desc") == "desc")
                 return 200, [self._order_json(o) for o in sel[: int(q.get("limit") or 50)]]
             if method == "GET" and path == "/v2/orders:by_client_order_id":
+                cid = q.get("client_order_id", "")
+                if self.lookup_misses.get(cid, 0) > 0:
+                    self.lookup_misses[cid] -= 1
+                    return 404, {"code": 40410000, "message": "order not found"}
                 for o in self.orders:
                     if o["client_order_id"] == q.get("client_order_id"):
                         return 200, self._order_json(o)
