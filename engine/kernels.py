@@ -54,7 +54,7 @@ def _any_pending(pending, pending_rebal):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def simulate_kernel(open_, high, low, close, target, rebal, sl_frac, tp_frac, ts_frac,
                     init_cash, comm, min_comm, slip, fill_mode, fractional, drift, cash_growth,
                     max_lev, max_pos, use_stops):
@@ -239,7 +239,7 @@ def simulate_kernel(open_, high, low, close, target, rebal, sl_frac, tp_frac, ts
     return equity, cash_out, pos_out, w_out, turnover, fills[:nf].copy()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _execute(t, prices, q, cash, last_close, tgt, stopped, pending, pending_rebal, decision_bar,
              sl_frac, tp_frac, ts_frac, sl_price, tp_price, ts_dist, extreme, entered_open, at_open,
              comm, min_comm, slip, fractional, drift, max_lev, turnover, fills, nf, dq, reason, use_stops):

@@ -17,7 +17,7 @@ from engine.result import TRADE_COLUMNS
 OPEN_REASON = len(REASONS)  # code of exit_reason "open"
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _build_trades(fills, order, last_close, last_bar):
     n = fills.shape[0]
     cap = n + last_close.shape[0] + 1

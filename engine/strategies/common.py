@@ -59,10 +59,17 @@ def to_union(own: pd.DataFrame, data: MarketData) -> pd.DataFrame:
 
     `own` has NaN where a symbol has no bar; a NaN on a bar the symbol does have is read as 0 (warm-up).
     """
-    w = own.to_numpy(dtype="float64", copy=True)
-    w[np.isnan(w) & data.close.notna().to_numpy()] = 0.0
-    w = np.nan_to_num(ffill(w), nan=0.0)
+    w = union_weights(own.to_numpy(dtype="float64"), data.close.notna().to_numpy())
     return pd.DataFrame(w, index=own.index, columns=own.columns)
+
+
+def union_weights(own: np.ndarray, has_bar: np.ndarray) -> np.ndarray:
+    """Array form of `to_union`: NaN on a symbol's own bar -> 0, held over rows without a bar, 0 before."""
+    w = own.copy()
+    w[np.isnan(w) & has_bar] = 0.0
+    if has_bar.all():
+        return w
+    return np.ascontiguousarray(np.nan_to_num(ffill(w), nan=0.0))
 
 
 def indicator(values: pd.Series | pd.DataFrame | None, index: pd.Index) -> pd.Series | pd.DataFrame:

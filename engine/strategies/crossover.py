@@ -14,15 +14,16 @@ so a symbol not listed yet leaves its share in cash, like the W4 shared-cash wor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
 import pandas_ta as ta
+from numba import njit
 
 from engine.data.market import MarketData
 from engine.strategies.base import Strategy, param, require
-from engine.strategies.common import cross_state, crossings, hold, indicator, per_symbol, to_union
+from engine.strategies.common import TIE_REL, indicator, union_weights
 
 
 def _check(fast: int, slow: int, weight: float) -> None:
@@ -32,28 +33,61 @@ def _check(fast: int, slow: int, weight: float) -> None:
     require(0 < weight <= 10, f"weight must be in (0, 10], got {weight}")
 
 
+@njit(cache=True, nogil=True)
+def cross_positions(fast: np.ndarray, slow: np.ndarray, tie_rel: float, allow_short: bool) -> np.ndarray:
+    """+1/0(/-1) per bar by rules 2-4 in one causal pass: the same as hold(crossings(cross_state(...)))."""
+    n = fast.shape[0]
+    out = np.zeros(n)
+    last = 0.0
+    pos = 0.0
+    for t in range(n):
+        f, s = fast[t], slow[t]
+        state = 0.0
+        if not (np.isnan(f) or np.isnan(s)) and abs(f - s) > tie_rel * abs(s):
+            state = 1.0 if f > s else -1.0
+        if state == 1.0 and last == -1.0:
+            pos = 1.0
+        elif state == -1.0 and last == 1.0:
+            pos = -1.0 if allow_short else 0.0
+        if state != 0.0:
+            last = state
+        out[t] = pos
+    return out
+
+
 class _MovingAverageCross(Strategy):
     """Common body of the crossover strategies; subclasses pick the moving average."""
 
     ma: ClassVar[Callable[..., pd.Series | None]]
 
     def target_weights(self, data: MarketData) -> pd.DataFrame:
-        p = self.params
-        ma = type(self).ma
-        size = p.weight / len(data.symbols)
+        return pd.DataFrame(self.grid_weights(data, [self.params])[0], index=data.index, columns=data.close.columns)
 
-        def one(bars: pd.DataFrame) -> pd.Series:
-            close = bars["close"]
-            fast = indicator(ma(close, length=p.fast, talib=False), close.index)
-            slow = indicator(ma(close, length=p.slow, talib=False), close.index)
-            up, down = crossings(cross_state(fast.to_numpy(), slow.to_numpy()))
-            if p.allow_short:
-                pos = hold(up, np.zeros_like(up), down, np.zeros_like(down))
-            else:
-                pos = hold(up, down)
-            return pd.Series(pos * size, index=close.index)
+    @classmethod
+    def grid_weights(cls, data: MarketData, params_list: Sequence[Any]) -> list[np.ndarray]:
+        """Weights (bars x symbols) for many parameter sets, each distinct moving average computed once.
 
-        return to_union(per_symbol(data, one), data)
+        Used by `engine.grid` for fast parameter sweeps; `target_weights` is the one-set case, so the two
+        can never disagree.
+        """
+        has_bar = data.close.notna().to_numpy()
+        windows = sorted({p.fast for p in params_list} | {p.slow for p in params_list})
+        averages = []
+        for j, sym in enumerate(data.close.columns):
+            mask = has_bar[:, j]
+            close = pd.Series(data.close[sym].to_numpy()[mask], index=data.index[mask])
+            mas = {w: np.ascontiguousarray(indicator(cls.ma(close, length=w, talib=False), close.index)
+                                           .to_numpy(dtype="float64")) for w in windows}
+            averages.append((mask, mas))
+        n_sym = len(data.symbols)
+        out = []
+        for p in params_list:
+            own = np.full(data.close.shape, np.nan)
+            for j, (mask, mas) in enumerate(averages):
+                if mask.any():
+                    own[mask, j] = cross_positions(mas[p.fast], mas[p.slow], TIE_REL, p.allow_short) * (p.weight / n_sym)
+            out.append(union_weights(own, has_bar))
+        return out
 
 
 class SmaCross(_MovingAverageCross):

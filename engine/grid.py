@@ -1,0 +1,194 @@
+"""Many backtests of one strategy at once: the fast path under optimization, walk-forward and batches.
+
+Every parameter set runs through the same compiled kernel as `run_backtest` (so column k equals a single
+backtest of parameter set k exactly), in threads that release the GIL, one per core. Weights come from the
+strategy's optional `grid_weights` classmethod, which computes each distinct indicator once for all
+parameter sets; strategies without it are run one parameter set at a time. Metrics are computed
+column-wise in one call.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from engine.config import BacktestConfig
+from engine.data.market import MarketData
+from engine.errors import ConfigError
+from engine.kernels import FILL_MODES, simulate_kernel
+from engine.metrics import metrics_table
+from engine.simulate import STOP_KEYS, benchmark_equity, rebalance_mask
+from engine.strategies.base import Strategy, make_params
+from engine.trades import _build_trades
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class GridResult:
+    """params: one row per parameter set (columns = parameter names); equity: (bars x K), column k = set k;
+    metrics: one row per parameter set (engine.metrics names)."""
+
+    strategy: str
+    params: pd.DataFrame
+    equity: pd.DataFrame
+    metrics: pd.DataFrame
+    config: BacktestConfig
+
+    def table(self) -> pd.DataFrame:
+        """Parameters and metrics side by side, one row per parameter set."""
+        return pd.concat([self.params, self.metrics], axis=1)
+
+
+def _weights_for(strategy_cls: type[Strategy], data: MarketData, params: list[Any]) -> list[np.ndarray]:
+    fast = getattr(strategy_cls, "grid_weights", None)
+    if fast is not None:
+        return list(fast(data, params))
+    out = []
+    for p in params:
+        w = strategy_cls(p).target_weights(data)
+        out.append(np.ascontiguousarray(w.reindex(index=data.index, columns=data.close.columns).to_numpy("float64")))
+    return out
+
+
+def _stops_for(strategy_cls: type[Strategy], data: MarketData, params: Any, config: BacktestConfig):
+    custom = strategy_cls(params).stop_fractions(data) or {}
+    arrays, used = [], False
+    for key in STOP_KEYS:
+        if key in custom:
+            arr = np.ascontiguousarray(custom[key].reindex(index=data.index, columns=data.close.columns)
+                                       .to_numpy("float64"))
+            used = used or bool(np.isfinite(arr).any())
+        else:
+            value = getattr(config.risk, key)
+            arr = np.full(data.close.shape, np.nan if value is None else float(value))
+            used = used or value is not None
+        arrays.append(arr)
+    return arrays, used
+
+
+def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequence[Mapping[str, Any]],
+             config: BacktestConfig | None = None, *, workers: int | None = None,
+             progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> GridResult:
+    """Backtest every parameter set of `strategy_cls` on `data`; results equal `run_backtest` per set.
+
+    progress(done, total) is called as sets finish; should_stop() -> True cancels the rest (raises
+    ConfigError("cancelled")) so a UI can offer a cancel button.
+    """
+    config = config or BacktestConfig()
+    if not param_sets:
+        raise ConfigError("the parameter grid is empty")
+    params = [make_params(strategy_cls.Params, p) for p in param_sets]
+    arrays = data.to_arrays()
+    marks = pd.DataFrame(arrays["close"], index=data.index, columns=data.symbols).ffill().to_numpy()
+    weights = _weights_for(strategy_cls, data, params)
+    rebal = rebalance_mask(data.index, config.rebalance)
+    has_custom_stops = strategy_cls.stop_fractions is not Strategy.stop_fractions
+    shared_stops = None if has_custom_stops else _stops_for(strategy_cls, data, params[0], config)
+    costs, risk = config.costs, config.risk
+    growth = (1.0 + config.cash_rate) ** (1.0 / config.periods_per_year)
+    max_pos = float(risk.max_position) if risk.max_position is not None else np.inf
+    K, T = len(params), len(data)
+    equity = np.empty((T, K))
+    gross = np.empty((T, K))
+    turnover = np.empty((T, K))
+    trade_parts: list[np.ndarray] = [np.empty((0, 3))] * K
+
+    def one(k: int) -> None:
+        (sl, tp, ts), use_stops = shared_stops or _stops_for(strategy_cls, data, params[k], config)
+        eq, _cash, pos, _w, turn, fills = simulate_kernel(
+            arrays["open"], arrays["high"], arrays["low"], arrays["close"], weights[k], rebal, sl, tp, ts,
+            float(config.initial_cash), costs.commission_bps / 1e4, float(costs.min_commission),
+            costs.slippage_bps / 1e4, FILL_MODES[config.fill], bool(config.fractional),
+            float(config.drift_threshold), growth, float(risk.max_leverage), max_pos, use_stops)
+        scale = np.divide(1.0, np.abs(eq), out=np.zeros_like(eq), where=eq != 0)
+        equity[:, k] = eq
+        gross[:, k] = np.abs(pos * marks).sum(axis=1) * scale if pos.shape[1] > 1 else np.abs(pos[:, 0] * marks[:, 0]) * scale
+        turnover[:, k] = turn * scale
+        if fills.shape[0]:
+            order = np.argsort(fills[:, 1], kind="stable")
+            raw = _build_trades(fills, order, marks[-1], float(T - 1))
+            trade_parts[k] = np.column_stack((np.full(len(raw), k), raw[:, 7], raw[:, 7] / raw[:, 8]))
+
+    _run_parallel(one, K, workers, progress, should_stop)
+    trades = np.concatenate(trade_parts) if K else np.empty((0, 3))
+    bench = benchmark_equity(data, config.benchmark or data.symbols[0], config.initial_cash)
+    bench_returns = bench.pct_change().fillna(bench.iloc[0] / config.initial_cash - 1.0).to_numpy()
+    table = metrics_table(
+        equity, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year, index=data.index,
+        benchmark_returns=bench_returns,
+        trades=pd.DataFrame({"column": trades[:, 0].astype(np.int64), "pnl": trades[:, 1], "return": trades[:, 2]}),
+        gross_exposure=gross, turnover=turnover,
+    )
+    params_df = pd.DataFrame([dict(p.__dict__) for p in params])
+    return GridResult(strategy=strategy_cls.name, params=params_df,
+                      equity=pd.DataFrame(equity, index=data.index), metrics=table.reset_index(drop=True),
+                      config=config)
+
+
+def _run_parallel(fn: Callable[[int], None], n: int, workers: int | None, progress: Progress | None,
+                  should_stop: Callable[[], bool] | None) -> None:
+    """Run fn(0..n-1) on a thread pool (the kernels release the GIL), reporting progress in order of completion."""
+    workers = max(1, min(workers or os.cpu_count() or 1, n))
+    chunk = max(1, min(64, n // (workers * 4) or 1))
+    batches = [range(i, min(i + chunk, n)) for i in range(0, n, chunk)]
+
+    def run_batch(batch: Iterable[int]) -> int:
+        count = 0
+        for k in batch:
+            fn(k)
+            count += 1
+        return count
+
+    if workers == 1 or len(batches) == 1:
+        done = 0
+        for batch in batches:
+            if should_stop and should_stop():
+                raise ConfigError("cancelled")
+            done += run_batch(batch)
+            if progress:
+                progress(done, n)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = 0
+        futures = [pool.submit(run_batch, b) for b in batches]
+        for fut in futures:
+            if should_stop and should_stop():
+                for f in futures:
+                    f.cancel()
+                raise ConfigError("cancelled")
+            done += fut.result()
+            if progress:
+                progress(done, n)
+
+
+def expand_grid(ranges: Mapping[str, Sequence[Any]], fixed: Mapping[str, Any] | None = None,
+                strategy_cls: type[Strategy] | None = None) -> list[dict[str, Any]]:
+    """Cartesian product of parameter ranges (plus fixed values).
+
+    With `strategy_cls`, combinations its Params reject (e.g. fast >= slow) are skipped; if none is left the
+    ConfigError names the first rejection.
+    """
+    keys = list(ranges)
+    combos: list[dict[str, Any]] = [dict(fixed or {})]
+    for key in keys:
+        values = list(ranges[key])
+        if not values:
+            raise ConfigError(f"parameter range {key!r} is empty")
+        combos = [{**c, key: v} for c in combos for v in values]
+    if strategy_cls is None:
+        return combos
+    kept, first_error = [], None
+    for c in combos:
+        try:
+            make_params(strategy_cls.Params, c)
+            kept.append(c)
+        except ConfigError as e:
+            first_error = first_error or e
+    if not kept:
+        raise ConfigError(f"no valid parameter set in the grid: {first_error}")
+    return kept
