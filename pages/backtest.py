@@ -46,18 +46,20 @@ def _edit_run(run_id: str, available: list[str]) -> None:
         st.session_state[f"{P}_flash"] = ("error", str(e))
 
 
+def _imported(symbols: list[str]) -> None:
+    data_cache.clear()
+    selected = st.session_state.get(f"{P}_symbols", [])
+    st.session_state[f"{P}_symbols"] = list(dict.fromkeys([*selected, *symbols]))
+
+
 with st.expander("Add data: import CSV or Parquet files into the workspace"):
-    imported = import_uploads("Files (SYMBOL.csv / SYMBOL.parquet)", key=f"{P}_upload")
-    if imported:
-        data_cache.clear()
+    import_uploads("Files (SYMBOL.csv / SYMBOL.parquet)", key=f"{P}_upload", on_import=_imported)
 
 available = data_cache.symbols()
 if not available:
     st.error("No market data found: import a CSV/Parquet file above or on the Data page.")
     st.stop()
 seed_defaults(st.session_state, available, "sma_cross" if "sma_cross" in strategies else next(iter(strategies)))
-if imported:
-    st.session_state[f"{P}_symbols"] = list(dict.fromkeys([*st.session_state[f"{P}_symbols"], *imported]))
 
 c1, c2, c3 = st.columns([3, 3, 1], vertical_alignment="bottom")
 c1.selectbox("Strategy", list(strategies), key=f"{P}_strategy",

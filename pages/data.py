@@ -37,9 +37,8 @@ if len(info):
 st.subheader("Import")
 tab_files, tab_folder, tab_alpaca = st.tabs(["Upload files", "From a folder on this machine", "Fetch from Alpaca"])
 with tab_files:
-    if import_uploads("CSV or Parquet files, one per symbol (SYMBOL.csv)", key="data_upload"):
-        data_cache.clear()
-        st.rerun()
+    import_uploads("CSV or Parquet files, one per symbol (SYMBOL.csv)", key="data_upload",
+                   on_import=lambda symbols: data_cache.clear())
 with tab_folder:
     folder = st.text_input("Folder or file path", key="data_folder", placeholder="/path/to/bars")
     if st.button("Import from path", key="data_folder_go", disabled=not folder):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping, MutableMapping
+from typing import Any, Callable, Iterable, Mapping, MutableMapping
 
 import pandas as pd
 import streamlit as st
@@ -68,33 +68,53 @@ def param_inputs(strategy: str, params_cls: type, prefix: str, values: Mapping[s
     return out
 
 
-def import_uploads(label: str, key: str) -> list[str]:
+def import_uploads(label: str, key: str, on_import: Callable[[list[str]], None] | None = None) -> list[str]:
     """A CSV/Parquet uploader with an Import button: files are validated by the engine and added to the
-    workspace; each file's error is shown by name. Returns the symbols imported on this click."""
+    workspace, and each file's error is shown by name.
+
+    When something was imported, `on_import(symbols)` runs (clear caches, select the new symbols) and the
+    page reruns so every list shows the new symbols; the messages are shown once after that rerun.
+    Returns the symbols imported on this click (only reached without `on_import`).
+    """
     from engine.data import import_files
 
     files = st.file_uploader(label, type=["csv", "parquet"], accept_multiple_files=True, key=key,
                              help="One file per symbol, named SYMBOL.csv or SYMBOL.parquet, with columns "
                                   "date, open, high, low, close, volume.")
-    if not st.button("Import", key=f"{key}_go", disabled=not files):
-        return []
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for f in files or []:
-            path = Path(tmp) / Path(f.name).name
-            path.write_bytes(f.getvalue())
-            paths.append(path)
-        try:
-            report = import_files(paths)
-        except EngineError as e:
-            st.error(f"Import failed: {str(e).replace(tmp + '/', '')}")
-            return []
-        for item in report.imported:
-            st.success(f"{Path(item.path).name}: imported as {item.symbol} ({item.bars} bars, "
-                       f"{item.first:%Y-%m-%d} .. {item.last:%Y-%m-%d})")
-        for path, message in report.errors.items():
-            st.error(f"{Path(path).name}: {message.replace(tmp + '/', '')} (fix the file and upload it again)")
-    return list(report.symbols)
+    messages: list[tuple[str, str]] = st.session_state.pop(f"{key}_flash", [])
+    imported: list[str] = []
+    if st.button("Import", key=f"{key}_go", disabled=not files):
+        messages = []
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = []
+            for f in files or []:
+                path = Path(tmp) / Path(f.name).name
+                path.write_bytes(f.getvalue())
+                paths.append(path)
+
+            def clean(text: str) -> str:
+                return text.replace(tmp + "/", "")
+
+            try:
+                report = import_files(paths)
+            except EngineError as e:
+                messages.append(("error", f"Import failed: {clean(str(e))}"))
+            else:
+                imported = list(report.symbols)
+                for item in report.imported:
+                    messages.append(("ok", f"{Path(item.path).name}: imported as {item.symbol} ({item.bars} bars, "
+                                           f"{item.first:%Y-%m-%d} .. {item.last:%Y-%m-%d})"))
+                for path, message in report.errors.items():
+                    name, text = Path(path).name, clean(message)
+                    text = text if text.startswith(name) else f"{name}: {text}"
+                    messages.append(("error", f"{text} (fix the file and upload it again)"))
+        if imported and on_import is not None:
+            on_import(imported)
+            st.session_state[f"{key}_flash"] = messages
+            st.rerun()
+    for kind, text in messages:
+        (st.success if kind == "ok" else st.error)(text)
+    return imported
 
 
 def frame_or_empty(df: pd.DataFrame | None, columns: Iterable[str]) -> pd.DataFrame:

@@ -1,0 +1,105 @@
+"""Data page (symbol table, preview, import with per-file errors, delete), Home, and the placeholder pages."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.data import available_symbols, load_market_data
+from tests.pages.page_helpers import assert_clean, chart_traces, errors, page
+
+GOOD = (b"date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,1000\n2024-01-03,10.5,12,10,11,1200\n"
+        b"2024-01-04,11,11.5,10.2,10.8,900\n")
+
+
+def test_data_page_lists_every_symbol_and_previews(workspace) -> None:
+    at = page("data")
+    at.run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert sorted(table["symbol"]) == sorted(available_symbols())
+    spy = table.set_index("symbol").loc["SPY"]
+    bars = load_market_data(["SPY"])
+    assert spy["bars"] == len(bars) and spy["source"] == "bundled"
+    assert pd.Timestamp(spy["first"]) == bars.index[0] and pd.Timestamp(spy["last"]) == bars.index[-1]
+    at.selectbox(key="data_preview_symbol").set_value("GLD").run()
+    (chart,) = at.get("plotly_chart")
+    traces = chart_traces(chart)
+    assert [t["type"] for t in traces] == ["candlestick", "bar"]
+    gld = load_market_data(["GLD"])
+    assert np.allclose(traces[0]["close"], gld.close["GLD"].to_numpy())
+    assert "Alpaca keys are not configured" in " ".join(i.value for i in at.info)
+
+
+def test_data_page_import_errors_per_file_then_delete(workspace) -> None:
+    at = page("data")
+    at.run()
+    at.file_uploader(key="data_upload").set_value([
+        ("NEWCO.csv", GOOD, "text/csv"),
+        ("BADROWS.csv", b"date,open,high,low,close,volume\n2024-01-02,10,11,9,10,1\n2024-01-02,10,11,9,10,1\n",
+         "text/csv"),
+        ("NOCOLS.csv", b"when,price\n2024-01-02,10\n", "text/csv"),
+    ]).run()
+    at.button(key="data_upload_go").click().run()
+    assert not at.exception
+    # the page reruns after a successful import: the new symbol is in the table as a workspace symbol
+    table = at.dataframe[0].value.set_index("symbol")
+    assert table.loc["NEWCO", "source"] == "workspace" and table.loc["NEWCO", "bars"] == 3
+    assert "BADROWS" not in table.index and "NOCOLS" not in table.index
+    msgs = errors(at)
+    assert [m.split(":")[0] for m in msgs] == ["BADROWS.csv", "NOCOLS.csv"], msgs
+    assert "2024-01-02" in msgs[0]  # names the duplicated date
+    assert any(s.value.startswith("NEWCO.csv: imported as NEWCO (3 bars") for s in at.success)
+
+    again = page("data")
+    again.run()
+    again.file_uploader(key="data_upload").set_value(
+        [("BADROWS.csv", b"date,open,high,low,close,volume\n2024-01-02,10,11,9,x,1\n", "text/csv")]).run()
+    again.button(key="data_upload_go").click().run()
+    msgs = errors(again)
+    assert len(msgs) == 1 and msgs[0].startswith("BADROWS.csv: line 2: column 'close'"), msgs
+    assert "Traceback" not in msgs[0]
+
+    again.selectbox(key="data_delete_symbol").set_value("NEWCO")
+    assert again.button(key="data_delete_go").disabled
+    again.checkbox(key="data_delete_confirm").check().run()
+    again.button(key="data_delete_go").click().run()
+    assert_clean(again)
+    assert "NEWCO" not in list(again.dataframe[0].value["symbol"])
+    assert "NEWCO" not in available_symbols()
+
+
+def test_home_shows_data_runs_and_broker(workspace) -> None:
+    at = page("home")
+    at.run()
+    assert_clean(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Symbols"] == str(len(available_symbols()))
+    assert metrics["Broker"] == "paper (PAPER)"
+    assert "No runs yet." in [i.value for i in at.info]
+    assert "Quick start" in at.markdown[0].value
+
+
+def test_app_starts_on_home_and_every_page_is_reachable(workspace) -> None:
+    from tests.pages.page_helpers import ROOT
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert_clean(at)
+    assert at.title[0].value == "IvyBT"
+    for name, title in [("optimize", "Optimize"), ("scheduler", "Scheduler"), ("daily_ops", "Daily Ops")]:
+        at.switch_page(f"pages/{name}.py").run()
+        assert_clean(at)
+        assert at.title[0].value == title
+        assert at.info[0].value.startswith("Coming soon")
+
+
+@pytest.mark.parametrize("live", ["0", "1"])
+def test_home_broker_mode_from_environment(workspace, monkeypatch, live) -> None:
+    monkeypatch.setenv("IVYBT_BROKER", "alpaca")
+    monkeypatch.setenv("IVYBT_LIVE", live)
+    at = page("home")
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Broker"] == ("alpaca (LIVE)" if live == "1" else "alpaca (PAPER)")
+    assert bool(at.warning) == (live == "1")
