@@ -99,7 +99,7 @@ class Preset:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], name: str | None = None) -> "Preset":
         """Build and validate from the JSON layout; errors name the preset and the field."""
-        label = name or str(values.get("name") or "?") if isinstance(values, Mapping) else (name or "?")
+        label = name or (str(values.get("name") or "?") if isinstance(values, Mapping) else "?")
         if not isinstance(values, Mapping):
             raise ConfigError(f"preset {label!r}: expected a JSON object, got {type(values).__name__}")
         _refuse_secrets(values, f"preset {label!r}")
