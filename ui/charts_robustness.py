@@ -1,0 +1,401 @@
+"""Pure Plotly builders (and table helpers) for optimization and robustness results: no Streamlit calls.
+
+Inputs are the plain frames the engine returns (optimizer table, walk-forward windows and stability, Monte
+Carlo paths, universe ranking, scorecard lines); outputs are `go.Figure`s, display frames or pandas
+`Styler`s. Colours come from `ui.charts` so the strategy, the benchmark, gains and losses match every page.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ui.charts import BENCHMARK, GAIN, GRID, LOSS, NEUTRAL, STRATEGY, _layout, _range_controls, color_for
+
+AGGREGATES = ("mean", "max", "min", "median")
+VERDICT_COLORS = {"pass": GAIN, "warn": BENCHMARK, "fail": LOSS}
+VERDICT_FILLS = {"pass": "rgba(22,163,74,0.22)", "warn": "rgba(245,158,11,0.25)", "fail": "rgba(220,38,38,0.22)"}
+PERCENTILES = (5, 25, 50, 75, 95)
+DIVERGING = [[0.0, LOSS], [0.5, "#f5f5f5"], [1.0, GAIN]]
+SEQUENTIAL = "Viridis"
+
+
+# ----------------------------------------------------------------------------------------------- ranked table
+def ranked_table(table: pd.DataFrame, param_names: Sequence[str], objective: str = "objective",
+                 metrics: Sequence[str] = ("sharpe", "cagr", "total_return", "max_drawdown", "n_trades"),
+                 top: int | None = None) -> pd.DataFrame:
+    """The optimizer table for display: rank (1 = best), parameters, objective, a few metrics, feasible.
+
+    Rows keep the engine's order (best first); `top` keeps only the first rows. Columns missing from the
+    table are skipped, so the helper works for any metric set.
+    """
+    cols = [c for c in (*param_names, objective, *metrics, "feasible") if c in table.columns]
+    cols = list(dict.fromkeys(cols))
+    out = table.loc[:, cols].copy()
+    if top is not None:
+        out = out.head(top)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
+def ranked_styler(display: pd.DataFrame, objective: str = "objective",
+                  percent: Iterable[str] = ("cagr", "total_return", "max_drawdown")) -> Any:
+    """A pandas Styler of `ranked_table`'s frame: infeasible rows greyed, the objective shaded from red (worst
+    shown) to green (best shown), fractions as percentages."""
+    values = pd.to_numeric(display[objective], errors="coerce") if objective in display else pd.Series(dtype=float)
+    finite = values[np.isfinite(values)]
+    lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
+
+    def shade(v: Any) -> str:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            return ""
+        if not np.isfinite(x) or hi == lo:
+            return ""
+        a = (x - lo) / (hi - lo)
+        rgb = (22, 163, 74) if a >= 0.5 else (220, 38, 38)
+        return f"background-color: rgba({rgb[0]},{rgb[1]},{rgb[2]},{abs(a - 0.5) * 0.7:.2f})"
+
+    def grey(row: pd.Series) -> list[str]:
+        bad = "feasible" in row.index and not bool(row["feasible"])
+        return ["color: #9ca3af" if bad else ""] * len(row)
+
+    fmt = {c: "{:.2%}" for c in percent if c in display.columns}
+    fmt.update({c: "{:.4f}" for c in (objective, "sharpe") if c in display.columns})
+    styler = display.style.format(fmt, na_rep="n/a").apply(grey, axis=1)
+    if objective in display.columns:
+        styler = styler.map(shade, subset=[objective])
+    return styler.hide(axis="index")
+
+
+# ----------------------------------------------------------------------------------- two-parameter surfaces
+def heatmap_matrix(table: pd.DataFrame, x: str, y: str, value: str = "objective",
+                   fixed: Mapping[str, Any] | None = None, agg: str = "mean") -> pd.DataFrame:
+    """`value` on a (y rows x x columns) grid of two parameters.
+
+    Rows whose other parameters differ from `fixed` are dropped first; parameters neither plotted nor
+    fixed are aggregated with `agg` (mean, max, min or median) over the remaining rows of each cell.
+    Infinite values (e.g. an infeasible set scored -inf) count as missing. Cells with no rows are NaN.
+    """
+    if x == y:
+        raise ValueError(f"heatmap needs two different parameters, got {x!r} twice")
+    if agg not in AGGREGATES:
+        raise ValueError(f"agg must be one of {AGGREGATES}, got {agg!r}")
+    for name in (x, y, value, *(fixed or {})):
+        if name not in table.columns:
+            raise ValueError(f"column {name!r} is not in the table (have {list(table.columns)})")
+    rows = table
+    for name, v in (fixed or {}).items():
+        rows = rows[rows[name] == v]
+    vals = pd.to_numeric(rows[value], errors="coerce").replace([np.inf, -np.inf], np.nan)
+    frame = pd.DataFrame({x: rows[x].to_numpy(), y: rows[y].to_numpy(), value: vals.to_numpy()})
+    grid = frame.pivot_table(index=y, columns=x, values=value, aggfunc=agg, dropna=False)
+    xs = sorted(pd.unique(table[x]))
+    ys = sorted(pd.unique(table[y]))
+    return grid.reindex(index=ys, columns=xs).astype("float64")
+
+
+def _best_cell(matrix: pd.DataFrame, maximize: bool) -> tuple[Any, Any] | None:
+    z = matrix.to_numpy()
+    if not np.isfinite(z).any():
+        return None
+    flat = np.nanargmax(z) if maximize else np.nanargmin(z)
+    i, j = np.unravel_index(flat, z.shape)
+    return matrix.columns[j], matrix.index[i]
+
+
+def _subtitle(fixed: Mapping[str, Any] | None, others: Sequence[str], agg: str) -> str:
+    parts = [f"{k}={v}" for k, v in (fixed or {}).items()]
+    rest = [o for o in others if o not in (fixed or {})]
+    if rest:
+        parts.append(f"{agg} over {', '.join(rest)}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def param_heatmap_figure(table: pd.DataFrame, x: str, y: str, value: str = "objective",
+                         fixed: Mapping[str, Any] | None = None, agg: str = "mean", maximize: bool = True,
+                         param_names: Sequence[str] = ()) -> go.Figure:
+    """Heatmap of `value` over parameters x and y (see `heatmap_matrix`), values printed in the cells and the
+    best cell outlined. `param_names` (all optimized parameters) only labels which ones were aggregated."""
+    m = heatmap_matrix(table, x, y, value, fixed, agg)
+    z = m.to_numpy()
+    text = [["" if np.isnan(v) else f"{v:.3g}" for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[str(c) for c in m.columns], y=[str(i) for i in m.index], colorscale=SEQUENTIAL,
+        reversescale=not maximize, text=text, texttemplate="%{text}", colorbar=dict(title=dict(text=value)),
+        hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{value}=%{{z:.4g}}<extra></extra>"))
+    best = _best_cell(m, maximize)
+    if best is not None:
+        fig.add_trace(go.Scatter(x=[str(best[0])], y=[str(best[1])], mode="markers", name="best",
+                                 marker=dict(symbol="square-open", size=26, color="white", line=dict(width=3)),
+                                 hovertemplate=f"best: {x}=%{{x}}, {y}=%{{y}}<extra></extra>"))
+    others = [p for p in param_names if p not in (x, y)]
+    _layout(fig, f"{value} by {x} and {y}{_subtitle(fixed, others, agg)}",
+            height=max(360, 28 * len(m.index) + 140), hovermode="closest")
+    fig.update_xaxes(type="category", title_text=x)
+    fig.update_yaxes(type="category", title_text=y)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def param_surface_figure(table: pd.DataFrame, x: str, y: str, value: str = "objective",
+                         fixed: Mapping[str, Any] | None = None, agg: str = "mean",
+                         param_names: Sequence[str] = ()) -> go.Figure:
+    """3D surface of `value` over parameters x and y (same matrix as the heatmap); a flat plateau is robust,
+    a lone spike is not."""
+    m = heatmap_matrix(table, x, y, value, fixed, agg)
+    fig = go.Figure(go.Surface(
+        z=m.to_numpy(), x=m.columns.to_numpy(dtype="float64"), y=m.index.to_numpy(dtype="float64"),
+        colorscale=SEQUENTIAL, colorbar=dict(title=dict(text=value)),
+        hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{value}=%{{z:.4g}}<extra></extra>"))
+    others = [p for p in param_names if p not in (x, y)]
+    _layout(fig, f"{value} surface{_subtitle(fixed, others, agg)}", height=560, hovermode="closest")
+    fig.update_layout(scene=dict(xaxis_title=x, yaxis_title=y, zaxis_title=value))
+    return fig
+
+
+# ------------------------------------------------------------------------------------------- walk-forward
+def window_params(windows: pd.DataFrame, param_names: Sequence[str]) -> pd.DataFrame:
+    """The chosen parameters per window as columns: taken from columns named like the parameters, or from
+    a `params` column of dicts."""
+    have = [p for p in param_names if p in windows.columns]
+    if have or "params" not in windows.columns:
+        return windows.loc[:, have]
+    return pd.DataFrame(list(windows["params"]), index=windows.index).reindex(columns=list(param_names))
+
+
+def walkforward_equity_figure(oos_equity: pd.Series, benchmark: pd.Series | None = None,
+                              windows: pd.DataFrame | None = None) -> go.Figure:
+    """Stitched out-of-sample equity against buy-and-hold over the same bars (rebased to the OOS start);
+    each window's OOS start is a dotted vertical line."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=oos_equity.index, y=oos_equity.to_numpy(), name="Walk-forward OOS", mode="lines",
+                             line=dict(color=STRATEGY, width=2), hovertemplate="%{y:,.0f}"))
+    if benchmark is not None and not benchmark.dropna().empty:
+        b = benchmark.reindex(oos_equity.index).ffill().dropna()
+        if not b.empty and len(oos_equity):
+            b = b / b.iloc[0] * float(oos_equity.loc[b.index[0]])
+            fig.add_trace(go.Scatter(x=b.index, y=b.to_numpy(), name="Buy and hold", mode="lines",
+                                     line=dict(color=BENCHMARK, width=1.5), hovertemplate="%{y:,.0f}"))
+    if windows is not None and "oos_start" in windows.columns:
+        for ts in windows["oos_start"]:
+            fig.add_vline(x=pd.Timestamp(ts), line=dict(color=NEUTRAL, width=1, dash="dot"))
+    _layout(fig, "Out-of-sample equity (stitched windows)", height=440)
+    _range_controls(fig)
+    fig.update_yaxes(title_text="equity", tickformat=",.0f")
+    return fig
+
+
+def parameter_path_figure(windows: pd.DataFrame, param_names: Sequence[str]) -> go.Figure:
+    """The parameters chosen in-sample for each window, one panel per parameter, plotted as steps over the
+    window's out-of-sample period (x = OOS start). Stable choices are flat lines."""
+    chosen = window_params(windows, param_names)
+    names = [p for p in param_names if p in chosen.columns]
+    x = pd.to_datetime(windows["oos_start"]) if "oos_start" in windows.columns else np.arange(len(windows))
+    fig = make_subplots(rows=max(1, len(names)), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=names or None)
+    for i, name in enumerate(names):
+        fig.add_trace(go.Scatter(x=x, y=chosen[name].to_numpy(), name=name, mode="lines+markers",
+                                 line=dict(shape="hv", color=color_for(i), width=2),
+                                 hovertemplate=f"{name}=%{{y}}<extra>%{{x}}</extra>"), row=i + 1, col=1)
+    _layout(fig, "Chosen parameters per window", height=max(260, 190 * max(1, len(names)) + 60),
+            hovermode="closest")
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def stability_matrix(stability: pd.DataFrame, param: str, metric: str, agg: str = "mean") -> pd.DataFrame:
+    """Window x parameter-value matrix of one in-sample metric from the long-form stability frame
+    (columns: window, the parameters, metric, value); other parameters are aggregated with `agg`."""
+    if agg not in AGGREGATES:
+        raise ValueError(f"agg must be one of {AGGREGATES}, got {agg!r}")
+    for name in ("window", param, "metric", "value"):
+        if name not in stability.columns:
+            raise ValueError(f"column {name!r} is not in the stability frame (have {list(stability.columns)})")
+    rows = stability[stability["metric"] == metric]
+    vals = pd.to_numeric(rows["value"], errors="coerce").replace([np.inf, -np.inf], np.nan)
+    frame = pd.DataFrame({"window": rows["window"].to_numpy(), param: rows[param].to_numpy(), "value": vals})
+    m = frame.pivot_table(index="window", columns=param, values="value", aggfunc=agg, dropna=False)
+    return m.reindex(index=sorted(pd.unique(stability["window"])),
+                     columns=sorted(pd.unique(stability[param]))).astype("float64")
+
+
+def stability_figure(stability: pd.DataFrame, param: str, metric: str, agg: str = "mean",
+                     kind: str = "heatmap", chosen: Sequence[Any] | None = None) -> go.Figure:
+    """Stability surface: `metric` by window (y) and `param` value (x), as a heatmap or a 3D surface.
+    `chosen` (the value picked in each window) is drawn as markers on the heatmap."""
+    m = stability_matrix(stability, param, metric, agg)
+    title = f"Stability: in-sample {metric} by window and {param} ({agg} over other parameters)"
+    if kind == "surface":
+        fig = go.Figure(go.Surface(z=m.to_numpy(), x=m.columns.to_numpy(dtype="float64"),
+                                   y=m.index.to_numpy(dtype="float64"), colorscale=SEQUENTIAL,
+                                   colorbar=dict(title=dict(text=metric))))
+        _layout(fig, title, height=560, hovermode="closest")
+        fig.update_layout(scene=dict(xaxis_title=param, yaxis_title="window", zaxis_title=metric))
+        return fig
+    if kind != "heatmap":
+        raise ValueError(f"kind must be 'heatmap' or 'surface', got {kind!r}")
+    fig = go.Figure(go.Heatmap(z=m.to_numpy(), x=[str(c) for c in m.columns], y=[str(i) for i in m.index],
+                               colorscale=SEQUENTIAL, colorbar=dict(title=dict(text=metric)),
+                               hovertemplate=f"window %{{y}}<br>{param}=%{{x}}<br>{metric}=%{{z:.4g}}<extra></extra>"))
+    if chosen is not None:
+        fig.add_trace(go.Scatter(x=[str(v) for v in chosen], y=[str(i) for i in m.index[:len(chosen)]],
+                                 mode="markers", name="chosen", marker=dict(symbol="x", size=12, color="white",
+                                                                            line=dict(width=2, color="black"))))
+    _layout(fig, title, height=max(320, 30 * len(m.index) + 140), hovermode="closest")
+    fig.update_xaxes(type="category", title_text=param)
+    fig.update_yaxes(type="category", title_text="window")
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+# -------------------------------------------------------------------------------------------- Monte Carlo
+def path_distributions(paths: np.ndarray) -> pd.DataFrame:
+    """Per simulated path: final equity and max drawdown (fraction below the running peak, <= 0)."""
+    p = np.asarray(paths, dtype="float64")
+    peak = np.maximum.accumulate(p, axis=1)
+    dd = (p / peak - 1.0).min(axis=1)
+    return pd.DataFrame({"final_equity": p[:, -1], "max_drawdown": dd})
+
+
+def fan_bands(paths: np.ndarray, percentiles: Sequence[float] = PERCENTILES) -> pd.DataFrame:
+    """Percentiles of equity across simulations at every step (rows = steps, columns = percentiles)."""
+    p = np.asarray(paths, dtype="float64")
+    return pd.DataFrame(np.percentile(p, list(percentiles), axis=0).T, columns=list(percentiles))
+
+
+def montecarlo_fan_figure(paths: np.ndarray, original: Sequence[float] | None = None,
+                          percentiles: Sequence[float] = PERCENTILES, sample_paths: int = 0,
+                          seed: int = 0) -> go.Figure:
+    """Fan chart: the outer and inner percentile bands of simulated equity per step, the median, and
+    optionally the original equity and a few sample paths (x = step, i.e. trade or bar number)."""
+    bands = fan_bands(paths, percentiles)
+    steps = np.arange(len(bands))
+    q = list(bands.columns)
+    fig = go.Figure()
+    if sample_paths:
+        rng = np.random.default_rng(seed)
+        for i in rng.choice(len(paths), size=min(sample_paths, len(paths)), replace=False):
+            fig.add_trace(go.Scatter(x=steps, y=np.asarray(paths[i]), mode="lines", showlegend=False,
+                                     line=dict(color="rgba(107,114,128,0.25)", width=0.7), hoverinfo="skip"))
+    pairs = [(q[i], q[-1 - i]) for i in range(len(q) // 2)]
+    for depth, (lo, hi) in enumerate(pairs):
+        alpha = 0.15 + 0.15 * depth
+        fig.add_trace(go.Scatter(x=steps, y=bands[hi].to_numpy(), mode="lines", line=dict(width=0),
+                                 name=f"p{hi:g}", legendgroup=f"b{depth}", showlegend=False,
+                                 hovertemplate=f"p{hi:g}: %{{y:,.0f}}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=steps, y=bands[lo].to_numpy(), mode="lines", line=dict(width=0),
+                                 fill="tonexty", fillcolor=f"rgba(37,99,235,{alpha:.2f})", name=f"p{lo:g}-p{hi:g}",
+                                 legendgroup=f"b{depth}", hovertemplate=f"p{lo:g}: %{{y:,.0f}}<extra></extra>"))
+    if len(q) % 2:
+        mid = q[len(q) // 2]
+        fig.add_trace(go.Scatter(x=steps, y=bands[mid].to_numpy(), mode="lines", name=f"median (p{mid:g})",
+                                 line=dict(color=STRATEGY, width=2), hovertemplate="%{y:,.0f}"))
+    if original is not None:
+        fig.add_trace(go.Scatter(x=np.arange(len(original)), y=np.asarray(original, dtype="float64"),
+                                 mode="lines", name="original", line=dict(color=BENCHMARK, width=1.5, dash="dash"),
+                                 hovertemplate="%{y:,.0f}"))
+    _layout(fig, f"Monte Carlo equity: {len(paths):,} simulations", height=440)
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text="equity", tickformat=",.0f")
+    return fig
+
+
+def distribution_figure(values: Sequence[float], title: str, x_title: str, percent: bool = False,
+                        marks: Mapping[str, float] | None = None, threshold: float | None = None,
+                        nbins: int = 50) -> go.Figure:
+    """Histogram of one simulated quantity (final equity or max drawdown), with labelled vertical lines at
+    `marks` (e.g. p5, median, original) and a red line at `threshold` (e.g. the loss limit)."""
+    v = np.asarray(values, dtype="float64")
+    v = v[np.isfinite(v)]
+    fig = go.Figure(go.Histogram(x=v, nbinsx=nbins, marker_color=STRATEGY, opacity=0.8, name=x_title,
+                                 hovertemplate=("%{x:.1%}" if percent else "%{x:,.0f}") + ": %{y}<extra></extra>"))
+    for i, (label, x) in enumerate((marks or {}).items()):
+        fig.add_vline(x=float(x), line=dict(color=color_for(i + 1), width=2, dash="dash"),
+                      annotation_text=label, annotation_position="top")
+    if threshold is not None:
+        fig.add_vline(x=float(threshold), line=dict(color=LOSS, width=2), annotation_text="threshold",
+                      annotation_position="bottom right")
+    _layout(fig, title, height=340, hovermode="closest")
+    fig.update_xaxes(title_text=x_title, tickformat=".0%" if percent else ",.0f")
+    fig.update_yaxes(title_text="simulations")
+    fig.update_layout(showlegend=False, bargap=0.02)
+    return fig
+
+
+# ------------------------------------------------------------------------------------ universe, scorecard
+def universe_ranking_figure(ranking: pd.DataFrame | pd.Series, metric: str, kept: Sequence[str] = (),
+                            threshold: float | None = None) -> go.Figure:
+    """Horizontal bars of each symbol's in-sample `metric`, best on top; kept symbols in the strategy colour,
+    the rest grey; an optional dashed threshold line."""
+    if isinstance(ranking, pd.DataFrame):
+        s = ranking.set_index("symbol")[metric] if "symbol" in ranking.columns else ranking[metric]
+    else:
+        s = ranking
+    s = pd.to_numeric(s, errors="coerce").sort_values(ascending=True, na_position="first")
+    keep = set(kept)
+    colors = [STRATEGY if sym in keep else NEUTRAL for sym in s.index]
+    fig = go.Figure(go.Bar(x=s.to_numpy(), y=[str(i) for i in s.index], orientation="h", marker_color=colors,
+                           hovertemplate=f"%{{y}}: {metric} %{{x:.4g}}<extra></extra>"))
+    if threshold is not None:
+        fig.add_vline(x=float(threshold), line=dict(color=LOSS, width=1.5, dash="dash"),
+                      annotation_text="threshold")
+    _layout(fig, f"Universe ranked by in-sample {metric} ({len(keep)} kept)",
+            height=max(260, 24 * len(s) + 100), hovermode="closest")
+    fig.update_xaxes(title_text=metric, gridcolor=GRID)
+    return fig
+
+
+def _line_fields(line: Any) -> dict[str, Any]:
+    if isinstance(line, Mapping):
+        return {k: line.get(k) for k in ("name", "value", "verdict", "detail")}
+    return {k: getattr(line, k, None) for k in ("name", "value", "verdict", "detail")}
+
+
+def scorecard_frame(lines: Iterable[Any]) -> pd.DataFrame:
+    """Scorecard lines (ScoreLine objects or mappings) as a frame: check, value, verdict, detail."""
+    rows = [_line_fields(line) for line in lines]
+    frame = pd.DataFrame(rows, columns=["name", "value", "verdict", "detail"]).rename(columns={"name": "check"})
+    frame["verdict"] = frame["verdict"].astype(str).str.lower()
+    return frame
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        x = float(v)
+        return "n/a" if np.isnan(x) else f"{x:.4g}"
+    return "" if v is None else str(v)
+
+
+def scorecard_styler(frame: pd.DataFrame) -> Any:
+    """A Styler of `scorecard_frame`: the verdict cell green (pass), amber (warn) or red (fail)."""
+    def paint(v: Any) -> str:
+        fill = VERDICT_FILLS.get(str(v).lower())
+        return f"background-color: {fill}; font-weight: 600" if fill else ""
+
+    return frame.style.format({"value": _fmt_value}).map(paint, subset=["verdict"]).hide(axis="index")
+
+
+def scorecard_figure(lines: Iterable[Any]) -> go.Figure:
+    """The scorecard as a Plotly table (for the HTML report): verdict cells filled green/amber/red."""
+    f = scorecard_frame(lines)
+    fills = [VERDICT_FILLS.get(v, "rgba(0,0,0,0)") for v in f["verdict"]]
+    plain = ["rgba(0,0,0,0)"] * len(f)
+    fig = go.Figure(go.Table(
+        header=dict(values=["check", "value", "verdict", "detail"], align="left", font=dict(size=13)),
+        cells=dict(values=[f["check"], [_fmt_value(v) for v in f["value"]], f["verdict"], f["detail"].fillna("")],
+                   fill_color=[plain, plain, fills, plain], align="left", height=26)))
+    _layout(fig, "Robustness scorecard", height=90 + 28 * max(1, len(f)), hovermode="closest")
+    return fig
+
+
+def verdict_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """How many lines passed, warned and failed."""
+    counts = frame["verdict"].value_counts()
+    return {v: int(counts.get(v, 0)) for v in ("pass", "warn", "fail")}
