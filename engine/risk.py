@@ -1,0 +1,306 @@
+"""Pre-trade risk checks of a rebalance plan, and the kill switch (DESIGN §8).
+
+Every check returns a `CheckResult` ("pass", "warn" or "fail", with the measured value, the limit and a
+sentence saying why). Any "fail" blocks the plan; `require_approved` raises `RiskCheckFailed` naming each
+failed check. Limits (`RiskLimits`) are fractions of account equity unless stated; defaults: gross leverage
+1.0, weight per symbol 1.0, no absolute order-size limit, per-trade risk 3%, daily loss 5%, drawdown 7%.
+They are configurable per call, or for the workspace in `<workspace>/risk_limits.json` (`load_limits`).
+
+Definitions (all measured on the plan's post-trade portfolio at the plan's reference prices):
+- gross_leverage = (sum of |target quantity x price| over managed symbols + |market value| of positions
+  outside the preset) / equity.
+- max_weight = max over symbols of |target quantity x price| / equity.
+- max_order_notional = max over orders of quantity x price (account currency).
+- per_trade_risk = for each order that opens or adds exposure: added notional x stop distance / equity, where
+  the stop distance is the tightest of the strategy's / preset's stop-loss and trailing stop for that symbol.
+  Without any stop the risk is not measurable and the check warns (it does not invent one).
+- daily_loss = 1 - equity / (first equity recorded today, New York date), from the audit log's snapshots.
+- drawdown = 1 - equity / (highest equity recorded for this account).
+- data_fresh: stale signals fail on a live account and warn on paper accounts (offline sample data is old).
+- kill_switch: the file `<workspace>/KILL_SWITCH` exists (its text is the reason): everything is blocked.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+import pandas as pd
+
+from engine.errors import ConfigError, EngineError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.rebalance import RebalancePlan
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+KILL_SWITCH_FILE = "KILL_SWITCH"
+LIMITS_FILE = "risk_limits.json"
+TOL = 1e-6
+MARKET_TZ = "America/New_York"
+
+
+class RiskCheckFailed(EngineError):
+    """A plan failed one or more pre-trade checks; the message names each check and why."""
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    """Pre-trade limits (fractions of equity unless stated; None = no limit).
+
+    max_gross_leverage: post-trade sum |position value| / equity.
+    max_weight: post-trade |position value| / equity of any one symbol.
+    max_order_notional: largest single order, account currency.
+    per_trade_risk: loss at the stop of what an order adds, / equity.
+    daily_loss_limit: equity drop since the first snapshot of the day (New York date).
+    max_drawdown: equity drop from the highest recorded equity.
+    allow_stale_data: let stale signals through on live accounts too.
+    """
+
+    max_gross_leverage: float = 1.0
+    max_weight: float = 1.0
+    max_order_notional: float | None = None
+    per_trade_risk: float | None = 0.03
+    daily_loss_limit: float | None = 0.05
+    max_drawdown: float | None = 0.07
+    allow_stale_data: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("max_gross_leverage", "max_weight", "max_order_notional", "per_trade_risk",
+                     "daily_loss_limit", "max_drawdown"):
+            v = getattr(self, name)
+            if v is None and name not in ("max_gross_leverage", "max_weight"):
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ConfigError(f"risk limits.{name}: {v!r} must be a number > 0"
+                                  + ("" if name in ("max_gross_leverage", "max_weight") else " (or null for none)"))
+        if not isinstance(self.allow_stale_data, bool):
+            raise ConfigError(f"risk limits.allow_stale_data: {self.allow_stale_data!r} must be true or false")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "RiskLimits":
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"risk limits: expected a mapping, got {values!r}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"risk limits: unknown field(s) {unknown}; expected some of {sorted(known)}")
+        return cls(**dict(values))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One pre-trade check: status "pass" / "warn" / "fail", measured value vs limit, and why."""
+
+    name: str
+    status: str
+    value: float | None
+    limit: float | None
+    message: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status != FAIL
+
+
+def load_limits(path: str | Path | None = None) -> RiskLimits:
+    """Limits from a JSON file (default `<workspace>/risk_limits.json`); the defaults if it does not exist."""
+    from engine.workspace import workspace_dir
+
+    target = Path(path) if path is not None else workspace_dir() / LIMITS_FILE
+    if not target.is_file():
+        return RiskLimits()
+    try:
+        values = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"risk limits file {target}: cannot read it: {e}") from None
+    try:
+        return RiskLimits.from_dict(values)
+    except ConfigError as e:
+        raise ConfigError(f"risk limits file {target}: {e}") from None
+
+
+# ---------------------------------------------------------------------------------------------- kill switch
+def kill_switch_path() -> Path:
+    from engine.workspace import workspace_dir
+
+    return workspace_dir() / KILL_SWITCH_FILE
+
+
+def kill_switch_reason() -> str | None:
+    """The kill switch's reason if it is on (the flag file exists), else None."""
+    path = kill_switch_path()
+    if not path.exists():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        text = ""
+    return text or "kill switch on (no reason given)"
+
+
+def set_kill_switch(on: bool, reason: str = "") -> None:
+    """Turn the kill switch on (writes the flag file with `reason`) or off (removes it)."""
+    path = kill_switch_path()
+    if on:
+        path.write_text(reason.strip() or f"kill switch set at {datetime.now(timezone.utc).isoformat()}",
+                        encoding="utf-8")
+    else:
+        path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------- checks
+def _pct(x: float) -> str:
+    return f"{x:.2%}"
+
+
+def _limit_check(name: str, value: float, limit: float | None, label: str, fmt=_pct) -> CheckResult:
+    if limit is None:
+        return CheckResult(name, PASS, value, None, f"{label} {fmt(value)} (no limit set)")
+    if value > limit + TOL:
+        return CheckResult(name, FAIL, value, limit, f"{label} {fmt(value)} exceeds the limit {fmt(limit)}")
+    return CheckResult(name, PASS, value, limit, f"{label} {fmt(value)} within the limit {fmt(limit)}")
+
+
+def _day_start(history: pd.Series, now: datetime) -> float | None:
+    if history.empty:
+        return None
+    idx = pd.DatetimeIndex(history.index)
+    idx = idx.tz_localize("UTC") if idx.tz is None else idx
+    ts = pd.Timestamp(now)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+    today = ts.tz_convert(MARKET_TZ).date()
+    local = idx.tz_convert(MARKET_TZ)
+    mask = [d.date() == today for d in local]
+    todays = history[mask]
+    return float(todays.iloc[0]) if len(todays) else None
+
+
+def check_plan(plan: "RebalancePlan", limits: RiskLimits | None = None, *, equity_history: pd.Series | None = None,
+               kill_switch: str | None = None, now: datetime | None = None) -> tuple[CheckResult, ...]:
+    """Evaluate every pre-trade check on `plan` (pure: the caller supplies equity history and kill switch).
+
+    equity_history: recorded account equity (UTC timestamps -> equity) BEFORE this plan; the plan's own
+    equity is the current value. kill_switch: the reason if the switch is on, else None.
+    """
+    limits = limits or RiskLimits()
+    now = now or datetime.now(timezone.utc)
+    eq = float(plan.equity)
+    out: list[CheckResult] = []
+
+    out.append(CheckResult("kill_switch", FAIL, 1.0, None, f"kill switch is ON: {kill_switch}") if kill_switch
+               else CheckResult("kill_switch", PASS, 0.0, None, "kill switch is off"))
+
+    if plan.stale:
+        blocking = plan.is_live and not limits.allow_stale_data
+        msg = (f"signal data ends {pd.Timestamp(plan.data_timestamp).date()}, older than the expected session"
+               + ("; live accounts need fresh data" if blocking else " (allowed on a paper account)"))
+        out.append(CheckResult("data_fresh", FAIL if blocking else WARN, None, None, msg))
+    else:
+        out.append(CheckResult("data_fresh", PASS, None, None,
+                               f"data ends {pd.Timestamp(plan.data_timestamp).date()} (fresh)"))
+
+    if eq <= 0:
+        out.append(CheckResult("equity", FAIL, eq, None, f"account equity {eq:,.2f} is not positive"))
+        return tuple(out)
+
+    values = {s: q * plan.prices[s] for s, q in plan.target_quantities.items()}
+    gross = (sum(abs(v) for v in values.values()) + sum(abs(v) for v in plan.unmanaged.values())) / eq
+    out.append(_limit_check("gross_leverage", gross, limits.max_gross_leverage, "post-trade gross leverage",
+                            lambda x: f"{x:.3f}x"))
+    if values:
+        sym, top = max(values.items(), key=lambda kv: abs(kv[1]))
+        out.append(_limit_check("max_weight", abs(top) / eq, limits.max_weight, f"largest position ({sym})"))
+    else:
+        out.append(CheckResult("max_weight", PASS, 0.0, limits.max_weight, "no positions"))
+
+    shorts = sorted(s for s, q in plan.target_quantities.items() if q < 0)
+    if shorts and not plan.shorting:
+        out.append(CheckResult("shorting", FAIL, float(len(shorts)), 0.0,
+                               f"short targets {shorts} but the broker account does not allow shorting"))
+    else:
+        out.append(CheckResult("shorting", PASS, float(len(shorts)), None,
+                               f"{len(shorts)} short target(s)" if shorts else "no short targets"))
+
+    if plan.orders:
+        big = max(plan.orders, key=lambda o: o.notional)
+        out.append(_limit_check("max_order_notional", big.notional, limits.max_order_notional,
+                                f"largest order ({big.side} {big.quantity:g} {big.symbol}) notional",
+                                lambda x: f"{x:,.2f}"))
+    else:
+        out.append(CheckResult("max_order_notional", PASS, 0.0, limits.max_order_notional, "no orders"))
+
+    out.append(_trade_risk(plan, limits, eq))
+
+    history = equity_history if equity_history is not None else pd.Series(dtype="float64")
+    start = _day_start(history, now)
+    if limits.daily_loss_limit is None:
+        out.append(CheckResult("daily_loss", PASS, None, None, "no daily loss limit set"))
+    elif start is None or start <= 0:
+        out.append(CheckResult("daily_loss", PASS, 0.0, limits.daily_loss_limit,
+                               "first equity snapshot of the day: no loss measured yet"))
+    else:
+        loss = max(0.0, 1.0 - eq / start)
+        res = _limit_check("daily_loss", loss, limits.daily_loss_limit, f"loss today (from {start:,.2f} to {eq:,.2f})")
+        if res.status == FAIL:
+            res = CheckResult(res.name, FAIL, loss, limits.daily_loss_limit,
+                              f"daily loss limit tripped: equity fell {_pct(loss)} today (from {start:,.2f} to "
+                              f"{eq:,.2f}); limit {_pct(limits.daily_loss_limit)}")
+        out.append(res)
+
+    if limits.max_drawdown is None:
+        out.append(CheckResult("drawdown", PASS, None, None, "no drawdown limit set"))
+    else:
+        peak = max([eq, *[float(v) for v in history.to_numpy() if math.isfinite(v)]])
+        dd = max(0.0, 1.0 - eq / peak) if peak > 0 else 0.0
+        res = _limit_check("drawdown", dd, limits.max_drawdown, f"drawdown from the recorded peak {peak:,.2f}")
+        if res.status == FAIL:
+            res = CheckResult(res.name, FAIL, dd, limits.max_drawdown,
+                              f"drawdown limit tripped: equity {eq:,.2f} is {_pct(dd)} below the recorded peak "
+                              f"{peak:,.2f}; limit {_pct(limits.max_drawdown)}")
+        out.append(res)
+    return tuple(out)
+
+
+def _trade_risk(plan: "RebalancePlan", limits: RiskLimits, eq: float) -> CheckResult:
+    if limits.per_trade_risk is None:
+        return CheckResult("per_trade_risk", PASS, None, None, "no per-trade risk limit set")
+    worst, worst_sym, unmeasured = 0.0, "", []
+    for o in plan.orders:
+        cur, tgt = o.current_quantity, o.target_quantity
+        flip = cur != 0 and tgt != 0 and (cur > 0) != (tgt > 0)
+        added = abs(tgt) if flip else abs(tgt) - abs(cur)  # a flip opens the whole new side
+        if added <= 0:
+            continue
+        stop = plan.stops.get(o.symbol)
+        if stop is None:
+            unmeasured.append(o.symbol)
+            continue
+        risk = added * o.reference_price * stop / eq
+        if risk > worst:
+            worst, worst_sym = risk, o.symbol
+    if worst > limits.per_trade_risk + TOL:
+        return CheckResult("per_trade_risk", FAIL, worst, limits.per_trade_risk,
+                           f"{worst_sym}: the loss at its stop would be {_pct(worst)} of equity; limit "
+                           f"{_pct(limits.per_trade_risk)}")
+    if unmeasured:
+        return CheckResult("per_trade_risk", WARN, worst or None, limits.per_trade_risk,
+                           f"no stop set for {sorted(unmeasured)}: per-trade risk not measurable"
+                           + (f"; others at most {_pct(worst)}" if worst else ""))
+    return CheckResult("per_trade_risk", PASS, worst, limits.per_trade_risk,
+                       f"largest loss at a stop {_pct(worst)} of equity" + (f" ({worst_sym})" if worst_sym else ""))
+
+
+def require_approved(plan: "RebalancePlan") -> None:
+    """Raise RiskCheckFailed listing every failed check of `plan` (no checks run = not approved)."""
+    if not plan.checks:
+        raise RiskCheckFailed(f"plan {plan.plan_id}: risk checks have not been run")
+    failed = [c for c in plan.checks if c.status == FAIL]
+    if failed:
+        raise RiskCheckFailed(f"plan {plan.plan_id} blocked by {len(failed)} risk check(s): "
+                              + "; ".join(f"{c.name}: {c.message}" for c in failed))
