@@ -1,0 +1,373 @@
+"""Daily operations on a Broker: plan a signal for an account, execute the plan, reconcile, report.
+
+`plan_rebalance(signal, broker)` reads the account (equity, cash, positions, latest prices), builds the plan
+(engine.rebalance), runs the pre-trade checks (engine.risk) and stores plan and checks in the audit log.
+
+`execute_plan(plan, broker)` sends it:
+1. refuses a plan with a failed check, a kill switch turned on since planning, or a live account without the
+   typed confirmation (the account id);
+2. takes the plan's execution lease in the audit log, so two executions of one plan (two clicks, two tabs,
+   two processes) run one after the other; the second finds every order already known and sends nothing;
+3. submits the sells, then, when the cash at planning time does not cover the buys, waits for the sells to
+   finish (polling order statuses until `timeout`), then submits the buys;
+4. polls every order until it is final or `timeout` passes (a partial fill stays reported as partial);
+5. records each ack, fill (with slippage against the plan's reference price) and error; reconciles the
+   account's positions against the plan's target quantities; optionally posts a webhook.
+
+Idempotency: each order carries `client_order_id = f"{plan_id}-{symbol}"` and every adapter's `submit` places
+an id once, so a retry after a dropped connection (`brokers.base.retry`, only `BrokerUnavailable`), a re-run
+of the plan, or a concurrent run never sends an order twice.
+
+Fill quality: slippage_bps = (fill / reference - 1) x 1e4 for buys and (1 - fill / reference) x 1e4 for sells
+(positive = worse than the reference). The reference is the price the plan was sized with: the broker's latest
+price at planning time. The backtest assumes the next session's open; when a plan is made before the open on
+the previous close, that reference is the bar the backtest decided on, and the measured slippage includes the
+overnight gap (that is the gap between research and reality we want to see).
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import pandas as pd
+
+from brokers.base import (Broker, BrokerConfigError, BrokerError, OrderRejected, OrderRequest, OrderStatus,
+                          retry)
+from engine.audit_log import AuditLog
+from engine.notify import send_webhook, webhook_url
+from engine.rebalance import PlannedOrder, RebalancePlan, build_plan
+from engine.risk import RiskCheckFailed, RiskLimits, check_plan, kill_switch_reason, load_limits, require_approved
+from engine.signals import SignalReport
+
+FINAL = frozenset({"filled", "canceled", "rejected", "expired"})
+RECON_COLUMNS: tuple[str, ...] = ("symbol", "target_quantity", "actual_quantity", "residual", "residual_value",
+                                  "status")
+
+
+class PlanBusy(BrokerError):
+    """Another session holds the plan's execution lease (it is being executed right now)."""
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """What happened to one planned order. sent: this execution placed it (False: the broker already had it,
+    or it was never accepted). slippage_bps: see module docstring (None without a fill)."""
+
+    client_order_id: str
+    symbol: str
+    side: str
+    quantity: float
+    status: str
+    filled_quantity: float
+    avg_fill_price: float | None
+    reference_price: float
+    slippage_bps: float | None
+    reason: str = ""
+    sent: bool = False
+    broker_order_id: str = ""
+
+
+@dataclass(frozen=True)
+class ExecutionReport:
+    """Outcome of `execute_plan`. status: "complete" (every order filled), "partial" (something missing,
+    open, rejected or unconfirmed) or "failed" (nothing filled and errors)."""
+
+    plan_id: str
+    broker: str
+    status: str
+    orders: tuple[OrderResult, ...]
+    reconciliation: pd.DataFrame
+    errors: tuple[str, ...]
+    started_at: str
+    finished_at: str
+    notified: bool | None = None
+    sent: int = 0
+
+    def orders_frame(self) -> pd.DataFrame:
+        cols = ["client_order_id", "symbol", "side", "quantity", "status", "filled_quantity", "avg_fill_price",
+                "reference_price", "slippage_bps", "sent", "reason"]
+        return pd.DataFrame([[getattr(o, c) for c in cols] for o in self.orders], columns=cols)
+
+    def summary(self) -> str:
+        filled = sum(1 for o in self.orders if o.status == "filled")
+        return (f"plan {self.plan_id} on {self.broker}: {self.status.upper()}; {filled}/{len(self.orders)} filled, "
+                f"{self.sent} sent now, {len(self.errors)} error(s)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"plan_id": self.plan_id, "broker": self.broker, "status": self.status,
+                "orders": [o.__dict__ for o in self.orders],
+                "reconciliation": self.reconciliation.to_dict(orient="records"), "errors": list(self.errors),
+                "started_at": self.started_at, "finished_at": self.finished_at, "notified": self.notified,
+                "sent": self.sent}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def slippage_bps(side: str, fill: float | None, reference: float) -> float | None:
+    """Signed slippage in basis points (positive = worse than `reference`)."""
+    if fill is None or not reference:
+        return None
+    return (fill / reference - 1.0) * 1e4 if side == "buy" else (1.0 - fill / reference) * 1e4
+
+
+def broker_status(broker: Broker) -> dict[str, Any]:
+    """Connection and account summary for display: never raises BrokerError, never includes secrets."""
+    out: dict[str, Any] = {"broker": broker.name, "live": bool(broker.is_live), "connected": False}
+    try:
+        acct = retry(broker.account, attempts=2, backoff=0.2)
+        positions = retry(broker.positions, attempts=2, backoff=0.2)
+    except BrokerError as e:
+        out["error"] = f"{type(e).__name__}: {e}"
+        return out
+    out.update(connected=True, account_id=acct.account_id, equity=acct.equity, cash=acct.cash,
+               buying_power=acct.buying_power, currency=acct.currency, positions=len(positions),
+               live=bool(broker.is_live or acct.is_live))
+    return out
+
+
+def plan_rebalance(signal: SignalReport, broker: Broker, *, limits: RiskLimits | None = None,
+                   min_notional: float | None = None, log: AuditLog | None = None,
+                   now: datetime | None = None, record: bool = True) -> RebalancePlan:
+    """Plan `signal` for the broker's account and run the risk checks (see module docstring).
+
+    min_notional: smallest order value; default the broker's (BrokerCapabilities.min_notional). limits:
+    default `engine.risk.load_limits()` (workspace file or defaults). The account equity is recorded as a
+    snapshot AFTER the checks read the history (the daily-loss and drawdown checks compare against it).
+    """
+    log = log if log is not None else AuditLog()
+    limits = limits if limits is not None else load_limits()
+    acct = retry(broker.account)
+    held = retry(broker.positions)
+    prices = retry(lambda: broker.latest_prices(list(signal.symbols)))
+    caps = broker.capabilities
+    plan = build_plan(
+        preset=signal.preset, data_timestamp=signal.data_timestamp, targets=signal.targets, equity=acct.equity,
+        cash=acct.cash, prices=prices, positions={p.symbol: p.quantity for p in held},
+        position_values={p.symbol: p.market_value for p in held}, broker=broker.name,
+        account_id=acct.account_id, is_live=bool(broker.is_live or acct.is_live), fractional=caps.fractional,
+        shorting=caps.shorting, min_notional=max(caps.min_notional, min_notional or 0.0),
+        costs_bps=signal.costs_bps, stale=signal.stale, stops=signal.stops, signal_id=signal.signal_id)
+    history = log.equity_history(broker.name, acct.account_id)
+    plan = plan.with_checks(check_plan(plan, limits, equity_history=history, kill_switch=kill_switch_reason(),
+                                       now=now))
+    if record:
+        log.record_equity(broker.name, acct.account_id, acct.equity)
+        log.record_plan(plan.plan_id, plan.preset, plan.broker, plan.account_id, plan.data_timestamp, plan.approved,
+                        plan.to_dict())
+        log.event("plan", plan.summary(), plan_id=plan.plan_id,
+                  payload={"orders": [o.__dict__ for o in plan.orders], "skipped": plan.skipped})
+        for c in plan.checks:
+            if c.status != "pass":
+                log.event("check", f"{c.name} {c.status.upper()}: {c.message}", plan_id=plan.plan_id,
+                          payload={"check": c.name, "status": c.status, "value": c.value, "limit": c.limit})
+    return plan
+
+
+class _Executor:
+    """One run of one plan (state shared by the steps of `execute_plan`)."""
+
+    def __init__(self, plan: RebalancePlan, broker: Broker, log: AuditLog, attempts: int, backoff: float,
+                 timeout: float, poll_interval: float, sleep: Callable[[float], None]) -> None:
+        self.plan, self.broker, self.log = plan, broker, log
+        self.attempts, self.backoff, self.timeout, self.poll = attempts, backoff, timeout, poll_interval
+        self.sleep = sleep
+        self.status: dict[str, OrderStatus] = {}
+        self.sent: set[str] = set()
+        self.rejected: dict[str, str] = {}
+        self.errors: list[str] = []
+
+    def _retry(self, fn: Callable[[], Any]) -> Any:
+        return retry(fn, attempts=self.attempts, backoff=self.backoff, sleep=self.sleep)
+
+    def submit(self, o: PlannedOrder) -> None:
+        pid, cid = self.plan.plan_id, o.client_order_id
+        req = OrderRequest(symbol=o.symbol, quantity=o.quantity, side=o.side, client_order_id=cid)
+        self.log.event("order", f"submit {o.side} {o.quantity:g} {o.symbol} (ref {o.reference_price:,.4f})",
+                       plan_id=pid, client_order_id=cid, symbol=o.symbol,
+                       payload={"side": o.side, "quantity": o.quantity, "reference_price": o.reference_price})
+        try:
+            ack = self._retry(lambda: self.broker.submit(req))
+        except OrderRejected as e:
+            self.rejected[cid] = str(e)
+            self.log.event("error", f"rejected: {e}", plan_id=pid, client_order_id=cid, symbol=o.symbol,
+                           payload={"error": type(e).__name__})
+            return
+        except BrokerError as e:
+            self.errors.append(f"{o.symbol}: {type(e).__name__}: {e}")
+            self.log.event("error", f"not confirmed: {type(e).__name__}: {e}", plan_id=pid, client_order_id=cid,
+                           symbol=o.symbol, payload={"error": type(e).__name__})
+            return
+        if not ack.duplicate:
+            self.sent.add(cid)
+        self.log.event("ack", ("already known to the broker, nothing sent" if ack.duplicate else "accepted")
+                       + f": {ack.status} (broker id {ack.id})", plan_id=pid, client_order_id=cid, symbol=o.symbol,
+                       payload={"broker_order_id": ack.id, "status": ack.status, "duplicate": ack.duplicate})
+
+    def refresh(self, orders: list[PlannedOrder]) -> None:
+        for o in orders:
+            if o.client_order_id in self.rejected:
+                continue
+            try:
+                st = self._retry(lambda: self.broker.order(o.client_order_id))
+            except BrokerError as e:
+                msg = f"{o.symbol}: status unknown: {type(e).__name__}: {e}"
+                if msg not in self.errors:
+                    self.errors.append(msg)
+                continue
+            if st is not None:
+                self.status[o.client_order_id] = st
+
+    def wait(self, orders: list[PlannedOrder]) -> None:
+        """Poll `orders` until each is final (or rejected / unknown) or the timeout passes."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            self.refresh(orders)
+            pending = [o for o in orders if o.client_order_id not in self.rejected
+                       and (o.client_order_id not in self.status
+                            or self.status[o.client_order_id].status not in FINAL)]
+            if not pending or time.monotonic() >= deadline:
+                return
+            self.sleep(self.poll)
+
+    def result(self, o: PlannedOrder, before: dict[str, float]) -> OrderResult:
+        cid = o.client_order_id
+        st = self.status.get(cid)
+        if cid in self.rejected and st is None:
+            res = OrderResult(cid, o.symbol, o.side, o.quantity, "rejected", 0.0, None, o.reference_price, None,
+                              self.rejected[cid], False)
+        elif st is None:
+            res = OrderResult(cid, o.symbol, o.side, o.quantity, "unknown", 0.0, None, o.reference_price, None,
+                              "the broker has no record of this order (not sent or not confirmed)", False)
+        else:
+            reason = st.reason or self.rejected.get(cid, "")
+            res = OrderResult(cid, o.symbol, o.side, o.quantity, st.status, st.filled_quantity, st.avg_fill_price,
+                              o.reference_price, slippage_bps(o.side, st.avg_fill_price, o.reference_price), reason,
+                              cid in self.sent, st.id)
+        self.log.record_order_result(client_order_id=cid, plan_id=self.plan.plan_id, broker=self.broker.name,
+                                     symbol=o.symbol, side=o.side, quantity=o.quantity,
+                                     filled_quantity=res.filled_quantity, avg_fill_price=res.avg_fill_price,
+                                     reference_price=o.reference_price, slippage_bps=res.slippage_bps,
+                                     status=res.status, reason=res.reason)
+        new_fill = res.filled_quantity - before.get(cid, 0.0)
+        if new_fill > 1e-12:
+            slip = "" if res.slippage_bps is None else f", slippage {res.slippage_bps:+.1f} bps"
+            self.log.event("fill", f"{o.side} {res.filled_quantity:g}/{o.quantity:g} {o.symbol} at "
+                           f"{res.avg_fill_price:,.4f}{slip} ({res.status})", plan_id=self.plan.plan_id,
+                           client_order_id=cid, symbol=o.symbol,
+                           payload={"filled_quantity": res.filled_quantity, "avg_fill_price": res.avg_fill_price,
+                                    "reference_price": o.reference_price, "slippage_bps": res.slippage_bps})
+        return res
+
+
+def reconcile(plan: RebalancePlan, broker: Broker, *, attempts: int = 3,
+              sleep: Callable[[float], None] = time.sleep) -> pd.DataFrame:
+    """Positions now vs the plan's target quantities, per managed symbol (RECON_COLUMNS); status "ok" when
+    the residual is below 1e-6 units, else "residual". residual = target - actual (units)."""
+    held = {p.symbol: p.quantity for p in retry(broker.positions, attempts=attempts, sleep=sleep)}
+    rows = []
+    for sym in sorted(plan.target_quantities):
+        tgt, act = plan.target_quantities[sym], float(held.get(sym, 0.0))
+        res = tgt - act
+        rows.append((sym, tgt, act, res, res * plan.prices[sym], "ok" if abs(res) < 1e-6 else "residual"))
+    return pd.DataFrame(rows, columns=list(RECON_COLUMNS))
+
+
+def execute_plan(plan: RebalancePlan, broker: Broker, *, confirm: str | None = None, log: AuditLog | None = None,
+                 timeout: float = 30.0, poll_interval: float = 0.25, attempts: int = 3, backoff: float = 0.5,
+                 lease_wait: float | None = None, webhook: str | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> ExecutionReport:
+    """Execute an approved plan on `broker` (see module docstring).
+
+    confirm: for a live account, the account id typed by the user (anything else refuses). timeout: seconds
+    to wait for sells before buys and for final statuses. attempts/backoff: retries of BrokerUnavailable.
+    lease_wait: how long to wait for a concurrent execution of the same plan (default `timeout` + 30 s);
+    then PlanBusy. webhook: URL (default $IVYBT_WEBHOOK_URL; none = no notification).
+    Raises RiskCheckFailed (failed check or kill switch), BrokerConfigError (live without confirmation,
+    broker or account not the plan's), PlanBusy.
+    """
+    log = log if log is not None else AuditLog()
+    require_approved(plan)
+    reason = kill_switch_reason()
+    if reason:
+        log.event("kill_switch", f"execution of {plan.plan_id} refused: {reason}", plan_id=plan.plan_id)
+        raise RiskCheckFailed(f"plan {plan.plan_id} blocked: kill switch is ON: {reason}")
+    if broker.name != plan.broker:
+        raise BrokerConfigError(f"plan {plan.plan_id} was made for broker {plan.broker!r}, not {broker.name!r}")
+    if plan.is_live or broker.is_live:
+        if not confirm or confirm.strip() != plan.account_id:
+            raise BrokerConfigError(f"plan {plan.plan_id} trades the LIVE account {plan.account_id}: type the "
+                                    f"account id to confirm")
+    log.record_plan(plan.plan_id, plan.preset, plan.broker, plan.account_id, plan.data_timestamp, plan.approved,
+                    plan.to_dict())
+    owner = uuid.uuid4().hex
+    deadline = time.monotonic() + (lease_wait if lease_wait is not None else timeout + 30.0)
+    while not log.acquire_lease(plan.plan_id, owner, seconds=max(timeout * 3 + 60.0, 120.0)):
+        if time.monotonic() >= deadline:
+            raise PlanBusy(f"plan {plan.plan_id} is being executed by another session; try again when it is done")
+        time.sleep(0.05)
+    started = _now()
+    try:
+        log.set_plan_status(plan.plan_id, "executing")
+        log.event("execute", f"execute {plan.summary()}", plan_id=plan.plan_id)
+        before = {r.client_order_id: float(r.filled_quantity)
+                  for r in log.order_results(plan_id=plan.plan_id).itertuples()}
+        ex = _Executor(plan, broker, log, attempts, backoff, timeout, poll_interval, sleep)
+        for o in plan.sells:
+            ex.submit(o)
+        buys = plan.buys
+        need = sum(o.notional for o in buys) * (1.0 + plan.costs_bps / 1e4)
+        if buys and plan.sells and need > plan.cash:
+            ex.wait(plan.sells)  # the buys need the sells' cash
+        for o in buys:
+            ex.submit(o)
+        ex.wait(list(plan.orders))
+        results = tuple(ex.result(o, before) for o in plan.orders)
+        try:
+            recon = reconcile(plan, broker, attempts=attempts, sleep=sleep)
+        except BrokerError as e:
+            ex.errors.append(f"reconcile: {type(e).__name__}: {e}")
+            recon = pd.DataFrame(columns=list(RECON_COLUMNS))
+        status = _overall(results, ex.errors)
+        log.event("reconcile", f"{status}: " + ("; ".join(f"{r.symbol} residual {r.residual:g}" for r in
+                                                          recon.itertuples() if r.status != "ok") or "no residuals"),
+                  plan_id=plan.plan_id, payload={"reconciliation": recon.to_dict(orient="records")})
+        log.set_plan_status(plan.plan_id, status)
+        report = ExecutionReport(plan.plan_id, broker.name, status, results, recon, tuple(ex.errors), started,
+                                 _now(), sent=len(ex.sent))
+    finally:
+        log.release_lease(plan.plan_id, owner)
+    url = webhook_url(webhook)
+    if url:
+        ok = send_webhook(f"IvyBT {plan.preset}: {status}", [plan.summary(), report.summary(),
+                                                             *[f"{o.side} {o.filled_quantity:g}/{o.quantity:g} "
+                                                               f"{o.symbol}: {o.status}" for o in results]], url=url)
+        log.event("notify", "webhook delivered" if ok else "webhook FAILED (see the log; trading not affected)",
+                  plan_id=plan.plan_id, payload={"ok": ok})
+        report = replace(report, notified=ok)
+    return report
+
+
+def _overall(results: tuple[OrderResult, ...], errors: list[str]) -> str:
+    if results and all(r.status == "filled" for r in results) and not errors:
+        return "complete"
+    if not results and not errors:
+        return "complete"
+    if any(r.filled_quantity > 0 for r in results):
+        return "partial"
+    return "failed" if errors or any(r.status in ("rejected", "unknown") for r in results) else "partial"
+
+
+def notify_plan(plan: RebalancePlan, webhook: str | None = None) -> bool:
+    """Post the plan summary and its checks to the webhook (never raises); False if none or it failed."""
+    lines = [plan.summary(), *[f"{c.name}: {c.status} - {c.message}" for c in plan.checks if c.status != "pass"],
+             *[f"{o.side} {o.quantity:g} {o.symbol} ~{o.notional:,.2f}" for o in plan.orders]]
+    return send_webhook(f"IvyBT plan {plan.preset}", lines, url=webhook)
+
+
+__all__ = ["ExecutionReport", "OrderResult", "PlanBusy", "broker_status", "execute_plan", "notify_plan",
+           "plan_rebalance", "reconcile", "slippage_bps"]
