@@ -1,0 +1,480 @@
+"""Parameter optimization: grid, seeded random search and Optuna TPE over one strategy's parameters.
+
+Every evaluation goes through `engine.grid.run_grid` (one call per batch: the whole grid, the random sample,
+or one Optuna batch), so each trial's metrics equal what `run_backtest` gives for that parameter set alone,
+and each distinct indicator is computed once per batch. The objective is a metric of `METRIC_NAMES`
+(maximized or minimized) or a callable over the trial table; constraints (a minimum number of trades,
+bounds on metrics) flag trials as infeasible and rank them last instead of dropping them.
+
+Search space: per parameter a list of values — the explicit `ranges`, or each `ParamSpec.grid()` when
+`ranges` is None (parameters in `fixed` are held at their value, the others at their default). Parameter
+sets the strategy's `Params` reject (e.g. fast >= slow) are skipped by every method.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from collections import abc
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from engine.config import BacktestConfig
+from engine.data.market import MarketData
+from engine.errors import ConfigError
+from engine.grid import Progress, expand_grid, run_grid
+from engine.metrics import METRIC_NAMES
+from engine.request import BacktestRequest
+from engine.strategies.base import ParamSpec, Strategy, make_params, param_specs
+
+METHODS: tuple[str, ...] = ("grid", "random", "optuna")
+MAX_GRID = 250_000
+"""Largest exhaustive grid run_optimization accepts; larger spaces need method 'random' or 'optuna'."""
+OPTUNA_BATCH = 16
+"""Trials Optuna proposes per run_grid call (fixed, so a seed gives the same trials on any machine)."""
+ObjectiveFn = Callable[[pd.DataFrame], pd.Series]
+
+
+@dataclass(frozen=True)
+class OptimizeSpec:
+    """What to optimize: strategy, data, simulation config, search space, method, objective and constraints.
+
+    ranges: parameter name -> values to try (None = each parameter's `ParamSpec.grid()` from its bounds).
+    fixed: parameter values held constant (not searched). method: "grid" (every combination), "random"
+        (n_trials sets drawn without replacement with numpy.random.default_rng(seed)) or "optuna" (TPE with
+        seed, n_trials distinct sets). objective: a metric name of `engine.metrics.METRIC_NAMES`;
+        maximize=False minimizes it. min_trades: trials with fewer closed-or-open trades are infeasible.
+        constraints: metric -> (low, high) inclusive bounds (None = unbounded), e.g. {"max_drawdown":
+        (-0.3, None)}; a NaN metric fails its bound. start/end/data_source: as in `BacktestRequest`.
+    """
+
+    strategy: str
+    symbols: tuple[str, ...]
+    start: str | None = None
+    end: str | None = None
+    config: BacktestConfig = field(default_factory=BacktestConfig)
+    ranges: Mapping[str, Sequence[Any]] | None = None
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    method: str = "grid"
+    n_trials: int = 100
+    seed: int = 0
+    objective: str = "sharpe"
+    maximize: bool = True
+    min_trades: int = 0
+    constraints: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    data_source: str | None = None
+
+    def __post_init__(self) -> None:
+        symbols = (self.symbols,) if isinstance(self.symbols, str) else tuple(self.symbols or ())
+        symbols = tuple(s.strip().upper() for part in symbols for s in str(part).split(",") if s.strip())
+        object.__setattr__(self, "symbols", symbols)
+        if not symbols:
+            raise ConfigError("optimize: no symbols given; choose at least one symbol")
+        if not self.strategy or not isinstance(self.strategy, str):
+            raise ConfigError(f"optimize: strategy must be a strategy name, got {self.strategy!r}")
+        if not isinstance(self.config, BacktestConfig):
+            raise ConfigError(f"optimize: config must be BacktestConfig, got {type(self.config).__name__}")
+        if self.method not in METHODS:
+            raise ConfigError(f"optimize: method {self.method!r} is not one of {METHODS}")
+        for name in ("n_trials", "seed", "min_trades"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ConfigError(f"optimize: {name} must be an integer, got {value!r}")
+        if self.n_trials < 1:
+            raise ConfigError(f"optimize: n_trials must be >= 1, got {self.n_trials}")
+        if self.min_trades < 0:
+            raise ConfigError(f"optimize: min_trades must be >= 0, got {self.min_trades}")
+        if self.objective not in METRIC_NAMES:
+            raise ConfigError(f"optimize: objective {self.objective!r} is not a metric; expected one of "
+                              f"{list(METRIC_NAMES)}")
+        object.__setattr__(self, "fixed", dict(self.fixed or {}))
+        if self.ranges is not None:
+            if not isinstance(self.ranges, Mapping):
+                raise ConfigError(f"optimize: ranges must map parameter names to value lists, got {self.ranges!r}")
+            ranges: dict[str, tuple[Any, ...]] = {}
+            for name, values in self.ranges.items():
+                if isinstance(values, (str, bytes)) or not isinstance(values, (abc.Sequence, np.ndarray)):
+                    raise ConfigError(f"optimize: range of {name!r} must be a list of values, got {values!r}")
+                ranges[str(name)] = tuple(v.item() if hasattr(v, "item") else v for v in values)
+                if not ranges[str(name)]:
+                    raise ConfigError(f"optimize: the range of parameter {name!r} is empty")
+            if not ranges:
+                raise ConfigError("optimize: ranges is empty; give at least one parameter range (or None for "
+                                  "the grid from the Params bounds)")
+            both = sorted(set(ranges) & set(self.fixed))
+            if both:
+                raise ConfigError(f"optimize: parameter(s) {both} are both ranged and fixed; give each once")
+            object.__setattr__(self, "ranges", ranges)
+        constraints: dict[str, tuple[float | None, float | None]] = {}
+        for metric, bounds in dict(self.constraints or {}).items():
+            if metric not in METRIC_NAMES:
+                raise ConfigError(f"optimize: constraint on unknown metric {metric!r}; expected one of "
+                                  f"{list(METRIC_NAMES)}")
+            try:
+                lo, hi = bounds
+                lo = None if lo is None else float(lo)
+                hi = None if hi is None else float(hi)
+            except (TypeError, ValueError):
+                raise ConfigError(f"optimize: constraint {metric!r} must be (low, high) with numbers or None, "
+                                  f"got {bounds!r}") from None
+            if lo is not None and hi is not None and lo > hi:
+                raise ConfigError(f"optimize: constraint {metric!r}: low {lo} is above high {hi}")
+            constraints[str(metric)] = (lo, hi)
+        object.__setattr__(self, "constraints", constraints)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (config as its dict, tuples as lists)."""
+        return {
+            "strategy": self.strategy, "symbols": list(self.symbols), "start": self.start, "end": self.end,
+            "config": self.config.to_dict(),
+            "ranges": None if self.ranges is None else {k: list(v) for k, v in self.ranges.items()},
+            "fixed": dict(self.fixed), "method": self.method, "n_trials": self.n_trials, "seed": self.seed,
+            "objective": self.objective, "maximize": self.maximize, "min_trades": self.min_trades,
+            "constraints": {k: list(v) for k, v in self.constraints.items()}, "data_source": self.data_source,
+        }
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "OptimizeSpec":
+        """Inverse of `to_dict` (also for YAML/JSON job files); unknown fields raise ConfigError naming them."""
+        values = dict(values)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"optimize: unknown field(s) {unknown}; expected some of {sorted(known)}")
+        if "strategy" not in values:
+            raise ConfigError("optimize: missing field 'strategy'")
+        if "symbols" not in values:
+            raise ConfigError("optimize: missing field 'symbols'")
+        cfg = values.get("config") or {}
+        values["config"] = cfg if isinstance(cfg, BacktestConfig) else BacktestConfig.from_dict(cfg)
+        for key in ("start", "end"):
+            if values.get(key) is not None:
+                values[key] = str(values[key])
+        if values.get("fixed") is None:
+            values["fixed"] = {}
+        if values.get("constraints") is None:
+            values["constraints"] = {}
+        return cls(**values)
+
+    def request(self, params: Mapping[str, Any] | None = None) -> BacktestRequest:
+        """The single backtest of one parameter set (e.g. the best) on this spec's data and config."""
+        return BacktestRequest(strategy=self.strategy, params={**self.fixed, **dict(params or {})},
+                               symbols=self.symbols, start=self.start, end=self.end, config=self.config,
+                               data_source=self.data_source)
+
+
+@dataclass
+class OptimizationResult:
+    """The outcome of `run_optimization`.
+
+    table: one row per evaluated trial, best first; index = trial id (evaluation order, 0..N-1); columns = every
+        Params field, every metric, "objective" (the value ranked by) and "feasible" (passes min_trades and
+        the constraints, with a finite objective).
+    equity: (bars x trials) equity curves marked at each close; column = trial id (the table's index).
+    best_params / best_metrics: the top row's full parameter set and metrics; empty when no trial is feasible.
+    elapsed: wall-clock seconds of the search.
+    """
+
+    spec: OptimizeSpec
+    table: pd.DataFrame
+    equity: pd.DataFrame
+    best_params: dict[str, Any]
+    best_metrics: dict[str, float]
+    elapsed: float
+
+    @property
+    def n_feasible(self) -> int:
+        return int(self.table["feasible"].sum())
+
+    def best_request(self) -> BacktestRequest:
+        """The backtest of the best parameter set (ConfigError when no trial is feasible)."""
+        if not self.best_params:
+            raise ConfigError("optimization: no feasible parameter set (relax min_trades or the constraints)")
+        return self.spec.request(self.best_params)
+
+
+def search_space(strategy_cls: type[Strategy], spec: OptimizeSpec) -> dict[str, list[Any]]:
+    """Parameter name -> values to search (typed by the Params), in declaration order for the default grid.
+
+    Raises ConfigError for an unknown name in ranges or fixed, or a value of the wrong type.
+    """
+    specs = {s.name: s for s in param_specs(strategy_cls.Params)}
+    unknown = sorted((set(spec.ranges or {}) | set(spec.fixed)) - set(specs))
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {unknown} for strategy {spec.strategy!r}; expected some of "
+                          f"{sorted(specs)}")
+    if spec.ranges is None:
+        space = {n: s.grid() for n, s in specs.items() if n not in spec.fixed}
+    else:
+        space = {n: list(v) for n, v in spec.ranges.items()}
+    out: dict[str, list[Any]] = {}
+    for name, values in space.items():
+        typed = [_typed(specs[name], v) for v in values]
+        out[name] = list(dict.fromkeys(typed))  # drop duplicates, keep order
+    return out
+
+
+def _typed(spec: ParamSpec, value: Any) -> Any:
+    """`value` converted to the parameter's type ("10" -> 10, "true" -> True); ConfigError names the value."""
+    if hasattr(value, "item"):
+        value = value.item()
+    try:
+        if spec.type is bool:
+            if isinstance(value, str):
+                text = value.strip().lower()
+                if text in ("1", "true", "yes", "on"):
+                    return True
+                if text in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if spec.type is int:
+            number = float(value) if isinstance(value, str) else value
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError(value)
+            return int(number)
+        if spec.type is float:
+            return float(value)
+        return spec.type(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"parameter {spec.name!r}: {value!r} is not a valid {spec.type.__name__}") from None
+
+
+def _valid(strategy_cls: type[Strategy], params: Mapping[str, Any]) -> bool:
+    try:
+        make_params(strategy_cls.Params, params)
+        return True
+    except ConfigError:
+        return False
+
+
+def _grid_candidates(strategy_cls: type[Strategy], space: dict[str, list[Any]], fixed: Mapping[str, Any]
+                     ) -> list[dict[str, Any]]:
+    total = math.prod(len(v) for v in space.values())
+    if total > MAX_GRID:
+        raise ConfigError(f"the grid has {total:,} parameter sets (more than {MAX_GRID:,}); narrow the ranges or "
+                          "use method 'random' or 'optuna' with n_trials")
+    return expand_grid(space, fixed, strategy_cls=strategy_cls)
+
+
+def _decode(index: int, names: list[str], space: dict[str, list[Any]]) -> dict[str, Any]:
+    """Mixed-radix decoding of a flat index into one value per parameter (last parameter fastest)."""
+    out: dict[str, Any] = {}
+    for name in reversed(names):
+        index, r = divmod(index, len(space[name]))
+        out[name] = space[name][r]
+    return {n: out[n] for n in names}
+
+
+def _random_candidates(strategy_cls: type[Strategy], space: dict[str, list[Any]], fixed: Mapping[str, Any],
+                       n: int, seed: int) -> list[dict[str, Any]]:
+    """n distinct valid sets drawn without replacement (fewer if the space has fewer); seeded, so reproducible."""
+    names = list(space)
+    total = math.prod(len(v) for v in space.values())
+    if total >= 2 ** 62:
+        raise ConfigError(f"the search space has {total:.3g} combinations; narrow the ranges")
+    rng = np.random.default_rng(seed)
+    out: list[dict[str, Any]] = []
+    if total <= 4 * n + 1_000_000:
+        draws: Any = (int(i) for i in rng.permutation(total))
+    else:
+        def sparse() -> Any:
+            seen: set[int] = set()
+            for _ in range(200 * n):
+                i = int(rng.integers(total))
+                if i not in seen:
+                    seen.add(i)
+                    yield i
+        draws = sparse()
+    for i in draws:
+        params = {**fixed, **_decode(i, names, space)}
+        if _valid(strategy_cls, params):
+            out.append(params)
+            if len(out) == n:
+                break
+    if not out:
+        expand_grid({}, fixed, strategy_cls)  # raises with the reason when even the fixed values are invalid
+        raise ConfigError("no valid parameter set in the search space (the strategy rejects every combination)")
+    return out
+
+
+def score(table: pd.DataFrame, spec: OptimizeSpec, objective_fn: ObjectiveFn | None = None
+          ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(objective, feasible, violation) for each row of a params + metrics table.
+
+    violation >= 0 measures how far a row is from meeting min_trades and the constraints (0 = meets them);
+    it guides Optuna away from infeasible regions. feasible also requires a finite objective.
+    """
+    if objective_fn is not None:
+        obj = objective_fn(table.copy())
+        if not isinstance(obj, pd.Series) or len(obj) != len(table):
+            raise ConfigError(f"objective_fn must return a Series with one value per trial ({len(table)}), got "
+                              f"{type(obj).__name__} of length {len(obj) if hasattr(obj, '__len__') else '?'}")
+        obj = pd.Series(pd.to_numeric(obj, errors="coerce").to_numpy(dtype="float64"), index=table.index)
+    else:
+        obj = table[spec.objective].astype("float64")
+    violation = pd.Series(0.0, index=table.index)
+    if spec.min_trades:
+        trades = table["n_trades"].astype("float64").fillna(0.0)
+        violation += (spec.min_trades - trades).clip(lower=0.0)
+    for metric, (lo, hi) in spec.constraints.items():
+        values = table[metric].astype("float64")
+        if lo is not None:
+            violation += (lo - values).clip(lower=0.0).fillna(1.0)
+        if hi is not None:
+            violation += (values - hi).clip(lower=0.0).fillna(1.0)
+    feasible = (violation <= 0) & np.isfinite(obj)
+    return obj, feasible, violation
+
+
+def rank(table: pd.DataFrame, maximize: bool) -> pd.DataFrame:
+    """Rows sorted best first: feasible before infeasible, then by objective (NaN last), then by trial id."""
+    obj = table["objective"].to_numpy(dtype="float64")
+    key = np.where(np.isfinite(obj), -obj if maximize else obj, np.inf)
+    order = np.lexsort((table.index.to_numpy(), key, ~table["feasible"].to_numpy(dtype=bool)))
+    return table.iloc[order]
+
+
+def run_optimization(spec: OptimizeSpec, *, data: MarketData | None = None, objective_fn: ObjectiveFn | None = None,
+                     progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
+                     workers: int | None = None) -> OptimizationResult:
+    """Search the parameter space of `spec.strategy` and rank every evaluated set by the objective.
+
+    Args:
+        spec: what to search (see `OptimizeSpec`).
+        data: bars to optimize on, used as given (symbols/start/end of the spec are then ignored); None loads
+            spec.symbols between spec.start and spec.end from spec.data_source, once.
+        objective_fn: optional table -> Series (one value per row, higher is better when spec.maximize) that
+            replaces spec.objective; with Optuna it is applied batch by batch, so it must be row-wise.
+        progress / should_stop: passed to `run_grid` (progress(done, total) in trials; should_stop() -> True
+            cancels with ConfigError("cancelled")).
+        workers: threads for `run_grid` (None = one per core).
+
+    Returns:
+        OptimizationResult with the ranked table, every trial's equity curve and the best set.
+    """
+    from engine.strategies.registry import get_strategy
+
+    began = time.perf_counter()
+    strategy_cls = get_strategy(spec.strategy)
+    space = search_space(strategy_cls, spec)
+    specs = {s.name: s for s in param_specs(strategy_cls.Params)}
+    fixed = {k: _typed(specs[k], v) for k, v in spec.fixed.items()}
+    if data is None:
+        from engine.data import load_market_data
+
+        data = load_market_data(list(spec.symbols), spec.start, spec.end, spec.data_source)
+    run = dict(data=data, strategy_cls=strategy_cls, config=spec.config, workers=workers, should_stop=should_stop)
+    if spec.method == "optuna":
+        table, equity = _run_optuna(strategy_cls, space, fixed, spec, objective_fn, run, progress)
+    else:
+        if spec.method == "grid":
+            candidates = _grid_candidates(strategy_cls, space, fixed)
+        else:
+            candidates = _random_candidates(strategy_cls, space, fixed, spec.n_trials, spec.seed)
+        grid = run_grid(param_sets=candidates, progress=progress, **run)
+        table, equity = grid.table(), grid.equity
+    table.index = pd.RangeIndex(len(table), name="trial")
+    equity.columns = pd.RangeIndex(equity.shape[1], name="trial")
+    table["objective"], table["feasible"], _ = score(table, spec, objective_fn)
+    table = rank(table, spec.maximize)
+    best_params: dict[str, Any] = {}
+    best_metrics: dict[str, float] = {}
+    if len(table) and bool(table["feasible"].iloc[0]):
+        top = table.iloc[0]
+        names = [s.name for s in param_specs(strategy_cls.Params)]
+        best_params = dataclasses.asdict(make_params(strategy_cls.Params, {n: _py(top[n]) for n in names}))
+        best_metrics = {m: float(top[m]) for m in METRIC_NAMES if m in table.columns}
+    return OptimizationResult(spec=spec, table=table, equity=equity, best_params=best_params,
+                              best_metrics=best_metrics, elapsed=time.perf_counter() - began)
+
+
+def _py(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _run_optuna(strategy_cls: type[Strategy], space: dict[str, list[Any]], fixed: dict[str, Any],
+                spec: OptimizeSpec, objective_fn: ObjectiveFn | None, run: dict[str, Any],
+                progress: Progress | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """TPE (seeded) over the value lists, asked in batches of OPTUNA_BATCH and evaluated by one run_grid each.
+
+    Numeric lists are searched as an ordinal index into the sorted values (suggest_int), others as
+    categories. Rejected sets are told FAIL, repeats get the earlier value; n_trials counts distinct sets.
+    """
+    import optuna
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    total = math.prod(len(v) for v in space.values())
+    if total <= spec.n_trials:  # the whole space fits in the budget: evaluate it exactly
+        grid = run_grid(param_sets=_grid_candidates(strategy_cls, space, fixed), progress=progress, **run)
+        return grid.table(), grid.equity
+    ordinal = {n: sorted(v) for n, v in space.items()
+               if len(v) > 1 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)}
+    sampler = optuna.samplers.TPESampler(seed=spec.seed, constant_liar=True)
+    study = optuna.create_study(direction="maximize" if spec.maximize else "minimize", sampler=sampler)
+
+    def suggest(trial: Any) -> dict[str, Any]:
+        out = dict(fixed)
+        for name, values in space.items():
+            if len(values) == 1:
+                out[name] = values[0]
+            elif name in ordinal:
+                out[name] = ordinal[name][trial.suggest_int(name, 0, len(values) - 1)]
+            else:
+                out[name] = values[trial.suggest_categorical(name, list(range(len(values))))]
+        return out
+
+    tables: list[pd.DataFrame] = []
+    curves: list[pd.DataFrame] = []
+    seen: dict[tuple, tuple[float, float]] = {}  # params key -> (objective, violation)
+    n_done, asks, max_asks = 0, 0, 20 * spec.n_trials + 100
+    logger = logging.getLogger("optuna")
+    while n_done < spec.n_trials and asks < max_asks:
+        batch, pending, repeats = [], [], []
+        while len(batch) < min(OPTUNA_BATCH, spec.n_trials - n_done) and asks < max_asks:
+            trial = study.ask()
+            asks += 1
+            params = suggest(trial)
+            key = tuple(sorted((k, repr(v)) for k, v in params.items()))
+            if not _valid(strategy_cls, params):
+                study.tell(trial, state=TrialState.FAIL)
+            elif key in seen:  # evaluated in an earlier batch: tell its value at once
+                _tell(study, trial, *seen[key])
+            elif any(k == key for _, k in pending):
+                repeats.append((trial, key))
+            else:
+                batch.append(params)
+                pending.append((trial, key))
+        if batch:
+            report = (lambda d, n, base=n_done: progress(base + d, spec.n_trials)) if progress else None
+            grid = run_grid(param_sets=batch, progress=report, **run)
+            table = grid.table()
+            obj, _feasible, violation = score(table, spec, objective_fn)
+            for (trial, key), value, v in zip(pending, obj.to_numpy(), violation.to_numpy()):
+                seen[key] = (float(value), float(v))
+            tables.append(table)
+            curves.append(grid.equity)
+            n_done += len(batch)
+        for trial, key in pending + repeats:
+            _tell(study, trial, *seen[key])
+    logger.debug("optuna: %d asks for %d distinct sets", asks, n_done)
+    if not tables:
+        raise ConfigError("optuna found no valid parameter set (the strategy rejects every suggested combination)")
+    return (pd.concat(tables, ignore_index=True),
+            pd.concat(curves, axis=1, ignore_index=True))
+
+
+def _tell(study: Any, trial: Any, value: float, violation: float) -> None:
+    """Report one trial to Optuna: its objective (FAIL when not finite) and its constraint violation."""
+    from optuna.trial import TrialState
+
+    trial.set_constraint("violation", violation)  # > 0 = infeasible; TPE then favours feasible regions
+    if math.isfinite(value):
+        study.tell(trial, value)
+    else:
+        study.tell(trial, state=TrialState.FAIL)
