@@ -31,7 +31,11 @@ ensure_venv() {  # $1 = extras, e.g. "dev" or ""
     if [ ! -f "$stamp" ] || ! grep -qx -- "$want" "$stamp"; then
         echo "Installing IvyBT ($spec) into $VENV ..."
         "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-        "$VENV/bin/python" -m pip install --quiet -e "$spec"
+        if ! "$VENV/bin/python" -m pip install -e "$spec" >"$VENV/install.log" 2>&1; then
+            tail -n 40 "$VENV/install.log" >&2
+            echo "Installing $spec failed; the full log is $VENV/install.log" >&2
+            exit 1
+        fi
         echo "$want" >>"$stamp"
     fi
 }
