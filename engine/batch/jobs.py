@@ -1,0 +1,312 @@
+"""Run one batch job and record it: compute (pure, any process) -> save to the run store -> mark done.
+
+`compute_job` needs no database: a process-pool worker or a Dask worker runs it and returns a picklable
+`JobOutput`. `record_job` saves the output in the run store (as one run named `<job name> [job <id>]`) and
+marks the job done, fenced by the worker id; `execute_claimed` is both, with a heartbeat thread, for the
+`ivybt worker` loop. What each kind saves as its run:
+- backtest: the backtest. montecarlo: the backtest (kind "backtest"), the resampling statistics in the
+  job's summary.
+- optimize: the backtest of the best parameter set (kind "optimize"); the top trials in the summary.
+- walkforward: the backtest over the whole range with the parameters chosen in the last window (what one
+  would trade next; kind "walkforward"); the stitched out-of-sample metrics, efficiency and the windows in
+  the summary.
+Exactly once: a retry of a job whose earlier attempt saved its run but died before marking it done finds
+that run by name and marks the job done with it instead of running it again.
+"""
+from __future__ import annotations
+
+import math
+import os
+import socket
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pandas as pd
+
+from engine.batch.queue import ClaimedJob, JobQueue, heartbeat_interval
+from engine.batch.spec import JobSpec
+from engine.errors import EngineError
+from engine.request import BacktestRequest
+from engine.result import BacktestResult
+
+Progress = Callable[[float, str | None], None]
+SUMMARY_METRICS: tuple[str, ...] = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "n_trades",
+                                    "win_rate", "final_equity")
+
+
+class JobCancelled(EngineError):
+    """The job was cancelled (or taken over) while it ran."""
+
+
+@dataclass
+class JobOutput:
+    """What one job produced: the run to save, its objective, and a JSON-ready summary."""
+
+    result: BacktestResult
+    request: BacktestRequest
+    run_kind: str
+    objective_name: str
+    objective: float | None
+    summary: dict[str, Any] = field(default_factory=dict)
+    executor: str = ""
+
+
+def executor_id() -> str:
+    """host:pid of the process computing a job (shown as the job's worker)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def compute_job(spec: JobSpec, progress: Progress | None = None,
+                should_stop: Callable[[], bool] | None = None) -> JobOutput:
+    """Run `spec` and return its output (raises EngineError on bad input, JobCancelled when stopped)."""
+    report = progress or (lambda fraction, message=None: None)
+    report(0.0, f"{spec.kind}: loading data")
+    if spec.kind == "backtest":
+        out = _backtest(spec)
+    elif spec.kind == "montecarlo":
+        out = _montecarlo(spec)
+    elif spec.kind == "optimize":
+        out = _optimize(spec, report, should_stop)
+    elif spec.kind == "walkforward":
+        out = _walkforward(spec, report, should_stop)
+    else:
+        raise EngineError(f"job {spec.name!r}: unknown kind {spec.kind!r}")
+    out.summary.setdefault("metrics", {m: _num(out.result.metrics.get(m)) for m in SUMMARY_METRICS})
+    out.summary.setdefault("params", dict(out.result.params))
+    out.executor = executor_id()
+    report(1.0, "done")
+    return out
+
+
+def compute_job_safe(spec_dict: dict[str, Any]) -> tuple[str, Any, str | None]:
+    """`compute_job` for remote runners: ("ok", JobOutput, None) or ("error", "Type: message", traceback).
+
+    Takes the spec as a plain dict (small to ship) and never raises, so a failing job travels back as data
+    with its traceback instead of as an exception the client would have to unpickle.
+    """
+    try:
+        return "ok", compute_job(JobSpec.from_dict(spec_dict)), None
+    except Exception as e:  # the job's error is data to record, not a crash of the runner
+        return "error", f"{type(e).__name__}: {e}", traceback.format_exc()
+
+
+def _backtest(spec: JobSpec) -> JobOutput:
+    from engine.request import run_request
+
+    result = run_request(spec.request)
+    return JobOutput(result, spec.request, "backtest", spec.objective, _num(result.metrics.get(spec.objective)))
+
+
+def _montecarlo(spec: JobSpec) -> JobOutput:
+    from engine.montecarlo import MonteCarloSpec, run_montecarlo
+
+    out = _backtest(spec)
+    mc = run_montecarlo(out.result, MonteCarloSpec.from_dict(spec.montecarlo))
+    out.summary["montecarlo"] = {"percentiles": _records(mc.percentiles), "prob_loss_beyond": mc.prob_loss_beyond,
+                                 "summary": _plain(mc.summary), "spec": mc.spec.to_dict()}
+    return out
+
+
+def _optimize_spec(spec: JobSpec) -> Any:
+    from engine.optimize import OptimizeSpec
+
+    req = spec.request
+    values = dict(spec.optimize)
+    values.setdefault("objective", spec.objective)
+    ranges = values.get("ranges")
+    fixed = {k: v for k, v in req.params.items() if not ranges or k not in ranges}
+    return OptimizeSpec(strategy=req.strategy, symbols=req.symbols, start=req.start, end=req.end, config=req.config,
+                        fixed=fixed, data_source=req.data_source, **values)
+
+
+def _optimize(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] | None) -> JobOutput:
+    from engine.optimize import run_optimization
+    from engine.request import run_request
+
+    opt_spec = _optimize_spec(spec)
+    opt = run_optimization(opt_spec, progress=lambda done, total: report(0.95 * done / max(total, 1), None),
+                           should_stop=should_stop)
+    if should_stop and should_stop():
+        raise JobCancelled(f"job {spec.name!r} was cancelled")
+    request = opt.best_request()
+    result = run_request(request)
+    top = opt.table.head(10)
+    summary = {"optimize": {"best_params": _plain(opt.best_params), "n_trials": int(len(opt.table)),
+                            "n_feasible": int(opt.n_feasible), "elapsed": float(opt.elapsed),
+                            "objective": opt_spec.objective, "top": _records(top.reset_index(names="trial"))}}
+    objective = _num(opt.best_metrics.get(opt_spec.objective))
+    return JobOutput(result, request, "optimize", opt_spec.objective, objective, summary)
+
+
+def _walkforward(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] | None) -> JobOutput:
+    from engine.request import run_request
+    from engine.strategies.base import param_specs
+    from engine.strategies.registry import get_strategy
+    from engine.walkforward import WalkForwardSpec, run_walkforward
+
+    opt_spec = _optimize_spec(spec)
+    wf_spec = WalkForwardSpec(optimize=opt_spec, **dict(spec.walkforward))
+    wf = run_walkforward(wf_spec, progress=lambda done, total: report(0.95 * done / max(total, 1), None),
+                         should_stop=should_stop)
+    if should_stop and should_stop():
+        raise JobCancelled(f"job {spec.name!r} was cancelled")
+    names = [s.name for s in param_specs(get_strategy(spec.request.strategy).Params)]
+    last = wf.windows.iloc[-1]
+    chosen = {n: _plain(last[n]) for n in names if n in wf.windows.columns}
+    request = spec.request.with_changes(params={**spec.request.params, **chosen})
+    result = run_request(request)
+    objective = _num(wf.oos_metrics.get(opt_spec.objective))
+    summary = {"walkforward": {"efficiency": _num(wf.efficiency), "oos_metrics": _plain(wf.oos_metrics),
+                               "windows": _records(wf.windows), "latest_params": chosen},
+               "objective_source": "stitched out-of-sample equity"}
+    return JobOutput(result, request, "walkforward", opt_spec.objective, objective, summary)
+
+
+# --- recording -------------------------------------------------------------------------------------------
+
+def run_name(spec: JobSpec, job_id: str) -> str:
+    """The saved run's name: the job's name and id (how a retry finds a run its earlier attempt saved)."""
+    return f"{spec.name} [job {job_id}]"
+
+
+def find_job_run(store: Any, job_id: str) -> str | None:
+    """The id of a run already saved for `job_id` (by an attempt that died before marking the job done)."""
+    from engine.store import connect
+
+    conn = connect(store.path)
+    try:
+        row = conn.execute("SELECT id FROM runs WHERE name LIKE ? ORDER BY created_at LIMIT 1",
+                           (f"% [job {job_id}]",)).fetchone()
+    finally:
+        conn.close()
+    return row[0] if row else None
+
+
+def record_job(queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output: JobOutput,
+               store: Any = None) -> str | None:
+    """Save `output` as a run and mark the job done; returns the run id, or None if the worker lost the job
+    meanwhile (cancelled or taken over: the run is not kept). Artifacts are written first when asked for."""
+    from engine.store import RunStore
+
+    store = store or RunStore(queue.path)
+    summary = {**output.summary, "executor": output.executor, "objective_name": output.objective_name,
+               "objective": output.objective}
+    if spec.artifacts:
+        from engine.batch.artifacts import write_artifacts
+
+        summary["artifacts"] = write_artifacts(job_id, spec, output)
+    if not queue.save_summary(job_id, worker, summary):
+        return None
+    run_id = store.save(output.result, output.request, kind=output.run_kind, name=run_name(spec, job_id))
+    if not queue.finish(job_id, worker, run_id, output.objective_name, output.objective, summary,
+                        executor=output.executor or None):
+        store.delete(run_id)
+        return None
+    return run_id
+
+
+def recover_saved(queue: JobQueue, claimed: ClaimedJob, worker: str, store: Any) -> str | None:
+    """If an earlier attempt of `claimed` saved its run, mark the job done with it; returns that run id."""
+    if claimed.attempt <= 1 or not claimed.summary:
+        return None
+    run_id = find_job_run(store, claimed.id)
+    if run_id is None:
+        return None
+    s = claimed.summary
+    ok = queue.finish(claimed.id, worker, run_id, str(s.get("objective_name") or claimed.spec.objective),
+                      s.get("objective"), s, executor=s.get("executor"))
+    return run_id if ok else None
+
+
+class Heartbeat:
+    """A thread that refreshes a running job's heartbeat (with the latest progress) every `interval` s.
+
+    `lost` is set when the queue says the worker no longer owns the job (cancelled or taken over).
+    """
+
+    def __init__(self, queue: JobQueue, job_id: str, worker: str, interval: float | None = None) -> None:
+        self.queue, self.job_id, self.worker = queue, job_id, worker
+        self.interval = float(interval if interval is not None else heartbeat_interval())
+        self.progress: float | None = None
+        self.message: str | None = None
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{job_id}", daemon=True)
+
+    def update(self, fraction: float, message: str | None = None) -> None:
+        self.progress = fraction
+        if message is not None:
+            self.message = message
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            if not self.queue.heartbeat(self.job_id, self.worker, self.progress, self.message):
+                self.lost.set()
+                return
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def execute_claimed(queue: JobQueue, claimed: ClaimedJob, worker: str, *, store: Any = None,
+                    heartbeat: float | None = None) -> str:
+    """Run a claimed job in this process with a heartbeat; returns its final status for this worker:
+    "done", "failed" or "lost" (cancelled or taken over while it ran)."""
+    from engine.store import RunStore
+
+    store = store or RunStore(queue.path)
+    if recover_saved(queue, claimed, worker, store):
+        return "done"
+    with Heartbeat(queue, claimed.id, worker, heartbeat) as beat:
+        try:
+            output = compute_job(claimed.spec, beat.update, beat.lost.is_set)
+        except JobCancelled:
+            return "lost"
+        except Exception as e:  # any error of the job is recorded; the worker goes on with the next job
+            if beat.lost.is_set():
+                return "lost"
+            ok = queue.fail(claimed.id, worker, f"{type(e).__name__}: {e}", traceback.format_exc())
+            return "failed" if ok else "lost"
+        if beat.lost.is_set():
+            return "lost"
+        run_id = record_job(queue, claimed.id, worker, claimed.spec, output, store)
+    return "done" if run_id else "lost"
+
+
+def _num(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of `frame` as JSON-ready dicts (a meaningful index becomes a column)."""
+    if not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.reset_index()
+    return [_plain(r) for r in frame.to_dict(orient="records")]

@@ -1,0 +1,64 @@
+"""`JobSpec` and `Batch`: validated, picklable jobs ready to queue (what a batch YAML file turns into)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from engine.request import BacktestRequest
+
+DEFAULT_OBJECTIVE = "sharpe"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job of a batch.
+
+    kind: "backtest" (run `request`), "optimize" (search `optimize` ranges around the fixed `request.params`),
+    "walkforward" (optimize in-sample, test out-of-sample per `walkforward` windows) or "montecarlo"
+    (run `request`, then resample it per `montecarlo`).
+    optimize / walkforward / montecarlo: the fields of OptimizeSpec / WalkForwardSpec / MonteCarloSpec set in
+    the file (unset ones keep the engine's defaults).
+    objective: metric the batch summary ranks jobs by (an engine.metrics name; "sharpe" by default).
+    artifacts: also write HTML figures of the result to the workspace's artifacts folder.
+    """
+
+    name: str
+    kind: str
+    request: BacktestRequest
+    optimize: Mapping[str, Any] = field(default_factory=dict)
+    walkforward: Mapping[str, Any] = field(default_factory=dict)
+    montecarlo: Mapping[str, Any] = field(default_factory=dict)
+    objective: str = DEFAULT_OBJECTIVE
+    artifacts: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "request": self.request.to_dict(),
+                "optimize": _plain(self.optimize), "walkforward": dict(self.walkforward),
+                "montecarlo": dict(self.montecarlo), "objective": self.objective, "artifacts": self.artifacts}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "JobSpec":
+        v = dict(values)
+        return cls(name=str(v["name"]), kind=str(v["kind"]), request=BacktestRequest.from_dict(v["request"]),
+                   optimize=dict(v.get("optimize") or {}), walkforward=dict(v.get("walkforward") or {}),
+                   montecarlo=dict(v.get("montecarlo") or {}), objective=str(v.get("objective") or DEFAULT_OBJECTIVE),
+                   artifacts=bool(v.get("artifacts", False)))
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A validated batch: its name, the jobs in file order, and where it came from (file name and text)."""
+
+    name: str
+    jobs: tuple[JobSpec, ...]
+    source: str = "<batch>"
+    text: str = ""
+    max_attempts: int | None = None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

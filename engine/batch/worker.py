@@ -1,0 +1,56 @@
+"""`ivybt worker`: a loop that claims queued jobs from the workspace's queue and runs them in this process.
+
+Each claim first returns lost jobs (stale heartbeats) to the queue, so a worker restarted after a crash picks
+up what the dead one was running. Run as many workers as you like, on one machine or several sharing the
+workspace: claiming is atomic. Ctrl-C gives the current job back to the queue before exiting.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from engine.batch.jobs import execute_claimed
+from engine.batch.queue import JobQueue, new_worker_id
+
+
+def run_worker(*, queue: JobQueue | None = None, worker_id: str | None = None, poll: float = 2.0,
+               once: bool = False, exit_when_empty: bool = False, batch_id: str | None = None,
+               heartbeat: float | None = None, stop: threading.Event | None = None, store: Any = None,
+               on_event: Callable[[str, str], None] | None = None) -> int:
+    """Claim and run jobs until stopped; returns how many jobs this worker ran.
+
+    poll: seconds between looks at an empty queue. once: run at most one job, then exit. exit_when_empty:
+    exit as soon as no job is queued (a batch drained). batch_id: only this batch's jobs. heartbeat: seconds
+    between heartbeats (default `IVYBT_HEARTBEAT_S`). stop: an Event that ends the loop between jobs (for a
+    worker thread). on_event(job_id, status) is called after each job.
+    """
+    queue = queue or JobQueue()
+    worker = worker_id or new_worker_id()
+    stop = stop or threading.Event()
+    ran = 0
+    while not stop.is_set():
+        claimed = queue.claim(worker, batch_id=batch_id)
+        if claimed is None:
+            if once or exit_when_empty:
+                break
+            stop.wait(poll)
+            continue
+        try:
+            status = execute_claimed(queue, claimed, worker, store=store, heartbeat=heartbeat)
+        except KeyboardInterrupt:
+            queue.release(claimed.id, worker, f"worker {worker} was interrupted; queued again")
+            raise
+        ran += 1
+        if on_event:
+            on_event(claimed.id, status)
+        if once:
+            break
+    return ran
+
+
+def start_worker_thread(**kwargs: Any) -> tuple[threading.Thread, threading.Event]:
+    """`run_worker` in a daemon thread (for the app or tests); set the returned Event to stop it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_worker, kwargs={**kwargs, "stop": stop}, name="ivybt-worker", daemon=True)
+    thread.start()
+    return thread, stop
