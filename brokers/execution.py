@@ -131,11 +131,12 @@ def broker_status(broker: Broker) -> dict[str, Any]:
 
 
 def plan_rebalance(signal: SignalReport, broker: Broker, *, limits: RiskLimits | None = None,
-                   min_notional: float | None = None, log: AuditLog | None = None,
+                   min_notional: float | None = None, cash_buffer: float = 0.001, log: AuditLog | None = None,
                    now: datetime | None = None, record: bool = True) -> RebalancePlan:
     """Plan `signal` for the broker's account and run the risk checks (see module docstring).
 
-    min_notional: smallest order value; default the broker's (BrokerCapabilities.min_notional). limits:
+    min_notional: smallest order value; default the broker's (BrokerCapabilities.min_notional). cash_buffer:
+    fraction of equity kept out of long targets (engine.rebalance). limits:
     default `engine.risk.load_limits()` (workspace file or defaults). The account equity is recorded as a
     snapshot AFTER the checks read the history (the daily-loss and drawdown checks compare against it).
     """
@@ -151,7 +152,8 @@ def plan_rebalance(signal: SignalReport, broker: Broker, *, limits: RiskLimits |
         position_values={p.symbol: p.market_value for p in held}, broker=broker.name,
         account_id=acct.account_id, is_live=bool(broker.is_live or acct.is_live), fractional=caps.fractional,
         shorting=caps.shorting, min_notional=max(caps.min_notional, min_notional or 0.0),
-        costs_bps=signal.costs_bps, stale=signal.stale, stops=signal.stops, signal_id=signal.signal_id)
+        costs_bps=signal.costs_bps, stale=signal.stale, stops=signal.stops, signal_id=signal.signal_id,
+        cash_buffer=cash_buffer)
     history = log.equity_history(broker.name, acct.account_id)
     plan = plan.with_checks(check_plan(plan, limits, equity_history=history, kill_switch=kill_switch_reason(),
                                        now=now))
@@ -279,14 +281,15 @@ def reconcile(plan: RebalancePlan, broker: Broker, *, attempts: int = 3,
 
 def execute_plan(plan: RebalancePlan, broker: Broker, *, confirm: str | None = None, log: AuditLog | None = None,
                  timeout: float = 30.0, poll_interval: float = 0.25, attempts: int = 3, backoff: float = 0.5,
-                 lease_wait: float | None = None, webhook: str | None = None,
+                 lease_wait: float | None = None, notify: bool = True, webhook: str | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> ExecutionReport:
     """Execute an approved plan on `broker` (see module docstring).
 
     confirm: for a live account, the account id typed by the user (anything else refuses). timeout: seconds
     to wait for sells before buys and for final statuses. attempts/backoff: retries of BrokerUnavailable.
     lease_wait: how long to wait for a concurrent execution of the same plan (default `timeout` + 30 s);
-    then PlanBusy. webhook: URL (default $IVYBT_WEBHOOK_URL; none = no notification).
+    then PlanBusy. notify + webhook: post plan and result to `webhook` (default $IVYBT_WEBHOOK_URL; no URL =
+    no notification); a failing webhook is logged and never changes the result.
     Raises RiskCheckFailed (failed check or kill switch), BrokerConfigError (live without confirmation,
     broker or account not the plan's), PlanBusy.
     """
@@ -341,7 +344,7 @@ def execute_plan(plan: RebalancePlan, broker: Broker, *, confirm: str | None = N
                                  _now(), sent=len(ex.sent))
     finally:
         log.release_lease(plan.plan_id, owner)
-    url = webhook_url(webhook)
+    url = webhook_url(webhook) if notify else None
     if url:
         ok = send_webhook(f"IvyBT {plan.preset}: {status}", [plan.summary(), report.summary(),
                                                              *[f"{o.side} {o.filled_quantity:g}/{o.quantity:g} "

@@ -1,8 +1,12 @@
 """The rebalance plan: today's target weights -> orders for one account (pure: no broker imports).
 
-    target quantity = w x equity / (price x (1 + costs_bps / 1e4))   for w > 0 (the fee fits in the budget,
-                                                                       the DESIGN §3 sizing rule)
-                    = w x equity / price                             for w < 0 (shorts)
+    target quantity = w x equity x (1 - cash_buffer) / (price x (1 + costs_bps / 1e4))   for w > 0
+                    = w x equity / price                                                for w < 0 (shorts)
+
+The first is the DESIGN §3 sizing rule (commission and slippage fit in the budget, so an all-in portfolio
+never needs more cash than it has) with a small cash buffer (default 0.1% of equity) for what moves between
+planning and the fill (the price, rounding of fees); costs_bps should compound commission and slippage
+((1 + c)(1 + s) - 1, as `SignalReport.costs_bps` does).
     rounded toward zero: to whole units when the broker takes no fractions, else to `QTY_DECIMALS` decimals
     order quantity = target quantity - current quantity (sign = side)
 
@@ -163,11 +167,15 @@ def round_quantity(quantity: float, fractional: bool) -> float:
     return math.trunc(quantity * scale + (1e-6 if quantity > 0 else -1e-6)) / scale
 
 
-def target_quantity(weight: float, equity: float, price: float, costs_bps: float, fractional: bool) -> float:
+def target_quantity(weight: float, equity: float, price: float, costs_bps: float, fractional: bool,
+                    cash_buffer: float = 0.0) -> float:
     """Units to hold for `weight` of `equity` at `price` (see module docstring), rounded toward zero."""
     if weight == 0:
         return 0.0
-    raw = weight * equity / (price * (1.0 + costs_bps / 1e4)) if weight > 0 else weight * equity / price
+    if weight > 0:
+        raw = weight * equity * (1.0 - cash_buffer) / (price * (1.0 + costs_bps / 1e4))
+    else:
+        raw = weight * equity / price
     return round_quantity(raw, fractional)
 
 
@@ -175,14 +183,18 @@ def build_plan(*, preset: str, data_timestamp: Any, targets: Mapping[str, float]
                prices: Mapping[str, float], positions: Mapping[str, float], broker: str, account_id: str = "",
                is_live: bool = False, fractional: bool = True, shorting: bool = False, min_notional: float = 0.0,
                costs_bps: float = 0.0, stale: bool = False, stops: Mapping[str, float | None] | None = None,
-               position_values: Mapping[str, float] | None = None, signal_id: int | None = None) -> RebalancePlan:
+               position_values: Mapping[str, float] | None = None, signal_id: int | None = None,
+               cash_buffer: float = 0.001) -> RebalancePlan:
     """Build the (unchecked) plan. positions: symbol -> signed units held (any symbols); position_values:
     symbol -> market value (for the unmanaged ones; default units x price when the price is known).
+    cash_buffer: fraction of equity not spent on long targets (see module docstring).
 
     Raises DataError if a target symbol has no valid price, ConfigError on a non-finite equity.
     """
     if not isinstance(equity, (int, float)) or not math.isfinite(equity):
         raise ConfigError(f"rebalance: account equity {equity!r} is not a number")
+    if not 0.0 <= cash_buffer < 1.0:
+        raise ConfigError(f"rebalance: cash_buffer {cash_buffer!r} must be in [0, 1)")
     bad = sorted(s for s in targets if not (isinstance(prices.get(s), (int, float))
                                             and math.isfinite(prices[s]) and prices[s] > 0))
     if bad:
@@ -196,7 +208,7 @@ def build_plan(*, preset: str, data_timestamp: Any, targets: Mapping[str, float]
     sells, buys, skipped = [], [], []
     for sym in sorted(targets):
         w, px, cur = float(targets[sym]), float(prices[sym]), managed[sym]
-        tgt = target_quantity(w, equity, px, costs_bps, fractional)
+        tgt = target_quantity(w, equity, px, costs_bps, fractional, cash_buffer)
         delta = -cur if tgt == 0 else round_quantity(tgt - cur, fractional)  # a close sells exactly what is held
         qty = round(abs(delta), QTY_DECIMALS + 3)
         if qty <= 0:

@@ -45,7 +45,8 @@ class SignalReport:
     changes: one row per symbol (CHANGE_COLUMNS); action is "enter", "exit", "increase", "decrease",
         "flip" or "hold".
     stale: the last bar is older than `expected_session` (see module docstring).
-    costs_bps: the preset's commission + slippage in bps (the planner keeps this much cash aside on buys).
+    costs_bps: the preset's commission and slippage compounded, in bps: ((1 + c)(1 + s) - 1) x 1e4; a buy of
+        notional N costs at most N x (1 + costs_bps / 1e4), so the planner sizes buys with it.
     stops: symbol -> the tightest stop distance (fraction of the entry price: stop-loss or trailing stop) a
         trade entered now would get, from the strategy's stops on the last bar or the preset's; None = no stop.
     """
@@ -209,7 +210,7 @@ def generate_signals(preset: Preset | str, *, now: datetime | pd.Timestamp | Non
         preset=p.name, strategy=strategy.name, params=strategy.params_dict(), symbols=tuple(data.symbols),
         data_timestamp=data_ts, expected_session=expected, stale=stale, targets=targets, prices=prices,
         previous=previous, changes=changes_frame(previous, targets), generated_at=datetime.now(timezone.utc),
-        costs_bps=float(request.config.costs.commission_bps + request.config.costs.slippage_bps),
+        costs_bps=_compound_bps(request.config.costs.commission_bps, request.config.costs.slippage_bps),
         notes=tuple(notes), last_bars=last_bars,
         stops=stop_distances(strategy, data, request.config.risk))
     if record and log is not None:
@@ -218,6 +219,10 @@ def generate_signals(preset: Preset | str, *, now: datetime | pd.Timestamp | Non
         sid = log.record_signal(p.name, strategy.name, data_ts, stale, targets, payload)
         report = _with_id(report, sid)
     return report
+
+
+def _compound_bps(commission_bps: float, slippage_bps: float) -> float:
+    return ((1 + commission_bps / 1e4) * (1 + slippage_bps / 1e4) - 1) * 1e4
 
 
 def _with_id(report: SignalReport, sid: int) -> SignalReport:

@@ -1,0 +1,210 @@
+"""The `ivybt` commands that need a broker, plugged in through the "ivybt.commands" entry-point group.
+
+    ivybt signals --preset NAME [--json]
+    ivybt rebalance --preset NAME --broker paper|alpaca|ibkr [--execute] [--yes-live] [--json]
+    ivybt broker status [--broker NAME] [--json]
+    ivybt broker kill-switch on|off|status [--reason TEXT]
+    ivybt audit-log [--limit N] [--plan ID] [--json]
+
+`rebalance` is a dry run (prints the plan and its checks) unless `--execute`; a live account also needs
+`--yes-live` (and the adapters' own opt-in, IVYBT_ALLOW_LIVE=1). Broker settings and keys come from the
+environment (see `brokers.make_broker`); the paper broker fills with the preset's commission and slippage.
+Exit codes, for cron: 0 done (or a dry run of an approved plan), 1 plan blocked by a check or execution not
+complete, 2 bad input or a broker error (one line on stderr).
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from brokers.base import BrokerError
+
+USER_ERRORS: list[type[BaseException]] = [BrokerError]
+"""Appended to engine.cli.USER_ERRORS: reported as one line with exit code 2."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("signals", help="today's target weights of a preset (stored in the audit log)")
+    p.add_argument("--preset", required=True, help="preset name or path to a preset .json")
+    p.add_argument("--no-record", action="store_true", help="do not store the signal")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=signals)
+
+    p = sub.add_parser("rebalance", help="plan (dry run) or execute today's rebalance of a preset on a broker")
+    p.add_argument("--preset", required=True)
+    p.add_argument("--broker", default=None, choices=("paper", "alpaca", "ibkr"),
+                   help="broker (default $IVYBT_BROKER or paper)")
+    p.add_argument("--execute", action="store_true", help="send the orders (default: print the plan only)")
+    p.add_argument("--yes-live", action="store_true", help="confirm execution on a LIVE account")
+    p.add_argument("--min-notional", type=float, default=None, help="skip orders below this value")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for fills (default 30)")
+    p.add_argument("--notify", action="store_true", help="post plan and result to $IVYBT_WEBHOOK_URL")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=rebalance)
+
+    p = sub.add_parser("broker", help="broker connection status and the kill switch")
+    bsub = p.add_subparsers(dest="broker_cmd", required=True, metavar="{status,kill-switch}")
+    q = bsub.add_parser("status", help="connected? account, equity, cash, PAPER/LIVE (never keys)")
+    q.add_argument("--broker", default=None, choices=("paper", "alpaca", "ibkr"))
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=broker_status_cmd)
+    q = bsub.add_parser("kill-switch", help="block (on) or allow (off) every execution")
+    q.add_argument("state", choices=("on", "off", "status"))
+    q.add_argument("--reason", default="")
+    q.set_defaults(func=kill_switch_cmd)
+
+    p = sub.add_parser("audit-log", help="the daily-ops audit log: signals, plans, orders, acks, fills, errors")
+    p.add_argument("--limit", type=int, default=50, help="newest N events (default 50)")
+    p.add_argument("--plan", default=None, help="only events of this plan id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=audit_log_cmd)
+
+
+def _json(obj: Any) -> None:
+    from engine.cli.output import print_json
+
+    print_json(obj)
+
+
+def _table(frame: Any, columns: list[str]) -> str:
+    from engine.cli.output import table_text
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:,.6g}" if abs(v) < 1e5 else f"{v:,.2f}"
+        return "" if v is None else str(v)
+
+    return table_text(columns, [[cell(getattr(r, c)) for c in columns] for r in frame.itertuples()])
+
+
+def signals(args: argparse.Namespace) -> int:
+    from engine.signals import generate_signals
+
+    rep = generate_signals(args.preset, record=not args.no_record)
+    if args.json:
+        _json(rep.to_dict())
+        return 0
+    print(rep.summary())
+    print(_table(rep.changes, ["symbol", "previous", "target", "change", "action"]))
+    for note in rep.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _make(name: str | None, preset: Any = None) -> Any:
+    from brokers import make_broker
+
+    key = (name or "").strip().lower() or None
+    from os import environ
+
+    if (key or environ.get("IVYBT_BROKER", "paper")) == "paper" and preset is not None:
+        return make_broker("paper", costs=preset.backtest_config().costs)
+    return make_broker(key)
+
+
+def rebalance(args: argparse.Namespace) -> int:
+    from brokers.execution import execute_plan, notify_plan, plan_rebalance
+    from engine.presets import load_preset
+    from engine.signals import generate_signals
+
+    preset = load_preset(args.preset)
+    broker = _make(args.broker, preset)
+    try:
+        sig = generate_signals(preset)
+        plan = plan_rebalance(sig, broker, min_notional=args.min_notional)
+        out: dict[str, Any] = {"signal": sig.to_dict(), "plan": plan.to_dict()}
+        if not args.json:
+            print(sig.summary())
+            print(plan.summary())
+            print(_table(plan.lines(), ["symbol", "target_weight", "price", "current_quantity", "target_quantity",
+                                        "side", "order_quantity", "notional", "status"]))
+            print(_table(plan.checks_frame(), ["check", "status", "message"]))
+        if not args.execute:
+            if args.notify:
+                notify_plan(plan)
+            if args.json:
+                _json({**out, "executed": False})
+            elif plan.approved:
+                print("dry run: nothing sent (add --execute to send the orders)")
+            return 0 if plan.approved else 1
+        if not plan.approved:
+            if args.json:
+                _json({**out, "executed": False})
+            print("plan BLOCKED: " + "; ".join(f"{c.name}: {c.message}" for c in plan.failed_checks))
+            return 1
+        confirm = None
+        if plan.is_live:
+            if not args.yes_live:
+                raise BrokerError(f"{broker.name} account {plan.account_id} is LIVE: add --yes-live to execute")
+            confirm = plan.account_id
+        report = execute_plan(plan, broker, confirm=confirm, timeout=args.timeout,
+                              notify=args.notify)
+        if args.json:
+            _json({**out, "executed": True, "execution": report.to_dict()})
+        else:
+            print(report.summary())
+            print(_table(report.orders_frame(), ["symbol", "side", "quantity", "status", "filled_quantity",
+                                                  "avg_fill_price", "slippage_bps", "sent", "reason"]))
+            print(_table(report.reconciliation, ["symbol", "target_quantity", "actual_quantity", "residual",
+                                                  "status"]))
+            for e in report.errors:
+                print(f"error: {e}")
+        return 0 if report.status == "complete" else 1
+    finally:
+        broker.close()
+
+
+def broker_status_cmd(args: argparse.Namespace) -> int:
+    from brokers.execution import broker_status
+    from engine.risk import kill_switch_reason
+
+    broker = _make(args.broker)
+    try:
+        st = broker_status(broker)
+    finally:
+        broker.close()
+    st["kill_switch"] = kill_switch_reason()
+    if args.json:
+        _json(st)
+    else:
+        mode = "LIVE" if st["live"] else "PAPER"
+        if st["connected"]:
+            print(f"{st['broker']} [{mode}] connected: account {st['account_id']}, equity {st['equity']:,.2f} "
+                  f"{st['currency']}, cash {st['cash']:,.2f}, buying power {st['buying_power']:,.2f}, "
+                  f"{st['positions']} position(s)")
+        else:
+            print(f"{st['broker']} [{mode}] NOT connected: {st.get('error', '')}")
+        print(f"kill switch: {'ON: ' + st['kill_switch'] if st['kill_switch'] else 'off'}")
+    return 0 if st["connected"] else 1
+
+
+def kill_switch_cmd(args: argparse.Namespace) -> int:
+    from engine.audit_log import AuditLog
+    from engine.risk import kill_switch_reason, set_kill_switch
+
+    if args.state != "status":
+        set_kill_switch(args.state == "on", args.reason)
+        AuditLog().event("kill_switch", f"kill switch turned {args.state.upper()}"
+                         + (f": {args.reason}" if args.reason else "") + " (cli)")
+    reason = kill_switch_reason()
+    print(f"kill switch: {'ON: ' + reason if reason else 'off'}")
+    return 0
+
+
+def audit_log_cmd(args: argparse.Namespace) -> int:
+    from engine.audit_log import AuditLog
+    from engine.errors import ConfigError
+
+    if args.limit < 1:
+        raise ConfigError(f"--limit {args.limit}: must be >= 1")
+    ev = AuditLog().events(limit=args.limit, plan_id=args.plan)
+    if args.json:
+        _json({"events": ev.to_dict(orient="records")})
+        return 0
+    if ev.empty:
+        print("the audit log is empty")
+        return 0
+    ev = ev.assign(ts=ev["ts"].str[:19].str.replace("T", " "), plan_id=ev["plan_id"].fillna(""),
+                   symbol=ev["symbol"].fillna(""))
+    print(_table(ev, ["id", "ts", "kind", "plan_id", "symbol", "message"]))
+    return 0
