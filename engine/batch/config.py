@@ -65,7 +65,7 @@ def load_batch(path: str | PathLike[str]) -> Batch:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"batch file {p}: cannot read it: {e}") from None
-    return parse_batch(text, p.name)
+    return parse_batch(text, str(path))
 
 
 def parse_batch(text: str, filename: str = "<batch>", *, check_symbols: bool = True) -> Batch:
