@@ -20,13 +20,32 @@ USER_ERRORS: list[type[BaseException]] = [EngineError, UsageError, OSError]
 """Exception types reported as one line with exit code 2 (front ends may append their own, e.g. BrokerError)."""
 
 
+PLUGIN_GROUP = "ivybt.commands"
+"""Entry-point group of extra command modules (e.g. brokers.cli): each has register(subparsers) and may
+expose USER_ERRORS. The engine never imports them by name (it must not depend on brokers)."""
+
+
+def plugin_commands() -> list[ModuleType]:
+    """Load every module of the PLUGIN_GROUP entry points; their USER_ERRORS join ours."""
+    from importlib.metadata import entry_points
+
+    modules = []
+    for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        module = ep.load()
+        modules.append(module)
+        for err in getattr(module, "USER_ERRORS", ()):
+            if err not in USER_ERRORS:
+                USER_ERRORS.append(err)
+    return modules
+
+
 def build_parser() -> Parser:
     from engine import __version__
 
     parser = Parser(prog="ivybt", description="IvyBT: backtests, data, runs and the app from the command line.")
     parser.add_argument("--version", action="version", version=f"ivybt {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS:
+    for module in [*COMMANDS, *plugin_commands()]:
         module.register(sub)
     return parser
 
