@@ -14,8 +14,11 @@ from engine.strategies.registry import list_strategies, load_errors
 from ui import data_cache
 from ui.backtest_form import P, build_request, config_inputs, data_inputs, fill_state, seed_defaults
 from ui.result_view import show_run
-from ui.state import load_current_run, run_store, set_current_run
+from ui.state import current_run_id, load_current_run, run_store, set_current_run
 from ui.widgets import import_uploads, param_inputs
+from ui.shell import ensure_navigation
+
+ensure_navigation()
 
 st.title("Backtest")
 
@@ -61,22 +64,24 @@ if not available:
     st.stop()
 seed_defaults(st.session_state, available, "sma_cross" if "sma_cross" in strategies else next(iter(strategies)))
 
-c1, c2, c3 = st.columns([3, 3, 1], vertical_alignment="bottom")
-c1.selectbox("Strategy", list(strategies), key=f"{P}_strategy",
-             format_func=lambda n: f"{n} - {strategies[n].description}" if strategies[n].description else n)
-c2.selectbox("Preset", [""] + list_presets(), key=f"{P}_preset", format_func=lambda n: n or "(choose a preset)")
-c3.button("Load preset", on_click=_load_preset, args=(available,), key=f"{P}_preset_load")
-flash = st.session_state.pop(f"{P}_flash", None)
-if flash:
-    (st.error if flash[0] == "error" else st.success)(flash[1])
+has_runs = bool(current_run_id()) or len(run_store()) > 0
+with st.expander("Backtest settings", expanded=not has_runs, icon=":material/tune:"):
+    c1, c2, c3 = st.columns([3, 3, 1], vertical_alignment="bottom")
+    c1.selectbox("Strategy", list(strategies), key=f"{P}_strategy",
+                 format_func=lambda n: f"{n} - {strategies[n].description}" if strategies[n].description else n)
+    c2.selectbox("Preset", [""] + list_presets(), key=f"{P}_preset", format_func=lambda n: n or "(choose a preset)")
+    c3.button("Load preset", on_click=_load_preset, args=(available,), key=f"{P}_preset_load")
+    flash = st.session_state.pop(f"{P}_flash", None)
+    if flash:
+        (st.error if flash[0] == "error" else st.success)(flash[1])
 
-strategy = st.session_state[f"{P}_strategy"]
-with st.form(f"{P}_form"):
-    data_inputs(available)
-    st.markdown(f"**Parameters of {strategy}**")
-    params = param_inputs(strategy, strategies[strategy].Params, P)
-    config_inputs(available)
-    submitted = st.form_submit_button("Run backtest", type="primary", key=f"{P}_run")
+    strategy = st.session_state[f"{P}_strategy"]
+    with st.form(f"{P}_form"):
+        data_inputs(available)
+        st.markdown(f"**Parameters of {strategy}**")
+        params = param_inputs(strategy, strategies[strategy].Params, P)
+        config_inputs(available)
+        submitted = st.form_submit_button("Run backtest", type="primary", key=f"{P}_run")
 
 if submitted:
     try:

@@ -9,6 +9,9 @@ from engine.errors import EngineError
 from ui import charts, data_cache
 from ui.alpaca_fetch import alpaca_fetch_form
 from ui.widgets import import_uploads
+from ui.shell import ensure_navigation
+
+ensure_navigation()
 
 st.title("Data")
 info = data_cache.symbol_table()

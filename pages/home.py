@@ -6,6 +6,9 @@ import streamlit as st
 from ui import data_cache
 from ui.state import run_store
 from ui.status import broker_mode
+from ui.shell import ensure_navigation
+
+ensure_navigation()
 
 st.title("IvyBT")
 st.markdown(

@@ -8,6 +8,9 @@ from ui import charts
 from ui.compare import config_diff, metrics_side_by_side, run_label
 from ui.result_view import show_run
 from ui.state import run_store, set_current_run
+from ui.shell import ensure_navigation
+
+ensure_navigation()
 
 st.title("Runs")
 store = run_store()

@@ -55,7 +55,10 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 420, hovermo
 
 
 def _range_controls(fig: go.Figure) -> None:
-    fig.update_xaxes(rangeslider=dict(visible=True, thickness=0.06), rangeselector=dict(buttons=RANGE_BUTTONS))
+    """Range slider under the x axis, range buttons top-left; the legend moves top-right to stay clear."""
+    fig.update_xaxes(rangeslider=dict(visible=True, thickness=0.06),
+                     rangeselector=dict(buttons=RANGE_BUTTONS, x=0, xanchor="left", y=1.02, yanchor="bottom"))
+    fig.update_layout(legend=dict(x=1, xanchor="right", y=1.02, yanchor="bottom"))
 
 
 def equity_figure(
@@ -165,7 +168,9 @@ def price_figure(
         fig.update_yaxes(title_text="volume", row=2, col=1)
     _layout(fig, f"{symbol} price" if symbol else "Price", height=560 if has_volume else 460, hovermode="closest")
     fig.update_xaxes(rangeslider=dict(visible=False))
-    fig.update_xaxes(rangeselector=dict(buttons=RANGE_BUTTONS), row=1, col=1)
+    fig.update_xaxes(rangeselector=dict(buttons=RANGE_BUTTONS, x=0, xanchor="left", y=1.02, yanchor="bottom"),
+                     row=1, col=1)
+    fig.update_layout(legend=dict(x=1, xanchor="right", y=1.02, yanchor="bottom"))
     return fig
 
 

@@ -42,6 +42,17 @@ def format_metric(name: str, value: Any) -> str:
     return f"{v:.3f}"
 
 
+def styled_metrics(table: pd.DataFrame) -> Any:
+    """The metrics table with a format per row (percent, count, currency, ratio); values stay numbers."""
+    def fmt(name: str) -> Any:
+        return lambda v: format_metric(name, v) if v is not None and not pd.isna(v) else ""
+
+    styler = table.style
+    for name in table.index:
+        styler = styler.format(fmt(str(name)), subset=pd.IndexSlice[[name], :])
+    return styler
+
+
 def _chart(fig: Any, key: str) -> None:
     st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
 
@@ -89,9 +100,7 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
                                             benchmark_name=str(bench.name) if bench is not None else "Benchmark"),
                        f"{key}_equity")
             with right:
-                st.dataframe(metrics_frame(res), key=f"{key}_metrics", height=560, column_config={
-                    "Strategy": st.column_config.NumberColumn(format="%.4f"),
-                    "Benchmark": st.column_config.NumberColumn(format="%.4f")})
+                st.dataframe(styled_metrics(metrics_frame(res)), key=f"{key}_metrics", height=560)
             st.caption("Metrics: fractions (0.12 = 12%) for returns, drawdowns and rates; Sharpe and Sortino "
                        f"annualized with {res.config.periods_per_year:g} bars a year; the benchmark is buy-and-hold "
                        f"of {res.config.benchmark or res.symbols[0]}.")

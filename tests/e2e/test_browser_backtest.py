@@ -1,0 +1,114 @@
+"""End to end in a real browser: Debian's chromium (driven by Playwright) runs a backtest in the app.
+
+Starts `streamlit run app.py` on a free loopback port with a fresh workspace, clicks Run backtest on the
+bundled data, waits for the equity chart, saves a screenshot and checks no exception box is shown.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200 and r.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} not healthy after {timeout:.0f}s")
+
+
+@pytest.fixture
+def app_url(tmp_path: Path):
+    port = _free_port()
+    env = {**os.environ, "IVYBT_HOME": str(tmp_path / "workspace"), "IVYBT_PRESETS": str(tmp_path / "presets")}
+    log = open(tmp_path / "streamlit.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}", "--server.address=127.0.0.1",
+         "--server.headless=true", "--browser.gatherUsageStats=false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing (scripts/bootstrap.sh installs it)")
+def test_backtest_in_real_browser(app_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+            headless=True, viewport={"width": 1440, "height": 1100},
+        )
+        try:
+            page = context.new_page()
+            page.goto(f"{app_url}/backtest", wait_until="domcontentloaded")
+            run = page.get_by_role("button", name="Run backtest")
+            expect(run).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("No runs yet")).to_be_visible(timeout=30_000)
+            # st.navigation is in charge (not the legacy pages/ folder runner): titled entries in sections.
+            # Note: `--server.fileWatcherType=none` makes Streamlit 1.67 fall back to the legacy runner.
+            nav = page.get_by_test_id("stSidebar")
+            expect(nav.get_by_text("Daily Ops")).to_be_visible()
+            expect(nav.get_by_text("Operations")).to_be_visible()
+            started = time.monotonic()
+            run.click()
+            chart = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first
+            expect(chart).to_be_visible(timeout=180_000)
+            elapsed = time.monotonic() - started
+            expect(page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot .scatterlayer .trace").first) \
+                .to_be_attached(timeout=30_000)
+            page.get_by_text("Backtest done").wait_for(timeout=30_000)
+            chart.scroll_into_view_if_needed()
+            page.wait_for_timeout(1500)  # let Plotly finish drawing before the screenshot
+            shot = tmp_path / "backtest.png"
+            page.screenshot(path=str(shot))  # Streamlit scrolls inside its main block: shoot the viewport
+            if os.environ.get("IVYBT_E2E_SHOT"):
+                shot_copy = Path(os.environ["IVYBT_E2E_SHOT"])
+                shot_copy.write_bytes(shot.read_bytes())
+            print(f"\nclick Run -> equity chart visible: {elapsed:.2f} s; screenshot {shot}")
+            assert shot.stat().st_size > 10_000
+            assert page.locator("[data-testid='stException']").count() == 0
+            assert page.locator("[data-testid='stAlertContentError']").count() == 0
+            assert chart.locator(".cartesianlayer .scatterlayer .trace").count() == 2  # strategy and benchmark
+            assert "?run=" in page.url or "run=" in page.url
+        finally:
+            context.close()

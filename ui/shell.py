@@ -1,0 +1,27 @@
+"""Page set-up shared by every file in pages/.
+
+Why `ensure_navigation`: Streamlit decides at server start whether the app uses the legacy `pages/` folder
+(class flag `PagesManager.uses_pages_directory`, True because pages/ exists) and only clears the flag when
+`st.navigation` runs in app.py. If the very first request after a start is a deep link such as
+`/backtest?run=<id>` (a browser reload), Streamlit runs pages/backtest.py directly through its legacy runner:
+no page config, lowercase file names in the sidebar, and every later session stuck in that mode. Seeing the
+flag still set, the page clears it and, on the session's first script run (a page load: no click can be
+lost), reruns, so app.py (st.navigation) runs and resolves the same URL.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+
+def ensure_navigation() -> None:
+    """Rerun through app.py's st.navigation if Streamlit's legacy pages/ runner started this page."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a future Streamlit without the legacy runner
+        return
+    first_run = "_ivybt_session_started" not in st.session_state
+    st.session_state["_ivybt_session_started"] = True
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        if first_run:
+            st.rerun()
