@@ -169,16 +169,26 @@ def window_params(windows: pd.DataFrame, param_names: Sequence[str]) -> pd.DataF
 
 
 def walkforward_equity_figure(oos_equity: pd.Series, benchmark: pd.Series | None = None,
-                              windows: pd.DataFrame | None = None) -> go.Figure:
-    """Stitched out-of-sample equity against buy-and-hold over the same bars (rebased to the OOS start);
-    each window's OOS start is a dotted vertical line."""
+                              windows: pd.DataFrame | None = None, initial_cash: float | None = None) -> go.Figure:
+    """Stitched out-of-sample equity against buy-and-hold of the benchmark's closes over the same bars; each
+    window's OOS start is a dotted vertical line.
+
+    Buy-and-hold holds `initial_cash` from the close before the first OOS bar (the strategy's starting point),
+    i.e. cash x close[t] / close[first OOS - 1]; without `initial_cash` (or without that earlier close) it is
+    rebased to the strategy's equity on the first OOS bar.
+    """
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=oos_equity.index, y=oos_equity.to_numpy(), name="Walk-forward OOS", mode="lines",
                              line=dict(color=STRATEGY, width=2), hovertemplate="%{y:,.0f}"))
-    if benchmark is not None and not benchmark.dropna().empty:
-        b = benchmark.reindex(oos_equity.index).ffill().dropna()
-        if not b.empty and len(oos_equity):
+    if benchmark is not None and not benchmark.dropna().empty and len(oos_equity):
+        full = benchmark.ffill()
+        b = full.reindex(oos_equity.index).dropna()
+        before = full.loc[full.index < oos_equity.index[0]].dropna()
+        if not b.empty and initial_cash is not None and not before.empty:
+            b = b / float(before.iloc[-1]) * float(initial_cash)
+        elif not b.empty:
             b = b / b.iloc[0] * float(oos_equity.loc[b.index[0]])
+        if not b.empty:
             fig.add_trace(go.Scatter(x=b.index, y=b.to_numpy(), name="Buy and hold", mode="lines",
                                      line=dict(color=BENCHMARK, width=1.5), hovertemplate="%{y:,.0f}"))
     if windows is not None and "oos_start" in windows.columns:

@@ -130,12 +130,16 @@ def test_walkforward_figures() -> None:
     bench = pd.Series(np.linspace(50, 100, 100), index=idx)
     windows = pd.DataFrame({"oos_start": [idx[40], idx[70]], "oos_end": [idx[69], idx[99]],
                             "params": [{"fast": 5, "slow": 50}, {"fast": 10, "slow": 50}]})
-    fig = cr.walkforward_equity_figure(oos, bench, windows)
+    fig = cr.walkforward_equity_figure(oos, bench, windows, initial_cash=100_000)
     b = fig.data[1]
-    # buy-and-hold rebased to the OOS start: equity 100,000 at idx[40], then proportional to the price
-    assert b.y[0] == pytest.approx(100_000)
-    assert b.y[-1] == pytest.approx(100_000 * 100 / bench.iloc[40])
+    # buy-and-hold of 100,000 from the close before the first OOS bar (idx[39]), proportional to the price
+    assert list(b.x) == list(oos.index)
+    assert b.y[0] == pytest.approx(100_000 * bench.iloc[40] / bench.iloc[39])
+    assert b.y[-1] == pytest.approx(100_000 * 100 / bench.iloc[39])
     assert len(fig.layout.shapes) == 2
+    # without initial cash: rebased to the strategy's first OOS value
+    plain = cr.walkforward_equity_figure(oos, bench).data[1]
+    assert plain.y[0] == pytest.approx(oos.iloc[0]) and plain.y[-1] == pytest.approx(oos.iloc[0] * 100 / bench.iloc[40])
     path = cr.parameter_path_figure(windows, ["fast", "slow"])
     assert [list(t.y) for t in path.data] == [[5, 10], [50, 50]]
     assert path.data[0].line.shape == "hv"

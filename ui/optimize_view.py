@@ -1,0 +1,313 @@
+"""Drawing the Optimize page's results, one function per tab (figures from `ui.charts_robustness`).
+
+Results live in session state only while the user looks at them (the optimizer's best set is also saved
+as a run); each function takes the engine's result object and draws it, with widgets keyed under `opt_`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from engine.optimize import OptimizationResult
+from ui import charts, charts_robustness as cr
+from ui.result_view import PLOTLY_CONFIG, format_metric
+
+P = "opt"
+KEEP_CURVES = 10
+"""Equity curves kept in session state after a search (the best ones): the full bars x trials frame can be
+hundreds of MB for a large grid."""
+
+
+def chart(fig: Any, key: str) -> None:
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
+
+
+def slim(result: OptimizationResult, keep: int = KEEP_CURVES) -> OptimizationResult:
+    """The result with only the best `keep` trials' equity curves (the table keeps every trial)."""
+    ids = [i for i in result.table.index[:keep] if i in result.equity.columns]
+    return dataclasses.replace(result, equity=result.equity.loc[:, ids])
+
+
+def searched_params(result: OptimizationResult) -> list[str]:
+    """The parameters that took more than one value in the search (in table order)."""
+    spec = result.spec
+    names = list(spec.ranges or [])
+    if not names:
+        names = [c for c in result.table.columns if c not in spec.fixed and c in result.best_params]
+    return [n for n in names if n in result.table.columns and result.table[n].nunique() > 1] or names
+
+
+def _headline(result: OptimizationResult) -> None:
+    spec = result.spec
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("trials", f"{len(result.table):,}")
+    c2.metric("feasible", f"{int(result.table['feasible'].sum()):,}")
+    best = result.best_metrics.get(spec.objective)
+    c3.metric(f"best {spec.objective}", format_metric(spec.objective, best) if best is not None else "n/a")
+    c4.metric("search time", f"{result.elapsed:.2f} s")
+    if result.best_params:
+        shown = {k: v for k, v in result.best_params.items()}
+        st.success(f"Best set ({'max' if spec.maximize else 'min'} {spec.objective}): {shown}")
+    else:
+        st.warning("No parameter set met the constraints (min trades / max drawdown): every row is infeasible. "
+                   "Relax the constraints or widen the ranges.")
+
+
+def show_grid(result: OptimizationResult) -> None:
+    """Headline, ranked table, heatmap of two parameters (others fixed or aggregated), 3D surface, top curves."""
+    spec = result.spec
+    params = searched_params(result)
+    _headline(result)
+    table = result.table
+    shown = cr.ranked_table(table, params, metrics=tuple(dict.fromkeys(
+        (spec.objective, "sharpe", "cagr", "total_return", "max_drawdown", "n_trades"))), top=200)
+    st.markdown(f"**Ranked parameter sets** (best first; objective = {spec.objective}"
+                f"{'' if spec.maximize else ', minimized'}; greyed = infeasible; top {len(shown)} of {len(table):,})")
+    st.dataframe(cr.ranked_styler(shown), key=f"{P}_ranked", height=320)
+    if len(params) < 2:
+        st.info("Vary two or more parameters to see a heatmap and a surface.")
+        if params:
+            top = table.sort_values(params[0])
+            st.line_chart(top.set_index(params[0])["objective"])
+    else:
+        _surfaces(table, params, spec.maximize)
+    curves = {f"#{i + 1} {dict(table.loc[t, params])}": result.equity[t]
+              for i, t in enumerate(result.equity.columns[:5])}
+    if curves:
+        chart(charts.compare_equity_figure(curves), f"{P}_top_curves")
+
+
+def _surfaces(table: pd.DataFrame, params: list[str], maximize: bool) -> None:
+    c1, c2, c3, c4 = st.columns(4)
+    x = c1.selectbox("x parameter", params, index=0, key=f"{P}_hx")
+    y = c2.selectbox("y parameter", [p for p in params if p != x], index=0, key=f"{P}_hy")
+    values = ["objective", *[m for m in ("sharpe", "cagr", "total_return", "max_drawdown", "calmar", "n_trades")
+                             if m in table.columns]]
+    value = c3.selectbox("value", values, key=f"{P}_hv")
+    others = [p for p in params if p not in (x, y)]
+    agg = c4.radio("other parameters", ["mean", "max", "fixed"], horizontal=True, key=f"{P}_hagg",
+                   disabled=not others, help="Aggregate the other searched parameters over each cell, or fix them.")
+    fixed: dict[str, Any] = {}
+    if others and agg == "fixed":
+        cols = st.columns(len(others))
+        for col, name in zip(cols, others):
+            options = sorted(pd.unique(table[name]).tolist())
+            fixed[name] = col.selectbox(f"{name} =", options, key=f"{P}_hfix_{name}")
+    how = "mean" if agg == "fixed" else agg
+    maximize = maximize if value == "objective" else True  # higher is better for every other metric shown
+    left, right = st.columns(2)
+    with left:
+        chart(cr.param_heatmap_figure(table, x, y, value, fixed, how, maximize=maximize, param_names=params),
+              f"{P}_heatmap")
+    with right:
+        chart(cr.param_surface_figure(table, x, y, value, fixed, how, param_names=params), f"{P}_surface")
+
+
+def show_walkforward(wf: Any, benchmark: pd.Series | None) -> None:
+    """Efficiency and OOS metrics, stitched OOS equity vs buy-and-hold, parameter path, stability surface."""
+    opt = wf.spec.optimize
+    c1, c2, c3, c4, c5 = st.columns(5)
+    c1.metric("windows", len(wf.windows))
+    c2.metric("WF efficiency (CAGR)", "n/a" if np.isnan(wf.efficiency) else f"{wf.efficiency:.2f}",
+              help="Stitched out-of-sample CAGR / mean in-sample CAGR of the chosen sets.")
+    c3.metric("OOS CAGR", format_metric("cagr", wf.oos_metrics.get("cagr")))
+    c4.metric("OOS Sharpe", format_metric("sharpe", wf.oos_metrics.get("sharpe")))
+    c5.metric("OOS max drawdown", format_metric("max_drawdown", wf.oos_metrics.get("max_drawdown")))
+    chart(cr.walkforward_equity_figure(wf.oos_equity, benchmark, wf.windows, opt.config.initial_cash),
+          f"{P}_wf_equity")
+    params = [p for p in (opt.ranges or {}) if p in wf.windows.columns]
+    st.dataframe(wf.windows, key=f"{P}_wf_windows", hide_index=True)
+    if params:
+        chart(cr.parameter_path_figure(wf.windows, params), f"{P}_wf_path")
+    stab = wf.stability
+    if stab is None or stab.empty or not params:
+        return
+    st.markdown("**Stability surface**: the in-sample metric of every searched set, window by window. A stable "
+                "strategy keeps its good region in the same place.")
+    c1, c2, c3 = st.columns(3)
+    param = c1.selectbox("parameter", params, key=f"{P}_wf_param")
+    metric = c2.selectbox("metric", sorted(pd.unique(stab["metric"])), key=f"{P}_wf_metric")
+    kind = c3.radio("view", ["heatmap", "surface"], horizontal=True, key=f"{P}_wf_kind")
+    chosen = wf.windows[param].tolist() if kind == "heatmap" else None
+    chart(cr.stability_figure(stab, param, metric, kind=kind, chosen=chosen), f"{P}_wf_stability")
+
+
+def show_montecarlo(mc: Any, original: pd.Series | None = None) -> None:
+    """Probability of loss, percentiles table, fan chart, histograms of final equity and max drawdown."""
+    s = mc.summary
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(f"P(loss > {mc.spec.loss_threshold:.0%})", f"{mc.prob_loss_beyond:.1%}")
+    c2.metric("median final equity", f"{s.get('median_final_equity', float('nan')):,.0f}",
+              delta=f"{s.get('median_final_equity', 0) - s.get('original_final_equity', 0):,.0f} vs backtest")
+    c3.metric("p5 max drawdown", f"{mc.percentiles.loc['p5', 'max_drawdown']:.1%}")
+    c4.metric("simulations", f"{len(mc.paths):,} x {mc.paths.shape[1] - 1:,} {s.get('step_unit', 'step')}s")
+    if mc.spec.method == "reshuffle":
+        st.caption("Reshuffling the trade order leaves the final equity unchanged; only the path (drawdowns) varies.")
+    st.dataframe(mc.percentiles, key=f"{P}_mc_pct", column_config={
+        "final_equity": st.column_config.NumberColumn(format="%.0f"),
+        "max_drawdown": st.column_config.NumberColumn(format="percent"),
+        "sharpe": st.column_config.NumberColumn(format="%.3f")})
+    orig = None
+    if original is not None and s.get("step_unit") == "bar" and len(original) == mc.paths.shape[1] - 1:
+        orig = np.concatenate([[s["initial_cash"]], original.to_numpy()])
+    chart(cr.montecarlo_fan_figure(mc.paths, original=orig, sample_paths=20, seed=mc.spec.seed), f"{P}_mc_fan")
+    dist = cr.path_distributions(mc.paths)
+    final = mc.final_equity if getattr(mc, "final_equity", None) is not None else dist["final_equity"]
+    mdd = mc.max_drawdown if getattr(mc, "max_drawdown", None) is not None else dist["max_drawdown"]
+    pct = mc.percentiles
+    left, right = st.columns(2)
+    with left:
+        chart(cr.distribution_figure(final, "Final equity", "final equity",
+                                     marks={"p5": pct.loc["p5", "final_equity"], "p50": pct.loc["p50", "final_equity"],
+                                            "backtest": s.get("original_final_equity")},
+                                     threshold=(1 - mc.spec.loss_threshold) * s["initial_cash"]), f"{P}_mc_final")
+    with right:
+        chart(cr.distribution_figure(mdd, "Max drawdown", "max drawdown", percent=True,
+                                     marks={"p5": pct.loc["p5", "max_drawdown"], "p50": pct.loc["p50", "max_drawdown"],
+                                            "backtest": s.get("original_max_drawdown")}), f"{P}_mc_dd")
+
+
+def show_universe(result: Any, metric: str, threshold: float | None) -> None:
+    """Ranking bars (kept symbols highlighted), the kept list and the ranking table."""
+    kept = list(result.kept)
+    st.success(f"Kept {len(kept)}: {', '.join(kept) if kept else '(none)'}")
+    chart(cr.universe_ranking_figure(result.ranking, metric, kept, threshold), f"{P}_uni_rank")
+    st.dataframe(result.ranking, key=f"{P}_uni_table")
+
+
+def show_scorecard(card: Any) -> None:
+    """Verdict counts, then one line per check with its value and a green / amber / red verdict."""
+    frame = cr.scorecard_frame(card.lines)
+    counts = cr.verdict_counts(frame)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("pass", counts["pass"])
+    c2.metric("warn", counts["warn"])
+    c3.metric("fail", counts["fail"])
+    st.dataframe(cr.scorecard_styler(frame), key=f"{P}_score_table")
+
+
+def choose_params(result: OptimizationResult | None, fixed: dict[str, Any], ranges: dict[str, list[Any]],
+                  key: str) -> dict[str, Any]:
+    """A selectbox of parameter sets: the optimizer's top 20 (when its strategy is the one selected), or the
+    form's values (each varied parameter at its 'from' value)."""
+    options: dict[str, dict[str, Any]] = {}
+    if result is not None and result.best_params:
+        params = searched_params(result)
+        feasible = result.table[result.table["feasible"]].head(20)
+        for i, (_, row) in enumerate(feasible.iterrows()):
+            chosen = {**result.best_params, **{p: _plain(row[p]) for p in params}}
+            options[f"#{i + 1} of the optimization: {({p: chosen[p] for p in params})}"] = chosen
+    form = {**fixed, **{k: v[0] for k, v in ranges.items() if v}}
+    options[f"as in the form: {form}"] = form
+    label = st.selectbox("Parameter set", list(options), key=key)
+    return options[label]
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def save_best_run(result: OptimizationResult) -> str | None:
+    """Backtest the best set again and save it as a run of kind "optimize" (its request reproduces it);
+    returns the run id, or None when no set is feasible."""
+    from engine.request import run_request
+    from ui.state import run_store
+
+    if not result.best_params:
+        return None
+    request = result.best_request()
+    spec = result.spec
+    name = f"optimize: best {spec.objective} of {len(result.table):,} {spec.method} sets"
+    return run_store().save(run_request(request), request, kind="optimize", name=name)
+
+
+def preset_saver(request: Any, key: str, universe: list[str] | None = None, label: str = "Save as preset") -> None:
+    """Name + overwrite + button: saves `request` (and a kept `universe`) as a preset via engine.presets."""
+    from engine.errors import EngineError
+    from engine.presets import Preset, save_preset
+
+    c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+    name = c1.text_input("Preset name", key=f"{key}_name", placeholder="e.g. spy_sma_best")
+    overwrite = c2.checkbox("Overwrite", key=f"{key}_overwrite")
+    if c3.button(label, key=f"{key}_save", disabled=not name):
+        try:
+            path = save_preset(Preset.from_request(name, request, universe=universe,
+                                                   description="saved from the Optimize page"), overwrite=overwrite)
+            st.success(f"Saved preset {name!r} to {path}")
+        except EngineError as e:
+            st.error(f"Preset not saved: {e}")
+
+
+def universe_tab(spec: Any, result: OptimizationResult | None, fixed: dict[str, Any],
+                 ranges: dict[str, list[Any]]) -> None:
+    """Rank the form's symbols by an in-sample metric of the chosen set; keep the top N or those above a
+    threshold; save the kept list into a preset's `universe`."""
+    import importlib.util
+
+    from engine.errors import EngineError
+
+    if importlib.util.find_spec("engine.universe") is None:  # TODO: drop once engine/universe.py has landed
+        st.info("Universe selection arrives with engine.universe (issue 4).")
+        return
+    from engine.universe import select_universe
+
+    params = choose_params(result, fixed, ranges, key=f"{P}_uni_set")
+    c1, c2, c3 = st.columns(3)
+    metric = c1.selectbox("Rank by", ["sharpe", "cagr", "calmar", "sortino", "total_return"], key=f"{P}_uni_metric")
+    top_n = c2.number_input("Keep top N (0 = all above the threshold)", min_value=0, max_value=500, value=0,
+                            key=f"{P}_uni_top")
+    use_threshold = c3.checkbox("Threshold", key=f"{P}_uni_use_thr")
+    threshold = c3.number_input("keep if metric >=", value=0.0, step=0.1, key=f"{P}_uni_thr",
+                                disabled=not use_threshold)
+    if st.button("Rank symbols", type="primary", key=f"{P}_uni_run", disabled=spec is None) and spec is not None:
+        try:
+            with st.spinner(f"Backtesting {len(spec.symbols)} symbols ..."):
+                request = spec.request(params)
+                chosen = select_universe(request, metric=metric, top_n=int(top_n) or None,
+                                         threshold=float(threshold) if use_threshold else None)
+            st.session_state[f"{P}_uni_result"] = (chosen, request, metric,
+                                                   float(threshold) if use_threshold else None)
+        except EngineError as e:
+            st.error(f"Universe selection stopped: {e}")
+    stored = st.session_state.get(f"{P}_uni_result")
+    if stored is None:
+        st.info("Choose the symbols above (several), a metric and a rule, then press **Rank symbols**.")
+        return
+    chosen, request, metric, threshold = stored
+    show_universe(chosen, metric, threshold)
+    st.markdown("**Save the kept list** into a preset's `universe` (signals and daily ops then trade those).")
+    preset_saver(request, f"{P}_uni_preset", universe=list(chosen.kept), label="Save with universe")
+
+
+def scorecard_tab(spec: Any, result: OptimizationResult | None, fixed: dict[str, Any],
+                  ranges: dict[str, list[Any]]) -> None:
+    """One robustness scorecard for the chosen set: each line with its value and a verdict."""
+    import importlib.util
+
+    from engine.errors import EngineError
+
+    if importlib.util.find_spec("engine.scorecard") is None:  # TODO: drop once engine/scorecard.py has landed
+        st.info("The robustness scorecard arrives with engine.scorecard (issue 4).")
+        return
+    from engine.scorecard import build_scorecard
+
+    params = choose_params(result, fixed, ranges, key=f"{P}_sc_set")
+    if st.button("Build scorecard", type="primary", key=f"{P}_sc_run", disabled=spec is None) and spec is not None:
+        try:
+            with st.spinner("Running the robustness checks ..."):
+                card = build_scorecard(spec.request(params))
+            st.session_state[f"{P}_sc_result"] = (card, params)
+        except EngineError as e:
+            st.error(f"Scorecard stopped: {e}")
+    stored = st.session_state.get(f"{P}_sc_result")
+    if stored is None:
+        st.info("Pick a parameter set and press **Build scorecard**: deflated Sharpe, overfitting, plateau, "
+                "fill and cost sensitivity, walk-forward and Monte Carlo in one table.")
+        return
+    card, used = stored
+    st.caption(f"Parameter set: {used}")
+    show_scorecard(card)

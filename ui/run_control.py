@@ -1,0 +1,99 @@
+"""Progress bar and Cancel button for one long engine call made from a page script.
+
+How cancelling works with Streamlit's reruns: the page calls the engine inside the script run, feeding
+`progress(done, total)` to an `st.progress` bar, with a Cancel button drawn just above it. A click on Cancel
+(or on any other widget) starts a new script run at once (`runner.fastReruns`, the default); its `on_click`
+sets a session flag, and the old run gets a `StopException` at its next Streamlit call, i.e. the next
+progress update. `progress` catches that exception instead of letting it escape from inside the engine's
+worker pool (which would first wait for every queued batch), `should_stop()` then turns True, the engine
+cancels the queued batches and raises ConfigError("cancelled"), and `run` re-raises Streamlit's exception
+so the new run proceeds normally. `should_stop()` also reads the session flag, as the engine is told to.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, TypeVar
+
+import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
+
+from engine.errors import ConfigError
+
+T = TypeVar("T")
+FLAG_SUFFIX = "_cancelled"
+
+
+def _flag(key: str) -> str:
+    return f"{key}{FLAG_SUFFIX}"
+
+
+def _set_flag(key: str) -> None:
+    st.session_state[_flag(key)] = True
+
+
+def pop_cancelled(key: str) -> bool:
+    """True once after the user pressed Cancel on the run with this key (then the flag is cleared)."""
+    return bool(st.session_state.pop(_flag(key), False))
+
+
+class RunControl:
+    """A progress bar with a Cancel button; `run(fn)` calls fn(progress, should_stop).
+
+    Raises Cancelled when stopped through the session flag; re-raises Streamlit's own control exception
+    when a rerun interrupted the work.
+    """
+
+    def __init__(self, label: str, key: str) -> None:
+        st.session_state.pop(_flag(key), None)
+        self.key, self.label = key, label
+        self.pending: BaseException | None = None
+        self.done = 0
+        self.total = 0
+        self.started = time.perf_counter()
+        st.button("Cancel", key=f"{key}_cancel", on_click=_set_flag, args=(key,), icon=":material/cancel:")
+        self.bar = st.progress(0.0, text=f"{label} ...")
+
+    def progress(self, done: int, total: int) -> None:
+        """Engine progress callback: move the bar (never lets Streamlit's rerun escape into the engine)."""
+        self.done, self.total = done, total
+        if self.pending is not None:
+            return
+        try:
+            elapsed = time.perf_counter() - self.started
+            self.bar.progress(min(1.0, done / total) if total else 1.0,
+                              text=f"{self.label}: {done:,} of {total:,} ({elapsed:.1f} s)")
+        except ScriptControlException as e:  # the user clicked something: stop at the next batch boundary
+            self.pending = e
+
+    def should_stop(self) -> bool:
+        """Engine cancel callback: True after an interrupted progress update or a press on Cancel."""
+        if self.pending is not None:
+            return True
+        try:
+            return bool(st.session_state.get(_flag(self.key), False))
+        except Exception:  # noqa: BLE001 - session state unavailable off the script thread: not cancelled
+            return False
+
+    def run(self, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], T]) -> T:
+        """fn(progress, should_stop) with cancellation; the bar is removed afterwards."""
+        try:
+            result = fn(self.progress, self.should_stop)
+        except ConfigError as e:
+            if self.pending is not None:
+                raise self.pending from None
+            if "cancelled" in str(e):
+                raise Cancelled(self.done, self.total) from None
+            raise
+        if self.pending is not None:
+            raise self.pending
+        self.bar.empty()
+        return result
+
+
+class Cancelled(ConfigError):
+    """The user cancelled a run (an EngineError, so pages report it like any other input problem)."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(f"cancelled after {done:,} of {total:,}" if total else "cancelled")
+        self.done, self.total = done, total
+
