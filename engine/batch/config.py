@@ -92,14 +92,15 @@ def parse_batch(text: str, filename: str = "<batch>", *, check_symbols: bool = T
         raise BatchConfigError([BatchIssue(filename, 1, "(top level)", f"expected a mapping with `jobs:` or `matrix:`, "
                                                                        f"got {type(values).__name__}")])
     where = _Locator(filename, root)
+    top_layer = [{k: (k,) for k in values}]
     try:
         top = BatchJobConfig.model_validate(values)
     except ValidationError as e:
-        raise BatchConfigError(where.pydantic(e, [{}], ())) from None
+        raise BatchConfigError(where.pydantic(e, top_layer, ())) from None
     if not top.jobs and top.matrix is None:
-        if top.jobs is None:
-            raise BatchConfigError([where.issue(("jobs",), (), "no jobs: add a `jobs:` list or a `matrix:`")])
-        raise BatchConfigError([where.issue(("jobs",), (), "the jobs list is empty: add at least one job")])
+        message = ("no jobs: add a `jobs:` list or a `matrix:`" if top.jobs is None
+                   else "the jobs list is empty: add at least one job")
+        raise BatchConfigError([where.issue(("jobs",), (), message, top_layer)])
     issues: list[BatchIssue] = []
     jobs: list[JobSpec] = []
     for draft in _drafts(values, top):
