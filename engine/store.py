@@ -282,6 +282,35 @@ class RunStore:
         with self._connect() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
+    def save_optimization(self, best: BacktestResult, request: BacktestRequest, table: pd.DataFrame, *,
+                          kind: str = "optimize", spec: dict[str, Any] | None = None, name: str | None = None,
+                          key: ReproKey | None = None) -> str:
+        """Store an optimization as one run: the best set's backtest (listed, loaded and compared like any
+        run, with `kind`) plus the ranked trial table as frame "optimization" and the spec (JSON) as frame
+        "optimization_spec"; read them back with `load_frame`. If adding the frames fails, the run is removed.
+        """
+        run_id = self.save(best, request, kind=kind, name=name, key=key)
+        extra = [("optimization", _frame_parquet(table)),
+                 ("optimization_spec", _frame_parquet(pd.DataFrame(
+                     {"spec_json": [json.dumps(spec or {}, default=_json_default)]})))]
+        try:
+            with self._connect() as conn, transaction(conn):
+                conn.executemany("INSERT INTO run_frames (run_id, name, format, data) VALUES (?, ?, 'parquet', ?)",
+                                 [(run_id, n, b) for n, b in extra])
+        except BaseException:
+            self.delete(run_id)
+            raise
+        return run_id
+
+    def load_frame(self, run_id: str, name: str) -> pd.DataFrame:
+        """One stored frame of a run by name (e.g. "optimization"); RunNotFound names what is missing."""
+        with self._connect() as conn:
+            full = self._resolve(conn, run_id)
+            row = conn.execute("SELECT data FROM run_frames WHERE run_id = ? AND name = ?", (full, name)).fetchone()
+        if row is None:
+            raise RunNotFound(f"run {full} has no frame {name!r}")
+        return _read_parquet(row[0])
+
     def _resolve(self, conn: sqlite3.Connection, run_id: str) -> str:
         text = str(run_id).strip().lower()
         if conn.execute("SELECT 1 FROM runs WHERE id = ?", (text,)).fetchone():
