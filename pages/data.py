@@ -57,8 +57,7 @@ with tab_folder:
             if report.imported:
                 data_cache.clear()
 with tab_alpaca:
-    if alpaca_fetch_form(key="data_alpaca"):
-        data_cache.clear()
+    alpaca_fetch_form(key="data_alpaca", on_import=lambda symbols: data_cache.clear())
 
 imported = list(info.loc[info["source"] == "workspace", "symbol"]) if len(info) else []
 st.subheader("Delete an imported symbol")

@@ -103,3 +103,29 @@ def test_home_broker_mode_from_environment(workspace, monkeypatch, live) -> None
     at.run()
     assert {m.label: m.value for m in at.metric}["Broker"] == ("alpaca (LIVE)" if live == "1" else "alpaca (PAPER)")
     assert bool(at.warning) == (live == "1")
+
+
+def test_data_page_fetches_bars_from_alpaca(workspace, monkeypatch) -> None:
+    from tests.brokers.fakes.alpaca_server import FakeAlpacaServer
+
+    days = pd.bdate_range("2024-03-01", periods=5)
+    bars = [{"t": f"{d:%Y-%m-%d}T14:30:00Z", "o": 10.0 + i, "h": 11.0 + i, "l": 9.0 + i, "c": 10.5 + i,
+             "v": 1000 + i, "n": 10, "vw": 10.2 + i} for i, d in enumerate(days)]
+    with FakeAlpacaServer(bars={"ACME": bars}) as fake:
+        monkeypatch.setenv("ALPACA_API_KEY", fake.key)
+        monkeypatch.setenv("ALPACA_SECRET_KEY", fake.secret)
+        monkeypatch.setenv("ALPACA_DATA_URL", fake.url)
+        at = page("data")
+        at.run()
+        at.text_input(key="data_alpaca_symbols").set_value("acme")
+        at.date_input(key="data_alpaca_start").set_value(pd.Timestamp("2024-01-01").date())
+        at.run()
+        at.button(key="data_alpaca_go").click().run()
+    assert_clean(at)
+    assert any(s.value.startswith("ACME: 5 bars, 2024-03-01 .. 2024-03-07") for s in at.success), [s.value for s in at.success]
+    table = at.dataframe[0].value.set_index("symbol")  # the page reran: the table lists the new symbol
+    assert table.loc["ACME", "source"] == "workspace" and table.loc["ACME", "bars"] == 5
+    got = load_market_data(["ACME"])
+    assert list(got.index) == list(days)
+    assert list(got.close["ACME"]) == [10.5, 11.5, 12.5, 13.5, 14.5]
+    assert list(got.volume["ACME"]) == [1000, 1001, 1002, 1003, 1004]
