@@ -1,0 +1,128 @@
+"""Signals from a preset: last-bar targets (checked by hand-built prices), freshness, changes, storage."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.audit_log import AuditLog
+from engine.data.market import MarketData
+from engine.errors import ConfigError, DataError
+from engine.presets import Preset, save_preset
+from engine.signals import changes_frame, expected_last_session, generate_signals
+
+
+@pytest.fixture(autouse=True)
+def _ws(tmp_path, monkeypatch):
+    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
+    monkeypatch.setenv("IVYBT_PRESETS", str(tmp_path / "presets"))
+
+
+def bars(closes: dict[str, list[float]], end: str = "2024-03-08") -> MarketData:
+    n = len(next(iter(closes.values())))
+    idx = pd.bdate_range(end=end, periods=n)
+    frames = {}
+    for sym, c in closes.items():
+        c = np.asarray(c, dtype=float)
+        frames[sym] = pd.DataFrame({"open": c, "high": c * 1.001, "low": c * 0.999, "close": c,
+                                    "volume": 1e6}, index=idx)
+    return MarketData.from_frames(frames)
+
+
+def sma_preset(**kw) -> Preset:
+    return Preset(name="t_sma", strategy="sma_cross", params={"fast": 5, "slow": 10}, symbols=("AAA",), **kw)
+
+
+@pytest.mark.parametrize("now, expected", [
+    ("2024-03-09 12:00", "2024-03-08"),   # Saturday -> Friday
+    ("2024-03-11 15:00", "2024-03-08"),   # Monday -> Friday
+    ("2024-03-12 15:00", "2024-03-11"),   # Tuesday -> Monday
+    ("2024-03-12 02:00", "2024-03-08"),   # 02:00 UTC Tuesday is Monday 22:00 in New York -> Friday
+    (pd.Timestamp("2024-03-12 23:00", tz="America/New_York"), "2024-03-11"),  # Wed 03:00 UTC, still Tue in NY
+])
+def test_expected_last_session(now, expected):
+    assert expected_last_session(now) == pd.Timestamp(expected)
+
+
+def test_rising_then_falling_prices_give_enter_then_exit_and_are_stored():
+    up = list(np.linspace(130, 100, 20)) + list(np.linspace(101, 130, 20))
+    log = AuditLog()
+    first = generate_signals(sma_preset(), data=bars({"AAA": up}), now="2024-03-11 15:00", log=log)
+    # by hand: a fall then a rise -> the 5-bar SMA crossed above the 10-bar SMA during the rise -> long, weight 1
+    assert first.targets == {"AAA": 1.0}
+    assert first.previous is None and not first.stale
+    assert first.data_timestamp == pd.Timestamp("2024-03-08") and first.prices == {"AAA": pytest.approx(130.0)}
+    assert first.changes.to_dict(orient="records") == [
+        {"symbol": "AAA", "previous": 0.0, "target": 1.0, "change": 1.0, "action": "enter"}]
+
+    down = up + list(np.linspace(129, 100, 15))
+    second = generate_signals(sma_preset(), data=bars({"AAA": down}, end="2024-03-29"), now="2024-04-01 15:00",
+                              log=log)
+    assert second.targets == {"AAA": 0.0}  # fast SMA now below slow: flat
+    assert second.previous == {"AAA": 1.0}
+    assert list(second.changes["action"]) == ["exit"]
+    stored = log.last_signal("t_sma")
+    assert stored["id"] == second.signal_id and stored["targets"] == {"AAA": 0.0}
+    assert stored["data_timestamp"].startswith("2024-03-29")
+    assert log.last_signal("t_sma", before_id=second.signal_id)["targets"] == {"AAA": 1.0}
+    kinds = list(log.events()["kind"])
+    assert kinds.count("signal") == 2
+
+
+def test_stale_data_is_flagged_with_the_symbol():
+    rep = generate_signals(sma_preset(), data=bars({"AAA": [100.0] * 40}), now="2024-03-13 15:00", record=False)
+    assert rep.stale and rep.expected_session == pd.Timestamp("2024-03-12")
+    assert any("stale data" in n and "AAA" in n for n in rep.notes)
+
+
+def test_stopped_out_position_stays_flat_until_a_new_signal():
+    # buy and hold with a 5% stop: the price falls 10% -> the backtest sells at the stop; weight is still 1
+    closes = [100.0] * 10 + [99, 97, 94, 90, 90, 91]
+    p = Preset(name="t_bh", strategy="buy_and_hold", symbols=("AAA",), risk={"stop_loss": 0.05})
+    rep = generate_signals(p, data=bars({"AAA": closes}), now="2024-03-11 15:00", record=False)
+    assert rep.targets == {"AAA": 0.0}
+    assert any("stopped out" in n for n in rep.notes)
+    assert rep.stops == {"AAA": 0.05}
+    p2 = Preset(name="t_bh2", strategy="buy_and_hold", symbols=("AAA",))
+    rep2 = generate_signals(p2, data=bars({"AAA": closes}), now="2024-03-11 15:00", record=False)
+    assert rep2.targets == {"AAA": 1.0} and rep2.stops == {"AAA": None}
+
+
+def test_caps_and_costs_of_the_preset_apply():
+    p = Preset(name="t_cap", strategy="buy_and_hold", symbols=("AAA", "BBB"), risk={"max_position": 0.3},
+               costs={"commission_bps": 10, "slippage_bps": 5})
+    rep = generate_signals(p, data=bars({"AAA": [10.0] * 5, "BBB": [20.0] * 5}), now="2024-03-11", record=False)
+    assert rep.targets == {"AAA": 0.3, "BBB": 0.3}  # 1/2 each, capped at 0.3
+    assert rep.costs_bps == pytest.approx(((1.001 * 1.0005) - 1) * 1e4)
+
+
+def test_preset_by_name_and_errors():
+    save_preset(sma_preset())
+    rep = generate_signals("t_sma", data=bars({"AAA": list(np.linspace(100, 130, 40)), "ZZZ": [1.0] * 40}),
+                           now="2024-03-11", record=False)
+    assert rep.symbols == ("AAA",)
+    with pytest.raises(ConfigError, match="nope"):
+        generate_signals("nope")
+    with pytest.raises(DataError, match="AAA"):
+        generate_signals("t_sma", data=bars({"BBB": [1.0] * 40}), record=False)
+
+
+def test_changes_frame_actions():
+    df = changes_frame({"A": 0.5, "B": 0.2, "C": -0.1, "D": 0.3}, {"A": 0.5, "B": 0.4, "C": 0.1, "E": 0.2})
+    assert dict(zip(df["symbol"], df["action"])) == {"A": "hold", "B": "increase", "C": "flip", "D": "exit",
+                                                     "E": "enter"}
+
+
+def test_bundled_preset_signal_runs_on_real_data():
+    import shutil
+    from pathlib import Path
+
+    import engine.workspace as ws
+
+    src = Path(ws.REPO_ROOT) / "presets" / "sector_rotation.json"
+    dst = ws.presets_dir() / "sector_rotation.json"
+    shutil.copy(src, dst)
+    rep = generate_signals("sector_rotation", now="2026-06-10 20:00")
+    assert not rep.stale and rep.data_timestamp == pd.Timestamp("2026-06-09")
+    held = [s for s, w in rep.targets.items() if w]
+    assert len(held) == 3 and all(rep.targets[s] == pytest.approx(1 / 3) for s in held)
