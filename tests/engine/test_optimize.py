@@ -215,3 +215,25 @@ def test_spec_round_trip_and_loading_from_the_spec(spy):
 def test_bad_specs_name_the_problem(spy, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         run_optimization(spec(**kwargs), data=spy)
+
+
+def test_an_optimization_is_saved_as_a_run_with_its_table(spy, tmp_path):
+    from engine.request import run_request
+    from engine.store import RunStore, RunNotFound
+
+    res = run_optimization(spec(), data=spy)
+    request = res.best_request()
+    store = RunStore(tmp_path / "runs.db")
+    run_id = store.save_optimization(run_request(request), request, res.table, spec=res.spec.to_dict())
+    listed = store.list(kind="optimize")
+    assert listed["id"].tolist() == [run_id]
+    assert listed["sharpe"].iloc[0] == pytest.approx(res.best_metrics["sharpe"], rel=1e-12)
+    loaded = store.load(run_id)
+    assert loaded.kind == "optimize" and loaded.request.params == {**res.best_params}
+    pd.testing.assert_frame_equal(store.load_frame(run_id, "optimization"), res.table)
+    import json
+
+    saved_spec = json.loads(store.load_frame(run_id, "optimization_spec")["spec_json"].iloc[0])
+    assert OptimizeSpec.from_dict(saved_spec) == res.spec
+    with pytest.raises(RunNotFound, match="no frame 'nothing'"):
+        store.load_frame(run_id, "nothing")
