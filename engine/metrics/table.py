@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import ConfigError
-from engine.metrics import activity, benchmark, curve
+from engine.metrics import activity, curve
+from engine.metrics.fused import FUSED_NAMES, fused_metrics
 
 #: Every metric, in display order. Units: fractions for returns/drawdowns/rates, currency for
 #: final_equity and expectancy, bars for max_drawdown_duration, a count for n_trades.
@@ -170,41 +171,29 @@ def metrics_table(
         raise ConfigError(f"risk_free: {risk_free!r} must be an annual rate > -1 (0.02 = 2%)")
     cash = _cash_array(initial_cash, k)
     p = float(periods_per_year)
-    r = curve.returns_from_equity(values, cash)
     nan = np.full(k, np.nan)
-
-    cagr = curve.cagr(values, cash, curve.years_spanned(n_bars, p, index))
-    peak = np.maximum.accumulate(values, axis=0) if n_bars else None
-    mdd = curve.max_drawdown(values, peak)
-    var_95, cvar_95 = curve.tail_risk(r, 0.95)
-    out: dict[str, np.ndarray] = {
-        "final_equity": curve.final_equity(values),
-        "total_return": curve.total_return(values, cash),
-        "cagr": cagr,
-        "annual_volatility": curve.annual_volatility(r, p),
-        "sharpe": curve.sharpe(r, p, risk_free),
-        "sortino": curve.sortino(r, p, risk_free),
-        "calmar": curve.calmar(cagr, mdd),
-        "max_drawdown": mdd,
-        "max_drawdown_duration": curve.max_drawdown_duration(values, peak),
-        "best_day": curve.best_day(r),
-        "worst_day": curve.worst_day(r),
-        "var_95": var_95,
-        "cvar_95": cvar_95,
-    }
-    if benchmark_returns is not None:
-        rb = _benchmark_array(benchmark_returns, n_bars, index)
-        out["beta"], out["alpha"] = benchmark.beta_alpha(r, rb, p, risk_free)
+    empty2 = np.empty((0, 0))
+    rb = _benchmark_array(benchmark_returns, n_bars, index) if benchmark_returns is not None else np.empty(0)
+    ge = _panel("gross_exposure", gross_exposure, values.shape) if gross_exposure is not None else empty2
+    to = _panel("turnover", turnover, values.shape) if turnover is not None else empty2
+    rf_bar = (1.0 + risk_free) ** (1.0 / p) - 1.0 if risk_free else 0.0
+    years = curve.years_spanned(n_bars, p, index)
+    # one compiled pass per column (fused.py), equal to the pure definitions in curve/benchmark/activity
+    fused = fused_metrics(np.ascontiguousarray(values), np.ascontiguousarray(cash, dtype=np.float64), p, rf_bar,
+                          float(years), np.ascontiguousarray(rb, dtype=np.float64),
+                          np.ascontiguousarray(ge, dtype=np.float64), np.ascontiguousarray(to, dtype=np.float64),
+                          0.95)
+    out: dict[str, np.ndarray] = {name: fused[:, i] for i, name in enumerate(FUSED_NAMES)}
+    if benchmark_returns is None:
+        del out["beta"], out["alpha"]
+    if gross_exposure is None:
+        del out["exposure"], out["avg_gross_exposure"]
+    if turnover is None:
+        del out["turnover"]
     if trades is not None:
         sums = _trade_sums(trades, k)
         for name in ("n_trades", "win_rate", "profit_factor", "expectancy", "avg_trade"):
             out[name] = getattr(activity, name)(sums)
-    if gross_exposure is not None:
-        ge = _panel("gross_exposure", gross_exposure, values.shape)
-        out["exposure"] = activity.exposure(ge)
-        out["avg_gross_exposure"] = activity.avg_gross_exposure(ge)
-    if turnover is not None:
-        out["turnover"] = activity.annual_turnover(_panel("turnover", turnover, values.shape), p)
     data = {name: np.asarray(out.get(name, nan), dtype=np.float64) for name in METRIC_NAMES}
     return pd.DataFrame(data, index=labels, columns=list(METRIC_NAMES))
 
