@@ -11,11 +11,11 @@ import sys
 from types import ModuleType
 from typing import Sequence
 
-from engine.cli import backtest, batch, catalog, data, optimize, runs, tools
+from engine.cli import backtest, batch, catalog, data, optimize, robustness, runs, tools
 from engine.cli.parsing import Parser, UsageError
 from engine.errors import EngineError
 
-COMMANDS: list[ModuleType] = [backtest, catalog, data, runs, tools, batch, optimize]
+COMMANDS: list[ModuleType] = [backtest, catalog, data, runs, tools, batch, optimize, robustness]
 USER_ERRORS: list[type[BaseException]] = [EngineError, UsageError, OSError]
 """Exception types reported as one line with exit code 2 (front ends may append their own, e.g. BrokerError)."""
 

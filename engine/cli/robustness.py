@@ -1,0 +1,136 @@
+"""`ivybt montecarlo` and `ivybt scorecard`: robustness checks of one backtest from the command line.
+
+Both take the backtest the way `ivybt backtest` does (flags, --preset NAME or --config FILE, the same flag
+set, borrowed from engine.cli.backtest so they never drift apart); `montecarlo` can instead resample a saved
+run (--run-id). `--json` prints one strict JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from engine.cli.backtest import build_request
+from engine.cli.output import print_json, table_text
+from engine.errors import ConfigError
+
+_REQUEST_GROUPS = ("what to run", "costs and fills", "sizing and risk")
+
+
+def _add_request_flags(parser: argparse.ArgumentParser) -> None:
+    """Give `parser` every backtest-describing flag of `ivybt backtest` (not its output flags)."""
+    from engine.cli import backtest
+
+    scratch = argparse.ArgumentParser(add_help=False).add_subparsers()
+    backtest.register(scratch)
+    source = scratch.choices["backtest"]
+    for group in source._action_groups:  # argparse keeps groups private; this copies them, actions shared
+        if group.title in _REQUEST_GROUPS:
+            mine = parser.add_argument_group(group.title)
+            for action in group._group_actions:
+                mine._add_action(action)
+    parser.set_defaults(fractional=None)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from engine.montecarlo import METHODS
+
+    mc = sub.add_parser("montecarlo", help="Monte Carlo of a backtest (trade reshuffle/bootstrap, block bootstrap)",
+                        description="Resample a backtest (a saved run with --run-id, or backtest flags/--preset) "
+                                    "and print percentiles of final equity, max drawdown and Sharpe.")
+    mc.add_argument("--run-id", metavar="ID", help="resample this saved run (see `ivybt runs list`)")
+    _add_request_flags(mc)
+    sim = mc.add_argument_group("simulation")
+    sim.add_argument("--method", choices=METHODS, default="block_bootstrap",
+                     help="reshuffle (trade order: final equity unchanged, drawdowns vary), bootstrap_trades "
+                          "(trades with replacement), block_bootstrap (blocks of daily returns; the default)")
+    sim.add_argument("--sims", type=int, default=1000, help="number of simulated paths (default 1000)")
+    sim.add_argument("--block", type=int, default=20, help="block length in bars (default 20)")
+    sim.add_argument("--fixed-blocks", action="store_true", help="fixed-length blocks instead of the stationary "
+                                                                 "bootstrap's random lengths")
+    sim.add_argument("--extra-slippage-bps", type=float, default=0.0, help="extra cost per fill, bps")
+    sim.add_argument("--haircut", type=float, default=0.0, help="win-rate haircut: probability that a winning "
+                                                                "trade (bar) becomes the average loss")
+    sim.add_argument("--loss-threshold", type=float, default=0.2, help="P(final < (1 - x) * initial) is "
+                                                                       "reported (default 0.2)")
+    sim.add_argument("--seed", type=int, default=0, help="random seed (same seed -> same output)")
+    mc.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    mc.set_defaults(func=run_montecarlo_cmd)
+
+    sc = sub.add_parser("scorecard", help="robustness scorecard of one strategy + parameter set",
+                        description="Deflated Sharpe, PBO, plateau, Monte Carlo, fill and cost sensitivity, "
+                                    "trades and exposure, each with a pass/warn/fail verdict.")
+    _add_request_flags(sc)
+    extra = sc.add_argument_group("scorecard")
+    extra.add_argument("--n-trials", type=int, help="trials tried in total before choosing these parameters "
+                                                    "(deflated Sharpe; default: the size of the default grid)")
+    extra.add_argument("--sims", type=int, default=1000, help="Monte Carlo paths (default 1000)")
+    extra.add_argument("--seed", type=int, default=0, help="Monte Carlo seed")
+    sc.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    sc.set_defaults(func=run_scorecard_cmd)
+
+
+def run_montecarlo_cmd(args: argparse.Namespace) -> int:
+    from engine.montecarlo import MonteCarloSpec, run_montecarlo
+
+    spec = MonteCarloSpec(method=args.method, n_sims=args.sims, block_length=args.block,
+                          extra_slippage_bps=args.extra_slippage_bps, win_rate_haircut=args.haircut,
+                          loss_threshold=args.loss_threshold, seed=args.seed, stationary=not args.fixed_blocks)
+    if args.run_id:
+        if args.strategy or args.preset or args.config:
+            raise ConfigError("montecarlo: give --run-id OR a backtest (--strategy/--preset/--config), not both")
+        from engine.store import RunStore
+
+        stored = RunStore().load(args.run_id)
+        result, request, source = stored.result, stored.request, {"run_id": stored.id}
+    else:
+        from engine.request import run_request
+
+        request = build_request(args)
+        result, source = run_request(request), {}
+    mc = run_montecarlo(result, spec)
+    if args.json:
+        print_json({**source, "request": request.to_dict(), "spec": spec.to_dict(),
+                    "percentiles": {row: dict(mc.percentiles.loc[row]) for row in mc.percentiles.index},
+                    "prob_loss_beyond": mc.prob_loss_beyond, "summary": mc.summary})
+        return 0
+    s = mc.summary
+    print(f"Monte Carlo: {spec.method}, {spec.n_sims} paths x {s['steps']} {s['step_unit']}s, seed {spec.seed} "
+          f"({request.strategy} on {', '.join(request.symbols)})")
+    if spec.method == "reshuffle":
+        print("note: reshuffling the trade order leaves the final equity unchanged; only drawdowns vary")
+    rows = [[row, f"{r['final_equity']:,.2f}", f"{r['max_drawdown'] * 100:,.2f}%", f"{r['sharpe']:,.4f}"]
+            for row, r in mc.percentiles.iterrows()]
+    rows.append(["backtest", f"{s['original_final_equity']:,.2f}", f"{s['original_max_drawdown'] * 100:,.2f}%",
+                 f"{s['original_sharpe']:,.4f}"])
+    print(table_text(["", "final_equity", "max_drawdown", "sharpe"], rows, align_right_from=1))
+    print(f"P(final equity < {1 - spec.loss_threshold:.2f} x initial) = {mc.prob_loss_beyond:.2%}")
+    return 0
+
+
+def run_scorecard_cmd(args: argparse.Namespace) -> int:
+    from engine.montecarlo import MonteCarloSpec
+    from engine.scorecard import build_scorecard
+
+    request = build_request(args)
+    card = build_scorecard(request, n_trials=args.n_trials, montecarlo=MonteCarloSpec(n_sims=args.sims,
+                                                                                      seed=args.seed))
+    if args.json:
+        out: dict[str, Any] = card.to_dict()
+        out["info"] = {k: v for k, v in out["info"].items() if k != "metrics"}
+        out["metrics"] = card.info.get("metrics", {})
+        print_json(out)
+        return 0
+    print(f"Scorecard: {request.strategy} {card.info.get('params', request.params)} on {', '.join(request.symbols)}")
+    rows = [[line.name, _value(line.value), line.verdict.upper(), line.detail] for line in card.lines]
+    print(table_text(["check", "value", "verdict", "detail"], rows))
+    counts = card.counts()
+    print(f"overall: {card.overall} ({counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail)")
+    return 0
+
+
+def _value(v: float) -> str:
+    if v != v:  # NaN
+        return "-"
+    if v in (float("inf"), float("-inf")):
+        return "inf" if v > 0 else "-inf"
+    return f"{v:,.4g}"
