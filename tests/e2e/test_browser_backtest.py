@@ -109,6 +109,13 @@ def test_backtest_in_real_browser(app_url: str, tmp_path: Path) -> None:
             assert page.locator("[data-testid='stException']").count() == 0
             assert page.locator("[data-testid='stAlertContentError']").count() == 0
             assert chart.locator(".cartesianlayer .scatterlayer .trace").count() == 2  # strategy and benchmark
-            assert "?run=" in page.url or "run=" in page.url
+            assert "run=" in page.url
+            run_id = page.url.split("run=")[1].split("&")[0]
+
+            # a browser reload is a new session: the run comes back from the store (the id is in the URL)
+            page.reload(wait_until="domcontentloaded")
+            expect(page.get_by_role("heading", name=f"Run {run_id}")).to_be_visible(timeout=60_000)
+            expect(page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first).to_be_visible(timeout=60_000)
+            assert page.locator("[data-testid='stException']").count() == 0
         finally:
             context.close()
