@@ -21,9 +21,9 @@ from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.kernels import FILL_MODES, simulate_kernel
 from engine.metrics import metrics_table
-from engine.simulate import STOP_KEYS, benchmark_equity, rebalance_mask
+from engine.simulate import STOP_KEYS, benchmark_values, rebalance_mask
 from engine.strategies.base import Strategy, make_params
-from engine.trades import _build_trades
+from engine.trades import trade_records
 
 Progress = Callable[[int, int], None]
 
@@ -84,7 +84,6 @@ def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequenc
         raise ConfigError("the parameter grid is empty")
     params = [make_params(strategy_cls.Params, p) for p in param_sets]
     arrays = data.to_arrays()
-    marks = pd.DataFrame(arrays["close"], index=data.index, columns=data.symbols).ffill().to_numpy()
     weights = _weights_for(strategy_cls, data, params)
     rebal = rebalance_mask(data.index, config.rebalance)
     has_custom_stops = strategy_cls.stop_fractions is not Strategy.stop_fractions
@@ -100,24 +99,22 @@ def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequenc
 
     def one(k: int) -> None:
         (sl, tp, ts), use_stops = shared_stops or _stops_for(strategy_cls, data, params[k], config)
-        eq, _cash, pos, _w, turn, fills = simulate_kernel(
+        eq, _cash, _pos, _w, turn, gro, last_close, fills = simulate_kernel(
             arrays["open"], arrays["high"], arrays["low"], arrays["close"], weights[k], rebal, sl, tp, ts,
             float(config.initial_cash), costs.commission_bps / 1e4, float(costs.min_commission),
             costs.slippage_bps / 1e4, FILL_MODES[config.fill], bool(config.fractional),
             float(config.drift_threshold), growth, float(risk.max_leverage), max_pos, use_stops)
-        scale = np.divide(1.0, np.abs(eq), out=np.zeros_like(eq), where=eq != 0)
         equity[:, k] = eq
-        gross[:, k] = np.abs(pos * marks).sum(axis=1) * scale if pos.shape[1] > 1 else np.abs(pos[:, 0] * marks[:, 0]) * scale
-        turnover[:, k] = turn * scale
-        if fills.shape[0]:
-            order = np.argsort(fills[:, 1], kind="stable")
-            raw = _build_trades(fills, order, marks[-1], float(T - 1))
+        gross[:, k] = gro
+        turnover[:, k] = turn
+        raw = trade_records(fills, last_close, T)
+        if len(raw):
             trade_parts[k] = np.column_stack((np.full(len(raw), k), raw[:, 7], raw[:, 7] / raw[:, 8]))
 
     _run_parallel(one, K, workers, progress, should_stop)
     trades = np.concatenate(trade_parts) if K else np.empty((0, 3))
-    bench = benchmark_equity(data, config.benchmark or data.symbols[0], config.initial_cash)
-    bench_returns = bench.pct_change().fillna(bench.iloc[0] / config.initial_cash - 1.0).to_numpy()
+    bench = benchmark_values(data, config.benchmark or data.symbols[0], config.initial_cash)
+    bench_returns = np.concatenate(([bench[0] / config.initial_cash], bench[1:] / bench[:-1])) - 1.0
     table = metrics_table(
         equity, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year, index=data.index,
         benchmark_returns=bench_returns,

@@ -72,8 +72,10 @@ def simulate_kernel(open_, high, low, close, target, rebal, sl_frac, tp_frac, ts
         max_pos: per-position |weight| cap (inf = none). use_stops: skip the stop logic when False.
 
     Returns:
-        equity (T,), cash (T,), positions (T, N), weights (T, N) as simulated, turnover (T,) in traded
-        notional, fills (n, 6) with columns bar, symbol, quantity, price, commission, reason.
+        equity (T,), cash (T,), positions (T, N), weights (T, N) as simulated, turnover (T,) as traded
+        notional / |equity| at the close, gross exposure (T,) as sum |position value| / |equity| at the close
+        (both 0 for a zero-equity account), the last known close per symbol (N,), and fills (n, 6) with
+        columns bar, symbol, quantity, price, commission, reason.
     """
     T, N = close.shape
     equity = np.empty(T)
@@ -81,6 +83,7 @@ def simulate_kernel(open_, high, low, close, target, rebal, sl_frac, tp_frac, ts
     pos_out = np.empty((T, N))
     w_out = np.empty((T, N))
     turnover = np.zeros(T)
+    gross_out = np.zeros(T)
     fills = np.empty((64, 6))
     nf = 0
 
@@ -230,13 +233,19 @@ def simulate_kernel(open_, high, low, close, target, rebal, sl_frac, tp_frac, ts
                                        drift, max_lev, turnover, fills, nf, dq, reason, use_stops)
 
         value = cash
+        gross = 0.0
         for j in range(N):
             if q[j] != 0.0:
-                value += q[j] * last_close[j]
+                mv = q[j] * last_close[j]
+                value += mv
+                gross += abs(mv)
             pos_out[t, j] = q[j]
         equity[t] = value
         cash_out[t] = cash
-    return equity, cash_out, pos_out, w_out, turnover, fills[:nf].copy()
+        if value != 0.0:
+            gross_out[t] = gross / abs(value)
+            turnover[t] /= abs(value)
+    return equity, cash_out, pos_out, w_out, turnover, gross_out, last_close, fills[:nf].copy()
 
 
 @njit(cache=True, nogil=True)

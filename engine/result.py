@@ -1,8 +1,7 @@
-"""`BacktestResult`: everything one backtest produced, as plain pandas objects."""
+"""`BacktestResult`: everything one backtest produced, as plain pandas objects built on first access."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -15,7 +14,34 @@ TRADE_COLUMNS: tuple[str, ...] = (
 FILL_COLUMNS: tuple[str, ...] = ("time", "symbol", "quantity", "price", "commission", "reason")
 
 
-@dataclass
+class Deferred:
+    """A field value computed on first access: `run_backtest` hands over arrays and builds each pandas
+    view only when someone reads it (a grid or a benchmark reads metrics and equity only)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+class _Field:
+    """Attribute that resolves a `Deferred` once and keeps the value."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name]
+        if isinstance(value, Deferred):
+            value = obj.__dict__[self.name] = value.make()
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = value
+
+
 class BacktestResult:
     """The outcome of `run_backtest`.
 
@@ -25,20 +51,35 @@ class BacktestResult:
     positions: units held at each close (bars x symbols). cash: cash at each close.
     trades: one row per round trip (TRADE_COLUMNS); an open trade at the end has exit_reason "open"
         and is marked at the last close. fills: every fill (FILL_COLUMNS).
-    metrics: name -> value (see engine.metrics). benchmark: buy-and-hold equity of the benchmark symbol.
+    metrics: name -> value (see engine.metrics). benchmark: buy-and-hold equity of the benchmark symbol,
+    benchmark_metrics: its metrics.
+    Any field may be given as a `Deferred`; it is computed when first read.
     """
 
-    config: BacktestConfig
-    strategy: str
-    params: dict[str, Any]
-    symbols: list[str]
-    equity: pd.Series
-    returns: pd.Series
-    cash: pd.Series
-    weights: pd.DataFrame
-    positions: pd.DataFrame
-    trades: pd.DataFrame
-    fills: pd.DataFrame
-    metrics: dict[str, float]
-    benchmark: pd.Series | None = None
-    benchmark_metrics: dict[str, float] = field(default_factory=dict)
+    equity = _Field()
+    returns = _Field()
+    cash = _Field()
+    weights = _Field()
+    positions = _Field()
+    trades = _Field()
+    fills = _Field()
+    metrics = _Field()
+    benchmark = _Field()
+    benchmark_metrics = _Field()
+
+    def __init__(self, config: BacktestConfig, strategy: str, params: dict[str, Any], symbols: list[str],
+                 equity: pd.Series | Deferred, returns: pd.Series | Deferred, cash: pd.Series | Deferred,
+                 weights: pd.DataFrame | Deferred, positions: pd.DataFrame | Deferred,
+                 trades: pd.DataFrame | Deferred, fills: pd.DataFrame | Deferred,
+                 metrics: dict[str, float] | Deferred, benchmark: pd.Series | Deferred | None = None,
+                 benchmark_metrics: dict[str, float] | Deferred | None = None) -> None:
+        self.config, self.strategy, self.params, self.symbols = config, strategy, params, symbols
+        self.equity, self.returns, self.cash = equity, returns, cash
+        self.weights, self.positions, self.trades, self.fills = weights, positions, trades, fills
+        self.metrics, self.benchmark = metrics, benchmark
+        self.benchmark_metrics = {} if benchmark_metrics is None else benchmark_metrics
+
+    def __repr__(self) -> str:
+        m = self.metrics
+        return (f"BacktestResult({self.strategy} {self.params} on {self.symbols}: final_equity="
+                f"{m.get('final_equity', float('nan')):.2f}, n_trades={m.get('n_trades', 0):.0f})")

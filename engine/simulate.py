@@ -13,9 +13,10 @@ from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError, StrategyError
 from engine.kernels import FILL_MODES, REASONS, simulate_kernel
-from engine.result import FILL_COLUMNS, BacktestResult
+from engine.result import FILL_COLUMNS, BacktestResult, Deferred
 from engine.strategies.base import Strategy
-from engine.trades import trades_frame
+from engine.strategies.common import ffill
+from engine.trades import trade_records, trades_frame
 
 STOP_KEYS = ("stop_loss", "take_profit", "trailing_stop")
 
@@ -89,7 +90,7 @@ def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | 
     arrays = data.to_arrays()
     costs, risk = config.costs, config.risk
     growth = (1.0 + config.cash_rate) ** (1.0 / config.periods_per_year)
-    equity, cash, positions, sim_weights, turnover, fills = simulate_kernel(
+    outputs = simulate_kernel(
         arrays["open"], arrays["high"], arrays["low"], arrays["close"], weights,
         rebalance_mask(data.index, config.rebalance), sl, tp, ts,
         float(config.initial_cash), costs.commission_bps / 1e4, float(costs.min_commission),
@@ -97,53 +98,75 @@ def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | 
         growth, float(risk.max_leverage), float(risk.max_position) if risk.max_position is not None else np.inf,
         use_stops,
     )
-    return _wrap(data, strategy, config, arrays["close"], equity, cash, positions, sim_weights, turnover, fills)
+    return _wrap(data, strategy, config, arrays["close"], *outputs)
 
 
 def _wrap(data: MarketData, strategy: Strategy, config: BacktestConfig, close: np.ndarray, equity: np.ndarray,
-          cash: np.ndarray, positions: np.ndarray, weights: np.ndarray, turnover: np.ndarray,
-          fills: np.ndarray) -> BacktestResult:
+          cash: np.ndarray, positions: np.ndarray, weights: np.ndarray, turnover: np.ndarray, gross: np.ndarray,
+          last_close: np.ndarray, fills: np.ndarray) -> BacktestResult:
+    """Metrics now; every pandas view (trades, fills, positions, benchmark, ...) on first access."""
     index, symbols = data.index, data.symbols
-    marks = pd.DataFrame(close, index=index, columns=symbols).ffill().to_numpy()
-    last_close = marks[-1]
-    scale = np.divide(1.0, np.abs(equity), out=np.zeros_like(equity), where=equity != 0)  # a blown-up account
-    gross = np.nansum(np.abs(positions * marks), axis=1) * scale
-    equity_s = pd.Series(equity, index=index, name="equity")
-    prev = np.concatenate(([config.initial_cash], equity[:-1]))
-    returns_s = pd.Series(equity / prev - 1.0, index=index, name="returns")
-    trades = trades_frame(fills, index, symbols, last_close)
+    records = trade_records(fills, last_close, len(index))
     bench_symbol = config.benchmark or symbols[0]
-    benchmark = benchmark_equity(data, bench_symbol, config.initial_cash)
-    bench_returns = benchmark.pct_change().fillna(benchmark.iloc[0] / config.initial_cash - 1.0)
-    metrics = metrics_mod.backtest_metrics(
-        equity_s, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year,
-        benchmark_returns=bench_returns, trades=trades,
-        gross_exposure=pd.Series(gross, index=index), turnover=pd.Series(turnover * scale, index=index),
-    )
-    bench_metrics = metrics_mod.backtest_metrics(
-        benchmark, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year,
-        benchmark_returns=bench_returns,
-    )
-    fills_df = pd.DataFrame({
-        "time": index[fills[:, 0].astype(np.int64)],
-        "symbol": np.array(symbols, dtype=object)[fills[:, 1].astype(np.int64)],
-        "quantity": fills[:, 2], "price": fills[:, 3], "commission": fills[:, 4],
-        "reason": np.array(REASONS, dtype=object)[fills[:, 5].astype(np.int64)],
-    }, columns=list(FILL_COLUMNS))
+    bench_values = benchmark_values(data, bench_symbol, config.initial_cash)
+    bench_returns = np.empty_like(bench_values)
+    bench_returns[0] = bench_values[0] / config.initial_cash - 1.0
+    np.divide(bench_values[1:], bench_values[:-1], out=bench_returns[1:])
+    bench_returns[1:] -= 1.0
+    trade_pnl = pd.DataFrame({"pnl": records[:, 7], "return": records[:, 7] / records[:, 8]})
+    table = metrics_mod.metrics_table(
+        equity, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year, index=index,
+        benchmark_returns=bench_returns, trades=trade_pnl, gross_exposure=gross, turnover=turnover)
+    metrics = {name: float(v) for name, v in zip(table.columns, table.to_numpy()[0])}
+
+    def benchmark_metrics() -> dict[str, float]:
+        t = metrics_mod.metrics_table(bench_values, initial_cash=config.initial_cash,
+                                      periods_per_year=config.periods_per_year, index=index,
+                                      benchmark_returns=bench_returns)
+        return {name: float(v) for name, v in zip(t.columns, t.to_numpy()[0])}
+
+    def fills_frame() -> pd.DataFrame:
+        return pd.DataFrame({
+            "time": index[fills[:, 0].astype(np.int64)],
+            "symbol": np.array(symbols, dtype=object)[fills[:, 1].astype(np.int64)],
+            "quantity": fills[:, 2], "price": fills[:, 3], "commission": fills[:, 4],
+            "reason": np.array(REASONS, dtype=object)[fills[:, 5].astype(np.int64)],
+        }, columns=list(FILL_COLUMNS))
+
+    def returns() -> pd.Series:
+        prev = np.concatenate(([config.initial_cash], equity[:-1]))
+        return pd.Series(equity / prev - 1.0, index=index, name="returns")
+
     return BacktestResult(
         config=config, strategy=strategy.name, params=strategy.params_dict(), symbols=symbols,
-        equity=equity_s, returns=returns_s, cash=pd.Series(cash, index=index, name="cash"),
-        weights=pd.DataFrame(weights, index=index, columns=symbols),
-        positions=pd.DataFrame(positions, index=index, columns=symbols),
-        trades=trades, fills=fills_df, metrics=metrics, benchmark=benchmark, benchmark_metrics=bench_metrics,
+        equity=pd.Series(equity, index=index, name="equity"),
+        returns=Deferred(returns),
+        cash=Deferred(lambda: pd.Series(cash, index=index, name="cash")),
+        weights=Deferred(lambda: pd.DataFrame(weights, index=index, columns=symbols)),
+        positions=Deferred(lambda: pd.DataFrame(positions, index=index, columns=symbols)),
+        trades=Deferred(lambda: trades_frame(records, index, symbols)),
+        fills=Deferred(fills_frame), metrics=metrics,
+        benchmark=Deferred(lambda: pd.Series(bench_values, index=index, name=f"benchmark {bench_symbol}")),
+        benchmark_metrics=Deferred(benchmark_metrics),
     )
+
+
+def benchmark_values(data: MarketData, symbol: str, initial_cash: float) -> np.ndarray:
+    """Buy-and-hold equity of `symbol` as an array: initial cash until its first close, then cash x close /
+    first close (held over bars without a close)."""
+    if symbol not in data.close.columns:
+        raise ConfigError(f"benchmark {symbol!r} is not among the loaded symbols {data.symbols}")
+    close = data.close[symbol].to_numpy()
+    if np.isnan(close).any():
+        close = ffill(close)
+    valid = np.flatnonzero(~np.isnan(close))
+    if len(valid) == 0:
+        return np.full(len(close), float(initial_cash))
+    out = initial_cash * close / close[valid[0]]
+    out[: valid[0]] = initial_cash
+    return out
 
 
 def benchmark_equity(data: MarketData, symbol: str, initial_cash: float) -> pd.Series:
-    """Buy-and-hold equity of `symbol`: initial cash until its first close, then cash x close / first close."""
-    if symbol not in data.close.columns:
-        raise ConfigError(f"benchmark {symbol!r} is not among the loaded symbols {data.symbols}")
-    close = data.close[symbol].ffill()
-    first = close.first_valid_index()
-    base = close.loc[first]
-    return (initial_cash * close / base).fillna(initial_cash).rename(f"benchmark {symbol}")
+    """`benchmark_values` as a Series on the data's index."""
+    return pd.Series(benchmark_values(data, symbol, initial_cash), index=data.index, name=f"benchmark {symbol}")

@@ -97,27 +97,34 @@ def _mark_open(out, idx, pos, px, last_bar):
     out[idx, 9] = OPEN_REASON
 
 
-def trades_frame(fills: np.ndarray, index: pd.Index, symbols: list[str], last_close: np.ndarray) -> pd.DataFrame:
-    """The trade list (columns `engine.result.TRADE_COLUMNS`) from the kernel's fill log."""
+def trade_records(fills: np.ndarray, last_close: np.ndarray, n_bars: int) -> np.ndarray:
+    """Round trips as an (n, 11) array sorted by entry bar; columns: symbol, side (+1/-1), entry bar, entry
+    price, exit bar, exit price, quantity, pnl, cost (entry notional + entry fees), exit reason code, units
+    closed. An open trade is marked at `last_close` with exit bar n_bars - 1."""
     if fills.shape[0] == 0:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in TRADE_COLUMNS})
+        return np.empty((0, 11))
     order = np.argsort(fills[:, F_SYM], kind="stable")
-    raw = _build_trades(fills, order, last_close, float(len(index) - 1))
-    raw = raw[np.argsort(raw[:, 2], kind="stable")]
-    entry_bar = raw[:, 2].astype(np.int64)
-    exit_bar = raw[:, 4].astype(np.int64)
+    raw = _build_trades(fills, order, last_close, float(n_bars - 1))
+    return raw[np.argsort(raw[:, 2], kind="stable")]
+
+
+def trades_frame(records: np.ndarray, index: pd.Index, symbols: list[str]) -> pd.DataFrame:
+    """The trade list (columns `engine.result.TRADE_COLUMNS`) from `trade_records`."""
+    if records.shape[0] == 0:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in TRADE_COLUMNS})
+    entry_bar = records[:, 2].astype(np.int64)
+    exit_bar = records[:, 4].astype(np.int64)
     reasons = np.array(REASONS + ("open",), dtype=object)
-    sym_names = np.array(symbols, dtype=object)
     return pd.DataFrame({
-        "symbol": sym_names[raw[:, 0].astype(np.int64)],
-        "side": np.where(raw[:, 1] > 0, "long", "short"),
+        "symbol": np.array(symbols, dtype=object)[records[:, 0].astype(np.int64)],
+        "side": np.where(records[:, 1] > 0, "long", "short"),
         "entry_time": index[entry_bar],
-        "entry_price": raw[:, 3],
+        "entry_price": records[:, 3],
         "exit_time": index[exit_bar],
-        "exit_price": raw[:, 5],
-        "quantity": raw[:, 6],
-        "pnl": raw[:, 7],
-        "return": raw[:, 7] / raw[:, 8],
+        "exit_price": records[:, 5],
+        "quantity": records[:, 6],
+        "pnl": records[:, 7],
+        "return": records[:, 7] / records[:, 8],
         "bars_held": exit_bar - entry_bar,
-        "exit_reason": reasons[raw[:, 9].astype(np.int64)],
+        "exit_reason": reasons[records[:, 9].astype(np.int64)],
     })
