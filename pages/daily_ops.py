@@ -1,12 +1,156 @@
-"""Daily Ops: placeholder until its issue lands (reachable from the navigation)."""
+"""Daily Ops: today's signals from a preset, a rebalance plan with risk checks, one-click execution, the audit log.
+
+Flow: choose broker and preset -> "Generate signals" (fresh data, targets, plan and checks) -> confirm ->
+"Execute" -> order results, reconciliation; the audit log and fill quality are always shown. The paper broker
+is the default; a live account needs its account id typed before Execute is enabled.
+"""
 from __future__ import annotations
 
 import streamlit as st
 
-from ui.shell import ensure_navigation
-
-ensure_navigation()
+from brokers.base import BrokerError
+from brokers.execution import broker_status, execute_plan, plan_rebalance
+from engine.audit_log import AuditLog
+from engine.errors import EngineError
+from engine.presets import list_presets, load_preset
+from engine.risk import kill_switch_reason, set_kill_switch
+from engine.signals import generate_signals
+from ui.daily_ops_view import checks_display, get_broker, orders_display, slippage_figure, status_panel
 
 st.title("Daily Ops")
-st.info("Coming soon. Today's signals from a preset, the broker account and positions, a rebalance plan with risk checks and one-click execution on the paper broker arrive with the broker work (issue 6).")
-st.page_link("pages/backtest.py", label="Meanwhile: run a backtest", icon=":material/query_stats:")
+state = st.session_state
+
+with st.sidebar:
+    broker_name = st.selectbox("Broker", ["paper", "alpaca", "ibkr"], key="ops_broker",
+                               help="paper: the embedded simulated account (default). Alpaca / IBKR settings and "
+                                    "keys come from the environment; they are never shown here.")
+    presets = list_presets()
+    preset_name = st.selectbox("Preset", presets, key="ops_preset", index=0 if presets else None)
+    with st.expander("Kill switch"):
+        reason = kill_switch_reason()
+        if reason:
+            st.error(f"ON: {reason}")
+            if st.button("Turn off", key="ops_kill_off"):
+                set_kill_switch(False)
+                AuditLog().event("kill_switch", "kill switch turned OFF (app)")
+                st.rerun()
+        else:
+            why = st.text_input("Reason", key="ops_kill_reason")
+            if st.button("Turn ON (blocks every execution)", key="ops_kill_on"):
+                set_kill_switch(True, why)
+                AuditLog().event("kill_switch", f"kill switch turned ON (app): {why}")
+                st.rerun()
+
+if not preset_name:
+    st.info("No presets yet: save one from the Backtest page, then come back to trade it.")
+    st.page_link("pages/backtest.py", label="Backtest", icon=":material/query_stats:")
+    st.stop()
+
+try:
+    preset = load_preset(preset_name)
+    costs = preset.backtest_config().costs
+    broker = get_broker(broker_name, costs.commission_bps, costs.slippage_bps)
+except (EngineError, BrokerError) as e:
+    st.error(f"Cannot use {broker_name} / {preset_name}: {e}")
+    st.stop()
+
+status = broker_status(broker)
+status_panel(status)
+if not status.get("connected"):
+    st.stop()
+
+# a plan belongs to one broker and preset: switching either clears what is shown
+context = (broker_name, preset_name)
+if state.get("ops_context") != context:
+    for key in ("ops_signal", "ops_plan", "ops_report"):
+        state.pop(key, None)
+    state["ops_context"] = context
+
+if st.button("Generate signals", type="primary", key="ops_generate", icon=":material/bolt:"):
+    try:
+        with st.spinner("Loading data, computing today's targets and the plan ..."):
+            state["ops_signal"] = generate_signals(preset)
+            state["ops_plan"] = plan_rebalance(state["ops_signal"], broker)
+            state.pop("ops_report", None)
+    except (EngineError, BrokerError) as e:
+        st.error(f"Could not make the plan: {e}")
+
+signal, plan = state.get("ops_signal"), state.get("ops_plan")
+tab_plan, tab_orders, tab_log, tab_quality = st.tabs(["Signals and plan", "Orders and reconciliation",
+                                                      "Audit log", "Fill quality"])
+with tab_plan:
+    if signal is None or plan is None:
+        st.info("Click **Generate signals** to compute today's targets and the rebalance plan.")
+    else:
+        st.subheader("Targets")
+        st.caption(signal.summary())
+        if signal.stale:
+            st.warning(f"Stale data: the last bar is {signal.data_timestamp.date()}, the expected session is "
+                       f"{signal.expected_session.date()}. Refresh the data (Data page) before trading live.")
+        for note in signal.notes:
+            if not note.startswith("stale data"):
+                st.caption(note)
+        st.dataframe(signal.changes.set_index("symbol"), key="ops_targets",
+                     column_config={c: st.column_config.NumberColumn(format="percent")
+                                    for c in ("previous", "target", "change")})
+        st.subheader("Plan")
+        st.caption(plan.summary())
+        st.dataframe(plan.lines().set_index("symbol"), key="ops_lines",
+                     column_config={"target_weight": st.column_config.NumberColumn(format="percent"),
+                                    "notional": st.column_config.NumberColumn(format="%.2f")})
+        st.markdown("**Risk checks**")
+        st.dataframe(checks_display(plan.checks_frame()), key="ops_checks")
+        if not plan.approved:
+            st.error("Blocked: " + "; ".join(f"{c.name}: {c.message}" for c in plan.failed_checks))
+        elif not plan.orders:
+            st.success("Nothing to do: the account already holds the targets.")
+        else:
+            if plan.is_live:
+                typed = st.text_input(f"LIVE account: type the account id ({plan.account_id}) to confirm",
+                                      key="ops_confirm_live")
+                confirmed = typed.strip() == plan.account_id
+            else:
+                confirmed = st.checkbox(f"Send {len(plan.orders)} order(s) to the {plan.broker} account "
+                                        f"{plan.account_id}", key="ops_confirm")
+                typed = None
+            if st.button("Execute", type="primary", disabled=not confirmed, key="ops_execute",
+                         icon=":material/send:"):
+                try:
+                    with st.spinner("Sending orders and waiting for fills ..."):
+                        state["ops_report"] = execute_plan(plan, broker, confirm=typed, timeout=20.0)
+                except (EngineError, BrokerError) as e:
+                    st.error(f"Execution refused: {e}")
+                else:
+                    st.toast(state["ops_report"].summary())
+
+with tab_orders:
+    report = state.get("ops_report")
+    if report is None:
+        st.info("No execution in this session yet: results appear here after **Execute**.")
+    else:
+        (st.success if report.status == "complete" else st.warning)(report.summary())
+        for err in report.errors:
+            st.error(err)
+        st.dataframe(orders_display(report.orders_frame()), key="ops_results",
+                     column_config={"slippage_bps": st.column_config.NumberColumn(format="%.1f")})
+        st.markdown("**Reconciliation** (target vs actual units after execution)")
+        st.dataframe(report.reconciliation.set_index("symbol"), key="ops_recon")
+
+log = AuditLog()
+with tab_log:
+    limit = st.number_input("Events", 10, 5000, 200, 50, key="ops_log_limit")
+    events = log.events(limit=int(limit))
+    if events.empty:
+        st.info("The audit log is empty.")
+    else:
+        st.dataframe(events.drop(columns=["payload"]).set_index("id"), key="ops_audit")
+
+with tab_quality:
+    results = log.order_results()
+    st.caption("Each fill vs the price the plan was sized with (the latest price at planning time); positive = "
+               "worse (paid more on a buy, received less on a sell).")
+    st.plotly_chart(slippage_figure(results), key="ops_slippage")
+    if not results.empty:
+        done = results.dropna(subset=["slippage_bps"])
+        if not done.empty:
+            st.metric("Average slippage", f"{done['slippage_bps'].mean():+.1f} bps", help=f"{len(done)} order(s)")
