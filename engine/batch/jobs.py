@@ -76,8 +76,20 @@ def compute_job(spec: JobSpec, progress: Progress | None = None,
     out.summary.setdefault("metrics", {m: _num(out.result.metrics.get(m)) for m in SUMMARY_METRICS})
     out.summary.setdefault("params", dict(out.result.params))
     out.executor = executor_id()
+    _materialize(out.result)
     report(1.0, "done")
     return out
+
+
+RESULT_FIELDS: tuple[str, ...] = ("equity", "returns", "cash", "weights", "positions", "trades", "fills", "metrics",
+                                  "benchmark", "benchmark_metrics")
+
+
+def _materialize(result: BacktestResult) -> None:
+    """Read every field once, so fields built lazily on first access become plain values (picklable: the
+    output travels back from a pool process or a Dask worker)."""
+    for name in RESULT_FIELDS:
+        getattr(result, name)
 
 
 def compute_job_safe(spec_dict: dict[str, Any]) -> tuple[str, Any, str | None]:

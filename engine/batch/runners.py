@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Mapping
 from engine.batch.jobs import compute_job_safe, recover_saved, record_job
 from engine.batch.queue import ClaimedJob, JobQueue, heartbeat_interval, new_worker_id
 from engine.batch.spec import JobSpec
-from engine.errors import ConfigError
+from engine.errors import ConfigError, EngineError
 
 RUNNERS: tuple[str, ...] = ("local", "dask")
 
@@ -153,8 +153,13 @@ def run_batch(queue: JobQueue, batch_id: str, runner: Runner, *, worker: str | N
                     notify(claimed.id, "done")
                     continue
                 queue.heartbeat(claimed.id, worker, 0.0, f"submitted to the {runner.name} runner")
+                try:
+                    future = runner.submit(claimed.spec)
+                except Exception as e:  # the runner is broken (pool died, cluster gone): give the job back
+                    queue.release(claimed.id, worker, f"runner {runner.name} failed: {type(e).__name__}: {e}")
+                    raise EngineError(f"runner {runner.name} cannot take jobs any more: {e}") from e
                 with lock:
-                    in_flight[runner.submit(claimed.spec)] = claimed
+                    in_flight[future] = claimed
             if not in_flight:
                 break
             for future in runner.wait_any(list(in_flight)):
