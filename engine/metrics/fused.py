@@ -20,12 +20,7 @@ FUSED_NAMES: tuple[str, ...] = (
 _ZERO_DISPERSION = 1e-12
 
 
-@njit(cache=True, parallel=True)
-def fused_metrics(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
-    """(K, len(FUSED_NAMES)) metrics of the (T, K) equity `values`.
-
-    bench: (T,) benchmark returns (NaN = no bar) or an empty array; gross, turnover: (T, K) or (0, 0).
-    """
+def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
     n, k = values.shape
     out = np.full((k, len(FUSED_NAMES)), np.nan)
     has_bench = bench.shape[0] == n and n > 0
@@ -158,3 +153,16 @@ def fused_metrics(values, cash, periods, rf_bar, years, bench, gross, turnover, 
                 tot_t += turnover[t, c]
             out[c, 17] = tot_t / n * periods
     return out
+
+
+_serial = njit(cache=True)(_fused)
+_parallel = njit(cache=True, parallel=True)(_fused)
+
+
+def fused_metrics(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
+    """(K, len(FUSED_NAMES)) metrics of the (T, K) equity `values` (threads over columns when K is large).
+
+    bench: (T,) benchmark returns (NaN = no bar) or an empty array; gross, turnover: (T, K) or (0, 0).
+    """
+    kernel = _parallel if values.shape[1] >= 32 else _serial
+    return kernel(values, cash, periods, rf_bar, years, bench, gross, turnover, level)
