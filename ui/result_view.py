@@ -49,7 +49,7 @@ def styled_metrics(table: pd.DataFrame) -> Any:
 
     styler = table.style
     for name in table.index:
-        styler = styler.format(fmt(str(name)), subset=pd.IndexSlice[[name], :])
+        styler = styler.format(fmt(str(name)), subset=pd.IndexSlice[[name], :], na_rep="–")
     return styler
 
 

@@ -35,7 +35,9 @@ def test_streamlit_config_binds_loopback_without_telemetry() -> None:
     assert cfg["server"]["address"] == "127.0.0.1"
     assert cfg["server"]["headless"] is True
     assert cfg["browser"]["gatherUsageStats"] is False
-    assert cfg["theme"]["base"] in ("light", "dark")
+    assert cfg["theme"]["primaryColor"].startswith("#")
+    # no forced background/text colours: the viewer's light or dark theme applies
+    assert not {"base", "backgroundColor", "textColor"} & set(cfg["theme"])
 
 
 def test_dockerignore_keeps_secrets_and_venv_out() -> None:
