@@ -1,0 +1,172 @@
+"""The robustness scorecard (values recomputed from individual backtests) and the montecarlo/scorecard CLI."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.config import BacktestConfig, Costs
+from engine.data import load_market_data
+from engine.montecarlo import MonteCarloSpec, run_montecarlo
+from engine.overfitting import deflated_sharpe_ratio
+from engine.request import BacktestRequest
+from engine.scorecard import VERDICTS, build_scorecard
+from engine.sensitivity import breakeven_commission
+from engine.simulate import run_backtest
+from engine.strategies.registry import create_strategy
+
+IVYBT = Path(sys.executable).parent / "ivybt"
+REQUEST = BacktestRequest(strategy="sma_cross", params={"fast": 10, "slow": 50}, symbols=("SPY",),
+                          start="2005-01-01", config=BacktestConfig(costs=Costs(commission_bps=1)))
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ws")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IVYBT_HOME", str(path))
+        yield path
+
+
+@pytest.fixture(scope="module")
+def card(home):
+    return build_scorecard(REQUEST, montecarlo=MonteCarloSpec(n_sims=500, seed=1))
+
+
+@pytest.fixture(scope="module")
+def trials(home):
+    """The default grid recomputed by hand: fast 5..20 (step 5, -2..+2 around 10, >= 5), slow 30..70."""
+    data = load_market_data(["SPY"], REQUEST.start)
+    rows = []
+    for fast in (5, 10, 15, 20):
+        for slow in (30, 40, 50, 60, 70):
+            res = run_backtest(data, create_strategy("sma_cross", {"fast": fast, "slow": slow}), REQUEST.config)
+            rows.append({"fast": fast, "slow": slow, "sharpe": res.metrics["sharpe"], "returns": res.returns})
+    return rows
+
+
+def test_every_line_has_a_value_and_a_verdict(card):
+    names = [line.name for line in card.lines]
+    for expected in ("Sharpe ratio", "Deflated Sharpe ratio", "Probability of backtest overfitting", "Plateau score",
+                     "Monte Carlo 5th percentile final equity", "Monte Carlo 5th percentile max drawdown",
+                     "Probability of a loss beyond 20%", "Fill sensitivity", "Break-even commission",
+                     "Number of trades", "Exposure"):
+        assert expected in names
+    for line in card.lines:
+        assert line.verdict in VERDICTS and line.detail and ("pass" in line.detail or "Not computed" in line.detail)
+    assert card.overall in VERDICTS
+    assert sum(card.counts().values()) == len(card.lines)
+    frame = card.to_frame()
+    assert list(frame.columns) == ["name", "value", "verdict", "detail"] and len(frame) == len(card.lines)
+
+
+def test_values_equal_independent_computations(card, trials, home):
+    stats = pytest.importorskip("scipy.stats")
+    data = load_market_data(["SPY"], REQUEST.start)
+    result = run_backtest(data, create_strategy("sma_cross", REQUEST.params), REQUEST.config)
+    assert card.line("Sharpe ratio").value == pytest.approx(result.metrics["sharpe"], rel=1e-12)
+    assert card.line("Number of trades").value == result.metrics["n_trades"]
+    assert card.line("Exposure").value == pytest.approx(result.metrics["exposure"], rel=1e-12)
+    assert card.line("Break-even commission").value == pytest.approx(breakeven_commission(REQUEST), rel=1e-12)
+    # deflated Sharpe from the hand-made grid's 20 trials
+    r = result.returns.to_numpy()
+    per_bar = [t["sharpe"] / math.sqrt(252) for t in trials]
+    dsr = deflated_sharpe_ratio(r.mean() / r.std(ddof=1), len(r), len(trials), float(np.var(per_bar, ddof=1)),
+                                float(stats.skew(r)), float(stats.kurtosis(r, fisher=False)))
+    assert card.line("Deflated Sharpe ratio").value == pytest.approx(dsr, rel=1e-9)
+    # plateau: the 8 neighbours of (10, 50) on the grid, mean Sharpe / its Sharpe
+    sharpe = {(t["fast"], t["slow"]): t["sharpe"] for t in trials}
+    near = [sharpe[(f, s)] for f in (5, 10, 15) for s in (40, 50, 60) if (f, s) != (10, 50)]
+    assert card.line("Plateau score").value == pytest.approx(np.mean(near) / sharpe[(10, 50)], rel=1e-12)
+    # Monte Carlo lines: the same spec run directly
+    mc = run_montecarlo(result, MonteCarloSpec(n_sims=500, seed=1))
+    assert card.line("Monte Carlo 5th percentile final equity").value == pytest.approx(
+        mc.percentiles.loc["p5", "final_equity"] / REQUEST.config.initial_cash, rel=1e-12)
+    assert card.line("Probability of a loss beyond 20%").value == mc.prob_loss_beyond
+    # verdicts follow the stated thresholds
+    trades = card.line("Number of trades")
+    assert trades.verdict == ("pass" if trades.value >= 30 else "warn" if trades.value >= 10 else "fail")
+
+
+def test_given_trials_walkforward_and_more_trials_deflate_more(trials, home):
+    from engine.optimize import OptimizeSpec
+    from engine.walkforward import WalkForwardSpec, run_walkforward
+
+    table = pd.DataFrame([{k: t[k] for k in ("fast", "slow", "sharpe")} for t in trials])
+    returns = np.column_stack([t["returns"].to_numpy() for t in trials])
+    wf = run_walkforward(WalkForwardSpec(OptimizeSpec(strategy="sma_cross", symbols=("SPY",), start="2005-01-01",
+                                                      ranges={"fast": [10, 20], "slow": [50, 100]}),
+                                         in_sample="3Y", out_of_sample="1Y"))
+    few = build_scorecard(REQUEST, grid_table=table, trial_returns=returns, walkforward=wf,
+                          montecarlo=MonteCarloSpec(n_sims=100))
+    many = build_scorecard(REQUEST, n_trials=1000, grid_table=table, montecarlo=MonteCarloSpec(n_sims=100))
+    line = few.line("Walk-forward efficiency")
+    assert line.value == pytest.approx(wf.efficiency, nan_ok=True) and line.verdict in VERDICTS
+    assert many.line("Deflated Sharpe ratio").value < few.line("Deflated Sharpe ratio").value
+    assert few.info["pbo"]["n_trials"] == 20
+    with pytest.raises(KeyError):
+        many.line("Probability of backtest overfitting")  # no return matrix given -> no PBO line
+
+
+def test_buy_and_hold_fails_on_trades_and_passes_on_costs(home):
+    card = build_scorecard(BacktestRequest(strategy="buy_and_hold", symbols=("SPY",), start="2010-01-01"),
+                           montecarlo=MonteCarloSpec(n_sims=200))
+    assert card.line("Number of trades").verdict == "fail"
+    assert card.line("Break-even commission").value == math.inf
+    assert card.line("Break-even commission").verdict == "pass"
+    pbo = card.line("Probability of backtest overfitting")  # renormalize True/False trade identically
+    assert math.isnan(pbo.value) and "Not computed" in pbo.detail
+
+
+def cli(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "IVYBT_HOME": str(home)}
+    env.pop("IVYBT_PRESETS", None)
+    return subprocess.run([str(IVYBT), *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def cli_json(*args: str, home: Path) -> dict:
+    proc = cli(*args, "--json", home=home)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    return json.loads(lines[0])
+
+
+FLAGS = ("--strategy", "sma_cross", "--symbols", "SPY", "--param", "fast=10", "--param", "slow=50",
+         "--start", "2012-01-01")
+
+
+def test_cli_montecarlo_json_from_flags_and_from_a_saved_run(home):
+    out = cli_json("montecarlo", *FLAGS, "--method", "reshuffle", "--sims", "300", "--seed", "3", home=home)
+    assert set(out["percentiles"]) == {"p5", "p25", "p50", "p75", "p95"}
+    finals = {row["final_equity"] for row in out["percentiles"].values()}
+    assert len(finals) == 1  # reshuffle: final equity unchanged
+    data = load_market_data(["SPY"], "2012-01-01")
+    result = run_backtest(data, create_strategy("sma_cross", {"fast": 10, "slow": 50}), BacktestConfig())
+    direct = run_montecarlo(result, MonteCarloSpec(method="reshuffle", n_sims=300, seed=3))
+    assert out["percentiles"]["p5"]["max_drawdown"] == pytest.approx(direct.percentiles.loc["p5", "max_drawdown"])
+    saved = cli_json("backtest", *FLAGS, "--save", home=home)
+    again = cli_json("montecarlo", "--run-id", saved["run_id"], "--method", "reshuffle", "--sims", "300",
+                     "--seed", "3", home=home)
+    assert again["run_id"] == saved["run_id"] and again["percentiles"] == out["percentiles"]
+    text = cli("montecarlo", *FLAGS, "--sims", "200", home=home)
+    assert text.returncode == 0 and "p95" in text.stdout and "P(final equity <" in text.stdout
+
+
+def test_cli_scorecard_json_and_errors(home):
+    out = cli_json("scorecard", *FLAGS, "--sims", "200", home=home)
+    assert out["overall"] in VERDICTS
+    assert {line["verdict"] for line in out["lines"]} <= set(VERDICTS)
+    assert any(line["name"] == "Deflated Sharpe ratio" for line in out["lines"])
+    assert out["metrics"]["n_trades"] > 0
+    bad = cli("montecarlo", *FLAGS, "--sims", "0", home=home)
+    assert bad.returncode == 2 and "n_sims" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    both = cli("montecarlo", "--run-id", "abc", *FLAGS, home=home)
+    assert both.returncode == 2 and "--run-id" in both.stderr
