@@ -107,6 +107,7 @@ class MonteCarloResult:
         sharpe (annualized; per trade x sqrt(trades per year) for the trade methods).
     prob_loss_beyond: share of paths with final equity < (1 - loss_threshold) x initial cash.
     summary: the original backtest's values beside the simulated medians, plus counts.
+    final_equity / max_drawdown / sharpe: the (n_sims,) values behind the percentiles (for histograms).
     """
 
     spec: MonteCarloSpec
