@@ -16,6 +16,7 @@ from engine.strategies.registry import list_strategies, load_errors
 from engine.walkforward import WalkForwardSpec, run_walkforward
 from ui import data_cache
 from ui import optimize_view as view
+from ui.optimize_tabs import scorecard_tab, universe_tab
 from ui.optimize_form import P, build_spec, data_inputs, range_inputs, search_inputs, seed_defaults
 from ui.run_control import RunControl, pop_cancelled
 from ui.shell import ensure_navigation
@@ -171,8 +172,8 @@ with tabs["Monte Carlo"]:
 
 with tabs["Universe"]:
     if tabs["Universe"].open:
-        view.universe_tab(spec, result, fixed, ranges)
+        universe_tab(spec, result, fixed, ranges)
 
 with tabs["Scorecard"]:
     if tabs["Scorecard"].open:
-        view.scorecard_tab(spec, result, fixed, ranges)
+        scorecard_tab(spec, result, fixed, ranges)

@@ -44,7 +44,7 @@ def ranked_table(table: pd.DataFrame, param_names: Sequence[str], objective: str
 def ranked_styler(display: pd.DataFrame, objective: str = "objective",
                   percent: Iterable[str] = ("cagr", "total_return", "max_drawdown")) -> Any:
     """A pandas Styler of `ranked_table`'s frame: infeasible rows greyed, the objective shaded from red (worst
-    shown) to green (best shown), fractions as percentages."""
+    shown) to green (best shown), fractions as percentages, counts as integers (the index, the trial id, stays)."""
     values = pd.to_numeric(display[objective], errors="coerce") if objective in display else pd.Series(dtype=float)
     finite = values[np.isfinite(values)]
     lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
@@ -66,10 +66,11 @@ def ranked_styler(display: pd.DataFrame, objective: str = "objective",
 
     fmt = {c: "{:.2%}" for c in percent if c in display.columns}
     fmt.update({c: "{:.4f}" for c in (objective, "sharpe") if c in display.columns})
+    fmt.update({c: "{:,.0f}" for c in ("n_trades", "max_drawdown_duration") if c in display.columns})
     styler = display.style.format(fmt, na_rep="n/a").apply(grey, axis=1)
     if objective in display.columns:
         styler = styler.map(shade, subset=[objective])
-    return styler.hide(axis="index")
+    return styler
 
 
 # ----------------------------------------------------------------------------------- two-parameter surfaces

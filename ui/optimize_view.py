@@ -18,16 +18,20 @@ from ui.result_view import PLOTLY_CONFIG, format_metric
 
 P = "opt"
 KEEP_CURVES = 10
-"""Equity curves kept in session state after a search (the best ones): the full bars x trials frame can be
-hundreds of MB for a large grid."""
+MAX_CELLS = 4_000_000
+"""Every trial's equity curve is kept in session state (for PBO in the scorecard) while bars x trials stays
+under MAX_CELLS (32 MB); above that only the best KEEP_CURVES (a 50 x 50 grid over 30 years is 170 MB)."""
 
 
 def chart(fig: Any, key: str) -> None:
     st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
 
 
-def slim(result: OptimizationResult, keep: int = KEEP_CURVES) -> OptimizationResult:
-    """The result with only the best `keep` trials' equity curves (the table keeps every trial)."""
+def slim(result: OptimizationResult, keep: int = KEEP_CURVES, max_cells: int = MAX_CELLS) -> OptimizationResult:
+    """The result with every equity curve if bars x trials <= max_cells, else the best `keep` (in rank order;
+    the table keeps every trial)."""
+    if result.equity.size <= max_cells:
+        return result
     ids = [i for i in result.table.index[:keep] if i in result.equity.columns]
     return dataclasses.replace(result, equity=result.equity.loc[:, ids])
 
@@ -75,8 +79,8 @@ def show_grid(result: OptimizationResult) -> None:
             st.line_chart(top.set_index(params[0])["objective"])
     else:
         _surfaces(table, params, spec.maximize)
-    curves = {f"#{i + 1} {dict(table.loc[t, params])}": result.equity[t]
-              for i, t in enumerate(result.equity.columns[:5])}
+    curves = {f"#{i + 1} {({p: _plain(table.loc[t, p]) for p in params})}": result.equity[t]
+              for i, t in enumerate([t for t in table.index[:5] if t in result.equity.columns])}
     if curves:
         chart(charts.compare_equity_figure(curves), f"{P}_top_curves")
 
@@ -241,73 +245,3 @@ def preset_saver(request: Any, key: str, universe: list[str] | None = None, labe
         except EngineError as e:
             st.error(f"Preset not saved: {e}")
 
-
-def universe_tab(spec: Any, result: OptimizationResult | None, fixed: dict[str, Any],
-                 ranges: dict[str, list[Any]]) -> None:
-    """Rank the form's symbols by an in-sample metric of the chosen set; keep the top N or those above a
-    threshold; save the kept list into a preset's `universe`."""
-    import importlib.util
-
-    from engine.errors import EngineError
-
-    if importlib.util.find_spec("engine.universe") is None:  # TODO: drop once engine/universe.py has landed
-        st.info("Universe selection arrives with engine.universe (issue 4).")
-        return
-    from engine.universe import select_universe
-
-    params = choose_params(result, fixed, ranges, key=f"{P}_uni_set")
-    c1, c2, c3 = st.columns(3)
-    metric = c1.selectbox("Rank by", ["sharpe", "cagr", "calmar", "sortino", "total_return"], key=f"{P}_uni_metric")
-    top_n = c2.number_input("Keep top N (0 = all above the threshold)", min_value=0, max_value=500, value=0,
-                            key=f"{P}_uni_top")
-    use_threshold = c3.checkbox("Threshold", key=f"{P}_uni_use_thr")
-    threshold = c3.number_input("keep if metric >=", value=0.0, step=0.1, key=f"{P}_uni_thr",
-                                disabled=not use_threshold)
-    if st.button("Rank symbols", type="primary", key=f"{P}_uni_run", disabled=spec is None) and spec is not None:
-        try:
-            with st.spinner(f"Backtesting {len(spec.symbols)} symbols ..."):
-                request = spec.request(params)
-                chosen = select_universe(request, metric=metric, top_n=int(top_n) or None,
-                                         threshold=float(threshold) if use_threshold else None)
-            st.session_state[f"{P}_uni_result"] = (chosen, request, metric,
-                                                   float(threshold) if use_threshold else None)
-        except EngineError as e:
-            st.error(f"Universe selection stopped: {e}")
-    stored = st.session_state.get(f"{P}_uni_result")
-    if stored is None:
-        st.info("Choose the symbols above (several), a metric and a rule, then press **Rank symbols**.")
-        return
-    chosen, request, metric, threshold = stored
-    show_universe(chosen, metric, threshold)
-    st.markdown("**Save the kept list** into a preset's `universe` (signals and daily ops then trade those).")
-    preset_saver(request, f"{P}_uni_preset", universe=list(chosen.kept), label="Save with universe")
-
-
-def scorecard_tab(spec: Any, result: OptimizationResult | None, fixed: dict[str, Any],
-                  ranges: dict[str, list[Any]]) -> None:
-    """One robustness scorecard for the chosen set: each line with its value and a verdict."""
-    import importlib.util
-
-    from engine.errors import EngineError
-
-    if importlib.util.find_spec("engine.scorecard") is None:  # TODO: drop once engine/scorecard.py has landed
-        st.info("The robustness scorecard arrives with engine.scorecard (issue 4).")
-        return
-    from engine.scorecard import build_scorecard
-
-    params = choose_params(result, fixed, ranges, key=f"{P}_sc_set")
-    if st.button("Build scorecard", type="primary", key=f"{P}_sc_run", disabled=spec is None) and spec is not None:
-        try:
-            with st.spinner("Running the robustness checks ..."):
-                card = build_scorecard(spec.request(params))
-            st.session_state[f"{P}_sc_result"] = (card, params)
-        except EngineError as e:
-            st.error(f"Scorecard stopped: {e}")
-    stored = st.session_state.get(f"{P}_sc_result")
-    if stored is None:
-        st.info("Pick a parameter set and press **Build scorecard**: deflated Sharpe, overfitting, plateau, "
-                "fill and cost sensitivity, walk-forward and Monte Carlo in one table.")
-        return
-    card, used = stored
-    st.caption(f"Parameter set: {used}")
-    show_scorecard(card)

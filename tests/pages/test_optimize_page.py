@@ -205,3 +205,57 @@ def test_montecarlo_tab_percentiles_match_the_engine(workspace) -> None:
     np.testing.assert_allclose(median["y"], np.percentile(mc.paths, 50, axis=0), rtol=1e-12)
     hist = [t for t in traces if t[0]["type"] == "histogram"]
     assert len(hist) == 2 and len(hist[0][0]["x"]) == 300
+
+
+def test_universe_tab_ranks_symbols_alone_and_saves_into_a_preset(workspace) -> None:
+    from engine.presets import Preset, load_preset, save_preset
+
+    symbols = ("SPY", "QQQ", "TLT", "GLD", "XLE")
+    save_preset(Preset(name="rotation", strategy="sma_cross", params={"fast": 5, "slow": 50}, symbols=symbols))
+    at = _open(_setup(page("optimize"), symbols=symbols), "Universe")
+    assert_clean(at)
+    assert at.selectbox(key="opt_uni_set").value.startswith("as in the form")  # no optimization yet
+    at.number_input(key="opt_uni_top").set_value(2)
+    at.button(key="opt_uni_run").click().run()
+    assert_clean(at)
+    # independent: each symbol backtested alone with the form's first values (fast 5, slow 50)
+    sharpe = {s: run_request(BacktestRequest(strategy="sma_cross", params={"fast": 5, "slow": 50}, symbols=(s,),
+                                             start="2005-01-01", end="2020-12-31")).metrics["sharpe"]
+              for s in symbols}
+    top2 = sorted(symbols, key=lambda s: -sharpe[s])[:2]
+    assert at.success[0].value == f"Kept 2: {', '.join(top2)}"
+    (bars,) = [chart_traces(c)[0] for c in at.get("plotly_chart")]
+    assert list(bars["y"]) == sorted(symbols, key=lambda s: sharpe[s])  # best on top
+    np.testing.assert_allclose(bars["x"], sorted(sharpe.values()), rtol=1e-12)
+
+    at.selectbox(key="opt_uni_existing").set_value("rotation").run()
+    at.button(key="opt_uni_apply").click().run()
+    assert_clean(at)
+    preset = load_preset("rotation")
+    assert preset.universe == tuple(top2) and preset.symbols == symbols
+    assert preset.to_request().symbols == tuple(top2)
+
+
+def test_scorecard_tab_uses_the_optimizer_trials(workspace) -> None:
+    at = _setup(page("optimize"))
+    at.button(key="opt_run").click().run()
+    _open(at, "Scorecard")
+    assert_clean(at)
+    assert "PBO" in " ".join(c.value for c in at.caption)
+    at.button(key="opt_sc_run").click().run()
+    assert_clean(at)
+    expected = _single_sharpes()
+    best = max(expected, key=expected.get)
+    single = run_request(BacktestRequest(strategy="sma_cross", params={"fast": best[0], "slow": best[1]},
+                                         symbols=("SPY",), start="2005-01-01", end="2020-12-31"))
+    shown = at.dataframe[0].value.set_index("check")
+    assert float(shown.loc["Sharpe ratio", "value"]) == pytest.approx(single.metrics["sharpe"], rel=1e-12)
+    assert float(shown.loc["Number of trades", "value"]) == single.metrics["n_trades"]
+    pbo = float(shown.loc["Probability of backtest overfitting", "value"])
+    assert 0.0 <= pbo <= 1.0  # computed from the 12 trials' curves kept by the page
+    assert "Plateau score" in shown.index and "Walk-forward efficiency" not in shown.index
+    # verdicts by the documented thresholds: trades pass >= 30, warn >= 10
+    trades_verdict = "pass" if single.metrics["n_trades"] >= 30 else "warn" if single.metrics["n_trades"] >= 10 else "fail"
+    assert shown.loc["Number of trades", "verdict"] == trades_verdict
+    counts = {m.label: int(m.value) for m in at.metric if m.label in ("pass", "warn", "fail")}
+    assert sum(counts.values()) == len(shown)
