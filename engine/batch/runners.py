@@ -12,6 +12,7 @@ code and the data, not the database; if the driver dies, its jobs' heartbeats st
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
@@ -99,7 +100,7 @@ class DaskRunner(Runner):
         else:
             self.workers = _workers(workers)
             self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                         host="127.0.0.1", dashboard_address=None, silence_logs="error")
+                                         host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
             self._client = Client(self._cluster)
         self.address = self._client.scheduler.address
 
