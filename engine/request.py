@@ -82,5 +82,10 @@ def run_request(request: BacktestRequest) -> BacktestResult:
     from engine.strategies.registry import create_strategy
 
     strategy = create_strategy(request.strategy, request.params)
-    data = load_market_data(list(request.symbols), request.start, request.end, get_source(request.data_source))
-    return run_backtest(data, strategy, request.config)
+    source = get_source(request.data_source)
+    data = load_market_data(list(request.symbols), request.start, request.end, source)
+    bench = request.config.benchmark
+    bench_close = None
+    if bench and bench not in data.symbols:  # an untraded benchmark: its closes only, never traded
+        bench_close = load_market_data([bench], source=source).close[bench]
+    return run_backtest(data, strategy, request.config, benchmark_close=bench_close)

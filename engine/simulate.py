@@ -75,8 +75,12 @@ def _stop_arrays(strategy: Strategy, data: MarketData, config: BacktestConfig) -
     return arrays, used
 
 
-def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | None = None) -> BacktestResult:
+def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | None = None, *,
+                 benchmark_close: pd.Series | None = None) -> BacktestResult:
     """Simulate `strategy` on `data` under `config`.
+
+    The benchmark is `config.benchmark` (or the first symbol) from `data`; a benchmark that is not traded is
+    passed as `benchmark_close` (its closes, aligned to `data.index` here; held over missing bars).
 
     Weights decided at the close of bar t fill at the open of t+1 (default), the close of t+1, or (optimistic,
     for comparison only) the close of t. Equity is marked at every close. See engine.kernels for the order of
@@ -98,17 +102,23 @@ def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | 
         growth, float(risk.max_leverage), float(risk.max_position) if risk.max_position is not None else np.inf,
         use_stops,
     )
-    return _wrap(data, strategy, config, arrays["close"], *outputs)
+    return _wrap(data, strategy, config, benchmark_close, *outputs)
 
 
-def _wrap(data: MarketData, strategy: Strategy, config: BacktestConfig, close: np.ndarray, equity: np.ndarray,
+def _wrap(data: MarketData, strategy: Strategy, config: BacktestConfig, benchmark_close: pd.Series | None,
+          equity: np.ndarray,
           cash: np.ndarray, positions: np.ndarray, weights: np.ndarray, turnover: np.ndarray, gross: np.ndarray,
           last_close: np.ndarray, fills: np.ndarray) -> BacktestResult:
     """Metrics now; every pandas view (trades, fills, positions, benchmark, ...) on first access."""
     index, symbols = data.index, data.symbols
     records = trade_records(fills, last_close, len(index))
-    bench_symbol = config.benchmark or symbols[0]
-    bench_values = benchmark_values(data, bench_symbol, config.initial_cash)
+    if benchmark_close is not None:
+        bench_symbol = str(benchmark_close.name or config.benchmark or "benchmark")
+        bench_values = buy_and_hold_values(benchmark_close.reindex(index).to_numpy(dtype="float64"),
+                                           config.initial_cash)
+    else:
+        bench_symbol = config.benchmark or symbols[0]
+        bench_values = benchmark_values(data, bench_symbol, config.initial_cash)
     bench_returns = np.empty_like(bench_values)
     bench_returns[0] = bench_values[0] / config.initial_cash - 1.0
     np.divide(bench_values[1:], bench_values[:-1], out=bench_returns[1:])
@@ -156,7 +166,11 @@ def benchmark_values(data: MarketData, symbol: str, initial_cash: float) -> np.n
     first close (held over bars without a close)."""
     if symbol not in data.close.columns:
         raise ConfigError(f"benchmark {symbol!r} is not among the loaded symbols {data.symbols}")
-    close = data.close[symbol].to_numpy()
+    return buy_and_hold_values(data.close[symbol].to_numpy(), initial_cash)
+
+
+def buy_and_hold_values(close: np.ndarray, initial_cash: float) -> np.ndarray:
+    """Equity of buying at the first close and holding: cash before it, held over NaN closes."""
     if np.isnan(close).any():
         close = ffill(close)
     valid = np.flatnonzero(~np.isnan(close))
