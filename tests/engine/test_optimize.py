@@ -19,9 +19,9 @@ FAST, SLOW = [5, 10, 20, 40], [20, 50, 100]
 
 
 @pytest.fixture(scope="module")
-def spy():
+def spy(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("IVYBT_HOME", "/nonexistent-ivybt-test-home")
+        mp.setenv("IVYBT_HOME", str(tmp_path_factory.mktemp("home")))
         yield load_market_data(["SPY"], start="2012-01-01", end="2020-12-31")
 
 

@@ -20,9 +20,9 @@ RANGES = {"fast": [5, 10, 20], "slow": [30, 60, 120]}
 
 
 @pytest.fixture(scope="module")
-def spy():
+def spy(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("IVYBT_HOME", "/nonexistent-ivybt-test-home")
+        mp.setenv("IVYBT_HOME", str(tmp_path_factory.mktemp("home")))
         yield load_market_data(["SPY"], start="2006-01-01", end="2020-12-31")
 
 
