@@ -1,12 +1,151 @@
-"""Scheduler: placeholder until its issue lands (reachable from the navigation)."""
+"""Scheduler: write or build a YAML batch, queue it, watch its jobs live, open results (DESIGN §7).
+
+Jobs live in the workspace's SQLite queue, so the status survives a browser reload or an app restart; any
+`ivybt worker` process (or the background worker started here) runs them.
+"""
 from __future__ import annotations
 
 import streamlit as st
 
-from ui.shell import ensure_navigation
-
-ensure_navigation()
+from engine.batch import validate_text
+from engine.batch.queue import JobQueue
+from engine.errors import EngineError
+from engine.metrics import METRIC_NAMES
+from engine.strategies.registry import list_strategies
+from engine.workspace import workspace_dir
+from ui import scheduler_view as view
+from ui.state import run_store, set_current_run
 
 st.title("Scheduler")
-st.info("Coming soon. YAML batches of backtests and optimizations, a persistent job queue with live status, local processes or a Dask cluster arrive with the batch work (issue 5).")
-st.page_link("pages/backtest.py", label="Meanwhile: run a backtest", icon=":material/query_stats:")
+queue = JobQueue()
+if "sched_yaml" not in st.session_state:
+    st.session_state["sched_yaml"] = view.EXAMPLE_YAML
+
+
+def _use_form() -> None:
+    s = st.session_state
+    s["sched_yaml"] = view.form_yaml(s["sched_f_name"], s["sched_f_strategies"], s["sched_f_symbols"],
+                                     s["sched_f_start"], s["sched_f_end"], s["sched_f_commission"],
+                                     s["sched_f_slippage"], s["sched_f_objective"])
+
+
+def _use_upload() -> None:
+    upload = st.session_state.get("sched_upload")
+    if upload is not None:
+        st.session_state["sched_yaml"] = upload.getvalue().decode("utf-8", errors="replace")
+
+
+new_tab, queue_tab = st.tabs(["New batch", "Queue"])
+with new_tab:
+    with st.expander("Build a simple batch (strategies x symbol sets)"):
+        with st.form("sched_form"):
+            st.text_input("Batch name", value="my-batch", key="sched_f_name")
+            st.multiselect("Strategies (default parameters)", list(list_strategies()), default=["sma_cross"],
+                           key="sched_f_strategies")
+            st.text_area("Symbol sets, one per line", value="SPY\nQQQ, IWM", key="sched_f_symbols")
+            c1, c2 = st.columns(2)
+            c1.date_input("Start", value=None, key="sched_f_start")
+            c2.date_input("End", value=None, key="sched_f_end")
+            c3, c4, c5 = st.columns(3)
+            c3.number_input("Commission (bps)", 0.0, 1000.0, 2.0, key="sched_f_commission")
+            c4.number_input("Slippage (bps)", 0.0, 1000.0, 1.0, key="sched_f_slippage")
+            c5.selectbox("Rank jobs by", list(METRIC_NAMES), index=list(METRIC_NAMES).index("sharpe"),
+                         key="sched_f_objective")
+            st.form_submit_button("Write YAML", on_click=_use_form)
+    st.file_uploader("Or upload a batch file", type=["yaml", "yml"], key="sched_upload", on_change=_use_upload)
+    text = st.text_area("Batch YAML", key="sched_yaml", height=340)
+    batch, issues = validate_text(text, "editor")
+    if issues:
+        st.error("The batch is not valid:\n\n" + "\n".join(f"- line {i.line}, `{i.field}`: {i.message}"
+                                                            for i in issues))
+    else:
+        st.success(f"Valid batch **{batch.name}**: {len(batch.jobs)} job(s).")
+        st.dataframe([{"job": j.name, "kind": j.kind, "strategy": j.request.strategy,
+                       "symbols": ", ".join(j.request.symbols), "start": j.request.start, "end": j.request.end}
+                      for j in batch.jobs], hide_index=True, key="sched_preview")
+    if st.button("Queue batch", type="primary", disabled=batch is None, key="sched_queue"):
+        batch_id = queue.submit(batch)
+        st.session_state["sched_batch"] = st.session_state["sched_pick"] = batch_id
+        st.success(f"Queued batch {batch_id} ({len(batch.jobs)} jobs). Workers pick it up from the queue.")
+
+with queue_tab:
+    batches = queue.batches()
+    if batches.empty:
+        st.info("No batches yet: write one in the New batch tab and queue it.")
+        st.stop()
+    names = {b.id: f"{b.name} · {b.id} · {b.submitted} UTC · {b.n_jobs} jobs" for b in batches.itertuples()}
+    ids = list(names)
+    current = st.session_state.get("sched_batch")
+    batch_id = st.selectbox("Batch", ids, index=ids.index(current) if current in ids else 0,
+                            format_func=names.get, key="sched_pick")
+    c1, c2 = st.columns([1, 3])
+    if c1.button("Start a background worker", key="sched_start_worker",
+                 help="Runs `ivybt worker --exit-when-empty` in its own process; it stops when the queue is empty."):
+        pid = view.start_background_worker(workspace_dir())
+        st.toast(f"Worker started (pid {pid}).")
+    c2.caption("Or run `ivybt worker` in a terminal (several at once to use more cores).")
+
+    @st.fragment(run_every="2s")
+    def live_table() -> None:
+        jobs = queue.jobs(batch_id)
+        counts = queue.counts(batch_id)
+        cols = st.columns(5)
+        for col, status in zip(cols, ("queued", "running", "done", "failed", "cancelled")):
+            col.metric(status.capitalize(), counts[status])
+        st.dataframe(view.jobs_table(jobs), hide_index=True, key="sched_jobs", column_config={
+            "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
+            "duration": st.column_config.NumberColumn("duration (s)", format="%.1f"),
+            "objective": st.column_config.NumberColumn(format="%.4f"),
+        })
+
+    live_table()
+    jobs = queue.jobs(batch_id)
+    a1, a2, a3 = st.columns(3)
+    open_ids = view.unfinished(jobs)
+    with a1:
+        victim = st.selectbox("Job to cancel", open_ids, format_func=view.labels(jobs, open_ids).get,
+                              key="sched_cancel_pick", index=None)
+        if st.button("Cancel job", disabled=victim is None, key="sched_cancel"):
+            queue.cancel(victim)
+            st.rerun()
+        if st.button("Cancel the whole batch", disabled=not open_ids, key="sched_cancel_batch"):
+            queue.cancel_batch(batch_id)
+            st.rerun()
+    with a2:
+        failed = int((jobs["status"] == "failed").sum())
+        if st.button(f"Retry failed jobs ({failed})", disabled=failed == 0, key="sched_retry"):
+            queue.retry_failed(batch_id)
+            st.rerun()
+    done = jobs[jobs["status"] == "done"]
+    with a3:
+        pick = st.selectbox("Open the result of", list(done["run_id"]), index=None, key="sched_open_pick",
+                            format_func=dict(zip(done["run_id"], done["name"])).get)
+        if st.button("Open result", disabled=pick is None, key="sched_open"):
+            set_current_run(pick)
+            st.switch_page("pages/backtest.py")
+    errors = jobs[jobs["status"] == "failed"]
+    for job in errors.itertuples():
+        with st.expander(f"Error of {job.name}: {job.error}"):
+            st.code(job.traceback or job.error, language="text")
+
+    st.subheader("Batch summary")
+    table = view.summary_table(jobs, queue.summaries(batch_id))
+    if table.empty:
+        st.info("No finished job yet.")
+        st.stop()
+    best = view.best_job(jobs)
+    if best is not None:
+        st.success(f"Best job: **{best['name']}** with {best['objective_name']} = {best['objective']:.4f} "
+                   f"(run {best['run_id']}).")
+    st.dataframe(table, key="sched_summary", column_config={
+        c: st.column_config.NumberColumn(format="percent") for c in ("total_return", "cagr", "max_drawdown")})
+    st.plotly_chart(view.objective_figure(table), key="sched_objective_chart")
+    store = run_store()
+    curves = {}
+    for job in done.itertuples():
+        try:
+            curves[job.name] = store.load(job.run_id).result.equity
+        except EngineError as e:  # the run was deleted from the Runs page meanwhile
+            st.caption(f"{job.name}: {e}")
+    if curves:
+        st.plotly_chart(view.equity_comparison(curves), key="sched_equity_chart")

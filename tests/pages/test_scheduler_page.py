@@ -1,0 +1,102 @@
+"""Scheduler page: validation feedback, the form writes a batch, queueing shows live statuses that turn to done
+when a worker runs the jobs, failures show their error, results open in the Backtest page."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.batch.queue import JobQueue
+from engine.batch.worker import run_worker
+from engine.store import RunStore
+from tests.engine.batch_helpers import make_workspace
+from tests.pages.page_helpers import assert_clean, page
+
+BATCH = """\
+name: page-batch
+defaults: {start: 2018-01-01, end: 2021-12-31}
+jobs:
+  - {name: spy-sma, strategy: sma_cross, symbols: [SPY], params: {fast: 10, slow: 50}}
+  - {name: gld-hold, strategy: buy_and_hold, symbols: [GLD]}
+  - {name: broken, strategy: explodes, symbols: [SPY]}
+"""
+
+
+def _statuses(at) -> dict[str, str]:
+    table = next(df.value for df in at.dataframe if "status" in df.value.columns)
+    return dict(zip(table["name"], table["status"]))
+
+
+def test_invalid_yaml_shows_line_and_field(workspace: Path) -> None:
+    at = page("scheduler")
+    at.run()
+    assert_clean(at)
+    assert "Valid batch" in at.success[0].value  # the example batch is valid
+    at.text_area(key="sched_yaml").set_value("jobs:\n  - strategy: sma_cross\n    symbols: [SPY]\n"
+                                             "    params: {fast: 80, slow: 20}\n").run()
+    assert len(at.error) == 1
+    assert "line 4, `jobs[0].params`" in at.error[0].value and "fast" in at.error[0].value
+    assert at.button(key="sched_queue").disabled
+
+
+def test_form_writes_a_valid_matrix_batch(workspace: Path) -> None:
+    at = page("scheduler")
+    at.run()
+    at.text_input(key="sched_f_name").set_value("from-form")
+    at.multiselect(key="sched_f_strategies").set_value(["sma_cross", "ema_cross"])
+    at.text_area(key="sched_f_symbols").set_value("SPY\nGLD TLT")
+    at.button(key="FormSubmitter:sched_form-Write YAML").click().run()
+    assert_clean(at)
+    text = at.text_area(key="sched_yaml").value
+    assert "from-form" in text and "ema_cross" in text
+    assert "Valid batch **from-form**: 4 job(s)" in at.success[0].value
+    preview = next(df.value for df in at.dataframe if "job" in df.value.columns)
+    assert list(preview["strategy"]) == ["sma_cross", "sma_cross", "ema_cross", "ema_cross"]
+    assert list(preview["symbols"]) == ["SPY", "GLD, TLT", "SPY", "GLD, TLT"]
+
+
+def test_queue_a_batch_and_watch_it_finish(workspace: Path) -> None:
+    make_workspace(workspace)
+    at = page("scheduler")
+    at.run()
+    at.text_area(key="sched_yaml").set_value(BATCH).run()
+    at.button(key="sched_queue").click().run()
+    assert_clean(at)
+    assert any("Queued batch" in s.value for s in at.success)
+    assert set(_statuses(at).values()) == {"⏳ queued"}
+    queue = JobQueue()
+    batch_id = queue.batches()["id"].iloc[0]
+    # a worker (in-process) runs the queued jobs; the page reads the new states from SQLite
+    assert run_worker(queue=queue, exit_when_empty=True, heartbeat=0.2) == 3
+    at.run()
+    statuses = _statuses(at)
+    assert statuses == {"spy-sma": "✅ done", "gld-hold": "✅ done", "broken": "❌ failed"}
+    assert any("boom: this strategy always fails" in e.label for e in at.expander)
+    jobs = queue.jobs(batch_id).set_index("name")
+    store = RunStore()
+    best_name = max(("spy-sma", "gld-hold"), key=lambda n: store.load(jobs.loc[n, "run_id"]).result.metrics["sharpe"])
+    assert f"Best job: **{best_name}**" in " ".join(s.value for s in at.success)
+    summary = next(df.value for df in at.dataframe if df.value.index.name == "job")
+    for name in ("spy-sma", "gld-hold"):
+        sharpe = store.load(jobs.loc[name, "run_id"]).result.metrics["sharpe"]
+        assert summary.loc[name, "sharpe"] == pytest.approx(sharpe, rel=1e-12)
+    # retry the failed job: it is queued again
+    at.button(key="sched_retry").click().run()
+    assert _statuses(at)["broken"] == "⏳ queued"
+    # open a result: the Backtest page shows that run
+    at.selectbox(key="sched_open_pick").set_value(jobs.loc["spy-sma", "run_id"]).run()
+    at.button(key="sched_open").click().run()
+    assert at.session_state["current_run_id"] == jobs.loc["spy-sma", "run_id"]
+
+
+def test_cancel_a_queued_job(workspace: Path) -> None:
+    make_workspace(workspace)
+    at = page("scheduler")
+    at.run()
+    at.text_area(key="sched_yaml").set_value(BATCH).run()
+    at.button(key="sched_queue").click().run()
+    job_id = JobQueue().jobs()["id"].iloc[1]
+    at.selectbox(key="sched_cancel_pick").set_value(job_id).run()
+    at.button(key="sched_cancel").click().run()
+    assert _statuses(at)["gld-hold"] == "⛔ cancelled"
+    assert JobQueue().get(job_id)["status"] == "cancelled"

@@ -1,0 +1,138 @@
+"""Helpers of the Scheduler page: batch YAML from a simple form, the live job table, the batch summary.
+
+Pure functions (no st.* calls) except `start_background_worker`, which launches an `ivybt worker` process.
+"""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+import yaml
+
+from ui import charts
+
+EXAMPLE_YAML = """\
+# A batch: defaults apply to every job; a matrix expands strategies x symbol sets.
+name: example
+defaults:
+  start: 2015-01-01
+  end: 2023-12-31
+  objective: sharpe
+  config:
+    costs: {commission_bps: 2, slippage_bps: 1}
+jobs:
+  - name: spy-sma
+    strategy: sma_cross
+    symbols: [SPY]
+    params: {fast: 20, slow: 100}
+matrix:
+  strategies: [ema_cross, rsi_reversion]
+  symbols: [[QQQ], [GLD, TLT]]
+"""
+
+STATUS_ICONS = {"queued": "⏳ queued", "running": "▶️ running", "done": "✅ done", "failed": "❌ failed",
+                "cancelled": "⛔ cancelled"}
+TABLE_COLUMNS = ["name", "kind", "strategy", "symbols", "status", "progress", "duration", "worker", "attempts",
+                 "objective", "run_id", "error", "id"]
+
+
+def form_yaml(name: str, strategies: Sequence[str], symbol_sets: str, start: Any, end: Any,
+              commission_bps: float, slippage_bps: float, objective: str) -> str:
+    """A matrix batch (strategies x symbol sets, default parameters) as YAML text.
+
+    symbol_sets: one set per line, symbols separated by commas or spaces ("SPY" / "QQQ, IWM").
+    """
+    sets = [[s.upper() for s in line.replace(",", " ").split()] for line in symbol_sets.splitlines()]
+    sets = [s for s in sets if s]
+    doc: dict[str, Any] = {"name": name.strip() or "batch", "defaults": {
+        "start": str(start) if start else None, "end": str(end) if end else None, "objective": objective,
+        "config": {"costs": {"commission_bps": float(commission_bps), "slippage_bps": float(slippage_bps)}}},
+        "matrix": {"strategies": list(strategies), "symbols": sets}}
+    doc["defaults"] = {k: v for k, v in doc["defaults"].items() if v is not None}
+    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None)
+
+
+def jobs_table(jobs: pd.DataFrame) -> pd.DataFrame:
+    """The queue's jobs for display: status with an icon, progress 0..100 %, duration in seconds."""
+    if jobs.empty:
+        return pd.DataFrame(columns=TABLE_COLUMNS)
+    out = jobs.copy()
+    out["status"] = out["status"].map(lambda s: STATUS_ICONS.get(s, s))
+    out["progress"] = (100.0 * out["progress"].astype("float64")).round(0)
+    out["duration"] = out["duration"].astype("float64").round(1)
+    out["error"] = out["error"].fillna(out["message"]).fillna("")
+    out["worker"] = out["worker"].fillna("")
+    out["run_id"] = out["run_id"].fillna("")
+    return out[TABLE_COLUMNS]
+
+
+def best_job(jobs: pd.DataFrame) -> pd.Series | None:
+    """The done job with the highest objective (None when no done job has one)."""
+    done = jobs[(jobs["status"] == "done") & jobs["objective"].notna()]
+    if done.empty:
+        return None
+    return done.loc[done["objective"].astype("float64").idxmax()]
+
+
+def summary_table(jobs: pd.DataFrame, summaries: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per done job: objective and the key metrics of its saved run, best objective first."""
+    rows = []
+    for job in jobs[jobs["status"] == "done"].itertuples():
+        metrics = (summaries.get(job.id) or {}).get("metrics") or {}
+        rows.append({"job": job.name, "kind": job.kind, "objective": job.objective_name,
+                     "value": _f(job.objective), **{k: _f(metrics.get(k)) for k in
+                                                    ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")},
+                     "run_id": job.run_id})
+    table = pd.DataFrame(rows, columns=["job", "kind", "objective", "value", "total_return", "cagr", "sharpe",
+                                        "max_drawdown", "n_trades", "run_id"])
+    return table.sort_values("value", ascending=False, na_position="last").set_index("job")
+
+
+def objective_figure(table: pd.DataFrame) -> go.Figure:
+    """Bars of every done job's objective (best first), the best one highlighted."""
+    values = table["value"].astype("float64")
+    colors = [charts.color_for(0) if i == 0 else "#9aa5b1" for i in range(len(table))]
+    fig = go.Figure(go.Bar(x=list(table.index), y=values.to_numpy(), marker_color=colors,
+                           hovertemplate="%{x}: %{y:.4f}<extra></extra>", name="objective"))
+    name = table["objective"].iloc[0] if len(table) and table["objective"].nunique() == 1 else "objective"
+    fig.update_layout(title=f"Jobs by {name}", yaxis_title=name, xaxis_title=None, height=360,
+                      margin={"l": 40, "r": 20, "t": 50, "b": 80})
+    return fig
+
+
+def equity_comparison(curves: Mapping[str, pd.Series]) -> go.Figure:
+    """Equity of every done job's saved run on one chart (the Runs page's comparison figure)."""
+    return charts.compare_equity_figure(dict(curves))
+
+
+def unfinished(jobs: pd.DataFrame) -> list[str]:
+    return list(jobs.loc[jobs["status"].isin(["queued", "running"]), "id"])
+
+
+def labels(jobs: pd.DataFrame, ids: Iterable[str]) -> dict[str, str]:
+    names = jobs.set_index("id")["name"]
+    return {i: f"{names[i]} ({i})" for i in ids}
+
+
+def start_background_worker(home: str | Path) -> int:
+    """Launch `ivybt worker --exit-when-empty` as a detached process for workspace `home`; returns its pid."""
+    import os
+
+    env = {**os.environ, "IVYBT_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--exit-when-empty"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    return proc.pid
+
+
+def _f(value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return v if math.isfinite(v) else float("nan")
