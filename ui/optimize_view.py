@@ -124,7 +124,8 @@ def show_walkforward(wf: Any, benchmark: pd.Series | None) -> None:
     chart(cr.walkforward_equity_figure(wf.oos_equity, benchmark, wf.windows, opt.config.initial_cash),
           f"{P}_wf_equity")
     params = [p for p in (opt.ranges or {}) if p in wf.windows.columns]
-    st.dataframe(wf.windows, key=f"{P}_wf_windows", hide_index=True)
+    dates = {c: st.column_config.DateColumn(format="YYYY-MM-DD") for c in ("is_start", "is_end", "oos_start", "oos_end")}
+    st.dataframe(wf.windows, key=f"{P}_wf_windows", hide_index=True, column_config=dates)
     if params:
         chart(cr.parameter_path_figure(wf.windows, params), f"{P}_wf_path")
     stab = wf.stability
@@ -148,11 +149,12 @@ def show_montecarlo(mc: Any, original: pd.Series | None = None) -> None:
     c2.metric("median final equity", f"{s.get('median_final_equity', float('nan')):,.0f}",
               delta=f"{s.get('median_final_equity', 0) - s.get('original_final_equity', 0):,.0f} vs backtest")
     c3.metric("p5 max drawdown", f"{mc.percentiles.loc['p5', 'max_drawdown']:.1%}")
-    c4.metric("simulations", f"{len(mc.paths):,} x {mc.paths.shape[1] - 1:,} {s.get('step_unit', 'step')}s")
+    c4.metric("simulations", f"{len(mc.paths):,}", help=f"{mc.spec.method}: {mc.paths.shape[1] - 1:,} "
+              f"{s.get('step_unit', 'step')}s per path, seed {mc.spec.seed}")
     if mc.spec.method == "reshuffle":
         st.caption("Reshuffling the trade order leaves the final equity unchanged; only the path (drawdowns) varies.")
     st.dataframe(mc.percentiles, key=f"{P}_mc_pct", column_config={
-        "final_equity": st.column_config.NumberColumn(format="%.0f"),
+        "final_equity": st.column_config.NumberColumn(format="localized"),
         "max_drawdown": st.column_config.NumberColumn(format="percent"),
         "sharpe": st.column_config.NumberColumn(format="%.3f")})
     orig = None
@@ -191,7 +193,7 @@ def show_scorecard(card: Any) -> None:
     c1.metric("pass", counts["pass"])
     c2.metric("warn", counts["warn"])
     c3.metric("fail", counts["fail"])
-    st.dataframe(cr.scorecard_styler(frame), key=f"{P}_score_table")
+    st.dataframe(cr.scorecard_styler(frame), key=f"{P}_score_table", height=38 + 35 * len(frame))
 
 
 def choose_params(result: OptimizationResult | None, fixed: dict[str, Any], ranges: dict[str, list[Any]],

@@ -50,8 +50,10 @@ class RunControl:
         self.done = 0
         self.total = 0
         self.started = time.perf_counter()
-        st.button("Cancel", key=f"{key}_cancel", on_click=_set_flag, args=(key,), icon=":material/cancel:")
-        self.bar = st.progress(0.0, text=f"{label} ...")
+        self.box = st.empty()
+        with self.box.container():
+            st.button("Cancel", key=f"{key}_cancel", on_click=_set_flag, args=(key,), icon=":material/cancel:")
+            self.bar = st.progress(0.0, text=f"{label} ...")
 
     def progress(self, done: int, total: int) -> None:
         """Engine progress callback: move the bar (never lets Streamlit's rerun escape into the engine)."""
@@ -75,18 +77,19 @@ class RunControl:
             return False
 
     def run(self, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], T]) -> T:
-        """fn(progress, should_stop) with cancellation; the bar is removed afterwards."""
+        """fn(progress, should_stop) with cancellation; the bar and the button are removed afterwards."""
         try:
             result = fn(self.progress, self.should_stop)
         except ConfigError as e:
             if self.pending is not None:
                 raise self.pending from None
+            self.box.empty()
             if "cancelled" in str(e):
                 raise Cancelled(self.done, self.total) from None
             raise
         if self.pending is not None:
             raise self.pending
-        self.bar.empty()
+        self.box.empty()
         return result
 
 
