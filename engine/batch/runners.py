@@ -4,11 +4,13 @@
 the parent's threads or locks is inherited). `DaskRunner(address=None)`: a `distributed.Client` at a
 scheduler address, or a `LocalCluster` on 127.0.0.1 (processes, one thread each) when none is given.
 
-Both run the same pure function (`engine.batch.jobs.compute_job_safe`) on a job's spec and hand its output
-back; `run_batch` (the driver, in the submitting process) claims jobs from the queue, keeps their
-heartbeats while they compute, and records each output in the run store. So workers of a cluster need the
-code and the data, not the database; if the driver dies, its jobs' heartbeats stop and an `ivybt worker`
-(or the next `run_batch`) takes them up again.
+Both run the same functions on a job's spec, so the numbers cannot depend on the runner. `run_batch` (the
+driver, in the submitting process) claims jobs from the queue and keeps their heartbeats while they
+compute. Where the worker processes share this machine's workspace (the local pool, a LocalCluster) each
+worker also saves its result and marks the job done (`run_job_task`: the driver never becomes the
+bottleneck); workers of a remote cluster only compute (`compute_job_safe`) and the driver records the
+outputs they send back, so they need the code and the data but not the database. If the driver dies, its
+jobs' heartbeats stop and an `ivybt worker` (or the next `run_batch`) takes them up again.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from abc import ABC, abstractmethod
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Mapping
 
-from engine.batch.jobs import compute_job_safe, recover_saved, record_job
+from engine.batch.jobs import compute_job_safe, recover_saved, record_job, run_job_task
 from engine.batch.queue import ClaimedJob, JobQueue, heartbeat_interval, new_worker_id
 from engine.batch.spec import JobSpec
 from engine.errors import ConfigError, EngineError
@@ -39,8 +41,19 @@ class Runner(ABC):
         """Jobs kept in flight: two per worker, so a worker never waits while the driver records a result."""
         return 2 * self.workers
 
+    records_in_workers: bool = False
+    """True when worker processes share this machine's workspace and save results themselves."""
+
     @abstractmethod
-    def submit(self, spec: JobSpec) -> Any: ...
+    def submit(self, spec: JobSpec, job_id: str = "", worker: str = "", db: str = "") -> Any: ...
+
+    def _task(self, spec: JobSpec, job_id: str, worker: str, db: str) -> tuple[Callable[..., Any], tuple]:
+        if self.records_in_workers and db:
+            return run_job_task, (spec.to_dict(), job_id, worker, db)
+        return compute_job_safe, (spec.to_dict(),)
+
+    def warm_up(self) -> None:
+        """Start every worker process and load the engine and numba's compiled kernels in it (not timed)."""
 
     @abstractmethod
     def wait_any(self, futures: Iterable[Any]) -> set[Any]: ...
@@ -73,8 +86,17 @@ class LocalRunner(Runner):
         self.workers = _workers(workers)
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
 
-    def submit(self, spec: JobSpec) -> Any:
-        return self._pool.submit(compute_job_safe, spec.to_dict())
+    records_in_workers = True
+
+    def submit(self, spec: JobSpec, job_id: str = "", worker: str = "", db: str = "") -> Any:
+        fn, args = self._task(spec, job_id, worker, db)
+        return self._pool.submit(fn, *args)
+
+    def warm_up(self) -> None:
+        for _ in range(3):  # each task holds its process a moment, so the tasks land on distinct processes
+            pids = {f.result() for f in [self._pool.submit(warm_process, 0.5) for _ in range(self.workers)]}
+            if len(pids) == self.workers:
+                return
 
     def wait_any(self, futures: Iterable[Any]) -> set[Any]:
         return set(wait(list(futures), return_when=FIRST_COMPLETED).done)
@@ -89,10 +111,13 @@ class DaskRunner(Runner):
 
     name = "dask"
 
-    def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+    def __init__(self, address: str | None = None, workers: int | None = None, *,
+                 shared_workspace: bool | None = None) -> None:
         from distributed import Client, LocalCluster
 
         self._cluster = None
+        # a LocalCluster shares this machine's workspace; remote workers hand results back by default
+        self.records_in_workers = (address is None) if shared_workspace is None else bool(shared_workspace)
         if address:
             self._client = Client(address, timeout="30s")
             n = len(self._client.scheduler_info().get("workers", {}))
@@ -104,8 +129,12 @@ class DaskRunner(Runner):
             self._client = Client(self._cluster)
         self.address = self._client.scheduler.address
 
-    def submit(self, spec: JobSpec) -> Any:
-        return self._client.submit(compute_job_safe, spec.to_dict(), pure=False)
+    def submit(self, spec: JobSpec, job_id: str = "", worker: str = "", db: str = "") -> Any:
+        fn, args = self._task(spec, job_id, worker, db)
+        return self._client.submit(fn, *args, pure=False)
+
+    def warm_up(self) -> None:
+        self._client.run(warm_process, 0.0)
 
     def wait_any(self, futures: Iterable[Any]) -> set[Any]:
         from distributed import wait as dask_wait
@@ -155,7 +184,7 @@ def run_batch(queue: JobQueue, batch_id: str, runner: Runner, *, worker: str | N
                     continue
                 queue.heartbeat(claimed.id, worker, 0.0, f"submitted to the {runner.name} runner")
                 try:
-                    future = runner.submit(claimed.spec)
+                    future = runner.submit(claimed.spec, claimed.id, worker, str(queue.path))
                 except Exception as e:  # the runner is broken (pool died, cluster gone): give the job back
                     queue.release(claimed.id, worker, f"runner {runner.name} failed: {type(e).__name__}: {e}")
                     raise EngineError(f"runner {runner.name} cannot take jobs any more: {e}") from e
@@ -170,7 +199,9 @@ def run_batch(queue: JobQueue, batch_id: str, runner: Runner, *, worker: str | N
                     notify(claimed.id, "lost")
                     continue
                 status, payload, tb = runner.outcome(future)
-                if status == "ok":
+                if status == "recorded":
+                    notify(claimed.id, "done" if payload else "lost")
+                elif status == "ok":
                     ok = record_job(queue, claimed.id, worker, claimed.spec, payload, store) is not None
                     notify(claimed.id, "done" if ok else "lost")
                 else:
@@ -204,6 +235,21 @@ class _DriverHeartbeat:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def warm_process(hold: float = 0.0) -> int:
+    """Import the engine and run one tiny backtest (loads numba's cached kernels); returns the process id."""
+    import time
+
+    from engine.config import BacktestConfig
+    from engine.data import load_market_data
+    from engine.simulate import run_backtest
+    from engine.strategies.registry import create_strategy
+
+    data = load_market_data(["SPY"], "2020-01-01", "2020-12-31")
+    run_backtest(data, create_strategy("sma_cross", {"fast": 5, "slow": 20}), BacktestConfig())
+    time.sleep(hold)
+    return os.getpid()
 
 
 def _workers(workers: int | None) -> int:

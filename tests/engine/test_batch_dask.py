@@ -33,23 +33,29 @@ def test_dask_local_cluster_matches_the_local_runner(tmp_path: Path, monkeypatch
     make_workspace(tmp_path / "ws")
     batch = parse_batch(grid_batch(20), "grid20.yaml")
     queue = JobQueue()
-    local_id, dask_id = queue.submit(batch), queue.submit(batch)
+    local_id, dask_id, remote_id = queue.submit(batch), queue.submit(batch), queue.submit(batch)
     with LocalRunner(workers=2) as runner:
         assert run_batch(queue, local_id, runner, heartbeat=0.5)["done"] == 20
-    with DaskRunner(workers=2) as runner:
-        assert runner.address.startswith("tcp://127.0.0.1:")
+    with DaskRunner(workers=2) as runner:  # its own LocalCluster: workers save their results themselves
+        assert runner.address.startswith("tcp://127.0.0.1:") and runner.records_in_workers
         worker_pids = {str(pid) for pid in runner._client.run(os.getpid).values()}
         assert len(worker_pids) == 2 and str(os.getpid()) not in worker_pids
         assert run_batch(queue, dask_id, runner, heartbeat=0.5)["done"] == 20
+        # the same cluster reached by address, as a remote one: workers only compute, the driver records
+        with DaskRunner(address=runner.address) as remote:
+            assert not remote.records_in_workers and remote.workers == 2
+            assert run_batch(queue, remote_id, remote, heartbeat=0.5)["done"] == 20
     local, dask = _metrics_by_job(queue, local_id), _metrics_by_job(queue, dask_id)
-    assert sorted(local) == [f"job{i:02d}" for i in range(20)] and sorted(dask) == sorted(local)
+    remote = _metrics_by_job(queue, remote_id)
+    assert sorted(local) == [f"job{i:02d}" for i in range(20)] and sorted(dask) == sorted(remote) == sorted(local)
     for name in local:
-        assert local[name].keys() == dask[name].keys()
-        assert all(_same(local[name][k], dask[name][k]) for k in local[name]), name
+        for other in (dask, remote):
+            assert local[name].keys() == other[name].keys()
+            assert all(_same(local[name][k], other[name][k]) for k in local[name]), name
     # the jobs are distinct backtests (not one result copied 20 times)
     assert len({round(m["sharpe"], 12) for m in local.values()}) >= 15
     # each job was computed in one of the cluster's worker processes (its pid is recorded as the job's worker)
-    executors = {w.split(":")[-1] for w in queue.jobs(dask_id)["worker"]}
+    executors = {w.split(":")[-1] for b in (dask_id, remote_id) for w in queue.jobs(b)["worker"]}
     assert executors <= worker_pids
 
 
