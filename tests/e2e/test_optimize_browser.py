@@ -17,12 +17,20 @@ from tests.e2e.test_browser_backtest import CHROMIUM, CHROMIUM_ARGS, app_url  # 
 pytestmark = pytest.mark.e2e
 
 
+def _idle(page) -> None:
+    """Wait until no script run is in progress (Streamlit's running indicator is gone)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0, timeout=60_000)
+
+
 def _set_number(page, label: str, value: int) -> None:
     """Type into a Streamlit number input and commit it (Enter), then let the rerun finish."""
     box = page.get_by_label(label, exact=True)
     box.fill(str(value))
     box.press("Enter")
-    page.wait_for_timeout(400)
+    _idle(page)
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing (scripts/bootstrap.sh installs it)")
@@ -43,6 +51,7 @@ def test_small_grid_in_real_browser(app_url: str, tmp_path: Path) -> None:  # no
                                  ("slow: from", 50), ("slow: to", 150), ("slow: step", 50)):
                 _set_number(page, label, value)
             expect(page.get_by_text("12 combinations")).to_be_visible(timeout=30_000)
+            _idle(page)
             started = time.monotonic()
             run.click()
             heat = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot .heatmaplayer .hm").first
