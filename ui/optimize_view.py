@@ -54,8 +54,7 @@ def _headline(result: OptimizationResult) -> None:
     c3.metric(f"best {spec.objective}", format_metric(spec.objective, best) if best is not None else "n/a")
     c4.metric("search time", f"{result.elapsed:.2f} s")
     if result.best_params:
-        shown = {k: v for k, v in result.best_params.items()}
-        st.success(f"Best set ({'max' if spec.maximize else 'min'} {spec.objective}): {shown}")
+        st.success(f"Best set ({'max' if spec.maximize else 'min'} {spec.objective}): {result.best_params}")
     else:
         st.warning("No parameter set met the constraints (min trades / max drawdown): every row is infeasible. "
                    "Relax the constraints or widen the ranges.")

@@ -71,10 +71,7 @@ class RunControl:
         """Engine cancel callback: True after an interrupted progress update or a press on Cancel."""
         if self.pending is not None:
             return True
-        try:
-            return bool(st.session_state.get(_flag(self.key), False))
-        except Exception:  # noqa: BLE001 - session state unavailable off the script thread: not cancelled
-            return False
+        return bool(st.session_state.get(_flag(self.key), False))  # the engine calls this on the script thread
 
     def run(self, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], T]) -> T:
         """fn(progress, should_stop) with cancellation; the bar and the button are removed afterwards."""
