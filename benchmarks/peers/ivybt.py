@@ -1,0 +1,108 @@
+"""IvyBT cells, through the engine's public API only.
+
+MarketData.from_frames -> registry.create_strategy("sma_cross") -> simulate.run_backtest (the full result:
+equity, trades, fills, metrics, benchmark) for single backtests; grid.expand_grid + grid.run_grid for W3/W6.
+Numbers come from the engine's own metrics (`result.metrics`, `GridResult.metrics`).
+
+W4 is timed with the alignment of the 36 symbols onto the union calendar (`MarketData.from_frames`),
+because the vectorbt W4 cell includes its union-calendar prep; "W4 sim" is run_backtest alone.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.peers import Inputs
+from benchmarks.workloads import (
+    CASH, FAST, FEE_W2, SLOW, W3_FAST, W3_SLOW, W6_FAST, W6_SLOW, GridOutcome, Outcome, best_of_grid,
+    grid_pairs, rule7, sum_sleeves,
+)
+from engine.config import BacktestConfig, Costs
+from engine.data import MarketData
+from engine.grid import expand_grid, run_grid
+from engine.simulate import run_backtest
+from engine.strategies.registry import create_strategy, get_strategy
+
+NAME = "IvyBT"
+
+
+def market_data(frames: Mapping[str, pd.DataFrame]) -> MarketData:
+    """The engine's container for already-loaded bars (union calendar, NaN where a symbol has no bar)."""
+    return MarketData.from_frames(frames)
+
+
+def config(fee: float = 0.0, cash: float = CASH) -> BacktestConfig:
+    """WORKLOADS settings: all-in fractional, next-open fills, fee as a fraction of traded value per side."""
+    return BacktestConfig(initial_cash=cash, costs=Costs(commission_bps=fee * 1e4))
+
+
+def backtest(data: MarketData, fast: int = FAST, slow: int = SLOW, fee: float = 0.0, cash: float = CASH):
+    """One full `run_backtest` of sma_cross (the BacktestResult)."""
+    return run_backtest(data, create_strategy("sma_cross", {"fast": fast, "slow": slow}), config(fee, cash))
+
+
+def single(data: MarketData, fast: int = FAST, slow: int = SLOW, fee: float = 0.0) -> Outcome:
+    """W1/W2/W5 (and W4 on a multi-symbol MarketData): one backtest, numbers from the engine's metrics."""
+    m = backtest(data, fast, slow, fee).metrics
+    return Outcome(m["final_equity"], m["total_return"] * 100.0, int(m["n_trades"]), m["max_drawdown"] * 100.0,
+                   m["sharpe"])
+
+
+def grid(data: MarketData, fast: range, slow: range) -> GridOutcome:
+    """W3/W6: every (fast, slow) with fast < slow through run_grid; best by total return and by Sharpe."""
+    cls = get_strategy("sma_cross")
+    sets = expand_grid({"fast": list(fast), "slow": list(slow)}, strategy_cls=cls)
+    res = run_grid(data, cls, sets, config())
+    pairs = list(zip(res.params["fast"].astype(int), res.params["slow"].astype(int)))
+    return best_of_grid(pairs, res.metrics["total_return"].to_numpy() * 100.0, res.metrics["sharpe"].to_numpy(),
+                        len(fast) * len(slow) - len(pairs))
+
+
+def portfolio(frames: Mapping[str, pd.DataFrame]) -> Outcome:
+    """W4 shared cash, alignment included: from_frames + one run_backtest over every symbol."""
+    return single(market_data(frames))
+
+
+def sleeves(singles: Mapping[str, MarketData], index: pd.Index) -> Outcome:
+    """W4 sleeves: one backtest per symbol with CASH / N each, equity curves summed on the union calendar."""
+    cash_each = CASH / len(singles)
+    curves, trades = {}, 0
+    for sym, data in singles.items():
+        res = backtest(data, cash=cash_each)
+        curves[sym] = res.equity
+        trades += int(res.metrics["n_trades"])
+    return rule7(sum_sleeves(curves, index, cash_each), trades)
+
+
+def prepare(inputs: Inputs) -> dict[str, Callable[[], Any]]:
+    """Zero-argument cells for every workload this engine runs (data converted here, untimed)."""
+    spy = market_data({inputs.grid_symbol: inputs.grid})
+    all_data = market_data(inputs.frames)
+    singles = {s: market_data({s: df}) for s, df in inputs.frames.items()}
+    cells: dict[str, Callable[[], Any]] = {
+        "W1": lambda: single(spy),
+        "W2": lambda: single(spy, fee=FEE_W2),
+        "W3": lambda: grid(spy, W3_FAST, W3_SLOW),
+        "W4": lambda: portfolio(inputs.frames),
+        "W4 sim": lambda: single(all_data),
+        "W4 sleeves": lambda: sleeves(singles, all_data.index),
+        "W6": lambda: grid(spy, W6_FAST, W6_SLOW),
+    }
+    if inputs.w5 is not None:
+        w5 = market_data({"W5": inputs.w5})
+        cells["W5"] = lambda: single(w5)
+    return cells
+
+
+def w6_count() -> tuple[int, int]:
+    """(backtests, skipped) of the W6 grid."""
+    pairs, skipped = grid_pairs(W6_FAST, W6_SLOW)
+    return len(pairs), skipped
+
+
+def equity_span(outcome_data: MarketData) -> tuple[float, float]:
+    """(min, max) of the W1 equity on `outcome_data`: W5's 'orders of magnitude' figure."""
+    eq = backtest(outcome_data).equity.to_numpy()
+    return float(np.min(eq)), float(np.max(eq))

@@ -1,0 +1,124 @@
+"""Measurements that need a fresh process: first-call latency (IvyBT) and W6 peak memory (IvyBT, vectorbt).
+
+Run by the harness as ``python -m benchmarks.probes latency|memory ...``; each child prints one JSON line.
+
+* latency: a fresh interpreter imports IvyBT, builds SPY's MarketData and runs W1 twice. The first process
+  gets an empty NUMBA_CACHE_DIR (every kernel compiled: a clean clone's first run), the second the same,
+  now filled, directory (cache warm).
+* memory: peak resident set size (``VmHWM`` of /proc/self/status; ``ru_maxrss`` where that is missing, but
+  on Linux ru_maxrss is inherited across fork + exec from the harness process, so it is not used there). The child
+  imports the engine, loads SPY and runs a 4-cell grid first (JIT compiled, libraries imported: the
+  baseline), then the W6 grid once; it reports the baseline, the peak and the delta (peak - baseline: what
+  the grid itself added, a lower bound if it never exceeded the earlier peak).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _child_latency(data_dir: Path) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    from benchmarks.peers import ivybt
+    from benchmarks.workloads import GRID_SYMBOL, read_frame
+    t1 = time.perf_counter()
+    data = ivybt.market_data({GRID_SYMBOL: read_frame(data_dir / f"{GRID_SYMBOL}.csv")})
+    t2 = time.perf_counter()
+    first = ivybt.single(data)
+    t3 = time.perf_counter()
+    ivybt.single(data)
+    t4 = time.perf_counter()
+    return {"import": t1 - t0, "load": t2 - t1, "first_call": t3 - t2, "second_call": t4 - t3,
+            "final": first.final, "trades": first.trades}
+
+
+def _rss_mib() -> float:
+    """Peak resident set size of this process so far (MiB): VmHWM, else ru_maxrss.
+
+    ru_maxrss survives fork + exec on Linux (a child started by a big parent reports the parent's peak),
+    VmHWM belongs to the new address space, so it is preferred.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _child_memory(engine: str, data_dir: Path) -> dict[str, Any]:
+    from benchmarks.workloads import GRID_SYMBOL, W6_FAST, W6_SLOW, read_frame
+    frame = read_frame(data_dir / f"{GRID_SYMBOL}.csv")
+    if engine == "ivybt":
+        from benchmarks.peers import ivybt as mod
+        data: Any = mod.market_data({GRID_SYMBOL: frame})
+    else:
+        from benchmarks.peers import vbt as mod
+        data = frame
+    mod.grid(data, range(5, 15, 5), range(20, 60, 20))
+    base = _rss_mib()
+    t0 = time.perf_counter()
+    out = mod.grid(data, W6_FAST, W6_SLOW)
+    seconds = time.perf_counter() - t0
+    peak = _rss_mib()
+    return {"baseline_mib": base, "peak_mib": peak, "delta_mib": peak - base, "seconds": seconds,
+            "count": out.count, "best_return": list(out.best_return), "best_return_pct": out.best_return_pct}
+
+
+def _spawn(args: list[str], env: dict[str, str] | None = None, timeout: float = 900) -> tuple[dict[str, Any], float]:
+    """Run a probe child; (its JSON answer, process wall seconds)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.probes", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"probe {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1]), wall
+
+
+def first_call_latency(data_dir: Path) -> dict[str, dict[str, Any]]:
+    """{"cold": ..., "warm": ...}: two fresh processes sharing a new numba cache directory."""
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="ivybt-numba-") as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(ROOT)}
+        for label in ("cold", "warm"):
+            answer, wall = _spawn(["latency", "--data-dir", str(data_dir)], env)
+            answer["process_wall"] = wall
+            out[label] = answer
+    return out
+
+
+def peak_memory(engine: str, data_dir: Path) -> dict[str, Any]:
+    """W6 once in a fresh process: RSS baseline, peak and delta in MiB, and the grid's seconds."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    answer, _ = _spawn(["memory", "--engine", engine, "--data-dir", str(data_dir)], env)
+    return answer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("probe", choices=("latency", "memory"))
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--engine", choices=("ivybt", "vectorbt"), default="ivybt")
+    args = parser.parse_args(argv)
+    import warnings
+    warnings.simplefilter("ignore")
+    answer = _child_latency(args.data_dir) if args.probe == "latency" else _child_memory(args.engine, args.data_dir)
+    print(json.dumps(answer))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Turn a harness `Run` into the console summary and benchmarks/RESULTS.md: the time table, IvyBT / peer
+ratios, the issue-7 targets with PASS/FAIL, W5 floor, W6 throughput and memory, W7 scaling, first-call
+latency, every engine's answers, versions and the machine."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+IVY, VBT, BTPY = "IvyBT", "vectorbt", "backtesting.py"
+
+# (row label, {engine: workload cell to read}); backtesting.py's W4 is the sum of its 36 per-symbol runs.
+ROWS: list[tuple[str, dict[str, str]]] = [
+    ("W1 single backtest", {IVY: "W1", VBT: "W1", BTPY: "W1"}),
+    ("W2 W1 + 0.1% fee", {IVY: "W2", VBT: "W2", BTPY: "W2"}),
+    ("W3 grid, 90 backtests", {IVY: "W3", VBT: "W3", BTPY: "W3"}),
+    ("W4 portfolio, 36 symbols", {IVY: "W4", VBT: "W4", BTPY: "W4 sleeves"}),
+    ("W4 sim only", {IVY: "W4 sim", VBT: "W4 sim"}),
+    ("W4 sleeves (36 x W1)", {IVY: "W4 sleeves", VBT: "W4 sleeves", BTPY: "W4 sleeves"}),
+    ("W5 W1 on 1,000,000 bars", {IVY: "W5", VBT: "W5", BTPY: "W5"}),
+    ("W6 grid, 50 x 50 SMA", {IVY: "W6", VBT: "W6"}),
+]
+GRIDS = {"W3", "W6"}
+
+
+def _fmt(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.2f} s"
+
+
+def _cell_text(cell: Any) -> str:
+    if cell is None:
+        return "-"
+    if cell.skipped:
+        return f"skipped ({cell.skipped})"
+    t = cell.timing
+    text = f"{_fmt(t.median)} ({_fmt(t.best)})"
+    if cell.workload in GRIDS and cell.outcome is not None:
+        text += f" = {cell.outcome.count / t.median:,.0f}/s"
+    return text
+
+
+def _median(run: Any, workload: str, engine: str) -> float | None:
+    cell = run.get(workload, engine)
+    return cell.timing.median if cell is not None and cell.timing is not None else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def table(run: Any) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: median (best) per engine, then IvyBT / peer ratios of the medians."""
+    peers = [e for e in run.engines if e != IVY]
+    header = ["workload"] + [f"{e} median (best)" for e in run.engines] + [f"IvyBT / {e}" for e in peers]
+    rows = []
+    for label, cells in ROWS:
+        row = [label] + [_cell_text(run.get(cells[e], e)) if e in cells else "n/a" for e in run.engines]
+        ivy = _median(run, cells[IVY], IVY)
+        for e in peers:
+            r = _ratio(ivy, _median(run, cells[e], e)) if e in cells else None
+            row.append(f"{r:.3f}" if r is not None else "-")
+        rows.append(row)
+    return header, rows
+
+
+def targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
+    """(line, target, measured, ok) for each line of issue 7's table; ok None = not measured this run."""
+    out: list[tuple[str, str, str, bool | None]] = []
+
+    def ratio_line(name: str, w_ivy: str, w_peer: str, peer: str, limit: float, throughput: bool = False) -> None:
+        r = _ratio(_median(run, w_ivy, IVY), _median(run, w_peer, peer))
+        if throughput:
+            value = 1 / r if r else None
+            out.append((name, f">= {limit:g} x {peer}'s backtests/s",
+                        f"{value:.2f} x" if value else "not measured", value >= limit if value else None))
+        else:
+            out.append((name, f"<= {limit:g} x {peer}'s time", f"{r:.3f} x" if r else "not measured",
+                        r <= limit if r else None))
+
+    ratio_line("W1", "W1", "W1", VBT, 0.5)
+    ratio_line("W2", "W2", "W2", VBT, 0.5)
+    ratio_line("W3", "W3", "W3", VBT, 3, throughput=True)
+    ratio_line("W4", "W4", "W4", VBT, 1)
+    ratio_line("W5 vs vectorbt", "W5", "W5", VBT, 1)
+    floor = run.floor.timing.median if run.floor and run.floor.timing else None
+    r = _ratio(_median(run, "W5", IVY), floor)
+    out.append(("W5 vs numpy floor", "<= 2 x the numpy floor", f"{r:.2f} x" if r else "not measured",
+                r <= 2 if r else None))
+    ratio_line("W6", "W6", "W6", VBT, 3, throughput=True)
+    mem = run.memory.get(IVY)
+    out.append(("W6 peak memory", "< 2 GiB", f"{mem['peak_mib']:,.0f} MiB peak RSS" if mem else "not measured",
+                mem["peak_mib"] < 2048 if mem else None))
+    for label, w_ivy, w_peer in (("W1", "W1", "W1"), ("W2", "W2", "W2"), ("W3", "W3", "W3"),
+                                 ("W4", "W4", "W4 sleeves"), ("W5", "W5", "W5")):
+        r = _ratio(_median(run, w_peer, BTPY), _median(run, w_ivy, IVY))
+        out.append((f"{label} vs backtesting.py", ">= 50 x faster", f"{r:.1f} x" if r else "not measured",
+                    r >= 50 if r else None))
+    cold = run.latency.get("cold")
+    if cold:
+        first = cold["import"] + cold["first_call"]
+        out.append(("first call, fresh process (cold cache)", "< 2 s", f"{first:.2f} s (import + first W1)",
+                    first < 2))
+    else:
+        out.append(("first call, fresh process (cold cache)", "< 2 s", "not measured", None))
+    return out
+
+
+def _verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def _answers(run: Any) -> list[str]:
+    lines = []
+    for (workload, engine), cell in run.cells.items():
+        if cell.outcome is not None:
+            lines.append(f"{workload:<16} {engine:<15} {cell.outcome.short()}")
+    if run.floor and run.floor.outcome:
+        lines.append(f"{'W5':<16} {'numpy floor':<15} {run.floor.outcome.short()}")
+    return lines
+
+
+def _extras(run: Any) -> list[str]:
+    lines = []
+    if run.floor and run.floor.timing:
+        lines.append(f"W5 numpy floor (numpy-only W1, cumulative-sum SMAs): median {_fmt(run.floor.timing.median)}"
+                     f" (best {_fmt(run.floor.timing.best)})")
+    for engine, mem in run.memory.items():
+        lines.append(f"W6 {engine}: {mem['count']} backtests in {mem['seconds']:.2f} s (fresh process), peak RSS "
+                     f"{mem['peak_mib']:,.0f} MiB, baseline {mem['baseline_mib']:,.0f} MiB, "
+                     f"delta {mem['delta_mib']:,.0f} MiB")
+    cell = run.get("W6", IVY)
+    if cell and cell.outcome:
+        lines.append(f"W6 grid: {cell.outcome.count} backtests ({cell.outcome.skipped} of 2,500 cells skipped "
+                     "with fast >= slow)")
+    if run.w7:
+        parts = [f"{w['bars']:,} bars {w['median']:.3f} s = {w['per_bar_ns']:.1f} ns/bar (n={w['n']})"
+                 for w in run.w7]
+        lines.append("W7 IvyBT W1 scaling: " + "; ".join(parts))
+        if len(run.w7) == 2:
+            lines.append(f"W7 time ratio 10M / 1M = {run.w7[1]['median'] / run.w7[0]['median']:.2f} "
+                         f"(linear = {run.w7[1]['bars'] / run.w7[0]['bars']:.0f})")
+    for label, lat in run.latency.items():
+        lines.append(f"first call, fresh process, {label} numba cache: import {lat['import']:.2f} s + "
+                     f"first W1 {lat['first_call']:.2f} s (second call {lat['second_call'] * 1e3:.1f} ms; "
+                     f"data {lat['load'] * 1e3:.0f} ms; whole process {lat['process_wall']:.2f} s)")
+    return lines
+
+
+def console(run: Any) -> str:
+    """Plain-text summary for the terminal."""
+    header, rows = table(run)
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths))  # noqa: E731
+    out = ["", fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
+    out += ["", "Targets (issue 7; medians of this run):"]
+    for name, target, measured, ok in targets(run):
+        out.append(f"  {_verdict(ok):<4}  {name:<40} {target:<32} {measured}")
+    out += [""] + _extras(run)
+    out += ["", "Answers:"] + [f"  {a}" for a in _answers(run)]
+    out.append("")
+    out.append("correctness: " + ("all engines reproduce the reference / agree" if not run.problems
+                                  else f"{len(run.problems)} WRONG NUMBER(S)"))
+    return "\n".join(out)
+
+
+def markdown(run: Any) -> str:
+    """benchmarks/RESULTS.md (generated; do not edit by hand)."""
+    header, rows = table(run)
+    md = ["# Benchmark results (generated by `make bench`)", "",
+          f"Run {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; "
+          f"timed calls per cell: {run.settings.get('repeats')} after one warm-up"
+          f"{' (--quick: slowest backtesting.py cells skipped)' if run.settings.get('quick') else ''}; "
+          f"peer calls over {run.settings.get('timeout'):.0f} s skipped. Times are medians (best in brackets); "
+          "ratios are IvyBT median / peer median (< 1 = IvyBT faster). Workloads: ../shared/bench/WORKLOADS.md.",
+          "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    md += ["| " + " | ".join(r) + " |" for r in rows]
+    md += ["", "## Targets (issue 7)", "", "| line | target | measured | verdict |", "|---|---|---|---|"]
+    md += [f"| {n} | {t} | {m} | {_verdict(ok)} |" for n, t, m, ok in targets(run)]
+    md += ["", "## W5 floor, W6, W7, first-call latency", ""] + [f"- {line}" for line in _extras(run)]
+    md += ["", "Peak memory is the peak resident set size (`VmHWM` in /proc/self/status) of a fresh process that "
+           "imported the engine and ran a 4-cell grid (baseline), then the W6 grid once; delta = peak - baseline.", ""]
+    md += ["## Correctness", "",
+           "W1-W4 against the WORKLOADS reference numbers (one unit of the last printed digit); W4 sleeves, W5 "
+           "and W6 engines against IvyBT (relative 1e-9; backtesting.py trades whole 1e-6-share units: "
+           "1e-6 on W5, 1e-4 on W4's 2,778-dollar sleeves); W5 also against the numpy floor.", "",
+           "**All engines reproduce the reference results.**" if not run.problems else "**WRONG NUMBERS:**", ""]
+    md += [f"- {p}" for p in run.problems]
+    md += ["```"] + _answers(run) + ["```", ""]
+    md += ["## Versions and machine", ""]
+    md += ["- " + ", ".join(f"{k} {v}" for k, v in run.versions.items())]
+    m = run.machine
+    md += [f"- {m['cpu']}, {m['cores']} logical cores, {m['memory']} memory, {m['os']}, Python {m['python']}"]
+    md += [f"- {n}" for n in run.notes]
+    return "\n".join(md) + "\n"

@@ -1,0 +1,243 @@
+"""`python -m benchmarks.run`: W1-W7 for IvyBT, vectorbt (numba) and backtesting.py in one process run.
+
+Every engine's answer is checked (reference numbers of WORKLOADS.md for W1-W4, engine agreement for W4
+sleeves, W5 and W6); a wrong number makes the run exit 1 after printing which number was off. Target misses
+are printed as FAIL but do not change the exit code. Results go to benchmarks/RESULTS.md.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if __name__ == "__main__":
+    # Our own numba cache, keyed by numba version: a bench venv with another numba must not overwrite the
+    # compiled kernels of the development venv (both would otherwise share engine/__pycache__).
+    try:
+        _numba = metadata.version("numba")
+    except metadata.PackageNotFoundError:
+        _numba = "none"
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / "benchmarks" / ".cache" / f"numba-{_numba}"))
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+
+from benchmarks import probes, report  # noqa: E402
+from benchmarks.peers import Inputs  # noqa: E402
+from benchmarks.timing import CellTimeout, Timing, machine, measure, versions  # noqa: E402
+from benchmarks.workloads import (  # noqa: E402
+    GRID_SYMBOL, REFERENCE, W5_BARS, W5_SYMBOL, W7_BARS, GridOutcome, Outcome, check_agreement,
+    check_reference, load_frames, numpy_floor, scaled_series,
+)
+
+ENGINES = {"ivybt": "benchmarks.peers.ivybt", "vectorbt": "benchmarks.peers.vbt",
+           "backtesting": "benchmarks.peers.btpy"}
+WORKLOADS = ("W1", "W2", "W1 whole shares", "W2 whole shares", "W3", "W3 optimize", "W4", "W4 sim",
+             "W4 sleeves", "W5", "W6")
+QUICK_SKIP = {("backtesting.py", "W3"), ("backtesting.py", "W5"), ("backtesting.py", "W3 optimize")}
+ONCE = {"W3 optimize"}                    # extras timed by a single call
+BTPY_REL = {"W5": 1e-6, "W4 sleeves": 1e-4}  # whole 1e-6-share units (2,778-dollar sleeves round the most)
+SAMPLE_DIR = ROOT / "engine" / "data" / "sample"
+
+
+@dataclass
+class Cell:
+    """One (workload, engine) measurement: timing and answer, or why it was skipped."""
+
+    workload: str
+    engine: str
+    timing: Timing | None = None
+    outcome: Outcome | GridOutcome | None = None
+    skipped: str | None = None
+
+
+@dataclass
+class Run:
+    """Everything one harness run measured (what report.py prints and writes)."""
+
+    cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
+    floor: Cell | None = None
+    memory: dict[str, dict[str, Any]] = field(default_factory=dict)
+    w7: list[dict[str, float]] = field(default_factory=list)
+    latency: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    engines: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    machine: dict[str, str] = field(default_factory=machine)
+    versions: dict[str, str] = field(default_factory=versions)
+
+    def get(self, workload: str, engine: str) -> Cell | None:
+        return self.cells.get((workload, engine))
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _time_cell(run: Run, workload: str, engine: str, fn: Any, repeats: int, timeout: float | None) -> Cell:
+    cell = Cell(workload, engine)
+    try:
+        if workload in ONCE:
+            t0 = time.perf_counter()
+            cell.outcome = fn()
+            dt = time.perf_counter() - t0
+            cell.timing = Timing(dt, dt, 1, dt)
+        else:
+            cell.timing, cell.outcome = measure(fn, repeats, timeout)
+    except CellTimeout:
+        cell.skipped = f"over {timeout:.0f} s"
+    run.cells[(workload, engine)] = cell
+    if cell.timing:
+        _log(f"  {workload:<16} {engine:<15} median {cell.timing.median * 1e3:10.1f} ms "
+             f"(best {cell.timing.best * 1e3:.1f}, n={cell.timing.n})")
+    else:
+        _log(f"  {workload:<16} {engine:<15} skipped ({cell.skipped})")
+    return cell
+
+
+def _check(run: Run) -> None:
+    """Reference numbers where WORKLOADS gives them, engine agreement elsewhere."""
+    for (workload, engine), cell in run.cells.items():
+        if cell.outcome is None or "whole shares" in workload or workload == "W3 optimize":
+            continue
+        ref_key = {"W4 sim": "W4"}.get(workload, workload)
+        if ref_key in REFERENCE or ref_key == "W3":
+            run.problems += [f"{engine} {p}" for p in check_reference(ref_key, cell.outcome)]
+    opt = run.get("W3 optimize", "backtesting.py")
+    if opt and opt.outcome and opt.outcome.best_return != (45, 200):
+        run.problems.append(f"backtesting.py W3 optimize: best by return {opt.outcome.best_return}, expected (45, 200)")
+    base = "IvyBT"
+    for workload in ("W4 sleeves", "W5", "W6"):
+        ours = run.get(workload, base)
+        for engine in run.engines:
+            theirs = run.get(workload, engine)
+            if engine == base or not ours or not theirs or ours.outcome is None or theirs.outcome is None:
+                continue
+            if isinstance(ours.outcome, GridOutcome):
+                run.problems += _grid_agreement(workload, ours.outcome, engine, theirs.outcome)
+            else:
+                rel = BTPY_REL.get(workload, 1e-9) if engine == "backtesting.py" else 1e-9
+                run.problems += check_agreement(workload, base, ours.outcome, engine, theirs.outcome, rel)
+    if run.floor and run.floor.outcome and run.get("W5", base) and run.get("W5", base).outcome:
+        run.problems += check_agreement("W5", base, run.get("W5", base).outcome, "numpy floor", run.floor.outcome)
+
+
+def _grid_agreement(workload: str, a: GridOutcome, engine: str, b: GridOutcome) -> list[str]:
+    problems = []
+    for name in ("count", "best_return", "best_sharpe"):
+        if getattr(a, name) != getattr(b, name):
+            problems.append(f"{workload}: {name} IvyBT = {getattr(a, name)} vs {engine} = {getattr(b, name)}")
+    for name in ("best_return_pct", "best_sharpe_value"):
+        x, y = getattr(a, name), getattr(b, name)
+        if not abs(x - y) <= 1e-9 * max(abs(x), abs(y)):
+            problems.append(f"{workload}: {name} IvyBT = {x!r} vs {engine} = {y!r} (allowed relative 1e-9)")
+    return problems
+
+
+def _w7(run: Run, inputs: Inputs, repeats: int) -> None:
+    from benchmarks.peers import ivybt
+    for n in W7_BARS:
+        data = ivybt.market_data({"W7": scaled_series(inputs.frames[W5_SYMBOL], n)})
+        timing, outcome = measure(lambda: ivybt.single(data), repeats, budget=120.0)
+        run.w7.append({"bars": n, "median": timing.median, "best": timing.best, "n": timing.n,
+                       "per_bar_ns": timing.median / n * 1e9, "final": outcome.final, "trades": outcome.trades})
+        _log(f"  W7 {n:>10,} bars   median {timing.median:.3f} s = {timing.median / n * 1e9:.1f} ns/bar")
+        del data
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", type=Path, default=SAMPLE_DIR,
+                   help="folder of <SYMBOL>.csv daily files (default: the bundled sample = the shared data)")
+    p.add_argument("--repeats", type=int, default=5, help="timed calls per cell after one warm-up (default 5)")
+    p.add_argument("--quick", action="store_true",
+                   help="skip the slowest peer cells (backtesting.py W3, W5 and Backtest.optimize)")
+    p.add_argument("--timeout", type=float, default=120.0, help="a peer call slower than this is recorded skipped")
+    p.add_argument("--engines", default="ivybt,vectorbt,backtesting",
+                   help="comma list of ivybt, vectorbt, backtesting (default all three)")
+    p.add_argument("--no-probes", action="store_true", help="skip the subprocess probes (latency, W6 memory)")
+    p.add_argument("--no-w7", action="store_true", help="skip W7 (1M and 10M bars)")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md", help="markdown report path")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    warnings.simplefilter("ignore")
+    run = Run(settings={"repeats": args.repeats, "quick": args.quick, "timeout": args.timeout,
+                        "data_dir": str(args.data_dir)})
+    modules = {}
+    for key in [e.strip() for e in args.engines.split(",") if e.strip()]:
+        if key not in ENGINES:
+            print(f"unknown engine {key!r}; choose from {sorted(ENGINES)}", file=sys.stderr)
+            return 2
+        try:
+            modules[key] = importlib.import_module(ENGINES[key])
+        except ImportError as e:
+            print(f"cannot import {key} ({e}); install the bench extra: make bench (see benchmarks/README.md)",
+                  file=sys.stderr)
+            return 2
+    if "ivybt" not in modules:
+        print("the ivybt engine is required (ratios are IvyBT / peer)", file=sys.stderr)
+        return 2
+    _log(f"loading {args.data_dir} ...")
+    frames = load_frames(args.data_dir)
+    for needed in (GRID_SYMBOL, W5_SYMBOL):
+        if needed not in frames:
+            print(f"{args.data_dir}: {needed}.csv is required by the workloads", file=sys.stderr)
+            return 2
+    inputs = Inputs(args.data_dir, frames, GRID_SYMBOL, scaled_series(frames[W5_SYMBOL], W5_BARS))
+    cells = {}
+    for key, mod in modules.items():
+        if hasattr(mod, "jit_warmup"):
+            _log(f"compiling {mod.NAME} kernels (untimed) ...")
+            mod.jit_warmup(inputs)
+        cells[mod.NAME] = mod.prepare(inputs)
+        run.engines.append(mod.NAME)
+    _log(f"timing: one warm-up call, then best/median of {args.repeats}")
+    for workload in WORKLOADS:
+        for engine in run.engines:
+            fn = cells[engine].get(workload)
+            if fn is None:
+                continue
+            if args.quick and (engine, workload) in QUICK_SKIP:
+                run.cells[(workload, engine)] = Cell(workload, engine, skipped="--quick")
+                continue
+            timeout = None if engine == "IvyBT" else args.timeout
+            _time_cell(run, workload, engine, fn, args.repeats, timeout)
+            if workload == "W5" and engine == "IvyBT":
+                w5 = inputs.w5
+                timing, outcome = measure(lambda: numpy_floor(w5["open"].to_numpy(), w5["close"].to_numpy()),
+                                          args.repeats)
+                run.floor = Cell("W5", "numpy floor", timing, outcome)
+                _log(f"  {'W5':<16} {'numpy floor':<15} median {timing.median * 1e3:10.1f} ms")
+    if not args.no_w7:
+        _w7(run, inputs, args.repeats)
+    if not args.no_probes:
+        _log("probes: first-call latency and W6 peak memory (fresh processes) ...")
+        run.latency = probes.first_call_latency(args.data_dir)
+        for key, name in (("ivybt", "IvyBT"), ("vectorbt", "vectorbt")):
+            if key in modules:
+                run.memory[name] = probes.peak_memory(key, args.data_dir)
+    _check(run)
+    text = report.console(run)
+    print(text)
+    args.out.write_text(report.markdown(run))
+    print(f"\nwrote {args.out}")
+    if run.problems:
+        print("\nWRONG NUMBERS (the run fails):", file=sys.stderr)
+        for p in run.problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Timing rules of WORKLOADS.md and the machine description.
+
+A cell is timed in-process on data already loaded: one warm-up call (its answer is the one checked), then
+the best and the median of N timed calls (`time.perf_counter`, a full `gc.collect()` before each call).
+Slow cells are timed fewer times so one cell stays within a time budget, and a call that runs longer than
+the timeout is abandoned (SIGALRM; works for pure-Python peers) and the cell recorded as skipped.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import signal
+import statistics
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Callable
+
+
+class CellTimeout(Exception):
+    """A timed call ran longer than the timeout."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds: best and median of `n` timed calls after one warm-up call (`warmup` seconds)."""
+
+    best: float
+    median: float
+    n: int
+    warmup: float
+
+
+def _alarm(seconds: float | None):
+    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise CellTimeout()
+    if not seconds:
+        return None
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    return old
+
+
+def _disarm(old) -> None:
+    if old is not None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def call_timed(fn: Callable[[], Any], timeout: float | None = None) -> tuple[float, Any]:
+    """(seconds, result) of one call; raises CellTimeout after `timeout` seconds (None = no limit)."""
+    gc.collect()
+    old = _alarm(timeout)
+    try:
+        t0 = time.perf_counter()
+        result = fn()
+        return time.perf_counter() - t0, result
+    finally:
+        _disarm(old)
+
+
+def measure(fn: Callable[[], Any], repeats: int = 5, timeout: float | None = None,
+            budget: float = 60.0) -> tuple[Timing, Any]:
+    """Warm up once, then time `repeats` calls (fewer if they would take more than `budget` seconds, >= 1).
+
+    Returns the timing and the warm-up call's result. Raises CellTimeout if any call exceeds `timeout`.
+    """
+    warm, result = call_timed(fn, timeout)
+    n = max(1, min(repeats, int(budget // max(warm, 1e-9))))
+    times = [call_timed(fn, timeout)[0] for _ in range(n)]
+    return Timing(min(times), statistics.median(times), n, warm), result
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> float | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return None
+
+
+def machine() -> dict[str, str]:
+    """CPU model, logical cores, memory, OS and Python: the line RESULTS.md prints under the table."""
+    mem = _memory_gib()
+    return {
+        "cpu": _cpu_model(),
+        "cores": str(os.cpu_count()),
+        "memory": f"{mem:.1f} GiB" if mem else "unknown",
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+    }
+
+
+def versions(packages: tuple[str, ...] = ("ivybt", "numpy", "pandas", "numba", "llvmlite", "pandas-ta",
+                                            "vectorbt", "backtesting")) -> dict[str, str]:
+    """Installed versions of the packages that decide the timings ("-" when not installed)."""
+    out = {}
+    for name in packages:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "-"
+    return out
