@@ -121,7 +121,7 @@ with tab_plan:
                 except (EngineError, BrokerError) as e:
                     st.error(f"Execution refused: {e}")
                 else:
-                    st.toast(state["ops_report"].summary())
+                    st.rerun()  # refresh the account panel; the report stays in session state
 
 with tab_orders:
     report = state.get("ops_report")

@@ -50,7 +50,7 @@ def status_panel(status: dict[str, Any]) -> None:
                  "Check the broker settings in the environment (see the README), then reload.")
         return
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Broker", f"{status['broker']} ✓ connected")
+    c1.metric("Broker", status["broker"], delta="connected", delta_color="normal", delta_arrow="off")
     c2.metric("Account", status["account_id"])
     c3.metric("Equity", f"{status['equity']:,.2f} {status['currency']}")
     c4.metric("Cash", f"{status['cash']:,.2f}")

@@ -28,7 +28,7 @@ def test_execute_on_paper_in_real_browser(app_url: str, tmp_path: Path) -> None:
         try:
             page = context.new_page()
             page.goto(f"{app_url}/daily-ops", wait_until="domcontentloaded")
-            expect(page.get_by_text("paper ✓ connected")).to_be_visible(timeout=60_000)
+            expect(page.get_by_test_id("stMetricDelta").get_by_text("connected")).to_be_visible(timeout=60_000)
             expect(page.locator("[data-testid='stMain']").get_by_text("PAPER").first).to_be_visible()
             dialog = page.get_by_role("dialog")
             if dialog.count():  # Streamlit may flash "Page not found" while navigation resolves the URL path
@@ -46,6 +46,8 @@ def test_execute_on_paper_in_real_browser(app_url: str, tmp_path: Path) -> None:
             page.get_by_role("tab", name="Orders and reconciliation").click()
             expect(page.get_by_test_id("stAlertContentSuccess").get_by_text("COMPLETE; 3/3 filled")) \
                 .to_be_visible(timeout=120_000)
+            expect(page.get_by_text("Cash").locator("xpath=..").locator("xpath=..")).not_to_contain_text(
+                "100,000.00", timeout=30_000)  # the account panel was refreshed after the fills
             elapsed = time.monotonic() - started
             expect(page.get_by_text("Reconciliation", exact=True)).to_be_visible()
             page.wait_for_timeout(1000)
