@@ -92,9 +92,10 @@ def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequenc
     growth = (1.0 + config.cash_rate) ** (1.0 / config.periods_per_year)
     max_pos = float(risk.max_position) if risk.max_position is not None else np.inf
     K, T = len(params), len(data)
-    equity = np.empty((T, K))
-    gross = np.empty((T, K))
-    turnover = np.empty((T, K))
+    # (K, T) rows: each set writes one contiguous row; `.T` is the (T, K) view metrics read column-wise
+    equity = np.empty((K, T))
+    gross = np.empty((K, T))
+    turnover = np.empty((K, T))
     trade_parts: list[np.ndarray] = [np.empty((0, 3))] * K
 
     def one(k: int) -> None:
@@ -104,9 +105,9 @@ def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequenc
             float(config.initial_cash), costs.commission_bps / 1e4, float(costs.min_commission),
             costs.slippage_bps / 1e4, FILL_MODES[config.fill], bool(config.fractional),
             float(config.drift_threshold), growth, float(risk.max_leverage), max_pos, use_stops)
-        equity[:, k] = eq
-        gross[:, k] = gro
-        turnover[:, k] = turn
+        equity[k] = eq
+        gross[k] = gro
+        turnover[k] = turn
         raw = trade_records(fills, last_close, T)
         if len(raw):
             trade_parts[k] = np.column_stack((np.full(len(raw), k), raw[:, 7], raw[:, 7] / raw[:, 8]))
@@ -116,14 +117,14 @@ def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequenc
     bench = benchmark_values(data, config.benchmark or data.symbols[0], config.initial_cash)
     bench_returns = np.concatenate(([bench[0] / config.initial_cash], bench[1:] / bench[:-1])) - 1.0
     table = metrics_table(
-        equity, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year, index=data.index,
+        equity.T, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year, index=data.index,
         benchmark_returns=bench_returns,
         trades=pd.DataFrame({"column": trades[:, 0].astype(np.int64), "pnl": trades[:, 1], "return": trades[:, 2]}),
-        gross_exposure=gross, turnover=turnover,
+        gross_exposure=gross.T, turnover=turnover.T,
     )
     params_df = pd.DataFrame([dict(p.__dict__) for p in params])
     return GridResult(strategy=strategy_cls.name, params=params_df,
-                      equity=pd.DataFrame(equity, index=data.index), metrics=table.reset_index(drop=True),
+                      equity=pd.DataFrame(equity.T, index=data.index), metrics=table.reset_index(drop=True),
                       config=config)
 
 

@@ -179,10 +179,8 @@ def metrics_table(
     rf_bar = (1.0 + risk_free) ** (1.0 / p) - 1.0 if risk_free else 0.0
     years = curve.years_spanned(n_bars, p, index)
     # one compiled pass per column (fused.py), equal to the pure definitions in curve/benchmark/activity
-    fused = fused_metrics(np.ascontiguousarray(values), np.ascontiguousarray(cash, dtype=np.float64), p, rf_bar,
-                          float(years), np.ascontiguousarray(rb, dtype=np.float64),
-                          np.ascontiguousarray(ge, dtype=np.float64), np.ascontiguousarray(to, dtype=np.float64),
-                          0.95)
+    fused = fused_metrics(values, np.ascontiguousarray(cash, dtype=np.float64), p, rf_bar, float(years),
+                          np.ascontiguousarray(rb, dtype=np.float64), ge, to, 0.95)
     out: dict[str, np.ndarray] = {name: fused[:, i] for i, name in enumerate(FUSED_NAMES)}
     if benchmark_returns is None:
         del out["beta"], out["alpha"]

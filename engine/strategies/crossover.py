@@ -80,13 +80,17 @@ class _MovingAverageCross(Strategy):
                                            .to_numpy(dtype="float64")) for w in windows}
             averages.append((mask, mas))
         n_sym = len(data.symbols)
+        every_bar = bool(has_bar.all())
         out = []
         for p in params_list:
-            own = np.full(data.close.shape, np.nan)
+            own = np.empty(data.close.shape) if every_bar else np.full(data.close.shape, np.nan)
             for j, (mask, mas) in enumerate(averages):
-                if mask.any():
-                    own[mask, j] = cross_positions(mas[p.fast], mas[p.slow], TIE_REL, p.allow_short) * (p.weight / n_sym)
-            out.append(union_weights(own, has_bar))
+                pos = cross_positions(mas[p.fast], mas[p.slow], TIE_REL, p.allow_short) * (p.weight / n_sym)
+                if every_bar:
+                    own[:, j] = pos
+                elif mask.any():
+                    own[mask, j] = pos
+            out.append(own if every_bar else union_weights(own, has_bar))
         return out
 
 
