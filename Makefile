@@ -6,3 +6,8 @@ app:
 
 test:
 	@bash scripts/bootstrap.sh test $(ARGS)
+
+# Speed against vectorbt and backtesting.py (benchmarks/README.md); ARGS="--quick" skips the slowest peer cells.
+.PHONY: bench
+bench:
+	@bash scripts/bootstrap.sh bench $(ARGS)

@@ -63,6 +63,26 @@ case "$cmd" in
     install)  # only set up the environment (extras as argument, e.g. "dev,bench")
         ensure_venv "${1:-dev}"
         ;;
+    bench)  # benchmarks against vectorbt and backtesting.py (benchmarks/README.md). A separate venv: vectorbt
+            # 1.2.0 needs numba >= 0.66 and numpy >= 2.4.6 while pandas-ta pins numba==0.61.2, so IvyBT is
+            # installed first and the `bench` extra's pins from pyproject.toml go on top (pip reports the
+            # pandas-ta pin as a conflict; IvyBT and pandas-ta run fine on the newer numba).
+        VENV="${IVYBT_BENCH_VENV:-.venv-bench}"
+        ensure_venv ""
+        [ -f "$VENV/.gitignore" ] || echo '*' >"$VENV/.gitignore"
+        bench_want="$(sha256sum pyproject.toml | cut -c1-16)-bench"
+        if ! grep -qx -- "$bench_want" "$VENV/.ivybt-installed" 2>/dev/null; then
+            mapfile -t bench_pins < <("$VENV/bin/python" -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["bench"]))')
+            echo "Installing the bench extra (${bench_pins[*]}) into $VENV ..."
+            if ! "$VENV/bin/python" -m pip install "${bench_pins[@]}" >"$VENV/install-bench.log" 2>&1; then
+                tail -n 40 "$VENV/install-bench.log" >&2
+                echo "Installing the bench extra failed; the full log is $VENV/install-bench.log" >&2
+                exit 1
+            fi
+            echo "$bench_want" >>"$VENV/.ivybt-installed"
+        fi
+        exec "$VENV/bin/python" -m benchmarks.run "$@"
+        ;;
     *)
-        echo "usage: bash scripts/bootstrap.sh app|test|install [args]" >&2; exit 2;;
+        echo "usage: bash scripts/bootstrap.sh app|test|install|bench [args]" >&2; exit 2;;
 esac
