@@ -1,0 +1,67 @@
+"""`ivybt batch ...` and `ivybt worker` through the console entry point: one-line errors naming file, line and
+field; submit + worker + status; run on the local pool."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.batch.queue import JobQueue
+from engine.cli import main
+from engine.store import RunStore
+from tests.engine.batch_helpers import grid_batch, make_workspace
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
+    return make_workspace(tmp_path / "ws")
+
+
+def test_validate_reports_one_line_with_file_line_field(home: Path, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("jobs:\n  - strategy: sma_cross\n    symbols: [SPY]\n    config: {fill: soon}\n")
+    assert main(["batch", "validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ivybt: error: ")
+    assert f"{bad}, line 4, field jobs[0].config.fill:" in err
+    good = tmp_path / "good.yaml"
+    good.write_text(grid_batch(3))
+    assert main(["batch", "validate", str(good), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [j["name"] for j in out["jobs"]] == ["job00", "job01", "job02"]
+
+
+def test_submit_worker_status(home: Path, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "b.yaml"
+    path.write_text(grid_batch(2) + "  - {name: bad, strategy: explodes, symbols: [SPY]}\n")
+    assert main(["batch", "submit", str(path), "--json"]) == 0
+    batch_id = json.loads(capsys.readouterr().out)["batch_id"]
+    assert main(["worker", "--once"]) == 0  # one job, then exit
+    assert JobQueue().counts(batch_id) == {"queued": 2, "running": 0, "done": 1, "failed": 0, "cancelled": 0}
+    assert main(["worker", "--exit-when-empty", "--poll", "0.1"]) == 0
+    capsys.readouterr()
+    assert main(["batch", "status", "--batch", batch_id[:6], "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["counts"] == {"queued": 0, "running": 0, "done": 2, "failed": 1, "cancelled": 0}
+    bad = next(j for j in status["jobs"] if j["name"] == "bad")
+    assert bad["error"] == "RuntimeError: boom: this strategy always fails"
+    assert main(["batch", "retry", "--batch", batch_id]) == 0
+    assert JobQueue().counts(batch_id)["queued"] == 1
+    assert main(["batch", "cancel", "--batch", batch_id]) == 0
+    assert JobQueue().counts(batch_id)["cancelled"] == 1
+    assert main(["batch", "status"]) == 0
+    assert batch_id in capsys.readouterr().out
+
+
+def test_run_on_the_local_pool(home: Path, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "b.yaml"
+    path.write_text(grid_batch(4))
+    assert main(["batch", "run", str(path), "--workers", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["counts"]["done"] == 4
+    store = RunStore()
+    for job in out["jobs"]:
+        assert store.load(job["run_id"]).result.metrics["sharpe"] == job["objective"]
+    assert main(["batch", "run", str(path), "--runner", "local", "--address", "tcp://127.0.0.1:1"]) == 2
