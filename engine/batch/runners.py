@@ -138,8 +138,13 @@ class DaskRunner(Runner):
 
     def wait_any(self, futures: Iterable[Any]) -> set[Any]:
         from distributed import wait as dask_wait
+        from distributed.client import FuturesCancelledError
 
-        return set(dask_wait(list(futures), return_when="FIRST_COMPLETED").done)
+        futures = list(futures)
+        try:
+            return set(dask_wait(futures, return_when="FIRST_COMPLETED").done)
+        except FuturesCancelledError:  # a cancelled job counts as finished (the driver records it as lost)
+            return {f for f in futures if f.cancelled() or f.done()}
 
     def close(self) -> None:
         self._client.close()
@@ -225,8 +230,9 @@ class _DriverHeartbeat:
             with self.lock:
                 items = list(self.in_flight.items())
             for future, claimed in items:
-                if not self.queue.heartbeat(claimed.id, self.worker):
-                    self.runner.cancel(future)
+                if not self.queue.heartbeat(claimed.id, self.worker) and not future.done() and \
+                        self.queue.get(claimed.id)["status"] == "cancelled":
+                    self.runner.cancel(future)  # the user cancelled it (a job its worker just finished is left)
 
     def __enter__(self) -> "_DriverHeartbeat":
         self._thread.start()
