@@ -79,6 +79,18 @@ class BacktestResult:
         self.metrics, self.benchmark = metrics, benchmark
         self.benchmark_metrics = {} if benchmark_metrics is None else benchmark_metrics
 
+    _FIELDS = ("equity", "returns", "cash", "weights", "positions", "trades", "fills", "metrics", "benchmark",
+               "benchmark_metrics")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle (process pools, Dask) with every deferred field computed: closures do not pickle."""
+        for name in self._FIELDS:
+            getattr(self, name)
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
     def __repr__(self) -> str:
         m = self.metrics
         return (f"BacktestResult({self.strategy} {self.params} on {self.symbols}: final_equity="

@@ -32,3 +32,15 @@ def test_request_checks_its_fields():
         BacktestRequest("sma_cross", symbols=["SPY"], start="2020-01-01", end="2019-01-01")
     with pytest.raises(ConfigError, match="unknown field"):
         BacktestRequest.from_dict({"strategy": "sma_cross", "symbols": ["SPY"], "colour": "red"})
+
+
+def test_result_pickles_with_every_field(tmp_path, monkeypatch):
+    import pickle
+
+    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
+    result = run_request(BacktestRequest("sma_cross", {"fast": 10, "slow": 50}, ["SPY", "TLT"], start="2015-01-01"))
+    back = pickle.loads(pickle.dumps(result))
+    pd.testing.assert_frame_equal(back.trades, result.trades)
+    pd.testing.assert_frame_equal(back.positions, result.positions)
+    pd.testing.assert_series_equal(back.benchmark, result.benchmark)
+    assert back.metrics == result.metrics and back.benchmark_metrics == result.benchmark_metrics
