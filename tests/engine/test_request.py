@@ -43,4 +43,5 @@ def test_result_pickles_with_every_field(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(back.trades, result.trades)
     pd.testing.assert_frame_equal(back.positions, result.positions)
     pd.testing.assert_series_equal(back.benchmark, result.benchmark)
-    assert back.metrics == result.metrics and back.benchmark_metrics == result.benchmark_metrics
+    pd.testing.assert_series_equal(pd.Series(back.metrics), pd.Series(result.metrics))
+    pd.testing.assert_series_equal(pd.Series(back.benchmark_metrics), pd.Series(result.benchmark_metrics))
