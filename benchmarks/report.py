@@ -96,13 +96,12 @@ def targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
         r = _ratio(_median(run, w_peer, BTPY), _median(run, w_ivy, IVY))
         out.append((f"{label} vs backtesting.py", ">= 50 x faster", f"{r:.1f} x" if r else "not measured",
                     r >= 50 if r else None))
-    cold = run.latency.get("cold")
-    if cold:
-        first = cold["import"] + cold["first_call"]
-        out.append(("first call, fresh process (cold cache)", "< 2 s", f"{first:.2f} s (import + first W1)",
-                    first < 2))
-    else:
-        out.append(("first call, fresh process (cold cache)", "< 2 s", "not measured", None))
+    for label, what in (("cold", "empty numba cache, JIT included"), ("warm", "numba cache warm")):
+        lat = run.latency.get(label)
+        first = lat["import"] + lat["first_call"] if lat else None
+        out.append((f"first call, fresh process, {what}", "< 2 s",
+                    f"{first:.2f} s (import + first W1)" if lat else "not measured",
+                    first < 2 if lat else None))
     return out
 
 
@@ -156,7 +155,7 @@ def console(run: Any) -> str:
     out += ["", "Targets (issue 7; medians of this run):"]
     for name, target, measured, ok in targets(run):
         out.append(f"  {_verdict(ok):<4}  {name:<40} {target:<32} {measured}")
-    out += [""] + _extras(run)
+    out += [""] + _extras(run) + run.notes
     out += ["", "Answers:"] + [f"  {a}" for a in _answers(run)]
     out.append("")
     out.append("correctness: " + ("all engines reproduce the reference / agree" if not run.problems

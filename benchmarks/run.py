@@ -33,7 +33,7 @@ from benchmarks.peers import Inputs  # noqa: E402
 from benchmarks.timing import CellTimeout, Timing, machine, measure, versions  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
     GRID_SYMBOL, REFERENCE, W5_BARS, W5_SYMBOL, W7_BARS, GridOutcome, Outcome, check_agreement,
-    check_reference, load_frames, numpy_floor, scaled_series,
+    check_reference, exact_ties, load_frames, numpy_floor, scaled_series,
 )
 
 ENGINES = {"ivybt": "benchmarks.peers.ivybt", "vectorbt": "benchmarks.peers.vbt",
@@ -125,6 +125,12 @@ def _check(run: Run) -> None:
             else:
                 rel = BTPY_REL.get(workload, 1e-9) if engine == "backtesting.py" else 1e-9
                 run.problems += check_agreement(workload, base, ours.outcome, engine, theirs.outcome, rel)
+    sl_ivy, sl_bt = run.get("W4 sleeves", base), run.get("W4 sleeves", "backtesting.py")
+    if sl_ivy and sl_bt and sl_ivy.outcome and sl_bt.outcome:
+        rel = sl_bt.outcome.final / sl_ivy.outcome.final - 1
+        run.notes.append(f"W4 sleeves: backtesting.py's summed final equity is {rel:+.2e} relative to IvyBT's "
+                         "(whole 1e-6-share units, and `crossover()` has no tie rule; exact SMA ties at "
+                         f"{', '.join(run.settings.get('ties', [])) or 'none'}).")
     if run.floor and run.floor.outcome and run.get("W5", base) and run.get("W5", base).outcome:
         run.problems += check_agreement("W5", base, run.get("W5", base).outcome, "numpy floor", run.floor.outcome)
 
@@ -194,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.data_dir}: {needed}.csv is required by the workloads", file=sys.stderr)
             return 2
     inputs = Inputs(args.data_dir, frames, GRID_SYMBOL, scaled_series(frames[W5_SYMBOL], W5_BARS))
+    run.settings["ties"] = exact_ties(frames)
     cells = {}
     for key, mod in modules.items():
         if hasattr(mod, "jit_warmup"):

@@ -242,6 +242,16 @@ def numpy_floor(open_: np.ndarray, close: np.ndarray, fast: int = FAST, slow: in
     return rule7(cash * np.cumprod(factor), int(enter.sum()), cash)
 
 
+def exact_ties(frames: Mapping[str, pd.DataFrame], fast: int = FAST, slow: int = SLOW) -> list[str]:
+    """'SYMBOL date' for every bar where the two SMAs tie (rule 2): where engines without the tie rule differ."""
+    out = []
+    for sym, df in frames.items():
+        f, s = df["close"].rolling(fast).mean(), df["close"].rolling(slow).mean()
+        tied = ((f - s).abs() <= TIE_REL * s.abs()).to_numpy()
+        out += [f"{sym} {ts.date() if hasattr(ts, 'date') else ts}" for ts in df.index[tied]]
+    return out
+
+
 def w4_orders(frames: Mapping[str, pd.DataFrame], fast: int = FAST, slow: int = SLOW
               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """W4 shared prep: union calendar; per symbol, pandas rolling means on its own bars and the tie-aware
