@@ -1,7 +1,8 @@
 """Moving-average crossover strategies: `sma_cross` and `ema_cross`.
 
 Rules (exactly WORKLOADS.md "Common rules" 1-4), per symbol on its own bars:
-1. fast = MA(close, fast), slow = MA(close, slow) (pandas-ta; undefined for the first window-1 bars).
+1. fast = MA(close, fast), slow = MA(close, slow) (pandas-ta, through TA-Lib for the SMA; undefined for the
+   first window-1 bars).
 2. state[t] = +1 if fast > slow, -1 if fast < slow, 0 if undefined or tied (|fast - slow| <= 1e-9 * |slow|).
 3. Cross-up at t: state +1 and the last non-zero state before t was -1; cross-down mirrors it. A +1 right
    after warm-up with no earlier -1 is NOT an entry.
@@ -59,6 +60,9 @@ class _MovingAverageCross(Strategy):
     """Common body of the crossover strategies; subclasses pick the moving average."""
 
     ma: ClassVar[Callable[..., pd.Series | None]]
+    #: let pandas-ta use TA-Lib's C kernel when installed: True only where its values equal pandas-ta's own
+    #: (SMA: an O(n) running sum instead of pandas-ta's O(n * window) `np.convolve`, equal to ~1e-13).
+    talib: ClassVar[bool] = False
 
     def target_weights(self, data: MarketData) -> pd.DataFrame:
         return pd.DataFrame(self.grid_weights(data, [self.params])[0], index=data.index, columns=data.close.columns)
@@ -76,7 +80,7 @@ class _MovingAverageCross(Strategy):
         for j, sym in enumerate(data.close.columns):
             mask = has_bar[:, j]
             close = pd.Series(data.close[sym].to_numpy()[mask], index=data.index[mask])
-            mas = {w: np.ascontiguousarray(indicator(cls.ma(close, length=w, talib=False), close.index)
+            mas = {w: np.ascontiguousarray(indicator(cls.ma(close, length=w, talib=cls.talib), close.index)
                                            .to_numpy(dtype="float64")) for w in windows}
             averages.append((mask, mas))
         n_sym = len(data.symbols)
@@ -100,6 +104,7 @@ class SmaCross(_MovingAverageCross):
     name = "sma_cross"
     description = "Long from a fast/slow SMA cross-up to the next cross-down (optional short)."
     ma = staticmethod(ta.sma)
+    talib = True
 
     @dataclass(frozen=True)
     class Params:

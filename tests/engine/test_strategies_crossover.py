@@ -69,10 +69,11 @@ def simulate_all_in(w: np.ndarray, o: np.ndarray, c: np.ndarray, fee: float) -> 
     return equity, trades
 
 
+@pytest.mark.parametrize("talib", [False, True])  # sma_cross asks pandas-ta for TA-Lib's kernel
 @pytest.mark.parametrize("window", [2, 10, 50, 200])
-def test_pandas_ta_sma_is_the_arithmetic_mean(window: int) -> None:
+def test_pandas_ta_sma_is_the_arithmetic_mean(window: int, talib: bool) -> None:
     c = read_csv("SPY")["close"]
-    ours = ta.sma(c, length=window, talib=False).to_numpy()
+    ours = ta.sma(c, length=window, talib=talib).to_numpy()
     ref = ref_sma(c.to_numpy(), window)
     assert np.isnan(ours[: window - 1]).all()
     rel = np.abs(ours[window - 1 :] - ref[window - 1 :]) / np.abs(ref[window - 1 :])
