@@ -21,7 +21,7 @@ from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.kernels import FILL_MODES, simulate_kernel
 from engine.metrics import metrics_table
-from engine.simulate import STOP_KEYS, benchmark_values, rebalance_mask
+from engine.simulate import benchmark_values, rebalance_mask, stop_arrays
 from engine.strategies.base import Strategy, make_params
 from engine.trades import trade_records
 
@@ -55,22 +55,6 @@ def _weights_for(strategy_cls: type[Strategy], data: MarketData, params: list[An
     return out
 
 
-def _stops_for(strategy_cls: type[Strategy], data: MarketData, params: Any, config: BacktestConfig):
-    custom = strategy_cls(params).stop_fractions(data) or {}
-    arrays, used = [], False
-    for key in STOP_KEYS:
-        if key in custom:
-            arr = np.ascontiguousarray(custom[key].reindex(index=data.index, columns=data.close.columns)
-                                       .to_numpy("float64"))
-            used = used or bool(np.isfinite(arr).any())
-        else:
-            value = getattr(config.risk, key)
-            arr = np.full(data.close.shape, np.nan if value is None else float(value))
-            used = used or value is not None
-        arrays.append(arr)
-    return arrays, used
-
-
 def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequence[Mapping[str, Any]],
              config: BacktestConfig | None = None, *, workers: int | None = None,
              progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> GridResult:
@@ -87,7 +71,7 @@ def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequenc
     weights = _weights_for(strategy_cls, data, params)
     rebal = rebalance_mask(data.index, config.rebalance)
     has_custom_stops = strategy_cls.stop_fractions is not Strategy.stop_fractions
-    shared_stops = None if has_custom_stops else _stops_for(strategy_cls, data, params[0], config)
+    shared_stops = None if has_custom_stops else stop_arrays(strategy_cls(params[0]), data, config)
     costs, risk = config.costs, config.risk
     growth = (1.0 + config.cash_rate) ** (1.0 / config.periods_per_year)
     max_pos = float(risk.max_position) if risk.max_position is not None else np.inf
@@ -99,7 +83,7 @@ def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequenc
     trade_parts: list[np.ndarray] = [np.empty((0, 3))] * K
 
     def one(k: int) -> None:
-        (sl, tp, ts), use_stops = shared_stops or _stops_for(strategy_cls, data, params[k], config)
+        (sl, tp, ts), use_stops = shared_stops or stop_arrays(strategy_cls(params[k]), data, config)
         eq, _cash, _pos, _w, turn, gro, last_close, fills = simulate_kernel(
             arrays["open"], arrays["high"], arrays["low"], arrays["close"], weights[k], rebal, sl, tp, ts,
             float(config.initial_cash), costs.commission_bps / 1e4, float(costs.min_commission),
@@ -119,7 +103,7 @@ def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequenc
     table = metrics_table(
         equity.T, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year, index=data.index,
         benchmark_returns=bench_returns,
-        trades=pd.DataFrame({"column": trades[:, 0].astype(np.int64), "pnl": trades[:, 1], "return": trades[:, 2]}),
+        trades={"column": trades[:, 0].astype(np.int64), "pnl": trades[:, 1], "return": trades[:, 2]},
         gross_exposure=gross.T, turnover=turnover.T,
     )
     params_df = pd.DataFrame([dict(p.__dict__) for p in params])

@@ -56,12 +56,18 @@ def _aligned(frame: pd.DataFrame, data: MarketData, what: str) -> np.ndarray:
     return arr
 
 
-def _stop_arrays(strategy: Strategy, data: MarketData, config: BacktestConfig) -> tuple[list[np.ndarray], bool]:
+def stop_arrays(strategy: Strategy, data: MarketData, config: BacktestConfig) -> tuple[list[np.ndarray], bool]:
+    """(stop_loss, take_profit, trailing_stop) distances per bar and symbol for the kernel, and whether any
+    stop is on: the strategy's own `stop_fractions` where it gives them, else the config's fixed fractions.
+    With every stop off the arrays are (1, N) NaN placeholders (the kernel never reads them)."""
     shape = data.close.shape
     custom = strategy.stop_fractions(data) or {}
     unknown = set(custom) - set(STOP_KEYS)
     if unknown:
         raise StrategyError(f"{strategy.name}: unknown stop kind(s) {sorted(unknown)}; expected {STOP_KEYS}")
+    if not custom and all(getattr(config.risk, key) is None for key in STOP_KEYS):
+        off = np.full((1, shape[1]), np.nan)
+        return [off, off, off], False
     arrays, used = [], False
     for key in STOP_KEYS:
         if key in custom:
@@ -90,7 +96,7 @@ def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | 
     if len(data) < 2:
         raise ConfigError(f"a backtest needs at least 2 bars; the data has {len(data)}")
     weights = _aligned(strategy.target_weights(data), data, f"{strategy.name} weights")
-    (sl, tp, ts), use_stops = _stop_arrays(strategy, data, config)
+    (sl, tp, ts), use_stops = stop_arrays(strategy, data, config)
     arrays = data.to_arrays()
     costs, risk = config.costs, config.risk
     growth = (1.0 + config.cash_rate) ** (1.0 / config.periods_per_year)
@@ -123,17 +129,17 @@ def _wrap(data: MarketData, strategy: Strategy, config: BacktestConfig, benchmar
     bench_returns[0] = bench_values[0] / config.initial_cash - 1.0
     np.divide(bench_values[1:], bench_values[:-1], out=bench_returns[1:])
     bench_returns[1:] -= 1.0
-    trade_pnl = pd.DataFrame({"pnl": records[:, 7], "return": records[:, 7] / records[:, 8]})
-    table = metrics_mod.metrics_table(
+    trade_pnl = {"pnl": records[:, 7], "return": records[:, 7] / records[:, 8]}
+    _, columns = metrics_mod.metric_columns(
         equity, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year, index=index,
         benchmark_returns=bench_returns, trades=trade_pnl, gross_exposure=gross, turnover=turnover)
-    metrics = {name: float(v) for name, v in zip(table.columns, table.to_numpy()[0])}
+    metrics = {name: float(v[0]) for name, v in columns.items()}
 
     def benchmark_metrics() -> dict[str, float]:
-        t = metrics_mod.metrics_table(bench_values, initial_cash=config.initial_cash,
-                                      periods_per_year=config.periods_per_year, index=index,
-                                      benchmark_returns=bench_returns)
-        return {name: float(v) for name, v in zip(t.columns, t.to_numpy()[0])}
+        _, cols = metrics_mod.metric_columns(bench_values, initial_cash=config.initial_cash,
+                                             periods_per_year=config.periods_per_year, index=index,
+                                             benchmark_returns=bench_returns)
+        return {name: float(v[0]) for name, v in cols.items()}
 
     def fills_frame() -> pd.DataFrame:
         return pd.DataFrame({

@@ -8,6 +8,6 @@ turnover) whose docstring states its units, annualization and bar timing.
 from __future__ import annotations
 
 from engine.metrics.curve import drawdown, returns_from_equity
-from engine.metrics.table import METRIC_NAMES, backtest_metrics, metrics_table
+from engine.metrics.table import METRIC_NAMES, backtest_metrics, metric_columns, metrics_table
 
-__all__ = ["METRIC_NAMES", "backtest_metrics", "drawdown", "metrics_table", "returns_from_equity"]
+__all__ = ["METRIC_NAMES", "backtest_metrics", "drawdown", "metric_columns", "metrics_table", "returns_from_equity"]

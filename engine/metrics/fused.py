@@ -100,7 +100,7 @@ def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
         out[c, 8] = longest
         out[c, 9] = best
         out[c, 10] = worst
-        part = np.partition(r, lo) if lo == hi else np.partition(np.partition(r, lo), hi)
+        part = np.partition(r, lo)  # part[lo] is the lo-th smallest, everything after it is >= it
         v_lo = part[lo]
         v_hi = np.min(part[lo + 1:]) if hi > lo else v_lo
         var = v_lo + (h - lo) * (v_hi - v_lo)

@@ -7,7 +7,7 @@ every metric for all of them in one call; a single backtest is the same call wit
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -97,17 +97,18 @@ def _benchmark_array(benchmark_returns: Any, n_bars: int, index: pd.Index | None
     return rb
 
 
-def _trade_sums(trades: pd.DataFrame, k: int) -> activity.TradeSums:
-    """Validate the trade list (columns: column, pnl, return) and sum it per column."""
-    if not isinstance(trades, pd.DataFrame):
+def _trade_sums(trades: pd.DataFrame | Mapping[str, np.ndarray], k: int) -> activity.TradeSums:
+    """Validate the trade list (columns: column, pnl, return; a DataFrame or a mapping of arrays) and sum it
+    per column."""
+    if not isinstance(trades, (pd.DataFrame, Mapping)):
         raise ConfigError(f"trades: expected a DataFrame, got {type(trades).__name__}")
     for field in ("pnl", "return"):
-        if field not in trades.columns:
-            raise ConfigError(f"trades: missing column {field!r} (have {list(trades.columns)})")
-    if "column" in trades.columns:
-        col = trades["column"].to_numpy()
+        if field not in trades:
+            raise ConfigError(f"trades: missing column {field!r} (have {list(trades.keys())})")
+    if "column" in trades:
+        col = np.asarray(trades["column"])
     elif k == 1:
-        col = np.zeros(len(trades), dtype=np.int64)
+        col = np.zeros(len(trades["pnl"]), dtype=np.int64)
     else:
         raise ConfigError(f"trades: missing column 'column' (which of the {k} equity columns each trade is in)")
     col_f = np.asarray(col, dtype=np.float64)
@@ -115,8 +116,8 @@ def _trade_sums(trades: pd.DataFrame, k: int) -> activity.TradeSums:
     if bad.any():
         row = int(np.argmax(bad))
         raise ConfigError(f"trades: row {row} has column={col[row]}; expected an integer 0..{k - 1}")
-    pnl = trades["pnl"].to_numpy(dtype=np.float64)
-    ret = trades["return"].to_numpy(dtype=np.float64)
+    pnl = np.asarray(trades["pnl"], dtype=np.float64)
+    ret = np.asarray(trades["return"], dtype=np.float64)
     for field, values in (("pnl", pnl), ("return", ret)):
         if not np.isfinite(values).all():
             row = int(np.argmax(~np.isfinite(values)))
@@ -131,12 +132,35 @@ def metrics_table(
     periods_per_year: float = 252.0,
     index: pd.Index | None = None,
     benchmark_returns: np.ndarray | pd.Series | None = None,
-    trades: pd.DataFrame | None = None,
+    trades: pd.DataFrame | Mapping[str, np.ndarray] | None = None,
     gross_exposure: np.ndarray | None = None,
     turnover: np.ndarray | None = None,
     risk_free: float = 0.0,
 ) -> pd.DataFrame:
-    """Every metric of `METRIC_NAMES` for each column of a (T, K) array of equity curves.
+    """Every metric of `METRIC_NAMES` for each column of a (T, K) array of equity curves, as a DataFrame:
+    one row per equity column (labelled like the DataFrame's columns, else 0..K-1), one column per metric.
+    Arguments and units as in `metric_columns`."""
+    labels, columns = metric_columns(
+        equity, initial_cash=initial_cash, periods_per_year=periods_per_year, index=index,
+        benchmark_returns=benchmark_returns, trades=trades, gross_exposure=gross_exposure, turnover=turnover,
+        risk_free=risk_free)
+    return pd.DataFrame(columns, index=labels, columns=list(METRIC_NAMES))
+
+
+def metric_columns(
+    equity: np.ndarray | pd.DataFrame,
+    *,
+    initial_cash: float | np.ndarray,
+    periods_per_year: float = 252.0,
+    index: pd.Index | None = None,
+    benchmark_returns: np.ndarray | pd.Series | None = None,
+    trades: pd.DataFrame | Mapping[str, np.ndarray] | None = None,
+    gross_exposure: np.ndarray | None = None,
+    turnover: np.ndarray | None = None,
+    risk_free: float = 0.0,
+) -> tuple[pd.Index, dict[str, np.ndarray]]:
+    """Every metric of `METRIC_NAMES` for each column of a (T, K) array of equity curves, as (row labels,
+    {metric: (K,) values}) — `metrics_table` without building a DataFrame (a single backtest's hot path).
 
     Args:
         equity: (T, K) equity marked at each close (or (T,) for one curve). No NaN: the simulator
@@ -149,14 +173,14 @@ def metrics_table(
         benchmark_returns: (T,) per-bar benchmark returns for beta and alpha (NaN bars are dropped);
             a Series on timestamps is aligned to `index`.
         trades: one row per trade with columns `column` (int 0..K-1; optional when K = 1), `pnl`
-            (currency) and `return` (fraction).
+            (currency) and `return` (fraction); a DataFrame or a mapping of arrays.
         gross_exposure: (T, K) sum |position value| / equity at each close.
         turnover: (T, K) traded notional / equity on each bar.
         risk_free: annual risk-free rate for Sharpe, Sortino and alpha (default 0, as in rule 7).
 
     Returns:
-        A float64 DataFrame, one row per equity column (labelled like the DataFrame's columns, else 0..K-1),
-        one column per metric. Metrics whose input was not given are NaN.
+        The row labels (the DataFrame's columns, else 0..K-1) and one float64 (K,) array per metric, in
+        `METRIC_NAMES` order. Metrics whose input was not given are NaN.
     """
     values, labels, own_index = _equity_array(equity)
     n_bars, k = values.shape
@@ -192,8 +216,7 @@ def metrics_table(
         sums = _trade_sums(trades, k)
         for name in ("n_trades", "win_rate", "profit_factor", "expectancy", "avg_trade"):
             out[name] = getattr(activity, name)(sums)
-    data = {name: np.asarray(out.get(name, nan), dtype=np.float64) for name in METRIC_NAMES}
-    return pd.DataFrame(data, index=labels, columns=list(METRIC_NAMES))
+    return labels, {name: np.asarray(out.get(name, nan), dtype=np.float64) for name in METRIC_NAMES}
 
 
 def backtest_metrics(

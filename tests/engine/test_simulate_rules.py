@@ -160,3 +160,10 @@ def test_bad_weights_and_config_are_reported():
         frame = pd.DataFrame({"open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "volume": 1.0}, index=idx)
         d = MarketData.from_frames({"X": frame})
         run_backtest(d, Fixed(pd.DataFrame({"X": [0.0] * 5}, index=idx)), BacktestConfig(rebalance="weekly"))
+
+
+def test_a_single_bar_is_rejected_with_the_count() -> None:
+    data = bars([(10.0, 11.0, 9.0, 10.5)])
+    weights = pd.DataFrame({"X": [1.0]}, index=data.index)
+    with pytest.raises(ConfigError, match="at least 2 bars; the data has 1"):
+        run_backtest(data, Fixed(weights))
