@@ -183,10 +183,19 @@ def _print_jobs(queue: Any, batch_id: str) -> None:
     df = queue.jobs(batch_id)
     rows = []
     for j in df.itertuples():
-        value = "" if j.objective is None or j.objective != j.objective else format_metric(j.objective_name, j.objective)
+        value = "" if _missing(j.objective) else format_metric(j.objective_name, j.objective)
         rows.append([j.id, j.name, j.kind, j.status, f"{100 * j.progress:.0f}%",
-                     "" if j.duration != j.duration else f"{j.duration:.1f}s", j.worker or "", j.run_id or "",
-                     f"{j.objective_name or ''} {value}".strip(), (j.error or j.message or "")[:80]])
+                     "" if _missing(j.duration) else f"{j.duration:.1f}s", _text(j.worker), _text(j.run_id),
+                     f"{_text(j.objective_name)} {value}".strip(), (_text(j.error) or _text(j.message))[:80]])
     print(table_text(["job", "name", "kind", "status", "progress", "duration", "worker", "run", "objective",
                       "error / note"], rows))
 
+
+def _missing(value: Any) -> bool:
+    """True for None and NaN (what pandas leaves in an empty cell of the jobs table)."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _text(value: Any) -> str:
+    """A table cell as text: "" for a missing value (None or NaN)."""
+    return "" if _missing(value) else str(value)

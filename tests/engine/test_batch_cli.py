@@ -65,3 +65,33 @@ def test_run_on_the_local_pool(home: Path, tmp_path: Path, capsys) -> None:
     for job in out["jobs"]:
         assert store.load(job["run_id"]).result.metrics["sharpe"] == job["objective"]
     assert main(["batch", "run", str(path), "--runner", "local", "--address", "tcp://127.0.0.1:1"]) == 2
+
+
+def _table_rows(text: str) -> dict[str, list[str]]:
+    """Rows of the CLI's job table (whitespace-separated cells) keyed by job name."""
+    lines = text.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("job ") and "error / note" in line)
+    rows = {}
+    for line in lines[head + 2:]:
+        if line.strip():
+            cells = line.split()
+            rows[cells[1]] = cells
+    return rows
+
+
+def test_text_output_of_run_and_status_with_a_failed_job(home: Path, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "b.yaml"
+    path.write_text(grid_batch(1) + "  - {name: bad, strategy: explodes, symbols: [SPY]}\n")
+    assert main(["batch", "run", str(path), "--workers", "1"]) == 1  # a failed job: exit code 1
+    out = capsys.readouterr().out
+    assert "1 done, 1 failed" in out
+    rows = _table_rows(out)
+    assert rows["bad"][3] == "failed" and " ".join(rows["bad"]).endswith("RuntimeError: boom: this strategy always fails")
+    assert "nan" not in " ".join(rows["bad"]).lower()
+    queue = JobQueue()
+    batch_id = queue.batches()["id"].iloc[0]
+    done = queue.jobs(batch_id).set_index("name").loc["job00"]
+    assert rows["job00"][3] == "done" and rows["job00"][7] == done["run_id"]
+    assert rows["job00"][8:10] == ["sharpe", f"{done['objective']:.4f}"]
+    assert main(["batch", "status", "--batch", batch_id]) == 0
+    assert _table_rows(capsys.readouterr().out) == rows
