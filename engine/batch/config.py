@@ -86,6 +86,8 @@ def parse_batch(text: str, filename: str = "<batch>", *, check_symbols: bool = T
         line = mark.line + 1 if mark is not None else 1
         col = f", column {mark.column + 1}" if mark is not None else ""
         raise BatchConfigError([BatchIssue(filename, line, "(syntax)", f"malformed YAML{col}: {problem}")]) from None
+    except ValueError as e:  # a scalar YAML types but cannot build, such as the date 2020-13-45
+        raise BatchConfigError(_bad_scalars(filename, root, e)) from None
     if values is None:
         raise BatchConfigError([BatchIssue(filename, 1, "jobs", "the file is empty: add a `jobs:` list or a `matrix:`")])
     if not isinstance(values, dict):
@@ -109,6 +111,28 @@ def parse_batch(text: str, filename: str = "<batch>", *, check_symbols: bool = T
         raise BatchConfigError(_unique(issues))
     name = top.name or Path(filename).stem
     return Batch(name=name, jobs=tuple(_renamed(jobs)), source=filename, text=text, max_attempts=top.max_attempts)
+
+
+def _bad_scalars(filename: str, root: yaml.Node, error: ValueError) -> list[BatchIssue]:
+    """An issue per scalar that `yaml.safe_load` cannot construct (dates like 2020-02-30), or one for the file."""
+    issues = [BatchIssue(filename, node.start_mark.line + 1, _path_text(path), message)
+              for path, node, message in _walk_dates(root, ())]
+    return issues or [BatchIssue(filename, 1, "(syntax)", f"cannot read a value: {error}")]
+
+
+def _walk_dates(node: yaml.Node, path: Loc) -> Iterable[tuple[Loc, yaml.Node, str]]:
+    """(path, node, message) of every date scalar under `node` that is not a real calendar date."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _walk_dates(value, path + (key.value,))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _walk_dates(item, path + (i,))
+    elif node.tag == "tag:yaml.org,2002:timestamp":
+        try:
+            yaml.SafeLoader("").construct_yaml_timestamp(node)
+        except ValueError as e:
+            yield path, node, f"{node.value!r} is not a valid date: {e}"
 
 
 # --- expansion -------------------------------------------------------------------------------------------

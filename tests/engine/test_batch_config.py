@@ -127,6 +127,19 @@ MALFORMED = [
             symbols: [SPY]
             walkforward: {in_sample: 3 years, out_of_sample: 1Y}
         """, (5, "jobs[0].walkforward.in_sample"), "window length"),
+    ("impossible_month.yaml", """
+        jobs:
+          - strategy: sma_cross
+            symbols: [SPY]
+            start: 2020-13-45
+        """, (4, "jobs[0].start"), "'2020-13-45' is not a valid date: month must be in 1..12"),
+    ("impossible_day.yaml", """
+        defaults:
+          start: 2015-01-01
+          end: 2020-02-30
+        jobs:
+          - {strategy: sma_cross, symbols: [SPY]}
+        """, (3, "defaults.end"), "'2020-02-30' is not a valid date: day is out of range for month"),
 ]
 
 
@@ -219,3 +232,16 @@ def test_shipped_batches_are_valid() -> None:
     assert len(files) >= 3
     for f in files:
         assert load_batch(f).jobs
+
+
+def test_every_impossible_date_is_reported(tmp_path: Path) -> None:
+    issues = _issue(tmp_path, "dates.yaml", """
+        jobs:
+          - {strategy: sma_cross, symbols: [SPY], start: 2019-02-29}
+          - strategy: sma_cross
+            symbols: [QQQ]
+            start: 2019-01-01
+            end: 2019-04-31
+        """)
+    assert [(i.line, i.field) for i in issues] == [(2, "jobs[0].start"), (6, "jobs[1].end")]
+    assert "'2019-04-31' is not a valid date" in issues[1].message
