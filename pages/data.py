@@ -4,11 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from engine.data import delete_imported, import_files
+from engine.data import delete_imported
 from engine.errors import EngineError
 from ui import charts, data_cache
 from ui.alpaca_fetch import alpaca_fetch_form
-from ui.widgets import import_uploads
+from ui.widgets import import_from_path, import_uploads
 from ui.shell import ensure_navigation
 
 ensure_navigation()
@@ -43,19 +43,7 @@ with tab_files:
     import_uploads("CSV or Parquet files, one per symbol (SYMBOL.csv)", key="data_upload",
                    on_import=lambda symbols: data_cache.clear())
 with tab_folder:
-    folder = st.text_input("Folder or file path", key="data_folder", placeholder="/path/to/bars")
-    if st.button("Import from path", key="data_folder_go", disabled=not folder):
-        try:
-            report = import_files([folder])
-        except EngineError as e:
-            st.error(f"Import failed: {e}")
-        else:
-            for item in report.imported:
-                st.success(f"{item.path}: imported as {item.symbol} ({item.bars} bars)")
-            for path, message in report.errors.items():
-                st.error(f"{path}: {message}")
-            if report.imported:
-                data_cache.clear()
+    import_from_path("Folder or file path", key="data_folder", on_import=lambda symbols: data_cache.clear())
 with tab_alpaca:
     alpaca_fetch_form(key="data_alpaca", on_import=lambda symbols: data_cache.clear())
 

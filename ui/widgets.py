@@ -68,6 +68,37 @@ def param_inputs(strategy: str, params_cls: type, prefix: str, values: Mapping[s
     return out
 
 
+def _report_messages(report: Any, name_of: Callable[[str], str], clean: Callable[[str], str],
+                     hint: str) -> list[tuple[str, str]]:
+    """("ok" | "error", text) per file of an engine ImportReport; each error names its file once."""
+    messages: list[tuple[str, str]] = []
+    for item in report.imported:
+        messages.append(("ok", f"{name_of(item.path)}: imported as {item.symbol} ({item.bars} bars, "
+                               f"{item.first:%Y-%m-%d} .. {item.last:%Y-%m-%d})"))
+    for path, message in report.errors.items():
+        name, text = name_of(path), clean(message)
+        for prefix in (f"{path}: ", f"{name}: "):  # the engine's message may already start with the path
+            if text.startswith(prefix):
+                text = text[len(prefix):]
+                break
+        messages.append(("error", f"{name}: {text}{hint}"))
+    return messages
+
+
+def _finish_import(key: str, messages: list[tuple[str, str]], imported: list[str],
+                   on_import: Callable[[list[str]], None] | None) -> None:
+    """After an import: run `on_import` and rerun with the messages kept for the next run (flash)."""
+    if imported and on_import is not None:
+        on_import(imported)
+        st.session_state[f"{key}_flash"] = messages
+        st.rerun()
+
+
+def _show_messages(messages: list[tuple[str, str]]) -> None:
+    for kind, text in messages:
+        (st.success if kind == "ok" else st.error)(text)
+
+
 def import_uploads(label: str, key: str, on_import: Callable[[list[str]], None] | None = None) -> list[str]:
     """A CSV/Parquet uploader with an Import button: files are validated by the engine and added to the
     workspace, and each file's error is shown by name.
@@ -101,19 +132,35 @@ def import_uploads(label: str, key: str, on_import: Callable[[list[str]], None] 
                 messages.append(("error", f"Import failed: {clean(str(e))}"))
             else:
                 imported = list(report.symbols)
-                for item in report.imported:
-                    messages.append(("ok", f"{Path(item.path).name}: imported as {item.symbol} ({item.bars} bars, "
-                                           f"{item.first:%Y-%m-%d} .. {item.last:%Y-%m-%d})"))
-                for path, message in report.errors.items():
-                    name, text = Path(path).name, clean(message)
-                    text = text if text.startswith(name) else f"{name}: {text}"
-                    messages.append(("error", f"{text} (fix the file and upload it again)"))
-        if imported and on_import is not None:
-            on_import(imported)
-            st.session_state[f"{key}_flash"] = messages
-            st.rerun()
-    for kind, text in messages:
-        (st.success if kind == "ok" else st.error)(text)
+                messages = _report_messages(report, lambda p: Path(p).name, clean,
+                                            " (fix the file and upload it again)")
+        _finish_import(key, messages, imported, on_import)
+    _show_messages(messages)
+    return imported
+
+
+def import_from_path(label: str, key: str, on_import: Callable[[list[str]], None] | None = None) -> list[str]:
+    """A folder-or-file path box with an Import button (files on the machine running the app).
+
+    Same contract as `import_uploads`: per-file messages naming each file once, and after a successful
+    import `on_import(symbols)` then a rerun, so the symbol table and lists show the new symbols at once.
+    """
+    from engine.data import import_files
+
+    folder = st.text_input(label, key=key, placeholder="/path/to/bars",
+                           help="A CSV/Parquet file, or a folder of SYMBOL.csv / SYMBOL.parquet files.")
+    messages: list[tuple[str, str]] = st.session_state.pop(f"{key}_flash", [])
+    imported: list[str] = []
+    if st.button("Import from path", key=f"{key}_go", disabled=not folder):
+        try:
+            report = import_files([folder.strip()])
+        except EngineError as e:
+            messages = [("error", f"Import failed: {e}")]
+        else:
+            imported = list(report.symbols)
+            messages = _report_messages(report, str, lambda text: text, "")
+        _finish_import(key, messages, imported, on_import)
+    _show_messages(messages)
     return imported
 
 

@@ -129,3 +129,43 @@ def test_data_page_fetches_bars_from_alpaca(workspace, monkeypatch) -> None:
     assert list(got.index) == list(days)
     assert list(got.close["ACME"]) == [10.5, 11.5, 12.5, 13.5, 14.5]
     assert list(got.volume["ACME"]) == [1000, 1001, 1002, 1003, 1004]
+
+
+def test_data_page_imports_a_folder_by_path(workspace, tmp_path) -> None:
+    folder = tmp_path / "bars"
+    folder.mkdir()
+    (folder / "PATHCO.csv").write_bytes(GOOD)
+    (folder / "BAD.csv").write_bytes(b"when,price\n2024-01-02,10\n")
+    (folder / "WORSE.csv").write_bytes(b"date,open,high,low,close,volume\n2024-01-02,10,11,9,x,1\n")
+    at = page("data")
+    at.run()
+    at.text_input(key="data_folder").set_value(str(folder)).run()
+    at.button(key="data_folder_go").click().run()
+    assert not at.exception
+    # the page reran after the import: the new symbol is in the table and in the delete list at once
+    table = at.dataframe[0].value.set_index("symbol")
+    assert table.loc["PATHCO", "source"] == "workspace" and table.loc["PATHCO", "bars"] == 3
+    assert "PATHCO" in at.selectbox(key="data_delete_symbol").options
+    assert any(s.value.startswith(f"{folder / 'PATHCO.csv'}: imported as PATHCO (3 bars") for s in at.success)
+    msgs = sorted(errors(at))
+    assert len(msgs) == 2, msgs
+    for msg, name in zip(msgs, ("BAD.csv", "WORSE.csv")):
+        path = str(folder / name)
+        assert msg.startswith(f"{path}: ") and msg.count(path) == 1, msg  # the file is named once
+    assert "missing column" in msgs[0]
+
+    at.run()  # the messages were a one-off flash: a later rerun does not repeat them
+    assert not at.error and not at.success
+
+
+def test_data_page_path_import_only_errors_shows_them_once(workspace, tmp_path) -> None:
+    bad = tmp_path / "ONLYBAD.csv"
+    bad.write_bytes(b"when,price\n2024-01-02,10\n")
+    at = page("data")
+    at.run()
+    at.text_input(key="data_folder").set_value(str(bad)).run()
+    at.button(key="data_folder_go").click().run()
+    assert not at.exception
+    msgs = errors(at)
+    assert len(msgs) == 1 and msgs[0].count(str(bad)) == 1, msgs
+    assert "ONLYBAD" not in list(at.dataframe[0].value["symbol"])
