@@ -18,6 +18,7 @@ Example:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -32,6 +33,7 @@ from engine.errors import ConfigError, EngineError
 
 Loc = tuple[Any, ...]
 _MERGED = ("params", "config", "optimize", "walkforward", "montecarlo")
+_MAX_CHECKED_SETS = 200_000  # parameter sets validated against the strategy's rules before a run
 _TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "date", "tuple"}
 
 
@@ -243,6 +245,8 @@ def _engine_problems(job: JobModel, check_symbols: bool) -> Iterable[tuple[Loc, 
     if job.kind in ("optimize", "walkforward") and not ranges and not any(
             s.grid() != [s.default] for n, s in specs.items() if n not in job.params):
         yield ("optimize", "ranges"), f"{job.strategy} has no parameter to search: give optimize.ranges"
+    elif job.kind in ("optimize", "walkforward") and not bad:
+        yield from _grid_problems(job, cls, specs)
     if job.kind == "walkforward" and job.walkforward is None:
         yield ("walkforward",), "a walkforward job needs `walkforward: {in_sample: 3Y, out_of_sample: 1Y}`"
     for loc, metric in ((("objective",), job.objective), (("optimize", "objective"),
@@ -254,6 +258,25 @@ def _engine_problems(job: JobModel, check_symbols: bool) -> Iterable[tuple[Loc, 
             yield ("optimize", "constraints", name), f"unknown metric {name!r}; expected one of {sorted(METRIC_NAMES)}"
     if check_symbols:
         yield from _symbol_problems(job)
+
+
+def _grid_problems(job: JobModel, cls: type, specs: Mapping[str, Any]) -> Iterable[tuple[Loc, str]]:
+    """An optimization whose every parameter set the strategy rejects (fast: [60], slow: [10])."""
+    from engine.grid import expand_grid
+    from engine.strategies.base import _coerce
+
+    ranges = (job.optimize.ranges if job.optimize else None) or {}
+    fixed = {k: _coerce(specs[k], v) for k, v in job.params.items() if k not in ranges}
+    if ranges:
+        space = {n: [_coerce(specs[n], v) for v in values] for n, values in ranges.items()}
+    else:  # the optimizer searches the default grid of every parameter not fixed by `params`
+        space = {n: s.grid() for n, s in specs.items() if n not in fixed}
+    if math.prod(len(v) for v in space.values()) > _MAX_CHECKED_SETS:
+        return  # too many to check here; the optimizer reports it
+    try:
+        expand_grid(space, fixed, cls)
+    except ConfigError as e:
+        yield ("optimize", "ranges") if ranges else ("params",), str(e)
 
 
 def _symbol_problems(job: JobModel) -> Iterable[tuple[Loc, str]]:
@@ -322,6 +345,8 @@ class _Locator:
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = f"unknown field {loc[-1]!r}"
+            elif err["type"] == "value_error" and "error" in err.get("ctx", {}):
+                msg = str(err["ctx"]["error"])  # our validators' messages already carry the wrong value
             elif err["type"] != "missing" and "input" in err and not isinstance(err["input"], (dict, list)):
                 msg = f"{msg} (got {err['input']!r})"
             out.append(self.issue(loc, home, msg, layers))

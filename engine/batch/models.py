@@ -8,7 +8,7 @@ They check structure and types (unknown fields, wrong types, values out of range
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -137,7 +137,23 @@ class JobModel(_Strict):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _date(cls, v: Any) -> Any:
-        return v.isoformat() if isinstance(v, date) else v
+        return iso_date(v)
+
+
+def iso_date(value: Any) -> Any:
+    """A date (or an ISO date string such as "2020-01-31" or "20200131") as "YYYY-MM-DD"; a datetime keeps its
+    time. Other types pass through (pydantic reports them); a string that is no date raises ValueError."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    for parse in (date.fromisoformat, datetime.fromisoformat):
+        try:
+            return parse(text).isoformat()
+        except ValueError:
+            continue
+    raise ValueError(f"{value!r} is not a date: use YYYY-MM-DD")
 
 
 class MatrixModel(_Strict):

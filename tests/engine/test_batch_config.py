@@ -127,6 +127,30 @@ MALFORMED = [
             symbols: [SPY]
             walkforward: {in_sample: 3 years, out_of_sample: 1Y}
         """, (5, "jobs[0].walkforward.in_sample"), "window length"),
+    ("word_date.yaml", """
+        jobs:
+          - strategy: sma_cross
+            symbols: [SPY]
+            start: yesterday
+        """, (4, "jobs[0].start"), "'yesterday' is not a date: use YYYY-MM-DD"),
+    ("empty_grid.yaml", """
+        jobs:
+          - kind: optimize
+            strategy: sma_cross
+            symbols: [SPY]
+            optimize:
+              ranges:
+                fast: [60]
+                slow: [10]
+        """, (6, "jobs[0].optimize.ranges"), "no valid parameter set in the grid: fast (60) must be shorter than slow (10)"),
+    ("empty_default_grid.yaml", """
+        jobs:
+          - kind: walkforward
+            strategy: sma_cross
+            symbols: [SPY]
+            params: {slow: 5}
+            walkforward: {in_sample: 2Y, out_of_sample: 1Y}
+        """, (5, "jobs[0].params"), "no valid parameter set in the grid"),
     ("impossible_month.yaml", """
         jobs:
           - strategy: sma_cross
@@ -245,3 +269,27 @@ def test_every_impossible_date_is_reported(tmp_path: Path) -> None:
         """)
     assert [(i.line, i.field) for i in issues] == [(2, "jobs[0].start"), (6, "jobs[1].end")]
     assert "'2019-04-31' is not a valid date" in issues[1].message
+
+
+def test_dates_are_normalized_and_a_partly_valid_grid_passes() -> None:
+    batch = parse_batch("""
+defaults: {optimize: {ranges: {fast: [10, 60], slow: [10, 50]}}}
+jobs:
+  - {kind: optimize, strategy: sma_cross, symbols: [SPY], start: "20150102", end: 2016-03-31}
+""", check_symbols=False)
+    job = batch.jobs[0]
+    assert (job.request.start, job.request.end) == ("2015-01-02", "2016-03-31")
+    assert job.optimize["ranges"] == {"fast": [10, 60], "slow": [10, 50]}  # 10/50 is valid: the grid is not empty
+
+
+def test_an_empty_grid_from_defaults_is_reported_where_written(tmp_path: Path) -> None:
+    issues = _issue(tmp_path, "grid_defaults.yaml", """
+        defaults:
+          kind: optimize
+          optimize: {ranges: {fast: [50, 60], slow: [20, 40]}}
+        jobs:
+          - {strategy: sma_cross, symbols: [SPY]}
+          - {strategy: ema_cross, symbols: [SPY], optimize: {ranges: {fast: [5], slow: [20]}}}
+        """)
+    assert [(i.line, i.field) for i in issues] == [(3, "defaults.optimize.ranges")]
+    assert "fast (50) must be shorter than slow (20)" in issues[0].message
