@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from os import PathLike
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import pandas as pd
 
@@ -34,10 +34,12 @@ from engine.request import BacktestRequest
 from engine.result import BacktestResult
 from engine.workspace import db_path
 
-KINDS: tuple[str, ...] = ("backtest", "optimize", "walkforward")
+KINDS: tuple[str, ...] = ("backtest", "optimize", "walkforward", "montecarlo", "scorecard")
 KEY_METRICS: tuple[str, ...] = ("total_return", "cagr", "sharpe", "max_drawdown", "final_equity", "n_trades")
 SERIES: tuple[str, ...] = ("equity", "returns", "cash", "benchmark")
 FRAMES: tuple[str, ...] = ("weights", "positions", "trades", "fills")
+PAYLOAD_FRAME = "payload"
+"""Frame holding the JSON payload of an analysis run (`save_analysis`, `load_payload`)."""
 _SERIES_COLUMN = "value"
 
 RUNS_MIGRATIONS: tuple[str, ...] = (
@@ -301,6 +303,34 @@ class RunStore:
             self.delete(run_id)
             raise
         return run_id
+
+    def save_analysis(self, result: BacktestResult, request: BacktestRequest, *, kind: str,
+                      frames: Mapping[str, pd.DataFrame] | None = None, payload: Mapping[str, Any] | None = None,
+                      name: str | None = None, key: ReproKey | None = None) -> str:
+        """Store an analysis (walk-forward, Monte Carlo, scorecard) as one run: `result` is what the run
+        lists, loads and compares as (with `kind`); `frames` are extra named frames and `payload` a JSON
+        mapping (frame "payload"); read them back with `load_frame` / `load_payload`. If adding them fails,
+        the run is removed."""
+        frames = dict(frames or {})
+        taken = sorted(set(frames) & {*SERIES, *FRAMES, PAYLOAD_FRAME})
+        if taken:
+            raise EngineError(f"frame name(s) {taken} are reserved by the run itself; choose other names")
+        run_id = self.save(result, request, kind=kind, name=name, key=key)
+        extra = [(n, _frame_parquet(f)) for n, f in frames.items()]
+        extra.append((PAYLOAD_FRAME, _frame_parquet(pd.DataFrame(
+            {"payload_json": [json.dumps(dict(payload or {}), default=_json_default)]}))))
+        try:
+            with self._connect() as conn, transaction(conn):
+                conn.executemany("INSERT INTO run_frames (run_id, name, format, data) VALUES (?, ?, 'parquet', ?)",
+                                 [(run_id, n, b) for n, b in extra])
+        except BaseException:
+            self.delete(run_id)
+            raise
+        return run_id
+
+    def load_payload(self, run_id: str) -> dict[str, Any]:
+        """The JSON payload an analysis run was saved with (RunNotFound when the run has none)."""
+        return json.loads(self.load_frame(run_id, PAYLOAD_FRAME)["payload_json"].iloc[0])
 
     def load_frame(self, run_id: str, name: str) -> pd.DataFrame:
         """One stored frame of a run by name (e.g. "optimization"); RunNotFound names what is missing."""

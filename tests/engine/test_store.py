@@ -224,3 +224,29 @@ def test_key_stable_and_sensitive(tmp_path):
     assert reproducibility_key(_sma_request(data_source=str(outside))).key == base.key
     # and the package version is part of the key
     assert make_key(_sma_request(), base.data_hash, version="9.9.9").key != base.key
+
+
+def test_save_analysis_keeps_frames_and_payload_and_lists_by_kind(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    res, req = _hand_result(), _hand_request()
+    windows = pd.DataFrame({"window": [0, 1], "oos_start": pd.DatetimeIndex(["2020-01-03", "2020-01-07"]),
+                            "fast": [3, 4], "is_objective": [0.5, np.nan]})
+    payload = {"chosen": [{"fast": 3}, {"fast": 4}], "efficiency": float("nan"), "note": "two windows"}
+    run_id = store.save_analysis(res, req, kind="walkforward", frames={"walkforward_windows": windows},
+                                 payload=payload, name="wf", key=make_key(req, "d" * 64))
+    _assert_same_result(store.load(run_id).result, res)
+    pd.testing.assert_frame_equal(store.load_frame(run_id, "walkforward_windows"), windows, check_exact=True)
+    got = store.load_payload(run_id)
+    assert got["chosen"] == payload["chosen"] and got["note"] == "two windows" and np.isnan(got["efficiency"])
+    for kind in ("montecarlo", "scorecard"):
+        store.save_analysis(res, req, kind=kind, payload={"kind": kind}, key=make_key(req, "d" * 64))
+    assert store.list(kind="walkforward")["id"].tolist() == [run_id]
+    assert sorted(store.list()["kind"]) == ["montecarlo", "scorecard", "walkforward"]
+    with pytest.raises(EngineError, match=r"frame name\(s\) \['trades'\] are reserved"):
+        store.save_analysis(res, req, kind="scorecard", frames={"trades": windows}, key=make_key(req, "d" * 64))
+    with pytest.raises(EngineError, match="run kind 'sweep' is not one of"):
+        store.save_analysis(res, req, kind="sweep", key=make_key(req, "d" * 64))
+    assert len(store) == 3
+    plain = store.save(res, req, key=make_key(req, "d" * 64))
+    with pytest.raises(RunNotFound, match="has no frame 'payload'"):
+        store.load_payload(plain)
