@@ -28,6 +28,7 @@ from engine.batch.spec import JobSpec
 from engine.errors import ConfigError, EngineError
 
 RUNNERS: tuple[str, ...] = ("local", "dask")
+DEFAULT_CONNECT_TIMEOUT = 30.0  # seconds to wait for a Dask scheduler at an address
 
 
 class Runner(ABC):
@@ -112,14 +113,14 @@ class DaskRunner(Runner):
     name = "dask"
 
     def __init__(self, address: str | None = None, workers: int | None = None, *,
-                 shared_workspace: bool | None = None) -> None:
+                 shared_workspace: bool | None = None, timeout: float | None = None) -> None:
         from distributed import Client, LocalCluster
 
         self._cluster = None
         # a LocalCluster shares this machine's workspace; remote workers hand results back by default
         self.records_in_workers = (address is None) if shared_workspace is None else bool(shared_workspace)
         if address:
-            self._client = Client(address, timeout="30s")
+            self._client = _connect(address, DEFAULT_CONNECT_TIMEOUT if timeout is None else timeout)
             n = len(self._client.scheduler_info().get("workers", {}))
             self.workers = max(1, n)
         else:
@@ -152,14 +153,28 @@ class DaskRunner(Runner):
             self._cluster.close()
 
 
-def make_runner(name: str = "local", *, workers: int | None = None, address: str | None = None) -> Runner:
-    """"local" -> LocalRunner(workers); "dask" -> DaskRunner(address, workers)."""
+def _connect(address: str, timeout: float) -> Any:
+    """A `distributed.Client` at `address`; EngineError naming the address when no scheduler answers."""
+    from distributed import Client
+
+    if timeout <= 0:
+        raise ConfigError(f"dask runner: the connect timeout must be > 0 seconds, got {timeout}")
+    try:
+        return Client(address, timeout=f"{timeout}s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise EngineError(f"dask runner: no scheduler reachable at {address!r} within {timeout:g}s: {e}") from None
+
+
+def make_runner(name: str = "local", *, workers: int | None = None, address: str | None = None,
+                timeout: float | None = None) -> Runner:
+    """"local" -> LocalRunner(workers); "dask" -> DaskRunner(address, workers). Raises ConfigError for a bad
+    choice and EngineError for an unreachable scheduler (timeout: seconds to wait for it, default 30)."""
     if name == "local":
         if address:
             raise ConfigError("runner local: --address is for the dask runner")
         return LocalRunner(workers)
     if name == "dask":
-        return DaskRunner(address, workers)
+        return DaskRunner(address, workers, timeout=timeout)
     raise ConfigError(f"runner {name!r} is not one of {RUNNERS}")
 
 

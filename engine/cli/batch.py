@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--runner", choices=("local", "dask"), default="local", help="local (default) or dask")
     q.add_argument("--address", metavar="tcp://HOST:PORT", help="Dask scheduler (default: a LocalCluster)")
     q.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    q.add_argument("--timeout", type=float, metavar="S", help="seconds to wait for the --address scheduler (30)")
     q.add_argument("--max-attempts", type=int, help="tries per job after lost workers (default 3)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=batch_run)
@@ -87,10 +88,11 @@ def batch_run(args: argparse.Namespace) -> int:
 
     batch = load_batch(args.file)
     queue = JobQueue()
-    batch_id = queue.submit(batch, max_attempts=args.max_attempts)
     names = {}
     started = time.perf_counter()
-    with make_runner(args.runner, workers=args.workers, address=args.address) as runner:
+    # the runner first: a bad choice or an unreachable scheduler must not leave a queued batch behind
+    with make_runner(args.runner, workers=args.workers, address=args.address, timeout=args.timeout) as runner:
+        batch_id = queue.submit(batch, max_attempts=args.max_attempts)
         if not args.json:
             print(f"running batch {batch_id} ({batch.name}, {len(batch.jobs)} jobs) on {runner.name} with "
                   f"{runner.workers} worker(s)")

@@ -3,6 +3,11 @@ field; submit + worker + status; run on the local pool."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,3 +100,37 @@ def test_text_output_of_run_and_status_with_a_failed_job(home: Path, tmp_path: P
     assert rows["job00"][8:10] == ["sharpe", f"{done['objective']:.4f}"]
     assert main(["batch", "status", "--batch", batch_id]) == 0
     assert _table_rows(capsys.readouterr().out) == rows
+
+
+def _nothing_queued() -> None:
+    queue = JobQueue()
+    assert queue.batches().empty and queue.jobs().empty  # no orphan batch a later worker would run
+
+
+def test_a_runner_that_cannot_start_queues_nothing(home: Path, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "b.yaml"
+    path.write_text(grid_batch(2))
+    assert main(["batch", "run", str(path), "--runner", "local", "--address", "tcp://127.0.0.1:8786"]) == 2
+    assert "runner local: --address is for the dask runner" in capsys.readouterr().err
+    assert main(["batch", "run", str(path), "--workers", "0"]) == 2
+    assert "workers must be >= 1, got 0" in capsys.readouterr().err
+    _nothing_queued()
+    assert main(["worker", "--exit-when-empty"]) == 0
+    assert "worker exiting after 0 job(s)" in capsys.readouterr().out
+
+
+def test_an_unreachable_dask_scheduler_queues_nothing(home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "b.yaml"
+    path.write_text(grid_batch(2))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound but never listening: nobody answers on this port
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+        began = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "engine.cli", "batch", "run", str(path), "--runner", "dask",
+                               "--address", address, "--timeout", "1"], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "IVYBT_HOME": str(home)}, cwd=Path(__file__).resolve().parents[2])
+        elapsed = time.monotonic() - began
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"ivybt: error: dask runner: no scheduler reachable at {address!r} within 1s")
+    assert proc.stderr.count("\n") == 1 and elapsed < 25  # the 1 s timeout, not the default 30 s
+    _nothing_queued()

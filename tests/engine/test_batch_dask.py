@@ -66,3 +66,5 @@ def test_make_runner_rejects_bad_choices() -> None:
         make_runner("local", address="tcp://127.0.0.1:8786")
     with pytest.raises(ConfigError, match="workers must be >= 1"):
         make_runner("local", workers=0)
+    with pytest.raises(ConfigError, match="connect timeout must be > 0 seconds, got 0"):
+        make_runner("dask", address="tcp://127.0.0.1:8786", timeout=0)
