@@ -21,6 +21,7 @@ objective. OOS metrics are computed from the OOS equity alone, so trade-based me
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -28,11 +29,14 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from engine.batch.runners import LocalRunner
 from engine.data.market import FIELDS, MarketData
 from engine.errors import ConfigError
 from engine.grid import Progress, run_grid
 from engine.metrics import backtest_metrics, metrics_table
 from engine.optimize import ObjectiveFn, OptimizeSpec, run_optimization, search_space
+from engine.request import BacktestRequest
+from engine.result import BacktestResult
 from engine.splits import Window, parse_length, split_windows
 
 STABILITY_METRICS: tuple[str, ...] = ("sharpe", "cagr", "total_return", "max_drawdown", "calmar", "n_trades")
@@ -106,6 +110,8 @@ class WalkForwardResult:
     elapsed: float = 0.0
     chosen: list[dict[str, Any]] = field(default_factory=list)
     """The full chosen parameter set of each window ({} where none was feasible)."""
+    oos_returns: pd.Series | None = None
+    """The chained per-bar OOS returns behind `oos_equity`."""
 
 
 def rows(data: MarketData, start: int, stop: int) -> MarketData:
@@ -113,74 +119,176 @@ def rows(data: MarketData, start: int, stop: int) -> MarketData:
     return MarketData(**{f: getattr(data, f).iloc[start:stop] for f in FIELDS})
 
 
+@dataclass
+class WindowOutcome:
+    """What one window produced: its table row, its IS stability surface, its OOS returns, the chosen set."""
+
+    record: dict[str, Any]
+    surface: pd.DataFrame
+    oos_returns: pd.Series
+    chosen: dict[str, Any]
+
+
+class WindowRunner(LocalRunner):
+    """The batch runners' local process pool (`engine.batch.runners.LocalRunner`: spawned processes), given
+    walk-forward windows as plain calls instead of batch job specs."""
+
+    def submit_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run fn(*args) in a worker process; returns its future."""
+        return self._pool.submit(fn, *args)
+
+
 def run_walkforward(spec: WalkForwardSpec, *, data: MarketData | None = None, progress: Progress | None = None,
                     should_stop: Callable[[], bool] | None = None, objective_fn: ObjectiveFn | None = None,
-                    workers: int | None = None) -> WalkForwardResult:
+                    workers: int | None = None, runner: WindowRunner | None = None) -> WalkForwardResult:
     """Optimize on each in-sample window, evaluate out-of-sample, stitch the OOS equity (module docstring).
 
     Args:
         spec: the optimization and the window lengths.
         data: bars to use as given; None loads the optimize spec's symbols and dates once.
         progress: progress(windows done, windows) after each window. should_stop: checked by every
-            run_grid call; True cancels with ConfigError("cancelled").
-        objective_fn / workers: as in `run_optimization`.
+            run_grid call (serial) or after each finished window (pool); True cancels with
+            ConfigError("cancelled").
+        objective_fn: as in `run_optimization` (module-level, i.e. picklable, for the process pool).
+        workers: None or 1 = windows one after another, each grid on `workers` threads (None = one per
+            core); > 1 = windows in parallel on a `WindowRunner` of that many processes (one thread each).
+            Both give identical results.
+        runner: an open WindowRunner to use (and leave open) instead of starting one.
     """
     from engine.strategies.registry import get_strategy
 
     began = time.perf_counter()
     opt = spec.optimize
-    strategy_cls = get_strategy(opt.strategy)
-    searched = list(search_space(strategy_cls, opt))
+    if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
+        raise ConfigError(f"walk-forward: workers must be >= 1, got {workers!r}")
+    searched = list(search_space(get_strategy(opt.strategy), opt))
     if data is None:
         from engine.data import load_market_data
 
         data = load_market_data(list(opt.symbols), opt.start, opt.end, opt.data_source)
     windows = split_windows(data.index, spec.in_sample, spec.out_of_sample, spec.anchored)
-    cash = float(opt.config.initial_cash)
     metric_names = list(dict.fromkeys((opt.objective, *STABILITY_METRICS)))
-    records, surfaces, pieces, chosen_sets = [], [], [], []
-    for w in windows:
+    jobs = [(opt, rows(data, w.is_start, w.oos_stop), _local(w), searched, metric_names, objective_fn)
+            for w in windows]
+    if runner is not None or (workers is not None and workers > 1):
+        _check_picklable(objective_fn)
+        outcomes = _in_pool(jobs, runner, workers, progress, should_stop)
+    else:
+        outcomes = _in_turn(jobs, workers, progress, should_stop)
+    return _combine(spec, outcomes, began)
+
+
+def _local(w: Window) -> Window:
+    """The window in the coordinates of its own bars [is_start, oos_stop)."""
+    return Window(number=w.number, is_start=0, is_stop=w.is_bars, oos_start=w.is_bars,
+                  oos_stop=w.is_bars + w.oos_bars)
+
+
+def _in_turn(jobs: list[tuple], workers: int | None, progress: Progress | None,
+             should_stop: Callable[[], bool] | None) -> list[WindowOutcome]:
+    """Every window one after another in this process."""
+    outcomes = []
+    for job in jobs:
         if should_stop and should_stop():
             raise ConfigError("cancelled")
-        result = run_optimization(opt, data=rows(data, w.is_start, w.is_stop), objective_fn=objective_fn,
-                                  should_stop=should_stop, workers=workers)
-        surfaces.append(_surface(w.number, result.table, searched, metric_names))
-        chosen = dict(result.best_params)
-        chosen_sets.append(chosen)
-        oos_returns = _oos_returns(data, w, strategy_cls, chosen, opt, workers, should_stop)
-        pieces.append(oos_returns)
-        oos_eq = cash * np.cumprod(1.0 + oos_returns.to_numpy())
-        oos_table = metrics_table(oos_eq, initial_cash=cash, periods_per_year=opt.config.periods_per_year,
-                                  index=oos_returns.index)
-        if objective_fn is not None and chosen:
-            oos_objective = float(objective_fn(oos_table).iloc[0])
-        else:
-            oos_objective = float(oos_table[opt.objective].iloc[0]) if chosen else float("nan")
-        top = result.table.iloc[0]
-        records.append({
-            "window": w.number, "is_start": data.index[w.is_start], "is_end": data.index[w.is_stop - 1],
-            "oos_start": data.index[w.oos_start], "oos_end": data.index[w.oos_stop - 1],
-            "is_bars": w.is_bars, "oos_bars": w.oos_bars,
-            **{n: chosen.get(n, np.nan) for n in searched},
-            "feasible": bool(chosen),
-            "is_objective": float(top["objective"]) if chosen else float("nan"),
-            "oos_objective": oos_objective,
-            "is_cagr": float(top["cagr"]) if chosen else float("nan"),
-            "oos_cagr": float(oos_table["cagr"].iloc[0]),
-            "oos_return": float(oos_eq[-1] / cash - 1.0),
-        })
+        outcomes.append(evaluate_window(*job, workers=workers, should_stop=should_stop))
         if progress:
-            progress(w.number + 1, len(windows))
-    table = pd.DataFrame.from_records(records)
-    returns = pd.concat(pieces)
+            progress(len(outcomes), len(jobs))
+    return outcomes
+
+
+def _in_pool(jobs: list[tuple], runner: WindowRunner | None, workers: int | None, progress: Progress | None,
+             should_stop: Callable[[], bool] | None) -> list[WindowOutcome]:
+    """Every window on a process pool (`runner`, or a new WindowRunner(workers) closed afterwards)."""
+    own = runner is None
+    pool = WindowRunner(workers) if own else runner
+    try:
+        pending = {pool.submit_call(window_task, *job): job[2].number for job in jobs}
+        outcomes: dict[int, WindowOutcome] = {}
+        while pending:
+            for future in pool.wait_any(list(pending)):
+                outcomes[pending.pop(future)] = future.result()
+                if progress:
+                    progress(len(outcomes), len(jobs))
+            if pending and should_stop and should_stop():
+                for future in pending:
+                    future.cancel()
+                raise ConfigError("cancelled")
+    finally:
+        if own:
+            pool.close()
+    return [outcomes[n] for n in sorted(outcomes)]
+
+
+def _check_picklable(objective_fn: ObjectiveFn | None) -> None:
+    """A custom objective must travel to the worker processes (a lambda or a closure cannot)."""
+    if objective_fn is None:
+        return
+    try:
+        pickle.dumps(objective_fn)
+    except Exception as e:
+        raise ConfigError(f"walk-forward: objective_fn {objective_fn!r} cannot be sent to worker processes "
+                          f"({type(e).__name__}); define it at module level or use workers=1") from None
+
+
+def window_task(opt: OptimizeSpec, part: MarketData, w: Window, searched: list[str], metric_names: list[str],
+                objective_fn: ObjectiveFn | None) -> WindowOutcome:
+    """One window in a worker process (one grid thread: the pool already uses the cores)."""
+    return evaluate_window(opt, part, w, searched, metric_names, objective_fn, workers=1)
+
+
+def evaluate_window(opt: OptimizeSpec, part: MarketData, w: Window, searched: list[str], metric_names: list[str],
+                    objective_fn: ObjectiveFn | None, *, workers: int | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> WindowOutcome:
+    """Optimize on the IS bars of `part` (its bars [is_start, oos_stop), `w` in its coordinates), then run
+    the chosen set on all of `part` and keep its OOS returns. No bar after the OOS end is in `part`."""
+    from engine.strategies.registry import get_strategy
+
+    strategy_cls = get_strategy(opt.strategy)
+    result = run_optimization(opt, data=rows(part, w.is_start, w.is_stop), objective_fn=objective_fn,
+                              should_stop=should_stop, workers=workers)
+    chosen = dict(result.best_params)
+    oos_returns = _oos_returns(part, w, strategy_cls, chosen, opt, workers, should_stop)
+    cash = float(opt.config.initial_cash)
+    oos_eq = cash * np.cumprod(1.0 + oos_returns.to_numpy())
+    oos_table = metrics_table(oos_eq, initial_cash=cash, periods_per_year=opt.config.periods_per_year,
+                              index=oos_returns.index)
+    if objective_fn is not None and chosen:
+        oos_objective = float(objective_fn(oos_table).iloc[0])
+    else:
+        oos_objective = float(oos_table[opt.objective].iloc[0]) if chosen else float("nan")
+    top = result.table.iloc[0]
+    index = part.index
+    record = {
+        "window": w.number, "is_start": index[w.is_start], "is_end": index[w.is_stop - 1],
+        "oos_start": index[w.oos_start], "oos_end": index[w.oos_stop - 1],
+        "is_bars": w.is_bars, "oos_bars": w.oos_bars,
+        **{n: chosen.get(n, np.nan) for n in searched},
+        "feasible": bool(chosen),
+        "is_objective": float(top["objective"]) if chosen else float("nan"),
+        "oos_objective": oos_objective,
+        "is_cagr": float(top["cagr"]) if chosen else float("nan"),
+        "oos_cagr": float(oos_table["cagr"].iloc[0]),
+        "oos_return": float(oos_eq[-1] / cash - 1.0),
+    }
+    return WindowOutcome(record=record, surface=_surface(w.number, result.table, searched, metric_names),
+                         oos_returns=oos_returns, chosen=chosen)
+
+
+def _combine(spec: WalkForwardSpec, outcomes: list[WindowOutcome], began: float) -> WalkForwardResult:
+    """Chain the windows' OOS returns into the stitched equity and compute the efficiencies."""
+    opt = spec.optimize
+    cash = float(opt.config.initial_cash)
+    table = pd.DataFrame.from_records([o.record for o in outcomes])
+    returns = pd.concat([o.oos_returns for o in outcomes])
     oos_equity = pd.Series(cash * np.cumprod(1.0 + returns.to_numpy()), index=returns.index, name="oos_equity")
     oos_metrics = backtest_metrics(oos_equity, initial_cash=cash, periods_per_year=opt.config.periods_per_year)
     return WalkForwardResult(
         spec=spec, windows=table, oos_equity=oos_equity,
         efficiency=_ratio(oos_metrics["cagr"], table["is_cagr"]),
-        stability=pd.concat(surfaces, ignore_index=True), oos_metrics=oos_metrics,
+        stability=pd.concat([o.surface for o in outcomes], ignore_index=True), oos_metrics=oos_metrics,
         objective_efficiency=_ratio(table["oos_objective"].mean(), table["is_objective"]),
-        elapsed=time.perf_counter() - began, chosen=chosen_sets,
+        elapsed=time.perf_counter() - began, chosen=[o.chosen for o in outcomes], oos_returns=returns,
     )
 
 
@@ -211,3 +319,57 @@ def _ratio(oos: float, is_values: pd.Series) -> float:
     if not np.isfinite(denominator) or denominator <= 0 or not np.isfinite(oos):
         return float("nan")
     return float(oos) / denominator
+
+
+def oos_backtest(result: WalkForwardResult) -> BacktestResult:
+    """The stitched OOS equity as a BacktestResult (so it is stored, listed and compared like a run).
+
+    equity / returns: the stitched OOS equity and its chained per-bar returns; metrics: `oos_metrics`. Each
+    window simulates its own account, so cash, weights and positions are NaN (not one account's values)
+    and trades and fills are empty; the windows and chosen sets go into the run's payload (`save_walkforward`).
+    """
+    from engine.result import FILL_COLUMNS, TRADE_COLUMNS
+
+    opt = result.spec.optimize
+    equity = result.oos_equity
+    cash = float(opt.config.initial_cash)
+    returns = result.oos_returns if result.oos_returns is not None else \
+        equity / equity.shift(1, fill_value=cash) - 1.0
+    symbols = list(opt.symbols)
+    unknown = pd.DataFrame(np.nan, index=equity.index, columns=pd.Index(symbols, name="symbol"))
+    return BacktestResult(
+        config=opt.config, strategy=opt.strategy, params=walkforward_request(result).params, symbols=symbols,
+        equity=equity, returns=pd.Series(returns.to_numpy(), index=equity.index, name="returns"),
+        cash=pd.Series(np.nan, index=equity.index, name="cash"), weights=unknown, positions=unknown.copy(),
+        trades=pd.DataFrame(columns=list(TRADE_COLUMNS)), fills=pd.DataFrame(columns=list(FILL_COLUMNS)),
+        metrics=dict(result.oos_metrics))
+
+
+def walkforward_request(result: WalkForwardResult) -> BacktestRequest:
+    """The spec's backtest with the set chosen in the last feasible window (what one would trade next; the
+    spec's fixed values when no window had a feasible set)."""
+    latest = next((c for c in reversed(result.chosen) if c), {})
+    return result.spec.optimize.request(latest)
+
+
+def walkforward_payload(result: WalkForwardResult) -> dict[str, Any]:
+    """JSON-ready summary of a walk-forward run: spec, chosen set per window, efficiencies, OOS metrics."""
+    return {"spec": result.spec.to_dict(), "chosen": [dict(c) for c in result.chosen],
+            "efficiency": result.efficiency, "objective_efficiency": result.objective_efficiency,
+            "oos_metrics": dict(result.oos_metrics), "elapsed": result.elapsed}
+
+
+def save_walkforward(result: WalkForwardResult, store: Any = None, name: str | None = None) -> str:
+    """Save a walk-forward as a run of kind "walkforward": the stitched OOS equity (`oos_backtest`) with the
+    windows table (frame "walkforward_windows", chosen parameters per window), the stability surface (frame
+    "walkforward_stability") and `walkforward_payload`; returns the run id."""
+    from engine.store import RunStore
+
+    store = store if store is not None else RunStore()
+    opt = result.spec.optimize
+    name = name or (f"walk-forward {opt.strategy}: {len(result.windows)} windows, IS {result.spec.in_sample}, "
+                    f"OOS {result.spec.out_of_sample}{', anchored' if result.spec.anchored else ''}")
+    return store.save_analysis(oos_backtest(result), walkforward_request(result), kind="walkforward",
+                               frames={"walkforward_windows": result.windows,
+                                       "walkforward_stability": result.stability},
+                               payload=walkforward_payload(result), name=name)

@@ -191,3 +191,90 @@ def test_spec_round_trip_progress_and_errors(spy):
         wf_spec(out_of_sample="1Q")
     with pytest.raises(ConfigError, match="unknown field"):
         WalkForwardSpec.from_dict({**spec.to_dict(), "step": 5})
+
+
+# ---------------------------------------------------------------- windows on a process pool
+
+
+@pytest.fixture(scope="module")
+def pool():
+    from engine.walkforward import WindowRunner
+
+    with WindowRunner(2) as runner:
+        yield runner
+
+
+def assert_same_walkforward(got, want) -> None:
+    """Every output bit for bit (elapsed aside)."""
+    pd.testing.assert_frame_equal(got.windows, want.windows, check_exact=True)
+    pd.testing.assert_frame_equal(got.stability, want.stability, check_exact=True)
+    pd.testing.assert_series_equal(got.oos_equity, want.oos_equity, check_exact=True)
+    pd.testing.assert_series_equal(got.oos_returns, want.oos_returns, check_exact=True)
+    assert got.chosen == want.chosen
+    for name in ("efficiency", "objective_efficiency"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert a == b or (np.isnan(a) and np.isnan(b)), name
+    assert set(got.oos_metrics) == set(want.oos_metrics)
+    for k, v in want.oos_metrics.items():
+        assert got.oos_metrics[k] == v or (np.isnan(v) and np.isnan(got.oos_metrics[k])), k
+
+
+def test_windows_on_a_process_pool_equal_the_serial_run_exactly(spy, pool):
+    spec = wf_spec()
+    serial = run_walkforward(spec, data=spy)
+    seen = []
+    parallel = run_walkforward(spec, data=spy, runner=pool, progress=lambda d, n: seen.append((d, n)))
+    assert_same_walkforward(parallel, serial)
+    n = len(serial.windows)
+    assert sorted(seen) == [(i, n) for i in range(1, n + 1)]
+    anchored = wf_spec(in_sample=750, out_of_sample=500, anchored=True)
+    assert_same_walkforward(run_walkforward(anchored, data=spy, runner=pool), run_walkforward(anchored, data=spy))
+
+
+def test_pool_windows_see_no_out_of_sample_bar(spy, pool):
+    spec = wf_spec()
+    base = run_walkforward(spec, data=spy, runner=pool)
+    w = 5
+    is_end = spy.index.get_loc(base.windows.loc[w, "is_end"]) + 1
+    other = run_walkforward(spec, data=scrambled_after(spy, is_end, seed=w), runner=pool)
+    pd.testing.assert_frame_equal(other.windows.loc[:w, ["fast", "slow"]], base.windows.loc[:w, ["fast", "slow"]])
+    assert other.windows.loc[w, "oos_return"] != base.windows.loc[w, "oos_return"]
+
+
+def test_pool_cancel_and_bad_workers(spy, pool):
+    seen = []
+    with pytest.raises(ConfigError, match="cancelled"):
+        run_walkforward(wf_spec(), data=spy, runner=pool, progress=lambda d, n: seen.append(d),
+                        should_stop=lambda: bool(seen))
+    assert seen == [1]
+    with pytest.raises(ConfigError, match="workers must be >= 1, got 0"):
+        run_walkforward(wf_spec(), data=spy, workers=0)
+    with pytest.raises(ConfigError, match="objective_fn .* cannot be sent to worker processes"):
+        run_walkforward(wf_spec(), data=spy, runner=pool, objective_fn=lambda t: t["sharpe"])
+
+
+def test_saved_walkforward_run_holds_the_stitched_equity_and_chosen_sets(spy):
+    from engine.store import RunStore
+    from engine.walkforward import save_walkforward
+
+    res = run_walkforward(wf_spec(), data=spy)
+    run_id = save_walkforward(res, name="wf spy")
+    store = RunStore()
+    listed = store.list(kind="walkforward")
+    assert listed["id"].tolist() == [run_id] and listed["name"].tolist() == ["wf spy"]
+    assert listed["start"].iloc[0] == res.oos_equity.index[0].isoformat()
+    stored = store.load(run_id)
+    pd.testing.assert_series_equal(stored.result.equity, res.oos_equity, check_exact=True)
+    # the stored returns chain to the stitched equity; the metrics are those of the OOS curve
+    np.testing.assert_array_equal(COSTS.initial_cash * np.cumprod(1 + stored.result.returns.to_numpy()),
+                                  res.oos_equity.to_numpy())
+    assert stored.result.metrics["sharpe"] == res.oos_metrics["sharpe"]
+    assert listed["sharpe"].iloc[0] == res.oos_metrics["sharpe"]
+    # the request trades the last window's set; the payload and the windows frame hold every window's
+    last = res.windows.iloc[-1]
+    assert (stored.request.params["fast"], stored.request.params["slow"]) == (last["fast"], last["slow"])
+    payload = store.load_payload(run_id)
+    assert [(c["fast"], c["slow"]) for c in payload["chosen"]] == list(zip(res.windows["fast"], res.windows["slow"]))
+    assert payload["efficiency"] == res.efficiency and payload["spec"] == res.spec.to_dict()
+    pd.testing.assert_frame_equal(store.load_frame(run_id, "walkforward_windows"), res.windows, check_exact=True)
+    assert len(store.load_frame(run_id, "walkforward_stability")) == len(res.stability)
