@@ -7,9 +7,9 @@ marks the job done, fenced by the worker id; `execute_claimed` is both, with a h
 - backtest: the backtest. montecarlo: the backtest (kind "backtest"), the resampling statistics in the
   job's summary.
 - optimize: the backtest of the best parameter set (kind "optimize"); the top trials in the summary.
-- walkforward: the backtest over the whole range with the parameters chosen in the last window (what one
-  would trade next; kind "walkforward"); the stitched out-of-sample metrics, efficiency and the windows in
-  the summary.
+- walkforward: the backtest over the whole range with the parameters chosen in the last window that found a
+  feasible set (what one would trade next; kind "walkforward"); the stitched out-of-sample metrics,
+  efficiency and the windows in the summary.
 Exactly once: a retry of a job whose earlier attempt saved its run but died before marking it done finds
 that run by name and marks the job done with it instead of running it again.
 """
@@ -169,8 +169,6 @@ def _optimize(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] |
 
 def _walkforward(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] | None) -> JobOutput:
     from engine.request import run_request
-    from engine.strategies.base import param_specs
-    from engine.strategies.registry import get_strategy
     from engine.walkforward import WalkForwardSpec, run_walkforward
 
     opt_spec = _optimize_spec(spec)
@@ -179,16 +177,26 @@ def _walkforward(spec: JobSpec, report: Progress, should_stop: Callable[[], bool
                          should_stop=should_stop)
     if should_stop and should_stop():
         raise JobCancelled(f"job {spec.name!r} was cancelled")
-    names = [s.name for s in param_specs(get_strategy(spec.request.strategy).Params)]
-    last = wf.windows.iloc[-1]
-    chosen = {n: _plain(last[n]) for n in names if n in wf.windows.columns}
+    window, chosen = _latest_feasible(spec, wf)
     request = spec.request.with_changes(params={**spec.request.params, **chosen})
     result = run_request(request)
     objective = _num(wf.oos_metrics.get(opt_spec.objective))
     summary = {"walkforward": {"efficiency": _num(wf.efficiency), "oos_metrics": _plain(wf.oos_metrics),
-                               "windows": _records(wf.windows), "latest_params": chosen},
+                               "windows": _records(wf.windows), "latest_params": chosen,
+                               "latest_params_window": window},
                "objective_source": "stitched out-of-sample equity"}
     return JobOutput(result, request, "walkforward", opt_spec.objective, objective, summary)
+
+
+def _latest_feasible(spec: JobSpec, wf: Any) -> tuple[int, dict[str, Any]]:
+    """(window number, parameter set) of the last walk-forward window that found a feasible set: what one
+    would trade next. EngineError when no window did."""
+    numbers = list(wf.windows["window"])
+    for number, chosen in zip(reversed(numbers), reversed(wf.chosen)):
+        if chosen:
+            return int(number), _plain(dict(chosen))
+    raise EngineError(f"walk-forward job {spec.name!r}: none of the {len(numbers)} windows found a feasible "
+                      f"parameter set (relax optimize.min_trades or optimize.constraints)")
 
 
 # --- recording -------------------------------------------------------------------------------------------

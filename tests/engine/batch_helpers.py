@@ -8,6 +8,7 @@ USER_STRATEGIES = '''
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from engine.strategies.base import Strategy, param
@@ -40,6 +41,26 @@ class Explodes(Strategy):
 
     def target_weights(self, data):
         raise RuntimeError("boom: this strategy always fails")
+
+
+class QuietFrom(Strategy):
+    """In the market every other block of `every` bars until the year `year`, in cash from then on (no trades
+    late in the history: a walk-forward's last windows have no set with min_trades)."""
+
+    name = "quiet_from"
+    description = "test: trades until a year, then stays in cash"
+
+    @dataclass(frozen=True)
+    class Params:
+        every: int = param(5, 1, 50, 1, doc="bars per block")
+        year: int = param(2018, 1990, 2100, 1, doc="first year in cash")
+
+    def target_weights(self, data):
+        close = data.close
+        blocks = (np.arange(len(close)) // self.params.every) % 2 == 0
+        on = blocks & (close.index.year < self.params.year)
+        return pd.DataFrame(np.outer(on, np.ones(close.shape[1])) / close.shape[1], index=close.index,
+                            columns=close.columns)
 '''
 
 

@@ -147,3 +147,44 @@ def test_a_worker_that_lost_its_job_keeps_no_run(home: Path) -> None:
     queue.cancel(job.id)
     assert record_job(queue, job.id, "w1", job.spec, output) is None
     assert len(RunStore()) == 0 and queue.get(job.id)["status"] == "cancelled"
+
+
+WALKFORWARD = """
+jobs:
+  - name: {name}
+    kind: walkforward
+    strategy: quiet_from
+    symbols: [SPY]
+    start: 2012-01-01
+    end: 2021-12-31
+    params: {{year: {year}}}
+    optimize: {{ranges: {{every: [5, 10, 20]}}, min_trades: 1}}
+    walkforward: {{in_sample: 2Y, out_of_sample: 1Y}}
+"""
+
+
+def test_walkforward_trades_the_last_feasible_window_or_says_none_was(home: Path) -> None:
+    from engine.batch.jobs import _optimize_spec
+    from engine.walkforward import WalkForwardSpec, run_walkforward
+
+    queue = JobQueue()
+    # quiet_from trades no more from 2019 on: the last window (in-sample 2019-2020) has no set with a trade
+    batch_id = queue.submit(parse_batch(WALKFORWARD.format(name="late-quiet", year=2019)
+                                        + WALKFORWARD.format(name="always-quiet", year=1990).split("jobs:\n")[1],
+                                        "wf.yaml"))
+    assert run_worker(queue=queue, exit_when_empty=True) == 2
+    jobs = queue.jobs(batch_id).set_index("name")
+    spec = queue.get(jobs.loc["late-quiet", "id"])["spec"]
+    wf = run_walkforward(WalkForwardSpec(optimize=_optimize_spec(spec), **dict(spec.walkforward)))
+    feasible = list(wf.windows["feasible"])
+    assert feasible[-1] is False and feasible[-2] is True  # the case: only the last window is infeasible
+    assert jobs.loc["late-quiet", "status"] == "done", jobs.loc["late-quiet", "error"]
+    summary = queue.get(jobs.loc["late-quiet", "id"])["summary"]["walkforward"]
+    expected = {"every": int(wf.windows["every"].iloc[-2]), "year": 2019}
+    assert summary["latest_params"] == expected and summary["latest_params_window"] == len(feasible) - 2
+    run = RunStore().load(jobs.loc["late-quiet", "run_id"])
+    assert dict(run.request.params) == expected and dict(run.result.params) == expected
+    assert jobs.loc["always-quiet", "status"] == "failed"
+    assert jobs.loc["always-quiet", "error"] == (
+        "EngineError: walk-forward job 'always-quiet': none of the 8 windows found a feasible parameter set "
+        "(relax optimize.min_trades or optimize.constraints)")
