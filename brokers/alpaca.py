@@ -151,7 +151,7 @@ def _status(o: Any) -> OrderStatus:
                        status=state, reason="" if state != "rejected" else f"alpaca status {raw}",
                        type=otype if otype in ("market", "limit") else otype,
                        limit_price=_f(o.limit_price) if o.limit_price is not None else None,
-                       submitted_at=o.submitted_at)
+                       submitted_at=o.submitted_at, filled_at=(o.filled_at or o.updated_at) if filled > 0 else None)
 
 
 def _ack(o: Any, duplicate: bool) -> OrderAck:
@@ -285,6 +285,10 @@ class AlpacaBroker:
             with translate_errors("asset"):
                 self._fractionable[symbol] = bool(self._trading.get_asset(symbol).fractionable)
         return self._fractionable[symbol]
+
+    def fractionable(self, symbols: Sequence[str]) -> dict[str, bool]:
+        """Per symbol, the asset's `fractionable` flag (GET /v2/assets/{symbol}, cached per broker object)."""
+        return {s: self._is_fractionable(s) for s in dict.fromkeys(symbols)}
 
     def submit(self, order: OrderRequest) -> OrderAck:
         """Send `order` once (see module docstring). Fractional quantities need a fractionable asset and a

@@ -187,6 +187,7 @@ class OrderStatus:
     type: str = "market"
     limit_price: float | None = None
     submitted_at: datetime | None = None
+    filled_at: datetime | None = None  # time of the last fill (None until something filled)
 
     @property
     def is_open(self) -> bool:
@@ -229,6 +230,10 @@ class Broker(Protocol):
 
     def latest_prices(self, symbols: Sequence[str]) -> dict[str, float]:
         """Latest trade (or last close) per symbol; raises PriceUnavailable naming symbols without one."""
+        ...
+
+    def fractionable(self, symbols: Sequence[str]) -> dict[str, bool]:
+        """Per symbol: may a fractional quantity be ordered? (The planner rounds the others to whole units.)"""
         ...
 
     def submit(self, order: OrderRequest) -> OrderAck:

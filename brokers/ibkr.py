@@ -259,6 +259,10 @@ class IbkrBroker:
 
         return self._call(run, f"historical bars {symbol}", timeout=self.timeout * 4)
 
+    def fractionable(self, symbols: Sequence[str]) -> dict[str, bool]:
+        """IBKR API stock orders are whole shares: False for every symbol."""
+        return {s: False for s in symbols}
+
     # ------------------------------------------------------------------ orders
     def _find_trade(self, ref: str) -> Any | None:
         for t in self._ib.trades():
@@ -294,11 +298,12 @@ class IbkrBroker:
         if state == "canceled" and errors and not filled:
             state = "rejected"
         lmt = o.lmtPrice if o.orderType == "LMT" and o.lmtPrice < 1e300 else None
+        filled_at = max((f.time for f in fills), default=None) if fills else None
         return OrderStatus(id=str(o.permId or st.permId or f"{o.clientId}:{o.orderId}"), client_order_id=o.orderRef,
                            symbol=t.contract.symbol, side=SIDE_FROM_IB.get(o.action, o.action.lower()),
                            quantity=float(o.totalQuantity), filled_quantity=filled, avg_fill_price=avg,
                            status=state, reason=reason, type=TYPE_FROM_IB.get(o.orderType, o.orderType),
-                           limit_price=lmt, submitted_at=t.log[0].time if t.log else None)
+                           limit_price=lmt, submitted_at=t.log[0].time if t.log else None, filled_at=filled_at)
 
     def _ack(self, t: Any, duplicate: bool) -> OrderAck:
         s = self._status(t)

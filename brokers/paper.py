@@ -198,6 +198,10 @@ class PaperBroker:
             raise PriceUnavailable(f"paper broker: no valid latest price for {missing}")
         return out
 
+    def fractionable(self, symbols: Sequence[str]) -> dict[str, bool]:
+        """Every symbol takes fractions when the account does (the default)."""
+        return {s: self.capabilities.fractional for s in symbols}
+
     # ------------------------------------------------------------------ reads
     def account(self) -> Account:
         """Cash plus positions marked at the latest prices. No margin: buying power = max(cash, 0)."""
@@ -225,10 +229,12 @@ class PaperBroker:
 
     @staticmethod
     def _status(r: sqlite3.Row) -> OrderStatus:
+        filled_at = _ts(r["updated_at"]) if r["filled_quantity"] > 0 else None  # a fill is its last update
         return OrderStatus(id=r["id"], client_order_id=r["client_order_id"], symbol=r["symbol"], side=r["side"],
                            quantity=r["quantity"], filled_quantity=r["filled_quantity"],
                            avg_fill_price=r["avg_fill_price"], status=r["status"], reason=r["reason"],
-                           type=r["type"], limit_price=r["limit_price"], submitted_at=_ts(r["submitted_at"]))
+                           type=r["type"], limit_price=r["limit_price"], submitted_at=_ts(r["submitted_at"]),
+                           filled_at=filled_at)
 
     @staticmethod
     def _ack(r: sqlite3.Row, duplicate: bool) -> OrderAck:

@@ -7,7 +7,8 @@ The first is the DESIGN §3 sizing rule (commission and slippage fit in the budg
 never needs more cash than it has) with a small cash buffer (default 0.1% of equity) for what moves between
 planning and the fill (the price, rounding of fees); costs_bps should compound commission and slippage
 ((1 + c)(1 + s) - 1, as `SignalReport.costs_bps` does).
-    rounded toward zero: to whole units when the broker takes no fractions, else to `QTY_DECIMALS` decimals
+    rounded toward zero: to whole units when the broker takes no fractions (for the whole account, or for the
+    symbols in `whole_shares`: assets the broker does not trade in fractions), else to `QTY_DECIMALS` decimals
     order quantity = target quantity - current quantity (sign = side)
 
 Orders are sorted sells first (they raise the cash the buys need), then buys, each group by symbol. An order
@@ -27,7 +28,7 @@ import json
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 import pandas as pd
 
@@ -88,6 +89,7 @@ class RebalancePlan:
     checks: tuple[CheckResult, ...] = ()
     signal_id: int | None = None
     created_at: str = ""
+    whole_shares: tuple[str, ...] = ()
 
     @property
     def approved(self) -> bool:
@@ -146,7 +148,7 @@ class RebalancePlan:
                 "unmanaged": self.unmanaged, "fractional": self.fractional, "shorting": self.shorting,
                 "min_notional": self.min_notional, "costs_bps": self.costs_bps, "stops": self.stops,
                 "checks": [c.__dict__ for c in self.checks], "approved": self.approved,
-                "signal_id": self.signal_id, "created_at": self.created_at}
+                "signal_id": self.signal_id, "created_at": self.created_at, "whole_shares": list(self.whole_shares)}
 
 
 def make_plan_id(preset: str, data_timestamp: Any, targets: Mapping[str, float], broker: str = "",
@@ -184,10 +186,11 @@ def build_plan(*, preset: str, data_timestamp: Any, targets: Mapping[str, float]
                is_live: bool = False, fractional: bool = True, shorting: bool = False, min_notional: float = 0.0,
                costs_bps: float = 0.0, stale: bool = False, stops: Mapping[str, float | None] | None = None,
                position_values: Mapping[str, float] | None = None, signal_id: int | None = None,
-               cash_buffer: float = 0.001) -> RebalancePlan:
+               cash_buffer: float = 0.001, whole_shares: Collection[str] = ()) -> RebalancePlan:
     """Build the (unchecked) plan. positions: symbol -> signed units held (any symbols); position_values:
     symbol -> market value (for the unmanaged ones; default units x price when the price is known).
-    cash_buffer: fraction of equity not spent on long targets (see module docstring).
+    cash_buffer: fraction of equity not spent on long targets (see module docstring). whole_shares: symbols
+    ordered in whole units even when `fractional` (the broker's non-fractionable assets).
 
     Raises DataError if a target symbol has no valid price, ConfigError on a non-finite equity.
     """
@@ -204,12 +207,14 @@ def build_plan(*, preset: str, data_timestamp: Any, targets: Mapping[str, float]
         raise DataError(f"rebalance: target weight of {bad_w} is not a number")
     plan_id = make_plan_id(preset, data_timestamp, targets, broker, account_id)
     managed = {s: float(positions.get(s, 0.0)) for s in targets}
+    whole = frozenset(whole_shares) & frozenset(targets) if fractional else frozenset()
     tq: dict[str, float] = {}
     sells, buys, skipped = [], [], []
     for sym in sorted(targets):
         w, px, cur = float(targets[sym]), float(prices[sym]), managed[sym]
-        tgt = target_quantity(w, equity, px, costs_bps, fractional, cash_buffer)
-        delta = -cur if tgt == 0 else round_quantity(tgt - cur, fractional)  # a close sells exactly what is held
+        frac = fractional and sym not in whole
+        tgt = target_quantity(w, equity, px, costs_bps, frac, cash_buffer)
+        delta = -cur if tgt == 0 else round_quantity(tgt - cur, frac)  # a close sells exactly what is held
         qty = round(abs(delta), QTY_DECIMALS + 3)
         if qty <= 0:
             tq[sym] = cur
@@ -239,4 +244,4 @@ def build_plan(*, preset: str, data_timestamp: Any, targets: Mapping[str, float]
         positions=managed, target_quantities=tq, orders=tuple(sells + buys), skipped=tuple(skipped),
         unmanaged=unmanaged, fractional=fractional, shorting=shorting, min_notional=float(min_notional),
         costs_bps=float(costs_bps), stops=dict(stops or {}), signal_id=signal_id,
-        created_at=datetime.now(timezone.utc).isoformat())
+        created_at=datetime.now(timezone.utc).isoformat(), whole_shares=tuple(sorted(whole)))

@@ -18,6 +18,8 @@ Definitions (all measured on the plan's post-trade portfolio at the plan's refer
 - drawdown = 1 - equity / (highest equity recorded for this account).
 - data_fresh: stale signals fail on a live account and warn on paper accounts (offline sample data is old).
 - kill_switch: the file `<workspace>/KILL_SWITCH` exists (its text is the reason): everything is blocked.
+- market_hours (only when the broker has a clock): a warning, never a block, when the market is closed (market
+  orders then wait for the next open, at that open's price).
 """
 from __future__ import annotations
 
@@ -182,11 +184,13 @@ def _day_start(history: pd.Series, now: datetime) -> float | None:
 
 
 def check_plan(plan: "RebalancePlan", limits: RiskLimits | None = None, *, equity_history: pd.Series | None = None,
-               kill_switch: str | None = None, now: datetime | None = None) -> tuple[CheckResult, ...]:
+               kill_switch: str | None = None, now: datetime | None = None,
+               market_open: bool | None = None) -> tuple[CheckResult, ...]:
     """Evaluate every pre-trade check on `plan` (pure: the caller supplies equity history and kill switch).
 
     equity_history: recorded account equity (UTC timestamps -> equity) BEFORE this plan; the plan's own
-    equity is the current value. kill_switch: the reason if the switch is on, else None.
+    equity is the current value. kill_switch: the reason if the switch is on, else None. market_open: the
+    broker clock's answer (None = the broker has no clock: no market_hours check).
     """
     limits = limits or RiskLimits()
     now = now or datetime.now(timezone.utc)
@@ -195,6 +199,8 @@ def check_plan(plan: "RebalancePlan", limits: RiskLimits | None = None, *, equit
 
     out.append(CheckResult("kill_switch", FAIL, 1.0, None, f"kill switch is ON: {kill_switch}") if kill_switch
                else CheckResult("kill_switch", PASS, 0.0, None, "kill switch is off"))
+    if market_open is not None:
+        out.append(market_hours_check(market_open))
 
     if plan.stale:
         blocking = plan.is_live and not limits.allow_stale_data
@@ -265,6 +271,15 @@ def check_plan(plan: "RebalancePlan", limits: RiskLimits | None = None, *, equit
                               f"{peak:,.2f}; limit {_pct(limits.max_drawdown)}")
         out.append(res)
     return tuple(out)
+
+
+def market_hours_check(market_open: bool) -> CheckResult:
+    """A warning when the broker's clock says the market is closed (orders queue for the next open)."""
+    if market_open:
+        return CheckResult("market_hours", PASS, 1.0, None, "the market is open (broker clock)")
+    return CheckResult("market_hours", WARN, 0.0, None,
+                       "the market is CLOSED (broker clock): market orders wait for the next open and fill at "
+                       "that open's price, not the plan's")
 
 
 def _trade_risk(plan: "RebalancePlan", limits: RiskLimits, eq: float) -> CheckResult:
