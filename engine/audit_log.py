@@ -4,8 +4,13 @@ Every step of daily operations leaves a row here, so "what did we send, when, an
 answered: `signals` (one row per generated signal, with the data timestamp it used), `plans` (one row per
 rebalance plan, keyed by its deterministic plan id, plus an execution lease so two executions of one plan
 take turns), `audit_events` (append-only: plan, check, order, ack, fill, error, reconcile, notify, ...),
-`order_results` (latest state of each order by client_order_id, with the fill-quality numbers) and
-`equity_snapshots` (account equity over time: the daily-loss and drawdown checks read it).
+`order_results` (latest state of each order by client_order_id, with the fill-quality numbers and the time of
+its last fill) and `equity_snapshots` (account equity over time: the daily-loss and drawdown checks read it).
+
+Fill quality is measured two ways: `slippage_bps` against the plan's reference price (the broker's latest
+price when the plan was made), stored with the order; and `slippage_vs_open` against the open of the session
+the order filled in, which is the price the backtest assumes ("next open"). That one needs the session's bar,
+so it is computed when asked, from the order results and the bars available then (pending until they are).
 
 Tables are created through `engine.store.ensure_schema` (component "audit_log"); every write is one
 `BEGIN IMMEDIATE` transaction. Times are ISO-8601 UTC strings. Nothing secret is ever written here: callers
@@ -90,7 +95,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX equity_snapshots_account ON equity_snapshots(broker, account_id, ts);
     """,
+    "ALTER TABLE order_results ADD COLUMN filled_at TEXT;",
 )
+ORDER_COLUMNS: tuple[str, ...] = ("client_order_id", "plan_id", "broker", "symbol", "side", "quantity",
+                                  "filled_quantity", "avg_fill_price", "reference_price", "slippage_bps", "status",
+                                  "reason", "updated_at", "filled_at")
+MARKET_TZ = "America/New_York"
+SESSION_CLOSE_HOUR = 16  # New York: a fill at or after 16:00 belongs to the next session
 
 
 def _now() -> str:
@@ -255,16 +266,28 @@ class AuditLog:
     def record_order_result(self, *, client_order_id: str, plan_id: str, broker: str, symbol: str, side: str,
                             quantity: float, filled_quantity: float, avg_fill_price: float | None,
                             reference_price: float, slippage_bps: float | None, status: str,
-                            reason: str = "") -> None:
-        """Insert or update the latest state of one order (keyed by client_order_id)."""
+                            reason: str = "", filled_at: Any = None) -> bool:
+        """Insert or update the latest state of one order (keyed by client_order_id); True if written.
+
+        An existing row is only updated by the SAME order (plan id, broker, symbol, side and quantity within
+        1e-6): a different order reusing the id never overwrites what was recorded (returns False).
+        filled_at: time of the last fill (kept from before when None).
+        """
         with self._conn() as conn, transaction(conn):
-            conn.execute(
-                "INSERT INTO order_results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(client_order_id) DO UPDATE "
+            cur = conn.execute(
+                "INSERT INTO order_results (client_order_id, plan_id, broker, symbol, side, quantity, "
+                "filled_quantity, avg_fill_price, reference_price, slippage_bps, status, reason, updated_at, "
+                "filled_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(client_order_id) DO UPDATE "
                 "SET filled_quantity=excluded.filled_quantity, avg_fill_price=excluded.avg_fill_price, "
                 "slippage_bps=excluded.slippage_bps, status=excluded.status, reason=excluded.reason, "
-                "updated_at=excluded.updated_at",
+                "updated_at=excluded.updated_at, filled_at=COALESCE(excluded.filled_at, order_results.filled_at) "
+                "WHERE order_results.plan_id = excluded.plan_id AND order_results.broker = excluded.broker "
+                "AND order_results.symbol = excluded.symbol AND order_results.side = excluded.side "
+                "AND abs(order_results.quantity - excluded.quantity) <= 1e-6",
                 (client_order_id, plan_id, broker, symbol, side, float(quantity), float(filled_quantity),
-                 avg_fill_price, float(reference_price), slippage_bps, status, reason, _now()))
+                 avg_fill_price, float(reference_price), slippage_bps, status, reason, _now(),
+                 None if filled_at is None else _iso(filled_at)))
+            return cur.rowcount > 0
 
     def order_results(self, plan_id: str | None = None, limit: int = 1000) -> pd.DataFrame:
         """Orders (oldest first) with fill quality: slippage_bps > 0 means the fill was worse than the
@@ -274,8 +297,7 @@ class AuditLog:
             sql, args = sql + " WHERE plan_id = ?", [plan_id]
         with self._conn() as conn:
             rows = conn.execute(sql + " ORDER BY updated_at DESC, rowid DESC LIMIT ?", [*args, limit]).fetchall()
-        cols = ["client_order_id", "plan_id", "broker", "symbol", "side", "quantity", "filled_quantity",
-                "avg_fill_price", "reference_price", "slippage_bps", "status", "reason", "updated_at"]
+        cols = list(ORDER_COLUMNS)
         frame = pd.DataFrame([[r[c] for c in cols] for r in rows], columns=cols)
         return frame.iloc[::-1].reset_index(drop=True)
 
@@ -294,3 +316,56 @@ class AuditLog:
         idx = pd.DatetimeIndex([pd.Timestamp(r["ts"]) for r in rows], name="ts")
         return pd.Series([float(r["equity"]) for r in rows], index=idx, name="equity", dtype="float64")
 
+
+
+# ---------------------------------------------------------------------------------------------- fill vs next open
+def fill_session(filled_at: Any) -> pd.Timestamp:
+    """The session (New York date) a fill belongs to: its own date when it filled on a weekday before 16:00
+    New York time, else the next weekday (an after-hours or weekend fill is priced by the next session).
+    Exchange holidays are handled by `slippage_vs_open`, which takes the first bar on or after this date."""
+    ts = pd.Timestamp(filled_at)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+    local = ts.tz_convert(MARKET_TZ)
+    day = local.tz_localize(None).normalize()
+    if local.hour >= SESSION_CLOSE_HOUR:
+        day += pd.Timedelta(days=1)
+    while day.weekday() >= 5:
+        day += pd.Timedelta(days=1)
+    return day
+
+
+def _session_open(opens: pd.Series, session: pd.Timestamp) -> tuple[pd.Timestamp | None, float | None]:
+    """The first bar on or after `session` and its open, or (None, None) while that bar is not in the data."""
+    ser = opens.dropna()
+    idx = pd.DatetimeIndex(ser.index)
+    idx = idx.tz_localize(None) if idx.tz is not None else idx
+    pos = int(idx.normalize().searchsorted(session, side="left"))
+    if pos >= len(ser):
+        return None, None
+    return pd.Timestamp(idx[pos]).normalize(), float(ser.iloc[pos])
+
+
+def slippage_vs_open(results: pd.DataFrame, opens: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Each filled order vs the open of the session it filled in (the backtest's "next open" fill price).
+
+    results: `AuditLog.order_results()`; opens: symbol -> daily open prices (DatetimeIndex of session dates).
+    Returns the filled rows with columns session (the fill's session date, see `fill_session`), bar_date (the
+    bar used: the first on or after the session), session_open and slippage_open_bps (positive = worse than
+    that open: paid more on a buy, received less on a sell). Rows whose bar is not in `opens` yet keep NaN.
+    """
+    done = results[(results["filled_quantity"] > 0) & results["avg_fill_price"].notna()].copy()
+    when = done["filled_at"].where(done["filled_at"].notna(), done["updated_at"])
+    sessions, bars, prices, slips = [], [], [], []
+    for row, ts in zip(done.itertuples(), when):
+        session = fill_session(ts)
+        bar, px = _session_open(opens[row.symbol], session) if row.symbol in opens else (None, None)
+        sessions.append(session)
+        bars.append(bar)
+        prices.append(px if px is not None else math.nan)
+        if px is None or not px:
+            slips.append(math.nan)
+        else:
+            ratio = float(row.avg_fill_price) / px
+            slips.append((ratio - 1.0) * 1e4 if row.side == "buy" else (1.0 - ratio) * 1e4)
+    return done.assign(session=pd.to_datetime(sessions), bar_date=pd.to_datetime(bars),
+                       session_open=prices, slippage_open_bps=slips).reset_index(drop=True)

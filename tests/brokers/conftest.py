@@ -15,19 +15,19 @@ def _workspace(tmp_path, monkeypatch):
 
 @pytest.fixture
 def alpaca_fake():
-    """A started FakeAlpacaServer (stopped after the test; it also stops itself after 60 s)."""
+    """A started FakeAlpacaServer (stopped after the test; a safety timer stops it after 10 min)."""
     from tests.brokers.fakes.alpaca_server import FakeAlpacaServer
 
-    with FakeAlpacaServer() as fake:
+    with FakeAlpacaServer(lifetime=600.0) as fake:
         yield fake
 
 
 @pytest.fixture
 def tws_fake():
-    """A started FakeTwsServer (stopped after the test; it also stops itself after 60 s)."""
+    """A started FakeTwsServer (stopped after the test; a safety timer stops it after 10 min)."""
     from tests.brokers.fakes.tws_server import FakeTwsServer
 
-    with FakeTwsServer() as fake:
+    with FakeTwsServer(lifetime=600.0) as fake:
         yield fake
 
 

@@ -126,3 +126,57 @@ def test_live_account_needs_the_typed_account_id(alpaca_fake, monkeypatch):
             fast(plan, b, confirm=typed)
     assert alpaca_fake.order_posts == 0
     assert fast(plan, b, confirm="PA3FAKE0001").status == "complete"
+
+
+def test_non_fractionable_assets_are_planned_in_whole_shares(alpaca_fake):
+    alpaca_fake.not_fractionable = {"SPY"}
+    b = broker(alpaca_fake)
+    plan = plan_rebalance(signal(), b)
+    per = Fraction(100_000, 3) * Fraction(999, 1000)
+    assert plan.whole_shares == ("SPY",)
+    assert plan.target_quantities["SPY"] == 66.0  # floor(33,300 / 500): no 66.6 for a non-fractionable asset
+    assert plan.target_quantities["AAPL"] == pytest.approx(math.floor(per / 200 * 10**6) / 10**6)  # 166.5
+    assert plan.target_quantities["AAPL"] != int(plan.target_quantities["AAPL"])
+    assert {p for m, p in alpaca_fake.requests if p.startswith("/v2/assets/")} == {
+        "/v2/assets/SPY", "/v2/assets/AAPL", "/v2/assets/QQQ"}
+    rep = fast(plan, b)
+    assert rep.status == "complete" and rep.sent == 3
+    assert {o["symbol"]: float(o["qty"]) for o in alpaca_fake.orders}["SPY"] == 66.0
+
+
+def test_market_closed_warns_in_the_plan(alpaca_fake):
+    alpaca_fake.market_open = False
+    plan = plan_rebalance(signal(), broker(alpaca_fake))
+    check = plan.checks_frame().set_index("check").loc["market_hours"]
+    assert check["status"] == "warn" and "the market is CLOSED" in check["message"]
+    assert plan.approved  # a warning, not a block
+    warned = AuditLog().events(plan_id=plan.plan_id, kind="check")["message"].tolist()
+    assert any(m.startswith("market_hours WARN: the market is CLOSED") for m in warned)
+    alpaca_fake.market_open = True
+    again = plan_rebalance(signal(), broker(alpaca_fake)).checks_frame().set_index("check")
+    assert again.loc["market_hours", "status"] == "pass"
+
+
+def test_a_wrong_live_id_and_status_poll_failures_are_audited(alpaca_fake, monkeypatch):
+    monkeypatch.setenv("IVYBT_ALLOW_LIVE", "1")
+    live = broker(alpaca_fake, live=True)
+    lplan = plan_rebalance(signal(), live)
+    with pytest.raises(BrokerConfigError, match="got 'PA3FAKE0002'"):
+        fast(lplan, live, confirm="PA3FAKE0002")
+    (err,) = AuditLog().events(plan_id=lplan.plan_id, kind="error").itertuples()
+    assert err.message.startswith("execution refused: BrokerConfigError: plan") and "LIVE account" in err.message
+    assert alpaca_fake.order_posts == 0
+    monkeypatch.delenv("IVYBT_ALLOW_LIVE")
+
+    b = broker(alpaca_fake)
+    plan = plan_rebalance(signal(), b)
+    alpaca_fake.lookup_errors = 10_000  # every status poll of an existing order answers HTTP 500
+    log = AuditLog()
+    rep = fast(plan, b, log=log, attempts=1, timeout=0.3)
+    assert alpaca_fake.orders_created == 3 and rep.status == "failed"
+    assert [o.status for o in rep.orders] == ["unknown"] * 3
+    errors = log.events(plan_id=plan.plan_id, kind="error")  # same account: the refusal above has this id too
+    polls = errors[errors["payload"].map(lambda p: p.get("stage") == "poll")]
+    assert sorted(polls["symbol"]) == ["AAPL", "QQQ", "SPY"] and len(errors) == 4  # once per order, not per poll
+    assert all(m == "status poll failed: BrokerUnavailable: alpaca order lookup: internal server error (HTTP 500)"
+               for m in polls["message"])

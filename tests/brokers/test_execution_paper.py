@@ -200,3 +200,80 @@ def test_failing_webhook_does_not_block_and_a_working_one_gets_the_result(paper)
     assert rep2.notified is True
     body = r.posts[0][2]
     assert "COMPLETE" in body["text"] and plan.plan_id in body["content"]
+
+
+def test_replanning_after_fills_never_reuses_an_id_for_another_order(paper):
+    log = AuditLog()
+    plan = plan_rebalance(signal(), paper, log=log)
+    assert execute_plan(plan, paper, log=log).status == "complete"
+    recorded = log.order_results(plan_id=plan.plan_id)
+    held = {p.symbol: p.quantity for p in paper.positions()}
+    # the fees lowered equity, so the same signal planned again asks for small sells under the same ids
+    replanned = plan_rebalance(signal(), paper, log=log)
+    assert replanned.plan_id == plan.plan_id and [o.side for o in replanned.orders] == ["sell"] * 3
+    rep = execute_plan(replanned, paper, log=log)
+    assert rep.sent == 0 and rep.status == "failed"  # was reported COMPLETE before
+    assert [o.status for o in rep.orders] == ["mismatch"] * 3
+    assert len(rep.errors) == 3
+    sell = replanned.orders[0]
+    assert f"already used at the broker by buy {held[sell.symbol]:g}" in rep.errors[0]
+    assert f"not the planned sell {sell.quantity:g}" in rep.errors[0]
+    # nothing sent, the first orders' recorded results (quantities, slippage) are untouched
+    assert len(paper.orders("all")) == 3 and {p.symbol: p.quantity for p in paper.positions()} == held
+    after = log.order_results(plan_id=plan.plan_id)
+    pd.testing.assert_frame_equal(after, recorded)
+    assert after["slippage_bps"].tolist() == pytest.approx([5.0] * 3) and set(after["side"]) == {"buy"}
+    errs = log.events(plan_id=plan.plan_id, kind="error")
+    assert len(errs) == 3 and {e["planned_side"] for e in errs["payload"]} == {"sell"}
+    assert {e["broker_side"] for e in errs["payload"]} == {"buy"}
+    # and the reconciliation shows what the mismatched sells would have done: target - held = -sell quantity
+    recon = rep.reconciliation.set_index("symbol")
+    for o in replanned.orders:
+        assert recon.loc[o.symbol, "status"] == "residual"
+        assert recon.loc[o.symbol, "residual"] == pytest.approx(-o.quantity, abs=1e-9)
+
+
+def test_a_reconciliation_residual_is_never_complete(paper):
+    plan = plan_rebalance(signal(), paper)
+    assert execute_plan(plan, paper).status == "complete"
+    from brokers.base import OrderRequest
+
+    paper.submit(OrderRequest("BBB", 10, "sell", client_order_id="manual-BBB"))  # someone sold by hand
+    again = execute_plan(plan, paper)  # every order of the plan is known and filled ...
+    assert again.sent == 0 and [o.status for o in again.orders] == ["filled"] * 3
+    recon = again.reconciliation.set_index("symbol")  # ... but BBB is 10 short of its target
+    assert recon.loc["BBB", "residual"] == pytest.approx(10.0) and recon.loc["AAA", "status"] == "ok"
+    assert again.status == "partial"
+
+
+def test_planning_errors_and_refused_executions_are_audited(paper, tmp_path):
+    log = AuditLog()
+    no_ccc = PaperBroker(tmp_path / "paper.db", price_source=StaticPrices({"AAA": 100.0, "BBB": 40.0}))
+    from brokers.base import PriceUnavailable
+
+    with pytest.raises(PriceUnavailable, match="CCC"):
+        plan_rebalance(signal(), no_ccc, log=log)
+    (err,) = log.events(kind="error").itertuples()
+    assert err.payload == {"stage": "plan", "preset": "ops", "broker": "paper", "error": "PriceUnavailable"}
+    assert "planning ops on paper failed: PriceUnavailable" in err.message and "CCC" in err.message
+
+    blocked = plan_rebalance(signal(), paper, log=log, limits=RiskLimits(max_order_notional=1_000.0))
+    with pytest.raises(RiskCheckFailed):
+        execute_plan(blocked, paper, log=log)
+    set_kill_switch(True, "audit me")
+    ok = plan_rebalance(signal(), paper, log=log, limits=RiskLimits())
+    with pytest.raises(RiskCheckFailed, match="audit me"):
+        execute_plan(ok, paper, log=log)
+    set_kill_switch(False)
+    ok = plan_rebalance(signal(), paper, log=log)
+    assert log.acquire_lease(ok.plan_id, "another-session", 60.0)  # someone else is executing it
+    from brokers.execution import PlanBusy
+
+    with pytest.raises(PlanBusy):
+        execute_plan(ok, paper, log=log, lease_wait=0.2)
+    refused = log.events(kind="error")
+    refused = refused[refused["payload"].map(lambda p: p.get("stage") == "execute")].iloc[::-1]
+    assert [p["error"] for p in refused["payload"]] == ["RiskCheckFailed", "RiskCheckFailed", "PlanBusy"]
+    assert "max_order_notional" in refused["message"].iloc[0] and "audit me" in refused["message"].iloc[1]
+    assert "being executed by another session" in refused["message"].iloc[2]
+    assert paper.orders("all") == []

@@ -11,6 +11,9 @@ the market-data endpoints (/v2/stocks/trades/latest, /v2/stocks/bars, paginated)
   socket is closed without an answer, like a connection lost mid-submit.
 * buys beyond cash answer 403 "insufficient buying power", as the real service does.
 * ``lookup_misses[client_order_id] = n``: the next n lookups by client order id answer 404 (a lagging index).
+* ``lookup_errors = n``: the next n lookups of an EXISTING order by client order id answer 500 (status polls
+  fail; the lookup before a first submit, of an order not there yet, still answers 404).
+* ``market_open``: what GET /v2/clock says (default True).
 * ``orders_created`` counts orders the fake actually accepted; ``order_posts`` counts every POST.
 
 Start/stop with ``with FakeAlpacaServer() as fake:``; it also stops itself after ``lifetime`` seconds.
@@ -56,6 +59,7 @@ class FakeAlpacaServer:
         self.partial: dict[str, float] = {}
         self.drop_on_order: int | None = None
         self.lookup_misses: dict[str, int] = {}  # client_order_id -> how many lookups answer 404 (lagging index)
+        self.lookup_errors = 0  # how many lookups of an existing order answer 500
         self.orders: list[dict[str, Any]] = []
         self.positions: dict[str, dict[str, float]] = {}  # symbol -> {"qty", "avg"}
         self.order_posts = 0
@@ -227,6 +231,9 @@ class FakeAlpacaServer:
                     return 404, {"code": 40410000, "message": "order not found"}
                 for o in self.orders:
                     if o["client_order_id"] == q.get("client_order_id"):
+                        if self.lookup_errors > 0:
+                            self.lookup_errors -= 1
+                            return 500, {"code": 50010000, "message": "internal server error"}
                         return 200, self._order_json(o)
                 return 404, {"code": 40410000, "message": "order not found"}
             if method in ("GET", "DELETE") and path.startswith("/v2/orders/"):
