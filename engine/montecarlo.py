@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,8 @@ Method = Literal["reshuffle", "bootstrap_trades", "block_bootstrap"]
 METHODS: tuple[str, ...] = ("reshuffle", "bootstrap_trades", "block_bootstrap")
 PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
 STAT_COLUMNS: tuple[str, ...] = ("final_equity", "max_drawdown", "sharpe")
+CHUNK = 100
+"""Paths compounded between two progress calls / cancel checks."""
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,14 @@ class MonteCarloResult:
     sharpe: np.ndarray | None = None
 
 
-def run_montecarlo(result: BacktestResult, spec: MonteCarloSpec | None = None) -> MonteCarloResult:
+def run_montecarlo(result: BacktestResult, spec: MonteCarloSpec | None = None, *,
+                   progress: Callable[[int, int], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> MonteCarloResult:
     """Resample `result` by `spec.method` and summarize the distribution of outcomes.
+
+    progress(paths done, n_sims) is called as the paths are compounded, CHUNK paths at a time; should_stop()
+    -> True between chunks cancels with ConfigError("cancelled"). Neither changes the numbers (every draw
+    is made before the chunks).
 
     Raises ConfigError when there is nothing to resample (no trades for the trade methods, fewer than 2 bars
     for the return bootstrap).
@@ -129,6 +137,7 @@ def run_montecarlo(result: BacktestResult, spec: MonteCarloSpec | None = None) -
     spec = MonteCarloSpec() if spec is None else spec
     if not isinstance(spec, MonteCarloSpec):
         raise ConfigError(f"spec must be MonteCarloSpec, got {type(spec).__name__}")
+    _stop_if(should_stop)
     rng = np.random.Generator(np.random.PCG64(spec.seed))
     cash = float(result.config.initial_cash)
     ppy = float(result.config.periods_per_year)
@@ -145,7 +154,7 @@ def run_montecarlo(result: BacktestResult, spec: MonteCarloSpec | None = None) -
             samples = steps[rng.integers(0, n, size=(spec.n_sims, n))]
         samples = _haircut(samples, spec.win_rate_haircut, rng)
         annual = n / _years(result.equity.index, len(result.equity), ppy)
-    paths, mdd, mean, std = _compound(samples, cash)
+    paths, mdd, mean, std = _compound_in_chunks(samples, cash, progress, should_stop)
     if spec.method == "reshuffle" and spec.win_rate_haircut == 0:
         # The product does not depend on the order; set it exactly (reordering moves the last float bit).
         paths[:, -1] = _compound(steps[np.newaxis, :], cash)[0][0, -1]
@@ -169,6 +178,48 @@ def run_montecarlo(result: BacktestResult, spec: MonteCarloSpec | None = None) -
         summary["trade_compounded_final_equity"] = float(_compound(steps[np.newaxis, :], cash)[0][0, -1])
     return MonteCarloResult(spec=spec, paths=paths, percentiles=table, prob_loss_beyond=prob, summary=summary,
                             final_equity=final, max_drawdown=mdd, sharpe=sharpe)
+
+
+def _stop_if(should_stop: Callable[[], bool] | None) -> None:
+    if should_stop is not None and should_stop():
+        raise ConfigError("cancelled")
+
+
+def _compound_in_chunks(samples: np.ndarray, cash: float, progress: Callable[[int, int], None] | None,
+                        should_stop: Callable[[], bool] | None, chunk: int | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_compound` CHUNK rows at a time (each row is independent, so the result is the same as one call)."""
+    chunk = chunk or CHUNK
+    sims, n = samples.shape
+    paths, mdd, mean, std = np.empty((sims, n + 1)), np.empty(sims), np.empty(sims), np.empty(sims)
+    for lo in range(0, sims, chunk):
+        _stop_if(should_stop)
+        hi = min(sims, lo + chunk)
+        paths[lo:hi], mdd[lo:hi], mean[lo:hi], std[lo:hi] = _compound(samples[lo:hi], cash)
+        if progress is not None:
+            progress(hi, sims)
+    return paths, mdd, mean, std
+
+
+def montecarlo_payload(mc: MonteCarloResult) -> dict[str, Any]:
+    """JSON-ready summary of a Monte Carlo: spec, percentiles, probability of loss, summary."""
+    percentiles = {row: dict(mc.percentiles.loc[row]) for row in mc.percentiles.index}
+    return {"spec": mc.spec.to_dict(), "percentiles": percentiles,
+            "prob_loss_beyond": mc.prob_loss_beyond, "summary": dict(mc.summary)}
+
+
+def save_montecarlo(mc: MonteCarloResult, backtest: BacktestResult, request: Any, store: Any = None,
+                    name: str | None = None) -> str:
+    """Save a Monte Carlo as a run of kind "montecarlo": the resampled backtest with the percentiles (frame
+    "montecarlo_percentiles"), every path's final equity, max drawdown and Sharpe (frame
+    "montecarlo_samples") and `montecarlo_payload`; returns the run id."""
+    from engine.store import RunStore
+
+    store = store if store is not None else RunStore()
+    samples = pd.DataFrame({"final_equity": mc.final_equity, "max_drawdown": mc.max_drawdown, "sharpe": mc.sharpe})
+    name = name or f"Monte Carlo {mc.spec.method}: {mc.spec.n_sims} paths, seed {mc.spec.seed}"
+    return store.save_analysis(backtest, request, kind="montecarlo", name=name, payload=montecarlo_payload(mc),
+                               frames={"montecarlo_percentiles": mc.percentiles, "montecarlo_samples": samples})
 
 
 def _trade_account_returns(result: BacktestResult, extra_bps: float) -> np.ndarray:

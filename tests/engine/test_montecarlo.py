@@ -204,3 +204,51 @@ def test_bad_specs_and_inputs_name_the_field(spy, hold):
     flat.trades = flat.trades.iloc[0:0]
     with pytest.raises(ConfigError, match="no trades"):
         run_montecarlo(flat, MonteCarloSpec(method="bootstrap_trades"))
+
+
+@pytest.mark.parametrize("method", ["reshuffle", "bootstrap_trades", "block_bootstrap"])
+def test_progress_in_chunks_changes_no_number(sma, method, monkeypatch):
+    import engine.montecarlo as mc_module
+
+    spec = MonteCarloSpec(method=method, n_sims=250, seed=5, win_rate_haircut=0.1, extra_slippage_bps=2)
+    monkeypatch.setattr(mc_module, "CHUNK", 10 ** 6)  # one chunk: a single _compound call over every path
+    whole = run_montecarlo(sma, spec)
+    monkeypatch.setattr(mc_module, "CHUNK", 100)
+    seen = []
+    chunked = run_montecarlo(sma, spec, progress=lambda d, n: seen.append((d, n)), should_stop=lambda: False)
+    assert seen == [(100, 250), (200, 250), (250, 250)]
+    np.testing.assert_array_equal(chunked.paths, whole.paths)
+    for name in ("final_equity", "max_drawdown", "sharpe"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name))
+    assert chunked.percentiles.equals(whole.percentiles) and chunked.summary == whole.summary
+
+
+def test_should_stop_cancels_between_chunks(sma):
+    seen = []
+    with pytest.raises(ConfigError, match="cancelled"):
+        run_montecarlo(sma, MonteCarloSpec(n_sims=1000), progress=lambda d, n: seen.append(d),
+                       should_stop=lambda: bool(seen))
+    assert seen == [100]
+    with pytest.raises(ConfigError, match="cancelled"):
+        run_montecarlo(sma, MonteCarloSpec(n_sims=10), should_stop=lambda: True)
+
+
+def test_saved_montecarlo_run_holds_the_backtest_and_the_percentiles(sma, tmp_path):
+    from engine.montecarlo import save_montecarlo
+    from engine.request import BacktestRequest
+    from engine.store import RunStore
+
+    request = BacktestRequest(strategy="sma_cross", params={"fast": 10, "slow": 50}, symbols=("SPY",))
+    mc = run_montecarlo(sma, MonteCarloSpec(n_sims=200, seed=2))
+    store = RunStore(tmp_path / "runs.db")
+    run_id = save_montecarlo(mc, sma, request, store=store)
+    assert store.list()["kind"].tolist() == ["montecarlo"]
+    stored = store.load(run_id)
+    np.testing.assert_array_equal(stored.result.equity.to_numpy(), sma.equity.to_numpy())
+    assert stored.request == request and "200 paths, seed 2" in stored.name
+    assert store.load_frame(run_id, "montecarlo_percentiles").equals(mc.percentiles)
+    samples = store.load_frame(run_id, "montecarlo_samples")
+    np.testing.assert_array_equal(samples["final_equity"].to_numpy(), mc.paths[:, -1])
+    payload = store.load_payload(run_id)
+    assert payload["prob_loss_beyond"] == mc.prob_loss_beyond and payload["spec"] == mc.spec.to_dict()
+    assert payload["percentiles"]["p5"]["max_drawdown"] == mc.percentiles.loc["p5", "max_drawdown"]
