@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,9 @@ class UniverseResult:
 
 
 def select_universe(request: BacktestRequest, metric: str = "sharpe", top_n: int | None = None,
-                    threshold: float | None = None, *, higher_is_better: bool = True) -> UniverseResult:
+                    threshold: float | None = None, *, higher_is_better: bool = True,
+                    progress: Callable[[int, int], None] | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> UniverseResult:
     """Rank `request.symbols` by `metric` of the strategy run on each symbol alone, in-sample.
 
     Args:
@@ -50,6 +52,8 @@ def select_universe(request: BacktestRequest, metric: str = "sharpe", top_n: int
         top_n: keep at most this many symbols (the best ranked).
         threshold: keep only symbols whose metric is >= threshold (<= with higher_is_better=False).
         higher_is_better: False for metrics where lower is better (e.g. annual_volatility).
+        progress: progress(symbols done, symbols) after each symbol. should_stop: checked before each
+            symbol; True cancels with ConfigError("cancelled").
 
     Returns:
         UniverseResult; with neither top_n nor threshold every symbol with a defined metric is kept.
@@ -67,7 +71,9 @@ def select_universe(request: BacktestRequest, metric: str = "sharpe", top_n: int
     strategy = create_strategy(request.strategy, request.params)
     source = get_source(request.data_source)
     rows = []
-    for symbol in request.symbols:
+    for i, symbol in enumerate(request.symbols):
+        if should_stop is not None and should_stop():
+            raise ConfigError("cancelled")
         try:
             data = load_market_data([symbol], request.start, request.end, source)
             metrics = run_backtest(data, strategy, request.config).metrics
@@ -75,6 +81,8 @@ def select_universe(request: BacktestRequest, metric: str = "sharpe", top_n: int
             raise type(e)(f"universe selection, symbol {symbol} alone: {e}") from e
         rows.append({"symbol": symbol, metric: float(metrics.get(metric, math.nan)),
                      **{m: float(metrics.get(m, math.nan)) for m in RANKING_COLUMNS if m != metric}})
+        if progress is not None:
+            progress(i + 1, len(request.symbols))
     ranking = pd.DataFrame(rows)
     key = ranking[metric] if higher_is_better else -ranking[metric]
     ranking = ranking.assign(_key=key).sort_values("_key", ascending=False, na_position="last", kind="stable")

@@ -81,3 +81,15 @@ def test_bad_arguments(request_):
         select_universe(request_, top_n=0)
     with pytest.raises(ConfigError, match="kept no symbol"):
         select_universe(request_, threshold=math.inf).apply_to(Preset.from_request("x", request_))
+
+
+def test_progress_per_symbol_and_cancel(request_):
+    seen = []
+    res = select_universe(request_, metric="sharpe", top_n=3, progress=lambda d, n: seen.append((d, n)),
+                          should_stop=lambda: False)
+    assert seen == [(i, len(SYMBOLS)) for i in range(1, len(SYMBOLS) + 1)]
+    assert res.kept == select_universe(request_, metric="sharpe", top_n=3).kept
+    done = []
+    with pytest.raises(ConfigError, match="cancelled"):
+        select_universe(request_, progress=lambda d, n: done.append(d), should_stop=lambda: len(done) >= 2)
+    assert done == [1, 2]  # the third symbol was never backtested
