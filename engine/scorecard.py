@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,8 @@ class Scorecard:
     lines: list[ScoreLine]
     request: BacktestRequest | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    backtest: Any = None
+    """The request's BacktestResult the lines judge (not part of `to_dict`)."""
 
     def counts(self) -> dict[str, int]:
         return {v: sum(1 for line in self.lines if line.verdict == v) for v in VERDICTS}
@@ -100,10 +102,34 @@ def _grade(value: float, bounds: tuple[float, float], higher: bool = True) -> st
     return "pass" if value <= good else "warn" if value <= ok else "fail"
 
 
+STEPS: tuple[str, ...] = ("backtest", "trial grid", "deflated Sharpe, PBO, plateau", "Monte Carlo",
+                          "fill sensitivity", "break-even commission")
+"""The parts of `build_scorecard`, in order; progress(done, len(STEPS)) is called after each."""
+
+
+class _Steps:
+    """Progress over STEPS and the cancel check between them."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, should_stop: Callable[[], bool] | None) -> None:
+        self.progress, self.should_stop, self.done = progress, should_stop, 0
+
+    def check(self) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise ConfigError("cancelled")
+
+    def step(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, len(STEPS))
+        if self.done < len(STEPS):  # a finished scorecard is kept
+            self.check()
+
+
 def build_scorecard(request: BacktestRequest, n_trials: int | None = None, grid_table: pd.DataFrame | None = None,
                     *, trial_returns: np.ndarray | pd.DataFrame | None = None, param_names: Sequence[str] | None = None,
                     walkforward: Any = None, montecarlo: MonteCarloSpec | None = None,
-                    data: Any = None) -> Scorecard:
+                    data: Any = None, progress: Callable[[int, int], None] | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> Scorecard:
     """Run every robustness check for `request` (one strategy + parameter set) and grade it.
 
     Args:
@@ -120,11 +146,16 @@ def build_scorecard(request: BacktestRequest, n_trials: int | None = None, grid_
         walkforward: an `engine.walkforward.WalkForwardResult`; adds the walk-forward efficiency line.
         montecarlo: the Monte Carlo spec (default: block bootstrap, 1000 sims, seed 0).
         data: already-loaded MarketData for the request (skips loading).
+        progress: progress(steps done, len(STEPS)) after each part. should_stop: checked between the parts
+            and inside the long ones (trial grid, Monte Carlo, break-even search); True cancels with
+            ConfigError("cancelled").
     """
     from engine.data import get_source, load_market_data
     from engine.simulate import run_backtest
     from engine.strategies.registry import create_strategy, get_strategy
 
+    steps = _Steps(progress, should_stop)
+    steps.check()
     strategy_cls = get_strategy(request.strategy)
     strategy = create_strategy(request.strategy, request.params)
     if data is None:
@@ -135,11 +166,13 @@ def build_scorecard(request: BacktestRequest, n_trials: int | None = None, grid_
     params = dict(strategy.params.__dict__)
     lines: list[ScoreLine] = []
     info: dict[str, Any] = {"params": params}
+    steps.step()
 
     if grid_table is None and trial_returns is None:
-        grid_table, trial_returns, default_names = _default_grid(data, strategy_cls, params, config)
+        grid_table, trial_returns, default_names = _default_grid(data, strategy_cls, params, config, should_stop)
         param_names = param_names or default_names
         info["default_grid"] = len(grid_table)
+    steps.step()
     # 1-2. Sharpe and deflated Sharpe
     sharpe = float(result.metrics.get("sharpe", math.nan))
     lines.append(ScoreLine("Sharpe ratio", sharpe, _grade(sharpe, THRESHOLDS["sharpe"]),
@@ -159,11 +192,14 @@ def build_scorecard(request: BacktestRequest, n_trials: int | None = None, grid_
         lines.append(ScoreLine("Walk-forward efficiency", eff, _grade(eff, THRESHOLDS["walkforward_efficiency"]),
                                "Stitched out-of-sample CAGR / mean in-sample CAGR of the chosen sets; "
                                "pass >= 0.5, warn >= 0.25 (NaN: in-sample CAGR <= 0)."))
+    steps.step()
     # 6-8. Monte Carlo
-    lines += _montecarlo_lines(result, montecarlo or MonteCarloSpec(), info)
+    lines += _montecarlo_lines(result, montecarlo or MonteCarloSpec(), info, should_stop)
+    steps.step()
     # 9-10. fills and costs
     lines.append(_fill_line(request, data))
-    lines.append(_breakeven_line(request, data, info))
+    steps.step()
+    lines.append(_breakeven_line(request, data, info, should_stop))
     # 11-12. activity
     trades = float(result.metrics.get("n_trades", 0.0))
     lines.append(ScoreLine("Number of trades", trades, _grade(trades, THRESHOLDS["n_trades"]),
@@ -173,14 +209,13 @@ def build_scorecard(request: BacktestRequest, n_trials: int | None = None, grid_
     lines.append(ScoreLine("Exposure", exposure, _grade(exposure, THRESHOLDS["exposure"]),
                            "Share of bars holding a position; pass >= 10%, warn >= 2%."))
     info["metrics"] = dict(result.metrics)
-    return Scorecard(lines=lines, request=request, info=info)
+    steps.step()
+    return Scorecard(lines=lines, request=request, info=info, backtest=result)
 
 
-def _default_grid(data: Any, strategy_cls: type, params: Mapping[str, Any], config: Any
-                  ) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
-    """A grid of -2..+2 steps around the first two numeric parameters (choices if there are none)."""
-    from engine.grid import expand_grid, run_grid
-    from engine.metrics import returns_from_equity
+def neighbourhood_ranges(strategy_cls: type, params: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """-2..+2 grid steps around the first two numeric parameters of `params` (within the Params bounds),
+    or the choices of choice parameters when there are fewer than two numeric ones."""
     from engine.strategies.base import param_specs
 
     specs = param_specs(strategy_cls.Params)
@@ -200,9 +235,19 @@ def _default_grid(data: Any, strategy_cls: type, params: Mapping[str, Any], conf
             if spec.low - 1e-12 <= x <= spec.high + 1e-12:
                 values.add(spec.type(round(x, 10)) if spec.type is float else int(round(x)))
         ranges[spec.name] = sorted(values)
+    return ranges
+
+
+def _default_grid(data: Any, strategy_cls: type, params: Mapping[str, Any], config: Any,
+                  should_stop: Callable[[], bool] | None = None) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """The grid of `neighbourhood_ranges` around `params`, run with `run_grid`."""
+    from engine.grid import expand_grid, run_grid
+    from engine.metrics import returns_from_equity
+
+    ranges = neighbourhood_ranges(strategy_cls, params)
     fixed = {k: v for k, v in params.items() if k not in ranges}
     sets = expand_grid(ranges, fixed, strategy_cls) if ranges else [dict(params)]
-    grid = run_grid(data, strategy_cls, sets, config)
+    grid = run_grid(data, strategy_cls, sets, config, should_stop=should_stop)
     returns = returns_from_equity(grid.equity.to_numpy(np.float64), config.initial_cash)
     return grid.table(), returns, list(ranges)
 
@@ -287,8 +332,9 @@ def _plateau_line(table: pd.DataFrame, names: list[str], params: Mapping[str, An
                      "Sharpe; pass >= 0.8, warn >= 0.5 (NaN: Sharpe <= 0 or no neighbour).")
 
 
-def _montecarlo_lines(result: Any, spec: MonteCarloSpec, info: dict[str, Any]) -> list[ScoreLine]:
-    mc = run_montecarlo(result, spec)
+def _montecarlo_lines(result: Any, spec: MonteCarloSpec, info: dict[str, Any],
+                      should_stop: Callable[[], bool] | None = None) -> list[ScoreLine]:
+    mc = run_montecarlo(result, spec, should_stop=should_stop)
     cash = float(result.config.initial_cash)
     p5_final = float(mc.percentiles.loc["p5", "final_equity"]) / cash
     p5_dd = float(mc.percentiles.loc["p5", "max_drawdown"])
@@ -320,10 +366,27 @@ def _fill_line(request: BacktestRequest, data: Any) -> ScoreLine:
                      f"open ({real:.2%}); pass <= 25%, warn <= 50%, fail if the next-open CAGR is <= 0.")
 
 
-def _breakeven_line(request: BacktestRequest, data: Any, info: dict[str, Any]) -> ScoreLine:
-    bps = breakeven_commission(request, data=data)
+def _breakeven_line(request: BacktestRequest, data: Any, info: dict[str, Any],
+                    should_stop: Callable[[], bool] | None = None) -> ScoreLine:
+    bps = breakeven_commission(request, data=data, should_stop=should_stop)
     info["breakeven_commission_bps"] = bps
     return ScoreLine("Break-even commission", bps, _grade(bps, THRESHOLDS["breakeven_bps"]),
                      f"Commission (bps of traded notional per fill, slippage "
                      f"{request.config.costs.slippage_bps:g} bps kept) at which the total return reaches 0; "
                      "pass >= 20, warn >= 10 (inf: the edge survives 1000 bps).")
+
+
+def save_scorecard(card: Scorecard, store: Any = None, name: str | None = None) -> str:
+    """Save a scorecard as a run of kind "scorecard": the judged backtest with the lines (frame "scorecard")
+    and overall verdict, counts and the numbers behind the lines (payload); returns the run id."""
+    from engine.store import RunStore
+
+    if card.backtest is None or card.request is None:
+        raise ConfigError("scorecard: only a scorecard from build_scorecard (with its backtest) can be saved")
+    store = store if store is not None else RunStore()
+    counts = card.counts()
+    name = name or (f"scorecard {card.request.strategy}: {card.overall} ({counts['pass']} pass, "
+                    f"{counts['warn']} warn, {counts['fail']} fail)")
+    payload = {"overall": card.overall, "counts": counts, "info": card.info}
+    return store.save_analysis(card.backtest, card.request, kind="scorecard", name=name, payload=payload,
+                               frames={"scorecard": card.to_frame()})

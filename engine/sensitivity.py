@@ -65,13 +65,14 @@ def fill_sensitivity(request: BacktestRequest, *, data: MarketData | None = None
 
 
 def breakeven_commission(request: BacktestRequest, *, metric: str = "total_return", tolerance_bps: float = 0.01,
-                         data: MarketData | None = None) -> float:
+                         data: MarketData | None = None, should_stop: Callable[[], bool] | None = None) -> float:
     """Commission (bps of traded notional per fill) at which `metric` of the request's backtest reaches 0.
 
     The request's commission is replaced (its slippage and minimum commission are kept); the metric is
     taken as decreasing in the commission and the root is bracketed in [0, 1000] bps, then bisected to
     `tolerance_bps`. Returns 0.0 when the metric is already <= 0 without commission (no edge to lose) and
-    inf when it stays > 0 even at 1000 bps (e.g. a buy-and-hold that trades once).
+    inf when it stays > 0 even at 1000 bps (e.g. a buy-and-hold that trades once). should_stop() -> True
+    before a backtest cancels with ConfigError("cancelled").
     """
     from engine.simulate import run_backtest
 
@@ -80,6 +81,8 @@ def breakeven_commission(request: BacktestRequest, *, metric: str = "total_retur
     data, strategy = _prepare(request, data)
 
     def value(bps: float) -> float:
+        if should_stop is not None and should_stop():
+            raise ConfigError("cancelled")
         result: BacktestResult = run_backtest(data, strategy, config_with_commission(request.config, bps))
         if metric not in result.metrics:
             raise ConfigError(f"breakeven_commission: unknown metric {metric!r}; choose one of "

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from engine.config import BacktestConfig, Costs
+from engine.errors import ConfigError
 from engine.data import load_market_data
 from engine.montecarlo import MonteCarloSpec, run_montecarlo
 from engine.overfitting import deflated_sharpe_ratio
@@ -123,6 +124,36 @@ def test_buy_and_hold_fails_on_trades_and_passes_on_costs(home):
     assert card.line("Break-even commission").verdict == "pass"
     pbo = card.line("Probability of backtest overfitting")  # renormalize True/False trade identically
     assert math.isnan(pbo.value) and "Not computed" in pbo.detail
+
+
+def test_progress_over_the_steps_cancel_between_them_and_save(card, home):
+    from engine.scorecard import STEPS, save_scorecard
+    from engine.store import RunStore
+
+    seen = []
+    again = build_scorecard(REQUEST, montecarlo=MonteCarloSpec(n_sims=500, seed=1),
+                            progress=lambda d, n: seen.append((d, n)), should_stop=lambda: False)
+    assert seen == [(i, len(STEPS)) for i in range(1, len(STEPS) + 1)]
+    assert again.to_frame().equals(card.to_frame())  # the hooks change no number
+    for stop_after in (1, 3, 5):
+        done = []
+        with pytest.raises(ConfigError, match="cancelled"):
+            build_scorecard(REQUEST, montecarlo=MonteCarloSpec(n_sims=500, seed=1),
+                            progress=lambda d, n: done.append(d), should_stop=lambda: len(done) >= stop_after)
+        assert done == list(range(1, stop_after + 1))
+    run_id = save_scorecard(card)
+    store = RunStore()
+    assert store.list()["kind"].tolist() == ["scorecard"]
+    stored = store.load(run_id)
+    single = run_backtest(load_market_data(["SPY"], REQUEST.start), create_strategy("sma_cross", REQUEST.params),
+                          REQUEST.config)
+    np.testing.assert_array_equal(stored.result.equity.to_numpy(), single.equity.to_numpy())
+    assert stored.request == REQUEST and card.overall in stored.name
+    assert store.load_frame(run_id, "scorecard").equals(card.to_frame())
+    payload = store.load_payload(run_id)
+    assert payload["overall"] == card.overall and payload["counts"] == card.counts()
+    assert payload["info"]["breakeven_commission_bps"] == card.info["breakeven_commission_bps"]
+    store.delete(run_id)
 
 
 def cli(*args: str, home: Path) -> subprocess.CompletedProcess:
