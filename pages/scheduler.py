@@ -135,8 +135,9 @@ with queue_tab:
         st.stop()
     best = view.best_job(jobs)
     if best is not None:
+        better = "higher" if bool(best.get("maximize", 1)) else "lower"
         st.success(f"Best job: **{best['name']}** with {best['objective_name']} = {best['objective']:.4f} "
-                   f"(run {best['run_id']}).")
+                   f"({better} is better; run {best['run_id']}).")
     st.dataframe(table, key="sched_summary", column_config={
         c: st.column_config.NumberColumn(format="percent") for c in ("total_return", "cagr", "max_drawdown")})
     st.plotly_chart(view.objective_figure(table), key="sched_objective_chart")

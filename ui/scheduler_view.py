@@ -72,25 +72,42 @@ def jobs_table(jobs: pd.DataFrame) -> pd.DataFrame:
 
 
 def best_job(jobs: pd.DataFrame) -> pd.Series | None:
-    """The done job with the highest objective (None when no done job has one)."""
+    """The done job with the best objective, each job ranked in its own direction (`maximize`: 1 when a higher
+    value is better, 0 when lower is); None when no done job has an objective."""
     done = jobs[(jobs["status"] == "done") & jobs["objective"].notna()]
     if done.empty:
         return None
-    return done.loc[done["objective"].astype("float64").idxmax()]
+    return done.loc[_score(done["objective"], _maximize(done)).idxmax()]
 
 
 def summary_table(jobs: pd.DataFrame, summaries: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per done job: objective and the key metrics of its saved run, best objective first."""
+    """One row per done job: objective (and whether higher is better) and the key metrics of its saved run,
+    best objective first (in each job's direction)."""
     rows = []
-    for job in jobs[jobs["status"] == "done"].itertuples():
+    done = jobs[jobs["status"] == "done"]
+    for job, maximize in zip(done.itertuples(), _maximize(done)):
         metrics = (summaries.get(job.id) or {}).get("metrics") or {}
         rows.append({"job": job.name, "kind": job.kind, "objective": job.objective_name,
-                     "value": _f(job.objective), **{k: _f(metrics.get(k)) for k in
-                                                    ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")},
+                     "better": "higher" if maximize else "lower", "value": _f(job.objective),
+                     **{k: _f(metrics.get(k)) for k in ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")},
                      "run_id": job.run_id})
-    table = pd.DataFrame(rows, columns=["job", "kind", "objective", "value", "total_return", "cagr", "sharpe",
-                                        "max_drawdown", "n_trades", "run_id"])
-    return table.sort_values("value", ascending=False, na_position="last").set_index("job")
+    table = pd.DataFrame(rows, columns=["job", "kind", "objective", "better", "value", "total_return", "cagr",
+                                        "sharpe", "max_drawdown", "n_trades", "run_id"])
+    order = _score(table["value"], table["better"] == "higher").sort_values(ascending=False, na_position="last")
+    return table.loc[order.index].set_index("job")
+
+
+def _maximize(jobs: pd.DataFrame) -> pd.Series:
+    """Per job: True when a higher objective is better (jobs without a recorded direction maximize)."""
+    if "maximize" not in jobs.columns:
+        return pd.Series(True, index=jobs.index)
+    return jobs["maximize"].fillna(1).astype(bool)
+
+
+def _score(values: pd.Series, maximize: pd.Series) -> pd.Series:
+    """Objective values turned so that larger is better (negated where lower is better)."""
+    v = pd.to_numeric(values, errors="coerce").astype("float64")
+    return v.where(maximize.to_numpy(), -v)
 
 
 def objective_figure(table: pd.DataFrame) -> go.Figure:

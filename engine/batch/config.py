@@ -305,7 +305,7 @@ def _to_spec(job: JobModel) -> JobSpec:
     return JobSpec(name=name, kind=job.kind, request=request, optimize=optimize,
                    walkforward=job.walkforward.model_dump(exclude_none=True) if job.walkforward else {},
                    montecarlo=job.montecarlo.model_dump(exclude_none=True) if job.montecarlo else {},
-                   objective=objective, artifacts=job.artifacts)
+                   objective=objective, artifacts=job.artifacts, maximize=job.maximize)
 
 
 def _renamed(jobs: list[JobSpec]) -> list[JobSpec]:

@@ -142,6 +142,7 @@ def _optimize_spec(spec: JobSpec) -> Any:
     req = spec.request
     values = dict(spec.optimize)
     values.setdefault("objective", spec.objective)
+    values.setdefault("maximize", spec.higher_is_better())  # the search and the batch summary agree
     ranges = values.get("ranges")
     fixed = {k: v for k, v in req.params.items() if not ranges or k not in ranges}
     return OptimizeSpec(strategy=req.strategy, symbols=req.symbols, start=req.start, end=req.end, config=req.config,

@@ -114,6 +114,7 @@ class JobModel(_Strict):
     config: ConfigModel | None = None
     data_source: str | None = None
     objective: str | None = None
+    maximize: bool | None = None
     optimize: OptimizeModel | None = None
     walkforward: WalkForwardModel | None = None
     montecarlo: MonteCarloModel | None = None

@@ -72,12 +72,21 @@ JOBS_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jobs_queue ON jobs(status, created_at, seq);
     CREATE INDEX jobs_batch ON jobs(batch_id, seq);
     """,
+    # version 2: the objective's direction per job (1: higher is better), read by the batch summary
+    """
+    ALTER TABLE jobs ADD COLUMN maximize INTEGER NOT NULL DEFAULT 1;
+    UPDATE jobs SET maximize = CASE
+        WHEN json_extract(spec_json, '$.maximize') IS NOT NULL THEN json_extract(spec_json, '$.maximize')
+        WHEN json_extract(spec_json, '$.optimize.maximize') IS NOT NULL THEN json_extract(spec_json, '$.optimize.maximize')
+        WHEN json_extract(spec_json, '$.objective') IN ('annual_volatility', 'max_drawdown_duration', 'turnover') THEN 0
+        ELSE 1 END;
+    """,
 )
 
 JOB_COLUMNS: tuple[str, ...] = (
     "id", "batch_id", "seq", "name", "kind", "strategy", "symbols", "status", "progress", "message", "worker",
     "attempts", "max_attempts", "created_at", "started_at", "heartbeat_at", "finished_at", "run_id",
-    "objective_name", "objective", "error", "traceback",
+    "objective_name", "objective", "maximize", "error", "traceback",
 )
 
 
@@ -129,13 +138,13 @@ class JobQueue:
             raise EngineError(f"max_attempts must be >= 1, got {attempts}")
         batch_id, now = uuid.uuid4().hex[:12], time.time()
         rows = [(uuid.uuid4().hex[:12], batch_id, i, job.name, job.kind, job.request.strategy,
-                 ",".join(job.request.symbols), json.dumps(job.to_dict()), "queued", attempts, now)
-                for i, job in enumerate(batch.jobs)]
+                 ",".join(job.request.symbols), json.dumps(job.to_dict()), "queued", attempts, now,
+                 int(job.higher_is_better())) for i, job in enumerate(batch.jobs)]
         with _Conn(self.path) as conn, transaction(conn):
             conn.execute("INSERT INTO batches (id, name, created_at, source, text, n_jobs) VALUES (?, ?, ?, ?, ?, ?)",
                          (batch_id, batch.name, now, batch.source, batch.text, len(rows)))
             conn.executemany("INSERT INTO jobs (id, batch_id, seq, name, kind, strategy, symbols, spec_json, status, "
-                             "max_attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                             "max_attempts, created_at, maximize) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return batch_id
 
     # --- a worker's side --------------------------------------------------------------------------------

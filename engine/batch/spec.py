@@ -7,6 +7,8 @@ from typing import Any, Mapping
 from engine.request import BacktestRequest
 
 DEFAULT_OBJECTIVE = "sharpe"
+LOWER_IS_BETTER: frozenset[str] = frozenset({"annual_volatility", "max_drawdown_duration", "turnover"})
+"""Metrics where a smaller value is better (drawdowns, VaR and worst day are negative: higher is better)."""
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class JobSpec:
     the file (unset ones keep the engine's defaults).
     objective: metric the batch summary ranks jobs by (an engine.metrics name; "sharpe" by default).
     artifacts: also write HTML figures of the result to the workspace's artifacts folder.
+    maximize: whether a higher objective is better, as the file sets it (None: see `higher_is_better`).
     """
 
     name: str
@@ -30,11 +33,21 @@ class JobSpec:
     montecarlo: Mapping[str, Any] = field(default_factory=dict)
     objective: str = DEFAULT_OBJECTIVE
     artifacts: bool = False
+    maximize: bool | None = None
+
+    def higher_is_better(self) -> bool:
+        """The objective's direction: the job's `maximize`, else `optimize.maximize`, else the metric's own
+        (lower is better only for the metrics in LOWER_IS_BETTER)."""
+        for explicit in (self.maximize, self.optimize.get("maximize")):
+            if explicit is not None:
+                return bool(explicit)
+        return self.objective not in LOWER_IS_BETTER
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "request": self.request.to_dict(),
                 "optimize": _plain(self.optimize), "walkforward": dict(self.walkforward),
-                "montecarlo": dict(self.montecarlo), "objective": self.objective, "artifacts": self.artifacts}
+                "montecarlo": dict(self.montecarlo), "objective": self.objective, "artifacts": self.artifacts,
+                "maximize": self.maximize}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "JobSpec":
@@ -42,7 +55,8 @@ class JobSpec:
         return cls(name=str(v["name"]), kind=str(v["kind"]), request=BacktestRequest.from_dict(v["request"]),
                    optimize=dict(v.get("optimize") or {}), walkforward=dict(v.get("walkforward") or {}),
                    montecarlo=dict(v.get("montecarlo") or {}), objective=str(v.get("objective") or DEFAULT_OBJECTIVE),
-                   artifacts=bool(v.get("artifacts", False)))
+                   artifacts=bool(v.get("artifacts", False)),
+                   maximize=None if v.get("maximize") is None else bool(v["maximize"]))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The SQLite job queue: state changes, atomic claims across processes, stale heartbeats, fencing, retries."""
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sqlite3
 import time
@@ -138,3 +139,44 @@ def test_batches_listing_counts(queue: JobQueue) -> None:
     assert listing.loc[second, ["n_jobs", "queued", "failed"]].tolist() == [3, 2, 1]
     assert listing.loc[first, ["n_jobs", "queued", "done"]].tolist() == [2, 2, 0]
     assert queue.batch_id(second[:6]) == second
+
+
+DIRECTIONS = """
+defaults: {start: 2019-01-01}
+jobs:
+  - {name: default-sharpe, strategy: sma_cross, symbols: [SPY]}
+  - {name: turnover, strategy: sma_cross, symbols: [SPY], objective: turnover}
+  - {name: job-minimizes, strategy: sma_cross, symbols: [SPY], maximize: false}
+  - {name: search-minimizes, kind: optimize, strategy: sma_cross, symbols: [SPY],
+     optimize: {ranges: {fast: [5, 10]}, maximize: false}}
+  - {name: turnover-maximized, strategy: sma_cross, symbols: [SPY], objective: turnover, maximize: true}
+"""
+
+
+def test_each_job_stores_its_objective_direction(queue: JobQueue) -> None:
+    batch = parse_batch(DIRECTIONS, "directions.yaml")
+    assert [j.higher_is_better() for j in batch.jobs] == [True, False, False, False, True]
+    batch_id = queue.submit(batch)
+    jobs = queue.jobs(batch_id)
+    assert dict(zip(jobs["name"], jobs["maximize"])) == {"default-sharpe": 1, "turnover": 0, "job-minimizes": 0,
+                                                          "search-minimizes": 0, "turnover-maximized": 1}
+    assert queue.get(jobs["id"][2])["spec"].maximize is False  # kept in the spec too
+
+
+def test_a_version_1_database_gets_the_direction_from_each_spec(tmp_path: Path) -> None:
+    from engine.batch.queue import JOBS_MIGRATIONS
+    from engine.store import connect, ensure_schema
+
+    path = tmp_path / "old.db"
+    conn = connect(path)
+    ensure_schema(conn, "jobs", JOBS_MIGRATIONS[:1])  # a database written before the maximize column
+    specs = [j.to_dict() for j in parse_batch(DIRECTIONS, "directions.yaml", check_symbols=False).jobs]
+    del specs[2]["maximize"]  # old specs had no job-level maximize
+    with conn:
+        conn.execute("INSERT INTO batches (id, name, created_at, n_jobs) VALUES ('b1', 'old', 0, 5)")
+        conn.executemany("INSERT INTO jobs (id, batch_id, seq, name, kind, strategy, symbols, spec_json, status, "
+                         "max_attempts, created_at) VALUES (?, 'b1', ?, ?, 'backtest', 'sma_cross', 'SPY', ?, "
+                         "'done', 3, 0)", [(f"j{i}", i, s["name"], json.dumps(s)) for i, s in enumerate(specs)])
+    conn.close()
+    jobs = JobQueue(path).jobs("b1")
+    assert list(jobs["maximize"]) == [1, 0, 1, 0, 1]  # job-minimizes lost its (new) field: sharpe maximizes

@@ -188,3 +188,20 @@ def test_walkforward_trades_the_last_feasible_window_or_says_none_was(home: Path
     assert jobs.loc["always-quiet", "error"] == (
         "EngineError: walk-forward job 'always-quiet': none of the 8 windows found a feasible parameter set "
         "(relax optimize.min_trades or optimize.constraints)")
+
+
+def test_an_optimize_job_searches_in_its_objectives_direction(home: Path) -> None:
+    from engine.config import BacktestConfig
+    from engine.request import BacktestRequest, run_request
+
+    batch = parse_batch("jobs:\n  - {kind: optimize, strategy: sma_cross, symbols: [SPY], start: 2016-01-01, "
+                        "end: 2020-12-31, objective: turnover, optimize: {ranges: {fast: [5, 20], slow: [50, 100]}}}\n",
+                        "turnover.yaml")
+    out = compute_job(batch.jobs[0])
+    turnovers = {(f, s): run_request(BacktestRequest("sma_cross", {"fast": f, "slow": s}, ("SPY",), "2016-01-01",
+                                                     "2020-12-31", BacktestConfig())).metrics["turnover"]
+                 for f in (5, 20) for s in (50, 100)}
+    low = min(turnovers, key=turnovers.get)
+    assert max(turnovers.values()) > min(turnovers.values())
+    assert out.objective == pytest.approx(turnovers[low], rel=1e-12)  # lower turnover is better: minimized
+    assert (out.result.params["fast"], out.result.params["slow"]) == low

@@ -100,3 +100,44 @@ def test_cancel_a_queued_job(workspace: Path) -> None:
     at.button(key="sched_cancel").click().run()
     assert _statuses(at)["gld-hold"] == "⛔ cancelled"
     assert JobQueue().get(job_id)["status"] == "cancelled"
+
+
+DIRECTIONS = """\
+name: directions
+defaults: {start: 2018-01-01, end: 2021-12-31}
+jobs:
+  - {name: vol-spy, strategy: buy_and_hold, symbols: [SPY], objective: annual_volatility}
+  - {name: vol-tlt, strategy: buy_and_hold, symbols: [TLT], objective: annual_volatility}
+  - {name: vol-qqq, strategy: buy_and_hold, symbols: [QQQ], objective: annual_volatility}
+  - {name: worst-sharpe-gld, strategy: buy_and_hold, symbols: [GLD], maximize: false}
+  - {name: worst-sharpe-iwm, strategy: buy_and_hold, symbols: [IWM], maximize: false}
+"""
+
+
+def test_the_summary_ranks_each_job_in_its_own_direction(workspace: Path) -> None:
+    from engine.batch import Batch, parse_batch
+    from ui import scheduler_view as view
+
+    make_workspace(workspace)
+    queue = JobQueue()
+    full = parse_batch(DIRECTIONS, "directions.yaml")
+    vol_id = queue.submit(Batch(name="vol", jobs=full.jobs[:3]))
+    sharpe_id = queue.submit(Batch(name="sharpe", jobs=full.jobs[3:]))
+    assert run_worker(queue=queue, exit_when_empty=True, heartbeat=0.2) == 5
+    store = RunStore()
+    for batch_id, metric in ((vol_id, "annual_volatility"), (sharpe_id, "sharpe")):
+        jobs = queue.jobs(batch_id)
+        values = {r.name: store.load(r.run_id).result.metrics[metric] for r in jobs.itertuples()}
+        assert len(set(values.values())) == len(values)  # distinct values: the ranking is decided
+        ascending = sorted(values, key=values.get)  # lower is better for both batches
+        assert view.best_job(jobs)["name"] == ascending[0]
+        table = view.summary_table(jobs, queue.summaries(batch_id))
+        assert list(table.index) == ascending and set(table["better"]) == {"lower"}
+        assert list(table["value"]) == [values[n] for n in ascending]
+    at = page("scheduler")
+    at.run()  # the newest batch (sharpe, maximize: false) is shown
+    assert_clean(at)
+    worst = min(("worst-sharpe-gld", "worst-sharpe-iwm"),
+                key=lambda n: store.load(queue.jobs(sharpe_id).set_index("name").loc[n, "run_id"]).result.metrics["sharpe"])
+    best_line = next(s.value for s in at.success if s.value.startswith("Best job"))
+    assert best_line.startswith(f"Best job: **{worst}** with sharpe = ") and "(lower is better;" in best_line
