@@ -20,6 +20,7 @@ BENCHMARK = "#f59e0b"
 GAIN = "#16a34a"
 LOSS = "#dc2626"
 NEUTRAL = "#6b7280"
+TRAILING = "#f97316"
 PALETTE: tuple[str, ...] = (
     "#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#84cc16",
     "#f97316", "#14b8a6", "#a855f7", "#64748b",
@@ -120,18 +121,61 @@ def _stop_segments(trades: pd.DataFrame, stops: Mapping[str, float | None]) -> d
     return out
 
 
+def trailing_levels(bars: pd.DataFrame, entry_time: pd.Timestamp, exit_time: pd.Timestamp, entry_price: float,
+                    trail: float, long: bool = True, entry_bar_counts: bool = True) -> pd.Series:
+    """The trailing-stop level in force on each bar of one trade (entry bar .. exit bar), no look-ahead.
+
+    Long: the highest of the entry price and the highs of the bars before this one (since entry) x (1 - trail);
+    short: the lowest of the entry price and the earlier lows x (1 + trail). A bar's own high/low never moves
+    the level it is checked against. `entry_bar_counts`: the entry bar's high/low counts for later bars (a fill
+    at the open, as the engine does); False for fills at the close, where the entry bar's range came first.
+    """
+    window = bars.loc[entry_time:exit_time]
+    extremes = window["high" if long else "low"].astype("float64").copy()
+    if not entry_bar_counts and len(extremes):
+        extremes.iloc[0] = np.nan
+    earlier = extremes.shift(1)
+    if long:
+        peak = np.maximum(earlier.fillna(-np.inf).cummax().to_numpy(), float(entry_price))
+        level = peak * (1.0 - trail)
+    else:
+        trough = np.minimum(earlier.fillna(np.inf).cummin().to_numpy(), float(entry_price))
+        level = trough * (1.0 + trail)
+    return pd.Series(level, index=window.index, name="trailing_stop")
+
+
+def _trailing_segments(bars: pd.DataFrame, trades: pd.DataFrame, trail: float | None,
+                       entry_bar_counts: bool) -> tuple[list, list] | None:
+    """Every trade's trailing-stop path as x/y lists split by None (drawn as steps)."""
+    if not trail or "high" not in bars.columns or "low" not in bars.columns:
+        return None
+    xs: list = []
+    ys: list = []
+    for t in trades.itertuples(index=False):
+        exit_time = t.exit_time if pd.notna(t.exit_time) else bars.index[-1]
+        level = trailing_levels(bars, t.entry_time, exit_time, float(t.entry_price), float(trail),
+                                long=str(t.side).lower() != "short", entry_bar_counts=entry_bar_counts)
+        if level.empty:
+            continue
+        xs += [*level.index, None]
+        ys += [*level.to_numpy().tolist(), None]
+    return (xs, ys) if xs else None
+
+
 def price_figure(
     bars: pd.DataFrame,
     symbol: str = "",
     trades: pd.DataFrame | None = None,
     stops: Mapping[str, float | None] | None = None,
     volume: bool = True,
+    entry_at_open: bool = True,
 ) -> go.Figure:
     """Candlesticks of one symbol (columns open/high/low/close[/volume]) with volume and trade markers.
 
     Entry markers sit at (entry_time, entry_price) (triangle up = long, down = short), exit markers at
     (exit_time, exit_price) for closed trades; a trade still open at the end has no exit marker. `stops`
-    (fractions of the entry price) draw each trade's stop-loss and take-profit levels.
+    (fractions of the entry price) draw each trade's stop-loss and take-profit levels, and with "trailing_stop"
+    the trailing level bar by bar (see `trailing_levels`; `entry_at_open` = entries fill at the open).
     """
     has_volume = volume and "volume" in bars.columns
     fig = make_subplots(rows=2 if has_volume else 1, cols=1, shared_xaxes=True, vertical_spacing=0.03,
@@ -161,6 +205,11 @@ def price_figure(
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=kind.replace("_", " "),
                                      line=dict(color=LOSS if kind == "stop_loss" else GAIN, width=1, dash="dot"),
                                      hoverinfo="skip"), row=1, col=1)
+        trailing = _trailing_segments(bars, trades, (stops or {}).get("trailing_stop"), entry_at_open)
+        if trailing is not None:
+            fig.add_trace(go.Scatter(x=trailing[0], y=trailing[1], mode="lines", name="trailing stop",
+                                     line=dict(color=TRAILING, width=1.2, dash="dash", shape="hv"),
+                                     hovertemplate="trailing stop %{y:.4g}<extra></extra>"), row=1, col=1)
     if has_volume:
         up = (bars["close"] >= bars["open"]).to_numpy()
         fig.add_trace(go.Bar(x=bars.index, y=bars["volume"], name="volume", showlegend=False,

@@ -114,8 +114,11 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
                 sym = st.selectbox("Symbol", data.symbols, key=f"{key}_sym")
                 bars = pd.DataFrame({f: data.field(f)[sym] for f in ("open", "high", "low", "close", "volume")})
                 trades = res.trades[res.trades["symbol"].astype(str) == sym]
-                stops = {"stop_loss": res.config.risk.stop_loss, "take_profit": res.config.risk.take_profit}
-                _chart(charts.price_figure(bars, sym, trades, stops), f"{key}_price")
+                risk = res.config.risk
+                stops = {"stop_loss": risk.stop_loss, "take_profit": risk.take_profit,
+                         "trailing_stop": risk.trailing_stop}
+                _chart(charts.price_figure(bars, sym, trades, stops, entry_at_open=res.config.fill == "next_open"),
+                       f"{key}_price")
     with t["Calendar"]:
         if t["Calendar"].open:
             _chart(charts.monthly_heatmap_figure(res.returns), f"{key}_monthly")

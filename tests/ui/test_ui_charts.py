@@ -175,3 +175,74 @@ def test_figures_are_theme_neutral(equity: pd.Series) -> None:
     fig = charts.equity_figure(equity)
     assert isinstance(fig, go.Figure)
     assert fig.layout.paper_bgcolor == "rgba(0,0,0,0)"
+
+
+def test_trailing_stop_levels_by_hand() -> None:
+    idx = pd.bdate_range("2023-01-02", periods=7)
+    high = [101.0, 104.0, 103.0, 110.0, 108.0, 107.0, 109.0]
+    low = [99.0, 100.0, 98.0, 105.0, 96.0, 104.0, 101.0]
+    bars = pd.DataFrame({"open": 100.0, "high": high, "low": low, "close": 100.0}, index=idx)
+    # long from bar 1 (entry 102) to bar 5, trail 10%, entry filled at the open: the entry bar's high counts
+    # for the next bars, never for the bar itself. Peaks in force: 102, 104, 104, 110, 110.
+    long = charts.trailing_levels(bars, idx[1], idx[5], 102.0, 0.10, long=True)
+    assert list(long.index) == list(idx[1:6])
+    assert list(long) == pytest.approx([91.8, 93.6, 93.6, 99.0, 99.0])
+    # filled at the close: the entry bar's high came before the fill, so bar 2 still trails from 102
+    close_fill = charts.trailing_levels(bars, idx[1], idx[5], 102.0, 0.10, long=True, entry_bar_counts=False)
+    assert list(close_fill) == pytest.approx([91.8, 91.8, 92.7, 99.0, 99.0])
+    # short from bar 2 (entry 99) to bar 6, trail 5%: troughs in force 99, 98, 98, 96, 96
+    short = charts.trailing_levels(bars, idx[2], idx[6], 99.0, 0.05, long=False)
+    assert list(short) == pytest.approx([103.95, 102.9, 102.9, 100.8, 100.8])
+
+
+def test_price_figure_draws_trailing_stop_per_trade(bars: pd.DataFrame, trades: pd.DataFrame) -> None:
+    fig = charts.price_figure(bars, "AAA", trades, stops={"trailing_stop": 0.05})
+    trail = next(t for t in fig.data if t.name == "trailing stop")
+    assert trail.line.shape == "hv"
+    xs, ys = list(trail.x), list(trail.y)
+    # one run of levels per trade, separated by None, from the entry bar to the exit bar
+    runs, current = [], []
+    for x, y in zip(xs, ys):
+        if x is None:
+            runs.append(current)
+            current = []
+        else:
+            current.append((pd.Timestamp(x), y))
+    assert len(runs) == 3
+    for run, t in zip(runs, trades.itertuples()):
+        assert run[0][0] == t.entry_time and run[-1][0] == t.exit_time
+        assert len(run) == len(bars.loc[t.entry_time:t.exit_time])
+    # long trade 1: entry 104.5 at bar 5; bar k > 5 trails from high[k-1] = 100 + k
+    first = [y for _, y in runs[0]]
+    assert first == pytest.approx([104.5 * 0.95] + [(100 + k) * 0.95 for k in range(6, 13)])
+    # short trade: entry 119.5 at bar 20; the entry bar's low (119) is the lowest point, in force from bar 21
+    second = [y for _, y in runs[1]]
+    assert second == pytest.approx([119.5 * 1.05] + [119 * 1.05] * 10)
+    assert "trailing stop" not in [t.name for t in charts.price_figure(bars, "AAA", trades, {}).data]
+
+
+@pytest.mark.parametrize("fill", ["next_open", "next_close"])
+def test_trailing_levels_agree_with_the_engine(fill: str, tmp_path, monkeypatch) -> None:
+    from engine.config import BacktestConfig, Risk
+    from engine.data import load_market_data
+    from engine.request import BacktestRequest, run_request
+
+    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
+    request = BacktestRequest(strategy="sma_cross", params={"fast": 10, "slow": 50}, symbols=("SPY",),
+                              start="2012-01-01", end="2019-12-31",
+                              config=BacktestConfig(fill=fill, risk=Risk(trailing_stop=0.04)))
+    trades = run_request(request).trades
+    data = load_market_data(["SPY"], "2012-01-01", "2019-12-31")
+    bars = pd.DataFrame({f: data.field(f)["SPY"] for f in ("open", "high", "low", "close")})
+    stopped = trades[trades["exit_reason"] == "trailing_stop"]
+    assert len(stopped) >= 3
+    for t in trades.itertuples():
+        level = charts.trailing_levels(bars, t.entry_time, t.exit_time, t.entry_price, 0.04,
+                                       entry_bar_counts=fill == "next_open")
+        lows = bars["low"].loc[t.entry_time:t.exit_time]
+        checked = lows.iloc[1:-1] if fill == "next_close" else lows.iloc[:-1]
+        # not touched before the exit bar (for a close fill the entry bar is not checked)
+        assert (checked > level.loc[checked.index]).all()
+        if t.exit_reason == "trailing_stop":
+            open_ = bars["open"].loc[t.exit_time]
+            assert t.exit_price == pytest.approx(min(level.iloc[-1], open_), rel=1e-12)
