@@ -10,7 +10,7 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.presets import Preset, list_presets, load_preset, save_preset
 from engine.request import run_request
-from engine.strategies.registry import list_strategies, load_errors
+from engine.strategies.registry import create_strategy, list_strategies, load_errors
 from ui import data_cache
 from ui.backtest_form import P, build_request, config_inputs, data_inputs, fill_state, seed_defaults
 from ui.result_view import show_run
@@ -86,10 +86,15 @@ with st.expander("Backtest settings", expanded=not has_runs, icon=":material/tun
 if submitted:
     try:
         request = build_request(st.session_state, params)
+        create_strategy(request.strategy, request.params)  # bad parameters fail here, before any status box
         with st.status("Running backtest ...", expanded=False) as status:
-            result = run_request(request)
-            status.update(label="Saving the run ...")
-            run_id = run_store().save(result, request)
+            try:
+                result = run_request(request)
+                status.update(label="Saving the run ...")
+                run_id = run_store().save(result, request)
+            except EngineError:
+                status.update(label="Backtest failed", state="error")
+                raise
             status.update(label=f"Backtest done: run {run_id}", state="complete")
         set_current_run(run_id)
     except EngineError as e:

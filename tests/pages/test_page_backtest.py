@@ -71,16 +71,16 @@ def test_backtest_through_widgets_matches_engine(workspace) -> None:
 
 
 @pytest.mark.parametrize(
-    "change, expect",
+    "change, expect, status",
     [
-        (dict(symbols=()), "no symbols"),
-        (dict(start=dt.date(2020, 1, 1), end=dt.date(2019, 1, 1)), "after end"),
-        (dict(start=dt.date(1970, 1, 1), end=dt.date(1980, 1, 1)), "1980"),
-        (dict(fast=60, slow=50), "fast (60) must be shorter than slow (50)"),
+        (dict(symbols=()), "no symbols", None),
+        (dict(start=dt.date(2020, 1, 1), end=dt.date(2019, 1, 1)), "after end", None),
+        (dict(start=dt.date(1970, 1, 1), end=dt.date(1980, 1, 1)), "1980", ("Backtest failed", "error")),
+        (dict(fast=60, slow=50), "fast (60) must be shorter than slow (50)", None),
     ],
     ids=["empty-symbols", "start-after-end", "no-data-in-range", "fast-ge-slow"],
 )
-def test_bad_input_shows_error_and_keeps_saved_runs(workspace, change, expect) -> None:
+def test_bad_input_shows_error_and_keeps_saved_runs(workspace, change, expect, status) -> None:
     at = page("backtest")
     at.run()
     _run(_fill(at, end=dt.date(2016, 12, 31)))
@@ -95,6 +95,10 @@ def test_bad_input_shows_error_and_keeps_saved_runs(workspace, change, expect) -
     assert len(msgs) == 1 and expect in msgs[0], msgs
     assert "Traceback" not in msgs[0]
     assert store.list()["id"].tolist() == first  # nothing saved, nothing lost
+    # input errors are caught before the status box opens; a failure inside the run marks the box failed
+    shown = [(s.label, s.state) for s in at.status]
+    assert shown == ([status] if status else []), shown
+    assert "running" not in [state for _, state in shown]
     assert first[0] in " ".join(c.value for c in at.caption)  # the earlier run is still on screen
 
 
