@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import data_cache
+from ui.result_view import runs_frame, runs_table
 from ui.state import run_store
 from ui.status import broker_mode
 from ui.shell import ensure_navigation
@@ -33,7 +34,9 @@ with left:
     if len(info):
         by_source = info.groupby("source").agg(symbols=("symbol", "count"), first=("first", "min"),
                                                last=("last", "max"))
-        st.dataframe(by_source, key="home_sources")
+        st.dataframe(by_source, key="home_sources",
+                     column_config={"first": st.column_config.DateColumn(format="YYYY-MM-DD"),
+                                    "last": st.column_config.DateColumn(format="YYYY-MM-DD")})
         st.caption(", ".join(info["symbol"]))
     else:
         st.info("No data yet: import CSV/Parquet files on the Data page.")
@@ -44,10 +47,7 @@ with right:
     if runs.empty:
         st.info("No runs yet.")
     else:
-        st.dataframe(runs[["id", "created_at", "strategy", "symbols", "total_return", "sharpe", "max_drawdown"]],
-                     hide_index=True, key="home_runs",
-                     column_config={"total_return": st.column_config.NumberColumn(format="percent"),
-                                    "max_drawdown": st.column_config.NumberColumn(format="percent"),
-                                    "sharpe": st.column_config.NumberColumn(format="%.2f")})
+        runs_table(runs_frame(runs), ["id", "created_at", "strategy", "symbols", "total_return", "sharpe",
+                                      "max_drawdown"], key="home_runs")
     st.page_link("pages/backtest.py", label="New backtest", icon=":material/query_stats:")
     st.page_link("pages/runs.py", label="All runs", icon=":material/history:")

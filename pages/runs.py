@@ -6,8 +6,8 @@ import streamlit as st
 from engine.errors import EngineError
 from ui import charts
 from ui.compare import config_diff, metrics_side_by_side, run_label
-from ui.result_view import show_run
-from ui.state import run_store, set_current_run
+from ui.result_view import metrics_table, runs_frame, runs_table, show_run
+from ui.state import QUERY_KEY, run_store, set_current_run
 from ui.shell import ensure_navigation
 
 ensure_navigation()
@@ -28,23 +28,15 @@ sort_by = c3.selectbox("Sort by", ["created_at", "total_return", "cagr", "sharpe
                        key="runs_sort")
 descending = c4.toggle("Descending", value=True, key="runs_desc")
 
-runs = store.list(strategy=None if strategy == "(all)" else strategy, symbol=None if symbol == "(all)" else symbol)
+runs = runs_frame(store.list(strategy=None if strategy == "(all)" else strategy,
+                             symbol=None if symbol == "(all)" else symbol))
 runs = runs.sort_values(sort_by, ascending=not descending, na_position="last")
-st.dataframe(
-    runs[["id", "created_at", "kind", "strategy", "symbols", "start", "end", "total_return", "cagr", "sharpe",
-          "max_drawdown", "n_trades", "final_equity"]],
-    hide_index=True, key="runs_table",
-    column_config={
-        "total_return": st.column_config.NumberColumn(format="percent"),
-        "cagr": st.column_config.NumberColumn(format="percent"),
-        "max_drawdown": st.column_config.NumberColumn(format="percent"),
-        "sharpe": st.column_config.NumberColumn(format="%.2f"),
-        "final_equity": st.column_config.NumberColumn(format="%.0f"),
-    },
-)
+runs_table(runs, ["id", "created_at", "kind", "strategy", "symbols", "start", "end", "total_return", "cagr", "sharpe",
+                  "max_drawdown", "n_trades", "final_equity"], key="runs_table")
 st.caption(f"{len(runs)} of {len(everything)} runs. Click a column header to sort the table in place.")
 
-labels = {row.id: f"{row.id} · {row.strategy} · {row.symbols} · {str(row.created_at)[:16]}" for row in runs.itertuples()}
+labels = {row.id: f"{row.id} · {row.strategy} · {row.symbols} · {row.created_at:%Y-%m-%d %H:%M}"
+          for row in runs.itertuples()}
 chosen = st.multiselect("Select runs (one to open, two or more to compare)", list(labels), format_func=labels.get,
                         key="runs_selected")
 if not chosen:
@@ -54,7 +46,7 @@ if len(chosen) == 1:
     run = store.load(chosen[0])
     if st.button("Show in the Backtest page", key="runs_to_backtest"):
         set_current_run(run.id)
-        st.switch_page("pages/backtest.py")
+        st.switch_page("pages/backtest.py", query_params={QUERY_KEY: run.id})  # a reload keeps showing it
     show_run(run, key="runs_view")
 else:
     loaded = [store.load(r) for r in chosen]
@@ -64,7 +56,7 @@ else:
     st.plotly_chart(charts.compare_equity_figure(curves, log=log), key="runs_cmp_equity")
     st.plotly_chart(charts.compare_drawdown_figure(curves), key="runs_cmp_dd")
     st.markdown("**Metrics side by side**")
-    st.dataframe(metrics_side_by_side(loaded), key="runs_cmp_metrics")
+    metrics_table(metrics_side_by_side(loaded), key="runs_cmp_metrics")
     st.markdown("**Configuration differences**")
     diff = config_diff(loaded)
     if diff.empty:

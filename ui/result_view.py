@@ -6,7 +6,7 @@ correlation tabs come from the cached loader (the stored run holds results, not 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal, Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -42,15 +42,73 @@ def format_metric(name: str, value: Any) -> str:
     return f"{v:.3f}"
 
 
+MISSING = "–"
+
+
+def format_params(params: Mapping[str, Any]) -> str:
+    """Strategy parameters for a caption: "fast=10, slow=50" ("no parameters" when empty)."""
+    return ", ".join(f"{k}={v}" for k, v in params.items()) or "no parameters"
+
+
 def styled_metrics(table: pd.DataFrame) -> Any:
-    """The metrics table with a format per row (percent, count, currency, ratio); values stay numbers."""
+    """A metrics table (rows = metric names) with a format per row (percent, count, currency, ratio); values
+    stay numbers. Missing values show as "–" (draw it with `metrics_table`, which also sets st.dataframe's
+    placeholder: the grid ignores a Styler's text for empty cells)."""
     def fmt(name: str) -> Any:
-        return lambda v: format_metric(name, v) if v is not None and not pd.isna(v) else ""
+        return lambda v: format_metric(name, v) if v is not None and not pd.isna(v) else MISSING
 
     styler = table.style
     for name in table.index:
-        styler = styler.format(fmt(str(name)), subset=pd.IndexSlice[[name], :], na_rep="–")
+        styler = styler.format(fmt(str(name)), subset=pd.IndexSlice[[name], :], na_rep=MISSING)
     return styler
+
+
+def metrics_table(table: pd.DataFrame, key: str, height: int | Literal["auto"] = "auto") -> None:
+    """Draw a metrics table (rows = metric names, columns = strategy/benchmark or runs), formatted per row."""
+    st.dataframe(styled_metrics(table), key=key, height=height, placeholder=MISSING)
+
+
+def _time_columns(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, Any]:
+    """Date columns for bar times: the date only when every time is midnight (daily bars), else date and time."""
+    config: dict[str, Any] = {}
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        times = pd.to_datetime(frame[col]).dropna()
+        daily = bool((times == times.dt.normalize()).all())
+        config[col] = st.column_config.DatetimeColumn(col.replace("_", " "),
+                                                      format="YYYY-MM-DD" if daily else "YYYY-MM-DD HH:mm")
+    return config
+
+
+RUN_COLUMNS: dict[str, Any] = {
+    "created_at": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm", timezone="UTC"),
+    "start": st.column_config.DateColumn(format="YYYY-MM-DD"),
+    "end": st.column_config.DateColumn(format="YYYY-MM-DD"),
+    "total_return": st.column_config.NumberColumn("total return", format="percent"),
+    "cagr": st.column_config.NumberColumn(format="percent"),
+    "max_drawdown": st.column_config.NumberColumn("max drawdown", format="percent"),
+    "sharpe": st.column_config.NumberColumn(format="%.2f"),
+    "n_trades": st.column_config.NumberColumn("trades", format="%d"),
+    "final_equity": st.column_config.NumberColumn("final equity", format="%.0f"),
+}
+
+
+def runs_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """The run store's list with real timestamps (created_at in UTC, start/end as dates) for display and sort."""
+    out = runs.copy()
+    if "created_at" in out.columns:
+        out["created_at"] = pd.to_datetime(out["created_at"], utc=True, format="ISO8601")
+    for col in ("start", "end"):
+        if col in out.columns:
+            out[col] = pd.to_datetime(out[col], format="ISO8601").dt.date
+    return out
+
+
+def runs_table(runs: pd.DataFrame, columns: Sequence[str], key: str) -> None:
+    """A table of saved runs (a `runs_frame`): dates as dates, fractions as percentages."""
+    st.dataframe(runs[list(columns)], hide_index=True, key=key, placeholder=MISSING,
+                 column_config={c: RUN_COLUMNS[c] for c in columns if c in RUN_COLUMNS})
 
 
 def _chart(fig: Any, key: str) -> None:
@@ -83,8 +141,8 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
     """Everything about one stored run: headline, then a tab per view."""
     res, req = run.result, run.request
     span = f"{res.equity.index[0]:%Y-%m-%d} .. {res.equity.index[-1]:%Y-%m-%d}" if len(res.equity) else ""
-    st.caption(f"Run `{run.id}` · {res.strategy} {res.params} · {', '.join(res.symbols)} · {span} · "
-               f"fill {res.config.fill}{' (optimistic)' if res.config.fill == 'same_close' else ''} · "
+    st.caption(f"Run `{run.id}` · {res.strategy} ({format_params(res.params)}) · {', '.join(res.symbols)} · "
+               f"{span} · fill {res.config.fill}{' (optimistic)' if res.config.fill == 'same_close' else ''} · "
                f"saved {run.created_at[:19].replace('T', ' ')} UTC")
     show_headline(run)
     tabs = st.tabs(list(TABS), key=f"{key}_tabs", on_change="rerun")
@@ -100,7 +158,7 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
                                             benchmark_name=str(bench.name) if bench is not None else "Benchmark"),
                        f"{key}_equity")
             with right:
-                st.dataframe(styled_metrics(metrics_frame(res)), key=f"{key}_metrics", height=560)
+                metrics_table(metrics_frame(res), key=f"{key}_metrics", height=560)
             st.caption("Metrics: fractions (0.12 = 12%) for returns, drawdowns and rates; Sharpe and Sortino "
                        f"annualized with {res.config.periods_per_year:g} bars a year; the benchmark is buy-and-hold "
                        f"of {res.config.benchmark or res.symbols[0]}.")
@@ -147,7 +205,13 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
                 st.info("Correlation needs two or more symbols.")
     with t["Trades"]:
         if t["Trades"].open:
-            st.dataframe(res.trades, key=f"{key}_trades", hide_index=True)
+            st.dataframe(res.trades, key=f"{key}_trades", hide_index=True, placeholder=MISSING,
+                         column_config={**_time_columns(res.trades, ("entry_time", "exit_time")),
+                                        "entry_price": st.column_config.NumberColumn(format="%.4g"),
+                                        "exit_price": st.column_config.NumberColumn(format="%.4g"),
+                                        "quantity": st.column_config.NumberColumn(format="%.4g"),
+                                        "pnl": st.column_config.NumberColumn(format="%.2f"),
+                                        "return": st.column_config.NumberColumn(format="percent")})
             st.download_button("Download trades (CSV)", res.trades.to_csv(index=False), f"trades_{run.id}.csv",
                                "text/csv", key=f"{key}_trades_csv", on_click="ignore")
     with t["Export"]:

@@ -56,3 +56,47 @@ def chart_traces(chart) -> list[dict]:
     import json
 
     return _decode(json.loads(chart.proto.spec))["data"]
+
+
+def shown_text(df):
+    """What a styled st.dataframe shows: the Styler's display values (strings), same shape as `df.value`."""
+    from streamlit import dataframe_util
+
+    shown = dataframe_util.convert_arrow_bytes_to_pandas_df(df.proto.arrow_data.styler.display_values)
+    shown.index = df.value.index
+    return shown
+
+
+def column_config(df) -> dict:
+    """The column configuration an st.dataframe was drawn with (column name -> settings)."""
+    import json
+
+    return json.loads(df.proto.columns or "{}")
+
+
+class Downloads:
+    """The files behind st.download_button in AppTest runs (AppTest keeps them in a per-run media manager).
+
+    Create it (with pytest's monkeypatch) before `at.run()`; `content(button)` returns a button's bytes,
+    running a deferred (callable) download the way a click in the browser would.
+    """
+
+    def __init__(self, monkeypatch) -> None:
+        import streamlit.testing.v1.app_test as app_test
+
+        self.managers: list = []
+        original = app_test.MediaFileManager
+
+        def capture(storage):
+            manager = original(storage)
+            self.managers.append(manager)
+            return manager
+
+        monkeypatch.setattr(app_test, "MediaFileManager", capture)
+
+    def content(self, button) -> bytes:
+        manager = self.managers[-1]
+        url = button.proto.url or manager.execute_deferred(button.proto.deferred_file_id)
+        stored = manager.read_file(url.rsplit("/", 1)[-1])
+        assert stored is not None, f"no media file behind {url}"
+        return stored.content

@@ -49,6 +49,12 @@ def test_backtest_through_widgets_matches_engine(workspace) -> None:
         assert (math.isnan(value) and math.isnan(got)) or got == pytest.approx(value, rel=1e-12), name
     assert expected.metrics["n_trades"] > 0  # the strategy really traded in this window
 
+    assert [(s.label.split(":")[0], s.state) for s in at.status] == [("Backtest done", "complete")]
+    caption = " ".join(c.value for c in at.caption)
+    assert "sma_cross (fast=20, slow=100, weight=1.0, allow_short=False)" in caption and "{" not in caption
+    metrics_df = next(d for d in at.dataframe if d.value.index.name == "metric")
+    assert metrics_df.proto.placeholder == "–"  # missing benchmark metrics (win rate, trades) show "–"
+    assert math.isnan(shown.loc["n_trades", "Benchmark"])
     headline = {m.label: m.value for m in at.metric}
     assert headline["total return"] == f"{expected.metrics['total_return']:.2%}"
 
@@ -194,3 +200,58 @@ def test_every_result_tab_draws_the_run(workspace) -> None:
     assert at.get("download_button")
     open_tab("Export")
     assert at.get("download_button")
+
+
+def test_trades_csv_and_html_report_downloads(workspace, monkeypatch) -> None:
+    import io
+    import json
+    import re
+
+    import pandas as pd
+
+    from tests.pages.page_helpers import Downloads, _decode, chart_traces, column_config
+
+    downloads = Downloads(monkeypatch)
+    at = page("backtest")
+    at.run()
+    _run(_fill(at, symbols=("SPY",), start=dt.date(2014, 1, 1), end=dt.date(2018, 12, 31), fast=10, slow=40))
+    assert_clean(at)
+    run = RunStore().latest()
+    res = run.result
+    (equity_chart,) = at.get("plotly_chart")
+    equity_y = chart_traces(equity_chart)[0]["y"]
+
+    at.session_state["bt_tabs"] = "Trades"
+    at.run()
+    assert_clean(at)
+    (table,) = at.dataframe  # the trade list is the tab's only table
+    cfg = column_config(table)
+    assert cfg["entry_time"]["type_config"]["format"] == "YYYY-MM-DD"  # daily bars: dates, no T00:00:00
+    (csv_button,) = at.get("download_button")
+    got = pd.read_csv(io.BytesIO(downloads.content(csv_button)), parse_dates=["entry_time", "exit_time"])
+    assert len(got) == len(res.trades) > 0
+    assert list(got.columns) == list(res.trades.columns)
+    assert list(got["entry_time"]) == list(res.trades["entry_time"])
+    assert got["pnl"].to_numpy() == pytest.approx(res.trades["pnl"].to_numpy(), rel=1e-12)
+    assert list(got["exit_reason"]) == list(res.trades["exit_reason"])
+
+    at.session_state["bt_tabs"] = "Export"
+    at.run()
+    assert_clean(at)
+    (report_button,) = at.get("download_button")
+    html = downloads.content(report_button).decode("utf-8")
+    assert html.startswith("<!DOCTYPE html>") and f"IVYBT run {run.id}".lower() in html.lower()
+    for name in ("sharpe", "total_return", "max_drawdown"):
+        assert f"{res.metrics[name]:,.4f}" in html, name
+        assert f"{res.benchmark_metrics[name]:,.4f}" in html, name
+    config = json.loads(re.search(r"<pre>(.*?)</pre>", html, re.S).group(1).replace("&quot;", '"'))
+    assert config["params"] == dict(run.request.params) and config["params"]["slow"] == 40
+    assert config["symbols"] == ["SPY"]
+    # the figures' data: the first figure (equity) carries the same curve the page drew
+    calls = [m.end() for m in re.finditer(r'Plotly\.newPlot\(\s*"[^"]+",\s*', html)]
+    assert len(calls) == 6
+    first, _ = json.JSONDecoder().raw_decode(html, calls[0])
+
+    assert [t["name"] for t in first][:1] == ["Strategy"]
+    assert list(_decode(first[0]["y"])) == pytest.approx(list(equity_y), rel=1e-12)
+    assert (workspace / "artifacts" / f"report_{run.id}.html").read_text(encoding="utf-8") == html

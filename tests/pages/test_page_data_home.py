@@ -169,3 +169,30 @@ def test_data_page_path_import_only_errors_shows_them_once(workspace, tmp_path) 
     msgs = errors(at)
     assert len(msgs) == 1 and msgs[0].count(str(bad)) == 1, msgs
     assert "ONLYBAD" not in list(at.dataframe[0].value["symbol"])
+
+
+def test_home_lists_recent_runs(workspace) -> None:
+    from engine.request import BacktestRequest, run_request
+    from engine.store import RunStore
+    from tests.pages.page_helpers import column_config
+
+    store = RunStore()
+    ids = []
+    for fast in (10, 20):
+        request = BacktestRequest(strategy="sma_cross", params={"fast": fast, "slow": 50}, symbols=("SPY",),
+                                  start="2018-01-01", end="2019-12-31")
+        ids.append(store.save(run_request(request), request))
+    at = page("home")
+    at.run()
+    assert_clean(at)
+    assert "No runs yet." not in [i.value for i in at.info]
+    runs = next(d for d in at.dataframe if "id" in d.value.columns)
+    table = runs.value
+    assert list(table["id"]) == ids[::-1]  # newest first
+    listed = store.list().set_index("id")
+    for row in table.itertuples():
+        assert row.total_return == pytest.approx(listed.loc[row.id, "total_return"])
+    assert str(table["created_at"].dtype).startswith("datetime64")
+    assert column_config(runs)["created_at"]["type_config"]["format"] == "YYYY-MM-DD HH:mm"
+    sources = next(d for d in at.dataframe if d.value.index.name == "source")
+    assert column_config(sources)["first"]["type_config"]["format"] == "YYYY-MM-DD"

@@ -6,7 +6,8 @@ import pytest
 from engine.config import BacktestConfig, Costs
 from engine.request import BacktestRequest, run_request
 from engine.store import RunStore
-from tests.pages.page_helpers import assert_clean, chart_traces, frame, page
+from tests.pages.page_helpers import assert_clean, chart_traces, column_config, frame, page, shown_text
+from ui.result_view import format_metric
 
 
 def _save(store: RunStore, strategy: str, params: dict, symbols: tuple[str, ...], slippage: float = 0.0) -> str:
@@ -40,6 +41,13 @@ def test_lists_and_filters_runs(stored) -> None:
     assert_clean(at)
     table = at.dataframe[0].value
     assert sorted(table["id"]) == sorted(ids)
+    # timestamps as timestamps, shown with a display format (no "T00:00:00" or microseconds)
+    assert str(table["created_at"].dtype).startswith("datetime64") and table["created_at"].dt.tz is not None
+    cfg = column_config(at.dataframe[0])
+    assert cfg["created_at"]["type_config"]["format"] == "YYYY-MM-DD HH:mm"
+    assert cfg["start"]["type_config"]["format"] == cfg["end"]["type_config"]["format"] == "YYYY-MM-DD"
+    assert str(table["start"].iloc[0]) == "2018-01-02"
+    assert at.dataframe[0].proto.placeholder == "–"
     listed = store.list().set_index("id")
     for row in table.itertuples():
         assert row.sharpe == pytest.approx(listed.loc[row.id, "sharpe"])
@@ -78,6 +86,14 @@ def test_compare_runs(stored) -> None:
     for col, run in zip(side.columns, runs):
         assert side.loc["sharpe", col] == pytest.approx(run.result.metrics["sharpe"], rel=1e-12)
         assert side.loc["max_drawdown", col] == pytest.approx(run.result.metrics["max_drawdown"], rel=1e-12)
+    # shown in the single-run view's formats: percentages, counts, ratios; "–" where a run lacks a metric
+    side_el = next(d for d in at.dataframe if d.value.index.name == "metric")
+    text = shown_text(side_el)
+    for col, run in zip(side.columns, runs):
+        for name in ("total_return", "max_drawdown", "sharpe", "n_trades", "final_equity"):
+            assert text.loc[name, col] == format_metric(name, run.result.metrics[name]), name
+    assert text.loc["total_return", side.columns[0]].endswith("%")
+    assert side_el.proto.placeholder == "–"
     diff = frame(at, "field")
     assert set(diff.index) == {"params.fast", "params.slow", "config.costs.slippage_bps"}
     assert list(diff.loc["params.fast"]) == ["10", "20"]
@@ -100,3 +116,18 @@ def test_delete_needs_confirmation(stored) -> None:
     assert_clean(at)
     assert sorted(store.list()["id"]) == sorted([ids[0], ids[2]])
     assert sorted(at.dataframe[0].value["id"]) == sorted([ids[0], ids[2]])
+
+
+def test_show_in_the_backtest_page(stored) -> None:
+    store, ids = stored
+    at = page("runs")
+    at.run()
+    at.multiselect(key="runs_selected").set_value([ids[1]]).run()
+    at.button(key="runs_to_backtest").click().run()
+    assert_clean(at)
+    assert at.title[0].value == "Backtest"
+    assert at.subheader[0].value.startswith(f"Run {ids[1]}:")
+    assert ids[1] in " ".join(c.value for c in at.caption)
+    shown = frame(at, "metric")
+    assert shown.loc["sharpe", "Strategy"] == pytest.approx(store.load(ids[1]).result.metrics["sharpe"], rel=1e-12)
+    assert at.query_params["run"] in (ids[1], [ids[1]])
