@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     win.add_argument("--anchored", action="store_true", help="every in-sample window starts at the first bar")
     out = w.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    out.add_argument("--save", action="store_true", help="save the stitched out-of-sample equity as a run of kind "
+                                                         "'walkforward' (chosen parameters per window with it)")
+    out.add_argument("--name", help="name of the saved run")
     w.set_defaults(func=run_walkforward_cmd, fractional=None)
 
 
@@ -72,7 +75,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     search.add_argument("--min-trades", type=int, default=0, help="trials with fewer trades are infeasible")
     search.add_argument("--constraint", action="append", metavar="METRIC=LOW:HIGH",
                         help="feasible only within bounds, either side may be empty (e.g. max_drawdown=-0.3:)")
-    search.add_argument("--workers", type=int, help="threads (default: one per core)")
+    search.add_argument("--workers", type=int, help="optimize: grid threads (default: one per core); walkforward: "
+                                                    "> 1 runs the windows on that many processes")
     costs = p.add_argument_group("costs and fills")
     costs.add_argument("--commission-bps", type=float, help="commission, basis points of traded notional")
     costs.add_argument("--min-commission", type=float, help="minimum commission per order (currency)")
@@ -162,11 +166,18 @@ def build_spec(args: argparse.Namespace) -> OptimizeSpec:
     fixed.update(explicit)
     if args.trials < 1:
         raise ConfigError(f"--trials {args.trials}: must be >= 1")
+    check_workers(args.workers)
     return OptimizeSpec(
         strategy=request.strategy, symbols=request.symbols, start=request.start, end=request.end,
         config=request.config, ranges=ranges or None, fixed=fixed, method=args.method, n_trials=args.trials,
         seed=args.seed, objective=args.objective, maximize=not args.minimize, min_trades=args.min_trades,
         constraints=dict(parse_constraint(c) for c in args.constraint or ()), data_source=request.data_source)
+
+
+def check_workers(workers: int | None) -> None:
+    """--workers must be a positive count when given (ConfigError naming the value otherwise)."""
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers}: must be >= 1 (or leave it out for one per core)")
 
 
 def searched_names(result: OptimizationResult) -> list[str]:
@@ -240,6 +251,10 @@ def run_walkforward_cmd(args: argparse.Namespace) -> int:
         "oos_start": result.oos_equity.index[0], "oos_end": result.oos_equity.index[-1],
         "oos_final_equity": float(result.oos_equity.iloc[-1]), "elapsed": result.elapsed,
     }
+    if args.save:
+        from engine.walkforward import save_walkforward
+
+        out["run_id"] = save_walkforward(result, name=args.name)
     if args.json:
         print_json(out)
         return 0
@@ -260,6 +275,8 @@ def run_walkforward_cmd(args: argparse.Namespace) -> int:
           f"{format_metric('max_drawdown', m['max_drawdown'])}")
     print(f"walk-forward efficiency (OOS CAGR / mean IS CAGR): {format_metric('x', result.efficiency)}; "
           f"objective efficiency: {format_metric('x', result.objective_efficiency)}")
+    if "run_id" in out:
+        print(f"saved run {out['run_id']}")
     return 0
 
 

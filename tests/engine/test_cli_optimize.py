@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from engine.cli.optimize import parse_constraint, parse_range
@@ -119,6 +120,36 @@ def test_walkforward_json_equals_the_engine_call(home):
     assert text.returncode == 0 and "walk-forward efficiency" in text.stdout
 
 
+def test_walkforward_save_lists_the_run_with_the_stitched_equity(home):
+    out = cli_json("walkforward", *BASE, *RANGES, "--in-sample", "3Y", "--out-of-sample", "1Y", "--save",
+                   "--name", "wf sweep", home=home)
+    listed = cli_json("runs", "list", home=home)["runs"]
+    assert [(r["id"], r["kind"], r["name"]) for r in listed] == [(out["run_id"], "walkforward", "wf sweep")]
+    engine = run_walkforward(WalkForwardSpec(OptimizeSpec(**SPEC), "3Y", "1Y"))  # independent, in this process
+    assert listed[0]["start"].startswith(f"{engine.oos_equity.index[0]:%Y-%m-%d}")
+    assert listed[0]["sharpe"] == engine.oos_metrics["sharpe"]
+    from engine.store import RunStore
+
+    store = RunStore()
+    stored = store.load(out["run_id"])
+    pd.testing.assert_series_equal(stored.result.equity, engine.oos_equity, check_exact=True)
+    chosen = store.load_payload(out["run_id"])["chosen"]
+    assert [(c["fast"], c["slow"]) for c in chosen] == list(zip(engine.windows["fast"], engine.windows["slow"]))
+    shown = cli("runs", "show", out["run_id"], home=home)
+    assert shown.returncode == 0 and "walkforward" in shown.stdout, shown.stderr
+    text = cli("walkforward", *BASE, *RANGES, "--in-sample", "3Y", "--out-of-sample", "1Y", "--save", home=home)
+    assert text.returncode == 0 and text.stdout.strip().splitlines()[-1].startswith("saved run ")
+    assert len(store.list(kind="walkforward")) == 2
+
+
+def test_walkforward_workers_run_windows_on_processes_with_the_same_result(home):
+    serial = cli_json("walkforward", *BASE, *RANGES, "--in-sample", "3Y", "--out-of-sample", "2Y", home=home)
+    pooled = cli_json("walkforward", *BASE, *RANGES, "--in-sample", "3Y", "--out-of-sample", "2Y",
+                      "--workers", "2", home=home)
+    assert serial.pop("elapsed") >= 0 and pooled.pop("elapsed") >= 0
+    assert pooled == serial
+
+
 @pytest.mark.parametrize("args, message", [
     (["optimize", *BASE, "--range", "fats=5:20:5"], "unknown parameter(s) ['fats']"),
     (["optimize", *BASE, "--range", "fast=20:5:5"], "'fast=20:5:5': the range is empty"),
@@ -127,6 +158,10 @@ def test_walkforward_json_equals_the_engine_call(home):
     (["optimize", *BASE, "--range", "fast=50", "--range", "slow=20"], "no valid parameter set"),
     (["optimize", *BASE, *RANGES, "--objective", "profit"], "invalid choice: 'profit'"),
     (["optimize", *BASE, *RANGES, "--trials", "0"], "--trials 0"),
+    (["optimize", *BASE, *RANGES, "--workers", "0"], "--workers 0: must be >= 1"),
+    (["optimize", *BASE, *RANGES, "--workers", "-2"], "--workers -2: must be >= 1"),
+    (["walkforward", *BASE, *RANGES, "--in-sample", "3Y", "--out-of-sample", "1Y", "--workers", "0"],
+     "--workers 0: must be >= 1"),
     (["optimize", *BASE, *RANGES, "--constraint", "drawdown=-1:"], "unknown metric 'drawdown'"),
     (["optimize", "--symbols", "SPY", *RANGES], "give --strategy"),
     (["walkforward", *BASE, *RANGES, "--in-sample", "20Y", "--out-of-sample", "1Y"],
