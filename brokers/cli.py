@@ -1,10 +1,14 @@
 """The `ivybt` commands that need a broker, plugged in through the "ivybt.commands" entry-point group.
 
-    ivybt signals --preset NAME [--json]
-    ivybt rebalance --preset NAME --broker paper|alpaca|ibkr [--execute] [--yes-live] [--json]
+    ivybt signals --preset NAME [--refresh --broker alpaca|ibkr] [--json]
+    ivybt rebalance --preset NAME --broker paper|alpaca|ibkr [--refresh] [--execute] [--yes-live] [--json]
     ivybt broker status [--broker NAME] [--json]
     ivybt broker kill-switch on|off|status [--reason TEXT]
+    ivybt broker paper-reset [--cash N] --yes
     ivybt audit-log [--limit N] [--plan ID] [--json]
+
+`--refresh` first downloads the preset's daily bars from the broker's bar source (Alpaca market data or IBKR
+historical data) into the workspace (brokers.refresh), so the signals use the latest session.
 
 `rebalance` is a dry run (prints the plan and its checks) unless `--execute`; a live account also needs
 `--yes-live` (and the adapters' own opt-in, IVYBT_ALLOW_LIVE=1). Broker settings and keys come from the
@@ -15,9 +19,10 @@ complete, 2 bad input or a broker error (one line on stderr).
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import Any
 
-from brokers.base import BrokerError
+from brokers.base import BrokerConfigError, BrokerError
 
 USER_ERRORS: list[type[BaseException]] = [BrokerError]
 """Appended to engine.cli.USER_ERRORS: reported as one line with exit code 2."""
@@ -27,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("signals", help="today's target weights of a preset (stored in the audit log)")
     p.add_argument("--preset", required=True, help="preset name or path to a preset .json")
     p.add_argument("--no-record", action="store_true", help="do not store the signal")
+    p.add_argument("--refresh", action="store_true",
+                   help="first download the preset's latest daily bars from --broker into the workspace")
+    p.add_argument("--broker", default=None, choices=("paper", "alpaca", "ibkr"),
+                   help="bar source for --refresh (default $IVYBT_BROKER)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=signals)
 
@@ -34,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", required=True)
     p.add_argument("--broker", default=None, choices=("paper", "alpaca", "ibkr"),
                    help="broker (default $IVYBT_BROKER or paper)")
+    p.add_argument("--refresh", action="store_true",
+                   help="first download the preset's latest daily bars from the broker into the workspace")
     p.add_argument("--execute", action="store_true", help="send the orders (default: print the plan only)")
     p.add_argument("--yes-live", action="store_true", help="confirm execution on a LIVE account")
     p.add_argument("--min-notional", type=float, default=None, help="skip orders below this value")
@@ -43,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=rebalance)
 
     p = sub.add_parser("broker", help="broker connection status and the kill switch")
-    bsub = p.add_subparsers(dest="broker_cmd", required=True, metavar="{status,kill-switch}")
+    bsub = p.add_subparsers(dest="broker_cmd", required=True, metavar="{status,kill-switch,paper-reset}")
     q = bsub.add_parser("status", help="connected? account, equity, cash, PAPER/LIVE (never keys)")
     q.add_argument("--broker", default=None, choices=("paper", "alpaca", "ibkr"))
     q.add_argument("--json", action="store_true")
@@ -52,6 +63,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("state", choices=("on", "off", "status"))
     q.add_argument("--reason", default="")
     q.set_defaults(func=kill_switch_cmd)
+    q = bsub.add_parser("paper-reset", help="start the paper account over (drops positions, orders and fills)")
+    q.add_argument("--cash", type=float, default=None, help="starting cash (default: the account's initial cash)")
+    q.add_argument("--yes", action="store_true", help="confirm: the paper account's history is deleted")
+    q.set_defaults(func=paper_reset_cmd)
 
     p = sub.add_parser("audit-log", help="the daily-ops audit log: signals, plans, orders, acks, fills, errors")
     p.add_argument("--limit", type=int, default=50, help="newest N events (default 50)")
@@ -77,10 +92,53 @@ def _table(frame: Any, columns: list[str]) -> str:
     return table_text(columns, [[cell(getattr(r, c)) for c in columns] for r in frame.itertuples()])
 
 
+def _quiet_ib() -> None:
+    """ib_async logs every connection problem itself; the CLI reports errors as one line of its own."""
+    for name in ("ib_async", "ib_insync"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+def _refresh(preset: Any, broker_name: str | None, broker: Any = None, quiet: bool = False) -> Any:
+    """Download the preset's bars from the broker's bar source into the workspace; the fresh MarketData."""
+    from os import environ
+
+    from brokers.refresh import bar_source, close_source, refresh_bars
+    from engine.data import load_market_data
+    from engine.data.sources import WorkspaceSource
+
+    request = preset.to_request()
+    name = (broker_name or environ.get("IVYBT_BROKER") or "paper").strip().lower()
+    source = bar_source(name, request.symbols, request.start, broker if name == "ibkr" else None)
+    try:
+        done = refresh_bars(source, list(request.symbols))
+    finally:
+        if broker is None or name != "ibkr":
+            close_source(source)
+    if not quiet:
+        last = max(r.last for r in done)
+        print(f"refreshed {len(done)} symbol(s) from {source.name}: last bar {last:%Y-%m-%d}")
+    return load_market_data(list(request.symbols), request.start, None, WorkspaceSource())
+
+
+def _audit_error(what: str, e: BaseException) -> None:
+    from engine.audit_log import AuditLog
+
+    AuditLog().event("error", f"{what}: {type(e).__name__}: {e}", payload={"stage": what, "error": type(e).__name__})
+
+
 def signals(args: argparse.Namespace) -> int:
+    from engine.errors import EngineError
+    from engine.presets import load_preset
     from engine.signals import generate_signals
 
-    rep = generate_signals(args.preset, record=not args.no_record)
+    _quiet_ib()
+    preset = load_preset(args.preset)
+    try:
+        data = _refresh(preset, args.broker, quiet=args.json) if args.refresh else None
+        rep = generate_signals(preset, data=data, record=not args.no_record)
+    except (EngineError, BrokerError) as e:
+        _audit_error("signals", e)
+        raise
     if args.json:
         _json(rep.to_dict())
         return 0
@@ -104,13 +162,21 @@ def _make(name: str | None, preset: Any = None) -> Any:
 
 def rebalance(args: argparse.Namespace) -> int:
     from brokers.execution import execute_plan, notify_plan, plan_rebalance
+    from engine.audit_log import AuditLog
+    from engine.errors import EngineError
     from engine.presets import load_preset
     from engine.signals import generate_signals
 
+    _quiet_ib()
     preset = load_preset(args.preset)
     broker = _make(args.broker, preset)
     try:
-        sig = generate_signals(preset)
+        try:
+            data = _refresh(preset, broker.name, broker, quiet=args.json) if args.refresh else None
+            sig = generate_signals(preset, data=data)
+        except (EngineError, BrokerError) as e:
+            _audit_error("signals", e)
+            raise
         plan = plan_rebalance(sig, broker, min_notional=args.min_notional)
         out: dict[str, Any] = {"signal": sig.to_dict(), "plan": plan.to_dict()}
         if not args.json:
@@ -135,7 +201,11 @@ def rebalance(args: argparse.Namespace) -> int:
         confirm = None
         if plan.is_live:
             if not args.yes_live:
-                raise BrokerError(f"{broker.name} account {plan.account_id} is LIVE: add --yes-live to execute")
+                err = BrokerConfigError(f"{broker.name} account {plan.account_id} is LIVE: add --yes-live to "
+                                        f"execute (nothing was sent)")
+                AuditLog().event("error", f"execution refused: {err}", plan_id=plan.plan_id,
+                                 payload={"stage": "execute", "error": "BrokerConfigError"})
+                raise err
             confirm = plan.account_id
         report = execute_plan(plan, broker, confirm=confirm, timeout=args.timeout,
                               notify=args.notify)
@@ -158,6 +228,7 @@ def broker_status_cmd(args: argparse.Namespace) -> int:
     from brokers.execution import broker_status
     from engine.risk import kill_switch_reason
 
+    _quiet_ib()
     broker = _make(args.broker)
     try:
         st = broker_status(broker)
@@ -188,6 +259,22 @@ def kill_switch_cmd(args: argparse.Namespace) -> int:
                          + (f": {args.reason}" if args.reason else "") + " (cli)")
     reason = kill_switch_reason()
     print(f"kill switch: {'ON: ' + reason if reason else 'off'}")
+    return 0
+
+
+def paper_reset_cmd(args: argparse.Namespace) -> int:
+    from brokers.paper import PaperBroker
+    from engine.audit_log import AuditLog
+
+    if not args.yes:
+        raise BrokerConfigError("paper-reset deletes the paper account's positions, orders and fills: add --yes "
+                                "to confirm")
+    broker = PaperBroker()
+    new_id = broker.reset(args.cash)
+    cash = broker.account().cash
+    AuditLog().event("account", f"paper account reset (cli): new account {new_id}, cash {cash:,.2f}",
+                     payload={"broker": "paper", "account_id": new_id, "cash": cash})
+    print(f"paper account reset: {new_id} with cash {cash:,.2f}, no positions")
     return 0
 
 

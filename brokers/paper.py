@@ -401,11 +401,18 @@ class PaperBroker:
             db.execute("UPDATE paper_orders SET status='canceled', reason='canceled by user', updated_at=? "
                        "WHERE id=?", (_now(), row["id"]))
 
-    def reset(self, cash: float | None = None) -> None:
-        """Start over: drop orders, fills and positions; cash = `cash` (default: the account's initial cash)."""
-        if cash is not None and (not isinstance(cash, (int, float)) or not math.isfinite(cash) or cash < 0):
+    def reset(self, cash: float | None = None) -> str:
+        """Start over: drop orders, fills and positions; cash = `cash` (default: the account's initial cash).
+
+        The account gets a NEW account id (returned): it is a fresh account, so the audit log's equity history
+        (daily-loss and drawdown checks) and the plan / order ids of the old one do not carry over.
+        """
+        if cash is not None and (not isinstance(cash, (int, float)) or isinstance(cash, bool)
+                                 or not math.isfinite(cash) or cash < 0):
             raise BrokerConfigError(f"paper broker: reset cash {cash!r} must be a number >= 0")
+        new_id = "PAPER-" + uuid.uuid4().hex[:8].upper()
         with self._tx() as db:
+            db.execute("UPDATE paper_account SET account_id = ? WHERE id = 1", (new_id,))
             db.execute("DELETE FROM paper_fills")
             db.execute("DELETE FROM paper_orders")
             db.execute("DELETE FROM paper_positions")
@@ -413,3 +420,4 @@ class PaperBroker:
                 db.execute("UPDATE paper_account SET cash = initial_cash WHERE id = 1")
             else:
                 db.execute("UPDATE paper_account SET cash = ?, initial_cash = ? WHERE id = 1", (cash, cash))
+        return new_id

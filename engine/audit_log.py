@@ -33,7 +33,7 @@ from engine.store import connect, ensure_schema, transaction
 
 COMPONENT = "audit_log"
 EVENT_KINDS: tuple[str, ...] = ("signal", "plan", "check", "execute", "order", "ack", "fill", "error",
-                                "reconcile", "notify", "kill_switch")
+                                "reconcile", "notify", "kill_switch", "account")
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE signals (
