@@ -35,7 +35,7 @@ matrix:
   symbols: [[QQQ], [GLD, TLT]]
 """
 
-STATUS_ICONS = {"queued": "⏳ queued", "running": "▶️ running", "done": "✅ done", "failed": "❌ failed",
+STATUS_ICONS = {"queued": "⏳ queued", "waiting": "🕓 waiting", "running": "▶️ running", "done": "✅ done", "failed": "❌ failed",
                 "cancelled": "⛔ cancelled"}
 TABLE_COLUMNS = ["name", "kind", "strategy", "symbols", "status", "progress", "duration", "worker", "attempts",
                  "objective", "run_id", "error", "id"]
@@ -58,11 +58,13 @@ def form_yaml(name: str, strategies: Sequence[str], symbol_sets: str, start: Any
 
 
 def jobs_table(jobs: pd.DataFrame) -> pd.DataFrame:
-    """The queue's jobs for display: status with an icon, progress 0..100 %, duration in seconds."""
+    """The queue's jobs for display: status with an icon ("waiting" for a claimed job no process has started
+    yet), progress 0..100 %, duration in seconds."""
     if jobs.empty:
         return pd.DataFrame(columns=TABLE_COLUMNS)
     out = jobs.copy()
-    out["status"] = out["status"].map(lambda s: STATUS_ICONS.get(s, s))
+    state = out["state"] if "state" in out.columns else out["status"]
+    out["status"] = state.map(lambda s: STATUS_ICONS.get(s, s))
     out["progress"] = (100.0 * out["progress"].astype("float64")).round(0)
     out["duration"] = out["duration"].astype("float64").round(1)
     out["error"] = out["error"].fillna(out["message"]).fillna("")

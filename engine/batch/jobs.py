@@ -105,17 +105,20 @@ def compute_job_safe(spec_dict: dict[str, Any]) -> tuple[str, Any, str | None]:
 
 
 def run_job_task(spec_dict: dict[str, Any], job_id: str, worker: str, db: str) -> tuple[str, Any, str | None]:
-    """Compute a job and record it in the database at `db` (for runners whose processes share this
-    machine's workspace): ("recorded", run id or None if the job was lost meanwhile, None) or
-    ("error", "Type: message", traceback). Recording in the worker process keeps the driver free."""
+    """Mark the job started, compute it and record it in the database at `db` (for runners whose processes
+    share this machine's workspace): ("recorded", run id or None if the job was lost meanwhile, None) or
+    ("error", "Type: message", traceback). Recording in the worker process keeps the driver free; marking
+    the start here keeps a job's wait for a free process out of its duration."""
     from engine.store import RunStore
 
     spec = JobSpec.from_dict(spec_dict)
+    queue = JobQueue(db)
+    if not queue.start(job_id, worker, executor_id()):  # cancelled (or taken over) while it waited
+        return "recorded", None, None
     try:
         output = compute_job(spec)
     except Exception as e:  # the job's error is data to record, not a crash of the runner
         return "error", f"{type(e).__name__}: {e}", traceback.format_exc()
-    queue = JobQueue(db)
     return "recorded", record_job(queue, job_id, worker, spec, output, RunStore(db)), None
 
 

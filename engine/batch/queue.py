@@ -1,7 +1,9 @@
 """The job queue: batches and their jobs in the workspace's SQLite database (DESIGN §5, §7).
 
 States: queued -> running (worker id, attempts, progress, heartbeat) -> done (run id, objective) | failed
-(error and traceback kept) | cancelled. Claiming is atomic (`BEGIN IMMEDIATE`: one writer at a time, so two
+(error and traceback kept) | cancelled. A runner's driver may claim jobs ahead of its pool: such a job is
+running but waiting (`started_at` unset, shown as state "waiting") until a pool process `start`s it, so its
+duration counts only its compute. Claiming is atomic (`BEGIN IMMEDIATE`: one writer at a time, so two
 workers never take the same job). A running job whose heartbeat is older than `stale_after` seconds is
 returned to the queue — its worker crashed or was killed — until it has been tried `max_attempts` times;
 then it fails with "worker lost". Every state change of a running job is fenced by the worker id: a worker
@@ -149,10 +151,12 @@ class JobQueue:
 
     # --- a worker's side --------------------------------------------------------------------------------
 
-    def claim(self, worker: str, *, batch_id: str | None = None, job_id: str | None = None) -> ClaimedJob | None:
+    def claim(self, worker: str, *, batch_id: str | None = None, job_id: str | None = None,
+              started: bool = True) -> ClaimedJob | None:
         """Atomically take the oldest queued job (of `batch_id`, or exactly `job_id`); None if there is none.
 
         Lost jobs (stale heartbeat) go back to the queue first, so a restarted worker picks them up.
+        started=False: the job waits for a free process of a pool until `start` (no started_at yet).
         """
         now = time.time()
         with _Conn(self.path) as conn, transaction(conn):
@@ -167,11 +171,18 @@ class JobQueue:
                 return None
             conn.execute("UPDATE jobs SET status = 'running', worker = ?, attempts = attempts + 1, started_at = ?, "
                          "heartbeat_at = ?, progress = 0, message = NULL, error = NULL, traceback = NULL "
-                         "WHERE id = ?", (worker, now, now, row[0]))
+                         "WHERE id = ?", (worker, now if started else None, now, row[0]))
             rec = conn.execute("SELECT id, batch_id, spec_json, attempts, summary_json FROM jobs WHERE id = ?",
                                (row[0],)).fetchone()
         return ClaimedJob(id=rec[0], batch_id=rec[1], spec=JobSpec.from_dict(json.loads(rec[2])), attempt=int(rec[3]),
                           summary=json.loads(rec[4]) if rec[4] else None)
+
+    def start(self, job_id: str, worker: str, executor: str) -> bool:
+        """A claimed job's compute begins now in `executor` (a pool process); False if `worker` lost the job
+        meanwhile (cancelled or taken over: do not run it)."""
+        now = time.time()
+        return self._update_owned(job_id, worker, "started_at = ?, heartbeat_at = ?, message = ?",
+                                  [now, now, f"running on {executor}"])
 
     def heartbeat(self, job_id: str, worker: str, progress: float | None = None, message: str | None = None) -> bool:
         """Refresh a running job's heartbeat (and progress 0..1); False if the worker no longer owns it."""
@@ -251,7 +262,9 @@ class JobQueue:
     # --- reading ----------------------------------------------------------------------------------------
 
     def jobs(self, batch_id: str | None = None, status: str | None = None) -> pd.DataFrame:
-        """Jobs in submission order (JOB_COLUMNS plus `duration` in seconds: to now while running)."""
+        """Jobs in submission order: JOB_COLUMNS plus `duration` (seconds from the start of its compute: to now
+        while running, NaN while waiting) and `state` (the status, or "waiting" for a running job that no
+        pool process has started yet)."""
         sql, args, where = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs", [], []
         if batch_id:
             where.append("batch_id = ?")
@@ -265,6 +278,7 @@ class JobQueue:
             df = pd.DataFrame(conn.execute(sql + " ORDER BY created_at, seq", args).fetchall(), columns=list(JOB_COLUMNS))
         end = df["finished_at"].where(df["status"].isin(FINAL), time.time())
         df["duration"] = (end - df["started_at"]).astype("float64")
+        df["state"] = df["status"].where((df["status"] != "running") | df["started_at"].notna(), "waiting")
         return df
 
     def batches(self) -> pd.DataFrame:

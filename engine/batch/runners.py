@@ -39,8 +39,9 @@ class Runner(ABC):
 
     @property
     def capacity(self) -> int:
-        """Jobs kept in flight: two per worker, so a worker never waits while the driver records a result."""
-        return 2 * self.workers
+        """Jobs kept in flight: two per worker where workers record and mark their own start (so a worker
+        never waits for the driver), else one per worker (the driver marks a job started as it submits it)."""
+        return 2 * self.workers if self.records_in_workers else self.workers
 
     records_in_workers: bool = False
     """True when worker processes share this machine's workspace and save results themselves."""
@@ -196,13 +197,16 @@ def run_batch(queue: JobQueue, batch_id: str, runner: Runner, *, worker: str | N
     with beats:
         while True:
             while len(in_flight) < runner.capacity:
-                claimed = queue.claim(worker, batch_id=batch_id)
+                claimed = queue.claim(worker, batch_id=batch_id, started=False)
                 if claimed is None:
                     break
                 if recover_saved(queue, claimed, worker, store):
                     notify(claimed.id, "done")
                     continue
-                queue.heartbeat(claimed.id, worker, 0.0, f"submitted to the {runner.name} runner")
+                if runner.records_in_workers:  # the pool process marks the start when it begins the job
+                    queue.heartbeat(claimed.id, worker, 0.0, f"waiting for a free {runner.name} worker")
+                else:
+                    queue.start(claimed.id, worker, f"the {runner.name} runner")
                 try:
                     future = runner.submit(claimed.spec, claimed.id, worker, str(queue.path))
                 except Exception as e:  # the runner is broken (pool died, cluster gone): give the job back

@@ -186,7 +186,7 @@ def _print_jobs(queue: Any, batch_id: str) -> None:
     rows = []
     for j in df.itertuples():
         value = "" if _missing(j.objective) else format_metric(j.objective_name, j.objective)
-        rows.append([j.id, j.name, j.kind, j.status, f"{100 * j.progress:.0f}%",
+        rows.append([j.id, j.name, j.kind, j.state, f"{100 * j.progress:.0f}%",
                      "" if _missing(j.duration) else f"{j.duration:.1f}s", _text(j.worker), _text(j.run_id),
                      f"{_text(j.objective_name)} {value}".strip(), (_text(j.error) or _text(j.message))[:80]])
     print(table_text(["job", "name", "kind", "status", "progress", "duration", "worker", "run", "objective",

@@ -205,3 +205,32 @@ def test_an_optimize_job_searches_in_its_objectives_direction(home: Path) -> Non
     assert max(turnovers.values()) > min(turnovers.values())
     assert out.objective == pytest.approx(turnovers[low], rel=1e-12)  # lower turnover is better: minimized
     assert (out.result.params["fast"], out.result.params["slow"]) == low
+
+
+def test_a_jobs_duration_does_not_include_its_wait_for_a_pool_process(home: Path) -> None:
+    import math
+    import threading
+
+    slow = "".join(f"  - {{name: slow{i}, strategy: slow_hold, symbols: [SPY], start: 2020-01-01, "
+                   f"params: {{seconds: 1.0}}}}\n" for i in range(2))
+    queue = JobQueue()
+    batch_id = queue.submit(parse_batch("name: waits\njobs:\n" + slow, "waits.yaml"))
+    seen = []
+    with LocalRunner(workers=1) as runner:
+        assert runner.capacity == 2  # the driver claims slow1 while the only process runs slow0
+        driver = threading.Thread(target=run_batch, args=(queue, batch_id, runner), kwargs={"heartbeat": 0.2})
+        driver.start()
+        while driver.is_alive():
+            jobs = queue.jobs(batch_id).set_index("name")
+            seen.append((jobs.loc["slow0", "state"], jobs.loc["slow1", "state"], jobs.loc["slow1", "duration"]))
+            time.sleep(0.1)
+        driver.join()
+    jobs = queue.jobs(batch_id).set_index("name")
+    assert list(jobs["status"]) == ["done", "done"], jobs[["error", "message"]]
+    waiting = [s for s in seen if s[:2] == ("running", "waiting")]
+    assert waiting and all(math.isnan(d) for _, _, d in waiting)  # claimed, waiting: no duration yet
+    a, b = jobs.loc["slow0"], jobs.loc["slow1"]
+    assert b["started_at"] >= a["finished_at"]  # slow1 started when the process was free, not when claimed
+    assert b["finished_at"] - a["started_at"] >= 2.0  # the two computes ran one after the other...
+    assert 1.0 <= b["duration"] < b["finished_at"] - a["started_at"] - 0.9  # ...and slow1's wait is not its time
+    assert b["duration"] == pytest.approx(b["finished_at"] - b["started_at"], abs=0)
