@@ -106,20 +106,21 @@ def compute_job_safe(spec_dict: dict[str, Any]) -> tuple[str, Any, str | None]:
 
 def run_job_task(spec_dict: dict[str, Any], job_id: str, worker: str, db: str) -> tuple[str, Any, str | None]:
     """Mark the job started, compute it and record it in the database at `db` (for runners whose processes
-    share this machine's workspace): ("recorded", run id or None if the job was lost meanwhile, None) or
-    ("error", "Type: message", traceback). Recording in the worker process keeps the driver free; marking
+    share this machine's workspace): ("recorded", "done" | "failed" | "lost", None) once the job's end is in
+    the queue ("failed": saving raised; "lost": cancelled or taken over meanwhile), or ("error", "Type:
+    message", traceback) when computing raised. Recording in the worker process keeps the driver free; marking
     the start here keeps a job's wait for a free process out of its duration."""
     from engine.store import RunStore
 
     spec = JobSpec.from_dict(spec_dict)
     queue = JobQueue(db)
     if not queue.start(job_id, worker, executor_id()):  # cancelled (or taken over) while it waited
-        return "recorded", None, None
+        return "recorded", "lost", None
     try:
         output = compute_job(spec)
     except Exception as e:  # the job's error is data to record, not a crash of the runner
         return "error", f"{type(e).__name__}: {e}", traceback.format_exc()
-    return "recorded", record_job(queue, job_id, worker, spec, output, RunStore(db)), None
+    return "recorded", record_or_fail(queue, job_id, worker, spec, output, RunStore(db)), None
 
 
 def _backtest(spec: JobSpec) -> JobOutput:
@@ -246,6 +247,30 @@ def record_job(queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output:
     return run_id
 
 
+def record_or_fail(queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output: JobOutput,
+                   store: Any) -> str:
+    """`record_job`, or when writing artifacts or saving raises, fail the job with that error and traceback
+    (a run saved meanwhile is deleted). Returns "done", "failed" or "lost" (the worker no longer owns it)."""
+    try:
+        run_id = record_job(queue, job_id, worker, spec, output, store)
+    except Exception as e:  # a job that cannot be saved fails; the worker goes on with the next job
+        tb = traceback.format_exc()
+        _discard_run(store, job_id)
+        ok = queue.fail(job_id, worker, f"saving the result failed: {type(e).__name__}: {e}", tb)
+        return "failed" if ok else "lost"
+    return "done" if run_id else "lost"
+
+
+def _discard_run(store: Any, job_id: str) -> None:
+    """Delete the run a failed recording of `job_id` may have saved (so a retry saves exactly one)."""
+    try:
+        run_id = find_job_run(store, job_id)
+        if run_id is not None:
+            store.delete(run_id)
+    except Exception:  # the store itself is failing: the job is failed anyway; a retry finds the run by name
+        pass
+
+
 def recover_saved(queue: JobQueue, claimed: ClaimedJob, worker: str, store: Any) -> str | None:
     """If an earlier attempt of `claimed` saved its run, mark the job done with it; returns that run id."""
     if claimed.attempt <= 1 or not claimed.summary:
@@ -315,8 +340,7 @@ def execute_claimed(queue: JobQueue, claimed: ClaimedJob, worker: str, *, store:
             return "failed" if ok else "lost"
         if beat.lost.is_set():
             return "lost"
-        run_id = record_job(queue, claimed.id, worker, claimed.spec, output, store)
-    return "done" if run_id else "lost"
+        return record_or_fail(queue, claimed.id, worker, claimed.spec, output, store)
 
 
 def _num(value: Any) -> float | None:

@@ -215,10 +215,11 @@ class JobQueue:
         return self._update_owned(job_id, worker, sets, args)
 
     def fail(self, job_id: str, worker: str, error: str, traceback: str | None = None) -> bool:
-        """running -> failed, keeping the error and traceback; False if the worker no longer owns it."""
+        """running -> failed, keeping the error and traceback (the running note is cleared); False if the worker
+        no longer owns it."""
         now = time.time()
         return self._update_owned(job_id, worker, "status = 'failed', finished_at = ?, heartbeat_at = ?, error = ?, "
-                                                  "traceback = ?", [now, now, error, traceback])
+                                                  "traceback = ?, message = NULL", [now, now, error, traceback])
 
     def release(self, job_id: str, worker: str, message: str) -> bool:
         """running -> queued (a worker shutting down cleanly gives its job back)."""
@@ -346,8 +347,8 @@ class JobQueue:
                 conn.execute("UPDATE jobs SET status = 'queued', worker = NULL, message = ? WHERE id = ?",
                              (note + "; queued again", job_id))
             else:
-                conn.execute("UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?",
-                             (now, f"worker lost: {note}; no attempts left", job_id))
+                conn.execute("UPDATE jobs SET status = 'failed', finished_at = ?, error = ?, message = NULL "
+                             "WHERE id = ?", (now, f"worker lost: {note}; no attempts left", job_id))
         return len(lost)
 
     def _update_owned(self, job_id: str, worker: str, sets: str, args: list[Any]) -> bool:

@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Mapping
 
-from engine.batch.jobs import compute_job_safe, recover_saved, record_job, run_job_task
+from engine.batch.jobs import compute_job_safe, record_or_fail, recover_saved, run_job_task
 from engine.batch.queue import ClaimedJob, JobQueue, heartbeat_interval, new_worker_id
 from engine.batch.spec import JobSpec
 from engine.errors import ConfigError, EngineError
@@ -223,11 +223,10 @@ def run_batch(queue: JobQueue, batch_id: str, runner: Runner, *, worker: str | N
                     notify(claimed.id, "lost")
                     continue
                 status, payload, tb = runner.outcome(future)
-                if status == "recorded":
-                    notify(claimed.id, "done" if payload else "lost")
+                if status == "recorded":  # the worker process already put the job's end in the queue
+                    notify(claimed.id, str(payload))
                 elif status == "ok":
-                    ok = record_job(queue, claimed.id, worker, claimed.spec, payload, store) is not None
-                    notify(claimed.id, "done" if ok else "lost")
+                    notify(claimed.id, record_or_fail(queue, claimed.id, worker, claimed.spec, payload, store))
                 else:
                     ok = queue.fail(claimed.id, worker, str(payload), tb)
                     notify(claimed.id, "failed" if ok else "lost")

@@ -180,3 +180,16 @@ def test_a_version_1_database_gets_the_direction_from_each_spec(tmp_path: Path) 
     conn.close()
     jobs = JobQueue(path).jobs("b1")
     assert list(jobs["maximize"]) == [1, 0, 1, 0, 1]  # job-minimizes lost its (new) field: sharpe maximizes
+
+
+def test_fail_clears_the_running_note(queue: JobQueue) -> None:
+    queue.submit(_batch(1))
+    job = queue.claim("driver", started=False)
+    assert queue.heartbeat(job.id, "driver", 0.0, "waiting for a free local worker")
+    assert queue.jobs()["state"].tolist() == ["waiting"] and queue.jobs()["duration"].isna().all()
+    assert queue.start(job.id, "driver", "host:123")
+    assert queue.get(job.id)["message"] == "running on host:123" and queue.jobs()["state"].tolist() == ["running"]
+    assert not queue.start(job.id, "someone-else", "host:456")  # fenced like every change of a running job
+    assert queue.fail(job.id, "driver", "ValueError: bad")
+    row = queue.get(job.id)
+    assert (row["status"], row["error"], row["message"]) == ("failed", "ValueError: bad", None)

@@ -234,3 +234,59 @@ def test_a_jobs_duration_does_not_include_its_wait_for_a_pool_process(home: Path
     assert b["finished_at"] - a["started_at"] >= 2.0  # the two computes ran one after the other...
     assert 1.0 <= b["duration"] < b["finished_at"] - a["started_at"] - 0.9  # ...and slow1's wait is not its time
     assert b["duration"] == pytest.approx(b["finished_at"] - b["started_at"], abs=0)
+
+
+UNSAVABLE = """
+name: unsavable
+defaults: {start: 2019-01-01, end: 2020-12-31}
+jobs:
+  - {name: needs-artifacts, strategy: buy_and_hold, symbols: [SPY], artifacts: true}
+  - {name: plain, strategy: sma_cross, symbols: [QQQ], params: {fast: 10, slow: 40}}
+"""
+
+
+def _block_artifacts(home: Path) -> None:
+    """A file where the artifacts folder of batches goes: writing a job's figures raises FileExistsError."""
+    (home / "artifacts").mkdir(parents=True, exist_ok=True)
+    (home / "artifacts" / "batches").write_text("not a folder")
+
+
+def _check_unsavable(queue: JobQueue, batch_id: str) -> None:
+    jobs = queue.jobs(batch_id).set_index("name")
+    bad, good = jobs.loc["needs-artifacts"], jobs.loc["plain"]
+    assert bad["status"] == "failed" and bad["error"].startswith("saving the result failed: FileExistsError: ")
+    assert "batches" in bad["error"] and "in write_artifacts" in bad["traceback"]
+    assert bad["message"] is None  # no stale "running on ..." / "submitted to ..." note
+    assert good["status"] == "done" and RunStore().load(good["run_id"]).result.metrics["sharpe"] == good["objective"]
+    assert _runs_per_job(queue.path).get(bad["id"]) is None  # nothing saved for the failed job
+
+
+def test_a_job_that_cannot_be_saved_fails_and_the_worker_process_goes_on(home: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    _block_artifacts(home)
+    queue = JobQueue()
+    batch_id = queue.submit(parse_batch(UNSAVABLE, "unsavable.yaml"))
+    ids = dict(zip(queue.jobs(batch_id)["name"], queue.jobs(batch_id)["id"]))
+    proc = subprocess.run([sys.executable, "-m", "engine.cli", "worker", "--exit-when-empty", "--heartbeat", "0.2"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "IVYBT_HOME": str(home)},
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [f"failed job {ids['needs-artifacts']}", f"done   job {ids['plain']}",
+                                        "worker exiting after 2 job(s)"]
+    _check_unsavable(queue, batch_id)
+
+
+def test_a_job_that_cannot_be_saved_in_a_pool_process_fails_with_its_traceback(home: Path) -> None:
+    _block_artifacts(home)
+    queue = JobQueue()
+    batch_id = queue.submit(parse_batch(UNSAVABLE, "unsavable.yaml"))
+    seen = {}
+    with LocalRunner(workers=1) as runner:
+        counts = run_batch(queue, batch_id, runner, heartbeat=0.2, on_event=lambda job, status: seen.update({job: status}))
+    assert counts == {"queued": 0, "running": 0, "done": 1, "failed": 1, "cancelled": 0}
+    jobs = queue.jobs(batch_id).set_index("name")
+    assert seen == {jobs.loc["needs-artifacts", "id"]: "failed", jobs.loc["plain", "id"]: "done"}
+    _check_unsavable(queue, batch_id)
