@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from engine.data.cache import load_cached
+from engine.data.cache import Bars, load_cached_bars
 from engine.data.market import FIELDS, MarketData
 from engine.data.sources import DataSource, get_source
 from engine.errors import DataError
@@ -36,21 +36,49 @@ def _fmt(ts: pd.Timestamp) -> str:
     return str(ts.date()) if ts == ts.normalize() else str(ts)
 
 
-def _align(frames: dict[str, pd.DataFrame]) -> MarketData:
-    """Same result as `MarketData.from_frames`, with one index lookup per symbol instead of one per field."""
-    index = None
-    for df in frames.values():
-        index = df.index if index is None else index.union(df.index)
-    assert index is not None
-    index = pd.DatetimeIndex(index, name="date")
-    out = {f: np.full((len(index), len(frames)), np.nan) for f in FIELDS}
-    for j, df in enumerate(frames.values()):
-        rows = index.get_indexer(df.index)
-        block = df[list(FIELDS)].to_numpy(dtype="float64")
-        for k, f in enumerate(FIELDS):
-            out[f][rows, j] = block[:, k]
-    columns = pd.Index(list(frames), name="symbol")
-    return MarketData(**{f: pd.DataFrame(out[f], index=index, columns=columns) for f in FIELDS})
+def _align(bars: dict[str, Bars]) -> MarketData:
+    """Align per-symbol bars on the sorted union of their timestamps (NaN where a symbol has no bar).
+
+    Same result as aligning frames with `Index.union`, including the index frequency: none when every symbol
+    has the same timestamps, else the one pandas infers for the union (e.g. "D" for crypto-only data).
+    """
+    stamps = [b.dates for b in bars.values()]
+    same = all(len(s) == len(stamps[0]) and np.array_equal(s, stamps[0]) for s in stamps[1:])
+    union = stamps[0] if same else np.unique(np.concatenate(stamps))
+    out = np.full((len(FIELDS), len(bars), len(union)), np.nan)  # field x symbol x bar: pandas' block layout
+    for j, b in enumerate(bars.values()):
+        out[:, j, slice(None) if same else np.searchsorted(union, b.dates)] = b.values
+    index = pd.DatetimeIndex(union.view("datetime64[ns]"), name="date", freq=None if same else "infer")
+    columns = pd.Index(list(bars), name="symbol")
+    frames = {f: pd.DataFrame(out[k].T, index=index, columns=columns, copy=False) for k, f in enumerate(FIELDS)}
+    return MarketData(**frames)
+
+
+_I64 = np.iinfo(np.int64)
+_DAY_NS = 86_400 * 10**9
+
+
+def _ns(ts: pd.Timestamp) -> int:
+    """`ts` as int64 nanoseconds since the epoch, saturated beyond the nanosecond range (years 1677..2262)."""
+    try:
+        return int(ts.as_unit("ns").value)
+    except (OverflowError, ValueError):  # OutOfBoundsDatetime is a ValueError
+        return int(_I64.max) if ts.year > 1970 else int(_I64.min)
+
+
+def _in_range(bars: Bars, lo: pd.Timestamp | None, hi: pd.Timestamp | None, hi_whole_day: bool) -> Bars:
+    """The bars with lo <= date <= hi (a whole-day `hi` keeps every bar of that day)."""
+    dates = bars.dates
+    first = 0 if lo is None else int(np.searchsorted(dates, _ns(lo), side="left"))
+    if hi is None:
+        last = len(dates)
+    elif hi_whole_day:
+        last = int(np.searchsorted(dates, min(_ns(hi) + _DAY_NS, int(_I64.max)), side="left"))
+    else:
+        last = int(np.searchsorted(dates, _ns(hi), side="right"))
+    if first == 0 and last == len(dates):
+        return bars
+    return Bars(dates[first:last], bars.values[:, first:last])
 
 
 def _symbols(symbols: Sequence[str] | str) -> list[str]:
@@ -94,24 +122,18 @@ def load_market_data(
     if lo is not None and hi is not None and lo > hi:
         raise DataError(f"start {_fmt(lo)} is after end {_fmt(hi)}")
     src = get_source(source)
-    frames: dict[str, pd.DataFrame] = {}
+    loaded: dict[str, Bars] = {}
     for sym in syms:
-        df = load_cached(src, sym)
-        idx = df.index
-        if len(idx) == 0:
+        bars = load_cached_bars(src, sym)
+        if len(bars) == 0:
             raise DataError(f"{sym}: {src.name} returned no bars")
-        keep = np.ones(len(idx), dtype=bool)
-        if lo is not None:
-            keep &= idx >= lo
-        if hi is not None:
-            keep &= (idx < hi + pd.Timedelta(days=1)) if hi_whole_day else (idx <= hi)
-        if not keep.any():
+        kept = _in_range(bars, lo, hi, hi_whole_day)
+        if len(kept) == 0:
             asked = f"{_fmt(lo) if lo is not None else 'the start'} .. {_fmt(hi) if hi is not None else 'the end'}"
-            raise DataError(
-                f"{sym}: no bars in {asked}; its data covers {_fmt(idx[0])} .. {_fmt(idx[-1])} ({src.name})"
-            )
-        frames[sym] = df if keep.all() else df.loc[keep]
-    return _align(frames)
+            first, last = pd.Timestamp(int(bars.dates[0])), pd.Timestamp(int(bars.dates[-1]))
+            raise DataError(f"{sym}: no bars in {asked}; its data covers {_fmt(first)} .. {_fmt(last)} ({src.name})")
+        loaded[sym] = kept
+    return _align(loaded)
 
 
 def available_symbols(source: DataSource | str | Path | None = None) -> list[str]:
