@@ -53,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--loss-threshold", type=float, default=0.2, help="P(final < (1 - x) * initial) is "
                                                                        "reported (default 0.2)")
     sim.add_argument("--seed", type=int, default=0, help="random seed (same seed -> same output)")
-    mc.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    _add_output_flags(mc, "montecarlo", "the backtest with the percentiles and every path's statistics; its id "
+                                        "is printed as saved_run_id (run_id names the --run-id source)")
     mc.set_defaults(func=run_montecarlo_cmd)
 
     sc = sub.add_parser("scorecard", help="robustness scorecard of one strategy + parameter set",
@@ -65,8 +66,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                     "(deflated Sharpe; default: the size of the default grid)")
     extra.add_argument("--sims", type=int, default=1000, help="Monte Carlo paths (default 1000)")
     extra.add_argument("--seed", type=int, default=0, help="Monte Carlo seed")
-    sc.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    wf = sc.add_argument_group("walk-forward efficiency (optional)",
+                               "Give both lengths to add the walk-forward efficiency line: each window re-optimizes "
+                               "the --range grid (default: -2..+2 steps around the first two numeric parameters) "
+                               "on its in-sample bars by Sharpe and trades the choice out-of-sample.")
+    wf.add_argument("--in-sample", metavar="LEN", help="in-sample length: bars (750) or a span (3Y, 18M, 26W, 90D)")
+    wf.add_argument("--out-of-sample", metavar="LEN", help="out-of-sample length (also the step between windows)")
+    wf.add_argument("--anchored", action="store_true", help="every in-sample window starts at the first bar")
+    wf.add_argument("--range", action="append", metavar="NAME=SPEC",
+                    help="walk-forward search values: start:stop[:step] or v1,v2,... (repeatable)")
+    wf.add_argument("--workers", type=int, help="> 1 runs the walk-forward windows on that many processes")
+    _add_output_flags(sc, "scorecard", "the judged backtest with the lines, verdicts and numbers behind them")
     sc.set_defaults(func=run_scorecard_cmd)
+
+
+def _add_output_flags(parser: argparse.ArgumentParser, kind: str, what: str) -> None:
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    out.add_argument("--save", action="store_true", help=f"save a run of kind '{kind}': {what}")
+    out.add_argument("--name", help="name of the saved run")
 
 
 def run_montecarlo_cmd(args: argparse.Namespace) -> int:
@@ -88,8 +106,13 @@ def run_montecarlo_cmd(args: argparse.Namespace) -> int:
         request = build_request(args)
         result, source = run_request(request), {}
     mc = run_montecarlo(result, spec)
+    saved = {}
+    if args.save:
+        from engine.montecarlo import save_montecarlo
+
+        saved["saved_run_id"] = save_montecarlo(mc, result, request, name=args.name)
     if args.json:
-        print_json({**source, "request": request.to_dict(), "spec": spec.to_dict(),
+        print_json({**source, **saved, "request": request.to_dict(), "spec": spec.to_dict(),
                     "percentiles": {row: dict(mc.percentiles.loc[row]) for row in mc.percentiles.index},
                     "prob_loss_beyond": mc.prob_loss_beyond, "summary": mc.summary})
         return 0
@@ -104,6 +127,8 @@ def run_montecarlo_cmd(args: argparse.Namespace) -> int:
                  f"{s['original_sharpe']:,.4f}"])
     print(table_text(["", "final_equity", "max_drawdown", "sharpe"], rows, align_right_from=1))
     print(f"P(final equity < {1 - spec.loss_threshold:.2f} x initial) = {mc.prob_loss_beyond:.2%}")
+    if saved:
+        print(f"saved run {saved['saved_run_id']}")
     return 0
 
 
@@ -112,12 +137,20 @@ def run_scorecard_cmd(args: argparse.Namespace) -> int:
     from engine.scorecard import build_scorecard
 
     request = build_request(args)
-    card = build_scorecard(request, n_trials=args.n_trials, montecarlo=MonteCarloSpec(n_sims=args.sims,
-                                                                                      seed=args.seed))
+    walkforward = _walkforward(args, request)
+    card = build_scorecard(request, n_trials=args.n_trials, walkforward=walkforward,
+                           montecarlo=MonteCarloSpec(n_sims=args.sims, seed=args.seed))
+    out: dict[str, Any] = card.to_dict()
+    out["info"] = {k: v for k, v in out["info"].items() if k != "metrics"}
+    out["metrics"] = card.info.get("metrics", {})
+    if walkforward is not None:
+        out["walkforward"] = {"spec": walkforward.spec.to_dict(), "efficiency": walkforward.efficiency,
+                              "windows": len(walkforward.windows), "chosen": walkforward.chosen}
+    if args.save:
+        from engine.scorecard import save_scorecard
+
+        out["run_id"] = save_scorecard(card, name=args.name)
     if args.json:
-        out: dict[str, Any] = card.to_dict()
-        out["info"] = {k: v for k, v in out["info"].items() if k != "metrics"}
-        out["metrics"] = card.info.get("metrics", {})
         print_json(out)
         return 0
     print(f"Scorecard: {request.strategy} {card.info.get('params', request.params)} on {', '.join(request.symbols)}")
@@ -125,7 +158,52 @@ def run_scorecard_cmd(args: argparse.Namespace) -> int:
     print(table_text(["check", "value", "verdict", "detail"], rows))
     counts = card.counts()
     print(f"overall: {card.overall} ({counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail)")
+    if "run_id" in out:
+        print(f"saved run {out['run_id']}")
     return 0
+
+
+def walkforward_spec(args: argparse.Namespace, request: Any) -> Any:
+    """The WalkForwardSpec of `ivybt scorecard --in-sample/--out-of-sample`, or None without them."""
+    from engine.cli.optimize import check_workers, parse_range
+    from engine.optimize import OptimizeSpec
+    from engine.strategies.registry import create_strategy, get_strategy
+    from engine.walkforward import WalkForwardSpec
+
+    lengths = (args.in_sample, args.out_of_sample)
+    if not any(lengths):
+        if args.anchored or args.range or args.workers is not None:
+            raise ConfigError("scorecard: --anchored, --range and --workers need --in-sample and --out-of-sample")
+        return None
+    if not all(lengths):
+        missing = "--out-of-sample" if args.in_sample else "--in-sample"
+        raise ConfigError(f"scorecard: the walk-forward line needs both lengths; {missing} is missing")
+    check_workers(args.workers)
+    ranges: dict[str, list[Any]] = {}
+    for item in args.range or ():
+        name, values = parse_range(item)
+        if name in ranges:
+            raise ConfigError(f"--range {name}: given twice")
+        ranges[name] = values
+    if not ranges:
+        from engine.scorecard import neighbourhood_ranges
+
+        params = dict(create_strategy(request.strategy, request.params).params.__dict__)
+        ranges = neighbourhood_ranges(get_strategy(request.strategy), params)
+    fixed = {k: v for k, v in request.params.items() if k not in ranges}
+    opt = OptimizeSpec(strategy=request.strategy, symbols=request.symbols, start=request.start, end=request.end,
+                       config=request.config, ranges=ranges, fixed=fixed, objective="sharpe",
+                       data_source=request.data_source)
+    return WalkForwardSpec(opt, args.in_sample, args.out_of_sample, args.anchored)
+
+
+def _walkforward(args: argparse.Namespace, request: Any) -> Any:
+    spec = walkforward_spec(args, request)
+    if spec is None:
+        return None
+    from engine.walkforward import run_walkforward
+
+    return run_walkforward(spec, workers=args.workers)
 
 
 def _value(v: float) -> str:

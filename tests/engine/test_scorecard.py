@@ -201,3 +201,72 @@ def test_cli_scorecard_json_and_errors(home):
     assert bad.returncode == 2 and "n_sims" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     both = cli("montecarlo", "--run-id", "abc", *FLAGS, home=home)
     assert both.returncode == 2 and "--run-id" in both.stderr
+
+
+def _wf_line(out: dict) -> dict:
+    (line,) = [line for line in out["lines"] if line["name"] == "Walk-forward efficiency"]
+    return line
+
+
+def test_cli_scorecard_walkforward_efficiency_equals_run_walkforward(home):
+    from engine.optimize import OptimizeSpec
+    from engine.walkforward import WalkForwardSpec, run_walkforward
+
+    out = cli_json("scorecard", *FLAGS, "--sims", "200", "--in-sample", "3Y", "--out-of-sample", "1Y",
+                   "--range", "fast=5:15:5", "--range", "slow=40:60:10", home=home)
+    ranges = {"fast": [5, 10, 15], "slow": [40, 50, 60]}
+    wf = run_walkforward(WalkForwardSpec(OptimizeSpec(strategy="sma_cross", symbols=("SPY",), start="2012-01-01",
+                                                      ranges=ranges), "3Y", "1Y"))
+    assert math.isfinite(wf.efficiency)
+    assert _wf_line(out)["value"] == wf.efficiency
+    assert out["walkforward"]["efficiency"] == wf.efficiency and out["walkforward"]["windows"] == len(wf.windows)
+    assert [(c["fast"], c["slow"]) for c in out["walkforward"]["chosen"]] == list(zip(wf.windows["fast"],
+                                                                                     wf.windows["slow"]))
+    # without --range: the scorecard's own neighbourhood grid (fast 5..20, slow 30..70 around 10/50), anchored
+    anchored = cli_json("scorecard", *FLAGS, "--sims", "200", "--in-sample", "750", "--out-of-sample", "500",
+                        "--anchored", home=home)
+    wf = run_walkforward(WalkForwardSpec(OptimizeSpec(strategy="sma_cross", symbols=("SPY",), start="2012-01-01",
+                                                      ranges={"fast": [5, 10, 15, 20], "slow": [30, 40, 50, 60, 70]}),
+                                         750, 500, anchored=True))
+    assert anchored["walkforward"]["spec"]["anchored"] is True
+    assert math.isfinite(wf.efficiency) and _wf_line(anchored)["value"] == wf.efficiency
+    assert "Walk-forward efficiency" not in {line["name"] for line in cli_json(
+        "scorecard", *FLAGS, "--sims", "50", home=home)["lines"]}
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--in-sample", "3Y"], "--out-of-sample is missing"),
+    (["--anchored"], "need --in-sample and --out-of-sample"),
+    (["--in-sample", "3Y", "--out-of-sample", "1Q"], "out-of-sample: '1Q'"),
+    (["--in-sample", "3Y", "--out-of-sample", "1Y", "--workers", "0"], "--workers 0: must be >= 1"),
+])
+def test_cli_scorecard_walkforward_errors_are_one_line(home, extra, message):
+    proc = cli("scorecard", *FLAGS, "--sims", "50", *extra, home=home)
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_cli_save_montecarlo_and_scorecard_runs(home):
+    from engine.store import RunStore
+
+    before = set(RunStore().list()["id"])
+    mc = cli_json("montecarlo", *FLAGS, "--sims", "150", "--seed", "4", "--save", "--name", "mc spy", home=home)
+    card = cli_json("scorecard", *FLAGS, "--sims", "150", "--save", home=home)
+    store = RunStore()
+    new = store.list()
+    new = new[~new["id"].isin(before)]
+    assert sorted(zip(new["kind"], new["id"])) == sorted([("montecarlo", mc["saved_run_id"]),
+                                                          ("scorecard", card["run_id"])])
+    data = load_market_data(["SPY"], "2012-01-01")
+    single = run_backtest(data, create_strategy("sma_cross", {"fast": 10, "slow": 50}), BacktestConfig())
+    direct = run_montecarlo(single, MonteCarloSpec(n_sims=150, seed=4))
+    stored = store.load(mc["saved_run_id"])
+    assert stored.name == "mc spy"
+    np.testing.assert_array_equal(stored.result.equity.to_numpy(), single.equity.to_numpy())
+    assert store.load_payload(mc["saved_run_id"])["prob_loss_beyond"] == direct.prob_loss_beyond
+    pd.testing.assert_frame_equal(store.load_frame(mc["saved_run_id"], "montecarlo_percentiles"),
+                                  direct.percentiles, check_exact=False, rtol=1e-12)
+    lines = store.load_frame(card["run_id"], "scorecard").set_index("name")
+    assert lines.loc["Sharpe ratio", "value"] == single.metrics["sharpe"]
+    assert store.load_payload(card["run_id"])["overall"] == card["overall"]
