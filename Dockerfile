@@ -7,7 +7,8 @@ FROM python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    IVYBT_HOME=/data/workspace
+    IVYBT_HOME=/data/workspace \
+    NUMBA_CACHE_DIR=/opt/ivybt/numba-cache
 
 WORKDIR /app
 
@@ -17,6 +18,10 @@ COPY brokers ./brokers
 COPY ui ./ui
 RUN pip install .
 
+# Compile the numba kernels now, into a cache the app user owns (chown below): the first backtest in a new
+# container loads machine code instead of compiling for seconds (on another CPU numba adds its own entry).
+RUN mkdir -p "$NUMBA_CACHE_DIR" && python -m engine.warmup
+
 COPY app.py ./
 COPY pages ./pages
 COPY presets ./presets
@@ -24,7 +29,7 @@ COPY .streamlit ./.streamlit
 
 RUN useradd --create-home --uid 1000 ivybt \
     && mkdir -p /data/workspace \
-    && chown -R ivybt:ivybt /data/workspace /app/presets
+    && chown -R ivybt:ivybt /data/workspace /app/presets "$NUMBA_CACHE_DIR"
 USER ivybt
 
 VOLUME ["/data/workspace"]

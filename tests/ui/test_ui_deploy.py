@@ -28,6 +28,14 @@ def test_dockerfile_key_lines() -> None:
     assert lines[-1] == ('CMD ["streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]')
     # USER comes after the install steps, so the app never runs as root
     assert lines.index(user[-1]) > max(i for i, line in enumerate(lines) if line.startswith("RUN "))
+    # the numba kernels are compiled at build time, after the install, into a cache the app user can write
+    env = " ".join(line for line in lines if line.startswith("ENV"))
+    assert "NUMBA_CACHE_DIR=/opt/ivybt/numba-cache" in env
+    install = next(i for i, line in enumerate(lines) if line.startswith("RUN pip install ."))
+    warm = next(i for i, line in enumerate(lines) if line.startswith("RUN ") and "python -m engine.warmup" in line)
+    assert install < warm < lines.index(user[-1])
+    owned = next(line for line in lines if line.startswith("RUN ") and "chown" in line)
+    assert '"$NUMBA_CACHE_DIR"' in owned or "/opt/ivybt/numba-cache" in owned
 
 
 def test_streamlit_config_binds_loopback_without_telemetry() -> None:
@@ -35,9 +43,24 @@ def test_streamlit_config_binds_loopback_without_telemetry() -> None:
     assert cfg["server"]["address"] == "127.0.0.1"
     assert cfg["server"]["headless"] is True
     assert cfg["browser"]["gatherUsageStats"] is False
-    assert cfg["theme"]["primaryColor"].startswith("#")
-    # no forced background/text colours: the viewer's light or dark theme applies
-    assert not {"base", "backgroundColor", "textColor"} & set(cfg["theme"])
+    # a light and a dark variant, so the viewer's preference picks one; only the accent colour is ours
+    theme = cfg["theme"]
+    assert theme["light"]["primaryColor"].startswith("#") and theme["dark"]["primaryColor"].startswith("#")
+    colours = {"base", "primaryColor", "backgroundColor", "secondaryBackgroundColor", "textColor"}
+    assert not colours & set(theme)  # any of these in [theme] itself forces one theme for everybody
+    for variant in ("light", "dark"):
+        assert not {"backgroundColor", "secondaryBackgroundColor", "textColor"} & set(theme[variant])
+
+
+def test_streamlit_reads_both_theme_variants() -> None:
+    """Streamlit (the installed version) knows the [theme.light] / [theme.dark] options we set."""
+    from streamlit import config
+
+    known = set(config._config_options_template)
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    for variant in ("light", "dark"):
+        for name in cfg["theme"][variant]:
+            assert f"theme.{variant}.{name}" in known, (variant, name)
 
 
 def test_dockerignore_keeps_secrets_and_venv_out() -> None:
