@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from engine import jit
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
@@ -82,9 +83,11 @@ def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequenc
     turnover = np.empty((K, T))
     trade_parts: list[np.ndarray] = [np.empty((0, 3))] * K
 
+    simulate = jit.kernel(simulate_kernel, K * data.close.size)
+
     def one(k: int) -> None:
         (sl, tp, ts), use_stops = shared_stops or stop_arrays(strategy_cls(params[k]), data, config)
-        eq, _cash, _pos, _w, turn, gro, last_close, fills = simulate_kernel(
+        eq, _cash, _pos, _w, turn, gro, last_close, fills = simulate(
             arrays["open"], arrays["high"], arrays["low"], arrays["close"], weights[k], rebal, sl, tp, ts,
             float(config.initial_cash), costs.commission_bps / 1e4, float(costs.min_commission),
             costs.slippage_bps / 1e4, FILL_MODES[config.fill], bool(config.fractional),

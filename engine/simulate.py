@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engine import jit
 from engine import metrics as metrics_mod
+from engine.audit import call_strategy
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError, StrategyError
@@ -61,7 +63,7 @@ def stop_arrays(strategy: Strategy, data: MarketData, config: BacktestConfig) ->
     stop is on: the strategy's own `stop_fractions` where it gives them, else the config's fixed fractions.
     With every stop off the arrays are (1, N) NaN placeholders (the kernel never reads them)."""
     shape = data.close.shape
-    custom = strategy.stop_fractions(data) or {}
+    custom = call_strategy(strategy, "stop_fractions", data) or {}
     unknown = set(custom) - set(STOP_KEYS)
     if unknown:
         raise StrategyError(f"{strategy.name}: unknown stop kind(s) {sorted(unknown)}; expected {STOP_KEYS}")
@@ -95,12 +97,12 @@ def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | 
     config = config or BacktestConfig()
     if len(data) < 2:
         raise ConfigError(f"a backtest needs at least 2 bars; the data has {len(data)}")
-    weights = _aligned(strategy.target_weights(data), data, f"{strategy.name} weights")
+    weights = _aligned(call_strategy(strategy, "target_weights", data), data, f"{strategy.name} weights")
     (sl, tp, ts), use_stops = stop_arrays(strategy, data, config)
     arrays = data.to_arrays()
     costs, risk = config.costs, config.risk
     growth = (1.0 + config.cash_rate) ** (1.0 / config.periods_per_year)
-    outputs = simulate_kernel(
+    outputs = jit.kernel(simulate_kernel, data.close.size)(
         arrays["open"], arrays["high"], arrays["low"], arrays["close"], weights,
         rebalance_mask(data.index, config.rebalance), sl, tp, ts,
         float(config.initial_cash), costs.commission_bps / 1e4, float(costs.min_commission),

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from engine import jit
 from engine.kernels import F_BAR, F_FEE, F_PRICE, F_QTY, F_REASON, F_SYM, REASONS
 from engine.result import TRADE_COLUMNS
 
@@ -104,7 +105,7 @@ def trade_records(fills: np.ndarray, last_close: np.ndarray, n_bars: int) -> np.
     if fills.shape[0] == 0:
         return np.empty((0, 11))
     order = np.argsort(fills[:, F_SYM], kind="stable")
-    raw = _build_trades(fills, order, last_close, float(n_bars - 1))
+    raw = jit.kernel(_build_trades, fills.shape[0])(fills, order, last_close, float(n_bars - 1))
     return raw[np.argsort(raw[:, 2], kind="stable")]
 
 

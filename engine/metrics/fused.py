@@ -12,6 +12,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from engine import jit
+
 FUSED_NAMES: tuple[str, ...] = (
     "final_equity", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar",
     "max_drawdown", "max_drawdown_duration", "best_day", "worst_day", "var_95", "cvar_95",
@@ -164,5 +166,5 @@ def fused_metrics(values, cash, periods, rf_bar, years, bench, gross, turnover, 
 
     bench: (T,) benchmark returns (NaN = no bar) or an empty array; gross, turnover: (T, K) or (0, 0).
     """
-    kernel = _parallel if values.shape[1] >= 32 else _serial
+    kernel = jit.kernel(_parallel if values.shape[1] >= 32 else _serial, values.size)
     return kernel(values, cash, periods, rf_bar, years, bench, gross, turnover, level)

@@ -22,6 +22,7 @@ import pandas as pd
 import pandas_ta as ta
 from numba import njit
 
+from engine import jit
 from engine.data.market import MarketData
 from engine.strategies.base import Strategy, param, require
 from engine.strategies.common import TIE_REL, indicator, union_weights
@@ -85,11 +86,12 @@ class _MovingAverageCross(Strategy):
             averages.append((mask, mas))
         n_sym = len(data.symbols)
         every_bar = bool(has_bar.all())
+        cross = jit.kernel(cross_positions, data.close.size * len(params_list))
         out = []
         for p in params_list:
             own = np.empty(data.close.shape) if every_bar else np.full(data.close.shape, np.nan)
             for j, (mask, mas) in enumerate(averages):
-                pos = cross_positions(mas[p.fast], mas[p.slow], TIE_REL, p.allow_short) * (p.weight / n_sym)
+                pos = cross(mas[p.fast], mas[p.slow], TIE_REL, p.allow_short) * (p.weight / n_sym)
                 if every_bar:
                     own[:, j] = pos
                 elif mask.any():

@@ -1,0 +1,154 @@
+"""Tiered execution of the numba kernels: first calls answer at once, compiled code takes over when cached.
+
+Compiling every kernel takes ~20 s (numba's type inference on the simulator loop, not LLVM), which a UI
+cannot spend on its first click. numba caches compiled code on disk (`cache=True`), and the set-up script
+fills that cache (`python -m engine.warmup`), which then writes a *warm marker* keyed by the numba version
+and the kernel files' size and mtime (numba's own cache keys). `kernel(dispatcher, cells)` picks the tier:
+
+- marker present: the compiled kernel (numba loads it from its cache in milliseconds);
+- no marker, small work (`cells` <= INTERPRET_MAX_CELLS): the kernel's own Python source run by the
+  interpreter (`interpreted`: the same code object, with the jitted helpers it calls swapped for their own
+  Python twins), while a background `python -m engine.warmup` fills the cache for later calls;
+- no marker, large work: the compiled kernel, compiled now (what every call did before this module).
+
+Both tiers run the same source and give the same numbers (tests hold them equal). IVYBT_JIT=compiled
+forces the compiled tier without starting anything (benchmarks, tests of speed); IVYBT_JIT=interpreted
+forces the interpreter (tests of the twins).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+from typing import Any, Callable
+
+import numba
+from numba.core.registry import CPUDispatcher
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+KERNEL_FILES = ("kernels.py", "trades.py", "metrics/fused.py", "strategies/crossover.py")
+"""Sources of the kernels a backtest runs (relative to the package): their size and mtime key the marker."""
+INTERPRET_MAX_CELLS = 60_000
+"""Largest job (bars x symbols x sets) the interpreter runs while nothing is cached: ~0.5 s for the
+simulator in pure Python; beyond that compiling (seconds, once) is cheaper."""
+WARMING_STALE_S = 600.0
+"""A warm-up lock older than this is from a process that died; another warm-up may start."""
+
+_twins: dict[Any, Callable[..., Any]] = {}
+_warm = False
+_spawned = False
+
+
+def mode() -> str:
+    """IVYBT_JIT: "auto" (default), "compiled" or "interpreted"; anything else raises ValueError."""
+    value = os.environ.get("IVYBT_JIT", "auto").strip().lower() or "auto"
+    if value not in ("auto", "compiled", "interpreted"):
+        raise ValueError(f"IVYBT_JIT={value!r}: expected auto, compiled or interpreted")
+    return value
+
+
+def cache_key() -> str:
+    """numba version, Python version and each kernel file's size and mtime: what invalidates numba's cache."""
+    parts = [numba.__version__, sys.version.split()[0]]
+    for rel in KERNEL_FILES:
+        st = (PACKAGE_ROOT / rel).stat()
+        parts.append(f"{rel}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def marker_dir() -> Path:
+    """Where numba keeps this package's cache (NUMBA_CACHE_DIR, else engine/__pycache__), else ~/.cache/ivybt."""
+    if numba.config.CACHE_DIR:
+        return Path(numba.config.CACHE_DIR)
+    own = PACKAGE_ROOT / "__pycache__"
+    if os.access(own if own.exists() else PACKAGE_ROOT, os.W_OK):
+        return own
+    return Path.home() / ".cache" / "ivybt"
+
+
+def _marker() -> Path:
+    return marker_dir() / f"ivybt-warm-{cache_key()}"
+
+
+def _lock() -> Path:
+    return marker_dir() / f"ivybt-warming-{cache_key()}"
+
+
+def is_warm() -> bool:
+    """True once the compiled kernels are in numba's cache for the current sources (checked until true)."""
+    global _warm
+    if not _warm:
+        _warm = _marker().exists()
+    return _warm
+
+
+def mark_warm() -> Path:
+    """Record that the cache holds every kernel for the current sources (called by engine.warmup)."""
+    global _warm
+    path = _marker()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"compiled {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+    _warm = True
+    return path
+
+
+def clear_warming_lock() -> None:
+    """Remove this process's warm-up lock (engine.warmup calls it when done, success or not)."""
+    _lock().unlink(missing_ok=True)
+
+
+def start_background_warmup() -> bool:
+    """Start `python -m engine.warmup` detached, once per process and once across processes (a lock file);
+    True if this call started it."""
+    global _spawned
+    if _spawned:
+        return False
+    _spawned = True
+    lock = _lock()
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        if lock.exists() and time.time() - lock.stat().st_mtime < WARMING_STALE_S:
+            return False
+        lock.unlink(missing_ok=True)
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        os.close(fd)
+    except OSError:
+        return False  # someone else holds it, or the folder is read-only: compile on demand instead
+    subprocess.Popen([sys.executable, "-m", "engine.warmup", "--background"], cwd=str(PACKAGE_ROOT.parent),
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
+    return True
+
+
+def interpreted(fn: Any) -> Callable[..., Any]:
+    """The Python twin of a numba dispatcher: its own code object run by the interpreter, with every jitted
+    function it calls (module globals) replaced by that function's twin. Plain functions come back as is."""
+    if not isinstance(fn, CPUDispatcher):
+        return fn
+    twin = _twins.get(fn)
+    if twin is None:
+        py = fn.py_func
+        env = dict(py.__globals__)
+        twin = types.FunctionType(py.__code__, env, py.__name__, py.__defaults__, py.__closure__)
+        _twins[fn] = twin
+        for name, value in py.__globals__.items():
+            if isinstance(value, CPUDispatcher):
+                env[name] = interpreted(value)
+    return twin
+
+
+def kernel(fn: Any, cells: int) -> Callable[..., Any]:
+    """The tier to run `fn` (a numba dispatcher) on a job of `cells` bar-symbol-set cells (module docstring)."""
+    how = mode()
+    if how == "compiled" or not isinstance(fn, CPUDispatcher):
+        return fn
+    if how == "interpreted":
+        return interpreted(fn)
+    if fn.signatures or is_warm():
+        return fn  # compiled in this process already, or loadable from the cache
+    start_background_warmup()
+    return interpreted(fn) if cells <= INTERPRET_MAX_CELLS else fn
