@@ -2,9 +2,11 @@
 
 Run by the harness as ``python -m benchmarks.probes latency|memory ...``; each child prints one JSON line.
 
-* latency: a fresh interpreter imports IvyBT, builds SPY's MarketData and runs W1 twice. The first process
-  gets an empty NUMBA_CACHE_DIR (every kernel compiled: a clean clone's first run), the second the same,
-  now filled, directory (cache warm).
+* latency: a fresh interpreter imports IvyBT, builds SPY's MarketData and runs W1 twice, in three cases:
+  "cold" - an empty NUMBA_CACHE_DIR with the default tiers of engine.jit (a clean clone's first run: the
+  interpreter answers while a background warm-up compiles); "cold, compiled" - another empty cache with
+  IVYBT_JIT=compiled (every kernel compiled in the call: the JIT cost itself); "warm" - the first case's
+  directory once its background warm-up has finished (every later process).
 * memory: peak resident set size (``VmHWM`` of /proc/self/status; ``ru_maxrss`` where that is missing, but
   on Linux ru_maxrss is inherited across fork + exec from the harness process, so it is not used there). The child
   imports the engine, loads SPY and runs a 4-cell grid first (JIT compiled, libraries imported: the
@@ -88,15 +90,33 @@ def _spawn(args: list[str], env: dict[str, str] | None = None, timeout: float = 
     return json.loads(proc.stdout.strip().splitlines()[-1]), wall
 
 
+def _latency(env: dict[str, str], data_dir: Path) -> dict[str, Any]:
+    answer, wall = _spawn(["latency", "--data-dir", str(data_dir)], env)
+    answer["process_wall"] = wall
+    return answer
+
+
+def _wait_warm(cache: Path, timeout: float = 600.0) -> float:
+    """Seconds until engine.jit's background warm-up has written its marker and dropped its lock in `cache`."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if list(cache.glob("ivybt-warm-*")) and not list(cache.glob("ivybt-warming-*")):
+            return time.perf_counter() - t0
+        time.sleep(0.5)
+    raise RuntimeError(f"the background warm-up did not finish within {timeout:.0f} s ({cache})")
+
+
 def first_call_latency(data_dir: Path) -> dict[str, dict[str, Any]]:
-    """{"cold": ..., "warm": ...}: two fresh processes sharing a new numba cache directory."""
+    """{"cold": ..., "cold, compiled": ..., "warm": ...}: fresh processes on new numba cache directories."""
     out = {}
-    with tempfile.TemporaryDirectory(prefix="ivybt-numba-") as cache:
-        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(ROOT)}
-        for label in ("cold", "warm"):
-            answer, wall = _spawn(["latency", "--data-dir", str(data_dir)], env)
-            answer["process_wall"] = wall
-            out[label] = answer
+    with tempfile.TemporaryDirectory(prefix="ivybt-numba-") as tmp:
+        auto, compiled = Path(tmp) / "auto", Path(tmp) / "compiled"
+        base = {**os.environ, "PYTHONPATH": str(ROOT)}
+        out["cold"] = _latency({**base, "NUMBA_CACHE_DIR": str(auto), "IVYBT_JIT": "auto"}, data_dir)
+        out["cold, compiled"] = _latency({**base, "NUMBA_CACHE_DIR": str(compiled), "IVYBT_JIT": "compiled"},
+                                         data_dir)
+        out["cold"]["background_warmup_s"] = _wait_warm(auto)
+        out["warm"] = _latency({**base, "NUMBA_CACHE_DIR": str(auto), "IVYBT_JIT": "auto"}, data_dir)
     return out
 
 
