@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from engine.audit import audit_lookahead
+from engine.audit import audit_lookahead, call_strategy
 from engine.data.market import MarketData
 from engine.errors import StrategyError
+from engine.simulate import run_backtest
 from engine.strategies.base import Strategy, param
 from engine.strategies.registry import BUILTINS
 from tests.engine.test_strategies_common import market, read_csv
@@ -148,3 +150,48 @@ def test_unusable_output_is_a_strategy_error() -> None:
         audit_lookahead(WrongShape(), market("SPY"))
     with pytest.raises(StrategyError, match="min_bars must be >= 1"):
         audit_lookahead(BUILTINS["sma_cross"](), market("SPY"), min_bars=0)
+
+
+class FailsOnShortHistory(Strategy):
+    """Works on the full history, raises IndexError on fewer than 100 bars (a user bug the audit meets)."""
+
+    name = "fails_on_short_history"
+
+    @dataclass(frozen=True)
+    class Params:
+        pass
+
+    def target_weights(self, data: MarketData) -> pd.DataFrame:
+        anchor = data.close.iloc[99]  # IndexError on fewer than 100 bars
+        return (data.close > anchor).astype(float)
+
+
+def test_exception_in_user_strategy_code_is_a_strategy_error_with_file_and_line() -> None:
+    data = market("SPY")
+    line = FailsOnShortHistory.target_weights.__code__.co_firstlineno + 1
+    with pytest.raises(StrategyError) as info:
+        audit_lookahead(FailsOnShortHistory(), data, n_checks=3)
+    msg = str(info.value)
+    assert msg.startswith(f"strategy 'fails_on_short_history' failed on the first 1 bars (up to {data.index[0]}): ")
+    assert msg.endswith(f"strategy 'fails_on_short_history' ({Path(__file__).resolve()}, line {line}) failed in "
+                        f"target_weights: IndexError: {info.value.__cause__.__cause__}")
+    assert isinstance(info.value.__cause__.__cause__, IndexError)  # the original error, chained with `from`
+    with pytest.raises(StrategyError, match=rf"test_audit.py, line {line}\) failed in target_weights: IndexError"):
+        run_backtest(data.head(50), FailsOnShortHistory())
+
+
+def test_exception_in_builtin_strategy_code_passes_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A built-in strategy failing is an engine bug: it propagates unchanged (not dressed up as user error)."""
+    cls = BUILTINS["sma_cross"]
+
+    def broken(self, data):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(cls, "target_weights", broken)
+    with pytest.raises(KeyError, match="boom"):
+        run_backtest(market("SPY"), cls())
+    with pytest.raises(KeyError, match="boom"):
+        audit_lookahead(cls(), market("SPY"))
+    monkeypatch.setattr(cls, "target_weights", lambda self, data: (_ for _ in ()).throw(StrategyError("on purpose")))
+    with pytest.raises(StrategyError, match="^on purpose$"):
+        call_strategy(cls(), "target_weights", market("SPY"))

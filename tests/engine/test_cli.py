@@ -302,6 +302,73 @@ def test_audit_passes_builtin_and_fails_leaky_user_strategy(home):
     assert cli("audit", "no_such", home=home).returncode == 2
 
 
+BROKEN = '''
+from dataclasses import dataclass
+import pandas as pd
+from engine.errors import StrategyError
+from engine.strategies.base import Strategy
+
+class BadWeights(Strategy):
+    name = "bad_weights"
+
+    @dataclass(frozen=True)
+    class Params:
+        pass
+
+    def target_weights(self, data):
+        return data.close["NO_SUCH_COLUMN"]  # line 15: KeyError at run time
+
+class BadStops(Strategy):
+    name = "bad_stops"
+
+    @dataclass(frozen=True)
+    class Params:
+        pass
+
+    def target_weights(self, data):
+        return data.close.notna().astype(float)
+
+    def stop_fractions(self, data):
+        return {"stop_loss": 1 / 0}  # line 28: ZeroDivisionError at run time
+
+class Refuses(Strategy):
+    name = "refuses"
+
+    @dataclass(frozen=True)
+    class Params:
+        pass
+
+    def target_weights(self, data):
+        raise StrategyError("refuses: needs at least two symbols")
+'''
+
+
+@pytest.mark.parametrize("command", ["backtest", "audit"])
+@pytest.mark.parametrize("strategy, line, original", [
+    ("bad_weights", 15, "failed in target_weights: KeyError: 'NO_SUCH_COLUMN'"),
+    ("bad_stops", 28, "failed in stop_fractions: ZeroDivisionError: division by zero"),
+])
+def test_user_strategy_raising_at_run_time_is_one_line_naming_file_and_line(home, command, strategy, line, original):
+    (home / "strategies").mkdir(parents=True, exist_ok=True)
+    path = home / "strategies" / "broken.py"
+    path.write_text(BROKEN)
+    args = ["backtest", "--strategy", strategy] if command == "backtest" else ["audit", strategy, "--checks", "3"]
+    proc = cli(*args, "--symbols", "SPY", home=home)
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"ivybt: error: strategy {strategy!r} ({path.resolve()}, line {line}) {original}"]
+
+
+@pytest.mark.parametrize("command", ["backtest", "audit"])
+def test_user_strategy_error_raised_on_purpose_passes_through(home, command):
+    (home / "strategies").mkdir(parents=True, exist_ok=True)
+    (home / "strategies" / "broken.py").write_text(BROKEN)
+    args = ["backtest", "--strategy", "refuses"] if command == "backtest" else ["audit", "refuses"]
+    proc = cli(*args, "--symbols", "SPY", home=home)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr == "ivybt: error: refuses: needs at least two symbols\n"
+
+
 def test_presets_list_and_show(home):
     listed = {p["name"]: p for p in cli_json("presets", "list", home=home)["presets"]}
     assert {"spy_trend", "sector_rotation", "multi_asset_breakout"} <= set(listed)
