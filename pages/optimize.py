@@ -2,23 +2,25 @@
 
 Tabs: Grid (ranked table, heatmap, surface, save best as preset), Walk-forward, Monte Carlo, Universe and
 Scorecard. Long calls show a progress bar with a Cancel button (ui.run_control). Results are held in
-session state while viewed; the optimizer's best set is saved as a run (kind "optimize").
+session state while viewed and saved as runs: the optimizer's best set (kind "optimize"), the walk-forward's
+stitched out-of-sample equity ("walkforward"), the Monte Carlo ("montecarlo") and the scorecard ("scorecard").
 """
 from __future__ import annotations
 
 import streamlit as st
 
 from engine.errors import EngineError
-from engine.montecarlo import METHODS as MC_METHODS, MonteCarloSpec, run_montecarlo
+from engine.montecarlo import METHODS as MC_METHODS, MonteCarloSpec, run_montecarlo, save_montecarlo
 from engine.optimize import run_optimization
 from engine.request import run_request
 from engine.strategies.registry import list_strategies, load_errors
-from engine.walkforward import WalkForwardSpec, run_walkforward
+from engine.walkforward import WalkForwardSpec, run_walkforward, save_walkforward
 from ui import data_cache
 from ui import optimize_view as view
 from ui.optimize_tabs import scorecard_tab, universe_tab
 from ui.optimize_form import P, build_spec, data_inputs, range_inputs, search_inputs, seed_defaults
-from ui.run_control import RunControl, pop_cancelled
+from ui.run_control import controlled, pop_cancelled
+from ui.state import run_store
 from ui.shell import ensure_navigation
 
 ensure_navigation()
@@ -65,22 +67,13 @@ if result is not None and result.spec.strategy != strategy:
 tabs = dict(zip(TABS, st.tabs(list(TABS), key=f"{P}_tabs", on_change="rerun")))
 
 
-def _controlled(label: str, key: str, fn):
-    """Run fn(progress, should_stop) under a progress bar with Cancel; EngineError -> st.error (None)."""
-    try:
-        return RunControl(label, key).run(fn)
-    except EngineError as e:
-        st.error(f"{label} stopped: {e}. Fix the input above and run again.")
-        return None
-
-
 with tabs["Grid"]:
     if tabs["Grid"].open:
         go = st.button("Run optimization", type="primary", key=f"{P}_run", disabled=spec is None)
         if pop_cancelled(f"{P}_grid"):
             st.warning("Optimization cancelled; the previous result (if any) is shown.")
         if go and spec is not None:
-            found = _controlled(f"Optimizing {spec.strategy}", f"{P}_grid",
+            found = controlled(f"Optimizing {spec.strategy}", f"{P}_grid",
                                 lambda p, s: run_optimization(spec, progress=p, should_stop=s))
             if found is not None:
                 result = view.slim(found)
@@ -116,9 +109,11 @@ with tabs["Walk-forward"]:
                                           anchored=bool(st.session_state[f"{P}_wf_anchored"]))
                 return run_walkforward(wf_spec, progress=p, should_stop=s)
 
-            wf = _controlled("Walk-forward", f"{P}_wf", _wf)
+            wf = controlled("Walk-forward", f"{P}_wf", _wf)
             if wf is not None:
                 st.session_state[f"{P}_wf_result"] = wf
+                st.session_state[f"{P}_wf_run_id"] = view.save_as_run(
+                    lambda: save_walkforward(wf, store=run_store()), "walk-forward")
         wf = st.session_state.get(f"{P}_wf_result")
         if wf is None:
             st.info("Each window optimizes on its in-sample bars and trades the chosen set on the next "
@@ -132,6 +127,7 @@ with tabs["Walk-forward"]:
             except EngineError:
                 benchmark = None
             view.show_walkforward(wf, benchmark)
+            view.saved_caption(st.session_state.get(f"{P}_wf_run_id"), "stitched out-of-sample equity")
 
 with tabs["Monte Carlo"]:
     if tabs["Monte Carlo"].open:
@@ -152,23 +148,31 @@ with tabs["Monte Carlo"]:
                             help="Fraction of winning trades (or bars) turned into the average loss.")
         loss = c3.slider("Loss threshold", 0.01, 1.0, 0.2, 0.01, key=f"{P}_mc_loss",
                          help="P(loss) = share of paths ending below (1 - threshold) x initial cash.")
+        if pop_cancelled(f"{P}_mc"):
+            st.warning("Monte Carlo cancelled; the previous result (if any) is shown.")
         if st.button("Run Monte Carlo", type="primary", key=f"{P}_mc_run", disabled=spec is None) and spec:
-            try:
-                with st.spinner("Backtesting the chosen set and resampling ..."):
-                    backtest = run_request(spec.request(params))
-                    mc = run_montecarlo(backtest, MonteCarloSpec(
-                        method=method, n_sims=int(n_sims), block_length=int(block), extra_slippage_bps=float(slip),
-                        win_rate_haircut=float(haircut), loss_threshold=float(loss), seed=int(seed)))
-                st.session_state[f"{P}_mc_result"] = (mc, backtest.equity, params)
-            except EngineError as e:
-                st.error(f"Monte Carlo stopped: {e}")
+            def _mc(p, s):
+                mc_spec = MonteCarloSpec(method=method, n_sims=int(n_sims), block_length=int(block),
+                                         extra_slippage_bps=float(slip), win_rate_haircut=float(haircut),
+                                         loss_threshold=float(loss), seed=int(seed))
+                request = spec.request(params)
+                backtest = run_request(request)
+                return request, backtest, run_montecarlo(backtest, mc_spec, progress=p, should_stop=s)
+
+            done = controlled("Monte Carlo", f"{P}_mc", _mc)
+            if done is not None:
+                request, backtest, mc = done
+                run_id = view.save_as_run(lambda: save_montecarlo(mc, backtest, request, store=run_store()),
+                                          "Monte Carlo")
+                st.session_state[f"{P}_mc_result"] = (mc, backtest.equity, params, run_id)
         stored = st.session_state.get(f"{P}_mc_result")
         if stored is None:
             st.info("Pick a parameter set (the optimizer's best by default) and press **Run Monte Carlo**.")
         else:
-            mc, equity, used = stored
+            mc, equity, used, run_id = stored
             st.caption(f"Parameter set: {used}")
             view.show_montecarlo(mc, equity)
+            view.saved_caption(run_id, "Monte Carlo")
 
 with tabs["Universe"]:
     if tabs["Universe"].open:

@@ -15,9 +15,12 @@ from engine.errors import EngineError
 from engine.metrics import returns_from_equity
 from engine.optimize import OptimizationResult, OptimizeSpec
 from engine.presets import list_presets, load_preset, save_preset
-from engine.scorecard import build_scorecard
+from engine.scorecard import build_scorecard, save_scorecard
 from engine.universe import select_universe
-from ui.optimize_view import P, choose_params, preset_saver, searched_params, show_scorecard, show_universe
+from ui.optimize_view import (P, choose_params, preset_saver, save_as_run, saved_caption, searched_params,
+                              show_scorecard, show_universe)
+from ui.run_control import controlled, pop_cancelled
+from ui.state import run_store
 
 RANK_METRICS = ("sharpe", "cagr", "calmar", "sortino", "total_return")
 
@@ -32,15 +35,19 @@ def universe_tab(spec: OptimizeSpec | None, result: OptimizationResult | None, f
     top_n = c2.number_input("Keep top N (0 = no limit)", min_value=0, max_value=500, value=0, key=f"{P}_uni_top")
     use_threshold = c3.checkbox("Only symbols with metric >= threshold", key=f"{P}_uni_use_thr")
     threshold = c3.number_input("threshold", value=0.0, step=0.1, key=f"{P}_uni_thr", disabled=not use_threshold)
+    if pop_cancelled(f"{P}_uni"):
+        st.warning("Universe selection cancelled; the previous result (if any) is shown.")
     if st.button("Rank symbols", type="primary", key=f"{P}_uni_run", disabled=spec is None) and spec is not None:
-        try:
+        def _rank(p, s):
             request = spec.request(params)
-            with st.spinner(f"Backtesting each of {len(spec.symbols)} symbols alone ..."):
-                chosen = select_universe(request, metric=metric, top_n=int(top_n) or None,
-                                         threshold=float(threshold) if use_threshold else None)
+            return request, select_universe(request, metric=metric, top_n=int(top_n) or None,
+                                            threshold=float(threshold) if use_threshold else None,
+                                            progress=p, should_stop=s)
+
+        done = controlled("Universe selection (each symbol alone)", f"{P}_uni", _rank)
+        if done is not None:
+            request, chosen = done
             st.session_state[f"{P}_uni_result"] = (chosen, request)
-        except EngineError as e:
-            st.error(f"Universe selection stopped: {e}")
     stored = st.session_state.get(f"{P}_uni_result")
     if stored is None:
         st.info("Pick several symbols above, a metric and a rule, then press **Rank symbols**.")
@@ -90,17 +97,18 @@ def scorecard_tab(spec: OptimizeSpec | None, result: OptimizationResult | None, 
                                                               spec.config.initial_cash)
         if use_wf:
             kwargs["walkforward"] = wf
-        try:
-            with st.spinner("Running the robustness checks (deflated Sharpe, PBO, plateau, Monte Carlo, fills, "
-                            "costs) ..."):
-                card = build_scorecard(spec.request(params), **kwargs)
-            st.session_state[f"{P}_sc_result"] = (card, params)
-        except EngineError as e:
-            st.error(f"Scorecard stopped: {e}")
+        card = controlled("Scorecard", f"{P}_sc",
+                          lambda p, s: build_scorecard(spec.request(params), progress=p, should_stop=s, **kwargs))
+        if card is not None:
+            run_id = save_as_run(lambda: save_scorecard(card, store=run_store()), "scorecard")
+            st.session_state[f"{P}_sc_result"] = (card, params, run_id)
+    if pop_cancelled(f"{P}_sc"):
+        st.warning("Scorecard cancelled; the previous result (if any) is shown.")
     stored = st.session_state.get(f"{P}_sc_result")
     if stored is None:
         st.info("Pick a parameter set and press **Build scorecard**.")
         return
-    card, used = stored
+    card, used, run_id = stored
     st.caption(f"Parameter set: {used}")
     show_scorecard(card)
+    saved_caption(run_id, "scorecard")

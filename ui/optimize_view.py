@@ -1,12 +1,13 @@
 """Drawing the Optimize page's results, one function per tab (figures from `ui.charts_robustness`).
 
-Results live in session state only while the user looks at them (the optimizer's best set is also saved
-as a run); each function takes the engine's result object and draws it, with widgets keyed under `opt_`.
+Results live in session state while the user looks at them, and each is also saved as a run (the
+optimizer's best set, the walk-forward's stitched out-of-sample equity, the Monte Carlo and the scorecard:
+`save_as_run`); each function takes the engine's result object and draws it, with widgets keyed under `opt_`.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -228,6 +229,23 @@ def save_best_run(result: OptimizationResult) -> str | None:
     spec = result.spec
     name = f"optimize: best {spec.objective} of {len(result.table):,} {spec.method} sets"
     return run_store().save(run_request(request), request, kind="optimize", name=name)
+
+
+def save_as_run(save: Callable[[], str | None], what: str) -> str | None:
+    """Call `save` (it stores a result as a run and returns the id); a failure is a warning, not an error."""
+    from engine.errors import EngineError
+
+    try:
+        return save()
+    except EngineError as e:
+        st.warning(f"The {what} could not be saved as a run: {e}")
+        return None
+
+
+def saved_caption(run_id: str | None, what: str) -> None:
+    """'The ... was saved as run `id` (Runs page).' when there is an id."""
+    if run_id:
+        st.caption(f"The {what} was saved as run `{run_id}` (Runs page).")
 
 
 def preset_saver(request: Any, key: str, universe: list[str] | None = None, label: str = "Save as preset") -> None:

@@ -17,7 +17,7 @@ from typing import Callable, TypeVar
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, EngineError
 
 T = TypeVar("T")
 FLAG_SUFFIX = "_cancelled"
@@ -77,7 +77,7 @@ class RunControl:
         """fn(progress, should_stop) with cancellation; the bar and the button are removed afterwards."""
         try:
             result = fn(self.progress, self.should_stop)
-        except ConfigError as e:
+        except EngineError as e:  # bad input or a cancel: the bar and the button go either way
             if self.pending is not None:
                 raise self.pending from None
             self.box.empty()
@@ -97,3 +97,15 @@ class Cancelled(ConfigError):
         super().__init__(f"cancelled after {done:,} of {total:,}" if total else "cancelled")
         self.done, self.total = done, total
 
+
+
+def controlled(label: str, key: str, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], T]) -> T | None:
+    """fn(progress, should_stop) under a RunControl; a cancel -> st.warning, another EngineError -> st.error
+    (both return None, so the page keeps its previous result)."""
+    try:
+        return RunControl(label, key).run(fn)
+    except Cancelled as e:
+        st.warning(f"{label} {e}; the previous result (if any) is kept.")
+    except EngineError as e:
+        st.error(f"{label} stopped: {e}. Fix the input above and run again.")
+    return None

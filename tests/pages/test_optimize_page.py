@@ -173,6 +173,12 @@ def test_walkforward_tab_matches_the_engine(workspace) -> None:
     assert any(t[0]["type"] == "heatmap" for t in traces)  # stability surface
     efficiency = {m.label: m.value for m in at.metric}["WF efficiency (CAGR)"]
     assert efficiency == ("n/a" if np.isnan(wf.efficiency) else f"{wf.efficiency:.2f}")
+    # saved as a run: the stitched OOS equity, the chosen set of every window in its payload
+    (run_id,) = RunStore().list(kind="walkforward")["id"]
+    assert any(run_id in c.value for c in at.caption)
+    pd.testing.assert_series_equal(RunStore().load(run_id).result.equity, wf.oos_equity, check_exact=True)
+    chosen = RunStore().load_payload(run_id)["chosen"]
+    assert [(c["fast"], c["slow"]) for c in chosen] == list(zip(wf.windows["fast"], wf.windows["slow"]))
 
     at.text_input(key="opt_wf_is").set_value("5000").run()  # more bars than the data: a clear error
     at.button(key="opt_wf_run").click().run()
@@ -205,6 +211,11 @@ def test_montecarlo_tab_percentiles_match_the_engine(workspace) -> None:
     np.testing.assert_allclose(median["y"], np.percentile(mc.paths, 50, axis=0), rtol=1e-12)
     hist = [t for t in traces if t[0]["type"] == "histogram"]
     assert len(hist) == 2 and len(hist[0][0]["x"]) == 300
+    (run_id,) = RunStore().list(kind="montecarlo")["id"]
+    stored = RunStore()
+    np.testing.assert_array_equal(stored.load(run_id).result.equity.to_numpy(), backtest.equity.to_numpy())
+    assert stored.load_payload(run_id)["prob_loss_beyond"] == mc.prob_loss_beyond
+    assert stored.load_frame(run_id, "montecarlo_percentiles").equals(mc.percentiles)
 
 
 def test_universe_tab_ranks_symbols_alone_and_saves_into_a_preset(workspace) -> None:
@@ -259,3 +270,53 @@ def test_scorecard_tab_uses_the_optimizer_trials(workspace) -> None:
     assert shown.loc["Number of trades", "verdict"] == trades_verdict
     counts = {m.label: int(m.value) for m in at.metric if m.label in ("pass", "warn", "fail")}
     assert sum(counts.values()) == len(shown)
+    (run_id,) = RunStore().list(kind="scorecard")["id"]
+    lines = RunStore().load_frame(run_id, "scorecard").set_index("name")
+    assert lines.loc["Sharpe ratio", "value"] == single.metrics["sharpe"]
+    assert list(lines["verdict"]) == list(shown["verdict"])
+
+
+@pytest.fixture
+def cancel_at_first_progress(monkeypatch):
+    """Every RunControl sets its cancel flag at its first progress update, as the Cancel button's on_click
+    does in the rerun a click starts; returns the progress calls seen."""
+    import streamlit as st
+
+    from ui import run_control
+
+    seen = []
+    original = run_control.RunControl.progress
+
+    def progress(self, done, total):
+        seen.append((self.key, done, total))
+        original(self, done, total)
+        st.session_state[f"{self.key}{run_control.FLAG_SUFFIX}"] = True
+
+    monkeypatch.setattr(run_control.RunControl, "progress", progress)
+    return seen
+
+
+def _assert_cancelled(at, warning: str) -> None:
+    assert not at.exception and not at.error, [e.value for e in at.exception] + errors(at)
+    assert any(warning in w.value for w in at.warning), [w.value for w in at.warning]
+    assert not at.get("progress") and not any(b.label == "Cancel" for b in at.button)
+
+
+def test_montecarlo_universe_and_scorecard_cancel(workspace, cancel_at_first_progress) -> None:
+    symbols = ("SPY", "QQQ", "TLT", "GLD", "XLE")
+    at = _open(_setup(page("optimize"), symbols=symbols), "Monte Carlo")
+    at.button(key="opt_mc_run").click().run()
+    _assert_cancelled(at, "Monte Carlo cancelled after 100 of 1,000")
+    assert "opt_mc_result" not in at.session_state and at.get("plotly_chart") == []
+
+    _open(at, "Universe")
+    at.button(key="opt_uni_run").click().run()
+    _assert_cancelled(at, "Universe selection (each symbol alone) cancelled after 1 of 5")
+    assert "opt_uni_result" not in at.session_state
+
+    _open(at, "Scorecard")
+    at.button(key="opt_sc_run").click().run()
+    _assert_cancelled(at, "Scorecard cancelled after 1 of 6")
+    assert "opt_sc_result" not in at.session_state
+    assert [k for k, *_ in cancel_at_first_progress] == ["opt_mc", "opt_uni", "opt_sc"]  # nothing ran on
+    assert len(RunStore().list()) == 0

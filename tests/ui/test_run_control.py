@@ -79,3 +79,38 @@ def test_rerun_during_progress_cancels_queued_batches_and_reraises(tmp_path, mon
         ctl.run(work)
     assert calls == [10]  # the first batch's progress was interrupted; the other 3 batches never ran
     assert ctl.should_stop()
+
+
+def _controlled_script() -> None:
+    import streamlit as st
+
+    from engine.errors import DataError
+    from engine.universe import select_universe
+    from engine.request import BacktestRequest
+    from ui.run_control import controlled
+
+    request = BacktestRequest(strategy="sma_cross", params={"fast": 5, "slow": 20}, symbols=("SPY", "QQQ", "TLT"),
+                              start="2015-01-01", end="2016-12-31")
+
+    def rank(progress, should_stop):
+        def report(done, total):
+            progress(done, total)
+            st.session_state["uni_cancelled"] = True  # the Cancel button's on_click, after the first symbol
+        return select_universe(request, progress=report, should_stop=should_stop)
+
+    def broken(progress, should_stop):
+        progress(1, 4)
+        raise DataError("no bars for XYZ")
+
+    st.session_state["results"] = [controlled("Universe", "uni", rank), controlled("Load", "load", broken)]
+
+
+def test_controlled_warns_on_cancel_and_errors_on_bad_input(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
+    at = AppTest.from_function(_controlled_script, default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["Universe cancelled after 1 of 3; the previous result (if any) is kept."]
+    assert [e.value for e in at.error] == ["Load stopped: no bars for XYZ. Fix the input above and run again."]
+    assert at.session_state["results"] == [None, None]
+    assert not at.get("button") and not at.get("progress")  # both bars and Cancel buttons are cleared
