@@ -10,20 +10,22 @@ import streamlit as st
 
 from brokers.base import BrokerError
 from brokers.execution import broker_status, execute_plan, plan_rebalance
-from engine.audit_log import AuditLog
+from engine.audit_log import AuditLog, slippage_vs_open
 from engine.errors import EngineError
 from engine.presets import list_presets, load_preset
 from engine.risk import kill_switch_reason, set_kill_switch
 from engine.signals import generate_signals
-from ui.daily_ops_view import checks_display, get_broker, orders_display, slippage_figure, status_panel
+from ui.daily_ops_view import (checks_display, get_broker, orders_display, paper_reset_panel, session_opens,
+                               slippage_figure, status_panel)
 
 st.title("Daily Ops")
 state = st.session_state
 
 with st.sidebar:
     broker_name = st.selectbox("Broker", ["paper", "alpaca", "ibkr"], key="ops_broker",
-                               help="paper: the embedded simulated account (default). Alpaca / IBKR settings and "
-                                    "keys come from the environment; they are never shown here.")
+                               help="paper: the embedded simulated account (default). Alpaca / IBKR settings come "
+                                    "from the environment, Alpaca keys from the Streamlit secrets or the "
+                                    "environment; they are never shown here.")
     presets = list_presets()
     preset_name = st.selectbox("Preset", presets, key="ops_preset", index=0 if presets else None)
     with st.expander("Kill switch"):
@@ -54,6 +56,11 @@ except (EngineError, BrokerError) as e:
     st.error(f"Cannot use {broker_name} / {preset_name}: {e}")
     st.stop()
 
+if broker_name == "paper" and paper_reset_panel(broker):
+    for key in ("ops_signal", "ops_plan", "ops_report"):
+        state.pop(key, None)
+    st.rerun()
+
 status = broker_status(broker)
 status_panel(status)
 if not status.get("connected"):
@@ -67,13 +74,22 @@ if state.get("ops_context") != context:
     state["ops_context"] = context
 
 if st.button("Generate signals", type="primary", key="ops_generate", icon=":material/bolt:"):
+    for key in ("ops_signal", "ops_plan", "ops_report"):
+        state.pop(key, None)
     try:
         with st.spinner("Loading data, computing today's targets and the plan ..."):
-            state["ops_signal"] = generate_signals(preset)
-            state["ops_plan"] = plan_rebalance(state["ops_signal"], broker)
-            state.pop("ops_report", None)
-    except (EngineError, BrokerError) as e:
-        st.error(f"Could not make the plan: {e}")
+            sig = generate_signals(preset)
+    except EngineError as e:
+        AuditLog().event("error", f"signals for {preset_name} failed: {type(e).__name__}: {e}",
+                         payload={"stage": "signals", "error": type(e).__name__})
+        st.error(f"Could not compute the signals: {e}")
+    else:
+        try:
+            with st.spinner("Reading the account and making the plan ..."):
+                state["ops_plan"] = plan_rebalance(sig, broker)  # errors are audited by plan_rebalance
+            state["ops_signal"] = sig
+        except (EngineError, BrokerError) as e:
+            st.error(f"Could not make the plan: {e}")
 
 signal, plan = state.get("ops_signal"), state.get("ops_plan")
 tab_plan, tab_orders, tab_log, tab_quality = st.tabs(["Signals and plan", "Orders and reconciliation",
@@ -100,6 +116,9 @@ with tab_plan:
                                     "notional": st.column_config.NumberColumn(format="%.2f")})
         st.markdown("**Risk checks**")
         st.dataframe(checks_display(plan.checks_frame()), key="ops_checks")
+        for c in plan.checks:
+            if c.name == "market_hours" and c.status == "warn":
+                st.warning(f"Market closed: {c.message}.")
         if not plan.approved:
             st.error("Blocked: " + "; ".join(f"{c.name}: {c.message}" for c in plan.failed_checks))
         elif not plan.orders:
@@ -147,10 +166,18 @@ with tab_log:
 
 with tab_quality:
     results = log.order_results()
-    st.caption("Each fill vs the price the plan was sized with (the latest price at planning time); positive = "
-               "worse (paid more on a buy, received less on a sell).")
-    st.plotly_chart(slippage_figure(results), key="ops_slippage")
-    if not results.empty:
-        done = results.dropna(subset=["slippage_bps"])
-        if not done.empty:
-            st.metric("Average slippage", f"{done['slippage_bps'].mean():+.1f} bps", help=f"{len(done)} order(s)")
+    st.caption("Each fill vs the price the plan was sized with (the latest price at planning time) and vs the "
+               "open of the session it filled in (what the backtest assumes: the next open, known once that "
+               "session's bar is in the data); positive = worse (paid more on a buy, received less on a sell).")
+    quality = slippage_vs_open(results, session_opens(sorted(set(results["symbol"])), preset.data_source))
+    st.plotly_chart(slippage_figure(quality), key="ops_slippage")
+    c1, c2 = st.columns(2)
+    vs_plan, vs_open = quality["slippage_bps"].dropna(), quality["slippage_open_bps"].dropna()
+    if len(vs_plan):
+        c1.metric("Average vs plan price", f"{vs_plan.mean():+.1f} bps", help=f"{len(vs_plan)} fill(s)")
+    if len(vs_open):
+        c2.metric("Average vs session open", f"{vs_open.mean():+.1f} bps", help=f"{len(vs_open)} fill(s)")
+    pending = int(quality["slippage_open_bps"].isna().sum())
+    if pending:
+        st.caption(f"{pending} fill(s) wait for their session's bar (refresh the data) to be compared with its "
+                   "open.")

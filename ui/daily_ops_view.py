@@ -1,12 +1,14 @@
 """Helpers of the Daily Ops page: the cached broker, status panel, check colouring and the slippage chart.
 
 `slippage_figure` and `checks_display` are pure (no st.* calls). Brokers are held by `st.cache_resource`
-(one per broker name and paper-cost setting) so the IBKR adapter's event-loop thread and connection live
-across reruns. Nothing here ever shows a secret: the status dict comes from `brokers.execution.broker_status`.
+(one per broker name and settings) so the IBKR adapter's event-loop thread and connection live across
+reruns. Alpaca keys come from Streamlit secrets when a secrets.toml has them (`alpaca_secret_keys`), else
+from the environment (the adapter reads it). Nothing here ever shows, logs or stores a secret: the status
+dict comes from `brokers.execution.broker_status`, and keys only travel as arguments to `make_broker`.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,25 +21,64 @@ STATE_ICONS = {"filled": "🟢 filled", "partially_filled": "🟠 partial", "new
                "canceled": "⚪ canceled", "expired": "⚪ expired", "unknown": "🔴 unknown"}
 
 
+KEY_SECRETS: dict[str, tuple[str, ...]] = {"api_key": ("ALPACA_API_KEY", "APCA_API_KEY_ID"),
+                                           "secret_key": ("ALPACA_SECRET_KEY", "APCA_API_SECRET_KEY")}
+
+
+def alpaca_secret_keys() -> dict[str, str]:
+    """Alpaca keys from Streamlit secrets: top-level ALPACA_API_KEY / ALPACA_SECRET_KEY (or APCA_API_KEY_ID /
+    APCA_API_SECRET_KEY), or an `[alpaca]` table with api_key / secret_key. {} when there is no secrets.toml,
+    it cannot be read, or it lacks either key (the environment then applies)."""
+    if not st.secrets.load_if_toml_exists():
+        return {}
+    table = st.secrets.get("alpaca")
+    out: dict[str, str] = {}
+    for arg, names in KEY_SECRETS.items():
+        found = [st.secrets.get(n) for n in names]
+        if isinstance(table, Mapping):
+            found.append(table.get(arg))
+        value = next((str(v) for v in found if isinstance(v, str) and v.strip()), None)
+        if value:
+            out[arg] = value.strip()
+    return out if len(out) == len(KEY_SECRETS) else {}
+
+
 @st.cache_resource(show_spinner=False)
-def _remote_broker(name: str) -> Any:
+def _remote_broker(name: str, settings: tuple[tuple[str, Any], ...], keys: tuple[tuple[str, str], ...]) -> Any:
+    """One adapter per broker, environment settings and keys (a changed setting makes a new one)."""
     from brokers import make_broker
 
-    return make_broker(name)
+    return make_broker(name, **dict(keys))
 
 
 def get_broker(name: str, commission_bps: float = 0.0, slippage_bps: float = 0.0) -> Any:
-    """The broker adapter for `name` (settings and keys from the environment).
+    """The broker adapter for `name` (settings from the environment, Alpaca keys from secrets or environment).
 
     Alpaca and IBKR are cached (`st.cache_resource`: one connection and loop thread across reruns). The paper
     broker is made on each run with the preset's costs: it is only a handle on the workspace database.
     """
-    from brokers import make_broker
+    from brokers import _env_settings, make_broker
     from engine.config import Costs
 
     if name == "paper":
         return make_broker("paper", costs=Costs(commission_bps=commission_bps, slippage_bps=slippage_bps))
-    return _remote_broker(name)
+    keys = alpaca_secret_keys() if name == "alpaca" else {}
+    return _remote_broker(name, tuple(sorted(_env_settings(name).items())), tuple(sorted(keys.items())))
+
+
+def session_opens(symbols: Sequence[str], source: Any = None) -> dict[str, pd.Series]:
+    """Daily opens per symbol from the data source (default: the workspace, then the bundled sample); a
+    symbol the source does not have is left out (its fills stay "pending")."""
+    from engine.data import load_market_data
+    from engine.errors import EngineError
+
+    out: dict[str, pd.Series] = {}
+    for sym in dict.fromkeys(symbols):
+        try:
+            out[sym] = load_market_data([sym], source=source).open[sym]
+        except EngineError:
+            continue
+    return out
 
 
 def status_panel(status: dict[str, Any]) -> None:
@@ -47,13 +88,29 @@ def status_panel(status: dict[str, Any]) -> None:
              icon=":material/warning:" if live else ":material/science:")
     if not status.get("connected"):
         st.error(f"{status['broker']}: not connected. {status.get('error', '')} "
-                 "Check the broker settings in the environment (see the README), then reload.")
+                 "Check the broker settings in the environment or the Streamlit secrets (see the README), then "
+                 "reload.")
         return
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Broker", status["broker"], delta="connected", delta_color="normal", delta_arrow="off")
     c2.metric("Account", status["account_id"])
     c3.metric("Equity", f"{status['equity']:,.2f} {status['currency']}")
     c4.metric("Cash", f"{status['cash']:,.2f}")
+
+
+def paper_reset_panel(broker: Any) -> bool:
+    """Sidebar expander to start the paper account over (cash input, confirmation box, button); True if reset."""
+    from engine.audit_log import AuditLog
+
+    with st.sidebar.expander("Paper account"):
+        cash = st.number_input("Starting cash", min_value=0.0, value=100_000.0, step=10_000.0, key="ops_reset_cash")
+        sure = st.checkbox("Delete the paper positions, orders and fills", key="ops_reset_confirm")
+        if not st.button("Reset paper account", key="ops_reset", disabled=not sure, icon=":material/restart_alt:"):
+            return False
+        new_id = broker.reset(float(cash))
+        AuditLog().event("account", f"paper account reset (app): new account {new_id}, cash {cash:,.2f}",
+                         payload={"broker": "paper", "account_id": new_id, "cash": float(cash)})
+        return True
 
 
 def checks_display(checks: pd.DataFrame) -> pd.DataFrame:
@@ -69,21 +126,36 @@ def orders_display(orders: pd.DataFrame) -> pd.DataFrame:
     return out.set_index("symbol")
 
 
-def slippage_figure(results: pd.DataFrame) -> go.Figure:
-    """Slippage per filled order over time (bps, positive = worse than the plan's reference price), with the
-    running mean. `results` = AuditLog.order_results(): updated_at, symbol, side, slippage_bps."""
+MEASURES: tuple[tuple[str, str, str, str], ...] = (
+    # column, legend name, marker symbol, line dash
+    ("slippage_bps", "vs plan price", "circle", "solid"),
+    ("slippage_open_bps", "vs session open (backtest)", "diamond", "dash"),
+)
+
+
+def slippage_figure(quality: pd.DataFrame) -> go.Figure:
+    """Slippage per filled order over time (bps, positive = worse), two measures with their running means:
+    vs the plan's reference price and vs the open of the session the order filled in (the backtest's fill).
+
+    `quality` = `engine.audit_log.slippage_vs_open(AuditLog.order_results(), opens)`: filled_at / updated_at,
+    symbol, side, slippage_bps, slippage_open_bps (NaN while the session's bar is not in the data)."""
     fig = go.Figure()
-    done = results.dropna(subset=["slippage_bps"]).copy()
-    if not done.empty:
-        done["t"] = pd.to_datetime(done["updated_at"], utc=True)
+    if not quality.empty:
+        done = quality.copy()
+        when = done["filled_at"].where(done["filled_at"].notna(), done["updated_at"])
+        done["t"] = pd.to_datetime(when, utc=True, format="ISO8601")
         done = done.sort_values("t")
-        colors = [LOSS if v > 0 else GAIN for v in done["slippage_bps"]]
-        fig.add_trace(go.Scatter(
-            x=done["t"], y=done["slippage_bps"], mode="markers", name="order", marker=dict(color=colors, size=9),
-            customdata=done[["symbol", "side"]].to_numpy(),
-            hovertemplate="%{customdata[0]} %{customdata[1]}: %{y:.1f} bps<extra></extra>"))
-        fig.add_trace(go.Scatter(x=done["t"], y=done["slippage_bps"].expanding().mean(), mode="lines",
-                                 name="running mean", line=dict(color=STRATEGY)))
+        for col, label, symbol, dash in MEASURES:
+            rows = done.dropna(subset=[col]) if col in done else done.iloc[:0]
+            if rows.empty:
+                continue
+            colors = [LOSS if v > 0 else GAIN for v in rows[col]]
+            fig.add_trace(go.Scatter(
+                x=rows["t"], y=rows[col], mode="markers", name=label,
+                marker=dict(color=colors, size=9, symbol=symbol), customdata=rows[["symbol", "side"]].to_numpy(),
+                hovertemplate=f"%{{customdata[0]}} %{{customdata[1]}} {label}: %{{y:.1f}} bps<extra></extra>"))
+            fig.add_trace(go.Scatter(x=rows["t"], y=rows[col].expanding().mean(), mode="lines",
+                                     name=f"running mean {label}", line=dict(color=STRATEGY, dash=dash)))
     fig.add_hline(y=0, line=dict(color=NEUTRAL, dash="dot"))
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), paper_bgcolor="rgba(0,0,0,0)",
                       plot_bgcolor="rgba(0,0,0,0)", yaxis_title="slippage (bps)",
