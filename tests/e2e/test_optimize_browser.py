@@ -3,7 +3,8 @@
 Reuses the server fixture of test_browser_backtest (a fresh `streamlit run app.py` on a free loopback port
 with its own workspace): types the ranges fast 5..20 step 5 and slow 50..150 step 50, clicks Run
 optimization, waits for the heatmap, saves a screenshot into tmp_path and checks the 4 x 3 cells drawn, the
-best set and that no exception or error box is shown.
+best set and that no exception or error box is shown; then runs a Monte Carlo of the best set on its tab
+(progress bar, saved as a run).
 """
 from __future__ import annotations
 
@@ -74,6 +75,14 @@ def test_small_grid_in_real_browser(app_url: str, tmp_path: Path) -> None:  # no
             ticks_y = plot.locator(".yaxislayer-above .ytick text").all_text_contents()
             assert ticks_x == ["5", "10", "15", "20"], ticks_x
             assert ticks_y == ["50", "100", "150"], ticks_y
+            assert page.locator("[data-testid='stException']").count() == 0
+            assert page.locator("[data-testid='stAlertContentError']").count() == 0
+            # Monte Carlo of the best set under its progress bar; the result is saved as a run
+            page.get_by_role("tab", name="Monte Carlo").click()
+            _idle(page)
+            page.get_by_role("button", name="Run Monte Carlo").click()
+            expect(page.get_by_text("The Monte Carlo was saved as run")).to_be_visible(timeout=120_000)
+            expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
             assert page.locator("[data-testid='stException']").count() == 0
             assert page.locator("[data-testid='stAlertContentError']").count() == 0
         finally:
