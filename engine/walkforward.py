@@ -17,6 +17,10 @@ equity divided by the mean in-sample CAGR of the chosen sets (NaN when that mean
 means nothing). `objective_efficiency` is the same ratio for the objective: mean OOS objective / mean IS
 objective. OOS metrics are computed from the OOS equity alone, so trade-based metrics (n_trades, win_rate,
 ...) are NaN out-of-sample; choose an equity-based objective (sharpe, cagr, calmar, ...) for walk-forward.
+
+Windows are independent: with workers > 1 they run on `WindowRunner`, the batch runners' LocalRunner
+process pool, each window getting only its own bars (IS start .. OOS end); the result is identical to the
+serial run. `save_walkforward` stores the stitched OOS equity as a run with the chosen set of every window.
 """
 from __future__ import annotations
 
