@@ -36,23 +36,25 @@ class MarketData:
 
     @classmethod
     def from_frames(cls, frames: Mapping[str, pd.DataFrame]) -> "MarketData":
-        """Align per-symbol frames (columns open, high, low, close, volume; sorted index) on their union index."""
+        """Align per-symbol frames (columns open, high, low, close, volume; sorted index) on their union index.
+
+        Timestamps are merged with numpy (np.unique + searchsorted), not one `Index.union` per symbol; the
+        result is the same, including the union's inferred frequency when the symbols' calendars differ.
+        """
         if not frames:
             raise DataError("no symbols given: MarketData needs at least one symbol")
-        index = None
         for sym, df in frames.items():
             missing = [f for f in FIELDS if f not in df.columns]
             if missing:
                 raise DataError(f"symbol {sym!r}: missing columns {missing}")
-            index = df.index if index is None else index.union(df.index)
-        assert index is not None
-        wide = {
-            f: pd.DataFrame({sym: df[f].astype("float64") for sym, df in frames.items()}, index=index)
-            for f in FIELDS
-        }
-        for f in FIELDS:
-            wide[f].columns.name = "symbol"
-        return cls(**wide)
+        indexes = [df.index for df in frames.values()]
+        index, positions = _union(indexes)
+        out = np.full((len(FIELDS), len(frames), len(index)), np.nan)  # field x symbol x bar: pandas' block layout
+        for j, (df, pos) in enumerate(zip(frames.values(), positions)):
+            out[:, j, pos] = _field_rows(df)
+        columns = pd.Index(list(frames), name="symbol")
+        return cls(**{f: pd.DataFrame(out[k].T, index=index, columns=columns, copy=False)
+                      for k, f in enumerate(FIELDS)})
 
     @property
     def symbols(self) -> list[str]:
@@ -100,3 +102,27 @@ class MarketData:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """C-contiguous float64 arrays (bars x symbols) for the compiled kernels."""
         return {f: np.ascontiguousarray(getattr(self, f).to_numpy(dtype="float64")) for f in FIELDS}
+
+
+def _union(indexes: list[pd.Index]) -> tuple[pd.Index, list[slice | np.ndarray]]:
+    """The sorted union of `indexes` and, for each, the positions of its rows in it (a slice when equal)."""
+    first = indexes[0]
+    if all(ix is first or ix.equals(first) for ix in indexes[1:]):
+        return first, [slice(None)] * len(indexes)
+    if all(isinstance(ix, pd.DatetimeIndex) and ix.dtype == first.dtype for ix in indexes):  # same unit and tz
+        stamps = np.unique(np.concatenate([ix.asi8 for ix in indexes]))
+        naive = pd.DatetimeIndex(stamps.view(f"datetime64[{first.unit}]"))
+        union = naive if first.tz is None else naive.tz_localize("UTC").tz_convert(first.tz)
+        return pd.DatetimeIndex(union, name=first.name, freq="infer"), [np.searchsorted(stamps, ix.asi8)
+                                                                         for ix in indexes]
+    union = first
+    for ix in indexes[1:]:
+        union = union.union(ix)
+    return union, [union.get_indexer(ix) for ix in indexes]
+
+
+def _field_rows(df: pd.DataFrame) -> np.ndarray:
+    """(5, n) float64 rows of `df`'s FIELDS (a view when the frame holds exactly them, in order)."""
+    if tuple(df.columns) == FIELDS:
+        return df.to_numpy(dtype="float64").T
+    return np.stack([df[f].to_numpy(dtype="float64") for f in FIELDS])
