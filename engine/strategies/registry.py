@@ -165,12 +165,15 @@ def load_errors() -> dict[str, str]:
 
 def get_strategy(name: str) -> type[Strategy]:
     """The strategy class registered under `name`; StrategyError listing the known names otherwise."""
+    if name in BUILTINS:  # a user file can never take a built-in's name, so no folder scan is needed
+        return BUILTINS[name]
     known = list_strategies()
     if name not in known:
         hint = ""
         errors = load_errors()
         if errors:
-            hint = f" (user files that failed to load: {', '.join(sorted(errors))}; see load_errors())"
+            hint = (f" (user files that failed to load: {', '.join(sorted(errors))}; `ivybt strategies` or "
+                    f"load_errors() says why)")
         raise StrategyError(f"unknown strategy {name!r}; known: {', '.join(known)}{hint}")
     return known[name]
 
