@@ -17,10 +17,11 @@ import pandas as pd
 import pytest
 
 from engine.config import BacktestConfig, Costs
+from engine.data import SAMPLE_DIR
 from engine.request import BacktestRequest, run_request
 
 IVYBT = Path(sys.executable).parent / "ivybt"
-DAILY = Path("/work/shared/data/daily")
+DAILY = SAMPLE_DIR  # the bundled copy of the real daily CSVs
 EXACT = ["backtest", "--strategy", "sma_cross", "--symbols", "SPY", "--param", "fast=10", "--param", "slow=50",
          "--commission-bps", "10", "--slippage-bps", "0", "--fill", "next_open", "--cash", "100000"]
 

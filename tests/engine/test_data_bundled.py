@@ -41,3 +41,11 @@ def test_data_readme_carries_the_caveats() -> None:
     for fact in ("guydekowski/market-lab", "auto_adjust=True", "split- and dividend-adjusted", "License",
                  "Survivorship", "2026-06-09", "Volume is split-adjusted only"):
         assert fact.lower() in text, fact
+
+
+def test_no_test_reads_data_from_outside_the_repository() -> None:
+    """Tests use the bundled copy (SAMPLE_DIR), so the suite runs on a clean clone anywhere."""
+    outside = "/work/" + "shared"  # split so this file does not match itself
+    tests_root = Path(__file__).resolve().parents[1]
+    offenders = [str(p.relative_to(tests_root)) for p in sorted(tests_root.rglob("*.py")) if outside in p.read_text()]
+    assert offenders == []

@@ -4,16 +4,16 @@ test_metrics_reference.py.)"""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from engine.data import SAMPLE_DIR
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES, backtest_metrics, drawdown, metrics_table, returns_from_equity
 
-DATA = Path("/work/shared/data/daily")
+DATA = SAMPLE_DIR  # the bundled copy of the real daily CSVs
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from pathlib import Path
 
 import empyrical as ep
 import numpy as np
@@ -22,9 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from engine.data import SAMPLE_DIR
 from engine.metrics import backtest_metrics, drawdown, metrics_table, returns_from_equity
 
-DATA = Path("/work/shared/data/daily")
+DATA = SAMPLE_DIR  # the bundled copy of the real daily CSVs
 P = 252.0
 
 

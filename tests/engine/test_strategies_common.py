@@ -2,17 +2,16 @@
 building blocks in engine/strategies/common.py against hand-worked examples."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from engine.data import SAMPLE_DIR
 from engine.data.market import MarketData
 from engine.strategies.common import cross_state, crossings, first_bar_of_month, hold, per_symbol, to_union
 
-_SHARED = Path("/work/shared/data/daily")
-DATA_DIR = _SHARED if _SHARED.is_dir() else Path(__file__).resolve().parents[2] / "engine" / "data" / "sample"
+DATA_DIR = SAMPLE_DIR  # the bundled copy of the real daily CSVs
 
 
 def read_csv(symbol: str) -> pd.DataFrame:
