@@ -46,18 +46,21 @@ def trade_sums(column: np.ndarray, pnl: np.ndarray, returns: np.ndarray, n_colum
 
 
 def n_trades(s: TradeSums) -> np.ndarray:
-    """Number of trades (round trips, an open one at the end included) per column."""
+    """Number of trades per column (round trips, an open one at the end included). Not annualized."""
     return s.count
 
 
 def win_rate(s: TradeSums) -> np.ndarray:
-    """Share of trades with pnl > 0 (a fraction 0..1; a zero-pnl trade is not a win). NaN with no trades."""
+    """Share of trades with pnl > 0 (a fraction 0..1; a zero-pnl trade is not a win). Not annualized.
+
+    NaN with no trades.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(s.count > 0, s.wins / s.count, np.nan)
 
 
 def profit_factor(s: TradeSums) -> np.ndarray:
-    """Gross profit / gross loss (currency / currency).
+    """Gross profit / gross loss (currency / currency) over the whole backtest. Not annualized.
 
     inf with some profit and no losing trade; NaN with no trades, or when no trade won or lost anything.
     """
@@ -69,26 +72,38 @@ def profit_factor(s: TradeSums) -> np.ndarray:
 
 
 def expectancy(s: TradeSums) -> np.ndarray:
-    """Mean pnl per trade, in account currency. NaN with no trades."""
+    """Mean pnl per trade, in account currency. Not annualized (per trade, whatever its length).
+
+    NaN with no trades.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(s.count > 0, s.pnl / s.count, np.nan)
 
 
 def avg_trade(s: TradeSums) -> np.ndarray:
-    """Mean trade return, a fraction of entry value (0.01 = +1% per trade). NaN with no trades."""
+    """Mean trade return, a fraction of entry value (0.01 = +1% per trade). Not annualized.
+
+    Per trade, whatever its length. NaN with no trades.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(s.count > 0, s.returns / s.count, np.nan)
 
 
 def exposure(gross_exposure: np.ndarray) -> np.ndarray:
-    """Share of bars (0..1) that end with any position: gross exposure > 0 at the close. NaN with no bars."""
+    """Share of bars (0..1) that end with any position: gross exposure > 0 at the close. Not annualized.
+
+    A share of time, the same whatever the bar length. NaN with no bars.
+    """
     if len(gross_exposure) == 0:
         return np.full(gross_exposure.shape[1], np.nan)
     return (gross_exposure > 0).mean(axis=0)
 
 
 def avg_gross_exposure(gross_exposure: np.ndarray) -> np.ndarray:
-    """Mean over bars of sum |position value| / equity at each close (1.0 = fully invested, 2.0 = 2x)."""
+    """Mean over bars of sum |position value| / equity at each close (1.0 = fully invested, 2.0 = 2x).
+
+    Not annualized (an average level, not a rate). NaN with no bars.
+    """
     if len(gross_exposure) == 0:
         return np.full(gross_exposure.shape[1], np.nan)
     return gross_exposure.mean(axis=0)

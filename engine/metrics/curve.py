@@ -64,7 +64,7 @@ def _per_bar_rate(risk_free: float, periods_per_year: float) -> float:
 
 
 def final_equity(equity: np.ndarray) -> np.ndarray:
-    """Equity at the last close (currency). NaN with no bars."""
+    """Equity at the last close (currency). Not annualized (a level, not a rate). NaN with no bars."""
     return equity[-1].astype(np.float64) if len(equity) else np.full(equity.shape[1], np.nan)
 
 
@@ -146,7 +146,8 @@ def sortino(returns: np.ndarray, periods_per_year: float, risk_free: float = 0.0
 def max_drawdown(equity: np.ndarray, running_max: np.ndarray | None = None) -> np.ndarray:
     """Maximum drawdown: min over t of e[t] / max(e[0..t]) - 1, a fraction <= 0 (-0.25 = a 25% fall).
 
-    The running max is over the curve, not including initial cash (WORKLOADS rule 7). NaN with no bars.
+    The running max is over the curve, not including initial cash (WORKLOADS rule 7). Not annualized: the
+    worst fall over the whole backtest, whatever its length. NaN with no bars.
     `running_max` (np.maximum.accumulate(equity, axis=0)) may be passed to share it with the duration.
     """
     if len(equity) == 0:
@@ -160,7 +161,8 @@ def max_drawdown_duration(equity: np.ndarray, running_max: np.ndarray | None = N
     """Longest drawdown, in bars: the most consecutive bars spent below a previous peak.
 
     A stretch that has not recovered by the last bar counts up to the last bar. A bar equal to the running
-    max is a peak (not below it). E.g. [100, 90, 80, 100] -> 2. NaN with no bars.
+    max is a peak (not below it). E.g. [100, 90, 80, 100] -> 2. Not annualized: a count of bars (divide by
+    periods_per_year for years). NaN with no bars.
     """
     n = len(equity)
     if n == 0:

@@ -302,3 +302,20 @@ def test_nan_equity_error_names_the_timestamp():
     idx = pd.date_range("2024-01-01", periods=3)
     with pytest.raises(ConfigError, match=r"row 2 \(2024-01-03 00:00:00\)"):
         backtest_metrics(pd.Series([1.0, 2.0, np.nan], index=idx), initial_cash=1.0)
+
+
+NOT_ANNUALIZED = ["final_equity", "max_drawdown", "max_drawdown_duration", "win_rate", "profit_factor", "expectancy",
+                  "avg_trade", "n_trades", "exposure", "avg_gross_exposure", "total_return", "value_at_risk",
+                  "conditional_value_at_risk"]
+ANNUAL = ["cagr", "annual_volatility", "sharpe", "sortino", "calmar", "annual_turnover"]
+PER_BAR = ["best_day", "worst_day"]
+
+
+def test_every_metric_docstring_states_its_annualization() -> None:
+    from engine.metrics import activity, curve
+
+    docs = {name: (getattr(curve, name, None) or getattr(activity, name)).__doc__ or ""
+            for name in NOT_ANNUALIZED + ANNUAL + PER_BAR}
+    assert [n for n in NOT_ANNUALIZED if "not annualized" not in docs[n].lower()] == []
+    assert [n for n in ANNUAL if "annual" not in docs[n].lower()] == []
+    assert [n for n in PER_BAR if "per bar" not in docs[n].lower()] == []
