@@ -110,7 +110,12 @@ def _union(indexes: list[pd.Index]) -> tuple[pd.Index, list[slice | np.ndarray]]
     if all(ix is first or ix.equals(first) for ix in indexes[1:]):
         return first, [slice(None)] * len(indexes)
     if all(isinstance(ix, pd.DatetimeIndex) and ix.dtype == first.dtype for ix in indexes):  # same unit and tz
-        stamps = np.unique(np.concatenate([ix.asi8 for ix in indexes]))
+        distinct: list[np.ndarray] = []  # calendars repeat (34 of the 36 sample symbols trade NYSE days)
+        for ix in indexes:
+            a = ix.asi8
+            if not any(len(d) == len(a) and np.array_equal(d, a) for d in distinct):
+                distinct.append(a)
+        stamps = np.unique(np.concatenate(distinct))
         naive = pd.DatetimeIndex(stamps.view(f"datetime64[{first.unit}]"))
         union = naive if first.tz is None else naive.tz_localize("UTC").tz_convert(first.tz)
         return pd.DatetimeIndex(union, name=first.name, freq="infer"), [np.searchsorted(stamps, ix.asi8)
