@@ -75,12 +75,14 @@ class _MovingAverageCross(Strategy):
         Used by `engine.grid` for fast parameter sweeps; `target_weights` is the one-set case, so the two
         can never disagree.
         """
-        has_bar = data.close.notna().to_numpy()
+        closes = data.close.to_numpy(dtype="float64")
+        has_bar = ~np.isnan(closes)
         windows = sorted({p.fast for p in params_list} | {p.slow for p in params_list})
         averages = []
-        for j, sym in enumerate(data.close.columns):
+        for j in range(closes.shape[1]):
             mask = has_bar[:, j]
-            close = pd.Series(data.close[sym].to_numpy()[mask], index=data.index[mask])
+            # the symbol's own bars; positions only (the averages' timestamps are never read)
+            close = pd.Series(np.ascontiguousarray(closes[mask, j]))
             mas = {w: np.ascontiguousarray(indicator(cls.ma(close, length=w, talib=cls.talib), close.index)
                                            .to_numpy(dtype="float64")) for w in windows}
             averages.append((mask, mas))
