@@ -3,10 +3,12 @@
 Each subcommand lives in a small module with `register(subparsers)`; later commands (optimize, batch,
 signals, ...) add a module and a line to `COMMANDS`. Bad input exits 2 with ONE line on stderr
 (`ivybt: error: ...`), never a traceback: EngineError (and the error types in `USER_ERRORS`) and OSError
-are caught here; anything else is a bug and propagates.
+are caught here; anything else is a bug and propagates. Output piped into a reader that stops early
+(`ivybt runs list | head`) ends quietly with 141 (128 + SIGPIPE), as `git` does.
 """
 from __future__ import annotations
 
+import os
 import sys
 from types import ModuleType
 from typing import Sequence
@@ -18,6 +20,10 @@ from engine.errors import EngineError
 COMMANDS: list[ModuleType] = [backtest, catalog, data, runs, tools, batch, optimize, robustness]
 USER_ERRORS: list[type[BaseException]] = [EngineError, UsageError, OSError]
 """Exception types reported as one line with exit code 2 (front ends may append their own, e.g. BrokerError)."""
+
+
+EXIT_BROKEN_PIPE = 141
+"""Exit code when the reader of our output went away (128 + SIGPIPE, what a shell reports for `git log | head`)."""
 
 
 PLUGIN_GROUP = "ivybt.commands"
@@ -54,13 +60,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ivybt` console script; returns the exit code."""
     try:
         args = build_parser().parse_args(argv)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
+    except BrokenPipeError as e:
+        if not stdout_closed():
+            print(f"ivybt: error: {one_line(e)}", file=sys.stderr)  # another pipe (a socket), not our output
+            return 2
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return EXIT_BROKEN_PIPE
     except tuple(USER_ERRORS) as e:
         print(f"ivybt: error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ivybt: interrupted", file=sys.stderr)
         return 130
+
+
+def stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll reports an error on it); True where poll is missing."""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no select.poll (Windows) or no real stdout
+        return True
 
 
 def one_line(error: BaseException) -> str:

@@ -31,6 +31,11 @@ CONFIG_FLAGS: dict[str, tuple[str | None, str]] = {
     "fractional": (None, "fractional"),
 }
 
+SAME_CLOSE_NOTE = "optimistic: same-close fill, for comparison only (the upper end of a fill-sensitivity check)"
+"""Label of every same_close result (DESIGN §3): in the JSON as `fill_note`, in the text output as a note."""
+LIFTED_SECTIONS = ("costs", "risk")
+"""Config sections a --config YAML may also give at the top level, as presets do."""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backtest", help="run one backtest (flags, --preset or --config YAML)",
@@ -86,7 +91,7 @@ def build_request(args: argparse.Namespace) -> BacktestRequest:
 
         base = load_preset(args.preset).to_request().to_dict()
     elif args.config:
-        base = read_yaml_mapping(args.config, "config")
+        base = lift_sections(read_yaml_mapping(args.config, "config"), f"config file {args.config}")
     d = dict(base)
     if args.strategy:
         if d.get("strategy") and d["strategy"] != args.strategy:
@@ -122,12 +127,40 @@ def build_request(args: argparse.Namespace) -> BacktestRequest:
     return BacktestRequest.from_dict(d)
 
 
+def lift_sections(values: dict[str, Any], where: str) -> dict[str, Any]:
+    """Move top-level `costs` / `risk` (the preset layout) into `config`; a field given in both with different
+    values is a ConfigError naming it."""
+    out = dict(values)
+    cfg = out.get("config") or {}
+    if not isinstance(cfg, dict) or not any(key in out for key in LIFTED_SECTIONS):
+        return out
+    cfg = dict(cfg)
+    for section in LIFTED_SECTIONS:
+        top = out.pop(section, None)
+        if top is None:
+            continue
+        inner = cfg.get(section) or {}
+        for label, block in ((section, top), (f"config.{section}", inner)):
+            if not isinstance(block, dict):
+                raise ConfigError(f"{where}: {label}: expected a mapping of field: value, got {block!r}")
+        clash = sorted(k for k in set(top) & set(inner) if top[k] != inner[k])
+        if clash:
+            k = clash[0]
+            raise ConfigError(f"{where}: {section}.{k} is given twice, {top[k]!r} at the top level and "
+                              f"{inner[k]!r} under config; keep one")
+        cfg[section] = {**inner, **top}
+    out["config"] = cfg
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.request import run_request
 
     request = build_request(args)
     result = run_request(request)
     out: dict[str, Any] = {"request": request.to_dict(), "metrics": metrics_json(result.metrics)}
+    if request.config.fill == "same_close":
+        out["fill_note"] = SAME_CLOSE_NOTE
     if result.benchmark_metrics:
         out["benchmark_metrics"] = metrics_json(result.benchmark_metrics)
     if args.save:
@@ -152,8 +185,8 @@ def run(args: argparse.Namespace) -> int:
         bench = request.config.benchmark or request.symbols[0]
         columns[f"benchmark ({bench} buy & hold)"] = result.benchmark_metrics
     print(metrics_text(columns))
-    if request.config.fill == "same_close":
-        print("note: fill=same_close is the optimistic end of a fill-sensitivity comparison, not a tradable result")
+    if "fill_note" in out:
+        print(f"note: fill=same_close is {SAME_CLOSE_NOTE}; not a tradable result")
     if "run_id" in out:
         print(f"saved run {out['run_id']} (key {out['key'][:16]})")
     if "preset" in out:

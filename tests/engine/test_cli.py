@@ -201,6 +201,43 @@ def test_config_yaml_and_flag_overrides(home, tmp_path):
     assert no_fee["request"]["params"] == {"fast": 10, "slow": 60}
 
 
+def test_config_yaml_accepts_top_level_costs_and_risk_like_a_preset(home, tmp_path):
+    cfg = tmp_path / "preset_like.yaml"
+    cfg.write_text("strategy: sma_cross\nsymbols: [SPY]\nparams: {fast: 10, slow: 50}\nstart: 2010-01-01\n"
+                   "end: 2020-12-31\ncosts: {commission_bps: 10}\nrisk: {max_leverage: 1.0}\n"
+                   "config: {initial_cash: 100000}\n")
+    out = cli_json("backtest", "--config", str(cfg), home=home)
+    ref = w2_reference(DAILY / "SPY.csv", 10, 50, 0.001, "2010-01-01", "2020-12-31")
+    assert out["metrics"]["final_equity"] == pytest.approx(ref["final_equity"], rel=1e-9)
+    assert out["metrics"]["n_trades"] == ref["n_trades"]
+    assert out["request"]["config"]["costs"]["commission_bps"] == 10
+    assert out["request"]["config"]["risk"]["max_leverage"] == 1.0
+    clash = tmp_path / "clash.yaml"
+    clash.write_text("strategy: sma_cross\nsymbols: [SPY]\ncosts: {commission_bps: 10}\n"
+                     "config: {costs: {commission_bps: 5}}\n")
+    proc = cli("backtest", "--config", str(clash), home=home)
+    assert proc.returncode == 2 and proc.stderr == (
+        f"ivybt: error: config file {clash}: costs.commission_bps is given twice, 10 at the top level and 5 under "
+        f"config; keep one\n")
+    bad = tmp_path / "bad_risk.yaml"
+    bad.write_text("strategy: sma_cross\nsymbols: [SPY]\nrisk: 2\n")
+    proc = cli("backtest", "--config", str(bad), home=home)
+    assert proc.returncode == 2 and "risk: expected a mapping of field: value, got 2" in proc.stderr
+
+
+def test_same_close_json_is_labelled_optimistic(home):
+    args = ["backtest", "--strategy", "sma_cross", "--symbols", "SPY", "--start", "2010-01-01", "--end", "2020-12-31"]
+    same = cli_json(*args, "--fill", "same_close", home=home)
+    assert same["fill_note"] == "optimistic: same-close fill, for comparison only (the upper end of a " \
+                                "fill-sensitivity check)"
+    assert same["request"]["config"]["fill"] == "same_close"
+    normal = cli_json(*args, "--fill", "next_open", home=home)
+    assert "fill_note" not in normal
+    assert same["metrics"]["final_equity"] != normal["metrics"]["final_equity"]
+    text = cli(*args, "--fill", "same_close", home=home)
+    assert text.returncode == 0 and "note: fill=same_close is optimistic: same-close fill" in text.stdout
+
+
 def test_preset_run_with_overrides(home):
     out = cli_json("backtest", "--preset", "spy_trend", "--symbols", "QQQ", "--start", "2015-01-01", home=home)
     assert out["request"]["strategy"] == "ema_trend" and out["request"]["symbols"] == ["QQQ"]
@@ -394,6 +431,58 @@ def test_usage_errors_are_one_line(home):
         proc = cli(*args, home=home)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("ivybt: error: ")
+
+
+def test_output_into_a_closed_pipe_exits_quietly(home):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before we write, like `ivybt strategies | head -0`
+    env = {**os.environ, "IVYBT_HOME": str(home)}
+    try:
+        proc = subprocess.run([str(IVYBT), "strategies"], stdout=write_end, stderr=subprocess.PIPE, text=True,
+                              env=env, timeout=300)
+    finally:
+        os.close(write_end)
+    assert proc.stderr == "" and proc.returncode == 141  # 128 + SIGPIPE, like git
+
+
+def test_broken_pipe_not_on_stdout_is_still_a_one_line_error(home, monkeypatch, capfd):
+    from engine import cli as cli_mod
+    from engine.cli import catalog
+
+    def fails(args):
+        raise BrokenPipeError(32, "Broken pipe")  # e.g. a socket, while stdout is fine
+
+    monkeypatch.setattr(catalog, "strategies", fails)
+    assert cli_mod.main(["strategies"]) == 2
+    assert capfd.readouterr().err == "ivybt: error: [Errno 32] Broken pipe\n"
+
+
+def test_unknown_strategy_points_cli_users_at_ivybt_strategies(home):
+    (home / "strategies").mkdir(parents=True, exist_ok=True)
+    (home / "strategies" / "typo.py").write_text("def broken(:\n")
+    proc = cli("backtest", "--strategy", "my_strat", "--symbols", "SPY", home=home)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "unknown strategy 'my_strat'" in proc.stderr
+    assert "(user files that failed to load: typo.py; `ivybt strategies` or load_errors() says why)" in proc.stderr
+    listed = cli("strategies", home=home)
+    assert "not loaded: typo.py: syntax error at line 1" in listed.stdout
+
+
+def test_malformed_csv_in_data_dir_is_one_line_naming_file_and_row(home, tmp_path):
+    folder = tmp_path / "csvs"
+    folder.mkdir()
+    lines = (DAILY / "SPY.csv").read_text().splitlines()
+    cols = lines[3].split(",")  # file line 4: swap high and low so that high < low
+    header = lines[0].split(",")
+    hi, lo = header.index("high"), header.index("low")
+    cols[hi], cols[lo] = cols[lo], cols[hi]
+    lines[3] = ",".join(cols)
+    (folder / "SPY.csv").write_text("\n".join(lines) + "\n")
+    proc = cli("backtest", "--strategy", "sma_cross", "--symbols", "SPY", "--data-dir", str(folder), home=home)
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"ivybt: error: {folder / 'SPY.csv'}: line 4: high < low")
+    assert f"(high {float(cols[hi]):.10g}, low {float(cols[lo]):.10g})" in err[0]
 
 
 def _free_port() -> int:
