@@ -40,26 +40,42 @@ def color_for(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+TITLE_ROW = 34   # px at the top: the title on the left, Plotly's mode bar on the right (shown on hover)
+CONTROL_ROW = 30  # px under it, just above the plot: range buttons on the left, the legend on the right
+
+
 def _layout(fig: go.Figure, title: str | None = None, height: int = 420, hovermode: str = "x unified") -> go.Figure:
+    """Shared look: transparent backgrounds, light grid, and a top margin of two rows so the mode bar (top
+    right, on hover) never covers the legend and range buttons never crowd the title."""
     fig.update_layout(
-        title=dict(text=title) if title else None,
+        title=dict(text=title, x=0, xanchor="left", xref="paper", y=1, yanchor="top", yref="container",
+                   pad=dict(t=8)) if title else None,
         height=height,
-        margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+        margin=dict(l=10, r=10, t=(TITLE_ROW if title else 14) + CONTROL_ROW, b=10),
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
         hovermode=hovermode,
-        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1),
     )
     fig.update_xaxes(gridcolor=GRID, zeroline=False)
     fig.update_yaxes(gridcolor=GRID, zeroline=False)
     return fig
 
 
+def _range_selector() -> dict:
+    """Range buttons in the control row above the plot, on the left (the legend is on the right)."""
+    return dict(buttons=RANGE_BUTTONS, x=0, xanchor="left", y=1.02, yanchor="bottom")
+
+
 def _range_controls(fig: go.Figure) -> None:
-    """Range slider under the x axis, range buttons top-left; the legend moves top-right to stay clear."""
-    fig.update_xaxes(rangeslider=dict(visible=True, thickness=0.06),
-                     rangeselector=dict(buttons=RANGE_BUTTONS, x=0, xanchor="left", y=1.02, yanchor="bottom"))
-    fig.update_layout(legend=dict(x=1, xanchor="right", y=1.02, yanchor="bottom"))
+    """Range slider under the x axis, range buttons above the plot on the left, the legend on the right."""
+    fig.update_xaxes(rangeslider=dict(visible=True, thickness=0.06), rangeselector=_range_selector())
+    fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
+
+
+def _side_legend(fig: go.Figure) -> None:
+    """A vertical legend right of the plot, for figures with one entry per run (any number of them)."""
+    fig.update_layout(legend=dict(orientation="v", x=1.01, xanchor="left", y=1, yanchor="top"))
 
 
 def equity_figure(
@@ -217,9 +233,7 @@ def price_figure(
         fig.update_yaxes(title_text="volume", row=2, col=1)
     _layout(fig, f"{symbol} price" if symbol else "Price", height=560 if has_volume else 460, hovermode="closest")
     fig.update_xaxes(rangeslider=dict(visible=False))
-    fig.update_xaxes(rangeselector=dict(buttons=RANGE_BUTTONS, x=0, xanchor="left", y=1.02, yanchor="bottom"),
-                     row=1, col=1)
-    fig.update_layout(legend=dict(x=1, xanchor="right", y=1.02, yanchor="bottom"))
+    fig.update_xaxes(rangeselector=_range_selector(), row=1, col=1)
     return fig
 
 
@@ -330,6 +344,7 @@ def compare_equity_figure(curves: Mapping[str, pd.Series], log: bool = False) ->
                                  line=dict(color=color_for(i), width=1.5), hovertemplate="%{y:.3f}"))
     _layout(fig, "Equity (rebased to 1)", height=440)
     _range_controls(fig)
+    _side_legend(fig)
     fig.update_yaxes(type="log" if log else "linear")
     return fig
 
@@ -342,5 +357,6 @@ def compare_drawdown_figure(curves: Mapping[str, pd.Series]) -> go.Figure:
         fig.add_trace(go.Scatter(x=dd.index, y=dd.to_numpy(), name=str(name), mode="lines",
                                  line=dict(color=color_for(i), width=1), hovertemplate="%{y:.1%}"))
     _layout(fig, "Drawdowns", height=320)
+    _side_legend(fig)
     fig.update_yaxes(tickformat=".0%")
     return fig

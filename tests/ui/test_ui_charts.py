@@ -246,3 +246,26 @@ def test_trailing_levels_agree_with_the_engine(fill: str, tmp_path, monkeypatch)
         if t.exit_reason == "trailing_stop":
             open_ = bars["open"].loc[t.exit_time]
             assert t.exit_price == pytest.approx(min(level.iloc[-1], open_), rel=1e-12)
+
+
+def test_legend_and_range_buttons_stay_clear_of_title_and_mode_bar(equity: pd.Series, bars: pd.DataFrame,
+                                                                   trades: pd.DataFrame) -> None:
+    figures = {
+        "equity": charts.equity_figure(equity, equity * 0.9),
+        "price": charts.price_figure(bars, "AAA", trades, {"stop_loss": 0.05, "trailing_stop": 0.05}),
+        "drawdown": charts.drawdown_figure(equity, equity * 0.9),
+        "compare": charts.compare_equity_figure({"a": equity, "b": equity * 2}),
+    }
+    for name, fig in figures.items():
+        lay = fig.layout
+        # two rows above the plot: title (left) beside the mode bar (right), then buttons/legend
+        assert lay.margin.t >= charts.TITLE_ROW + charts.CONTROL_ROW, name
+        assert (lay.title.yref, lay.title.y, lay.title.yanchor, lay.title.xanchor) == ("container", 1, "top", "left")
+        if name == "compare":  # one entry per run: a vertical legend right of the plot
+            assert (lay.legend.orientation, lay.legend.x, lay.legend.xanchor) == ("v", 1.01, "left")
+        else:  # the legend sits just above the plot, on the right, below the mode bar's row
+            assert (lay.legend.orientation, lay.legend.yanchor, lay.legend.xanchor) == ("h", "bottom", "right")
+            assert 1 <= lay.legend.y <= 1.05
+    for name in ("equity", "price", "compare"):
+        selector = figures[name].layout.xaxis.rangeselector
+        assert (selector.x, selector.xanchor, selector.yanchor) == (0, "left", "bottom") and selector.y >= 1, name
