@@ -68,16 +68,21 @@ def metrics_table(table: pd.DataFrame, key: str, height: int | Literal["auto"] =
     st.dataframe(styled_metrics(table), key=key, height=height, placeholder=MISSING)
 
 
-def _time_columns(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, Any]:
-    """Date columns for bar times: the date only when every time is midnight (daily bars), else date and time."""
+def _trade_columns(trades: pd.DataFrame) -> dict[str, Any]:
+    """Column settings of the trade list: readable labels, bar times as dates (date and time when intraday),
+    prices and quantities to 4 significant digits, P&L to cents, returns as percentages."""
+    numbers = {"entry_price": "%.4g", "exit_price": "%.4g", "quantity": "%.4g", "pnl": "%.2f", "return": "percent"}
     config: dict[str, Any] = {}
-    for col in columns:
-        if col not in frame.columns:
-            continue
-        times = pd.to_datetime(frame[col]).dropna()
-        daily = bool((times == times.dt.normalize()).all())
-        config[col] = st.column_config.DatetimeColumn(col.replace("_", " "),
-                                                      format="YYYY-MM-DD" if daily else "YYYY-MM-DD HH:mm")
+    for col in trades.columns:
+        label = str(col).replace("_", " ")
+        if col in ("entry_time", "exit_time"):
+            times = pd.to_datetime(trades[col]).dropna()
+            daily = bool((times == times.dt.normalize()).all())
+            config[col] = st.column_config.DatetimeColumn(label, format="YYYY-MM-DD" if daily else "YYYY-MM-DD HH:mm")
+        elif col in numbers:
+            config[col] = st.column_config.NumberColumn(label, format=numbers[col])
+        else:
+            config[col] = st.column_config.Column(label)
     return config
 
 
@@ -206,12 +211,7 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
     with t["Trades"]:
         if t["Trades"].open:
             st.dataframe(res.trades, key=f"{key}_trades", hide_index=True, placeholder=MISSING,
-                         column_config={**_time_columns(res.trades, ("entry_time", "exit_time")),
-                                        "entry_price": st.column_config.NumberColumn(format="%.4g"),
-                                        "exit_price": st.column_config.NumberColumn(format="%.4g"),
-                                        "quantity": st.column_config.NumberColumn(format="%.4g"),
-                                        "pnl": st.column_config.NumberColumn(format="%.2f"),
-                                        "return": st.column_config.NumberColumn(format="percent")})
+                         column_config=_trade_columns(res.trades))
             st.download_button("Download trades (CSV)", res.trades.to_csv(index=False), f"trades_{run.id}.csv",
                                "text/csv", key=f"{key}_trades_csv", on_click="ignore")
     with t["Export"]:
