@@ -10,7 +10,7 @@ st.set_page_config(page_title="IvyBT", page_icon=":material/monitoring:", layout
 
 PAGES = {
     "Research": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),  # served at /
         st.Page("pages/backtest.py", title="Backtest", icon=":material/query_stats:", url_path="backtest"),
         st.Page("pages/optimize.py", title="Optimize", icon=":material/tune:", url_path="optimize"),
         st.Page("pages/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
