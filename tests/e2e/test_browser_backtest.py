@@ -1,7 +1,8 @@
 """End to end in a real browser: Debian's chromium (driven by Playwright) runs a backtest in the app.
 
 Starts `streamlit run app.py` on a free loopback port with a fresh workspace, clicks Run backtest on the
-bundled data, waits for the equity chart, saves a screenshot and checks no exception box is shown.
+bundled data, waits for the equity chart, saves a screenshot and checks no exception box is shown; the app
+follows the browser's dark/light preference and the chart's mode bar leaves the legend and range buttons clear.
 """
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def test_backtest_in_real_browser(app_url: str, tmp_path: Path) -> None:
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             user_data_dir=str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-            headless=True, viewport={"width": 1440, "height": 1100},
+            headless=True, viewport={"width": 1440, "height": 1100}, color_scheme="dark",
         )
         try:
             page = context.new_page()
@@ -109,6 +110,15 @@ def test_backtest_in_real_browser(app_url: str, tmp_path: Path) -> None:
             assert page.locator("[data-testid='stException']").count() == 0
             assert page.locator("[data-testid='stAlertContentError']").count() == 0
             assert chart.locator(".cartesianlayer .scatterlayer .trace").count() == 2  # strategy and benchmark
+            # the viewer prefers dark: the app follows (config.toml has [theme.light] and [theme.dark])
+            assert _luminance(_background(page)) < 0.2
+            # the mode bar (shown on hover, top right) does not cover the legend or the range buttons
+            chart.hover()
+            page.wait_for_timeout(500)
+            modebar = chart.locator(".modebar").first.bounding_box()
+            for part in (".legend", ".rangeselector"):
+                box = chart.locator(part).first.bounding_box()
+                assert modebar and box and not _overlap(modebar, box), (part, modebar, box)
             assert "run=" in page.url
             run_id = page.url.split("run=")[1].split("&")[0]
 
@@ -117,5 +127,29 @@ def test_backtest_in_real_browser(app_url: str, tmp_path: Path) -> None:
             expect(page.get_by_role("heading", name=f"Run {run_id}")).to_be_visible(timeout=60_000)
             expect(page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first).to_be_visible(timeout=60_000)
             assert page.locator("[data-testid='stException']").count() == 0
+
+            # the same app in a light-preferring browser is light; Home is served at / (no /home link)
+            page.emulate_media(color_scheme="light")
+            page.goto(f"{app_url}/", wait_until="domcontentloaded")
+            expect(page.get_by_role("heading", name="IvyBT")).to_be_visible(timeout=60_000)
+            assert _luminance(_background(page)) > 0.8
+            home = page.get_by_test_id("stSidebar").get_by_role("link", name="Home")
+            assert home.get_attribute("href").rstrip("/") == app_url
+            assert page.locator("[data-testid='stException']").count() == 0
         finally:
             context.close()
+
+
+def _background(page) -> str:
+    return page.evaluate("getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor")
+
+
+def _luminance(css: str) -> float:
+    """Relative brightness 0 (black) .. 1 (white) of a CSS rgb()/rgba() colour."""
+    r, g, b = (int(v) for v in css[css.index("(") + 1:css.index(")")].split(",")[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
