@@ -49,8 +49,12 @@ FUNDS_WORDS = ("EQUITY WITH LOAN", "INSUFFICIENT", "BUYING POWER", "MARGIN")
 def _import_ib() -> Any:
     try:
         import ib_async as ib_module
-    except ImportError:  # pragma: no cover - only where the archived ib_insync is installed instead
-        import ib_insync as ib_module  # type: ignore[no-redef]
+    except ImportError as first:  # only where the archived ib_insync is installed instead (tested)
+        try:
+            import ib_insync as ib_module  # type: ignore[no-redef]
+        except ImportError as e:
+            raise ModuleNotFoundError("IBKR needs ib_async (pip install ib_async; it ships with IvyBT) or the "
+                                      f"archived ib_insync; neither imports ({first}; {e})", name="ib_async") from e
     return ib_module
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine import jit
+from engine.audit import call_strategy
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
@@ -51,7 +52,7 @@ def _weights_for(strategy_cls: type[Strategy], data: MarketData, params: list[An
         return list(fast(data, params))
     out = []
     for p in params:
-        w = strategy_cls(p).target_weights(data)
+        w = call_strategy(strategy_cls(p), "target_weights", data)
         out.append(np.ascontiguousarray(w.reindex(index=data.index, columns=data.close.columns).to_numpy("float64")))
     return out
 

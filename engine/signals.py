@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.audit import call_strategy
 from engine.audit_log import AuditLog
 from engine.data.market import MarketData
 from engine.errors import DataError
@@ -143,7 +144,7 @@ def last_bar_targets(data: MarketData, weights: pd.DataFrame, positions: pd.Data
 
 def stop_distances(strategy: Any, data: MarketData, risk: Any) -> dict[str, float | None]:
     """Per symbol the tightest of stop-loss and trailing stop (fraction) on the last bar, else None."""
-    custom = strategy.stop_fractions(data) or {}
+    custom = call_strategy(strategy, "stop_fractions", data) or {}
     out: dict[str, float | None] = {}
     for sym in data.symbols:
         cands = []

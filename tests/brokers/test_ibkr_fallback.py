@@ -90,11 +90,9 @@ def test_falls_back_to_ib_insync_without_ib_async(fake_ib_insync: Path) -> None:
 def test_with_neither_installed_the_error_names_both_packages() -> None:
     out = probe(["ib_async", "ib_insync"])
     assert out["error"] == "ModuleNotFoundError"
-    assert out["name"] == "ib_insync" and out["context"] == "ib_async"  # the chain says what was tried
+    assert out["name"] == "ib_async" and out["context"] == "ib_insync"  # the chain says what was tried
 
 
-@pytest.mark.xfail(strict=True, reason="brokers/ibkr.py _import_ib re-raises the bare ModuleNotFoundError for "
-                                       "ib_insync; it should say to install ib_async (owned by the brokers work)")
 def test_with_neither_installed_the_message_says_what_to_install() -> None:
     out = probe(["ib_async", "ib_insync"])
     assert "ib_async" in out["message"] and "install" in out["message"]

@@ -51,7 +51,8 @@ def test_submit_worker_status(home: Path, tmp_path: Path, capsys) -> None:
     status = json.loads(capsys.readouterr().out)
     assert status["counts"] == {"queued": 0, "running": 0, "done": 2, "failed": 1, "cancelled": 0}
     bad = next(j for j in status["jobs"] if j["name"] == "bad")
-    assert bad["error"] == "RuntimeError: boom: this strategy always fails"
+    assert bad["error"].startswith("StrategyError: strategy 'explodes' (")  # names the user file and line
+    assert bad["error"].endswith("failed in target_weights: RuntimeError: boom: this strategy always fails")
     assert main(["batch", "retry", "--batch", batch_id]) == 0
     assert JobQueue().counts(batch_id)["queued"] == 1
     assert main(["batch", "cancel", "--batch", batch_id]) == 0

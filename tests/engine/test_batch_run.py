@@ -54,7 +54,9 @@ def _runs_per_job(db: Path) -> dict[str, int]:
 def _check_mixed_batch(queue: JobQueue, batch_id: str) -> dict[str, dict]:
     jobs = queue.jobs(batch_id).set_index("name")
     assert jobs.loc["will-fail", "status"] == "failed"
-    assert jobs.loc["will-fail", "error"] == "RuntimeError: boom: this strategy always fails"
+    error = jobs.loc["will-fail", "error"]
+    assert error.startswith("StrategyError: strategy 'explodes' (") and "batch_test_strategies.py, line " in error
+    assert error.endswith("failed in target_weights: RuntimeError: boom: this strategy always fails")
     assert "in target_weights" in jobs.loc["will-fail", "traceback"]
     assert "raise RuntimeError" in jobs.loc["will-fail", "traceback"]
     done = jobs.drop(index="will-fail")
