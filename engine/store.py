@@ -292,9 +292,12 @@ class RunStore:
         "optimization_spec"; read them back with `load_frame`. If adding the frames fails, the run is removed.
         """
         run_id = self.save(best, request, kind=kind, name=name, key=key)
-        extra = [("optimization", _frame_parquet(table)),
-                 ("optimization_spec", _frame_parquet(pd.DataFrame(
-                     {"spec_json": [json.dumps(spec or {}, default=_json_default)]})))]
+        return self._attach(run_id, [("optimization", _frame_parquet(table)),
+                                     ("optimization_spec", _frame_parquet(pd.DataFrame(
+                                         {"spec_json": [json.dumps(spec or {}, default=_json_default)]})))])
+
+    def _attach(self, run_id: str, extra: list[tuple[str, bytes]]) -> str:
+        """Add named Parquet frames to a just-saved run in one transaction; on failure the run is removed."""
         try:
             with self._connect() as conn, transaction(conn):
                 conn.executemany("INSERT INTO run_frames (run_id, name, format, data) VALUES (?, ?, 'parquet', ?)",
@@ -319,14 +322,7 @@ class RunStore:
         extra = [(n, _frame_parquet(f)) for n, f in frames.items()]
         extra.append((PAYLOAD_FRAME, _frame_parquet(pd.DataFrame(
             {"payload_json": [json.dumps(dict(payload or {}), default=_json_default)]}))))
-        try:
-            with self._connect() as conn, transaction(conn):
-                conn.executemany("INSERT INTO run_frames (run_id, name, format, data) VALUES (?, ?, 'parquet', ?)",
-                                 [(run_id, n, b) for n, b in extra])
-        except BaseException:
-            self.delete(run_id)
-            raise
-        return run_id
+        return self._attach(run_id, extra)
 
     def load_payload(self, run_id: str) -> dict[str, Any]:
         """The JSON payload an analysis run was saved with (RunNotFound when the run has none)."""

@@ -102,6 +102,17 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     sizing.add_argument("--periods-per-year", type=float, help="bars per year for annualization (default 252)")
 
 
+def parse_ranges(items: list[str] | None) -> dict[str, list[Any]]:
+    """Every `--range` flag as {name: values}; a name given twice is a ConfigError."""
+    ranges: dict[str, list[Any]] = {}
+    for item in items or ():
+        name, values = parse_range(item)
+        if name in ranges:
+            raise ConfigError(f"--range {name}: given twice")
+        ranges[name] = values
+    return ranges
+
+
 def parse_range(item: str) -> tuple[str, list[Any]]:
     """`"fast=5:50:5"` -> ("fast", [5, 10, ..., 50]); `"x=0.5:1:0.25"` -> floats; `"s=false,true"` -> strings
     (typed later by the strategy's Params). Raises ConfigError naming the flag for a malformed or empty range."""
@@ -151,12 +162,7 @@ def build_spec(args: argparse.Namespace) -> OptimizeSpec:
     """The OptimizeSpec the flags describe (base request from `ivybt backtest`'s flags, preset or config)."""
     from engine.cli.backtest import build_request
 
-    ranges: dict[str, list[Any]] = {}
-    for item in args.range or ():
-        name, values = parse_range(item)
-        if name in ranges:
-            raise ConfigError(f"--range {name}: given twice")
-        ranges[name] = values
+    ranges = parse_ranges(args.range)
     explicit = parse_params(args.param)
     both = sorted(set(explicit) & set(ranges))
     if both:

@@ -165,7 +165,7 @@ def run_scorecard_cmd(args: argparse.Namespace) -> int:
 
 def walkforward_spec(args: argparse.Namespace, request: Any) -> Any:
     """The WalkForwardSpec of `ivybt scorecard --in-sample/--out-of-sample`, or None without them."""
-    from engine.cli.optimize import check_workers, parse_range
+    from engine.cli.optimize import check_workers, parse_ranges
     from engine.optimize import OptimizeSpec
     from engine.strategies.registry import create_strategy, get_strategy
     from engine.walkforward import WalkForwardSpec
@@ -179,12 +179,7 @@ def walkforward_spec(args: argparse.Namespace, request: Any) -> Any:
         missing = "--out-of-sample" if args.in_sample else "--in-sample"
         raise ConfigError(f"scorecard: the walk-forward line needs both lengths; {missing} is missing")
     check_workers(args.workers)
-    ranges: dict[str, list[Any]] = {}
-    for item in args.range or ():
-        name, values = parse_range(item)
-        if name in ranges:
-            raise ConfigError(f"--range {name}: given twice")
-        ranges[name] = values
+    ranges = parse_ranges(args.range)
     if not ranges:
         from engine.scorecard import neighbourhood_ranges
 
