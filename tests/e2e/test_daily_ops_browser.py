@@ -46,7 +46,7 @@ def test_execute_on_paper_in_real_browser(app_url: str, tmp_path: Path) -> None:
             page.get_by_role("tab", name="Orders and reconciliation").click()
             expect(page.get_by_test_id("stAlertContentSuccess").get_by_text("COMPLETE; 3/3 filled")) \
                 .to_be_visible(timeout=120_000)
-            expect(page.get_by_text("Cash").locator("xpath=..").locator("xpath=..")).not_to_contain_text(
+            expect(page.get_by_text("Cash", exact=True).locator("xpath=..").locator("xpath=..")).not_to_contain_text(
                 "100,000.00", timeout=30_000)  # the account panel was refreshed after the fills
             elapsed = time.monotonic() - started
             expect(page.get_by_text("Reconciliation", exact=True)).to_be_visible()
