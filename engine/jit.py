@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numba
+import numpy as np
 from numba.core.registry import CPUDispatcher
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -122,6 +123,18 @@ def start_background_warmup() -> bool:
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                      start_new_session=True)
     return True
+
+
+def readonly(array: np.ndarray) -> np.ndarray:
+    """A read-only view of `array` (no copy) for a kernel input.
+
+    numba compiles (and caches) one machine-code version per argument type, and a read-only array is another
+    type: pandas 3 hands out read-only views (copy-on-write) for some frames and writable copies for others,
+    so the same call could miss the cache and compile again (seconds). Kernels never write their inputs;
+    passing every input read-only keeps one signature per kernel."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def interpreted(fn: Any) -> Callable[..., Any]:

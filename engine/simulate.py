@@ -102,9 +102,10 @@ def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | 
     arrays = data.to_arrays()
     costs, risk = config.costs, config.risk
     growth = (1.0 + config.cash_rate) ** (1.0 / config.periods_per_year)
+    ro = jit.readonly
     outputs = jit.kernel(simulate_kernel, data.close.size)(
-        arrays["open"], arrays["high"], arrays["low"], arrays["close"], weights,
-        rebalance_mask(data.index, config.rebalance), sl, tp, ts,
+        arrays["open"], arrays["high"], arrays["low"], arrays["close"], ro(weights),
+        ro(rebalance_mask(data.index, config.rebalance)), ro(sl), ro(tp), ro(ts),
         float(config.initial_cash), costs.commission_bps / 1e4, float(costs.min_commission),
         costs.slippage_bps / 1e4, FILL_MODES[config.fill], bool(config.fractional), float(config.drift_threshold),
         growth, float(risk.max_leverage), float(risk.max_position) if risk.max_position is not None else np.inf,

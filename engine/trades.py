@@ -105,7 +105,8 @@ def trade_records(fills: np.ndarray, last_close: np.ndarray, n_bars: int) -> np.
     if fills.shape[0] == 0:
         return np.empty((0, 11))
     order = np.argsort(fills[:, F_SYM], kind="stable")
-    raw = jit.kernel(_build_trades, fills.shape[0])(fills, order, last_close, float(n_bars - 1))
+    ro = jit.readonly
+    raw = jit.kernel(_build_trades, fills.shape[0])(ro(fills), ro(order), ro(last_close), float(n_bars - 1))
     return raw[np.argsort(raw[:, 2], kind="stable")]
 
 

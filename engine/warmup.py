@@ -9,7 +9,8 @@ import pandas as pd
 
 
 def warm_up() -> float:
-    """Run a tiny backtest, a 40-set grid (parallel metrics) and the trade builder; returns seconds taken."""
+    """Run tiny backtests (one and two symbols, with and without stops), a 4-set grid (serial metrics) and a
+    40-set grid (parallel metrics): every kernel signature a backtest or grid uses; returns seconds taken."""
     from engine.config import BacktestConfig, Risk
     from engine.data.market import MarketData
     from engine.grid import expand_grid, run_grid
@@ -23,8 +24,12 @@ def warm_up() -> float:
                           "volume": 1.0}, index=pd.bdate_range("2020-01-01", periods=n))
     data = MarketData.from_frames({"A": frame, "B": frame * 1.1})
     cls = get_strategy("sma_cross")
-    run_backtest(data, cls({"fast": 5, "slow": 20}), BacktestConfig(risk=Risk(stop_loss=0.05))).trades
-    run_grid(data, cls, expand_grid({"fast": range(2, 10), "slow": range(20, 70, 10)}, strategy_cls=cls))
+    one = MarketData.from_frames({"A": frame})
+    for d in (data, one):
+        run_backtest(d, cls({"fast": 5, "slow": 20}), BacktestConfig(risk=Risk(stop_loss=0.05))).trades
+        run_backtest(d, cls({"fast": 5, "slow": 20})).trades
+        run_grid(d, cls, expand_grid({"fast": [2, 3], "slow": [20, 30]}, strategy_cls=cls))
+        run_grid(d, cls, expand_grid({"fast": range(2, 10), "slow": range(20, 70, 10)}, strategy_cls=cls))
     return time.perf_counter() - start
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
+import os
 import sys
 from dataclasses import asdict
 
@@ -64,7 +64,7 @@ def app(args: argparse.Namespace) -> int:
         raise ConfigError(f"--port {args.port}: must be 1..65535")
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(args.port),
            "--server.address", args.address]
-    try:
-        return subprocess.call(cmd, cwd=str(REPO_ROOT))
-    except KeyboardInterrupt:
-        return 130
+    # become Streamlit (exec, not a child): a signal to `ivybt app` reaches the server, none is orphaned
+    os.chdir(REPO_ROOT)
+    os.execv(sys.executable, cmd)
+    return 0  # not reached

@@ -100,8 +100,11 @@ class MarketData:
         return MarketData(**{f: getattr(self, f).iloc[:n] for f in FIELDS})
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """C-contiguous float64 arrays (bars x symbols) for the compiled kernels."""
-        return {f: np.ascontiguousarray(getattr(self, f).to_numpy(dtype="float64")) for f in FIELDS}
+        """C-contiguous float64 arrays (bars x symbols) for the compiled kernels, read-only (engine.jit.readonly:
+        one compiled signature whether pandas handed out a view or a copy)."""
+        from engine.jit import readonly
+
+        return {f: readonly(np.ascontiguousarray(getattr(self, f).to_numpy(dtype="float64"))) for f in FIELDS}
 
 
 def _union(indexes: list[pd.Index]) -> tuple[pd.Index, list[slice | np.ndarray]]:

@@ -167,4 +167,5 @@ def fused_metrics(values, cash, periods, rf_bar, years, bench, gross, turnover, 
     bench: (T,) benchmark returns (NaN = no bar) or an empty array; gross, turnover: (T, K) or (0, 0).
     """
     kernel = jit.kernel(_parallel if values.shape[1] >= 32 else _serial, values.size)
-    return kernel(values, cash, periods, rf_bar, years, bench, gross, turnover, level)
+    ro = jit.readonly
+    return kernel(ro(values), ro(cash), periods, rf_bar, years, ro(bench), ro(gross), ro(turnover), level)

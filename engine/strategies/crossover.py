@@ -93,7 +93,8 @@ class _MovingAverageCross(Strategy):
         for p in params_list:
             own = np.empty(data.close.shape) if every_bar else np.full(data.close.shape, np.nan)
             for j, (mask, mas) in enumerate(averages):
-                pos = cross(mas[p.fast], mas[p.slow], TIE_REL, p.allow_short) * (p.weight / n_sym)
+                fast, slow = jit.readonly(mas[p.fast]), jit.readonly(mas[p.slow])
+                pos = cross(fast, slow, TIE_REL, p.allow_short) * (p.weight / n_sym)
                 if every_bar:
                     own[:, j] = pos
                 elif mask.any():
