@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.cache import Bars, load_cached_bars
-from engine.data.market import FIELDS, MarketData
+from engine.data.market import FIELDS, MarketData, union_stamps
 from engine.data.sources import DataSource, get_source
 from engine.errors import DataError
 
@@ -42,16 +42,13 @@ def _align(bars: dict[str, Bars]) -> MarketData:
     Same result as aligning frames with `Index.union`, including the index frequency: none when every symbol
     has the same timestamps, else the one pandas infers for the union (e.g. "D" for crypto-only data).
     """
-    stamps = [b.dates for b in bars.values()]
-    same = all(len(s) == len(stamps[0]) and np.array_equal(s, stamps[0]) for s in stamps[1:])
-    union = stamps[0] if same else np.unique(np.concatenate(stamps))
-    out = np.full((len(FIELDS), len(bars), len(union)), np.nan)  # field x symbol x bar: pandas' block layout
-    for j, b in enumerate(bars.values()):
-        out[:, j, slice(None) if same else np.searchsorted(union, b.dates)] = b.values
+    union, positions = union_stamps([b.dates for b in bars.values()])
+    out = np.full((len(FIELDS), len(bars), len(union)), np.nan)
+    for j, (b, pos) in enumerate(zip(bars.values(), positions)):
+        out[:, j, pos] = b.values
+    same = isinstance(positions[0], slice)
     index = pd.DatetimeIndex(union.view("datetime64[ns]"), name="date", freq=None if same else "infer")
-    columns = pd.Index(list(bars), name="symbol")
-    frames = {f: pd.DataFrame(out[k].T, index=index, columns=columns, copy=False) for k, f in enumerate(FIELDS)}
-    return MarketData(**frames)
+    return MarketData.from_blocks(out, index, list(bars))
 
 
 _I64 = np.iinfo(np.int64)

@@ -49,11 +49,17 @@ class MarketData:
                 raise DataError(f"symbol {sym!r}: missing columns {missing}")
         indexes = [df.index for df in frames.values()]
         index, positions = _union(indexes)
-        out = np.full((len(FIELDS), len(frames), len(index)), np.nan)  # field x symbol x bar: pandas' block layout
+        out = np.full((len(FIELDS), len(frames), len(index)), np.nan)
         for j, (df, pos) in enumerate(zip(frames.values(), positions)):
             out[:, j, pos] = _field_rows(df)
-        columns = pd.Index(list(frames), name="symbol")
-        return cls(**{f: pd.DataFrame(out[k].T, index=index, columns=columns, copy=False)
+        return cls.from_blocks(out, index, list(frames))
+
+    @classmethod
+    def from_blocks(cls, values: np.ndarray, index: pd.Index, symbols: Sequence[str]) -> "MarketData":
+        """From a (field, symbol, bar) float64 array, fields in FIELDS order: pandas' block layout, so each
+        field's frame wraps its slice without a copy."""
+        columns = pd.Index(list(symbols), name="symbol")
+        return cls(**{f: pd.DataFrame(values[k].T, index=index, columns=columns, copy=False)
                       for k, f in enumerate(FIELDS)})
 
     @property
@@ -113,16 +119,10 @@ def _union(indexes: list[pd.Index]) -> tuple[pd.Index, list[slice | np.ndarray]]
     if all(ix is first or ix.equals(first) for ix in indexes[1:]):
         return first, [slice(None)] * len(indexes)
     if all(isinstance(ix, pd.DatetimeIndex) and ix.dtype == first.dtype for ix in indexes):  # same unit and tz
-        distinct: list[np.ndarray] = []  # calendars repeat (34 of the 36 sample symbols trade NYSE days)
-        for ix in indexes:
-            a = ix.asi8
-            if not any(len(d) == len(a) and np.array_equal(d, a) for d in distinct):
-                distinct.append(a)
-        stamps = np.unique(np.concatenate(distinct))
+        stamps, positions = union_stamps([ix.asi8 for ix in indexes])
         naive = pd.DatetimeIndex(stamps.view(f"datetime64[{first.unit}]"))
         union = naive if first.tz is None else naive.tz_localize("UTC").tz_convert(first.tz)
-        return pd.DatetimeIndex(union, name=first.name, freq="infer"), [np.searchsorted(stamps, ix.asi8)
-                                                                         for ix in indexes]
+        return pd.DatetimeIndex(union, name=first.name, freq="infer"), positions
     union = first
     for ix in indexes[1:]:
         union = union.union(ix)
@@ -134,3 +134,18 @@ def _field_rows(df: pd.DataFrame) -> np.ndarray:
     if tuple(df.columns) == FIELDS:
         return df.to_numpy(dtype="float64").T
     return np.stack([df[f].to_numpy(dtype="float64") for f in FIELDS])
+
+
+def union_stamps(stamps: list[np.ndarray]) -> tuple[np.ndarray, list[slice | np.ndarray]]:
+    """The sorted union of ascending int64 timestamp arrays and each array's positions in it (a slice for
+    every array when all are equal). Each distinct calendar is merged once: calendars repeat (34 of the 36
+    sample symbols trade NYSE days)."""
+    first = stamps[0]
+    if all(len(s) == len(first) and np.array_equal(s, first) for s in stamps[1:]):
+        return first, [slice(None)] * len(stamps)
+    distinct: list[np.ndarray] = []
+    for a in stamps:
+        if not any(len(d) == len(a) and np.array_equal(d, a) for d in distinct):
+            distinct.append(a)
+    union = np.unique(np.concatenate(distinct))
+    return union, [np.searchsorted(union, a) for a in stamps]
