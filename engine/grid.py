@@ -48,8 +48,9 @@ class GridResult:
 
 def _weights_for(strategy_cls: type[Strategy], data: MarketData, params: list[Any]) -> list[np.ndarray]:
     fast = getattr(strategy_cls, "grid_weights", None)
-    if fast is not None:
-        return list(fast(data, params))
+    many = fast(data, params) if fast is not None else None  # None: not for this (sub)class
+    if many is not None:
+        return list(many)
     out = []
     for p in params:
         w = call_strategy(strategy_cls(p), "target_weights", data)

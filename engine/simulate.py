@@ -58,6 +58,21 @@ def _aligned(frame: pd.DataFrame, data: MarketData, what: str) -> np.ndarray:
     return arr
 
 
+def strategy_weights(strategy: Strategy, data: MarketData) -> np.ndarray:
+    """The strategy's target weights as a C-contiguous float64 (bars, symbols) array aligned with `data`:
+    its `weight_values` fast path when it has one, else `target_weights` aligned to the data."""
+    what = f"{strategy.name} weights"
+    values = call_strategy(strategy, "weight_values", data)
+    if values is None:
+        return _aligned(call_strategy(strategy, "target_weights", data), data, what)
+    arr = np.ascontiguousarray(values, dtype=np.float64)
+    if arr.shape != data.close.shape:
+        raise StrategyError(f"{what}: weight_values returned shape {arr.shape}, expected {data.close.shape}")
+    if np.isinf(arr).any():
+        raise StrategyError(f"{what} contains infinite values")
+    return arr
+
+
 def stop_arrays(strategy: Strategy, data: MarketData, config: BacktestConfig) -> tuple[list[np.ndarray], bool]:
     """(stop_loss, take_profit, trailing_stop) distances per bar and symbol for the kernel, and whether any
     stop is on: the strategy's own `stop_fractions` where it gives them, else the config's fixed fractions.
@@ -97,7 +112,7 @@ def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | 
     config = config or BacktestConfig()
     if len(data) < 2:
         raise ConfigError(f"a backtest needs at least 2 bars; the data has {len(data)}")
-    weights = _aligned(call_strategy(strategy, "target_weights", data), data, f"{strategy.name} weights")
+    weights = strategy_weights(strategy, data)
     (sl, tp, ts), use_stops = stop_arrays(strategy, data, config)
     arrays = data.to_arrays()
     costs, risk = config.costs, config.risk

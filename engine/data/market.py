@@ -1,6 +1,7 @@
 """`MarketData`: aligned wide OHLCV frames, the one shape every strategy and the simulator read."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -64,7 +65,12 @@ class MarketData:
 
     @property
     def symbols(self) -> list[str]:
-        return [str(c) for c in self.close.columns]
+        return list(self._symbols)
+
+    @functools.cached_property
+    def _symbols(self) -> tuple[str, ...]:
+        """The column labels as str, once (pandas 3's Arrow-backed string Index is slow to iterate)."""
+        return tuple(str(c) for c in self.close.columns)
 
     @property
     def index(self) -> pd.Index:

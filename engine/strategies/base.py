@@ -7,10 +7,12 @@ the future: the look-ahead audit (`engine.audit`) recomputes weights on truncate
 from __future__ import annotations
 
 import dataclasses
+import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
+import numpy as np
 import pandas as pd
 
 from engine.data.market import MarketData
@@ -58,6 +60,12 @@ class ParamSpec:
 
 def param_specs(params_cls: type) -> list[ParamSpec]:
     """The `ParamSpec` of every field of a `Params` dataclass, in declaration order."""
+    return list(_param_specs(params_cls))
+
+
+@functools.lru_cache(maxsize=256)
+def _param_specs(params_cls: type) -> tuple[ParamSpec, ...]:
+    """`param_specs`, computed once per class (a Params dataclass is fixed once defined)."""
     specs = []
     for f in dataclasses.fields(params_cls):
         md = f.metadata
@@ -67,7 +75,7 @@ def param_specs(params_cls: type) -> list[ParamSpec]:
         specs.append(
             ParamSpec(f.name, typ, f.default, md.get("low"), md.get("high"), md.get("step"), md.get("choices"), md.get("doc", ""))
         )
-    return specs
+    return tuple(specs)
 
 
 def _coerce(spec: ParamSpec, value: Any) -> Any:
@@ -145,6 +153,15 @@ class Strategy(ABC):
         Same index and columns as `data.close`. NaN means "no opinion" and is treated as 0 by the simulator.
         No position before every indicator the strategy uses is defined (warm-up).
         """
+
+    def weight_values(self, data: MarketData) -> np.ndarray | None:
+        """Optional fast path for the simulator: exactly `target_weights(data)`'s values as a float64 (bars,
+        symbols) array in `data`'s column order, or None (the default: the simulator calls `target_weights`).
+
+        Saves building and re-aligning a DataFrame on every backtest; a strategy that implements it derives
+        `target_weights` from it, so the look-ahead audit checks the same numbers the simulator trades.
+        """
+        return None
 
     def stop_fractions(self, data: MarketData) -> dict[str, pd.DataFrame] | None:
         """Optional per-bar stop distances decided at bar t, as fractions of the entry price.

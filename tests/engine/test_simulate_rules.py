@@ -167,3 +167,30 @@ def test_a_single_bar_is_rejected_with_the_count() -> None:
     weights = pd.DataFrame({"X": [1.0]}, index=data.index)
     with pytest.raises(ConfigError, match="at least 2 bars; the data has 1"):
         run_backtest(data, Fixed(weights))
+
+
+def test_bad_weight_values_are_named() -> None:
+    """The simulator's array fast path checks shape and infinities like the DataFrame path."""
+    from engine.errors import StrategyError
+    from engine.simulate import run_backtest
+    from engine.strategies.crossover import SmaCross
+    from tests.engine.test_strategies_common import market
+
+    data = market("SPY")
+
+    class WrongShape(SmaCross):
+        name = "wrong_shape_test"
+
+        def weight_values(self, data):
+            return np.zeros((len(data) - 1, 1))
+
+    class Infinite(SmaCross):
+        name = "infinite_test"
+
+        def weight_values(self, data):
+            return np.full(data.close.shape, np.inf)
+
+    with pytest.raises(StrategyError, match=r"wrong_shape_test weights: weight_values returned shape \(8396, 1\)"):
+        run_backtest(data, WrongShape())
+    with pytest.raises(StrategyError, match="infinite_test weights contains infinite values"):
+        run_backtest(data, Infinite())

@@ -156,3 +156,40 @@ def test_params_validation_messages() -> None:
     with pytest.raises(ConfigError, match="weight must be in"):
         SmaCross({"weight": 0})
     assert SmaCross({"fast": "5", "slow": "20", "allow_short": "true"}).params == SmaCross.Params(5, 20, 1.0, True)
+
+
+@pytest.mark.parametrize("window", [2, 10, 50, 200])
+def test_sma_average_on_arrays_is_pandas_ta_talib_call(window: int) -> None:
+    """The array path (TA-Lib's SMA straight on numpy) returns what pandas-ta's talib=True call returns."""
+    c = read_csv("SPY")["close"]
+    via_pandas_ta = ta.sma(c.reset_index(drop=True), length=window, talib=True).to_numpy()
+    np.testing.assert_array_equal(SmaCross.average(np.ascontiguousarray(c.to_numpy()), window), via_pandas_ta)
+    short = np.ascontiguousarray(c.to_numpy()[: window - 1])  # pandas-ta returns None: all NaN
+    assert ta.sma(pd.Series(short), length=window, talib=True) is None
+    assert np.isnan(SmaCross.average(short, window)).all() and len(SmaCross.average(short, window)) == len(short)
+
+
+def test_weight_values_equal_target_weights() -> None:
+    data = market("SPY", "BTC-USD")  # union calendar: NaN gaps on both sides
+    for strategy in (SmaCross({"fast": 10, "slow": 50}), EmaCross({"fast": 12, "slow": 26, "allow_short": True})):
+        np.testing.assert_array_equal(strategy.weight_values(data), strategy.target_weights(data).to_numpy())
+
+
+def test_a_subclass_with_its_own_target_weights_is_traded_on_them() -> None:
+    """weight_values / grid_weights are the parent's fast path only: a subclass deciding its own weights
+    (here: never in the market) must not be simulated on the parent's crossovers."""
+    from engine.grid import run_grid
+    from engine.simulate import run_backtest
+
+    class Flat(SmaCross):
+        name = "flat_cross_test"
+
+        def target_weights(self, data: MarketData) -> pd.DataFrame:
+            return super().target_weights(data) * 0.0
+
+    data = market("SPY")
+    assert Flat().weight_values(data) is None and Flat.grid_weights(data, [Flat().params]) is None
+    assert run_backtest(data, Flat()).metrics["n_trades"] == 0
+    assert run_backtest(data, SmaCross()).metrics["n_trades"] == 104
+    grid = run_grid(data, Flat, [{"fast": 10, "slow": 50}, {"fast": 20, "slow": 100}])
+    assert (grid.metrics["n_trades"] == 0).all()
