@@ -9,7 +9,12 @@ and the kernel files' size and mtime (numba's own cache keys). `kernel(dispatche
 - no marker, small work (`cells` <= INTERPRET_MAX_CELLS): the kernel's own Python source run by the
   interpreter (`interpreted`: the same code object, with the jitted helpers it calls swapped for their own
   Python twins), while a background `python -m engine.warmup` fills the cache for later calls;
-- no marker, large work: the compiled kernel, compiled now (what every call did before this module).
+- no marker, large work: the compiled kernel, compiled now (what every call did before this module);
+- marker present but no compiled kernel loaded in this process yet: the first load initialises numba's
+  compiler context (~0.4-0.7 s, whatever the kernel; it imports scipy.linalg among others), more than a
+  small job costs interpreted. Jobs up to WARM_INTERPRET_MAX_CELLS run interpreted until the interpreted
+  calls of this process have taken LOAD_COST_S in all; then (or for any larger job) the compiled tier
+  loads. A one-off CLI backtest never pays the load; a session of many backtests pays it once, early.
 
 Both tiers run the same source and give the same numbers (tests hold them equal). IVYBT_JIT=compiled
 forces the compiled tier without starting anything (benchmarks, tests of speed); IVYBT_JIT=interpreted
@@ -36,12 +41,19 @@ KERNEL_FILES = ("kernels.py", "trades.py", "metrics/fused.py", "strategies/cross
 INTERPRET_MAX_CELLS = 60_000
 """Largest job (bars x symbols x sets) the interpreter runs while nothing is cached: ~0.5 s for the
 simulator in pure Python; beyond that compiling (seconds, once) is cheaper."""
+WARM_INTERPRET_MAX_CELLS = 20_000
+"""Largest job the interpreter runs when the cache is warm but not yet loaded (~0.2 s for the simulator)."""
+LOAD_COST_S = 0.5
+"""What loading the first cached kernel costs a process (numba's context set-up), measured here: the
+interpreter's time budget before the compiled tier loads."""
 WARMING_STALE_S = 600.0
 """A warm-up lock older than this is from a process that died; another warm-up may start."""
 
 _twins: dict[Any, Callable[..., Any]] = {}
 _warm = False
 _spawned = False
+_interpreted_s = 0.0
+_seen: set[Any] = set()
 
 
 def mode() -> str:
@@ -161,7 +173,34 @@ def kernel(fn: Any, cells: int) -> Callable[..., Any]:
         return fn
     if how == "interpreted":
         return interpreted(fn)
-    if fn.signatures or is_warm():
-        return fn  # compiled in this process already, or loadable from the cache
+    _seen.add(fn)
+    if fn.signatures:
+        return fn  # compiled or loaded in this process already
+    if is_warm():
+        if cells > WARM_INTERPRET_MAX_CELLS or _interpreted_s >= LOAD_COST_S or _compiler_ready():
+            return fn  # loadable from the cache in milliseconds once numba's context is up
+        return _timed(interpreted(fn))
     start_background_warmup()
     return interpreted(fn) if cells <= INTERPRET_MAX_CELLS else fn
+
+
+def interpreted_seconds() -> float:
+    """Seconds this process spent in interpreted kernels on a warm cache (the budget of LOAD_COST_S)."""
+    return _interpreted_s
+
+
+def _compiler_ready() -> bool:
+    """True once this process holds any compiled kernel (numba's context is set up: later loads are cheap)."""
+    return any(d.signatures for d in _seen)
+
+
+def _timed(twin: Callable[..., Any]) -> Callable[..., Any]:
+    """`twin`, adding its run time to the interpreter budget of this process."""
+    def run(*args: Any) -> Any:
+        global _interpreted_s
+        t0 = time.perf_counter()
+        try:
+            return twin(*args)
+        finally:
+            _interpreted_s += time.perf_counter() - t0
+    return run

@@ -108,9 +108,9 @@ def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
         var = v_lo + (h - lo) * (v_hi - v_lo)
         tot = 0.0
         cnt = 0
-        for t in range(n):
-            if part[t] <= var:
-                tot += part[t]
+        for t in range(n):  # in time order: the partition's order differs between numba and numpy
+            if r[t] <= var:
+                tot += r[t]
                 cnt += 1
         out[c, 11] = var
         out[c, 12] = tot / cnt
