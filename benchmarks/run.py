@@ -41,10 +41,11 @@ from benchmarks.workloads import (  # noqa: E402
 
 ENGINES = {"ivybt": "benchmarks.peers.ivybt", "vectorbt": "benchmarks.peers.vbt",
            "backtesting": "benchmarks.peers.btpy"}
-WORKLOADS = ("W1", "W2", "W1 whole shares", "W2 whole shares", "W3", "W3 optimize", "W4", "W4 sim",
+WORKLOADS = ("W1", "W2", "W1 cold", "W2 cold", "W1 whole shares", "W2 whole shares", "W3", "W3 optimize", "W4", "W4 sim",
              "W4 sleeves", "W5", "W6")
 QUICK_SKIP = {("backtesting.py", "W3"), ("backtesting.py", "W5"), ("backtesting.py", "W3 optimize")}
 ONCE = {"W3 optimize"}                    # extras timed by a single call
+COLD = {"W1 cold": "W1", "W2 cold": "W2"}  # the same cell, a full gc.collect() before each timed call
 BTPY_REL = {"W5": 1e-6, "W4 sleeves": 1e-4}  # whole 1e-6-share units (2,778-dollar sleeves round the most)
 SAMPLE_DIR = ROOT / "engine" / "data" / "sample"
 
@@ -93,7 +94,7 @@ def _time_cell(run: Run, workload: str, engine: str, fn: Any, repeats: int, time
             dt = time.perf_counter() - t0
             cell.timing = Timing(dt, dt, 1, dt)
         else:
-            cell.timing, cell.outcome = measure(fn, repeats, timeout)
+            cell.timing, cell.outcome = measure(fn, repeats, timeout, cold=workload in COLD)
     except CellTimeout:
         cell.skipped = f"over {timeout:.0f} s"
     run.cells[(workload, engine)] = cell
@@ -110,7 +111,7 @@ def _check(run: Run) -> None:
     for (workload, engine), cell in run.cells.items():
         if cell.outcome is None or "whole shares" in workload or workload == "W3 optimize":
             continue
-        ref_key = {"W4 sim": "W4"}.get(workload, workload)
+        ref_key = {"W4 sim": "W4", **COLD}.get(workload, workload)
         if ref_key in REFERENCE or ref_key == "W3":
             run.problems += [f"{engine} {p}" for p in check_reference(ref_key, cell.outcome)]
     opt = run.get("W3 optimize", "backtesting.py")
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"timing: one warm-up call, then best/median of {args.repeats}")
     for workload in WORKLOADS:
         for engine in run.engines:
-            fn = cells[engine].get(workload)
+            fn = cells[engine].get(COLD.get(workload, workload))
             if fn is None:
                 continue
             if args.quick and (engine, workload) in QUICK_SKIP:
