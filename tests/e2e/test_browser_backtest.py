@@ -153,3 +153,63 @@ def _luminance(css: str) -> float:
 def _overlap(a: dict, b: dict) -> bool:
     return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
             and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+TEN_SYMBOLS = ["SPY", "QQQ", "IWM", "TLT", "GLD", "AAPL", "MSFT", "JPM", "XOM", "XLK"]
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing (scripts/bootstrap.sh installs it)")
+def test_run_to_results_time_ten_symbols_twenty_years(app_url: str, tmp_path: Path) -> None:
+    """Issue 7: report (not assert) click Run -> results drawn for a 10-symbol, 20-year backtest once its data
+    is cached (the second run of the same preset; the first run loads the data and the compiled kernels)."""
+    import json
+    import re
+
+    from playwright.sync_api import expect, sync_playwright
+
+    template = json.loads((ROOT / "presets" / "spy_trend.json").read_text())
+    preset = {**template, "name": "ten_20y", "description": "10 symbols, 20 years (speed report)",
+              "strategy": "sma_cross", "params": {"fast": 10, "slow": 50}, "symbols": TEN_SYMBOLS,
+              "start": "2005-01-03", "end": "2024-12-31"}
+    (tmp_path / "presets").mkdir(exist_ok=True)
+    (tmp_path / "presets" / "ten_20y.json").write_text(json.dumps(preset))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1100})
+            page.goto(f"{app_url}/backtest", wait_until="domcontentloaded")
+            expect(page.get_by_role("button", name="Run backtest")).to_be_visible(timeout=60_000)
+            page.get_by_role("combobox", name="Preset").click()
+            page.get_by_role("option", name="ten_20y").click()
+            page.get_by_role("button", name="Load preset").click()
+            expect(page.get_by_text("Loaded preset 'ten_20y'")).to_be_visible(timeout=30_000)
+            timings = []
+            previous = None
+            for _ in range(3):  # first: data and kernels load; then twice with everything cached
+                run = page.get_by_role("button", name="Run backtest")
+                if not run.is_visible():
+                    page.get_by_text("Backtest settings").click()  # collapsed once a run is shown
+                started = time.monotonic()
+                run.click()
+                page.wait_for_url(lambda url: "run=" in url and (previous is None or f"run={previous}" not in url),
+                                  timeout=180_000, wait_until="commit")
+                saved = time.monotonic() - started  # the app has run and saved it (the URL names the new run)
+                run_id = page.url.split("run=")[1].split("&")[0]
+                expect(page.get_by_role("heading", name=re.compile(f"^Run {run_id}:"))).to_be_visible(timeout=60_000)
+                expect(page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot .scatterlayer .trace").first) \
+                    .to_be_attached(timeout=60_000)
+                timings.append((time.monotonic() - started, saved))
+                previous = run_id
+            heading = page.get_by_role("heading", name=re.compile(f"^Run {previous}:")).inner_text()
+            assert all(s in heading for s in TEN_SYMBOLS), heading
+            assert page.locator("[data-testid='stException']").count() == 0
+            (first, _), (second, saved2), (third, saved3) = timings
+            report = (f"click Run -> results drawn, 10 symbols x 20 years (2005-2024): first run {first:.2f} s "
+                      f"(loads data and kernels), cached {second:.2f} s and {third:.2f} s (run saved, URL updated "
+                      f"after {saved2:.2f} s and {saved3:.2f} s); issue 7 asks < 1.5 s: reported, not asserted")
+            print("\n" + report)
+            out = os.environ.get("IVYBT_E2E_TIMINGS")
+            if out:
+                Path(out).write_text(report + "\n")
+        finally:
+            browser.close()
