@@ -126,11 +126,11 @@ def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | 
         growth, float(risk.max_leverage), float(risk.max_position) if risk.max_position is not None else np.inf,
         use_stops,
     )
-    return _wrap(data, strategy, config, benchmark_close, *outputs)
+    return _wrap(data, strategy, config, benchmark_close, arrays["close"], *outputs)
 
 
 def _wrap(data: MarketData, strategy: Strategy, config: BacktestConfig, benchmark_close: pd.Series | None,
-          equity: np.ndarray,
+          close: np.ndarray, equity: np.ndarray,
           cash: np.ndarray, positions: np.ndarray, weights: np.ndarray, turnover: np.ndarray, gross: np.ndarray,
           last_close: np.ndarray, fills: np.ndarray) -> BacktestResult:
     """Metrics now; every pandas view (trades, fills, positions, benchmark, ...) on first access."""
@@ -142,7 +142,7 @@ def _wrap(data: MarketData, strategy: Strategy, config: BacktestConfig, benchmar
                                            config.initial_cash)
     else:
         bench_symbol = config.benchmark or symbols[0]
-        bench_values = benchmark_values(data, bench_symbol, config.initial_cash)
+        bench_values = benchmark_values(data, bench_symbol, config.initial_cash, close)
     bench_returns = np.empty_like(bench_values)
     bench_returns[0] = bench_values[0] / config.initial_cash - 1.0
     np.divide(bench_values[1:], bench_values[:-1], out=bench_returns[1:])
@@ -185,23 +185,28 @@ def _wrap(data: MarketData, strategy: Strategy, config: BacktestConfig, benchmar
     )
 
 
-def benchmark_values(data: MarketData, symbol: str, initial_cash: float) -> np.ndarray:
+def benchmark_values(data: MarketData, symbol: str, initial_cash: float, close: np.ndarray | None = None) -> np.ndarray:
     """Buy-and-hold equity of `symbol` as an array: initial cash until its first close, then cash x close /
-    first close (held over bars without a close)."""
-    if symbol not in data.close.columns:
-        raise ConfigError(f"benchmark {symbol!r} is not among the loaded symbols {data.symbols}")
-    return buy_and_hold_values(data.close[symbol].to_numpy(), initial_cash)
+    first close (held over bars without a close). `close`: the data's (bars, symbols) closes if at hand."""
+    symbols = data.symbols
+    if symbol not in symbols:
+        raise ConfigError(f"benchmark {symbol!r} is not among the loaded symbols {symbols}")
+    column = symbols.index(symbol)
+    return buy_and_hold_values(data.close.to_numpy()[:, column] if close is None else close[:, column], initial_cash)
 
 
 def buy_and_hold_values(close: np.ndarray, initial_cash: float) -> np.ndarray:
     """Equity of buying at the first close and holding: cash before it, held over NaN closes."""
     if np.isnan(close).any():
         close = ffill(close)
-    valid = np.flatnonzero(~np.isnan(close))
-    if len(valid) == 0:
-        return np.full(len(close), float(initial_cash))
-    out = initial_cash * close / close[valid[0]]
-    out[: valid[0]] = initial_cash
+        valid = np.flatnonzero(~np.isnan(close))
+        if len(valid) == 0:
+            return np.full(len(close), float(initial_cash))
+        first = int(valid[0])
+    else:
+        first = 0
+    out = initial_cash * close / close[first]
+    out[:first] = initial_cash
     return out
 
 

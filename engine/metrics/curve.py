@@ -80,7 +80,8 @@ def years_spanned(n_bars: int, periods_per_year: float, index: pd.Index | None =
     for intraday bars). Otherwise (integer index, or none): n_bars / periods_per_year.
     """
     if isinstance(index, pd.DatetimeIndex) and len(index):
-        return float((index[-1] - index[0]).total_seconds()) / 86400.0 / 365.25
+        stamps = index.values  # datetime64 in the index's unit (UTC for tz-aware): no Timestamp boxing
+        return float((stamps[-1] - stamps[0]) / np.timedelta64(1, "s")) / 86400.0 / 365.25
     return n_bars / periods_per_year
 
 

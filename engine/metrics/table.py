@@ -107,22 +107,23 @@ def _trade_sums(trades: pd.DataFrame | Mapping[str, np.ndarray], k: int) -> acti
             raise ConfigError(f"trades: missing column {field!r} (have {list(trades.keys())})")
     if "column" in trades:
         col = np.asarray(trades["column"])
+        col_f = np.asarray(col, dtype=np.float64)
+        bad = ~(np.isfinite(col_f) & (col_f == np.round(col_f)) & (col_f >= 0) & (col_f < k))
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise ConfigError(f"trades: row {row} has column={col[row]}; expected an integer 0..{k - 1}")
+        column = col_f.astype(np.int64)
     elif k == 1:
-        col = np.zeros(len(trades["pnl"]), dtype=np.int64)
+        column = np.zeros(len(trades["pnl"]), dtype=np.int64)
     else:
         raise ConfigError(f"trades: missing column 'column' (which of the {k} equity columns each trade is in)")
-    col_f = np.asarray(col, dtype=np.float64)
-    bad = ~(np.isfinite(col_f) & (col_f == np.round(col_f)) & (col_f >= 0) & (col_f < k))
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise ConfigError(f"trades: row {row} has column={col[row]}; expected an integer 0..{k - 1}")
     pnl = np.asarray(trades["pnl"], dtype=np.float64)
     ret = np.asarray(trades["return"], dtype=np.float64)
     for field, values in (("pnl", pnl), ("return", ret)):
         if not np.isfinite(values).all():
             row = int(np.argmax(~np.isfinite(values)))
             raise ConfigError(f"trades: row {row} has {field}={values[row]}; expected a finite number")
-    return activity.trade_sums(col_f.astype(np.int64), pnl, ret, k)
+    return activity.trade_sums(column, pnl, ret, k)
 
 
 def metrics_table(

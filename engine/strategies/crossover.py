@@ -115,14 +115,14 @@ class _MovingAverageCross(Strategy):
         has_bar = ~np.isnan(closes)
         windows = sorted({p.fast for p in params_list} | {p.slow for p in params_list})
         averages = []
+        every_bar = bool(has_bar.all())
         for j in range(closes.shape[1]):
             mask = has_bar[:, j]
             # the symbol's own bars; positions only (the averages' timestamps are never read)
-            close = np.ascontiguousarray(closes[mask, j])
+            close = np.ascontiguousarray(closes[:, j] if every_bar else closes[mask, j])
             mas = {w: cls.average(close, w) for w in windows}
             averages.append((mask, mas))
         n_sym = len(data.symbols)
-        every_bar = bool(has_bar.all())
         cross = jit.kernel(cross_positions, data.close.size * len(params_list))
         out = []
         for p in params_list:

@@ -319,3 +319,20 @@ def test_every_metric_docstring_states_its_annualization() -> None:
     assert [n for n in NOT_ANNUALIZED if "not annualized" not in docs[n].lower()] == []
     assert [n for n in ANNUAL if "annual" not in docs[n].lower()] == []
     assert [n for n in PER_BAR if "per bar" not in docs[n].lower()] == []
+
+
+def test_single_column_trade_sums_equal_the_bincount_path_bit_for_bit() -> None:
+    """One backtest sums its trades directly; a grid column gets np.bincount's sums: the same numbers to the
+    last bit (a single run and a grid cell of the same parameters must agree exactly)."""
+    from engine.metrics import activity
+
+    rng = np.random.default_rng(7)
+    pnl = rng.normal(0.0, 1_000.0, 997) * rng.random(997) ** 3
+    pnl[::50] = 0.0  # neither a win nor a loss
+    ret = pnl / 10_000.0
+    one = activity.trade_sums(np.zeros(len(pnl), dtype=np.int64), pnl, ret, 1)
+    two = activity.trade_sums(np.zeros(len(pnl), dtype=np.int64), pnl, ret, 2)  # column 1 stays empty
+    for field in ("count", "wins", "gross_profit", "gross_loss", "pnl", "returns"):
+        assert getattr(one, field).tolist() == getattr(two, field)[:1].tolist(), field
+    empty = activity.trade_sums(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), 1)
+    assert (empty.count[0], empty.pnl[0], empty.gross_loss[0]) == (0.0, 0.0, 0.0)
