@@ -145,7 +145,7 @@ def _extras(run: Any) -> list[str]:
             lines.append(f"W7 time ratio 10M / 1M = {run.w7[1]['median'] / run.w7[0]['median']:.2f} "
                          f"(linear = {run.w7[1]['bars'] / run.w7[0]['bars']:.0f})")
     for label, lat in run.latency.items():
-        tier = (f"; interpreted {lat['interpreted_s']:.2f} s of it" if lat.get("interpreted_s") else "")
+        tier = (f"; {lat['interpreted_s']:.2f} s of both calls interpreted" if lat.get("interpreted_s") else "")
         lines.append(f"first call, fresh process, {label} numba cache: import {lat['import']:.2f} s + "
                      f"first W1 {lat['first_call']:.2f} s{tier} (second call {lat['second_call'] * 1e3:.1f} ms; "
                      f"data {lat['load'] * 1e3:.0f} ms; whole process {lat['process_wall']:.2f} s)"

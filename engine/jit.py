@@ -3,9 +3,12 @@
 Compiling every kernel takes ~20 s (numba's type inference on the simulator loop, not LLVM), which a UI
 cannot spend on its first click. numba caches compiled code on disk (`cache=True`), and the set-up script
 fills that cache (`python -m engine.warmup`), which then writes a *warm marker* keyed by the numba version
-and the kernel files' size and mtime (numba's own cache keys). `kernel(dispatcher, cells)` picks the tier:
+and the kernel files' size and mtime (numba's own cache keys). Kernels are declared with this module's
+`njit` (a lazy `Kernel`: numba itself is imported only when something runs compiled). `kernel(fn, cells)`
+picks the tier:
 
-- marker present: the compiled kernel (numba loads it from its cache in milliseconds);
+- marker present and numba's context already up in this process: the compiled kernel (numba loads it from
+  its cache in milliseconds);
 - no marker, small work (`cells` <= INTERPRET_MAX_CELLS): the kernel's own Python source run by the
   interpreter (`interpreted`: the same code object, with the jitted helpers it calls swapped for their own
   Python twins), while a background `python -m engine.warmup` fills the cache for later calls;
@@ -16,7 +19,7 @@ and the kernel files' size and mtime (numba's own cache keys). `kernel(dispatche
   calls of this process have taken LOAD_COST_S in all; then (or for any larger job) the compiled tier
   loads. A one-off CLI backtest never pays the load; a session of many backtests pays it once, early.
 
-Both tiers run the same source and give the same numbers (tests hold them equal). IVYBT_JIT=compiled
+Both tiers run the same source and give the same numbers, bit for bit (tests hold them equal). IVYBT_JIT=compiled
 forces the compiled tier without starting anything (benchmarks, tests of speed); IVYBT_JIT=interpreted
 forces the interpreter (tests of the twins).
 """
@@ -26,14 +29,15 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
 import time
 import types
 from pathlib import Path
 from typing import Any, Callable
 
-import numba
+from importlib import metadata
+
 import numpy as np
-from numba.core.registry import CPUDispatcher
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 KERNEL_FILES = ("kernels.py", "trades.py", "metrics/fused.py", "strategies/crossover.py")
@@ -49,6 +53,61 @@ interpreter's time budget before the compiled tier loads."""
 WARMING_STALE_S = 600.0
 """A warm-up lock older than this is from a process that died; another warm-up may start."""
 
+prange = range
+"""`from engine.jit import prange`: Python's range until numba compiles the kernel (numba.prange then)."""
+
+
+class Kernel:
+    """A function to be compiled by numba, without importing numba until it is compiled.
+
+    numba and pandas-ta (which imports numba) cost ~0.3-0.5 s of a fresh process's import, and a first call
+    answered by the interpreter never needs them. `compiled()` imports numba, makes the dispatcher, and
+    first binds the module's other kernels (and `prange`) to their dispatchers, because numba types the
+    globals a kernel calls. Calling a Kernel runs the compiled dispatcher.
+    """
+
+    def __init__(self, py_func: Callable[..., Any], options: dict[str, Any]) -> None:
+        self.py_func, self.options = py_func, options
+        self.__name__, self.__doc__ = py_func.__name__, py_func.__doc__
+        self._dispatcher: Any = None
+
+    @property
+    def signatures(self) -> list[Any]:
+        """The signatures compiled or loaded in this process (none before the first compiled call)."""
+        return [] if self._dispatcher is None else self._dispatcher.signatures
+
+    def compiled(self) -> Any:
+        """The numba dispatcher (created on first use; compiles or loads from numba's cache when called)."""
+        if self._dispatcher is None:
+            with _binding:  # grid threads may ask at once
+                if self._dispatcher is None:
+                    import numba
+
+                    module = self.py_func.__globals__
+                    if module.get("prange") is range:
+                        module["prange"] = numba.prange
+                    dispatcher = numba.njit(**self.options)(self.py_func)
+                    _kernel_of[dispatcher] = self
+                    self._dispatcher = dispatcher
+                    for name, value in list(module.items()):
+                        if isinstance(value, Kernel) and value is not self:
+                            module[name] = value.compiled()
+        return self._dispatcher
+
+    def __call__(self, *args: Any) -> Any:
+        return self.compiled()(*args)
+
+    def __repr__(self) -> str:
+        return f"Kernel({self.py_func.__module__}.{self.__name__})"
+
+
+def njit(**options: Any) -> Callable[[Callable[..., Any]], Kernel]:
+    """Decorator: `@njit(cache=True, nogil=True)` like numba's, lazily (see `Kernel`)."""
+    return lambda fn: Kernel(fn, options)
+
+
+_kernel_of: dict[Any, Kernel] = {}
+_binding = threading.RLock()
 _twins: dict[Any, Callable[..., Any]] = {}
 _warm = False
 _spawned = False
@@ -66,7 +125,7 @@ def mode() -> str:
 
 def cache_key() -> str:
     """numba version, Python version and each kernel file's size and mtime: what invalidates numba's cache."""
-    parts = [numba.__version__, sys.version.split()[0]]
+    parts = [metadata.version("numba"), sys.version.split()[0]]
     for rel in KERNEL_FILES:
         st = (PACKAGE_ROOT / rel).stat()
         parts.append(f"{rel}:{st.st_size}:{st.st_mtime_ns}")
@@ -75,8 +134,8 @@ def cache_key() -> str:
 
 def marker_dir() -> Path:
     """Where numba keeps this package's cache (NUMBA_CACHE_DIR, else engine/__pycache__), else ~/.cache/ivybt."""
-    if numba.config.CACHE_DIR:
-        return Path(numba.config.CACHE_DIR)
+    if os.environ.get("NUMBA_CACHE_DIR"):  # what numba.config.CACHE_DIR reads, without importing numba
+        return Path(os.environ["NUMBA_CACHE_DIR"])
     own = PACKAGE_ROOT / "__pycache__"
     if os.access(own if own.exists() else PACKAGE_ROOT, os.W_OK):
         return own
@@ -149,39 +208,55 @@ def readonly(array: np.ndarray) -> np.ndarray:
     return view
 
 
-def interpreted(fn: Any) -> Callable[..., Any]:
-    """The Python twin of a numba dispatcher: its own code object run by the interpreter, with every jitted
-    function it calls (module globals) replaced by that function's twin. Plain functions come back as is."""
-    if not isinstance(fn, CPUDispatcher):
+def as_kernel(fn: Any) -> Kernel | None:
+    """The Kernel of `fn` (a Kernel, or the dispatcher a Kernel compiled into), else None."""
+    if isinstance(fn, Kernel):
         return fn
-    twin = _twins.get(fn)
+    try:
+        return _kernel_of.get(fn)
+    except TypeError:  # unhashable
+        return None
+
+
+def interpreted(fn: Any) -> Callable[..., Any]:
+    """The Python twin of a kernel: its own code object run by the interpreter, with every kernel it calls
+    (module globals) replaced by that kernel's twin. Anything else comes back as is."""
+    k = as_kernel(fn)
+    if k is None:
+        return fn
+    twin = _twins.get(k)
     if twin is None:
-        py = fn.py_func
+        py = k.py_func
         env = dict(py.__globals__)
         twin = types.FunctionType(py.__code__, env, py.__name__, py.__defaults__, py.__closure__)
-        _twins[fn] = twin
+        _twins[k] = twin
         for name, value in py.__globals__.items():
-            if isinstance(value, CPUDispatcher):
+            if as_kernel(value) is not None:
                 env[name] = interpreted(value)
+            elif name == "prange":
+                env[name] = range
     return twin
 
 
 def kernel(fn: Any, cells: int) -> Callable[..., Any]:
     """The tier to run `fn` (a numba dispatcher) on a job of `cells` bar-symbol-set cells (module docstring)."""
-    how = mode()
-    if how == "compiled" or not isinstance(fn, CPUDispatcher):
+    k = as_kernel(fn)
+    if k is None:
         return fn
+    how = mode()
+    if how == "compiled":
+        return k.compiled()
     if how == "interpreted":
-        return interpreted(fn)
-    _seen.add(fn)
-    if fn.signatures:
-        return fn  # compiled or loaded in this process already
+        return interpreted(k)
+    _seen.add(k)
+    if k.signatures:
+        return k.compiled()  # compiled or loaded in this process already
     if is_warm():
         if cells > WARM_INTERPRET_MAX_CELLS or _interpreted_s >= LOAD_COST_S or _compiler_ready():
-            return fn  # loadable from the cache in milliseconds once numba's context is up
-        return _timed(interpreted(fn))
+            return k.compiled()  # loadable from the cache in milliseconds once numba's context is up
+        return _timed(interpreted(k))
     start_background_warmup()
-    return interpreted(fn) if cells <= INTERPRET_MAX_CELLS else fn
+    return interpreted(k) if cells <= INTERPRET_MAX_CELLS else k.compiled()
 
 
 def interpreted_seconds() -> float:

@@ -14,7 +14,8 @@ bars. `engine.simulate` is the thin pandas wrapper around it. Bar timing per bar
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from engine.jit import njit
 
 NEXT_OPEN, NEXT_CLOSE, SAME_CLOSE = 0, 1, 2
 FILL_MODES = {"next_open": NEXT_OPEN, "next_close": NEXT_CLOSE, "same_close": SAME_CLOSE}

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from engine import jit
+from engine.jit import njit
 from engine.kernels import F_BAR, F_FEE, F_PRICE, F_QTY, F_REASON, F_SYM, REASONS
 from engine.result import TRADE_COLUMNS
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
 from engine import jit
+from engine.jit import njit, prange
 
 FUSED_NAMES: tuple[str, ...] = (
     "final_equity", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar",

@@ -7,11 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-import pandas_ta as ta
 
 from engine.data.market import MarketData
 from engine.strategies.base import Strategy, param, require
-from engine.strategies.common import first_bar_of_month, indicator, per_symbol
+from engine.strategies.common import first_bar_of_month, indicator, per_symbol, ta
 
 
 class BuyAndHold(Strategy):

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pandas_ta as ta
 
 from engine.data.market import MarketData
 from engine.strategies.base import Strategy, param, require
-from engine.strategies.common import hold, indicator_frame, per_symbol, to_union
+from engine.strategies.common import hold, indicator_frame, per_symbol, ta, to_union
 
 SYSTEMS: dict[int, tuple[int, int]] = {20: (20, 10), 55: (55, 20)}
 """Turtle system -> (entry channel, exit channel) in bars."""

@@ -19,13 +19,12 @@ from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
-import pandas_ta as ta
-from numba import njit
 
 from engine import jit
+from engine.jit import njit
 from engine.data.market import MarketData
 from engine.strategies.base import Strategy, param, require
-from engine.strategies.common import TIE_REL, indicator, union_weights
+from engine.strategies.common import TIE_REL, indicator, ta, union_weights
 
 try:
     import talib as _talib
@@ -67,7 +66,8 @@ def cross_positions(fast: np.ndarray, slow: np.ndarray, tie_rel: float, allow_sh
 class _MovingAverageCross(Strategy):
     """Common body of the crossover strategies; subclasses pick the moving average."""
 
-    ma: ClassVar[Callable[..., pd.Series | None]]
+    ma: ClassVar[str]
+    """The pandas-ta moving average, by name ("sma", "ema")."""
     #: let pandas-ta use TA-Lib's C kernel when installed: True only where its values equal pandas-ta's own
     #: (SMA: an O(n) running sum instead of pandas-ta's O(n * window) `np.convolve`, equal to ~1e-13).
     talib: ClassVar[bool] = False
@@ -81,20 +81,21 @@ class _MovingAverageCross(Strategy):
 
     @classmethod
     def average(cls, close: np.ndarray, window: int) -> np.ndarray:
-        """`cls.ma(close, length=window)` as a float64 array (NaN during warm-up, all NaN when too short).
+        """pandas-ta's `cls.ma` of `close` over `window` bars as a float64 array (NaN during warm-up, all NaN
+        when too short).
 
         With `talib` set and TA-Lib installed, TA-Lib's function on the array directly: the very call
         pandas-ta makes for `talib=True`, without its Series wrapping (~0.2 ms per call, more than the
         average itself on 8,000 bars); tests hold the two equal.
         """
-        direct = _TALIB.get(cls.ma.__name__.upper()) if cls.talib and _TALIB is not None and window > 1 else None
+        direct = _TALIB.get(cls.ma.upper()) if cls.talib and _TALIB is not None and window > 1 else None
         if direct is not None:
             if len(close) < window:  # pandas-ta returns None here
                 return np.full(len(close), np.nan)
             return direct(close, window)
         series = pd.Series(close)
-        return np.ascontiguousarray(indicator(cls.ma(series, length=window, talib=cls.talib), series.index)
-                                    .to_numpy(dtype="float64"))
+        average = getattr(ta, cls.ma)(series, length=window, talib=cls.talib)
+        return np.ascontiguousarray(indicator(average, series.index).to_numpy(dtype="float64"))
 
     @classmethod
     def grid_weights(cls, data: MarketData, params_list: Sequence[Any]) -> list[np.ndarray] | None:
@@ -143,7 +144,7 @@ class SmaCross(_MovingAverageCross):
 
     name = "sma_cross"
     description = "Long from a fast/slow SMA cross-up to the next cross-down (optional short)."
-    ma = staticmethod(ta.sma)
+    ma = "sma"
     talib = True
 
     @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class EmaCross(_MovingAverageCross):
 
     name = "ema_cross"
     description = "Long from a fast/slow EMA cross-up to the next cross-down (optional short)."
-    ma = staticmethod(ta.ema)
+    ma = "ema"
 
     @dataclass(frozen=True)
     class Params:

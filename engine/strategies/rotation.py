@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-import pandas_ta as ta
 
 from engine.data.market import MarketData
 from engine.strategies.base import Strategy, param, require
-from engine.strategies.common import first_bar_of_month, indicator, per_symbol, require_symbols
+from engine.strategies.common import first_bar_of_month, indicator, per_symbol, require_symbols, ta
 
 
 def trailing_return(data: MarketData, lookback: int, skip: int) -> pd.DataFrame:

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pandas_ta as ta
 
 from engine.data.market import MarketData
 from engine.strategies.base import Strategy, param, require
-from engine.strategies.common import indicator, indicator_frame, per_symbol, to_union
+from engine.strategies.common import indicator, indicator_frame, per_symbol, ta, to_union
 
 
 class EmaTrend(Strategy):

@@ -125,13 +125,11 @@ def test_warm_cache_interprets_small_jobs_until_the_load_pays(monkeypatch) -> No
     """Cache warm but nothing loaded in this process: small jobs run interpreted (loading numba's context
     costs more) until LOAD_COST_S of interpreter time is spent; a big job, or a process that already holds a
     compiled kernel, gets the compiled tier."""
-    from numba import njit
-
-    @njit
+    @jit.njit()
     def fresh(x):
         return x + 1.0
 
-    @njit
+    @jit.njit()
     def other(x):
         return x * 2.0
 
@@ -142,9 +140,34 @@ def test_warm_cache_interprets_small_jobs_until_the_load_pays(monkeypatch) -> No
     small = jit.kernel(fresh, jit.WARM_INTERPRET_MAX_CELLS)
     assert small is not fresh and small(1.0) == 2.0 and not fresh.signatures  # interpreted, timed
     assert 0.0 < jit._interpreted_s < jit.LOAD_COST_S
-    assert jit.kernel(fresh, jit.WARM_INTERPRET_MAX_CELLS + 1) is fresh
+    assert jit.kernel(fresh, jit.WARM_INTERPRET_MAX_CELLS + 1) is fresh.compiled()
     monkeypatch.setattr(jit, "_interpreted_s", jit.LOAD_COST_S)
-    assert jit.kernel(fresh, 10) is fresh  # budget spent: load
+    assert jit.kernel(fresh, 10) is fresh.compiled()  # budget spent: load
     monkeypatch.setattr(jit, "_interpreted_s", 0.0)
     assert fresh(1.0) == 2.0 and fresh.signatures  # now compiled in this process
-    assert jit.kernel(other, 10) is other  # numba's context is up: every later load is cheap
+    assert jit.kernel(other, 10) is other.compiled()  # numba's context is up: every later load is cheap
+
+
+def test_importing_the_engine_imports_neither_numba_nor_pandas_ta() -> None:
+    """A fresh process that runs one small backtest (interpreter tier) never pays for numba's or pandas-ta's
+    import (~0.3-0.5 s here); the compiled tier and indicators other than TA-Lib's SMA import them on use."""
+    code = ("import sys; import engine.simulate, engine.data, engine.grid, engine.strategies.registry; "
+            "print('numba' in sys.modules, 'pandas_ta' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                         check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_kernels_bind_their_module_helpers_when_compiled() -> None:
+    """Compiling a kernel turns the module's other kernels and `prange` into numba objects (numba types the
+    globals a kernel calls); the twins keep calling twins."""
+    import numba
+
+    from engine import kernels
+    from engine.metrics import fused
+
+    jit.as_kernel(kernels.simulate_kernel).compiled()  # module globals may hold dispatchers already
+    assert isinstance(kernels._execute, numba.core.registry.CPUDispatcher)
+    jit.as_kernel(fused._serial).compiled()
+    assert fused.prange is numba.prange
+    assert jit.interpreted(fused._parallel).__globals__["prange"] is range
