@@ -106,3 +106,12 @@ def equity_span(outcome_data: MarketData) -> tuple[float, float]:
     """(min, max) of the W1 equity on `outcome_data`: W5's 'orders of magnitude' figure."""
     eq = backtest(outcome_data).equity.to_numpy()
     return float(np.min(eq)), float(np.max(eq))
+
+
+def jit_warmup(inputs: Inputs) -> None:  # noqa: ARG001 - the harness's hook signature
+    """Compile (or load from numba's cache) every kernel the cells use, untimed: engine.warmup's small
+    backtests and grids. Without it the first cell's warm-up call pays the JIT (~30 s on an empty cache) and
+    that cell is timed fewer times."""
+    from engine.warmup import warm_up
+
+    warm_up()
