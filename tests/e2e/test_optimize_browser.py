@@ -13,17 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.e2e.test_browser_backtest import CHROMIUM, CHROMIUM_ARGS, app_url  # noqa: F401 - fixture
+from tests.e2e.test_browser_backtest import CHROMIUM, CHROMIUM_ARGS, _idle, app_url  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.e2e
-
-
-def _idle(page) -> None:
-    """Wait until no script run is in progress (Streamlit's running indicator is gone)."""
-    from playwright.sync_api import expect
-
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0, timeout=60_000)
 
 
 def _set_number(page, label: str, value: int) -> None:
