@@ -87,12 +87,12 @@ def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequenc
 
     simulate = jit.kernel(simulate_kernel, K * data.close.size)
     ro = jit.readonly
+    rebal = ro(rebal)
 
     def one(k: int) -> None:
         (sl, tp, ts), use_stops = shared_stops or stop_arrays(strategy_cls(params[k]), data, config)
         eq, _cash, _pos, _w, turn, gro, last_close, fills = simulate(
-            arrays["open"], arrays["high"], arrays["low"], arrays["close"], ro(weights[k]), ro(rebal), ro(sl), ro(tp),
-            ro(ts),
+            arrays["open"], arrays["high"], arrays["low"], arrays["close"], ro(weights[k]), rebal, sl, tp, ts,
             float(config.initial_cash), costs.commission_bps / 1e4, float(costs.min_commission),
             costs.slippage_bps / 1e4, FILL_MODES[config.fill], bool(config.fractional),
             float(config.drift_threshold), growth, float(risk.max_leverage), max_pos, use_stops)

@@ -32,10 +32,9 @@ import sys
 import threading
 import time
 import types
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
-
-from importlib import metadata
 
 import numpy as np
 
@@ -112,7 +111,6 @@ _twins: dict[Any, Callable[..., Any]] = {}
 _warm = False
 _spawned = False
 _interpreted_s = 0.0
-_seen: set[Any] = set()
 
 
 def mode() -> str:
@@ -239,7 +237,8 @@ def interpreted(fn: Any) -> Callable[..., Any]:
 
 
 def kernel(fn: Any, cells: int) -> Callable[..., Any]:
-    """The tier to run `fn` (a numba dispatcher) on a job of `cells` bar-symbol-set cells (module docstring)."""
+    """The tier to run `fn` (a Kernel, or the dispatcher it became) on a job of `cells` bar-symbol-set cells
+    (module docstring); anything else comes back as is."""
     k = as_kernel(fn)
     if k is None:
         return fn
@@ -248,7 +247,6 @@ def kernel(fn: Any, cells: int) -> Callable[..., Any]:
         return k.compiled()
     if how == "interpreted":
         return interpreted(k)
-    _seen.add(k)
     if k.signatures:
         return k.compiled()  # compiled or loaded in this process already
     if is_warm():
@@ -266,7 +264,7 @@ def interpreted_seconds() -> float:
 
 def _compiler_ready() -> bool:
     """True once this process holds any compiled kernel (numba's context is set up: later loads are cheap)."""
-    return any(d.signatures for d in _seen)
+    return any(k.signatures for k in list(_kernel_of.values()))
 
 
 def _timed(twin: Callable[..., Any]) -> Callable[..., Any]:

@@ -52,7 +52,11 @@ def _aligned(frame: pd.DataFrame, data: MarketData, what: str) -> np.ndarray:
             frame = frame.reindex(index=data.index, columns=data.close.columns)
         except (ValueError, TypeError) as e:
             raise StrategyError(f"{what} cannot be aligned with the data: {e}") from None
-    arr = np.ascontiguousarray(frame.to_numpy(dtype="float64"))
+    return _finite(np.ascontiguousarray(frame.to_numpy(dtype="float64")), what)
+
+
+def _finite(arr: np.ndarray, what: str) -> np.ndarray:
+    """`arr`, or StrategyError if it holds +-inf (NaN is allowed: no opinion)."""
     if np.isinf(arr).any():
         raise StrategyError(f"{what} contains infinite values")
     return arr
@@ -68,22 +72,21 @@ def strategy_weights(strategy: Strategy, data: MarketData) -> np.ndarray:
     arr = np.ascontiguousarray(values, dtype=np.float64)
     if arr.shape != data.close.shape:
         raise StrategyError(f"{what}: weight_values returned shape {arr.shape}, expected {data.close.shape}")
-    if np.isinf(arr).any():
-        raise StrategyError(f"{what} contains infinite values")
-    return arr
+    return _finite(arr, what)
 
 
 def stop_arrays(strategy: Strategy, data: MarketData, config: BacktestConfig) -> tuple[list[np.ndarray], bool]:
     """(stop_loss, take_profit, trailing_stop) distances per bar and symbol for the kernel, and whether any
     stop is on: the strategy's own `stop_fractions` where it gives them, else the config's fixed fractions.
-    With every stop off the arrays are (1, N) NaN placeholders (the kernel never reads them)."""
+    With every stop off the arrays are (1, N) NaN placeholders (the kernel never reads them). Read-only, as
+    every kernel input (engine.jit.readonly)."""
     shape = data.close.shape
     custom = call_strategy(strategy, "stop_fractions", data) or {}
     unknown = set(custom) - set(STOP_KEYS)
     if unknown:
         raise StrategyError(f"{strategy.name}: unknown stop kind(s) {sorted(unknown)}; expected {STOP_KEYS}")
     if not custom and all(getattr(config.risk, key) is None for key in STOP_KEYS):
-        off = np.full((1, shape[1]), np.nan)
+        off = jit.readonly(np.full((1, shape[1]), np.nan))
         return [off, off, off], False
     arrays, used = [], False
     for key in STOP_KEYS:
@@ -94,7 +97,7 @@ def stop_arrays(strategy: Strategy, data: MarketData, config: BacktestConfig) ->
             value = getattr(config.risk, key)
             arr = np.full(shape, np.nan if value is None else float(value))
             used = used or value is not None
-        arrays.append(arr)
+        arrays.append(jit.readonly(arr))
     return arrays, used
 
 
@@ -120,7 +123,7 @@ def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | 
     ro = jit.readonly
     outputs = jit.kernel(simulate_kernel, data.close.size)(
         arrays["open"], arrays["high"], arrays["low"], arrays["close"], ro(weights),
-        ro(rebalance_mask(data.index, config.rebalance)), ro(sl), ro(tp), ro(ts),
+        ro(rebalance_mask(data.index, config.rebalance)), sl, tp, ts,
         float(config.initial_cash), costs.commission_bps / 1e4, float(costs.min_commission),
         costs.slippage_bps / 1e4, FILL_MODES[config.fill], bool(config.fractional), float(config.drift_threshold),
         growth, float(risk.max_leverage), float(risk.max_position) if risk.max_position is not None else np.inf,

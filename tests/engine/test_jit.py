@@ -135,7 +135,7 @@ def test_warm_cache_interprets_small_jobs_until_the_load_pays(monkeypatch) -> No
 
     monkeypatch.setenv("IVYBT_JIT", "auto")
     monkeypatch.setattr(jit, "is_warm", lambda: True)
-    monkeypatch.setattr(jit, "_seen", set())
+    monkeypatch.setattr(jit, "_kernel_of", {})  # as in a process that compiled nothing yet
     monkeypatch.setattr(jit, "_interpreted_s", 0.0)
     small = jit.kernel(fresh, jit.WARM_INTERPRET_MAX_CELLS)
     assert small is not fresh and small(1.0) == 2.0 and not fresh.signatures  # interpreted, timed
