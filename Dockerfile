@@ -20,7 +20,7 @@ RUN pip install .
 
 # Compile the numba kernels now, into a cache the app user owns (chown below): the first backtest in a new
 # container loads machine code instead of compiling for seconds (on another CPU numba adds its own entry).
-RUN mkdir -p "$NUMBA_CACHE_DIR" && python -m engine.warmup
+RUN mkdir -p "$NUMBA_CACHE_DIR" && python -m engine.sim.warmup
 
 COPY app.py ./
 COPY pages ./pages

@@ -1,4 +1,4 @@
-"""Grid throughput: backtests per second for `sma_cross` on SPY (full history) through `engine.grid.run_grid`.
+"""Grid throughput: backtests per second for `sma_cross` on SPY (full history) through `engine.sim.grid.run_grid`.
 
 A script, not a test (timings depend on the machine). Protocol of bench/WORKLOADS.md: data loaded first,
 one warm-up call (numba compilation, caches), then the best and the median of `--repeats` timed calls; each
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import BacktestConfig  # noqa: E402
 from engine.data import load_market_data  # noqa: E402
-from engine.grid import expand_grid, run_grid  # noqa: E402
+from engine.sim.grid import expand_grid, run_grid  # noqa: E402
 from engine.strategies.registry import get_strategy  # noqa: E402
 
 VECTORBT_W3_PER_S = 796.0  # WORKLOADS.md peer table: vectorbt (numba), W3, 90 backtests in 113 ms

@@ -20,7 +20,7 @@ if __name__ == "__main__":
     except metadata.PackageNotFoundError:
         _numba = "none"
     os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / "benchmarks" / ".cache" / f"numba-{_numba}"))
-    # In-process timings are of the compiled engine (engine.jit would interpret small cells on a cold cache);
+    # In-process timings are of the compiled engine (engine.sim.jit would interpret small cells on a cold cache);
     # the first-call probes set their own tier.
     os.environ.setdefault("IVYBT_JIT", "compiled")
 

@@ -121,15 +121,15 @@ def _refresh(preset: Any, broker_name: str | None, broker: Any = None, quiet: bo
 
 
 def _audit_error(what: str, e: BaseException) -> None:
-    from engine.audit_log import AuditLog
+    from engine.ops.audit_log import AuditLog
 
     AuditLog().event("error", f"{what}: {type(e).__name__}: {e}", payload={"stage": what, "error": type(e).__name__})
 
 
 def signals(args: argparse.Namespace) -> int:
     from engine.errors import EngineError
-    from engine.presets import load_preset
-    from engine.signals import generate_signals
+    from engine.store.presets import load_preset
+    from engine.ops.signals import generate_signals
 
     _quiet_ib()
     preset = load_preset(args.preset)
@@ -162,10 +162,10 @@ def _make(name: str | None, preset: Any = None) -> Any:
 
 def rebalance(args: argparse.Namespace) -> int:
     from brokers.execution import execute_plan, notify_plan, plan_rebalance
-    from engine.audit_log import AuditLog
+    from engine.ops.audit_log import AuditLog
     from engine.errors import EngineError
-    from engine.presets import load_preset
-    from engine.signals import generate_signals
+    from engine.store.presets import load_preset
+    from engine.ops.signals import generate_signals
 
     _quiet_ib()
     preset = load_preset(args.preset)
@@ -226,7 +226,7 @@ def rebalance(args: argparse.Namespace) -> int:
 
 def broker_status_cmd(args: argparse.Namespace) -> int:
     from brokers.execution import broker_status
-    from engine.risk import kill_switch_reason
+    from engine.ops.risk import kill_switch_reason
 
     _quiet_ib()
     broker = _make(args.broker)
@@ -250,8 +250,8 @@ def broker_status_cmd(args: argparse.Namespace) -> int:
 
 
 def kill_switch_cmd(args: argparse.Namespace) -> int:
-    from engine.audit_log import AuditLog
-    from engine.risk import kill_switch_reason, set_kill_switch
+    from engine.ops.audit_log import AuditLog
+    from engine.ops.risk import kill_switch_reason, set_kill_switch
 
     if args.state != "status":
         set_kill_switch(args.state == "on", args.reason)
@@ -264,7 +264,7 @@ def kill_switch_cmd(args: argparse.Namespace) -> int:
 
 def paper_reset_cmd(args: argparse.Namespace) -> int:
     from brokers.paper import PaperBroker
-    from engine.audit_log import AuditLog
+    from engine.ops.audit_log import AuditLog
 
     if not args.yes:
         raise BrokerConfigError("paper-reset deletes the paper account's positions, orders and fills: add --yes "
@@ -279,7 +279,7 @@ def paper_reset_cmd(args: argparse.Namespace) -> int:
 
 
 def audit_log_cmd(args: argparse.Namespace) -> int:
-    from engine.audit_log import AuditLog
+    from engine.ops.audit_log import AuditLog
     from engine.errors import ConfigError
 
     if args.limit < 1:

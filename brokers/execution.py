@@ -1,7 +1,7 @@
 """Daily operations on a Broker: plan a signal for an account, execute the plan, reconcile, report.
 
 `plan_rebalance(signal, broker)` reads the account (equity, cash, positions, latest prices), builds the plan
-(engine.rebalance), runs the pre-trade checks (engine.risk) and stores plan and checks in the audit log.
+(engine.ops.rebalance), runs the pre-trade checks (engine.ops.risk) and stores plan and checks in the audit log.
 
 `execute_plan(plan, broker)` sends it:
 1. refuses a plan with a failed check, a kill switch turned on since planning, or a live account without the
@@ -45,12 +45,12 @@ import pandas as pd
 
 from brokers.base import (Broker, BrokerConfigError, BrokerError, OrderAck, OrderRejected, OrderRequest,
                           OrderStatus, retry)
-from engine.audit_log import AuditLog
+from engine.ops.audit_log import AuditLog
 from engine.errors import EngineError
-from engine.notify import send_webhook, webhook_url
-from engine.rebalance import PlannedOrder, RebalancePlan, build_plan
-from engine.risk import RiskCheckFailed, RiskLimits, check_plan, kill_switch_reason, load_limits, require_approved
-from engine.signals import SignalReport
+from engine.ops.notify import send_webhook, webhook_url
+from engine.ops.rebalance import PlannedOrder, RebalancePlan, build_plan
+from engine.ops.risk import RiskCheckFailed, RiskLimits, check_plan, kill_switch_reason, load_limits, require_approved
+from engine.ops.signals import SignalReport
 
 FINAL = frozenset({"filled", "canceled", "rejected", "expired"})
 QTY_TOL = 1e-6  # units: a known order "matches" a planned one when side and quantity agree within this
@@ -148,8 +148,8 @@ def plan_rebalance(signal: SignalReport, broker: Broker, *, limits: RiskLimits |
     """Plan `signal` for the broker's account and run the risk checks (see module docstring).
 
     min_notional: smallest order value; default the broker's (BrokerCapabilities.min_notional). cash_buffer:
-    fraction of equity kept out of long targets (engine.rebalance). limits:
-    default `engine.risk.load_limits()` (workspace file or defaults). The account equity is recorded as a
+    fraction of equity kept out of long targets (engine.ops.rebalance). limits:
+    default `engine.ops.risk.load_limits()` (workspace file or defaults). The account equity is recorded as a
     snapshot AFTER the checks read the history (the daily-loss and drawdown checks compare against it).
     Symbols the broker does not trade in fractions (`Broker.fractionable`) get whole units. A broker with a
     clock (`market_open()`, Alpaca) adds a market_hours warning when the market is closed. A broker or data

@@ -1,12 +1,12 @@
 """`PaperBroker`: the embedded default broker, a persistent simulated account in the workspace SQLite.
 
-Fills reuse the backtest's fill model (engine/costs.py): a market order fills at once at the latest price
+Fills reuse the backtest's fill model (engine/sim/costs.py): a market order fills at once at the latest price
 moved against the trader by `costs.slippage_bps`, and pays `costs.commission_bps` of the notional (at least
 `costs.min_commission`). The latest price comes from an injectable `price_source` (symbols -> {symbol:
 price}); the default is the last close of the engine's data source, so on daily data a paper order fills at
 the most recent close (not the next open the backtest assumes: the fill-quality report measures that gap).
 
-State lives in its own tables (prefix `paper_`) of `engine.workspace.db_path()` by default and survives a
+State lives in its own tables (prefix `paper_`) of `engine.store.workspace.db_path()` by default and survives a
 restart. Every write is one `BEGIN IMMEDIATE` transaction and `client_order_id` is UNIQUE, so the same id
 submitted twice, even by two processes at once, fills once.
 """
@@ -24,7 +24,7 @@ from brokers.base import (Account, BrokerCapabilities, BrokerConfigError, Fill, 
                           OrderAck, OrderRejected, OrderRequest, OrderStatus, Position, PriceUnavailable,
                           check_order_query, matches_query)
 from engine.config import Costs
-from engine.costs import commission, fill_price
+from engine.sim.costs import commission, fill_price
 from engine.errors import EngineError
 
 PriceSource = Callable[[Sequence[str]], Mapping[str, float]]
@@ -133,7 +133,7 @@ class PaperBroker:
         if not isinstance(costs, Costs):
             raise BrokerConfigError(f"paper broker: costs must be engine.config.Costs, got {type(costs).__name__}")
         if db_path is None:
-            from engine.workspace import db_path as workspace_db
+            from engine.store.workspace import db_path as workspace_db
 
             db_path = workspace_db()
         self.db_path = Path(db_path)

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from engine.config import BacktestConfig
 from engine.errors import ConfigError, DataError
-from engine.result import BacktestResult
+from engine.sim.result import BacktestResult
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class BacktestRequest:
 def run_request(request: BacktestRequest) -> BacktestResult:
     """Load the data, build the strategy, run the backtest. Raises EngineError subclasses on bad input."""
     from engine.data import get_source, load_market_data
-    from engine.simulate import run_backtest
+    from engine.sim.simulate import run_backtest
     from engine.strategies.registry import create_strategy
 
     strategy = create_strategy(request.strategy, request.params)

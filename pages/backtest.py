@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import EngineError
-from engine.presets import Preset, list_presets, load_preset, save_preset
+from engine.store.presets import Preset, list_presets, load_preset, save_preset
 from engine.request import run_request
 from engine.strategies.registry import create_strategy, list_strategies, load_errors
 from ui import data_cache

@@ -10,11 +10,11 @@ import streamlit as st
 
 from brokers.base import BrokerError
 from brokers.execution import broker_status, execute_plan, plan_rebalance
-from engine.audit_log import AuditLog, slippage_vs_open
+from engine.ops.audit_log import AuditLog, slippage_vs_open
 from engine.errors import EngineError
-from engine.presets import list_presets, load_preset
-from engine.risk import kill_switch_reason, set_kill_switch
-from engine.signals import generate_signals
+from engine.store.presets import list_presets, load_preset
+from engine.ops.risk import kill_switch_reason, set_kill_switch
+from engine.ops.signals import generate_signals
 from ui.daily_ops_view import (checks_display, get_broker, orders_display, paper_reset_panel, session_opens,
                                slippage_figure, status_panel)
 

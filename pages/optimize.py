@@ -10,11 +10,11 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import EngineError
-from engine.montecarlo import METHODS as MC_METHODS, MonteCarloSpec, run_montecarlo, save_montecarlo
-from engine.optimize import run_optimization
+from engine.research.montecarlo import METHODS as MC_METHODS, MonteCarloSpec, run_montecarlo, save_montecarlo
+from engine.research.optimize import run_optimization
 from engine.request import run_request
 from engine.strategies.registry import list_strategies, load_errors
-from engine.walkforward import WalkForwardSpec, run_walkforward, save_walkforward
+from engine.research.walkforward import WalkForwardSpec, run_walkforward, save_walkforward
 from ui import data_cache
 from ui import optimize_view as view
 from ui.optimize_tabs import scorecard_tab, universe_tab

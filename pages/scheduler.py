@@ -12,7 +12,7 @@ from engine.batch.queue import JobQueue
 from engine.errors import EngineError
 from engine.metrics import METRIC_NAMES
 from engine.strategies.registry import list_strategies
-from engine.workspace import workspace_dir
+from engine.store.workspace import workspace_dir
 from ui import scheduler_view as view
 from ui.state import run_store, set_current_run
 

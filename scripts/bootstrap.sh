@@ -36,7 +36,7 @@ ensure_venv() {  # $1 = extras, e.g. "dev" or ""
             echo "Installing $spec failed; the full log is $VENV/install.log" >&2
             exit 1
         fi
-        "$VENV/bin/python" -m engine.warmup || true  # compile numba kernels into the cache once
+        "$VENV/bin/python" -m engine.sim.warmup || true  # compile numba kernels into the cache once
         echo "$want" >>"$stamp"
     fi
 }

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from engine.store import StoredRun
+from engine.store.runs import StoredRun
 
 
 def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

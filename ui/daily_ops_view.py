@@ -100,7 +100,7 @@ def status_panel(status: dict[str, Any]) -> None:
 
 def paper_reset_panel(broker: Any) -> bool:
     """Sidebar expander to start the paper account over (cash input, confirmation box, button); True if reset."""
-    from engine.audit_log import AuditLog
+    from engine.ops.audit_log import AuditLog
 
     with st.sidebar.expander("Paper account"):
         cash = st.number_input("Starting cash", min_value=0.0, value=100_000.0, step=10_000.0, key="ops_reset_cash")
@@ -137,7 +137,7 @@ def slippage_figure(quality: pd.DataFrame) -> go.Figure:
     """Slippage per filled order over time (bps, positive = worse), two measures with their running means:
     vs the plan's reference price and vs the open of the session the order filled in (the backtest's fill).
 
-    `quality` = `engine.audit_log.slippage_vs_open(AuditLog.order_results(), opens)`: filled_at / updated_at,
+    `quality` = `engine.ops.audit_log.slippage_vs_open(AuditLog.order_results(), opens)`: filled_at / updated_at,
     symbol, side, slippage_bps, slippage_open_bps (NaN while the session's bar is not in the data)."""
     fig = go.Figure()
     if not quality.empty:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from engine.data import available_symbols, get_source, load_market_data
 from engine.data.market import MarketData
-from engine.workspace import workspace_dir
+from engine.store.workspace import workspace_dir
 
 
 def _home() -> str:

@@ -17,7 +17,7 @@ import streamlit as st
 from engine.config import FILLS, BacktestConfig, Costs, Risk
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES
-from engine.optimize import METHODS, OptimizeSpec
+from engine.research.optimize import METHODS, OptimizeSpec
 from engine.strategies.base import ParamSpec, param_specs
 from ui.widgets import seed
 

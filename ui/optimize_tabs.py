@@ -13,10 +13,10 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.metrics import returns_from_equity
-from engine.optimize import OptimizationResult, OptimizeSpec
-from engine.presets import list_presets, load_preset, save_preset
-from engine.scorecard import build_scorecard, save_scorecard
-from engine.universe import select_universe
+from engine.research.optimize import OptimizationResult, OptimizeSpec
+from engine.store.presets import list_presets, load_preset, save_preset
+from engine.research.scorecard import build_scorecard, save_scorecard
+from engine.research.universe import select_universe
 from ui.optimize_view import (P, choose_params, preset_saver, save_as_run, saved_caption, searched_params,
                               show_scorecard, show_universe)
 from ui.run_control import controlled, pop_cancelled

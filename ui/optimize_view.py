@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.optimize import OptimizationResult
+from engine.research.optimize import OptimizationResult
 from ui import charts, charts_robustness as cr
 from ui.result_view import PLOTLY_CONFIG, format_metric
 
@@ -249,9 +249,9 @@ def saved_caption(run_id: str | None, what: str) -> None:
 
 
 def preset_saver(request: Any, key: str, universe: list[str] | None = None, label: str = "Save as preset") -> None:
-    """Name + overwrite + button: saves `request` (and a kept `universe`) as a preset via engine.presets."""
+    """Name + overwrite + button: saves `request` (and a kept `universe`) as a preset via engine.store.presets."""
     from engine.errors import EngineError
-    from engine.presets import Preset, save_preset
+    from engine.store.presets import Preset, save_preset
 
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
     name = c1.text_input("Preset name", key=f"{key}_name", placeholder="e.g. spy_sma_best")

@@ -15,8 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from engine.request import BacktestRequest
-from engine.result import BacktestResult
-from engine.workspace import artifacts_dir
+from engine.sim.result import BacktestResult
+from engine.store.workspace import artifacts_dir
 from ui import charts
 
 MAX_TRADES = 500

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.errors import EngineError
-from engine.store import StoredRun
+from engine.store.runs import StoredRun
 from ui import analytics, charts, data_cache
 from ui.report import metrics_frame, write_report
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import EngineError
-from engine.store import RunStore, StoredRun
+from engine.store.runs import RunStore, StoredRun
 
 RUN_KEY = "current_run_id"
 QUERY_KEY = "run"
@@ -21,7 +21,7 @@ def _store_for(path: str) -> RunStore:
 
 def run_store() -> RunStore:
     """The workspace's run store (one object per database path; IVYBT_HOME is read on every call)."""
-    from engine.workspace import db_path
+    from engine.store.workspace import db_path
 
     return _store_for(str(db_path()))
 

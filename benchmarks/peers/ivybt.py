@@ -21,8 +21,8 @@ from benchmarks.workloads import (
 )
 from engine.config import BacktestConfig, Costs
 from engine.data import MarketData
-from engine.grid import expand_grid, run_grid
-from engine.simulate import run_backtest
+from engine.sim.grid import expand_grid, run_grid
+from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy, get_strategy
 
 NAME = "IvyBT"
@@ -109,9 +109,9 @@ def equity_span(outcome_data: MarketData) -> tuple[float, float]:
 
 
 def jit_warmup(inputs: Inputs) -> None:  # noqa: ARG001 - the harness's hook signature
-    """Compile (or load from numba's cache) every kernel the cells use, untimed: engine.warmup's small
+    """Compile (or load from numba's cache) every kernel the cells use, untimed: engine.sim.warmup's small
     backtests and grids. Without it the first cell's warm-up call pays the JIT (~30 s on an empty cache) and
     that cell is timed fewer times."""
-    from engine.warmup import warm_up
+    from engine.sim.warmup import warm_up
 
     warm_up()

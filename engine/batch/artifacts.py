@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from engine.batch.spec import JobSpec
 from engine.metrics import drawdown
-from engine.workspace import artifacts_dir
+from engine.store.workspace import artifacts_dir
 
 if TYPE_CHECKING:
     from engine.batch.jobs import JobOutput

@@ -262,7 +262,7 @@ def _engine_problems(job: JobModel, check_symbols: bool) -> Iterable[tuple[Loc, 
 
 def _grid_problems(job: JobModel, cls: type, specs: Mapping[str, Any]) -> Iterable[tuple[Loc, str]]:
     """An optimization whose every parameter set the strategy rejects (fast: [60], slow: [10])."""
-    from engine.grid import expand_grid
+    from engine.sim.grid import expand_grid
     from engine.strategies.base import _coerce
 
     ranges = (job.optimize.ranges if job.optimize else None) or {}

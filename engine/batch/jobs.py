@@ -29,7 +29,7 @@ from engine.batch.queue import ClaimedJob, JobQueue, heartbeat_interval
 from engine.batch.spec import JobSpec
 from engine.errors import EngineError
 from engine.request import BacktestRequest
-from engine.result import BacktestResult
+from engine.sim.result import BacktestResult
 
 Progress = Callable[[float, str | None], None]
 SUMMARY_METRICS: tuple[str, ...] = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "n_trades",
@@ -110,7 +110,7 @@ def run_job_task(spec_dict: dict[str, Any], job_id: str, worker: str, db: str) -
     the queue ("failed": saving raised; "lost": cancelled or taken over meanwhile), or ("error", "Type:
     message", traceback) when computing raised. Recording in the worker process keeps the driver free; marking
     the start here keeps a job's wait for a free process out of its duration."""
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     spec = JobSpec.from_dict(spec_dict)
     queue = JobQueue(db)
@@ -131,7 +131,7 @@ def _backtest(spec: JobSpec) -> JobOutput:
 
 
 def _montecarlo(spec: JobSpec) -> JobOutput:
-    from engine.montecarlo import MonteCarloSpec, run_montecarlo
+    from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
 
     out = _backtest(spec)
     mc = run_montecarlo(out.result, MonteCarloSpec.from_dict(spec.montecarlo))
@@ -141,7 +141,7 @@ def _montecarlo(spec: JobSpec) -> JobOutput:
 
 
 def _optimize_spec(spec: JobSpec) -> Any:
-    from engine.optimize import OptimizeSpec
+    from engine.research.optimize import OptimizeSpec
 
     req = spec.request
     values = dict(spec.optimize)
@@ -154,7 +154,7 @@ def _optimize_spec(spec: JobSpec) -> Any:
 
 
 def _optimize(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] | None) -> JobOutput:
-    from engine.optimize import run_optimization
+    from engine.research.optimize import run_optimization
     from engine.request import run_request
 
     opt_spec = _optimize_spec(spec)
@@ -174,7 +174,7 @@ def _optimize(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] |
 
 def _walkforward(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] | None) -> JobOutput:
     from engine.request import run_request
-    from engine.walkforward import WalkForwardSpec, run_walkforward
+    from engine.research.walkforward import WalkForwardSpec, run_walkforward
 
     opt_spec = _optimize_spec(spec)
     wf_spec = WalkForwardSpec(optimize=opt_spec, **dict(spec.walkforward))
@@ -213,7 +213,7 @@ def run_name(spec: JobSpec, job_id: str) -> str:
 
 def find_job_run(store: Any, job_id: str) -> str | None:
     """The id of a run already saved for `job_id` (by an attempt that died before marking the job done)."""
-    from engine.store import connect
+    from engine.store.runs import connect
 
     conn = connect(store.path)
     try:
@@ -228,7 +228,7 @@ def record_job(queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output:
                store: Any = None) -> str | None:
     """Save `output` as a run and mark the job done; returns the run id, or None if the worker lost the job
     meanwhile (cancelled or taken over: the run is not kept). Artifacts are written first when asked for."""
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     store = store or RunStore(queue.path)
     summary = {**output.summary, "executor": output.executor, "objective_name": output.objective_name,
@@ -323,7 +323,7 @@ def execute_claimed(queue: JobQueue, claimed: ClaimedJob, worker: str, *, store:
                     heartbeat: float | None = None) -> str:
     """Run a claimed job in this process with a heartbeat; returns its final status for this worker:
     "done", "failed" or "lost" (cancelled or taken over while it ran)."""
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     store = store or RunStore(queue.path)
     if recover_saved(queue, claimed, worker, store):

@@ -27,8 +27,8 @@ import pandas as pd
 
 from engine.batch.spec import Batch, JobSpec
 from engine.errors import EngineError
-from engine.store import connect, ensure_schema, transaction
-from engine.workspace import db_path
+from engine.store.runs import connect, ensure_schema, transaction
+from engine.store.workspace import db_path
 
 STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")
 FINAL: tuple[str, ...] = ("done", "failed", "cancelled")

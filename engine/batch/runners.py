@@ -186,7 +186,7 @@ def run_batch(queue: JobQueue, batch_id: str, runner: Runner, *, worker: str | N
     A failing job is recorded as failed (error and traceback) and the others go on. on_event(job_id, status)
     is called as each job ends ("done", "failed" or "lost").
     """
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     worker = worker or new_worker_id(f"{runner.name}-driver")
     store = store or RunStore(queue.path)
@@ -267,7 +267,7 @@ def warm_process(hold: float = 0.0) -> int:
 
     from engine.config import BacktestConfig
     from engine.data import load_market_data
-    from engine.simulate import run_backtest
+    from engine.sim.simulate import run_backtest
     from engine.strategies.registry import create_strategy
 
     data = load_market_data(["SPY"], "2020-01-01", "2020-12-31")

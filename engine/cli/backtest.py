@@ -87,7 +87,7 @@ def build_request(args: argparse.Namespace) -> BacktestRequest:
         raise ConfigError("backtest: give --preset or --config, not both")
     base: dict[str, Any] = {}
     if args.preset:
-        from engine.presets import load_preset
+        from engine.store.presets import load_preset
 
         base = load_preset(args.preset).to_request().to_dict()
     elif args.config:
@@ -164,14 +164,14 @@ def run(args: argparse.Namespace) -> int:
     if result.benchmark_metrics:
         out["benchmark_metrics"] = metrics_json(result.benchmark_metrics)
     if args.save:
-        from engine.reproduce import reproducibility_key
-        from engine.store import RunStore
+        from engine.research.reproduce import reproducibility_key
+        from engine.store.runs import RunStore
 
         key = reproducibility_key(request)
         out["run_id"] = RunStore().save(result, request, name=args.name, key=key)
         out["key"] = key.key
     if args.save_preset:
-        from engine.presets import Preset, save_preset
+        from engine.store.presets import Preset, save_preset
 
         out["preset"] = str(save_preset(Preset.from_request(args.save_preset, request)))
     if args.json:

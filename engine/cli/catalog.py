@@ -58,7 +58,7 @@ def strategies(args: argparse.Namespace) -> int:
 
 def presets_list(args: argparse.Namespace) -> int:
     from engine.errors import EngineError
-    from engine.presets import list_presets, load_preset
+    from engine.store.presets import list_presets, load_preset
 
     rows = []
     for name in list_presets():
@@ -78,7 +78,7 @@ def presets_list(args: argparse.Namespace) -> int:
 
 
 def presets_show(args: argparse.Namespace) -> int:
-    from engine.presets import load_preset
+    from engine.store.presets import load_preset
 
     preset = load_preset(args.name)
     if args.json:
@@ -89,7 +89,7 @@ def presets_show(args: argparse.Namespace) -> int:
 
 
 def presets_delete(args: argparse.Namespace) -> int:
-    from engine.presets import delete_preset
+    from engine.store.presets import delete_preset
 
     delete_preset(args.name)
     print(f"deleted preset {args.name}")

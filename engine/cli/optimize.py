@@ -16,7 +16,7 @@ from engine.cli.parsing import parse_params
 from engine.config import FILLS, REBALANCES
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES
-from engine.optimize import METHODS, OptimizationResult, OptimizeSpec
+from engine.research.optimize import METHODS, OptimizationResult, OptimizeSpec
 
 SHOWN_METRICS = ("sharpe", "cagr", "max_drawdown", "n_trades")
 
@@ -206,7 +206,7 @@ def optimization_json(result: OptimizationResult, top: int) -> dict[str, Any]:
 
 
 def run_optimize(args: argparse.Namespace) -> int:
-    from engine.optimize import run_optimization
+    from engine.research.optimize import run_optimization
 
     spec = build_spec(args)
     result = run_optimization(spec, workers=args.workers)
@@ -238,7 +238,7 @@ def run_optimize(args: argparse.Namespace) -> int:
 def _save(result: OptimizationResult, name: str | None) -> str:
     """Save the best set's backtest plus the trial table as a run of kind 'optimize'; returns its id."""
     from engine.request import run_request
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     request = result.best_request()
     return RunStore().save_optimization(run_request(request), request, result.table, spec=result.spec.to_dict(),
@@ -246,7 +246,7 @@ def _save(result: OptimizationResult, name: str | None) -> str:
 
 
 def run_walkforward_cmd(args: argparse.Namespace) -> int:
-    from engine.walkforward import WalkForwardSpec, run_walkforward
+    from engine.research.walkforward import WalkForwardSpec, run_walkforward
 
     spec = WalkForwardSpec(build_spec(args), args.in_sample, args.out_of_sample, args.anchored)
     result = run_walkforward(spec, workers=args.workers)
@@ -258,7 +258,7 @@ def run_walkforward_cmd(args: argparse.Namespace) -> int:
         "oos_final_equity": float(result.oos_equity.iloc[-1]), "elapsed": result.elapsed,
     }
     if args.save:
-        from engine.walkforward import save_walkforward
+        from engine.research.walkforward import save_walkforward
 
         out["run_id"] = save_walkforward(result, name=args.name)
     if args.json:

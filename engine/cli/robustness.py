@@ -32,7 +32,7 @@ def _add_request_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from engine.montecarlo import METHODS
+    from engine.research.montecarlo import METHODS
 
     mc = sub.add_parser("montecarlo", help="Monte Carlo of a backtest (trade reshuffle/bootstrap, block bootstrap)",
                         description="Resample a backtest (a saved run with --run-id, or backtest flags/--preset) "
@@ -88,7 +88,7 @@ def _add_output_flags(parser: argparse.ArgumentParser, kind: str, what: str) -> 
 
 
 def run_montecarlo_cmd(args: argparse.Namespace) -> int:
-    from engine.montecarlo import MonteCarloSpec, run_montecarlo
+    from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
 
     spec = MonteCarloSpec(method=args.method, n_sims=args.sims, block_length=args.block,
                           extra_slippage_bps=args.extra_slippage_bps, win_rate_haircut=args.haircut,
@@ -96,7 +96,7 @@ def run_montecarlo_cmd(args: argparse.Namespace) -> int:
     if args.run_id:
         if args.strategy or args.preset or args.config:
             raise ConfigError("montecarlo: give --run-id OR a backtest (--strategy/--preset/--config), not both")
-        from engine.store import RunStore
+        from engine.store.runs import RunStore
 
         stored = RunStore().load(args.run_id)
         result, request, source = stored.result, stored.request, {"run_id": stored.id}
@@ -108,7 +108,7 @@ def run_montecarlo_cmd(args: argparse.Namespace) -> int:
     mc = run_montecarlo(result, spec)
     saved = {}
     if args.save:
-        from engine.montecarlo import save_montecarlo
+        from engine.research.montecarlo import save_montecarlo
 
         saved["saved_run_id"] = save_montecarlo(mc, result, request, name=args.name)
     if args.json:
@@ -133,8 +133,8 @@ def run_montecarlo_cmd(args: argparse.Namespace) -> int:
 
 
 def run_scorecard_cmd(args: argparse.Namespace) -> int:
-    from engine.montecarlo import MonteCarloSpec
-    from engine.scorecard import build_scorecard
+    from engine.research.montecarlo import MonteCarloSpec
+    from engine.research.scorecard import build_scorecard
 
     request = build_request(args)
     walkforward = _walkforward(args, request)
@@ -147,7 +147,7 @@ def run_scorecard_cmd(args: argparse.Namespace) -> int:
         out["walkforward"] = {"spec": walkforward.spec.to_dict(), "efficiency": walkforward.efficiency,
                               "windows": len(walkforward.windows), "chosen": walkforward.chosen}
     if args.save:
-        from engine.scorecard import save_scorecard
+        from engine.research.scorecard import save_scorecard
 
         out["run_id"] = save_scorecard(card, name=args.name)
     if args.json:
@@ -166,9 +166,9 @@ def run_scorecard_cmd(args: argparse.Namespace) -> int:
 def walkforward_spec(args: argparse.Namespace, request: Any) -> Any:
     """The WalkForwardSpec of `ivybt scorecard --in-sample/--out-of-sample`, or None without them."""
     from engine.cli.optimize import check_workers, parse_ranges
-    from engine.optimize import OptimizeSpec
+    from engine.research.optimize import OptimizeSpec
     from engine.strategies.registry import create_strategy, get_strategy
-    from engine.walkforward import WalkForwardSpec
+    from engine.research.walkforward import WalkForwardSpec
 
     lengths = (args.in_sample, args.out_of_sample)
     if not any(lengths):
@@ -181,7 +181,7 @@ def walkforward_spec(args: argparse.Namespace, request: Any) -> Any:
     check_workers(args.workers)
     ranges = parse_ranges(args.range)
     if not ranges:
-        from engine.scorecard import neighbourhood_ranges
+        from engine.research.scorecard import neighbourhood_ranges
 
         params = dict(create_strategy(request.strategy, request.params).params.__dict__)
         ranges = neighbourhood_ranges(get_strategy(request.strategy), params)
@@ -196,7 +196,7 @@ def _walkforward(args: argparse.Namespace, request: Any) -> Any:
     spec = walkforward_spec(args, request)
     if spec is None:
         return None
-    from engine.walkforward import run_walkforward
+    from engine.research.walkforward import run_walkforward
 
     return run_walkforward(spec, workers=args.workers)
 

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def runs_list(args: argparse.Namespace) -> int:
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     df = RunStore().list(strategy=args.strategy, symbol=args.symbol, kind=args.kind, limit=args.limit)
     if args.json:
@@ -48,7 +48,7 @@ def runs_list(args: argparse.Namespace) -> int:
 
 
 def runs_show(args: argparse.Namespace) -> int:
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     run = RunStore().load(args.id)
     res = run.result
@@ -77,7 +77,7 @@ def runs_show(args: argparse.Namespace) -> int:
 
 
 def runs_delete(args: argparse.Namespace) -> int:
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     store = RunStore()
     run = store.load(args.id)  # unknown id -> RunNotFound before asking

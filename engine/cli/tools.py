@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def audit(args: argparse.Namespace) -> int:
-    from engine.audit import audit_lookahead
+    from engine.research.audit import audit_lookahead
     from engine.data import get_source, load_market_data
     from engine.errors import ConfigError
     from engine.strategies.registry import create_strategy
@@ -55,7 +55,7 @@ def audit(args: argparse.Namespace) -> int:
 
 def app(args: argparse.Namespace) -> int:
     from engine.errors import ConfigError
-    from engine.workspace import REPO_ROOT
+    from engine.store.workspace import REPO_ROOT
 
     script = REPO_ROOT / "app.py"
     if not script.is_file():

@@ -22,7 +22,7 @@ import pandas as pd
 
 from engine.data.sources import DataSource
 from engine.data.validate import FIELDS
-from engine.workspace import cache_dir
+from engine.store.workspace import cache_dir
 
 _SAFE = re.compile(r"[^A-Za-z0-9.\-]")
 

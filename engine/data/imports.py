@@ -18,7 +18,7 @@ import pandas as pd
 from engine.data.sources import WorkspaceSource
 from engine.data.validate import SUPPORTED_SUFFIXES, read_bars
 from engine.errors import DataError
-from engine.workspace import data_dir
+from engine.store.workspace import data_dir
 
 _SYMBOL = re.compile(r"^[A-Z0-9^][A-Z0-9.\-=^_]*$")
 

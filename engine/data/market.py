@@ -112,9 +112,9 @@ class MarketData:
         return MarketData(**{f: getattr(self, f).iloc[:n] for f in FIELDS})
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """C-contiguous float64 arrays (bars x symbols) for the compiled kernels, read-only (engine.jit.readonly:
+        """C-contiguous float64 arrays (bars x symbols) for the compiled kernels, read-only (engine.sim.jit.readonly:
         one compiled signature whether pandas handed out a view or a copy)."""
-        from engine.jit import readonly
+        from engine.sim.jit import readonly
 
         return {f: readonly(np.ascontiguousarray(getattr(self, f).to_numpy(dtype="float64"))) for f in FIELDS}
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from engine.data.validate import SUPPORTED_SUFFIXES, read_bars
 from engine.errors import DataError
-from engine.workspace import data_dir
+from engine.store.workspace import data_dir
 
 SAMPLE_DIR: Path = Path(__file__).resolve().parent / "sample"
 

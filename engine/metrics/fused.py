@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from engine import jit
-from engine.jit import njit, prange
+from engine.sim import jit
+from engine.sim.jit import njit, prange
 
 FUSED_NAMES: tuple[str, ...] = (
     "final_equity", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar",

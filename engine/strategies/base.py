@@ -2,7 +2,7 @@
 
 A strategy decides **target weights** `w[t, symbol]` (fraction of equity, negative = short) using data up to
 and including the close of bar t. The simulator fills them at the next bar (DESIGN §3). Strategies never see
-the future: the look-ahead audit (`engine.audit`) recomputes weights on truncated data to prove it.
+the future: the look-ahead audit (`engine.research.audit`) recomputes weights on truncated data to prove it.
 """
 from __future__ import annotations
 

@@ -20,8 +20,8 @@ from typing import Any, Callable, ClassVar, Sequence
 import numpy as np
 import pandas as pd
 
-from engine import jit
-from engine.jit import njit
+from engine.sim import jit
+from engine.sim.jit import njit
 from engine.data.market import MarketData
 from engine.strategies.base import Strategy, param, require
 from engine.strategies.common import TIE_REL, indicator, ta, union_weights
@@ -101,7 +101,7 @@ class _MovingAverageCross(Strategy):
     def grid_weights(cls, data: MarketData, params_list: Sequence[Any]) -> list[np.ndarray] | None:
         """Weights (bars x symbols) for many parameter sets, each distinct moving average computed once.
 
-        Used by `engine.grid` for fast parameter sweeps and by the simulator (`weight_values`);
+        Used by `engine.sim.grid` for fast parameter sweeps and by the simulator (`weight_values`);
         `target_weights` is the one-set case, so they can never disagree. None for a subclass that overrides
         `target_weights`: its own weights are the ones traded.
         """

@@ -1,6 +1,6 @@
 """The strategy registry: built-in strategies plus user files from the workspace's strategies folder.
 
-A user strategy is a `*.py` file in `engine.workspace.strategies_dir()` that defines one or more `Strategy`
+A user strategy is a `*.py` file in `engine.store.workspace.strategies_dir()` that defines one or more `Strategy`
 subclasses with a `name` and a `Params` dataclass. Files are scanned lazily and again whenever a file in the
 folder is added, removed or changed (or on `reload()`). A broken file — syntax error, import error, an
 exception at import, a class without `name`/`Params`, a name clashing with a built-in or another file — is
@@ -31,7 +31,7 @@ from engine.strategies.crossover import EmaCross, SmaCross
 from engine.strategies.mean_reversion import BollingerRsi, RsiReversion
 from engine.strategies.rotation import MomentumRotation
 from engine.strategies.trend import EmaTrend, Macd
-from engine.workspace import strategies_dir
+from engine.store.workspace import strategies_dir
 
 BUILTINS: dict[str, type[Strategy]] = {
     cls.name: cls

@@ -16,10 +16,10 @@ import pytest
 from brokers.alpaca import AlpacaBroker
 from brokers.base import BrokerConfigError
 from brokers.execution import execute_plan, plan_rebalance
-from engine.audit_log import AuditLog
+from engine.ops.audit_log import AuditLog
 from engine.data.market import MarketData
-from engine.presets import Preset
-from engine.signals import generate_signals
+from engine.store.presets import Preset
+from engine.ops.signals import generate_signals
 
 PRICES = {"SPY": 500.0, "AAPL": 200.0, "QQQ": 400.0}
 

@@ -75,7 +75,7 @@ def _alpaca_env(env, fake, **extra):
 
 
 def _fresh_preset(env, symbols=("SPY", "QQQ")):
-    from engine.presets import Preset
+    from engine.store.presets import Preset
 
     p = Preset(name="fresh", strategy="buy_and_hold", symbols=symbols, start="2020-01-01")
     (Path(env["IVYBT_PRESETS"]) / "fresh.json").write_text(json.dumps(p.to_dict()), encoding="utf-8")
@@ -85,7 +85,7 @@ def _fresh_preset(env, symbols=("SPY", "QQQ")):
 def test_refresh_downloads_the_latest_bars_before_the_signals(env, alpaca_fake):
     import pandas as pd
 
-    from engine.signals import expected_last_session
+    from engine.ops.signals import expected_last_session
 
     last = expected_last_session()  # the session a cron job after today's close expects
     days = pd.bdate_range(end=last, periods=30)

@@ -14,12 +14,12 @@ import pytest
 from brokers.base import BrokerConfigError
 from brokers.execution import execute_plan, plan_rebalance
 from brokers.paper import PaperBroker, StaticPrices
-from engine.audit_log import AuditLog
+from engine.ops.audit_log import AuditLog
 from engine.config import Costs
 from engine.data.market import MarketData
-from engine.presets import Preset
-from engine.risk import RiskCheckFailed, RiskLimits, set_kill_switch
-from engine.signals import generate_signals
+from engine.store.presets import Preset
+from engine.ops.risk import RiskCheckFailed, RiskLimits, set_kill_switch
+from engine.ops.signals import generate_signals
 
 PRICES = {"AAA": 100.0, "BBB": 40.0, "CCC": 25.0}
 NOW = "2024-03-11 15:00"

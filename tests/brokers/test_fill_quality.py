@@ -9,7 +9,7 @@ import pytest
 
 from brokers.execution import execute_plan, plan_rebalance
 from brokers.paper import PaperBroker, StaticPrices
-from engine.audit_log import AuditLog, fill_session, slippage_vs_open
+from engine.ops.audit_log import AuditLog, fill_session, slippage_vs_open
 from engine.config import Costs
 from tests.brokers.test_execution_paper import PRICES, signal
 

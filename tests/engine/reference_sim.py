@@ -1,4 +1,4 @@
-"""A slow, obviously correct bar-by-bar reference of DESIGN §3, written independently of engine.kernels.
+"""A slow, obviously correct bar-by-bar reference of DESIGN §3, written independently of engine.sim.kernels.
 
 Plain Python floats and dicts, one bar at a time, no numba, no numpy in the loop. The property tests compare
 the compiled simulator against it. Stops are not modelled here (they have hand-worked tests of their own).

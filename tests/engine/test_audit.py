@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.audit import audit_lookahead, call_strategy
+from engine.research.audit import audit_lookahead, call_strategy
 from engine.data.market import MarketData
 from engine.errors import StrategyError
-from engine.simulate import run_backtest
+from engine.sim.simulate import run_backtest
 from engine.strategies.base import Strategy, param
 from engine.strategies.registry import BUILTINS
 from tests.engine.test_strategies_common import market, read_csv

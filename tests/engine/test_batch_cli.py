@@ -14,7 +14,7 @@ import pytest
 
 from engine.batch.queue import JobQueue
 from engine.cli import main
-from engine.store import RunStore
+from engine.store.runs import RunStore
 from tests.engine.batch_helpers import grid_batch, make_workspace
 
 

@@ -12,7 +12,7 @@ from engine.batch import parse_batch
 from engine.batch.queue import JobQueue
 from engine.batch.runners import DaskRunner, LocalRunner, make_runner, run_batch
 from engine.errors import ConfigError
-from engine.store import RunStore
+from engine.store.runs import RunStore
 from tests.engine.batch_helpers import grid_batch, make_workspace
 
 

@@ -15,7 +15,7 @@ from engine.batch.queue import JobQueue
 from engine.batch.runners import LocalRunner, run_batch
 from engine.batch.worker import run_worker
 from engine.data import load_market_data
-from engine.store import RunStore
+from engine.store.runs import RunStore
 from tests.engine.batch_helpers import make_workspace
 
 BATCH = """
@@ -167,7 +167,7 @@ jobs:
 
 def test_walkforward_trades_the_last_feasible_window_or_says_none_was(home: Path) -> None:
     from engine.batch.jobs import _optimize_spec
-    from engine.walkforward import WalkForwardSpec, run_walkforward
+    from engine.research.walkforward import WalkForwardSpec, run_walkforward
 
     queue = JobQueue()
     # quiet_from trades no more from 2019 on: the last window (in-sample 2019-2020) has no set with a trade

@@ -14,7 +14,7 @@ import pytest
 
 from engine.batch import parse_batch
 from engine.batch.queue import JobQueue
-from engine.store import RunStore
+from engine.store.runs import RunStore
 from tests.engine.batch_helpers import make_workspace
 
 HEARTBEAT, STALE = 0.2, 1.5

@@ -14,8 +14,8 @@ import pytest
 from engine.cli.optimize import parse_constraint, parse_range
 from engine.config import BacktestConfig, Costs
 from engine.errors import ConfigError
-from engine.optimize import OptimizeSpec, run_optimization
-from engine.walkforward import WalkForwardSpec, run_walkforward
+from engine.research.optimize import OptimizeSpec, run_optimization
+from engine.research.walkforward import WalkForwardSpec, run_walkforward
 
 IVYBT = Path(sys.executable).parent / "ivybt"
 BASE = ["--strategy", "sma_cross", "--symbols", "SPY", "--start", "2010-01-01", "--end", "2020-12-31",
@@ -93,7 +93,7 @@ def test_random_minimize_constraints_and_fixed_params(home):
 
 def test_optimize_save_stores_an_optimize_run(home):
     out = cli_json("optimize", *BASE, *RANGES, "--save", "--name", "sma sweep", home=home)
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     store = RunStore()
     listed = store.list(kind="optimize")
@@ -128,7 +128,7 @@ def test_walkforward_save_lists_the_run_with_the_stitched_equity(home):
     engine = run_walkforward(WalkForwardSpec(OptimizeSpec(**SPEC), "3Y", "1Y"))  # independent, in this process
     assert listed[0]["start"].startswith(f"{engine.oos_equity.index[0]:%Y-%m-%d}")
     assert listed[0]["sharpe"] == engine.oos_metrics["sharpe"]
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     store = RunStore()
     stored = store.load(out["run_id"])

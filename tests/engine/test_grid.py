@@ -8,8 +8,8 @@ import pytest
 from engine.config import BacktestConfig, Costs, Risk
 from engine.data import load_market_data
 from engine.errors import ConfigError
-from engine.grid import expand_grid, run_grid
-from engine.simulate import run_backtest
+from engine.sim.grid import expand_grid, run_grid
+from engine.sim.simulate import run_backtest
 from engine.strategies.registry import get_strategy
 
 

@@ -1,4 +1,4 @@
-"""engine.jit: the interpreted twins of the numba kernels give exactly the compiled numbers, and a process
+"""engine.sim.jit: the interpreted twins of the numba kernels give exactly the compiled numbers, and a process
 with an empty numba cache answers a small backtest at once while a background warm-up fills the cache."""
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import jit
+from engine.sim import jit
 from engine.config import BacktestConfig, Costs, Risk
 from engine.data import load_market_data
-from engine.grid import expand_grid, run_grid
-from engine.simulate import run_backtest
+from engine.sim.grid import expand_grid, run_grid
+from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy, get_strategy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def test_interpreted_grid_equals_compiled(monkeypatch, market) -> None:
 
 
 def test_interpreted_twin_calls_twins_not_dispatchers() -> None:
-    from engine import kernels
+    from engine.sim import kernels
     twin = jit.interpreted(kernels.simulate_kernel)
     assert twin.__code__ is kernels.simulate_kernel.py_func.__code__
     for name in ("_execute", "_record", "_fee", "_any_pending"):
@@ -83,9 +83,9 @@ def test_bad_mode_is_named(monkeypatch) -> None:
 PROBE = """
 import json, time, sys
 t0 = time.perf_counter()
-from engine import jit
+from engine.sim import jit
 from engine.data import load_market_data
-from engine.simulate import run_backtest
+from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy
 data = load_market_data(["SPY"])
 t1 = time.perf_counter()
@@ -151,7 +151,7 @@ def test_warm_cache_interprets_small_jobs_until_the_load_pays(monkeypatch) -> No
 def test_importing_the_engine_imports_neither_numba_nor_pandas_ta() -> None:
     """A fresh process that runs one small backtest (interpreter tier) never pays for numba's or pandas-ta's
     import (~0.3-0.5 s here); the compiled tier and indicators other than TA-Lib's SMA import them on use."""
-    code = ("import sys; import engine.simulate, engine.data, engine.grid, engine.strategies.registry; "
+    code = ("import sys; import engine.sim.simulate, engine.data, engine.sim.grid, engine.strategies.registry; "
             "print('numba' in sys.modules, 'pandas_ta' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
                          check=True)
@@ -163,7 +163,7 @@ def test_kernels_bind_their_module_helpers_when_compiled() -> None:
     globals a kernel calls); the twins keep calling twins."""
     import numba
 
-    from engine import kernels
+    from engine.sim import kernels
     from engine.metrics import fused
 
     jit.as_kernel(kernels.simulate_kernel).compiled()  # module globals may hold dispatchers already

@@ -13,8 +13,8 @@ import pytest
 from engine.config import BacktestConfig
 from engine.data import load_market_data
 from engine.errors import ConfigError
-from engine.montecarlo import MonteCarloSpec, run_montecarlo
-from engine.simulate import run_backtest
+from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
+from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy
 
 
@@ -208,7 +208,7 @@ def test_bad_specs_and_inputs_name_the_field(spy, hold):
 
 @pytest.mark.parametrize("method", ["reshuffle", "bootstrap_trades", "block_bootstrap"])
 def test_progress_in_chunks_changes_no_number(sma, method, monkeypatch):
-    import engine.montecarlo as mc_module
+    import engine.research.montecarlo as mc_module
 
     spec = MonteCarloSpec(method=method, n_sims=250, seed=5, win_rate_haircut=0.1, extra_slippage_bps=2)
     monkeypatch.setattr(mc_module, "CHUNK", 10 ** 6)  # one chunk: a single _compound call over every path
@@ -234,9 +234,9 @@ def test_should_stop_cancels_between_chunks(sma):
 
 
 def test_saved_montecarlo_run_holds_the_backtest_and_the_percentiles(sma, tmp_path):
-    from engine.montecarlo import save_montecarlo
+    from engine.research.montecarlo import save_montecarlo
     from engine.request import BacktestRequest
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     request = BacktestRequest(strategy="sma_cross", params={"fast": 10, "slow": 50}, symbols=("SPY",))
     mc = run_montecarlo(sma, MonteCarloSpec(n_sims=200, seed=2))

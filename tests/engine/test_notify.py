@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from engine.notify import MAX_CHARS, send_webhook
+from engine.ops.notify import MAX_CHARS, send_webhook
 
 
 class Receiver:
@@ -76,7 +76,7 @@ def test_no_url_means_no_notification():
 
 
 def test_failures_are_logged_never_raised(caplog):
-    caplog.set_level(logging.WARNING, logger="engine.notify")
+    caplog.set_level(logging.WARNING, logger="engine.ops.notify")
     with Receiver(code=500) as r:
         assert send_webhook("t", ["x"], url=r.url) is False
     with socket.socket() as s:  # a port nobody listens on

@@ -10,8 +10,8 @@ import pytest
 from engine.config import BacktestConfig, Costs
 from engine.data import load_market_data
 from engine.errors import ConfigError
-from engine.optimize import OptimizeSpec, run_optimization
-from engine.simulate import run_backtest
+from engine.research.optimize import OptimizeSpec, run_optimization
+from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy, get_strategy
 
 COSTS = BacktestConfig(costs=Costs(commission_bps=5, slippage_bps=2))
@@ -175,9 +175,9 @@ def test_default_grid_comes_from_the_params_bounds(spy):
 
 
 def test_an_oversized_grid_is_refused(spy, monkeypatch):
-    import engine.optimize
+    import engine.research.optimize
 
-    monkeypatch.setattr(engine.optimize, "MAX_GRID", 10)
+    monkeypatch.setattr(engine.research.optimize, "MAX_GRID", 10)
     with pytest.raises(ConfigError, match="the grid has 12 parameter sets.*use method 'random' or 'optuna'"):
         run_optimization(spec(), data=spy)
     assert len(run_optimization(spec(method="random", n_trials=5), data=spy).table) == 5
@@ -219,7 +219,7 @@ def test_bad_specs_name_the_problem(spy, kwargs, message):
 
 def test_an_optimization_is_saved_as_a_run_with_its_table(spy, tmp_path):
     from engine.request import run_request
-    from engine.store import RunStore, RunNotFound
+    from engine.store.runs import RunStore, RunNotFound
 
     res = run_optimization(spec(), data=spy)
     request = res.best_request()

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from engine.errors import ConfigError
-from engine.overfitting import (deflated_sharpe_ratio, expected_max_sharpe, plateau_score,
+from engine.research.overfitting import (deflated_sharpe_ratio, expected_max_sharpe, plateau_score,
                                 probabilistic_sharpe_ratio, probability_of_backtest_overfitting, return_moments)
 
 

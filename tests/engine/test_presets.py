@@ -11,9 +11,9 @@ import pytest
 from engine.config import BacktestConfig, Costs, Risk
 from engine.data import SAMPLE_DIR
 from engine.errors import ConfigError
-from engine.presets import Preset, delete_preset, list_presets, load_preset, save_preset
+from engine.store.presets import Preset, delete_preset, list_presets, load_preset, save_preset
 from engine.request import BacktestRequest, run_request
-from engine.workspace import REPO_ROOT
+from engine.store.workspace import REPO_ROOT
 
 SHIPPED = REPO_ROOT / "presets"
 DAILY = SAMPLE_DIR  # the bundled copy of the real daily CSVs

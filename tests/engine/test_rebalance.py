@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import ConfigError, DataError
-from engine.rebalance import build_plan, make_plan_id, round_quantity, target_quantity
+from engine.ops.rebalance import build_plan, make_plan_id, round_quantity, target_quantity
 
 BASE = dict(preset="demo", data_timestamp="2024-03-08", broker="paper", account_id="PAPER-1")
 

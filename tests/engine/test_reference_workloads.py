@@ -13,7 +13,7 @@ import pytest
 
 from engine.config import BacktestConfig, Costs
 from engine.data import SAMPLE_DIR, available_symbols, load_market_data
-from engine.simulate import run_backtest
+from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy
 
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from engine.errors import ConfigError
-from engine.rebalance import build_plan
-from engine.risk import (RiskCheckFailed, RiskLimits, check_plan, kill_switch_reason, load_limits,
+from engine.ops.rebalance import build_plan
+from engine.ops.risk import (RiskCheckFailed, RiskLimits, check_plan, kill_switch_reason, load_limits,
                          require_approved, set_kill_switch)
 
 NOW = pd.Timestamp("2024-03-08 15:00", tz="UTC").to_pydatetime()  # 10:00 in New York
@@ -136,7 +136,7 @@ def test_unchecked_plan_is_not_approved():
 
 
 def test_limits_file_and_bad_limits(tmp_path):
-    from engine.workspace import workspace_dir
+    from engine.store.workspace import workspace_dir
 
     assert load_limits() == RiskLimits()
     (workspace_dir() / "risk_limits.json").write_text(json.dumps({"daily_loss_limit": 0.02, "max_drawdown": None}))

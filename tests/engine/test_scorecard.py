@@ -15,12 +15,12 @@ import pytest
 from engine.config import BacktestConfig, Costs
 from engine.errors import ConfigError
 from engine.data import load_market_data
-from engine.montecarlo import MonteCarloSpec, run_montecarlo
-from engine.overfitting import deflated_sharpe_ratio
+from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
+from engine.research.overfitting import deflated_sharpe_ratio
 from engine.request import BacktestRequest
-from engine.scorecard import VERDICTS, build_scorecard
-from engine.sensitivity import breakeven_commission
-from engine.simulate import run_backtest
+from engine.research.scorecard import VERDICTS, build_scorecard
+from engine.research.sensitivity import breakeven_commission
+from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy
 
 IVYBT = Path(sys.executable).parent / "ivybt"
@@ -97,8 +97,8 @@ def test_values_equal_independent_computations(card, trials, home):
 
 
 def test_given_trials_walkforward_and_more_trials_deflate_more(trials, home):
-    from engine.optimize import OptimizeSpec
-    from engine.walkforward import WalkForwardSpec, run_walkforward
+    from engine.research.optimize import OptimizeSpec
+    from engine.research.walkforward import WalkForwardSpec, run_walkforward
 
     table = pd.DataFrame([{k: t[k] for k in ("fast", "slow", "sharpe")} for t in trials])
     returns = np.column_stack([t["returns"].to_numpy() for t in trials])
@@ -127,8 +127,8 @@ def test_buy_and_hold_fails_on_trades_and_passes_on_costs(home):
 
 
 def test_progress_over_the_steps_cancel_between_them_and_save(card, home):
-    from engine.scorecard import STEPS, save_scorecard
-    from engine.store import RunStore
+    from engine.research.scorecard import STEPS, save_scorecard
+    from engine.store.runs import RunStore
 
     seen = []
     again = build_scorecard(REQUEST, montecarlo=MonteCarloSpec(n_sims=500, seed=1),
@@ -209,8 +209,8 @@ def _wf_line(out: dict) -> dict:
 
 
 def test_cli_scorecard_walkforward_efficiency_equals_run_walkforward(home):
-    from engine.optimize import OptimizeSpec
-    from engine.walkforward import WalkForwardSpec, run_walkforward
+    from engine.research.optimize import OptimizeSpec
+    from engine.research.walkforward import WalkForwardSpec, run_walkforward
 
     out = cli_json("scorecard", *FLAGS, "--sims", "200", "--in-sample", "3Y", "--out-of-sample", "1Y",
                    "--range", "fast=5:15:5", "--range", "slow=40:60:10", home=home)
@@ -248,7 +248,7 @@ def test_cli_scorecard_walkforward_errors_are_one_line(home, extra, message):
 
 
 def test_cli_save_montecarlo_and_scorecard_runs(home):
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     before = set(RunStore().list()["id"])
     mc = cli_json("montecarlo", *FLAGS, "--sims", "150", "--seed", "4", "--save", "--name", "mc spy", home=home)

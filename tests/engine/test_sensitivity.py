@@ -11,8 +11,8 @@ from engine.config import BacktestConfig, Costs
 from engine.data import load_market_data
 from engine.errors import ConfigError
 from engine.request import BacktestRequest
-from engine.sensitivity import breakeven_commission, fill_sensitivity
-from engine.simulate import run_backtest
+from engine.research.sensitivity import breakeven_commission, fill_sensitivity
+from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy
 
 

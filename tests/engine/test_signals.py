@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.audit_log import AuditLog
+from engine.ops.audit_log import AuditLog
 from engine.data.market import MarketData
 from engine.errors import ConfigError, DataError
-from engine.presets import Preset, save_preset
-from engine.signals import changes_frame, expected_last_session, generate_signals
+from engine.store.presets import Preset, save_preset
+from engine.ops.signals import changes_frame, expected_last_session, generate_signals
 
 
 @pytest.fixture(autouse=True)
@@ -117,7 +117,7 @@ def test_bundled_preset_signal_runs_on_real_data():
     import shutil
     from pathlib import Path
 
-    import engine.workspace as ws
+    import engine.store.workspace as ws
 
     src = Path(ws.REPO_ROOT) / "presets" / "sector_rotation.json"
     dst = ws.presets_dir() / "sector_rotation.json"

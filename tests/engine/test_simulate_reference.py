@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from engine.config import BacktestConfig, Costs, Risk
 from engine.data.market import MarketData
-from engine.simulate import rebalance_mask, run_backtest
+from engine.sim.simulate import rebalance_mask, run_backtest
 from engine.strategies.base import Strategy, param
 from dataclasses import dataclass
 

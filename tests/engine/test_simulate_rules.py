@@ -10,7 +10,7 @@ import pytest
 from engine.config import BacktestConfig, Costs, Risk
 from engine.data.market import MarketData
 from engine.errors import ConfigError, StrategyError
-from engine.simulate import run_backtest
+from engine.sim.simulate import run_backtest
 from engine.strategies.base import Strategy, param
 
 
@@ -172,7 +172,7 @@ def test_a_single_bar_is_rejected_with_the_count() -> None:
 def test_bad_weight_values_are_named() -> None:
     """The simulator's array fast path checks shape and infinities like the DataFrame path."""
     from engine.errors import StrategyError
-    from engine.simulate import run_backtest
+    from engine.sim.simulate import run_backtest
     from engine.strategies.crossover import SmaCross
     from tests.engine.test_strategies_common import market
 

@@ -14,10 +14,10 @@ from engine import __version__
 from engine.config import BacktestConfig, Costs
 from engine.data import SAMPLE_DIR
 from engine.errors import EngineError
-from engine.reproduce import make_key, reproducibility_key
+from engine.research.reproduce import make_key, reproducibility_key
 from engine.request import BacktestRequest, run_request
-from engine.result import FILL_COLUMNS, BacktestResult
-from engine.store import RunNotFound, RunStore
+from engine.sim.result import FILL_COLUMNS, BacktestResult
+from engine.store.runs import RunNotFound, RunStore
 
 DAILY = SAMPLE_DIR  # the bundled copy of the real daily CSVs
 

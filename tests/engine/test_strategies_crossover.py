@@ -178,8 +178,8 @@ def test_weight_values_equal_target_weights() -> None:
 def test_a_subclass_with_its_own_target_weights_is_traded_on_them() -> None:
     """weight_values / grid_weights are the parent's fast path only: a subclass deciding its own weights
     (here: never in the market) must not be simulated on the parent's crossovers."""
-    from engine.grid import run_grid
-    from engine.simulate import run_backtest
+    from engine.sim.grid import run_grid
+    from engine.sim.simulate import run_backtest
 
     class Flat(SmaCross):
         name = "flat_cross_test"

@@ -9,11 +9,11 @@ import pytest
 from engine.config import BacktestConfig, Costs
 from engine.data import load_market_data
 from engine.errors import ConfigError
-from engine.presets import Preset, load_preset, save_preset
+from engine.store.presets import Preset, load_preset, save_preset
 from engine.request import BacktestRequest
-from engine.simulate import run_backtest
+from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy
-from engine.universe import select_universe
+from engine.research.universe import select_universe
 
 SYMBOLS = ("SPY", "QQQ", "TLT", "GLD", "XLE", "AAPL", "KO")
 

@@ -9,11 +9,11 @@ from engine.config import BacktestConfig, Costs
 from engine.data import load_market_data
 from engine.data.market import FIELDS, MarketData
 from engine.errors import ConfigError, DataError
-from engine.optimize import OptimizeSpec
-from engine.simulate import run_backtest
-from engine.splits import parse_length, split_windows
+from engine.research.optimize import OptimizeSpec
+from engine.sim.simulate import run_backtest
+from engine.research.splits import parse_length, split_windows
 from engine.strategies.registry import create_strategy
-from engine.walkforward import WalkForwardSpec, run_walkforward
+from engine.research.walkforward import WalkForwardSpec, run_walkforward
 
 COSTS = BacktestConfig(costs=Costs(commission_bps=5))
 RANGES = {"fast": [5, 10, 20], "slow": [30, 60, 120]}
@@ -198,7 +198,7 @@ def test_spec_round_trip_progress_and_errors(spy):
 
 @pytest.fixture(scope="module")
 def pool():
-    from engine.walkforward import WindowRunner
+    from engine.research.walkforward import WindowRunner
 
     with WindowRunner(2) as runner:
         yield runner
@@ -256,8 +256,8 @@ def test_pool_cancel_and_bad_workers(spy, pool):
 
 
 def test_saved_walkforward_run_holds_the_stitched_equity_and_chosen_sets(spy):
-    from engine.store import RunStore
-    from engine.walkforward import save_walkforward
+    from engine.store.runs import RunStore
+    from engine.research.walkforward import save_walkforward
 
     res = run_walkforward(wf_spec(), data=spy)
     run_id = save_walkforward(res, name="wf spy")

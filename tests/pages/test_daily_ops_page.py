@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from brokers.paper import PaperBroker
-from engine.audit_log import AuditLog
+from engine.ops.audit_log import AuditLog
 from engine.data import SAMPLE_DIR
-from engine.risk import set_kill_switch
+from engine.ops.risk import set_kill_switch
 from tests.pages.page_helpers import ROOT, assert_clean, chart_traces, errors, frame, page
 
 SECTORS = ("XLK", "XLF", "XLE", "XLV", "XLY", "XLP", "XLI", "XLU")

@@ -12,7 +12,7 @@ from tests.pages.page_helpers import assert_clean, chart_traces, errors, page
 
 from engine.config import BacktestConfig
 from engine.request import BacktestRequest, run_request
-from engine.store import RunStore
+from engine.store.runs import RunStore
 
 K = "opt_r_sma_cross"
 FAST, SLOW = (5, 10, 15, 20), (50, 100, 150)
@@ -88,7 +88,7 @@ def test_grid_tab_heatmap_equals_single_backtests_and_saves(workspace) -> None:
     at.text_input(key="opt_best_preset_name").set_value("best_sma").run()
     at.button(key="opt_best_preset_save").click().run()
     assert_clean(at)
-    from engine.presets import load_preset
+    from engine.store.presets import load_preset
 
     preset = load_preset("best_sma")
     assert (preset.params["fast"], preset.params["slow"]) == best and preset.symbols == ("SPY",)
@@ -140,8 +140,8 @@ def test_grid_tab_bad_input_is_an_error_not_a_traceback(workspace, change, expec
 
 
 def test_walkforward_tab_matches_the_engine(workspace) -> None:
-    from engine.optimize import OptimizeSpec
-    from engine.walkforward import WalkForwardSpec, run_walkforward
+    from engine.research.optimize import OptimizeSpec
+    from engine.research.walkforward import WalkForwardSpec, run_walkforward
 
     at = _open(_setup(page("optimize"), start=dt.date(2010, 1, 1), end=dt.date(2019, 12, 31)), "Walk-forward")
     assert_clean(at)
@@ -187,7 +187,7 @@ def test_walkforward_tab_matches_the_engine(workspace) -> None:
 
 
 def test_montecarlo_tab_percentiles_match_the_engine(workspace) -> None:
-    from engine.montecarlo import MonteCarloSpec, run_montecarlo
+    from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
 
     at = _setup(page("optimize"))
     at.button(key="opt_run").click().run()
@@ -219,7 +219,7 @@ def test_montecarlo_tab_percentiles_match_the_engine(workspace) -> None:
 
 
 def test_universe_tab_ranks_symbols_alone_and_saves_into_a_preset(workspace) -> None:
-    from engine.presets import Preset, load_preset, save_preset
+    from engine.store.presets import Preset, load_preset, save_preset
 
     symbols = ("SPY", "QQQ", "TLT", "GLD", "XLE")
     save_preset(Preset(name="rotation", strategy="sma_cross", params={"fast": 5, "slow": 50}, symbols=symbols))

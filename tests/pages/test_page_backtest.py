@@ -9,7 +9,7 @@ from tests.pages.page_helpers import assert_clean, errors, frame, page
 
 from engine.config import BacktestConfig, Costs
 from engine.request import BacktestRequest, run_request
-from engine.store import RunStore
+from engine.store.runs import RunStore
 
 
 def _fill(at, symbols=("SPY", "QQQ"), start=dt.date(2015, 1, 1), end=dt.date(2020, 12, 31), fast=20, slow=100,

@@ -173,7 +173,7 @@ def test_data_page_path_import_only_errors_shows_them_once(workspace, tmp_path) 
 
 def test_home_lists_recent_runs(workspace) -> None:
     from engine.request import BacktestRequest, run_request
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
     from tests.pages.page_helpers import column_config
 
     store = RunStore()

@@ -5,7 +5,7 @@ import pytest
 
 from engine.config import BacktestConfig, Costs
 from engine.request import BacktestRequest, run_request
-from engine.store import RunStore
+from engine.store.runs import RunStore
 from tests.pages.page_helpers import assert_clean, chart_traces, column_config, frame, page, shown_text
 from ui.result_view import format_metric
 

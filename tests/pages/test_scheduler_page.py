@@ -8,7 +8,7 @@ import pytest
 
 from engine.batch.queue import JobQueue
 from engine.batch.worker import run_worker
-from engine.store import RunStore
+from engine.store.runs import RunStore
 from tests.engine.batch_helpers import make_workspace
 from tests.pages.page_helpers import assert_clean, page
 

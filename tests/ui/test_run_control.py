@@ -11,7 +11,7 @@ def _script() -> None:
 
     from engine.data import load_market_data
     from engine.errors import EngineError
-    from engine.grid import run_grid
+    from engine.sim.grid import run_grid
     from engine.strategies.registry import get_strategy
     from ui.run_control import RunControl, pop_cancelled
 
@@ -59,7 +59,7 @@ class _Interrupted:
 def test_rerun_during_progress_cancels_queued_batches_and_reraises(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
     from engine.data import load_market_data
-    from engine.grid import run_grid
+    from engine.sim.grid import run_grid
     from engine.strategies.registry import get_strategy
     from ui.run_control import RunControl
 
@@ -85,7 +85,7 @@ def _controlled_script() -> None:
     import streamlit as st
 
     from engine.errors import DataError
-    from engine.universe import select_universe
+    from engine.research.universe import select_universe
     from engine.request import BacktestRequest
     from ui.run_control import controlled
 

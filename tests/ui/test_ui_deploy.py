@@ -32,7 +32,7 @@ def test_dockerfile_key_lines() -> None:
     env = " ".join(line for line in lines if line.startswith("ENV"))
     assert "NUMBA_CACHE_DIR=/opt/ivybt/numba-cache" in env
     install = next(i for i, line in enumerate(lines) if line.startswith("RUN pip install ."))
-    warm = next(i for i, line in enumerate(lines) if line.startswith("RUN ") and "python -m engine.warmup" in line)
+    warm = next(i for i, line in enumerate(lines) if line.startswith("RUN ") and "python -m engine.sim.warmup" in line)
     assert install < warm < lines.index(user[-1])
     owned = next(line for line in lines if line.startswith("RUN ") and "chown" in line)
     assert '"$NUMBA_CACHE_DIR"' in owned or "/opt/ivybt/numba-cache" in owned

@@ -1,4 +1,4 @@
-"""Compile and cache every numba kernel once (`python -m engine.warmup`), so the first backtest of a new
+"""Compile and cache every numba kernel once (`python -m engine.sim.warmup`), so the first backtest of a new
 process loads machine code from numba's cache instead of compiling (seconds) — run by the set-up script."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ def warm_up() -> float:
     40-set grid (parallel metrics): every kernel signature a backtest or grid uses; returns seconds taken."""
     from engine.config import BacktestConfig, Risk
     from engine.data.market import MarketData
-    from engine.grid import expand_grid, run_grid
-    from engine.simulate import run_backtest
+    from engine.sim.grid import expand_grid, run_grid
+    from engine.sim.simulate import run_backtest
     from engine.strategies.registry import get_strategy
 
     start = time.perf_counter()
@@ -34,14 +34,14 @@ def warm_up() -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Compile (or load) every kernel in the compiled tier, then write the warm marker (engine.jit).
+    """Compile (or load) every kernel in the compiled tier, then write the warm marker (engine.sim.jit).
 
-    `--background` is how engine.jit starts it from a first call: quiet, and it removes the warm-up lock.
+    `--background` is how engine.sim.jit starts it from a first call: quiet, and it removes the warm-up lock.
     """
     import os
     import sys
 
-    from engine import jit
+    from engine.sim import jit
 
     args = sys.argv[1:] if argv is None else argv
     os.environ["IVYBT_JIT"] = "compiled"  # this process must compile, not interpret

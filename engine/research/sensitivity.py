@@ -8,7 +8,7 @@
   request's own slippage and other costs kept.
 
 Both load the data and build the strategy once, then call `run_backtest` per configuration (a parameter
-grid cannot vary the config, so `engine.grid.run_grid` does not apply; each run takes milliseconds).
+grid cannot vary the config, so `engine.sim.grid.run_grid` does not apply; each run takes milliseconds).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from engine.config import OPTIMISTIC_FILL_LABEL, BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.request import BacktestRequest
-from engine.result import BacktestResult
+from engine.sim.result import BacktestResult
 from engine.strategies.base import Strategy
 
 FILL_ORDER: tuple[str, ...] = ("same_close", "next_open", "next_close")
@@ -53,7 +53,7 @@ def fill_sensitivity(request: BacktestRequest, *, data: MarketData | None = None
         same_close row says it is optimistic), a `tradable` flag and KEY_METRICS (fractions, annualized CAGR
         and Sharpe as in engine.metrics). `data` may be passed to reuse already-loaded bars.
     """
-    from engine.simulate import run_backtest
+    from engine.sim.simulate import run_backtest
 
     data, strategy = _prepare(request, data)
     rows = []
@@ -74,7 +74,7 @@ def breakeven_commission(request: BacktestRequest, *, metric: str = "total_retur
     inf when it stays > 0 even at 1000 bps (e.g. a buy-and-hold that trades once). should_stop() -> True
     before a backtest cancels with ConfigError("cancelled").
     """
-    from engine.simulate import run_backtest
+    from engine.sim.simulate import run_backtest
 
     if not (isinstance(tolerance_bps, (int, float)) and tolerance_bps > 0):
         raise ConfigError(f"tolerance_bps: {tolerance_bps!r} must be a positive number")

@@ -1,6 +1,6 @@
 """Parameter optimization: grid, seeded random search and Optuna TPE over one strategy's parameters.
 
-Every evaluation goes through `engine.grid.run_grid` (one call per batch: the whole grid, the random sample,
+Every evaluation goes through `engine.sim.grid.run_grid` (one call per batch: the whole grid, the random sample,
 or one Optuna batch), so each trial's metrics equal what `run_backtest` gives for that parameter set alone,
 and each distinct indicator is computed once per batch. The objective is a metric of `METRIC_NAMES`
 (maximized or minimized) or a callable over the trial table; constraints (a minimum number of trades,
@@ -26,7 +26,7 @@ import pandas as pd
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
-from engine.grid import Progress, expand_grid, run_grid
+from engine.sim.grid import Progress, expand_grid, run_grid
 from engine.metrics import METRIC_NAMES
 from engine.request import BacktestRequest
 from engine.strategies.base import ParamSpec, Strategy, make_params, param_specs

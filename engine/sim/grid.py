@@ -16,16 +16,16 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from engine import jit
-from engine.audit import call_strategy
+from engine.sim import jit
+from engine.research.audit import call_strategy
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
-from engine.kernels import FILL_MODES, simulate_kernel
+from engine.sim.kernels import FILL_MODES, simulate_kernel
 from engine.metrics import metrics_table
-from engine.simulate import benchmark_values, rebalance_mask, stop_arrays
+from engine.sim.simulate import benchmark_values, rebalance_mask, stop_arrays
 from engine.strategies.base import Strategy, make_params
-from engine.trades import trade_records
+from engine.sim.trades import trade_records
 
 Progress = Callable[[int, int], None]
 

@@ -33,7 +33,7 @@ from typing import Any, Collection, Mapping
 import pandas as pd
 
 from engine.errors import ConfigError, DataError
-from engine.risk import FAIL, CheckResult
+from engine.ops.risk import FAIL, CheckResult
 
 QTY_DECIMALS = 6
 LINE_COLUMNS: tuple[str, ...] = ("symbol", "target_weight", "price", "current_quantity", "target_quantity",

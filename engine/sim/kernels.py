@@ -1,7 +1,7 @@
 """Compiled simulation kernel: target weights -> fills, positions, cash and equity (DESIGN §3).
 
 Everything path-dependent (pending orders across NaN bars, cash, stops) lives here, in one numba loop over
-bars. `engine.simulate` is the thin pandas wrapper around it. Bar timing per bar t:
+bars. `engine.sim.simulate` is the thin pandas wrapper around it. Bar timing per bar t:
 
 1. cash earns its per-bar rate;
 2. `next_open`: orders decided at the close of t-1 fill at open[t];
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.jit import njit
+from engine.sim.jit import njit
 
 NEXT_OPEN, NEXT_CLOSE, SAME_CLOSE = 0, 1, 2
 FILL_MODES = {"next_open": NEXT_OPEN, "next_close": NEXT_CLOSE, "same_close": SAME_CLOSE}

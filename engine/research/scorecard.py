@@ -10,7 +10,7 @@ of final equity and of max drawdown, probability of a loss beyond the threshold)
 The trials behind the deflated Sharpe and PBO are, in order of preference: `trial_returns` (a bars x trials
 return matrix) and/or `grid_table` (one row per trial, with a "sharpe" column and the parameter columns),
 or else a small default grid around the request's parameters (each of the first two numeric parameters at
--2..+2 grid steps, at most 25 sets) run with `engine.grid.run_grid`. Thresholds are rules of thumb for daily
+-2..+2 grid steps, at most 25 sets) run with `engine.sim.grid.run_grid`. Thresholds are rules of thumb for daily
 bars, not laws; the detail of each line says which one was applied.
 """
 from __future__ import annotations
@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import ConfigError
-from engine.montecarlo import MonteCarloSpec, run_montecarlo
-from engine.overfitting import (deflated_sharpe_ratio, expected_max_sharpe, plateau_score,
+from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
+from engine.research.overfitting import (deflated_sharpe_ratio, expected_max_sharpe, plateau_score,
                                 probability_of_backtest_overfitting, return_moments)
 from engine.request import BacktestRequest
-from engine.sensitivity import breakeven_commission, fill_sensitivity
+from engine.research.sensitivity import breakeven_commission, fill_sensitivity
 
 VERDICTS: tuple[str, ...] = ("pass", "warn", "fail")
 #: name -> (pass bound, warn bound); "higher" checks pass at >= the first, "lower" ones at <= the first.
@@ -143,7 +143,7 @@ def build_scorecard(request: BacktestRequest, n_trials: int | None = None, grid_
             no grid_table is given).
         param_names: the searched parameters of `grid_table` (default: its columns that are Params fields
             and take more than one value).
-        walkforward: an `engine.walkforward.WalkForwardResult`; adds the walk-forward efficiency line.
+        walkforward: an `engine.research.walkforward.WalkForwardResult`; adds the walk-forward efficiency line.
         montecarlo: the Monte Carlo spec (default: block bootstrap, 1000 sims, seed 0).
         data: already-loaded MarketData for the request (skips loading).
         progress: progress(steps done, len(STEPS)) after each part. should_stop: checked between the parts
@@ -151,7 +151,7 @@ def build_scorecard(request: BacktestRequest, n_trials: int | None = None, grid_
             ConfigError("cancelled").
     """
     from engine.data import get_source, load_market_data
-    from engine.simulate import run_backtest
+    from engine.sim.simulate import run_backtest
     from engine.strategies.registry import create_strategy, get_strategy
 
     steps = _Steps(progress, should_stop)
@@ -241,7 +241,7 @@ def neighbourhood_ranges(strategy_cls: type, params: Mapping[str, Any]) -> dict[
 def _default_grid(data: Any, strategy_cls: type, params: Mapping[str, Any], config: Any,
                   should_stop: Callable[[], bool] | None = None) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """The grid of `neighbourhood_ranges` around `params`, run with `run_grid`."""
-    from engine.grid import expand_grid, run_grid
+    from engine.sim.grid import expand_grid, run_grid
     from engine.metrics import returns_from_equity
 
     ranges = neighbourhood_ranges(strategy_cls, params)
@@ -379,7 +379,7 @@ def _breakeven_line(request: BacktestRequest, data: Any, info: dict[str, Any],
 def save_scorecard(card: Scorecard, store: Any = None, name: str | None = None) -> str:
     """Save a scorecard as a run of kind "scorecard": the judged backtest with the lines (frame "scorecard")
     and overall verdict, counts and the numbers behind the lines (payload); returns the run id."""
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     if card.backtest is None or card.request is None:
         raise ConfigError("scorecard: only a scorecard from build_scorecard (with its backtest) can be saved")

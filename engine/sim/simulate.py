@@ -1,6 +1,6 @@
 """`run_backtest`: strategy weights -> simulated portfolio, trades and metrics (DESIGN §3).
 
-A thin pandas wrapper over the compiled kernel in `engine.kernels`: it prepares aligned float arrays, calls
+A thin pandas wrapper over the compiled kernel in `engine.sim.kernels`: it prepares aligned float arrays, calls
 the kernel once, and wraps the outputs (equity, cash, positions, weights, fills, trades, metrics, benchmark).
 """
 from __future__ import annotations
@@ -8,17 +8,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine import jit
+from engine.sim import jit
 from engine import metrics as metrics_mod
-from engine.audit import call_strategy
+from engine.research.audit import call_strategy
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError, StrategyError
-from engine.kernels import FILL_MODES, REASONS, simulate_kernel
-from engine.result import FILL_COLUMNS, BacktestResult, Deferred
+from engine.sim.kernels import FILL_MODES, REASONS, simulate_kernel
+from engine.sim.result import FILL_COLUMNS, BacktestResult, Deferred
 from engine.strategies.base import Strategy
 from engine.strategies.common import ffill
-from engine.trades import trade_records, trades_frame
+from engine.sim.trades import trade_records, trades_frame
 
 STOP_KEYS = ("stop_loss", "take_profit", "trailing_stop")
 
@@ -79,7 +79,7 @@ def stop_arrays(strategy: Strategy, data: MarketData, config: BacktestConfig) ->
     """(stop_loss, take_profit, trailing_stop) distances per bar and symbol for the kernel, and whether any
     stop is on: the strategy's own `stop_fractions` where it gives them, else the config's fixed fractions.
     With every stop off the arrays are (1, N) NaN placeholders (the kernel never reads them). Read-only, as
-    every kernel input (engine.jit.readonly)."""
+    every kernel input (engine.sim.jit.readonly)."""
     shape = data.close.shape
     custom = call_strategy(strategy, "stop_fractions", data) or {}
     unknown = set(custom) - set(STOP_KEYS)
@@ -109,7 +109,7 @@ def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | 
     passed as `benchmark_close` (its closes, aligned to `data.index` here; held over missing bars).
 
     Weights decided at the close of bar t fill at the open of t+1 (default), the close of t+1, or (optimistic,
-    for comparison only) the close of t. Equity is marked at every close. See engine.kernels for the order of
+    for comparison only) the close of t. Equity is marked at every close. See engine.sim.kernels for the order of
     events inside a bar.
     """
     config = config or BacktestConfig()

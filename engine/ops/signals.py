@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.audit import call_strategy
-from engine.audit_log import AuditLog
+from engine.research.audit import call_strategy
+from engine.ops.audit_log import AuditLog
 from engine.data.market import MarketData
 from engine.errors import DataError
-from engine.presets import Preset, load_preset
+from engine.store.presets import Preset, load_preset
 
 MARKET_TZ = "America/New_York"
 WEIGHT_EPS = 1e-12
@@ -170,7 +170,7 @@ def generate_signals(preset: Preset | str, *, now: datetime | pd.Timestamp | Non
     StrategyError naming the problem (unknown preset, missing symbol, too little data).
     """
     from engine.data import get_source, load_market_data
-    from engine.simulate import run_backtest
+    from engine.sim.simulate import run_backtest
     from engine.strategies.registry import create_strategy
 
     p = preset if isinstance(preset, Preset) else load_preset(preset)

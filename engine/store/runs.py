@@ -29,10 +29,10 @@ import pandas as pd
 
 from engine.config import BacktestConfig
 from engine.errors import EngineError
-from engine.reproduce import ReproKey, reproducibility_key
+from engine.research.reproduce import ReproKey, reproducibility_key
 from engine.request import BacktestRequest
-from engine.result import BacktestResult
-from engine.workspace import db_path
+from engine.sim.result import BacktestResult
+from engine.store.workspace import db_path
 
 KINDS: tuple[str, ...] = ("backtest", "optimize", "walkforward", "montecarlo", "scorecard")
 KEY_METRICS: tuple[str, ...] = ("total_return", "cagr", "sharpe", "max_drawdown", "final_equity", "n_trades")

@@ -2,7 +2,7 @@
 
 Compiling every kernel takes ~20 s (numba's type inference on the simulator loop, not LLVM), which a UI
 cannot spend on its first click. numba caches compiled code on disk (`cache=True`), and the set-up script
-fills that cache (`python -m engine.warmup`), which then writes a *warm marker* keyed by the numba version
+fills that cache (`python -m engine.sim.warmup`), which then writes a *warm marker* keyed by the numba version
 and the kernel files' size and mtime (numba's own cache keys). Kernels are declared with this module's
 `njit` (a lazy `Kernel`: numba itself is imported only when something runs compiled). `kernel(fn, cells)`
 picks the tier:
@@ -11,7 +11,7 @@ picks the tier:
   its cache in milliseconds);
 - no marker, small work (`cells` <= INTERPRET_MAX_CELLS): the kernel's own Python source run by the
   interpreter (`interpreted`: the same code object, with the jitted helpers it calls swapped for their own
-  Python twins), while a background `python -m engine.warmup` fills the cache for later calls;
+  Python twins), while a background `python -m engine.sim.warmup` fills the cache for later calls;
 - no marker, large work: the compiled kernel, compiled now (what every call did before this module);
 - marker present but no compiled kernel loaded in this process yet: the first load initialises numba's
   compiler context (~0.4-0.7 s, whatever the kernel; it imports scipy.linalg among others), more than a
@@ -38,8 +38,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-PACKAGE_ROOT = Path(__file__).resolve().parent
-KERNEL_FILES = ("kernels.py", "trades.py", "metrics/fused.py", "strategies/crossover.py")
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+"""The engine package: numba caches each kernel beside its module, the warm-up marker lives in its __pycache__."""
+KERNEL_FILES = ("sim/kernels.py", "sim/trades.py", "metrics/fused.py", "strategies/crossover.py")
 """Sources of the kernels a backtest runs (relative to the package): their size and mtime key the marker."""
 INTERPRET_MAX_CELLS = 60_000
 """Largest job (bars x symbols x sets) the interpreter runs while nothing is cached: ~0.5 s for the
@@ -53,7 +54,7 @@ WARMING_STALE_S = 600.0
 """A warm-up lock older than this is from a process that died; another warm-up may start."""
 
 prange = range
-"""`from engine.jit import prange`: Python's range until numba compiles the kernel (numba.prange then)."""
+"""`from engine.sim.jit import prange`: Python's range until numba compiles the kernel (numba.prange then)."""
 
 
 class Kernel:
@@ -157,7 +158,7 @@ def is_warm() -> bool:
 
 
 def mark_warm() -> Path:
-    """Record that the cache holds every kernel for the current sources (called by engine.warmup)."""
+    """Record that the cache holds every kernel for the current sources (called by engine.sim.warmup)."""
     global _warm
     path = _marker()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -167,12 +168,12 @@ def mark_warm() -> Path:
 
 
 def clear_warming_lock() -> None:
-    """Remove this process's warm-up lock (engine.warmup calls it when done, success or not)."""
+    """Remove this process's warm-up lock (engine.sim.warmup calls it when done, success or not)."""
     _lock().unlink(missing_ok=True)
 
 
 def start_background_warmup() -> bool:
-    """Start `python -m engine.warmup` detached, once per process and once across processes (a lock file);
+    """Start `python -m engine.sim.warmup` detached, once per process and once across processes (a lock file);
     True if this call started it."""
     global _spawned
     if _spawned:
@@ -188,7 +189,7 @@ def start_background_warmup() -> bool:
         os.close(fd)
     except OSError:
         return False  # someone else holds it, or the folder is read-only: compile on demand instead
-    subprocess.Popen([sys.executable, "-m", "engine.warmup", "--background"], cwd=str(PACKAGE_ROOT.parent),
+    subprocess.Popen([sys.executable, "-m", "engine.sim.warmup", "--background"], cwd=str(PACKAGE_ROOT.parent),
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                      start_new_session=True)
     return True

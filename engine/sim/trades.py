@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine import jit
-from engine.jit import njit
-from engine.kernels import F_BAR, F_FEE, F_PRICE, F_QTY, F_REASON, F_SYM, REASONS
-from engine.result import TRADE_COLUMNS
+from engine.sim import jit
+from engine.sim.jit import njit
+from engine.sim.kernels import F_BAR, F_FEE, F_PRICE, F_QTY, F_REASON, F_SYM, REASONS
+from engine.sim.result import TRADE_COLUMNS
 
 OPEN_REASON = len(REASONS)  # code of exit_reason "open"
 
@@ -111,7 +111,7 @@ def trade_records(fills: np.ndarray, last_close: np.ndarray, n_bars: int) -> np.
 
 
 def trades_frame(records: np.ndarray, index: pd.Index, symbols: list[str]) -> pd.DataFrame:
-    """The trade list (columns `engine.result.TRADE_COLUMNS`) from `trade_records`."""
+    """The trade list (columns `engine.sim.result.TRADE_COLUMNS`) from `trade_records`."""
     if records.shape[0] == 0:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in TRADE_COLUMNS})
     entry_bar = records[:, 2].astype(np.int64)

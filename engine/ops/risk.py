@@ -35,7 +35,7 @@ import pandas as pd
 from engine.errors import ConfigError, EngineError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from engine.rebalance import RebalancePlan
+    from engine.ops.rebalance import RebalancePlan
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 KILL_SWITCH_FILE = "KILL_SWITCH"
@@ -112,7 +112,7 @@ class CheckResult:
 
 def load_limits(path: str | Path | None = None) -> RiskLimits:
     """Limits from a JSON file (default `<workspace>/risk_limits.json`); the defaults if it does not exist."""
-    from engine.workspace import workspace_dir
+    from engine.store.workspace import workspace_dir
 
     target = Path(path) if path is not None else workspace_dir() / LIMITS_FILE
     if not target.is_file():
@@ -129,7 +129,7 @@ def load_limits(path: str | Path | None = None) -> RiskLimits:
 
 # ---------------------------------------------------------------------------------------------- kill switch
 def kill_switch_path() -> Path:
-    from engine.workspace import workspace_dir
+    from engine.store.workspace import workspace_dir
 
     return workspace_dir() / KILL_SWITCH_FILE
 

@@ -42,7 +42,7 @@ from numba import njit
 
 from engine.errors import ConfigError
 from engine.metrics import curve
-from engine.result import BacktestResult
+from engine.sim.result import BacktestResult
 
 Method = Literal["reshuffle", "bootstrap_trades", "block_bootstrap"]
 METHODS: tuple[str, ...] = ("reshuffle", "bootstrap_trades", "block_bootstrap")
@@ -213,7 +213,7 @@ def save_montecarlo(mc: MonteCarloResult, backtest: BacktestResult, request: Any
     """Save a Monte Carlo as a run of kind "montecarlo": the resampled backtest with the percentiles (frame
     "montecarlo_percentiles"), every path's final equity, max drawdown and Sharpe (frame
     "montecarlo_samples") and `montecarlo_payload`; returns the run id."""
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     store = store if store is not None else RunStore()
     samples = pd.DataFrame({"final_equity": mc.final_equity, "max_drawdown": mc.max_drawdown, "sharpe": mc.sharpe})

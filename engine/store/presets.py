@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from engine.config import BacktestConfig, Costs, Risk
 from engine.errors import ConfigError, EngineError
 from engine.request import BacktestRequest
-from engine.workspace import presets_dir
+from engine.store.workspace import presets_dir
 
 SCHEMA_VERSION = 1
 REQUIRED_FIELDS: tuple[str, ...] = ("schema_version", "strategy", "params", "symbols")

@@ -34,7 +34,7 @@ class UniverseResult:
     threshold: float | None = None
 
     def apply_to(self, preset: Any) -> Any:
-        """A copy of `preset` (engine.presets.Preset) whose `universe` is the kept list (save it to persist)."""
+        """A copy of `preset` (engine.store.presets.Preset) whose `universe` is the kept list (save it to persist)."""
         if not self.kept:
             raise ConfigError("universe selection kept no symbol; loosen top_n/threshold before saving it")
         return replace(preset, universe=tuple(self.kept))
@@ -59,7 +59,7 @@ def select_universe(request: BacktestRequest, metric: str = "sharpe", top_n: int
         UniverseResult; with neither top_n nor threshold every symbol with a defined metric is kept.
     """
     from engine.data import get_source, load_market_data
-    from engine.simulate import run_backtest
+    from engine.sim.simulate import run_backtest
     from engine.strategies.registry import create_strategy
 
     if metric not in METRIC_NAMES:

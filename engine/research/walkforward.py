@@ -1,6 +1,6 @@
 """Walk-forward analysis: optimize in-sample, trade the chosen parameters out-of-sample, window after window.
 
-For each window of `engine.splits.split_windows` (rolling or anchored):
+For each window of `engine.research.splits.split_windows` (rolling or anchored):
 1. `run_optimization` runs on the in-sample (IS) bars only, so no out-of-sample (OOS) bar can influence the
    chosen parameters (the test replaces every later bar and checks the choices do not move).
 2. The chosen set is simulated (through `run_grid`) on the bars from the IS start through the OOS end —
@@ -36,12 +36,12 @@ import pandas as pd
 from engine.batch.runners import LocalRunner
 from engine.data.market import FIELDS, MarketData
 from engine.errors import ConfigError
-from engine.grid import Progress, run_grid
+from engine.sim.grid import Progress, run_grid
 from engine.metrics import backtest_metrics, metrics_table
-from engine.optimize import ObjectiveFn, OptimizeSpec, run_optimization, search_space
+from engine.research.optimize import ObjectiveFn, OptimizeSpec, run_optimization, search_space
 from engine.request import BacktestRequest
-from engine.result import BacktestResult
-from engine.splits import Window, parse_length, split_windows
+from engine.sim.result import BacktestResult
+from engine.research.splits import Window, parse_length, split_windows
 
 STABILITY_METRICS: tuple[str, ...] = ("sharpe", "cagr", "total_return", "max_drawdown", "calmar", "n_trades")
 """Metrics kept per window and parameter set in the stability surface (the objective is always included)."""
@@ -332,7 +332,7 @@ def oos_backtest(result: WalkForwardResult) -> BacktestResult:
     window simulates its own account, so cash, weights and positions are NaN (not one account's values)
     and trades and fills are empty; the windows and chosen sets go into the run's payload (`save_walkforward`).
     """
-    from engine.result import FILL_COLUMNS, TRADE_COLUMNS
+    from engine.sim.result import FILL_COLUMNS, TRADE_COLUMNS
 
     opt = result.spec.optimize
     equity = result.oos_equity
@@ -367,7 +367,7 @@ def save_walkforward(result: WalkForwardResult, store: Any = None, name: str | N
     """Save a walk-forward as a run of kind "walkforward": the stitched OOS equity (`oos_backtest`) with the
     windows table (frame "walkforward_windows", chosen parameters per window), the stability surface (frame
     "walkforward_stability") and `walkforward_payload`; returns the run id."""
-    from engine.store import RunStore
+    from engine.store.runs import RunStore
 
     store = store if store is not None else RunStore()
     opt = result.spec.optimize

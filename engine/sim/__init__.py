@@ -1,0 +1,1 @@
+"""Simulation: the vectorized kernels and their jit tiers, costs, trades, parameter grids, results."""

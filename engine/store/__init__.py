@@ -1,0 +1,1 @@
+"""What is saved: the workspace folder, saved runs (SQLite) and presets (JSON)."""
