@@ -213,7 +213,7 @@ def run_name(spec: JobSpec, job_id: str) -> str:
 
 def find_job_run(store: Any, job_id: str) -> str | None:
     """The id of a run already saved for `job_id` (by an attempt that died before marking the job done)."""
-    from engine.store.runs import connect
+    from engine.store.sqlite import connect
 
     conn = connect(store.path)
     try:

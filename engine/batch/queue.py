@@ -27,7 +27,7 @@ import pandas as pd
 
 from engine.batch.spec import Batch, JobSpec
 from engine.errors import EngineError
-from engine.store.runs import connect, ensure_schema, transaction
+from engine.store.sqlite import connect, ensure_schema, transaction
 from engine.store.workspace import db_path
 
 STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")

@@ -12,7 +12,7 @@ price when the plan was made), stored with the order; and `slippage_vs_open` aga
 the order filled in, which is the price the backtest assumes ("next open"). That one needs the session's bar,
 so it is computed when asked, from the order results and the bars available then (pending until they are).
 
-Tables are created through `engine.store.runs.ensure_schema` (component "audit_log"); every write is one
+Tables are created through `engine.store.sqlite.ensure_schema` (component "audit_log"); every write is one
 `BEGIN IMMEDIATE` transaction. Times are ISO-8601 UTC strings. Nothing secret is ever written here: callers
 pass plain values (symbols, quantities, prices, messages).
 """
@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from engine.store.runs import connect, ensure_schema, transaction
+from engine.store.sqlite import connect, ensure_schema, transaction
 
 COMPONENT = "audit_log"
 EVENT_KINDS: tuple[str, ...] = ("signal", "plan", "check", "execute", "order", "ack", "fill", "error",

@@ -10,7 +10,8 @@ back in milliseconds, while everything one filters or sorts by is a plain column
 The database runs in WAL mode (readers do not block the writer: the app and a worker can share it); every
 write is one transaction (`BEGIN IMMEDIATE` ... `COMMIT`, rolled back on any error, so an interrupted write
 leaves earlier runs intact). `schema_version` records each component's schema version; other modules (jobs,
-orders, audit) add their tables with `ensure_schema(conn, component, migrations)` in their own files.
+orders, audit) add their tables with `engine.store.sqlite.ensure_schema(conn, component, migrations)` in their
+own files.
 """
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ import io
 import json
 import sqlite3
 import uuid
-from contextlib import contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from os import PathLike
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -32,6 +33,7 @@ from engine.errors import EngineError
 from engine.research.reproduce import ReproKey, reproducibility_key
 from engine.request import BacktestRequest
 from engine.sim.result import BacktestResult
+from engine.store.sqlite import connect, ensure_schema, transaction
 from engine.store.workspace import db_path
 
 KINDS: tuple[str, ...] = ("backtest", "optimize", "walkforward", "montecarlo", "scorecard")
@@ -107,55 +109,6 @@ class StoredRun:
         return self.result.metrics
 
 
-def connect(path: str | PathLike[str] | None = None) -> sqlite3.Connection:
-    """Open the workspace database (or `path`) in autocommit mode with WAL, foreign keys and a busy timeout.
-
-    Use `transaction(conn)` around writes.
-    """
-    target = Path(path) if path is not None else db_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(target, timeout=30.0, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """`BEGIN IMMEDIATE` ... `COMMIT`; any exception rolls everything back and propagates."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence[str]) -> int:
-    """Apply the migrations of `component` not applied yet (migration i brings it to version i + 1).
-
-    Each migration runs in its own transaction together with its version bump. Returns the version now.
-    """
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-    row = conn.execute("SELECT version FROM schema_version WHERE component = ?", (component,)).fetchone()
-    current = int(row[0]) if row else 0
-    if current > len(migrations):
-        raise EngineError(f"database schema of {component!r} is version {current}, newer than this IvyBT "
-                          f"({len(migrations)}); upgrade IvyBT")
-    for version in range(current + 1, len(migrations) + 1):
-        with transaction(conn):
-            row = conn.execute("SELECT version FROM schema_version WHERE component = ?", (component,)).fetchone()
-            if row and int(row[0]) >= version:  # another process migrated meanwhile
-                continue
-            for statement in _statements(migrations[version - 1]):
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (component, version) VALUES (?, ?) "
-                         "ON CONFLICT(component) DO UPDATE SET version = excluded.version", (component, version))
-    return len(migrations)
-
-
 class RunStore:
     """Saved runs in SQLite (default: the workspace's `ivybt.db`). Safe to share between processes."""
 
@@ -164,8 +117,8 @@ class RunStore:
         with self._connect() as conn:
             ensure_schema(conn, "runs", RUNS_MIGRATIONS)
 
-    def _connect(self) -> "_Closing":
-        return _Closing(connect(self.path))
+    def _connect(self) -> closing[sqlite3.Connection]:
+        return closing(connect(self.path))
 
     def save(self, result: BacktestResult, request: BacktestRequest, *, kind: str = "backtest",
              name: str | None = None, key: ReproKey | None = None) -> str:
@@ -348,23 +301,6 @@ class RunStore:
             if len(ids) > 1:
                 raise RunNotFound(f"run id {run_id!r} is ambiguous: matches {', '.join(sorted(ids))}")
         raise RunNotFound(f"no saved run with id {run_id!r} in {self.path} (see `ivybt runs list`)")
-
-
-class _Closing:
-    """Context manager that closes a connection on exit (sqlite3's own only ends a transaction)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        return self.conn
-
-    def __exit__(self, *exc: object) -> None:
-        self.conn.close()
-
-
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
 
 
 def _series_parquet(series: pd.Series) -> bytes:

@@ -165,7 +165,7 @@ def test_each_job_stores_its_objective_direction(queue: JobQueue) -> None:
 
 def test_a_version_1_database_gets_the_direction_from_each_spec(tmp_path: Path) -> None:
     from engine.batch.queue import JOBS_MIGRATIONS
-    from engine.store.runs import connect, ensure_schema
+    from engine.store.sqlite import connect, ensure_schema
 
     path = tmp_path / "old.db"
     conn = connect(path)
