@@ -2,6 +2,7 @@
 
 Run with `streamlit run app.py` (binds to 127.0.0.1 per .streamlit/config.toml).
 """
+
 from __future__ import annotations
 
 import streamlit as st

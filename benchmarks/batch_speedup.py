@@ -8,6 +8,7 @@ the load average is printed beside it.
 
     .venv/bin/python benchmarks/batch_speedup.py [--jobs 40] [--runner local|dask] [--repeat 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,9 @@ def batch_yaml(n: int) -> str:
         strategy = ("sma_cross", "ema_cross")[i % 2]
         fast, slow = 5 + 5 * (i % 6), 60 + 20 * (i // 6)
         basket = ", ".join(SYMBOLS[(i + k) % len(SYMBOLS)] for k in range(BASKET))
-        lines.append(f"  - {{name: j{i:02d}, strategy: {strategy}, symbols: [{basket}], "
-                     f"params: {{fast: {fast}, slow: {slow}}}}}")
+        lines.append(
+            f"  - {{name: j{i:02d}, strategy: {strategy}, symbols: [{basket}], params: {{fast: {fast}, slow: {slow}}}}}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -66,11 +68,16 @@ def main() -> None:
         times = {}
         for workers in (1, 2):
             times[workers] = min(timed(args.runner, workers, args.jobs) for _ in range(args.repeat))
-            print(f"{args.runner} runner, {workers} worker(s): {args.jobs} jobs in {times[workers]:.2f}s "
-                  f"({args.jobs / times[workers]:.1f} jobs/s)", flush=True)
+            print(
+                f"{args.runner} runner, {workers} worker(s): {args.jobs} jobs in {times[workers]:.2f}s "
+                f"({args.jobs / times[workers]:.1f} jobs/s)",
+                flush=True,
+            )
     load = os.getloadavg()
-    print(f"speed-up 2 workers over 1: {times[1] / times[2]:.2f}x on {os.cpu_count()} cores "
-          f"(load average {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f})")
+    print(
+        f"speed-up 2 workers over 1: {times[1] / times[2]:.2f}x on {os.cpu_count()} cores "
+        f"(load average {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f})"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ W3 rate (796 backtests/s on the shared 2-core machine) as the peer ratio.
 
 Run: .venv/bin/python benchmarks/grid_throughput.py [--repeats 3] [--workers N] [--symbol SPY]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,9 +58,13 @@ def main(argv: list[str] | None = None) -> int:
 
     data = load_market_data([args.symbol])
     cls = get_strategy("sma_cross")
-    print(f"sma_cross on {args.symbol}: {len(data):,} bars {data.index[0]:%Y-%m-%d} .. {data.index[-1]:%Y-%m-%d}; "
-          f"{os.cpu_count()} cores, workers={args.workers or 'auto'}; best (median) of {args.repeats} after warm-up")
-    print(f"{'grid':<9} {'sets':>6} {'best s':>9} {'median s':>9} {'backtests/s':>12} {'vs vectorbt W3':>15}  best by sharpe")
+    print(
+        f"sma_cross on {args.symbol}: {len(data):,} bars {data.index[0]:%Y-%m-%d} .. {data.index[-1]:%Y-%m-%d}; "
+        f"{os.cpu_count()} cores, workers={args.workers or 'auto'}; best (median) of {args.repeats} after warm-up"
+    )
+    print(
+        f"{'grid':<9} {'sets':>6} {'best s':>9} {'median s':>9} {'backtests/s':>12} {'vs vectorbt W3':>15}  best by sharpe"
+    )
     for label, ranges in GRIDS.items():
         sets = expand_grid(ranges, strategy_cls=cls)
         times, result = time_grid(data, cls, sets, args.repeats, args.workers)
@@ -68,9 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         table = result.table()
         top = table.loc[table["sharpe"].idxmax()]
         top_ret = table.loc[table["total_return"].idxmax()]
-        print(f"{label:<9} {len(sets):>6,} {best:>9.3f} {med:>9.3f} {rate:>12,.0f} {rate / VECTORBT_W3_PER_S:>14.2f}x"
-              f"  ({int(top.fast)}, {int(top.slow)}) sharpe {top.sharpe:.4f}; by return ({int(top_ret.fast)}, "
-              f"{int(top_ret.slow)}) {top_ret.total_return:.2%}")
+        print(
+            f"{label:<9} {len(sets):>6,} {best:>9.3f} {med:>9.3f} {rate:>12,.0f} {rate / VECTORBT_W3_PER_S:>14.2f}x"
+            f"  ({int(top.fast)}, {int(top.slow)}) sharpe {top.sharpe:.4f}; by return ({int(top_ret.fast)}, "
+            f"{int(top_ret.slow)}) {top_ret.total_return:.2%}"
+        )
     print("W3 reference: best by return (45, 200) 2258.85 %; best by Sharpe (10, 200) 0.8142")
     return 0
 

@@ -14,6 +14,7 @@ Run by the harness as ``python -m benchmarks.probes latency|memory ...``; each c
   baseline), then the W6 grid once; it reports the baseline, the peak and the delta (peak - baseline: what
   the grid itself added, a lower bound if it never exceeded the earlier peak).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,6 +34,7 @@ def _child_latency(data_dir: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     from benchmarks.peers import ivybt
     from benchmarks.workloads import GRID_SYMBOL, read_frame
+
     t1 = time.perf_counter()
     data = ivybt.market_data({GRID_SYMBOL: read_frame(data_dir / f"{GRID_SYMBOL}.csv")})
     t2 = time.perf_counter()
@@ -41,8 +43,16 @@ def _child_latency(data_dir: Path) -> dict[str, Any]:
     ivybt.single(data)
     t4 = time.perf_counter()
     from engine.sim import jit
-    return {"import": t1 - t0, "load": t2 - t1, "first_call": t3 - t2, "second_call": t4 - t3,
-            "final": first.final, "trades": first.trades, "interpreted_s": jit.interpreted_seconds()}
+
+    return {
+        "import": t1 - t0,
+        "load": t2 - t1,
+        "first_call": t3 - t2,
+        "second_call": t4 - t3,
+        "final": first.final,
+        "trades": first.trades,
+        "interpreted_s": jit.interpreted_seconds(),
+    }
 
 
 def _rss_mib() -> float:
@@ -59,17 +69,21 @@ def _rss_mib() -> float:
     except OSError:
         pass
     import resource
+
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _child_memory(engine: str, data_dir: Path) -> dict[str, Any]:
     from benchmarks.workloads import GRID_SYMBOL, W6_FAST, W6_SLOW, read_frame
+
     frame = read_frame(data_dir / f"{GRID_SYMBOL}.csv")
     if engine == "ivybt":
         from benchmarks.peers import ivybt as mod
+
         data: Any = mod.market_data({GRID_SYMBOL: frame})
     else:
         from benchmarks.peers import vbt as mod
+
         data = frame
     mod.grid(data, range(5, 15, 5), range(20, 60, 20))
     base = _rss_mib()
@@ -77,15 +91,28 @@ def _child_memory(engine: str, data_dir: Path) -> dict[str, Any]:
     out = mod.grid(data, W6_FAST, W6_SLOW)
     seconds = time.perf_counter() - t0
     peak = _rss_mib()
-    return {"baseline_mib": base, "peak_mib": peak, "delta_mib": peak - base, "seconds": seconds,
-            "count": out.count, "best_return": list(out.best_return), "best_return_pct": out.best_return_pct}
+    return {
+        "baseline_mib": base,
+        "peak_mib": peak,
+        "delta_mib": peak - base,
+        "seconds": seconds,
+        "count": out.count,
+        "best_return": list(out.best_return),
+        "best_return_pct": out.best_return_pct,
+    }
 
 
 def _spawn(args: list[str], env: dict[str, str] | None = None, timeout: float = 900) -> tuple[dict[str, Any], float]:
     """Run a probe child; (its JSON answer, process wall seconds)."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.probes", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.probes", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"probe {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
@@ -115,8 +142,7 @@ def first_call_latency(data_dir: Path) -> dict[str, dict[str, Any]]:
         auto, compiled = Path(tmp) / "auto", Path(tmp) / "compiled"
         base = {**os.environ, "PYTHONPATH": str(ROOT)}
         out["cold"] = _latency({**base, "NUMBA_CACHE_DIR": str(auto), "IVYBT_JIT": "auto"}, data_dir)
-        out["cold, compiled"] = _latency({**base, "NUMBA_CACHE_DIR": str(compiled), "IVYBT_JIT": "compiled"},
-                                         data_dir)
+        out["cold, compiled"] = _latency({**base, "NUMBA_CACHE_DIR": str(compiled), "IVYBT_JIT": "compiled"}, data_dir)
         out["cold"]["background_warmup_s"] = _wait_warm(auto)
         out["warm"] = _latency({**base, "NUMBA_CACHE_DIR": str(auto), "IVYBT_JIT": "auto"}, data_dir)
     return out
@@ -136,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=("ivybt", "vectorbt"), default="ivybt")
     args = parser.parse_args(argv)
     import warnings
+
     warnings.simplefilter("ignore")
     answer = _child_latency(args.data_dir) if args.probe == "latency" else _child_memory(args.engine, args.data_dir)
     print(json.dumps(answer))

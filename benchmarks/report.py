@@ -1,6 +1,7 @@
 """Turn a harness `Run` into the console summary and benchmarks/RESULTS.md: the time table, IvyBT / peer
 ratios, the issue-7 targets with PASS/FAIL, W5 floor, W6 throughput and memory, W7 scaling, first-call
 latency, every engine's answers, versions and the machine."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -74,11 +75,23 @@ def targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
         r = _ratio(_median(run, w_ivy, IVY), _median(run, w_peer, peer))
         if throughput:
             value = 1 / r if r else None
-            out.append((name, f">= {limit:g} x {peer}'s backtests/s",
-                        f"{value:.2f} x" if value else "not measured", value >= limit if value else None))
+            out.append(
+                (
+                    name,
+                    f">= {limit:g} x {peer}'s backtests/s",
+                    f"{value:.2f} x" if value else "not measured",
+                    value >= limit if value else None,
+                )
+            )
         else:
-            out.append((name, f"<= {limit:g} x {peer}'s time", f"{r:.3f} x" if r else "not measured",
-                        r <= limit if r else None))
+            out.append(
+                (
+                    name,
+                    f"<= {limit:g} x {peer}'s time",
+                    f"{r:.3f} x" if r else "not measured",
+                    r <= limit if r else None,
+                )
+            )
 
     ratio_line("W1", "W1", "W1", VBT, 0.5)
     ratio_line("W2", "W2", "W2", VBT, 0.5)
@@ -87,26 +100,51 @@ def targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
     ratio_line("W5 vs vectorbt", "W5", "W5", VBT, 1)
     floor = run.floor.timing.median if run.floor and run.floor.timing else None
     r = _ratio(_median(run, "W5", IVY), floor)
-    out.append(("W5 vs numpy floor", "<= 2 x the numpy floor", f"{r:.2f} x" if r else "not measured",
-                r <= 2 if r else None))
+    out.append(
+        ("W5 vs numpy floor", "<= 2 x the numpy floor", f"{r:.2f} x" if r else "not measured", r <= 2 if r else None)
+    )
     ratio_line("W6", "W6", "W6", VBT, 3, throughput=True)
     mem = run.memory.get(IVY)
-    out.append(("W6 peak memory", "< 2 GiB", f"{mem['peak_mib']:,.0f} MiB peak RSS" if mem else "not measured",
-                mem["peak_mib"] < 2048 if mem else None))
-    for label, w_ivy, w_peer in (("W1", "W1", "W1"), ("W2", "W2", "W2"), ("W3", "W3", "W3"),
-                                 ("W4", "W4", "W4 sleeves"), ("W5", "W5", "W5")):
+    out.append(
+        (
+            "W6 peak memory",
+            "< 2 GiB",
+            f"{mem['peak_mib']:,.0f} MiB peak RSS" if mem else "not measured",
+            mem["peak_mib"] < 2048 if mem else None,
+        )
+    )
+    for label, w_ivy, w_peer in (
+        ("W1", "W1", "W1"),
+        ("W2", "W2", "W2"),
+        ("W3", "W3", "W3"),
+        ("W4", "W4", "W4 sleeves"),
+        ("W5", "W5", "W5"),
+    ):
         r = _ratio(_median(run, w_peer, BTPY), _median(run, w_ivy, IVY))
-        out.append((f"{label} vs backtesting.py", ">= 50 x faster", f"{r:.1f} x" if r else "not measured",
-                    r >= 50 if r else None))
-    for label, what in (("cold", "empty numba cache (interpreter tier, compiling in the background)"),
-                        ("warm", "numba cache warm (interpreted until loading the cache pays)"),
-                        ("cold, compiled", "empty numba cache, IVYBT_JIT=compiled (JIT compiled in the call)")):
+        out.append(
+            (
+                f"{label} vs backtesting.py",
+                ">= 50 x faster",
+                f"{r:.1f} x" if r else "not measured",
+                r >= 50 if r else None,
+            )
+        )
+    for label, what in (
+        ("cold", "empty numba cache (interpreter tier, compiling in the background)"),
+        ("warm", "numba cache warm (interpreted until loading the cache pays)"),
+        ("cold, compiled", "empty numba cache, IVYBT_JIT=compiled (JIT compiled in the call)"),
+    ):
         lat = run.latency.get(label)
         first = lat["import"] + lat["first_call"] if lat else None
         judged = label != "cold, compiled"  # opt-in mode: reported, not the path a first call takes
-        out.append((f"first call, fresh process, {what}", "< 2 s" if judged else "reported (opt-in mode)",
-                    f"{first:.2f} s (import + first W1)" if lat else "not measured",
-                    first < 2 if lat and judged else None))
+        out.append(
+            (
+                f"first call, fresh process, {what}",
+                "< 2 s" if judged else "reported (opt-in mode)",
+                f"{first:.2f} s (import + first W1)" if lat else "not measured",
+                first < 2 if lat and judged else None,
+            )
+        )
     return out
 
 
@@ -127,30 +165,41 @@ def _answers(run: Any) -> list[str]:
 def _extras(run: Any) -> list[str]:
     lines = []
     if run.floor and run.floor.timing:
-        lines.append(f"W5 numpy floor (numpy-only W1, cumulative-sum SMAs): median {_fmt(run.floor.timing.median)}"
-                     f" (best {_fmt(run.floor.timing.best)})")
+        lines.append(
+            f"W5 numpy floor (numpy-only W1, cumulative-sum SMAs): median {_fmt(run.floor.timing.median)}"
+            f" (best {_fmt(run.floor.timing.best)})"
+        )
     for engine, mem in run.memory.items():
-        lines.append(f"W6 {engine}: {mem['count']} backtests in {mem['seconds']:.2f} s (fresh process), peak RSS "
-                     f"{mem['peak_mib']:,.0f} MiB, baseline {mem['baseline_mib']:,.0f} MiB, "
-                     f"delta {mem['delta_mib']:,.0f} MiB")
+        lines.append(
+            f"W6 {engine}: {mem['count']} backtests in {mem['seconds']:.2f} s (fresh process), peak RSS "
+            f"{mem['peak_mib']:,.0f} MiB, baseline {mem['baseline_mib']:,.0f} MiB, "
+            f"delta {mem['delta_mib']:,.0f} MiB"
+        )
     cell = run.get("W6", IVY)
     if cell and cell.outcome:
-        lines.append(f"W6 grid: {cell.outcome.count} backtests ({cell.outcome.skipped} of 2,500 cells skipped "
-                     "with fast >= slow)")
+        lines.append(
+            f"W6 grid: {cell.outcome.count} backtests ({cell.outcome.skipped} of 2,500 cells skipped with fast >= slow)"
+        )
     if run.w7:
-        parts = [f"{w['bars']:,} bars {w['median']:.3f} s = {w['per_bar_ns']:.1f} ns/bar (n={w['n']})"
-                 for w in run.w7]
+        parts = [f"{w['bars']:,} bars {w['median']:.3f} s = {w['per_bar_ns']:.1f} ns/bar (n={w['n']})" for w in run.w7]
         lines.append("W7 IvyBT W1 scaling: " + "; ".join(parts))
         if len(run.w7) == 2:
-            lines.append(f"W7 time ratio 10M / 1M = {run.w7[1]['median'] / run.w7[0]['median']:.2f} "
-                         f"(linear = {run.w7[1]['bars'] / run.w7[0]['bars']:.0f})")
+            lines.append(
+                f"W7 time ratio 10M / 1M = {run.w7[1]['median'] / run.w7[0]['median']:.2f} "
+                f"(linear = {run.w7[1]['bars'] / run.w7[0]['bars']:.0f})"
+            )
     for label, lat in run.latency.items():
-        tier = (f"; {lat['interpreted_s']:.2f} s of both calls interpreted" if lat.get("interpreted_s") else "")
-        lines.append(f"first call, fresh process, {label} numba cache: import {lat['import']:.2f} s + "
-                     f"first W1 {lat['first_call']:.2f} s{tier} (second call {lat['second_call'] * 1e3:.1f} ms; "
-                     f"data {lat['load'] * 1e3:.0f} ms; whole process {lat['process_wall']:.2f} s)"
-                     + (f"; background warm-up done {lat['background_warmup_s']:.1f} s later"
-                        if "background_warmup_s" in lat else ""))
+        tier = f"; {lat['interpreted_s']:.2f} s of both calls interpreted" if lat.get("interpreted_s") else ""
+        lines.append(
+            f"first call, fresh process, {label} numba cache: import {lat['import']:.2f} s + "
+            f"first W1 {lat['first_call']:.2f} s{tier} (second call {lat['second_call'] * 1e3:.1f} ms; "
+            f"data {lat['load'] * 1e3:.0f} ms; whole process {lat['process_wall']:.2f} s)"
+            + (
+                f"; background warm-up done {lat['background_warmup_s']:.1f} s later"
+                if "background_warmup_s" in lat
+                else ""
+            )
+        )
     return lines
 
 
@@ -166,32 +215,52 @@ def console(run: Any) -> str:
     out += [""] + _extras(run) + run.notes
     out += ["", "Answers:"] + [f"  {a}" for a in _answers(run)]
     out.append("")
-    out.append("correctness: " + ("all engines reproduce the reference / agree" if not run.problems
-                                  else f"{len(run.problems)} WRONG NUMBER(S)"))
+    out.append(
+        "correctness: "
+        + (
+            "all engines reproduce the reference / agree"
+            if not run.problems
+            else f"{len(run.problems)} WRONG NUMBER(S)"
+        )
+    )
     return "\n".join(out)
 
 
 def markdown(run: Any) -> str:
     """benchmarks/RESULTS.md (generated; do not edit by hand)."""
     header, rows = table(run)
-    md = ["# Benchmark results (generated by `make bench`)", "",
-          f"Run {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; "
-          f"timed calls per cell: {run.settings.get('repeats')} after one warm-up"
-          f"{' (--quick: slowest backtesting.py cells skipped)' if run.settings.get('quick') else ''}; "
-          f"peer calls over {run.settings.get('timeout'):.0f} s skipped. Times are medians (best in brackets); "
-          "ratios are IvyBT median / peer median (< 1 = IvyBT faster). Workloads: ../shared/bench/WORKLOADS.md.",
-          "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    md = [
+        "# Benchmark results (generated by `make bench`)",
+        "",
+        f"Run {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; "
+        f"timed calls per cell: {run.settings.get('repeats')} after one warm-up"
+        f"{' (--quick: slowest backtesting.py cells skipped)' if run.settings.get('quick') else ''}; "
+        f"peer calls over {run.settings.get('timeout'):.0f} s skipped. Times are medians (best in brackets); "
+        "ratios are IvyBT median / peer median (< 1 = IvyBT faster). Workloads: ../shared/bench/WORKLOADS.md.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     md += ["| " + " | ".join(r) + " |" for r in rows]
     md += ["", "## Targets (issue 7)", "", "| line | target | measured | verdict |", "|---|---|---|---|"]
     md += [f"| {n} | {t} | {m} | {_verdict(ok)} |" for n, t, m, ok in targets(run)]
     md += ["", "## W5 floor, W6, W7, first-call latency", ""] + [f"- {line}" for line in _extras(run)]
-    md += ["", "Peak memory is the peak resident set size (`VmHWM` in /proc/self/status) of a fresh process that "
-           "imported the engine and ran a 4-cell grid (baseline), then the W6 grid once; delta = peak - baseline.", ""]
-    md += ["## Correctness", "",
-           "W1-W4 against the WORKLOADS reference numbers (one unit of the last printed digit); W4 sleeves, W5 "
-           "and W6 engines against IvyBT (relative 1e-9; backtesting.py trades whole 1e-6-share units: "
-           "1e-6 on W5, 1e-4 on W4's 2,778-dollar sleeves); W5 also against the numpy floor.", "",
-           "**All engines reproduce the reference results.**" if not run.problems else "**WRONG NUMBERS:**", ""]
+    md += [
+        "",
+        "Peak memory is the peak resident set size (`VmHWM` in /proc/self/status) of a fresh process that "
+        "imported the engine and ran a 4-cell grid (baseline), then the W6 grid once; delta = peak - baseline.",
+        "",
+    ]
+    md += [
+        "## Correctness",
+        "",
+        "W1-W4 against the WORKLOADS reference numbers (one unit of the last printed digit); W4 sleeves, W5 "
+        "and W6 engines against IvyBT (relative 1e-9; backtesting.py trades whole 1e-6-share units: "
+        "1e-6 on W5, 1e-4 on W4's 2,778-dollar sleeves); W5 also against the numpy floor.",
+        "",
+        "**All engines reproduce the reference results.**" if not run.problems else "**WRONG NUMBERS:**",
+        "",
+    ]
     md += [f"- {p}" for p in run.problems]
     md += ["```"] + _answers(run) + ["```", ""]
     md += ["## Versions and machine", ""]

@@ -4,6 +4,7 @@ Every engine's answer is checked (reference numbers of WORKLOADS.md for W1-W4, e
 sleeves, W5 and W6); a wrong number makes the run exit 1 after printing which number was off. Target misses
 are printed as FAIL but do not change the exit code. Results go to benchmarks/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,16 +36,43 @@ from benchmarks import probes, report  # noqa: E402
 from benchmarks.peers import Inputs  # noqa: E402
 from benchmarks.timing import CellTimeout, Timing, machine, measure, versions  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
-    GRID_SYMBOL, REFERENCE, W5_BARS, W5_SYMBOL, W7_BARS, GridOutcome, Outcome, check_agreement,
-    check_reference, exact_ties, load_frames, numpy_floor, scaled_series,
+    GRID_SYMBOL,
+    REFERENCE,
+    W5_BARS,
+    W5_SYMBOL,
+    W7_BARS,
+    GridOutcome,
+    Outcome,
+    check_agreement,
+    check_reference,
+    exact_ties,
+    load_frames,
+    numpy_floor,
+    scaled_series,
 )
 
-ENGINES = {"ivybt": "benchmarks.peers.ivybt", "vectorbt": "benchmarks.peers.vbt",
-           "backtesting": "benchmarks.peers.btpy"}
-WORKLOADS = ("W1", "W2", "W1 cold", "W2 cold", "W1 whole shares", "W2 whole shares", "W3", "W3 optimize", "W4", "W4 sim",
-             "W4 sleeves", "W5", "W6")
+ENGINES = {
+    "ivybt": "benchmarks.peers.ivybt",
+    "vectorbt": "benchmarks.peers.vbt",
+    "backtesting": "benchmarks.peers.btpy",
+}
+WORKLOADS = (
+    "W1",
+    "W2",
+    "W1 cold",
+    "W2 cold",
+    "W1 whole shares",
+    "W2 whole shares",
+    "W3",
+    "W3 optimize",
+    "W4",
+    "W4 sim",
+    "W4 sleeves",
+    "W5",
+    "W6",
+)
 QUICK_SKIP = {("backtesting.py", "W3"), ("backtesting.py", "W5"), ("backtesting.py", "W3 optimize")}
-ONCE = {"W3 optimize"}                    # extras timed by a single call
+ONCE = {"W3 optimize"}  # extras timed by a single call
 COLD = {"W1 cold": "W1", "W2 cold": "W2"}  # the same cell, a full gc.collect() before each timed call
 BTPY_REL = {"W5": 1e-6, "W4 sleeves": 1e-4}  # whole 1e-6-share units (2,778-dollar sleeves round the most)
 SAMPLE_DIR = ROOT / "engine" / "data" / "sample"
@@ -99,8 +127,10 @@ def _time_cell(run: Run, workload: str, engine: str, fn: Any, repeats: int, time
         cell.skipped = f"over {timeout:.0f} s"
     run.cells[(workload, engine)] = cell
     if cell.timing:
-        _log(f"  {workload:<16} {engine:<15} median {cell.timing.median * 1e3:10.1f} ms "
-             f"(best {cell.timing.best * 1e3:.1f}, n={cell.timing.n})")
+        _log(
+            f"  {workload:<16} {engine:<15} median {cell.timing.median * 1e3:10.1f} ms "
+            f"(best {cell.timing.best * 1e3:.1f}, n={cell.timing.n})"
+        )
     else:
         _log(f"  {workload:<16} {engine:<15} skipped ({cell.skipped})")
     return cell
@@ -132,9 +162,11 @@ def _check(run: Run) -> None:
     sl_ivy, sl_bt = run.get("W4 sleeves", base), run.get("W4 sleeves", "backtesting.py")
     if sl_ivy and sl_bt and sl_ivy.outcome and sl_bt.outcome:
         rel = sl_bt.outcome.final / sl_ivy.outcome.final - 1
-        run.notes.append(f"W4 sleeves: backtesting.py's summed final equity is {rel:+.2e} relative to IvyBT's "
-                         "(whole 1e-6-share units, and `crossover()` has no tie rule; exact SMA ties at "
-                         f"{', '.join(run.settings.get('ties', [])) or 'none'}).")
+        run.notes.append(
+            f"W4 sleeves: backtesting.py's summed final equity is {rel:+.2e} relative to IvyBT's "
+            "(whole 1e-6-share units, and `crossover()` has no tie rule; exact SMA ties at "
+            f"{', '.join(run.settings.get('ties', [])) or 'none'})."
+        )
     if run.floor and run.floor.outcome and run.get("W5", base) and run.get("W5", base).outcome:
         run.problems += check_agreement("W5", base, run.get("W5", base).outcome, "numpy floor", run.floor.outcome)
 
@@ -153,25 +185,43 @@ def _grid_agreement(workload: str, a: GridOutcome, engine: str, b: GridOutcome) 
 
 def _w7(run: Run, inputs: Inputs, repeats: int) -> None:
     from benchmarks.peers import ivybt
+
     for n in W7_BARS:
         data = ivybt.market_data({"W7": scaled_series(inputs.frames[W5_SYMBOL], n)})
         timing, outcome = measure(lambda: ivybt.single(data), repeats, budget=120.0)
-        run.w7.append({"bars": n, "median": timing.median, "best": timing.best, "n": timing.n,
-                       "per_bar_ns": timing.median / n * 1e9, "final": outcome.final, "trades": outcome.trades})
+        run.w7.append(
+            {
+                "bars": n,
+                "median": timing.median,
+                "best": timing.best,
+                "n": timing.n,
+                "per_bar_ns": timing.median / n * 1e9,
+                "final": outcome.final,
+                "trades": outcome.trades,
+            }
+        )
         _log(f"  W7 {n:>10,} bars   median {timing.median:.3f} s = {timing.median / n * 1e9:.1f} ns/bar")
         del data
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", type=Path, default=SAMPLE_DIR,
-                   help="folder of <SYMBOL>.csv daily files (default: the bundled sample = the shared data)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=SAMPLE_DIR,
+        help="folder of <SYMBOL>.csv daily files (default: the bundled sample = the shared data)",
+    )
     p.add_argument("--repeats", type=int, default=5, help="timed calls per cell after one warm-up (default 5)")
-    p.add_argument("--quick", action="store_true",
-                   help="skip the slowest peer cells (backtesting.py W3, W5 and Backtest.optimize)")
+    p.add_argument(
+        "--quick", action="store_true", help="skip the slowest peer cells (backtesting.py W3, W5 and Backtest.optimize)"
+    )
     p.add_argument("--timeout", type=float, default=120.0, help="a peer call slower than this is recorded skipped")
-    p.add_argument("--engines", default="ivybt,vectorbt,backtesting",
-                   help="comma list of ivybt, vectorbt, backtesting (default all three)")
+    p.add_argument(
+        "--engines",
+        default="ivybt,vectorbt,backtesting",
+        help="comma list of ivybt, vectorbt, backtesting (default all three)",
+    )
     p.add_argument("--no-probes", action="store_true", help="skip the subprocess probes (latency, W6 memory)")
     p.add_argument("--no-w7", action="store_true", help="skip W7 (1M and 10M bars)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md", help="markdown report path")
@@ -181,8 +231,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     warnings.simplefilter("ignore")
-    run = Run(settings={"repeats": args.repeats, "quick": args.quick, "timeout": args.timeout,
-                        "data_dir": str(args.data_dir)})
+    run = Run(
+        settings={"repeats": args.repeats, "quick": args.quick, "timeout": args.timeout, "data_dir": str(args.data_dir)}
+    )
     modules = {}
     for key in [e.strip() for e in args.engines.split(",") if e.strip()]:
         if key not in ENGINES:
@@ -191,8 +242,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             modules[key] = importlib.import_module(ENGINES[key])
         except ImportError as e:
-            print(f"cannot import {key} ({e}); install the bench extra: make bench (see benchmarks/README.md)",
-                  file=sys.stderr)
+            print(
+                f"cannot import {key} ({e}); install the bench extra: make bench (see benchmarks/README.md)",
+                file=sys.stderr,
+            )
             return 2
     if "ivybt" not in modules:
         print("the ivybt engine is required (ratios are IvyBT / peer)", file=sys.stderr)
@@ -225,8 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             _time_cell(run, workload, engine, fn, args.repeats, timeout)
             if workload == "W5" and engine == "IvyBT":
                 w5 = inputs.w5
-                timing, outcome = measure(lambda: numpy_floor(w5["open"].to_numpy(), w5["close"].to_numpy()),
-                                          args.repeats)
+                timing, outcome = measure(
+                    lambda: numpy_floor(w5["open"].to_numpy(), w5["close"].to_numpy()), args.repeats
+                )
                 run.floor = Cell("W5", "numpy floor", timing, outcome)
                 _log(f"  {'W5':<16} {'numpy floor':<15} median {timing.median * 1e3:10.1f} ms")
     if not args.no_w7:

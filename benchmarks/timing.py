@@ -12,6 +12,7 @@ W1/W2 that way too ("W1 cold"), as information.
 Slow cells are timed fewer times so one cell stays within a time budget, and a call that runs longer than
 the timeout is abandoned (SIGALRM; works for pure-Python peers) and the cell recorded as skipped.
 """
+
 from __future__ import annotations
 
 import gc
@@ -20,9 +21,10 @@ import platform
 import signal
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 
 
 class CellTimeout(Exception):
@@ -42,6 +44,7 @@ class Timing:
 def _alarm(seconds: float | None):
     def handler(signum, frame):  # noqa: ARG001 - signal handler signature
         raise CellTimeout()
+
     if not seconds:
         return None
     old = signal.signal(signal.SIGALRM, handler)
@@ -73,8 +76,9 @@ def call_timed(fn: Callable[[], Any], timeout: float | None = None, cold: bool =
         _disarm(old)
 
 
-def measure(fn: Callable[[], Any], repeats: int = 5, timeout: float | None = None,
-            budget: float = 60.0, cold: bool = False) -> tuple[Timing, Any]:
+def measure(
+    fn: Callable[[], Any], repeats: int = 5, timeout: float | None = None, budget: float = 60.0, cold: bool = False
+) -> tuple[Timing, Any]:
     """Warm up once, then time `repeats` calls (fewer if they would take more than `budget` seconds, >= 1).
 
     Returns the timing and the warm-up call's result. Raises CellTimeout if any call exceeds `timeout`.
@@ -121,8 +125,18 @@ def machine() -> dict[str, str]:
     }
 
 
-def versions(packages: tuple[str, ...] = ("ivybt", "numpy", "pandas", "numba", "llvmlite", "pandas-ta",
-                                            "vectorbt", "backtesting")) -> dict[str, str]:
+def versions(
+    packages: tuple[str, ...] = (
+        "ivybt",
+        "numpy",
+        "pandas",
+        "numba",
+        "llvmlite",
+        "pandas-ta",
+        "vectorbt",
+        "backtesting",
+    ),
+) -> dict[str, str]:
     """Installed versions of the packages that decide the timings ("-" when not installed)."""
     out = {}
     for name in packages:

@@ -4,12 +4,14 @@ Everything here is engine-neutral (numpy/pandas only) so every engine is judged 
 definitions: ../shared/bench/WORKLOADS.md ("Common rules" 1-7). Units: money in account currency, returns
 and drawdowns in percent, Sharpe annualized with sqrt(252) on per-bar returns (r[0] = equity[0]/cash - 1).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,8 +20,8 @@ CASH = 100_000.0
 FAST, SLOW = 10, 50
 FEE_W2 = 0.001
 TIE_REL = 1e-9
-W3_FAST, W3_SLOW = range(5, 55, 5), range(20, 220, 20)           # 90 cells after skipping fast >= slow
-W6_FAST, W6_SLOW = range(2, 101, 2), range(10, 501, 10)          # 50 x 50, minus fast >= slow
+W3_FAST, W3_SLOW = range(5, 55, 5), range(20, 220, 20)  # 90 cells after skipping fast >= slow
+W6_FAST, W6_SLOW = range(2, 101, 2), range(10, 501, 10)  # 50 x 50, minus fast >= slow
 W5_SYMBOL, W5_BARS, W7_BARS = "HD", 1_000_000, (1_000_000, 10_000_000)
 GRID_SYMBOL = "SPY"
 
@@ -36,8 +38,10 @@ class Outcome:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def short(self) -> str:
-        return (f"final {self.final:,.2f}, return {self.total_return_pct:.4f} %, {self.trades} trades, "
-                f"max DD {self.max_dd_pct:.4f} %, Sharpe {self.sharpe:.4f}")
+        return (
+            f"final {self.final:,.2f}, return {self.total_return_pct:.4f} %, {self.trades} trades, "
+            f"max DD {self.max_dd_pct:.4f} %, Sharpe {self.sharpe:.4f}"
+        )
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,10 @@ class GridOutcome:
     skipped: int = 0
 
     def short(self) -> str:
-        return (f"{self.count} backtests; best by return {self.best_return} {self.best_return_pct:.2f} %; "
-                f"best by Sharpe {self.best_sharpe} {self.best_sharpe_value:.4f}")
+        return (
+            f"{self.count} backtests; best by return {self.best_return} {self.best_return_pct:.2f} %; "
+            f"best by Sharpe {self.best_sharpe} {self.best_sharpe_value:.4f}"
+        )
 
 
 # Reference results (WORKLOADS.md), printed there to the precision kept here: a value counts as reproduced
@@ -69,6 +75,7 @@ W3_TOLERANCE = {"best_return_pct": 0.01, "best_sharpe_value": 1e-4}
 
 
 # ---------------------------------------------------------------------------------------------- inputs
+
 
 def read_frame(path: Path) -> pd.DataFrame:
     """One `<SYMBOL>.csv` (date, open, high, low, close, volume) as float64 columns on a DatetimeIndex."""
@@ -109,6 +116,7 @@ def scaled_series(base: pd.DataFrame, n_bars: int) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------- metrics
 
+
 def rule7(equity: np.ndarray, trades: int, cash: float = CASH, **extra: Any) -> Outcome:
     """WORKLOADS rule 7 on an equity curve marked at every close (r[0] = equity[0] / cash - 1)."""
     equity = np.asarray(equity, dtype="float64")
@@ -124,12 +132,14 @@ def rule7(equity: np.ndarray, trades: int, cash: float = CASH, **extra: Any) -> 
     )
 
 
-def best_of_grid(pairs: list[tuple[int, int]], total_return_pct: np.ndarray, sharpe: np.ndarray,
-                 skipped: int = 0) -> GridOutcome:
+def best_of_grid(
+    pairs: list[tuple[int, int]], total_return_pct: np.ndarray, sharpe: np.ndarray, skipped: int = 0
+) -> GridOutcome:
     """The grid answer from per-cell total returns (%) and Sharpe ratios (first maximum wins)."""
     i, j = int(np.argmax(total_return_pct)), int(np.argmax(sharpe))
-    return GridOutcome(len(pairs), tuple(pairs[i]), float(total_return_pct[i]), tuple(pairs[j]),
-                       float(sharpe[j]), skipped)
+    return GridOutcome(
+        len(pairs), tuple(pairs[i]), float(total_return_pct[i]), tuple(pairs[j]), float(sharpe[j]), skipped
+    )
 
 
 def grid_pairs(fast: range, slow: range) -> tuple[list[tuple[int, int]], int]:
@@ -147,6 +157,7 @@ def sum_sleeves(curves: Mapping[str, pd.Series], index: pd.Index, cash_each: flo
 
 
 # ---------------------------------------------------------------------------------------------- checks
+
 
 def check_reference(workload: str, outcome: Outcome | GridOutcome) -> list[str]:
     """Differences from the WORKLOADS reference (empty = reproduced). Each line names the number that was off."""
@@ -173,8 +184,15 @@ def check_reference(workload: str, outcome: Outcome | GridOutcome) -> list[str]:
     return problems
 
 
-def check_agreement(workload: str, name_a: str, a: Outcome, name_b: str, b: Outcome, rel: float = 1e-9,
-                    fields: tuple[str, ...] = ("final", "trades")) -> list[str]:
+def check_agreement(
+    workload: str,
+    name_a: str,
+    a: Outcome,
+    name_b: str,
+    b: Outcome,
+    rel: float = 1e-9,
+    fields: tuple[str, ...] = ("final", "trades"),
+) -> list[str]:
     """Two engines' outcomes agree to `rel` relative (trades exactly). Used where no reference exists."""
     problems = []
     for f in fields:
@@ -187,12 +205,13 @@ def check_agreement(workload: str, name_a: str, a: Outcome, name_b: str, b: Outc
 
 # ---------------------------------------------------------------------------------------------- the oracle
 
+
 def sma(close: np.ndarray, window: int) -> np.ndarray:
     """Arithmetic mean of the last `window` closes (rule 1), NaN for the first window-1 bars (cumulative sums)."""
     out = np.full(close.shape[0], np.nan)
     if window <= close.shape[0]:
         cs = np.concatenate(([0.0], np.cumsum(close)))
-        out[window - 1:] = (cs[window:] - cs[:-window]) / window
+        out[window - 1 :] = (cs[window:] - cs[:-window]) / window
     return out
 
 
@@ -217,12 +236,13 @@ def held_after_fill(up: np.ndarray, down: np.ndarray) -> np.ndarray:
     np.maximum.accumulate(idx, out=idx)
     target = np.where(idx >= 0, target[np.maximum(idx, 0)], 0.0)
     held = np.zeros_like(target)
-    held[1:] = target[:-1]          # decided at close t, filled at open t+1; the last bar's signal never fills
+    held[1:] = target[:-1]  # decided at close t, filled at open t+1; the last bar's signal never fills
     return held
 
 
-def numpy_floor(open_: np.ndarray, close: np.ndarray, fast: int = FAST, slow: int = SLOW,
-                cash: float = CASH) -> Outcome:
+def numpy_floor(
+    open_: np.ndarray, close: np.ndarray, fast: int = FAST, slow: int = SLOW, cash: float = CASH
+) -> Outcome:
     """The smallest vectorized numpy computation of W1 with fee 0 (the speed floor of WORKLOADS W5).
 
     All-in long-only without fees means equity only changes by price ratios: x close/open on the entry bar,
@@ -252,8 +272,9 @@ def exact_ties(frames: Mapping[str, pd.DataFrame], fast: int = FAST, slow: int =
     return out
 
 
-def w4_orders(frames: Mapping[str, pd.DataFrame], fast: int = FAST, slow: int = SLOW
-              ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def w4_orders(
+    frames: Mapping[str, pd.DataFrame], fast: int = FAST, slow: int = SLOW
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """W4 shared prep: union calendar; per symbol, pandas rolling means on its own bars and the tie-aware
     crossover; signals at close t become entry/exit *fill rows* at the symbol's next own bar.
 
@@ -270,7 +291,7 @@ def w4_orders(frames: Mapping[str, pd.DataFrame], fast: int = FAST, slow: int = 
         close = df["close"]
         up, down = crossings(close.rolling(fast).mean().to_numpy(), close.rolling(slow).mean().to_numpy())
         own_up, own_down = np.zeros(len(df), bool), np.zeros(len(df), bool)
-        own_up[1:], own_down[1:] = up[:-1], down[:-1]             # filled at the symbol's next own bar
+        own_up[1:], own_down[1:] = up[:-1], down[:-1]  # filled at the symbol's next own bar
         entry.loc[df.index[own_up], sym] = True
         exit_.loc[df.index[own_down], sym] = True
         opens[sym], closes[sym] = df["open"], close

@@ -8,23 +8,59 @@ SDKs (alpaca-py, ib_async) are imported only when their adapter is made. Secrets
 environment by the adapters and never kept in settings returned here, presets, logs or the database; use
 `redact()` before recording any settings.
 """
+
 from __future__ import annotations
 
 import inspect
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from brokers.base import (Account, AuthError, Broker, BrokerCapabilities, BrokerConfigError, BrokerError,
-                          BrokerUnavailable, Fill, InsufficientFunds, InvalidOrder, OrderAck, OrderRejected,
-                          OrderRequest, OrderStatus, Position, PriceUnavailable, retry)
+from brokers.base import (
+    Account,
+    AuthError,
+    Broker,
+    BrokerCapabilities,
+    BrokerConfigError,
+    BrokerError,
+    BrokerUnavailable,
+    Fill,
+    InsufficientFunds,
+    InvalidOrder,
+    OrderAck,
+    OrderRejected,
+    OrderRequest,
+    OrderStatus,
+    Position,
+    PriceUnavailable,
+    retry,
+)
 
 BROKER_NAMES: tuple[str, ...] = ("paper", "alpaca", "ibkr")
 SECRET_WORDS: tuple[str, ...] = ("key", "secret", "token", "password")
 
-__all__ = ["Account", "AuthError", "BROKER_NAMES", "Broker", "BrokerCapabilities", "BrokerConfigError",
-           "BrokerError", "BrokerUnavailable", "Fill", "InsufficientFunds", "InvalidOrder", "OrderAck",
-           "OrderRejected", "OrderRequest", "OrderStatus", "Position", "PriceUnavailable", "make_broker", "redact",
-           "retry"]
+__all__ = [
+    "Account",
+    "AuthError",
+    "BROKER_NAMES",
+    "Broker",
+    "BrokerCapabilities",
+    "BrokerConfigError",
+    "BrokerError",
+    "BrokerUnavailable",
+    "Fill",
+    "InsufficientFunds",
+    "InvalidOrder",
+    "OrderAck",
+    "OrderRejected",
+    "OrderRequest",
+    "OrderStatus",
+    "Position",
+    "PriceUnavailable",
+    "make_broker",
+    "redact",
+    "retry",
+]
 
 
 def _truthy(value: str | None) -> bool:

@@ -9,13 +9,15 @@ power" -> InsufficientFunds; other 4xx on an order -> OrderRejected; 429, 5xx, t
 BrokerUnavailable (retryable). `submit` is idempotent on client_order_id: it looks the id up first, and a
 422 "client_order_id must be unique" (the first attempt did arrive) returns the existing order.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import pydantic
 import requests
@@ -27,24 +29,59 @@ from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
 from requests.adapters import HTTPAdapter
 
-from brokers.base import (Account, AuthError, BrokerCapabilities, BrokerConfigError, BrokerError, BrokerUnavailable,
-                          Fill, InsufficientFunds, InvalidOrder, OrderAck, OrderRejected, OrderRequest, OrderStatus,
-                          Position, PriceUnavailable, check_order_query, require_live_opt_in)
+from brokers.base import (
+    Account,
+    AuthError,
+    BrokerCapabilities,
+    BrokerConfigError,
+    BrokerError,
+    BrokerUnavailable,
+    Fill,
+    InsufficientFunds,
+    InvalidOrder,
+    OrderAck,
+    OrderRejected,
+    OrderRequest,
+    OrderStatus,
+    Position,
+    PriceUnavailable,
+    check_order_query,
+    require_live_opt_in,
+)
 
 # ---------------------------------------------------------------------------------------------- translation
 SIDE_TO_ALPACA: dict[str, OrderSide] = {"buy": OrderSide.BUY, "sell": OrderSide.SELL}
-TIF_TO_ALPACA: dict[str, TimeInForce] = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC,
-                                         "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK}
-QUERY_TO_ALPACA: dict[str, QueryOrderStatus] = {"open": QueryOrderStatus.OPEN, "closed": QueryOrderStatus.CLOSED,
-                                                "all": QueryOrderStatus.ALL}
+TIF_TO_ALPACA: dict[str, TimeInForce] = {
+    "day": TimeInForce.DAY,
+    "gtc": TimeInForce.GTC,
+    "ioc": TimeInForce.IOC,
+    "fok": TimeInForce.FOK,
+}
+QUERY_TO_ALPACA: dict[str, QueryOrderStatus] = {
+    "open": QueryOrderStatus.OPEN,
+    "closed": QueryOrderStatus.CLOSED,
+    "all": QueryOrderStatus.ALL,
+}
 # Alpaca order status -> ours. Working states are "new" (upgraded to partially_filled when something filled).
 STATUS_FROM_ALPACA: dict[str, str] = {
-    "new": "new", "accepted": "new", "pending_new": "new", "accepted_for_bidding": "new", "held": "new",
-    "pending_review": "new", "calculated": "new", "stopped": "new", "pending_cancel": "new",
-    "pending_replace": "new", "done_for_day": "new",
-    "partially_filled": "partially_filled", "filled": "filled",
-    "canceled": "canceled", "replaced": "canceled", "expired": "expired",
-    "rejected": "rejected", "suspended": "rejected",
+    "new": "new",
+    "accepted": "new",
+    "pending_new": "new",
+    "accepted_for_bidding": "new",
+    "held": "new",
+    "pending_review": "new",
+    "calculated": "new",
+    "stopped": "new",
+    "pending_cancel": "new",
+    "pending_replace": "new",
+    "done_for_day": "new",
+    "partially_filled": "partially_filled",
+    "filled": "filled",
+    "canceled": "canceled",
+    "replaced": "canceled",
+    "expired": "expired",
+    "rejected": "rejected",
+    "suspended": "rejected",
 }
 LIVE_TRADING_HOST = "api.alpaca.markets"
 ORDER_ACTIONS = frozenset({"submit", "cancel"})
@@ -55,8 +92,10 @@ def alpaca_credentials(api_key: str | None = None, secret_key: str | None = None
     key = api_key or os.environ.get("ALPACA_API_KEY") or os.environ.get("APCA_API_KEY_ID")
     secret = secret_key or os.environ.get("ALPACA_SECRET_KEY") or os.environ.get("APCA_API_SECRET_KEY")
     if not key or not secret:
-        raise AuthError("alpaca: API keys missing: pass api_key/secret_key or set ALPACA_API_KEY and "
-                        "ALPACA_SECRET_KEY (or APCA_API_KEY_ID and APCA_API_SECRET_KEY)")
+        raise AuthError(
+            "alpaca: API keys missing: pass api_key/secret_key or set ALPACA_API_KEY and "
+            "ALPACA_SECRET_KEY (or APCA_API_KEY_ID and APCA_API_SECRET_KEY)"
+        )
     return key, secret
 
 
@@ -145,19 +184,35 @@ def _status(o: Any) -> OrderStatus:
     if not qty and o.notional and o.filled_avg_price:
         qty = _f(o.notional) / _f(o.filled_avg_price)
     otype = o.type.value if o.type is not None else "market"
-    return OrderStatus(id=str(o.id), client_order_id=o.client_order_id, symbol=o.symbol or "",
-                       side=o.side.value if o.side is not None else "", quantity=qty, filled_quantity=filled,
-                       avg_fill_price=_f(o.filled_avg_price) if filled > 0 and o.filled_avg_price else None,
-                       status=state, reason="" if state != "rejected" else f"alpaca status {raw}",
-                       type=otype if otype in ("market", "limit") else otype,
-                       limit_price=_f(o.limit_price) if o.limit_price is not None else None,
-                       submitted_at=o.submitted_at, filled_at=(o.filled_at or o.updated_at) if filled > 0 else None)
+    return OrderStatus(
+        id=str(o.id),
+        client_order_id=o.client_order_id,
+        symbol=o.symbol or "",
+        side=o.side.value if o.side is not None else "",
+        quantity=qty,
+        filled_quantity=filled,
+        avg_fill_price=_f(o.filled_avg_price) if filled > 0 and o.filled_avg_price else None,
+        status=state,
+        reason="" if state != "rejected" else f"alpaca status {raw}",
+        type=otype if otype in ("market", "limit") else otype,
+        limit_price=_f(o.limit_price) if o.limit_price is not None else None,
+        submitted_at=o.submitted_at,
+        filled_at=(o.filled_at or o.updated_at) if filled > 0 else None,
+    )
 
 
 def _ack(o: Any, duplicate: bool) -> OrderAck:
     s = _status(o)
-    return OrderAck(id=s.id, client_order_id=s.client_order_id, symbol=s.symbol, side=s.side, quantity=s.quantity,
-                    status=s.status, submitted_at=s.submitted_at, duplicate=duplicate)
+    return OrderAck(
+        id=s.id,
+        client_order_id=s.client_order_id,
+        symbol=s.symbol,
+        side=s.side,
+        quantity=s.quantity,
+        status=s.status,
+        submitted_at=s.submitted_at,
+        duplicate=duplicate,
+    )
 
 
 class AlpacaBroker:
@@ -173,9 +228,17 @@ class AlpacaBroker:
 
     name = "alpaca"
 
-    def __init__(self, api_key: str | None = None, secret_key: str | None = None, *, live: bool = False,
-                 base_url: str | None = None, data_url: str | None = None, feed: str | None = None,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        api_key: str | None = None,
+        secret_key: str | None = None,
+        *,
+        live: bool = False,
+        base_url: str | None = None,
+        data_url: str | None = None,
+        feed: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         if live:
             require_live_opt_in("alpaca")
         base_url, data_url = clean_url(base_url, "base_url"), clean_url(data_url, "data_url")
@@ -190,8 +253,9 @@ class AlpacaBroker:
             _set_timeout(client, timeout)
         self.feed = feed
         self._fractionable: dict[str, bool] = {}
-        self.capabilities = BrokerCapabilities(fractional=True, shorting=True, order_types=("market", "limit"),
-                                               live=self._live, min_notional=1.0)
+        self.capabilities = BrokerCapabilities(
+            fractional=True, shorting=True, order_types=("market", "limit"), live=self._live, min_notional=1.0
+        )
 
     def __repr__(self) -> str:  # no keys, ever
         return f"AlpacaBroker(endpoint={self._endpoint!r}, live={self._live})"
@@ -211,8 +275,14 @@ class AlpacaBroker:
         with translate_errors("account"):
             a = self._trading.get_account()
         equity = _f(a.equity, _f(a.portfolio_value))
-        return Account(equity=equity, cash=_f(a.cash), buying_power=_f(a.buying_power),
-                       currency=a.currency or "USD", account_id=a.account_number, is_live=self._live)
+        return Account(
+            equity=equity,
+            cash=_f(a.cash),
+            buying_power=_f(a.buying_power),
+            currency=a.currency or "USD",
+            account_id=a.account_number,
+            is_live=self._live,
+        )
 
     def positions(self) -> list[Position]:
         with translate_errors("positions"):
@@ -233,7 +303,8 @@ class AlpacaBroker:
             return {}
         with translate_errors("latest prices"):
             trades = self._data.get_stock_latest_trade(
-                StockLatestTradeRequest(symbol_or_symbols=symbols, feed=self.feed))
+                StockLatestTradeRequest(symbol_or_symbols=symbols, feed=self.feed)
+            )
         out = {s: float(trades[s].price) for s in symbols if s in trades and trades[s].price}
         missing = [s for s in symbols if s not in out]
         if missing:
@@ -253,8 +324,7 @@ class AlpacaBroker:
         """Up to 500 most recent orders in the given state, oldest first."""
         check_order_query(status)
         with translate_errors("orders"):
-            rows = self._trading.get_orders(GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500,
-                                                              nested=False))
+            rows = self._trading.get_orders(GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500, nested=False))
         return sorted((_status(o) for o in rows), key=lambda s: (s.submitted_at is None, s.submitted_at))
 
     def fills(self) -> list[Fill]:
@@ -265,9 +335,19 @@ class AlpacaBroker:
         for o in rows:
             s = _status(o)
             if s.filled_quantity > 0 and s.avg_fill_price:
-                out.append(Fill(id=s.id, order_id=s.id, client_order_id=s.client_order_id, symbol=s.symbol,
-                                side=s.side, quantity=s.filled_quantity, price=s.avg_fill_price, commission=0.0,
-                                timestamp=o.filled_at or o.updated_at))
+                out.append(
+                    Fill(
+                        id=s.id,
+                        order_id=s.id,
+                        client_order_id=s.client_order_id,
+                        symbol=s.symbol,
+                        side=s.side,
+                        quantity=s.filled_quantity,
+                        price=s.avg_fill_price,
+                        commission=0.0,
+                        timestamp=o.filled_at or o.updated_at,
+                    )
+                )
         return sorted(out, key=lambda f: f.timestamp)
 
     def _lookup(self, client_order_id: str) -> Any | None:
@@ -304,10 +384,18 @@ class AlpacaBroker:
                 raise OrderRejected(f"alpaca: {order.symbol} is not fractionable; quantity {qty} must be whole")
             if order.time_in_force != "day":
                 raise OrderRejected(f"alpaca: fractional orders must be day orders, got {order.time_in_force!r}")
-        common = dict(symbol=order.symbol, qty=qty, side=SIDE_TO_ALPACA[order.side],
-                      time_in_force=TIF_TO_ALPACA[order.time_in_force], client_order_id=order.client_order_id)
-        req = (MarketOrderRequest(**common) if order.type == "market"
-               else LimitOrderRequest(limit_price=order.limit_price, **common))
+        common = dict(
+            symbol=order.symbol,
+            qty=qty,
+            side=SIDE_TO_ALPACA[order.side],
+            time_in_force=TIF_TO_ALPACA[order.time_in_force],
+            client_order_id=order.client_order_id,
+        )
+        req = (
+            MarketOrderRequest(**common)
+            if order.type == "market"
+            else LimitOrderRequest(limit_price=order.limit_price, **common)
+        )
         try:
             with translate_errors("submit"):
                 placed = self._trading.submit_order(req)

@@ -10,10 +10,11 @@ Download failures (network, keys) are reported as `DataError` naming the source 
 callers handle engine errors; the broker error is chained as the cause. The fingerprint includes today's
 UTC date, so the engine's Parquet cache downloads each symbol at most once a day.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 
 import pandas as pd
 from alpaca.data.enums import Adjustment
@@ -40,7 +41,7 @@ def _symbols(symbols: Sequence[str] | str, where: str) -> list[str]:
 
 
 def _today() -> str:
-    return datetime.now(timezone.utc).date().isoformat()
+    return datetime.now(UTC).date().isoformat()
 
 
 def _when(value: str | date | datetime | None, field: str) -> datetime | None:
@@ -64,10 +65,18 @@ class AlpacaBarsSource:
         feed: "iex" (free accounts) or "sip"; None = the account's default.
     """
 
-    def __init__(self, symbols: Sequence[str] | str, start: str | date | datetime | None = "2000-01-01",
-                 end: str | date | datetime | None = None, *, api_key: str | None = None,
-                 secret_key: str | None = None, data_url: str | None = None, feed: str | None = None,
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        symbols: Sequence[str] | str,
+        start: str | date | datetime | None = "2000-01-01",
+        end: str | date | datetime | None = None,
+        *,
+        api_key: str | None = None,
+        secret_key: str | None = None,
+        data_url: str | None = None,
+        feed: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         self._symbols = _symbols(symbols, "alpaca bars")
         self.start, self.end = _when(start, "start"), _when(end, "end")
         self.feed = feed
@@ -90,8 +99,14 @@ class AlpacaBarsSource:
         sym = symbol.strip().upper()
         if sym not in self._symbols:
             raise unknown_symbol(sym, self._symbols, self.name)
-        req = StockBarsRequest(symbol_or_symbols=sym, timeframe=TimeFrame.Day, start=self.start, end=self.end,
-                               adjustment=Adjustment.ALL, feed=self.feed)
+        req = StockBarsRequest(
+            symbol_or_symbols=sym,
+            timeframe=TimeFrame.Day,
+            start=self.start,
+            end=self.end,
+            adjustment=Adjustment.ALL,
+            feed=self.feed,
+        )
         try:
             with translate_errors(f"bars {sym}"):
                 rows = self._client.get_stock_bars(req).data.get(sym, [])
@@ -102,11 +117,16 @@ class AlpacaBarsSource:
             raise DataError(f"alpaca:{sym}: no daily bars returned for {span}")
         stamps = pd.DatetimeIndex([b.timestamp for b in rows])
         stamps = stamps.tz_localize("UTC") if stamps.tz is None else stamps
-        raw = pd.DataFrame({
-            "date": stamps.tz_convert(EXCHANGE_TZ).tz_localize(None).normalize(),
-            "open": [b.open for b in rows], "high": [b.high for b in rows], "low": [b.low for b in rows],
-            "close": [b.close for b in rows], "volume": [b.volume for b in rows],
-        })
+        raw = pd.DataFrame(
+            {
+                "date": stamps.tz_convert(EXCHANGE_TZ).tz_localize(None).normalize(),
+                "open": [b.open for b in rows],
+                "high": [b.high for b in rows],
+                "low": [b.low for b in rows],
+                "close": [b.close for b in rows],
+                "volume": [b.volume for b in rows],
+            }
+        )
         return normalize_bars(raw, origin=f"alpaca:{sym}")
 
 
@@ -121,9 +141,18 @@ class IbkrBarsSource:
         what_to_show: "ADJUSTED_LAST" (split/dividend adjusted, the default) or "TRADES".
     """
 
-    def __init__(self, symbols: Sequence[str] | str, broker: IbkrBroker | None = None, *, host: str = "127.0.0.1",
-                 port: int | None = None, client_id: int = 11, duration: str = "30 Y",
-                 what_to_show: str = "ADJUSTED_LAST", timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        symbols: Sequence[str] | str,
+        broker: IbkrBroker | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        client_id: int = 11,
+        duration: str = "30 Y",
+        what_to_show: str = "ADJUSTED_LAST",
+        timeout: float = 20.0,
+    ) -> None:
         self._symbols = _symbols(symbols, "ibkr bars")
         self._own = broker is None
         self.broker = broker or IbkrBroker(host=host, port=port, client_id=client_id, timeout=timeout)

@@ -5,15 +5,17 @@ Adapters translate SDK errors at their boundary (`raise OrderRejected(...) from 
 error classes, and only `BrokerUnavailable` is worth retrying (`retry`). Quantities are in units (shares),
 prices and money in the account currency.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Literal, Protocol, Sequence, TypeVar, runtime_checkable
+from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit"]
@@ -145,7 +147,8 @@ class OrderRequest:
         if not isinstance(cid, str) or len(cid) > MAX_CLIENT_ORDER_ID or not cid.isprintable() or " " in cid:
             raise InvalidOrder(
                 f"order.client_order_id: {cid!r} must be printable, without spaces, at most "
-                f"{MAX_CLIENT_ORDER_ID} characters")
+                f"{MAX_CLIENT_ORDER_ID} characters"
+            )
 
     @property
     def signed_quantity(self) -> float:
@@ -265,7 +268,8 @@ def require_live_opt_in(venue: str) -> None:
     if os.environ.get(LIVE_OPT_IN_ENV) != "1":
         raise BrokerConfigError(
             f"{venue}: live trading refused: live=True also needs the environment variable "
-            f"{LIVE_OPT_IN_ENV}=1 (paper trading needs neither)")
+            f"{LIVE_OPT_IN_ENV}=1 (paper trading needs neither)"
+        )
 
 
 def check_order_query(status: str) -> str:
@@ -284,8 +288,9 @@ def matches_query(state: str, query: str) -> bool:
 T = TypeVar("T")
 
 
-def retry(fn: Callable[[], T], attempts: int = 3, backoff: float = 0.5,
-          sleep: Callable[[float], None] = time.sleep) -> T:
+def retry(
+    fn: Callable[[], T], attempts: int = 3, backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep
+) -> T:
     """Call `fn`, retrying ONLY `BrokerUnavailable`, up to `attempts` calls in total.
 
     Waits backoff * 2**k seconds before retry k+1 (0.5 s, 1 s, 2 s ...). Any other error propagates at
@@ -300,5 +305,5 @@ def retry(fn: Callable[[], T], attempts: int = 3, backoff: float = 0.5,
         except BrokerUnavailable:
             if k == attempts - 1:
                 raise
-            sleep(backoff * (2 ** k))
+            sleep(backoff * (2**k))
     raise AssertionError("unreachable")  # pragma: no cover

@@ -16,6 +16,7 @@ environment (see `brokers.make_broker`); the paper broker fills with the preset'
 Exit codes, for cron: 0 done (or a dry run of an approved plan), 1 plan blocked by a check or execution not
 complete, 2 bad input or a broker error (one line on stderr).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,19 +33,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("signals", help="today's target weights of a preset (stored in the audit log)")
     p.add_argument("--preset", required=True, help="preset name or path to a preset .json")
     p.add_argument("--no-record", action="store_true", help="do not store the signal")
-    p.add_argument("--refresh", action="store_true",
-                   help="first download the preset's latest daily bars from --broker into the workspace")
-    p.add_argument("--broker", default=None, choices=("paper", "alpaca", "ibkr"),
-                   help="bar source for --refresh (default $IVYBT_BROKER)")
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="first download the preset's latest daily bars from --broker into the workspace",
+    )
+    p.add_argument(
+        "--broker",
+        default=None,
+        choices=("paper", "alpaca", "ibkr"),
+        help="bar source for --refresh (default $IVYBT_BROKER)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=signals)
 
     p = sub.add_parser("rebalance", help="plan (dry run) or execute today's rebalance of a preset on a broker")
     p.add_argument("--preset", required=True)
-    p.add_argument("--broker", default=None, choices=("paper", "alpaca", "ibkr"),
-                   help="broker (default $IVYBT_BROKER or paper)")
-    p.add_argument("--refresh", action="store_true",
-                   help="first download the preset's latest daily bars from the broker into the workspace")
+    p.add_argument(
+        "--broker", default=None, choices=("paper", "alpaca", "ibkr"), help="broker (default $IVYBT_BROKER or paper)"
+    )
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="first download the preset's latest daily bars from the broker into the workspace",
+    )
     p.add_argument("--execute", action="store_true", help="send the orders (default: print the plan only)")
     p.add_argument("--yes-live", action="store_true", help="confirm execution on a LIVE account")
     p.add_argument("--min-notional", type=float, default=None, help="skip orders below this value")
@@ -128,8 +140,8 @@ def _audit_error(what: str, e: BaseException) -> None:
 
 def signals(args: argparse.Namespace) -> int:
     from engine.errors import EngineError
-    from engine.store.presets import load_preset
     from engine.ops.signals import generate_signals
+    from engine.store.presets import load_preset
 
     _quiet_ib()
     preset = load_preset(args.preset)
@@ -162,10 +174,10 @@ def _make(name: str | None, preset: Any = None) -> Any:
 
 def rebalance(args: argparse.Namespace) -> int:
     from brokers.execution import execute_plan, notify_plan, plan_rebalance
-    from engine.ops.audit_log import AuditLog
     from engine.errors import EngineError
-    from engine.store.presets import load_preset
+    from engine.ops.audit_log import AuditLog
     from engine.ops.signals import generate_signals
+    from engine.store.presets import load_preset
 
     _quiet_ib()
     preset = load_preset(args.preset)
@@ -182,8 +194,22 @@ def rebalance(args: argparse.Namespace) -> int:
         if not args.json:
             print(sig.summary())
             print(plan.summary())
-            print(_table(plan.lines(), ["symbol", "target_weight", "price", "current_quantity", "target_quantity",
-                                        "side", "order_quantity", "notional", "status"]))
+            print(
+                _table(
+                    plan.lines(),
+                    [
+                        "symbol",
+                        "target_weight",
+                        "price",
+                        "current_quantity",
+                        "target_quantity",
+                        "side",
+                        "order_quantity",
+                        "notional",
+                        "status",
+                    ],
+                )
+            )
             print(_table(plan.checks_frame(), ["check", "status", "message"]))
         if not args.execute:
             if args.notify:
@@ -201,22 +227,39 @@ def rebalance(args: argparse.Namespace) -> int:
         confirm = None
         if plan.is_live:
             if not args.yes_live:
-                err = BrokerConfigError(f"{broker.name} account {plan.account_id} is LIVE: add --yes-live to "
-                                        f"execute (nothing was sent)")
-                AuditLog().event("error", f"execution refused: {err}", plan_id=plan.plan_id,
-                                 payload={"stage": "execute", "error": "BrokerConfigError"})
+                err = BrokerConfigError(
+                    f"{broker.name} account {plan.account_id} is LIVE: add --yes-live to execute (nothing was sent)"
+                )
+                AuditLog().event(
+                    "error",
+                    f"execution refused: {err}",
+                    plan_id=plan.plan_id,
+                    payload={"stage": "execute", "error": "BrokerConfigError"},
+                )
                 raise err
             confirm = plan.account_id
-        report = execute_plan(plan, broker, confirm=confirm, timeout=args.timeout,
-                              notify=args.notify)
+        report = execute_plan(plan, broker, confirm=confirm, timeout=args.timeout, notify=args.notify)
         if args.json:
             _json({**out, "executed": True, "execution": report.to_dict()})
         else:
             print(report.summary())
-            print(_table(report.orders_frame(), ["symbol", "side", "quantity", "status", "filled_quantity",
-                                                  "avg_fill_price", "slippage_bps", "sent", "reason"]))
-            print(_table(report.reconciliation, ["symbol", "target_quantity", "actual_quantity", "residual",
-                                                  "status"]))
+            print(
+                _table(
+                    report.orders_frame(),
+                    [
+                        "symbol",
+                        "side",
+                        "quantity",
+                        "status",
+                        "filled_quantity",
+                        "avg_fill_price",
+                        "slippage_bps",
+                        "sent",
+                        "reason",
+                    ],
+                )
+            )
+            print(_table(report.reconciliation, ["symbol", "target_quantity", "actual_quantity", "residual", "status"]))
             for e in report.errors:
                 print(f"error: {e}")
         return 0 if report.status == "complete" else 1
@@ -240,9 +283,11 @@ def broker_status_cmd(args: argparse.Namespace) -> int:
     else:
         mode = "LIVE" if st["live"] else "PAPER"
         if st["connected"]:
-            print(f"{st['broker']} [{mode}] connected: account {st['account_id']}, equity {st['equity']:,.2f} "
-                  f"{st['currency']}, cash {st['cash']:,.2f}, buying power {st['buying_power']:,.2f}, "
-                  f"{st['positions']} position(s)")
+            print(
+                f"{st['broker']} [{mode}] connected: account {st['account_id']}, equity {st['equity']:,.2f} "
+                f"{st['currency']}, cash {st['cash']:,.2f}, buying power {st['buying_power']:,.2f}, "
+                f"{st['positions']} position(s)"
+            )
         else:
             print(f"{st['broker']} [{mode}] NOT connected: {st.get('error', '')}")
         print(f"kill switch: {'ON: ' + st['kill_switch'] if st['kill_switch'] else 'off'}")
@@ -255,8 +300,10 @@ def kill_switch_cmd(args: argparse.Namespace) -> int:
 
     if args.state != "status":
         set_kill_switch(args.state == "on", args.reason)
-        AuditLog().event("kill_switch", f"kill switch turned {args.state.upper()}"
-                         + (f": {args.reason}" if args.reason else "") + " (cli)")
+        AuditLog().event(
+            "kill_switch",
+            f"kill switch turned {args.state.upper()}" + (f": {args.reason}" if args.reason else "") + " (cli)",
+        )
     reason = kill_switch_reason()
     print(f"kill switch: {'ON: ' + reason if reason else 'off'}")
     return 0
@@ -267,20 +314,24 @@ def paper_reset_cmd(args: argparse.Namespace) -> int:
     from engine.ops.audit_log import AuditLog
 
     if not args.yes:
-        raise BrokerConfigError("paper-reset deletes the paper account's positions, orders and fills: add --yes "
-                                "to confirm")
+        raise BrokerConfigError(
+            "paper-reset deletes the paper account's positions, orders and fills: add --yes to confirm"
+        )
     broker = PaperBroker()
     new_id = broker.reset(args.cash)
     cash = broker.account().cash
-    AuditLog().event("account", f"paper account reset (cli): new account {new_id}, cash {cash:,.2f}",
-                     payload={"broker": "paper", "account_id": new_id, "cash": cash})
+    AuditLog().event(
+        "account",
+        f"paper account reset (cli): new account {new_id}, cash {cash:,.2f}",
+        payload={"broker": "paper", "account_id": new_id, "cash": cash},
+    )
     print(f"paper account reset: {new_id} with cash {cash:,.2f}, no positions")
     return 0
 
 
 def audit_log_cmd(args: argparse.Namespace) -> int:
-    from engine.ops.audit_log import AuditLog
     from engine.errors import ConfigError
+    from engine.ops.audit_log import AuditLog
 
     if args.limit < 1:
         raise ConfigError(f"--limit {args.limit}: must be >= 1")
@@ -291,7 +342,8 @@ def audit_log_cmd(args: argparse.Namespace) -> int:
     if ev.empty:
         print("the audit log is empty")
         return 0
-    ev = ev.assign(ts=ev["ts"].str[:19].str.replace("T", " "), plan_id=ev["plan_id"].fillna(""),
-                   symbol=ev["symbol"].fillna(""))
+    ev = ev.assign(
+        ts=ev["ts"].str[:19].str.replace("T", " "), plan_id=ev["plan_id"].fillna(""), symbol=ev["symbol"].fillna("")
+    )
     print(_table(ev, ["id", "ts", "kind", "plan_id", "symbol", "message"]))
     return 0

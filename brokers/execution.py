@@ -33,20 +33,30 @@ price at planning time. The backtest assumes the next session's open; when a pla
 the previous close, that reference is the bar the backtest decided on, and the measured slippage includes the
 overnight gap (that is the gap between research and reality we want to see).
 """
+
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 
-from brokers.base import (Broker, BrokerConfigError, BrokerError, OrderAck, OrderRejected, OrderRequest,
-                          OrderStatus, retry)
-from engine.ops.audit_log import AuditLog
+from brokers.base import (
+    Broker,
+    BrokerConfigError,
+    BrokerError,
+    OrderAck,
+    OrderRejected,
+    OrderRequest,
+    OrderStatus,
+    retry,
+)
 from engine.errors import EngineError
+from engine.ops.audit_log import AuditLog
 from engine.ops.notify import send_webhook, webhook_url
 from engine.ops.rebalance import PlannedOrder, RebalancePlan, build_plan
 from engine.ops.risk import RiskCheckFailed, RiskLimits, check_plan, kill_switch_reason, load_limits, require_approved
@@ -54,8 +64,14 @@ from engine.ops.signals import SignalReport
 
 FINAL = frozenset({"filled", "canceled", "rejected", "expired"})
 QTY_TOL = 1e-6  # units: a known order "matches" a planned one when side and quantity agree within this
-RECON_COLUMNS: tuple[str, ...] = ("symbol", "target_quantity", "actual_quantity", "residual", "residual_value",
-                                  "status")
+RECON_COLUMNS: tuple[str, ...] = (
+    "symbol",
+    "target_quantity",
+    "actual_quantity",
+    "residual",
+    "residual_value",
+    "status",
+)
 
 
 class PlanBusy(BrokerError):
@@ -99,25 +115,45 @@ class ExecutionReport:
     sent: int = 0
 
     def orders_frame(self) -> pd.DataFrame:
-        cols = ["client_order_id", "symbol", "side", "quantity", "status", "filled_quantity", "avg_fill_price",
-                "reference_price", "slippage_bps", "sent", "reason"]
+        cols = [
+            "client_order_id",
+            "symbol",
+            "side",
+            "quantity",
+            "status",
+            "filled_quantity",
+            "avg_fill_price",
+            "reference_price",
+            "slippage_bps",
+            "sent",
+            "reason",
+        ]
         return pd.DataFrame([[getattr(o, c) for c in cols] for o in self.orders], columns=cols)
 
     def summary(self) -> str:
         filled = sum(1 for o in self.orders if o.status == "filled")
-        return (f"plan {self.plan_id} on {self.broker}: {self.status.upper()}; {filled}/{len(self.orders)} filled, "
-                f"{self.sent} sent now, {len(self.errors)} error(s)")
+        return (
+            f"plan {self.plan_id} on {self.broker}: {self.status.upper()}; {filled}/{len(self.orders)} filled, "
+            f"{self.sent} sent now, {len(self.errors)} error(s)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"plan_id": self.plan_id, "broker": self.broker, "status": self.status,
-                "orders": [o.__dict__ for o in self.orders],
-                "reconciliation": self.reconciliation.to_dict(orient="records"), "errors": list(self.errors),
-                "started_at": self.started_at, "finished_at": self.finished_at, "notified": self.notified,
-                "sent": self.sent}
+        return {
+            "plan_id": self.plan_id,
+            "broker": self.broker,
+            "status": self.status,
+            "orders": [o.__dict__ for o in self.orders],
+            "reconciliation": self.reconciliation.to_dict(orient="records"),
+            "errors": list(self.errors),
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "notified": self.notified,
+            "sent": self.sent,
+        }
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def slippage_bps(side: str, fill: float | None, reference: float) -> float | None:
@@ -136,15 +172,30 @@ def broker_status(broker: Broker) -> dict[str, Any]:
     except BrokerError as e:
         out["error"] = f"{type(e).__name__}: {e}"
         return out
-    out.update(connected=True, account_id=acct.account_id, equity=acct.equity, cash=acct.cash,
-               buying_power=acct.buying_power, currency=acct.currency, positions=len(positions),
-               live=bool(broker.is_live or acct.is_live))
+    out.update(
+        connected=True,
+        account_id=acct.account_id,
+        equity=acct.equity,
+        cash=acct.cash,
+        buying_power=acct.buying_power,
+        currency=acct.currency,
+        positions=len(positions),
+        live=bool(broker.is_live or acct.is_live),
+    )
     return out
 
 
-def plan_rebalance(signal: SignalReport, broker: Broker, *, limits: RiskLimits | None = None,
-                   min_notional: float | None = None, cash_buffer: float = 0.001, log: AuditLog | None = None,
-                   now: datetime | None = None, record: bool = True) -> RebalancePlan:
+def plan_rebalance(
+    signal: SignalReport,
+    broker: Broker,
+    *,
+    limits: RiskLimits | None = None,
+    min_notional: float | None = None,
+    cash_buffer: float = 0.001,
+    log: AuditLog | None = None,
+    now: datetime | None = None,
+    record: bool = True,
+) -> RebalancePlan:
     """Plan `signal` for the broker's account and run the risk checks (see module docstring).
 
     min_notional: smallest order value; default the broker's (BrokerCapabilities.min_notional). cash_buffer:
@@ -159,9 +210,11 @@ def plan_rebalance(signal: SignalReport, broker: Broker, *, limits: RiskLimits |
     try:
         plan = _make_plan(signal, broker, limits, min_notional, cash_buffer, log, now)
     except (BrokerError, EngineError) as e:
-        log.event("error", f"planning {signal.preset} on {broker.name} failed: {type(e).__name__}: {e}",
-                  payload={"stage": "plan", "preset": signal.preset, "broker": broker.name,
-                           "error": type(e).__name__})
+        log.event(
+            "error",
+            f"planning {signal.preset} on {broker.name} failed: {type(e).__name__}: {e}",
+            payload={"stage": "plan", "preset": signal.preset, "broker": broker.name, "error": type(e).__name__},
+        )
         raise
     if record:
         _record_plan(plan, log)
@@ -183,8 +236,15 @@ def _market_open(broker: Broker) -> bool | None:
     return None if ask is None else bool(retry(ask))
 
 
-def _make_plan(signal: SignalReport, broker: Broker, limits: RiskLimits | None, min_notional: float | None,
-               cash_buffer: float, log: AuditLog, now: datetime | None) -> RebalancePlan:
+def _make_plan(
+    signal: SignalReport,
+    broker: Broker,
+    limits: RiskLimits | None,
+    min_notional: float | None,
+    cash_buffer: float,
+    log: AuditLog,
+    now: datetime | None,
+) -> RebalancePlan:
     limits = limits if limits is not None else load_limits()
     acct = retry(broker.account)
     held = retry(broker.positions)
@@ -192,29 +252,58 @@ def _make_plan(signal: SignalReport, broker: Broker, limits: RiskLimits | None, 
     prices = retry(lambda: broker.latest_prices(symbols))
     caps = broker.capabilities
     plan = build_plan(
-        preset=signal.preset, data_timestamp=signal.data_timestamp, targets=signal.targets, equity=acct.equity,
-        cash=acct.cash, prices=prices, positions={p.symbol: p.quantity for p in held},
-        position_values={p.symbol: p.market_value for p in held}, broker=broker.name,
-        account_id=acct.account_id, is_live=bool(broker.is_live or acct.is_live), fractional=caps.fractional,
-        shorting=caps.shorting, min_notional=max(caps.min_notional, min_notional or 0.0),
-        costs_bps=signal.costs_bps, stale=signal.stale, stops=signal.stops, signal_id=signal.signal_id,
-        cash_buffer=cash_buffer, whole_shares=_whole_share_symbols(broker, symbols))
+        preset=signal.preset,
+        data_timestamp=signal.data_timestamp,
+        targets=signal.targets,
+        equity=acct.equity,
+        cash=acct.cash,
+        prices=prices,
+        positions={p.symbol: p.quantity for p in held},
+        position_values={p.symbol: p.market_value for p in held},
+        broker=broker.name,
+        account_id=acct.account_id,
+        is_live=bool(broker.is_live or acct.is_live),
+        fractional=caps.fractional,
+        shorting=caps.shorting,
+        min_notional=max(caps.min_notional, min_notional or 0.0),
+        costs_bps=signal.costs_bps,
+        stale=signal.stale,
+        stops=signal.stops,
+        signal_id=signal.signal_id,
+        cash_buffer=cash_buffer,
+        whole_shares=_whole_share_symbols(broker, symbols),
+    )
     history = log.equity_history(broker.name, acct.account_id)
-    checks = check_plan(plan, limits, equity_history=history, kill_switch=kill_switch_reason(), now=now,
-                        market_open=_market_open(broker))
+    checks = check_plan(
+        plan,
+        limits,
+        equity_history=history,
+        kill_switch=kill_switch_reason(),
+        now=now,
+        market_open=_market_open(broker),
+    )
     return plan.with_checks(checks)
 
 
 def _record_plan(plan: RebalancePlan, log: AuditLog) -> None:
     log.record_equity(plan.broker, plan.account_id, plan.equity)
-    log.record_plan(plan.plan_id, plan.preset, plan.broker, plan.account_id, plan.data_timestamp, plan.approved,
-                    plan.to_dict())
-    log.event("plan", plan.summary(), plan_id=plan.plan_id,
-              payload={"orders": [o.__dict__ for o in plan.orders], "skipped": plan.skipped})
+    log.record_plan(
+        plan.plan_id, plan.preset, plan.broker, plan.account_id, plan.data_timestamp, plan.approved, plan.to_dict()
+    )
+    log.event(
+        "plan",
+        plan.summary(),
+        plan_id=plan.plan_id,
+        payload={"orders": [o.__dict__ for o in plan.orders], "skipped": plan.skipped},
+    )
     for c in plan.checks:
         if c.status != "pass":
-            log.event("check", f"{c.name} {c.status.upper()}: {c.message}", plan_id=plan.plan_id,
-                      payload={"check": c.name, "status": c.status, "value": c.value, "limit": c.limit})
+            log.event(
+                "check",
+                f"{c.name} {c.status.upper()}: {c.message}",
+                plan_id=plan.plan_id,
+                payload={"check": c.name, "status": c.status, "value": c.value, "limit": c.limit},
+            )
 
 
 def _differs(o: PlannedOrder, side: str, quantity: float) -> bool:
@@ -225,8 +314,17 @@ def _differs(o: PlannedOrder, side: str, quantity: float) -> bool:
 class _Executor:
     """One run of one plan (state shared by the steps of `execute_plan`)."""
 
-    def __init__(self, plan: RebalancePlan, broker: Broker, log: AuditLog, attempts: int, backoff: float,
-                 timeout: float, poll_interval: float, sleep: Callable[[float], None]) -> None:
+    def __init__(
+        self,
+        plan: RebalancePlan,
+        broker: Broker,
+        log: AuditLog,
+        attempts: int,
+        backoff: float,
+        timeout: float,
+        poll_interval: float,
+        sleep: Callable[[float], None],
+    ) -> None:
         self.plan, self.broker, self.log = plan, broker, log
         self.attempts, self.backoff, self.timeout, self.poll = attempts, backoff, timeout, poll_interval
         self.sleep = sleep
@@ -247,20 +345,37 @@ class _Executor:
     def submit(self, o: PlannedOrder) -> None:
         pid, cid = self.plan.plan_id, o.client_order_id
         req = OrderRequest(symbol=o.symbol, quantity=o.quantity, side=o.side, client_order_id=cid)
-        self.log.event("order", f"submit {o.side} {o.quantity:g} {o.symbol} (ref {o.reference_price:,.4f})",
-                       plan_id=pid, client_order_id=cid, symbol=o.symbol,
-                       payload={"side": o.side, "quantity": o.quantity, "reference_price": o.reference_price})
+        self.log.event(
+            "order",
+            f"submit {o.side} {o.quantity:g} {o.symbol} (ref {o.reference_price:,.4f})",
+            plan_id=pid,
+            client_order_id=cid,
+            symbol=o.symbol,
+            payload={"side": o.side, "quantity": o.quantity, "reference_price": o.reference_price},
+        )
         try:
             ack = self._retry(lambda: self.broker.submit(req))
         except OrderRejected as e:
             self.rejected[cid] = str(e)
-            self.log.event("error", f"rejected: {e}", plan_id=pid, client_order_id=cid, symbol=o.symbol,
-                           payload={"error": type(e).__name__})
+            self.log.event(
+                "error",
+                f"rejected: {e}",
+                plan_id=pid,
+                client_order_id=cid,
+                symbol=o.symbol,
+                payload={"error": type(e).__name__},
+            )
             return
         except BrokerError as e:
             self.errors.append(f"{o.symbol}: {type(e).__name__}: {e}")
-            self.log.event("error", f"not confirmed: {type(e).__name__}: {e}", plan_id=pid, client_order_id=cid,
-                           symbol=o.symbol, payload={"error": type(e).__name__})
+            self.log.event(
+                "error",
+                f"not confirmed: {type(e).__name__}: {e}",
+                plan_id=pid,
+                client_order_id=cid,
+                symbol=o.symbol,
+                payload={"error": type(e).__name__},
+            )
             return
         if ack.duplicate and _differs(o, ack.side, ack.quantity):
             self._mismatch(o, ack.side, ack.quantity, ack.id)
@@ -270,25 +385,43 @@ class _Executor:
         self._log_ack(o, ack)
 
     def _log_ack(self, o: PlannedOrder, ack: OrderAck) -> None:
-        self.log.event("ack", ("already known to the broker, nothing sent" if ack.duplicate else "accepted")
-                       + f": {ack.status} (broker id {ack.id})", plan_id=self.plan.plan_id,
-                       client_order_id=o.client_order_id, symbol=o.symbol,
-                       payload={"broker_order_id": ack.id, "status": ack.status, "duplicate": ack.duplicate})
+        self.log.event(
+            "ack",
+            ("already known to the broker, nothing sent" if ack.duplicate else "accepted")
+            + f": {ack.status} (broker id {ack.id})",
+            plan_id=self.plan.plan_id,
+            client_order_id=o.client_order_id,
+            symbol=o.symbol,
+            payload={"broker_order_id": ack.id, "status": ack.status, "duplicate": ack.duplicate},
+        )
 
     def _mismatch(self, o: PlannedOrder, side: str, quantity: float, broker_id: str) -> None:
         """The broker already has this client_order_id for a different order: record it, send nothing."""
         cid = o.client_order_id
         if cid in self.mismatch:
             return
-        msg = (f"{o.symbol}: order id {cid} is already used at the broker by {side} {quantity:g} (broker id "
-               f"{broker_id}), not the planned {o.side} {o.quantity:g}: nothing sent. The account changed since "
-               f"this signal was first executed; wait for the next signal (or cancel/adjust by hand)")
+        msg = (
+            f"{o.symbol}: order id {cid} is already used at the broker by {side} {quantity:g} (broker id "
+            f"{broker_id}), not the planned {o.side} {o.quantity:g}: nothing sent. The account changed since "
+            f"this signal was first executed; wait for the next signal (or cancel/adjust by hand)"
+        )
         self.mismatch[cid] = msg
         self.errors.append(msg)
-        self.log.event("error", f"mismatch: {msg}", plan_id=self.plan.plan_id, client_order_id=cid, symbol=o.symbol,
-                       payload={"error": "OrderMismatch", "broker_side": side, "broker_quantity": quantity,
-                                "planned_side": o.side, "planned_quantity": o.quantity,
-                                "broker_order_id": broker_id})
+        self.log.event(
+            "error",
+            f"mismatch: {msg}",
+            plan_id=self.plan.plan_id,
+            client_order_id=cid,
+            symbol=o.symbol,
+            payload={
+                "error": "OrderMismatch",
+                "broker_side": side,
+                "broker_quantity": quantity,
+                "planned_side": o.side,
+                "planned_quantity": o.quantity,
+                "broker_order_id": broker_id,
+            },
+        )
 
     def _poll_error(self, o: PlannedOrder, e: BrokerError) -> None:
         msg = f"{o.symbol}: status unknown: {type(e).__name__}: {e}"
@@ -296,9 +429,14 @@ class _Executor:
             return
         self._poll_errors.add(msg)
         self.errors.append(msg)
-        self.log.event("error", f"status poll failed: {type(e).__name__}: {e}", plan_id=self.plan.plan_id,
-                       client_order_id=o.client_order_id, symbol=o.symbol,
-                       payload={"stage": "poll", "error": type(e).__name__})
+        self.log.event(
+            "error",
+            f"status poll failed: {type(e).__name__}: {e}",
+            plan_id=self.plan.plan_id,
+            client_order_id=o.client_order_id,
+            symbol=o.symbol,
+            payload={"stage": "poll", "error": type(e).__name__},
+        )
 
     def refresh(self, orders: list[PlannedOrder]) -> None:
         for o in orders:
@@ -321,9 +459,12 @@ class _Executor:
         deadline = time.monotonic() + self.timeout
         while True:
             self.refresh(orders)
-            pending = [o for o in orders if not self._done(o.client_order_id)
-                       and (o.client_order_id not in self.status
-                            or self.status[o.client_order_id].status not in FINAL)]
+            pending = [
+                o
+                for o in orders
+                if not self._done(o.client_order_id)
+                and (o.client_order_id not in self.status or self.status[o.client_order_id].status not in FINAL)
+            ]
             if not pending or time.monotonic() >= deadline:
                 return
             self.sleep(self.poll)
@@ -332,46 +473,116 @@ class _Executor:
         cid = o.client_order_id
         st = self.status.get(cid)
         if cid in self.mismatch:  # another order owns this id: its recorded result must stay as it is
-            return OrderResult(cid, o.symbol, o.side, o.quantity, "mismatch", 0.0, None, o.reference_price, None,
-                               self.mismatch[cid], False)
+            return OrderResult(
+                cid,
+                o.symbol,
+                o.side,
+                o.quantity,
+                "mismatch",
+                0.0,
+                None,
+                o.reference_price,
+                None,
+                self.mismatch[cid],
+                False,
+            )
         if cid in self.rejected and st is None:
-            res = OrderResult(cid, o.symbol, o.side, o.quantity, "rejected", 0.0, None, o.reference_price, None,
-                              self.rejected[cid], False)
+            res = OrderResult(
+                cid,
+                o.symbol,
+                o.side,
+                o.quantity,
+                "rejected",
+                0.0,
+                None,
+                o.reference_price,
+                None,
+                self.rejected[cid],
+                False,
+            )
         elif st is None:
-            res = OrderResult(cid, o.symbol, o.side, o.quantity, "unknown", 0.0, None, o.reference_price, None,
-                              "the broker has no record of this order (not sent or not confirmed)", False)
+            res = OrderResult(
+                cid,
+                o.symbol,
+                o.side,
+                o.quantity,
+                "unknown",
+                0.0,
+                None,
+                o.reference_price,
+                None,
+                "the broker has no record of this order (not sent or not confirmed)",
+                False,
+            )
         else:
             reason = st.reason or self.rejected.get(cid, "")
-            res = OrderResult(cid, o.symbol, o.side, o.quantity, st.status, st.filled_quantity, st.avg_fill_price,
-                              o.reference_price, slippage_bps(o.side, st.avg_fill_price, o.reference_price), reason,
-                              cid in self.sent, st.id)
+            res = OrderResult(
+                cid,
+                o.symbol,
+                o.side,
+                o.quantity,
+                st.status,
+                st.filled_quantity,
+                st.avg_fill_price,
+                o.reference_price,
+                slippage_bps(o.side, st.avg_fill_price, o.reference_price),
+                reason,
+                cid in self.sent,
+                st.id,
+            )
         filled_at = st.filled_at if st is not None and st.filled_quantity > 0 else None
         if filled_at is None and res.filled_quantity > 0:
-            filled_at = datetime.now(timezone.utc)  # the broker gave no fill time: first seen filled now
+            filled_at = datetime.now(UTC)  # the broker gave no fill time: first seen filled now
         written = self.log.record_order_result(
-            client_order_id=cid, plan_id=self.plan.plan_id, broker=self.broker.name, symbol=o.symbol, side=o.side,
-            quantity=o.quantity, filled_quantity=res.filled_quantity, avg_fill_price=res.avg_fill_price,
-            reference_price=o.reference_price, slippage_bps=res.slippage_bps, status=res.status, reason=res.reason,
-            filled_at=filled_at)
+            client_order_id=cid,
+            plan_id=self.plan.plan_id,
+            broker=self.broker.name,
+            symbol=o.symbol,
+            side=o.side,
+            quantity=o.quantity,
+            filled_quantity=res.filled_quantity,
+            avg_fill_price=res.avg_fill_price,
+            reference_price=o.reference_price,
+            slippage_bps=res.slippage_bps,
+            status=res.status,
+            reason=res.reason,
+            filled_at=filled_at,
+        )
         if not written:  # a different order of the same id is on record (an older plan payload): keep it
             msg = f"{o.symbol}: order id {cid} is on record for another order: result not recorded"
             self.errors.append(msg)
-            self.log.event("error", msg, plan_id=self.plan.plan_id, client_order_id=cid, symbol=o.symbol,
-                           payload={"error": "OrderMismatch"})
+            self.log.event(
+                "error",
+                msg,
+                plan_id=self.plan.plan_id,
+                client_order_id=cid,
+                symbol=o.symbol,
+                payload={"error": "OrderMismatch"},
+            )
             return replace(res, status="mismatch", reason=msg)
         new_fill = res.filled_quantity - before.get(cid, 0.0)
         if new_fill > 1e-12:
             slip = "" if res.slippage_bps is None else f", slippage {res.slippage_bps:+.1f} bps"
-            self.log.event("fill", f"{o.side} {res.filled_quantity:g}/{o.quantity:g} {o.symbol} at "
-                           f"{res.avg_fill_price:,.4f}{slip} ({res.status})", plan_id=self.plan.plan_id,
-                           client_order_id=cid, symbol=o.symbol,
-                           payload={"filled_quantity": res.filled_quantity, "avg_fill_price": res.avg_fill_price,
-                                    "reference_price": o.reference_price, "slippage_bps": res.slippage_bps})
+            self.log.event(
+                "fill",
+                f"{o.side} {res.filled_quantity:g}/{o.quantity:g} {o.symbol} at "
+                f"{res.avg_fill_price:,.4f}{slip} ({res.status})",
+                plan_id=self.plan.plan_id,
+                client_order_id=cid,
+                symbol=o.symbol,
+                payload={
+                    "filled_quantity": res.filled_quantity,
+                    "avg_fill_price": res.avg_fill_price,
+                    "reference_price": o.reference_price,
+                    "slippage_bps": res.slippage_bps,
+                },
+            )
         return res
 
 
-def reconcile(plan: RebalancePlan, broker: Broker, *, attempts: int = 3,
-              sleep: Callable[[float], None] = time.sleep) -> pd.DataFrame:
+def reconcile(
+    plan: RebalancePlan, broker: Broker, *, attempts: int = 3, sleep: Callable[[float], None] = time.sleep
+) -> pd.DataFrame:
     """Positions now vs the plan's target quantities, per managed symbol (RECON_COLUMNS); status "ok" when
     the residual is below 1e-6 units, else "residual". residual = target - actual (units)."""
     held = {p.symbol: p.quantity for p in retry(broker.positions, attempts=attempts, sleep=sleep)}
@@ -383,10 +594,21 @@ def reconcile(plan: RebalancePlan, broker: Broker, *, attempts: int = 3,
     return pd.DataFrame(rows, columns=list(RECON_COLUMNS))
 
 
-def execute_plan(plan: RebalancePlan, broker: Broker, *, confirm: str | None = None, log: AuditLog | None = None,
-                 timeout: float = 30.0, poll_interval: float = 0.25, attempts: int = 3, backoff: float = 0.5,
-                 lease_wait: float | None = None, notify: bool = True, webhook: str | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> ExecutionReport:
+def execute_plan(
+    plan: RebalancePlan,
+    broker: Broker,
+    *,
+    confirm: str | None = None,
+    log: AuditLog | None = None,
+    timeout: float = 30.0,
+    poll_interval: float = 0.25,
+    attempts: int = 3,
+    backoff: float = 0.5,
+    lease_wait: float | None = None,
+    notify: bool = True,
+    webhook: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ExecutionReport:
     """Execute an approved plan on `broker` (see module docstring).
 
     confirm: for a live account, the account id typed by the user (anything else refuses). timeout: seconds
@@ -403,8 +625,9 @@ def execute_plan(plan: RebalancePlan, broker: Broker, *, confirm: str | None = N
     except (RiskCheckFailed, BrokerConfigError) as e:
         _refused(log, plan, e)
         raise
-    log.record_plan(plan.plan_id, plan.preset, plan.broker, plan.account_id, plan.data_timestamp, plan.approved,
-                    plan.to_dict())
+    log.record_plan(
+        plan.plan_id, plan.preset, plan.broker, plan.account_id, plan.data_timestamp, plan.approved, plan.to_dict()
+    )
     owner = uuid.uuid4().hex
     deadline = time.monotonic() + (lease_wait if lease_wait is not None else timeout + 30.0)
     while not log.acquire_lease(plan.plan_id, owner, seconds=max(timeout * 3 + 60.0, 120.0)):
@@ -417,8 +640,9 @@ def execute_plan(plan: RebalancePlan, broker: Broker, *, confirm: str | None = N
     try:
         log.set_plan_status(plan.plan_id, "executing")
         log.event("execute", f"execute {plan.summary()}", plan_id=plan.plan_id)
-        before = {r.client_order_id: float(r.filled_quantity)
-                  for r in log.order_results(plan_id=plan.plan_id).itertuples()}
+        before = {
+            r.client_order_id: float(r.filled_quantity) for r in log.order_results(plan_id=plan.plan_id).itertuples()
+        }
         ex = _Executor(plan, broker, log, attempts, backoff, timeout, poll_interval, sleep)
         for o in plan.sells:
             ex.submit(o)
@@ -436,21 +660,39 @@ def execute_plan(plan: RebalancePlan, broker: Broker, *, confirm: str | None = N
             ex.errors.append(f"reconcile: {type(e).__name__}: {e}")
             recon = pd.DataFrame(columns=list(RECON_COLUMNS))
         status = _overall(results, ex.errors, recon)
-        log.event("reconcile", f"{status}: " + ("; ".join(f"{r.symbol} residual {r.residual:g}" for r in
-                                                          recon.itertuples() if r.status != "ok") or "no residuals"),
-                  plan_id=plan.plan_id, payload={"reconciliation": recon.to_dict(orient="records")})
+        log.event(
+            "reconcile",
+            f"{status}: "
+            + (
+                "; ".join(f"{r.symbol} residual {r.residual:g}" for r in recon.itertuples() if r.status != "ok")
+                or "no residuals"
+            ),
+            plan_id=plan.plan_id,
+            payload={"reconciliation": recon.to_dict(orient="records")},
+        )
         log.set_plan_status(plan.plan_id, status)
-        report = ExecutionReport(plan.plan_id, broker.name, status, results, recon, tuple(ex.errors), started,
-                                 _now(), sent=len(ex.sent))
+        report = ExecutionReport(
+            plan.plan_id, broker.name, status, results, recon, tuple(ex.errors), started, _now(), sent=len(ex.sent)
+        )
     finally:
         log.release_lease(plan.plan_id, owner)
     url = webhook_url(webhook) if notify else None
     if url:
-        ok = send_webhook(f"IvyBT {plan.preset}: {status}", [plan.summary(), report.summary(),
-                                                             *[f"{o.side} {o.filled_quantity:g}/{o.quantity:g} "
-                                                               f"{o.symbol}: {o.status}" for o in results]], url=url)
-        log.event("notify", "webhook delivered" if ok else "webhook FAILED (see the log; trading not affected)",
-                  plan_id=plan.plan_id, payload={"ok": ok})
+        ok = send_webhook(
+            f"IvyBT {plan.preset}: {status}",
+            [
+                plan.summary(),
+                report.summary(),
+                *[f"{o.side} {o.filled_quantity:g}/{o.quantity:g} {o.symbol}: {o.status}" for o in results],
+            ],
+            url=url,
+        )
+        log.event(
+            "notify",
+            "webhook delivered" if ok else "webhook FAILED (see the log; trading not affected)",
+            plan_id=plan.plan_id,
+            payload={"ok": ok},
+        )
         report = replace(report, notified=ok)
     return report
 
@@ -467,13 +709,19 @@ def _admit(plan: RebalancePlan, broker: Broker, confirm: str | None, log: AuditL
     if plan.is_live or broker.is_live:
         if not confirm or confirm.strip() != plan.account_id:
             typed = "nothing" if not confirm else f"{confirm.strip()!r}"
-            raise BrokerConfigError(f"plan {plan.plan_id} trades the LIVE account {plan.account_id}: type the "
-                                    f"account id to confirm (got {typed})")
+            raise BrokerConfigError(
+                f"plan {plan.plan_id} trades the LIVE account {plan.account_id}: type the "
+                f"account id to confirm (got {typed})"
+            )
 
 
 def _refused(log: AuditLog, plan: RebalancePlan, e: Exception) -> None:
-    log.event("error", f"execution refused: {type(e).__name__}: {e}", plan_id=plan.plan_id,
-              payload={"stage": "execute", "error": type(e).__name__})
+    log.event(
+        "error",
+        f"execution refused: {type(e).__name__}: {e}",
+        plan_id=plan.plan_id,
+        payload={"stage": "execute", "error": type(e).__name__},
+    )
 
 
 def _overall(results: tuple[OrderResult, ...], errors: list[str], recon: pd.DataFrame | None = None) -> str:
@@ -490,10 +738,22 @@ def _overall(results: tuple[OrderResult, ...], errors: list[str], recon: pd.Data
 
 def notify_plan(plan: RebalancePlan, webhook: str | None = None) -> bool:
     """Post the plan summary and its checks to the webhook (never raises); False if none or it failed."""
-    lines = [plan.summary(), *[f"{c.name}: {c.status} - {c.message}" for c in plan.checks if c.status != "pass"],
-             *[f"{o.side} {o.quantity:g} {o.symbol} ~{o.notional:,.2f}" for o in plan.orders]]
+    lines = [
+        plan.summary(),
+        *[f"{c.name}: {c.status} - {c.message}" for c in plan.checks if c.status != "pass"],
+        *[f"{o.side} {o.quantity:g} {o.symbol} ~{o.notional:,.2f}" for o in plan.orders],
+    ]
     return send_webhook(f"IvyBT plan {plan.preset}", lines, url=webhook)
 
 
-__all__ = ["ExecutionReport", "OrderResult", "PlanBusy", "broker_status", "execute_plan", "notify_plan",
-           "plan_rebalance", "reconcile", "slippage_bps"]
+__all__ = [
+    "ExecutionReport",
+    "OrderResult",
+    "PlanBusy",
+    "broker_status",
+    "execute_plan",
+    "notify_plan",
+    "plan_rebalance",
+    "reconcile",
+    "slippage_bps",
+]

@@ -11,20 +11,38 @@ order id, so ours travels in `order.orderRef`; `submit` looks the reference up a
 orders before placing, which keeps it idempotent across retries, reconnects and restarts. Paper port 7497
 (TWS) by default; live needs `live=True` AND IVYBT_ALLOW_LIVE=1, and the live ports are refused otherwise.
 """
+
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
 import logging
 import threading
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 
-from brokers.base import (Account, BrokerCapabilities, BrokerConfigError, BrokerError, BrokerUnavailable, Fill,
-                          InsufficientFunds, InvalidOrder, OrderAck, OrderRejected, OrderRequest, OrderStatus,
-                          Position, PriceUnavailable, check_order_query, matches_query, require_live_opt_in)
+from brokers.base import (
+    Account,
+    BrokerCapabilities,
+    BrokerConfigError,
+    BrokerError,
+    BrokerUnavailable,
+    Fill,
+    InsufficientFunds,
+    InvalidOrder,
+    OrderAck,
+    OrderRejected,
+    OrderRequest,
+    OrderStatus,
+    Position,
+    PriceUnavailable,
+    check_order_query,
+    matches_query,
+    require_live_opt_in,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,9 +56,17 @@ TIF_TO_IB: dict[str, str] = {"day": "DAY", "gtc": "GTC", "ioc": "IOC", "fok": "F
 TYPE_TO_IB: dict[str, str] = {"market": "MKT", "limit": "LMT"}
 TYPE_FROM_IB: dict[str, str] = {"MKT": "market", "LMT": "limit"}
 STATUS_FROM_IB: dict[str, str] = {
-    "PendingSubmit": "new", "ApiPending": "new", "PreSubmitted": "new", "Submitted": "new",
-    "ValidationError": "new", "ApiUpdate": "new", "PendingCancel": "new",
-    "Filled": "filled", "Cancelled": "canceled", "ApiCancelled": "canceled", "Inactive": "rejected",
+    "PendingSubmit": "new",
+    "ApiPending": "new",
+    "PreSubmitted": "new",
+    "Submitted": "new",
+    "ValidationError": "new",
+    "ApiUpdate": "new",
+    "PendingCancel": "new",
+    "Filled": "filled",
+    "Cancelled": "canceled",
+    "ApiCancelled": "canceled",
+    "Inactive": "rejected",
 }
 WAITING = frozenset({"PendingSubmit", "ApiPending"})
 FUNDS_WORDS = ("EQUITY WITH LOAN", "INSUFFICIENT", "BUYING POWER", "MARGIN")
@@ -53,8 +79,11 @@ def _import_ib() -> Any:
         try:
             import ib_insync as ib_module  # type: ignore[no-redef]
         except ImportError as e:
-            raise ModuleNotFoundError("IBKR needs ib_async (pip install ib_async; it ships with IvyBT) or the "
-                                      f"archived ib_insync; neither imports ({first}; {e})", name="ib_async") from e
+            raise ModuleNotFoundError(
+                "IBKR needs ib_async (pip install ib_async; it ships with IvyBT) or the "
+                f"archived ib_insync; neither imports ({first}; {e})",
+                name="ib_async",
+            ) from e
     return ib_module
 
 
@@ -72,14 +101,24 @@ class IbkrBroker:
 
     name = "ibkr"
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None, client_id: int = 1, *, live: bool = False,
-                 account: str = "", timeout: float = 10.0, market_data_type: int = 1) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        client_id: int = 1,
+        *,
+        live: bool = False,
+        account: str = "",
+        timeout: float = 10.0,
+        market_data_type: int = 1,
+    ) -> None:
         if live:
             require_live_opt_in("ibkr")
         port = int(port if port is not None else (7496 if live else 7497))
         if not live and port in LIVE_PORTS:
-            raise BrokerConfigError(f"ibkr: port {port} is a live-trading port but live=False "
-                                    f"(paper ports: {PAPER_PORTS})")
+            raise BrokerConfigError(
+                f"ibkr: port {port} is a live-trading port but live=False (paper ports: {PAPER_PORTS})"
+            )
         if market_data_type not in (1, 2, 3, 4):
             raise BrokerConfigError(f"ibkr: market_data_type {market_data_type!r} must be 1, 2, 3 or 4")
         self.host, self.port, self.client_id = host, port, int(client_id)
@@ -87,8 +126,9 @@ class IbkrBroker:
         self.timeout = float(timeout)
         self.market_data_type = market_data_type
         self._live = bool(live)
-        self.capabilities = BrokerCapabilities(fractional=False, shorting=True, order_types=("market", "limit"),
-                                               live=self._live, min_notional=0.0)
+        self.capabilities = BrokerCapabilities(
+            fractional=False, shorting=True, order_types=("market", "limit"), live=self._live, min_notional=0.0
+        )
         self._ib: Any = None
         self._mod: Any = None
         self._contracts: dict[str, Any] = {}
@@ -126,10 +166,11 @@ class IbkrBroker:
             return await fn()
         except BrokerError:
             raise
-        except (ConnectionError, OSError, asyncio.TimeoutError) as e:
+        except (TimeoutError, ConnectionError, OSError) as e:
             self._drop()
-            raise BrokerUnavailable(f"ibkr {what}: connection to {self.host}:{self.port} failed "
-                                    f"({type(e).__name__}: {e})") from e
+            raise BrokerUnavailable(
+                f"ibkr {what}: connection to {self.host}:{self.port} failed ({type(e).__name__}: {e})"
+            ) from e
 
     def _drop(self) -> None:
         if self._ib is not None and self._ib.isConnected():
@@ -141,8 +182,9 @@ class IbkrBroker:
             self._ib = self._mod.IB()
         if not self._ib.isConnected():
             self._contracts.clear()
-            await self._ib.connectAsync(self.host, self.port, clientId=self.client_id, timeout=self.timeout,
-                                        account=self.account_code)
+            await self._ib.connectAsync(
+                self.host, self.port, clientId=self.client_id, timeout=self.timeout, account=self.account_code
+            )
             if not self.account_code:
                 accounts = self._ib.managedAccounts()
                 self.account_code = accounts[0] if len(accounts) == 1 else ""
@@ -199,10 +241,14 @@ class IbkrBroker:
             if "NetLiquidation" not in pick:
                 raise BrokerUnavailable("ibkr account: TWS sent no account values yet")
             currency = pick["NetLiquidation"][1]
-            return Account(equity=pick["NetLiquidation"][0], cash=pick.get("TotalCashValue", (0.0, ""))[0],
-                           buying_power=pick.get("BuyingPower", (0.0, ""))[0],
-                           currency="USD" if currency == "BASE" else currency,
-                           account_id=self.account_code, is_live=self._live)
+            return Account(
+                equity=pick["NetLiquidation"][0],
+                cash=pick.get("TotalCashValue", (0.0, ""))[0],
+                buying_power=pick.get("BuyingPower", (0.0, ""))[0],
+                currency="USD" if currency == "BASE" else currency,
+                account_id=self.account_code,
+                is_live=self._live,
+            )
 
         return self._call(run, "account")
 
@@ -246,20 +292,34 @@ class IbkrBroker:
             raise PriceUnavailable(f"ibkr: no latest price for {missing}")
         return out
 
-    def historical_bars(self, symbol: str, duration: str = "30 Y", what_to_show: str = "ADJUSTED_LAST",
-                        use_rth: bool = True) -> pd.DataFrame:
+    def historical_bars(
+        self, symbol: str, duration: str = "30 Y", what_to_show: str = "ADJUSTED_LAST", use_rth: bool = True
+    ) -> pd.DataFrame:
         """Daily bars (columns date, open, high, low, close, volume; one row per session) as TWS sends them."""
 
         async def run() -> pd.DataFrame:
             c = await self._contract(symbol)
-            bars = await self._ib.reqHistoricalDataAsync(c, endDateTime="", durationStr=duration,
-                                                         barSizeSetting="1 day", whatToShow=what_to_show,
-                                                         useRTH=use_rth, formatDate=1, timeout=self.timeout * 3)
+            bars = await self._ib.reqHistoricalDataAsync(
+                c,
+                endDateTime="",
+                durationStr=duration,
+                barSizeSetting="1 day",
+                whatToShow=what_to_show,
+                useRTH=use_rth,
+                formatDate=1,
+                timeout=self.timeout * 3,
+            )
             self._require_connection("historical bars")
-            return pd.DataFrame({"date": [pd.Timestamp(b.date) for b in bars],
-                                 "open": [b.open for b in bars], "high": [b.high for b in bars],
-                                 "low": [b.low for b in bars], "close": [b.close for b in bars],
-                                 "volume": [b.volume for b in bars]})
+            return pd.DataFrame(
+                {
+                    "date": [pd.Timestamp(b.date) for b in bars],
+                    "open": [b.open for b in bars],
+                    "high": [b.high for b in bars],
+                    "low": [b.low for b in bars],
+                    "close": [b.close for b in bars],
+                    "volume": [b.volume for b in bars],
+                }
+            )
 
         return self._call(run, f"historical bars {symbol}", timeout=self.timeout * 4)
 
@@ -303,16 +363,34 @@ class IbkrBroker:
             state = "rejected"
         lmt = o.lmtPrice if o.orderType == "LMT" and o.lmtPrice < 1e300 else None
         filled_at = max((f.time for f in fills), default=None) if fills else None
-        return OrderStatus(id=str(o.permId or st.permId or f"{o.clientId}:{o.orderId}"), client_order_id=o.orderRef,
-                           symbol=t.contract.symbol, side=SIDE_FROM_IB.get(o.action, o.action.lower()),
-                           quantity=float(o.totalQuantity), filled_quantity=filled, avg_fill_price=avg,
-                           status=state, reason=reason, type=TYPE_FROM_IB.get(o.orderType, o.orderType),
-                           limit_price=lmt, submitted_at=t.log[0].time if t.log else None, filled_at=filled_at)
+        return OrderStatus(
+            id=str(o.permId or st.permId or f"{o.clientId}:{o.orderId}"),
+            client_order_id=o.orderRef,
+            symbol=t.contract.symbol,
+            side=SIDE_FROM_IB.get(o.action, o.action.lower()),
+            quantity=float(o.totalQuantity),
+            filled_quantity=filled,
+            avg_fill_price=avg,
+            status=state,
+            reason=reason,
+            type=TYPE_FROM_IB.get(o.orderType, o.orderType),
+            limit_price=lmt,
+            submitted_at=t.log[0].time if t.log else None,
+            filled_at=filled_at,
+        )
 
     def _ack(self, t: Any, duplicate: bool) -> OrderAck:
         s = self._status(t)
-        return OrderAck(id=s.id, client_order_id=s.client_order_id, symbol=s.symbol, side=s.side,
-                        quantity=s.quantity, status=s.status, submitted_at=s.submitted_at, duplicate=duplicate)
+        return OrderAck(
+            id=s.id,
+            client_order_id=s.client_order_id,
+            symbol=s.symbol,
+            side=s.side,
+            quantity=s.quantity,
+            status=s.status,
+            submitted_at=s.submitted_at,
+            duplicate=duplicate,
+        )
 
     def submit(self, order: OrderRequest) -> OrderAck:
         """Place `order` once (orderRef = client_order_id). Waits for TWS's acknowledgement.
@@ -343,16 +421,22 @@ class IbkrBroker:
             deadline = self._loop.time() + self.timeout
             while trade.orderStatus.status in WAITING and not trade.log[-1].errorCode:
                 if not self._ib.isConnected():
-                    raise BrokerUnavailable(f"ibkr submit {order.client_order_id}: connection lost after "
-                                            f"sending; retry looks the order up and sends nothing twice")
+                    raise BrokerUnavailable(
+                        f"ibkr submit {order.client_order_id}: connection lost after "
+                        f"sending; retry looks the order up and sends nothing twice"
+                    )
                 if self._loop.time() > deadline:
-                    raise BrokerUnavailable(f"ibkr submit {order.client_order_id}: no acknowledgement in "
-                                            f"{self.timeout:.0f} s; retry looks the order up first")
+                    raise BrokerUnavailable(
+                        f"ibkr submit {order.client_order_id}: no acknowledgement in "
+                        f"{self.timeout:.0f} s; retry looks the order up first"
+                    )
                 await asyncio.sleep(0.01)
             status = self._status(trade)
             if status.status == "rejected":
-                msg = f"ibkr: order {order.client_order_id} ({order.side} {order.quantity:g} {order.symbol}) " \
-                      f"rejected: {status.reason}"
+                msg = (
+                    f"ibkr: order {order.client_order_id} ({order.side} {order.quantity:g} {order.symbol}) "
+                    f"rejected: {status.reason}"
+                )
                 if any(w in status.reason.upper() for w in FUNDS_WORDS):
                     raise InsufficientFunds(msg)
                 raise OrderRejected(msg)
@@ -385,10 +469,19 @@ class IbkrBroker:
             out = []
             for f in self._ib.fills():
                 ex = f.execution
-                out.append(Fill(id=ex.execId, order_id=str(ex.permId), client_order_id=ex.orderRef,
-                                symbol=f.contract.symbol, side=SIDE_FROM_IB.get(ex.side, ex.side.lower()),
-                                quantity=float(ex.shares), price=float(ex.price),
-                                commission=float(f.commissionReport.commission or 0.0), timestamp=f.time))
+                out.append(
+                    Fill(
+                        id=ex.execId,
+                        order_id=str(ex.permId),
+                        client_order_id=ex.orderRef,
+                        symbol=f.contract.symbol,
+                        side=SIDE_FROM_IB.get(ex.side, ex.side.lower()),
+                        quantity=float(ex.shares),
+                        price=float(ex.price),
+                        commission=float(f.commissionReport.commission or 0.0),
+                        timestamp=f.time,
+                    )
+                )
             return sorted(out, key=lambda f: f.timestamp)
 
         return self._call(run, "fills")

@@ -10,22 +10,36 @@ State lives in its own tables (prefix `paper_`) of `engine.store.workspace.db_pa
 restart. Every write is one `BEGIN IMMEDIATE` transaction and `client_order_id` is UNIQUE, so the same id
 submitted twice, even by two processes at once, fills once.
 """
+
 from __future__ import annotations
 
 import math
 import sqlite3
 import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
 
-from brokers.base import (Account, BrokerCapabilities, BrokerConfigError, Fill, InsufficientFunds, InvalidOrder,
-                          OrderAck, OrderRejected, OrderRequest, OrderStatus, Position, PriceUnavailable,
-                          check_order_query, matches_query)
+from brokers.base import (
+    Account,
+    BrokerCapabilities,
+    BrokerConfigError,
+    Fill,
+    InsufficientFunds,
+    InvalidOrder,
+    OrderAck,
+    OrderRejected,
+    OrderRequest,
+    OrderStatus,
+    Position,
+    PriceUnavailable,
+    check_order_query,
+    matches_query,
+)
 from engine.config import Costs
-from engine.sim.costs import commission, fill_price
 from engine.errors import EngineError
+from engine.sim.costs import commission, fill_price
 
 PriceSource = Callable[[Sequence[str]], Mapping[str, float]]
 EPS = 1e-9
@@ -103,7 +117,7 @@ class StaticPrices:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def _ts(text: str | None) -> datetime | None:
@@ -125,9 +139,16 @@ class PaperBroker:
 
     name = "paper"
 
-    def __init__(self, db_path: str | Path | None = None, initial_cash: float = 100_000.0,
-                 costs: Costs = Costs(), price_source: PriceSource | None = None, fractional: bool = True,
-                 allow_short: bool = False, currency: str = "USD") -> None:
+    def __init__(
+        self,
+        db_path: str | Path | None = None,
+        initial_cash: float = 100_000.0,
+        costs: Costs = Costs(),
+        price_source: PriceSource | None = None,
+        fractional: bool = True,
+        allow_short: bool = False,
+        currency: str = "USD",
+    ) -> None:
         if not isinstance(initial_cash, (int, float)) or not math.isfinite(initial_cash) or initial_cash < 0:
             raise BrokerConfigError(f"paper broker: initial_cash {initial_cash!r} must be a number >= 0")
         if not isinstance(costs, Costs):
@@ -140,15 +161,17 @@ class PaperBroker:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self.costs = costs
         self.price_source: PriceSource = price_source or engine_last_close
-        self.capabilities = BrokerCapabilities(fractional=fractional, shorting=allow_short,
-                                               order_types=("market", "limit"), live=False, min_notional=0.0)
+        self.capabilities = BrokerCapabilities(
+            fractional=fractional, shorting=allow_short, order_types=("market", "limit"), live=False, min_notional=0.0
+        )
         with self._tx() as db:
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
                     db.execute(stmt)
-            db.execute("INSERT OR IGNORE INTO paper_account VALUES (1, ?, ?, ?, ?, ?)",
-                       ("PAPER-" + uuid.uuid4().hex[:8].upper(), float(initial_cash), float(initial_cash),
-                        currency, _now()))
+            db.execute(
+                "INSERT OR IGNORE INTO paper_account VALUES (1, ?, ?, ?, ?, ?)",
+                ("PAPER-" + uuid.uuid4().hex[:8].upper(), float(initial_cash), float(initial_cash), currency, _now()),
+            )
 
     # ------------------------------------------------------------------ plumbing
     def _connect(self) -> sqlite3.Connection:
@@ -213,8 +236,14 @@ class PaperBroker:
             db.close()
         prices = self.latest_prices([r["symbol"] for r in rows])
         value = sum(r["quantity"] * prices[r["symbol"]] for r in rows)
-        return Account(equity=acct["cash"] + value, cash=acct["cash"], buying_power=max(acct["cash"], 0.0),
-                       currency=acct["currency"], account_id=acct["account_id"], is_live=False)
+        return Account(
+            equity=acct["cash"] + value,
+            cash=acct["cash"],
+            buying_power=max(acct["cash"], 0.0),
+            currency=acct["currency"],
+            account_id=acct["account_id"],
+            is_live=False,
+        )
 
     def positions(self) -> list[Position]:
         """Holdings marked at the latest prices, sorted by symbol."""
@@ -224,23 +253,39 @@ class PaperBroker:
         finally:
             db.close()
         prices = self.latest_prices([r["symbol"] for r in rows])
-        return [Position(r["symbol"], r["quantity"], r["avg_price"], r["quantity"] * prices[r["symbol"]])
-                for r in rows]
+        return [Position(r["symbol"], r["quantity"], r["avg_price"], r["quantity"] * prices[r["symbol"]]) for r in rows]
 
     @staticmethod
     def _status(r: sqlite3.Row) -> OrderStatus:
         filled_at = _ts(r["updated_at"]) if r["filled_quantity"] > 0 else None  # a fill is its last update
-        return OrderStatus(id=r["id"], client_order_id=r["client_order_id"], symbol=r["symbol"], side=r["side"],
-                           quantity=r["quantity"], filled_quantity=r["filled_quantity"],
-                           avg_fill_price=r["avg_fill_price"], status=r["status"], reason=r["reason"],
-                           type=r["type"], limit_price=r["limit_price"], submitted_at=_ts(r["submitted_at"]),
-                           filled_at=filled_at)
+        return OrderStatus(
+            id=r["id"],
+            client_order_id=r["client_order_id"],
+            symbol=r["symbol"],
+            side=r["side"],
+            quantity=r["quantity"],
+            filled_quantity=r["filled_quantity"],
+            avg_fill_price=r["avg_fill_price"],
+            status=r["status"],
+            reason=r["reason"],
+            type=r["type"],
+            limit_price=r["limit_price"],
+            submitted_at=_ts(r["submitted_at"]),
+            filled_at=filled_at,
+        )
 
     @staticmethod
     def _ack(r: sqlite3.Row, duplicate: bool) -> OrderAck:
-        return OrderAck(id=r["id"], client_order_id=r["client_order_id"], symbol=r["symbol"], side=r["side"],
-                        quantity=r["quantity"], status=r["status"], submitted_at=_ts(r["submitted_at"]),
-                        duplicate=duplicate)
+        return OrderAck(
+            id=r["id"],
+            client_order_id=r["client_order_id"],
+            symbol=r["symbol"],
+            side=r["side"],
+            quantity=r["quantity"],
+            status=r["status"],
+            submitted_at=_ts(r["submitted_at"]),
+            duplicate=duplicate,
+        )
 
     def order(self, client_order_id: str) -> OrderStatus | None:
         db = self._connect()
@@ -271,9 +316,20 @@ class PaperBroker:
             rows = db.execute(sql + " ORDER BY timestamp, rowid", args).fetchall()
         finally:
             db.close()
-        return [Fill(id=r["id"], order_id=r["order_id"], client_order_id=r["client_order_id"], symbol=r["symbol"],
-                     side=r["side"], quantity=r["quantity"], price=r["price"], commission=r["commission"],
-                     timestamp=datetime.fromisoformat(r["timestamp"])) for r in rows]
+        return [
+            Fill(
+                id=r["id"],
+                order_id=r["order_id"],
+                client_order_id=r["client_order_id"],
+                symbol=r["symbol"],
+                side=r["side"],
+                quantity=r["quantity"],
+                price=r["price"],
+                commission=r["commission"],
+                timestamp=datetime.fromisoformat(r["timestamp"]),
+            )
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ writes
     def submit(self, order: OrderRequest) -> OrderAck:
@@ -293,17 +349,42 @@ class PaperBroker:
         now = _now()
         try:
             with self._tx() as db:
-                row = db.execute("SELECT * FROM paper_orders WHERE client_order_id = ?",
-                                 (order.client_order_id,)).fetchone()
+                row = db.execute(
+                    "SELECT * FROM paper_orders WHERE client_order_id = ?", (order.client_order_id,)
+                ).fetchone()
                 if row is not None:  # another process got there between our check and our lock
                     return self._ack(row, duplicate=True)
                 oid = uuid.uuid4().hex
-                db.execute("INSERT INTO paper_orders (id, client_order_id, symbol, side, quantity, type, limit_price,"
-                           " time_in_force, status, submitted_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                           (oid, order.client_order_id, order.symbol, order.side, float(order.quantity), order.type,
-                            order.limit_price, order.time_in_force, "new", now, now))
-                self._try_fill(db, oid, order.symbol, order.side, float(order.quantity), order.type,
-                               order.limit_price, order.time_in_force, order.client_order_id, price, now)
+                db.execute(
+                    "INSERT INTO paper_orders (id, client_order_id, symbol, side, quantity, type, limit_price,"
+                    " time_in_force, status, submitted_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        oid,
+                        order.client_order_id,
+                        order.symbol,
+                        order.side,
+                        float(order.quantity),
+                        order.type,
+                        order.limit_price,
+                        order.time_in_force,
+                        "new",
+                        now,
+                        now,
+                    ),
+                )
+                self._try_fill(
+                    db,
+                    oid,
+                    order.symbol,
+                    order.side,
+                    float(order.quantity),
+                    order.type,
+                    order.limit_price,
+                    order.time_in_force,
+                    order.client_order_id,
+                    price,
+                    now,
+                )
                 row = db.execute("SELECT * FROM paper_orders WHERE id = ?", (oid,)).fetchone()
                 return self._ack(row, duplicate=False)
         except sqlite3.IntegrityError:
@@ -319,15 +400,29 @@ class PaperBroker:
         finally:
             db.close()
 
-    def _try_fill(self, db: sqlite3.Connection, oid: str, symbol: str, side: str, qty: float, otype: str,
-                  limit: float | None, tif: str, cid: str, price: float, now: str) -> None:
+    def _try_fill(
+        self,
+        db: sqlite3.Connection,
+        oid: str,
+        symbol: str,
+        side: str,
+        qty: float,
+        otype: str,
+        limit: float | None,
+        tif: str,
+        cid: str,
+        price: float,
+        now: str,
+    ) -> None:
         """Fill order `oid` inside the caller's transaction if it is marketable; update cash and position."""
         signed = qty if side == "buy" else -qty
         px = fill_price(price, signed, self.costs)
         if otype == "limit" and ((side == "buy" and px > limit + EPS) or (side == "sell" and px < limit - EPS)):
             if tif in ("ioc", "fok"):
-                db.execute("UPDATE paper_orders SET status='canceled', reason=?, updated_at=? WHERE id=?",
-                           (f"limit {limit} not marketable at {px:.6g} ({tif})", now, oid))
+                db.execute(
+                    "UPDATE paper_orders SET status='canceled', reason=?, updated_at=? WHERE id=?",
+                    (f"limit {limit} not marketable at {px:.6g} ({tif})", now, oid),
+                )
             return
         fee = commission(qty, px, self.costs)
         cash = db.execute("SELECT cash FROM paper_account WHERE id = 1").fetchone()["cash"]
@@ -336,11 +431,12 @@ class PaperBroker:
         if side == "buy":
             cost = qty * px + fee
             if cost > cash + EPS:
-                raise InsufficientFunds(f"paper broker: buy {qty:g} {symbol} at {px:.6g} needs {cost:,.2f} "
-                                        f"(incl. commission {fee:,.2f}) but cash is {cash:,.2f}")
+                raise InsufficientFunds(
+                    f"paper broker: buy {qty:g} {symbol} at {px:.6g} needs {cost:,.2f} "
+                    f"(incl. commission {fee:,.2f}) but cash is {cash:,.2f}"
+                )
         elif not self.capabilities.shorting and qty > held + EPS:
-            raise OrderRejected(f"paper broker: sell {qty:g} {symbol} exceeds the position {held:g} "
-                                f"(shorting is off)")
+            raise OrderRejected(f"paper broker: sell {qty:g} {symbol} exceeds the position {held:g} (shorting is off)")
         new_cash = cash - signed * px - fee
         new_qty = held + signed
         if abs(new_qty) <= EPS:
@@ -352,14 +448,20 @@ class PaperBroker:
                 new_avg = (held * avg + signed * px) / new_qty  # added to the position
             else:
                 new_avg = avg  # reduced: the average cost of what is left does not change
-            db.execute("INSERT INTO paper_positions (symbol, quantity, avg_price) VALUES (?,?,?) "
-                       "ON CONFLICT(symbol) DO UPDATE SET quantity=excluded.quantity, avg_price=excluded.avg_price",
-                       (symbol, new_qty, new_avg))
+            db.execute(
+                "INSERT INTO paper_positions (symbol, quantity, avg_price) VALUES (?,?,?) "
+                "ON CONFLICT(symbol) DO UPDATE SET quantity=excluded.quantity, avg_price=excluded.avg_price",
+                (symbol, new_qty, new_avg),
+            )
         db.execute("UPDATE paper_account SET cash = ? WHERE id = 1", (new_cash,))
-        db.execute("INSERT INTO paper_fills VALUES (?,?,?,?,?,?,?,?,?,?)",
-                   (uuid.uuid4().hex, oid, cid, symbol, side, qty, px, price, fee, now))
-        db.execute("UPDATE paper_orders SET status='filled', filled_quantity=?, avg_fill_price=?, updated_at=? "
-                   "WHERE id=?", (qty, px, now, oid))
+        db.execute(
+            "INSERT INTO paper_fills VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (uuid.uuid4().hex, oid, cid, symbol, side, qty, px, price, fee, now),
+        )
+        db.execute(
+            "UPDATE paper_orders SET status='filled', filled_quantity=?, avg_fill_price=?, updated_at=? WHERE id=?",
+            (qty, px, now, oid),
+        )
 
     def match_open_orders(self) -> list[OrderStatus]:
         """Re-check resting limit orders against the latest prices; fill the marketable ones.
@@ -379,11 +481,24 @@ class PaperBroker:
                     continue
                 now = _now()
                 try:
-                    self._try_fill(db, o.id, o.symbol, o.side, o.quantity, o.type, o.limit_price,
-                                   row["time_in_force"], o.client_order_id, prices[o.symbol], now)
+                    self._try_fill(
+                        db,
+                        o.id,
+                        o.symbol,
+                        o.side,
+                        o.quantity,
+                        o.type,
+                        o.limit_price,
+                        row["time_in_force"],
+                        o.client_order_id,
+                        prices[o.symbol],
+                        now,
+                    )
                 except OrderRejected as e:
-                    db.execute("UPDATE paper_orders SET status='rejected', reason=?, updated_at=? WHERE id=?",
-                               (str(e), now, o.id))
+                    db.execute(
+                        "UPDATE paper_orders SET status='rejected', reason=?, updated_at=? WHERE id=?",
+                        (str(e), now, o.id),
+                    )
                 after = db.execute("SELECT * FROM paper_orders WHERE id = ?", (o.id,)).fetchone()
             if after["status"] != row["status"]:
                 changed.append(self._status(after))
@@ -392,14 +507,17 @@ class PaperBroker:
     def cancel(self, order_id: str) -> None:
         """Cancel a resting order by broker id (or client_order_id). Final orders raise OrderRejected."""
         with self._tx() as db:
-            row = db.execute("SELECT * FROM paper_orders WHERE id = ? OR client_order_id = ?",
-                             (order_id, order_id)).fetchone()
+            row = db.execute(
+                "SELECT * FROM paper_orders WHERE id = ? OR client_order_id = ?", (order_id, order_id)
+            ).fetchone()
             if row is None:
                 raise OrderRejected(f"paper broker: no order {order_id!r} to cancel")
             if row["status"] not in ("new", "partially_filled"):
                 raise OrderRejected(f"paper broker: order {order_id!r} is {row['status']}, not cancelable")
-            db.execute("UPDATE paper_orders SET status='canceled', reason='canceled by user', updated_at=? "
-                       "WHERE id=?", (_now(), row["id"]))
+            db.execute(
+                "UPDATE paper_orders SET status='canceled', reason='canceled by user', updated_at=? WHERE id=?",
+                (_now(), row["id"]),
+            )
 
     def reset(self, cash: float | None = None) -> str:
         """Start over: drop orders, fills and positions; cash = `cash` (default: the account's initial cash).
@@ -407,8 +525,9 @@ class PaperBroker:
         The account gets a NEW account id (returned): it is a fresh account, so the audit log's equity history
         (daily-loss and drawdown checks) and the plan / order ids of the old one do not carry over.
         """
-        if cash is not None and (not isinstance(cash, (int, float)) or isinstance(cash, bool)
-                                 or not math.isfinite(cash) or cash < 0):
+        if cash is not None and (
+            not isinstance(cash, (int, float)) or isinstance(cash, bool) or not math.isfinite(cash) or cash < 0
+        ):
             raise BrokerConfigError(f"paper broker: reset cash {cash!r} must be a number >= 0")
         new_id = "PAPER-" + uuid.uuid4().hex[:8].upper()
         with self._tx() as db:

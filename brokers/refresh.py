@@ -6,13 +6,15 @@ same validation and atomic writes as the Data page's import). The workspace come
 source, so the signals, the paper broker's prices and every page then use these bars. The paper broker has no
 bar source of its own: refreshing for it names the brokers that have one.
 """
+
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -44,18 +46,28 @@ def bar_source(broker_name: str, symbols: Sequence[str], start: Any = None, brok
         from brokers.bars import AlpacaBarsSource
 
         settings = _env_settings("alpaca")
-        return AlpacaBarsSource(symbols, start=start or "2000-01-01", data_url=settings.get("data_url"),
-                                feed=settings.get("feed") or os.environ.get("ALPACA_FEED") or None)
+        return AlpacaBarsSource(
+            symbols,
+            start=start or "2000-01-01",
+            data_url=settings.get("data_url"),
+            feed=settings.get("feed") or os.environ.get("ALPACA_FEED") or None,
+        )
     if broker_name == "ibkr":
         from brokers.bars import IbkrBarsSource
 
         if broker is not None:
             return IbkrBarsSource(symbols, broker=broker)
         settings = _env_settings("ibkr")
-        return IbkrBarsSource(symbols, host=settings.get("host", "127.0.0.1"), port=settings.get("port"),
-                              client_id=int(settings.get("client_id", 1)) + 100)
-    raise BrokerConfigError(f"--refresh: broker {broker_name!r} has no bar source; use one of {BAR_BROKERS} "
-                            f"(e.g. --broker alpaca), or import fresh data on the Data page")
+        return IbkrBarsSource(
+            symbols,
+            host=settings.get("host", "127.0.0.1"),
+            port=settings.get("port"),
+            client_id=int(settings.get("client_id", 1)) + 100,
+        )
+    raise BrokerConfigError(
+        f"--refresh: broker {broker_name!r} has no bar source; use one of {BAR_BROKERS} "
+        f"(e.g. --broker alpaca), or import fresh data on the Data page"
+    )
 
 
 def refresh_bars(source: DataSource, symbols: Sequence[str]) -> list[Refreshed]:

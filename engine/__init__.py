@@ -2,6 +2,7 @@
 
 The engine never imports streamlit or a broker SDK (tests check it).
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"

@@ -1,9 +1,11 @@
 """Backtest configuration: frozen dataclasses, validated on construction (errors name field and value)."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from engine.errors import ConfigError
 
@@ -14,8 +16,9 @@ REBALANCES: tuple[str, ...] = ("on_change", "daily", "weekly", "monthly")
 OPTIMISTIC_FILL_LABEL = "same_close (optimistic: fills at the signal bar's own close)"
 
 
-def _check_number(owner: str, name: str, value: Any, low: float | None = None, high: float | None = None,
-                  low_open: bool = False) -> None:
+def _check_number(
+    owner: str, name: str, value: Any, low: float | None = None, high: float | None = None, low_open: bool = False
+) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
         raise ConfigError(f"{owner}.{name}: {value!r} is not a number")
     if low is not None and (value < low or (low_open and value == low)):
@@ -115,7 +118,7 @@ class BacktestConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "BacktestConfig":
+    def from_dict(cls, values: Mapping[str, Any]) -> BacktestConfig:
         """Build from a plain mapping (preset, YAML, JSON); unknown keys raise ConfigError naming them."""
         values = dict(values)
         known = {f.name for f in fields(cls)}

@@ -3,6 +3,7 @@
 Every error raised on purpose by the engine derives from `EngineError`, so front ends (Streamlit pages and
 the CLI) can show one clear message for it and let anything else propagate as a real bug.
 """
+
 from __future__ import annotations
 
 

@@ -3,10 +3,12 @@
 The one entry point the pages, the CLI, presets and batch jobs share: build a frozen request from widgets,
 flags, a preset or YAML, then call `run_request`.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from engine.config import BacktestConfig
 from engine.errors import ConfigError, DataError
@@ -47,7 +49,7 @@ class BacktestRequest:
         return d
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "BacktestRequest":
+    def from_dict(cls, values: Mapping[str, Any]) -> BacktestRequest:
         values = dict(values)
         known = {"strategy", "params", "symbols", "start", "end", "config", "data_source"}
         unknown = sorted(set(values) - known)
@@ -71,7 +73,7 @@ class BacktestRequest:
             raise ConfigError(f"request: field 'params' must be a mapping of name: value, got {params!r}")
         return cls(**values)
 
-    def with_changes(self, **changes: Any) -> "BacktestRequest":
+    def with_changes(self, **changes: Any) -> BacktestRequest:
         return replace(self, **changes)
 
 

@@ -3,20 +3,21 @@
 Session state holds only the id of the run on screen (also in the URL as ?run=<id>); the run itself is in
 the run store, so a browser reload shows it again.
 """
+
 from __future__ import annotations
 
 import streamlit as st
 
 from engine.errors import EngineError
-from engine.store.presets import Preset, list_presets, load_preset, save_preset
 from engine.request import run_request
+from engine.store.presets import Preset, list_presets, load_preset, save_preset
 from engine.strategies.registry import create_strategy, list_strategies, load_errors
 from ui import data_cache
 from ui.backtest_form import P, build_request, config_inputs, data_inputs, fill_state, seed_defaults
 from ui.result_view import show_run
+from ui.shell import ensure_navigation
 from ui.state import current_run_id, load_current_run, run_store, set_current_run
 from ui.widgets import import_uploads, param_inputs
-from ui.shell import ensure_navigation
 
 ensure_navigation()
 
@@ -67,8 +68,12 @@ seed_defaults(st.session_state, available, "sma_cross" if "sma_cross" in strateg
 has_runs = bool(current_run_id()) or len(run_store()) > 0
 with st.expander("Backtest settings", expanded=not has_runs, icon=":material/tune:"):
     c1, c2, c3 = st.columns([3, 3, 1], vertical_alignment="bottom")
-    c1.selectbox("Strategy", list(strategies), key=f"{P}_strategy",
-                 format_func=lambda n: f"{n} - {strategies[n].description}" if strategies[n].description else n)
+    c1.selectbox(
+        "Strategy",
+        list(strategies),
+        key=f"{P}_strategy",
+        format_func=lambda n: f"{n} - {strategies[n].description}" if strategies[n].description else n,
+    )
     c2.selectbox("Preset", [""] + list_presets(), key=f"{P}_preset", format_func=lambda n: n or "(choose a preset)")
     c3.button("Load preset", on_click=_load_preset, args=(available,), key=f"{P}_preset_load")
     flash = st.session_state.pop(f"{P}_flash", None)
@@ -108,8 +113,7 @@ if run is None:
 st.divider()
 st.subheader(f"Run {run.id}: {run.result.strategy} on {', '.join(run.result.symbols)}")
 with st.popover("Save as preset / edit settings"):
-    st.button("Copy this run's settings into the form", on_click=_edit_run, args=(run.id, available),
-              key=f"{P}_edit")
+    st.button("Copy this run's settings into the form", on_click=_edit_run, args=(run.id, available), key=f"{P}_edit")
     name = st.text_input("Preset name", key=f"{P}_preset_name", placeholder="e.g. spy_sma_10_50")
     overwrite = st.checkbox("Overwrite if it exists", key=f"{P}_preset_overwrite")
     if st.button("Save preset", key=f"{P}_preset_save", disabled=not name):

@@ -4,28 +4,40 @@ Flow: choose broker and preset -> "Generate signals" (fresh data, targets, plan 
 "Execute" -> order results, reconciliation; the audit log and fill quality are always shown. The paper broker
 is the default; a live account needs its account id typed before Execute is enabled.
 """
+
 from __future__ import annotations
 
 import streamlit as st
 
 from brokers.base import BrokerError
 from brokers.execution import broker_status, execute_plan, plan_rebalance
-from engine.ops.audit_log import AuditLog, slippage_vs_open
 from engine.errors import EngineError
-from engine.store.presets import list_presets, load_preset
+from engine.ops.audit_log import AuditLog, slippage_vs_open
 from engine.ops.risk import kill_switch_reason, set_kill_switch
 from engine.ops.signals import generate_signals
-from ui.daily_ops_view import (checks_display, get_broker, orders_display, paper_reset_panel, session_opens,
-                               slippage_figure, status_panel)
+from engine.store.presets import list_presets, load_preset
+from ui.daily_ops_view import (
+    checks_display,
+    get_broker,
+    orders_display,
+    paper_reset_panel,
+    session_opens,
+    slippage_figure,
+    status_panel,
+)
 
 st.title("Daily Ops")
 state = st.session_state
 
 with st.sidebar:
-    broker_name = st.selectbox("Broker", ["paper", "alpaca", "ibkr"], key="ops_broker",
-                               help="paper: the embedded simulated account (default). Alpaca / IBKR settings come "
-                                    "from the environment, Alpaca keys from the Streamlit secrets or the "
-                                    "environment; they are never shown here.")
+    broker_name = st.selectbox(
+        "Broker",
+        ["paper", "alpaca", "ibkr"],
+        key="ops_broker",
+        help="paper: the embedded simulated account (default). Alpaca / IBKR settings come "
+        "from the environment, Alpaca keys from the Streamlit secrets or the "
+        "environment; they are never shown here.",
+    )
     presets = list_presets()
     preset_name = st.selectbox("Preset", presets, key="ops_preset", index=0 if presets else None)
     with st.expander("Kill switch"):
@@ -80,8 +92,11 @@ if st.button("Generate signals", type="primary", key="ops_generate", icon=":mate
         with st.spinner("Loading data, computing today's targets and the plan ..."):
             sig = generate_signals(preset)
     except EngineError as e:
-        AuditLog().event("error", f"signals for {preset_name} failed: {type(e).__name__}: {e}",
-                         payload={"stage": "signals", "error": type(e).__name__})
+        AuditLog().event(
+            "error",
+            f"signals for {preset_name} failed: {type(e).__name__}: {e}",
+            payload={"stage": "signals", "error": type(e).__name__},
+        )
         st.error(f"Could not compute the signals: {e}")
     else:
         try:
@@ -92,8 +107,9 @@ if st.button("Generate signals", type="primary", key="ops_generate", icon=":mate
             st.error(f"Could not make the plan: {e}")
 
 signal, plan = state.get("ops_signal"), state.get("ops_plan")
-tab_plan, tab_orders, tab_log, tab_quality = st.tabs(["Signals and plan", "Orders and reconciliation",
-                                                      "Audit log", "Fill quality"])
+tab_plan, tab_orders, tab_log, tab_quality = st.tabs(
+    ["Signals and plan", "Orders and reconciliation", "Audit log", "Fill quality"]
+)
 with tab_plan:
     if signal is None or plan is None:
         st.info("Click **Generate signals** to compute today's targets and the rebalance plan.")
@@ -101,19 +117,30 @@ with tab_plan:
         st.subheader("Targets")
         st.caption(signal.summary())
         if signal.stale:
-            st.warning(f"Stale data: the last bar is {signal.data_timestamp.date()}, the expected session is "
-                       f"{signal.expected_session.date()}. Refresh the data (Data page) before trading live.")
+            st.warning(
+                f"Stale data: the last bar is {signal.data_timestamp.date()}, the expected session is "
+                f"{signal.expected_session.date()}. Refresh the data (Data page) before trading live."
+            )
         for note in signal.notes:
             if not note.startswith("stale data"):
                 st.caption(note)
-        st.dataframe(signal.changes.set_index("symbol"), key="ops_targets",
-                     column_config={c: st.column_config.NumberColumn(format="percent")
-                                    for c in ("previous", "target", "change")})
+        st.dataframe(
+            signal.changes.set_index("symbol"),
+            key="ops_targets",
+            column_config={
+                c: st.column_config.NumberColumn(format="percent") for c in ("previous", "target", "change")
+            },
+        )
         st.subheader("Plan")
         st.caption(plan.summary())
-        st.dataframe(plan.lines().set_index("symbol"), key="ops_lines",
-                     column_config={"target_weight": st.column_config.NumberColumn(format="percent"),
-                                    "notional": st.column_config.NumberColumn(format="%.2f")})
+        st.dataframe(
+            plan.lines().set_index("symbol"),
+            key="ops_lines",
+            column_config={
+                "target_weight": st.column_config.NumberColumn(format="percent"),
+                "notional": st.column_config.NumberColumn(format="%.2f"),
+            },
+        )
         st.markdown("**Risk checks**")
         st.dataframe(checks_display(plan.checks_frame()), key="ops_checks")
         for c in plan.checks:
@@ -125,15 +152,17 @@ with tab_plan:
             st.success("Nothing to do: the account already holds the targets.")
         else:
             if plan.is_live:
-                typed = st.text_input(f"LIVE account: type the account id ({plan.account_id}) to confirm",
-                                      key="ops_confirm_live")
+                typed = st.text_input(
+                    f"LIVE account: type the account id ({plan.account_id}) to confirm", key="ops_confirm_live"
+                )
                 confirmed = typed.strip() == plan.account_id
             else:
-                confirmed = st.checkbox(f"Send {len(plan.orders)} order(s) to the {plan.broker} account "
-                                        f"{plan.account_id}", key="ops_confirm")
+                confirmed = st.checkbox(
+                    f"Send {len(plan.orders)} order(s) to the {plan.broker} account {plan.account_id}",
+                    key="ops_confirm",
+                )
                 typed = None
-            if st.button("Execute", type="primary", disabled=not confirmed, key="ops_execute",
-                         icon=":material/send:"):
+            if st.button("Execute", type="primary", disabled=not confirmed, key="ops_execute", icon=":material/send:"):
                 try:
                     with st.spinner("Sending orders and waiting for fills ..."):
                         state["ops_report"] = execute_plan(plan, broker, confirm=typed, timeout=20.0)
@@ -150,8 +179,11 @@ with tab_orders:
         (st.success if report.status == "complete" else st.warning)(report.summary())
         for err in report.errors:
             st.error(err)
-        st.dataframe(orders_display(report.orders_frame()), key="ops_results",
-                     column_config={"slippage_bps": st.column_config.NumberColumn(format="%.1f")})
+        st.dataframe(
+            orders_display(report.orders_frame()),
+            key="ops_results",
+            column_config={"slippage_bps": st.column_config.NumberColumn(format="%.1f")},
+        )
         st.markdown("**Reconciliation** (target vs actual units after execution)")
         st.dataframe(report.reconciliation.set_index("symbol"), key="ops_recon")
 
@@ -166,9 +198,11 @@ with tab_log:
 
 with tab_quality:
     results = log.order_results()
-    st.caption("Each fill vs the price the plan was sized with (the latest price at planning time) and vs the "
-               "open of the session it filled in (what the backtest assumes: the next open, known once that "
-               "session's bar is in the data); positive = worse (paid more on a buy, received less on a sell).")
+    st.caption(
+        "Each fill vs the price the plan was sized with (the latest price at planning time) and vs the "
+        "open of the session it filled in (what the backtest assumes: the next open, known once that "
+        "session's bar is in the data); positive = worse (paid more on a buy, received less on a sell)."
+    )
     quality = slippage_vs_open(results, session_opens(sorted(set(results["symbol"])), preset.data_source))
     st.plotly_chart(slippage_figure(quality), key="ops_slippage")
     c1, c2 = st.columns(2)
@@ -179,5 +213,4 @@ with tab_quality:
         c2.metric("Average vs session open", f"{vs_open.mean():+.1f} bps", help=f"{len(vs_open)} fill(s)")
     pending = int(quality["slippage_open_bps"].isna().sum())
     if pending:
-        st.caption(f"{pending} fill(s) wait for their session's bar (refresh the data) to be compared with its "
-                   "open.")
+        st.caption(f"{pending} fill(s) wait for their session's bar (refresh the data) to be compared with its open.")

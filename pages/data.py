@@ -1,4 +1,5 @@
 """Data: every symbol with its source, range, bars and gaps; a price preview; import, fetch and delete."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -8,18 +9,24 @@ from engine.data import delete_imported
 from engine.errors import EngineError
 from ui import charts, data_cache
 from ui.alpaca_fetch import alpaca_fetch_form
-from ui.widgets import import_from_path, import_uploads
 from ui.shell import ensure_navigation
+from ui.widgets import import_from_path, import_uploads
 
 ensure_navigation()
 
 st.title("Data")
 info = data_cache.symbol_table()
-st.dataframe(info, hide_index=True, key="data_table", column_config={
-    "first": st.column_config.DateColumn(format="YYYY-MM-DD"),
-    "last": st.column_config.DateColumn(format="YYYY-MM-DD"),
-    "largest_gap_days": st.column_config.NumberColumn("largest gap (days)", format="%.0f"),
-    "gaps": st.column_config.NumberColumn("gaps (> threshold)")})
+st.dataframe(
+    info,
+    hide_index=True,
+    key="data_table",
+    column_config={
+        "first": st.column_config.DateColumn(format="YYYY-MM-DD"),
+        "last": st.column_config.DateColumn(format="YYYY-MM-DD"),
+        "largest_gap_days": st.column_config.NumberColumn("largest gap (days)", format="%.0f"),
+        "gaps": st.column_config.NumberColumn("gaps (> threshold)"),
+    },
+)
 st.caption(f"{len(info)} symbols. Imported symbols (source 'workspace') take precedence over bundled ones.")
 if "error" in info.columns:
     for row in info[info["error"].fillna("").astype(str) != ""].itertuples():
@@ -40,8 +47,11 @@ if len(info):
 st.subheader("Import")
 tab_files, tab_folder, tab_alpaca = st.tabs(["Upload files", "From a folder on this machine", "Fetch from Alpaca"])
 with tab_files:
-    import_uploads("CSV or Parquet files, one per symbol (SYMBOL.csv)", key="data_upload",
-                   on_import=lambda symbols: data_cache.clear())
+    import_uploads(
+        "CSV or Parquet files, one per symbol (SYMBOL.csv)",
+        key="data_upload",
+        on_import=lambda symbols: data_cache.clear(),
+    )
 with tab_folder:
     import_from_path("Folder or file path", key="data_folder", on_import=lambda symbols: data_cache.clear())
 with tab_alpaca:

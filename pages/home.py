@@ -1,13 +1,14 @@
 """Home: what data is available, the latest runs, the broker mode and how to start."""
+
 from __future__ import annotations
 
 import streamlit as st
 
 from ui import data_cache
 from ui.result_view import runs_frame, runs_table
+from ui.shell import ensure_navigation
 from ui.state import run_store
 from ui.status import broker_mode
-from ui.shell import ensure_navigation
 
 ensure_navigation()
 
@@ -32,11 +33,17 @@ left, right = st.columns([2, 3])
 with left:
     st.subheader("Data")
     if len(info):
-        by_source = info.groupby("source").agg(symbols=("symbol", "count"), first=("first", "min"),
-                                               last=("last", "max"))
-        st.dataframe(by_source, key="home_sources",
-                     column_config={"first": st.column_config.DateColumn(format="YYYY-MM-DD"),
-                                    "last": st.column_config.DateColumn(format="YYYY-MM-DD")})
+        by_source = info.groupby("source").agg(
+            symbols=("symbol", "count"), first=("first", "min"), last=("last", "max")
+        )
+        st.dataframe(
+            by_source,
+            key="home_sources",
+            column_config={
+                "first": st.column_config.DateColumn(format="YYYY-MM-DD"),
+                "last": st.column_config.DateColumn(format="YYYY-MM-DD"),
+            },
+        )
         st.caption(", ".join(info["symbol"]))
     else:
         st.info("No data yet: import CSV/Parquet files on the Data page.")
@@ -47,7 +54,10 @@ with right:
     if runs.empty:
         st.info("No runs yet.")
     else:
-        runs_table(runs_frame(runs), ["id", "created_at", "strategy", "symbols", "total_return", "sharpe",
-                                      "max_drawdown"], key="home_runs")
+        runs_table(
+            runs_frame(runs),
+            ["id", "created_at", "strategy", "symbols", "total_return", "sharpe", "max_drawdown"],
+            key="home_runs",
+        )
     st.page_link("pages/backtest.py", label="New backtest", icon=":material/query_stats:")
     st.page_link("pages/runs.py", label="All runs", icon=":material/history:")

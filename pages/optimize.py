@@ -5,23 +5,25 @@ Scorecard. Long calls show a progress bar with a Cancel button (ui.run_control).
 session state while viewed and saved as runs: the optimizer's best set (kind "optimize"), the walk-forward's
 stitched out-of-sample equity ("walkforward"), the Monte Carlo ("montecarlo") and the scorecard ("scorecard").
 """
+
 from __future__ import annotations
 
 import streamlit as st
 
 from engine.errors import EngineError
-from engine.research.montecarlo import METHODS as MC_METHODS, MonteCarloSpec, run_montecarlo, save_montecarlo
-from engine.research.optimize import run_optimization
 from engine.request import run_request
-from engine.strategies.registry import list_strategies, load_errors
+from engine.research.montecarlo import METHODS as MC_METHODS
+from engine.research.montecarlo import MonteCarloSpec, run_montecarlo, save_montecarlo
+from engine.research.optimize import run_optimization
 from engine.research.walkforward import WalkForwardSpec, run_walkforward, save_walkforward
+from engine.strategies.registry import list_strategies, load_errors
 from ui import data_cache
 from ui import optimize_view as view
-from ui.optimize_tabs import scorecard_tab, universe_tab
 from ui.optimize_form import P, build_spec, data_inputs, range_inputs, search_inputs, seed_defaults
+from ui.optimize_tabs import scorecard_tab, universe_tab
 from ui.run_control import controlled, pop_cancelled
-from ui.state import run_store
 from ui.shell import ensure_navigation
+from ui.state import run_store
 
 ensure_navigation()
 TABS = ("Grid", "Walk-forward", "Monte Carlo", "Universe", "Scorecard")
@@ -37,8 +39,12 @@ if not available:
 seed_defaults(st.session_state, available, "sma_cross" if "sma_cross" in strategies else next(iter(strategies)))
 
 left, right = st.columns([1, 2])
-left.selectbox("Strategy", list(strategies), key=f"{P}_strategy",
-               format_func=lambda n: f"{n} - {strategies[n].description}" if strategies[n].description else n)
+left.selectbox(
+    "Strategy",
+    list(strategies),
+    key=f"{P}_strategy",
+    format_func=lambda n: f"{n} - {strategies[n].description}" if strategies[n].description else n,
+)
 with right:
     data_inputs(available)
 strategy = st.session_state[f"{P}_strategy"]
@@ -55,9 +61,11 @@ if ranges:
         n_sets = 1
         for values in ranges.values():
             n_sets *= len(values)
-        st.caption(f"{spec.method} search over {', '.join(ranges)}: {n_sets:,} combinations"
-                   f"{f', {spec.n_trials} trials' if spec.method != 'grid' else ''}; objective "
-                   f"{'max' if spec.maximize else 'min'} {spec.objective}.")
+        st.caption(
+            f"{spec.method} search over {', '.join(ranges)}: {n_sets:,} combinations"
+            f"{f', {spec.n_trials} trials' if spec.method != 'grid' else ''}; objective "
+            f"{'max' if spec.maximize else 'min'} {spec.objective}."
+        )
     except EngineError as e:
         st.error(f"Cannot optimize with these inputs: {e}")
 
@@ -73,8 +81,11 @@ with tabs["Grid"]:
         if pop_cancelled(f"{P}_grid"):
             st.warning("Optimization cancelled; the previous result (if any) is shown.")
         if go and spec is not None:
-            found = controlled(f"Optimizing {spec.strategy}", f"{P}_grid",
-                                lambda p, s: run_optimization(spec, progress=p, should_stop=s))
+            found = controlled(
+                f"Optimizing {spec.strategy}",
+                f"{P}_grid",
+                lambda p, s: run_optimization(spec, progress=p, should_stop=s),
+            )
             if found is not None:
                 result = view.slim(found)
                 st.session_state[f"{P}_result"] = result
@@ -103,21 +114,28 @@ with tabs["Walk-forward"]:
         if pop_cancelled(f"{P}_wf"):
             st.warning("Walk-forward cancelled.")
         if go and spec is not None:
+
             def _wf(p, s):
-                wf_spec = WalkForwardSpec(optimize=spec, in_sample=st.session_state[f"{P}_wf_is"].strip(),
-                                          out_of_sample=st.session_state[f"{P}_wf_oos"].strip(),
-                                          anchored=bool(st.session_state[f"{P}_wf_anchored"]))
+                wf_spec = WalkForwardSpec(
+                    optimize=spec,
+                    in_sample=st.session_state[f"{P}_wf_is"].strip(),
+                    out_of_sample=st.session_state[f"{P}_wf_oos"].strip(),
+                    anchored=bool(st.session_state[f"{P}_wf_anchored"]),
+                )
                 return run_walkforward(wf_spec, progress=p, should_stop=s)
 
             wf = controlled("Walk-forward", f"{P}_wf", _wf)
             if wf is not None:
                 st.session_state[f"{P}_wf_result"] = wf
                 st.session_state[f"{P}_wf_run_id"] = view.save_as_run(
-                    lambda: save_walkforward(wf, store=run_store()), "walk-forward")
+                    lambda: save_walkforward(wf, store=run_store()), "walk-forward"
+                )
         wf = st.session_state.get(f"{P}_wf_result")
         if wf is None:
-            st.info("Each window optimizes on its in-sample bars and trades the chosen set on the next "
-                    "out-of-sample bars; no out-of-sample bar is used to choose. Press **Run walk-forward**.")
+            st.info(
+                "Each window optimizes on its in-sample bars and trades the chosen set on the next "
+                "out-of-sample bars; no out-of-sample bar is used to choose. Press **Run walk-forward**."
+            )
         else:
             try:
                 opt = wf.spec.optimize
@@ -133,28 +151,53 @@ with tabs["Monte Carlo"]:
     if tabs["Monte Carlo"].open:
         params = view.choose_params(result, fixed, ranges, key=f"{P}_mc_set")
         c1, c2, c3, c4 = st.columns(4)
-        method = c1.selectbox("Method", list(MC_METHODS), index=list(MC_METHODS).index("block_bootstrap"),
-                              key=f"{P}_mc_method",
-                              help="reshuffle: trade order (drawdowns vary, final equity does not); "
-                                   "bootstrap_trades: trades with replacement; block_bootstrap: daily returns in blocks.")
-        n_sims = c2.number_input("Simulations", min_value=10, max_value=100_000, value=1000, step=100,
-                                 key=f"{P}_mc_n")
+        method = c1.selectbox(
+            "Method",
+            list(MC_METHODS),
+            index=list(MC_METHODS).index("block_bootstrap"),
+            key=f"{P}_mc_method",
+            help="reshuffle: trade order (drawdowns vary, final equity does not); "
+            "bootstrap_trades: trades with replacement; block_bootstrap: daily returns in blocks.",
+        )
+        n_sims = c2.number_input("Simulations", min_value=10, max_value=100_000, value=1000, step=100, key=f"{P}_mc_n")
         block = c3.number_input("Block length (bars)", min_value=1, max_value=2000, value=20, key=f"{P}_mc_block")
         seed = c4.number_input("Seed", min_value=0, value=0, key=f"{P}_mc_seed")
         c1, c2, c3 = st.columns(3)
-        slip = c1.number_input("Extra slippage (bps per fill)", min_value=0.0, max_value=1000.0, value=0.0,
-                               key=f"{P}_mc_slip")
-        haircut = c2.slider("Win-rate haircut", 0.0, 1.0, 0.0, 0.05, key=f"{P}_mc_haircut",
-                            help="Fraction of winning trades (or bars) turned into the average loss.")
-        loss = c3.slider("Loss threshold", 0.01, 1.0, 0.2, 0.01, key=f"{P}_mc_loss",
-                         help="P(loss) = share of paths ending below (1 - threshold) x initial cash.")
+        slip = c1.number_input(
+            "Extra slippage (bps per fill)", min_value=0.0, max_value=1000.0, value=0.0, key=f"{P}_mc_slip"
+        )
+        haircut = c2.slider(
+            "Win-rate haircut",
+            0.0,
+            1.0,
+            0.0,
+            0.05,
+            key=f"{P}_mc_haircut",
+            help="Fraction of winning trades (or bars) turned into the average loss.",
+        )
+        loss = c3.slider(
+            "Loss threshold",
+            0.01,
+            1.0,
+            0.2,
+            0.01,
+            key=f"{P}_mc_loss",
+            help="P(loss) = share of paths ending below (1 - threshold) x initial cash.",
+        )
         if pop_cancelled(f"{P}_mc"):
             st.warning("Monte Carlo cancelled; the previous result (if any) is shown.")
         if st.button("Run Monte Carlo", type="primary", key=f"{P}_mc_run", disabled=spec is None) and spec:
+
             def _mc(p, s):
-                mc_spec = MonteCarloSpec(method=method, n_sims=int(n_sims), block_length=int(block),
-                                         extra_slippage_bps=float(slip), win_rate_haircut=float(haircut),
-                                         loss_threshold=float(loss), seed=int(seed))
+                mc_spec = MonteCarloSpec(
+                    method=method,
+                    n_sims=int(n_sims),
+                    block_length=int(block),
+                    extra_slippage_bps=float(slip),
+                    win_rate_haircut=float(haircut),
+                    loss_threshold=float(loss),
+                    seed=int(seed),
+                )
                 request = spec.request(params)
                 backtest = run_request(request)
                 return request, backtest, run_montecarlo(backtest, mc_spec, progress=p, should_stop=s)
@@ -162,8 +205,9 @@ with tabs["Monte Carlo"]:
             done = controlled("Monte Carlo", f"{P}_mc", _mc)
             if done is not None:
                 request, backtest, mc = done
-                run_id = view.save_as_run(lambda: save_montecarlo(mc, backtest, request, store=run_store()),
-                                          "Monte Carlo")
+                run_id = view.save_as_run(
+                    lambda: save_montecarlo(mc, backtest, request, store=run_store()), "Monte Carlo"
+                )
                 st.session_state[f"{P}_mc_result"] = (mc, backtest.equity, params, run_id)
         stored = st.session_state.get(f"{P}_mc_result")
         if stored is None:

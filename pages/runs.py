@@ -1,4 +1,5 @@
 """Runs: every saved run; filter and sort, open one, compare several, delete with confirmation."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -7,8 +8,8 @@ from engine.errors import EngineError
 from ui import charts
 from ui.compare import config_diff, metrics_side_by_side, run_label
 from ui.result_view import metrics_table, runs_frame, runs_table, show_run
-from ui.state import QUERY_KEY, run_store, set_current_run
 from ui.shell import ensure_navigation
+from ui.state import QUERY_KEY, run_store, set_current_run
 
 ensure_navigation()
 
@@ -24,21 +25,42 @@ c1, c2, c3, c4 = st.columns(4)
 strategy = c1.selectbox("Strategy", ["(all)", *sorted(everything["strategy"].unique())], key="runs_strategy")
 symbols = sorted({s for row in everything["symbols"] for s in str(row).split(",") if s})
 symbol = c2.selectbox("Symbol", ["(all)", *symbols], key="runs_symbol")
-sort_by = c3.selectbox("Sort by", ["created_at", "total_return", "cagr", "sharpe", "max_drawdown", "n_trades"],
-                       key="runs_sort")
+sort_by = c3.selectbox(
+    "Sort by", ["created_at", "total_return", "cagr", "sharpe", "max_drawdown", "n_trades"], key="runs_sort"
+)
 descending = c4.toggle("Descending", value=True, key="runs_desc")
 
-runs = runs_frame(store.list(strategy=None if strategy == "(all)" else strategy,
-                             symbol=None if symbol == "(all)" else symbol))
+runs = runs_frame(
+    store.list(strategy=None if strategy == "(all)" else strategy, symbol=None if symbol == "(all)" else symbol)
+)
 runs = runs.sort_values(sort_by, ascending=not descending, na_position="last")
-runs_table(runs, ["id", "created_at", "kind", "strategy", "symbols", "start", "end", "total_return", "cagr", "sharpe",
-                  "max_drawdown", "n_trades", "final_equity"], key="runs_table")
+runs_table(
+    runs,
+    [
+        "id",
+        "created_at",
+        "kind",
+        "strategy",
+        "symbols",
+        "start",
+        "end",
+        "total_return",
+        "cagr",
+        "sharpe",
+        "max_drawdown",
+        "n_trades",
+        "final_equity",
+    ],
+    key="runs_table",
+)
 st.caption(f"{len(runs)} of {len(everything)} runs. Click a column header to sort the table in place.")
 
-labels = {row.id: f"{row.id} · {row.strategy} · {row.symbols} · {row.created_at:%Y-%m-%d %H:%M}"
-          for row in runs.itertuples()}
-chosen = st.multiselect("Select runs (one to open, two or more to compare)", list(labels), format_func=labels.get,
-                        key="runs_selected")
+labels = {
+    row.id: f"{row.id} · {row.strategy} · {row.symbols} · {row.created_at:%Y-%m-%d %H:%M}" for row in runs.itertuples()
+}
+chosen = st.multiselect(
+    "Select runs (one to open, two or more to compare)", list(labels), format_func=labels.get, key="runs_selected"
+)
 if not chosen:
     st.stop()
 

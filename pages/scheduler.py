@@ -3,6 +3,7 @@
 Jobs live in the workspace's SQLite queue, so the status survives a browser reload or an app restart; any
 `ivybt worker` process (or the background worker started here) runs them.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -11,8 +12,8 @@ from engine.batch import validate_text
 from engine.batch.queue import JobQueue
 from engine.errors import EngineError
 from engine.metrics import METRIC_NAMES
-from engine.strategies.registry import list_strategies
 from engine.store.workspace import workspace_dir
+from engine.strategies.registry import list_strategies
 from ui import scheduler_view as view
 from ui.state import run_store, set_current_run
 
@@ -24,9 +25,16 @@ if "sched_yaml" not in st.session_state:
 
 def _use_form() -> None:
     s = st.session_state
-    s["sched_yaml"] = view.form_yaml(s["sched_f_name"], s["sched_f_strategies"], s["sched_f_symbols"],
-                                     s["sched_f_start"], s["sched_f_end"], s["sched_f_commission"],
-                                     s["sched_f_slippage"], s["sched_f_objective"])
+    s["sched_yaml"] = view.form_yaml(
+        s["sched_f_name"],
+        s["sched_f_strategies"],
+        s["sched_f_symbols"],
+        s["sched_f_start"],
+        s["sched_f_end"],
+        s["sched_f_commission"],
+        s["sched_f_slippage"],
+        s["sched_f_objective"],
+    )
 
 
 def _use_upload() -> None:
@@ -40,8 +48,12 @@ with new_tab:
     with st.expander("Build a simple batch (strategies x symbol sets)"):
         with st.form("sched_form"):
             st.text_input("Batch name", value="my-batch", key="sched_f_name")
-            st.multiselect("Strategies (default parameters)", list(list_strategies()), default=["sma_cross"],
-                           key="sched_f_strategies")
+            st.multiselect(
+                "Strategies (default parameters)",
+                list(list_strategies()),
+                default=["sma_cross"],
+                key="sched_f_strategies",
+            )
             st.text_area("Symbol sets, one per line", value="SPY\nQQQ, IWM", key="sched_f_symbols")
             c1, c2 = st.columns(2)
             c1.date_input("Start", value=None, key="sched_f_start")
@@ -49,20 +61,34 @@ with new_tab:
             c3, c4, c5 = st.columns(3)
             c3.number_input("Commission (bps)", 0.0, 1000.0, 2.0, key="sched_f_commission")
             c4.number_input("Slippage (bps)", 0.0, 1000.0, 1.0, key="sched_f_slippage")
-            c5.selectbox("Rank jobs by", list(METRIC_NAMES), index=list(METRIC_NAMES).index("sharpe"),
-                         key="sched_f_objective")
+            c5.selectbox(
+                "Rank jobs by", list(METRIC_NAMES), index=list(METRIC_NAMES).index("sharpe"), key="sched_f_objective"
+            )
             st.form_submit_button("Write YAML", on_click=_use_form)
     st.file_uploader("Or upload a batch file", type=["yaml", "yml"], key="sched_upload", on_change=_use_upload)
     text = st.text_area("Batch YAML", key="sched_yaml", height=340)
     batch, issues = validate_text(text, "editor")
     if issues:
-        st.error("The batch is not valid:\n\n" + "\n".join(f"- line {i.line}, `{i.field}`: {i.message}"
-                                                            for i in issues))
+        st.error(
+            "The batch is not valid:\n\n" + "\n".join(f"- line {i.line}, `{i.field}`: {i.message}" for i in issues)
+        )
     else:
         st.success(f"Valid batch **{batch.name}**: {len(batch.jobs)} job(s).")
-        st.dataframe([{"job": j.name, "kind": j.kind, "strategy": j.request.strategy,
-                       "symbols": ", ".join(j.request.symbols), "start": j.request.start, "end": j.request.end}
-                      for j in batch.jobs], hide_index=True, key="sched_preview")
+        st.dataframe(
+            [
+                {
+                    "job": j.name,
+                    "kind": j.kind,
+                    "strategy": j.request.strategy,
+                    "symbols": ", ".join(j.request.symbols),
+                    "start": j.request.start,
+                    "end": j.request.end,
+                }
+                for j in batch.jobs
+            ],
+            hide_index=True,
+            key="sched_preview",
+        )
     if st.button("Queue batch", type="primary", disabled=batch is None, key="sched_queue"):
         batch_id = queue.submit(batch)
         st.session_state["sched_batch"] = st.session_state["sched_pick"] = batch_id
@@ -76,11 +102,15 @@ with queue_tab:
     names = {b.id: f"{b.name} · {b.id} · {b.submitted} UTC · {b.n_jobs} jobs" for b in batches.itertuples()}
     ids = list(names)
     current = st.session_state.get("sched_batch")
-    batch_id = st.selectbox("Batch", ids, index=ids.index(current) if current in ids else 0,
-                            format_func=names.get, key="sched_pick")
+    batch_id = st.selectbox(
+        "Batch", ids, index=ids.index(current) if current in ids else 0, format_func=names.get, key="sched_pick"
+    )
     c1, c2 = st.columns([1, 3])
-    if c1.button("Start a background worker", key="sched_start_worker",
-                 help="Runs `ivybt worker --exit-when-empty` in its own process; it stops when the queue is empty."):
+    if c1.button(
+        "Start a background worker",
+        key="sched_start_worker",
+        help="Runs `ivybt worker --exit-when-empty` in its own process; it stops when the queue is empty.",
+    ):
         pid = view.start_background_worker(workspace_dir())
         st.toast(f"Worker started (pid {pid}).")
     c2.caption("Or run `ivybt worker` in a terminal (several at once to use more cores).")
@@ -92,19 +122,25 @@ with queue_tab:
         cols = st.columns(5)
         for col, status in zip(cols, ("queued", "running", "done", "failed", "cancelled")):
             col.metric(status.capitalize(), counts[status])
-        st.dataframe(view.jobs_table(jobs), hide_index=True, key="sched_jobs", column_config={
-            "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
-            "duration": st.column_config.NumberColumn("duration (s)", format="%.1f"),
-            "objective": st.column_config.NumberColumn(format="%.4f"),
-        })
+        st.dataframe(
+            view.jobs_table(jobs),
+            hide_index=True,
+            key="sched_jobs",
+            column_config={
+                "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
+                "duration": st.column_config.NumberColumn("duration (s)", format="%.1f"),
+                "objective": st.column_config.NumberColumn(format="%.4f"),
+            },
+        )
 
     live_table()
     jobs = queue.jobs(batch_id)
     a1, a2, a3 = st.columns(3)
     open_ids = view.unfinished(jobs)
     with a1:
-        victim = st.selectbox("Job to cancel", open_ids, format_func=view.labels(jobs, open_ids).get,
-                              key="sched_cancel_pick", index=None)
+        victim = st.selectbox(
+            "Job to cancel", open_ids, format_func=view.labels(jobs, open_ids).get, key="sched_cancel_pick", index=None
+        )
         if st.button("Cancel job", disabled=victim is None, key="sched_cancel"):
             queue.cancel(victim)
             st.rerun()
@@ -118,8 +154,13 @@ with queue_tab:
             st.rerun()
     done = jobs[jobs["status"] == "done"]
     with a3:
-        pick = st.selectbox("Open the result of", list(done["run_id"]), index=None, key="sched_open_pick",
-                            format_func=dict(zip(done["run_id"], done["name"])).get)
+        pick = st.selectbox(
+            "Open the result of",
+            list(done["run_id"]),
+            index=None,
+            key="sched_open_pick",
+            format_func=dict(zip(done["run_id"], done["name"])).get,
+        )
         if st.button("Open result", disabled=pick is None, key="sched_open"):
             set_current_run(pick)
             st.switch_page("pages/backtest.py")
@@ -136,10 +177,17 @@ with queue_tab:
     best = view.best_job(jobs)
     if best is not None:
         better = "higher" if bool(best.get("maximize", 1)) else "lower"
-        st.success(f"Best job: **{best['name']}** with {best['objective_name']} = {best['objective']:.4f} "
-                   f"({better} is better; run {best['run_id']}).")
-    st.dataframe(table, key="sched_summary", column_config={
-        c: st.column_config.NumberColumn(format="percent") for c in ("total_return", "cagr", "max_drawdown")})
+        st.success(
+            f"Best job: **{best['name']}** with {best['objective_name']} = {best['objective']:.4f} "
+            f"({better} is better; run {best['run_id']})."
+        )
+    st.dataframe(
+        table,
+        key="sched_summary",
+        column_config={
+            c: st.column_config.NumberColumn(format="percent") for c in ("total_return", "cagr", "max_drawdown")
+        },
+    )
     st.plotly_chart(view.objective_figure(table), key="sched_objective_chart")
     store = run_store()
     curves = {}

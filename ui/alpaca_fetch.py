@@ -4,13 +4,14 @@ Bars come from `brokers.bars.AlpacaBarsSource` (alpaca-py's market-data client).
 temporary `<SYMBOL>.parquet` and imported with `engine.data.import_files`, so fetched bars pass the same
 validation as any uploaded file. `ALPACA_DATA_URL` overrides the market-data endpoint (proxies, tests).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import streamlit as st
 
@@ -24,8 +25,10 @@ def alpaca_fetch_form(key: str, on_import: Callable[[list[str]], None] | None = 
     """Symbols box + Fetch button. After an import, `on_import(symbols)` runs and the page reruns (messages
     are shown once after the rerun); without `on_import` the imported symbols are returned."""
     if not alpaca_keys_present():
-        st.info("Alpaca keys are not configured. Set ALPACA_API_KEY and ALPACA_SECRET_KEY (or APCA_API_KEY_ID "
-                "and APCA_API_SECRET_KEY) in the environment and restart the app to fetch bars from Alpaca.")
+        st.info(
+            "Alpaca keys are not configured. Set ALPACA_API_KEY and ALPACA_SECRET_KEY (or APCA_API_KEY_ID "
+            "and APCA_API_SECRET_KEY) in the environment and restart the app to fetch bars from Alpaca."
+        )
         return []
     text = st.text_input("Symbols (comma separated)", key=f"{key}_symbols", placeholder="SPY, QQQ")
     start = st.date_input("From", value=dt.date(2015, 1, 1), key=f"{key}_start")

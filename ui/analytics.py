@@ -4,6 +4,7 @@ Pure pandas, no Streamlit: the chart builders and the HTML report share them. Co
 simple per-bar returns; annualization multiplies by `periods_per_year` (252 for daily bars) for means and by
 its square root for volatilities; rolling windows count bars and use data up to and including each bar.
 """
+
 from __future__ import annotations
 
 import numpy as np

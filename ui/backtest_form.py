@@ -4,10 +4,12 @@
 `config_inputs` draws the simulation settings; `build_request` turns what was entered into a frozen request,
 raising the engine's errors (ConfigError, DataError) with the field that is wrong.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any
 
 import streamlit as st
 
@@ -23,11 +25,22 @@ FILL_LABELS = {
     "same_close": OPTIMISTIC_FILL_LABEL,
 }
 DEFAULTS: dict[str, Any] = {
-    f"{P}_start": dt.date(2010, 1, 1), f"{P}_end": None, f"{P}_cash": 100_000.0,
-    f"{P}_commission": 0.0, f"{P}_min_commission": 0.0, f"{P}_slippage": 0.0,
-    f"{P}_fill": "next_open", f"{P}_sizing": "fractional", f"{P}_rebalance": "on_change", f"{P}_drift": 0.0,
-    f"{P}_leverage": 1.0, f"{P}_max_position": 0.0, f"{P}_stop_loss": 0.0, f"{P}_take_profit": 0.0,
-    f"{P}_trailing": 0.0, f"{P}_benchmark": FIRST_SYMBOL,
+    f"{P}_start": dt.date(2010, 1, 1),
+    f"{P}_end": None,
+    f"{P}_cash": 100_000.0,
+    f"{P}_commission": 0.0,
+    f"{P}_min_commission": 0.0,
+    f"{P}_slippage": 0.0,
+    f"{P}_fill": "next_open",
+    f"{P}_sizing": "fractional",
+    f"{P}_rebalance": "on_change",
+    f"{P}_drift": 0.0,
+    f"{P}_leverage": 1.0,
+    f"{P}_max_position": 0.0,
+    f"{P}_stop_loss": 0.0,
+    f"{P}_take_profit": 0.0,
+    f"{P}_trailing": 0.0,
+    f"{P}_benchmark": FIRST_SYMBOL,
 }
 
 
@@ -54,13 +67,21 @@ def fill_state(state: MutableMapping[str, Any], request: BacktestRequest, availa
     values = {
         f"{P}_strategy": request.strategy,
         f"{P}_symbols": [s for s in request.symbols if s in available],
-        f"{P}_start": _date(request.start), f"{P}_end": _date(request.end), f"{P}_cash": float(cfg.initial_cash),
-        f"{P}_commission": float(cfg.costs.commission_bps), f"{P}_min_commission": float(cfg.costs.min_commission),
-        f"{P}_slippage": float(cfg.costs.slippage_bps), f"{P}_fill": cfg.fill,
-        f"{P}_sizing": "fractional" if cfg.fractional else "whole", f"{P}_rebalance": cfg.rebalance,
-        f"{P}_drift": float(cfg.drift_threshold), f"{P}_leverage": float(cfg.risk.max_leverage),
-        f"{P}_max_position": float(cfg.risk.max_position or 0.0), f"{P}_stop_loss": _pct(cfg.risk.stop_loss),
-        f"{P}_take_profit": _pct(cfg.risk.take_profit), f"{P}_trailing": _pct(cfg.risk.trailing_stop),
+        f"{P}_start": _date(request.start),
+        f"{P}_end": _date(request.end),
+        f"{P}_cash": float(cfg.initial_cash),
+        f"{P}_commission": float(cfg.costs.commission_bps),
+        f"{P}_min_commission": float(cfg.costs.min_commission),
+        f"{P}_slippage": float(cfg.costs.slippage_bps),
+        f"{P}_fill": cfg.fill,
+        f"{P}_sizing": "fractional" if cfg.fractional else "whole",
+        f"{P}_rebalance": cfg.rebalance,
+        f"{P}_drift": float(cfg.drift_threshold),
+        f"{P}_leverage": float(cfg.risk.max_leverage),
+        f"{P}_max_position": float(cfg.risk.max_position or 0.0),
+        f"{P}_stop_loss": _pct(cfg.risk.stop_loss),
+        f"{P}_take_profit": _pct(cfg.risk.take_profit),
+        f"{P}_trailing": _pct(cfg.risk.trailing_stop),
         f"{P}_benchmark": cfg.benchmark if cfg.benchmark in available else FIRST_SYMBOL,
     }
     state.update(values)
@@ -70,13 +91,16 @@ def fill_state(state: MutableMapping[str, Any], request: BacktestRequest, availa
 
 def data_inputs(available: Sequence[str]) -> None:
     """Symbols and date range (inside the form)."""
-    st.multiselect("Symbols", list(available), key=f"{P}_symbols",
-                   help="Bundled sample plus anything imported into the workspace.")
+    st.multiselect(
+        "Symbols", list(available), key=f"{P}_symbols", help="Bundled sample plus anything imported into the workspace."
+    )
     c1, c2 = st.columns(2)
-    c1.date_input("Start (empty = first bar)", key=f"{P}_start", min_value=dt.date(1970, 1, 1),
-                  max_value=dt.date(2100, 1, 1))
-    c2.date_input("End (empty = last bar)", key=f"{P}_end", min_value=dt.date(1970, 1, 1),
-                  max_value=dt.date(2100, 1, 1))
+    c1.date_input(
+        "Start (empty = first bar)", key=f"{P}_start", min_value=dt.date(1970, 1, 1), max_value=dt.date(2100, 1, 1)
+    )
+    c2.date_input(
+        "End (empty = last bar)", key=f"{P}_end", min_value=dt.date(1970, 1, 1), max_value=dt.date(2100, 1, 1)
+    )
 
 
 def config_inputs(available: Sequence[str]) -> None:
@@ -84,31 +108,50 @@ def config_inputs(available: Sequence[str]) -> None:
     with st.expander("Costs, fills and sizing", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
         c1.number_input("Initial cash", min_value=1.0, step=10_000.0, key=f"{P}_cash")
-        c2.number_input("Commission (bps of notional)", min_value=0.0, max_value=1000.0, step=1.0,
-                        key=f"{P}_commission")
+        c2.number_input(
+            "Commission (bps of notional)", min_value=0.0, max_value=1000.0, step=1.0, key=f"{P}_commission"
+        )
         c3.number_input("Min commission per order", min_value=0.0, step=1.0, key=f"{P}_min_commission")
         c4.number_input("Slippage (bps)", min_value=0.0, max_value=1000.0, step=1.0, key=f"{P}_slippage")
         c1, c2 = st.columns(2)
-        c1.radio("Fill convention", list(FILLS), format_func=FILL_LABELS.get, key=f"{P}_fill",
-                 help="Signals are decided at the close of bar t. same_close is optimistic: use it only to "
-                      "measure fill sensitivity.")
-        c2.radio("Sizing", ["fractional", "whole"], key=f"{P}_sizing", horizontal=True,
-                 format_func=lambda v: "fractional units" if v == "fractional" else "whole shares")
+        c1.radio(
+            "Fill convention",
+            list(FILLS),
+            format_func=FILL_LABELS.get,
+            key=f"{P}_fill",
+            help="Signals are decided at the close of bar t. same_close is optimistic: use it only to "
+            "measure fill sensitivity.",
+        )
+        c2.radio(
+            "Sizing",
+            ["fractional", "whole"],
+            key=f"{P}_sizing",
+            horizontal=True,
+            format_func=lambda v: "fractional units" if v == "fractional" else "whole shares",
+        )
     with st.expander("Rebalancing, leverage and stops", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
-        c1.selectbox("Rebalance", list(REBALANCES), key=f"{P}_rebalance",
-                     help="on_change trades only when a target changes; a schedule also restores drifted weights.")
-        c2.number_input("Drift threshold (abs. weight)", min_value=0.0, max_value=10.0, step=0.01,
-                        key=f"{P}_drift")
+        c1.selectbox(
+            "Rebalance",
+            list(REBALANCES),
+            key=f"{P}_rebalance",
+            help="on_change trades only when a target changes; a schedule also restores drifted weights.",
+        )
+        c2.number_input("Drift threshold (abs. weight)", min_value=0.0, max_value=10.0, step=0.01, key=f"{P}_drift")
         c3.number_input("Max leverage (sum |w|)", min_value=0.01, max_value=100.0, step=0.25, key=f"{P}_leverage")
-        c4.number_input("Per-position cap |w| (0 = none)", min_value=0.0, max_value=100.0, step=0.05,
-                        key=f"{P}_max_position")
+        c4.number_input(
+            "Per-position cap |w| (0 = none)", min_value=0.0, max_value=100.0, step=0.05, key=f"{P}_max_position"
+        )
         c1, c2, c3, c4 = st.columns(4)
         c1.number_input("Stop-loss % (0 = off)", min_value=0.0, max_value=100.0, step=1.0, key=f"{P}_stop_loss")
         c2.number_input("Take-profit % (0 = off)", min_value=0.0, step=1.0, key=f"{P}_take_profit")
         c3.number_input("Trailing stop % (0 = off)", min_value=0.0, max_value=100.0, step=1.0, key=f"{P}_trailing")
-        c4.selectbox("Benchmark", [FIRST_SYMBOL, *available], key=f"{P}_benchmark",
-                     help="Buy-and-hold of this symbol is shown beside the strategy.")
+        c4.selectbox(
+            "Benchmark",
+            [FIRST_SYMBOL, *available],
+            key=f"{P}_benchmark",
+            help="Buy-and-hold of this symbol is shown beside the strategy.",
+        )
 
 
 def _off(pct: float) -> float | None:
@@ -122,16 +165,29 @@ def build_request(state: Mapping[str, Any], params: Mapping[str, Any]) -> Backte
     bench = g(f"{P}_benchmark")
     config = BacktestConfig(
         initial_cash=float(g(f"{P}_cash")),
-        costs=Costs(commission_bps=float(g(f"{P}_commission")), min_commission=float(g(f"{P}_min_commission")),
-                    slippage_bps=float(g(f"{P}_slippage"))),
-        risk=Risk(max_leverage=float(g(f"{P}_leverage")),
-                  max_position=float(g(f"{P}_max_position")) or None,
-                  stop_loss=_off(g(f"{P}_stop_loss")), take_profit=_off(g(f"{P}_take_profit")),
-                  trailing_stop=_off(g(f"{P}_trailing"))),
-        fill=g(f"{P}_fill"), fractional=g(f"{P}_sizing") == "fractional", rebalance=g(f"{P}_rebalance"),
-        drift_threshold=float(g(f"{P}_drift")), benchmark=None if bench in (None, FIRST_SYMBOL) else bench,
+        costs=Costs(
+            commission_bps=float(g(f"{P}_commission")),
+            min_commission=float(g(f"{P}_min_commission")),
+            slippage_bps=float(g(f"{P}_slippage")),
+        ),
+        risk=Risk(
+            max_leverage=float(g(f"{P}_leverage")),
+            max_position=float(g(f"{P}_max_position")) or None,
+            stop_loss=_off(g(f"{P}_stop_loss")),
+            take_profit=_off(g(f"{P}_take_profit")),
+            trailing_stop=_off(g(f"{P}_trailing")),
+        ),
+        fill=g(f"{P}_fill"),
+        fractional=g(f"{P}_sizing") == "fractional",
+        rebalance=g(f"{P}_rebalance"),
+        drift_threshold=float(g(f"{P}_drift")),
+        benchmark=None if bench in (None, FIRST_SYMBOL) else bench,
     )
     return BacktestRequest(
-        strategy=g(f"{P}_strategy"), params=dict(params), symbols=tuple(g(f"{P}_symbols") or ()),
-        start=start.isoformat() if start else None, end=end.isoformat() if end else None, config=config,
+        strategy=g(f"{P}_strategy"),
+        params=dict(params),
+        symbols=tuple(g(f"{P}_symbols") or ()),
+        start=start.isoformat() if start else None,
+        end=end.isoformat() if end else None,
+        config=config,
     )

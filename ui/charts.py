@@ -4,9 +4,10 @@ Every builder takes plain pandas objects and returns a `go.Figure`. Colours are 
 the benchmark, gains and losses look the same on every page and in the HTML report. Backgrounds are
 transparent and no template is forced, so Streamlit's light and dark themes both apply.
 """
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,18 @@ LOSS = "#dc2626"
 NEUTRAL = "#6b7280"
 TRAILING = "#f97316"
 PALETTE: tuple[str, ...] = (
-    "#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#84cc16",
-    "#f97316", "#14b8a6", "#a855f7", "#64748b",
+    "#2563eb",
+    "#f59e0b",
+    "#10b981",
+    "#ef4444",
+    "#8b5cf6",
+    "#06b6d4",
+    "#ec4899",
+    "#84cc16",
+    "#f97316",
+    "#14b8a6",
+    "#a855f7",
+    "#64748b",
 )
 GRID = "rgba(128,128,128,0.2)"
 RANGE_BUTTONS = [
@@ -40,7 +51,7 @@ def color_for(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-TITLE_ROW = 34   # px at the top: the title on the left, Plotly's mode bar on the right (shown on hover)
+TITLE_ROW = 34  # px at the top: the title on the left, Plotly's mode bar on the right (shown on hover)
 CONTROL_ROW = 30  # px under it, just above the plot: range buttons on the left, the legend on the right
 
 
@@ -48,8 +59,9 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 420, hovermo
     """Shared look: transparent backgrounds, light grid, and a top margin of two rows so the mode bar (top
     right, on hover) never covers the legend and range buttons never crowd the title."""
     fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", xref="paper", y=1, yanchor="top", yref="container",
-                   pad=dict(t=8)) if title else None,
+        title=dict(text=title, x=0, xanchor="left", xref="paper", y=1, yanchor="top", yref="container", pad=dict(t=8))
+        if title
+        else None,
         height=height,
         margin=dict(l=10, r=10, t=(TITLE_ROW if title else 14) + CONTROL_ROW, b=10),
         paper_bgcolor="rgba(0,0,0,0)",
@@ -90,11 +102,27 @@ def equity_figure(
     A range slider and range buttons sit under the x axis; `log` switches the y axis to log scale.
     """
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=equity.index, y=equity.to_numpy(), name=name, mode="lines",
-                             line=dict(color=STRATEGY, width=2), hovertemplate="%{y:,.0f}"))
+    fig.add_trace(
+        go.Scatter(
+            x=equity.index,
+            y=equity.to_numpy(),
+            name=name,
+            mode="lines",
+            line=dict(color=STRATEGY, width=2),
+            hovertemplate="%{y:,.0f}",
+        )
+    )
     if benchmark is not None and not benchmark.empty:
-        fig.add_trace(go.Scatter(x=benchmark.index, y=benchmark.to_numpy(), name=benchmark_name, mode="lines",
-                                 line=dict(color=BENCHMARK, width=1.5), hovertemplate="%{y:,.0f}"))
+        fig.add_trace(
+            go.Scatter(
+                x=benchmark.index,
+                y=benchmark.to_numpy(),
+                name=benchmark_name,
+                mode="lines",
+                line=dict(color=BENCHMARK, width=1.5),
+                hovertemplate="%{y:,.0f}",
+            )
+        )
     _layout(fig, "Equity", height=460)
     _range_controls(fig)
     fig.update_yaxes(type="log" if log else "linear", title_text="equity", tickformat=",.0f")
@@ -105,13 +133,30 @@ def drawdown_figure(equity: pd.Series, benchmark: pd.Series | None = None) -> go
     """Underwater chart: percent below the running peak for the strategy (filled) and the benchmark (line)."""
     dd = analytics.drawdown(equity)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=dd.index, y=dd.to_numpy(), name="Strategy", mode="lines", fill="tozeroy",
-                             line=dict(color=LOSS, width=1), fillcolor="rgba(220,38,38,0.25)",
-                             hovertemplate="%{y:.1%}"))
+    fig.add_trace(
+        go.Scatter(
+            x=dd.index,
+            y=dd.to_numpy(),
+            name="Strategy",
+            mode="lines",
+            fill="tozeroy",
+            line=dict(color=LOSS, width=1),
+            fillcolor="rgba(220,38,38,0.25)",
+            hovertemplate="%{y:.1%}",
+        )
+    )
     if benchmark is not None and not benchmark.empty:
         bdd = analytics.drawdown(benchmark)
-        fig.add_trace(go.Scatter(x=bdd.index, y=bdd.to_numpy(), name="Benchmark", mode="lines",
-                                 line=dict(color=BENCHMARK, width=1), hovertemplate="%{y:.1%}"))
+        fig.add_trace(
+            go.Scatter(
+                x=bdd.index,
+                y=bdd.to_numpy(),
+                name="Benchmark",
+                mode="lines",
+                line=dict(color=BENCHMARK, width=1),
+                hovertemplate="%{y:.1%}",
+            )
+        )
     _layout(fig, "Drawdown (underwater)", height=320)
     fig.update_yaxes(tickformat=".0%", title_text="below peak")
     return fig
@@ -137,8 +182,15 @@ def _stop_segments(trades: pd.DataFrame, stops: Mapping[str, float | None]) -> d
     return out
 
 
-def trailing_levels(bars: pd.DataFrame, entry_time: pd.Timestamp, exit_time: pd.Timestamp, entry_price: float,
-                    trail: float, long: bool = True, entry_bar_counts: bool = True) -> pd.Series:
+def trailing_levels(
+    bars: pd.DataFrame,
+    entry_time: pd.Timestamp,
+    exit_time: pd.Timestamp,
+    entry_price: float,
+    trail: float,
+    long: bool = True,
+    entry_bar_counts: bool = True,
+) -> pd.Series:
     """The trailing-stop level in force on each bar of one trade (entry bar .. exit bar), no look-ahead.
 
     Long: the highest of the entry price and the highs of the bars before this one (since entry) x (1 - trail);
@@ -160,8 +212,9 @@ def trailing_levels(bars: pd.DataFrame, entry_time: pd.Timestamp, exit_time: pd.
     return pd.Series(level, index=window.index, name="trailing_stop")
 
 
-def _trailing_segments(bars: pd.DataFrame, trades: pd.DataFrame, trail: float | None,
-                       entry_bar_counts: bool) -> tuple[list, list] | None:
+def _trailing_segments(
+    bars: pd.DataFrame, trades: pd.DataFrame, trail: float | None, entry_bar_counts: bool
+) -> tuple[list, list] | None:
     """Every trade's trailing-stop path as x/y lists split by None (drawn as steps)."""
     if not trail or "high" not in bars.columns or "low" not in bars.columns:
         return None
@@ -169,8 +222,15 @@ def _trailing_segments(bars: pd.DataFrame, trades: pd.DataFrame, trail: float | 
     ys: list = []
     for t in trades.itertuples(index=False):
         exit_time = t.exit_time if pd.notna(t.exit_time) else bars.index[-1]
-        level = trailing_levels(bars, t.entry_time, exit_time, float(t.entry_price), float(trail),
-                                long=str(t.side).lower() != "short", entry_bar_counts=entry_bar_counts)
+        level = trailing_levels(
+            bars,
+            t.entry_time,
+            exit_time,
+            float(t.entry_price),
+            float(trail),
+            long=str(t.side).lower() != "short",
+            entry_bar_counts=entry_bar_counts,
+        )
         if level.empty:
             continue
         xs += [*level.index, None]
@@ -194,42 +254,104 @@ def price_figure(
     the trailing level bar by bar (see `trailing_levels`; `entry_at_open` = entries fill at the open).
     """
     has_volume = volume and "volume" in bars.columns
-    fig = make_subplots(rows=2 if has_volume else 1, cols=1, shared_xaxes=True, vertical_spacing=0.03,
-                        row_heights=[0.78, 0.22] if has_volume else [1.0])
+    fig = make_subplots(
+        rows=2 if has_volume else 1,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.03,
+        row_heights=[0.78, 0.22] if has_volume else [1.0],
+    )
     bars = bars.dropna(subset=["close"])
-    fig.add_trace(go.Candlestick(x=bars.index, open=bars["open"], high=bars["high"], low=bars["low"],
-                                 close=bars["close"], name=symbol or "price",
-                                 increasing=dict(line=dict(color=GAIN)), decreasing=dict(line=dict(color=LOSS))),
-                  row=1, col=1)
+    fig.add_trace(
+        go.Candlestick(
+            x=bars.index,
+            open=bars["open"],
+            high=bars["high"],
+            low=bars["low"],
+            close=bars["close"],
+            name=symbol or "price",
+            increasing=dict(line=dict(color=GAIN)),
+            decreasing=dict(line=dict(color=LOSS)),
+        ),
+        row=1,
+        col=1,
+    )
     if trades is not None and not trades.empty:
         trades = trades.sort_values("entry_time")
         short = trades["side"].astype(str).str.lower().eq("short").to_numpy()
-        fig.add_trace(go.Scatter(
-            x=trades["entry_time"], y=trades["entry_price"], mode="markers", name="Entry",
-            marker=dict(symbol=np.where(short, "triangle-down", "triangle-up"), size=11,
-                        color=np.where(short, LOSS, GAIN), line=dict(width=1, color="white")),
-            customdata=trades["side"], hovertemplate="entry %{customdata} @ %{y:.4g}<extra></extra>"), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=trades["entry_time"],
+                y=trades["entry_price"],
+                mode="markers",
+                name="Entry",
+                marker=dict(
+                    symbol=np.where(short, "triangle-down", "triangle-up"),
+                    size=11,
+                    color=np.where(short, LOSS, GAIN),
+                    line=dict(width=1, color="white"),
+                ),
+                customdata=trades["side"],
+                hovertemplate="entry %{customdata} @ %{y:.4g}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
         closed = trades[trades["exit_reason"].astype(str) != "open"]
         if not closed.empty:
-            fig.add_trace(go.Scatter(
-                x=closed["exit_time"], y=closed["exit_price"], mode="markers", name="Exit",
-                marker=dict(symbol="x", size=10, color=NEUTRAL, line=dict(width=1, color=NEUTRAL)),
-                customdata=np.stack([closed["exit_reason"].astype(str), closed["return"].astype(float)], axis=1),
-                hovertemplate="exit (%{customdata[0]}) @ %{y:.4g}, return %{customdata[1]:.2%}<extra></extra>"),
-                row=1, col=1)
+            fig.add_trace(
+                go.Scatter(
+                    x=closed["exit_time"],
+                    y=closed["exit_price"],
+                    mode="markers",
+                    name="Exit",
+                    marker=dict(symbol="x", size=10, color=NEUTRAL, line=dict(width=1, color=NEUTRAL)),
+                    customdata=np.stack([closed["exit_reason"].astype(str), closed["return"].astype(float)], axis=1),
+                    hovertemplate="exit (%{customdata[0]}) @ %{y:.4g}, return %{customdata[1]:.2%}<extra></extra>",
+                ),
+                row=1,
+                col=1,
+            )
         for kind, (xs, ys) in _stop_segments(trades, stops or {}).items():
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=kind.replace("_", " "),
-                                     line=dict(color=LOSS if kind == "stop_loss" else GAIN, width=1, dash="dot"),
-                                     hoverinfo="skip"), row=1, col=1)
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    name=kind.replace("_", " "),
+                    line=dict(color=LOSS if kind == "stop_loss" else GAIN, width=1, dash="dot"),
+                    hoverinfo="skip",
+                ),
+                row=1,
+                col=1,
+            )
         trailing = _trailing_segments(bars, trades, (stops or {}).get("trailing_stop"), entry_at_open)
         if trailing is not None:
-            fig.add_trace(go.Scatter(x=trailing[0], y=trailing[1], mode="lines", name="trailing stop",
-                                     line=dict(color=TRAILING, width=1.2, dash="dash", shape="hv"),
-                                     hovertemplate="trailing stop %{y:.4g}<extra></extra>"), row=1, col=1)
+            fig.add_trace(
+                go.Scatter(
+                    x=trailing[0],
+                    y=trailing[1],
+                    mode="lines",
+                    name="trailing stop",
+                    line=dict(color=TRAILING, width=1.2, dash="dash", shape="hv"),
+                    hovertemplate="trailing stop %{y:.4g}<extra></extra>",
+                ),
+                row=1,
+                col=1,
+            )
     if has_volume:
         up = (bars["close"] >= bars["open"]).to_numpy()
-        fig.add_trace(go.Bar(x=bars.index, y=bars["volume"], name="volume", showlegend=False,
-                             marker=dict(color=np.where(up, GAIN, LOSS), opacity=0.5)), row=2, col=1)
+        fig.add_trace(
+            go.Bar(
+                x=bars.index,
+                y=bars["volume"],
+                name="volume",
+                showlegend=False,
+                marker=dict(color=np.where(up, GAIN, LOSS), opacity=0.5),
+            ),
+            row=2,
+            col=1,
+        )
         fig.update_yaxes(title_text="volume", row=2, col=1)
     _layout(fig, f"{symbol} price" if symbol else "Price", height=560 if has_volume else 460, hovermode="closest")
     fig.update_xaxes(rangeslider=dict(visible=False))
@@ -246,10 +368,20 @@ def monthly_heatmap_figure(returns: pd.Series) -> go.Figure:
     z = table.to_numpy(dtype="float64")
     limit = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 0.1
     text = [[("" if np.isnan(v) else f"{v:.1%}") for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=list(MONTHS), y=[str(y) for y in table.index], colorscale=[[0, LOSS], [0.5, "#f5f5f5"], [1, GAIN]],
-        zmin=-limit, zmax=limit, text=text, texttemplate="%{text}", hovertemplate="%{y} %{x}: %{z:.2%}<extra></extra>",
-        colorbar=dict(tickformat=".0%")))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(MONTHS),
+            y=[str(y) for y in table.index],
+            colorscale=[[0, LOSS], [0.5, "#f5f5f5"], [1, GAIN]],
+            zmin=-limit,
+            zmax=limit,
+            text=text,
+            texttemplate="%{text}",
+            hovertemplate="%{y} %{x}: %{z:.2%}<extra></extra>",
+            colorbar=dict(tickformat=".0%"),
+        )
+    )
     _layout(fig, "Monthly returns", height=max(260, 26 * len(table) + 90), hovermode="closest")
     fig.update_yaxes(autorange="reversed", type="category")
     return fig
@@ -259,12 +391,26 @@ def yearly_returns_figure(returns: pd.Series, benchmark_returns: pd.Series | Non
     """Bars of compounded calendar-year returns, strategy beside the benchmark."""
     fig = go.Figure()
     yr = analytics.yearly_returns(returns)
-    fig.add_trace(go.Bar(x=[str(y) for y in yr.index], y=yr.to_numpy(), name="Strategy",
-                         marker_color=STRATEGY, hovertemplate="%{y:.1%}"))
+    fig.add_trace(
+        go.Bar(
+            x=[str(y) for y in yr.index],
+            y=yr.to_numpy(),
+            name="Strategy",
+            marker_color=STRATEGY,
+            hovertemplate="%{y:.1%}",
+        )
+    )
     if benchmark_returns is not None and not benchmark_returns.empty:
         by = analytics.yearly_returns(benchmark_returns)
-        fig.add_trace(go.Bar(x=[str(y) for y in by.index], y=by.to_numpy(), name="Benchmark",
-                             marker_color=BENCHMARK, hovertemplate="%{y:.1%}"))
+        fig.add_trace(
+            go.Bar(
+                x=[str(y) for y in by.index],
+                y=by.to_numpy(),
+                name="Benchmark",
+                marker_color=BENCHMARK,
+                hovertemplate="%{y:.1%}",
+            )
+        )
     _layout(fig, "Yearly returns", height=340)
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%")
@@ -279,18 +425,44 @@ def rolling_figure(
     benchmark_returns: pd.Series | None = None,
 ) -> go.Figure:
     """Rolling annualized Sharpe (top) and volatility (bottom) over `window` bars, strategy and benchmark."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=(f"Rolling Sharpe ({window} bars)", f"Rolling volatility ({window} bars)"))
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=(f"Rolling Sharpe ({window} bars)", f"Rolling volatility ({window} bars)"),
+    )
     series = [("Strategy", returns, STRATEGY)]
     if benchmark_returns is not None and not benchmark_returns.empty:
         series.append(("Benchmark", benchmark_returns, BENCHMARK))
     for i, (name, r, color) in enumerate(series):
-        fig.add_trace(go.Scatter(x=r.index, y=analytics.rolling_sharpe(r, window, periods_per_year).to_numpy(),
-                                 name=name, legendgroup=name, mode="lines", line=dict(color=color, width=1.5),
-                                 hovertemplate="%{y:.2f}"), row=1, col=1)
-        fig.add_trace(go.Scatter(x=r.index, y=analytics.rolling_volatility(r, window, periods_per_year).to_numpy(),
-                                 name=name, legendgroup=name, showlegend=False, mode="lines",
-                                 line=dict(color=color, width=1.5), hovertemplate="%{y:.1%}"), row=2, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=r.index,
+                y=analytics.rolling_sharpe(r, window, periods_per_year).to_numpy(),
+                name=name,
+                legendgroup=name,
+                mode="lines",
+                line=dict(color=color, width=1.5),
+                hovertemplate="%{y:.2f}",
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=r.index,
+                y=analytics.rolling_volatility(r, window, periods_per_year).to_numpy(),
+                name=name,
+                legendgroup=name,
+                showlegend=False,
+                mode="lines",
+                line=dict(color=color, width=1.5),
+                hovertemplate="%{y:.1%}",
+            ),
+            row=2,
+            col=1,
+        )
     _layout(fig, None, height=520)
     fig.update_yaxes(tickformat=".0%", row=2, col=1)
     return fig
@@ -301,11 +473,28 @@ def weights_figure(weights: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     w = weights.astype("float64").fillna(0.0)
     for i, sym in enumerate(w.columns):
-        fig.add_trace(go.Scatter(x=w.index, y=w[sym].to_numpy(), name=str(sym), mode="lines",
-                                 stackgroup="w", line=dict(width=0.5, color=color_for(i)), hovertemplate="%{y:.1%}"))
+        fig.add_trace(
+            go.Scatter(
+                x=w.index,
+                y=w[sym].to_numpy(),
+                name=str(sym),
+                mode="lines",
+                stackgroup="w",
+                line=dict(width=0.5, color=color_for(i)),
+                hovertemplate="%{y:.1%}",
+            )
+        )
     gross = analytics.exposure(w)["gross"]
-    fig.add_trace(go.Scatter(x=gross.index, y=gross.to_numpy(), name="gross exposure", mode="lines",
-                             line=dict(color=NEUTRAL, width=1, dash="dot"), hovertemplate="%{y:.1%}"))
+    fig.add_trace(
+        go.Scatter(
+            x=gross.index,
+            y=gross.to_numpy(),
+            name="gross exposure",
+            mode="lines",
+            line=dict(color=NEUTRAL, width=1, dash="dot"),
+            hovertemplate="%{y:.1%}",
+        )
+    )
     _layout(fig, "Weights and exposure", height=380)
     fig.update_yaxes(tickformat=".0%", title_text="fraction of equity")
     return fig
@@ -314,8 +503,15 @@ def weights_figure(weights: pd.DataFrame) -> go.Figure:
 def contribution_figure(contribution: pd.Series) -> go.Figure:
     """Horizontal bars of profit and loss per symbol (account currency), gains green, losses red."""
     c = contribution.astype("float64").sort_values()
-    fig = go.Figure(go.Bar(x=c.to_numpy(), y=[str(s) for s in c.index], orientation="h",
-                           marker_color=np.where(c.to_numpy() >= 0, GAIN, LOSS), hovertemplate="%{x:,.0f}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=c.to_numpy(),
+            y=[str(s) for s in c.index],
+            orientation="h",
+            marker_color=np.where(c.to_numpy() >= 0, GAIN, LOSS),
+            hovertemplate="%{x:,.0f}<extra></extra>",
+        )
+    )
     _layout(fig, "Contribution per symbol (P&L)", height=max(240, 28 * len(c) + 90), hovermode="closest")
     fig.update_xaxes(tickformat=",.0f")
     return fig
@@ -325,9 +521,19 @@ def correlation_figure(corr: pd.DataFrame) -> go.Figure:
     """Heatmap of a correlation matrix (-1 blue .. +1 red), values printed in the cells."""
     labels = [str(c) for c in corr.columns]
     z = corr.to_numpy(dtype="float64")
-    fig = go.Figure(go.Heatmap(z=z, x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu_r",
-                               text=np.round(z, 2), texttemplate="%{text}",
-                               hovertemplate="%{y} / %{x}: %{z:.2f}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=labels,
+            y=labels,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu_r",
+            text=np.round(z, 2),
+            texttemplate="%{text}",
+            hovertemplate="%{y} / %{x}: %{z:.2f}<extra></extra>",
+        )
+    )
     _layout(fig, "Correlation of daily returns", height=max(300, 40 * len(labels) + 120), hovermode="closest")
     fig.update_yaxes(autorange="reversed")
     return fig
@@ -340,8 +546,16 @@ def compare_equity_figure(curves: Mapping[str, pd.Series], log: bool = False) ->
         eq = eq.dropna()
         if eq.empty:
             continue
-        fig.add_trace(go.Scatter(x=eq.index, y=(eq / eq.iloc[0]).to_numpy(), name=str(name), mode="lines",
-                                 line=dict(color=color_for(i), width=1.5), hovertemplate="%{y:.3f}"))
+        fig.add_trace(
+            go.Scatter(
+                x=eq.index,
+                y=(eq / eq.iloc[0]).to_numpy(),
+                name=str(name),
+                mode="lines",
+                line=dict(color=color_for(i), width=1.5),
+                hovertemplate="%{y:.3f}",
+            )
+        )
     _layout(fig, "Equity (rebased to 1)", height=440)
     _range_controls(fig)
     _side_legend(fig)
@@ -354,8 +568,16 @@ def compare_drawdown_figure(curves: Mapping[str, pd.Series]) -> go.Figure:
     fig = go.Figure()
     for i, (name, eq) in enumerate(curves.items()):
         dd = analytics.drawdown(eq.dropna())
-        fig.add_trace(go.Scatter(x=dd.index, y=dd.to_numpy(), name=str(name), mode="lines",
-                                 line=dict(color=color_for(i), width=1), hovertemplate="%{y:.1%}"))
+        fig.add_trace(
+            go.Scatter(
+                x=dd.index,
+                y=dd.to_numpy(),
+                name=str(name),
+                mode="lines",
+                line=dict(color=color_for(i), width=1),
+                hovertemplate="%{y:.1%}",
+            )
+        )
     _layout(fig, "Drawdowns", height=320)
     _side_legend(fig)
     fig.update_yaxes(tickformat=".0%")

@@ -4,9 +4,11 @@ Inputs are the plain frames the engine returns (optimizer table, walk-forward wi
 Carlo paths, universe ranking, scorecard lines); outputs are `go.Figure`s, display frames or pandas
 `Styler`s. Colours come from `ui.charts` so the strategy, the benchmark, gains and losses match every page.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,9 +26,13 @@ SEQUENTIAL = "Viridis"
 
 
 # ----------------------------------------------------------------------------------------------- ranked table
-def ranked_table(table: pd.DataFrame, param_names: Sequence[str], objective: str = "objective",
-                 metrics: Sequence[str] = ("sharpe", "cagr", "total_return", "max_drawdown", "n_trades"),
-                 top: int | None = None) -> pd.DataFrame:
+def ranked_table(
+    table: pd.DataFrame,
+    param_names: Sequence[str],
+    objective: str = "objective",
+    metrics: Sequence[str] = ("sharpe", "cagr", "total_return", "max_drawdown", "n_trades"),
+    top: int | None = None,
+) -> pd.DataFrame:
     """The optimizer table for display: rank (1 = best), parameters, objective, a few metrics, feasible.
 
     Rows keep the engine's order (best first); `top` keeps only the first rows. Columns missing from the
@@ -41,8 +47,11 @@ def ranked_table(table: pd.DataFrame, param_names: Sequence[str], objective: str
     return out
 
 
-def ranked_styler(display: pd.DataFrame, objective: str = "objective",
-                  percent: Iterable[str] = ("cagr", "total_return", "max_drawdown")) -> Any:
+def ranked_styler(
+    display: pd.DataFrame,
+    objective: str = "objective",
+    percent: Iterable[str] = ("cagr", "total_return", "max_drawdown"),
+) -> Any:
     """A pandas Styler of `ranked_table`'s frame: infeasible rows greyed, the objective shaded from red (worst
     shown) to green (best shown), fractions as percentages, counts as integers (the index, the trial id, stays)."""
     values = pd.to_numeric(display[objective], errors="coerce") if objective in display else pd.Series(dtype=float)
@@ -74,8 +83,14 @@ def ranked_styler(display: pd.DataFrame, objective: str = "objective",
 
 
 # ----------------------------------------------------------------------------------- two-parameter surfaces
-def heatmap_matrix(table: pd.DataFrame, x: str, y: str, value: str = "objective",
-                   fixed: Mapping[str, Any] | None = None, agg: str = "mean") -> pd.DataFrame:
+def heatmap_matrix(
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    value: str = "objective",
+    fixed: Mapping[str, Any] | None = None,
+    agg: str = "mean",
+) -> pd.DataFrame:
     """`value` on a (y rows x x columns) grid of two parameters.
 
     Rows whose other parameters differ from `fixed` are dropped first; parameters neither plotted nor
@@ -117,42 +132,81 @@ def _subtitle(fixed: Mapping[str, Any] | None, others: Sequence[str], agg: str) 
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def param_heatmap_figure(table: pd.DataFrame, x: str, y: str, value: str = "objective",
-                         fixed: Mapping[str, Any] | None = None, agg: str = "mean", maximize: bool = True,
-                         param_names: Sequence[str] = ()) -> go.Figure:
+def param_heatmap_figure(
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    value: str = "objective",
+    fixed: Mapping[str, Any] | None = None,
+    agg: str = "mean",
+    maximize: bool = True,
+    param_names: Sequence[str] = (),
+) -> go.Figure:
     """Heatmap of `value` over parameters x and y (see `heatmap_matrix`), values printed in the cells and the
     best cell outlined. `param_names` (all optimized parameters) only labels which ones were aggregated."""
     m = heatmap_matrix(table, x, y, value, fixed, agg)
     z = m.to_numpy()
     text = [["" if np.isnan(v) else f"{v:.3g}" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=[str(c) for c in m.columns], y=[str(i) for i in m.index], colorscale=SEQUENTIAL,
-        reversescale=not maximize, text=text, texttemplate="%{text}", colorbar=dict(title=dict(text=value)),
-        hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{value}=%{{z:.4g}}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[str(c) for c in m.columns],
+            y=[str(i) for i in m.index],
+            colorscale=SEQUENTIAL,
+            reversescale=not maximize,
+            text=text,
+            texttemplate="%{text}",
+            colorbar=dict(title=dict(text=value)),
+            hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{value}=%{{z:.4g}}<extra></extra>",
+        )
+    )
     best = _best_cell(m, maximize)
     if best is not None:
-        fig.add_trace(go.Scatter(x=[str(best[0])], y=[str(best[1])], mode="markers", name="best",
-                                 marker=dict(symbol="square-open", size=26, color="white", line=dict(width=3)),
-                                 hovertemplate=f"best: {x}=%{{x}}, {y}=%{{y}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=[str(best[0])],
+                y=[str(best[1])],
+                mode="markers",
+                name="best",
+                marker=dict(symbol="square-open", size=26, color="white", line=dict(width=3)),
+                hovertemplate=f"best: {x}=%{{x}}, {y}=%{{y}}<extra></extra>",
+            )
+        )
     others = [p for p in param_names if p not in (x, y)]
-    _layout(fig, f"{value} by {x} and {y}{_subtitle(fixed, others, agg)}",
-            height=max(360, 28 * len(m.index) + 140), hovermode="closest")
+    _layout(
+        fig,
+        f"{value} by {x} and {y}{_subtitle(fixed, others, agg)}",
+        height=max(360, 28 * len(m.index) + 140),
+        hovermode="closest",
+    )
     fig.update_xaxes(type="category", title_text=x)
     fig.update_yaxes(type="category", title_text=y)
     fig.update_layout(showlegend=False)
     return fig
 
 
-def param_surface_figure(table: pd.DataFrame, x: str, y: str, value: str = "objective",
-                         fixed: Mapping[str, Any] | None = None, agg: str = "mean",
-                         param_names: Sequence[str] = ()) -> go.Figure:
+def param_surface_figure(
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    value: str = "objective",
+    fixed: Mapping[str, Any] | None = None,
+    agg: str = "mean",
+    param_names: Sequence[str] = (),
+) -> go.Figure:
     """3D surface of `value` over parameters x and y (same matrix as the heatmap); a flat plateau is robust,
     a lone spike is not."""
     m = heatmap_matrix(table, x, y, value, fixed, agg)
-    fig = go.Figure(go.Surface(
-        z=m.to_numpy(), x=m.columns.to_numpy(dtype="float64"), y=m.index.to_numpy(dtype="float64"),
-        colorscale=SEQUENTIAL, colorbar=dict(title=dict(text=value)),
-        hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{value}=%{{z:.4g}}<extra></extra>"))
+    fig = go.Figure(
+        go.Surface(
+            z=m.to_numpy(),
+            x=m.columns.to_numpy(dtype="float64"),
+            y=m.index.to_numpy(dtype="float64"),
+            colorscale=SEQUENTIAL,
+            colorbar=dict(title=dict(text=value)),
+            hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{value}=%{{z:.4g}}<extra></extra>",
+        )
+    )
     others = [p for p in param_names if p not in (x, y)]
     _layout(fig, f"{value} surface{_subtitle(fixed, others, agg)}", height=560, hovermode="closest")
     fig.update_layout(scene=dict(xaxis_title=x, yaxis_title=y, zaxis_title=value))
@@ -169,8 +223,12 @@ def window_params(windows: pd.DataFrame, param_names: Sequence[str]) -> pd.DataF
     return pd.DataFrame(list(windows["params"]), index=windows.index).reindex(columns=list(param_names))
 
 
-def walkforward_equity_figure(oos_equity: pd.Series, benchmark: pd.Series | None = None,
-                              windows: pd.DataFrame | None = None, initial_cash: float | None = None) -> go.Figure:
+def walkforward_equity_figure(
+    oos_equity: pd.Series,
+    benchmark: pd.Series | None = None,
+    windows: pd.DataFrame | None = None,
+    initial_cash: float | None = None,
+) -> go.Figure:
     """Stitched out-of-sample equity against buy-and-hold of the benchmark's closes over the same bars; each
     window's OOS start is a dotted vertical line.
 
@@ -179,8 +237,16 @@ def walkforward_equity_figure(oos_equity: pd.Series, benchmark: pd.Series | None
     rebased to the strategy's equity on the first OOS bar.
     """
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=oos_equity.index, y=oos_equity.to_numpy(), name="Walk-forward OOS", mode="lines",
-                             line=dict(color=STRATEGY, width=2), hovertemplate="%{y:,.0f}"))
+    fig.add_trace(
+        go.Scatter(
+            x=oos_equity.index,
+            y=oos_equity.to_numpy(),
+            name="Walk-forward OOS",
+            mode="lines",
+            line=dict(color=STRATEGY, width=2),
+            hovertemplate="%{y:,.0f}",
+        )
+    )
     if benchmark is not None and not benchmark.dropna().empty and len(oos_equity):
         full = benchmark.ffill()
         b = full.reindex(oos_equity.index).dropna()
@@ -190,8 +256,16 @@ def walkforward_equity_figure(oos_equity: pd.Series, benchmark: pd.Series | None
         elif not b.empty:
             b = b / b.iloc[0] * float(oos_equity.loc[b.index[0]])
         if not b.empty:
-            fig.add_trace(go.Scatter(x=b.index, y=b.to_numpy(), name="Buy and hold", mode="lines",
-                                     line=dict(color=BENCHMARK, width=1.5), hovertemplate="%{y:,.0f}"))
+            fig.add_trace(
+                go.Scatter(
+                    x=b.index,
+                    y=b.to_numpy(),
+                    name="Buy and hold",
+                    mode="lines",
+                    line=dict(color=BENCHMARK, width=1.5),
+                    hovertemplate="%{y:,.0f}",
+                )
+            )
     if windows is not None and "oos_start" in windows.columns:
         for ts in windows["oos_start"]:
             fig.add_vline(x=pd.Timestamp(ts), line=dict(color=NEUTRAL, width=1, dash="dot"))
@@ -207,14 +281,23 @@ def parameter_path_figure(windows: pd.DataFrame, param_names: Sequence[str]) -> 
     chosen = window_params(windows, param_names)
     names = [p for p in param_names if p in chosen.columns]
     x = pd.to_datetime(windows["oos_start"]) if "oos_start" in windows.columns else np.arange(len(windows))
-    fig = make_subplots(rows=max(1, len(names)), cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=names or None)
+    fig = make_subplots(
+        rows=max(1, len(names)), cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=names or None
+    )
     for i, name in enumerate(names):
-        fig.add_trace(go.Scatter(x=x, y=chosen[name].to_numpy(), name=name, mode="lines+markers",
-                                 line=dict(shape="hv", color=color_for(i), width=2),
-                                 hovertemplate=f"{name}=%{{y}}<extra>%{{x}}</extra>"), row=i + 1, col=1)
-    _layout(fig, "Chosen parameters per window", height=max(260, 190 * max(1, len(names)) + 60),
-            hovermode="closest")
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=chosen[name].to_numpy(),
+                name=name,
+                mode="lines+markers",
+                line=dict(shape="hv", color=color_for(i), width=2),
+                hovertemplate=f"{name}=%{{y}}<extra>%{{x}}</extra>",
+            ),
+            row=i + 1,
+            col=1,
+        )
+    _layout(fig, "Chosen parameters per window", height=max(260, 190 * max(1, len(names)) + 60), hovermode="closest")
     fig.update_layout(showlegend=False)
     return fig
 
@@ -231,32 +314,58 @@ def stability_matrix(stability: pd.DataFrame, param: str, metric: str, agg: str 
     vals = pd.to_numeric(rows["value"], errors="coerce").replace([np.inf, -np.inf], np.nan)
     frame = pd.DataFrame({"window": rows["window"].to_numpy(), param: rows[param].to_numpy(), "value": vals})
     m = frame.pivot_table(index="window", columns=param, values="value", aggfunc=agg, dropna=False)
-    return m.reindex(index=sorted(pd.unique(stability["window"])),
-                     columns=sorted(pd.unique(stability[param]))).astype("float64")
+    return m.reindex(index=sorted(pd.unique(stability["window"])), columns=sorted(pd.unique(stability[param]))).astype(
+        "float64"
+    )
 
 
-def stability_figure(stability: pd.DataFrame, param: str, metric: str, agg: str = "mean",
-                     kind: str = "heatmap", chosen: Sequence[Any] | None = None) -> go.Figure:
+def stability_figure(
+    stability: pd.DataFrame,
+    param: str,
+    metric: str,
+    agg: str = "mean",
+    kind: str = "heatmap",
+    chosen: Sequence[Any] | None = None,
+) -> go.Figure:
     """Stability surface: `metric` by window (y) and `param` value (x), as a heatmap or a 3D surface.
     `chosen` (the value picked in each window) is drawn as markers on the heatmap."""
     m = stability_matrix(stability, param, metric, agg)
     title = f"Stability: in-sample {metric} by window and {param} ({agg} over other parameters)"
     if kind == "surface":
-        fig = go.Figure(go.Surface(z=m.to_numpy(), x=m.columns.to_numpy(dtype="float64"),
-                                   y=m.index.to_numpy(dtype="float64"), colorscale=SEQUENTIAL,
-                                   colorbar=dict(title=dict(text=metric))))
+        fig = go.Figure(
+            go.Surface(
+                z=m.to_numpy(),
+                x=m.columns.to_numpy(dtype="float64"),
+                y=m.index.to_numpy(dtype="float64"),
+                colorscale=SEQUENTIAL,
+                colorbar=dict(title=dict(text=metric)),
+            )
+        )
         _layout(fig, title, height=560, hovermode="closest")
         fig.update_layout(scene=dict(xaxis_title=param, yaxis_title="window", zaxis_title=metric))
         return fig
     if kind != "heatmap":
         raise ValueError(f"kind must be 'heatmap' or 'surface', got {kind!r}")
-    fig = go.Figure(go.Heatmap(z=m.to_numpy(), x=[str(c) for c in m.columns], y=[str(i) for i in m.index],
-                               colorscale=SEQUENTIAL, colorbar=dict(title=dict(text=metric)),
-                               hovertemplate=f"window %{{y}}<br>{param}=%{{x}}<br>{metric}=%{{z:.4g}}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=m.to_numpy(),
+            x=[str(c) for c in m.columns],
+            y=[str(i) for i in m.index],
+            colorscale=SEQUENTIAL,
+            colorbar=dict(title=dict(text=metric)),
+            hovertemplate=f"window %{{y}}<br>{param}=%{{x}}<br>{metric}=%{{z:.4g}}<extra></extra>",
+        )
+    )
     if chosen is not None:
-        fig.add_trace(go.Scatter(x=[str(v) for v in chosen], y=[str(i) for i in m.index[:len(chosen)]],
-                                 mode="markers", name="chosen", marker=dict(symbol="x", size=12, color="white",
-                                                                            line=dict(width=2, color="black"))))
+        fig.add_trace(
+            go.Scatter(
+                x=[str(v) for v in chosen],
+                y=[str(i) for i in m.index[: len(chosen)]],
+                mode="markers",
+                name="chosen",
+                marker=dict(symbol="x", size=12, color="white", line=dict(width=2, color="black")),
+            )
+        )
     _layout(fig, title, height=max(320, 30 * len(m.index) + 140), hovermode="closest")
     fig.update_xaxes(type="category", title_text=param)
     fig.update_yaxes(type="category", title_text="window")
@@ -279,9 +388,13 @@ def fan_bands(paths: np.ndarray, percentiles: Sequence[float] = PERCENTILES) -> 
     return pd.DataFrame(np.percentile(p, list(percentiles), axis=0).T, columns=list(percentiles))
 
 
-def montecarlo_fan_figure(paths: np.ndarray, original: Sequence[float] | None = None,
-                          percentiles: Sequence[float] = PERCENTILES, sample_paths: int = 0,
-                          seed: int = 0) -> go.Figure:
+def montecarlo_fan_figure(
+    paths: np.ndarray,
+    original: Sequence[float] | None = None,
+    percentiles: Sequence[float] = PERCENTILES,
+    sample_paths: int = 0,
+    seed: int = 0,
+) -> go.Figure:
     """Fan chart: the outer and inner percentile bands of simulated equity per step, the median, and
     optionally the original equity and a few sample paths (x = step, i.e. trade or bar number)."""
     bands = fan_bands(paths, percentiles)
@@ -291,46 +404,110 @@ def montecarlo_fan_figure(paths: np.ndarray, original: Sequence[float] | None = 
     if sample_paths:
         rng = np.random.default_rng(seed)
         for i in rng.choice(len(paths), size=min(sample_paths, len(paths)), replace=False):
-            fig.add_trace(go.Scatter(x=steps, y=np.asarray(paths[i]), mode="lines", showlegend=False,
-                                     line=dict(color="rgba(107,114,128,0.25)", width=0.7), hoverinfo="skip"))
+            fig.add_trace(
+                go.Scatter(
+                    x=steps,
+                    y=np.asarray(paths[i]),
+                    mode="lines",
+                    showlegend=False,
+                    line=dict(color="rgba(107,114,128,0.25)", width=0.7),
+                    hoverinfo="skip",
+                )
+            )
     pairs = [(q[i], q[-1 - i]) for i in range(len(q) // 2)]
     for depth, (lo, hi) in enumerate(pairs):
         alpha = 0.15 + 0.15 * depth
-        fig.add_trace(go.Scatter(x=steps, y=bands[hi].to_numpy(), mode="lines", line=dict(width=0),
-                                 name=f"p{hi:g}", legendgroup=f"b{depth}", showlegend=False,
-                                 hovertemplate=f"p{hi:g}: %{{y:,.0f}}<extra></extra>"))
-        fig.add_trace(go.Scatter(x=steps, y=bands[lo].to_numpy(), mode="lines", line=dict(width=0),
-                                 fill="tonexty", fillcolor=f"rgba(37,99,235,{alpha:.2f})", name=f"p{lo:g}-p{hi:g}",
-                                 legendgroup=f"b{depth}", hovertemplate=f"p{lo:g}: %{{y:,.0f}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=bands[hi].to_numpy(),
+                mode="lines",
+                line=dict(width=0),
+                name=f"p{hi:g}",
+                legendgroup=f"b{depth}",
+                showlegend=False,
+                hovertemplate=f"p{hi:g}: %{{y:,.0f}}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=bands[lo].to_numpy(),
+                mode="lines",
+                line=dict(width=0),
+                fill="tonexty",
+                fillcolor=f"rgba(37,99,235,{alpha:.2f})",
+                name=f"p{lo:g}-p{hi:g}",
+                legendgroup=f"b{depth}",
+                hovertemplate=f"p{lo:g}: %{{y:,.0f}}<extra></extra>",
+            )
+        )
     if len(q) % 2:
         mid = q[len(q) // 2]
-        fig.add_trace(go.Scatter(x=steps, y=bands[mid].to_numpy(), mode="lines", name=f"median (p{mid:g})",
-                                 line=dict(color=STRATEGY, width=2), hovertemplate="%{y:,.0f}"))
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=bands[mid].to_numpy(),
+                mode="lines",
+                name=f"median (p{mid:g})",
+                line=dict(color=STRATEGY, width=2),
+                hovertemplate="%{y:,.0f}",
+            )
+        )
     if original is not None:
-        fig.add_trace(go.Scatter(x=np.arange(len(original)), y=np.asarray(original, dtype="float64"),
-                                 mode="lines", name="original", line=dict(color=BENCHMARK, width=1.5, dash="dash"),
-                                 hovertemplate="%{y:,.0f}"))
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(len(original)),
+                y=np.asarray(original, dtype="float64"),
+                mode="lines",
+                name="original",
+                line=dict(color=BENCHMARK, width=1.5, dash="dash"),
+                hovertemplate="%{y:,.0f}",
+            )
+        )
     _layout(fig, f"Monte Carlo equity: {len(paths):,} simulations", height=440)
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text="equity", tickformat=",.0f")
     return fig
 
 
-def distribution_figure(values: Sequence[float], title: str, x_title: str, percent: bool = False,
-                        marks: Mapping[str, float] | None = None, threshold: float | None = None,
-                        nbins: int = 50) -> go.Figure:
+def distribution_figure(
+    values: Sequence[float],
+    title: str,
+    x_title: str,
+    percent: bool = False,
+    marks: Mapping[str, float] | None = None,
+    threshold: float | None = None,
+    nbins: int = 50,
+) -> go.Figure:
     """Histogram of one simulated quantity (final equity or max drawdown), with labelled vertical lines at
     `marks` (e.g. p5, median, original) and a red line at `threshold` (e.g. the loss limit)."""
     v = np.asarray(values, dtype="float64")
     v = v[np.isfinite(v)]
-    fig = go.Figure(go.Histogram(x=v, nbinsx=nbins, marker_color=STRATEGY, opacity=0.8, name=x_title,
-                                 hovertemplate=("%{x:.1%}" if percent else "%{x:,.0f}") + ": %{y}<extra></extra>"))
+    fig = go.Figure(
+        go.Histogram(
+            x=v,
+            nbinsx=nbins,
+            marker_color=STRATEGY,
+            opacity=0.8,
+            name=x_title,
+            hovertemplate=("%{x:.1%}" if percent else "%{x:,.0f}") + ": %{y}<extra></extra>",
+        )
+    )
     for i, (label, x) in enumerate((marks or {}).items()):
-        fig.add_vline(x=float(x), line=dict(color=color_for(i + 1), width=2, dash="dash"),
-                      annotation_text=label, annotation_position="top")
+        fig.add_vline(
+            x=float(x),
+            line=dict(color=color_for(i + 1), width=2, dash="dash"),
+            annotation_text=label,
+            annotation_position="top",
+        )
     if threshold is not None:
-        fig.add_vline(x=float(threshold), line=dict(color=LOSS, width=2), annotation_text="threshold",
-                      annotation_position="bottom right")
+        fig.add_vline(
+            x=float(threshold),
+            line=dict(color=LOSS, width=2),
+            annotation_text="threshold",
+            annotation_position="bottom right",
+        )
     _layout(fig, title, height=340, hovermode="closest")
     fig.update_xaxes(title_text=x_title, tickformat=".0%" if percent else ",.0f")
     fig.update_yaxes(title_text="simulations")
@@ -339,8 +516,9 @@ def distribution_figure(values: Sequence[float], title: str, x_title: str, perce
 
 
 # ------------------------------------------------------------------------------------ universe, scorecard
-def universe_ranking_figure(ranking: pd.DataFrame | pd.Series, metric: str, kept: Sequence[str] = (),
-                            threshold: float | None = None) -> go.Figure:
+def universe_ranking_figure(
+    ranking: pd.DataFrame | pd.Series, metric: str, kept: Sequence[str] = (), threshold: float | None = None
+) -> go.Figure:
     """Horizontal bars of each symbol's in-sample `metric`, best on top; kept symbols in the strategy colour,
     the rest grey; an optional dashed threshold line."""
     if isinstance(ranking, pd.DataFrame):
@@ -350,13 +528,23 @@ def universe_ranking_figure(ranking: pd.DataFrame | pd.Series, metric: str, kept
     s = pd.to_numeric(s, errors="coerce").sort_values(ascending=True, na_position="first")
     keep = set(kept)
     colors = [STRATEGY if sym in keep else NEUTRAL for sym in s.index]
-    fig = go.Figure(go.Bar(x=s.to_numpy(), y=[str(i) for i in s.index], orientation="h", marker_color=colors,
-                           hovertemplate=f"%{{y}}: {metric} %{{x:.4g}}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=s.to_numpy(),
+            y=[str(i) for i in s.index],
+            orientation="h",
+            marker_color=colors,
+            hovertemplate=f"%{{y}}: {metric} %{{x:.4g}}<extra></extra>",
+        )
+    )
     if threshold is not None:
-        fig.add_vline(x=float(threshold), line=dict(color=LOSS, width=1.5, dash="dash"),
-                      annotation_text="threshold")
-    _layout(fig, f"Universe ranked by in-sample {metric} ({len(keep)} kept)",
-            height=max(260, 24 * len(s) + 100), hovermode="closest")
+        fig.add_vline(x=float(threshold), line=dict(color=LOSS, width=1.5, dash="dash"), annotation_text="threshold")
+    _layout(
+        fig,
+        f"Universe ranked by in-sample {metric} ({len(keep)} kept)",
+        height=max(260, 24 * len(s) + 100),
+        hovermode="closest",
+    )
     fig.update_xaxes(title_text=metric, gridcolor=GRID)
     return fig
 
@@ -386,6 +574,7 @@ def _fmt_value(v: Any) -> str:
 
 def scorecard_styler(frame: pd.DataFrame) -> Any:
     """A Styler of `scorecard_frame`: the verdict cell green (pass), amber (warn) or red (fail)."""
+
     def paint(v: Any) -> str:
         fill = VERDICT_FILLS.get(str(v).lower())
         return f"background-color: {fill}; font-weight: 600" if fill else ""
@@ -398,10 +587,17 @@ def scorecard_figure(lines: Iterable[Any]) -> go.Figure:
     f = scorecard_frame(lines)
     fills = [VERDICT_FILLS.get(v, "rgba(0,0,0,0)") for v in f["verdict"]]
     plain = ["rgba(0,0,0,0)"] * len(f)
-    fig = go.Figure(go.Table(
-        header=dict(values=["check", "value", "verdict", "detail"], align="left", font=dict(size=13)),
-        cells=dict(values=[f["check"], [_fmt_value(v) for v in f["value"]], f["verdict"], f["detail"].fillna("")],
-                   fill_color=[plain, plain, fills, plain], align="left", height=26)))
+    fig = go.Figure(
+        go.Table(
+            header=dict(values=["check", "value", "verdict", "detail"], align="left", font=dict(size=13)),
+            cells=dict(
+                values=[f["check"], [_fmt_value(v) for v in f["value"]], f["verdict"], f["detail"].fillna("")],
+                fill_color=[plain, plain, fills, plain],
+                align="left",
+                height=26,
+            ),
+        )
+    )
     _layout(fig, "Robustness scorecard", height=90 + 28 * max(1, len(f)), hovermode="closest")
     return fig
 

@@ -2,10 +2,12 @@
 
 Pure pandas (no Streamlit); the Runs page draws the frames.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -37,8 +39,10 @@ def metrics_side_by_side(runs: Sequence[StoredRun]) -> pd.DataFrame:
     names: list[str] = []
     for run in runs:
         names += [n for n in run.result.metrics if n not in names]
-    return pd.DataFrame({run_label(r): [_float(r.result.metrics.get(n)) for n in names] for r in runs},
-                        index=pd.Index(names, name="metric"))
+    return pd.DataFrame(
+        {run_label(r): [_float(r.result.metrics.get(n)) for n in names] for r in runs},
+        index=pd.Index(names, name="metric"),
+    )
 
 
 def config_diff(runs: Sequence[StoredRun]) -> pd.DataFrame:

@@ -6,9 +6,11 @@ reruns. Alpaca keys come from Streamlit secrets when a secrets.toml has them (`a
 from the environment (the adapter reads it). Nothing here ever shows, logs or stores a secret: the status
 dict comes from `brokers.execution.broker_status`, and keys only travel as arguments to `make_broker`.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,12 +19,21 @@ import streamlit as st
 from ui.charts import GAIN, GRID, LOSS, NEUTRAL, STRATEGY
 
 ICONS = {"pass": "🟢 pass", "warn": "🟠 warn", "fail": "🔴 FAIL"}
-STATE_ICONS = {"filled": "🟢 filled", "partially_filled": "🟠 partial", "new": "🔵 open", "rejected": "🔴 rejected",
-               "canceled": "⚪ canceled", "expired": "⚪ expired", "unknown": "🔴 unknown"}
+STATE_ICONS = {
+    "filled": "🟢 filled",
+    "partially_filled": "🟠 partial",
+    "new": "🔵 open",
+    "rejected": "🔴 rejected",
+    "canceled": "⚪ canceled",
+    "expired": "⚪ expired",
+    "unknown": "🔴 unknown",
+}
 
 
-KEY_SECRETS: dict[str, tuple[str, ...]] = {"api_key": ("ALPACA_API_KEY", "APCA_API_KEY_ID"),
-                                           "secret_key": ("ALPACA_SECRET_KEY", "APCA_API_SECRET_KEY")}
+KEY_SECRETS: dict[str, tuple[str, ...]] = {
+    "api_key": ("ALPACA_API_KEY", "APCA_API_KEY_ID"),
+    "secret_key": ("ALPACA_SECRET_KEY", "APCA_API_SECRET_KEY"),
+}
 
 
 def alpaca_secret_keys() -> dict[str, str]:
@@ -84,12 +95,17 @@ def session_opens(symbols: Sequence[str], source: Any = None) -> dict[str, pd.Se
 def status_panel(status: dict[str, Any]) -> None:
     """Connected / account / equity / cash with a PAPER or LIVE badge."""
     live = bool(status.get("live"))
-    st.badge("LIVE" if live else "PAPER", color="red" if live else "green",
-             icon=":material/warning:" if live else ":material/science:")
+    st.badge(
+        "LIVE" if live else "PAPER",
+        color="red" if live else "green",
+        icon=":material/warning:" if live else ":material/science:",
+    )
     if not status.get("connected"):
-        st.error(f"{status['broker']}: not connected. {status.get('error', '')} "
-                 "Check the broker settings in the environment or the Streamlit secrets (see the README), then "
-                 "reload.")
+        st.error(
+            f"{status['broker']}: not connected. {status.get('error', '')} "
+            "Check the broker settings in the environment or the Streamlit secrets (see the README), then "
+            "reload."
+        )
         return
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Broker", status["broker"], delta="connected", delta_color="normal", delta_arrow="off")
@@ -108,8 +124,11 @@ def paper_reset_panel(broker: Any) -> bool:
         if not st.button("Reset paper account", key="ops_reset", disabled=not sure, icon=":material/restart_alt:"):
             return False
         new_id = broker.reset(float(cash))
-        AuditLog().event("account", f"paper account reset (app): new account {new_id}, cash {cash:,.2f}",
-                         payload={"broker": "paper", "account_id": new_id, "cash": float(cash)})
+        AuditLog().event(
+            "account",
+            f"paper account reset (app): new account {new_id}, cash {cash:,.2f}",
+            payload={"broker": "paper", "account_id": new_id, "cash": float(cash)},
+        )
         return True
 
 
@@ -150,16 +169,35 @@ def slippage_figure(quality: pd.DataFrame) -> go.Figure:
             if rows.empty:
                 continue
             colors = [LOSS if v > 0 else GAIN for v in rows[col]]
-            fig.add_trace(go.Scatter(
-                x=rows["t"], y=rows[col], mode="markers", name=label,
-                marker=dict(color=colors, size=9, symbol=symbol), customdata=rows[["symbol", "side"]].to_numpy(),
-                hovertemplate=f"%{{customdata[0]}} %{{customdata[1]}} {label}: %{{y:.1f}} bps<extra></extra>"))
-            fig.add_trace(go.Scatter(x=rows["t"], y=rows[col].expanding().mean(), mode="lines",
-                                     name=f"running mean {label}", line=dict(color=STRATEGY, dash=dash)))
+            fig.add_trace(
+                go.Scatter(
+                    x=rows["t"],
+                    y=rows[col],
+                    mode="markers",
+                    name=label,
+                    marker=dict(color=colors, size=9, symbol=symbol),
+                    customdata=rows[["symbol", "side"]].to_numpy(),
+                    hovertemplate=f"%{{customdata[0]}} %{{customdata[1]}} {label}: %{{y:.1f}} bps<extra></extra>",
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=rows["t"],
+                    y=rows[col].expanding().mean(),
+                    mode="lines",
+                    name=f"running mean {label}",
+                    line=dict(color=STRATEGY, dash=dash),
+                )
+            )
     fig.add_hline(y=0, line=dict(color=NEUTRAL, dash="dot"))
-    fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), paper_bgcolor="rgba(0,0,0,0)",
-                      plot_bgcolor="rgba(0,0,0,0)", yaxis_title="slippage (bps)",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0))
+    fig.update_layout(
+        height=360,
+        margin=dict(l=10, r=10, t=30, b=10),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        yaxis_title="slippage (bps)",
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0),
+    )
     fig.update_xaxes(gridcolor=GRID)
     fig.update_yaxes(gridcolor=GRID, zeroline=False)
     return fig

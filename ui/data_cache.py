@@ -3,6 +3,7 @@
 The cache key is the arguments plus the workspace path; `clear()` after an import or a delete. The engine
 keeps its own Parquet cache underneath, so a cleared Streamlit cache only costs a fast re-read.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -44,8 +45,9 @@ def _bars(symbols: tuple[str, ...], start: str | None, end: str | None, source: 
     return load_market_data(list(symbols), start, end, get_source(source))
 
 
-def market_data(symbols: tuple[str, ...], start: str | None = None, end: str | None = None,
-                source: str | None = None) -> MarketData:
+def market_data(
+    symbols: tuple[str, ...], start: str | None = None, end: str | None = None, source: str | None = None
+) -> MarketData:
     """Aligned bars of `symbols` between start and end (inclusive ISO dates); raises DataError."""
     return _bars(tuple(symbols), start, end, source, _home())
 

@@ -4,17 +4,20 @@ Results live in session state while the user looks at them, and each is also sav
 optimizer's best set, the walk-forward's stitched out-of-sample equity, the Monte Carlo and the scorecard:
 `save_as_run`); each function takes the engine's result object and draws it, with widgets keyed under `opt_`.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from engine.research.optimize import OptimizationResult
-from ui import charts, charts_robustness as cr
+from ui import charts
+from ui import charts_robustness as cr
 from ui.result_view import PLOTLY_CONFIG, format_metric
 
 P = "opt"
@@ -57,8 +60,10 @@ def _headline(result: OptimizationResult) -> None:
     if result.best_params:
         st.success(f"Best set ({'max' if spec.maximize else 'min'} {spec.objective}): {result.best_params}")
     else:
-        st.warning("No parameter set met the constraints (min trades / max drawdown): every row is infeasible. "
-                   "Relax the constraints or widen the ranges.")
+        st.warning(
+            "No parameter set met the constraints (min trades / max drawdown): every row is infeasible. "
+            "Relax the constraints or widen the ranges."
+        )
 
 
 def show_grid(result: OptimizationResult) -> None:
@@ -67,10 +72,16 @@ def show_grid(result: OptimizationResult) -> None:
     params = searched_params(result)
     _headline(result)
     table = result.table
-    shown = cr.ranked_table(table, params, metrics=tuple(dict.fromkeys(
-        (spec.objective, "sharpe", "cagr", "total_return", "max_drawdown", "n_trades"))), top=200)
-    st.markdown(f"**Ranked parameter sets** (best first; objective = {spec.objective}"
-                f"{'' if spec.maximize else ', minimized'}; greyed = infeasible; top {len(shown)} of {len(table):,})")
+    shown = cr.ranked_table(
+        table,
+        params,
+        metrics=tuple(dict.fromkeys((spec.objective, "sharpe", "cagr", "total_return", "max_drawdown", "n_trades"))),
+        top=200,
+    )
+    st.markdown(
+        f"**Ranked parameter sets** (best first; objective = {spec.objective}"
+        f"{'' if spec.maximize else ', minimized'}; greyed = infeasible; top {len(shown)} of {len(table):,})"
+    )
     st.dataframe(cr.ranked_styler(shown), key=f"{P}_ranked", height=320)
     if len(params) < 2:
         st.info("Vary two or more parameters to see a heatmap and a surface.")
@@ -79,8 +90,10 @@ def show_grid(result: OptimizationResult) -> None:
             st.line_chart(top.set_index(params[0])["objective"])
     else:
         _surfaces(table, params, spec.maximize)
-    curves = {f"#{i + 1} {({p: _plain(table.loc[t, p]) for p in params})}": result.equity[t]
-              for i, t in enumerate([t for t in table.index[:5] if t in result.equity.columns])}
+    curves = {
+        f"#{i + 1} { ({p: _plain(table.loc[t, p]) for p in params}) }": result.equity[t]
+        for i, t in enumerate([t for t in table.index[:5] if t in result.equity.columns])
+    }
     if curves:
         chart(charts.compare_equity_figure(curves), f"{P}_top_curves")
 
@@ -89,12 +102,20 @@ def _surfaces(table: pd.DataFrame, params: list[str], maximize: bool) -> None:
     c1, c2, c3, c4 = st.columns(4)
     x = c1.selectbox("x parameter", params, index=0, key=f"{P}_hx")
     y = c2.selectbox("y parameter", [p for p in params if p != x], index=0, key=f"{P}_hy")
-    values = ["objective", *[m for m in ("sharpe", "cagr", "total_return", "max_drawdown", "calmar", "n_trades")
-                             if m in table.columns]]
+    values = [
+        "objective",
+        *[m for m in ("sharpe", "cagr", "total_return", "max_drawdown", "calmar", "n_trades") if m in table.columns],
+    ]
     value = c3.selectbox("value", values, key=f"{P}_hv")
     others = [p for p in params if p not in (x, y)]
-    agg = c4.radio("other parameters", ["mean", "max", "fixed"], horizontal=True, key=f"{P}_hagg",
-                   disabled=not others, help="Aggregate the other searched parameters over each cell, or fix them.")
+    agg = c4.radio(
+        "other parameters",
+        ["mean", "max", "fixed"],
+        horizontal=True,
+        key=f"{P}_hagg",
+        disabled=not others,
+        help="Aggregate the other searched parameters over each cell, or fix them.",
+    )
     fixed: dict[str, Any] = {}
     if others and agg == "fixed":
         cols = st.columns(len(others))
@@ -105,8 +126,10 @@ def _surfaces(table: pd.DataFrame, params: list[str], maximize: bool) -> None:
     maximize = maximize if value == "objective" else True  # higher is better for every other metric shown
     left, right = st.columns(2)
     with left:
-        chart(cr.param_heatmap_figure(table, x, y, value, fixed, how, maximize=maximize, param_names=params),
-              f"{P}_heatmap")
+        chart(
+            cr.param_heatmap_figure(table, x, y, value, fixed, how, maximize=maximize, param_names=params),
+            f"{P}_heatmap",
+        )
     with right:
         chart(cr.param_surface_figure(table, x, y, value, fixed, how, param_names=params), f"{P}_surface")
 
@@ -116,23 +139,29 @@ def show_walkforward(wf: Any, benchmark: pd.Series | None) -> None:
     opt = wf.spec.optimize
     c1, c2, c3, c4, c5 = st.columns(5)
     c1.metric("windows", len(wf.windows))
-    c2.metric("WF efficiency (CAGR)", "n/a" if np.isnan(wf.efficiency) else f"{wf.efficiency:.2f}",
-              help="Stitched out-of-sample CAGR / mean in-sample CAGR of the chosen sets.")
+    c2.metric(
+        "WF efficiency (CAGR)",
+        "n/a" if np.isnan(wf.efficiency) else f"{wf.efficiency:.2f}",
+        help="Stitched out-of-sample CAGR / mean in-sample CAGR of the chosen sets.",
+    )
     c3.metric("OOS CAGR", format_metric("cagr", wf.oos_metrics.get("cagr")))
     c4.metric("OOS Sharpe", format_metric("sharpe", wf.oos_metrics.get("sharpe")))
     c5.metric("OOS max drawdown", format_metric("max_drawdown", wf.oos_metrics.get("max_drawdown")))
-    chart(cr.walkforward_equity_figure(wf.oos_equity, benchmark, wf.windows, opt.config.initial_cash),
-          f"{P}_wf_equity")
+    chart(cr.walkforward_equity_figure(wf.oos_equity, benchmark, wf.windows, opt.config.initial_cash), f"{P}_wf_equity")
     params = [p for p in (opt.ranges or {}) if p in wf.windows.columns]
-    dates = {c: st.column_config.DateColumn(format="YYYY-MM-DD") for c in ("is_start", "is_end", "oos_start", "oos_end")}
+    dates = {
+        c: st.column_config.DateColumn(format="YYYY-MM-DD") for c in ("is_start", "is_end", "oos_start", "oos_end")
+    }
     st.dataframe(wf.windows, key=f"{P}_wf_windows", hide_index=True, column_config=dates)
     if params:
         chart(cr.parameter_path_figure(wf.windows, params), f"{P}_wf_path")
     stab = wf.stability
     if stab is None or stab.empty or not params:
         return
-    st.markdown("**Stability surface**: the in-sample metric of every searched set, window by window. A stable "
-                "strategy keeps its good region in the same place.")
+    st.markdown(
+        "**Stability surface**: the in-sample metric of every searched set, window by window. A stable "
+        "strategy keeps its good region in the same place."
+    )
     c1, c2, c3 = st.columns(3)
     param = c1.selectbox("parameter", params, key=f"{P}_wf_param")
     metric = c2.selectbox("metric", sorted(pd.unique(stab["metric"])), key=f"{P}_wf_metric")
@@ -146,17 +175,28 @@ def show_montecarlo(mc: Any, original: pd.Series | None = None) -> None:
     s = mc.summary
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(f"P(loss > {mc.spec.loss_threshold:.0%})", f"{mc.prob_loss_beyond:.1%}")
-    c2.metric("median final equity", f"{s.get('median_final_equity', float('nan')):,.0f}",
-              delta=f"{s.get('median_final_equity', 0) - s.get('original_final_equity', 0):,.0f} vs backtest")
+    c2.metric(
+        "median final equity",
+        f"{s.get('median_final_equity', float('nan')):,.0f}",
+        delta=f"{s.get('median_final_equity', 0) - s.get('original_final_equity', 0):,.0f} vs backtest",
+    )
     c3.metric("p5 max drawdown", f"{mc.percentiles.loc['p5', 'max_drawdown']:.1%}")
-    c4.metric("simulations", f"{len(mc.paths):,}", help=f"{mc.spec.method}: {mc.paths.shape[1] - 1:,} "
-              f"{s.get('step_unit', 'step')}s per path, seed {mc.spec.seed}")
+    c4.metric(
+        "simulations",
+        f"{len(mc.paths):,}",
+        help=f"{mc.spec.method}: {mc.paths.shape[1] - 1:,} {s.get('step_unit', 'step')}s per path, seed {mc.spec.seed}",
+    )
     if mc.spec.method == "reshuffle":
         st.caption("Reshuffling the trade order leaves the final equity unchanged; only the path (drawdowns) varies.")
-    st.dataframe(mc.percentiles, key=f"{P}_mc_pct", column_config={
-        "final_equity": st.column_config.NumberColumn(format="localized"),
-        "max_drawdown": st.column_config.NumberColumn(format="percent"),
-        "sharpe": st.column_config.NumberColumn(format="%.3f")})
+    st.dataframe(
+        mc.percentiles,
+        key=f"{P}_mc_pct",
+        column_config={
+            "final_equity": st.column_config.NumberColumn(format="localized"),
+            "max_drawdown": st.column_config.NumberColumn(format="percent"),
+            "sharpe": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
     orig = None
     if original is not None and s.get("step_unit") == "bar" and len(original) == mc.paths.shape[1] - 1:
         orig = np.concatenate([[s["initial_cash"]], original.to_numpy()])
@@ -167,14 +207,35 @@ def show_montecarlo(mc: Any, original: pd.Series | None = None) -> None:
     pct = mc.percentiles
     left, right = st.columns(2)
     with left:
-        chart(cr.distribution_figure(final, "Final equity", "final equity",
-                                     marks={"p5": pct.loc["p5", "final_equity"], "p50": pct.loc["p50", "final_equity"],
-                                            "backtest": s.get("original_final_equity")},
-                                     threshold=(1 - mc.spec.loss_threshold) * s["initial_cash"]), f"{P}_mc_final")
+        chart(
+            cr.distribution_figure(
+                final,
+                "Final equity",
+                "final equity",
+                marks={
+                    "p5": pct.loc["p5", "final_equity"],
+                    "p50": pct.loc["p50", "final_equity"],
+                    "backtest": s.get("original_final_equity"),
+                },
+                threshold=(1 - mc.spec.loss_threshold) * s["initial_cash"],
+            ),
+            f"{P}_mc_final",
+        )
     with right:
-        chart(cr.distribution_figure(mdd, "Max drawdown", "max drawdown", percent=True,
-                                     marks={"p5": pct.loc["p5", "max_drawdown"], "p50": pct.loc["p50", "max_drawdown"],
-                                            "backtest": s.get("original_max_drawdown")}), f"{P}_mc_dd")
+        chart(
+            cr.distribution_figure(
+                mdd,
+                "Max drawdown",
+                "max drawdown",
+                percent=True,
+                marks={
+                    "p5": pct.loc["p5", "max_drawdown"],
+                    "p50": pct.loc["p50", "max_drawdown"],
+                    "backtest": s.get("original_max_drawdown"),
+                },
+            ),
+            f"{P}_mc_dd",
+        )
 
 
 def show_universe(result: Any, metric: str, threshold: float | None) -> None:
@@ -196,8 +257,9 @@ def show_scorecard(card: Any) -> None:
     st.dataframe(cr.scorecard_styler(frame), key=f"{P}_score_table", height=38 + 35 * len(frame))
 
 
-def choose_params(result: OptimizationResult | None, fixed: dict[str, Any], ranges: dict[str, list[Any]],
-                  key: str) -> dict[str, Any]:
+def choose_params(
+    result: OptimizationResult | None, fixed: dict[str, Any], ranges: dict[str, list[Any]], key: str
+) -> dict[str, Any]:
     """A selectbox of parameter sets: the optimizer's top 20 (when its strategy is the one selected), or the
     form's values (each varied parameter at its 'from' value)."""
     options: dict[str, dict[str, Any]] = {}
@@ -206,7 +268,7 @@ def choose_params(result: OptimizationResult | None, fixed: dict[str, Any], rang
         feasible = result.table[result.table["feasible"]].head(20)
         for i, (_, row) in enumerate(feasible.iterrows()):
             chosen = {**result.best_params, **{p: _plain(row[p]) for p in params}}
-            options[f"#{i + 1} of the optimization: {({p: chosen[p] for p in params})}"] = chosen
+            options[f"#{i + 1} of the optimization: { ({p: chosen[p] for p in params}) }"] = chosen
     form = {**fixed, **{k: v[0] for k, v in ranges.items() if v}}
     options[f"as in the form: {form}"] = form
     label = st.selectbox("Parameter set", list(options), key=key)
@@ -258,9 +320,10 @@ def preset_saver(request: Any, key: str, universe: list[str] | None = None, labe
     overwrite = c2.checkbox("Overwrite", key=f"{key}_overwrite")
     if c3.button(label, key=f"{key}_save", disabled=not name):
         try:
-            path = save_preset(Preset.from_request(name, request, universe=universe,
-                                                   description="saved from the Optimize page"), overwrite=overwrite)
+            path = save_preset(
+                Preset.from_request(name, request, universe=universe, description="saved from the Optimize page"),
+                overwrite=overwrite,
+            )
             st.success(f"Saved preset {name!r} to {path}")
         except EngineError as e:
             st.error(f"Preset not saved: {e}")
-

@@ -3,13 +3,15 @@
 No Streamlit calls: the Backtest and Runs pages offer it as a download, the CLI or a batch could write it too.
 Plotly's JavaScript is inlined once, so the file opens offline.
 """
+
 from __future__ import annotations
 
 import html
 import json
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -57,8 +59,12 @@ def report_figures(result: BacktestResult) -> dict[str, go.Figure]:
     }
 
 
-def build_report_html(result: BacktestResult, request: BacktestRequest, run_id: str | None = None,
-                      figures: Mapping[str, go.Figure] | None = None) -> str:
+def build_report_html(
+    result: BacktestResult,
+    request: BacktestRequest,
+    run_id: str | None = None,
+    figures: Mapping[str, go.Figure] | None = None,
+) -> str:
     """The report as one HTML string (figures interactive, Plotly inlined once)."""
     figures = dict(figures) if figures is not None else report_figures(result)
     title = f"IvyBT run {run_id}" if run_id else "IvyBT run"
@@ -68,8 +74,9 @@ def build_report_html(result: BacktestResult, request: BacktestRequest, run_id: 
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<p class='sub'>{html.escape(result.strategy)} on {html.escape(', '.join(result.symbols))}, {span}; "
-        f"generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
-        "<h2>Metrics</h2>", metrics_frame(result).to_html(float_format=lambda v: f"{v:,.4f}", na_rep="", border=0),
+        f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC</p>",
+        "<h2>Metrics</h2>",
+        metrics_frame(result).to_html(float_format=lambda v: f"{v:,.4f}", na_rep="", border=0),
         "<h2>Configuration</h2>",
         f"<pre>{html.escape(json.dumps(request.to_dict(), indent=2, default=str))}</pre>",
     ]
@@ -90,11 +97,12 @@ def build_report_html(result: BacktestResult, request: BacktestRequest, run_id: 
     return "".join(parts)
 
 
-def write_report(result: BacktestResult, request: BacktestRequest, run_id: str | None = None,
-                 folder: Path | None = None) -> Path:
+def write_report(
+    result: BacktestResult, request: BacktestRequest, run_id: str | None = None, folder: Path | None = None
+) -> Path:
     """Write the report to the workspace's artifacts folder (atomic: temp file + rename); return its path."""
     folder = folder or artifacts_dir()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     path = folder / f"report_{run_id or stamp}.html"
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(build_report_html(result, request, run_id), encoding="utf-8")

@@ -3,10 +3,12 @@
 Tabs are lazy (`on_change="rerun"`): only the open tab builds its figures. Bars for the price and
 correlation tabs come from the cached loader (the stored run holds results, not prices).
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -16,11 +18,34 @@ from engine.store.runs import StoredRun
 from ui import analytics, charts, data_cache
 from ui.report import metrics_frame, write_report
 
-TABS = ("Overview", "Drawdown", "Prices & trades", "Calendar", "Rolling", "Exposure", "Contribution",
-        "Correlation", "Trades", "Export")
-PERCENT_METRICS = {"total_return", "cagr", "annual_volatility", "max_drawdown", "win_rate", "exposure",
-                   "avg_gross_exposure", "best_day", "worst_day", "var_95", "cvar_95", "alpha", "avg_trade",
-                   "turnover"}
+TABS = (
+    "Overview",
+    "Drawdown",
+    "Prices & trades",
+    "Calendar",
+    "Rolling",
+    "Exposure",
+    "Contribution",
+    "Correlation",
+    "Trades",
+    "Export",
+)
+PERCENT_METRICS = {
+    "total_return",
+    "cagr",
+    "annual_volatility",
+    "max_drawdown",
+    "win_rate",
+    "exposure",
+    "avg_gross_exposure",
+    "best_day",
+    "worst_day",
+    "var_95",
+    "cvar_95",
+    "alpha",
+    "avg_trade",
+    "turnover",
+}
 HEADLINE = ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")
 PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": True}
 
@@ -54,6 +79,7 @@ def styled_metrics(table: pd.DataFrame) -> Any:
     """A metrics table (rows = metric names) with a format per row (percent, count, currency, ratio); values
     stay numbers. Missing values show as "–" (draw it with `metrics_table`, which also sets st.dataframe's
     placeholder: the grid ignores a Styler's text for empty cells)."""
+
     def fmt(name: str) -> Any:
         return lambda v: format_metric(name, v) if v is not None and not pd.isna(v) else MISSING
 
@@ -112,8 +138,13 @@ def runs_frame(runs: pd.DataFrame) -> pd.DataFrame:
 
 def runs_table(runs: pd.DataFrame, columns: Sequence[str], key: str) -> None:
     """A table of saved runs (a `runs_frame`): dates as dates, fractions as percentages."""
-    st.dataframe(runs[list(columns)], hide_index=True, key=key, placeholder=MISSING,
-                 column_config={c: RUN_COLUMNS[c] for c in columns if c in RUN_COLUMNS})
+    st.dataframe(
+        runs[list(columns)],
+        hide_index=True,
+        key=key,
+        placeholder=MISSING,
+        column_config={c: RUN_COLUMNS[c] for c in columns if c in RUN_COLUMNS},
+    )
 
 
 def _chart(fig: Any, key: str) -> None:
@@ -146,9 +177,11 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
     """Everything about one stored run: headline, then a tab per view."""
     res, req = run.result, run.request
     span = f"{res.equity.index[0]:%Y-%m-%d} .. {res.equity.index[-1]:%Y-%m-%d}" if len(res.equity) else ""
-    st.caption(f"Run `{run.id}` · {res.strategy} ({format_params(res.params)}) · {', '.join(res.symbols)} · "
-               f"{span} · fill {res.config.fill}{' (optimistic)' if res.config.fill == 'same_close' else ''} · "
-               f"saved {run.created_at[:19].replace('T', ' ')} UTC")
+    st.caption(
+        f"Run `{run.id}` · {res.strategy} ({format_params(res.params)}) · {', '.join(res.symbols)} · "
+        f"{span} · fill {res.config.fill}{' (optimistic)' if res.config.fill == 'same_close' else ''} · "
+        f"saved {run.created_at[:19].replace('T', ' ')} UTC"
+    )
     show_headline(run)
     tabs = st.tabs(list(TABS), key=f"{key}_tabs", on_change="rerun")
     t = dict(zip(TABS, tabs))
@@ -159,14 +192,19 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
             left, right = st.columns([3, 2])
             with left:
                 log = st.toggle("Log scale", key=f"{key}_log")
-                _chart(charts.equity_figure(res.equity, bench, log=log,
-                                            benchmark_name=str(bench.name) if bench is not None else "Benchmark"),
-                       f"{key}_equity")
+                _chart(
+                    charts.equity_figure(
+                        res.equity, bench, log=log, benchmark_name=str(bench.name) if bench is not None else "Benchmark"
+                    ),
+                    f"{key}_equity",
+                )
             with right:
                 metrics_table(metrics_frame(res), key=f"{key}_metrics", height=560)
-            st.caption("Metrics: fractions (0.12 = 12%) for returns, drawdowns and rates; Sharpe and Sortino "
-                       f"annualized with {res.config.periods_per_year:g} bars a year; the benchmark is buy-and-hold "
-                       f"of {res.config.benchmark or res.symbols[0]}.")
+            st.caption(
+                "Metrics: fractions (0.12 = 12%) for returns, drawdowns and rates; Sharpe and Sortino "
+                f"annualized with {res.config.periods_per_year:g} bars a year; the benchmark is buy-and-hold "
+                f"of {res.config.benchmark or res.symbols[0]}."
+            )
     with t["Drawdown"]:
         if t["Drawdown"].open:
             _chart(charts.drawdown_figure(res.equity, bench), f"{key}_dd")
@@ -178,10 +216,15 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
                 bars = pd.DataFrame({f: data.field(f)[sym] for f in ("open", "high", "low", "close", "volume")})
                 trades = res.trades[res.trades["symbol"].astype(str) == sym]
                 risk = res.config.risk
-                stops = {"stop_loss": risk.stop_loss, "take_profit": risk.take_profit,
-                         "trailing_stop": risk.trailing_stop}
-                _chart(charts.price_figure(bars, sym, trades, stops, entry_at_open=res.config.fill == "next_open"),
-                       f"{key}_price")
+                stops = {
+                    "stop_loss": risk.stop_loss,
+                    "take_profit": risk.take_profit,
+                    "trailing_stop": risk.trailing_stop,
+                }
+                _chart(
+                    charts.price_figure(bars, sym, trades, stops, entry_at_open=res.config.fill == "next_open"),
+                    f"{key}_price",
+                )
     with t["Calendar"]:
         if t["Calendar"].open:
             _chart(charts.monthly_heatmap_figure(res.returns), f"{key}_monthly")
@@ -189,8 +232,9 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
     with t["Rolling"]:
         if t["Rolling"].open:
             window = st.select_slider("Window (bars)", [21, 63, 126, 252, 504], value=126, key=f"{key}_win")
-            _chart(charts.rolling_figure(res.returns, window, res.config.periods_per_year, bench_returns),
-                   f"{key}_rolling")
+            _chart(
+                charts.rolling_figure(res.returns, window, res.config.periods_per_year, bench_returns), f"{key}_rolling"
+            )
     with t["Exposure"]:
         if t["Exposure"].open:
             _chart(charts.weights_figure(res.weights), f"{key}_weights")
@@ -210,14 +254,32 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
                 st.info("Correlation needs two or more symbols.")
     with t["Trades"]:
         if t["Trades"].open:
-            st.dataframe(res.trades, key=f"{key}_trades", hide_index=True, placeholder=MISSING,
-                         column_config=_trade_columns(res.trades))
-            st.download_button("Download trades (CSV)", res.trades.to_csv(index=False), f"trades_{run.id}.csv",
-                               "text/csv", key=f"{key}_trades_csv", on_click="ignore")
+            st.dataframe(
+                res.trades,
+                key=f"{key}_trades",
+                hide_index=True,
+                placeholder=MISSING,
+                column_config=_trade_columns(res.trades),
+            )
+            st.download_button(
+                "Download trades (CSV)",
+                res.trades.to_csv(index=False),
+                f"trades_{run.id}.csv",
+                "text/csv",
+                key=f"{key}_trades_csv",
+                on_click="ignore",
+            )
     with t["Export"]:
         if t["Export"].open:
-            st.write("A self-contained HTML report (figures, metrics, configuration, trades), saved in the "
-                     "workspace's artifacts folder.")
-            st.download_button("Download HTML report", lambda: write_report(res, req, run.id).read_bytes(),
-                               f"ivybt_report_{run.id}.html", "text/html", key=f"{key}_report",
-                               on_click="ignore")
+            st.write(
+                "A self-contained HTML report (figures, metrics, configuration, trades), saved in the "
+                "workspace's artifacts folder."
+            )
+            st.download_button(
+                "Download HTML report",
+                lambda: write_report(res, req, run.id).read_bytes(),
+                f"ivybt_report_{run.id}.html",
+                "text/html",
+                key=f"{key}_report",
+                on_click="ignore",
+            )

@@ -9,10 +9,12 @@ worker pool (which would first wait for every queued batch), `should_stop()` the
 cancels the queued batches and raises ConfigError("cancelled"), and `run` re-raises Streamlit's exception
 so the new run proceeds normally. `should_stop()` also reads the session flag, as the engine is told to.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
@@ -62,8 +64,9 @@ class RunControl:
             return
         try:
             elapsed = time.perf_counter() - self.started
-            self.bar.progress(min(1.0, done / total) if total else 1.0,
-                              text=f"{self.label}: {done:,} of {total:,} ({elapsed:.1f} s)")
+            self.bar.progress(
+                min(1.0, done / total) if total else 1.0, text=f"{self.label}: {done:,} of {total:,} ({elapsed:.1f} s)"
+            )
         except ScriptControlException as e:  # the user clicked something: stop at the next batch boundary
             self.pending = e
 
@@ -96,7 +99,6 @@ class Cancelled(ConfigError):
     def __init__(self, done: int, total: int) -> None:
         super().__init__(f"cancelled after {done:,} of {total:,}" if total else "cancelled")
         self.done, self.total = done, total
-
 
 
 def controlled(label: str, key: str, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], T]) -> T | None:

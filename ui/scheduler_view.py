@@ -2,13 +2,15 @@
 
 Pure functions (no st.* calls) except `start_background_worker`, which launches an `ivybt worker` process.
 """
+
 from __future__ import annotations
 
 import math
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -35,24 +37,57 @@ matrix:
   symbols: [[QQQ], [GLD, TLT]]
 """
 
-STATUS_ICONS = {"queued": "⏳ queued", "waiting": "🕓 waiting", "running": "▶️ running", "done": "✅ done", "failed": "❌ failed",
-                "cancelled": "⛔ cancelled"}
-TABLE_COLUMNS = ["name", "kind", "strategy", "symbols", "status", "progress", "duration", "worker", "attempts",
-                 "objective", "run_id", "error", "id"]
+STATUS_ICONS = {
+    "queued": "⏳ queued",
+    "waiting": "🕓 waiting",
+    "running": "▶️ running",
+    "done": "✅ done",
+    "failed": "❌ failed",
+    "cancelled": "⛔ cancelled",
+}
+TABLE_COLUMNS = [
+    "name",
+    "kind",
+    "strategy",
+    "symbols",
+    "status",
+    "progress",
+    "duration",
+    "worker",
+    "attempts",
+    "objective",
+    "run_id",
+    "error",
+    "id",
+]
 
 
-def form_yaml(name: str, strategies: Sequence[str], symbol_sets: str, start: Any, end: Any,
-              commission_bps: float, slippage_bps: float, objective: str) -> str:
+def form_yaml(
+    name: str,
+    strategies: Sequence[str],
+    symbol_sets: str,
+    start: Any,
+    end: Any,
+    commission_bps: float,
+    slippage_bps: float,
+    objective: str,
+) -> str:
     """A matrix batch (strategies x symbol sets, default parameters) as YAML text.
 
     symbol_sets: one set per line, symbols separated by commas or spaces ("SPY" / "QQQ, IWM").
     """
     sets = [[s.upper() for s in line.replace(",", " ").split()] for line in symbol_sets.splitlines()]
     sets = [s for s in sets if s]
-    doc: dict[str, Any] = {"name": name.strip() or "batch", "defaults": {
-        "start": str(start) if start else None, "end": str(end) if end else None, "objective": objective,
-        "config": {"costs": {"commission_bps": float(commission_bps), "slippage_bps": float(slippage_bps)}}},
-        "matrix": {"strategies": list(strategies), "symbols": sets}}
+    doc: dict[str, Any] = {
+        "name": name.strip() or "batch",
+        "defaults": {
+            "start": str(start) if start else None,
+            "end": str(end) if end else None,
+            "objective": objective,
+            "config": {"costs": {"commission_bps": float(commission_bps), "slippage_bps": float(slippage_bps)}},
+        },
+        "matrix": {"strategies": list(strategies), "symbols": sets},
+    }
     doc["defaults"] = {k: v for k, v in doc["defaults"].items() if v is not None}
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None)
 
@@ -89,12 +124,33 @@ def summary_table(jobs: pd.DataFrame, summaries: Mapping[str, Mapping[str, Any]]
     done = jobs[jobs["status"] == "done"]
     for job, maximize in zip(done.itertuples(), _maximize(done)):
         metrics = (summaries.get(job.id) or {}).get("metrics") or {}
-        rows.append({"job": job.name, "kind": job.kind, "objective": job.objective_name,
-                     "better": "higher" if maximize else "lower", "value": _f(job.objective),
-                     **{k: _f(metrics.get(k)) for k in ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")},
-                     "run_id": job.run_id})
-    table = pd.DataFrame(rows, columns=["job", "kind", "objective", "better", "value", "total_return", "cagr",
-                                        "sharpe", "max_drawdown", "n_trades", "run_id"])
+        rows.append(
+            {
+                "job": job.name,
+                "kind": job.kind,
+                "objective": job.objective_name,
+                "better": "higher" if maximize else "lower",
+                "value": _f(job.objective),
+                **{k: _f(metrics.get(k)) for k in ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")},
+                "run_id": job.run_id,
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "job",
+            "kind",
+            "objective",
+            "better",
+            "value",
+            "total_return",
+            "cagr",
+            "sharpe",
+            "max_drawdown",
+            "n_trades",
+            "run_id",
+        ],
+    )
     order = _score(table["value"], table["better"] == "higher").sort_values(ascending=False, na_position="last")
     return table.loc[order.index].set_index("job")
 
@@ -116,11 +172,23 @@ def objective_figure(table: pd.DataFrame) -> go.Figure:
     """Bars of every done job's objective (best first), the best one highlighted."""
     values = table["value"].astype("float64")
     colors = [charts.color_for(0) if i == 0 else "#9aa5b1" for i in range(len(table))]
-    fig = go.Figure(go.Bar(x=list(table.index), y=values.to_numpy(), marker_color=colors,
-                           hovertemplate="%{x}: %{y:.4f}<extra></extra>", name="objective"))
+    fig = go.Figure(
+        go.Bar(
+            x=list(table.index),
+            y=values.to_numpy(),
+            marker_color=colors,
+            hovertemplate="%{x}: %{y:.4f}<extra></extra>",
+            name="objective",
+        )
+    )
     name = table["objective"].iloc[0] if len(table) and table["objective"].nunique() == 1 else "objective"
-    fig.update_layout(title=f"Jobs by {name}", yaxis_title=name, xaxis_title=None, height=360,
-                      margin={"l": 40, "r": 20, "t": 50, "b": 80})
+    fig.update_layout(
+        title=f"Jobs by {name}",
+        yaxis_title=name,
+        xaxis_title=None,
+        height=360,
+        margin={"l": 40, "r": 20, "t": 50, "b": 80},
+    )
     return fig
 
 
@@ -143,9 +211,14 @@ def start_background_worker(home: str | Path) -> int:
     import os
 
     env = {**os.environ, "IVYBT_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--exit-when-empty"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            cwd=Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "worker", "--exit-when-empty"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     return proc.pid
 
 

@@ -8,6 +8,7 @@ no page config, lowercase file names in the sidebar, and every later session stu
 flag still set, the page clears it and, on the session's first script run (a page load: no click can be
 lost), reruns, so app.py (st.navigation) runs and resolves the same URL.
 """
+
 from __future__ import annotations
 
 import streamlit as st

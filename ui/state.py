@@ -3,6 +3,7 @@
 The run itself lives in the run store (SQLite). Reloading the browser keeps `?run=<id>` in the address, and
 with no id at all the Backtest page falls back to the store's latest run.
 """
+
 from __future__ import annotations
 
 import streamlit as st

@@ -4,6 +4,7 @@ Key names follow alpaca-py's conventions: APCA_API_KEY_ID / APCA_API_SECRET_KEY 
 ALPACA_SECRET_KEY are accepted too). IVYBT_BROKER picks the broker ("paper" by default); IVYBT_LIVE=1 is
 required before any adapter may use a live account.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,11 +3,13 @@
 Widgets take their value from `st.session_state` (set with `seed`) so that loading a preset can refill a
 form: a widget is never given both a `value=` and a session-state value.
 """
+
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, MutableMapping
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -37,8 +39,14 @@ def _bounds(spec: ParamSpec, value: Any) -> tuple[Any, Any]:
     return low, high
 
 
-def param_inputs(strategy: str, params_cls: type, prefix: str, values: Mapping[str, Any] | None = None,
-                 columns: int = 3, overwrite: bool = False) -> dict[str, Any]:
+def param_inputs(
+    strategy: str,
+    params_cls: type,
+    prefix: str,
+    values: Mapping[str, Any] | None = None,
+    columns: int = 3,
+    overwrite: bool = False,
+) -> dict[str, Any]:
     """One widget per `Params` field: int/float -> number_input (bounds as min/max, step), bool -> checkbox,
     choices -> selectbox. Returns name -> value as entered (the engine validates cross-field rules)."""
     specs = param_specs(params_cls)
@@ -60,33 +68,46 @@ def param_inputs(strategy: str, params_cls: type, prefix: str, values: Mapping[s
                 st.session_state[key] = cast(st.session_state[key])
                 low, high = _bounds(spec, st.session_state[key])
                 step = cast(spec.step) if spec.step else (1 if spec.type is int else None)
-                out[spec.name] = st.number_input(label, min_value=low, max_value=high, step=step, key=key,
-                                                 help=spec.doc or None,
-                                                 format=None if spec.type is int else "%.4g")
+                out[spec.name] = st.number_input(
+                    label,
+                    min_value=low,
+                    max_value=high,
+                    step=step,
+                    key=key,
+                    help=spec.doc or None,
+                    format=None if spec.type is int else "%.4g",
+                )
             else:
                 out[spec.name] = st.text_input(label, key=key, help=spec.doc or None)
     return out
 
 
-def _report_messages(report: Any, name_of: Callable[[str], str], clean: Callable[[str], str],
-                     hint: str) -> list[tuple[str, str]]:
+def _report_messages(
+    report: Any, name_of: Callable[[str], str], clean: Callable[[str], str], hint: str
+) -> list[tuple[str, str]]:
     """("ok" | "error", text) per file of an engine ImportReport; each error names its file once."""
     messages: list[tuple[str, str]] = []
     for item in report.imported:
-        messages.append(("ok", f"{name_of(item.path)}: imported as {item.symbol} ({item.bars} bars, "
-                               f"{item.first:%Y-%m-%d} .. {item.last:%Y-%m-%d})"))
+        messages.append(
+            (
+                "ok",
+                f"{name_of(item.path)}: imported as {item.symbol} ({item.bars} bars, "
+                f"{item.first:%Y-%m-%d} .. {item.last:%Y-%m-%d})",
+            )
+        )
     for path, message in report.errors.items():
         name, text = name_of(path), clean(message)
         for prefix in (f"{path}: ", f"{name}: "):  # the engine's message may already start with the path
             if text.startswith(prefix):
-                text = text[len(prefix):]
+                text = text[len(prefix) :]
                 break
         messages.append(("error", f"{name}: {text}{hint}"))
     return messages
 
 
-def _finish_import(key: str, messages: list[tuple[str, str]], imported: list[str],
-                   on_import: Callable[[list[str]], None] | None) -> None:
+def _finish_import(
+    key: str, messages: list[tuple[str, str]], imported: list[str], on_import: Callable[[list[str]], None] | None
+) -> None:
     """After an import: run `on_import` and rerun with the messages kept for the next run (flash)."""
     if imported and on_import is not None:
         on_import(imported)
@@ -109,9 +130,14 @@ def import_uploads(label: str, key: str, on_import: Callable[[list[str]], None] 
     """
     from engine.data import import_files
 
-    files = st.file_uploader(label, type=["csv", "parquet"], accept_multiple_files=True, key=key,
-                             help="One file per symbol, named SYMBOL.csv or SYMBOL.parquet, with columns "
-                                  "date, open, high, low, close, volume.")
+    files = st.file_uploader(
+        label,
+        type=["csv", "parquet"],
+        accept_multiple_files=True,
+        key=key,
+        help="One file per symbol, named SYMBOL.csv or SYMBOL.parquet, with columns "
+        "date, open, high, low, close, volume.",
+    )
     messages: list[tuple[str, str]] = st.session_state.pop(f"{key}_flash", [])
     imported: list[str] = []
     if st.button("Import", key=f"{key}_go", disabled=not files):
@@ -132,8 +158,9 @@ def import_uploads(label: str, key: str, on_import: Callable[[list[str]], None] 
                 messages.append(("error", f"Import failed: {clean(str(e))}"))
             else:
                 imported = list(report.symbols)
-                messages = _report_messages(report, lambda p: Path(p).name, clean,
-                                            " (fix the file and upload it again)")
+                messages = _report_messages(
+                    report, lambda p: Path(p).name, clean, " (fix the file and upload it again)"
+                )
         _finish_import(key, messages, imported, on_import)
     _show_messages(messages)
     return imported
@@ -147,8 +174,12 @@ def import_from_path(label: str, key: str, on_import: Callable[[list[str]], None
     """
     from engine.data import import_files
 
-    folder = st.text_input(label, key=key, placeholder="/path/to/bars",
-                           help="A CSV/Parquet file, or a folder of SYMBOL.csv / SYMBOL.parquet files.")
+    folder = st.text_input(
+        label,
+        key=key,
+        placeholder="/path/to/bars",
+        help="A CSV/Parquet file, or a folder of SYMBOL.csv / SYMBOL.parquet files.",
+    )
     messages: list[tuple[str, str]] = st.session_state.pop(f"{key}_flash", [])
     imported: list[str] = []
     if st.button("Import from path", key=f"{key}_go", disabled=not folder):

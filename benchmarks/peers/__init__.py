@@ -4,6 +4,7 @@ Conversion into the engine's own containers (MarketData, DataFrames with capital
 `prepare`, outside the timed calls ("data already loaded"); each callable is construct + run + extract
 metrics and returns a `benchmarks.workloads.Outcome` or `GridOutcome`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

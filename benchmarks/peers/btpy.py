@@ -5,10 +5,12 @@ next open, `commission=fee` per side, `finalize_trades=False` with the open trad
 are recomputed from `stats._equity_curve` with rule 7 (backtesting.py's own Sharpe is a different formula;
 it is kept as `native_sharpe`). The tqdm progress bar is patched out.
 """
+
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,13 +20,23 @@ from backtesting.lib import FractionalBacktest, crossover
 
 from benchmarks.peers import Inputs
 from benchmarks.workloads import (
-    CASH, FAST, FEE_W2, SLOW, W3_FAST, W3_SLOW, GridOutcome, Outcome, best_of_grid, grid_pairs, rule7,
+    CASH,
+    FAST,
+    FEE_W2,
+    SLOW,
+    W3_FAST,
+    W3_SLOW,
+    GridOutcome,
+    Outcome,
+    best_of_grid,
+    grid_pairs,
+    rule7,
     sum_sleeves,
 )
 
 NAME = "backtesting.py"
 
-_bt_module._tqdm = lambda seq, **_: seq          # no progress bar
+_bt_module._tqdm = lambda seq, **_: seq  # no progress bar
 
 
 def _rolling_mean(values: np.ndarray, n: int) -> np.ndarray:
@@ -57,8 +69,9 @@ def make_backtest(df: pd.DataFrame, fee: float = 0.0, cash: float = CASH, fracti
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if fractional:
-            return FractionalBacktest(df, SmaCross, cash=cash, commission=fee, fractional_unit=1e-6,
-                                      finalize_trades=False)
+            return FractionalBacktest(
+                df, SmaCross, cash=cash, commission=fee, fractional_unit=1e-6, finalize_trades=False
+            )
         return Backtest(df, SmaCross, cash=cash, commission=fee, finalize_trades=False)
 
 
@@ -94,8 +107,9 @@ def optimize_once(df: pd.DataFrame) -> GridOutcome:
     bt = make_backtest(df)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stats = bt.optimize(fast=list(W3_FAST), slow=list(W3_SLOW), constraint=lambda p: p.fast < p.slow,
-                            maximize="Return [%]")
+        stats = bt.optimize(
+            fast=list(W3_FAST), slow=list(W3_SLOW), constraint=lambda p: p.fast < p.slow, maximize="Return [%]"
+        )
     pairs, skipped = grid_pairs(W3_FAST, W3_SLOW)
     best = (int(stats._strategy.fast), int(stats._strategy.slow))
     return GridOutcome(len(pairs), best, float(stats["Return [%]"]), best, float("nan"), skipped)

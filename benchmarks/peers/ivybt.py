@@ -7,17 +7,31 @@ Numbers come from the engine's own metrics (`result.metrics`, `GridResult.metric
 W4 is timed with the alignment of the 36 symbols onto the union calendar (`MarketData.from_frames`),
 because the vectorbt W4 cell includes its union-calendar prep; "W4 sim" is run_backtest alone.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from benchmarks.peers import Inputs
 from benchmarks.workloads import (
-    CASH, FAST, FEE_W2, SLOW, W3_FAST, W3_SLOW, W6_FAST, W6_SLOW, GridOutcome, Outcome, best_of_grid,
-    grid_pairs, rule7, sum_sleeves,
+    CASH,
+    FAST,
+    FEE_W2,
+    SLOW,
+    W3_FAST,
+    W3_SLOW,
+    W6_FAST,
+    W6_SLOW,
+    GridOutcome,
+    Outcome,
+    best_of_grid,
+    grid_pairs,
+    rule7,
+    sum_sleeves,
 )
 from engine.config import BacktestConfig, Costs
 from engine.data import MarketData
@@ -46,8 +60,9 @@ def backtest(data: MarketData, fast: int = FAST, slow: int = SLOW, fee: float = 
 def single(data: MarketData, fast: int = FAST, slow: int = SLOW, fee: float = 0.0) -> Outcome:
     """W1/W2/W5 (and W4 on a multi-symbol MarketData): one backtest, numbers from the engine's metrics."""
     m = backtest(data, fast, slow, fee).metrics
-    return Outcome(m["final_equity"], m["total_return"] * 100.0, int(m["n_trades"]), m["max_drawdown"] * 100.0,
-                   m["sharpe"])
+    return Outcome(
+        m["final_equity"], m["total_return"] * 100.0, int(m["n_trades"]), m["max_drawdown"] * 100.0, m["sharpe"]
+    )
 
 
 def grid(data: MarketData, fast: range, slow: range) -> GridOutcome:
@@ -56,8 +71,12 @@ def grid(data: MarketData, fast: range, slow: range) -> GridOutcome:
     sets = expand_grid({"fast": list(fast), "slow": list(slow)}, strategy_cls=cls)
     res = run_grid(data, cls, sets, config())
     pairs = list(zip(res.params["fast"].astype(int), res.params["slow"].astype(int)))
-    return best_of_grid(pairs, res.metrics["total_return"].to_numpy() * 100.0, res.metrics["sharpe"].to_numpy(),
-                        len(fast) * len(slow) - len(pairs))
+    return best_of_grid(
+        pairs,
+        res.metrics["total_return"].to_numpy() * 100.0,
+        res.metrics["sharpe"].to_numpy(),
+        len(fast) * len(slow) - len(pairs),
+    )
 
 
 def portfolio(frames: Mapping[str, pd.DataFrame]) -> Outcome:

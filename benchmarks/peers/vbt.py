@@ -4,9 +4,11 @@
 the portfolio simulation and extracts final value, total return, trade count, max drawdown and Sharpe from
 vectorbt itself.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,8 +16,19 @@ import vectorbt as vbt
 
 from benchmarks.peers import Inputs
 from benchmarks.workloads import (
-    CASH, FAST, FEE_W2, SLOW, W3_FAST, W3_SLOW, W6_FAST, W6_SLOW, GridOutcome, Outcome, best_of_grid,
-    grid_pairs, w4_orders,
+    CASH,
+    FAST,
+    FEE_W2,
+    SLOW,
+    W3_FAST,
+    W3_SLOW,
+    W6_FAST,
+    W6_SLOW,
+    GridOutcome,
+    Outcome,
+    best_of_grid,
+    grid_pairs,
+    w4_orders,
 )
 
 NAME = "vectorbt"
@@ -25,14 +38,19 @@ vbt.settings.returns["year_freq"] = "252 days"
 
 
 def _outcome(pf: Any) -> Outcome:
-    return Outcome(float(pf.final_value()), float(pf.total_return()) * 100.0, int(pf.trades.count()),
-                   float(pf.max_drawdown()) * 100.0, float(pf.sharpe_ratio()))
+    return Outcome(
+        float(pf.final_value()),
+        float(pf.total_return()) * 100.0,
+        int(pf.trades.count()),
+        float(pf.max_drawdown()) * 100.0,
+        float(pf.sharpe_ratio()),
+    )
 
 
 def _signals(close: pd.Series, fast: Any, slow: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     fma = vbt.MA.run(close, fast, short_name="fast")
     sma = vbt.MA.run(close, slow, short_name="slow")
-    entries = fma.ma_crossed_above(sma).vbt.signals.fshift(1)   # signal at t -> order at t+1
+    entries = fma.ma_crossed_above(sma).vbt.signals.fshift(1)  # signal at t -> order at t+1
     exits = fma.ma_crossed_below(sma).vbt.signals.fshift(1)
     return entries, exits
 
@@ -40,8 +58,9 @@ def _signals(close: pd.Series, fast: Any, slow: Any) -> tuple[pd.DataFrame, pd.D
 def single(df: pd.DataFrame, fast: int = FAST, slow: int = SLOW, fee: float = 0.0) -> Outcome:
     """W1/W2/W5: MA crossover signals shifted one bar, from_signals executed at the open."""
     entries, exits = _signals(df["close"], fast, slow)
-    pf = vbt.Portfolio.from_signals(df["close"], entries, exits, price=df["open"], fees=fee, init_cash=CASH,
-                                    direction="longonly", freq="1D")
+    pf = vbt.Portfolio.from_signals(
+        df["close"], entries, exits, price=df["open"], fees=fee, init_cash=CASH, direction="longonly", freq="1D"
+    )
     return _outcome(pf)
 
 
@@ -49,11 +68,12 @@ def grid(df: pd.DataFrame, fast: range, slow: range) -> GridOutcome:
     """W3/W6: lists of windows (one column per cell), one from_signals over all columns."""
     pairs, skipped = grid_pairs(fast, slow)
     entries, exits = _signals(df["close"], [p[0] for p in pairs], [p[1] for p in pairs])
-    pf = vbt.Portfolio.from_signals(df["close"], entries, exits, price=df["open"], fees=0.0, init_cash=CASH,
-                                    direction="longonly", freq="1D")
+    pf = vbt.Portfolio.from_signals(
+        df["close"], entries, exits, price=df["open"], fees=0.0, init_cash=CASH, direction="longonly", freq="1D"
+    )
     total = pf.total_return().to_numpy() * 100.0
     sharpe = pf.sharpe_ratio().to_numpy()
-    pf.trades.count(), pf.max_drawdown()          # the rest of the metrics every engine extracts
+    pf.trades.count(), pf.max_drawdown()  # the rest of the metrics every engine extracts
     return best_of_grid(pairs, total, sharpe, skipped)
 
 
@@ -64,25 +84,42 @@ def portfolio_inputs(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFra
     size = pd.DataFrame(np.nan, index=close.index, columns=close.columns)
     size[exit_] = 0.0
     size[entry] = 1.0 / n
-    close_ff = close.ffill().bfill()        # bfill only covers rows before listing, where nothing is held
+    close_ff = close.ffill().bfill()  # bfill only covers rows before listing, where nothing is held
     val_price = open_.fillna(close.ffill()).bfill()
     return {"close": close_ff, "size": size, "price": open_, "val_price": val_price}
 
 
 def portfolio_sim(p: Mapping[str, pd.DataFrame]) -> Outcome:
     """W4 shared cash: from_orders with target percents, cash sharing, sells first (call_seq='auto')."""
-    pf = vbt.Portfolio.from_orders(p["close"], size=p["size"], size_type="targetpercent", price=p["price"],
-                                   val_price=p["val_price"], init_cash=CASH, cash_sharing=True, group_by=True,
-                                   call_seq="auto", freq="1D")
+    pf = vbt.Portfolio.from_orders(
+        p["close"],
+        size=p["size"],
+        size_type="targetpercent",
+        price=p["price"],
+        val_price=p["val_price"],
+        init_cash=CASH,
+        cash_sharing=True,
+        group_by=True,
+        call_seq="auto",
+        freq="1D",
+    )
     return _outcome(pf)
 
 
 def sleeves(frames: Mapping[str, pd.DataFrame]) -> Outcome:
     """W4 sleeves: the same fill rows through from_signals, CASH / N per symbol, grouped without cash sharing."""
     entry, exit_, open_, close = w4_orders(frames)
-    pf = vbt.Portfolio.from_signals(close.ffill().bfill(), entry, exit_, price=open_.fillna(close.ffill()),
-                                    init_cash=CASH / len(frames), direction="longonly", group_by=True,
-                                    cash_sharing=False, freq="1D")
+    pf = vbt.Portfolio.from_signals(
+        close.ffill().bfill(),
+        entry,
+        exit_,
+        price=open_.fillna(close.ffill()),
+        init_cash=CASH / len(frames),
+        direction="longonly",
+        group_by=True,
+        cash_sharing=False,
+        freq="1D",
+    )
     return _outcome(pf)
 
 

@@ -4,6 +4,7 @@ config: YAML -> validated `Batch` of `JobSpec`s (errors name file, line, field).
 workspace database. jobs: run one job and save its result in the run store. runners: the same jobs on a
 local process pool or a Dask cluster. worker: the `ivybt worker` loop.
 """
+
 from __future__ import annotations
 
 from engine.batch.config import BatchConfigError, BatchIssue, load_batch, parse_batch, validate_text

@@ -4,6 +4,7 @@ Never `fig.show()` (it would open a browser and block a headless worker). Files 
 name and renamed, so a reader never sees half a file; plotly.js is written once per folder ("directory"
 mode) instead of 3.5 MB inside every file.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,23 +23,31 @@ if TYPE_CHECKING:
     from engine.batch.jobs import JobOutput
 
 
-def job_figure(spec: JobSpec, output: "JobOutput") -> go.Figure:
+def job_figure(spec: JobSpec, output: JobOutput) -> go.Figure:
     """Equity (with the benchmark) over drawdown, titled with the job, its kind and its objective."""
     result = output.result
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04)
     fig.add_trace(go.Scatter(x=result.equity.index, y=result.equity.to_numpy(), name="strategy"), row=1, col=1)
     if result.benchmark is not None:
-        fig.add_trace(go.Scatter(x=result.benchmark.index, y=result.benchmark.to_numpy(), name="benchmark",
-                                 line={"dash": "dot"}), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(x=result.benchmark.index, y=result.benchmark.to_numpy(), name="benchmark", line={"dash": "dot"}),
+            row=1,
+            col=1,
+        )
     dd = drawdown(result.equity.to_numpy())
     fig.add_trace(go.Scatter(x=result.equity.index, y=dd, name="drawdown", fill="tozeroy"), row=2, col=1)
     value = "n/a" if output.objective is None else f"{output.objective:.4g}"
-    fig.update_layout(title=f"{spec.name} ({spec.kind}): {output.objective_name} = {value}",
-                      yaxis_title="equity", yaxis2_title="drawdown", yaxis2_tickformat=".0%", hovermode="x unified")
+    fig.update_layout(
+        title=f"{spec.name} ({spec.kind}): {output.objective_name} = {value}",
+        yaxis_title="equity",
+        yaxis2_title="drawdown",
+        yaxis2_tickformat=".0%",
+        hovermode="x unified",
+    )
     return fig
 
 
-def write_artifacts(job_id: str, spec: JobSpec, output: "JobOutput") -> list[str]:
+def write_artifacts(job_id: str, spec: JobSpec, output: JobOutput) -> list[str]:
     """Write the job's figure(s) under artifacts/batches/; returns the file paths."""
     folder = artifacts_dir() / "batches"
     folder.mkdir(parents=True, exist_ok=True)

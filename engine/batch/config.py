@@ -16,13 +16,15 @@ Example:
       strategies: [sma_cross, {strategy: ema_cross, params: {fast: 12, slow: 26}}]
       symbols: [[SPY], [QQQ, IWM]]
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -91,10 +93,20 @@ def parse_batch(text: str, filename: str = "<batch>", *, check_symbols: bool = T
     except ValueError as e:  # a scalar YAML types but cannot build, such as the date 2020-13-45
         raise BatchConfigError(_bad_scalars(filename, root, e)) from None
     if values is None:
-        raise BatchConfigError([BatchIssue(filename, 1, "jobs", "the file is empty: add a `jobs:` list or a `matrix:`")])
+        raise BatchConfigError(
+            [BatchIssue(filename, 1, "jobs", "the file is empty: add a `jobs:` list or a `matrix:`")]
+        )
     if not isinstance(values, dict):
-        raise BatchConfigError([BatchIssue(filename, 1, "(top level)", f"expected a mapping with `jobs:` or `matrix:`, "
-                                                                       f"got {type(values).__name__}")])
+        raise BatchConfigError(
+            [
+                BatchIssue(
+                    filename,
+                    1,
+                    "(top level)",
+                    f"expected a mapping with `jobs:` or `matrix:`, got {type(values).__name__}",
+                )
+            ]
+        )
     where = _Locator(filename, root)
     top_layer = [{k: (k,) for k in values}]
     try:
@@ -102,8 +114,11 @@ def parse_batch(text: str, filename: str = "<batch>", *, check_symbols: bool = T
     except ValidationError as e:
         raise BatchConfigError(where.pydantic(e, top_layer, ())) from None
     if not top.jobs and top.matrix is None:
-        message = ("no jobs: add a `jobs:` list or a `matrix:`" if top.jobs is None
-                   else "the jobs list is empty: add at least one job")
+        message = (
+            "no jobs: add a `jobs:` list or a `matrix:`"
+            if top.jobs is None
+            else "the jobs list is empty: add at least one job"
+        )
         raise BatchConfigError([where.issue(("jobs",), (), message, top_layer)])
     issues: list[BatchIssue] = []
     jobs: list[JobSpec] = []
@@ -117,8 +132,10 @@ def parse_batch(text: str, filename: str = "<batch>", *, check_symbols: bool = T
 
 def _bad_scalars(filename: str, root: yaml.Node, error: ValueError) -> list[BatchIssue]:
     """An issue per scalar that `yaml.safe_load` cannot construct (dates like 2020-02-30), or one for the file."""
-    issues = [BatchIssue(filename, node.start_mark.line + 1, _path_text(path), message)
-              for path, node, message in _walk_dates(root, ())]
+    issues = [
+        BatchIssue(filename, node.start_mark.line + 1, _path_text(path), message)
+        for path, node, message in _walk_dates(root, ())
+    ]
     return issues or [BatchIssue(filename, 1, "(syntax)", f"cannot read a value: {error}")]
 
 
@@ -138,6 +155,7 @@ def _walk_dates(node: yaml.Node, path: Loc) -> Iterable[tuple[Loc, yaml.Node, st
 
 
 # --- expansion -------------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Draft:
@@ -185,7 +203,8 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- checks ----------------------------------------------------------------------------------------------
 
-def _check(draft: _Draft, where: "_Locator", jobs: list[JobSpec], check_symbols: bool) -> list[BatchIssue]:
+
+def _check(draft: _Draft, where: _Locator, jobs: list[JobSpec], check_symbols: bool) -> list[BatchIssue]:
     try:
         job = JobModel.model_validate(draft.values)
     except ValidationError as e:
@@ -228,8 +247,10 @@ def _engine_problems(job: JobModel, check_symbols: bool) -> Iterable[tuple[Loc, 
     for name, values in ranges.items():
         if name not in specs:
             bad = True
-            yield ("optimize", "ranges", name), (f"unknown parameter {name!r} of {job.strategy}; "
-                                                 f"expected some of {sorted(specs)}")
+            yield (
+                ("optimize", "ranges", name),
+                (f"unknown parameter {name!r} of {job.strategy}; expected some of {sorted(specs)}"),
+            )
             continue
         for i, value in enumerate(values):
             try:
@@ -242,18 +263,23 @@ def _engine_problems(job: JobModel, check_symbols: bool) -> Iterable[tuple[Loc, 
             make_params(cls.Params, job.params)
         except ConfigError as e:
             yield ("params",), str(e)
-    if job.kind in ("optimize", "walkforward") and not ranges and not any(
-            s.grid() != [s.default] for n, s in specs.items() if n not in job.params):
+    if (
+        job.kind in ("optimize", "walkforward")
+        and not ranges
+        and not any(s.grid() != [s.default] for n, s in specs.items() if n not in job.params)
+    ):
         yield ("optimize", "ranges"), f"{job.strategy} has no parameter to search: give optimize.ranges"
     elif job.kind in ("optimize", "walkforward") and not bad:
         yield from _grid_problems(job, cls, specs)
     if job.kind == "walkforward" and job.walkforward is None:
         yield ("walkforward",), "a walkforward job needs `walkforward: {in_sample: 3Y, out_of_sample: 1Y}`"
-    for loc, metric in ((("objective",), job.objective), (("optimize", "objective"),
-                                                          job.optimize.objective if job.optimize else None)):
+    for loc, metric in (
+        (("objective",), job.objective),
+        (("optimize", "objective"), job.optimize.objective if job.optimize else None),
+    ):
         if metric is not None and metric not in METRIC_NAMES:
             yield loc, f"unknown metric {metric!r}; expected one of {sorted(METRIC_NAMES)}"
-    for name in ((job.optimize.constraints if job.optimize else None) or {}):
+    for name in (job.optimize.constraints if job.optimize else None) or {}:
         if name not in METRIC_NAMES:
             yield ("optimize", "constraints", name), f"unknown metric {name!r}; expected one of {sorted(METRIC_NAMES)}"
     if check_symbols:
@@ -297,15 +323,29 @@ def _to_spec(job: JobModel) -> JobSpec:
     from engine.request import BacktestRequest
 
     config = BacktestConfig.from_dict(job.config.model_dump(exclude_none=True)) if job.config else BacktestConfig()
-    request = BacktestRequest(strategy=job.strategy, params=job.params, symbols=tuple(job.symbols), start=job.start,
-                              end=job.end, config=config, data_source=job.data_source)
+    request = BacktestRequest(
+        strategy=job.strategy,
+        params=job.params,
+        symbols=tuple(job.symbols),
+        start=job.start,
+        end=job.end,
+        config=config,
+        data_source=job.data_source,
+    )
     optimize = job.optimize.model_dump(exclude_none=True) if job.optimize else {}
     objective = job.objective or optimize.get("objective") or DEFAULT_OBJECTIVE
     name = job.name or f"{job.kind}-{job.strategy}-{'+'.join(request.symbols)}"
-    return JobSpec(name=name, kind=job.kind, request=request, optimize=optimize,
-                   walkforward=job.walkforward.model_dump(exclude_none=True) if job.walkforward else {},
-                   montecarlo=job.montecarlo.model_dump(exclude_none=True) if job.montecarlo else {},
-                   objective=objective, artifacts=job.artifacts, maximize=job.maximize)
+    return JobSpec(
+        name=name,
+        kind=job.kind,
+        request=request,
+        optimize=optimize,
+        walkforward=job.walkforward.model_dump(exclude_none=True) if job.walkforward else {},
+        montecarlo=job.montecarlo.model_dump(exclude_none=True) if job.montecarlo else {},
+        objective=objective,
+        artifacts=job.artifacts,
+        maximize=job.maximize,
+    )
 
 
 def _renamed(jobs: list[JobSpec]) -> list[JobSpec]:
@@ -331,6 +371,7 @@ def _unique(issues: list[BatchIssue]) -> list[BatchIssue]:
 
 
 # --- locations -------------------------------------------------------------------------------------------
+
 
 class _Locator:
     """Maps a field location (pydantic's `loc`, or ours) to the YAML line that holds it."""

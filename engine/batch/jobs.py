@@ -13,6 +13,7 @@ marks the job done, fenced by the worker id; `execute_claimed` is both, with a h
 Exactly once: a retry of a job whose earlier attempt saved its run but died before marking it done finds
 that run by name and marks the job done with it instead of running it again.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,9 @@ import os
 import socket
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -32,8 +34,16 @@ from engine.request import BacktestRequest
 from engine.sim.result import BacktestResult
 
 Progress = Callable[[float, str | None], None]
-SUMMARY_METRICS: tuple[str, ...] = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "n_trades",
-                                    "win_rate", "final_equity")
+SUMMARY_METRICS: tuple[str, ...] = (
+    "total_return",
+    "cagr",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "n_trades",
+    "win_rate",
+    "final_equity",
+)
 
 
 class JobCancelled(EngineError):
@@ -58,8 +68,9 @@ def executor_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def compute_job(spec: JobSpec, progress: Progress | None = None,
-                should_stop: Callable[[], bool] | None = None) -> JobOutput:
+def compute_job(
+    spec: JobSpec, progress: Progress | None = None, should_stop: Callable[[], bool] | None = None
+) -> JobOutput:
     """Run `spec` and return its output (raises EngineError on bad input, JobCancelled when stopped)."""
     report = progress or (lambda fraction, message=None: None)
     report(0.0, f"{spec.kind}: loading data")
@@ -81,8 +92,18 @@ def compute_job(spec: JobSpec, progress: Progress | None = None,
     return out
 
 
-RESULT_FIELDS: tuple[str, ...] = ("equity", "returns", "cash", "weights", "positions", "trades", "fills", "metrics",
-                                  "benchmark", "benchmark_metrics")
+RESULT_FIELDS: tuple[str, ...] = (
+    "equity",
+    "returns",
+    "cash",
+    "weights",
+    "positions",
+    "trades",
+    "fills",
+    "metrics",
+    "benchmark",
+    "benchmark_metrics",
+)
 
 
 def _materialize(result: BacktestResult) -> None:
@@ -135,8 +156,12 @@ def _montecarlo(spec: JobSpec) -> JobOutput:
 
     out = _backtest(spec)
     mc = run_montecarlo(out.result, MonteCarloSpec.from_dict(spec.montecarlo))
-    out.summary["montecarlo"] = {"percentiles": _records(mc.percentiles), "prob_loss_beyond": mc.prob_loss_beyond,
-                                 "summary": _plain(mc.summary), "spec": mc.spec.to_dict()}
+    out.summary["montecarlo"] = {
+        "percentiles": _records(mc.percentiles),
+        "prob_loss_beyond": mc.prob_loss_beyond,
+        "summary": _plain(mc.summary),
+        "spec": mc.spec.to_dict(),
+    }
     return out
 
 
@@ -149,25 +174,41 @@ def _optimize_spec(spec: JobSpec) -> Any:
     values.setdefault("maximize", spec.higher_is_better())  # the search and the batch summary agree
     ranges = values.get("ranges")
     fixed = {k: v for k, v in req.params.items() if not ranges or k not in ranges}
-    return OptimizeSpec(strategy=req.strategy, symbols=req.symbols, start=req.start, end=req.end, config=req.config,
-                        fixed=fixed, data_source=req.data_source, **values)
+    return OptimizeSpec(
+        strategy=req.strategy,
+        symbols=req.symbols,
+        start=req.start,
+        end=req.end,
+        config=req.config,
+        fixed=fixed,
+        data_source=req.data_source,
+        **values,
+    )
 
 
 def _optimize(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] | None) -> JobOutput:
-    from engine.research.optimize import run_optimization
     from engine.request import run_request
+    from engine.research.optimize import run_optimization
 
     opt_spec = _optimize_spec(spec)
-    opt = run_optimization(opt_spec, progress=lambda done, total: report(0.95 * done / max(total, 1), None),
-                           should_stop=should_stop)
+    opt = run_optimization(
+        opt_spec, progress=lambda done, total: report(0.95 * done / max(total, 1), None), should_stop=should_stop
+    )
     if should_stop and should_stop():
         raise JobCancelled(f"job {spec.name!r} was cancelled")
     request = opt.best_request()
     result = run_request(request)
     top = opt.table.head(10)
-    summary = {"optimize": {"best_params": _plain(opt.best_params), "n_trials": int(len(opt.table)),
-                            "n_feasible": int(opt.n_feasible), "elapsed": float(opt.elapsed),
-                            "objective": opt_spec.objective, "top": _records(top.reset_index(names="trial"))}}
+    summary = {
+        "optimize": {
+            "best_params": _plain(opt.best_params),
+            "n_trials": int(len(opt.table)),
+            "n_feasible": int(opt.n_feasible),
+            "elapsed": float(opt.elapsed),
+            "objective": opt_spec.objective,
+            "top": _records(top.reset_index(names="trial")),
+        }
+    }
     objective = _num(opt.best_metrics.get(opt_spec.objective))
     return JobOutput(result, request, "optimize", opt_spec.objective, objective, summary)
 
@@ -178,18 +219,25 @@ def _walkforward(spec: JobSpec, report: Progress, should_stop: Callable[[], bool
 
     opt_spec = _optimize_spec(spec)
     wf_spec = WalkForwardSpec(optimize=opt_spec, **dict(spec.walkforward))
-    wf = run_walkforward(wf_spec, progress=lambda done, total: report(0.95 * done / max(total, 1), None),
-                         should_stop=should_stop)
+    wf = run_walkforward(
+        wf_spec, progress=lambda done, total: report(0.95 * done / max(total, 1), None), should_stop=should_stop
+    )
     if should_stop and should_stop():
         raise JobCancelled(f"job {spec.name!r} was cancelled")
     window, chosen = _latest_feasible(spec, wf)
     request = spec.request.with_changes(params={**spec.request.params, **chosen})
     result = run_request(request)
     objective = _num(wf.oos_metrics.get(opt_spec.objective))
-    summary = {"walkforward": {"efficiency": _num(wf.efficiency), "oos_metrics": _plain(wf.oos_metrics),
-                               "windows": _records(wf.windows), "latest_params": chosen,
-                               "latest_params_window": window},
-               "objective_source": "stitched out-of-sample equity"}
+    summary = {
+        "walkforward": {
+            "efficiency": _num(wf.efficiency),
+            "oos_metrics": _plain(wf.oos_metrics),
+            "windows": _records(wf.windows),
+            "latest_params": chosen,
+            "latest_params_window": window,
+        },
+        "objective_source": "stitched out-of-sample equity",
+    }
     return JobOutput(result, request, "walkforward", opt_spec.objective, objective, summary)
 
 
@@ -200,11 +248,14 @@ def _latest_feasible(spec: JobSpec, wf: Any) -> tuple[int, dict[str, Any]]:
     for number, chosen in zip(reversed(numbers), reversed(wf.chosen)):
         if chosen:
             return int(number), _plain(dict(chosen))
-    raise EngineError(f"walk-forward job {spec.name!r}: none of the {len(numbers)} windows found a feasible "
-                      f"parameter set (relax optimize.min_trades or optimize.constraints)")
+    raise EngineError(
+        f"walk-forward job {spec.name!r}: none of the {len(numbers)} windows found a feasible "
+        f"parameter set (relax optimize.min_trades or optimize.constraints)"
+    )
 
 
 # --- recording -------------------------------------------------------------------------------------------
+
 
 def run_name(spec: JobSpec, job_id: str) -> str:
     """The saved run's name: the job's name and id (how a retry finds a run its earlier attempt saved)."""
@@ -217,22 +268,28 @@ def find_job_run(store: Any, job_id: str) -> str | None:
 
     conn = connect(store.path)
     try:
-        row = conn.execute("SELECT id FROM runs WHERE name LIKE ? ORDER BY created_at LIMIT 1",
-                           (f"% [job {job_id}]",)).fetchone()
+        row = conn.execute(
+            "SELECT id FROM runs WHERE name LIKE ? ORDER BY created_at LIMIT 1", (f"% [job {job_id}]",)
+        ).fetchone()
     finally:
         conn.close()
     return row[0] if row else None
 
 
-def record_job(queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output: JobOutput,
-               store: Any = None) -> str | None:
+def record_job(
+    queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output: JobOutput, store: Any = None
+) -> str | None:
     """Save `output` as a run and mark the job done; returns the run id, or None if the worker lost the job
     meanwhile (cancelled or taken over: the run is not kept). Artifacts are written first when asked for."""
     from engine.store.runs import RunStore
 
     store = store or RunStore(queue.path)
-    summary = {**output.summary, "executor": output.executor, "objective_name": output.objective_name,
-               "objective": output.objective}
+    summary = {
+        **output.summary,
+        "executor": output.executor,
+        "objective_name": output.objective_name,
+        "objective": output.objective,
+    }
     if spec.artifacts:
         from engine.batch.artifacts import write_artifacts
 
@@ -240,15 +297,15 @@ def record_job(queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output:
     if not queue.save_summary(job_id, worker, summary):
         return None
     run_id = store.save(output.result, output.request, kind=output.run_kind, name=run_name(spec, job_id))
-    if not queue.finish(job_id, worker, run_id, output.objective_name, output.objective, summary,
-                        executor=output.executor or None):
+    if not queue.finish(
+        job_id, worker, run_id, output.objective_name, output.objective, summary, executor=output.executor or None
+    ):
         store.delete(run_id)
         return None
     return run_id
 
 
-def record_or_fail(queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output: JobOutput,
-                   store: Any) -> str:
+def record_or_fail(queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output: JobOutput, store: Any) -> str:
     """`record_job`, or when writing artifacts or saving raises, fail the job with that error and traceback
     (a run saved meanwhile is deleted). Returns "done", "failed" or "lost" (the worker no longer owns it)."""
     try:
@@ -279,8 +336,15 @@ def recover_saved(queue: JobQueue, claimed: ClaimedJob, worker: str, store: Any)
     if run_id is None:
         return None
     s = claimed.summary
-    ok = queue.finish(claimed.id, worker, run_id, str(s.get("objective_name") or claimed.spec.objective),
-                      s.get("objective"), s, executor=s.get("executor"))
+    ok = queue.finish(
+        claimed.id,
+        worker,
+        run_id,
+        str(s.get("objective_name") or claimed.spec.objective),
+        s.get("objective"),
+        s,
+        executor=s.get("executor"),
+    )
     return run_id if ok else None
 
 
@@ -310,7 +374,7 @@ class Heartbeat:
                 self.lost.set()
                 return
 
-    def __enter__(self) -> "Heartbeat":
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
@@ -319,8 +383,9 @@ class Heartbeat:
         self._thread.join()
 
 
-def execute_claimed(queue: JobQueue, claimed: ClaimedJob, worker: str, *, store: Any = None,
-                    heartbeat: float | None = None) -> str:
+def execute_claimed(
+    queue: JobQueue, claimed: ClaimedJob, worker: str, *, store: Any = None, heartbeat: float | None = None
+) -> str:
     """Run a claimed job in this process with a heartbeat; returns its final status for this worker:
     "done", "failed" or "lost" (cancelled or taken over while it ran)."""
     from engine.store.runs import RunStore

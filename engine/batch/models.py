@@ -5,6 +5,7 @@ They check structure and types (unknown fields, wrong types, values out of range
 (strategy names, parameter rules, symbols). Fields left out stay unset, so the engine's own defaults apply
 (`BacktestConfig`, `OptimizeSpec`, ...): these models never restate a default.
 """
+
 from __future__ import annotations
 
 import re

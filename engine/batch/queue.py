@@ -10,6 +10,7 @@ then it fails with "worker lost". Every state change of a running job is fenced 
 that lost its job (cancelled, or presumed dead and requeued) can no longer finish it, so a job ends done at
 most once. Times are Unix epoch seconds (float).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,11 +18,12 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -86,9 +88,29 @@ JOBS_MIGRATIONS: tuple[str, ...] = (
 )
 
 JOB_COLUMNS: tuple[str, ...] = (
-    "id", "batch_id", "seq", "name", "kind", "strategy", "symbols", "status", "progress", "message", "worker",
-    "attempts", "max_attempts", "created_at", "started_at", "heartbeat_at", "finished_at", "run_id",
-    "objective_name", "objective", "maximize", "error", "traceback",
+    "id",
+    "batch_id",
+    "seq",
+    "name",
+    "kind",
+    "strategy",
+    "symbols",
+    "status",
+    "progress",
+    "message",
+    "worker",
+    "attempts",
+    "max_attempts",
+    "created_at",
+    "started_at",
+    "heartbeat_at",
+    "finished_at",
+    "run_id",
+    "objective_name",
+    "objective",
+    "maximize",
+    "error",
+    "traceback",
 )
 
 
@@ -139,20 +161,40 @@ class JobQueue:
         if attempts < 1:
             raise EngineError(f"max_attempts must be >= 1, got {attempts}")
         batch_id, now = uuid.uuid4().hex[:12], time.time()
-        rows = [(uuid.uuid4().hex[:12], batch_id, i, job.name, job.kind, job.request.strategy,
-                 ",".join(job.request.symbols), json.dumps(job.to_dict()), "queued", attempts, now,
-                 int(job.higher_is_better())) for i, job in enumerate(batch.jobs)]
+        rows = [
+            (
+                uuid.uuid4().hex[:12],
+                batch_id,
+                i,
+                job.name,
+                job.kind,
+                job.request.strategy,
+                ",".join(job.request.symbols),
+                json.dumps(job.to_dict()),
+                "queued",
+                attempts,
+                now,
+                int(job.higher_is_better()),
+            )
+            for i, job in enumerate(batch.jobs)
+        ]
         with _Conn(self.path) as conn, transaction(conn):
-            conn.execute("INSERT INTO batches (id, name, created_at, source, text, n_jobs) VALUES (?, ?, ?, ?, ?, ?)",
-                         (batch_id, batch.name, now, batch.source, batch.text, len(rows)))
-            conn.executemany("INSERT INTO jobs (id, batch_id, seq, name, kind, strategy, symbols, spec_json, status, "
-                             "max_attempts, created_at, maximize) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.execute(
+                "INSERT INTO batches (id, name, created_at, source, text, n_jobs) VALUES (?, ?, ?, ?, ?, ?)",
+                (batch_id, batch.name, now, batch.source, batch.text, len(rows)),
+            )
+            conn.executemany(
+                "INSERT INTO jobs (id, batch_id, seq, name, kind, strategy, symbols, spec_json, status, "
+                "max_attempts, created_at, maximize) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
         return batch_id
 
     # --- a worker's side --------------------------------------------------------------------------------
 
-    def claim(self, worker: str, *, batch_id: str | None = None, job_id: str | None = None,
-              started: bool = True) -> ClaimedJob | None:
+    def claim(
+        self, worker: str, *, batch_id: str | None = None, job_id: str | None = None, started: bool = True
+    ) -> ClaimedJob | None:
         """Atomically take the oldest queued job (of `batch_id`, or exactly `job_id`); None if there is none.
 
         Lost jobs (stale heartbeat) go back to the queue first, so a restarted worker picks them up.
@@ -169,20 +211,30 @@ class JobQueue:
             row = conn.execute(sql + " ORDER BY created_at, seq LIMIT 1", args).fetchone()
             if row is None:
                 return None
-            conn.execute("UPDATE jobs SET status = 'running', worker = ?, attempts = attempts + 1, started_at = ?, "
-                         "heartbeat_at = ?, progress = 0, message = NULL, error = NULL, traceback = NULL "
-                         "WHERE id = ?", (worker, now if started else None, now, row[0]))
-            rec = conn.execute("SELECT id, batch_id, spec_json, attempts, summary_json FROM jobs WHERE id = ?",
-                               (row[0],)).fetchone()
-        return ClaimedJob(id=rec[0], batch_id=rec[1], spec=JobSpec.from_dict(json.loads(rec[2])), attempt=int(rec[3]),
-                          summary=json.loads(rec[4]) if rec[4] else None)
+            conn.execute(
+                "UPDATE jobs SET status = 'running', worker = ?, attempts = attempts + 1, started_at = ?, "
+                "heartbeat_at = ?, progress = 0, message = NULL, error = NULL, traceback = NULL "
+                "WHERE id = ?",
+                (worker, now if started else None, now, row[0]),
+            )
+            rec = conn.execute(
+                "SELECT id, batch_id, spec_json, attempts, summary_json FROM jobs WHERE id = ?", (row[0],)
+            ).fetchone()
+        return ClaimedJob(
+            id=rec[0],
+            batch_id=rec[1],
+            spec=JobSpec.from_dict(json.loads(rec[2])),
+            attempt=int(rec[3]),
+            summary=json.loads(rec[4]) if rec[4] else None,
+        )
 
     def start(self, job_id: str, worker: str, executor: str) -> bool:
         """A claimed job's compute begins now in `executor` (a pool process); False if `worker` lost the job
         meanwhile (cancelled or taken over: do not run it)."""
         now = time.time()
-        return self._update_owned(job_id, worker, "started_at = ?, heartbeat_at = ?, message = ?",
-                                  [now, now, f"running on {executor}"])
+        return self._update_owned(
+            job_id, worker, "started_at = ?, heartbeat_at = ?, message = ?", [now, now, f"running on {executor}"]
+        )
 
     def heartbeat(self, job_id: str, worker: str, progress: float | None = None, message: str | None = None) -> bool:
         """Refresh a running job's heartbeat (and progress 0..1); False if the worker no longer owns it."""
@@ -199,11 +251,21 @@ class JobQueue:
         """Keep a running job's result summary (so a retry after a crash right after saving can reuse it)."""
         return self._update_owned(job_id, worker, "summary_json = ?", [json.dumps(summary, default=_json_default)])
 
-    def finish(self, job_id: str, worker: str, run_id: str, objective_name: str, objective: float | None,
-               summary: Mapping[str, Any] | None = None, executor: str | None = None) -> bool:
+    def finish(
+        self,
+        job_id: str,
+        worker: str,
+        run_id: str,
+        objective_name: str,
+        objective: float | None,
+        summary: Mapping[str, Any] | None = None,
+        executor: str | None = None,
+    ) -> bool:
         """running -> done with the saved run's id and the objective value; False if not owned any more."""
-        sets = ("status = 'done', progress = 1, finished_at = ?, heartbeat_at = ?, run_id = ?, objective_name = ?, "
-                "objective = ?, message = NULL")
+        sets = (
+            "status = 'done', progress = 1, finished_at = ?, heartbeat_at = ?, run_id = ?, objective_name = ?, "
+            "objective = ?, message = NULL"
+        )
         now = time.time()
         args: list[Any] = [now, now, run_id, objective_name, _finite(objective)]
         if summary is not None:
@@ -218,8 +280,12 @@ class JobQueue:
         """running -> failed, keeping the error and traceback (the running note is cleared); False if the worker
         no longer owns it."""
         now = time.time()
-        return self._update_owned(job_id, worker, "status = 'failed', finished_at = ?, heartbeat_at = ?, error = ?, "
-                                                  "traceback = ?, message = NULL", [now, now, error, traceback])
+        return self._update_owned(
+            job_id,
+            worker,
+            "status = 'failed', finished_at = ?, heartbeat_at = ?, error = ?, traceback = ?, message = NULL",
+            [now, now, error, traceback],
+        )
 
     def release(self, job_id: str, worker: str, message: str) -> bool:
         """running -> queued (a worker shutting down cleanly gives its job back)."""
@@ -228,21 +294,33 @@ class JobQueue:
     def owns(self, job_id: str, worker: str) -> bool:
         """True while `worker` holds `job_id` running (False once cancelled or taken over)."""
         with _Conn(self.path) as conn:
-            row = conn.execute("SELECT 1 FROM jobs WHERE id = ? AND status = 'running' AND worker = ?",
-                               (job_id, worker)).fetchone()
+            row = conn.execute(
+                "SELECT 1 FROM jobs WHERE id = ? AND status = 'running' AND worker = ?", (job_id, worker)
+            ).fetchone()
         return row is not None
 
     # --- a user's side ----------------------------------------------------------------------------------
 
     def cancel(self, job_id: str) -> bool:
         """queued/running -> cancelled (a running job's worker stops at its next heartbeat); False if final."""
-        return self._set_where("status = 'cancelled', finished_at = ?", [time.time()],
-                               "id = ? AND status IN ('queued', 'running')", [job_id]) > 0
+        return (
+            self._set_where(
+                "status = 'cancelled', finished_at = ?",
+                [time.time()],
+                "id = ? AND status IN ('queued', 'running')",
+                [job_id],
+            )
+            > 0
+        )
 
     def cancel_batch(self, batch_id: str) -> int:
         """Cancel every queued or running job of a batch; returns how many."""
-        return self._set_where("status = 'cancelled', finished_at = ?", [time.time()],
-                               "batch_id = ? AND status IN ('queued', 'running')", [batch_id])
+        return self._set_where(
+            "status = 'cancelled', finished_at = ?",
+            [time.time()],
+            "batch_id = ? AND status IN ('queued', 'running')",
+            [batch_id],
+        )
 
     def retry(self, job_id: str) -> bool:
         """failed/cancelled -> queued with its attempts reset; False if the job is not failed or cancelled."""
@@ -276,7 +354,9 @@ class JobQueue:
         if where:
             sql += " WHERE " + " AND ".join(where)
         with _Conn(self.path) as conn:
-            df = pd.DataFrame(conn.execute(sql + " ORDER BY created_at, seq", args).fetchall(), columns=list(JOB_COLUMNS))
+            df = pd.DataFrame(
+                conn.execute(sql + " ORDER BY created_at, seq", args).fetchall(), columns=list(JOB_COLUMNS)
+            )
         end = df["finished_at"].where(df["status"].isin(FINAL), time.time())
         df["duration"] = (end - df["started_at"]).astype("float64")
         df["state"] = df["status"].where((df["status"] != "running") | df["started_at"].notna(), "waiting")
@@ -285,21 +365,24 @@ class JobQueue:
     def batches(self) -> pd.DataFrame:
         """Batches, newest first, with a count of jobs per status and the UTC submission time."""
         with _Conn(self.path) as conn:
-            rows = conn.execute("SELECT b.id, b.name, b.created_at, b.source, b.n_jobs, "
-                                + ", ".join(f"SUM(j.status = '{s}')" for s in STATUSES)
-                                + " FROM batches b LEFT JOIN jobs j ON j.batch_id = b.id GROUP BY b.id "
-                                  "ORDER BY b.created_at DESC, b.rowid DESC").fetchall()
+            rows = conn.execute(
+                "SELECT b.id, b.name, b.created_at, b.source, b.n_jobs, "
+                + ", ".join(f"SUM(j.status = '{s}')" for s in STATUSES)
+                + " FROM batches b LEFT JOIN jobs j ON j.batch_id = b.id GROUP BY b.id "
+                "ORDER BY b.created_at DESC, b.rowid DESC"
+            ).fetchall()
         df = pd.DataFrame(rows, columns=["id", "name", "created_at", "source", "n_jobs", *STATUSES])
         for s in STATUSES:
             df[s] = df[s].fillna(0).astype("int64")
-        df["submitted"] = [datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") for t in df["created_at"]]
+        df["submitted"] = [datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S") for t in df["created_at"]]
         return df
 
     def get(self, job_id: str) -> dict[str, Any]:
         """One job as a dict (JOB_COLUMNS plus `spec` and `summary`); JobNotFound for an unknown id."""
         with _Conn(self.path) as conn:
-            cur = conn.execute(f"SELECT {', '.join(JOB_COLUMNS)}, spec_json, summary_json FROM jobs WHERE id = ?",
-                               (job_id,))
+            cur = conn.execute(
+                f"SELECT {', '.join(JOB_COLUMNS)}, spec_json, summary_json FROM jobs WHERE id = ?", (job_id,)
+            )
             row = cur.fetchone()
         if row is None:
             raise JobNotFound(f"no job with id {job_id!r} in {self.path}")
@@ -312,8 +395,9 @@ class JobQueue:
     def summaries(self, batch_id: str) -> dict[str, dict[str, Any]]:
         """job id -> result summary (metrics of the saved run, best params, ...) of the batch's finished jobs."""
         with _Conn(self.path) as conn:
-            rows = conn.execute("SELECT id, summary_json FROM jobs WHERE batch_id = ? AND summary_json IS NOT NULL",
-                                (batch_id,)).fetchall()
+            rows = conn.execute(
+                "SELECT id, summary_json FROM jobs WHERE batch_id = ? AND summary_json IS NOT NULL", (batch_id,)
+            ).fetchall()
         return {r[0]: json.loads(r[1]) for r in rows}
 
     def counts(self, batch_id: str | None = None) -> dict[str, int]:
@@ -339,16 +423,22 @@ class JobQueue:
 
     def _requeue_stale(self, conn: Any, now: float) -> int:
         limit = now - self.stale_after
-        lost = conn.execute("SELECT id, worker, attempts, max_attempts FROM jobs WHERE status = 'running' "
-                            "AND heartbeat_at < ?", (limit,)).fetchall()
+        lost = conn.execute(
+            "SELECT id, worker, attempts, max_attempts FROM jobs WHERE status = 'running' AND heartbeat_at < ?",
+            (limit,),
+        ).fetchall()
         for job_id, worker, attempts, max_attempts in lost:
             note = f"worker {worker} stopped sending heartbeats (attempt {attempts} of {max_attempts})"
             if attempts < max_attempts:
-                conn.execute("UPDATE jobs SET status = 'queued', worker = NULL, message = ? WHERE id = ?",
-                             (note + "; queued again", job_id))
+                conn.execute(
+                    "UPDATE jobs SET status = 'queued', worker = NULL, message = ? WHERE id = ?",
+                    (note + "; queued again", job_id),
+                )
             else:
-                conn.execute("UPDATE jobs SET status = 'failed', finished_at = ?, error = ?, message = NULL "
-                             "WHERE id = ?", (now, f"worker lost: {note}; no attempts left", job_id))
+                conn.execute(
+                    "UPDATE jobs SET status = 'failed', finished_at = ?, error = ?, message = NULL WHERE id = ?",
+                    (now, f"worker lost: {note}; no attempts left", job_id),
+                )
         return len(lost)
 
     def _update_owned(self, job_id: str, worker: str, sets: str, args: list[Any]) -> bool:
@@ -359,9 +449,11 @@ class JobQueue:
             return conn.execute(f"UPDATE jobs SET {sets} WHERE {where}", [*args, *where_args]).rowcount
 
 
-_RETRY = ("status = 'queued', attempts = 0, worker = NULL, progress = 0, started_at = NULL, heartbeat_at = NULL, "
-          "finished_at = NULL, error = NULL, traceback = NULL, run_id = NULL, objective = NULL, summary_json = NULL, "
-          "message = 'queued again by the user'")
+_RETRY = (
+    "status = 'queued', attempts = 0, worker = NULL, progress = 0, started_at = NULL, heartbeat_at = NULL, "
+    "finished_at = NULL, error = NULL, traceback = NULL, run_id = NULL, objective = NULL, summary_json = NULL, "
+    "message = 'queued again by the user'"
+)
 
 
 class _Conn:

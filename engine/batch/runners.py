@@ -12,6 +12,7 @@ bottleneck); workers of a remote cluster only compute (`compute_job_safe`) and t
 outputs they send back, so they need the code and the data but not the database. If the driver dies, its
 jobs' heartbeats stop and an `ivybt worker` (or the next `run_batch`) takes them up again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,9 @@ import multiprocessing
 import os
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from engine.batch.jobs import compute_job_safe, record_or_fail, recover_saved, run_job_task
 from engine.batch.queue import ClaimedJob, JobQueue, heartbeat_interval, new_worker_id
@@ -72,7 +74,7 @@ class Runner(ABC):
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> "Runner":
+    def __enter__(self) -> Runner:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -113,8 +115,14 @@ class DaskRunner(Runner):
 
     name = "dask"
 
-    def __init__(self, address: str | None = None, workers: int | None = None, *,
-                 shared_workspace: bool | None = None, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        workers: int | None = None,
+        *,
+        shared_workspace: bool | None = None,
+        timeout: float | None = None,
+    ) -> None:
         from distributed import Client, LocalCluster
 
         self._cluster = None
@@ -126,8 +134,14 @@ class DaskRunner(Runner):
             self.workers = max(1, n)
         else:
             self.workers = _workers(workers)
-            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                         host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+            self._cluster = LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
             self._client = Client(self._cluster)
         self.address = self._client.scheduler.address
 
@@ -166,9 +180,10 @@ def _connect(address: str, timeout: float) -> Any:
         raise EngineError(f"dask runner: no scheduler reachable at {address!r} within {timeout:g}s: {e}") from None
 
 
-def make_runner(name: str = "local", *, workers: int | None = None, address: str | None = None,
-                timeout: float | None = None) -> Runner:
-    """"local" -> LocalRunner(workers); "dask" -> DaskRunner(address, workers). Raises ConfigError for a bad
+def make_runner(
+    name: str = "local", *, workers: int | None = None, address: str | None = None, timeout: float | None = None
+) -> Runner:
+    """ "local" -> LocalRunner(workers); "dask" -> DaskRunner(address, workers). Raises ConfigError for a bad
     choice and EngineError for an unreachable scheduler (timeout: seconds to wait for it, default 30)."""
     if name == "local":
         if address:
@@ -179,8 +194,16 @@ def make_runner(name: str = "local", *, workers: int | None = None, address: str
     raise ConfigError(f"runner {name!r} is not one of {RUNNERS}")
 
 
-def run_batch(queue: JobQueue, batch_id: str, runner: Runner, *, worker: str | None = None, store: Any = None,
-              heartbeat: float | None = None, on_event: Callable[[str, str], None] | None = None) -> dict[str, int]:
+def run_batch(
+    queue: JobQueue,
+    batch_id: str,
+    runner: Runner,
+    *,
+    worker: str | None = None,
+    store: Any = None,
+    heartbeat: float | None = None,
+    on_event: Callable[[str, str], None] | None = None,
+) -> dict[str, int]:
     """Run every queued job of `batch_id` on `runner`, recording each result; returns the job counts by status.
 
     A failing job is recorded as failed (error and traceback) and the others go on. on_event(job_id, status)
@@ -236,8 +259,15 @@ def run_batch(queue: JobQueue, batch_id: str, runner: Runner, *, worker: str | N
 class _DriverHeartbeat:
     """Heartbeats for every job the driver has in flight; cancels the future of a job it no longer owns."""
 
-    def __init__(self, queue: JobQueue, worker: str, in_flight: Mapping[Any, ClaimedJob], lock: threading.Lock,
-                 runner: Runner, interval: float | None) -> None:
+    def __init__(
+        self,
+        queue: JobQueue,
+        worker: str,
+        in_flight: Mapping[Any, ClaimedJob],
+        lock: threading.Lock,
+        runner: Runner,
+        interval: float | None,
+    ) -> None:
         self.queue, self.worker, self.in_flight, self.lock, self.runner = queue, worker, in_flight, lock, runner
         self.interval = float(interval if interval is not None else heartbeat_interval())
         self._stop = threading.Event()
@@ -248,11 +278,14 @@ class _DriverHeartbeat:
             with self.lock:
                 items = list(self.in_flight.items())
             for future, claimed in items:
-                if not self.queue.heartbeat(claimed.id, self.worker) and not future.done() and \
-                        self.queue.get(claimed.id)["status"] == "cancelled":
+                if (
+                    not self.queue.heartbeat(claimed.id, self.worker)
+                    and not future.done()
+                    and self.queue.get(claimed.id)["status"] == "cancelled"
+                ):
                     self.runner.cancel(future)  # the user cancelled it (a job its worker just finished is left)
 
-    def __enter__(self) -> "_DriverHeartbeat":
+    def __enter__(self) -> _DriverHeartbeat:
         self._thread.start()
         return self
 

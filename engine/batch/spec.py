@@ -1,8 +1,10 @@
 """`JobSpec` and `Batch`: validated, picklable jobs ready to queue (what a batch YAML file turns into)."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from engine.request import BacktestRequest
 
@@ -44,19 +46,32 @@ class JobSpec:
         return self.objective not in LOWER_IS_BETTER
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "request": self.request.to_dict(),
-                "optimize": _plain(self.optimize), "walkforward": dict(self.walkforward),
-                "montecarlo": dict(self.montecarlo), "objective": self.objective, "artifacts": self.artifacts,
-                "maximize": self.maximize}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "request": self.request.to_dict(),
+            "optimize": _plain(self.optimize),
+            "walkforward": dict(self.walkforward),
+            "montecarlo": dict(self.montecarlo),
+            "objective": self.objective,
+            "artifacts": self.artifacts,
+            "maximize": self.maximize,
+        }
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "JobSpec":
+    def from_dict(cls, values: Mapping[str, Any]) -> JobSpec:
         v = dict(values)
-        return cls(name=str(v["name"]), kind=str(v["kind"]), request=BacktestRequest.from_dict(v["request"]),
-                   optimize=dict(v.get("optimize") or {}), walkforward=dict(v.get("walkforward") or {}),
-                   montecarlo=dict(v.get("montecarlo") or {}), objective=str(v.get("objective") or DEFAULT_OBJECTIVE),
-                   artifacts=bool(v.get("artifacts", False)),
-                   maximize=None if v.get("maximize") is None else bool(v["maximize"]))
+        return cls(
+            name=str(v["name"]),
+            kind=str(v["kind"]),
+            request=BacktestRequest.from_dict(v["request"]),
+            optimize=dict(v.get("optimize") or {}),
+            walkforward=dict(v.get("walkforward") or {}),
+            montecarlo=dict(v.get("montecarlo") or {}),
+            objective=str(v.get("objective") or DEFAULT_OBJECTIVE),
+            artifacts=bool(v.get("artifacts", False)),
+            maximize=None if v.get("maximize") is None else bool(v["maximize"]),
+        )
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,30 @@ Each claim first returns lost jobs (stale heartbeats) to the queue, so a worker 
 up what the dead one was running. Run as many workers as you like, on one machine or several sharing the
 workspace: claiming is atomic. Ctrl-C gives the current job back to the queue before exiting.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine.batch.jobs import execute_claimed
 from engine.batch.queue import JobQueue, new_worker_id
 
 
-def run_worker(*, queue: JobQueue | None = None, worker_id: str | None = None, poll: float = 2.0,
-               once: bool = False, exit_when_empty: bool = False, batch_id: str | None = None,
-               heartbeat: float | None = None, stop: threading.Event | None = None, store: Any = None,
-               on_event: Callable[[str, str], None] | None = None) -> int:
+def run_worker(
+    *,
+    queue: JobQueue | None = None,
+    worker_id: str | None = None,
+    poll: float = 2.0,
+    once: bool = False,
+    exit_when_empty: bool = False,
+    batch_id: str | None = None,
+    heartbeat: float | None = None,
+    stop: threading.Event | None = None,
+    store: Any = None,
+    on_event: Callable[[str, str], None] | None = None,
+) -> int:
     """Claim and run jobs until stopped; returns how many jobs this worker ran.
 
     poll: seconds between looks at an empty queue. once: run at most one job, then exit. exit_when_empty:

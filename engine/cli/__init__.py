@@ -6,12 +6,13 @@ signals, ...) add a module and a line to `COMMANDS`. Bad input exits 2 with ONE 
 are caught here; anything else is a bug and propagates. Output piped into a reader that stops early
 (`ivybt runs list | head`) ends quietly with 141 (128 + SIGPIPE), as `git` does.
 """
+
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Sequence
 
 from engine.cli import backtest, batch, catalog, data, optimize, robustness, runs, tools
 from engine.cli.parsing import Parser, UsageError

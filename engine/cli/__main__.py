@@ -1,4 +1,5 @@
 """`python -m engine.cli` = `ivybt`."""
+
 import sys
 
 from engine.cli import main

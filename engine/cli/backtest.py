@@ -1,4 +1,5 @@
 """`ivybt backtest`: flags, a preset or a YAML config -> one BacktestRequest -> run_request -> print."""
+
 from __future__ import annotations
 
 import argparse
@@ -38,24 +39,32 @@ LIFTED_SECTIONS = ("costs", "risk")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("backtest", help="run one backtest (flags, --preset or --config YAML)",
-                       description="Run one backtest. Flags given explicitly override a preset's or config's values.")
+    p = sub.add_parser(
+        "backtest",
+        help="run one backtest (flags, --preset or --config YAML)",
+        description="Run one backtest. Flags given explicitly override a preset's or config's values.",
+    )
     src = p.add_argument_group("what to run")
     src.add_argument("--strategy", help="strategy name (see `ivybt strategies`)")
     src.add_argument("--symbols", nargs="+", metavar="SYM", help="symbols, space or comma separated")
     src.add_argument("--param", action="append", metavar="NAME=VALUE", help="strategy parameter (repeatable)")
     src.add_argument("--start", help="first date (inclusive, YYYY-MM-DD)")
     src.add_argument("--end", help="last date (inclusive, YYYY-MM-DD)")
-    src.add_argument("--data-dir", metavar="FOLDER", help="folder of <SYMBOL>.csv/.parquet files instead of the "
-                                                          "bundled data")
+    src.add_argument(
+        "--data-dir", metavar="FOLDER", help="folder of <SYMBOL>.csv/.parquet files instead of the bundled data"
+    )
     src.add_argument("--preset", metavar="NAME", help="start from a preset (name or path to .json)")
     src.add_argument("--config", metavar="FILE.yaml", help="start from a YAML BacktestRequest mapping")
     costs = p.add_argument_group("costs and fills")
     costs.add_argument("--commission-bps", type=float, help="commission, basis points of traded notional")
     costs.add_argument("--min-commission", type=float, help="minimum commission per order (currency)")
     costs.add_argument("--slippage-bps", type=float, help="slippage against the trader, basis points")
-    costs.add_argument("--fill", choices=FILLS, help="fill at next_open (default), next_close, or same_close "
-                                                     "(optimistic: only for fill-sensitivity comparisons)")
+    costs.add_argument(
+        "--fill",
+        choices=FILLS,
+        help="fill at next_open (default), next_close, or same_close "
+        "(optimistic: only for fill-sensitivity comparisons)",
+    )
     costs.add_argument("--cash", type=float, help="initial cash (default 100000)")
     costs.add_argument("--cash-rate", type=float, help="annual rate earned on cash (fraction)")
     sizing = p.add_argument_group("sizing and risk")
@@ -67,10 +76,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     sizing.add_argument("--take-profit", type=float, help="take-profit, fraction of entry price")
     sizing.add_argument("--trailing-stop", type=float, help="trailing stop, fraction of the best price since entry")
     units = sizing.add_mutually_exclusive_group()
-    units.add_argument("--whole-units", dest="fractional", action="store_const", const=False,
-                       help="trade whole units only (rounded toward zero)")
-    units.add_argument("--fractional", dest="fractional", action="store_const", const=True,
-                       help="trade fractional units (the default)")
+    units.add_argument(
+        "--whole-units",
+        dest="fractional",
+        action="store_const",
+        const=False,
+        help="trade whole units only (rounded toward zero)",
+    )
+    units.add_argument(
+        "--fractional", dest="fractional", action="store_const", const=True, help="trade fractional units (the default)"
+    )
     sizing.add_argument("--benchmark", metavar="SYM", help="benchmark symbol (default: the first symbol)")
     sizing.add_argument("--periods-per-year", type=float, help="bars per year for annualization (default 252)")
     out = p.add_argument_group("output")
@@ -146,8 +161,10 @@ def lift_sections(values: dict[str, Any], where: str) -> dict[str, Any]:
         clash = sorted(k for k in set(top) & set(inner) if top[k] != inner[k])
         if clash:
             k = clash[0]
-            raise ConfigError(f"{where}: {section}.{k} is given twice, {top[k]!r} at the top level and "
-                              f"{inner[k]!r} under config; keep one")
+            raise ConfigError(
+                f"{where}: {section}.{k} is given twice, {top[k]!r} at the top level and "
+                f"{inner[k]!r} under config; keep one"
+            )
         cfg[section] = {**inner, **top}
     out["config"] = cfg
     return out
@@ -178,8 +195,10 @@ def run(args: argparse.Namespace) -> int:
         print_json(out)
         return 0
     first, last = result.equity.index[0], result.equity.index[-1]
-    print(f"{request.strategy} {request.params} on {', '.join(request.symbols)}: {len(result.equity)} bars, "
-          f"{_date(first)} .. {_date(last)}")
+    print(
+        f"{request.strategy} {request.params} on {', '.join(request.symbols)}: {len(result.equity)} bars, "
+        f"{_date(first)} .. {_date(last)}"
+    )
     columns = {"strategy": result.metrics}
     if result.benchmark_metrics:
         bench = request.config.benchmark or request.symbols[0]

@@ -1,4 +1,5 @@
 """`ivybt batch validate|submit|run|status|cancel|retry` and `ivybt worker`: batches from the command line."""
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--poll", type=float, default=2.0, metavar="S", help="seconds between looks at an empty queue")
     w.add_argument("--batch", metavar="ID", help="only this batch's jobs")
     w.add_argument("--heartbeat", type=float, metavar="S", help="seconds between heartbeats (IVYBT_HEARTBEAT_S, 5)")
-    w.add_argument("--stale-after", type=float, metavar="S",
-                   help="seconds without heartbeat before a running job is queued again (IVYBT_STALE_S, 60)")
+    w.add_argument(
+        "--stale-after",
+        type=float,
+        metavar="S",
+        help="seconds without heartbeat before a running job is queued again (IVYBT_STALE_S, 60)",
+    )
     w.add_argument("--id", help="worker id (default host:pid:random)")
     w.set_defaults(func=worker)
 
@@ -62,8 +67,10 @@ def batch_validate(args: argparse.Namespace) -> int:
         print_json({"name": batch.name, "jobs": [j.to_dict() for j in batch.jobs]})
         return 0
     print(f"{args.file}: valid batch {batch.name!r} with {len(batch.jobs)} job(s)")
-    rows = [[i, j.name, j.kind, j.request.strategy, ",".join(j.request.symbols), j.request.start or "",
-             j.request.end or ""] for i, j in enumerate(batch.jobs)]
+    rows = [
+        [i, j.name, j.kind, j.request.strategy, ",".join(j.request.symbols), j.request.start or "", j.request.end or ""]
+        for i, j in enumerate(batch.jobs)
+    ]
     print(table_text(["#", "name", "kind", "strategy", "symbols", "start", "end"], rows))
     return 0
 
@@ -94,8 +101,10 @@ def batch_run(args: argparse.Namespace) -> int:
     with make_runner(args.runner, workers=args.workers, address=args.address, timeout=args.timeout) as runner:
         batch_id = queue.submit(batch, max_attempts=args.max_attempts)
         if not args.json:
-            print(f"running batch {batch_id} ({batch.name}, {len(batch.jobs)} jobs) on {runner.name} with "
-                  f"{runner.workers} worker(s)")
+            print(
+                f"running batch {batch_id} ({batch.name}, {len(batch.jobs)} jobs) on {runner.name} with "
+                f"{runner.workers} worker(s)"
+            )
             names = dict(zip(queue.jobs(batch_id)["id"], queue.jobs(batch_id)["name"]))
 
         def event(job_id: str, status: str) -> None:
@@ -130,10 +139,15 @@ def batch_status(args: argparse.Namespace) -> int:
     if batches.empty:
         print("no batches (queue one with `ivybt batch submit FILE`)")
         return 0
-    rows = [[b.id, b.submitted, b.name, b.n_jobs, b.queued, b.running, b.done, b.failed, b.cancelled]
-            for b in batches.itertuples()]
-    print(table_text(["batch", "submitted (UTC)", "name", "jobs", "queued", "running", "done", "failed",
-                      "cancelled"], rows))
+    rows = [
+        [b.id, b.submitted, b.name, b.n_jobs, b.queued, b.running, b.done, b.failed, b.cancelled]
+        for b in batches.itertuples()
+    ]
+    print(
+        table_text(
+            ["batch", "submitted (UTC)", "name", "jobs", "queued", "running", "done", "failed", "cancelled"], rows
+        )
+    )
     return 0
 
 
@@ -169,9 +183,16 @@ def worker(args: argparse.Namespace) -> int:
 
     queue = JobQueue(stale_after=args.stale_after)
     batch_id = queue.batch_id(args.batch) if args.batch else None
-    n = run_worker(queue=queue, worker_id=args.id, poll=args.poll, once=args.once,
-                   exit_when_empty=args.exit_when_empty, batch_id=batch_id, heartbeat=args.heartbeat,
-                   on_event=lambda job_id, status: print(f"{status:<6} job {job_id}", flush=True))
+    n = run_worker(
+        queue=queue,
+        worker_id=args.id,
+        poll=args.poll,
+        once=args.once,
+        exit_when_empty=args.exit_when_empty,
+        batch_id=batch_id,
+        heartbeat=args.heartbeat,
+        on_event=lambda job_id, status: print(f"{status:<6} job {job_id}", flush=True),
+    )
     print(f"worker exiting after {n} job(s)")
     return 0
 
@@ -186,11 +207,26 @@ def _print_jobs(queue: Any, batch_id: str) -> None:
     rows = []
     for j in df.itertuples():
         value = "" if _missing(j.objective) else format_metric(j.objective_name, j.objective)
-        rows.append([j.id, j.name, j.kind, j.state, f"{100 * j.progress:.0f}%",
-                     "" if _missing(j.duration) else f"{j.duration:.1f}s", _text(j.worker), _text(j.run_id),
-                     f"{_text(j.objective_name)} {value}".strip(), (_text(j.error) or _text(j.message))[:80]])
-    print(table_text(["job", "name", "kind", "status", "progress", "duration", "worker", "run", "objective",
-                      "error / note"], rows))
+        rows.append(
+            [
+                j.id,
+                j.name,
+                j.kind,
+                j.state,
+                f"{100 * j.progress:.0f}%",
+                "" if _missing(j.duration) else f"{j.duration:.1f}s",
+                _text(j.worker),
+                _text(j.run_id),
+                f"{_text(j.objective_name)} {value}".strip(),
+                (_text(j.error) or _text(j.message))[:80],
+            ]
+        )
+    print(
+        table_text(
+            ["job", "name", "kind", "status", "progress", "duration", "worker", "run", "objective", "error / note"],
+            rows,
+        )
+    )
 
 
 def _missing(value: Any) -> bool:

@@ -1,4 +1,5 @@
 """`ivybt strategies` and `ivybt presets list|show|delete`: what can be run."""
+
 from __future__ import annotations
 
 import argparse
@@ -32,9 +33,19 @@ def strategies(args: argparse.Namespace) -> int:
 
     listing = {}
     for name, cls in sorted(list_strategies().items()):
-        specs = [{"name": s.name, "type": s.type.__name__, "default": s.default, "low": s.low, "high": s.high,
-                  "step": s.step, "choices": list(s.choices) if s.choices else None, "doc": s.doc}
-                 for s in param_specs(cls.Params)]
+        specs = [
+            {
+                "name": s.name,
+                "type": s.type.__name__,
+                "default": s.default,
+                "low": s.low,
+                "high": s.high,
+                "step": s.step,
+                "choices": list(s.choices) if s.choices else None,
+                "doc": s.doc,
+            }
+            for s in param_specs(cls.Params)
+        ]
         listing[name] = {"description": getattr(cls, "description", ""), "params": specs}
     errors = load_errors()
     if args.json:
@@ -44,9 +55,15 @@ def strategies(args: argparse.Namespace) -> int:
         print(f"{name}: {info['description']}")
         rows = []
         for s in info["params"]:
-            bounds = ", ".join(map(str, s["choices"])) if s["choices"] else (
-                f"{s['low']} .. {s['high']}" + (f" step {s['step']}" if s["step"] else "")
-                if s["low"] is not None or s["high"] is not None else "")
+            bounds = (
+                ", ".join(map(str, s["choices"]))
+                if s["choices"]
+                else (
+                    f"{s['low']} .. {s['high']}" + (f" step {s['step']}" if s["step"] else "")
+                    if s["low"] is not None or s["high"] is not None
+                    else ""
+                )
+            )
             rows.append(["  " + s["name"], s["type"], repr(s["default"]), bounds, s["doc"]])
         if rows:
             print(table_text(["  param", "type", "default", "bounds", "meaning"], rows))
@@ -64,16 +81,29 @@ def presets_list(args: argparse.Namespace) -> int:
     for name in list_presets():
         try:
             p = load_preset(name)
-            rows.append({"name": name, "strategy": p.strategy, "symbols": list(p.symbols),
-                         "description": p.description, "error": None})
+            rows.append(
+                {
+                    "name": name,
+                    "strategy": p.strategy,
+                    "symbols": list(p.symbols),
+                    "description": p.description,
+                    "error": None,
+                }
+            )
         except EngineError as e:  # one broken preset must not hide the others
             rows.append({"name": name, "strategy": None, "symbols": [], "description": "", "error": str(e)})
     if args.json:
         print_json({"presets": rows})
         return 0
-    print(table_text(["name", "strategy", "symbols", "description"],
-                     [[r["name"], r["strategy"] or "INVALID", " ".join(r["symbols"]),
-                       r["error"] or r["description"]] for r in rows]))
+    print(
+        table_text(
+            ["name", "strategy", "symbols", "description"],
+            [
+                [r["name"], r["strategy"] or "INVALID", " ".join(r["symbols"]), r["error"] or r["description"]]
+                for r in rows
+            ],
+        )
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
 """`ivybt data list|show|import`: what market data is available, and importing user files."""
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,10 @@ def data_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"symbols": info.to_dict(orient="records")})
         return 0
-    rows = [[r.symbol, r.source, _day(r.first), _day(r.last), f"{r.bars:,}", f"{r.largest_gap_days:g}", r.gaps]
-            for r in info.itertuples()]
+    rows = [
+        [r.symbol, r.source, _day(r.first), _day(r.last), f"{r.bars:,}", f"{r.largest_gap_days:g}", r.gaps]
+        for r in info.itertuples()
+    ]
     print(table_text(["symbol", "source", "first", "last", "bars", "largest gap (days)", "gaps > 5d"], rows))
     return 0
 
@@ -54,17 +57,30 @@ def data_show(args: argparse.Namespace) -> int:
     big = steps[steps > _days(GAP_DAYS)].sort_values(ascending=False)
     gaps = [{"after": index[index.get_loc(t) - 1], "before": t, "days": d / _days(1)} for t, d in big.items()]
     owner = source.source_of(symbol) if hasattr(source, "source_of") else source
-    facts = {"symbol": symbol, "source": getattr(owner, "name", str(owner)), "first": index[0], "last": index[-1],
-             "bars": len(frame), "gaps": len(gaps), "largest_gaps": gaps[:10]}
+    facts = {
+        "symbol": symbol,
+        "source": getattr(owner, "name", str(owner)),
+        "first": index[0],
+        "last": index[-1],
+        "bars": len(frame),
+        "gaps": len(gaps),
+        "largest_gaps": gaps[:10],
+    }
     if args.json:
         tail = frame.tail(args.rows).reset_index()
         print_json({**facts, "last_rows": plain(tail.to_dict(orient="records"))})
         return 0
-    print(f"{symbol} ({facts['source']}): {len(frame):,} bars, {_day(index[0])} .. {_day(index[-1])}, "
-          f"{len(gaps)} gap(s) longer than {GAP_DAYS:g} calendar days")
+    print(
+        f"{symbol} ({facts['source']}): {len(frame):,} bars, {_day(index[0])} .. {_day(index[-1])}, "
+        f"{len(gaps)} gap(s) longer than {GAP_DAYS:g} calendar days"
+    )
     if gaps:
-        print(table_text(["gap after", "next bar", "days"],
-                         [[_day(g["after"]), _day(g["before"]), f"{g['days']:g}"] for g in gaps[:10]]))
+        print(
+            table_text(
+                ["gap after", "next bar", "days"],
+                [[_day(g["after"]), _day(g["before"]), f"{g['days']:g}"] for g in gaps[:10]],
+            )
+        )
     if args.rows:
         print(frame_text(frame.tail(args.rows)))
     return 0
@@ -76,9 +92,15 @@ def data_import(args: argparse.Namespace) -> int:
 
     report = import_files(args.paths)
     if args.json:
-        print_json({"imported": [{"symbol": i.symbol, "path": i.path, "bars": i.bars, "first": i.first,
-                                  "last": i.last} for i in report.imported],
-                    "errors": report.errors})
+        print_json(
+            {
+                "imported": [
+                    {"symbol": i.symbol, "path": i.path, "bars": i.bars, "first": i.first, "last": i.last}
+                    for i in report.imported
+                ],
+                "errors": report.errors,
+            }
+        )
     else:
         for i in report.imported:
             print(f"imported {i.symbol}: {i.bars:,} bars, {_day(i.first)} .. {_day(i.last)} from {i.path}")

@@ -5,13 +5,14 @@ are turned into a request by its `build_request`, so --preset and --config work 
 `--range fast=5:50:5` (inclusive start:stop:step, step 1 when omitted) or `--range allow_short=false,true`;
 `--param NAME=VALUE` holds a parameter fixed. Without any --range the grid comes from the Params bounds.
 """
+
 from __future__ import annotations
 
 import argparse
 import math
 from typing import Any
 
-from engine.cli.output import metrics_json, plain, print_json, table_text, format_metric
+from engine.cli.output import format_metric, metrics_json, plain, print_json, table_text
 from engine.cli.parsing import parse_params
 from engine.config import FILLS, REBALANCES
 from engine.errors import ConfigError
@@ -22,32 +23,47 @@ SHOWN_METRICS = ("sharpe", "cagr", "max_drawdown", "n_trades")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("optimize", help="search a strategy's parameters (grid, random or optuna)",
-                       description="Optimize a strategy's parameters: every trial is a full backtest; the table "
-                                   "is ranked best first. " + __doc__.split("\n\n", 1)[1].replace("\n", " "))
+    p = sub.add_parser(
+        "optimize",
+        help="search a strategy's parameters (grid, random or optuna)",
+        description="Optimize a strategy's parameters: every trial is a full backtest; the table "
+        "is ranked best first. " + __doc__.split("\n\n", 1)[1].replace("\n", " "),
+    )
     _add_common(p)
     out = p.add_argument_group("output")
     out.add_argument("--top", type=int, default=10, help="rows of the ranked table to print (default 10)")
     out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    out.add_argument("--save", action="store_true", help="save the best set's backtest and the trial table as a "
-                                                         "run of kind 'optimize'")
+    out.add_argument(
+        "--save",
+        action="store_true",
+        help="save the best set's backtest and the trial table as a run of kind 'optimize'",
+    )
     out.add_argument("--name", help="name of the saved run")
     p.set_defaults(func=run_optimize, fractional=None)
 
-    w = sub.add_parser("walkforward", help="walk-forward: optimize in-sample, trade out-of-sample, repeat",
-                       description="Walk-forward analysis: optimize on each in-sample window, evaluate the chosen "
-                                   "parameters on the following out-of-sample window, stitch the OOS equity.")
+    w = sub.add_parser(
+        "walkforward",
+        help="walk-forward: optimize in-sample, trade out-of-sample, repeat",
+        description="Walk-forward analysis: optimize on each in-sample window, evaluate the chosen "
+        "parameters on the following out-of-sample window, stitch the OOS equity.",
+    )
     _add_common(w)
     win = w.add_argument_group("windows")
-    win.add_argument("--in-sample", required=True, metavar="LEN",
-                     help="in-sample length: bars (750) or a span (3Y, 18M, 26W, 90D)")
-    win.add_argument("--out-of-sample", required=True, metavar="LEN",
-                     help="out-of-sample length (also the step between windows)")
+    win.add_argument(
+        "--in-sample", required=True, metavar="LEN", help="in-sample length: bars (750) or a span (3Y, 18M, 26W, 90D)"
+    )
+    win.add_argument(
+        "--out-of-sample", required=True, metavar="LEN", help="out-of-sample length (also the step between windows)"
+    )
     win.add_argument("--anchored", action="store_true", help="every in-sample window starts at the first bar")
     out = w.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    out.add_argument("--save", action="store_true", help="save the stitched out-of-sample equity as a run of kind "
-                                                         "'walkforward' (chosen parameters per window with it)")
+    out.add_argument(
+        "--save",
+        action="store_true",
+        help="save the stitched out-of-sample equity as a run of kind "
+        "'walkforward' (chosen parameters per window with it)",
+    )
     out.add_argument("--name", help="name of the saved run")
     w.set_defaults(func=run_walkforward_cmd, fractional=None)
 
@@ -64,25 +80,42 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     src.add_argument("--preset", metavar="NAME", help="start from a preset (name or path to .json)")
     src.add_argument("--config", metavar="FILE.yaml", help="start from a YAML BacktestRequest mapping")
     search = p.add_argument_group("search")
-    search.add_argument("--range", action="append", metavar="NAME=SPEC",
-                        help="values to try: start:stop[:step] (inclusive) or v1,v2,... (repeatable)")
+    search.add_argument(
+        "--range",
+        action="append",
+        metavar="NAME=SPEC",
+        help="values to try: start:stop[:step] (inclusive) or v1,v2,... (repeatable)",
+    )
     search.add_argument("--method", choices=METHODS, default="grid", help="grid (default), random or optuna")
     search.add_argument("--trials", type=int, default=100, help="trials for random/optuna (default 100)")
     search.add_argument("--seed", type=int, default=0, help="random seed for random/optuna (default 0)")
-    search.add_argument("--objective", choices=METRIC_NAMES, default="sharpe", metavar="METRIC",
-                        help="metric to rank by (default sharpe; see `ivybt backtest --json` for names)")
+    search.add_argument(
+        "--objective",
+        choices=METRIC_NAMES,
+        default="sharpe",
+        metavar="METRIC",
+        help="metric to rank by (default sharpe; see `ivybt backtest --json` for names)",
+    )
     search.add_argument("--minimize", action="store_true", help="minimize the objective instead")
     search.add_argument("--min-trades", type=int, default=0, help="trials with fewer trades are infeasible")
-    search.add_argument("--constraint", action="append", metavar="METRIC=LOW:HIGH",
-                        help="feasible only within bounds, either side may be empty (e.g. max_drawdown=-0.3:)")
-    search.add_argument("--workers", type=int, help="optimize: grid threads (default: one per core); walkforward: "
-                                                    "> 1 runs the windows on that many processes")
+    search.add_argument(
+        "--constraint",
+        action="append",
+        metavar="METRIC=LOW:HIGH",
+        help="feasible only within bounds, either side may be empty (e.g. max_drawdown=-0.3:)",
+    )
+    search.add_argument(
+        "--workers",
+        type=int,
+        help="optimize: grid threads (default: one per core); walkforward: > 1 runs the windows on that many processes",
+    )
     costs = p.add_argument_group("costs and fills")
     costs.add_argument("--commission-bps", type=float, help="commission, basis points of traded notional")
     costs.add_argument("--min-commission", type=float, help="minimum commission per order (currency)")
     costs.add_argument("--slippage-bps", type=float, help="slippage against the trader, basis points")
-    costs.add_argument("--fill", choices=FILLS, help="fill at next_open (default), next_close, or same_close "
-                                                     "(optimistic)")
+    costs.add_argument(
+        "--fill", choices=FILLS, help="fill at next_open (default), next_close, or same_close (optimistic)"
+    )
     costs.add_argument("--cash", type=float, help="initial cash (default 100000)")
     costs.add_argument("--cash-rate", type=float, help="annual rate earned on cash (fraction)")
     sizing = p.add_argument_group("sizing and risk")
@@ -94,10 +127,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     sizing.add_argument("--take-profit", type=float, help="take-profit, fraction of entry price")
     sizing.add_argument("--trailing-stop", type=float, help="trailing stop, fraction of the best price since entry")
     units = sizing.add_mutually_exclusive_group()
-    units.add_argument("--whole-units", dest="fractional", action="store_const", const=False,
-                       help="trade whole units only")
-    units.add_argument("--fractional", dest="fractional", action="store_const", const=True,
-                       help="trade fractional units (the default)")
+    units.add_argument(
+        "--whole-units", dest="fractional", action="store_const", const=False, help="trade whole units only"
+    )
+    units.add_argument(
+        "--fractional", dest="fractional", action="store_const", const=True, help="trade fractional units (the default)"
+    )
     sizing.add_argument("--benchmark", metavar="SYM", help="benchmark symbol (default: the first symbol)")
     sizing.add_argument("--periods-per-year", type=float, help="bars per year for annualization (default 252)")
 
@@ -174,10 +209,22 @@ def build_spec(args: argparse.Namespace) -> OptimizeSpec:
         raise ConfigError(f"--trials {args.trials}: must be >= 1")
     check_workers(args.workers)
     return OptimizeSpec(
-        strategy=request.strategy, symbols=request.symbols, start=request.start, end=request.end,
-        config=request.config, ranges=ranges or None, fixed=fixed, method=args.method, n_trials=args.trials,
-        seed=args.seed, objective=args.objective, maximize=not args.minimize, min_trades=args.min_trades,
-        constraints=dict(parse_constraint(c) for c in args.constraint or ()), data_source=request.data_source)
+        strategy=request.strategy,
+        symbols=request.symbols,
+        start=request.start,
+        end=request.end,
+        config=request.config,
+        ranges=ranges or None,
+        fixed=fixed,
+        method=args.method,
+        n_trials=args.trials,
+        seed=args.seed,
+        objective=args.objective,
+        maximize=not args.minimize,
+        min_trades=args.min_trades,
+        constraints=dict(parse_constraint(c) for c in args.constraint or ()),
+        data_source=request.data_source,
+    )
 
 
 def check_workers(workers: int | None) -> None:
@@ -199,9 +246,13 @@ def optimization_json(result: OptimizationResult, top: int) -> dict[str, Any]:
     for trial, row in result.table.head(max(top, 0)).iterrows():
         rows.append({"trial": int(trial), **{k: plain(v) for k, v in row.items()}})
     return {
-        "spec": result.spec.to_dict(), "n_trials": len(result.table), "n_feasible": result.n_feasible,
-        "elapsed": result.elapsed, "best_params": result.best_params,
-        "best_metrics": metrics_json(result.best_metrics), "top": rows,
+        "spec": result.spec.to_dict(),
+        "n_trials": len(result.table),
+        "n_feasible": result.n_feasible,
+        "elapsed": result.elapsed,
+        "best_params": result.best_params,
+        "best_metrics": metrics_json(result.best_metrics),
+        "top": rows,
     }
 
 
@@ -220,11 +271,21 @@ def run_optimize(args: argparse.Namespace) -> int:
     headers = ["rank", "trial", *names, f"objective ({spec.objective})", *SHOWN_METRICS, "feasible"]
     rows = []
     for rank, (trial, row) in enumerate(result.table.head(max(args.top, 0)).iterrows(), start=1):
-        rows.append([rank, trial, *[plain(row[n]) for n in names], format_metric(spec.objective, row["objective"]),
-                     *[format_metric(m, row[m]) for m in SHOWN_METRICS], "yes" if row["feasible"] else "no"])
-    print(f"{spec.strategy} on {', '.join(spec.symbols)}: {spec.method}, {len(result.table)} trials "
-          f"({result.n_feasible} feasible) in {result.elapsed:.2f}s; "
-          f"{'minimizing' if not spec.maximize else 'maximizing'} {spec.objective}")
+        rows.append(
+            [
+                rank,
+                trial,
+                *[plain(row[n]) for n in names],
+                format_metric(spec.objective, row["objective"]),
+                *[format_metric(m, row[m]) for m in SHOWN_METRICS],
+                "yes" if row["feasible"] else "no",
+            ]
+        )
+    print(
+        f"{spec.strategy} on {', '.join(spec.symbols)}: {spec.method}, {len(result.table)} trials "
+        f"({result.n_feasible} feasible) in {result.elapsed:.2f}s; "
+        f"{'minimizing' if not spec.maximize else 'maximizing'} {spec.objective}"
+    )
     print(table_text(headers, rows, align_right_from=1))
     if result.best_params:
         print(f"best: {result.best_params}")
@@ -241,8 +302,9 @@ def _save(result: OptimizationResult, name: str | None) -> str:
     from engine.store.runs import RunStore
 
     request = result.best_request()
-    return RunStore().save_optimization(run_request(request), request, result.table, spec=result.spec.to_dict(),
-                                        name=name)
+    return RunStore().save_optimization(
+        run_request(request), request, result.table, spec=result.spec.to_dict(), name=name
+    )
 
 
 def run_walkforward_cmd(args: argparse.Namespace) -> int:
@@ -252,10 +314,15 @@ def run_walkforward_cmd(args: argparse.Namespace) -> int:
     result = run_walkforward(spec, workers=args.workers)
     windows = [{k: plain(v) for k, v in row.items()} for row in result.windows.to_dict("records")]
     out = {
-        "spec": spec.to_dict(), "windows": windows, "efficiency": result.efficiency,
-        "objective_efficiency": result.objective_efficiency, "oos_metrics": metrics_json(result.oos_metrics),
-        "oos_start": result.oos_equity.index[0], "oos_end": result.oos_equity.index[-1],
-        "oos_final_equity": float(result.oos_equity.iloc[-1]), "elapsed": result.elapsed,
+        "spec": spec.to_dict(),
+        "windows": windows,
+        "efficiency": result.efficiency,
+        "objective_efficiency": result.objective_efficiency,
+        "oos_metrics": metrics_json(result.oos_metrics),
+        "oos_start": result.oos_equity.index[0],
+        "oos_end": result.oos_equity.index[-1],
+        "oos_final_equity": float(result.oos_equity.iloc[-1]),
+        "elapsed": result.elapsed,
     }
     if args.save:
         from engine.research.walkforward import save_walkforward
@@ -267,24 +334,51 @@ def run_walkforward_cmd(args: argparse.Namespace) -> int:
     opt = spec.optimize
     names = [c for c in result.windows.columns if c not in _WINDOW_COLUMNS]
     headers = ["window", "in-sample", "out-of-sample", *names, "IS obj", "OOS obj", "OOS return"]
-    rows = [[int(r["window"]), f"{r['is_start']:%Y-%m-%d}..{r['is_end']:%Y-%m-%d}",
-             f"{r['oos_start']:%Y-%m-%d}..{r['oos_end']:%Y-%m-%d}", *[plain(r[n]) for n in names],
-             format_metric(opt.objective, r["is_objective"]), format_metric(opt.objective, r["oos_objective"]),
-             format_metric("total_return", r["oos_return"])] for _, r in result.windows.iterrows()]
-    print(f"walk-forward {opt.strategy} on {', '.join(opt.symbols)}: {len(result.windows)} windows, in-sample "
-          f"{spec.in_sample}, out-of-sample {spec.out_of_sample}{', anchored' if spec.anchored else ', rolling'}; "
-          f"{opt.method} on {opt.objective} ({result.elapsed:.2f}s)")
+    rows = [
+        [
+            int(r["window"]),
+            f"{r['is_start']:%Y-%m-%d}..{r['is_end']:%Y-%m-%d}",
+            f"{r['oos_start']:%Y-%m-%d}..{r['oos_end']:%Y-%m-%d}",
+            *[plain(r[n]) for n in names],
+            format_metric(opt.objective, r["is_objective"]),
+            format_metric(opt.objective, r["oos_objective"]),
+            format_metric("total_return", r["oos_return"]),
+        ]
+        for _, r in result.windows.iterrows()
+    ]
+    print(
+        f"walk-forward {opt.strategy} on {', '.join(opt.symbols)}: {len(result.windows)} windows, in-sample "
+        f"{spec.in_sample}, out-of-sample {spec.out_of_sample}{', anchored' if spec.anchored else ', rolling'}; "
+        f"{opt.method} on {opt.objective} ({result.elapsed:.2f}s)"
+    )
     print(table_text(headers, rows, align_right_from=3))
     m = result.oos_metrics
-    print(f"stitched OOS: total return {format_metric('total_return', m['total_return'])}, CAGR "
-          f"{format_metric('cagr', m['cagr'])}, Sharpe {format_metric('sharpe', m['sharpe'])}, max drawdown "
-          f"{format_metric('max_drawdown', m['max_drawdown'])}")
-    print(f"walk-forward efficiency (OOS CAGR / mean IS CAGR): {format_metric('x', result.efficiency)}; "
-          f"objective efficiency: {format_metric('x', result.objective_efficiency)}")
+    print(
+        f"stitched OOS: total return {format_metric('total_return', m['total_return'])}, CAGR "
+        f"{format_metric('cagr', m['cagr'])}, Sharpe {format_metric('sharpe', m['sharpe'])}, max drawdown "
+        f"{format_metric('max_drawdown', m['max_drawdown'])}"
+    )
+    print(
+        f"walk-forward efficiency (OOS CAGR / mean IS CAGR): {format_metric('x', result.efficiency)}; "
+        f"objective efficiency: {format_metric('x', result.objective_efficiency)}"
+    )
     if "run_id" in out:
         print(f"saved run {out['run_id']}")
     return 0
 
 
-_WINDOW_COLUMNS = {"window", "is_start", "is_end", "oos_start", "oos_end", "is_bars", "oos_bars", "feasible",
-                   "is_objective", "oos_objective", "is_cagr", "oos_cagr", "oos_return"}
+_WINDOW_COLUMNS = {
+    "window",
+    "is_start",
+    "is_end",
+    "oos_start",
+    "oos_end",
+    "is_bars",
+    "oos_bars",
+    "feasible",
+    "is_objective",
+    "oos_objective",
+    "is_cagr",
+    "oos_cagr",
+    "oos_return",
+}

@@ -1,23 +1,59 @@
 """Printing for the CLI: plain-text tables and strict JSON (NaN and inf become null)."""
+
 from __future__ import annotations
 
 import json
 import math
 import sys
-from typing import Any, Mapping, Sequence, TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
 import pandas as pd
 
 # How each metric is shown in text tables (JSON always carries the raw value: fractions stay fractions).
-PERCENT = {"total_return", "cagr", "annual_volatility", "max_drawdown", "win_rate", "avg_trade", "exposure",
-           "avg_gross_exposure", "best_day", "worst_day", "var_95", "cvar_95", "alpha"}
+PERCENT = {
+    "total_return",
+    "cagr",
+    "annual_volatility",
+    "max_drawdown",
+    "win_rate",
+    "avg_trade",
+    "exposure",
+    "avg_gross_exposure",
+    "best_day",
+    "worst_day",
+    "var_95",
+    "cvar_95",
+    "alpha",
+}
 MONEY = {"final_equity", "expectancy"}
 COUNT = {"n_trades", "max_drawdown_duration"}
 # The order metrics are listed in; anything else follows alphabetically.
-METRIC_ORDER = ("final_equity", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar",
-                "max_drawdown", "max_drawdown_duration", "n_trades", "win_rate", "profit_factor", "expectancy",
-                "avg_trade", "exposure", "avg_gross_exposure", "turnover", "best_day", "worst_day", "var_95",
-                "cvar_95", "beta", "alpha")
+METRIC_ORDER = (
+    "final_equity",
+    "total_return",
+    "cagr",
+    "annual_volatility",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown",
+    "max_drawdown_duration",
+    "n_trades",
+    "win_rate",
+    "profit_factor",
+    "expectancy",
+    "avg_trade",
+    "exposure",
+    "avg_gross_exposure",
+    "turnover",
+    "best_day",
+    "worst_day",
+    "var_95",
+    "cvar_95",
+    "beta",
+    "alpha",
+)
 
 
 def plain(value: Any) -> Any:

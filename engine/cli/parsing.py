@@ -1,9 +1,11 @@
 """Argument helpers shared by the subcommands: one-line errors, symbol lists, `k=v` params, YAML files."""
+
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping, NoReturn
+from typing import Any, NoReturn
 
 from engine.errors import ConfigError
 
@@ -67,6 +69,8 @@ def read_yaml_mapping(path: str | Path, what: str = "config") -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{what} file {p}: cannot read it: {e}") from None
     if not isinstance(values, dict):
-        raise ConfigError(f"{what} file {p}: expected a mapping of fields (strategy, symbols, params, ...), "
-                          f"got {type(values).__name__}")
+        raise ConfigError(
+            f"{what} file {p}: expected a mapping of fields (strategy, symbols, params, ...), "
+            f"got {type(values).__name__}"
+        )
     return values

@@ -4,6 +4,7 @@ Both take the backtest the way `ivybt backtest` does (flags, --preset NAME or --
 set, borrowed from engine.cli.backtest so they never drift apart); `montecarlo` can instead resample a saved
 run (--run-id). `--json` prints one strict JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,47 +35,79 @@ def _add_request_flags(parser: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     from engine.research.montecarlo import METHODS
 
-    mc = sub.add_parser("montecarlo", help="Monte Carlo of a backtest (trade reshuffle/bootstrap, block bootstrap)",
-                        description="Resample a backtest (a saved run with --run-id, or backtest flags/--preset) "
-                                    "and print percentiles of final equity, max drawdown and Sharpe.")
+    mc = sub.add_parser(
+        "montecarlo",
+        help="Monte Carlo of a backtest (trade reshuffle/bootstrap, block bootstrap)",
+        description="Resample a backtest (a saved run with --run-id, or backtest flags/--preset) "
+        "and print percentiles of final equity, max drawdown and Sharpe.",
+    )
     mc.add_argument("--run-id", metavar="ID", help="resample this saved run (see `ivybt runs list`)")
     _add_request_flags(mc)
     sim = mc.add_argument_group("simulation")
-    sim.add_argument("--method", choices=METHODS, default="block_bootstrap",
-                     help="reshuffle (trade order: final equity unchanged, drawdowns vary), bootstrap_trades "
-                          "(trades with replacement), block_bootstrap (blocks of daily returns; the default)")
+    sim.add_argument(
+        "--method",
+        choices=METHODS,
+        default="block_bootstrap",
+        help="reshuffle (trade order: final equity unchanged, drawdowns vary), bootstrap_trades "
+        "(trades with replacement), block_bootstrap (blocks of daily returns; the default)",
+    )
     sim.add_argument("--sims", type=int, default=1000, help="number of simulated paths (default 1000)")
     sim.add_argument("--block", type=int, default=20, help="block length in bars (default 20)")
-    sim.add_argument("--fixed-blocks", action="store_true", help="fixed-length blocks instead of the stationary "
-                                                                 "bootstrap's random lengths")
+    sim.add_argument(
+        "--fixed-blocks",
+        action="store_true",
+        help="fixed-length blocks instead of the stationary bootstrap's random lengths",
+    )
     sim.add_argument("--extra-slippage-bps", type=float, default=0.0, help="extra cost per fill, bps")
-    sim.add_argument("--haircut", type=float, default=0.0, help="win-rate haircut: probability that a winning "
-                                                                "trade (bar) becomes the average loss")
-    sim.add_argument("--loss-threshold", type=float, default=0.2, help="P(final < (1 - x) * initial) is "
-                                                                       "reported (default 0.2)")
+    sim.add_argument(
+        "--haircut",
+        type=float,
+        default=0.0,
+        help="win-rate haircut: probability that a winning trade (bar) becomes the average loss",
+    )
+    sim.add_argument(
+        "--loss-threshold", type=float, default=0.2, help="P(final < (1 - x) * initial) is reported (default 0.2)"
+    )
     sim.add_argument("--seed", type=int, default=0, help="random seed (same seed -> same output)")
-    _add_output_flags(mc, "montecarlo", "the backtest with the percentiles and every path's statistics; its id "
-                                        "is printed as saved_run_id (run_id names the --run-id source)")
+    _add_output_flags(
+        mc,
+        "montecarlo",
+        "the backtest with the percentiles and every path's statistics; its id "
+        "is printed as saved_run_id (run_id names the --run-id source)",
+    )
     mc.set_defaults(func=run_montecarlo_cmd)
 
-    sc = sub.add_parser("scorecard", help="robustness scorecard of one strategy + parameter set",
-                        description="Deflated Sharpe, PBO, plateau, Monte Carlo, fill and cost sensitivity, "
-                                    "trades and exposure, each with a pass/warn/fail verdict.")
+    sc = sub.add_parser(
+        "scorecard",
+        help="robustness scorecard of one strategy + parameter set",
+        description="Deflated Sharpe, PBO, plateau, Monte Carlo, fill and cost sensitivity, "
+        "trades and exposure, each with a pass/warn/fail verdict.",
+    )
     _add_request_flags(sc)
     extra = sc.add_argument_group("scorecard")
-    extra.add_argument("--n-trials", type=int, help="trials tried in total before choosing these parameters "
-                                                    "(deflated Sharpe; default: the size of the default grid)")
+    extra.add_argument(
+        "--n-trials",
+        type=int,
+        help="trials tried in total before choosing these parameters "
+        "(deflated Sharpe; default: the size of the default grid)",
+    )
     extra.add_argument("--sims", type=int, default=1000, help="Monte Carlo paths (default 1000)")
     extra.add_argument("--seed", type=int, default=0, help="Monte Carlo seed")
-    wf = sc.add_argument_group("walk-forward efficiency (optional)",
-                               "Give both lengths to add the walk-forward efficiency line: each window re-optimizes "
-                               "the --range grid (default: -2..+2 steps around the first two numeric parameters) "
-                               "on its in-sample bars by Sharpe and trades the choice out-of-sample.")
+    wf = sc.add_argument_group(
+        "walk-forward efficiency (optional)",
+        "Give both lengths to add the walk-forward efficiency line: each window re-optimizes "
+        "the --range grid (default: -2..+2 steps around the first two numeric parameters) "
+        "on its in-sample bars by Sharpe and trades the choice out-of-sample.",
+    )
     wf.add_argument("--in-sample", metavar="LEN", help="in-sample length: bars (750) or a span (3Y, 18M, 26W, 90D)")
     wf.add_argument("--out-of-sample", metavar="LEN", help="out-of-sample length (also the step between windows)")
     wf.add_argument("--anchored", action="store_true", help="every in-sample window starts at the first bar")
-    wf.add_argument("--range", action="append", metavar="NAME=SPEC",
-                    help="walk-forward search values: start:stop[:step] or v1,v2,... (repeatable)")
+    wf.add_argument(
+        "--range",
+        action="append",
+        metavar="NAME=SPEC",
+        help="walk-forward search values: start:stop[:step] or v1,v2,... (repeatable)",
+    )
     wf.add_argument("--workers", type=int, help="> 1 runs the walk-forward windows on that many processes")
     _add_output_flags(sc, "scorecard", "the judged backtest with the lines, verdicts and numbers behind them")
     sc.set_defaults(func=run_scorecard_cmd)
@@ -90,9 +123,16 @@ def _add_output_flags(parser: argparse.ArgumentParser, kind: str, what: str) -> 
 def run_montecarlo_cmd(args: argparse.Namespace) -> int:
     from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
 
-    spec = MonteCarloSpec(method=args.method, n_sims=args.sims, block_length=args.block,
-                          extra_slippage_bps=args.extra_slippage_bps, win_rate_haircut=args.haircut,
-                          loss_threshold=args.loss_threshold, seed=args.seed, stationary=not args.fixed_blocks)
+    spec = MonteCarloSpec(
+        method=args.method,
+        n_sims=args.sims,
+        block_length=args.block,
+        extra_slippage_bps=args.extra_slippage_bps,
+        win_rate_haircut=args.haircut,
+        loss_threshold=args.loss_threshold,
+        seed=args.seed,
+        stationary=not args.fixed_blocks,
+    )
     if args.run_id:
         if args.strategy or args.preset or args.config:
             raise ConfigError("montecarlo: give --run-id OR a backtest (--strategy/--preset/--config), not both")
@@ -112,19 +152,37 @@ def run_montecarlo_cmd(args: argparse.Namespace) -> int:
 
         saved["saved_run_id"] = save_montecarlo(mc, result, request, name=args.name)
     if args.json:
-        print_json({**source, **saved, "request": request.to_dict(), "spec": spec.to_dict(),
-                    "percentiles": {row: dict(mc.percentiles.loc[row]) for row in mc.percentiles.index},
-                    "prob_loss_beyond": mc.prob_loss_beyond, "summary": mc.summary})
+        print_json(
+            {
+                **source,
+                **saved,
+                "request": request.to_dict(),
+                "spec": spec.to_dict(),
+                "percentiles": {row: dict(mc.percentiles.loc[row]) for row in mc.percentiles.index},
+                "prob_loss_beyond": mc.prob_loss_beyond,
+                "summary": mc.summary,
+            }
+        )
         return 0
     s = mc.summary
-    print(f"Monte Carlo: {spec.method}, {spec.n_sims} paths x {s['steps']} {s['step_unit']}s, seed {spec.seed} "
-          f"({request.strategy} on {', '.join(request.symbols)})")
+    print(
+        f"Monte Carlo: {spec.method}, {spec.n_sims} paths x {s['steps']} {s['step_unit']}s, seed {spec.seed} "
+        f"({request.strategy} on {', '.join(request.symbols)})"
+    )
     if spec.method == "reshuffle":
         print("note: reshuffling the trade order leaves the final equity unchanged; only drawdowns vary")
-    rows = [[row, f"{r['final_equity']:,.2f}", f"{r['max_drawdown'] * 100:,.2f}%", f"{r['sharpe']:,.4f}"]
-            for row, r in mc.percentiles.iterrows()]
-    rows.append(["backtest", f"{s['original_final_equity']:,.2f}", f"{s['original_max_drawdown'] * 100:,.2f}%",
-                 f"{s['original_sharpe']:,.4f}"])
+    rows = [
+        [row, f"{r['final_equity']:,.2f}", f"{r['max_drawdown'] * 100:,.2f}%", f"{r['sharpe']:,.4f}"]
+        for row, r in mc.percentiles.iterrows()
+    ]
+    rows.append(
+        [
+            "backtest",
+            f"{s['original_final_equity']:,.2f}",
+            f"{s['original_max_drawdown'] * 100:,.2f}%",
+            f"{s['original_sharpe']:,.4f}",
+        ]
+    )
     print(table_text(["", "final_equity", "max_drawdown", "sharpe"], rows, align_right_from=1))
     print(f"P(final equity < {1 - spec.loss_threshold:.2f} x initial) = {mc.prob_loss_beyond:.2%}")
     if saved:
@@ -138,14 +196,22 @@ def run_scorecard_cmd(args: argparse.Namespace) -> int:
 
     request = build_request(args)
     walkforward = _walkforward(args, request)
-    card = build_scorecard(request, n_trials=args.n_trials, walkforward=walkforward,
-                           montecarlo=MonteCarloSpec(n_sims=args.sims, seed=args.seed))
+    card = build_scorecard(
+        request,
+        n_trials=args.n_trials,
+        walkforward=walkforward,
+        montecarlo=MonteCarloSpec(n_sims=args.sims, seed=args.seed),
+    )
     out: dict[str, Any] = card.to_dict()
     out["info"] = {k: v for k, v in out["info"].items() if k != "metrics"}
     out["metrics"] = card.info.get("metrics", {})
     if walkforward is not None:
-        out["walkforward"] = {"spec": walkforward.spec.to_dict(), "efficiency": walkforward.efficiency,
-                              "windows": len(walkforward.windows), "chosen": walkforward.chosen}
+        out["walkforward"] = {
+            "spec": walkforward.spec.to_dict(),
+            "efficiency": walkforward.efficiency,
+            "windows": len(walkforward.windows),
+            "chosen": walkforward.chosen,
+        }
     if args.save:
         from engine.research.scorecard import save_scorecard
 
@@ -167,8 +233,8 @@ def walkforward_spec(args: argparse.Namespace, request: Any) -> Any:
     """The WalkForwardSpec of `ivybt scorecard --in-sample/--out-of-sample`, or None without them."""
     from engine.cli.optimize import check_workers, parse_ranges
     from engine.research.optimize import OptimizeSpec
-    from engine.strategies.registry import create_strategy, get_strategy
     from engine.research.walkforward import WalkForwardSpec
+    from engine.strategies.registry import create_strategy, get_strategy
 
     lengths = (args.in_sample, args.out_of_sample)
     if not any(lengths):
@@ -186,9 +252,17 @@ def walkforward_spec(args: argparse.Namespace, request: Any) -> Any:
         params = dict(create_strategy(request.strategy, request.params).params.__dict__)
         ranges = neighbourhood_ranges(get_strategy(request.strategy), params)
     fixed = {k: v for k, v in request.params.items() if k not in ranges}
-    opt = OptimizeSpec(strategy=request.strategy, symbols=request.symbols, start=request.start, end=request.end,
-                       config=request.config, ranges=ranges, fixed=fixed, objective="sharpe",
-                       data_source=request.data_source)
+    opt = OptimizeSpec(
+        strategy=request.strategy,
+        symbols=request.symbols,
+        start=request.start,
+        end=request.end,
+        config=request.config,
+        ranges=ranges,
+        fixed=fixed,
+        objective="sharpe",
+        data_source=request.data_source,
+    )
     return WalkForwardSpec(opt, args.in_sample, args.out_of_sample, args.anchored)
 
 

@@ -1,4 +1,5 @@
 """`ivybt runs list|show|delete`: the saved runs of the workspace's run store."""
+
 from __future__ import annotations
 
 import argparse
@@ -38,12 +39,26 @@ def runs_list(args: argparse.Namespace) -> int:
     if df.empty:
         print("no saved runs (save one with `ivybt backtest ... --save`)")
         return 0
-    rows = [[r.id, r.created_at[:19].replace("T", " "), r.strategy, r.symbols, (r.start or "")[:10],
-             (r.end or "")[:10], format_metric("total_return", r.total_return), format_metric("sharpe", r.sharpe),
-             format_metric("max_drawdown", r.max_drawdown), format_metric("n_trades", r.n_trades)]
-            for r in df.itertuples()]
-    print(table_text(["id", "created (UTC)", "strategy", "symbols", "start", "end", "return", "sharpe",
-                      "max DD", "trades"], rows))
+    rows = [
+        [
+            r.id,
+            r.created_at[:19].replace("T", " "),
+            r.strategy,
+            r.symbols,
+            (r.start or "")[:10],
+            (r.end or "")[:10],
+            format_metric("total_return", r.total_return),
+            format_metric("sharpe", r.sharpe),
+            format_metric("max_drawdown", r.max_drawdown),
+            format_metric("n_trades", r.n_trades),
+        ]
+        for r in df.itertuples()
+    ]
+    print(
+        table_text(
+            ["id", "created (UTC)", "strategy", "symbols", "start", "end", "return", "sharpe", "max DD", "trades"], rows
+        )
+    )
     return 0
 
 
@@ -53,18 +68,31 @@ def runs_show(args: argparse.Namespace) -> int:
     run = RunStore().load(args.id)
     res = run.result
     if args.json:
-        print_json({"id": run.id, "created_at": run.created_at, "kind": run.kind, "name": run.name,
-                    "request": run.request.to_dict(), "metrics": metrics_json(res.metrics),
-                    "benchmark_metrics": metrics_json(res.benchmark_metrics), "key": run.key,
-                    "request_hash": run.request_hash, "data_hash": run.data_hash, "version": run.version,
-                    "start": res.equity.index[0] if len(res.equity) else None,
-                    "end": res.equity.index[-1] if len(res.equity) else None,
-                    "trades": res.trades.head(args.trades).to_dict(orient="records")})
+        print_json(
+            {
+                "id": run.id,
+                "created_at": run.created_at,
+                "kind": run.kind,
+                "name": run.name,
+                "request": run.request.to_dict(),
+                "metrics": metrics_json(res.metrics),
+                "benchmark_metrics": metrics_json(res.benchmark_metrics),
+                "key": run.key,
+                "request_hash": run.request_hash,
+                "data_hash": run.data_hash,
+                "version": run.version,
+                "start": res.equity.index[0] if len(res.equity) else None,
+                "end": res.equity.index[-1] if len(res.equity) else None,
+                "trades": res.trades.head(args.trades).to_dict(orient="records"),
+            }
+        )
         return 0
     req = run.request
     print(f"run {run.id} ({run.kind}{', ' + run.name if run.name else ''}), saved {run.created_at}")
-    print(f"  strategy {req.strategy} {req.params} on {', '.join(req.symbols)}, {req.start or 'first bar'} .. "
-          f"{req.end or 'last bar'}; data {req.data_source or 'default source'}")
+    print(
+        f"  strategy {req.strategy} {req.params} on {', '.join(req.symbols)}, {req.start or 'first bar'} .. "
+        f"{req.end or 'last bar'}; data {req.data_source or 'default source'}"
+    )
     print(f"  key {run.key}\n  request {run.request_hash}\n  data    {run.data_hash}\n  version {run.version}")
     columns = {"strategy": res.metrics}
     if res.benchmark_metrics:

@@ -1,4 +1,5 @@
 """`ivybt audit` (look-ahead audit of a strategy) and `ivybt app` (start the Streamlit app)."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,7 @@ DEFAULT_AUDIT_SYMBOLS = ("SPY", "QQQ", "TLT", "GLD")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="look-ahead audit: recompute a strategy on truncated data (exit 1 if it fails)")
     p.add_argument("strategy")
-    p.add_argument("--symbols", nargs="+", metavar="SYM",
-                   help=f"symbols (default {' '.join(DEFAULT_AUDIT_SYMBOLS)})")
+    p.add_argument("--symbols", nargs="+", metavar="SYM", help=f"symbols (default {' '.join(DEFAULT_AUDIT_SYMBOLS)})")
     p.add_argument("--param", action="append", metavar="NAME=VALUE")
     p.add_argument("--checks", type=int, default=40, help="number of truncation points (default 40)")
     p.add_argument("--start")
@@ -27,15 +27,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("app", help="start the Streamlit app")
     p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--address", default="127.0.0.1", help="bind address (default loopback: the app can send "
-                                                           "orders, do not expose it without thought)")
+    p.add_argument(
+        "--address",
+        default="127.0.0.1",
+        help="bind address (default loopback: the app can send orders, do not expose it without thought)",
+    )
     p.set_defaults(func=app)
 
 
 def audit(args: argparse.Namespace) -> int:
-    from engine.research.audit import audit_lookahead
     from engine.data import get_source, load_market_data
     from engine.errors import ConfigError
+    from engine.research.audit import audit_lookahead
     from engine.strategies.registry import create_strategy
 
     if args.checks < 1:
@@ -62,8 +65,17 @@ def app(args: argparse.Namespace) -> int:
         raise ConfigError(f"app: {script} not found (run `ivybt app` from a source checkout of IvyBT)")
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port {args.port}: must be 1..65535")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(args.port),
-           "--server.address", args.address]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.address,
+    ]
     # become Streamlit (exec, not a child): a signal to `ivybt app` reaches the server, none is orphaned
     os.chdir(REPO_ROOT)
     os.execv(sys.executable, cmd)

@@ -10,6 +10,7 @@ Modules: `validate` (one file -> standard frame, or DataError naming file/row/pr
 `cache` (Parquet cache), `loader` (load_market_data), `info` (symbol_info, data_fingerprint),
 `market` (MarketData).
 """
+
 from __future__ import annotations
 
 from engine.data.cache import clear_cache, load_cached

@@ -8,6 +8,7 @@ not hold a standard frame is ignored and rebuilt, never fatal. Writes are atomic
 `load_cached` returns the standard frame; `load_cached_bars` returns plain arrays (`Bars`) read with pyarrow
 directly, skipping the Arrow -> pandas conversion: the fast path `load_market_data` uses.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -78,7 +79,7 @@ class Bars:
     values: np.ndarray
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> "Bars":
+    def from_frame(cls, frame: pd.DataFrame) -> Bars:
         """Arrays of a standard frame (DatetimeIndex, columns FIELDS)."""
         dates = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
         values = np.ascontiguousarray(frame[list(FIELDS)].to_numpy(dtype="float64").T)

@@ -4,14 +4,15 @@ Each file is validated first (`read_bars`); only good files are written, each at
 same folder + os.replace), so an import never leaves a half-written or lost symbol behind. Bad files are
 reported one by one and do not stop the others. Re-importing a symbol replaces it.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import pandas as pd
 
@@ -58,7 +59,8 @@ def _expand(paths: Iterable[str | Path], report: ImportReport) -> list[Path]:
         p = Path(raw).expanduser()
         if p.is_dir():
             inside = sorted(
-                f for f in p.iterdir()
+                f
+                for f in p.iterdir()
                 if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES and not f.name.startswith(".")
             )
             if not inside:
@@ -122,9 +124,7 @@ def import_files(paths: Iterable[str | Path] | str | Path) -> ImportReport:
             report.errors[str(path)] = f"{path}: could not save: {exc}"
             continue
         seen[symbol] = str(path)
-        report.imported.append(
-            ImportedSymbol(symbol, str(path), len(frame), frame.index[0], frame.index[-1])
-        )
+        report.imported.append(ImportedSymbol(symbol, str(path), len(frame), frame.index[0], frame.index[-1]))
     return report
 
 

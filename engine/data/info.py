@@ -1,4 +1,5 @@
 """Facts about data: a per-symbol summary for the Data page, and a content hash for reproducibility keys."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +17,14 @@ GAP_DAYS = 5.0
 """A gap is a step between consecutive bars longer than this many calendar days (a long weekend is 4)."""
 
 INFO_COLUMNS: tuple[str, ...] = (
-    "symbol", "source", "first", "last", "bars", "largest_gap_days", "gaps", "error",
+    "symbol",
+    "source",
+    "first",
+    "last",
+    "bars",
+    "largest_gap_days",
+    "gaps",
+    "error",
 )
 
 

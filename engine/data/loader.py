@@ -1,9 +1,10 @@
 """`load_market_data`: symbols + date range + source -> one aligned `MarketData` (through the Parquet cache)."""
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

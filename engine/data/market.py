@@ -1,9 +1,10 @@
 """`MarketData`: aligned wide OHLCV frames, the one shape every strategy and the simulator read."""
+
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ class MarketData:
                 raise DataError(f"MarketData field {name!r} is not aligned with 'close' (index or columns differ)")
 
     @classmethod
-    def from_frames(cls, frames: Mapping[str, pd.DataFrame]) -> "MarketData":
+    def from_frames(cls, frames: Mapping[str, pd.DataFrame]) -> MarketData:
         """Align per-symbol frames (columns open, high, low, close, volume; sorted index) on their union index.
 
         Timestamps are merged with numpy (np.unique + searchsorted), not one `Index.union` per symbol; the
@@ -56,12 +57,13 @@ class MarketData:
         return cls.from_blocks(out, index, list(frames))
 
     @classmethod
-    def from_blocks(cls, values: np.ndarray, index: pd.Index, symbols: Sequence[str]) -> "MarketData":
+    def from_blocks(cls, values: np.ndarray, index: pd.Index, symbols: Sequence[str]) -> MarketData:
         """From a (field, symbol, bar) float64 array, fields in FIELDS order: pandas' block layout, so each
         field's frame wraps its slice without a copy."""
         columns = pd.Index(list(symbols), name="symbol")
-        return cls(**{f: pd.DataFrame(values[k].T, index=index, columns=columns, copy=False)
-                      for k, f in enumerate(FIELDS)})
+        return cls(
+            **{f: pd.DataFrame(values[k].T, index=index, columns=columns, copy=False) for k, f in enumerate(FIELDS)}
+        )
 
     @property
     def symbols(self) -> list[str]:
@@ -84,7 +86,7 @@ class MarketData:
             raise DataError(f"unknown field {name!r}; expected one of {FIELDS}")
         return getattr(self, name)
 
-    def select(self, symbols: Sequence[str]) -> "MarketData":
+    def select(self, symbols: Sequence[str]) -> MarketData:
         """The same bars for a subset of symbols (rows where none of them has a bar are dropped)."""
         unknown = [s for s in symbols if s not in self.close.columns]
         if unknown:
@@ -93,7 +95,7 @@ class MarketData:
         keep = self.close[cols].notna().any(axis=1).to_numpy()
         return MarketData(**{f: getattr(self, f).loc[keep, cols] for f in FIELDS})
 
-    def slice(self, start: object | None = None, end: object | None = None) -> "MarketData":
+    def slice(self, start: object | None = None, end: object | None = None) -> MarketData:
         """Bars with start <= timestamp <= end (either bound optional). Raises DataError if nothing is left."""
         idx = self.index
         mask = np.ones(len(idx), dtype=bool)
@@ -103,11 +105,13 @@ class MarketData:
             mask &= idx <= pd.Timestamp(end)
         if not mask.any():
             raise DataError(
-                f"no bars between {start} and {end}; data covers {idx[0]} .. {idx[-1]}" if len(idx) else "no bars at all"
+                f"no bars between {start} and {end}; data covers {idx[0]} .. {idx[-1]}"
+                if len(idx)
+                else "no bars at all"
             )
         return MarketData(**{f: getattr(self, f).loc[mask] for f in FIELDS})
 
-    def head(self, n: int) -> "MarketData":
+    def head(self, n: int) -> MarketData:
         """The first `n` bars: what was known at the close of bar n-1 (used by the look-ahead audit)."""
         return MarketData(**{f: getattr(self, f).iloc[:n] for f in FIELDS})
 

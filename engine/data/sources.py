@@ -12,11 +12,13 @@ Sources here:
     * `CombinedSource(sources)`: the first source that has a symbol wins. `get_source(None)` returns
       workspace imports first, then the bundled sample, so imported symbols are usable everywhere.
 """
+
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import pandas as pd
 

@@ -21,6 +21,7 @@ Rules (each violation raises `DataError` naming the file, the row and the proble
 Row numbers: for a CSV, the 1-based line number in the file (the header is line 1, the first bar line 2);
 for Parquet or an in-memory frame, the 1-based row number of the table. Blank CSV lines are skipped.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,9 +41,16 @@ SUPPORTED_SUFFIXES: tuple[str, ...] = CSV_SUFFIXES + PARQUET_SUFFIXES
 
 # normalized header (lower case, no spaces/_/-) -> standard field name
 _ALIASES: dict[str, str] = {
-    "date": "date", "datetime": "date", "timestamp": "date", "time": "date",
-    "open": "open", "high": "high", "low": "low", "close": "close",
-    "adjclose": "adj_close", "adjustedclose": "adj_close",
+    "date": "date",
+    "datetime": "date",
+    "timestamp": "date",
+    "time": "date",
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "close": "close",
+    "adjclose": "adj_close",
+    "adjustedclose": "adj_close",
     "volume": "volume",
 }
 _REQUIRED: tuple[str, ...] = ("date", "open", "high", "low", "close")

@@ -5,6 +5,7 @@ row of metrics per column; `backtest_metrics` is the same for one curve as a dic
 function in `curve` (equity and returns), `benchmark` (beta, alpha) or `activity` (trades, exposure,
 turnover) whose docstring states its units, annualization and bar timing.
 """
+
 from __future__ import annotations
 
 from engine.metrics.curve import drawdown, returns_from_equity

@@ -4,6 +4,7 @@ Trade metrics take a flat list of trades tagged with the column (0..K-1) they be
 `np.bincount`, so K = 1 and K = 10,000 cost the same Python overhead. A column without trades gets
 n_trades = 0 and NaN for the ratios. Exposure and turnover take (T, K) arrays sampled at each close.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,14 @@ def trade_sums(column: np.ndarray, pnl: np.ndarray, returns: np.ndarray, n_colum
     """
     if n_columns == 1:  # one backtest: six bincounts cost more than the sums; the same sequential order
         won, lost = pnl > 0, pnl < 0
-        return TradeSums(count=_one(len(pnl)), wins=_one(np.count_nonzero(won)), gross_profit=_sum(pnl[won]),
-                         gross_loss=_sum(-pnl[lost]), pnl=_sum(pnl), returns=_sum(returns))
+        return TradeSums(
+            count=_one(len(pnl)),
+            wins=_one(np.count_nonzero(won)),
+            gross_profit=_sum(pnl[won]),
+            gross_loss=_sum(-pnl[lost]),
+            pnl=_sum(pnl),
+            returns=_sum(returns),
+        )
 
     def per_column(weights: np.ndarray) -> np.ndarray:
         return np.bincount(column, weights=weights, minlength=n_columns).astype(np.float64)

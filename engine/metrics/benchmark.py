@@ -4,6 +4,7 @@ Bars where the strategy or the benchmark return is NaN (e.g. the benchmark has n
 for these two metrics only, column by column. Beta is a regression slope (unitless); alpha is Jensen's
 alpha, annualized arithmetically (per-bar mean x P).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,13 @@ def _moments(returns: np.ndarray, benchmark_returns: np.ndarray) -> tuple[np.nda
             nan = np.full(k, np.nan)
             return np.full(k, n), nan, nan, nan, nan
         dev_b = b - b.mean()
-        return (np.full(k, n), r.mean(axis=0), np.full(k, b.mean()), (dev_b @ r) / (n - 1),
-                np.full(k, (dev_b @ dev_b) / (n - 1)))
+        return (
+            np.full(k, n),
+            r.mean(axis=0),
+            np.full(k, b.mean()),
+            (dev_b @ r) / (n - 1),
+            np.full(k, (dev_b @ dev_b) / (n - 1)),
+        )
     b2 = np.broadcast_to(rb[:, np.newaxis], returns.shape)
     mask = ~(np.isnan(returns) | np.isnan(b2))
     count = mask.sum(axis=0)
@@ -39,8 +45,9 @@ def _moments(returns: np.ndarray, benchmark_returns: np.ndarray) -> tuple[np.nda
     return count, mean_r, mean_b, cov, var
 
 
-def beta_alpha(returns: np.ndarray, benchmark_returns: np.ndarray, periods_per_year: float,
-               risk_free: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def beta_alpha(
+    returns: np.ndarray, benchmark_returns: np.ndarray, periods_per_year: float, risk_free: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """(beta, alpha) in one pass over the data; see `beta` and `alpha`."""
     rf = (1.0 + risk_free) ** (1.0 / periods_per_year) - 1.0 if risk_free else 0.0
     count, mean_r, mean_b, cov, var = _moments(returns, benchmark_returns)
@@ -58,8 +65,9 @@ def beta(returns: np.ndarray, benchmark_returns: np.ndarray) -> np.ndarray:
     return beta_alpha(returns, benchmark_returns, 1.0)[0]
 
 
-def alpha(returns: np.ndarray, benchmark_returns: np.ndarray, periods_per_year: float,
-          risk_free: float = 0.0) -> np.ndarray:
+def alpha(
+    returns: np.ndarray, benchmark_returns: np.ndarray, periods_per_year: float, risk_free: float = 0.0
+) -> np.ndarray:
     """Annualized Jensen's alpha: (mean(r - rf) - beta * mean(rb - rf)) * P.
 
     Means over the bars where both are defined; `risk_free` is an annual rate turned into a per-bar rate

@@ -10,6 +10,7 @@ Conventions (shared with bench/WORKLOADS.md rule 7):
 - annualization multiplies a per-bar mean by P = periods_per_year and a per-bar std by sqrt(P);
 - the optional risk-free rate is an annual rate, turned into a per-bar rate (1 + rf) ** (1 / P) - 1.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -209,9 +210,9 @@ def tail_risk(returns: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.
     part = np.partition(returns, sorted({lo, hi}), axis=0)
     var = part[lo] + (h - lo) * (part[hi] - part[lo])
     # part[:lo+1] <= part[lo] <= var <= part[hi] <= part[hi:], so only ties beyond lo can also be <= var.
-    upper = part[lo + 1:]
+    upper = part[lo + 1 :]
     tied = upper <= var
-    total = part[:lo + 1].sum(axis=0) + np.where(tied, upper, 0.0).sum(axis=0)
+    total = part[: lo + 1].sum(axis=0) + np.where(tied, upper, 0.0).sum(axis=0)
     cvar = total / (lo + 1 + tied.sum(axis=0))
     return var, cvar
 

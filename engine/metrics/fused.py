@@ -5,6 +5,7 @@ this kernel computes the same numbers in one loop per column, in parallel over c
 parameter grid asks for thousands of columns at once and a single backtest should not pay numpy's
 per-call overhead two dozen times. Tests hold the two to 1e-12.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,9 +16,24 @@ from engine.sim import jit
 from engine.sim.jit import njit, prange
 
 FUSED_NAMES: tuple[str, ...] = (
-    "final_equity", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar",
-    "max_drawdown", "max_drawdown_duration", "best_day", "worst_day", "var_95", "cvar_95",
-    "beta", "alpha", "exposure", "avg_gross_exposure", "turnover",
+    "final_equity",
+    "total_return",
+    "cagr",
+    "annual_volatility",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown",
+    "max_drawdown_duration",
+    "best_day",
+    "worst_day",
+    "var_95",
+    "cvar_95",
+    "beta",
+    "alpha",
+    "exposure",
+    "avg_gross_exposure",
+    "turnover",
 )
 _ZERO_DISPERSION = 1e-12
 
@@ -104,7 +120,7 @@ def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
         out[c, 10] = worst
         part = np.partition(r, lo)  # part[lo] is the lo-th smallest, everything after it is >= it
         v_lo = part[lo]
-        v_hi = np.min(part[lo + 1:]) if hi > lo else v_lo
+        v_hi = np.min(part[lo + 1 :]) if hi > lo else v_lo
         var = v_lo + (h - lo) * (v_hi - v_lo)
         tot = 0.0
         cnt = 0

@@ -4,10 +4,12 @@ calls the small pure metric functions of `curve`, `benchmark` and `activity`.
 The optimizer simulates thousands of parameter sets as the columns of one (T, K) equity array and gets
 every metric for all of them in one call; a single backtest is the same call with K = 1.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,10 +21,29 @@ from engine.metrics.fused import FUSED_NAMES, fused_metrics
 #: Every metric, in display order. Units: fractions for returns/drawdowns/rates, currency for
 #: final_equity and expectancy, bars for max_drawdown_duration, a count for n_trades.
 METRIC_NAMES: tuple[str, ...] = (
-    "final_equity", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar",
-    "max_drawdown", "max_drawdown_duration", "win_rate", "profit_factor", "expectancy", "avg_trade",
-    "n_trades", "exposure", "avg_gross_exposure", "turnover", "best_day", "worst_day", "var_95", "cvar_95",
-    "beta", "alpha",
+    "final_equity",
+    "total_return",
+    "cagr",
+    "annual_volatility",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown",
+    "max_drawdown_duration",
+    "win_rate",
+    "profit_factor",
+    "expectancy",
+    "avg_trade",
+    "n_trades",
+    "exposure",
+    "avg_gross_exposure",
+    "turnover",
+    "best_day",
+    "worst_day",
+    "var_95",
+    "cvar_95",
+    "beta",
+    "alpha",
 )
 
 
@@ -56,15 +77,16 @@ def _check_finite(name: str, values: np.ndarray, index: pd.Index | None = None) 
     if bad.any():
         row, col = (int(i[0]) for i in np.nonzero(bad))
         when = f" ({index[row]})" if index is not None and len(index) == len(values) else ""
-        raise ConfigError(f"{name}: {values[row, col]} at row {row}{when}, column {col}; expected finite "
-                          "values (the simulator marks equity at every close, so a curve has no gaps)")
+        raise ConfigError(
+            f"{name}: {values[row, col]} at row {row}{when}, column {col}; expected finite "
+            "values (the simulator marks equity at every close, so a curve has no gaps)"
+        )
 
 
 def _cash_array(initial_cash: Any, k: int) -> np.ndarray:
     cash = np.asarray(initial_cash, dtype=np.float64)
     if cash.ndim > 1 or (cash.ndim == 1 and cash.shape[0] != k):
-        raise ConfigError(f"initial_cash: expected a number or {k} values (one per column), got shape "
-                          f"{cash.shape}")
+        raise ConfigError(f"initial_cash: expected a number or {k} values (one per column), got shape {cash.shape}")
     cash = np.broadcast_to(cash, (k,))
     bad = ~(np.isfinite(cash) & (cash > 0))
     if bad.any():
@@ -86,8 +108,11 @@ def _panel(name: str, values: Any, shape: tuple[int, int]) -> np.ndarray:
 
 def _benchmark_array(benchmark_returns: Any, n_bars: int, index: pd.Index | None) -> np.ndarray:
     """(T,) benchmark returns; a Series on timestamps is aligned to the equity's timestamps (gaps -> NaN)."""
-    if (isinstance(benchmark_returns, pd.Series) and isinstance(benchmark_returns.index, pd.DatetimeIndex)
-            and isinstance(index, pd.DatetimeIndex)):
+    if (
+        isinstance(benchmark_returns, pd.Series)
+        and isinstance(benchmark_returns.index, pd.DatetimeIndex)
+        and isinstance(index, pd.DatetimeIndex)
+    ):
         benchmark_returns = benchmark_returns.reindex(index)
     rb = np.asarray(benchmark_returns, dtype=np.float64).reshape(-1)
     if rb.shape[0] != n_bars:
@@ -142,9 +167,16 @@ def metrics_table(
     one row per equity column (labelled like the DataFrame's columns, else 0..K-1), one column per metric.
     Arguments and units as in `metric_columns`."""
     labels, columns = metric_columns(
-        equity, initial_cash=initial_cash, periods_per_year=periods_per_year, index=index,
-        benchmark_returns=benchmark_returns, trades=trades, gross_exposure=gross_exposure, turnover=turnover,
-        risk_free=risk_free)
+        equity,
+        initial_cash=initial_cash,
+        periods_per_year=periods_per_year,
+        index=index,
+        benchmark_returns=benchmark_returns,
+        trades=trades,
+        gross_exposure=gross_exposure,
+        turnover=turnover,
+        risk_free=risk_free,
+    )
     return pd.DataFrame(columns, index=labels, columns=list(METRIC_NAMES))
 
 
@@ -189,8 +221,7 @@ def metric_columns(
         index = own_index
     elif len(index) != n_bars:
         raise ConfigError(f"index: {len(index)} timestamps for {n_bars} equity bars")
-    if not (isinstance(periods_per_year, (int, float)) and math.isfinite(periods_per_year)
-            and periods_per_year > 0):
+    if not (isinstance(periods_per_year, (int, float)) and math.isfinite(periods_per_year) and periods_per_year > 0):
         raise ConfigError(f"periods_per_year: {periods_per_year!r} must be a positive number")
     if not (isinstance(risk_free, (int, float)) and math.isfinite(risk_free) and risk_free > -1):
         raise ConfigError(f"risk_free: {risk_free!r} must be an annual rate > -1 (0.02 = 2%)")
@@ -204,8 +235,17 @@ def metric_columns(
     rf_bar = (1.0 + risk_free) ** (1.0 / p) - 1.0 if risk_free else 0.0
     years = curve.years_spanned(n_bars, p, index)
     # one compiled pass per column (fused.py), equal to the pure definitions in curve/benchmark/activity
-    fused = fused_metrics(values, np.ascontiguousarray(cash, dtype=np.float64), p, rf_bar, float(years),
-                          np.ascontiguousarray(rb, dtype=np.float64), ge, to, 0.95)
+    fused = fused_metrics(
+        values,
+        np.ascontiguousarray(cash, dtype=np.float64),
+        p,
+        rf_bar,
+        float(years),
+        np.ascontiguousarray(rb, dtype=np.float64),
+        ge,
+        to,
+        0.95,
+    )
     out: dict[str, np.ndarray] = {name: fused[:, i] for i, name in enumerate(FUSED_NAMES)}
     if benchmark_returns is None:
         del out["beta"], out["alpha"]
@@ -239,8 +279,13 @@ def backtest_metrics(
     if not isinstance(equity, pd.Series):
         equity = pd.Series(np.asarray(equity, dtype=np.float64).reshape(-1))
     table = metrics_table(
-        equity.to_frame(name=0), initial_cash=initial_cash, periods_per_year=periods_per_year,
-        benchmark_returns=benchmark_returns, trades=trades, gross_exposure=gross_exposure,
-        turnover=turnover, risk_free=risk_free,
+        equity.to_frame(name=0),
+        initial_cash=initial_cash,
+        periods_per_year=periods_per_year,
+        benchmark_returns=benchmark_returns,
+        trades=trades,
+        gross_exposure=gross_exposure,
+        turnover=turnover,
+        risk_free=risk_free,
     )
     return {name: float(v) for name, v in table.iloc[0].items()}

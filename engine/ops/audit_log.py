@@ -16,24 +16,38 @@ Tables are created through `engine.store.sqlite.ensure_schema` (component "audit
 `BEGIN IMMEDIATE` transaction. Times are ISO-8601 UTC strings. Nothing secret is ever written here: callers
 pass plain values (symbols, quantities, prices, messages).
 """
+
 from __future__ import annotations
 
 import json
 import math
 import sqlite3
+from collections.abc import Mapping
 from contextlib import closing
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from os import PathLike
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
 from engine.store.sqlite import connect, ensure_schema, transaction
 
 COMPONENT = "audit_log"
-EVENT_KINDS: tuple[str, ...] = ("signal", "plan", "check", "execute", "order", "ack", "fill", "error",
-                                "reconcile", "notify", "kill_switch", "account")
+EVENT_KINDS: tuple[str, ...] = (
+    "signal",
+    "plan",
+    "check",
+    "execute",
+    "order",
+    "ack",
+    "fill",
+    "error",
+    "reconcile",
+    "notify",
+    "kill_switch",
+    "account",
+)
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE signals (
@@ -97,22 +111,35 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     "ALTER TABLE order_results ADD COLUMN filled_at TEXT;",
 )
-ORDER_COLUMNS: tuple[str, ...] = ("client_order_id", "plan_id", "broker", "symbol", "side", "quantity",
-                                  "filled_quantity", "avg_fill_price", "reference_price", "slippage_bps", "status",
-                                  "reason", "updated_at", "filled_at")
+ORDER_COLUMNS: tuple[str, ...] = (
+    "client_order_id",
+    "plan_id",
+    "broker",
+    "symbol",
+    "side",
+    "quantity",
+    "filled_quantity",
+    "avg_fill_price",
+    "reference_price",
+    "slippage_bps",
+    "status",
+    "reason",
+    "updated_at",
+    "filled_at",
+)
 MARKET_TZ = "America/New_York"
 SESSION_CLOSE_HOUR = 16  # New York: a fill at or after 16:00 belongs to the next session
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def _iso(ts: Any) -> str:
     if isinstance(ts, str):
         return ts
     if isinstance(ts, datetime):
-        return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
+        return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     return pd.Timestamp(ts).isoformat()
 
 
@@ -154,8 +181,16 @@ class AuditLog:
         return closing(conn)
 
     # ------------------------------------------------------------------ events
-    def event(self, kind: str, message: str, *, plan_id: str | None = None, client_order_id: str | None = None,
-              symbol: str | None = None, payload: Mapping[str, Any] | None = None) -> int:
+    def event(
+        self,
+        kind: str,
+        message: str,
+        *,
+        plan_id: str | None = None,
+        client_order_id: str | None = None,
+        symbol: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> int:
         """Append one event; returns its id. `kind` is one of EVENT_KINDS."""
         if kind not in EVENT_KINDS:
             raise ValueError(f"audit event kind {kind!r} is not one of {EVENT_KINDS}")
@@ -163,7 +198,8 @@ class AuditLog:
             cur = conn.execute(
                 "INSERT INTO audit_events (ts, kind, plan_id, client_order_id, symbol, message, payload_json) "
                 "VALUES (?,?,?,?,?,?,?)",
-                (_now(), kind, plan_id, client_order_id, symbol, str(message), _json(payload or {})))
+                (_now(), kind, plan_id, client_order_id, symbol, str(message), _json(payload or {})),
+            )
             return int(cur.lastrowid)
 
     def events(self, limit: int = 200, plan_id: str | None = None, kind: str | None = None) -> pd.DataFrame:
@@ -184,21 +220,47 @@ class AuditLog:
         with self._conn() as conn:
             rows = conn.execute(sql, args).fetchall()
         cols = ["id", "ts", "kind", "plan_id", "client_order_id", "symbol", "message", "payload"]
-        return pd.DataFrame([[r["id"], r["ts"], r["kind"], r["plan_id"], r["client_order_id"], r["symbol"],
-                              r["message"], json.loads(r["payload_json"])] for r in rows], columns=cols)
+        return pd.DataFrame(
+            [
+                [
+                    r["id"],
+                    r["ts"],
+                    r["kind"],
+                    r["plan_id"],
+                    r["client_order_id"],
+                    r["symbol"],
+                    r["message"],
+                    json.loads(r["payload_json"]),
+                ]
+                for r in rows
+            ],
+            columns=cols,
+        )
 
     # ------------------------------------------------------------------ signals
-    def record_signal(self, preset: str, strategy: str, data_timestamp: Any, stale: bool,
-                      targets: Mapping[str, float], payload: Mapping[str, Any]) -> int:
+    def record_signal(
+        self,
+        preset: str,
+        strategy: str,
+        data_timestamp: Any,
+        stale: bool,
+        targets: Mapping[str, float],
+        payload: Mapping[str, Any],
+    ) -> int:
         """Store one generated signal (targets = symbol -> weight) and log a "signal" event; returns its id."""
         with self._conn() as conn, transaction(conn):
             cur = conn.execute(
                 "INSERT INTO signals (created_at, preset, strategy, data_timestamp, stale, targets_json, payload_json)"
                 " VALUES (?,?,?,?,?,?,?)",
-                (_now(), preset, strategy, _iso(data_timestamp), int(bool(stale)), _json(targets), _json(payload)))
+                (_now(), preset, strategy, _iso(data_timestamp), int(bool(stale)), _json(targets), _json(payload)),
+            )
             sid = int(cur.lastrowid)
-        self.event("signal", f"signal {sid} for preset {preset!r} on data of {_iso(data_timestamp)[:10]}"
-                   + (" (STALE data)" if stale else ""), payload={"signal_id": sid, "targets": targets})
+        self.event(
+            "signal",
+            f"signal {sid} for preset {preset!r} on data of {_iso(data_timestamp)[:10]}"
+            + (" (STALE data)" if stale else ""),
+            payload={"signal_id": sid, "targets": targets},
+        )
         return sid
 
     def last_signal(self, preset: str, before_id: int | None = None) -> dict[str, Any] | None:
@@ -212,20 +274,45 @@ class AuditLog:
             r = conn.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
         if r is None:
             return None
-        return {"id": r["id"], "created_at": r["created_at"], "preset": r["preset"], "strategy": r["strategy"],
-                "data_timestamp": r["data_timestamp"], "stale": bool(r["stale"]),
-                "targets": json.loads(r["targets_json"]), "payload": json.loads(r["payload_json"])}
+        return {
+            "id": r["id"],
+            "created_at": r["created_at"],
+            "preset": r["preset"],
+            "strategy": r["strategy"],
+            "data_timestamp": r["data_timestamp"],
+            "stale": bool(r["stale"]),
+            "targets": json.loads(r["targets_json"]),
+            "payload": json.loads(r["payload_json"]),
+        }
 
     # ------------------------------------------------------------------ plans
-    def record_plan(self, plan_id: str, preset: str, broker: str, account_id: str, data_timestamp: Any,
-                    approved: bool, payload: Mapping[str, Any]) -> bool:
+    def record_plan(
+        self,
+        plan_id: str,
+        preset: str,
+        broker: str,
+        account_id: str,
+        data_timestamp: Any,
+        approved: bool,
+        payload: Mapping[str, Any],
+    ) -> bool:
         """Store a plan once (a reload of the same plan keeps the first row); True if it was new."""
         with self._conn() as conn, transaction(conn):
             cur = conn.execute(
                 "INSERT OR IGNORE INTO plans (plan_id, created_at, preset, broker, account_id, data_timestamp, "
                 "approved, status, payload_json) VALUES (?,?,?,?,?,?,?,?,?)",
-                (plan_id, _now(), preset, broker, account_id, _iso(data_timestamp), int(bool(approved)),
-                 "planned", _json(payload)))
+                (
+                    plan_id,
+                    _now(),
+                    preset,
+                    broker,
+                    account_id,
+                    _iso(data_timestamp),
+                    int(bool(approved)),
+                    "planned",
+                    _json(payload),
+                ),
+            )
             if cur.rowcount == 0:  # known plan: refresh the approval (checks may differ now), keep the status
                 conn.execute("UPDATE plans SET approved = ? WHERE plan_id = ?", (int(bool(approved)), plan_id))
             return cur.rowcount > 0
@@ -245,28 +332,49 @@ class AuditLog:
 
     def acquire_lease(self, plan_id: str, owner: str, seconds: float) -> bool:
         """Take the execution lease of a stored plan for `seconds` unless another owner holds a live one."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self._conn() as conn, transaction(conn):
             r = conn.execute("SELECT lease_owner, lease_until FROM plans WHERE plan_id = ?", (plan_id,)).fetchone()
             if r is None:
                 raise KeyError(plan_id)
-            if r["lease_owner"] and r["lease_owner"] != owner and r["lease_until"] \
-                    and datetime.fromisoformat(r["lease_until"]) > now:
+            if (
+                r["lease_owner"]
+                and r["lease_owner"] != owner
+                and r["lease_until"]
+                and datetime.fromisoformat(r["lease_until"]) > now
+            ):
                 return False
-            conn.execute("UPDATE plans SET lease_owner = ?, lease_until = ? WHERE plan_id = ?",
-                         (owner, (now + timedelta(seconds=seconds)).isoformat(), plan_id))
+            conn.execute(
+                "UPDATE plans SET lease_owner = ?, lease_until = ? WHERE plan_id = ?",
+                (owner, (now + timedelta(seconds=seconds)).isoformat(), plan_id),
+            )
             return True
 
     def release_lease(self, plan_id: str, owner: str) -> None:
         with self._conn() as conn, transaction(conn):
-            conn.execute("UPDATE plans SET lease_owner = NULL, lease_until = NULL "
-                         "WHERE plan_id = ? AND lease_owner = ?", (plan_id, owner))
+            conn.execute(
+                "UPDATE plans SET lease_owner = NULL, lease_until = NULL WHERE plan_id = ? AND lease_owner = ?",
+                (plan_id, owner),
+            )
 
     # ------------------------------------------------------------------ orders and fill quality
-    def record_order_result(self, *, client_order_id: str, plan_id: str, broker: str, symbol: str, side: str,
-                            quantity: float, filled_quantity: float, avg_fill_price: float | None,
-                            reference_price: float, slippage_bps: float | None, status: str,
-                            reason: str = "", filled_at: Any = None) -> bool:
+    def record_order_result(
+        self,
+        *,
+        client_order_id: str,
+        plan_id: str,
+        broker: str,
+        symbol: str,
+        side: str,
+        quantity: float,
+        filled_quantity: float,
+        avg_fill_price: float | None,
+        reference_price: float,
+        slippage_bps: float | None,
+        status: str,
+        reason: str = "",
+        filled_at: Any = None,
+    ) -> bool:
         """Insert or update the latest state of one order (keyed by client_order_id); True if written.
 
         An existing row is only updated by the SAME order (plan id, broker, symbol, side and quantity within
@@ -284,9 +392,23 @@ class AuditLog:
                 "WHERE order_results.plan_id = excluded.plan_id AND order_results.broker = excluded.broker "
                 "AND order_results.symbol = excluded.symbol AND order_results.side = excluded.side "
                 "AND abs(order_results.quantity - excluded.quantity) <= 1e-6",
-                (client_order_id, plan_id, broker, symbol, side, float(quantity), float(filled_quantity),
-                 avg_fill_price, float(reference_price), slippage_bps, status, reason, _now(),
-                 None if filled_at is None else _iso(filled_at)))
+                (
+                    client_order_id,
+                    plan_id,
+                    broker,
+                    symbol,
+                    side,
+                    float(quantity),
+                    float(filled_quantity),
+                    avg_fill_price,
+                    float(reference_price),
+                    slippage_bps,
+                    status,
+                    reason,
+                    _now(),
+                    None if filled_at is None else _iso(filled_at),
+                ),
+            )
             return cur.rowcount > 0
 
     def order_results(self, plan_id: str | None = None, limit: int = 1000) -> pd.DataFrame:
@@ -305,17 +427,20 @@ class AuditLog:
     def record_equity(self, broker: str, account_id: str, equity: float, ts: datetime | None = None) -> None:
         """Remember the account equity at `ts` (default now) for the daily-loss and drawdown checks."""
         with self._conn() as conn, transaction(conn):
-            conn.execute("INSERT INTO equity_snapshots (ts, broker, account_id, equity) VALUES (?,?,?,?)",
-                         (_iso(ts or datetime.now(timezone.utc)), broker, account_id, float(equity)))
+            conn.execute(
+                "INSERT INTO equity_snapshots (ts, broker, account_id, equity) VALUES (?,?,?,?)",
+                (_iso(ts or datetime.now(UTC)), broker, account_id, float(equity)),
+            )
 
     def equity_history(self, broker: str, account_id: str) -> pd.Series:
         """Recorded equity of one account, indexed by UTC timestamp (oldest first)."""
         with self._conn() as conn:
-            rows = conn.execute("SELECT ts, equity FROM equity_snapshots WHERE broker = ? AND account_id = ? "
-                                "ORDER BY ts, id", (broker, account_id)).fetchall()
+            rows = conn.execute(
+                "SELECT ts, equity FROM equity_snapshots WHERE broker = ? AND account_id = ? ORDER BY ts, id",
+                (broker, account_id),
+            ).fetchall()
         idx = pd.DatetimeIndex([pd.Timestamp(r["ts"]) for r in rows], name="ts")
         return pd.Series([float(r["equity"]) for r in rows], index=idx, name="equity", dtype="float64")
-
 
 
 # ---------------------------------------------------------------------------------------------- fill vs next open
@@ -367,5 +492,6 @@ def slippage_vs_open(results: pd.DataFrame, opens: Mapping[str, pd.Series]) -> p
         else:
             ratio = float(row.avg_fill_price) / px
             slips.append((ratio - 1.0) * 1e4 if row.side == "buy" else (1.0 - ratio) * 1e4)
-    return done.assign(session=pd.to_datetime(sessions), bar_date=pd.to_datetime(bars),
-                       session_open=prices, slippage_open_bps=slips).reset_index(drop=True)
+    return done.assign(
+        session=pd.to_datetime(sessions), bar_date=pd.to_datetime(bars), session_open=prices, slippage_open_bps=slips
+    ).reset_index(drop=True)

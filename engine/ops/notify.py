@@ -8,6 +8,7 @@ The body carries the message under both "text" (Slack incoming webhooks, Matterm
 The URL comes from the argument or the environment variable IVYBT_WEBHOOK_URL; it is treated as a secret
 (it embeds a token) and never logged or stored: messages name only its scheme and host.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,8 @@ import logging
 import os
 import urllib.error
 import urllib.request
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 log = logging.getLogger(__name__)
@@ -44,19 +46,22 @@ def payload(title: str, lines: list[str] | tuple[str, ...] = (), extra: Mapping[
     return {"username": "IvyBT", "text": text, "content": text, **dict(extra or {})}
 
 
-def send_webhook(title: str, lines: list[str] | tuple[str, ...] = (), *, url: str | None = None,
-                 timeout: float = 5.0) -> bool:
+def send_webhook(
+    title: str, lines: list[str] | tuple[str, ...] = (), *, url: str | None = None, timeout: float = 5.0
+) -> bool:
     """POST a notification; True if the receiver answered 2xx. Never raises for network or HTTP problems."""
     target = webhook_url(url)
     if target is None:
         return False
     if not target.startswith(("http://", "https://")):
-        log.warning("webhook not sent: the URL must start with http:// or https:// (got scheme %r)",
-                    urlparse(target).scheme)
+        log.warning(
+            "webhook not sent: the URL must start with http:// or https:// (got scheme %r)", urlparse(target).scheme
+        )
         return False
     body = json.dumps(payload(title, lines)).encode("utf-8")
-    req = urllib.request.Request(target, data=body, method="POST",
-                                 headers={"Content-Type": "application/json", "User-Agent": USER_AGENT})
+    req = urllib.request.Request(
+        target, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - http(s) checked above
             ok = 200 <= resp.status < 300
@@ -67,6 +72,9 @@ def send_webhook(title: str, lines: list[str] | tuple[str, ...] = (), *, url: st
         log.warning("webhook %s answered HTTP %s", safe_target(target), e.code)
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", e)
-        log.warning("webhook %s failed: %s", safe_target(target), type(reason).__name__ if not str(reason)
-                    else str(reason)[:200])
+        log.warning(
+            "webhook %s failed: %s",
+            safe_target(target),
+            type(reason).__name__ if not str(reason) else str(reason)[:200],
+        )
     return False

@@ -21,14 +21,16 @@ the same signal again (a reload, a second click, a retry) gives the same id, and
 twice. Prices are the broker's latest prices at planning time ("reference prices"): fill quality is measured
 against them.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Collection, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 
@@ -36,8 +38,17 @@ from engine.errors import ConfigError, DataError
 from engine.ops.risk import FAIL, CheckResult
 
 QTY_DECIMALS = 6
-LINE_COLUMNS: tuple[str, ...] = ("symbol", "target_weight", "price", "current_quantity", "target_quantity",
-                                 "order_quantity", "side", "notional", "status")
+LINE_COLUMNS: tuple[str, ...] = (
+    "symbol",
+    "target_weight",
+    "price",
+    "current_quantity",
+    "target_quantity",
+    "order_quantity",
+    "side",
+    "notional",
+    "status",
+)
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ class RebalancePlan:
     def buys(self) -> list[PlannedOrder]:
         return [o for o in self.orders if o.side == "buy"]
 
-    def with_checks(self, checks: tuple[CheckResult, ...]) -> "RebalancePlan":
+    def with_checks(self, checks: tuple[CheckResult, ...]) -> RebalancePlan:
         return replace(self, checks=tuple(checks))
 
     def lines(self) -> pd.DataFrame:
@@ -120,8 +131,19 @@ class RebalancePlan:
             o = by_symbol.get(sym)
             cur, tgt = self.positions.get(sym, 0.0), self.target_quantities.get(sym, 0.0)
             status = "order" if o else skipped.get(sym, "no change")
-            rows.append((sym, self.targets[sym], self.prices[sym], cur, tgt, o.quantity if o else 0.0,
-                         o.side if o else "", o.notional if o else 0.0, status))
+            rows.append(
+                (
+                    sym,
+                    self.targets[sym],
+                    self.prices[sym],
+                    cur,
+                    tgt,
+                    o.quantity if o else 0.0,
+                    o.side if o else "",
+                    o.notional if o else 0.0,
+                    status,
+                )
+            )
         return pd.DataFrame(rows, columns=list(LINE_COLUMNS))
 
     def orders_frame(self) -> pd.DataFrame:
@@ -129,35 +151,63 @@ class RebalancePlan:
         return pd.DataFrame([[getattr(o, c) for c in cols] for o in self.orders], columns=cols)
 
     def checks_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([(c.name, c.status, c.value, c.limit, c.message) for c in self.checks],
-                            columns=["check", "status", "value", "limit", "message"])
+        return pd.DataFrame(
+            [(c.name, c.status, c.value, c.limit, c.message) for c in self.checks],
+            columns=["check", "status", "value", "limit", "message"],
+        )
 
     def summary(self) -> str:
         state = "APPROVED" if self.approved else ("BLOCKED" if self.checks else "UNCHECKED")
         buys = sum(o.notional for o in self.buys)
         sells = sum(o.notional for o in self.sells)
-        return (f"plan {self.plan_id} ({self.preset} on {self.broker} {self.account_id}): {len(self.sells)} sell(s) "
-                f"{sells:,.2f}, {len(self.buys)} buy(s) {buys:,.2f}, {len(self.skipped)} skipped; {state}")
+        return (
+            f"plan {self.plan_id} ({self.preset} on {self.broker} {self.account_id}): {len(self.sells)} sell(s) "
+            f"{sells:,.2f}, {len(self.buys)} buy(s) {buys:,.2f}, {len(self.skipped)} skipped; {state}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"plan_id": self.plan_id, "preset": self.preset, "broker": self.broker, "account_id": self.account_id,
-                "is_live": self.is_live, "data_timestamp": pd.Timestamp(self.data_timestamp).isoformat(),
-                "stale": self.stale, "equity": self.equity, "cash": self.cash, "targets": self.targets,
-                "prices": self.prices, "positions": self.positions, "target_quantities": self.target_quantities,
-                "orders": [o.__dict__ for o in self.orders], "skipped": [list(s) for s in self.skipped],
-                "unmanaged": self.unmanaged, "fractional": self.fractional, "shorting": self.shorting,
-                "min_notional": self.min_notional, "costs_bps": self.costs_bps, "stops": self.stops,
-                "checks": [c.__dict__ for c in self.checks], "approved": self.approved,
-                "signal_id": self.signal_id, "created_at": self.created_at, "whole_shares": list(self.whole_shares)}
+        return {
+            "plan_id": self.plan_id,
+            "preset": self.preset,
+            "broker": self.broker,
+            "account_id": self.account_id,
+            "is_live": self.is_live,
+            "data_timestamp": pd.Timestamp(self.data_timestamp).isoformat(),
+            "stale": self.stale,
+            "equity": self.equity,
+            "cash": self.cash,
+            "targets": self.targets,
+            "prices": self.prices,
+            "positions": self.positions,
+            "target_quantities": self.target_quantities,
+            "orders": [o.__dict__ for o in self.orders],
+            "skipped": [list(s) for s in self.skipped],
+            "unmanaged": self.unmanaged,
+            "fractional": self.fractional,
+            "shorting": self.shorting,
+            "min_notional": self.min_notional,
+            "costs_bps": self.costs_bps,
+            "stops": self.stops,
+            "checks": [c.__dict__ for c in self.checks],
+            "approved": self.approved,
+            "signal_id": self.signal_id,
+            "created_at": self.created_at,
+            "whole_shares": list(self.whole_shares),
+        }
 
 
-def make_plan_id(preset: str, data_timestamp: Any, targets: Mapping[str, float], broker: str = "",
-                 account_id: str = "") -> str:
+def make_plan_id(
+    preset: str, data_timestamp: Any, targets: Mapping[str, float], broker: str = "", account_id: str = ""
+) -> str:
     """Deterministic plan id: "p" + 15 hex characters of SHA-256 over preset, data timestamp, targets (rounded
     to 10 decimals), broker and account."""
-    key = {"preset": preset, "data_timestamp": pd.Timestamp(data_timestamp).isoformat(),
-           "targets": {s: round(float(w), 10) for s, w in sorted(targets.items())}, "broker": broker,
-           "account": account_id}
+    key = {
+        "preset": preset,
+        "data_timestamp": pd.Timestamp(data_timestamp).isoformat(),
+        "targets": {s: round(float(w), 10) for s, w in sorted(targets.items())},
+        "broker": broker,
+        "account": account_id,
+    }
     return "p" + hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:15]
 
 
@@ -165,12 +215,13 @@ def round_quantity(quantity: float, fractional: bool) -> float:
     """Round toward zero: whole units, or QTY_DECIMALS decimals when fractions are allowed."""
     if not fractional:
         return float(math.trunc(quantity + (1e-9 if quantity > 0 else -1e-9)))
-    scale = 10 ** QTY_DECIMALS
+    scale = 10**QTY_DECIMALS
     return math.trunc(quantity * scale + (1e-6 if quantity > 0 else -1e-6)) / scale
 
 
-def target_quantity(weight: float, equity: float, price: float, costs_bps: float, fractional: bool,
-                    cash_buffer: float = 0.0) -> float:
+def target_quantity(
+    weight: float, equity: float, price: float, costs_bps: float, fractional: bool, cash_buffer: float = 0.0
+) -> float:
     """Units to hold for `weight` of `equity` at `price` (see module docstring), rounded toward zero."""
     if weight == 0:
         return 0.0
@@ -181,12 +232,29 @@ def target_quantity(weight: float, equity: float, price: float, costs_bps: float
     return round_quantity(raw, fractional)
 
 
-def build_plan(*, preset: str, data_timestamp: Any, targets: Mapping[str, float], equity: float, cash: float,
-               prices: Mapping[str, float], positions: Mapping[str, float], broker: str, account_id: str = "",
-               is_live: bool = False, fractional: bool = True, shorting: bool = False, min_notional: float = 0.0,
-               costs_bps: float = 0.0, stale: bool = False, stops: Mapping[str, float | None] | None = None,
-               position_values: Mapping[str, float] | None = None, signal_id: int | None = None,
-               cash_buffer: float = 0.001, whole_shares: Collection[str] = ()) -> RebalancePlan:
+def build_plan(
+    *,
+    preset: str,
+    data_timestamp: Any,
+    targets: Mapping[str, float],
+    equity: float,
+    cash: float,
+    prices: Mapping[str, float],
+    positions: Mapping[str, float],
+    broker: str,
+    account_id: str = "",
+    is_live: bool = False,
+    fractional: bool = True,
+    shorting: bool = False,
+    min_notional: float = 0.0,
+    costs_bps: float = 0.0,
+    stale: bool = False,
+    stops: Mapping[str, float | None] | None = None,
+    position_values: Mapping[str, float] | None = None,
+    signal_id: int | None = None,
+    cash_buffer: float = 0.001,
+    whole_shares: Collection[str] = (),
+) -> RebalancePlan:
     """Build the (unchecked) plan. positions: symbol -> signed units held (any symbols); position_values:
     symbol -> market value (for the unmanaged ones; default units x price when the price is known).
     cash_buffer: fraction of equity not spent on long targets (see module docstring). whole_shares: symbols
@@ -198,8 +266,11 @@ def build_plan(*, preset: str, data_timestamp: Any, targets: Mapping[str, float]
         raise ConfigError(f"rebalance: account equity {equity!r} is not a number")
     if not 0.0 <= cash_buffer < 1.0:
         raise ConfigError(f"rebalance: cash_buffer {cash_buffer!r} must be in [0, 1)")
-    bad = sorted(s for s in targets if not (isinstance(prices.get(s), (int, float))
-                                            and math.isfinite(prices[s]) and prices[s] > 0))
+    bad = sorted(
+        s
+        for s in targets
+        if not (isinstance(prices.get(s), (int, float)) and math.isfinite(prices[s]) and prices[s] > 0)
+    )
     if bad:
         raise DataError(f"rebalance: no valid price for {bad}")
     bad_w = sorted(s for s, w in targets.items() if not math.isfinite(w))
@@ -222,14 +293,27 @@ def build_plan(*, preset: str, data_timestamp: Any, targets: Mapping[str, float]
         notional = qty * px
         if notional < min_notional:
             tq[sym] = cur
-            skipped.append((sym, f"skipped: order {qty:g} x {px:,.2f} = {notional:,.2f} is under the minimum "
-                                 f"notional {min_notional:,.2f}"))
+            skipped.append(
+                (
+                    sym,
+                    f"skipped: order {qty:g} x {px:,.2f} = {notional:,.2f} is under the minimum "
+                    f"notional {min_notional:,.2f}",
+                )
+            )
             continue
         tq[sym] = cur + delta
         side = "buy" if delta > 0 else "sell"
-        order = PlannedOrder(symbol=sym, side=side, quantity=qty, reference_price=px, notional=notional,
-                             current_quantity=cur, target_quantity=tgt, target_weight=w,
-                             client_order_id=f"{plan_id}-{sym}")
+        order = PlannedOrder(
+            symbol=sym,
+            side=side,
+            quantity=qty,
+            reference_price=px,
+            notional=notional,
+            current_quantity=cur,
+            target_quantity=tgt,
+            target_weight=w,
+            client_order_id=f"{plan_id}-{sym}",
+        )
         (buys if side == "buy" else sells).append(order)
     values = dict(position_values or {})
     unmanaged = {}
@@ -238,10 +322,28 @@ def build_plan(*, preset: str, data_timestamp: Any, targets: Mapping[str, float]
             continue
         unmanaged[sym] = float(values.get(sym, q * prices[sym] if sym in prices else 0.0))
     return RebalancePlan(
-        plan_id=plan_id, preset=preset, broker=broker, account_id=account_id, is_live=is_live,
-        data_timestamp=pd.Timestamp(data_timestamp), stale=stale, equity=float(equity), cash=float(cash),
-        targets={s: float(w) for s, w in targets.items()}, prices={s: float(prices[s]) for s in targets},
-        positions=managed, target_quantities=tq, orders=tuple(sells + buys), skipped=tuple(skipped),
-        unmanaged=unmanaged, fractional=fractional, shorting=shorting, min_notional=float(min_notional),
-        costs_bps=float(costs_bps), stops=dict(stops or {}), signal_id=signal_id,
-        created_at=datetime.now(timezone.utc).isoformat(), whole_shares=tuple(sorted(whole)))
+        plan_id=plan_id,
+        preset=preset,
+        broker=broker,
+        account_id=account_id,
+        is_live=is_live,
+        data_timestamp=pd.Timestamp(data_timestamp),
+        stale=stale,
+        equity=float(equity),
+        cash=float(cash),
+        targets={s: float(w) for s, w in targets.items()},
+        prices={s: float(prices[s]) for s in targets},
+        positions=managed,
+        target_quantities=tq,
+        orders=tuple(sells + buys),
+        skipped=tuple(skipped),
+        unmanaged=unmanaged,
+        fractional=fractional,
+        shorting=shorting,
+        min_notional=float(min_notional),
+        costs_bps=float(costs_bps),
+        stops=dict(stops or {}),
+        signal_id=signal_id,
+        created_at=datetime.now(UTC).isoformat(),
+        whole_shares=tuple(sorted(whole)),
+    )

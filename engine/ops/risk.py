@@ -21,14 +21,16 @@ Definitions (all measured on the plan's post-trade portfolio at the plan's refer
 - market_hours (only when the broker has a clock): a warning, never a block, when the market is closed (market
   orders then wait for the next open, at that open's price).
 """
+
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -70,14 +72,22 @@ class RiskLimits:
     allow_stale_data: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("max_gross_leverage", "max_weight", "max_order_notional", "per_trade_risk",
-                     "daily_loss_limit", "max_drawdown"):
+        for name in (
+            "max_gross_leverage",
+            "max_weight",
+            "max_order_notional",
+            "per_trade_risk",
+            "daily_loss_limit",
+            "max_drawdown",
+        ):
             v = getattr(self, name)
             if v is None and name not in ("max_gross_leverage", "max_weight"):
                 continue
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise ConfigError(f"risk limits.{name}: {v!r} must be a number > 0"
-                                  + ("" if name in ("max_gross_leverage", "max_weight") else " (or null for none)"))
+                raise ConfigError(
+                    f"risk limits.{name}: {v!r} must be a number > 0"
+                    + ("" if name in ("max_gross_leverage", "max_weight") else " (or null for none)")
+                )
         if not isinstance(self.allow_stale_data, bool):
             raise ConfigError(f"risk limits.allow_stale_data: {self.allow_stale_data!r} must be true or false")
 
@@ -85,7 +95,7 @@ class RiskLimits:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "RiskLimits":
+    def from_dict(cls, values: Mapping[str, Any]) -> RiskLimits:
         if not isinstance(values, Mapping):
             raise ConfigError(f"risk limits: expected a mapping, got {values!r}")
         known = {f.name for f in fields(cls)}
@@ -150,8 +160,7 @@ def set_kill_switch(on: bool, reason: str = "") -> None:
     """Turn the kill switch on (writes the flag file with `reason`) or off (removes it)."""
     path = kill_switch_path()
     if on:
-        path.write_text(reason.strip() or f"kill switch set at {datetime.now(timezone.utc).isoformat()}",
-                        encoding="utf-8")
+        path.write_text(reason.strip() or f"kill switch set at {datetime.now(UTC).isoformat()}", encoding="utf-8")
     else:
         path.unlink(missing_ok=True)
 
@@ -183,9 +192,15 @@ def _day_start(history: pd.Series, now: datetime) -> float | None:
     return float(todays.iloc[0]) if len(todays) else None
 
 
-def check_plan(plan: "RebalancePlan", limits: RiskLimits | None = None, *, equity_history: pd.Series | None = None,
-               kill_switch: str | None = None, now: datetime | None = None,
-               market_open: bool | None = None) -> tuple[CheckResult, ...]:
+def check_plan(
+    plan: RebalancePlan,
+    limits: RiskLimits | None = None,
+    *,
+    equity_history: pd.Series | None = None,
+    kill_switch: str | None = None,
+    now: datetime | None = None,
+    market_open: bool | None = None,
+) -> tuple[CheckResult, ...]:
     """Evaluate every pre-trade check on `plan` (pure: the caller supplies equity history and kill switch).
 
     equity_history: recorded account equity (UTC timestamps -> equity) BEFORE this plan; the plan's own
@@ -193,23 +208,28 @@ def check_plan(plan: "RebalancePlan", limits: RiskLimits | None = None, *, equit
     broker clock's answer (None = the broker has no clock: no market_hours check).
     """
     limits = limits or RiskLimits()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     eq = float(plan.equity)
     out: list[CheckResult] = []
 
-    out.append(CheckResult("kill_switch", FAIL, 1.0, None, f"kill switch is ON: {kill_switch}") if kill_switch
-               else CheckResult("kill_switch", PASS, 0.0, None, "kill switch is off"))
+    out.append(
+        CheckResult("kill_switch", FAIL, 1.0, None, f"kill switch is ON: {kill_switch}")
+        if kill_switch
+        else CheckResult("kill_switch", PASS, 0.0, None, "kill switch is off")
+    )
     if market_open is not None:
         out.append(market_hours_check(market_open))
 
     if plan.stale:
         blocking = plan.is_live and not limits.allow_stale_data
-        msg = (f"signal data ends {pd.Timestamp(plan.data_timestamp).date()}, older than the expected session"
-               + ("; live accounts need fresh data" if blocking else " (allowed on a paper account)"))
+        msg = f"signal data ends {pd.Timestamp(plan.data_timestamp).date()}, older than the expected session" + (
+            "; live accounts need fresh data" if blocking else " (allowed on a paper account)"
+        )
         out.append(CheckResult("data_fresh", FAIL if blocking else WARN, None, None, msg))
     else:
-        out.append(CheckResult("data_fresh", PASS, None, None,
-                               f"data ends {pd.Timestamp(plan.data_timestamp).date()} (fresh)"))
+        out.append(
+            CheckResult("data_fresh", PASS, None, None, f"data ends {pd.Timestamp(plan.data_timestamp).date()} (fresh)")
+        )
 
     if eq <= 0:
         out.append(CheckResult("equity", FAIL, eq, None, f"account equity {eq:,.2f} is not positive"))
@@ -217,8 +237,11 @@ def check_plan(plan: "RebalancePlan", limits: RiskLimits | None = None, *, equit
 
     values = {s: q * plan.prices[s] for s, q in plan.target_quantities.items()}
     gross = (sum(abs(v) for v in values.values()) + sum(abs(v) for v in plan.unmanaged.values())) / eq
-    out.append(_limit_check("gross_leverage", gross, limits.max_gross_leverage, "post-trade gross leverage",
-                            lambda x: f"{x:.3f}x"))
+    out.append(
+        _limit_check(
+            "gross_leverage", gross, limits.max_gross_leverage, "post-trade gross leverage", lambda x: f"{x:.3f}x"
+        )
+    )
     if values:
         sym, top = max(values.items(), key=lambda kv: abs(kv[1]))
         out.append(_limit_check("max_weight", abs(top) / eq, limits.max_weight, f"largest position ({sym})"))
@@ -227,17 +250,37 @@ def check_plan(plan: "RebalancePlan", limits: RiskLimits | None = None, *, equit
 
     shorts = sorted(s for s, q in plan.target_quantities.items() if q < 0)
     if shorts and not plan.shorting:
-        out.append(CheckResult("shorting", FAIL, float(len(shorts)), 0.0,
-                               f"short targets {shorts} but the broker account does not allow shorting"))
+        out.append(
+            CheckResult(
+                "shorting",
+                FAIL,
+                float(len(shorts)),
+                0.0,
+                f"short targets {shorts} but the broker account does not allow shorting",
+            )
+        )
     else:
-        out.append(CheckResult("shorting", PASS, float(len(shorts)), None,
-                               f"{len(shorts)} short target(s)" if shorts else "no short targets"))
+        out.append(
+            CheckResult(
+                "shorting",
+                PASS,
+                float(len(shorts)),
+                None,
+                f"{len(shorts)} short target(s)" if shorts else "no short targets",
+            )
+        )
 
     if plan.orders:
         big = max(plan.orders, key=lambda o: o.notional)
-        out.append(_limit_check("max_order_notional", big.notional, limits.max_order_notional,
-                                f"largest order ({big.side} {big.quantity:g} {big.symbol}) notional",
-                                lambda x: f"{x:,.2f}"))
+        out.append(
+            _limit_check(
+                "max_order_notional",
+                big.notional,
+                limits.max_order_notional,
+                f"largest order ({big.side} {big.quantity:g} {big.symbol}) notional",
+                lambda x: f"{x:,.2f}",
+            )
+        )
     else:
         out.append(CheckResult("max_order_notional", PASS, 0.0, limits.max_order_notional, "no orders"))
 
@@ -248,15 +291,27 @@ def check_plan(plan: "RebalancePlan", limits: RiskLimits | None = None, *, equit
     if limits.daily_loss_limit is None:
         out.append(CheckResult("daily_loss", PASS, None, None, "no daily loss limit set"))
     elif start is None or start <= 0:
-        out.append(CheckResult("daily_loss", PASS, 0.0, limits.daily_loss_limit,
-                               "first equity snapshot of the day: no loss measured yet"))
+        out.append(
+            CheckResult(
+                "daily_loss",
+                PASS,
+                0.0,
+                limits.daily_loss_limit,
+                "first equity snapshot of the day: no loss measured yet",
+            )
+        )
     else:
         loss = max(0.0, 1.0 - eq / start)
         res = _limit_check("daily_loss", loss, limits.daily_loss_limit, f"loss today (from {start:,.2f} to {eq:,.2f})")
         if res.status == FAIL:
-            res = CheckResult(res.name, FAIL, loss, limits.daily_loss_limit,
-                              f"daily loss limit tripped: equity fell {_pct(loss)} today (from {start:,.2f} to "
-                              f"{eq:,.2f}); limit {_pct(limits.daily_loss_limit)}")
+            res = CheckResult(
+                res.name,
+                FAIL,
+                loss,
+                limits.daily_loss_limit,
+                f"daily loss limit tripped: equity fell {_pct(loss)} today (from {start:,.2f} to "
+                f"{eq:,.2f}); limit {_pct(limits.daily_loss_limit)}",
+            )
         out.append(res)
 
     if limits.max_drawdown is None:
@@ -266,9 +321,14 @@ def check_plan(plan: "RebalancePlan", limits: RiskLimits | None = None, *, equit
         dd = max(0.0, 1.0 - eq / peak) if peak > 0 else 0.0
         res = _limit_check("drawdown", dd, limits.max_drawdown, f"drawdown from the recorded peak {peak:,.2f}")
         if res.status == FAIL:
-            res = CheckResult(res.name, FAIL, dd, limits.max_drawdown,
-                              f"drawdown limit tripped: equity {eq:,.2f} is {_pct(dd)} below the recorded peak "
-                              f"{peak:,.2f}; limit {_pct(limits.max_drawdown)}")
+            res = CheckResult(
+                res.name,
+                FAIL,
+                dd,
+                limits.max_drawdown,
+                f"drawdown limit tripped: equity {eq:,.2f} is {_pct(dd)} below the recorded peak "
+                f"{peak:,.2f}; limit {_pct(limits.max_drawdown)}",
+            )
         out.append(res)
     return tuple(out)
 
@@ -277,12 +337,17 @@ def market_hours_check(market_open: bool) -> CheckResult:
     """A warning when the broker's clock says the market is closed (orders queue for the next open)."""
     if market_open:
         return CheckResult("market_hours", PASS, 1.0, None, "the market is open (broker clock)")
-    return CheckResult("market_hours", WARN, 0.0, None,
-                       "the market is CLOSED (broker clock): market orders wait for the next open and fill at "
-                       "that open's price, not the plan's")
+    return CheckResult(
+        "market_hours",
+        WARN,
+        0.0,
+        None,
+        "the market is CLOSED (broker clock): market orders wait for the next open and fill at "
+        "that open's price, not the plan's",
+    )
 
 
-def _trade_risk(plan: "RebalancePlan", limits: RiskLimits, eq: float) -> CheckResult:
+def _trade_risk(plan: RebalancePlan, limits: RiskLimits, eq: float) -> CheckResult:
     if limits.per_trade_risk is None:
         return CheckResult("per_trade_risk", PASS, None, None, "no per-trade risk limit set")
     worst, worst_sym, unmeasured = 0.0, "", []
@@ -300,22 +365,38 @@ def _trade_risk(plan: "RebalancePlan", limits: RiskLimits, eq: float) -> CheckRe
         if risk > worst:
             worst, worst_sym = risk, o.symbol
     if worst > limits.per_trade_risk + TOL:
-        return CheckResult("per_trade_risk", FAIL, worst, limits.per_trade_risk,
-                           f"{worst_sym}: the loss at its stop would be {_pct(worst)} of equity; limit "
-                           f"{_pct(limits.per_trade_risk)}")
+        return CheckResult(
+            "per_trade_risk",
+            FAIL,
+            worst,
+            limits.per_trade_risk,
+            f"{worst_sym}: the loss at its stop would be {_pct(worst)} of equity; limit {_pct(limits.per_trade_risk)}",
+        )
     if unmeasured:
-        return CheckResult("per_trade_risk", WARN, worst or None, limits.per_trade_risk,
-                           f"no stop set for {sorted(unmeasured)}: per-trade risk not measurable"
-                           + (f"; others at most {_pct(worst)}" if worst else ""))
-    return CheckResult("per_trade_risk", PASS, worst, limits.per_trade_risk,
-                       f"largest loss at a stop {_pct(worst)} of equity" + (f" ({worst_sym})" if worst_sym else ""))
+        return CheckResult(
+            "per_trade_risk",
+            WARN,
+            worst or None,
+            limits.per_trade_risk,
+            f"no stop set for {sorted(unmeasured)}: per-trade risk not measurable"
+            + (f"; others at most {_pct(worst)}" if worst else ""),
+        )
+    return CheckResult(
+        "per_trade_risk",
+        PASS,
+        worst,
+        limits.per_trade_risk,
+        f"largest loss at a stop {_pct(worst)} of equity" + (f" ({worst_sym})" if worst_sym else ""),
+    )
 
 
-def require_approved(plan: "RebalancePlan") -> None:
+def require_approved(plan: RebalancePlan) -> None:
     """Raise RiskCheckFailed listing every failed check of `plan` (no checks run = not approved)."""
     if not plan.checks:
         raise RiskCheckFailed(f"plan {plan.plan_id}: risk checks have not been run")
     failed = [c for c in plan.checks if c.status == FAIL]
     if failed:
-        raise RiskCheckFailed(f"plan {plan.plan_id} blocked by {len(failed)} risk check(s): "
-                              + "; ".join(f"{c.name}: {c.message}" for c in failed))
+        raise RiskCheckFailed(
+            f"plan {plan.plan_id} blocked by {len(failed)} risk check(s): "
+            + "; ".join(f"{c.name}: {c.message}" for c in failed)
+        )

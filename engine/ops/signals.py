@@ -15,19 +15,20 @@ data stale (a false alarm that says "check", never a silent pass). Data older th
 Each signal is stored in the audit log with the data timestamp it used; `changes` compares it with the
 previous stored signal of the same preset.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from engine.research.audit import call_strategy
-from engine.ops.audit_log import AuditLog
 from engine.data.market import MarketData
 from engine.errors import DataError
+from engine.ops.audit_log import AuditLog
+from engine.research.audit import call_strategy
 from engine.store.presets import Preset, load_preset
 
 MARKET_TZ = "America/New_York"
@@ -78,17 +79,31 @@ class SignalReport:
     def summary(self) -> str:
         held = ", ".join(f"{s} {w:+.1%}" for s, w in self.targets.items() if abs(w) > WEIGHT_EPS) or "all flat"
         stale = " STALE" if self.stale else ""
-        return (f"{self.preset} ({self.strategy}) on bars to {self.data_timestamp.date()}{stale}: {held}; "
-                f"{int((self.changes['action'] != 'hold').sum())} change(s)")
+        return (
+            f"{self.preset} ({self.strategy}) on bars to {self.data_timestamp.date()}{stale}: {held}; "
+            f"{int((self.changes['action'] != 'hold').sum())} change(s)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"preset": self.preset, "strategy": self.strategy, "params": self.params,
-                "symbols": list(self.symbols), "data_timestamp": self.data_timestamp.isoformat(),
-                "expected_session": self.expected_session.date().isoformat(), "stale": self.stale,
-                "targets": self.targets, "prices": self.prices, "previous": self.previous,
-                "changes": self.changes.to_dict(orient="records"), "generated_at": self.generated_at.isoformat(),
-                "costs_bps": self.costs_bps, "notes": list(self.notes), "signal_id": self.signal_id,
-                "last_bars": self.last_bars, "stops": self.stops}
+        return {
+            "preset": self.preset,
+            "strategy": self.strategy,
+            "params": self.params,
+            "symbols": list(self.symbols),
+            "data_timestamp": self.data_timestamp.isoformat(),
+            "expected_session": self.expected_session.date().isoformat(),
+            "stale": self.stale,
+            "targets": self.targets,
+            "prices": self.prices,
+            "previous": self.previous,
+            "changes": self.changes.to_dict(orient="records"),
+            "generated_at": self.generated_at.isoformat(),
+            "costs_bps": self.costs_bps,
+            "notes": list(self.notes),
+            "signal_id": self.signal_id,
+            "last_bars": self.last_bars,
+            "stops": self.stops,
+        }
 
 
 def expected_last_session(now: datetime | pd.Timestamp | None = None) -> pd.Timestamp:
@@ -96,7 +111,7 @@ def expected_last_session(now: datetime | pd.Timestamp | None = None) -> pd.Time
 
     The previous business day (Mon-Fri) before `now`'s calendar date in New York; naive `now` is taken as UTC.
     """
-    ts = pd.Timestamp(now if now is not None else datetime.now(timezone.utc))
+    ts = pd.Timestamp(now if now is not None else datetime.now(UTC))
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")
     day = ts.tz_convert(MARKET_TZ).tz_localize(None).normalize()
@@ -125,8 +140,9 @@ def changes_frame(previous: dict[str, float] | None, targets: dict[str, float]) 
     return pd.DataFrame(rows, columns=list(CHANGE_COLUMNS))
 
 
-def last_bar_targets(data: MarketData, weights: pd.DataFrame, positions: pd.DataFrame) -> tuple[dict[str, float],
-                                                                                                  list[str]]:
+def last_bar_targets(
+    data: MarketData, weights: pd.DataFrame, positions: pd.DataFrame
+) -> tuple[dict[str, float], list[str]]:
     """Targets from the backtest's simulated weights and positions on the last bar (see module docstring)."""
     w = weights.iloc[-1].fillna(0.0)
     w_prev = weights.iloc[-2].fillna(0.0) if len(weights) > 1 else w * np.nan
@@ -134,8 +150,11 @@ def last_bar_targets(data: MarketData, weights: pd.DataFrame, positions: pd.Data
     out, notes = {}, []
     for sym in data.symbols:
         target = float(w[sym])
-        if abs(target) > WEIGHT_EPS and abs(float(held[sym])) <= WEIGHT_EPS \
-                and abs(target - float(w_prev[sym])) <= WEIGHT_EPS:
+        if (
+            abs(target) > WEIGHT_EPS
+            and abs(float(held[sym])) <= WEIGHT_EPS
+            and abs(target - float(w_prev[sym])) <= WEIGHT_EPS
+        ):
             notes.append(f"{sym}: the backtest was stopped out and the signal did not change: target 0")
             target = 0.0
         out[sym] = 0.0 if abs(target) <= WEIGHT_EPS else target
@@ -159,9 +178,14 @@ def stop_distances(strategy: Any, data: MarketData, risk: Any) -> dict[str, floa
     return out
 
 
-def generate_signals(preset: Preset | str, *, now: datetime | pd.Timestamp | None = None,
-                     data: MarketData | None = None, log: AuditLog | None = None,
-                     record: bool = True) -> SignalReport:
+def generate_signals(
+    preset: Preset | str,
+    *,
+    now: datetime | pd.Timestamp | None = None,
+    data: MarketData | None = None,
+    log: AuditLog | None = None,
+    record: bool = True,
+) -> SignalReport:
     """Today's targets for `preset` (a Preset or a preset name), stored in the audit log when `record`.
 
     Data: `data` if given (tests, a refreshed download), else the preset's data source from its start date to
@@ -208,12 +232,23 @@ def generate_signals(preset: Preset | str, *, now: datetime | pd.Timestamp | Non
     prev_row = log.last_signal(p.name) if log is not None else None
     previous = {k: float(v) for k, v in prev_row["targets"].items()} if prev_row else None
     report = SignalReport(
-        preset=p.name, strategy=strategy.name, params=strategy.params_dict(), symbols=tuple(data.symbols),
-        data_timestamp=data_ts, expected_session=expected, stale=stale, targets=targets, prices=prices,
-        previous=previous, changes=changes_frame(previous, targets), generated_at=datetime.now(timezone.utc),
+        preset=p.name,
+        strategy=strategy.name,
+        params=strategy.params_dict(),
+        symbols=tuple(data.symbols),
+        data_timestamp=data_ts,
+        expected_session=expected,
+        stale=stale,
+        targets=targets,
+        prices=prices,
+        previous=previous,
+        changes=changes_frame(previous, targets),
+        generated_at=datetime.now(UTC),
         costs_bps=_compound_bps(request.config.costs.commission_bps, request.config.costs.slippage_bps),
-        notes=tuple(notes), last_bars=last_bars,
-        stops=stop_distances(strategy, data, request.config.risk))
+        notes=tuple(notes),
+        last_bars=last_bars,
+        stops=stop_distances(strategy, data, request.config.risk),
+    )
     if record and log is not None:
         payload = report.to_dict()
         payload.pop("changes")

@@ -11,6 +11,7 @@ stay — e.g. `close.shift(-1)`); every reported bar is a real disagreement eith
 `call_strategy` is the boundary to a strategy's own code (used here and by the simulator): an exception
 raised inside a user strategy becomes a StrategyError naming the strategy, its file and line.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -221,8 +222,18 @@ def audit_lookahead(
     found = [m for m in results.values() if m is not None]
     params = strategy.params_dict()
     if not found:
-        return AuditReport(strategy.name, params, len(checked), None, None, None, None, True,
-                           n_bars=n_bars, points=tuple(sorted(checked)))
+        return AuditReport(
+            strategy.name,
+            params,
+            len(checked),
+            None,
+            None,
+            None,
+            None,
+            True,
+            n_bars=n_bars,
+            points=tuple(sorted(checked)),
+        )
     first = min(found, key=lambda m: (m.row, m.n))
     return AuditReport(
         strategy=strategy.name,

@@ -30,11 +30,13 @@ All draws come from one ``numpy.random.Generator(PCG64(seed))``: the same seed g
 bit. Work is vectorized over simulations (1000 block-bootstrap paths over 8,000 bars take well under a
 second).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -90,7 +92,7 @@ class MonteCarloSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "MonteCarloSpec":
+    def from_dict(cls, values: Mapping[str, Any]) -> MonteCarloSpec:
         """Build from a plain mapping (JSON, YAML); unknown keys raise ConfigError naming them."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
@@ -122,9 +124,13 @@ class MonteCarloResult:
     sharpe: np.ndarray | None = None
 
 
-def run_montecarlo(result: BacktestResult, spec: MonteCarloSpec | None = None, *,
-                   progress: Callable[[int, int], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None) -> MonteCarloResult:
+def run_montecarlo(
+    result: BacktestResult,
+    spec: MonteCarloSpec | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> MonteCarloResult:
     """Resample `result` by `spec.method` and summarize the distribution of outcomes.
 
     progress(paths done, n_sims) is called as the paths are compounded, CHUNK paths at a time; should_stop()
@@ -161,23 +167,38 @@ def run_montecarlo(result: BacktestResult, spec: MonteCarloSpec | None = None, *
     final = paths[:, -1].copy()
     sharpe = _sharpe(mean, std, np.abs(samples).max(axis=1) if samples.size else mean, annual)
     stats = {"final_equity": final, "max_drawdown": mdd, "sharpe": sharpe}
-    table = pd.DataFrame({k: [_pct(v, q) for q in PERCENTILES] for k, v in stats.items()},
-                         index=[f"p{q}" for q in PERCENTILES], columns=list(STAT_COLUMNS))
+    table = pd.DataFrame(
+        {k: [_pct(v, q) for q in PERCENTILES] for k, v in stats.items()},
+        index=[f"p{q}" for q in PERCENTILES],
+        columns=list(STAT_COLUMNS),
+    )
     prob = float(np.mean(final < (1.0 - spec.loss_threshold) * cash))
     summary = {
-        "method": spec.method, "n_sims": spec.n_sims, "steps": int(samples.shape[1]),
+        "method": spec.method,
+        "n_sims": spec.n_sims,
+        "steps": int(samples.shape[1]),
         "step_unit": "bar" if spec.method == "block_bootstrap" else "trade",
-        "initial_cash": cash, "original_final_equity": float(result.equity.iloc[-1]),
+        "initial_cash": cash,
+        "original_final_equity": float(result.equity.iloc[-1]),
         "original_max_drawdown": float(result.metrics.get("max_drawdown", np.nan)),
         "original_sharpe": float(result.metrics.get("sharpe", np.nan)),
         "median_final_equity": float(table.loc["p50", "final_equity"]),
         "mean_final_equity": float(final.mean()),
-        "loss_threshold": spec.loss_threshold, "prob_loss_beyond": prob,
+        "loss_threshold": spec.loss_threshold,
+        "prob_loss_beyond": prob,
     }
     if spec.method != "block_bootstrap":
         summary["trade_compounded_final_equity"] = float(_compound(steps[np.newaxis, :], cash)[0][0, -1])
-    return MonteCarloResult(spec=spec, paths=paths, percentiles=table, prob_loss_beyond=prob, summary=summary,
-                            final_equity=final, max_drawdown=mdd, sharpe=sharpe)
+    return MonteCarloResult(
+        spec=spec,
+        paths=paths,
+        percentiles=table,
+        prob_loss_beyond=prob,
+        summary=summary,
+        final_equity=final,
+        max_drawdown=mdd,
+        sharpe=sharpe,
+    )
 
 
 def _stop_if(should_stop: Callable[[], bool] | None) -> None:
@@ -185,9 +206,13 @@ def _stop_if(should_stop: Callable[[], bool] | None) -> None:
         raise ConfigError("cancelled")
 
 
-def _compound_in_chunks(samples: np.ndarray, cash: float, progress: Callable[[int, int], None] | None,
-                        should_stop: Callable[[], bool] | None, chunk: int | None = None
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _compound_in_chunks(
+    samples: np.ndarray,
+    cash: float,
+    progress: Callable[[int, int], None] | None,
+    should_stop: Callable[[], bool] | None,
+    chunk: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`_compound` CHUNK rows at a time (each row is independent, so the result is the same as one call)."""
     chunk = chunk or CHUNK
     sims, n = samples.shape
@@ -204,12 +229,17 @@ def _compound_in_chunks(samples: np.ndarray, cash: float, progress: Callable[[in
 def montecarlo_payload(mc: MonteCarloResult) -> dict[str, Any]:
     """JSON-ready summary of a Monte Carlo: spec, percentiles, probability of loss, summary."""
     percentiles = {row: dict(mc.percentiles.loc[row]) for row in mc.percentiles.index}
-    return {"spec": mc.spec.to_dict(), "percentiles": percentiles,
-            "prob_loss_beyond": mc.prob_loss_beyond, "summary": dict(mc.summary)}
+    return {
+        "spec": mc.spec.to_dict(),
+        "percentiles": percentiles,
+        "prob_loss_beyond": mc.prob_loss_beyond,
+        "summary": dict(mc.summary),
+    }
 
 
-def save_montecarlo(mc: MonteCarloResult, backtest: BacktestResult, request: Any, store: Any = None,
-                    name: str | None = None) -> str:
+def save_montecarlo(
+    mc: MonteCarloResult, backtest: BacktestResult, request: Any, store: Any = None, name: str | None = None
+) -> str:
     """Save a Monte Carlo as a run of kind "montecarlo": the resampled backtest with the percentiles (frame
     "montecarlo_percentiles"), every path's final equity, max drawdown and Sharpe (frame
     "montecarlo_samples") and `montecarlo_payload`; returns the run id."""
@@ -218,8 +248,14 @@ def save_montecarlo(mc: MonteCarloResult, backtest: BacktestResult, request: Any
     store = store if store is not None else RunStore()
     samples = pd.DataFrame({"final_equity": mc.final_equity, "max_drawdown": mc.max_drawdown, "sharpe": mc.sharpe})
     name = name or f"Monte Carlo {mc.spec.method}: {mc.spec.n_sims} paths, seed {mc.spec.seed}"
-    return store.save_analysis(backtest, request, kind="montecarlo", name=name, payload=montecarlo_payload(mc),
-                               frames={"montecarlo_percentiles": mc.percentiles, "montecarlo_samples": samples})
+    return store.save_analysis(
+        backtest,
+        request,
+        kind="montecarlo",
+        name=name,
+        payload=montecarlo_payload(mc),
+        frames={"montecarlo_percentiles": mc.percentiles, "montecarlo_samples": samples},
+    )
 
 
 def _trade_account_returns(result: BacktestResult, extra_bps: float) -> np.ndarray:
@@ -228,14 +264,15 @@ def _trade_account_returns(result: BacktestResult, extra_bps: float) -> np.ndarr
     if trades is None or len(trades) == 0:
         raise ConfigError("montecarlo: the backtest made no trades; use method 'block_bootstrap' (daily returns)")
     equity = result.equity
-    pos = equity.index.get_indexer(pd.DatetimeIndex(trades["entry_time"]) if isinstance(
-        equity.index, pd.DatetimeIndex) else trades["entry_time"])
+    pos = equity.index.get_indexer(
+        pd.DatetimeIndex(trades["entry_time"]) if isinstance(equity.index, pd.DatetimeIndex) else trades["entry_time"]
+    )
     if (pos < 0).any():
         row = int(np.argmax(pos < 0))
-        raise ConfigError(f"montecarlo: trade {row} entry_time {trades['entry_time'].iloc[row]} is not a bar "
-                          "of the equity curve")
-    before = np.where(pos > 0, equity.to_numpy(np.float64)[np.maximum(pos - 1, 0)],
-                      float(result.config.initial_cash))
+        raise ConfigError(
+            f"montecarlo: trade {row} entry_time {trades['entry_time'].iloc[row]} is not a bar of the equity curve"
+        )
+    before = np.where(pos > 0, equity.to_numpy(np.float64)[np.maximum(pos - 1, 0)], float(result.config.initial_cash))
     pnl = trades["pnl"].to_numpy(np.float64)
     out = pnl / before
     if extra_bps:
@@ -243,8 +280,10 @@ def _trade_account_returns(result: BacktestResult, extra_bps: float) -> np.ndarr
         out = out - 2.0 * extra_bps / 1e4 * np.abs(notional) / before
     if not np.isfinite(out).all() or (out <= -1).any():
         row = int(np.argmax(~np.isfinite(out) | (out <= -1)))
-        raise ConfigError(f"montecarlo: trade {row} has account return {out[row]} (equity before entry "
-                          f"{before[row]}); cannot compound it")
+        raise ConfigError(
+            f"montecarlo: trade {row} has account return {out[row]} (equity before entry "
+            f"{before[row]}); cannot compound it"
+        )
     return out
 
 

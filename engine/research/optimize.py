@@ -10,6 +10,7 @@ Search space: per parameter a list of values — the explicit `ranges`, or each 
 `ranges` is None (parameters in `fixed` are held at their value, the others at their default). Parameter
 sets the strategy's `Params` reject (e.g. fast >= slow) are skipped by every method.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,8 +18,9 @@ import logging
 import math
 import time
 from collections import abc
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,9 +28,9 @@ import pandas as pd
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
-from engine.sim.grid import Progress, expand_grid, run_grid
 from engine.metrics import METRIC_NAMES
 from engine.request import BacktestRequest
+from engine.sim.grid import Progress, expand_grid, run_grid
 from engine.strategies.base import ParamSpec, Strategy, make_params, param_specs
 
 METHODS: tuple[str, ...] = ("grid", "random", "optuna")
@@ -89,8 +91,9 @@ class OptimizeSpec:
         if self.min_trades < 0:
             raise ConfigError(f"optimize: min_trades must be >= 0, got {self.min_trades}")
         if self.objective not in METRIC_NAMES:
-            raise ConfigError(f"optimize: objective {self.objective!r} is not a metric; expected one of "
-                              f"{list(METRIC_NAMES)}")
+            raise ConfigError(
+                f"optimize: objective {self.objective!r} is not a metric; expected one of {list(METRIC_NAMES)}"
+            )
         object.__setattr__(self, "fixed", dict(self.fixed or {}))
         if self.ranges is not None:
             if not isinstance(self.ranges, Mapping):
@@ -103,8 +106,10 @@ class OptimizeSpec:
                 if not ranges[str(name)]:
                     raise ConfigError(f"optimize: the range of parameter {name!r} is empty")
             if not ranges:
-                raise ConfigError("optimize: ranges is empty; give at least one parameter range (or None for "
-                                  "the grid from the Params bounds)")
+                raise ConfigError(
+                    "optimize: ranges is empty; give at least one parameter range (or None for "
+                    "the grid from the Params bounds)"
+                )
             both = sorted(set(ranges) & set(self.fixed))
             if both:
                 raise ConfigError(f"optimize: parameter(s) {both} are both ranged and fixed; give each once")
@@ -112,15 +117,17 @@ class OptimizeSpec:
         constraints: dict[str, tuple[float | None, float | None]] = {}
         for metric, bounds in dict(self.constraints or {}).items():
             if metric not in METRIC_NAMES:
-                raise ConfigError(f"optimize: constraint on unknown metric {metric!r}; expected one of "
-                                  f"{list(METRIC_NAMES)}")
+                raise ConfigError(
+                    f"optimize: constraint on unknown metric {metric!r}; expected one of {list(METRIC_NAMES)}"
+                )
             try:
                 lo, hi = bounds
                 lo = None if lo is None else float(lo)
                 hi = None if hi is None else float(hi)
             except (TypeError, ValueError):
-                raise ConfigError(f"optimize: constraint {metric!r} must be (low, high) with numbers or None, "
-                                  f"got {bounds!r}") from None
+                raise ConfigError(
+                    f"optimize: constraint {metric!r} must be (low, high) with numbers or None, got {bounds!r}"
+                ) from None
             if lo is not None and hi is not None and lo > hi:
                 raise ConfigError(f"optimize: constraint {metric!r}: low {lo} is above high {hi}")
             constraints[str(metric)] = (lo, hi)
@@ -129,16 +136,25 @@ class OptimizeSpec:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (config as its dict, tuples as lists)."""
         return {
-            "strategy": self.strategy, "symbols": list(self.symbols), "start": self.start, "end": self.end,
+            "strategy": self.strategy,
+            "symbols": list(self.symbols),
+            "start": self.start,
+            "end": self.end,
             "config": self.config.to_dict(),
             "ranges": None if self.ranges is None else {k: list(v) for k, v in self.ranges.items()},
-            "fixed": dict(self.fixed), "method": self.method, "n_trials": self.n_trials, "seed": self.seed,
-            "objective": self.objective, "maximize": self.maximize, "min_trades": self.min_trades,
-            "constraints": {k: list(v) for k, v in self.constraints.items()}, "data_source": self.data_source,
+            "fixed": dict(self.fixed),
+            "method": self.method,
+            "n_trials": self.n_trials,
+            "seed": self.seed,
+            "objective": self.objective,
+            "maximize": self.maximize,
+            "min_trades": self.min_trades,
+            "constraints": {k: list(v) for k, v in self.constraints.items()},
+            "data_source": self.data_source,
         }
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "OptimizeSpec":
+    def from_dict(cls, values: Mapping[str, Any]) -> OptimizeSpec:
         """Inverse of `to_dict` (also for YAML/JSON job files); unknown fields raise ConfigError naming them."""
         values = dict(values)
         known = {f.name for f in dataclasses.fields(cls)}
@@ -162,9 +178,15 @@ class OptimizeSpec:
 
     def request(self, params: Mapping[str, Any] | None = None) -> BacktestRequest:
         """The single backtest of one parameter set (e.g. the best) on this spec's data and config."""
-        return BacktestRequest(strategy=self.strategy, params={**self.fixed, **dict(params or {})},
-                               symbols=self.symbols, start=self.start, end=self.end, config=self.config,
-                               data_source=self.data_source)
+        return BacktestRequest(
+            strategy=self.strategy,
+            params={**self.fixed, **dict(params or {})},
+            symbols=self.symbols,
+            start=self.start,
+            end=self.end,
+            config=self.config,
+            data_source=self.data_source,
+        )
 
 
 @dataclass
@@ -205,8 +227,9 @@ def search_space(strategy_cls: type[Strategy], spec: OptimizeSpec) -> dict[str, 
     specs = {s.name: s for s in param_specs(strategy_cls.Params)}
     unknown = sorted((set(spec.ranges or {}) | set(spec.fixed)) - set(specs))
     if unknown:
-        raise ConfigError(f"unknown parameter(s) {unknown} for strategy {spec.strategy!r}; expected some of "
-                          f"{sorted(specs)}")
+        raise ConfigError(
+            f"unknown parameter(s) {unknown} for strategy {spec.strategy!r}; expected some of {sorted(specs)}"
+        )
     if spec.ranges is None:
         space = {n: s.grid() for n, s in specs.items() if n not in spec.fixed}
     else:
@@ -252,12 +275,15 @@ def _valid(strategy_cls: type[Strategy], params: Mapping[str, Any]) -> bool:
         return False
 
 
-def _grid_candidates(strategy_cls: type[Strategy], space: dict[str, list[Any]], fixed: Mapping[str, Any]
-                     ) -> list[dict[str, Any]]:
+def _grid_candidates(
+    strategy_cls: type[Strategy], space: dict[str, list[Any]], fixed: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     total = math.prod(len(v) for v in space.values())
     if total > MAX_GRID:
-        raise ConfigError(f"the grid has {total:,} parameter sets (more than {MAX_GRID:,}); narrow the ranges or "
-                          "use method 'random' or 'optuna' with n_trials")
+        raise ConfigError(
+            f"the grid has {total:,} parameter sets (more than {MAX_GRID:,}); narrow the ranges or "
+            "use method 'random' or 'optuna' with n_trials"
+        )
     return expand_grid(space, fixed, strategy_cls=strategy_cls)
 
 
@@ -270,18 +296,20 @@ def _decode(index: int, names: list[str], space: dict[str, list[Any]]) -> dict[s
     return {n: out[n] for n in names}
 
 
-def _random_candidates(strategy_cls: type[Strategy], space: dict[str, list[Any]], fixed: Mapping[str, Any],
-                       n: int, seed: int) -> list[dict[str, Any]]:
+def _random_candidates(
+    strategy_cls: type[Strategy], space: dict[str, list[Any]], fixed: Mapping[str, Any], n: int, seed: int
+) -> list[dict[str, Any]]:
     """n distinct valid sets drawn without replacement (fewer if the space has fewer); seeded, so reproducible."""
     names = list(space)
     total = math.prod(len(v) for v in space.values())
-    if total >= 2 ** 62:
+    if total >= 2**62:
         raise ConfigError(f"the search space has {total:.3g} combinations; narrow the ranges")
     rng = np.random.default_rng(seed)
     out: list[dict[str, Any]] = []
     if total <= 4 * n + 1_000_000:
         draws: Any = (int(i) for i in rng.permutation(total))
     else:
+
         def sparse() -> Any:
             seen: set[int] = set()
             for _ in range(200 * n):
@@ -289,6 +317,7 @@ def _random_candidates(strategy_cls: type[Strategy], space: dict[str, list[Any]]
                 if i not in seen:
                     seen.add(i)
                     yield i
+
         draws = sparse()
     for i in draws:
         params = {**fixed, **_decode(i, names, space)}
@@ -302,8 +331,9 @@ def _random_candidates(strategy_cls: type[Strategy], space: dict[str, list[Any]]
     return out
 
 
-def score(table: pd.DataFrame, spec: OptimizeSpec, objective_fn: ObjectiveFn | None = None
-          ) -> tuple[pd.Series, pd.Series, pd.Series]:
+def score(
+    table: pd.DataFrame, spec: OptimizeSpec, objective_fn: ObjectiveFn | None = None
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(objective, feasible, violation) for each row of a params + metrics table.
 
     violation >= 0 measures how far a row is from meeting min_trades and the constraints (0 = meets them);
@@ -312,8 +342,10 @@ def score(table: pd.DataFrame, spec: OptimizeSpec, objective_fn: ObjectiveFn | N
     if objective_fn is not None:
         obj = objective_fn(table.copy())
         if not isinstance(obj, pd.Series) or len(obj) != len(table):
-            raise ConfigError(f"objective_fn must return a Series with one value per trial ({len(table)}), got "
-                              f"{type(obj).__name__} of length {len(obj) if hasattr(obj, '__len__') else '?'}")
+            raise ConfigError(
+                f"objective_fn must return a Series with one value per trial ({len(table)}), got "
+                f"{type(obj).__name__} of length {len(obj) if hasattr(obj, '__len__') else '?'}"
+            )
         obj = pd.Series(pd.to_numeric(obj, errors="coerce").to_numpy(dtype="float64"), index=table.index)
     else:
         obj = table[spec.objective].astype("float64")
@@ -339,9 +371,15 @@ def rank(table: pd.DataFrame, maximize: bool) -> pd.DataFrame:
     return table.iloc[order]
 
 
-def run_optimization(spec: OptimizeSpec, *, data: MarketData | None = None, objective_fn: ObjectiveFn | None = None,
-                     progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-                     workers: int | None = None) -> OptimizationResult:
+def run_optimization(
+    spec: OptimizeSpec,
+    *,
+    data: MarketData | None = None,
+    objective_fn: ObjectiveFn | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    workers: int | None = None,
+) -> OptimizationResult:
     """Search the parameter space of `spec.strategy` and rank every evaluated set by the objective.
 
     Args:
@@ -389,17 +427,29 @@ def run_optimization(spec: OptimizeSpec, *, data: MarketData | None = None, obje
         names = [s.name for s in param_specs(strategy_cls.Params)]
         best_params = dataclasses.asdict(make_params(strategy_cls.Params, {n: _py(top[n]) for n in names}))
         best_metrics = {m: float(top[m]) for m in METRIC_NAMES if m in table.columns}
-    return OptimizationResult(spec=spec, table=table, equity=equity, best_params=best_params,
-                              best_metrics=best_metrics, elapsed=time.perf_counter() - began)
+    return OptimizationResult(
+        spec=spec,
+        table=table,
+        equity=equity,
+        best_params=best_params,
+        best_metrics=best_metrics,
+        elapsed=time.perf_counter() - began,
+    )
 
 
 def _py(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _run_optuna(strategy_cls: type[Strategy], space: dict[str, list[Any]], fixed: dict[str, Any],
-                spec: OptimizeSpec, objective_fn: ObjectiveFn | None, run: dict[str, Any],
-                progress: Progress | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _run_optuna(
+    strategy_cls: type[Strategy],
+    space: dict[str, list[Any]],
+    fixed: dict[str, Any],
+    spec: OptimizeSpec,
+    objective_fn: ObjectiveFn | None,
+    run: dict[str, Any],
+    progress: Progress | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """TPE (seeded) over the value lists, asked in batches of OPTUNA_BATCH and evaluated by one run_grid each.
 
     Numeric lists are searched as an ordinal index into the sorted values (suggest_int), others as
@@ -413,8 +463,11 @@ def _run_optuna(strategy_cls: type[Strategy], space: dict[str, list[Any]], fixed
     if total <= spec.n_trials:  # the whole space fits in the budget: evaluate it exactly
         grid = run_grid(param_sets=_grid_candidates(strategy_cls, space, fixed), progress=progress, **run)
         return grid.table(), grid.equity
-    ordinal = {n: sorted(v) for n, v in space.items()
-               if len(v) > 1 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)}
+    ordinal = {
+        n: sorted(v)
+        for n, v in space.items()
+        if len(v) > 1 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+    }
     sampler = optuna.samplers.TPESampler(seed=spec.seed, constant_liar=True)
     study = optuna.create_study(direction="maximize" if spec.maximize else "minimize", sampler=sampler)
 
@@ -465,8 +518,7 @@ def _run_optuna(strategy_cls: type[Strategy], space: dict[str, list[Any]], fixed
     logger.debug("optuna: %d asks for %d distinct sets", asks, n_done)
     if not tables:
         raise ConfigError("optuna found no valid parameter set (the strategy rejects every suggested combination)")
-    return (pd.concat(tables, ignore_index=True),
-            pd.concat(curves, axis=1, ignore_index=True))
+    return (pd.concat(tables, ignore_index=True), pd.concat(curves, axis=1, ignore_index=True))
 
 
 def _tell(study: Any, trial: Any, value: float, violation: float) -> None:

@@ -13,13 +13,15 @@ Every Sharpe ratio here is PER BAR (mean / std of per-bar returns, not annualize
 Sharpe by sqrt(periods_per_year) first. Kurtosis is the plain (non-excess) kurtosis: 3 for a normal
 distribution. The normal distribution comes from the standard library (`statistics.NormalDist`).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from statistics import NormalDist
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,12 +44,14 @@ def expected_max_sharpe(n_trials: int, sharpe_variance: float, mean_sharpe: floa
     if n_trials == 1 or sharpe_variance == 0:
         return float(mean_sharpe)
     z = (1.0 - EULER_GAMMA) * _NORMAL.inv_cdf(1.0 - 1.0 / n_trials) + EULER_GAMMA * _NORMAL.inv_cdf(
-        1.0 - 1.0 / (n_trials * math.e))
+        1.0 - 1.0 / (n_trials * math.e)
+    )
     return float(mean_sharpe + math.sqrt(sharpe_variance) * z)
 
 
-def probabilistic_sharpe_ratio(sharpe: float, benchmark: float, n_obs: int, skew: float = 0.0,
-                               kurtosis: float = 3.0) -> float:
+def probabilistic_sharpe_ratio(
+    sharpe: float, benchmark: float, n_obs: int, skew: float = 0.0, kurtosis: float = 3.0
+) -> float:
     """P(true Sharpe > benchmark) given an observed per-bar Sharpe over `n_obs` bars.
 
     PSR = Z[(SR - SR*) sqrt(T - 1) / sqrt(1 - skew * SR + (kurtosis - 1) / 4 * SR^2)].
@@ -59,13 +63,16 @@ def probabilistic_sharpe_ratio(sharpe: float, benchmark: float, n_obs: int, skew
     _check_finite("kurtosis", kurtosis, low=1.0)
     denominator = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe * sharpe
     if denominator <= 0:
-        raise ConfigError(f"probabilistic_sharpe_ratio: 1 - skew*SR + (kurtosis-1)/4*SR^2 = {denominator:.4g} "
-                          f"<= 0 for SR={sharpe}, skew={skew}, kurtosis={kurtosis}; is the Sharpe per bar?")
+        raise ConfigError(
+            f"probabilistic_sharpe_ratio: 1 - skew*SR + (kurtosis-1)/4*SR^2 = {denominator:.4g} "
+            f"<= 0 for SR={sharpe}, skew={skew}, kurtosis={kurtosis}; is the Sharpe per bar?"
+        )
     return float(_NORMAL.cdf((sharpe - benchmark) * math.sqrt(n_obs - 1) / math.sqrt(denominator)))
 
 
-def deflated_sharpe_ratio(sharpe: float, n_obs: int, n_trials: int, sharpe_variance: float,
-                          skew: float = 0.0, kurtosis: float = 3.0) -> float:
+def deflated_sharpe_ratio(
+    sharpe: float, n_obs: int, n_trials: int, sharpe_variance: float, skew: float = 0.0, kurtosis: float = 3.0
+) -> float:
     """Deflated Sharpe ratio: PSR against the expected maximum Sharpe of `n_trials` trials.
 
     Args:
@@ -93,8 +100,12 @@ def return_moments(returns: Sequence[float] | np.ndarray | pd.Series) -> dict[st
     std = float(r.std(ddof=1))
     if m2 == 0 or std == 0:
         return {"sharpe": math.nan, "skew": 0.0, "kurtosis": 3.0, "n_obs": len(r)}
-    return {"sharpe": float(r.mean() / std), "skew": float(np.mean(d ** 3) / m2 ** 1.5),
-            "kurtosis": float(np.mean(d ** 4) / m2 ** 2), "n_obs": len(r)}
+    return {
+        "sharpe": float(r.mean() / std),
+        "skew": float(np.mean(d**3) / m2**1.5),
+        "kurtosis": float(np.mean(d**4) / m2**2),
+        "n_obs": len(r),
+    }
 
 
 @dataclass
@@ -118,8 +129,7 @@ class PBOResult:
     prob_oos_loss: float
 
 
-def probability_of_backtest_overfitting(returns_matrix: np.ndarray | pd.DataFrame, n_splits: int = 16
-                                        ) -> PBOResult:
+def probability_of_backtest_overfitting(returns_matrix: np.ndarray | pd.DataFrame, n_splits: int = 16) -> PBOResult:
     """Probability of backtest overfitting by combinatorially symmetric cross-validation.
 
     The T x N matrix (bars x trials, per-bar returns) is cut into `n_splits` contiguous blocks of rows
@@ -144,16 +154,23 @@ def probability_of_backtest_overfitting(returns_matrix: np.ndarray | pd.DataFram
         row, col = (int(i[0]) for i in np.nonzero(~np.isfinite(r)))
         raise ConfigError(f"returns_matrix: {r[row, col]} at row {row}, column {col}; expected finite returns")
     blocks = np.array_split(np.arange(t), n_splits)
-    sums = np.stack([r[b].sum(axis=0) for b in blocks])            # (S, N)
+    sums = np.stack([r[b].sum(axis=0) for b in blocks])  # (S, N)
     squares = np.stack([(r[b] ** 2).sum(axis=0) for b in blocks])  # (S, N)
     counts = np.array([len(b) for b in blocks], dtype=np.float64)  # (S,)
     picks = np.array(list(combinations(range(n_splits), n_splits // 2)), dtype=np.int64)
     rank, is_perf, oos_perf = _cscv(sums, squares, counts, picks)
     w = rank / (n + 1.0)
     logits = np.log(w / (1.0 - w))
-    return PBOResult(pbo=float(np.mean(logits <= 0)), logits=logits, n_splits=n_splits,
-                     n_combinations=len(picks), n_trials=n, is_performance=is_perf, oos_performance=oos_perf,
-                     prob_oos_loss=float(np.mean(oos_perf < 0)))
+    return PBOResult(
+        pbo=float(np.mean(logits <= 0)),
+        logits=logits,
+        n_splits=n_splits,
+        n_combinations=len(picks),
+        n_trials=n,
+        is_performance=is_perf,
+        oos_performance=oos_perf,
+        prob_oos_loss=float(np.mean(oos_perf < 0)),
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -216,8 +233,14 @@ def _cscv(sums, squares, counts, picks):  # pragma: no cover - compiled
     return rank, is_perf, oos_perf
 
 
-def plateau_score(table: pd.DataFrame, param_names: Sequence[str], objective: str, *, maximize: bool = True,
-                  at: Mapping[str, Any] | None = None) -> float:
+def plateau_score(
+    table: pd.DataFrame,
+    param_names: Sequence[str],
+    objective: str,
+    *,
+    maximize: bool = True,
+    at: Mapping[str, Any] | None = None,
+) -> float:
     """How much the objective holds up around a parameter set of a grid: mean(neighbours) / centre.
 
     The centre is the best row of `table` (or the row whose parameters equal `at`). Its neighbours are the
@@ -276,8 +299,11 @@ def _check_count(name: str, value: Any, low: int) -> None:
 
 
 def _check_finite(name: str, value: Any, low: float | None = None) -> None:
-    if not isinstance(value, (int, float, np.floating, np.integer)) or isinstance(value, bool) \
-            or not math.isfinite(value):
+    if (
+        not isinstance(value, (int, float, np.floating, np.integer))
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+    ):
         raise ConfigError(f"{name}: {value!r} is not a finite number")
     if low is not None and value < low:
         raise ConfigError(f"{name}: {value!r} must be >= {low}")

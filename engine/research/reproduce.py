@@ -8,13 +8,15 @@ key = sha256 of `request_hash | data_hash | version`, where
 - data_hash = `engine.data.data_fingerprint` of the bars the request loads (the aligned arrays and index);
 - version = `engine.__version__`.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from engine.request import BacktestRequest
 
@@ -48,7 +50,7 @@ def make_key(request: BacktestRequest, data_hash: str, version: str | None = Non
     if version is None:
         from engine import __version__ as version
     rh = request_hash(request)
-    key = hashlib.sha256(f"{rh}|{data_hash}|{version}".encode("utf-8")).hexdigest()
+    key = hashlib.sha256(f"{rh}|{data_hash}|{version}".encode()).hexdigest()
     return ReproKey(key=key, request_hash=rh, data_hash=data_hash, version=str(version))
 
 

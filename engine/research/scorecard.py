@@ -13,20 +13,27 @@ or else a small default grid around the request's parameters (each of the first 
 -2..+2 grid steps, at most 25 sets) run with `engine.sim.grid.run_grid`. Thresholds are rules of thumb for daily
 bars, not laws; the detail of each line says which one was applied.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from engine.errors import ConfigError
-from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
-from engine.research.overfitting import (deflated_sharpe_ratio, expected_max_sharpe, plateau_score,
-                                probability_of_backtest_overfitting, return_moments)
 from engine.request import BacktestRequest
+from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
+from engine.research.overfitting import (
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    plateau_score,
+    probability_of_backtest_overfitting,
+    return_moments,
+)
 from engine.research.sensitivity import breakeven_commission, fill_sensitivity
 
 VERDICTS: tuple[str, ...] = ("pass", "warn", "fail")
@@ -89,8 +96,13 @@ class Scorecard:
         return pd.DataFrame([asdict(line) for line in self.lines], columns=["name", "value", "verdict", "detail"])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"overall": self.overall, "counts": self.counts(), "lines": [asdict(line) for line in self.lines],
-                "request": self.request.to_dict() if self.request is not None else None, "info": self.info}
+        return {
+            "overall": self.overall,
+            "counts": self.counts(),
+            "lines": [asdict(line) for line in self.lines],
+            "request": self.request.to_dict() if self.request is not None else None,
+            "info": self.info,
+        }
 
 
 def _grade(value: float, bounds: tuple[float, float], higher: bool = True) -> str:
@@ -102,8 +114,14 @@ def _grade(value: float, bounds: tuple[float, float], higher: bool = True) -> st
     return "pass" if value <= good else "warn" if value <= ok else "fail"
 
 
-STEPS: tuple[str, ...] = ("backtest", "trial grid", "deflated Sharpe, PBO, plateau", "Monte Carlo",
-                          "fill sensitivity", "break-even commission")
+STEPS: tuple[str, ...] = (
+    "backtest",
+    "trial grid",
+    "deflated Sharpe, PBO, plateau",
+    "Monte Carlo",
+    "fill sensitivity",
+    "break-even commission",
+)
 """The parts of `build_scorecard`, in order; progress(done, len(STEPS)) is called after each."""
 
 
@@ -125,11 +143,19 @@ class _Steps:
             self.check()
 
 
-def build_scorecard(request: BacktestRequest, n_trials: int | None = None, grid_table: pd.DataFrame | None = None,
-                    *, trial_returns: np.ndarray | pd.DataFrame | None = None, param_names: Sequence[str] | None = None,
-                    walkforward: Any = None, montecarlo: MonteCarloSpec | None = None,
-                    data: Any = None, progress: Callable[[int, int], None] | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> Scorecard:
+def build_scorecard(
+    request: BacktestRequest,
+    n_trials: int | None = None,
+    grid_table: pd.DataFrame | None = None,
+    *,
+    trial_returns: np.ndarray | pd.DataFrame | None = None,
+    param_names: Sequence[str] | None = None,
+    walkforward: Any = None,
+    montecarlo: MonteCarloSpec | None = None,
+    data: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Scorecard:
     """Run every robustness check for `request` (one strategy + parameter set) and grade it.
 
     Args:
@@ -175,8 +201,14 @@ def build_scorecard(request: BacktestRequest, n_trials: int | None = None, grid_
     steps.step()
     # 1-2. Sharpe and deflated Sharpe
     sharpe = float(result.metrics.get("sharpe", math.nan))
-    lines.append(ScoreLine("Sharpe ratio", sharpe, _grade(sharpe, THRESHOLDS["sharpe"]),
-                           f"Annualized Sharpe of per-bar returns (x sqrt({ppy:g})); pass >= 1.0, warn >= 0.5."))
+    lines.append(
+        ScoreLine(
+            "Sharpe ratio",
+            sharpe,
+            _grade(sharpe, THRESHOLDS["sharpe"]),
+            f"Annualized Sharpe of per-bar returns (x sqrt({ppy:g})); pass >= 1.0, warn >= 0.5.",
+        )
+    )
     trial_sr = _trial_sharpes(grid_table, trial_returns, ppy)
     lines.append(_deflated_line(result.returns.to_numpy(np.float64), trial_sr, n_trials, ppy, info))
     # 3-4. PBO and plateau
@@ -189,9 +221,15 @@ def build_scorecard(request: BacktestRequest, n_trials: int | None = None, grid_
     # 5. walk-forward efficiency
     if walkforward is not None:
         eff = float(getattr(walkforward, "efficiency", math.nan))
-        lines.append(ScoreLine("Walk-forward efficiency", eff, _grade(eff, THRESHOLDS["walkforward_efficiency"]),
-                               "Stitched out-of-sample CAGR / mean in-sample CAGR of the chosen sets; "
-                               "pass >= 0.5, warn >= 0.25 (NaN: in-sample CAGR <= 0)."))
+        lines.append(
+            ScoreLine(
+                "Walk-forward efficiency",
+                eff,
+                _grade(eff, THRESHOLDS["walkforward_efficiency"]),
+                "Stitched out-of-sample CAGR / mean in-sample CAGR of the chosen sets; "
+                "pass >= 0.5, warn >= 0.25 (NaN: in-sample CAGR <= 0).",
+            )
+        )
     steps.step()
     # 6-8. Monte Carlo
     lines += _montecarlo_lines(result, montecarlo or MonteCarloSpec(), info, should_stop)
@@ -202,12 +240,23 @@ def build_scorecard(request: BacktestRequest, n_trials: int | None = None, grid_
     lines.append(_breakeven_line(request, data, info, should_stop))
     # 11-12. activity
     trades = float(result.metrics.get("n_trades", 0.0))
-    lines.append(ScoreLine("Number of trades", trades, _grade(trades, THRESHOLDS["n_trades"]),
-                           "Round trips in the backtest (few trades = a result resting on luck); "
-                           "pass >= 30, warn >= 10."))
+    lines.append(
+        ScoreLine(
+            "Number of trades",
+            trades,
+            _grade(trades, THRESHOLDS["n_trades"]),
+            "Round trips in the backtest (few trades = a result resting on luck); pass >= 30, warn >= 10.",
+        )
+    )
     exposure = float(result.metrics.get("exposure", math.nan))
-    lines.append(ScoreLine("Exposure", exposure, _grade(exposure, THRESHOLDS["exposure"]),
-                           "Share of bars holding a position; pass >= 10%, warn >= 2%."))
+    lines.append(
+        ScoreLine(
+            "Exposure",
+            exposure,
+            _grade(exposure, THRESHOLDS["exposure"]),
+            "Share of bars holding a position; pass >= 10%, warn >= 2%.",
+        )
+    )
     info["metrics"] = dict(result.metrics)
     steps.step()
     return Scorecard(lines=lines, request=request, info=info, backtest=result)
@@ -219,9 +268,10 @@ def neighbourhood_ranges(strategy_cls: type, params: Mapping[str, Any]) -> dict[
     from engine.strategies.base import param_specs
 
     specs = param_specs(strategy_cls.Params)
-    numeric = [s for s in specs if s.type in (int, float) and s.low is not None and s.high is not None
-               and not s.choices]
-    chosen = numeric[:2] + [s for s in specs if s.choices and len(s.choices) > 1][:max(0, 2 - len(numeric))]
+    numeric = [
+        s for s in specs if s.type in (int, float) and s.low is not None and s.high is not None and not s.choices
+    ]
+    chosen = numeric[:2] + [s for s in specs if s.choices and len(s.choices) > 1][: max(0, 2 - len(numeric))]
     ranges: dict[str, list[Any]] = {}
     for spec in chosen:
         v = params[spec.name]
@@ -238,11 +288,12 @@ def neighbourhood_ranges(strategy_cls: type, params: Mapping[str, Any]) -> dict[
     return ranges
 
 
-def _default_grid(data: Any, strategy_cls: type, params: Mapping[str, Any], config: Any,
-                  should_stop: Callable[[], bool] | None = None) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+def _default_grid(
+    data: Any, strategy_cls: type, params: Mapping[str, Any], config: Any, should_stop: Callable[[], bool] | None = None
+) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """The grid of `neighbourhood_ranges` around `params`, run with `run_grid`."""
-    from engine.sim.grid import expand_grid, run_grid
     from engine.metrics import returns_from_equity
+    from engine.sim.grid import expand_grid, run_grid
 
     ranges = neighbourhood_ranges(strategy_cls, params)
     fixed = {k: v for k, v in params.items() if k not in ranges}
@@ -255,8 +306,11 @@ def _default_grid(data: Any, strategy_cls: type, params: Mapping[str, Any], conf
 def _searched(table: pd.DataFrame, strategy_cls: type) -> list[str]:
     from engine.strategies.base import param_specs
 
-    return [s.name for s in param_specs(strategy_cls.Params)
-            if s.name in table.columns and table[s.name].nunique(dropna=True) > 1]
+    return [
+        s.name
+        for s in param_specs(strategy_cls.Params)
+        if s.name in table.columns and table[s.name].nunique(dropna=True) > 1
+    ]
 
 
 def _trial_sharpes(grid_table: pd.DataFrame | None, trial_returns: Any, ppy: float) -> np.ndarray:
@@ -273,8 +327,9 @@ def _trial_sharpes(grid_table: pd.DataFrame | None, trial_returns: Any, ppy: flo
     return sr[np.isfinite(sr)]
 
 
-def _deflated_line(returns: np.ndarray, trial_sr: np.ndarray, n_trials: int | None, ppy: float,
-                   info: dict[str, Any]) -> ScoreLine:
+def _deflated_line(
+    returns: np.ndarray, trial_sr: np.ndarray, n_trials: int | None, ppy: float, info: dict[str, Any]
+) -> ScoreLine:
     name = "Deflated Sharpe ratio"
     moments = return_moments(returns)
     n = int(n_trials) if n_trials is not None else max(1, len(trial_sr))
@@ -284,14 +339,22 @@ def _deflated_line(returns: np.ndarray, trial_sr: np.ndarray, n_trials: int | No
     if not math.isfinite(moments["sharpe"]):
         return ScoreLine(name, math.nan, "fail", "Undefined: the strategy's returns have no dispersion.")
     sr0 = expected_max_sharpe(n, variance)
-    dsr = deflated_sharpe_ratio(moments["sharpe"], moments["n_obs"], n, variance, moments["skew"],
-                                moments["kurtosis"])
-    info["deflated_sharpe"] = {"n_trials": n, "trial_sharpe_variance_per_bar": variance, "sr0_per_bar": sr0,
-                               "sr0_annualized": sr0 * math.sqrt(ppy), **moments}
-    return ScoreLine(name, dsr, _grade(dsr, THRESHOLDS["deflated_sharpe"]),
-                     f"P(true Sharpe > {sr0 * math.sqrt(ppy):.2f}, the best of {n} trial(s) expected by luck), "
-                     f"with skew {moments['skew']:.2f} and kurtosis {moments['kurtosis']:.1f}; "
-                     "pass >= 0.95, warn >= 0.50.")
+    dsr = deflated_sharpe_ratio(moments["sharpe"], moments["n_obs"], n, variance, moments["skew"], moments["kurtosis"])
+    info["deflated_sharpe"] = {
+        "n_trials": n,
+        "trial_sharpe_variance_per_bar": variance,
+        "sr0_per_bar": sr0,
+        "sr0_annualized": sr0 * math.sqrt(ppy),
+        **moments,
+    }
+    return ScoreLine(
+        name,
+        dsr,
+        _grade(dsr, THRESHOLDS["deflated_sharpe"]),
+        f"P(true Sharpe > {sr0 * math.sqrt(ppy):.2f}, the best of {n} trial(s) expected by luck), "
+        f"with skew {moments['skew']:.2f} and kurtosis {moments['kurtosis']:.1f}; "
+        "pass >= 0.95, warn >= 0.50.",
+    )
 
 
 def _distinct_columns(returns: np.ndarray) -> np.ndarray:
@@ -308,18 +371,30 @@ def _pbo_line(trial_returns: np.ndarray, info: dict[str, Any]) -> ScoreLine:
     t, n = trial_returns.shape if trial_returns.ndim == 2 else (len(trial_returns), 1)  # n: distinct trials
     splits = 16 if t >= 16 * 40 else 8 if t >= 8 * 20 else 4 if t >= 4 * 10 else 0
     if n < 2 or splits == 0:
-        return ScoreLine(name, math.nan, "warn", f"Not computed: {n} distinct trial(s) over {t} bars (needs >= 2 "
-                                                 "trials that trade differently and >= 40 bars).")
+        return ScoreLine(
+            name,
+            math.nan,
+            "warn",
+            f"Not computed: {n} distinct trial(s) over {t} bars (needs >= 2 "
+            "trials that trade differently and >= 40 bars).",
+        )
     pbo = probability_of_backtest_overfitting(trial_returns, n_splits=splits)
-    info["pbo"] = {"n_splits": splits, "n_trials": n, "n_combinations": pbo.n_combinations,
-                   "prob_oos_loss": pbo.prob_oos_loss}
-    return ScoreLine(name, pbo.pbo, _grade(pbo.pbo, THRESHOLDS["pbo"], higher=False),
-                     f"CSCV over {n} trials, {splits} blocks ({pbo.n_combinations} splits): share where the "
-                     "in-sample best ranks at or below the out-of-sample median; pass <= 0.2, warn <= 0.5.")
+    info["pbo"] = {
+        "n_splits": splits,
+        "n_trials": n,
+        "n_combinations": pbo.n_combinations,
+        "prob_oos_loss": pbo.prob_oos_loss,
+    }
+    return ScoreLine(
+        name,
+        pbo.pbo,
+        _grade(pbo.pbo, THRESHOLDS["pbo"], higher=False),
+        f"CSCV over {n} trials, {splits} blocks ({pbo.n_combinations} splits): share where the "
+        "in-sample best ranks at or below the out-of-sample median; pass <= 0.2, warn <= 0.5.",
+    )
 
 
-def _plateau_line(table: pd.DataFrame, names: list[str], params: Mapping[str, Any],
-                  info: dict[str, Any]) -> ScoreLine:
+def _plateau_line(table: pd.DataFrame, names: list[str], params: Mapping[str, Any], info: dict[str, Any]) -> ScoreLine:
     name = "Plateau score"
     at = {k: params[k] for k in names if k in params}
     try:
@@ -327,13 +402,18 @@ def _plateau_line(table: pd.DataFrame, names: list[str], params: Mapping[str, An
     except ConfigError:  # these params are not a row of the table: judge the table's best instead
         score = plateau_score(table, names, "sharpe")
     info["plateau_params"] = names
-    return ScoreLine(name, score, _grade(score, THRESHOLDS["plateau"]),
-                     f"Mean Sharpe of the neighbouring sets (one grid step in {', '.join(names)}) / this set's "
-                     "Sharpe; pass >= 0.8, warn >= 0.5 (NaN: Sharpe <= 0 or no neighbour).")
+    return ScoreLine(
+        name,
+        score,
+        _grade(score, THRESHOLDS["plateau"]),
+        f"Mean Sharpe of the neighbouring sets (one grid step in {', '.join(names)}) / this set's "
+        "Sharpe; pass >= 0.8, warn >= 0.5 (NaN: Sharpe <= 0 or no neighbour).",
+    )
 
 
-def _montecarlo_lines(result: Any, spec: MonteCarloSpec, info: dict[str, Any],
-                      should_stop: Callable[[], bool] | None = None) -> list[ScoreLine]:
+def _montecarlo_lines(
+    result: Any, spec: MonteCarloSpec, info: dict[str, Any], should_stop: Callable[[], bool] | None = None
+) -> list[ScoreLine]:
     mc = run_montecarlo(result, spec, should_stop=should_stop)
     cash = float(result.config.initial_cash)
     p5_final = float(mc.percentiles.loc["p5", "final_equity"]) / cash
@@ -342,15 +422,24 @@ def _montecarlo_lines(result: Any, spec: MonteCarloSpec, info: dict[str, Any],
     info["montecarlo"] = {"spec": spec.to_dict(), "percentiles": mc.percentiles.to_dict(), **mc.summary}
     what = f"{spec.method}, {spec.n_sims} sims, seed {spec.seed}"
     return [
-        ScoreLine("Monte Carlo 5th percentile final equity", p5_final,
-                  _grade(p5_final, (THRESHOLDS["mc_p5_final"][0], floor)),
-                  f"Final equity / initial cash in the worst 5% of paths ({what}); pass >= 1.0, "
-                  f"warn >= {floor:.2f}."),
-        ScoreLine("Monte Carlo 5th percentile max drawdown", p5_dd, _grade(p5_dd, THRESHOLDS["mc_p5_drawdown"]),
-                  f"Max drawdown in the worst 5% of paths ({what}); pass >= -25%, warn >= -40%."),
-        ScoreLine(f"Probability of a loss beyond {spec.loss_threshold:.0%}", mc.prob_loss_beyond,
-                  _grade(mc.prob_loss_beyond, THRESHOLDS["prob_loss"], higher=False),
-                  f"Share of paths ending below {floor:.2f} x initial cash ({what}); pass <= 5%, warn <= 20%."),
+        ScoreLine(
+            "Monte Carlo 5th percentile final equity",
+            p5_final,
+            _grade(p5_final, (THRESHOLDS["mc_p5_final"][0], floor)),
+            f"Final equity / initial cash in the worst 5% of paths ({what}); pass >= 1.0, warn >= {floor:.2f}.",
+        ),
+        ScoreLine(
+            "Monte Carlo 5th percentile max drawdown",
+            p5_dd,
+            _grade(p5_dd, THRESHOLDS["mc_p5_drawdown"]),
+            f"Max drawdown in the worst 5% of paths ({what}); pass >= -25%, warn >= -40%.",
+        ),
+        ScoreLine(
+            f"Probability of a loss beyond {spec.loss_threshold:.0%}",
+            mc.prob_loss_beyond,
+            _grade(mc.prob_loss_beyond, THRESHOLDS["prob_loss"], higher=False),
+            f"Share of paths ending below {floor:.2f} x initial cash ({what}); pass <= 5%, warn <= 20%.",
+        ),
     ]
 
 
@@ -359,21 +448,35 @@ def _fill_line(request: BacktestRequest, data: Any) -> ScoreLine:
     table = fill_sensitivity(request, data=data)
     optimistic, real = float(table.loc["same_close", "cagr"]), float(table.loc["next_open", "cagr"])
     gap = (optimistic - real) / abs(optimistic) if optimistic != 0 and math.isfinite(optimistic) else math.nan
-    verdict = "fail" if not real > 0 else "pass" if not math.isfinite(gap) else _grade(
-        gap, THRESHOLDS["fill_gap"], higher=False)
-    return ScoreLine(name, gap, verdict,
-                     f"Share of the optimistic same_close CAGR ({optimistic:.2%}) lost when filling at the next "
-                     f"open ({real:.2%}); pass <= 25%, warn <= 50%, fail if the next-open CAGR is <= 0.")
+    verdict = (
+        "fail"
+        if not real > 0
+        else "pass"
+        if not math.isfinite(gap)
+        else _grade(gap, THRESHOLDS["fill_gap"], higher=False)
+    )
+    return ScoreLine(
+        name,
+        gap,
+        verdict,
+        f"Share of the optimistic same_close CAGR ({optimistic:.2%}) lost when filling at the next "
+        f"open ({real:.2%}); pass <= 25%, warn <= 50%, fail if the next-open CAGR is <= 0.",
+    )
 
 
-def _breakeven_line(request: BacktestRequest, data: Any, info: dict[str, Any],
-                    should_stop: Callable[[], bool] | None = None) -> ScoreLine:
+def _breakeven_line(
+    request: BacktestRequest, data: Any, info: dict[str, Any], should_stop: Callable[[], bool] | None = None
+) -> ScoreLine:
     bps = breakeven_commission(request, data=data, should_stop=should_stop)
     info["breakeven_commission_bps"] = bps
-    return ScoreLine("Break-even commission", bps, _grade(bps, THRESHOLDS["breakeven_bps"]),
-                     f"Commission (bps of traded notional per fill, slippage "
-                     f"{request.config.costs.slippage_bps:g} bps kept) at which the total return reaches 0; "
-                     "pass >= 20, warn >= 10 (inf: the edge survives 1000 bps).")
+    return ScoreLine(
+        "Break-even commission",
+        bps,
+        _grade(bps, THRESHOLDS["breakeven_bps"]),
+        f"Commission (bps of traded notional per fill, slippage "
+        f"{request.config.costs.slippage_bps:g} bps kept) at which the total return reaches 0; "
+        "pass >= 20, warn >= 10 (inf: the edge survives 1000 bps).",
+    )
 
 
 def save_scorecard(card: Scorecard, store: Any = None, name: str | None = None) -> str:
@@ -385,8 +488,11 @@ def save_scorecard(card: Scorecard, store: Any = None, name: str | None = None) 
         raise ConfigError("scorecard: only a scorecard from build_scorecard (with its backtest) can be saved")
     store = store if store is not None else RunStore()
     counts = card.counts()
-    name = name or (f"scorecard {card.request.strategy}: {card.overall} ({counts['pass']} pass, "
-                    f"{counts['warn']} warn, {counts['fail']} fail)")
+    name = name or (
+        f"scorecard {card.request.strategy}: {card.overall} ({counts['pass']} pass, "
+        f"{counts['warn']} warn, {counts['fail']} fail)"
+    )
     payload = {"overall": card.overall, "counts": counts, "info": card.info}
-    return store.save_analysis(card.backtest, card.request, kind="scorecard", name=name, payload=payload,
-                               frames={"scorecard": card.to_frame()})
+    return store.save_analysis(
+        card.backtest, card.request, kind="scorecard", name=name, payload=payload, frames={"scorecard": card.to_frame()}
+    )

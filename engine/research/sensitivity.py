@@ -10,11 +10,12 @@
 Both load the data and build the strategy once, then call `run_backtest` per configuration (a parameter
 grid cannot vary the config, so `engine.sim.grid.run_grid` does not apply; each run takes milliseconds).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import pandas as pd
 
@@ -59,13 +60,25 @@ def fill_sensitivity(request: BacktestRequest, *, data: MarketData | None = None
     rows = []
     for fill in FILL_ORDER:
         result = run_backtest(data, strategy, replace(request.config, fill=fill))
-        rows.append({"fill": fill, "label": FILL_LABELS[fill], "tradable": fill != "same_close",
-                     **{m: float(result.metrics.get(m, math.nan)) for m in KEY_METRICS}})
+        rows.append(
+            {
+                "fill": fill,
+                "label": FILL_LABELS[fill],
+                "tradable": fill != "same_close",
+                **{m: float(result.metrics.get(m, math.nan)) for m in KEY_METRICS},
+            }
+        )
     return pd.DataFrame(rows).set_index("fill")
 
 
-def breakeven_commission(request: BacktestRequest, *, metric: str = "total_return", tolerance_bps: float = 0.01,
-                         data: MarketData | None = None, should_stop: Callable[[], bool] | None = None) -> float:
+def breakeven_commission(
+    request: BacktestRequest,
+    *,
+    metric: str = "total_return",
+    tolerance_bps: float = 0.01,
+    data: MarketData | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> float:
     """Commission (bps of traded notional per fill) at which `metric` of the request's backtest reaches 0.
 
     The request's commission is replaced (its slippage and minimum commission are kept); the metric is
@@ -85,12 +98,15 @@ def breakeven_commission(request: BacktestRequest, *, metric: str = "total_retur
             raise ConfigError("cancelled")
         result: BacktestResult = run_backtest(data, strategy, config_with_commission(request.config, bps))
         if metric not in result.metrics:
-            raise ConfigError(f"breakeven_commission: unknown metric {metric!r}; choose one of "
-                              f"{sorted(result.metrics)}")
+            raise ConfigError(
+                f"breakeven_commission: unknown metric {metric!r}; choose one of {sorted(result.metrics)}"
+            )
         v = float(result.metrics[metric])
         if math.isnan(v):
-            raise ConfigError(f"breakeven_commission: {metric} is undefined (NaN) at {bps:g} bps; "
-                              "choose total_return or a strategy that trades")
+            raise ConfigError(
+                f"breakeven_commission: {metric} is undefined (NaN) at {bps:g} bps; "
+                "choose total_return or a strategy that trades"
+            )
         return v
 
     return _bisect_root(value, 0.0, MAX_COMMISSION_BPS, tolerance_bps)

@@ -11,6 +11,7 @@ Calendar lengths: boundaries are the first bar at or after the nominal date `fir
 (k = 0, 1, ...), computed from the start each time so month ends do not drift; a rolling IS starts at the
 first bar at or after `boundary date - IS`.
 """
+
 from __future__ import annotations
 
 import re
@@ -79,8 +80,9 @@ def parse_length(value: str | int, what: str = "length") -> Length:
     return Length(text=f"{count}{unit}", offset=pd.DateOffset(**{_UNITS[unit]: count}))
 
 
-def split_windows(index: pd.Index, in_sample: str | int, out_of_sample: str | int, anchored: bool = False,
-                  min_is_bars: int = 2) -> list[Window]:
+def split_windows(
+    index: pd.Index, in_sample: str | int, out_of_sample: str | int, anchored: bool = False, min_is_bars: int = 2
+) -> list[Window]:
     """Split a bar index into walk-forward windows (see the module docstring for the rules).
 
     Args:
@@ -101,8 +103,9 @@ def split_windows(index: pd.Index, in_sample: str | int, out_of_sample: str | in
         raise DataError("walk-forward: no bars to split")
     if (is_len.offset is not None or oos_len.offset is not None) and not isinstance(index, pd.DatetimeIndex):
         raise ConfigError("walk-forward: calendar lengths (Y/M/W/D) need a DatetimeIndex; use bar counts")
-    span = f"{n} bars" + (f", {index[0]:%Y-%m-%d} .. {index[-1]:%Y-%m-%d}" if isinstance(index, pd.DatetimeIndex)
-                          else "")
+    span = f"{n} bars" + (
+        f", {index[0]:%Y-%m-%d} .. {index[-1]:%Y-%m-%d}" if isinstance(index, pd.DatetimeIndex) else ""
+    )
 
     # the first boundary (first OOS bar) and its nominal date
     if is_len.bars is not None:
@@ -112,8 +115,10 @@ def split_windows(index: pd.Index, in_sample: str | int, out_of_sample: str | in
         nominal0 = index[0] + is_len.offset
         first = int(index.searchsorted(nominal0, side="left"))
     if first >= n:
-        raise DataError(f"walk-forward: the in-sample length {is_len.text} is longer than the data ({span}); "
-                        "shorten it or load more history")
+        raise DataError(
+            f"walk-forward: the in-sample length {is_len.text} is longer than the data ({span}); "
+            "shorten it or load more history"
+        )
 
     bounds: list[tuple[int, pd.Timestamp | None]] = []
     k = 0
@@ -142,7 +147,9 @@ def split_windows(index: pd.Index, in_sample: str | int, out_of_sample: str | in
         else:
             is_start = int(index.searchsorted(nominal - is_len.offset, side="left"))
         if start - is_start < min_is_bars:
-            raise DataError(f"walk-forward: in-sample window {i + 1} ({is_len.text}) holds only "
-                            f"{start - is_start} bar(s); use a longer in-sample length")
+            raise DataError(
+                f"walk-forward: in-sample window {i + 1} ({is_len.text}) holds only "
+                f"{start - is_start} bar(s); use a longer in-sample length"
+            )
         windows.append(Window(number=i, is_start=is_start, is_stop=start, oos_start=start, oos_stop=stop))
     return windows

@@ -6,11 +6,13 @@ metric and the top N, or those at or above a threshold (or both: the top N of th
 The kept list goes into a preset's `universe` field (`UniverseResult.apply_to`), which signals and
 `Preset.to_request()` then trade instead of the full symbol list.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,10 +42,16 @@ class UniverseResult:
         return replace(preset, universe=tuple(self.kept))
 
 
-def select_universe(request: BacktestRequest, metric: str = "sharpe", top_n: int | None = None,
-                    threshold: float | None = None, *, higher_is_better: bool = True,
-                    progress: Callable[[int, int], None] | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> UniverseResult:
+def select_universe(
+    request: BacktestRequest,
+    metric: str = "sharpe",
+    top_n: int | None = None,
+    threshold: float | None = None,
+    *,
+    higher_is_better: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> UniverseResult:
     """Rank `request.symbols` by `metric` of the strategy run on each symbol alone, in-sample.
 
     Args:
@@ -79,8 +87,13 @@ def select_universe(request: BacktestRequest, metric: str = "sharpe", top_n: int
             metrics = run_backtest(data, strategy, request.config).metrics
         except EngineError as e:
             raise type(e)(f"universe selection, symbol {symbol} alone: {e}") from e
-        rows.append({"symbol": symbol, metric: float(metrics.get(metric, math.nan)),
-                     **{m: float(metrics.get(m, math.nan)) for m in RANKING_COLUMNS if m != metric}})
+        rows.append(
+            {
+                "symbol": symbol,
+                metric: float(metrics.get(metric, math.nan)),
+                **{m: float(metrics.get(m, math.nan)) for m in RANKING_COLUMNS if m != metric},
+            }
+        )
         if progress is not None:
             progress(i + 1, len(request.symbols))
     ranking = pd.DataFrame(rows)
@@ -95,5 +108,6 @@ def select_universe(request: BacktestRequest, metric: str = "sharpe", top_n: int
     if top_n is not None:
         keep &= keep.cumsum() <= top_n
     ranking["kept"] = keep.to_numpy()
-    return UniverseResult(ranking=ranking, kept=list(ranking.loc[keep, "symbol"]), metric=metric, top_n=top_n,
-                          threshold=threshold)
+    return UniverseResult(
+        ranking=ranking, kept=list(ranking.loc[keep, "symbol"]), metric=metric, top_n=top_n, threshold=threshold
+    )

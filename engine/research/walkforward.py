@@ -22,13 +22,15 @@ Windows are independent: with workers > 1 they run on `WindowRunner`, the batch 
 process pool, each window getting only its own bars (IS start .. OOS end); the result is identical to the
 serial run. `save_walkforward` stores the stitched OOS equity as a run with the chosen set of every window.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import pickle
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,12 +38,12 @@ import pandas as pd
 from engine.batch.runners import LocalRunner
 from engine.data.market import FIELDS, MarketData
 from engine.errors import ConfigError
-from engine.sim.grid import Progress, run_grid
 from engine.metrics import backtest_metrics, metrics_table
-from engine.research.optimize import ObjectiveFn, OptimizeSpec, run_optimization, search_space
 from engine.request import BacktestRequest
-from engine.sim.result import BacktestResult
+from engine.research.optimize import ObjectiveFn, OptimizeSpec, run_optimization, search_space
 from engine.research.splits import Window, parse_length, split_windows
+from engine.sim.grid import Progress, run_grid
+from engine.sim.result import BacktestResult
 
 STABILITY_METRICS: tuple[str, ...] = ("sharpe", "cagr", "total_return", "max_drawdown", "calmar", "n_trades")
 """Metrics kept per window and parameter set in the stability surface (the objective is always included)."""
@@ -69,11 +71,15 @@ class WalkForwardSpec:
             raise ConfigError(f"walk-forward: anchored must be true or false, got {self.anchored!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"optimize": self.optimize.to_dict(), "in_sample": self.in_sample,
-                "out_of_sample": self.out_of_sample, "anchored": self.anchored}
+        return {
+            "optimize": self.optimize.to_dict(),
+            "in_sample": self.in_sample,
+            "out_of_sample": self.out_of_sample,
+            "anchored": self.anchored,
+        }
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "WalkForwardSpec":
+    def from_dict(cls, values: Mapping[str, Any]) -> WalkForwardSpec:
         values = dict(values)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
@@ -142,9 +148,16 @@ class WindowRunner(LocalRunner):
         return self._pool.submit(fn, *args)
 
 
-def run_walkforward(spec: WalkForwardSpec, *, data: MarketData | None = None, progress: Progress | None = None,
-                    should_stop: Callable[[], bool] | None = None, objective_fn: ObjectiveFn | None = None,
-                    workers: int | None = None, runner: WindowRunner | None = None) -> WalkForwardResult:
+def run_walkforward(
+    spec: WalkForwardSpec,
+    *,
+    data: MarketData | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    objective_fn: ObjectiveFn | None = None,
+    workers: int | None = None,
+    runner: WindowRunner | None = None,
+) -> WalkForwardResult:
     """Optimize on each in-sample window, evaluate out-of-sample, stitch the OOS equity (module docstring).
 
     Args:
@@ -172,8 +185,7 @@ def run_walkforward(spec: WalkForwardSpec, *, data: MarketData | None = None, pr
         data = load_market_data(list(opt.symbols), opt.start, opt.end, opt.data_source)
     windows = split_windows(data.index, spec.in_sample, spec.out_of_sample, spec.anchored)
     metric_names = list(dict.fromkeys((opt.objective, *STABILITY_METRICS)))
-    jobs = [(opt, rows(data, w.is_start, w.oos_stop), _local(w), searched, metric_names, objective_fn)
-            for w in windows]
+    jobs = [(opt, rows(data, w.is_start, w.oos_stop), _local(w), searched, metric_names, objective_fn) for w in windows]
     if runner is not None or (workers is not None and workers > 1):
         _check_picklable(objective_fn)
         outcomes = _in_pool(jobs, runner, workers, progress, should_stop)
@@ -184,12 +196,12 @@ def run_walkforward(spec: WalkForwardSpec, *, data: MarketData | None = None, pr
 
 def _local(w: Window) -> Window:
     """The window in the coordinates of its own bars [is_start, oos_stop)."""
-    return Window(number=w.number, is_start=0, is_stop=w.is_bars, oos_start=w.is_bars,
-                  oos_stop=w.is_bars + w.oos_bars)
+    return Window(number=w.number, is_start=0, is_stop=w.is_bars, oos_start=w.is_bars, oos_stop=w.is_bars + w.oos_bars)
 
 
-def _in_turn(jobs: list[tuple], workers: int | None, progress: Progress | None,
-             should_stop: Callable[[], bool] | None) -> list[WindowOutcome]:
+def _in_turn(
+    jobs: list[tuple], workers: int | None, progress: Progress | None, should_stop: Callable[[], bool] | None
+) -> list[WindowOutcome]:
     """Every window one after another in this process."""
     outcomes = []
     for job in jobs:
@@ -201,8 +213,13 @@ def _in_turn(jobs: list[tuple], workers: int | None, progress: Progress | None,
     return outcomes
 
 
-def _in_pool(jobs: list[tuple], runner: WindowRunner | None, workers: int | None, progress: Progress | None,
-             should_stop: Callable[[], bool] | None) -> list[WindowOutcome]:
+def _in_pool(
+    jobs: list[tuple],
+    runner: WindowRunner | None,
+    workers: int | None,
+    progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+) -> list[WindowOutcome]:
     """Every window on a process pool (`runner`, or a new WindowRunner(workers) closed afterwards)."""
     own = runner is None
     pool = WindowRunner(workers) if own else runner
@@ -231,32 +248,50 @@ def _check_picklable(objective_fn: ObjectiveFn | None) -> None:
     try:
         pickle.dumps(objective_fn)
     except Exception as e:
-        raise ConfigError(f"walk-forward: objective_fn {objective_fn!r} cannot be sent to worker processes "
-                          f"({type(e).__name__}); define it at module level or use workers=1") from None
+        raise ConfigError(
+            f"walk-forward: objective_fn {objective_fn!r} cannot be sent to worker processes "
+            f"({type(e).__name__}); define it at module level or use workers=1"
+        ) from None
 
 
-def window_task(opt: OptimizeSpec, part: MarketData, w: Window, searched: list[str], metric_names: list[str],
-                objective_fn: ObjectiveFn | None) -> WindowOutcome:
+def window_task(
+    opt: OptimizeSpec,
+    part: MarketData,
+    w: Window,
+    searched: list[str],
+    metric_names: list[str],
+    objective_fn: ObjectiveFn | None,
+) -> WindowOutcome:
     """One window in a worker process (one grid thread: the pool already uses the cores)."""
     return evaluate_window(opt, part, w, searched, metric_names, objective_fn, workers=1)
 
 
-def evaluate_window(opt: OptimizeSpec, part: MarketData, w: Window, searched: list[str], metric_names: list[str],
-                    objective_fn: ObjectiveFn | None, *, workers: int | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> WindowOutcome:
+def evaluate_window(
+    opt: OptimizeSpec,
+    part: MarketData,
+    w: Window,
+    searched: list[str],
+    metric_names: list[str],
+    objective_fn: ObjectiveFn | None,
+    *,
+    workers: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> WindowOutcome:
     """Optimize on the IS bars of `part` (its bars [is_start, oos_stop), `w` in its coordinates), then run
     the chosen set on all of `part` and keep its OOS returns. No bar after the OOS end is in `part`."""
     from engine.strategies.registry import get_strategy
 
     strategy_cls = get_strategy(opt.strategy)
-    result = run_optimization(opt, data=rows(part, w.is_start, w.is_stop), objective_fn=objective_fn,
-                              should_stop=should_stop, workers=workers)
+    result = run_optimization(
+        opt, data=rows(part, w.is_start, w.is_stop), objective_fn=objective_fn, should_stop=should_stop, workers=workers
+    )
     chosen = dict(result.best_params)
     oos_returns = _oos_returns(part, w, strategy_cls, chosen, opt, workers, should_stop)
     cash = float(opt.config.initial_cash)
     oos_eq = cash * np.cumprod(1.0 + oos_returns.to_numpy())
-    oos_table = metrics_table(oos_eq, initial_cash=cash, periods_per_year=opt.config.periods_per_year,
-                              index=oos_returns.index)
+    oos_table = metrics_table(
+        oos_eq, initial_cash=cash, periods_per_year=opt.config.periods_per_year, index=oos_returns.index
+    )
     if objective_fn is not None and chosen:
         oos_objective = float(objective_fn(oos_table).iloc[0])
     else:
@@ -264,9 +299,13 @@ def evaluate_window(opt: OptimizeSpec, part: MarketData, w: Window, searched: li
     top = result.table.iloc[0]
     index = part.index
     record = {
-        "window": w.number, "is_start": index[w.is_start], "is_end": index[w.is_stop - 1],
-        "oos_start": index[w.oos_start], "oos_end": index[w.oos_stop - 1],
-        "is_bars": w.is_bars, "oos_bars": w.oos_bars,
+        "window": w.number,
+        "is_start": index[w.is_start],
+        "is_end": index[w.is_stop - 1],
+        "oos_start": index[w.oos_start],
+        "oos_end": index[w.oos_stop - 1],
+        "is_bars": w.is_bars,
+        "oos_bars": w.oos_bars,
         **{n: chosen.get(n, np.nan) for n in searched},
         "feasible": bool(chosen),
         "is_objective": float(top["objective"]) if chosen else float("nan"),
@@ -275,8 +314,12 @@ def evaluate_window(opt: OptimizeSpec, part: MarketData, w: Window, searched: li
         "oos_cagr": float(oos_table["cagr"].iloc[0]),
         "oos_return": float(oos_eq[-1] / cash - 1.0),
     }
-    return WindowOutcome(record=record, surface=_surface(w.number, result.table, searched, metric_names),
-                         oos_returns=oos_returns, chosen=chosen)
+    return WindowOutcome(
+        record=record,
+        surface=_surface(w.number, result.table, searched, metric_names),
+        oos_returns=oos_returns,
+        chosen=chosen,
+    )
 
 
 def _combine(spec: WalkForwardSpec, outcomes: list[WindowOutcome], began: float) -> WalkForwardResult:
@@ -288,25 +331,38 @@ def _combine(spec: WalkForwardSpec, outcomes: list[WindowOutcome], began: float)
     oos_equity = pd.Series(cash * np.cumprod(1.0 + returns.to_numpy()), index=returns.index, name="oos_equity")
     oos_metrics = backtest_metrics(oos_equity, initial_cash=cash, periods_per_year=opt.config.periods_per_year)
     return WalkForwardResult(
-        spec=spec, windows=table, oos_equity=oos_equity,
+        spec=spec,
+        windows=table,
+        oos_equity=oos_equity,
         efficiency=_ratio(oos_metrics["cagr"], table["is_cagr"]),
-        stability=pd.concat([o.surface for o in outcomes], ignore_index=True), oos_metrics=oos_metrics,
+        stability=pd.concat([o.surface for o in outcomes], ignore_index=True),
+        oos_metrics=oos_metrics,
         objective_efficiency=_ratio(table["oos_objective"].mean(), table["is_objective"]),
-        elapsed=time.perf_counter() - began, chosen=[o.chosen for o in outcomes], oos_returns=returns,
+        elapsed=time.perf_counter() - began,
+        chosen=[o.chosen for o in outcomes],
+        oos_returns=returns,
     )
 
 
-def _oos_returns(data: MarketData, w: Window, strategy_cls: type, chosen: dict[str, Any], opt: OptimizeSpec,
-                 workers: int | None, should_stop: Callable[[], bool] | None) -> pd.Series:
+def _oos_returns(
+    data: MarketData,
+    w: Window,
+    strategy_cls: type,
+    chosen: dict[str, Any],
+    opt: OptimizeSpec,
+    workers: int | None,
+    should_stop: Callable[[], bool] | None,
+) -> pd.Series:
     """Per-bar OOS returns of the chosen set, simulated on bars [is_start, oos_stop) (warm-up, no later bar)."""
-    index = data.index[w.oos_start:w.oos_stop]
+    index = data.index[w.oos_start : w.oos_stop]
     if not chosen:
         return pd.Series(0.0, index=index)
-    grid = run_grid(rows(data, w.is_start, w.oos_stop), strategy_cls, [chosen], opt.config, workers=workers,
-                    should_stop=should_stop)
+    grid = run_grid(
+        rows(data, w.is_start, w.oos_stop), strategy_cls, [chosen], opt.config, workers=workers, should_stop=should_stop
+    )
     equity = grid.equity[0].to_numpy()
     local = w.oos_start - w.is_start
-    values = equity[local:] / equity[local - 1:-1] - 1.0
+    values = equity[local:] / equity[local - 1 : -1] - 1.0
     return pd.Series(values, index=index)
 
 
@@ -337,16 +393,23 @@ def oos_backtest(result: WalkForwardResult) -> BacktestResult:
     opt = result.spec.optimize
     equity = result.oos_equity
     cash = float(opt.config.initial_cash)
-    returns = result.oos_returns if result.oos_returns is not None else \
-        equity / equity.shift(1, fill_value=cash) - 1.0
+    returns = result.oos_returns if result.oos_returns is not None else equity / equity.shift(1, fill_value=cash) - 1.0
     symbols = list(opt.symbols)
     unknown = pd.DataFrame(np.nan, index=equity.index, columns=pd.Index(symbols, name="symbol"))
     return BacktestResult(
-        config=opt.config, strategy=opt.strategy, params=walkforward_request(result).params, symbols=symbols,
-        equity=equity, returns=pd.Series(returns.to_numpy(), index=equity.index, name="returns"),
-        cash=pd.Series(np.nan, index=equity.index, name="cash"), weights=unknown, positions=unknown.copy(),
-        trades=pd.DataFrame(columns=list(TRADE_COLUMNS)), fills=pd.DataFrame(columns=list(FILL_COLUMNS)),
-        metrics=dict(result.oos_metrics))
+        config=opt.config,
+        strategy=opt.strategy,
+        params=walkforward_request(result).params,
+        symbols=symbols,
+        equity=equity,
+        returns=pd.Series(returns.to_numpy(), index=equity.index, name="returns"),
+        cash=pd.Series(np.nan, index=equity.index, name="cash"),
+        weights=unknown,
+        positions=unknown.copy(),
+        trades=pd.DataFrame(columns=list(TRADE_COLUMNS)),
+        fills=pd.DataFrame(columns=list(FILL_COLUMNS)),
+        metrics=dict(result.oos_metrics),
+    )
 
 
 def walkforward_request(result: WalkForwardResult) -> BacktestRequest:
@@ -358,9 +421,14 @@ def walkforward_request(result: WalkForwardResult) -> BacktestRequest:
 
 def walkforward_payload(result: WalkForwardResult) -> dict[str, Any]:
     """JSON-ready summary of a walk-forward run: spec, chosen set per window, efficiencies, OOS metrics."""
-    return {"spec": result.spec.to_dict(), "chosen": [dict(c) for c in result.chosen],
-            "efficiency": result.efficiency, "objective_efficiency": result.objective_efficiency,
-            "oos_metrics": dict(result.oos_metrics), "elapsed": result.elapsed}
+    return {
+        "spec": result.spec.to_dict(),
+        "chosen": [dict(c) for c in result.chosen],
+        "efficiency": result.efficiency,
+        "objective_efficiency": result.objective_efficiency,
+        "oos_metrics": dict(result.oos_metrics),
+        "elapsed": result.elapsed,
+    }
 
 
 def save_walkforward(result: WalkForwardResult, store: Any = None, name: str | None = None) -> str:
@@ -371,9 +439,15 @@ def save_walkforward(result: WalkForwardResult, store: Any = None, name: str | N
 
     store = store if store is not None else RunStore()
     opt = result.spec.optimize
-    name = name or (f"walk-forward {opt.strategy}: {len(result.windows)} windows, IS {result.spec.in_sample}, "
-                    f"OOS {result.spec.out_of_sample}{', anchored' if result.spec.anchored else ''}")
-    return store.save_analysis(oos_backtest(result), walkforward_request(result), kind="walkforward",
-                               frames={"walkforward_windows": result.windows,
-                                       "walkforward_stability": result.stability},
-                               payload=walkforward_payload(result), name=name)
+    name = name or (
+        f"walk-forward {opt.strategy}: {len(result.windows)} windows, IS {result.spec.in_sample}, "
+        f"OOS {result.spec.out_of_sample}{', anchored' if result.spec.anchored else ''}"
+    )
+    return store.save_analysis(
+        oos_backtest(result),
+        walkforward_request(result),
+        kind="walkforward",
+        frames={"walkforward_windows": result.windows, "walkforward_stability": result.stability},
+        payload=walkforward_payload(result),
+        name=name,
+    )

@@ -5,6 +5,7 @@ price * (1 - slippage_bps / 1e4). Commission is commission_bps / 1e4 of the trad
 price), at least `min_commission` per order. The simulator's compiled kernel implements the same formulas;
 tests check the two agree.
 """
+
 from __future__ import annotations
 
 from engine.config import Costs

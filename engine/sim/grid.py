@@ -6,26 +6,28 @@ strategy's optional `grid_weights` classmethod, which computes each distinct ind
 parameter sets; strategies without it are run one parameter set at a time. Metrics are computed
 column-wise in one call.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from engine.sim import jit
-from engine.research.audit import call_strategy
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
-from engine.sim.kernels import FILL_MODES, simulate_kernel
 from engine.metrics import metrics_table
+from engine.research.audit import call_strategy
+from engine.sim import jit
+from engine.sim.kernels import FILL_MODES, simulate_kernel
 from engine.sim.simulate import benchmark_values, rebalance_mask, stop_arrays
-from engine.strategies.base import Strategy, make_params
 from engine.sim.trades import trade_records
+from engine.strategies.base import Strategy, make_params
 
 Progress = Callable[[int, int], None]
 
@@ -58,9 +60,16 @@ def _weights_for(strategy_cls: type[Strategy], data: MarketData, params: list[An
     return out
 
 
-def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequence[Mapping[str, Any]],
-             config: BacktestConfig | None = None, *, workers: int | None = None,
-             progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> GridResult:
+def run_grid(
+    data: MarketData,
+    strategy_cls: type[Strategy],
+    param_sets: Sequence[Mapping[str, Any]],
+    config: BacktestConfig | None = None,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> GridResult:
     """Backtest every parameter set of `strategy_cls` on `data`; results equal `run_backtest` per set.
 
     progress(done, total) is called as sets finish; should_stop() -> True cancels the rest (raises
@@ -92,10 +101,27 @@ def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequenc
     def one(k: int) -> None:
         (sl, tp, ts), use_stops = shared_stops or stop_arrays(strategy_cls(params[k]), data, config)
         eq, _cash, _pos, _w, turn, gro, last_close, fills = simulate(
-            arrays["open"], arrays["high"], arrays["low"], arrays["close"], ro(weights[k]), rebal, sl, tp, ts,
-            float(config.initial_cash), costs.commission_bps / 1e4, float(costs.min_commission),
-            costs.slippage_bps / 1e4, FILL_MODES[config.fill], bool(config.fractional),
-            float(config.drift_threshold), growth, float(risk.max_leverage), max_pos, use_stops)
+            arrays["open"],
+            arrays["high"],
+            arrays["low"],
+            arrays["close"],
+            ro(weights[k]),
+            rebal,
+            sl,
+            tp,
+            ts,
+            float(config.initial_cash),
+            costs.commission_bps / 1e4,
+            float(costs.min_commission),
+            costs.slippage_bps / 1e4,
+            FILL_MODES[config.fill],
+            bool(config.fractional),
+            float(config.drift_threshold),
+            growth,
+            float(risk.max_leverage),
+            max_pos,
+            use_stops,
+        )
         equity[k] = eq
         gross[k] = gro
         turnover[k] = turn
@@ -108,19 +134,32 @@ def run_grid(data: MarketData, strategy_cls: type[Strategy], param_sets: Sequenc
     bench = benchmark_values(data, config.benchmark or data.symbols[0], config.initial_cash)
     bench_returns = np.concatenate(([bench[0] / config.initial_cash], bench[1:] / bench[:-1])) - 1.0
     table = metrics_table(
-        equity.T, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year, index=data.index,
+        equity.T,
+        initial_cash=config.initial_cash,
+        periods_per_year=config.periods_per_year,
+        index=data.index,
         benchmark_returns=bench_returns,
         trades={"column": trades[:, 0].astype(np.int64), "pnl": trades[:, 1], "return": trades[:, 2]},
-        gross_exposure=gross.T, turnover=turnover.T,
+        gross_exposure=gross.T,
+        turnover=turnover.T,
     )
     params_df = pd.DataFrame([dict(p.__dict__) for p in params])
-    return GridResult(strategy=strategy_cls.name, params=params_df,
-                      equity=pd.DataFrame(equity.T, index=data.index), metrics=table.reset_index(drop=True),
-                      config=config)
+    return GridResult(
+        strategy=strategy_cls.name,
+        params=params_df,
+        equity=pd.DataFrame(equity.T, index=data.index),
+        metrics=table.reset_index(drop=True),
+        config=config,
+    )
 
 
-def _run_parallel(fn: Callable[[int], None], n: int, workers: int | None, progress: Progress | None,
-                  should_stop: Callable[[], bool] | None) -> None:
+def _run_parallel(
+    fn: Callable[[int], None],
+    n: int,
+    workers: int | None,
+    progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+) -> None:
     """Run fn(0..n-1) on a thread pool (the kernels release the GIL), reporting progress in order of completion."""
     workers = max(1, min(workers or os.cpu_count() or 1, n))
     chunk = max(1, min(64, n // (workers * 4) or 1))
@@ -155,8 +194,11 @@ def _run_parallel(fn: Callable[[int], None], n: int, workers: int | None, progre
                 progress(done, n)
 
 
-def expand_grid(ranges: Mapping[str, Sequence[Any]], fixed: Mapping[str, Any] | None = None,
-                strategy_cls: type[Strategy] | None = None) -> list[dict[str, Any]]:
+def expand_grid(
+    ranges: Mapping[str, Sequence[Any]],
+    fixed: Mapping[str, Any] | None = None,
+    strategy_cls: type[Strategy] | None = None,
+) -> list[dict[str, Any]]:
     """Cartesian product of parameter ranges (plus fixed values).
 
     With `strategy_cls`, combinations its Params reject (e.g. fast >= slow) are skipped; if none is left the

@@ -23,6 +23,7 @@ Both tiers run the same source and give the same numbers, bit for bit (tests hol
 forces the compiled tier without starting anything (benchmarks, tests of speed); IVYBT_JIT=interpreted
 forces the interpreter (tests of the twins).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,9 +33,10 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -189,9 +191,14 @@ def start_background_warmup() -> bool:
         os.close(fd)
     except OSError:
         return False  # someone else holds it, or the folder is read-only: compile on demand instead
-    subprocess.Popen([sys.executable, "-m", "engine.sim.warmup", "--background"], cwd=str(PACKAGE_ROOT.parent),
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     start_new_session=True)
+    subprocess.Popen(
+        [sys.executable, "-m", "engine.sim.warmup", "--background"],
+        cwd=str(PACKAGE_ROOT.parent),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     return True
 
 
@@ -270,6 +277,7 @@ def _compiler_ready() -> bool:
 
 def _timed(twin: Callable[..., Any]) -> Callable[..., Any]:
     """`twin`, adding its run time to the interpreter budget of this process."""
+
     def run(*args: Any) -> Any:
         global _interpreted_s
         t0 = time.perf_counter()
@@ -277,4 +285,5 @@ def _timed(twin: Callable[..., Any]) -> Callable[..., Any]:
             return twin(*args)
         finally:
             _interpreted_s += time.perf_counter() - t0
+
     return run

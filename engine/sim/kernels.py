@@ -11,6 +11,7 @@ bars. `engine.sim.simulate` is the thin pandas wrapper around it. Bar timing per
    cap, then gross-leverage scaling; `same_close` fills it at close[t] at once (optimistic);
 6. equity is marked at the close (last known close for symbols without a bar).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,9 +57,28 @@ def _any_pending(pending, pending_rebal):
 
 
 @njit(cache=True, nogil=True)
-def simulate_kernel(open_, high, low, close, target, rebal, sl_frac, tp_frac, ts_frac,
-                    init_cash, comm, min_comm, slip, fill_mode, fractional, drift, cash_growth,
-                    max_lev, max_pos, use_stops):
+def simulate_kernel(
+    open_,
+    high,
+    low,
+    close,
+    target,
+    rebal,
+    sl_frac,
+    tp_frac,
+    ts_frac,
+    init_cash,
+    comm,
+    min_comm,
+    slip,
+    fill_mode,
+    fractional,
+    drift,
+    cash_growth,
+    max_lev,
+    max_pos,
+    use_stops,
+):
     """Simulate one portfolio with shared cash.
 
     Args:
@@ -91,17 +111,17 @@ def simulate_kernel(open_, high, low, close, target, rebal, sl_frac, tp_frac, ts
     cash = init_cash
     q = np.zeros(N)
     last_close = np.full(N, np.nan)
-    tgt = np.zeros(N)              # current target (after caps), carried over bars without data
-    raw = np.zeros(N)              # current raw target as the strategy gave it
+    tgt = np.zeros(N)  # current target (after caps), carried over bars without data
+    raw = np.zeros(N)  # current raw target as the strategy gave it
     pending = np.zeros(N, dtype=np.bool_)
     pending_rebal = np.zeros(N, dtype=np.bool_)
     stopped = np.zeros(N, dtype=np.bool_)
-    decision_bar = -1              # bar whose decision the pending orders carry
+    decision_bar = -1  # bar whose decision the pending orders carry
     # stop state per symbol
     sl_price = np.full(N, np.nan)
     tp_price = np.full(N, np.nan)
     ts_dist = np.full(N, np.nan)
-    extreme = np.full(N, np.nan)   # highest high (long) / lowest low (short) since entry
+    extreme = np.full(N, np.nan)  # highest high (long) / lowest low (short) since entry
     entered_open = np.zeros(N, dtype=np.bool_)
     dq = np.zeros(N)
     reason = np.zeros(N, dtype=np.int64)
@@ -188,10 +208,39 @@ def simulate_kernel(open_, high, low, close, target, rebal, sl_frac, tp_frac, ts
             if not _any_pending(pending, pending_rebal):
                 continue
             prices = open_ if step == 0 else close
-            cash, nf, fills = _execute(t, prices, q, cash, last_close, tgt, stopped, pending, pending_rebal,
-                                       decision_bar, sl_frac, tp_frac, ts_frac, sl_price, tp_price, ts_dist,
-                                       extreme, entered_open, step == 0, comm, min_comm, slip, fractional,
-                                       drift, max_lev, turnover, fills, nf, dq, reason, use_stops)
+            cash, nf, fills = _execute(
+                t,
+                prices,
+                q,
+                cash,
+                last_close,
+                tgt,
+                stopped,
+                pending,
+                pending_rebal,
+                decision_bar,
+                sl_frac,
+                tp_frac,
+                ts_frac,
+                sl_price,
+                tp_price,
+                ts_dist,
+                extreme,
+                entered_open,
+                step == 0,
+                comm,
+                min_comm,
+                slip,
+                fractional,
+                drift,
+                max_lev,
+                turnover,
+                fills,
+                nf,
+                dq,
+                reason,
+                use_stops,
+            )
 
         for j in range(N):
             if not np.isnan(close[t, j]):
@@ -228,10 +277,39 @@ def simulate_kernel(open_, high, low, close, target, rebal, sl_frac, tp_frac, ts
         if any_change or rebal[t]:
             decision_bar = t
         if fill_mode == SAME_CLOSE and t < T - 1 and _any_pending(pending, pending_rebal):
-            cash, nf, fills = _execute(t, close, q, cash, last_close, tgt, stopped, pending, pending_rebal,
-                                       decision_bar, sl_frac, tp_frac, ts_frac, sl_price, tp_price, ts_dist,
-                                       extreme, entered_open, False, comm, min_comm, slip, fractional,
-                                       drift, max_lev, turnover, fills, nf, dq, reason, use_stops)
+            cash, nf, fills = _execute(
+                t,
+                close,
+                q,
+                cash,
+                last_close,
+                tgt,
+                stopped,
+                pending,
+                pending_rebal,
+                decision_bar,
+                sl_frac,
+                tp_frac,
+                ts_frac,
+                sl_price,
+                tp_price,
+                ts_dist,
+                extreme,
+                entered_open,
+                False,
+                comm,
+                min_comm,
+                slip,
+                fractional,
+                drift,
+                max_lev,
+                turnover,
+                fills,
+                nf,
+                dq,
+                reason,
+                use_stops,
+            )
 
         value = cash
         gross = 0.0
@@ -250,9 +328,39 @@ def simulate_kernel(open_, high, low, close, target, rebal, sl_frac, tp_frac, ts
 
 
 @njit(cache=True, nogil=True)
-def _execute(t, prices, q, cash, last_close, tgt, stopped, pending, pending_rebal, decision_bar,
-             sl_frac, tp_frac, ts_frac, sl_price, tp_price, ts_dist, extreme, entered_open, at_open,
-             comm, min_comm, slip, fractional, drift, max_lev, turnover, fills, nf, dq, reason, use_stops):
+def _execute(
+    t,
+    prices,
+    q,
+    cash,
+    last_close,
+    tgt,
+    stopped,
+    pending,
+    pending_rebal,
+    decision_bar,
+    sl_frac,
+    tp_frac,
+    ts_frac,
+    sl_price,
+    tp_price,
+    ts_dist,
+    extreme,
+    entered_open,
+    at_open,
+    comm,
+    min_comm,
+    slip,
+    fractional,
+    drift,
+    max_lev,
+    turnover,
+    fills,
+    nf,
+    dq,
+    reason,
+    use_stops,
+):
     """Fill the pending orders of every symbol that has a price on bar t: sells first, then buys."""
     N = q.shape[0]
     value = cash

@@ -1,15 +1,26 @@
 """`BacktestResult`: everything one backtest produced, as plain pandas objects built on first access."""
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
 from engine.config import BacktestConfig
 
 TRADE_COLUMNS: tuple[str, ...] = (
-    "symbol", "side", "entry_time", "entry_price", "exit_time", "exit_price", "quantity",
-    "pnl", "return", "bars_held", "exit_reason",
+    "symbol",
+    "side",
+    "entry_time",
+    "entry_price",
+    "exit_time",
+    "exit_price",
+    "quantity",
+    "pnl",
+    "return",
+    "bars_held",
+    "exit_reason",
 )
 FILL_COLUMNS: tuple[str, ...] = ("time", "symbol", "quantity", "price", "commission", "reason")
 
@@ -67,20 +78,41 @@ class BacktestResult:
     benchmark = _Field()
     benchmark_metrics = _Field()
 
-    def __init__(self, config: BacktestConfig, strategy: str, params: dict[str, Any], symbols: list[str],
-                 equity: pd.Series | Deferred, returns: pd.Series | Deferred, cash: pd.Series | Deferred,
-                 weights: pd.DataFrame | Deferred, positions: pd.DataFrame | Deferred,
-                 trades: pd.DataFrame | Deferred, fills: pd.DataFrame | Deferred,
-                 metrics: dict[str, float] | Deferred, benchmark: pd.Series | Deferred | None = None,
-                 benchmark_metrics: dict[str, float] | Deferred | None = None) -> None:
+    def __init__(
+        self,
+        config: BacktestConfig,
+        strategy: str,
+        params: dict[str, Any],
+        symbols: list[str],
+        equity: pd.Series | Deferred,
+        returns: pd.Series | Deferred,
+        cash: pd.Series | Deferred,
+        weights: pd.DataFrame | Deferred,
+        positions: pd.DataFrame | Deferred,
+        trades: pd.DataFrame | Deferred,
+        fills: pd.DataFrame | Deferred,
+        metrics: dict[str, float] | Deferred,
+        benchmark: pd.Series | Deferred | None = None,
+        benchmark_metrics: dict[str, float] | Deferred | None = None,
+    ) -> None:
         self.config, self.strategy, self.params, self.symbols = config, strategy, params, symbols
         self.equity, self.returns, self.cash = equity, returns, cash
         self.weights, self.positions, self.trades, self.fills = weights, positions, trades, fills
         self.metrics, self.benchmark = metrics, benchmark
         self.benchmark_metrics = {} if benchmark_metrics is None else benchmark_metrics
 
-    _FIELDS = ("equity", "returns", "cash", "weights", "positions", "trades", "fills", "metrics", "benchmark",
-               "benchmark_metrics")
+    _FIELDS = (
+        "equity",
+        "returns",
+        "cash",
+        "weights",
+        "positions",
+        "trades",
+        "fills",
+        "metrics",
+        "benchmark",
+        "benchmark_metrics",
+    )
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle (process pools, Dask) with every deferred field computed: closures do not pickle."""
@@ -93,5 +125,7 @@ class BacktestResult:
 
     def __repr__(self) -> str:
         m = self.metrics
-        return (f"BacktestResult({self.strategy} {self.params} on {self.symbols}: final_equity="
-                f"{m.get('final_equity', float('nan')):.2f}, n_trades={m.get('n_trades', 0):.0f})")
+        return (
+            f"BacktestResult({self.strategy} {self.params} on {self.symbols}: final_equity="
+            f"{m.get('final_equity', float('nan')):.2f}, n_trades={m.get('n_trades', 0):.0f})"
+        )

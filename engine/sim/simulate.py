@@ -3,22 +3,23 @@
 A thin pandas wrapper over the compiled kernel in `engine.sim.kernels`: it prepares aligned float arrays, calls
 the kernel once, and wraps the outputs (equity, cash, positions, weights, fills, trades, metrics, benchmark).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from engine.sim import jit
 from engine import metrics as metrics_mod
-from engine.research.audit import call_strategy
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError, StrategyError
+from engine.research.audit import call_strategy
+from engine.sim import jit
 from engine.sim.kernels import FILL_MODES, REASONS, simulate_kernel
 from engine.sim.result import FILL_COLUMNS, BacktestResult, Deferred
+from engine.sim.trades import trade_records, trades_frame
 from engine.strategies.base import Strategy
 from engine.strategies.common import ffill
-from engine.sim.trades import trade_records, trades_frame
 
 STOP_KEYS = ("stop_loss", "take_profit", "trailing_stop")
 
@@ -101,8 +102,13 @@ def stop_arrays(strategy: Strategy, data: MarketData, config: BacktestConfig) ->
     return arrays, used
 
 
-def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | None = None, *,
-                 benchmark_close: pd.Series | None = None) -> BacktestResult:
+def run_backtest(
+    data: MarketData,
+    strategy: Strategy,
+    config: BacktestConfig | None = None,
+    *,
+    benchmark_close: pd.Series | None = None,
+) -> BacktestResult:
     """Simulate `strategy` on `data` under `config`.
 
     The benchmark is `config.benchmark` (or the first symbol) from `data`; a benchmark that is not traded is
@@ -122,27 +128,53 @@ def run_backtest(data: MarketData, strategy: Strategy, config: BacktestConfig | 
     growth = (1.0 + config.cash_rate) ** (1.0 / config.periods_per_year)
     ro = jit.readonly
     outputs = jit.kernel(simulate_kernel, data.close.size)(
-        arrays["open"], arrays["high"], arrays["low"], arrays["close"], ro(weights),
-        ro(rebalance_mask(data.index, config.rebalance)), sl, tp, ts,
-        float(config.initial_cash), costs.commission_bps / 1e4, float(costs.min_commission),
-        costs.slippage_bps / 1e4, FILL_MODES[config.fill], bool(config.fractional), float(config.drift_threshold),
-        growth, float(risk.max_leverage), float(risk.max_position) if risk.max_position is not None else np.inf,
+        arrays["open"],
+        arrays["high"],
+        arrays["low"],
+        arrays["close"],
+        ro(weights),
+        ro(rebalance_mask(data.index, config.rebalance)),
+        sl,
+        tp,
+        ts,
+        float(config.initial_cash),
+        costs.commission_bps / 1e4,
+        float(costs.min_commission),
+        costs.slippage_bps / 1e4,
+        FILL_MODES[config.fill],
+        bool(config.fractional),
+        float(config.drift_threshold),
+        growth,
+        float(risk.max_leverage),
+        float(risk.max_position) if risk.max_position is not None else np.inf,
         use_stops,
     )
     return _wrap(data, strategy, config, benchmark_close, arrays["close"], *outputs)
 
 
-def _wrap(data: MarketData, strategy: Strategy, config: BacktestConfig, benchmark_close: pd.Series | None,
-          close: np.ndarray, equity: np.ndarray,
-          cash: np.ndarray, positions: np.ndarray, weights: np.ndarray, turnover: np.ndarray, gross: np.ndarray,
-          last_close: np.ndarray, fills: np.ndarray) -> BacktestResult:
+def _wrap(
+    data: MarketData,
+    strategy: Strategy,
+    config: BacktestConfig,
+    benchmark_close: pd.Series | None,
+    close: np.ndarray,
+    equity: np.ndarray,
+    cash: np.ndarray,
+    positions: np.ndarray,
+    weights: np.ndarray,
+    turnover: np.ndarray,
+    gross: np.ndarray,
+    last_close: np.ndarray,
+    fills: np.ndarray,
+) -> BacktestResult:
     """Metrics now; every pandas view (trades, fills, positions, benchmark, ...) on first access."""
     index, symbols = data.index, data.symbols
     records = trade_records(fills, last_close, len(index))
     if benchmark_close is not None:
         bench_symbol = str(benchmark_close.name or config.benchmark or "benchmark")
-        bench_values = buy_and_hold_values(benchmark_close.reindex(index).to_numpy(dtype="float64"),
-                                           config.initial_cash)
+        bench_values = buy_and_hold_values(
+            benchmark_close.reindex(index).to_numpy(dtype="float64"), config.initial_cash
+        )
     else:
         bench_symbol = config.benchmark or symbols[0]
         bench_values = benchmark_values(data, bench_symbol, config.initial_cash, close)
@@ -152,37 +184,57 @@ def _wrap(data: MarketData, strategy: Strategy, config: BacktestConfig, benchmar
     bench_returns[1:] -= 1.0
     trade_pnl = {"pnl": records[:, 7], "return": records[:, 7] / records[:, 8]}
     _, columns = metrics_mod.metric_columns(
-        equity, initial_cash=config.initial_cash, periods_per_year=config.periods_per_year, index=index,
-        benchmark_returns=bench_returns, trades=trade_pnl, gross_exposure=gross, turnover=turnover)
+        equity,
+        initial_cash=config.initial_cash,
+        periods_per_year=config.periods_per_year,
+        index=index,
+        benchmark_returns=bench_returns,
+        trades=trade_pnl,
+        gross_exposure=gross,
+        turnover=turnover,
+    )
     metrics = {name: float(v[0]) for name, v in columns.items()}
 
     def benchmark_metrics() -> dict[str, float]:
-        _, cols = metrics_mod.metric_columns(bench_values, initial_cash=config.initial_cash,
-                                             periods_per_year=config.periods_per_year, index=index,
-                                             benchmark_returns=bench_returns)
+        _, cols = metrics_mod.metric_columns(
+            bench_values,
+            initial_cash=config.initial_cash,
+            periods_per_year=config.periods_per_year,
+            index=index,
+            benchmark_returns=bench_returns,
+        )
         return {name: float(v[0]) for name, v in cols.items()}
 
     def fills_frame() -> pd.DataFrame:
-        return pd.DataFrame({
-            "time": index[fills[:, 0].astype(np.int64)],
-            "symbol": np.array(symbols, dtype=object)[fills[:, 1].astype(np.int64)],
-            "quantity": fills[:, 2], "price": fills[:, 3], "commission": fills[:, 4],
-            "reason": np.array(REASONS, dtype=object)[fills[:, 5].astype(np.int64)],
-        }, columns=list(FILL_COLUMNS))
+        return pd.DataFrame(
+            {
+                "time": index[fills[:, 0].astype(np.int64)],
+                "symbol": np.array(symbols, dtype=object)[fills[:, 1].astype(np.int64)],
+                "quantity": fills[:, 2],
+                "price": fills[:, 3],
+                "commission": fills[:, 4],
+                "reason": np.array(REASONS, dtype=object)[fills[:, 5].astype(np.int64)],
+            },
+            columns=list(FILL_COLUMNS),
+        )
 
     def returns() -> pd.Series:
         prev = np.concatenate(([config.initial_cash], equity[:-1]))
         return pd.Series(equity / prev - 1.0, index=index, name="returns")
 
     return BacktestResult(
-        config=config, strategy=strategy.name, params=strategy.params_dict(), symbols=symbols,
+        config=config,
+        strategy=strategy.name,
+        params=strategy.params_dict(),
+        symbols=symbols,
         equity=pd.Series(equity, index=index, name="equity"),
         returns=Deferred(returns),
         cash=Deferred(lambda: pd.Series(cash, index=index, name="cash")),
         weights=Deferred(lambda: pd.DataFrame(weights, index=index, columns=symbols)),
         positions=Deferred(lambda: pd.DataFrame(positions, index=index, columns=symbols)),
         trades=Deferred(lambda: trades_frame(records, index, symbols)),
-        fills=Deferred(fills_frame), metrics=metrics,
+        fills=Deferred(fills_frame),
+        metrics=metrics,
         benchmark=Deferred(lambda: pd.Series(bench_values, index=index, name=f"benchmark {bench_symbol}")),
         benchmark_metrics=Deferred(benchmark_metrics),
     )

@@ -5,6 +5,7 @@ P&L is the trade's net cash flow (fills and commissions) plus, for a trade still
 its units marked at the last close (exit_reason "open", no exit fee). A flip is split into a closing and an
 opening part, the commission shared pro rata.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,7 +23,9 @@ OPEN_REASON = len(REASONS)  # code of exit_reason "open"
 def _build_trades(fills, order, last_close, last_bar):
     n = fills.shape[0]
     cap = n + last_close.shape[0] + 1
-    out = np.full((cap, 11), np.nan)  # sym, side, entry_bar, entry_px, exit_bar, exit_px, qty, pnl, cost, reason, exit_qty
+    out = np.full(
+        (cap, 11), np.nan
+    )  # sym, side, entry_bar, entry_px, exit_bar, exit_px, qty, pnl, cost, reason, exit_qty
     k = 0
     cur_sym = -1
     pos = 0.0
@@ -117,16 +120,18 @@ def trades_frame(records: np.ndarray, index: pd.Index, symbols: list[str]) -> pd
     entry_bar = records[:, 2].astype(np.int64)
     exit_bar = records[:, 4].astype(np.int64)
     reasons = np.array(REASONS + ("open",), dtype=object)
-    return pd.DataFrame({
-        "symbol": np.array(symbols, dtype=object)[records[:, 0].astype(np.int64)],
-        "side": np.where(records[:, 1] > 0, "long", "short"),
-        "entry_time": index[entry_bar],
-        "entry_price": records[:, 3],
-        "exit_time": index[exit_bar],
-        "exit_price": records[:, 5],
-        "quantity": records[:, 6],
-        "pnl": records[:, 7],
-        "return": records[:, 7] / records[:, 8],
-        "bars_held": exit_bar - entry_bar,
-        "exit_reason": reasons[records[:, 9].astype(np.int64)],
-    })
+    return pd.DataFrame(
+        {
+            "symbol": np.array(symbols, dtype=object)[records[:, 0].astype(np.int64)],
+            "side": np.where(records[:, 1] > 0, "long", "short"),
+            "entry_time": index[entry_bar],
+            "entry_price": records[:, 3],
+            "exit_time": index[exit_bar],
+            "exit_price": records[:, 5],
+            "quantity": records[:, 6],
+            "pnl": records[:, 7],
+            "return": records[:, 7] / records[:, 8],
+            "bars_held": exit_bar - entry_bar,
+            "exit_reason": reasons[records[:, 9].astype(np.int64)],
+        }
+    )

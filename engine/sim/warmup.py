@@ -1,5 +1,6 @@
 """Compile and cache every numba kernel once (`python -m engine.sim.warmup`), so the first backtest of a new
 process loads machine code from numba's cache instead of compiling (seconds) — run by the set-up script."""
+
 from __future__ import annotations
 
 import time
@@ -20,8 +21,10 @@ def warm_up() -> float:
     start = time.perf_counter()
     n = 300
     close = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, n)))
-    frame = pd.DataFrame({"open": close, "high": close * 1.01, "low": close * 0.99, "close": close,
-                          "volume": 1.0}, index=pd.bdate_range("2020-01-01", periods=n))
+    frame = pd.DataFrame(
+        {"open": close, "high": close * 1.01, "low": close * 0.99, "close": close, "volume": 1.0},
+        index=pd.bdate_range("2020-01-01", periods=n),
+    )
     data = MarketData.from_frames({"A": frame, "B": frame * 1.1})
     cls = get_strategy("sma_cross")
     one = MarketData.from_frames({"A": frame})

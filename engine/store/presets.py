@@ -6,16 +6,18 @@ kept symbol list. Presets are validated on load against the strategy's `Params` 
 invalid preset raises `ConfigError` naming the preset and the field. Writes are atomic (temp file +
 `os.replace`). Secrets are never stored: keys that look like credentials are refused on save and on load.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from engine.config import BacktestConfig, Costs, Risk
 from engine.errors import ConfigError, EngineError
@@ -25,8 +27,9 @@ from engine.store.workspace import presets_dir
 SCHEMA_VERSION = 1
 REQUIRED_FIELDS: tuple[str, ...] = ("schema_version", "strategy", "params", "symbols")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_SECRET_RE = re.compile(r"(api[_-]?key|apikey|secret|passw(or)?d|passphrase|token|private[_-]?key|credential)",
-                        re.IGNORECASE)
+_SECRET_RE = re.compile(
+    r"(api[_-]?key|apikey|secret|passw(or)?d|passphrase|token|private[_-]?key|credential)", re.IGNORECASE
+)
 # BacktestConfig fields that live in the preset's "config" section (costs and risk have their own sections).
 _CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(BacktestConfig) if f.name not in ("costs", "risk"))
 
@@ -73,31 +76,66 @@ class Preset:
     def to_request(self, use_universe: bool = True) -> BacktestRequest:
         """The backtest this preset describes; the kept `universe` replaces `symbols` when set and wanted."""
         symbols = self.universe if (use_universe and self.universe) else self.symbols
-        return BacktestRequest(strategy=self.strategy, params=dict(self.params), symbols=tuple(symbols),
-                               start=self.start, end=self.end, config=self.backtest_config(),
-                               data_source=self.data_source)
+        return BacktestRequest(
+            strategy=self.strategy,
+            params=dict(self.params),
+            symbols=tuple(symbols),
+            start=self.start,
+            end=self.end,
+            config=self.backtest_config(),
+            data_source=self.data_source,
+        )
 
     @classmethod
-    def from_request(cls, name: str, request: BacktestRequest, description: str = "",
-                     universe: tuple[str, ...] | list[str] | None = None) -> "Preset":
+    def from_request(
+        cls,
+        name: str,
+        request: BacktestRequest,
+        description: str = "",
+        universe: tuple[str, ...] | list[str] | None = None,
+    ) -> Preset:
         """A preset that reproduces `request` (costs, risk and the other config fields spelled out in full)."""
         cfg = request.config.to_dict()
-        return cls(name=name, strategy=request.strategy, params=dict(request.params), symbols=request.symbols,
-                   start=request.start, end=request.end, costs=cfg.pop("costs"), risk=cfg.pop("risk"),
-                   config=cfg, description=description, universe=tuple(universe) if universe else None,
-                   data_source=request.data_source)
+        return cls(
+            name=name,
+            strategy=request.strategy,
+            params=dict(request.params),
+            symbols=request.symbols,
+            start=request.start,
+            end=request.end,
+            costs=cfg.pop("costs"),
+            risk=cfg.pop("risk"),
+            config=cfg,
+            description=description,
+            universe=tuple(universe) if universe else None,
+            data_source=request.data_source,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON layout (schema_version first)."""
         d = asdict(self)
         d["symbols"] = list(self.symbols)
         d["universe"] = list(self.universe) if self.universe is not None else None
-        order = ["schema_version", "name", "description", "strategy", "params", "symbols", "universe", "start",
-                 "end", "costs", "risk", "config", "data_source", "created_at"]
+        order = [
+            "schema_version",
+            "name",
+            "description",
+            "strategy",
+            "params",
+            "symbols",
+            "universe",
+            "start",
+            "end",
+            "costs",
+            "risk",
+            "config",
+            "data_source",
+            "created_at",
+        ]
         return {k: d[k] for k in order}
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any], name: str | None = None) -> "Preset":
+    def from_dict(cls, values: Mapping[str, Any], name: str | None = None) -> Preset:
         """Build and validate from the JSON layout; errors name the preset and the field."""
         label = name or (str(values.get("name") or "?") if isinstance(values, Mapping) else "?")
         if not isinstance(values, Mapping):
@@ -107,8 +145,10 @@ class Preset:
         if missing:
             raise ConfigError(f"preset {label!r}: missing field(s) {missing}")
         if values["schema_version"] != SCHEMA_VERSION:
-            raise ConfigError(f"preset {label!r}: field 'schema_version' is {values['schema_version']!r}; "
-                              f"this version of IvyBT reads schema_version {SCHEMA_VERSION}")
+            raise ConfigError(
+                f"preset {label!r}: field 'schema_version' is {values['schema_version']!r}; "
+                f"this version of IvyBT reads schema_version {SCHEMA_VERSION}"
+            )
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -154,8 +194,9 @@ class Preset:
             _check_keys(label, section, getattr(self, section), owner)
         unknown = sorted(set(self.config) - set(_CONFIG_FIELDS))
         if unknown:
-            raise ConfigError(f"{label}: field 'config': unknown key(s) {unknown}; expected some of "
-                              f"{sorted(_CONFIG_FIELDS)}")
+            raise ConfigError(
+                f"{label}: field 'config': unknown key(s) {unknown}; expected some of {sorted(_CONFIG_FIELDS)}"
+            )
         try:
             self.to_request(use_universe=False)
             if self.universe:
@@ -176,8 +217,10 @@ def load_preset(name_or_path: str | os.PathLike[str]) -> Preset:
     label = path.stem
     if not path.is_file():
         available = list_presets()
-        raise ConfigError(f"preset {str(name_or_path)!r} not found in {path.parent}; available: "
-                          f"{', '.join(available) if available else 'none'}")
+        raise ConfigError(
+            f"preset {str(name_or_path)!r} not found in {path.parent}; available: "
+            f"{', '.join(available) if available else 'none'}"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -185,8 +228,9 @@ def load_preset(name_or_path: str | os.PathLike[str]) -> Preset:
     try:
         values = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ConfigError(f"preset {label!r}: malformed JSON in {path} at line {e.lineno}, column {e.colno}: "
-                          f"{e.msg}") from None
+        raise ConfigError(
+            f"preset {label!r}: malformed JSON in {path} at line {e.lineno}, column {e.colno}: {e.msg}"
+        ) from None
     return Preset.from_dict(values, name=label)
 
 
@@ -233,8 +277,10 @@ def delete_preset(name: str) -> None:
 def check_name(name: str) -> None:
     """Raise ConfigError unless `name` is a safe file stem for a preset."""
     if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
-        raise ConfigError(f"preset name {name!r} is not allowed: use 1-64 letters, digits, '_', '-' or '.', "
-                          f"starting with a letter or digit")
+        raise ConfigError(
+            f"preset name {name!r} is not allowed: use 1-64 letters, digits, '_', '-' or '.', "
+            f"starting with a letter or digit"
+        )
 
 
 def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
@@ -258,8 +304,10 @@ def _refuse_secrets(values: Any, label: str, path: str = "") -> None:
         for k, v in values.items():
             where = f"{path}.{k}" if path else str(k)
             if _SECRET_RE.search(str(k)):
-                raise ConfigError(f"{label}: field {where!r} looks like a secret; presets never store credentials "
-                                  f"(brokers read keys from the environment)")
+                raise ConfigError(
+                    f"{label}: field {where!r} looks like a secret; presets never store credentials "
+                    f"(brokers read keys from the environment)"
+                )
             _refuse_secrets(v, label, where)
     elif isinstance(values, (list, tuple)):
         for i, v in enumerate(values):
@@ -267,4 +315,4 @@ def _refuse_secrets(values: Any, label: str, path: str = "") -> None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

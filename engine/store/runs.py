@@ -13,25 +13,27 @@ leaves earlier runs intact). `schema_version` records each component's schema ve
 orders, audit) add their tables with `engine.store.sqlite.ensure_schema(conn, component, migrations)` in their
 own files.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import sqlite3
 import uuid
+from collections.abc import Mapping
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
 from engine.config import BacktestConfig
 from engine.errors import EngineError
-from engine.research.reproduce import ReproKey, reproducibility_key
 from engine.request import BacktestRequest
+from engine.research.reproduce import ReproKey, reproducibility_key
 from engine.sim.result import BacktestResult
 from engine.store.sqlite import connect, ensure_schema, transaction
 from engine.store.workspace import db_path
@@ -120,8 +122,15 @@ class RunStore:
     def _connect(self) -> closing[sqlite3.Connection]:
         return closing(connect(self.path))
 
-    def save(self, result: BacktestResult, request: BacktestRequest, *, kind: str = "backtest",
-             name: str | None = None, key: ReproKey | None = None) -> str:
+    def save(
+        self,
+        result: BacktestResult,
+        request: BacktestRequest,
+        *,
+        kind: str = "backtest",
+        name: str | None = None,
+        key: ReproKey | None = None,
+    ) -> str:
         """Store one run in one transaction and return its id (12 hex characters).
 
         key: the run's `ReproKey`; computed from the request (which loads its data again, from the cache)
@@ -134,34 +143,52 @@ class RunStore:
         blobs = [(n, "parquet", _series_parquet(getattr(result, n))) for n in SERIES if getattr(result, n) is not None]
         blobs += [(n, "parquet", _frame_parquet(getattr(result, n))) for n in FRAMES]
         run_id = uuid.uuid4().hex[:12]
-        created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        created = datetime.now(UTC).isoformat(timespec="microseconds")
         index = result.equity.index
         start, end = (_iso(index[0]), _iso(index[-1])) if len(index) else (request.start, request.end)
         meta = {
-            "config": result.config.to_dict(), "strategy": result.strategy, "params": dict(result.params),
-            "symbols": list(result.symbols), "benchmark_metrics": dict(result.benchmark_metrics),
+            "config": result.config.to_dict(),
+            "strategy": result.strategy,
+            "params": dict(result.params),
+            "symbols": list(result.symbols),
+            "benchmark_metrics": dict(result.benchmark_metrics),
             "series_names": {n: _name(getattr(result, n)) for n in SERIES if getattr(result, n) is not None},
         }
         metrics = {str(k): _plain(v) for k, v in result.metrics.items()}
         row = {
-            "id": run_id, "created_at": created, "kind": kind, "name": name, "strategy": request.strategy,
-            "symbols": ",".join(request.symbols), "start": start, "end": end,
+            "id": run_id,
+            "created_at": created,
+            "kind": kind,
+            "name": name,
+            "strategy": request.strategy,
+            "symbols": ",".join(request.symbols),
+            "start": start,
+            "end": end,
             "request_json": json.dumps(request.to_dict(), default=_json_default),
-            "result_json": json.dumps(meta, default=_json_default), "metrics_json": json.dumps(metrics),
-            "repro_key": key.key, "request_hash": key.request_hash, "data_hash": key.data_hash,
-            "version": key.version, **{m: _plain(result.metrics.get(m)) for m in KEY_METRICS},
+            "result_json": json.dumps(meta, default=_json_default),
+            "metrics_json": json.dumps(metrics),
+            "repro_key": key.key,
+            "request_hash": key.request_hash,
+            "data_hash": key.data_hash,
+            "version": key.version,
+            **{m: _plain(result.metrics.get(m)) for m in KEY_METRICS},
         }
         with self._connect() as conn, transaction(conn):
-            conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                         tuple(row.values()))
-            conn.executemany("INSERT INTO run_symbols (run_id, symbol) VALUES (?, ?)",
-                             [(run_id, s) for s in request.symbols])
-            conn.executemany("INSERT INTO run_frames (run_id, name, format, data) VALUES (?, ?, ?, ?)",
-                             [(run_id, n, f, b) for n, f, b in blobs])
+            conn.execute(
+                f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+            )
+            conn.executemany(
+                "INSERT INTO run_symbols (run_id, symbol) VALUES (?, ?)", [(run_id, s) for s in request.symbols]
+            )
+            conn.executemany(
+                "INSERT INTO run_frames (run_id, name, format, data) VALUES (?, ?, ?, ?)",
+                [(run_id, n, f, b) for n, f, b in blobs],
+            )
         return run_id
 
-    def list(self, strategy: str | None = None, symbol: str | None = None, kind: str | None = None,
-             limit: int | None = None) -> pd.DataFrame:
+    def list(
+        self, strategy: str | None = None, symbol: str | None = None, kind: str | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
         """Saved runs, newest first: id, created_at, kind, name, strategy, symbols, start, end (the first and
         last bar of the run), the key metrics (total_return, cagr, sharpe, max_drawdown as fractions;
         final_equity in account currency; n_trades) and the reproducibility key."""
@@ -175,8 +202,10 @@ class RunStore:
         if symbol:
             where.append("id IN (SELECT run_id FROM run_symbols WHERE symbol = ?)")
             args.append(symbol.strip().upper())
-        sql = ("SELECT id, created_at, kind, name, strategy, symbols, start, end, "
-               f"{', '.join(KEY_METRICS)}, repro_key AS key FROM runs")
+        sql = (
+            "SELECT id, created_at, kind, name, strategy, symbols, start, end, "
+            f"{', '.join(KEY_METRICS)}, repro_key AS key FROM runs"
+        )
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC, rowid DESC"
@@ -198,8 +227,10 @@ class RunStore:
             full = self._resolve(conn, run_id)
             cur = conn.execute("SELECT * FROM runs WHERE id = ?", (full,))
             row = dict(zip([c[0] for c in cur.description], cur.fetchone()))
-            frames = {n: _read_parquet(b) for n, b in
-                      conn.execute("SELECT name, data FROM run_frames WHERE run_id = ?", (full,)).fetchall()}
+            frames = {
+                n: _read_parquet(b)
+                for n, b in conn.execute("SELECT name, data FROM run_frames WHERE run_id = ?", (full,)).fetchall()
+            }
         meta = json.loads(row["result_json"])
         series = {}
         for n in SERIES:
@@ -208,16 +239,34 @@ class RunStore:
                 s.name = meta["series_names"].get(n)
                 series[n] = s
         result = BacktestResult(
-            config=BacktestConfig.from_dict(meta["config"]), strategy=meta["strategy"], params=meta["params"],
-            symbols=meta["symbols"], equity=series["equity"], returns=series["returns"], cash=series["cash"],
-            weights=frames["weights"], positions=frames["positions"], trades=frames["trades"],
-            fills=frames["fills"], metrics=json.loads(row["metrics_json"]), benchmark=series.get("benchmark"),
+            config=BacktestConfig.from_dict(meta["config"]),
+            strategy=meta["strategy"],
+            params=meta["params"],
+            symbols=meta["symbols"],
+            equity=series["equity"],
+            returns=series["returns"],
+            cash=series["cash"],
+            weights=frames["weights"],
+            positions=frames["positions"],
+            trades=frames["trades"],
+            fills=frames["fills"],
+            metrics=json.loads(row["metrics_json"]),
+            benchmark=series.get("benchmark"),
             benchmark_metrics=meta["benchmark_metrics"],
         )
         request = BacktestRequest.from_dict(json.loads(row["request_json"]))
-        return StoredRun(id=full, created_at=row["created_at"], kind=row["kind"], name=row["name"],
-                         request=request, result=result, key=row["repro_key"], request_hash=row["request_hash"],
-                         data_hash=row["data_hash"], version=row["version"])
+        return StoredRun(
+            id=full,
+            created_at=row["created_at"],
+            kind=row["kind"],
+            name=row["name"],
+            request=request,
+            result=result,
+            key=row["repro_key"],
+            request_hash=row["request_hash"],
+            data_hash=row["data_hash"],
+            version=row["version"],
+        )
 
     def delete(self, run_id: str) -> str:
         """Delete a run and its frames in one transaction; returns the full id. Unknown id -> RunNotFound."""
@@ -237,32 +286,57 @@ class RunStore:
         with self._connect() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
-    def save_optimization(self, best: BacktestResult, request: BacktestRequest, table: pd.DataFrame, *,
-                          kind: str = "optimize", spec: dict[str, Any] | None = None, name: str | None = None,
-                          key: ReproKey | None = None) -> str:
+    def save_optimization(
+        self,
+        best: BacktestResult,
+        request: BacktestRequest,
+        table: pd.DataFrame,
+        *,
+        kind: str = "optimize",
+        spec: dict[str, Any] | None = None,
+        name: str | None = None,
+        key: ReproKey | None = None,
+    ) -> str:
         """Store an optimization as one run: the best set's backtest (listed, loaded and compared like any
         run, with `kind`) plus the ranked trial table as frame "optimization" and the spec (JSON) as frame
         "optimization_spec"; read them back with `load_frame`. If adding the frames fails, the run is removed.
         """
         run_id = self.save(best, request, kind=kind, name=name, key=key)
-        return self._attach(run_id, [("optimization", _frame_parquet(table)),
-                                     ("optimization_spec", _frame_parquet(pd.DataFrame(
-                                         {"spec_json": [json.dumps(spec or {}, default=_json_default)]})))])
+        return self._attach(
+            run_id,
+            [
+                ("optimization", _frame_parquet(table)),
+                (
+                    "optimization_spec",
+                    _frame_parquet(pd.DataFrame({"spec_json": [json.dumps(spec or {}, default=_json_default)]})),
+                ),
+            ],
+        )
 
     def _attach(self, run_id: str, extra: list[tuple[str, bytes]]) -> str:
         """Add named Parquet frames to a just-saved run in one transaction; on failure the run is removed."""
         try:
             with self._connect() as conn, transaction(conn):
-                conn.executemany("INSERT INTO run_frames (run_id, name, format, data) VALUES (?, ?, 'parquet', ?)",
-                                 [(run_id, n, b) for n, b in extra])
+                conn.executemany(
+                    "INSERT INTO run_frames (run_id, name, format, data) VALUES (?, ?, 'parquet', ?)",
+                    [(run_id, n, b) for n, b in extra],
+                )
         except BaseException:
             self.delete(run_id)
             raise
         return run_id
 
-    def save_analysis(self, result: BacktestResult, request: BacktestRequest, *, kind: str,
-                      frames: Mapping[str, pd.DataFrame] | None = None, payload: Mapping[str, Any] | None = None,
-                      name: str | None = None, key: ReproKey | None = None) -> str:
+    def save_analysis(
+        self,
+        result: BacktestResult,
+        request: BacktestRequest,
+        *,
+        kind: str,
+        frames: Mapping[str, pd.DataFrame] | None = None,
+        payload: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        key: ReproKey | None = None,
+    ) -> str:
         """Store an analysis (walk-forward, Monte Carlo, scorecard) as one run: `result` is what the run
         lists, loads and compares as (with `kind`); `frames` are extra named frames and `payload` a JSON
         mapping (frame "payload"); read them back with `load_frame` / `load_payload`. If adding them fails,
@@ -273,8 +347,14 @@ class RunStore:
             raise EngineError(f"frame name(s) {taken} are reserved by the run itself; choose other names")
         run_id = self.save(result, request, kind=kind, name=name, key=key)
         extra = [(n, _frame_parquet(f)) for n, f in frames.items()]
-        extra.append((PAYLOAD_FRAME, _frame_parquet(pd.DataFrame(
-            {"payload_json": [json.dumps(dict(payload or {}), default=_json_default)]}))))
+        extra.append(
+            (
+                PAYLOAD_FRAME,
+                _frame_parquet(
+                    pd.DataFrame({"payload_json": [json.dumps(dict(payload or {}), default=_json_default)]})
+                ),
+            )
+        )
         return self._attach(run_id, extra)
 
     def load_payload(self, run_id: str) -> dict[str, Any]:
@@ -316,8 +396,9 @@ def _frame_parquet(frame: pd.DataFrame) -> bytes:
     units = {str(c): str(t) for c, t in frame.dtypes.items() if str(t).startswith("datetime64")}
     if isinstance(frame.index, pd.DatetimeIndex):
         units["__index__"] = str(frame.index.dtype)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                           b"ivybt_dtypes": json.dumps(units).encode()})
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"ivybt_dtypes": json.dumps(units).encode()}
+    )
     buf = io.BytesIO()
     pq.write_table(table, buf)
     return buf.getvalue()

@@ -4,13 +4,14 @@ The workspace database (`ivybt.db`) is shared by the app, the CLI, batch workers
 time: WAL lets readers go on while one writer writes, the busy timeout makes a second writer wait instead of
 failing, and `ensure_schema` applies each component's numbered migrations once, whichever process comes first.
 """
+
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from engine.errors import EngineError
 from engine.store.workspace import db_path
@@ -54,8 +55,10 @@ def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence
     row = conn.execute("SELECT version FROM schema_version WHERE component = ?", (component,)).fetchone()
     current = int(row[0]) if row else 0
     if current > len(migrations):
-        raise EngineError(f"database schema of {component!r} is version {current}, newer than this IvyBT "
-                          f"({len(migrations)}); upgrade IvyBT")
+        raise EngineError(
+            f"database schema of {component!r} is version {current}, newer than this IvyBT "
+            f"({len(migrations)}); upgrade IvyBT"
+        )
     for version in range(current + 1, len(migrations) + 1):
         with transaction(conn):
             row = conn.execute("SELECT version FROM schema_version WHERE component = ?", (component,)).fetchone()
@@ -63,12 +66,13 @@ def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence
                 continue
             for statement in _statements(migrations[version - 1]):
                 conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (component, version) VALUES (?, ?) "
-                         "ON CONFLICT(component) DO UPDATE SET version = excluded.version", (component, version))
+            conn.execute(
+                "INSERT INTO schema_version (component, version) VALUES (?, ?) "
+                "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+                (component, version),
+            )
     return len(migrations)
 
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
-
-

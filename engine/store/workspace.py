@@ -3,6 +3,7 @@
 Layout: ivybt.db (SQLite: runs, jobs, orders, audit, paper account), cache/ (Parquet bars), data/ (imported
 symbols), artifacts/ (HTML reports), strategies/ (user strategy files). Folders are created on first use.
 """
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 
 Both hold every symbol; neither times the market.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,13 +4,15 @@ A strategy decides **target weights** `w[t, symbol]` (fraction of equity, negati
 and including the close of bar t. The simulator fills them at the next bar (DESIGN §3). Strategies never see
 the future: the look-ahead audit (`engine.research.audit`) recomputes weights on truncated data to prove it.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -69,11 +71,22 @@ def _param_specs(params_cls: type) -> tuple[ParamSpec, ...]:
     specs = []
     for f in dataclasses.fields(params_cls):
         md = f.metadata
-        typ = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool, "str": str}.get(
-            str(f.type), type(f.default)
+        typ = (
+            f.type
+            if isinstance(f.type, type)
+            else {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), type(f.default))
         )
         specs.append(
-            ParamSpec(f.name, typ, f.default, md.get("low"), md.get("high"), md.get("step"), md.get("choices"), md.get("doc", ""))
+            ParamSpec(
+                f.name,
+                typ,
+                f.default,
+                md.get("low"),
+                md.get("high"),
+                md.get("step"),
+                md.get("choices"),
+                md.get("doc", ""),
+            )
         )
     return tuple(specs)
 
@@ -143,7 +156,9 @@ class Strategy(ABC):
         elif isinstance(params, Mapping):
             params = make_params(self.Params, params)
         elif not isinstance(params, self.Params):
-            raise ConfigError(f"{self.name}: params must be {self.Params.__name__} or a mapping, got {type(params).__name__}")
+            raise ConfigError(
+                f"{self.name}: params must be {self.Params.__name__} or a mapping, got {type(params).__name__}"
+            )
         self.params = params
 
     @abstractmethod

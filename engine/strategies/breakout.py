@@ -5,6 +5,7 @@ Turtle systems: System 1 enters on a 20-bar breakout and exits on a 10-bar count
 bar t's own high is not part of the level it must break). Computed per symbol on its own bars; decided at the
 close of bar t. Several symbols: each gets `weight / n_symbols` (n = columns of the data, fixed).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -9,10 +9,12 @@ symbol on its **own** bars (`per_symbol`), and the resulting weights are spread 
 `to_union`: held (forward-filled) over rows without a bar — the last decision stands until the symbol trades
 again — and 0 before the symbol's first bar.
 """
+
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

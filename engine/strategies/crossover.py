@@ -12,17 +12,19 @@ Rules (exactly WORKLOADS.md "Common rules" 1-4), per symbol on its own bars:
 Several symbols: each symbol trades its own signal with `weight / n_symbols` (n = columns of the data, fixed,
 so a symbol not listed yet leaves its share in cash, like the W4 shared-cash workload).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from engine.data.market import MarketData
 from engine.sim import jit
 from engine.sim.jit import njit
-from engine.data.market import MarketData
 from engine.strategies.base import Strategy, param, require
 from engine.strategies.common import TIE_REL, indicator, ta, union_weights
 

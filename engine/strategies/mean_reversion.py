@@ -6,6 +6,7 @@ symbol gets `weight / n_symbols` (n = columns of the data, fixed).
 RSI is pandas-ta's (Wilder smoothing). pandas-ta already prints a value from the second bar; we count it as
 defined only from bar `length` (after `length` price changes), so the warm-up is honest.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

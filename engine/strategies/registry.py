@@ -7,6 +7,7 @@ exception at import, a class without `name`/`Params`, a name clashing with a bui
 reported in `load_errors()` by file name and reason, and everything else still loads. Files load in name
 order (names starting with "_" are skipped); when two files define the same name, the first one keeps it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,16 +15,18 @@ import importlib.util
 import inspect
 import sys
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from engine.data.market import MarketData
 from engine.errors import StrategyError
+from engine.store.workspace import strategies_dir
 from engine.strategies.allocation import BuyAndHold, InverseVol
 from engine.strategies.base import Strategy
 from engine.strategies.breakout import DonchianBreakout
@@ -31,13 +34,20 @@ from engine.strategies.crossover import EmaCross, SmaCross
 from engine.strategies.mean_reversion import BollingerRsi, RsiReversion
 from engine.strategies.rotation import MomentumRotation
 from engine.strategies.trend import EmaTrend, Macd
-from engine.store.workspace import strategies_dir
 
 BUILTINS: dict[str, type[Strategy]] = {
     cls.name: cls
     for cls in (
-        BuyAndHold, SmaCross, EmaCross, EmaTrend, RsiReversion, BollingerRsi, Macd, DonchianBreakout,
-        MomentumRotation, InverseVol,
+        BuyAndHold,
+        SmaCross,
+        EmaCross,
+        EmaTrend,
+        RsiReversion,
+        BollingerRsi,
+        Macd,
+        DonchianBreakout,
+        MomentumRotation,
+        InverseVol,
     )
 }
 """Built-in strategies by registry name, in the order the UI lists them."""
@@ -172,8 +182,10 @@ def get_strategy(name: str) -> type[Strategy]:
         hint = ""
         errors = load_errors()
         if errors:
-            hint = (f" (user files that failed to load: {', '.join(sorted(errors))}; `ivybt strategies` or "
-                    f"load_errors() says why)")
+            hint = (
+                f" (user files that failed to load: {', '.join(sorted(errors))}; `ivybt strategies` or "
+                f"load_errors() says why)"
+            )
         raise StrategyError(f"unknown strategy {name!r}; known: {', '.join(known)}{hint}")
     return known[name]
 

@@ -4,6 +4,7 @@ Monthly: at the close of the first bar of each month (the first close after a mo
 is the *last* of its month would need the next bar), rank the symbols by trailing return and hold the top N
 equally weighted until the next rebalance. Needs at least two symbols.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Both are computed per symbol on its own bars and decided at the close of bar t with data up to t.
 Several symbols: each symbol gets `weight / n_symbols` (n = columns of the data, fixed).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -122,4 +123,3 @@ class Macd(Strategy):
             return pd.Series(pos * size, index=close.index)
 
         return to_union(per_symbol(data, one), data)
-

@@ -1,16 +1,31 @@
 """AlpacaBroker: the real alpaca-py client against FakeAlpacaServer on 127.0.0.1."""
+
 from __future__ import annotations
 
 import pytest
 
 from brokers.alpaca import AlpacaBroker
-from brokers.base import (AuthError, BrokerConfigError, BrokerUnavailable, InsufficientFunds, OrderRejected,
-                          OrderRequest, PriceUnavailable, retry)
+from brokers.base import (
+    AuthError,
+    BrokerConfigError,
+    BrokerUnavailable,
+    InsufficientFunds,
+    OrderRejected,
+    OrderRequest,
+    PriceUnavailable,
+    retry,
+)
 
 
 def broker(fake, **kw):
-    return AlpacaBroker(kw.pop("api_key", fake.key), kw.pop("secret_key", fake.secret), base_url=fake.url,
-                        data_url=fake.url, timeout=5, **kw)
+    return AlpacaBroker(
+        kw.pop("api_key", fake.key),
+        kw.pop("secret_key", fake.secret),
+        base_url=fake.url,
+        data_url=fake.url,
+        timeout=5,
+        **kw,
+    )
 
 
 def test_account_positions_prices_clock(alpaca_fake):

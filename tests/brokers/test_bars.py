@@ -1,4 +1,5 @@
 """AlpacaBarsSource / IbkrBarsSource against the fakes: they return the fake's bars as the engine's frame."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,11 +11,13 @@ from engine.data import load_market_data
 from engine.errors import DataError
 
 # (session date, open, high, low, close, volume); the July bar is in daylight-saving time
-ROWS = [("2024-01-02", 472.16, 473.67, 470.49, 472.65, 123623700.0),
-        ("2024-01-03", 470.43, 471.19, 468.17, 468.79, 103585900.0),
-        ("2024-01-04", 468.30, 470.96, 467.05, 467.28, 84232200.0),
-        ("2024-07-01", 545.63, 545.88, 542.52, 545.34, 40297800.0),
-        ("2024-07-02", 543.70, 549.01, 543.65, 549.01, 40434800.0)]
+ROWS = [
+    ("2024-01-02", 472.16, 473.67, 470.49, 472.65, 123623700.0),
+    ("2024-01-03", 470.43, 471.19, 468.17, 468.79, 103585900.0),
+    ("2024-01-04", 468.30, 470.96, 467.05, 467.28, 84232200.0),
+    ("2024-07-01", 545.63, 545.88, 542.52, 545.34, 40297800.0),
+    ("2024-07-02", 543.70, 549.01, 543.65, 549.01, 40434800.0),
+]
 
 
 def alpaca_bar(d, o, h, l, c, v):
@@ -25,15 +28,23 @@ def alpaca_bar(d, o, h, l, c, v):
 
 def expected() -> pd.DataFrame:
     idx = pd.DatetimeIndex([r[0] for r in ROWS], name="date").as_unit("ns")  # the engine frame uses ns
-    return pd.DataFrame({k: [r[i + 1] for r in ROWS] for i, k in enumerate(["open", "high", "low", "close", "volume"])},
-                        index=idx, dtype="float64")
+    return pd.DataFrame(
+        {k: [r[i + 1] for r in ROWS] for i, k in enumerate(["open", "high", "low", "close", "volume"])},
+        index=idx,
+        dtype="float64",
+    )
 
 
 def test_alpaca_bars_paginated_and_dated_by_session(alpaca_fake):
     alpaca_fake.bars["SPY"] = [alpaca_bar(*r) for r in ROWS]
     alpaca_fake.bars_page_size = 2  # 5 bars -> 3 pages
-    src = AlpacaBarsSource(["spy", "QQQ"], start="2024-01-01", api_key=alpaca_fake.key,
-                           secret_key=alpaca_fake.secret, data_url=alpaca_fake.url)
+    src = AlpacaBarsSource(
+        ["spy", "QQQ"],
+        start="2024-01-01",
+        api_key=alpaca_fake.key,
+        secret_key=alpaca_fake.secret,
+        data_url=alpaca_fake.url,
+    )
     assert src.symbols() == ["QQQ", "SPY"]
     df = src.load("SPY")
     pd.testing.assert_frame_equal(df[["open", "high", "low", "close", "volume"]], expected(), check_freq=False)

@@ -1,10 +1,19 @@
 """brokers.base: order validation, query helpers and the retry policy."""
+
 from __future__ import annotations
 
 import pytest
 
-from brokers.base import (AuthError, BrokerUnavailable, InsufficientFunds, InvalidOrder, OrderRejected,
-                          OrderRequest, matches_query, retry)
+from brokers.base import (
+    AuthError,
+    BrokerUnavailable,
+    InsufficientFunds,
+    InvalidOrder,
+    OrderRejected,
+    OrderRequest,
+    matches_query,
+    retry,
+)
 
 
 def test_order_request_checks_each_field_by_name():
@@ -39,10 +48,15 @@ def test_order_request_defaults_and_generated_id():
 
 
 def test_matches_query():
-    assert [s for s in ("new", "partially_filled", "filled", "canceled") if matches_query(s, "open")] == \
-        ["new", "partially_filled"]
-    assert [s for s in ("new", "filled", "rejected", "expired") if matches_query(s, "closed")] == \
-        ["filled", "rejected", "expired"]
+    assert [s for s in ("new", "partially_filled", "filled", "canceled") if matches_query(s, "open")] == [
+        "new",
+        "partially_filled",
+    ]
+    assert [s for s in ("new", "filled", "rejected", "expired") if matches_query(s, "closed")] == [
+        "filled",
+        "rejected",
+        "expired",
+    ]
     assert matches_query("new", "all") and matches_query("filled", "all")
 
 

@@ -3,6 +3,7 @@
 The fake counts the orders it accepted (`orders_created`) and every POST (`order_posts`), so "sent once" is
 measured at the server, not in our code.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,21 +17,34 @@ import pytest
 from brokers.alpaca import AlpacaBroker
 from brokers.base import BrokerConfigError
 from brokers.execution import execute_plan, plan_rebalance
-from engine.ops.audit_log import AuditLog
 from engine.data.market import MarketData
-from engine.store.presets import Preset
+from engine.ops.audit_log import AuditLog
 from engine.ops.signals import generate_signals
+from engine.store.presets import Preset
 
 PRICES = {"SPY": 500.0, "AAPL": 200.0, "QQQ": 400.0}
 
 
 def signal(symbols=("SPY", "AAPL", "QQQ")):
     idx = pd.bdate_range(end="2024-03-08", periods=30)
-    data = MarketData.from_frames({s: pd.DataFrame({"open": PRICES[s], "high": PRICES[s], "low": PRICES[s],
-                                                    "close": np.full(30, PRICES[s]), "volume": 1e6}, index=idx)
-                                   for s in symbols})
-    return generate_signals(Preset(name="ops", strategy="buy_and_hold", symbols=symbols), data=data,
-                            now="2024-03-11 15:00")
+    data = MarketData.from_frames(
+        {
+            s: pd.DataFrame(
+                {
+                    "open": PRICES[s],
+                    "high": PRICES[s],
+                    "low": PRICES[s],
+                    "close": np.full(30, PRICES[s]),
+                    "volume": 1e6,
+                },
+                index=idx,
+            )
+            for s in symbols
+        }
+    )
+    return generate_signals(
+        Preset(name="ops", strategy="buy_and_hold", symbols=symbols), data=data, now="2024-03-11 15:00"
+    )
 
 
 def broker(fake, **kw):
@@ -104,8 +118,7 @@ def test_connection_dropped_is_retried_inside_one_execution(alpaca_fake):
 def test_two_concurrent_executions_send_each_order_once(alpaca_fake):
     plan = plan_rebalance(signal(), broker(alpaca_fake))
     reports = []
-    threads = [threading.Thread(target=lambda: reports.append(fast(plan, broker(alpaca_fake))))
-               for _ in range(2)]
+    threads = [threading.Thread(target=lambda: reports.append(fast(plan, broker(alpaca_fake)))) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
@@ -138,7 +151,10 @@ def test_non_fractionable_assets_are_planned_in_whole_shares(alpaca_fake):
     assert plan.target_quantities["AAPL"] == pytest.approx(math.floor(per / 200 * 10**6) / 10**6)  # 166.5
     assert plan.target_quantities["AAPL"] != int(plan.target_quantities["AAPL"])
     assert {p for m, p in alpaca_fake.requests if p.startswith("/v2/assets/")} == {
-        "/v2/assets/SPY", "/v2/assets/AAPL", "/v2/assets/QQQ"}
+        "/v2/assets/SPY",
+        "/v2/assets/AAPL",
+        "/v2/assets/QQQ",
+    }
     rep = fast(plan, b)
     assert rep.status == "complete" and rep.sent == 3
     assert {o["symbol"]: float(o["qty"]) for o in alpaca_fake.orders}["SPY"] == 66.0
@@ -178,5 +194,7 @@ def test_a_wrong_live_id_and_status_poll_failures_are_audited(alpaca_fake, monke
     errors = log.events(plan_id=plan.plan_id, kind="error")  # same account: the refusal above has this id too
     polls = errors[errors["payload"].map(lambda p: p.get("stage") == "poll")]
     assert sorted(polls["symbol"]) == ["AAPL", "QQQ", "SPY"] and len(errors) == 4  # once per order, not per poll
-    assert all(m == "status poll failed: BrokerUnavailable: alpaca order lookup: internal server error (HTTP 500)"
-               for m in polls["message"])
+    assert all(
+        m == "status poll failed: BrokerUnavailable: alpaca order lookup: internal server error (HTTP 500)"
+        for m in polls["message"]
+    )

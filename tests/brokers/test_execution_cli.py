@@ -1,5 +1,6 @@
 """`ivybt signals / rebalance / broker status / audit-log` through the installed console script (entry point
 group "ivybt.commands"), on the paper broker and on the real alpaca-py client against FakeAlpacaServer."""
+
 from __future__ import annotations
 
 import json
@@ -57,10 +58,16 @@ def test_kill_switch_blocks_cron_execution(env):
 
 def test_alpaca_via_environment_and_one_line_errors(env, alpaca_fake):
     alpaca_fake.prices.update({s: 100.0 for s in ("XLK", "XLF", "XLE", "XLV", "XLY", "XLP", "XLI", "XLU")})
-    e = {**env, "ALPACA_API_KEY": alpaca_fake.key, "ALPACA_SECRET_KEY": alpaca_fake.secret,
-         "ALPACA_BASE_URL": alpaca_fake.url, "ALPACA_DATA_URL": alpaca_fake.url}
-    code, out, err = run(["rebalance", "--preset", "sector_rotation", "--broker", "alpaca", "--execute",
-                          "--timeout", "2", "--json"], e)
+    e = {
+        **env,
+        "ALPACA_API_KEY": alpaca_fake.key,
+        "ALPACA_SECRET_KEY": alpaca_fake.secret,
+        "ALPACA_BASE_URL": alpaca_fake.url,
+        "ALPACA_DATA_URL": alpaca_fake.url,
+    }
+    code, out, err = run(
+        ["rebalance", "--preset", "sector_rotation", "--broker", "alpaca", "--execute", "--timeout", "2", "--json"], e
+    )
     assert code == 0, err
     assert json.loads(out)["execution"]["status"] == "complete"
     assert alpaca_fake.orders_created == 3
@@ -70,8 +77,14 @@ def test_alpaca_via_environment_and_one_line_errors(env, alpaca_fake):
 
 
 def _alpaca_env(env, fake, **extra):
-    return {**env, "ALPACA_API_KEY": fake.key, "ALPACA_SECRET_KEY": fake.secret, "ALPACA_BASE_URL": fake.url,
-            "ALPACA_DATA_URL": fake.url, **extra}
+    return {
+        **env,
+        "ALPACA_API_KEY": fake.key,
+        "ALPACA_SECRET_KEY": fake.secret,
+        "ALPACA_BASE_URL": fake.url,
+        "ALPACA_DATA_URL": fake.url,
+        **extra,
+    }
 
 
 def _fresh_preset(env, symbols=("SPY", "QQQ")):
@@ -90,9 +103,19 @@ def test_refresh_downloads_the_latest_bars_before_the_signals(env, alpaca_fake):
     last = expected_last_session()  # the session a cron job after today's close expects
     days = pd.bdate_range(end=last, periods=30)
     for k, sym in enumerate(("SPY", "QQQ")):
-        alpaca_fake.bars[sym] = [{"t": f"{d:%Y-%m-%d}T05:00:00Z", "o": 100.0 + k + i, "h": 102.0 + k + i,
-                                  "l": 99.0 + k + i, "c": 101.0 + k + i, "v": 1e6, "n": 10, "vw": None}
-                                 for i, d in enumerate(days)]
+        alpaca_fake.bars[sym] = [
+            {
+                "t": f"{d:%Y-%m-%d}T05:00:00Z",
+                "o": 100.0 + k + i,
+                "h": 102.0 + k + i,
+                "l": 99.0 + k + i,
+                "c": 101.0 + k + i,
+                "v": 1e6,
+                "n": 10,
+                "vw": None,
+            }
+            for i, d in enumerate(days)
+        ]
     alpaca_fake.bars_page_size = 1000
     _fresh_preset(env)
     e = _alpaca_env(env, alpaca_fake)

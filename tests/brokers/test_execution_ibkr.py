@@ -3,6 +3,7 @@
 Whole shares (IBKR's capabilities). The fake counts accepted orders (`orders_created`) and every placeOrder
 message (`place_order_msgs`): "sent once" is measured at the server.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,21 +15,34 @@ import pytest
 
 from brokers.execution import execute_plan, plan_rebalance
 from brokers.ibkr import IbkrBroker
-from engine.ops.audit_log import AuditLog
 from engine.data.market import MarketData
-from engine.store.presets import Preset
+from engine.ops.audit_log import AuditLog
 from engine.ops.signals import generate_signals
+from engine.store.presets import Preset
 
 PRICES = {"SPY": 500.0, "AAPL": 200.0, "QQQ": 400.0}
 
 
 def signal(symbols=("SPY", "AAPL", "QQQ")):
     idx = pd.bdate_range(end="2024-03-08", periods=30)
-    data = MarketData.from_frames({s: pd.DataFrame({"open": PRICES[s], "high": PRICES[s], "low": PRICES[s],
-                                                    "close": np.full(30, PRICES[s]), "volume": 1e6}, index=idx)
-                                   for s in symbols})
-    return generate_signals(Preset(name="ops", strategy="buy_and_hold", symbols=symbols), data=data,
-                            now="2024-03-11 15:00")
+    data = MarketData.from_frames(
+        {
+            s: pd.DataFrame(
+                {
+                    "open": PRICES[s],
+                    "high": PRICES[s],
+                    "low": PRICES[s],
+                    "close": np.full(30, PRICES[s]),
+                    "volume": 1e6,
+                },
+                index=idx,
+            )
+            for s in symbols
+        }
+    )
+    return generate_signals(
+        Preset(name="ops", strategy="buy_and_hold", symbols=symbols), data=data, now="2024-03-11 15:00"
+    )
 
 
 @pytest.fixture
@@ -54,8 +68,11 @@ def test_full_flow_whole_shares_with_rejection_and_partial_fill(ib, tws_fake, ib
     expect = {s: float(math.floor(per / int(PRICES[s]))) for s in PRICES}  # whole shares, rounded down
     assert expect == {"SPY": 66.0, "AAPL": 166.0, "QQQ": 83.0}
     assert plan.target_quantities == expect
-    assert [(o.symbol, o.side, o.quantity) for o in plan.orders] == [("QQQ", "sell", 42.0), ("AAPL", "buy", 166.0),
-                                                                     ("SPY", "buy", 66.0)]
+    assert [(o.symbol, o.side, o.quantity) for o in plan.orders] == [
+        ("QQQ", "sell", 42.0),
+        ("AAPL", "buy", 166.0),
+        ("SPY", "buy", 66.0),
+    ]
     log = AuditLog()
     rep = fast(plan, ib, log=log)
     res = {o.symbol: o for o in rep.orders}

@@ -1,4 +1,5 @@
 """Signals -> plan -> execute -> reconcile on the PaperBroker (SQLite in tmp_path), with the audit log."""
+
 from __future__ import annotations
 
 import socket
@@ -14,12 +15,12 @@ import pytest
 from brokers.base import BrokerConfigError
 from brokers.execution import execute_plan, plan_rebalance
 from brokers.paper import PaperBroker, StaticPrices
-from engine.ops.audit_log import AuditLog
 from engine.config import Costs
 from engine.data.market import MarketData
-from engine.store.presets import Preset
+from engine.ops.audit_log import AuditLog
 from engine.ops.risk import RiskCheckFailed, RiskLimits, set_kill_switch
 from engine.ops.signals import generate_signals
+from engine.store.presets import Preset
 
 PRICES = {"AAA": 100.0, "BBB": 40.0, "CCC": 25.0}
 NOW = "2024-03-11 15:00"
@@ -27,9 +28,15 @@ NOW = "2024-03-11 15:00"
 
 def market(symbols=("AAA", "BBB", "CCC"), n=30) -> MarketData:
     idx = pd.bdate_range(end="2024-03-08", periods=n)
-    return MarketData.from_frames({s: pd.DataFrame({"open": PRICES[s], "high": PRICES[s], "low": PRICES[s],
-                                                    "close": np.full(n, PRICES[s]), "volume": 1e6}, index=idx)
-                                   for s in symbols})
+    return MarketData.from_frames(
+        {
+            s: pd.DataFrame(
+                {"open": PRICES[s], "high": PRICES[s], "low": PRICES[s], "close": np.full(n, PRICES[s]), "volume": 1e6},
+                index=idx,
+            )
+            for s in symbols
+        }
+    )
 
 
 COSTS = {"commission_bps": 10, "slippage_bps": 5}  # the paper broker's costs below
@@ -42,8 +49,12 @@ def signal(symbols=("AAA", "BBB", "CCC"), log=None, **preset):
 
 @pytest.fixture
 def paper(tmp_path):
-    return PaperBroker(tmp_path / "paper.db", initial_cash=30_000.0, price_source=StaticPrices(PRICES),
-                       costs=Costs(commission_bps=10, slippage_bps=5))
+    return PaperBroker(
+        tmp_path / "paper.db",
+        initial_cash=30_000.0,
+        price_source=StaticPrices(PRICES),
+        costs=Costs(commission_bps=10, slippage_bps=5),
+    )
 
 
 def test_full_flow_fills_reconciles_and_audits(paper):
@@ -53,8 +64,7 @@ def test_full_flow_fills_reconciles_and_audits(paper):
     assert plan.approved, plan.checks_frame()
     # by hand: each third of 30,000 less the 0.1% buffer, over price x (1.001 x 1.0005)
     per = 10_000 * 0.999 / 1.0015005
-    assert plan.target_quantities == {s: pytest.approx(np.trunc(per / PRICES[s] * 1e6) / 1e6, abs=1e-9)
-                                      for s in PRICES}
+    assert plan.target_quantities == {s: pytest.approx(np.trunc(per / PRICES[s] * 1e6) / 1e6, abs=1e-9) for s in PRICES}
     rep = execute_plan(plan, paper, log=log)
     assert rep.status == "complete" and rep.sent == 3 and not rep.errors
     assert set(rep.reconciliation["status"]) == {"ok"}
@@ -92,8 +102,12 @@ def test_sells_go_first_then_buys(paper):
     sig1 = signal(symbols=("AAA",))
     execute_plan(plan_rebalance(sig1, paper), paper)
     log = AuditLog()
-    sig2 = generate_signals(Preset(name="ops", strategy="buy_and_hold", symbols=("BBB", "CCC", "AAA"), costs=COSTS),
-                            data=market(), now="2024-03-12 15:00", log=log)
+    sig2 = generate_signals(
+        Preset(name="ops", strategy="buy_and_hold", symbols=("BBB", "CCC", "AAA"), costs=COSTS),
+        data=market(),
+        now="2024-03-12 15:00",
+        log=log,
+    )
     plan = plan_rebalance(sig2, paper, log=log)
     assert [o.side for o in plan.orders] == ["sell", "buy", "buy"]
     rep = execute_plan(plan, paper, log=log)
@@ -108,8 +122,9 @@ def test_two_concurrent_executions_send_each_order_once(paper, tmp_path):
 
     def run():
         try:
-            b = PaperBroker(tmp_path / "paper.db", price_source=StaticPrices(PRICES),
-                            costs=Costs(commission_bps=10, slippage_bps=5))
+            b = PaperBroker(
+                tmp_path / "paper.db", price_source=StaticPrices(PRICES), costs=Costs(commission_bps=10, slippage_bps=5)
+            )
             reports.append(execute_plan(plan, b))
         except Exception as e:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(e)
@@ -137,9 +152,16 @@ def test_two_processes_execute_one_plan_each_order_once(paper, tmp_path):
     import pickle
 
     (tmp_path / "plan.pkl").write_bytes(pickle.dumps(plan))
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "plan.pkl"), str(tmp_path / "paper.db")],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parents[2]) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / "plan.pkl"), str(tmp_path / "paper.db")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
     assert sorted(int(o[0].strip()) for o in outs) == [0, 3]

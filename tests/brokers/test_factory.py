@@ -1,4 +1,5 @@
 """make_broker: names, settings from the environment, secrets kept out of settings; lazy SDK imports."""
+
 from __future__ import annotations
 
 import subprocess
@@ -51,12 +52,18 @@ def test_bad_names_and_settings():
 
 
 def test_redact_hides_secrets():
-    assert redact({"api_key": "AK1", "secret_key": "S", "base_url": "http://x", "port": 7497}) == \
-        {"api_key": "***", "secret_key": "***", "base_url": "http://x", "port": 7497}
+    assert redact({"api_key": "AK1", "secret_key": "S", "base_url": "http://x", "port": 7497}) == {
+        "api_key": "***",
+        "secret_key": "***",
+        "base_url": "http://x",
+        "port": 7497,
+    }
 
 
 def test_importing_brokers_loads_no_sdk():
-    code = ("import sys, brokers, brokers.paper, brokers.base; "
-            "print(sorted(m for m in ('alpaca', 'ib_async', 'ib_insync', 'streamlit') if m in sys.modules))")
+    code = (
+        "import sys, brokers, brokers.paper, brokers.base; "
+        "print(sorted(m for m in ('alpaca', 'ib_async', 'ib_insync', 'streamlit') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"

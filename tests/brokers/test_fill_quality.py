@@ -1,4 +1,5 @@
 """Fill quality against the backtest's price: each fill vs the open of the session it filled in."""
+
 from __future__ import annotations
 
 import math
@@ -9,8 +10,8 @@ import pytest
 
 from brokers.execution import execute_plan, plan_rebalance
 from brokers.paper import PaperBroker, StaticPrices
-from engine.ops.audit_log import AuditLog, fill_session, slippage_vs_open
 from engine.config import Costs
+from engine.ops.audit_log import AuditLog, fill_session, slippage_vs_open
 from tests.brokers.test_execution_paper import PRICES, signal
 
 
@@ -31,20 +32,29 @@ def test_fill_session_is_the_new_york_session_that_priced_the_fill():
 
 
 def test_slippage_vs_open_by_hand():
-    opens = {"AAA": pd.Series([99.0, 100.0, 250.0], index=pd.to_datetime(["2024-03-08", "2024-03-11", "2024-04-01"])),
-             "BBB": pd.Series([41.0, 40.0], index=pd.to_datetime(["2024-03-08", "2024-03-11"]))}
-    res = results([
-        ("AAA", "buy", 10.0, 101.0, "2024-03-11T14:30:00+00:00", "x"),   # vs 100.0: +100 bps
-        ("BBB", "sell", 5.0, 39.8, "2024-03-08T22:00:00+00:00", "x"),    # after Friday's close: Monday 40.0
-        ("AAA", "sell", 2.0, 255.0, "2024-03-29T15:00:00+00:00", "x"),   # Good Friday: no bar, next is 04-01
-        ("BBB", "buy", 1.0, 40.0, "2024-03-12T15:00:00+00:00", "x"),     # session 03-12 not in the data yet
-        ("AAA", "buy", 0.0, None, None, "2024-03-11T15:00:00+00:00"),    # nothing filled: left out
-        ("CCC", "buy", 1.0, 10.0, None, "2024-03-11T15:00:00+00:00"),    # no bars for CCC at all; no filled_at
-    ])
+    opens = {
+        "AAA": pd.Series([99.0, 100.0, 250.0], index=pd.to_datetime(["2024-03-08", "2024-03-11", "2024-04-01"])),
+        "BBB": pd.Series([41.0, 40.0], index=pd.to_datetime(["2024-03-08", "2024-03-11"])),
+    }
+    res = results(
+        [
+            ("AAA", "buy", 10.0, 101.0, "2024-03-11T14:30:00+00:00", "x"),  # vs 100.0: +100 bps
+            ("BBB", "sell", 5.0, 39.8, "2024-03-08T22:00:00+00:00", "x"),  # after Friday's close: Monday 40.0
+            ("AAA", "sell", 2.0, 255.0, "2024-03-29T15:00:00+00:00", "x"),  # Good Friday: no bar, next is 04-01
+            ("BBB", "buy", 1.0, 40.0, "2024-03-12T15:00:00+00:00", "x"),  # session 03-12 not in the data yet
+            ("AAA", "buy", 0.0, None, None, "2024-03-11T15:00:00+00:00"),  # nothing filled: left out
+            ("CCC", "buy", 1.0, 10.0, None, "2024-03-11T15:00:00+00:00"),  # no bars for CCC at all; no filled_at
+        ]
+    )
     out = slippage_vs_open(res, opens)
     assert len(out) == 5
-    assert out["session"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-11", "2024-03-11", "2024-03-29",
-                                                               "2024-03-12", "2024-03-11"]
+    assert out["session"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-03-11",
+        "2024-03-11",
+        "2024-03-29",
+        "2024-03-12",
+        "2024-03-11",
+    ]
     assert out["bar_date"].iloc[2] == pd.Timestamp("2024-04-01") and pd.isna(out["bar_date"].iloc[3])
     assert out["session_open"].iloc[:3].tolist() == [100.0, 40.0, 250.0]
     expected = [(101.0 / 100.0 - 1) * 1e4, (1 - 39.8 / 40.0) * 1e4, (1 - 255.0 / 250.0) * 1e4]
@@ -54,8 +64,12 @@ def test_slippage_vs_open_by_hand():
 
 
 def test_recorded_paper_fills_join_the_session_open(tmp_path):
-    paper = PaperBroker(tmp_path / "paper.db", initial_cash=30_000.0, price_source=StaticPrices(PRICES),
-                        costs=Costs(commission_bps=10, slippage_bps=5))
+    paper = PaperBroker(
+        tmp_path / "paper.db",
+        initial_cash=30_000.0,
+        price_source=StaticPrices(PRICES),
+        costs=Costs(commission_bps=10, slippage_bps=5),
+    )
     log = AuditLog()
     plan = plan_rebalance(signal(), paper, log=log)
     execute_plan(plan, paper, log=log)

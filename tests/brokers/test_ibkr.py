@@ -1,12 +1,20 @@
 """IbkrBroker: the real ib_async client against FakeTwsServer on 127.0.0.1 (TWS API socket protocol)."""
+
 from __future__ import annotations
 
 import threading
 
 import pytest
 
-from brokers.base import (BrokerConfigError, BrokerUnavailable, InsufficientFunds, OrderRejected, OrderRequest,
-                          PriceUnavailable, retry)
+from brokers.base import (
+    BrokerConfigError,
+    BrokerUnavailable,
+    InsufficientFunds,
+    OrderRejected,
+    OrderRequest,
+    PriceUnavailable,
+    retry,
+)
 from brokers.ibkr import IbkrBroker
 
 
@@ -56,7 +64,9 @@ def test_market_buy_sell_fill_with_commission(ib, tws_fake, ib_log):
     assert acct.equity == pytest.approx(acct.cash + 6 * 200)
     fills = ib.fills()
     assert [(f.client_order_id, f.side, f.quantity, f.price, f.commission) for f in fills] == [
-        ("p1-AAPL", "buy", 10, 200.0, 1.0), ("p2-AAPL", "sell", 4, 200.0, 1.0)]
+        ("p1-AAPL", "buy", 10, 200.0, 1.0),
+        ("p2-AAPL", "sell", 4, 200.0, 1.0),
+    ]
     st = ib.order("p1-AAPL")
     assert (st.status, st.filled_quantity, st.avg_fill_price) == ("filled", 10, 200.0)
     assert [o.client_order_id for o in ib.orders("closed")] == ["p1-AAPL", "p2-AAPL"]

@@ -4,6 +4,7 @@ Each case runs in a fresh interpreter whose `sys.meta_path` starts with a finder
 packages (as if they were not installed); a minimal fake `ib_insync` package in tmp_path stands in for the
 real one (which declares Python <= 3.11 and is not installable here).
 """
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,14 @@ class IB:
 def probe(blocked: list[str], extra_path: Path | None = None) -> dict:
     env = {**os.environ}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(extra_path) if extra_path else "", str(REPO)) if p)
-    proc = subprocess.run([sys.executable, "-c", PROBE, ",".join(blocked)], capture_output=True, text=True,
-                          env=env, cwd=str(REPO), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, ",".join(blocked)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(REPO),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

@@ -1,4 +1,5 @@
 """PaperBroker against a real SQLite file: fills with costs by hand, persistence, idempotency, two processes."""
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -14,8 +15,13 @@ COSTS = Costs(commission_bps=10, min_commission=1.0, slippage_bps=5)
 
 
 def make(path, prices, **kw):
-    return PaperBroker(path, initial_cash=kw.pop("initial_cash", 100_000.0), costs=kw.pop("costs", COSTS),
-                       price_source=StaticPrices(prices), **kw)
+    return PaperBroker(
+        path,
+        initial_cash=kw.pop("initial_cash", 100_000.0),
+        costs=kw.pop("costs", COSTS),
+        price_source=StaticPrices(prices),
+        **kw,
+    )
 
 
 def test_market_fills_with_slippage_and_commission_by_hand(tmp_path):

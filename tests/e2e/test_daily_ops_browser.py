@@ -1,5 +1,6 @@
 """End to end in a real browser: on the Daily Ops page, generate signals, confirm, click Execute on the paper
 broker and see the fills (reuses the app server fixture of test_browser_backtest)."""
+
 from __future__ import annotations
 
 import shutil
@@ -22,8 +23,11 @@ def test_execute_on_paper_in_real_browser(app_url: str, tmp_path: Path) -> None:
     shutil.copy(ROOT / "presets" / "sector_rotation.json", presets / "sector_rotation.json")
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-            headless=True, viewport={"width": 1440, "height": 1100},
+            user_data_dir=str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1440, "height": 1100},
         )
         try:
             page = context.new_page()
@@ -44,10 +48,12 @@ def test_execute_on_paper_in_real_browser(app_url: str, tmp_path: Path) -> None:
             started = time.monotonic()
             execute.click()
             page.get_by_role("tab", name="Orders and reconciliation").click()
-            expect(page.get_by_test_id("stAlertContentSuccess").get_by_text("COMPLETE; 3/3 filled")) \
-                .to_be_visible(timeout=120_000)
+            expect(page.get_by_test_id("stAlertContentSuccess").get_by_text("COMPLETE; 3/3 filled")).to_be_visible(
+                timeout=120_000
+            )
             expect(page.get_by_text("Cash", exact=True).locator("xpath=..").locator("xpath=..")).not_to_contain_text(
-                "100,000.00", timeout=30_000)  # the account panel was refreshed after the fills
+                "100,000.00", timeout=30_000
+            )  # the account panel was refreshed after the fills
             elapsed = time.monotonic() - started
             expect(page.get_by_text("Reconciliation", exact=True)).to_be_visible()
             page.wait_for_timeout(1000)

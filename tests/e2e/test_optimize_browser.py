@@ -6,6 +6,7 @@ optimization, waits for the heatmap, saves a screenshot into tmp_path and checks
 best set and that no exception or error box is shown; then runs a Monte Carlo of the best set on its tab
 (progress bar, saved as a run).
 """
+
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from tests.e2e.test_browser_backtest import CHROMIUM, CHROMIUM_ARGS, _idle, app_url  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.e2e
@@ -32,16 +34,25 @@ def test_small_grid_in_real_browser(app_url: str, tmp_path: Path) -> None:  # no
 
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-            headless=True, viewport={"width": 1440, "height": 1400},
+            user_data_dir=str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1440, "height": 1400},
         )
         try:
             page = context.new_page()
             page.goto(f"{app_url}/optimize", wait_until="domcontentloaded")
             run = page.get_by_role("button", name="Run optimization")
             expect(run).to_be_visible(timeout=60_000)
-            for label, value in (("fast: from", 5), ("fast: to", 20), ("fast: step", 5),
-                                 ("slow: from", 50), ("slow: to", 150), ("slow: step", 50)):
+            for label, value in (
+                ("fast: from", 5),
+                ("fast: to", 20),
+                ("fast: step", 5),
+                ("slow: from", 50),
+                ("slow: to", 150),
+                ("slow: step", 50),
+            ):
                 _set_number(page, label, value)
             expect(page.get_by_text("12 combinations")).to_be_visible(timeout=30_000)
             _idle(page)
@@ -51,8 +62,11 @@ def test_small_grid_in_real_browser(app_url: str, tmp_path: Path) -> None:  # no
             expect(heat).to_be_attached(timeout=180_000)
             elapsed = time.monotonic() - started
             expect(page.get_by_text("Best set (max sharpe)")).to_be_visible(timeout=30_000)
-            plot = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").filter(
-                has=page.locator(".heatmaplayer .hm")).first
+            plot = (
+                page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot")
+                .filter(has=page.locator(".heatmaplayer .hm"))
+                .first
+            )
             plot.scroll_into_view_if_needed()
             page.wait_for_timeout(1500)  # let Plotly finish drawing before the screenshot
             shot = tmp_path / "optimize.png"
@@ -60,7 +74,9 @@ def test_small_grid_in_real_browser(app_url: str, tmp_path: Path) -> None:  # no
             plot.screenshot(path=str(tmp_path / "heatmap.png"))
             if os.environ.get("IVYBT_E2E_SHOT"):
                 Path(os.environ["IVYBT_E2E_SHOT"]).write_bytes(shot.read_bytes())
-            print(f"\nclick Run optimization -> heatmap: {elapsed:.2f} s; screenshots {shot}, {tmp_path / 'heatmap.png'}")
+            print(
+                f"\nclick Run optimization -> heatmap: {elapsed:.2f} s; screenshots {shot}, {tmp_path / 'heatmap.png'}"
+            )
             assert shot.stat().st_size > 10_000
             # the 4 x 3 grid: the x axis has the four fast values, the y axis the three slow values
             ticks_x = plot.locator(".xaxislayer-above .xtick text").all_text_contents()

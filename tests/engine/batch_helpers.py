@@ -1,4 +1,5 @@
 """Shared pieces of the batch tests: a workspace with two user strategies (one slow, one that raises)."""
+
 from __future__ import annotations
 
 import textwrap
@@ -74,11 +75,19 @@ def make_workspace(home: Path) -> Path:
 
 def grid_batch(n: int, name: str = "grid") -> str:
     """YAML of `n` distinct sma_cross backtests on SPY/QQQ/GLD (different fast/slow/symbols)."""
-    lines = [f"name: {name}", "defaults:", "  start: 2012-01-01", "  end: 2021-12-31",
-             "  config: {costs: {commission_bps: 2, slippage_bps: 1}}", "jobs:"]
+    lines = [
+        f"name: {name}",
+        "defaults:",
+        "  start: 2012-01-01",
+        "  end: 2021-12-31",
+        "  config: {costs: {commission_bps: 2, slippage_bps: 1}}",
+        "jobs:",
+    ]
     symbols = ["SPY", "QQQ", "GLD"]
     for i in range(n):
         fast, slow = 5 + 5 * (i % 4), 40 + 20 * (i // 4)
-        lines.append(f"  - {{name: job{i:02d}, strategy: sma_cross, symbols: [{symbols[i % 3]}], "
-                     f"params: {{fast: {fast}, slow: {slow}}}}}")
+        lines.append(
+            f"  - {{name: job{i:02d}, strategy: sma_cross, symbols: [{symbols[i % 3]}], "
+            f"params: {{fast: {fast}, slow: {slow}}}}}"
+        )
     return "\n".join(lines) + "\n"

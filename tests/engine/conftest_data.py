@@ -1,4 +1,5 @@
 """Shared helpers for the data-layer tests (imported explicitly: `from conftest_data import ...`)."""
+
 from __future__ import annotations
 
 import csv

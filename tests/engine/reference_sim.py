@@ -3,14 +3,28 @@
 Plain Python floats and dicts, one bar at a time, no numba, no numpy in the loop. The property tests compare
 the compiled simulator against it. Stops are not modelled here (they have hand-worked tests of their own).
 """
+
 from __future__ import annotations
 
 import math
 
 
-def reference_backtest(open_, close, weights, *, cash=100_000.0, commission=0.0, min_commission=0.0,
-                       slippage=0.0, fill="next_open", fractional=True, rebalance_at=None, drift=0.0,
-                       max_leverage=1.0, max_position=math.inf):
+def reference_backtest(
+    open_,
+    close,
+    weights,
+    *,
+    cash=100_000.0,
+    commission=0.0,
+    min_commission=0.0,
+    slippage=0.0,
+    fill="next_open",
+    fractional=True,
+    rebalance_at=None,
+    drift=0.0,
+    max_leverage=1.0,
+    max_position=math.inf,
+):
     """Returns (equity list, fills list of (bar, symbol, qty, price, fee)).
 
     open_, close, weights: lists of rows (lists of floats, NaN = no bar / no opinion).
@@ -20,9 +34,9 @@ def reference_backtest(open_, close, weights, *, cash=100_000.0, commission=0.0,
     rebalance_at = rebalance_at or set()
     qty = [0.0] * n_sym
     last_close = [math.nan] * n_sym
-    target = [0.0] * n_sym          # after caps, carried over bars without data
+    target = [0.0] * n_sym  # after caps, carried over bars without data
     raw = [0.0] * n_sym
-    orders = {}                      # symbol -> "signal" | "rebalance", waiting for a price
+    orders = {}  # symbol -> "signal" | "rebalance", waiting for a price
     equity, fills = [], []
 
     def execute(bar, prices):

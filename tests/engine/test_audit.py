@@ -1,4 +1,5 @@
 """The look-ahead audit: every built-in passes on real data; deliberately leaky strategies fail at the right bar."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.research.audit import audit_lookahead, call_strategy
 from engine.data.market import MarketData
 from engine.errors import StrategyError
+from engine.research.audit import audit_lookahead, call_strategy
 from engine.sim.simulate import run_backtest
 from engine.strategies.base import Strategy, param
 from engine.strategies.registry import BUILTINS
@@ -146,7 +147,9 @@ class WrongShape(Strategy):
 
 
 def test_unusable_output_is_a_strategy_error() -> None:
-    with pytest.raises(StrategyError, match=r"'wrong_shape' returned weights of shape \(8396, 1\), expected \(8397, 1\)"):
+    with pytest.raises(
+        StrategyError, match=r"'wrong_shape' returned weights of shape \(8396, 1\), expected \(8397, 1\)"
+    ):
         audit_lookahead(WrongShape(), market("SPY"))
     with pytest.raises(StrategyError, match="min_bars must be >= 1"):
         audit_lookahead(BUILTINS["sma_cross"](), market("SPY"), min_bars=0)
@@ -173,8 +176,10 @@ def test_exception_in_user_strategy_code_is_a_strategy_error_with_file_and_line(
         audit_lookahead(FailsOnShortHistory(), data, n_checks=3)
     msg = str(info.value)
     assert msg.startswith(f"strategy 'fails_on_short_history' failed on the first 1 bars (up to {data.index[0]}): ")
-    assert msg.endswith(f"strategy 'fails_on_short_history' ({Path(__file__).resolve()}, line {line}) failed in "
-                        f"target_weights: IndexError: {info.value.__cause__.__cause__}")
+    assert msg.endswith(
+        f"strategy 'fails_on_short_history' ({Path(__file__).resolve()}, line {line}) failed in "
+        f"target_weights: IndexError: {info.value.__cause__.__cause__}"
+    )
     assert isinstance(info.value.__cause__.__cause__, IndexError)  # the original error, chained with `from`
     with pytest.raises(StrategyError, match=rf"test_audit.py, line {line}\) failed in target_weights: IndexError"):
         run_backtest(data.head(50), FailsOnShortHistory())

@@ -1,5 +1,6 @@
 """`ivybt batch ...` and `ivybt worker` through the console entry point: one-line errors naming file, line and
 field; submit + worker + status; run on the local pool."""
+
 from __future__ import annotations
 
 import json
@@ -78,7 +79,7 @@ def _table_rows(text: str) -> dict[str, list[str]]:
     lines = text.splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("job ") and "error / note" in line)
     rows = {}
-    for line in lines[head + 2:]:
+    for line in lines[head + 2 :]:
         if line.strip():
             cells = line.split()
             rows[cells[1]] = cells
@@ -127,9 +128,27 @@ def test_an_unreachable_dask_scheduler_queues_nothing(home: Path, tmp_path: Path
         sock.bind(("127.0.0.1", 0))  # bound but never listening: nobody answers on this port
         address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
         began = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "engine.cli", "batch", "run", str(path), "--runner", "dask",
-                               "--address", address, "--timeout", "1"], capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "IVYBT_HOME": str(home)}, cwd=Path(__file__).resolve().parents[2])
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "engine.cli",
+                "batch",
+                "run",
+                str(path),
+                "--runner",
+                "dask",
+                "--address",
+                address,
+                "--timeout",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "IVYBT_HOME": str(home)},
+            cwd=Path(__file__).resolve().parents[2],
+        )
         elapsed = time.monotonic() - began
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith(f"ivybt: error: dask runner: no scheduler reachable at {address!r} within 1s")

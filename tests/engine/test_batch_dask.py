@@ -1,5 +1,6 @@
 """The same 20-job batch on a real Dask LocalCluster (loopback, 2 worker processes) and on the local process
 pool gives exactly the same metrics in the run store."""
+
 from __future__ import annotations
 
 import math

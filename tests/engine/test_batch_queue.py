@@ -1,4 +1,5 @@
 """The SQLite job queue: state changes, atomic claims across processes, stale heartbeats, fencing, retries."""
+
 from __future__ import annotations
 
 import json
@@ -158,8 +159,13 @@ def test_each_job_stores_its_objective_direction(queue: JobQueue) -> None:
     assert [j.higher_is_better() for j in batch.jobs] == [True, False, False, False, True]
     batch_id = queue.submit(batch)
     jobs = queue.jobs(batch_id)
-    assert dict(zip(jobs["name"], jobs["maximize"])) == {"default-sharpe": 1, "turnover": 0, "job-minimizes": 0,
-                                                          "search-minimizes": 0, "turnover-maximized": 1}
+    assert dict(zip(jobs["name"], jobs["maximize"])) == {
+        "default-sharpe": 1,
+        "turnover": 0,
+        "job-minimizes": 0,
+        "search-minimizes": 0,
+        "turnover-maximized": 1,
+    }
     assert queue.get(jobs["id"][2])["spec"].maximize is False  # kept in the spec too
 
 
@@ -174,9 +180,12 @@ def test_a_version_1_database_gets_the_direction_from_each_spec(tmp_path: Path) 
     del specs[2]["maximize"]  # old specs had no job-level maximize
     with conn:
         conn.execute("INSERT INTO batches (id, name, created_at, n_jobs) VALUES ('b1', 'old', 0, 5)")
-        conn.executemany("INSERT INTO jobs (id, batch_id, seq, name, kind, strategy, symbols, spec_json, status, "
-                         "max_attempts, created_at) VALUES (?, 'b1', ?, ?, 'backtest', 'sma_cross', 'SPY', ?, "
-                         "'done', 3, 0)", [(f"j{i}", i, s["name"], json.dumps(s)) for i, s in enumerate(specs)])
+        conn.executemany(
+            "INSERT INTO jobs (id, batch_id, seq, name, kind, strategy, symbols, spec_json, status, "
+            "max_attempts, created_at) VALUES (?, 'b1', ?, ?, 'backtest', 'sma_cross', 'SPY', ?, "
+            "'done', 3, 0)",
+            [(f"j{i}", i, s["name"], json.dumps(s)) for i, s in enumerate(specs)],
+        )
     conn.close()
     jobs = JobQueue(path).jobs("b1")
     assert list(jobs["maximize"]) == [1, 0, 1, 0, 1]  # job-minimizes lost its (new) field: sharpe maximizes

@@ -1,5 +1,6 @@
 """Running batches: results in the run store equal direct backtests, failures keep error and traceback while
 the rest completes, artifacts are written, a retry after a crash reuses a saved run instead of a second one."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -80,9 +81,13 @@ def _check_mixed_batch(queue: JobQueue, batch_id: str) -> dict[str, dict]:
     from engine.config import BacktestConfig
     from engine.request import BacktestRequest, run_request
 
-    best = max(run_request(BacktestRequest("sma_cross", {"fast": f, "slow": s}, ("GLD",), "2016-01-01",
-                                           "2020-12-31", BacktestConfig())).metrics["sharpe"]
-               for f in (5, 10, 20) for s in (50, 100))
+    best = max(
+        run_request(
+            BacktestRequest("sma_cross", {"fast": f, "slow": s}, ("GLD",), "2016-01-01", "2020-12-31", BacktestConfig())
+        ).metrics["sharpe"]
+        for f in (5, 10, 20)
+        for s in (50, 100)
+    )
     assert metrics["opt"]["sharpe"] == pytest.approx(best, rel=1e-12)
     summary = queue.get(done.loc["opt", "id"])["summary"]["optimize"]
     assert summary["n_trials"] == 6 and summary["top"][0]["sharpe"] == pytest.approx(best, rel=1e-12)
@@ -96,8 +101,10 @@ def test_worker_runs_a_batch_and_a_failing_job_does_not_stop_it(home: Path) -> N
     queue = JobQueue()
     batch_id = queue.submit(parse_batch(BATCH, "mixed.yaml"))
     seen = []
-    assert run_worker(queue=queue, exit_when_empty=True, heartbeat=0.2,
-                      on_event=lambda job, status: seen.append(status)) == 5
+    assert (
+        run_worker(queue=queue, exit_when_empty=True, heartbeat=0.2, on_event=lambda job, status: seen.append(status))
+        == 5
+    )
     assert sorted(seen) == ["done", "done", "done", "done", "failed"]
     _check_mixed_batch(queue, batch_id)
     artifacts = queue.get(queue.jobs(batch_id).set_index("name").loc["hold-spy", "id"])["summary"]["artifacts"]
@@ -130,8 +137,9 @@ def test_a_retry_after_a_crash_reuses_the_saved_run(home: Path) -> None:
     first = queue.claim("doomed")
     output = compute_job(first.spec)
     # the first attempt got as far as saving its summary and its run, then died before marking the job done
-    assert queue.save_summary(first.id, "doomed", {"objective_name": "sharpe", "objective": output.objective,
-                                                   "executor": "doomed-host:1"})
+    assert queue.save_summary(
+        first.id, "doomed", {"objective_name": "sharpe", "objective": output.objective, "executor": "doomed-host:1"}
+    )
     run_id = RunStore().save(output.result, output.request, name=run_name(first.spec, first.id))
     time.sleep(0.4)
     assert run_worker(queue=queue, exit_when_empty=True) == 1
@@ -171,9 +179,13 @@ def test_walkforward_trades_the_last_feasible_window_or_says_none_was(home: Path
 
     queue = JobQueue()
     # quiet_from trades no more from 2019 on: the last window (in-sample 2019-2020) has no set with a trade
-    batch_id = queue.submit(parse_batch(WALKFORWARD.format(name="late-quiet", year=2019)
-                                        + WALKFORWARD.format(name="always-quiet", year=1990).split("jobs:\n")[1],
-                                        "wf.yaml"))
+    batch_id = queue.submit(
+        parse_batch(
+            WALKFORWARD.format(name="late-quiet", year=2019)
+            + WALKFORWARD.format(name="always-quiet", year=1990).split("jobs:\n")[1],
+            "wf.yaml",
+        )
+    )
     assert run_worker(queue=queue, exit_when_empty=True) == 2
     jobs = queue.jobs(batch_id).set_index("name")
     spec = queue.get(jobs.loc["late-quiet", "id"])["spec"]
@@ -189,20 +201,27 @@ def test_walkforward_trades_the_last_feasible_window_or_says_none_was(home: Path
     assert jobs.loc["always-quiet", "status"] == "failed"
     assert jobs.loc["always-quiet", "error"] == (
         "EngineError: walk-forward job 'always-quiet': none of the 8 windows found a feasible parameter set "
-        "(relax optimize.min_trades or optimize.constraints)")
+        "(relax optimize.min_trades or optimize.constraints)"
+    )
 
 
 def test_an_optimize_job_searches_in_its_objectives_direction(home: Path) -> None:
     from engine.config import BacktestConfig
     from engine.request import BacktestRequest, run_request
 
-    batch = parse_batch("jobs:\n  - {kind: optimize, strategy: sma_cross, symbols: [SPY], start: 2016-01-01, "
-                        "end: 2020-12-31, objective: turnover, optimize: {ranges: {fast: [5, 20], slow: [50, 100]}}}\n",
-                        "turnover.yaml")
+    batch = parse_batch(
+        "jobs:\n  - {kind: optimize, strategy: sma_cross, symbols: [SPY], start: 2016-01-01, "
+        "end: 2020-12-31, objective: turnover, optimize: {ranges: {fast: [5, 20], slow: [50, 100]}}}\n",
+        "turnover.yaml",
+    )
     out = compute_job(batch.jobs[0])
-    turnovers = {(f, s): run_request(BacktestRequest("sma_cross", {"fast": f, "slow": s}, ("SPY",), "2016-01-01",
-                                                     "2020-12-31", BacktestConfig())).metrics["turnover"]
-                 for f in (5, 20) for s in (50, 100)}
+    turnovers = {
+        (f, s): run_request(
+            BacktestRequest("sma_cross", {"fast": f, "slow": s}, ("SPY",), "2016-01-01", "2020-12-31", BacktestConfig())
+        ).metrics["turnover"]
+        for f in (5, 20)
+        for s in (50, 100)
+    }
     low = min(turnovers, key=turnovers.get)
     assert max(turnovers.values()) > min(turnovers.values())
     assert out.objective == pytest.approx(turnovers[low], rel=1e-12)  # lower turnover is better: minimized
@@ -213,8 +232,10 @@ def test_a_jobs_duration_does_not_include_its_wait_for_a_pool_process(home: Path
     import math
     import threading
 
-    slow = "".join(f"  - {{name: slow{i}, strategy: slow_hold, symbols: [SPY], start: 2020-01-01, "
-                   f"params: {{seconds: 1.0}}}}\n" for i in range(2))
+    slow = "".join(
+        f"  - {{name: slow{i}, strategy: slow_hold, symbols: [SPY], start: 2020-01-01, params: {{seconds: 1.0}}}}\n"
+        for i in range(2)
+    )
     queue = JobQueue()
     batch_id = queue.submit(parse_batch("name: waits\njobs:\n" + slow, "waits.yaml"))
     seen = []
@@ -272,12 +293,20 @@ def test_a_job_that_cannot_be_saved_fails_and_the_worker_process_goes_on(home: P
     queue = JobQueue()
     batch_id = queue.submit(parse_batch(UNSAVABLE, "unsavable.yaml"))
     ids = dict(zip(queue.jobs(batch_id)["name"], queue.jobs(batch_id)["id"]))
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", "worker", "--exit-when-empty", "--heartbeat", "0.2"],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "IVYBT_HOME": str(home)},
-                          cwd=Path(__file__).resolve().parents[2])
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "worker", "--exit-when-empty", "--heartbeat", "0.2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "IVYBT_HOME": str(home)},
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == [f"failed job {ids['needs-artifacts']}", f"done   job {ids['plain']}",
-                                        "worker exiting after 2 job(s)"]
+    assert proc.stdout.splitlines() == [
+        f"failed job {ids['needs-artifacts']}",
+        f"done   job {ids['plain']}",
+        "worker exiting after 2 job(s)",
+    ]
     _check_unsavable(queue, batch_id)
 
 
@@ -287,7 +316,9 @@ def test_a_job_that_cannot_be_saved_in_a_pool_process_fails_with_its_traceback(h
     batch_id = queue.submit(parse_batch(UNSAVABLE, "unsavable.yaml"))
     seen = {}
     with LocalRunner(workers=1) as runner:
-        counts = run_batch(queue, batch_id, runner, heartbeat=0.2, on_event=lambda job, status: seen.update({job: status}))
+        counts = run_batch(
+            queue, batch_id, runner, heartbeat=0.2, on_event=lambda job, status: seen.update({job: status})
+        )
     assert counts == {"queued": 0, "running": 0, "done": 1, "failed": 1, "cancelled": 0}
     jobs = queue.jobs(batch_id).set_index("name")
     assert seen == {jobs.loc["needs-artifacts", "id"]: "failed", jobs.loc["plain", "id"]: "done"}

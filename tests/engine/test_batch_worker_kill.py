@@ -1,5 +1,6 @@
 """A real `ivybt worker` process killed with SIGKILL while a job runs: after a restart every job ends done
 exactly once (one run per job in the store) and nothing is lost."""
+
 from __future__ import annotations
 
 import os
@@ -20,15 +21,32 @@ from tests.engine.batch_helpers import make_workspace
 HEARTBEAT, STALE = 0.2, 1.5
 BATCH = "name: slow\njobs:\n" + "".join(
     f"  - {{name: slow{i}, strategy: slow_hold, symbols: [SPY], start: 2020-01-01, params: {{seconds: 1.0}}}}\n"
-    for i in range(6))
+    for i in range(6)
+)
 
 
 def _worker(home: Path) -> subprocess.Popen:
     env = {**os.environ, "IVYBT_HOME": str(home)}
-    return subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--exit-when-empty", "--poll", "0.2",
-                             "--heartbeat", str(HEARTBEAT), "--stale-after", str(STALE)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[2])
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "worker",
+            "--exit-when-empty",
+            "--poll",
+            "0.2",
+            "--heartbeat",
+            str(HEARTBEAT),
+            "--stale-after",
+            str(STALE),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -49,8 +67,11 @@ def test_killed_worker_loses_nothing_and_runs_nothing_twice(tmp_path: Path, monk
     first = _worker(home)
     try:
         # wait until the worker is inside its second job (the first one finished), then kill it mid-job
-        _wait(lambda: queue.counts(batch_id)["done"] >= 1 and queue.counts(batch_id)["running"] == 1, 120,
-              "the first worker to be running its second job")
+        _wait(
+            lambda: queue.counts(batch_id)["done"] >= 1 and queue.counts(batch_id)["running"] == 1,
+            120,
+            "the first worker to be running its second job",
+        )
         victim = queue.jobs(batch_id, status="running")["id"].iloc[0]
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)

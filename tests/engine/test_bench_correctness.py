@@ -6,6 +6,7 @@ reference numbers copied from ../shared/bench/WORKLOADS.md, where four independe
 Also checks that the check itself catches a wrong number, and that the harness's numpy floor (an
 independent numpy-only implementation) and the W5 series construction hold their definitions.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,7 +16,13 @@ import pytest
 
 from benchmarks.peers import Inputs, ivybt
 from benchmarks.workloads import (
-    REFERENCE, W3_REFERENCE, Outcome, check_agreement, check_reference, load_frames, numpy_floor,
+    REFERENCE,
+    W3_REFERENCE,
+    Outcome,
+    check_agreement,
+    check_reference,
+    load_frames,
+    numpy_floor,
     scaled_series,
 )
 from engine.data import SAMPLE_DIR
@@ -67,7 +74,7 @@ def test_numpy_floor_reproduces_w1_and_w2_is_not_it():
     spy = load_frames(SAMPLE_DIR, ["SPY"])["SPY"]
     floor = numpy_floor(spy["open"].to_numpy(), spy["close"].to_numpy())
     assert check_reference("W1", floor) == []
-    assert check_reference("W2", floor) != []          # fee-free floor must not pass the fee workload
+    assert check_reference("W2", floor) != []  # fee-free floor must not pass the fee workload
 
 
 def test_w5_series_construction():
@@ -78,9 +85,9 @@ def test_w5_series_construction():
     w5 = scaled_series(hd, n)
     assert len(w5) == n and list(w5.index[:3]) == [0, 1, 2]
     close = w5["close"].to_numpy()
-    assert close[length - 1] == pytest.approx(close[0], rel=1e-12)          # detrended: last close = first
+    assert close[length - 1] == pytest.approx(close[0], rel=1e-12)  # detrended: last close = first
     g = math.log(hd["close"].iloc[-1] / hd["close"].iloc[0]) / (length - 1)
     t = 1234
     assert w5["high"].iloc[t] == pytest.approx(hd["high"].iloc[t] * math.exp(-g * t), rel=1e-12)
-    assert w5["open"].iloc[length + t] == w5["open"].iloc[t]                # tiled end to end
-    assert np.array_equal(w5["volume"].to_numpy()[length:2 * length], hd["volume"].to_numpy())
+    assert w5["open"].iloc[length + t] == w5["open"].iloc[t]  # tiled end to end
+    assert np.array_equal(w5["volume"].to_numpy()[length : 2 * length], hd["volume"].to_numpy())

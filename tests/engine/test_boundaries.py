@@ -1,4 +1,5 @@
 """The engine stays free of UI and broker SDK code (DESIGN §2: arrows only go down)."""
+
 from __future__ import annotations
 
 import re

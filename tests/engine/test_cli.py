@@ -1,4 +1,5 @@
 """The `ivybt` console script, run as a subprocess (IVYBT_HOME = tmp_path), checked against independent numbers."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,8 +22,25 @@ from engine.request import BacktestRequest, run_request
 
 IVYBT = Path(sys.executable).parent / "ivybt"
 DAILY = SAMPLE_DIR  # the bundled copy of the real daily CSVs
-EXACT = ["backtest", "--strategy", "sma_cross", "--symbols", "SPY", "--param", "fast=10", "--param", "slow=50",
-         "--commission-bps", "10", "--slippage-bps", "0", "--fill", "next_open", "--cash", "100000"]
+EXACT = [
+    "backtest",
+    "--strategy",
+    "sma_cross",
+    "--symbols",
+    "SPY",
+    "--param",
+    "fast=10",
+    "--param",
+    "slow=50",
+    "--commission-bps",
+    "10",
+    "--slippage-bps",
+    "0",
+    "--fill",
+    "next_open",
+    "--cash",
+    "100000",
+]
 
 
 @pytest.fixture
@@ -49,8 +66,15 @@ def cli_json(*args: str, home: Path, **kw) -> dict:
     return json.loads(lines[0])
 
 
-def w2_reference(csv: Path, fast: int, slow: int, fee: float, start: str | None = None, end: str | None = None,
-                 cash0: float = 100_000.0) -> dict:
+def w2_reference(
+    csv: Path,
+    fast: int,
+    slow: int,
+    fee: float,
+    start: str | None = None,
+    end: str | None = None,
+    cash0: float = 100_000.0,
+) -> dict:
     """WORKLOADS.md common rules 1-7 as a plain loop over one CSV (the independent computation)."""
     df = pd.read_csv(csv, parse_dates=["date"])
     if start:
@@ -59,7 +83,7 @@ def w2_reference(csv: Path, fast: int, slow: int, fee: float, start: str | None 
         df = df[df["date"] <= end]
     o, c = df["open"].to_numpy(float), df["close"].to_numpy(float)
     n = len(c)
-    sma = lambda w: [sum(c[t - w + 1:t + 1]) / w if t >= w - 1 else None for t in range(n)]  # noqa: E731
+    sma = lambda w: [sum(c[t - w + 1 : t + 1]) / w if t >= w - 1 else None for t in range(n)]  # noqa: E731
     f, s = sma(fast), sma(slow)
     signal, last = [0] * n, 0
     for t in range(n):
@@ -88,9 +112,15 @@ def w2_reference(csv: Path, fast: int, slow: int, fee: float, start: str | None 
     for e in equity:
         peak = max(peak, e)
         mdd = min(mdd, e / peak - 1)
-    return {"final_equity": equity[-1], "total_return": equity[-1] / cash0 - 1, "n_trades": trades,
-            "max_drawdown": mdd, "sharpe": mean / sd * math.sqrt(252), "first": df["date"].iloc[0],
-            "last": df["date"].iloc[-1]}
+    return {
+        "final_equity": equity[-1],
+        "total_return": equity[-1] / cash0 - 1,
+        "n_trades": trades,
+        "max_drawdown": mdd,
+        "sharpe": mean / sd * math.sqrt(252),
+        "first": df["date"].iloc[0],
+        "last": df["date"].iloc[-1],
+    }
 
 
 def test_exact_form_full_history_matches_w2_reference(home):
@@ -122,9 +152,14 @@ def test_exact_form_with_dates_and_data_dir_matches_run_request_and_loop(home, t
     assert from_dir["metrics"] == bundled["metrics"]
     assert from_dir["request"]["data_source"] == str(folder.resolve())
 
-    req = BacktestRequest(strategy="sma_cross", params={"fast": 10, "slow": 50}, symbols=("SPY",),
-                          start="2010-01-01", end="2020-12-31",
-                          config=BacktestConfig(initial_cash=100_000.0, costs=Costs(commission_bps=10.0)))
+    req = BacktestRequest(
+        strategy="sma_cross",
+        params={"fast": 10, "slow": 50},
+        symbols=("SPY",),
+        start="2010-01-01",
+        end="2020-12-31",
+        config=BacktestConfig(initial_cash=100_000.0, costs=Costs(commission_bps=10.0)),
+    )
     in_process = run_request(req).metrics
     for k, v in in_process.items():
         got = bundled["metrics"][k]
@@ -146,26 +181,35 @@ def test_text_output_is_a_metrics_table(home):
     assert rows["max_drawdown"][0] == f"{ref['max_drawdown'] * 100:,.2f}%"
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--strategy", "no_such"], "unknown strategy 'no_such'"),
-    (["--strategy", "sma_cross", "--symbols", "NOPE"], "unknown symbol 'NOPE'"),
-    (["--strategy", "sma_cross", "--param", "fast"], "--param 'fast': expected NAME=VALUE"),
-    (["--strategy", "sma_cross", "--param", "fast=ten"], "parameter 'fast': 'ten' is not a valid int"),
-    (["--strategy", "sma_cross", "--param", "speed=1"], "unknown parameter(s) ['speed']"),
-    (["--strategy", "sma_cross", "--start", "2020-01-01", "--end", "2010-01-01"],
-     "start 2020-01-01 is after end 2010-01-01"),
-    (["--strategy", "sma_cross", "--param", "fast=50", "--param", "slow=50"], "fast (50) must be shorter than slow (50)"),
-    (["--preset", "does_not_exist"], "preset 'does_not_exist' not found"),
-    (["--strategy", "sma_cross", "--fill", "tomorrow"], "argument --fill: invalid choice: 'tomorrow'"),
-    (["--strategy", "sma_cross", "--cash", "-1"], "config.initial_cash: -1.0 must be > 0"),
-    (["--strategy", "sma_cross", "--data-dir", "/no/such/folder"], "--data-dir '/no/such/folder': no such folder"),
-    (["--strategy", "sma_cross", "--start", "2099-01-01"], "no bars"),
-    (["--symbols", "SPY"], "give --strategy NAME"),
-    (["--config", "/no/such.yaml"], "config file '/no/such.yaml' not found"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--strategy", "no_such"], "unknown strategy 'no_such'"),
+        (["--strategy", "sma_cross", "--symbols", "NOPE"], "unknown symbol 'NOPE'"),
+        (["--strategy", "sma_cross", "--param", "fast"], "--param 'fast': expected NAME=VALUE"),
+        (["--strategy", "sma_cross", "--param", "fast=ten"], "parameter 'fast': 'ten' is not a valid int"),
+        (["--strategy", "sma_cross", "--param", "speed=1"], "unknown parameter(s) ['speed']"),
+        (
+            ["--strategy", "sma_cross", "--start", "2020-01-01", "--end", "2010-01-01"],
+            "start 2020-01-01 is after end 2010-01-01",
+        ),
+        (
+            ["--strategy", "sma_cross", "--param", "fast=50", "--param", "slow=50"],
+            "fast (50) must be shorter than slow (50)",
+        ),
+        (["--preset", "does_not_exist"], "preset 'does_not_exist' not found"),
+        (["--strategy", "sma_cross", "--fill", "tomorrow"], "argument --fill: invalid choice: 'tomorrow'"),
+        (["--strategy", "sma_cross", "--cash", "-1"], "config.initial_cash: -1.0 must be > 0"),
+        (["--strategy", "sma_cross", "--data-dir", "/no/such/folder"], "--data-dir '/no/such/folder': no such folder"),
+        (["--strategy", "sma_cross", "--start", "2099-01-01"], "no bars"),
+        (["--symbols", "SPY"], "give --strategy NAME"),
+        (["--config", "/no/such.yaml"], "config file '/no/such.yaml' not found"),
+    ],
+)
 def test_bad_backtest_input_exits_2_with_one_line(home, args, fragment):
-    full = ["backtest", *args] + ([] if "--symbols" in args or "--preset" in args or "--config" in args
-                                  else ["--symbols", "SPY"])
+    full = ["backtest", *args] + (
+        [] if "--symbols" in args or "--preset" in args or "--config" in args else ["--symbols", "SPY"]
+    )
     proc = cli(*full, home=home)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stdout == ""
@@ -189,8 +233,10 @@ def test_malformed_config_yaml_names_line(home, tmp_path):
 
 def test_config_yaml_and_flag_overrides(home, tmp_path):
     cfg = tmp_path / "run.yaml"
-    cfg.write_text("strategy: sma_cross\nsymbols: [SPY]\nparams: {fast: 10, slow: 50}\nstart: 2010-01-01\n"
-                   "end: 2020-12-31\nconfig:\n  initial_cash: 100000\n  costs: {commission_bps: 0}\n")
+    cfg.write_text(
+        "strategy: sma_cross\nsymbols: [SPY]\nparams: {fast: 10, slow: 50}\nstart: 2010-01-01\n"
+        "end: 2020-12-31\nconfig:\n  initial_cash: 100000\n  costs: {commission_bps: 0}\n"
+    )
     out = cli_json("backtest", "--config", str(cfg), "--commission-bps", "10", home=home)
     ref = w2_reference(DAILY / "SPY.csv", 10, 50, 0.001, "2010-01-01", "2020-12-31")
     assert out["metrics"]["final_equity"] == pytest.approx(ref["final_equity"], rel=1e-9)
@@ -203,9 +249,11 @@ def test_config_yaml_and_flag_overrides(home, tmp_path):
 
 def test_config_yaml_accepts_top_level_costs_and_risk_like_a_preset(home, tmp_path):
     cfg = tmp_path / "preset_like.yaml"
-    cfg.write_text("strategy: sma_cross\nsymbols: [SPY]\nparams: {fast: 10, slow: 50}\nstart: 2010-01-01\n"
-                   "end: 2020-12-31\ncosts: {commission_bps: 10}\nrisk: {max_leverage: 1.0}\n"
-                   "config: {initial_cash: 100000}\n")
+    cfg.write_text(
+        "strategy: sma_cross\nsymbols: [SPY]\nparams: {fast: 10, slow: 50}\nstart: 2010-01-01\n"
+        "end: 2020-12-31\ncosts: {commission_bps: 10}\nrisk: {max_leverage: 1.0}\n"
+        "config: {initial_cash: 100000}\n"
+    )
     out = cli_json("backtest", "--config", str(cfg), home=home)
     ref = w2_reference(DAILY / "SPY.csv", 10, 50, 0.001, "2010-01-01", "2020-12-31")
     assert out["metrics"]["final_equity"] == pytest.approx(ref["final_equity"], rel=1e-9)
@@ -213,12 +261,14 @@ def test_config_yaml_accepts_top_level_costs_and_risk_like_a_preset(home, tmp_pa
     assert out["request"]["config"]["costs"]["commission_bps"] == 10
     assert out["request"]["config"]["risk"]["max_leverage"] == 1.0
     clash = tmp_path / "clash.yaml"
-    clash.write_text("strategy: sma_cross\nsymbols: [SPY]\ncosts: {commission_bps: 10}\n"
-                     "config: {costs: {commission_bps: 5}}\n")
+    clash.write_text(
+        "strategy: sma_cross\nsymbols: [SPY]\ncosts: {commission_bps: 10}\nconfig: {costs: {commission_bps: 5}}\n"
+    )
     proc = cli("backtest", "--config", str(clash), home=home)
     assert proc.returncode == 2 and proc.stderr == (
         f"ivybt: error: config file {clash}: costs.commission_bps is given twice, 10 at the top level and 5 under "
-        f"config; keep one\n")
+        f"config; keep one\n"
+    )
     bad = tmp_path / "bad_risk.yaml"
     bad.write_text("strategy: sma_cross\nsymbols: [SPY]\nrisk: 2\n")
     proc = cli("backtest", "--config", str(bad), home=home)
@@ -228,8 +278,10 @@ def test_config_yaml_accepts_top_level_costs_and_risk_like_a_preset(home, tmp_pa
 def test_same_close_json_is_labelled_optimistic(home):
     args = ["backtest", "--strategy", "sma_cross", "--symbols", "SPY", "--start", "2010-01-01", "--end", "2020-12-31"]
     same = cli_json(*args, "--fill", "same_close", home=home)
-    assert same["fill_note"] == "optimistic: same-close fill, for comparison only (the upper end of a " \
-                                "fill-sensitivity check)"
+    assert (
+        same["fill_note"] == "optimistic: same-close fill, for comparison only (the upper end of a "
+        "fill-sensitivity check)"
+    )
     assert same["request"]["config"]["fill"] == "same_close"
     normal = cli_json(*args, "--fill", "next_open", home=home)
     assert "fill_note" not in normal
@@ -267,7 +319,8 @@ def test_save_then_runs_list_show_delete(home):
     assert cli("runs", "delete", run_id, "--yes", home=home).returncode == 0
     gone = cli("runs", "show", run_id, home=home)
     assert gone.returncode == 2 and gone.stderr.strip() == (
-        f"ivybt: error: no saved run with id '{run_id}' in {home / 'ivybt.db'} (see `ivybt runs list`)")
+        f"ivybt: error: no saved run with id '{run_id}' in {home / 'ivybt.db'} (see `ivybt runs list`)"
+    )
 
 
 def test_strategies_json(home):
@@ -276,7 +329,9 @@ def test_strategies_json(home):
     specs = {p["name"]: p for p in sma["params"]}
     assert specs["fast"]["default"] == 10 and specs["slow"]["default"] == 50 and specs["fast"]["type"] == "int"
     assert specs["fast"]["low"] is not None and specs["fast"]["high"] is not None
-    assert {"buy_and_hold", "sma_cross", "momentum_rotation", "donchian_breakout", "ema_trend"} <= set(out["strategies"])
+    assert {"buy_and_hold", "sma_cross", "momentum_rotation", "donchian_breakout", "ema_trend"} <= set(
+        out["strategies"]
+    )
 
 
 def test_data_list_and_show_match_the_csvs(home):
@@ -311,7 +366,7 @@ def test_data_import_keeps_good_files_and_reports_bad(home, tmp_path):
     assert cli("data", "import", str(folder / "MYTLT.csv"), home=home).returncode == 0
 
 
-LEAKY = '''
+LEAKY = """
 from dataclasses import dataclass
 from engine.strategies.base import Strategy
 
@@ -325,7 +380,7 @@ class Leaky(Strategy):
 
     def target_weights(self, data):
         return (data.close.shift(-1) > data.close).astype(float)
-'''
+"""
 
 
 def test_audit_passes_builtin_and_fails_leaky_user_strategy(home):
@@ -340,7 +395,7 @@ def test_audit_passes_builtin_and_fails_leaky_user_strategy(home):
     assert cli("audit", "no_such", home=home).returncode == 2
 
 
-BROKEN = '''
+BROKEN = """
 from dataclasses import dataclass
 import pandas as pd
 from engine.errors import StrategyError
@@ -378,14 +433,17 @@ class Refuses(Strategy):
 
     def target_weights(self, data):
         raise StrategyError("refuses: needs at least two symbols")
-'''
+"""
 
 
 @pytest.mark.parametrize("command", ["backtest", "audit"])
-@pytest.mark.parametrize("strategy, line, original", [
-    ("bad_weights", 15, "failed in target_weights: KeyError: 'NO_SUCH_COLUMN'"),
-    ("bad_stops", 28, "failed in stop_fractions: ZeroDivisionError: division by zero"),
-])
+@pytest.mark.parametrize(
+    "strategy, line, original",
+    [
+        ("bad_weights", 15, "failed in target_weights: KeyError: 'NO_SUCH_COLUMN'"),
+        ("bad_stops", 28, "failed in stop_fractions: ZeroDivisionError: division by zero"),
+    ],
+)
 def test_user_strategy_raising_at_run_time_is_one_line_naming_file_and_line(home, command, strategy, line, original):
     (home / "strategies").mkdir(parents=True, exist_ok=True)
     path = home / "strategies" / "broken.py"
@@ -394,7 +452,8 @@ def test_user_strategy_raising_at_run_time_is_one_line_naming_file_and_line(home
     proc = cli(*args, "--symbols", "SPY", home=home)
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"ivybt: error: strategy {strategy!r} ({path.resolve()}, line {line}) {original}"]
+        f"ivybt: error: strategy {strategy!r} ({path.resolve()}, line {line}) {original}"
+    ]
 
 
 @pytest.mark.parametrize("command", ["backtest", "audit"])
@@ -438,8 +497,9 @@ def test_output_into_a_closed_pipe_exits_quietly(home):
     os.close(read_end)  # the reader is gone before we write, like `ivybt strategies | head -0`
     env = {**os.environ, "IVYBT_HOME": str(home)}
     try:
-        proc = subprocess.run([str(IVYBT), "strategies"], stdout=write_end, stderr=subprocess.PIPE, text=True,
-                              env=env, timeout=300)
+        proc = subprocess.run(
+            [str(IVYBT), "strategies"], stdout=write_end, stderr=subprocess.PIPE, text=True, env=env, timeout=300
+        )
     finally:
         os.close(write_end)
     assert proc.stderr == "" and proc.returncode == 141  # 128 + SIGPIPE, like git
@@ -495,8 +555,12 @@ def _free_port() -> int:
 def test_app_starts_streamlit_on_the_given_port(home):
     port = _free_port()
     env = {**os.environ, "IVYBT_HOME": str(home)}
-    proc = subprocess.Popen([str(IVYBT), "app", "--port", str(port), "--address", "127.0.0.1"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(IVYBT), "app", "--port", str(port), "--address", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline, body = time.time() + 60, None
         while time.time() < deadline and body is None:
@@ -516,5 +580,6 @@ def test_request_from_yaml_mapping_with_symbols_as_text():
     assert BacktestRequest.from_dict({"strategy": "sma_cross", "symbols": "SPY"}).symbols == ("SPY",)
     assert BacktestRequest.from_dict({"strategy": "sma_cross", "symbols": "spy, qqq"}).symbols == ("SPY", "QQQ")
     from engine.errors import ConfigError
+
     with pytest.raises(ConfigError, match="field 'params' must be a mapping"):
         BacktestRequest.from_dict({"strategy": "sma_cross", "symbols": ["SPY"], "params": [10, 50]})

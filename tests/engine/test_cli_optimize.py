@@ -1,5 +1,6 @@
 """`ivybt optimize` and `ivybt walkforward` run as the console script: JSON equals the engine call, bad input is
 one line with exit code 2."""
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,27 @@ from engine.research.optimize import OptimizeSpec, run_optimization
 from engine.research.walkforward import WalkForwardSpec, run_walkforward
 
 IVYBT = Path(sys.executable).parent / "ivybt"
-BASE = ["--strategy", "sma_cross", "--symbols", "SPY", "--start", "2010-01-01", "--end", "2020-12-31",
-        "--commission-bps", "5"]
+BASE = [
+    "--strategy",
+    "sma_cross",
+    "--symbols",
+    "SPY",
+    "--start",
+    "2010-01-01",
+    "--end",
+    "2020-12-31",
+    "--commission-bps",
+    "5",
+]
 RANGES = ["--range", "fast=5:20:5", "--range", "slow=30:90:30"]
-SPEC = dict(strategy="sma_cross", symbols=("SPY",), start="2010-01-01", end="2020-12-31",
-            config=BacktestConfig(costs=Costs(commission_bps=5)),
-            ranges={"fast": [5, 10, 15, 20], "slow": [30, 60, 90]})
+SPEC = dict(
+    strategy="sma_cross",
+    symbols=("SPY",),
+    start="2010-01-01",
+    end="2020-12-31",
+    config=BacktestConfig(costs=Costs(commission_bps=5)),
+    ranges={"fast": [5, 10, 15, 20], "slow": [30, 60, 90]},
+)
 
 
 @pytest.fixture
@@ -53,9 +69,15 @@ def test_parse_range_and_constraint():
     assert parse_range("allow_short=false, true") == ("allow_short", ["false", "true"])
     assert parse_constraint("max_drawdown=-0.3:") == ("max_drawdown", (-0.3, None))
     assert parse_constraint("n_trades=:40") == ("n_trades", (None, 40.0))
-    for bad, message in [("fast", "expected NAME="), ("fast=", "expected NAME="), ("fast=9:5", "empty"),
-                         ("fast=1:5:0", "STEP must be a positive"), ("fast=a:b", "must be numbers"),
-                         ("fast=1:2:3:4", "START:STOP"), ("fast=,", "empty")]:
+    for bad, message in [
+        ("fast", "expected NAME="),
+        ("fast=", "expected NAME="),
+        ("fast=9:5", "empty"),
+        ("fast=1:5:0", "STEP must be a positive"),
+        ("fast=a:b", "must be numbers"),
+        ("fast=1:2:3:4", "START:STOP"),
+        ("fast=,", "empty"),
+    ]:
         with pytest.raises(ConfigError, match=message):
             parse_range(bad)
 
@@ -74,16 +96,47 @@ def test_optimize_json_equals_the_engine_call(home):
 
 
 def test_random_minimize_constraints_and_fixed_params(home):
-    args = ["optimize", *BASE, *RANGES, "--method", "random", "--trials", "5", "--seed", "4", "--objective",
-            "annual_volatility", "--minimize", "--min-trades", "10", "--constraint", "max_drawdown=-0.5:",
-            "--param", "weight=0.5", "--top", "5"]
+    args = [
+        "optimize",
+        *BASE,
+        *RANGES,
+        "--method",
+        "random",
+        "--trials",
+        "5",
+        "--seed",
+        "4",
+        "--objective",
+        "annual_volatility",
+        "--minimize",
+        "--min-trades",
+        "10",
+        "--constraint",
+        "max_drawdown=-0.5:",
+        "--param",
+        "weight=0.5",
+        "--top",
+        "5",
+    ]
     out = cli_json(*args, home=home)
-    engine = run_optimization(OptimizeSpec(**{**SPEC, "method": "random", "n_trials": 5, "seed": 4,
-                                               "objective": "annual_volatility", "maximize": False,
-                                               "min_trades": 10, "constraints": {"max_drawdown": (-0.5, None)},
-                                               "fixed": {"weight": 0.5}}))
+    engine = run_optimization(
+        OptimizeSpec(
+            **{
+                **SPEC,
+                "method": "random",
+                "n_trials": 5,
+                "seed": 4,
+                "objective": "annual_volatility",
+                "maximize": False,
+                "min_trades": 10,
+                "constraints": {"max_drawdown": (-0.5, None)},
+                "fixed": {"weight": 0.5},
+            }
+        )
+    )
     assert [(r["fast"], r["slow"], r["feasible"]) for r in out["top"]] == list(
-        zip(engine.table["fast"], engine.table["slow"], engine.table["feasible"]))
+        zip(engine.table["fast"], engine.table["slow"], engine.table["feasible"])
+    )
     assert all(r["weight"] == 0.5 for r in out["top"])
     assert out["best_params"] == engine.best_params
     text = cli(*args, home=home)
@@ -107,22 +160,33 @@ def test_walkforward_json_equals_the_engine_call(home):
     engine = run_walkforward(WalkForwardSpec(OptimizeSpec(**SPEC), "3Y", "1Y"))
     assert out["spec"] == json.loads(json.dumps(engine.spec.to_dict()))
     assert len(out["windows"]) == len(engine.windows) == 8
-    assert [(w["fast"], w["slow"]) for w in out["windows"]] == list(zip(engine.windows["fast"],
-                                                                         engine.windows["slow"]))
+    assert [(w["fast"], w["slow"]) for w in out["windows"]] == list(zip(engine.windows["fast"], engine.windows["slow"]))
     assert [w["oos_return"] for w in out["windows"]] == engine.windows["oos_return"].tolist()
     assert out["efficiency"] == engine.efficiency
     assert out["oos_final_equity"] == engine.oos_equity.iloc[-1]
     assert out["windows"][0]["oos_start"].startswith("2013-01-")
-    anchored = cli_json("walkforward", *BASE, *RANGES, "--in-sample", "750", "--out-of-sample", "250",
-                        "--anchored", home=home)
+    anchored = cli_json(
+        "walkforward", *BASE, *RANGES, "--in-sample", "750", "--out-of-sample", "250", "--anchored", home=home
+    )
     assert {w["is_start"] for w in anchored["windows"]} == {out["windows"][0]["is_start"]}
     text = cli("walkforward", *BASE, *RANGES, "--in-sample", "3Y", "--out-of-sample", "1Y", home=home)
     assert text.returncode == 0 and "walk-forward efficiency" in text.stdout
 
 
 def test_walkforward_save_lists_the_run_with_the_stitched_equity(home):
-    out = cli_json("walkforward", *BASE, *RANGES, "--in-sample", "3Y", "--out-of-sample", "1Y", "--save",
-                   "--name", "wf sweep", home=home)
+    out = cli_json(
+        "walkforward",
+        *BASE,
+        *RANGES,
+        "--in-sample",
+        "3Y",
+        "--out-of-sample",
+        "1Y",
+        "--save",
+        "--name",
+        "wf sweep",
+        home=home,
+    )
     listed = cli_json("runs", "list", home=home)["runs"]
     assert [(r["id"], r["kind"], r["name"]) for r in listed] == [(out["run_id"], "walkforward", "wf sweep")]
     engine = run_walkforward(WalkForwardSpec(OptimizeSpec(**SPEC), "3Y", "1Y"))  # independent, in this process
@@ -144,31 +208,39 @@ def test_walkforward_save_lists_the_run_with_the_stitched_equity(home):
 
 def test_walkforward_workers_run_windows_on_processes_with_the_same_result(home):
     serial = cli_json("walkforward", *BASE, *RANGES, "--in-sample", "3Y", "--out-of-sample", "2Y", home=home)
-    pooled = cli_json("walkforward", *BASE, *RANGES, "--in-sample", "3Y", "--out-of-sample", "2Y",
-                      "--workers", "2", home=home)
+    pooled = cli_json(
+        "walkforward", *BASE, *RANGES, "--in-sample", "3Y", "--out-of-sample", "2Y", "--workers", "2", home=home
+    )
     assert serial.pop("elapsed") >= 0 and pooled.pop("elapsed") >= 0
     assert pooled == serial
 
 
-@pytest.mark.parametrize("args, message", [
-    (["optimize", *BASE, "--range", "fats=5:20:5"], "unknown parameter(s) ['fats']"),
-    (["optimize", *BASE, "--range", "fast=20:5:5"], "'fast=20:5:5': the range is empty"),
-    (["optimize", *BASE, "--range", "fast=x:y"], "must be numbers"),
-    (["optimize", *BASE, "--range", "fast=5:20:5", "--param", "fast=5"], "both --param and --range"),
-    (["optimize", *BASE, "--range", "fast=50", "--range", "slow=20"], "no valid parameter set"),
-    (["optimize", *BASE, *RANGES, "--objective", "profit"], "invalid choice: 'profit'"),
-    (["optimize", *BASE, *RANGES, "--trials", "0"], "--trials 0"),
-    (["optimize", *BASE, *RANGES, "--workers", "0"], "--workers 0: must be >= 1"),
-    (["optimize", *BASE, *RANGES, "--workers", "-2"], "--workers -2: must be >= 1"),
-    (["walkforward", *BASE, *RANGES, "--in-sample", "3Y", "--out-of-sample", "1Y", "--workers", "0"],
-     "--workers 0: must be >= 1"),
-    (["optimize", *BASE, *RANGES, "--constraint", "drawdown=-1:"], "unknown metric 'drawdown'"),
-    (["optimize", "--symbols", "SPY", *RANGES], "give --strategy"),
-    (["walkforward", *BASE, *RANGES, "--in-sample", "20Y", "--out-of-sample", "1Y"],
-     "in-sample length 20Y is longer than the data"),
-    (["walkforward", *BASE, *RANGES, "--in-sample", "3Q", "--out-of-sample", "1Y"], "in-sample: '3Q'"),
-    (["walkforward", *BASE, *RANGES, "--out-of-sample", "1Y"], "--in-sample"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["optimize", *BASE, "--range", "fats=5:20:5"], "unknown parameter(s) ['fats']"),
+        (["optimize", *BASE, "--range", "fast=20:5:5"], "'fast=20:5:5': the range is empty"),
+        (["optimize", *BASE, "--range", "fast=x:y"], "must be numbers"),
+        (["optimize", *BASE, "--range", "fast=5:20:5", "--param", "fast=5"], "both --param and --range"),
+        (["optimize", *BASE, "--range", "fast=50", "--range", "slow=20"], "no valid parameter set"),
+        (["optimize", *BASE, *RANGES, "--objective", "profit"], "invalid choice: 'profit'"),
+        (["optimize", *BASE, *RANGES, "--trials", "0"], "--trials 0"),
+        (["optimize", *BASE, *RANGES, "--workers", "0"], "--workers 0: must be >= 1"),
+        (["optimize", *BASE, *RANGES, "--workers", "-2"], "--workers -2: must be >= 1"),
+        (
+            ["walkforward", *BASE, *RANGES, "--in-sample", "3Y", "--out-of-sample", "1Y", "--workers", "0"],
+            "--workers 0: must be >= 1",
+        ),
+        (["optimize", *BASE, *RANGES, "--constraint", "drawdown=-1:"], "unknown metric 'drawdown'"),
+        (["optimize", "--symbols", "SPY", *RANGES], "give --strategy"),
+        (
+            ["walkforward", *BASE, *RANGES, "--in-sample", "20Y", "--out-of-sample", "1Y"],
+            "in-sample length 20Y is longer than the data",
+        ),
+        (["walkforward", *BASE, *RANGES, "--in-sample", "3Q", "--out-of-sample", "1Y"], "in-sample: '3Q'"),
+        (["walkforward", *BASE, *RANGES, "--out-of-sample", "1Y"], "--in-sample"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(home, args, message):
     proc = cli(*args, home=home)
     assert proc.returncode == 2, proc.stdout

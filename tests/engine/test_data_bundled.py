@@ -1,4 +1,5 @@
 """The bundled sample: byte-identical to the manifest, and loaded with the manifest's rows and dates."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest_data import home, sample_rows  # noqa: F401  (home is a fixture)
 from engine.data import SAMPLE_DIR, BundledSource, load_market_data
+from tests.engine.conftest_data import home, sample_rows  # noqa: F401  (home is a fixture)
 
 MANIFEST = json.loads((SAMPLE_DIR / "manifest.json").read_text())
 
@@ -38,8 +39,15 @@ def test_spy_first_bar_is_the_adjusted_price_from_the_readme(home: Path) -> None
 
 def test_data_readme_carries_the_caveats() -> None:
     text = (SAMPLE_DIR / "README.md").read_text().lower()
-    for fact in ("guydekowski/market-lab", "auto_adjust=True", "split- and dividend-adjusted", "License",
-                 "Survivorship", "2026-06-09", "Volume is split-adjusted only"):
+    for fact in (
+        "guydekowski/market-lab",
+        "auto_adjust=True",
+        "split- and dividend-adjusted",
+        "License",
+        "Survivorship",
+        "2026-06-09",
+        "Volume is split-adjusted only",
+    ):
         assert fact.lower() in text, fact
 
 

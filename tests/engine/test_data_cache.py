@@ -1,4 +1,5 @@
 """The Parquet bar cache: reuse without re-parsing, invalidation on change, corrupt files rebuilt."""
+
 from __future__ import annotations
 
 import math
@@ -9,10 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.engine.conftest_data import good_csv, home, write  # noqa: F401  (home is a fixture)
-from engine.data import FIELDS, FolderSource, MarketData, available_symbols, clear_cache, get_source, load_cached
-from engine.data import load_market_data
+from engine.data import (
+    FIELDS,
+    FolderSource,
+    MarketData,
+    available_symbols,
+    clear_cache,
+    get_source,
+    load_cached,
+    load_market_data,
+)
 from engine.data.cache import cache_path, load_cached_bars
+from tests.engine.conftest_data import good_csv, home, write  # noqa: F401  (home is a fixture)
 
 
 class CountingFolder(FolderSource):
@@ -137,15 +146,18 @@ def _assert_same(a: MarketData, b: MarketData) -> None:
         assert getattr(a, f).index.freq == getattr(b, f).index.freq
 
 
-@pytest.mark.parametrize("symbols, start, end", [
-    ("ALL", None, None),
-    (["SPY"], None, None),
-    (["SPY", "QQQ"], "2005-03-01", "2007-06-30"),
-    (["SPY", "BTC-USD"], None, "2020-12-31"),
-    (["ETH-USD", "BTC-USD"], None, None),  # different starts, a regular daily union: pandas infers "D"
-    (["ETH-USD", "BTC-USD"], "2019-01-01", None),  # identical calendars: the union keeps freq None
-    (["BTC-USD", "TLT", "GLD"], "2020-01-02", "2020-01-02"),
-])
+@pytest.mark.parametrize(
+    "symbols, start, end",
+    [
+        ("ALL", None, None),
+        (["SPY"], None, None),
+        (["SPY", "QQQ"], "2005-03-01", "2007-06-30"),
+        (["SPY", "BTC-USD"], None, "2020-12-31"),
+        (["ETH-USD", "BTC-USD"], None, None),  # different starts, a regular daily union: pandas infers "D"
+        (["ETH-USD", "BTC-USD"], "2019-01-01", None),  # identical calendars: the union keeps freq None
+        (["BTC-USD", "TLT", "GLD"], "2020-01-02", "2020-01-02"),
+    ],
+)
 def test_fast_loader_equals_the_old_frame_path(home: Path, symbols, start, end) -> None:
     syms = available_symbols("bundled") if symbols == "ALL" else symbols
     new = load_market_data(syms, start, end)

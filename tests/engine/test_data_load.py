@@ -1,4 +1,5 @@
 """load_market_data (alignment, date ranges, errors), symbol_info and data_fingerprint."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.engine.conftest_data import good_csv, home, sample_rows, write  # noqa: F401  (home is a fixture)
 from engine.data import (
     SAMPLE_DIR,
     MarketData,
@@ -19,6 +19,7 @@ from engine.data import (
     symbol_info,
 )
 from engine.errors import DataError
+from tests.engine.conftest_data import good_csv, home, sample_rows, write  # noqa: F401  (home is a fixture)
 
 
 def test_spy_and_btc_align_on_the_union_calendar_with_nan_gaps(home: Path) -> None:
@@ -45,18 +46,26 @@ def test_spy_and_btc_align_on_the_union_calendar_with_nan_gaps(home: Path) -> No
 def test_date_range_is_inclusive(home: Path) -> None:
     data = load_market_data("spy", start="2020-01-02", end="2020-01-08")
     assert [d.strftime("%Y-%m-%d") for d in data.index] == [
-        "2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07", "2020-01-08"
+        "2020-01-02",
+        "2020-01-03",
+        "2020-01-06",
+        "2020-01-07",
+        "2020-01-08",
     ]
     rows = {r["date"]: r for r in sample_rows("SPY")}
-    assert data.close["SPY"].tolist() == [float(rows[d]["close"]) for d in
-                                          ["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07", "2020-01-08"]]
+    assert data.close["SPY"].tolist() == [
+        float(rows[d]["close"]) for d in ["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07", "2020-01-08"]
+    ]
     same = load_market_data(["SPY"], start=dt.date(2020, 1, 2), end=pd.Timestamp("2020-01-08"))
     assert same.index.equals(data.index)
 
 
 def test_end_date_keeps_the_whole_day_of_intraday_bars(tmp_path: Path, home: Path) -> None:
-    write(tmp_path / "EURUSD.csv", "timestamp,open,high,low,close\n"
-          "2020-01-02 09:00,1,2,0.5,1\n2020-01-02 15:00,1,2,0.5,1\n2020-01-03 09:00,1,2,0.5,1\n")
+    write(
+        tmp_path / "EURUSD.csv",
+        "timestamp,open,high,low,close\n"
+        "2020-01-02 09:00,1,2,0.5,1\n2020-01-02 15:00,1,2,0.5,1\n2020-01-03 09:00,1,2,0.5,1\n",
+    )
     data = load_market_data(["EURUSD"], end="2020-01-02", source=tmp_path)
     assert len(data) == 2
     data = load_market_data(["EURUSD"], end="2020-01-02 12:00", source=tmp_path)
@@ -80,8 +89,11 @@ def test_errors(home: Path) -> None:
         load_market_data(["SPY"], start="2021-01-01", end="2020-01-01")
     with pytest.raises(DataError, match=r"start: cannot read 'yesterday-ish' as a date"):
         load_market_data(["SPY"], start="yesterday-ish")
-    with pytest.raises(DataError, match=r"META: no bars in 1990-01-01 \.\. 2000-01-01; its data covers "
-                                        r"2012-05-18 \.\. 2026-06-09"):
+    with pytest.raises(
+        DataError,
+        match=r"META: no bars in 1990-01-01 \.\. 2000-01-01; its data covers "
+        r"2012-05-18 \.\. 2026-06-09",
+    ):
         load_market_data(["SPY", "META"], start="1990-01-01", end="2000-01-01")
     with pytest.raises(DataError, match=r"SPY: no bars in 2030-01-01 \.\. the end; its data covers 1993-01-29"):
         load_market_data(["SPY"], start="2030-01-01")

@@ -1,4 +1,5 @@
 """Sources (folder, bundled, workspace, combined), get_source, imports into the workspace and their deletion."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.engine.conftest_data import good_csv, home, write  # noqa: F401  (home is a fixture)
 from engine.data import (
     BundledSource,
     CombinedSource,
@@ -20,6 +20,7 @@ from engine.data import (
     load_market_data,
 )
 from engine.errors import DataError
+from tests.engine.conftest_data import good_csv, home, write  # noqa: F401  (home is a fixture)
 
 
 def test_folder_source_symbols_are_upper_cased_stems(tmp_path: Path) -> None:
@@ -134,8 +135,15 @@ def test_import_reports_missing_paths_bad_names_and_duplicates(tmp_path: Path, h
     good_csv(tmp_path / "one" / "DUP.csv")
     good_csv(tmp_path / "two" / "dup.csv")
     good_csv(tmp_path / "bad name!.csv")
-    report = import_files([tmp_path / "one" / "DUP.csv", tmp_path / "two" / "dup.csv", tmp_path / "nope.csv",
-                           tmp_path / "bad name!.csv", tmp_path / "empty_dir"])
+    report = import_files(
+        [
+            tmp_path / "one" / "DUP.csv",
+            tmp_path / "two" / "dup.csv",
+            tmp_path / "nope.csv",
+            tmp_path / "bad name!.csv",
+            tmp_path / "empty_dir",
+        ]
+    )
     assert report.symbols == ["DUP"]
     assert "symbol DUP already imported" in report.errors[str(tmp_path / "two" / "dup.csv")]
     assert "no such file or folder" in report.errors[str(tmp_path / "nope.csv")]

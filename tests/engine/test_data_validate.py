@@ -1,4 +1,5 @@
 """read_bars / normalize_bars: the standard frame, column matching, Adj Close, and every malformed input."""
+
 from __future__ import annotations
 
 import re
@@ -8,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.engine.conftest_data import write
 from engine.data.validate import normalize_bars, read_bars
 from engine.errors import DataError
+from tests.engine.conftest_data import write
 
 H = "Date,Open,High,Low,Close,Volume\n"
 OK1 = "2020-01-02,10,11,9,10.5,100\n"
@@ -30,6 +31,7 @@ def fails(tmp_path: Path, text: str, *patterns: str, name: str = "bad.csv") -> s
 
 
 # --- well-formed input ---------------------------------------------------------------------------------------
+
 
 def test_standard_frame_values_and_types(tmp_path: Path) -> None:
     df = read_bars(write(tmp_path / "x.csv", H + OK1 + OK2))
@@ -68,9 +70,7 @@ def test_adj_close_adjusts_ohlc(tmp_path: Path, adj_name: str) -> None:
     text = f"Date,Open,High,Low,Close,{adj_name},Volume\n2020-01-02,8,12,6,10,5,100\n2020-01-03,11,13,10,12,9,50\n"
     df = read_bars(write(tmp_path / "x.csv", text))
     assert df.loc["2020-01-02", ["open", "high", "low", "close"]].tolist() == pytest.approx([4.0, 6.0, 3.0, 5.0])
-    assert df.loc["2020-01-03", ["open", "high", "low", "close"]].tolist() == pytest.approx(
-        [8.25, 9.75, 7.5, 9.0]
-    )
+    assert df.loc["2020-01-03", ["open", "high", "low", "close"]].tolist() == pytest.approx([8.25, 9.75, 7.5, 9.0])
     assert df["volume"].tolist() == [100.0, 50.0]  # volume is not price-adjusted
 
 
@@ -82,11 +82,7 @@ def test_volume_is_optional_and_empty_volume_is_nan(tmp_path: Path) -> None:
 
 
 def test_timezone_aware_timestamps_become_naive_utc(tmp_path: Path) -> None:
-    text = (
-        "timestamp,open,high,low,close\n"
-        "2020-03-02T09:30:00-05:00,10,11,9,10\n"
-        "2020-03-02T10:30:00-05:00,10,11,9,10\n"
-    )
+    text = "timestamp,open,high,low,close\n2020-03-02T09:30:00-05:00,10,11,9,10\n2020-03-02T10:30:00-05:00,10,11,9,10\n"
     df = read_bars(write(tmp_path / "x.csv", text))
     assert df.index.tz is None
     assert list(df.index) == [pd.Timestamp("2020-03-02 14:30"), pd.Timestamp("2020-03-02 15:30")]
@@ -131,6 +127,7 @@ def test_normalize_bars_in_memory_frame() -> None:
 
 
 # --- malformed input: each problem, its row and its message -------------------------------------------------
+
 
 def test_empty_file(tmp_path: Path) -> None:
     fails(tmp_path, "", r"empty file")

@@ -1,8 +1,8 @@
 """Grid runs equal single backtests exactly, whatever the strategy's weight path (fast grid or per set)."""
+
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from engine.config import BacktestConfig, Costs, Risk

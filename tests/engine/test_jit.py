@@ -1,5 +1,6 @@
 """engine.sim.jit: the interpreted twins of the numba kernels give exactly the compiled numbers, and a process
 with an empty numba cache answers a small backtest at once while a background warm-up fills the cache."""
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.sim import jit
 from engine.config import BacktestConfig, Costs, Risk
 from engine.data import load_market_data
+from engine.sim import jit
 from engine.sim.grid import expand_grid, run_grid
 from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy, get_strategy
@@ -36,12 +37,18 @@ def market():
     return load_market_data(["SPY", "BTC-USD", "XLE"], start="2016-01-01", end="2018-12-31")
 
 
-@pytest.mark.parametrize("config", [
-    BacktestConfig(),
-    BacktestConfig(costs=Costs(commission_bps=10, min_commission=1.0, slippage_bps=5), fractional=False,
-                   risk=Risk(stop_loss=0.03, take_profit=0.08, trailing_stop=0.05, max_leverage=1.5)),
-    BacktestConfig(fill="next_close", rebalance="weekly", drift_threshold=0.01),
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        BacktestConfig(),
+        BacktestConfig(
+            costs=Costs(commission_bps=10, min_commission=1.0, slippage_bps=5),
+            fractional=False,
+            risk=Risk(stop_loss=0.03, take_profit=0.08, trailing_stop=0.05, max_leverage=1.5),
+        ),
+        BacktestConfig(fill="next_close", rebalance="weekly", drift_threshold=0.01),
+    ],
+)
 def test_interpreted_backtest_equals_compiled(monkeypatch, market, config) -> None:
     strategy = create_strategy("sma_cross", {"fast": 5, "slow": 20, "allow_short": True})
     compiled, interpreted = _both(monkeypatch, lambda: run_backtest(market, strategy, config))
@@ -67,6 +74,7 @@ def test_interpreted_grid_equals_compiled(monkeypatch, market) -> None:
 
 def test_interpreted_twin_calls_twins_not_dispatchers() -> None:
     from engine.sim import kernels
+
     twin = jit.interpreted(kernels.simulate_kernel)
     assert twin.__code__ is kernels.simulate_kernel.py_func.__code__
     for name in ("_execute", "_record", "_fee", "_any_pending"):
@@ -101,8 +109,9 @@ def test_cold_cache_answers_now_and_warms_in_the_background(tmp_path) -> None:
     env.pop("IVYBT_JIT", None)
 
     def probe() -> dict:
-        out = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True, text=True,
-                             timeout=600, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=True
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     cold = probe()
@@ -125,6 +134,7 @@ def test_warm_cache_interprets_small_jobs_until_the_load_pays(monkeypatch) -> No
     """Cache warm but nothing loaded in this process: small jobs run interpreted (loading numba's context
     costs more) until LOAD_COST_S of interpreter time is spent; a big job, or a process that already holds a
     compiled kernel, gets the compiled tier."""
+
     @jit.njit()
     def fresh(x):
         return x + 1.0
@@ -151,10 +161,13 @@ def test_warm_cache_interprets_small_jobs_until_the_load_pays(monkeypatch) -> No
 def test_importing_the_engine_imports_neither_numba_nor_pandas_ta() -> None:
     """A fresh process that runs one small backtest (interpreter tier) never pays for numba's or pandas-ta's
     import (~0.3-0.5 s here); the compiled tier and indicators other than TA-Lib's SMA import them on use."""
-    code = ("import sys; import engine.sim.simulate, engine.data, engine.sim.grid, engine.strategies.registry; "
-            "print('numba' in sys.modules, 'pandas_ta' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
-                         check=True)
+    code = (
+        "import sys; import engine.sim.simulate, engine.data, engine.sim.grid, engine.strategies.registry; "
+        "print('numba' in sys.modules, 'pandas_ta' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True
+    )
     assert out.stdout.split() == ["False", "False"]
 
 
@@ -163,8 +176,8 @@ def test_kernels_bind_their_module_helpers_when_compiled() -> None:
     globals a kernel calls); the twins keep calling twins."""
     import numba
 
-    from engine.sim import kernels
     from engine.metrics import fused
+    from engine.sim import kernels
 
     jit.as_kernel(kernels.simulate_kernel).compiled()  # module globals may hold dispatchers already
     assert isinstance(kernels._execute, numba.core.registry.CPUDispatcher)

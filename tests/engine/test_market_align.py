@@ -1,4 +1,5 @@
 """MarketData.from_frames (numpy union + searchsorted) equals the plain pandas alignment it replaced."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,14 +25,19 @@ def sample(*symbols: str) -> dict[str, pd.DataFrame]:
     return {s: pd.read_csv(SAMPLE_DIR / f"{s}.csv", index_col="date", parse_dates=True) for s in symbols}
 
 
-@pytest.mark.parametrize("frames", [
-    sample("SPY"),
-    sample("SPY", "BTC-USD", "ETH-USD", "META", "XLE"),            # different calendars and listing dates
-    sample("BTC-USD", "ETH-USD"),                                   # a 7-day union: freq "D" inferred
-    {s: df.tz_localize("America/New_York") for s, df in sample("SPY", "TLT").items()},
-    {"A": pd.DataFrame({f: np.arange(5.0) for f in FIELDS}),        # integer index, volume as int
-     "B": pd.DataFrame({**{f: np.arange(3.0) for f in FIELDS[:4]}, "volume": [1, 2, 3]}, index=[1, 3, 7])},
-])
+@pytest.mark.parametrize(
+    "frames",
+    [
+        sample("SPY"),
+        sample("SPY", "BTC-USD", "ETH-USD", "META", "XLE"),  # different calendars and listing dates
+        sample("BTC-USD", "ETH-USD"),  # a 7-day union: freq "D" inferred
+        {s: df.tz_localize("America/New_York") for s, df in sample("SPY", "TLT").items()},
+        {
+            "A": pd.DataFrame({f: np.arange(5.0) for f in FIELDS}),  # integer index, volume as int
+            "B": pd.DataFrame({**{f: np.arange(3.0) for f in FIELDS[:4]}, "volume": [1, 2, 3]}, index=[1, 3, 7]),
+        },
+    ],
+)
 def test_from_frames_equals_pandas_alignment(frames) -> None:
     data = MarketData.from_frames(frames)
     expected = pandas_alignment(frames)
@@ -43,5 +49,6 @@ def test_from_frames_equals_pandas_alignment(frames) -> None:
 def test_extra_and_reordered_columns_are_read_by_name() -> None:
     df = sample("SPY")["SPY"]
     shuffled = df[["volume", "close", "low", "high", "open"]].assign(extra=1.0)
-    pd.testing.assert_frame_equal(MarketData.from_frames({"SPY": shuffled}).close,
-                                  MarketData.from_frames({"SPY": df}).close)
+    pd.testing.assert_frame_equal(
+        MarketData.from_frames({"SPY": shuffled}).close, MarketData.from_frames({"SPY": df}).close
+    )

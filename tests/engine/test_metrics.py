@@ -1,6 +1,7 @@
 """engine.metrics: hand-worked examples, the WORKLOADS rule-7 reference numbers, column-wise consistency,
 edge cases and bad input. (Comparisons with empyrical / scipy / plain loops on random and real curves are in
 test_metrics_reference.py.)"""
+
 from __future__ import annotations
 
 import math
@@ -23,6 +24,7 @@ def _isolated_workspace(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- hand-worked examples
 
+
 def test_rule7_sharpe_and_drawdown_on_a_hand_built_curve():
     # Hand-worked: initial 100,000; e = 95,000, 98,000, 88,200, 97,020, 80,000.
     # r = -0.05, 98/95 - 1, -0.1, 0.1, 80,000/97,020 - 1.
@@ -31,11 +33,11 @@ def test_rule7_sharpe_and_drawdown_on_a_hand_built_curve():
     e = [95_000.0, 98_000.0, 88_200.0, 97_020.0, 80_000.0]
     r = [-0.05, 98 / 95 - 1, -0.1, 0.1, 80_000 / 97_020 - 1]
     mean = sum(r) / 5
-    std = math.sqrt(sum((x - mean) ** 2 for x in r) / 4)           # ddof = 1
+    std = math.sqrt(sum((x - mean) ** 2 for x in r) / 4)  # ddof = 1
     m = backtest_metrics(pd.Series(e), initial_cash=100_000.0)
     assert m["sharpe"] == pytest.approx(mean / std * math.sqrt(252), rel=1e-12)
     assert m["max_drawdown"] == pytest.approx(80 / 98 - 1, rel=1e-12)
-    assert m["max_drawdown_duration"] == 3                          # bars 2, 3, 4 below the 98k peak
+    assert m["max_drawdown_duration"] == 3  # bars 2, 3, 4 below the 98k peak
     assert m["total_return"] == pytest.approx(-0.2, rel=1e-12)
     assert m["final_equity"] == 80_000.0
     assert m["best_day"] == pytest.approx(0.1) and m["worst_day"] == pytest.approx(80_000 / 97_020 - 1)
@@ -45,9 +47,9 @@ def test_rule7_sharpe_and_drawdown_on_a_hand_built_curve():
     # VaR 5% of 5 returns: position 0.2 between the two lowest, -0.17543 and -0.1
     lo, nxt = 80_000 / 97_020 - 1, -0.1
     assert m["var_95"] == pytest.approx(lo + 0.2 * (nxt - lo), rel=1e-12)
-    assert m["cvar_95"] == pytest.approx(lo, rel=1e-12)             # only the worst bar is at/below VaR
+    assert m["cvar_95"] == pytest.approx(lo, rel=1e-12)  # only the worst bar is at/below VaR
     # sortino: downside = sqrt((0.05^2 + 0.1^2 + lo^2) / 5)
-    down = math.sqrt((0.05 ** 2 + 0.1 ** 2 + lo ** 2) / 5)
+    down = math.sqrt((0.05**2 + 0.1**2 + lo**2) / 5)
     assert m["sortino"] == pytest.approx(mean / down * math.sqrt(252), rel=1e-12)
     assert m["annual_volatility"] == pytest.approx(std * math.sqrt(252), rel=1e-12)
 
@@ -82,7 +84,9 @@ def test_drawdown_duration_counts_an_unrecovered_drawdown_at_the_end():
 
 def test_cagr_uses_calendar_years_of_a_datetime_index():
     # hand-worked: 100k -> 121k over exactly 730.5 days = 2 years of 365.25 days -> 10% a year
-    idx = pd.DatetimeIndex(["2020-01-01 00:00", "2020-06-01", "2021-12-31 12:00"])  # 2020 is a leap year: 366 + 364.5 days
+    idx = pd.DatetimeIndex(
+        ["2020-01-01 00:00", "2020-06-01", "2021-12-31 12:00"]
+    )  # 2020 is a leap year: 366 + 364.5 days
     m = backtest_metrics(pd.Series([100_000.0, 90_000.0, 121_000.0], index=idx), initial_cash=100_000.0)
     assert m["cagr"] == pytest.approx(0.1, rel=1e-12)
     # the same numbers without timestamps: years = 3 bars / 252
@@ -96,11 +100,13 @@ def test_cagr_uses_calendar_years_of_a_datetime_index():
 def test_trade_metrics_by_hand():
     # column 0: +100, -50, +30 -> win 2/3, PF 130/50, expectancy 80/3; column 1: no trades;
     # column 2: only winners -> PF inf; column 3: only losers -> PF 0, win rate 0
-    trades = pd.DataFrame({
-        "column": [0, 0, 0, 2, 2, 3],
-        "pnl": [100.0, -50.0, 30.0, 5.0, 7.0, -1.0],
-        "return": [0.1, -0.05, 0.03, 0.01, 0.02, -0.001],
-    })
+    trades = pd.DataFrame(
+        {
+            "column": [0, 0, 0, 2, 2, 3],
+            "pnl": [100.0, -50.0, 30.0, 5.0, 7.0, -1.0],
+            "return": [0.1, -0.05, 0.03, 0.01, 0.02, -0.001],
+        }
+    )
     eq = np.full((3, 4), 1000.0)
     t = metrics_table(eq, initial_cash=1000.0, trades=trades)
     assert t["n_trades"].tolist() == [3.0, 0.0, 2.0, 1.0]
@@ -119,9 +125,10 @@ def test_trade_metrics_by_hand():
 def test_exposure_and_turnover_by_hand():
     gross = np.array([0.0, 1.0, 1.5, 0.0])
     turn = np.array([0.0, 1.0, 0.5, 1.5])
-    m = backtest_metrics(pd.Series([100.0] * 4), initial_cash=100.0, gross_exposure=pd.Series(gross),
-                         turnover=pd.Series(turn))
-    assert m["exposure"] == 0.5                       # 2 of 4 bars hold a position
+    m = backtest_metrics(
+        pd.Series([100.0] * 4), initial_cash=100.0, gross_exposure=pd.Series(gross), turnover=pd.Series(turn)
+    )
+    assert m["exposure"] == 0.5  # 2 of 4 bars hold a position
     assert m["avg_gross_exposure"] == pytest.approx(2.5 / 4)
     assert m["turnover"] == pytest.approx(3.0 / 4 * 252)  # mean per-bar turnover x 252
 
@@ -140,6 +147,7 @@ def test_beta_alpha_by_hand():
 
 
 # ---------------------------------------------------------------- WORKLOADS reference results (rule 7)
+
 
 def _w1_equity(df: pd.DataFrame, fee: float, f: int = 10, s: int = 50) -> tuple[np.ndarray, int]:
     """Plain bar-by-bar loop of WORKLOADS rules 1-6 (test-only oracle)."""
@@ -172,10 +180,13 @@ def spy() -> pd.DataFrame:
     return pd.read_csv(DATA / "SPY.csv", index_col="date", parse_dates=True).astype("float64")
 
 
-@pytest.mark.parametrize("fee, final, total_pct, mdd_pct, sharpe", [
-    (0.0, 839_252.60, 739.2526, -28.5814, 0.6091),      # W1
-    (0.001, 682_329.15, 582.3292, -29.4939, 0.5555),    # W2
-])
+@pytest.mark.parametrize(
+    "fee, final, total_pct, mdd_pct, sharpe",
+    [
+        (0.0, 839_252.60, 739.2526, -28.5814, 0.6091),  # W1
+        (0.001, 682_329.15, 582.3292, -29.4939, 0.5555),  # W2
+    ],
+)
 def test_workloads_w1_w2_reference_metrics(spy, fee, final, total_pct, mdd_pct, sharpe):
     eq, entries = _w1_equity(spy, fee)
     assert entries == 104
@@ -190,9 +201,10 @@ def test_workloads_w3_grid_in_one_column_wise_call(spy):
     grid = [(f, s) for f in range(5, 55, 5) for s in range(20, 220, 20) if f < s]
     assert len(grid) == 90
     eq = np.column_stack([_w1_equity(spy, 0.0, f, s)[0] for f, s in grid])
-    t = metrics_table(pd.DataFrame(eq, index=spy.index, columns=pd.MultiIndex.from_tuples(grid)),
-                      initial_cash=100_000.0)
-    assert t.index.tolist() == grid                      # rows labelled by the (fast, slow) columns
+    t = metrics_table(
+        pd.DataFrame(eq, index=spy.index, columns=pd.MultiIndex.from_tuples(grid)), initial_cash=100_000.0
+    )
+    assert t.index.tolist() == grid  # rows labelled by the (fast, slow) columns
     assert t["total_return"].idxmax() == (45, 200)
     assert 100 * t["total_return"].max() == pytest.approx(2258.85, abs=0.005)
     assert t["sharpe"].idxmax() == (10, 200)
@@ -200,6 +212,7 @@ def test_workloads_w3_grid_in_one_column_wise_call(spy):
 
 
 # ---------------------------------------------------------------- column-wise == one call per column
+
 
 def test_columns_equal_single_calls():
     rng = np.random.default_rng(11)
@@ -209,26 +222,35 @@ def test_columns_equal_single_calls():
     cash = np.array([1e5, 2e5, 5e4, 1e6, 1e3])
     bench = pd.Series(rng.normal(0.0002, 0.01, n_bars), index=idx)
     bench.iloc[:10] = np.nan
-    trades = pd.DataFrame({"column": rng.integers(0, k, 40), "pnl": rng.normal(0, 100, 40),
-                           "return": rng.normal(0, 0.02, 40)})
-    trades = trades[trades["column"] != 3]               # column 3 without trades
+    trades = pd.DataFrame(
+        {"column": rng.integers(0, k, 40), "pnl": rng.normal(0, 100, 40), "return": rng.normal(0, 0.02, 40)}
+    )
+    trades = trades[trades["column"] != 3]  # column 3 without trades
     gross = rng.random((n_bars, k)) * (rng.random((n_bars, k)) > 0.4)
     turn = rng.random((n_bars, k)) * (rng.random((n_bars, k)) > 0.9)
     frame = pd.DataFrame(eq, index=idx, columns=list("abcde"))
-    table = metrics_table(frame, initial_cash=cash, benchmark_returns=bench, trades=trades,
-                          gross_exposure=gross, turnover=turn)
+    table = metrics_table(
+        frame, initial_cash=cash, benchmark_returns=bench, trades=trades, gross_exposure=gross, turnover=turn
+    )
     assert list(table.index) == list("abcde") and list(table.columns) == list(METRIC_NAMES)
     assert (table.dtypes == np.float64).all()
     for j, name in enumerate(frame.columns):
-        single = backtest_metrics(frame[name], initial_cash=float(cash[j]), benchmark_returns=bench,
-                                  trades=trades[trades["column"] == j].drop(columns="column"),
-                                  gross_exposure=pd.Series(gross[:, j]), turnover=pd.Series(turn[:, j]))
-        np.testing.assert_allclose(table.loc[name].to_numpy(dtype=float),
-                                   [single[m] for m in METRIC_NAMES], rtol=1e-12, atol=1e-15)
+        single = backtest_metrics(
+            frame[name],
+            initial_cash=float(cash[j]),
+            benchmark_returns=bench,
+            trades=trades[trades["column"] == j].drop(columns="column"),
+            gross_exposure=pd.Series(gross[:, j]),
+            turnover=pd.Series(turn[:, j]),
+        )
+        np.testing.assert_allclose(
+            table.loc[name].to_numpy(dtype=float), [single[m] for m in METRIC_NAMES], rtol=1e-12, atol=1e-15
+        )
     assert table.loc["d", "n_trades"] == 0 and math.isnan(table.loc["d", "win_rate"])
 
 
 # ---------------------------------------------------------------- edge cases
+
 
 def test_flat_curve_is_nan_where_undefined():
     m = backtest_metrics(pd.Series([1e5] * 50), initial_cash=1e5)
@@ -243,19 +265,31 @@ def test_flat_curve_is_nan_where_undefined():
 
 
 def test_one_bar_and_zero_bars_do_not_crash():
-    one = backtest_metrics(pd.Series([110.0], index=pd.DatetimeIndex(["2024-01-02"])), initial_cash=100.0,
-                           benchmark_returns=pd.Series([0.01], index=pd.DatetimeIndex(["2024-01-02"])),
-                           trades=pd.DataFrame({"pnl": [10.0], "return": [0.1]}))
+    one = backtest_metrics(
+        pd.Series([110.0], index=pd.DatetimeIndex(["2024-01-02"])),
+        initial_cash=100.0,
+        benchmark_returns=pd.Series([0.01], index=pd.DatetimeIndex(["2024-01-02"])),
+        trades=pd.DataFrame({"pnl": [10.0], "return": [0.1]}),
+    )
     assert one["total_return"] == pytest.approx(0.1) and one["max_drawdown"] == 0
     assert one["n_trades"] == 1 and one["best_day"] == pytest.approx(0.1)
-    for name in ("sharpe", "annual_volatility", "cagr", "beta", "alpha"):   # cagr: 0 calendar days
+    for name in ("sharpe", "annual_volatility", "cagr", "beta", "alpha"):  # cagr: 0 calendar days
         assert math.isnan(one[name]), name
-    assert math.isnan(one["sortino"])                                       # no downside bar
+    assert math.isnan(one["sortino"])  # no downside bar
     one_plain = backtest_metrics(pd.Series([110.0]), initial_cash=100.0)
-    assert one_plain["cagr"] == pytest.approx(1.1 ** 252 - 1)             # years = 1/252
-    empty = metrics_table(np.empty((0, 3)), initial_cash=100.0, trades=pd.DataFrame(
-        {"column": pd.Series([], dtype=int), "pnl": pd.Series([], dtype=float),
-         "return": pd.Series([], dtype=float)}), gross_exposure=np.empty((0, 3)))
+    assert one_plain["cagr"] == pytest.approx(1.1**252 - 1)  # years = 1/252
+    empty = metrics_table(
+        np.empty((0, 3)),
+        initial_cash=100.0,
+        trades=pd.DataFrame(
+            {
+                "column": pd.Series([], dtype=int),
+                "pnl": pd.Series([], dtype=float),
+                "return": pd.Series([], dtype=float),
+            }
+        ),
+        gross_exposure=np.empty((0, 3)),
+    )
     assert empty.shape == (3, len(METRIC_NAMES))
     assert empty["n_trades"].tolist() == [0.0, 0.0, 0.0]
     assert empty.drop(columns="n_trades").isna().all().all()
@@ -270,26 +304,34 @@ def test_blown_up_account():
 
 # ---------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(equity=np.array([[1.0, 2.0], [np.nan, 2.0]])), r"equity: nan at row 1.*column 0"),
-    (dict(equity=np.ones((2, 2, 2))), r"equity: expected a \(bars, columns\)"),
-    (dict(equity=np.array([["a"], ["b"]])), r"equity: not numeric"),
-    (dict(initial_cash=np.array([1.0, 2.0, 3.0])), r"initial_cash: expected a number or 2 values"),
-    (dict(initial_cash=np.array([1.0, -5.0])), r"initial_cash: -5.0 \(column 1\) must be a positive"),
-    (dict(periods_per_year=0), r"periods_per_year: 0 must be a positive"),
-    (dict(risk_free=float("nan")), r"risk_free: nan"),
-    (dict(index=pd.RangeIndex(5)), r"index: 5 timestamps for 3 equity bars"),
-    (dict(benchmark_returns=np.zeros(4)), r"benchmark_returns: 4 values for 3 equity bars"),
-    (dict(gross_exposure=np.zeros((3, 3))), r"gross_exposure: expected shape \(3, 2\)"),
-    (dict(turnover=np.array([[0.0, 0.0], [np.inf, 0.0], [0.0, 0.0]])), r"turnover: inf at row 1, column 0"),
-    (dict(trades=pd.DataFrame({"pnl": [1.0], "return": [0.1]})), r"trades: missing column 'column'"),
-    (dict(trades=pd.DataFrame({"column": [0], "return": [0.1]})), r"trades: missing column 'pnl'"),
-    (dict(trades=pd.DataFrame({"column": [0, 2], "pnl": [1.0, 1.0], "return": [0.1, 0.1]})),
-     r"trades: row 1 has column=2.*0\.\.1"),
-    (dict(trades=pd.DataFrame({"column": [0, 1], "pnl": [1.0, np.nan], "return": [0.1, 0.1]})),
-     r"trades: row 1 has pnl=nan"),
-    (dict(trades=[1, 2]), r"trades: expected a DataFrame"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(equity=np.array([[1.0, 2.0], [np.nan, 2.0]])), r"equity: nan at row 1.*column 0"),
+        (dict(equity=np.ones((2, 2, 2))), r"equity: expected a \(bars, columns\)"),
+        (dict(equity=np.array([["a"], ["b"]])), r"equity: not numeric"),
+        (dict(initial_cash=np.array([1.0, 2.0, 3.0])), r"initial_cash: expected a number or 2 values"),
+        (dict(initial_cash=np.array([1.0, -5.0])), r"initial_cash: -5.0 \(column 1\) must be a positive"),
+        (dict(periods_per_year=0), r"periods_per_year: 0 must be a positive"),
+        (dict(risk_free=float("nan")), r"risk_free: nan"),
+        (dict(index=pd.RangeIndex(5)), r"index: 5 timestamps for 3 equity bars"),
+        (dict(benchmark_returns=np.zeros(4)), r"benchmark_returns: 4 values for 3 equity bars"),
+        (dict(gross_exposure=np.zeros((3, 3))), r"gross_exposure: expected shape \(3, 2\)"),
+        (dict(turnover=np.array([[0.0, 0.0], [np.inf, 0.0], [0.0, 0.0]])), r"turnover: inf at row 1, column 0"),
+        (dict(trades=pd.DataFrame({"pnl": [1.0], "return": [0.1]})), r"trades: missing column 'column'"),
+        (dict(trades=pd.DataFrame({"column": [0], "return": [0.1]})), r"trades: missing column 'pnl'"),
+        (
+            dict(trades=pd.DataFrame({"column": [0, 2], "pnl": [1.0, 1.0], "return": [0.1, 0.1]})),
+            r"trades: row 1 has column=2.*0\.\.1",
+        ),
+        (
+            dict(trades=pd.DataFrame({"column": [0, 1], "pnl": [1.0, np.nan], "return": [0.1, 0.1]})),
+            r"trades: row 1 has pnl=nan",
+        ),
+        (dict(trades=[1, 2]), r"trades: expected a DataFrame"),
+    ],
+)
 def test_bad_input_raises_config_error_naming_the_field(kwargs, message):
     args = dict(equity=np.array([[100.0, 100.0], [101.0, 99.0], [102.0, 98.0]]), initial_cash=100.0)
     args.update(kwargs)
@@ -304,9 +346,21 @@ def test_nan_equity_error_names_the_timestamp():
         backtest_metrics(pd.Series([1.0, 2.0, np.nan], index=idx), initial_cash=1.0)
 
 
-NOT_ANNUALIZED = ["final_equity", "max_drawdown", "max_drawdown_duration", "win_rate", "profit_factor", "expectancy",
-                  "avg_trade", "n_trades", "exposure", "avg_gross_exposure", "total_return", "value_at_risk",
-                  "conditional_value_at_risk"]
+NOT_ANNUALIZED = [
+    "final_equity",
+    "max_drawdown",
+    "max_drawdown_duration",
+    "win_rate",
+    "profit_factor",
+    "expectancy",
+    "avg_trade",
+    "n_trades",
+    "exposure",
+    "avg_gross_exposure",
+    "total_return",
+    "value_at_risk",
+    "conditional_value_at_risk",
+]
 ANNUAL = ["cagr", "annual_volatility", "sharpe", "sortino", "calmar", "annual_turnover"]
 PER_BAR = ["best_day", "worst_day"]
 
@@ -314,8 +368,10 @@ PER_BAR = ["best_day", "worst_day"]
 def test_every_metric_docstring_states_its_annualization() -> None:
     from engine.metrics import activity, curve
 
-    docs = {name: (getattr(curve, name, None) or getattr(activity, name)).__doc__ or ""
-            for name in NOT_ANNUALIZED + ANNUAL + PER_BAR}
+    docs = {
+        name: (getattr(curve, name, None) or getattr(activity, name)).__doc__ or ""
+        for name in NOT_ANNUALIZED + ANNUAL + PER_BAR
+    }
     assert [n for n in NOT_ANNUALIZED if "not annualized" not in docs[n].lower()] == []
     assert [n for n in ANNUAL if "annual" not in docs[n].lower()] == []
     assert [n for n in PER_BAR if "per bar" not in docs[n].lower()] == []

@@ -1,4 +1,5 @@
 """The compiled one-pass metrics equal the pure per-metric definitions (curve, benchmark, activity)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ from engine.metrics.fused import FUSED_NAMES, fused_metrics
 def test_fused_equals_pure_definitions(seed, n, k):
     rng = np.random.default_rng(seed)
     eq = 1000 * np.exp(np.cumsum(rng.normal(0.0005, 0.01, (n, k)), axis=0))
-    eq[:, 0] = 1000.0 if k > 1 else eq[:, 0]          # a flat curve: Sharpe/Sortino/Calmar NaN
+    eq[:, 0] = 1000.0 if k > 1 else eq[:, 0]  # a flat curve: Sharpe/Sortino/Calmar NaN
     cash = np.full(k, 1000.0)
     bench = rng.normal(0, 0.01, n)
     bench[: n // 10] = np.nan
@@ -27,12 +28,23 @@ def test_fused_equals_pure_definitions(seed, n, k):
     var, cvar = curve.tail_risk(r, 0.95)
     beta, alpha = benchmark.beta_alpha(r, bench, p, rf)
     want = {
-        "final_equity": curve.final_equity(eq), "total_return": curve.total_return(eq, cash), "cagr": c,
-        "annual_volatility": curve.annual_volatility(r, p), "sharpe": curve.sharpe(r, p, rf),
-        "sortino": curve.sortino(r, p, rf), "calmar": curve.calmar(c, mdd), "max_drawdown": mdd,
-        "max_drawdown_duration": curve.max_drawdown_duration(eq), "best_day": curve.best_day(r),
-        "worst_day": curve.worst_day(r), "var_95": var, "cvar_95": cvar, "beta": beta, "alpha": alpha,
-        "exposure": activity.exposure(gross), "avg_gross_exposure": activity.avg_gross_exposure(gross),
+        "final_equity": curve.final_equity(eq),
+        "total_return": curve.total_return(eq, cash),
+        "cagr": c,
+        "annual_volatility": curve.annual_volatility(r, p),
+        "sharpe": curve.sharpe(r, p, rf),
+        "sortino": curve.sortino(r, p, rf),
+        "calmar": curve.calmar(c, mdd),
+        "max_drawdown": mdd,
+        "max_drawdown_duration": curve.max_drawdown_duration(eq),
+        "best_day": curve.best_day(r),
+        "worst_day": curve.worst_day(r),
+        "var_95": var,
+        "cvar_95": cvar,
+        "beta": beta,
+        "alpha": alpha,
+        "exposure": activity.exposure(gross),
+        "avg_gross_exposure": activity.avg_gross_exposure(gross),
         "turnover": activity.annual_turnover(turn, p),
     }
     for name in FUSED_NAMES:

@@ -8,6 +8,7 @@ References used (named again at each check):
   only, drawdown duration, calendar-year CAGR, CVaR with ties, trade and exposure statistics).
 Data: random curves (hypothesis, and seeded numpy) and a real curve, buy-and-hold of SPY's close.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,6 +35,7 @@ def _isolated_workspace(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------- plain-Python references (from the definitions)
+
 
 def ref_returns(equity: list[float], initial: float) -> list[float]:
     out, prev = [], initial
@@ -86,13 +88,17 @@ def ref_sortino(r: list[float]) -> float:
 def ref_trade_stats(pnl: list[float], ret: list[float]) -> dict[str, float]:
     n = len(pnl)
     if n == 0:
-        return dict(n_trades=0.0, win_rate=math.nan, profit_factor=math.nan, expectancy=math.nan,
-                    avg_trade=math.nan)
+        return dict(n_trades=0.0, win_rate=math.nan, profit_factor=math.nan, expectancy=math.nan, avg_trade=math.nan)
     profit = sum(p for p in pnl if p > 0)
     loss = -sum(p for p in pnl if p < 0)
     pf = profit / loss if loss > 0 else (math.inf if profit > 0 else math.nan)
-    return dict(n_trades=float(n), win_rate=sum(1 for p in pnl if p > 0) / n, profit_factor=pf,
-                expectancy=sum(pnl) / n, avg_trade=sum(ret) / n)
+    return dict(
+        n_trades=float(n),
+        win_rate=sum(1 for p in pnl if p > 0) / n,
+        profit_factor=pf,
+        expectancy=sum(pnl) / n,
+        avg_trade=sum(ret) / n,
+    )
 
 
 def close(a: float, b: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
@@ -138,7 +144,7 @@ def test_curve_metrics_match_plain_python_loops(data):
         expected = {
             "final_equity": e[-1],
             "total_return": e[-1] / cash - 1.0,
-            "cagr": (e[-1] / cash) ** (P / len(e)) - 1.0,          # no timestamps: years = T / P
+            "cagr": (e[-1] / cash) ** (P / len(e)) - 1.0,  # no timestamps: years = T / P
             "annual_volatility": std * math.sqrt(P),
             "sharpe": math.nan if flat else statistics.fmean(r) / std * math.sqrt(P),
             "sortino": ref_sortino(r),
@@ -164,8 +170,7 @@ def test_trade_and_exposure_metrics_match_plain_python_loops(data, seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(0, 4 * k + 1))
     pnl = rng.choice([-50.0, 0.0, 30.0, 125.5, -7.25], size=n) * rng.integers(1, 3, size=n)
-    trades = pd.DataFrame({"column": rng.integers(0, k, size=n), "pnl": pnl,
-                           "return": rng.normal(0.0, 0.05, size=n)})
+    trades = pd.DataFrame({"column": rng.integers(0, k, size=n), "pnl": pnl, "return": rng.normal(0.0, 0.05, size=n)})
     gross = np.where(rng.random((n_bars, k)) < 0.3, 0.0, rng.random((n_bars, k)) * 2)
     turn = np.where(rng.random((n_bars, k)) < 0.7, 0.0, rng.random((n_bars, k)))
     table = metrics_table(equity, initial_cash=cash, trades=trades, gross_exposure=gross, turnover=turn)
@@ -181,6 +186,7 @@ def test_trade_and_exposure_metrics_match_plain_python_loops(data, seed):
 
 
 # ---------------------------------------------------------------- random curves (seeded numpy) vs empyrical
+
 
 def test_seeded_random_curves_match_empyrical_and_scipy():
     rng = np.random.default_rng(7)
@@ -199,19 +205,19 @@ def test_seeded_random_curves_match_empyrical_and_scipy():
         assert close(row["sharpe"], ep.sharpe_ratio(rj, annualization=P))
         assert close(row["annual_volatility"], ep.annual_volatility(rj, annualization=P))
         assert close(row["sortino"], ep.sortino_ratio(rj, annualization=P))
-        assert close(row["cagr"], ep.cagr(rj, annualization=P))                     # years = T / P
+        assert close(row["cagr"], ep.cagr(rj, annualization=P))  # years = T / P
         # empyrical anchors its running max at the starting value; fed r[1:], its start is e[0], which is
         # exactly our rule (running max over the curve only).
         assert close(row["max_drawdown"], ep.max_drawdown(rj[1:]))
         assert close(row["calmar"], ep.cagr(rj, annualization=P) / abs(ep.max_drawdown(rj[1:])))
         assert close(row["var_95"], ep.value_at_risk(rj, 0.05))
-        assert close(row["cvar_95"], ep.conditional_value_at_risk(rj, 0.05))   # continuous data: no ties
+        assert close(row["cvar_95"], ep.conditional_value_at_risk(rj, 0.05))  # continuous data: no ties
         assert close(row["best_day"], float(np.max(rj))) and close(row["worst_day"], float(np.min(rj)))
         assert close(row["beta"], ep.beta(rj, bench))
         # empyrical's alpha compounds: (1 + mean residual) ** P - 1; with annualization=1 it is the
         # per-bar Jensen's alpha, which we annualize arithmetically (x P).
         assert close(row["alpha"], ep.alpha(rj, bench, annualization=1) * P)
-        fit = stats.linregress(bench, rj)                                           # scipy OLS
+        fit = stats.linregress(bench, rj)  # scipy OLS
         assert close(row["beta"], fit.slope) and close(row["alpha"], fit.intercept * P)
     # the loadings we built in come back out of the regression
     np.testing.assert_allclose(table["beta"].to_numpy(), loadings, atol=0.06)
@@ -234,6 +240,7 @@ def test_risk_free_rate_matches_empyrical():
 
 # ---------------------------------------------------------------- a real curve: buy-and-hold SPY
 
+
 @pytest.fixture(scope="module")
 def spy() -> pd.DataFrame:
     return pd.read_csv(DATA / "SPY.csv", index_col="date", parse_dates=True).astype("float64")
@@ -242,12 +249,13 @@ def spy() -> pd.DataFrame:
 def test_spy_buy_and_hold_matches_references(spy):
     close_ = spy["close"]
     equity = 100_000.0 * close_ / close_.iloc[0]
-    bench = close_.pct_change()                                  # NaN on bar 0: dropped for beta/alpha
-    m = backtest_metrics(equity, initial_cash=100_000.0, benchmark_returns=bench,
-                         gross_exposure=pd.Series(1.0, index=equity.index))
+    bench = close_.pct_change()  # NaN on bar 0: dropped for beta/alpha
+    m = backtest_metrics(
+        equity, initial_cash=100_000.0, benchmark_returns=bench, gross_exposure=pd.Series(1.0, index=equity.index)
+    )
     r = (close_ / close_.shift(1)).fillna(1.0).to_numpy() - 1.0  # r[0] = 0: bought at bar 0's close
     e = equity.tolist()
-    years = (equity.index[-1] - equity.index[0]).days / 365.25   # hand calc: calendar years
+    years = (equity.index[-1] - equity.index[0]).days / 365.25  # hand calc: calendar years
     assert m["final_equity"] == pytest.approx(100_000.0 * close_.iloc[-1] / close_.iloc[0], rel=1e-12)
     assert m["total_return"] == pytest.approx(close_.iloc[-1] / close_.iloc[0] - 1, rel=1e-12)
     assert m["cagr"] == pytest.approx((close_.iloc[-1] / close_.iloc[0]) ** (1 / years) - 1, rel=1e-12)
@@ -272,15 +280,15 @@ def test_spy_buy_and_hold_matches_references(spy):
 def test_spy_against_qqq_benchmark_drops_bars_before_qqq_listed(spy):
     qqq = pd.read_csv(DATA / "QQQ.csv", index_col="date", parse_dates=True)["close"].astype("float64")
     equity = 100_000.0 * spy["close"] / spy["close"].iloc[0]
-    bench = qqq.pct_change()                 # on QQQ's own calendar; aligned to SPY's by timestamp
+    bench = qqq.pct_change()  # on QQQ's own calendar; aligned to SPY's by timestamp
     m = backtest_metrics(equity, initial_cash=100_000.0, benchmark_returns=bench)
     r = equity.pct_change().fillna(equity.iloc[0] / 100_000.0 - 1)
     both = pd.concat([r, bench.reindex(equity.index)], axis=1).dropna()
-    assert both.index[0] > pd.Timestamp("1999-03-10")        # the SPY-only years were dropped
-    fit = stats.linregress(both.iloc[:, 1], both.iloc[:, 0])   # scipy OLS on the paired bars
+    assert both.index[0] > pd.Timestamp("1999-03-10")  # the SPY-only years were dropped
+    fit = stats.linregress(both.iloc[:, 1], both.iloc[:, 0])  # scipy OLS on the paired bars
     assert m["beta"] == pytest.approx(fit.slope, rel=1e-9)
     assert m["alpha"] == pytest.approx(fit.intercept * P, rel=1e-9)
-    assert 0.5 < m["beta"] < 0.9                              # SPY moves less than the Nasdaq-100
+    assert 0.5 < m["beta"] < 0.9  # SPY moves less than the Nasdaq-100
 
 
 def test_drawdown_series_matches_loop(spy):

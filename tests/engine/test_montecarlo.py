@@ -3,6 +3,7 @@
 Independent computations: trade account returns and their compounding as plain Python loops over the trade
 list and the equity curve; percentiles and drawdowns recomputed from the returned paths with numpy/loops.
 """
+
 from __future__ import annotations
 
 import time
@@ -128,17 +129,24 @@ def test_fixed_blocks_are_contiguous_circular_segments(hold):
     steps = mc.paths[:, 1:] / mc.paths[:, :-1] - 1.0
     for row in steps:
         for b in range(0, n, length):
-            block = row[b:b + length]
-            matches = [k for k in np.flatnonzero(np.abs(r - block[0]) < 1e-12)
-                       if np.allclose(np.take(r, np.arange(k, k + len(block)), mode="wrap"), block, atol=1e-12)]
+            block = row[b : b + length]
+            matches = [
+                k
+                for k in np.flatnonzero(np.abs(r - block[0]) < 1e-12)
+                if np.allclose(np.take(r, np.arange(k, k + len(block)), mode="wrap"), block, atol=1e-12)
+            ]
             assert matches, f"block at {b} is not a contiguous segment of the returns"
 
 
 @pytest.mark.parametrize("method", ["bootstrap_trades", "block_bootstrap", "reshuffle"])
 def test_haircut_and_slippage_lower_the_median(sma, method):
     base = run_montecarlo(sma, MonteCarloSpec(method=method, n_sims=500, seed=5))
-    cut = run_montecarlo(sma, MonteCarloSpec(method=method, n_sims=500, seed=5,
-                                             win_rate_haircut=0.2 if method != "block_bootstrap" else 0.02))
+    cut = run_montecarlo(
+        sma,
+        MonteCarloSpec(
+            method=method, n_sims=500, seed=5, win_rate_haircut=0.2 if method != "block_bootstrap" else 0.02
+        ),
+    )
     slip = run_montecarlo(sma, MonteCarloSpec(method=method, n_sims=500, seed=5, extra_slippage_bps=10))
     p50 = base.percentiles.loc["p50", "final_equity"]
     assert cut.percentiles.loc["p50", "final_equity"] < p50
@@ -171,12 +179,16 @@ def test_block_bootstrap_slippage_charges_turnover(sma):
     traded = traded.reindex(sma.equity.index, fill_value=0.0).to_numpy()
     prior = np.concatenate([[cash], sma.equity.to_numpy()[:-1]])
     adjusted = sma.returns.to_numpy() - 5 / 1e4 * traded / prior
-    mc = run_montecarlo(sma, MonteCarloSpec(n_sims=3, block_length=len(adjusted), stationary=False,
-                                            extra_slippage_bps=5, seed=0))
+    mc = run_montecarlo(
+        sma, MonteCarloSpec(n_sims=3, block_length=len(adjusted), stationary=False, extra_slippage_bps=5, seed=0)
+    )
     per_step = mc.paths[:, 1:] / mc.paths[:, :-1] - 1.0
     for row in per_step:
-        starts = [k for k in np.flatnonzero(np.abs(adjusted - row[0]) < 1e-12)
-                  if np.allclose(np.roll(adjusted, -k)[:200], row[:200], atol=1e-12)]
+        starts = [
+            k
+            for k in np.flatnonzero(np.abs(adjusted - row[0]) < 1e-12)
+            if np.allclose(np.roll(adjusted, -k)[:200], row[:200], atol=1e-12)
+        ]
         assert starts, "no circular shift of the cost-adjusted returns matches the path"
         np.testing.assert_allclose(row, np.roll(adjusted, -starts[0]), atol=1e-12)
 
@@ -199,8 +211,7 @@ def test_bad_specs_and_inputs_name_the_field(spy, hold):
         MonteCarloSpec.from_dict({"sims": 10})
     spec = MonteCarloSpec(method="reshuffle", n_sims=10, seed=3)
     assert MonteCarloSpec.from_dict(spec.to_dict()) == spec
-    flat = run_backtest(spy, create_strategy("sma_cross", {"fast": 10, "slow": 50, "weight": 0.1}),
-                        BacktestConfig())
+    flat = run_backtest(spy, create_strategy("sma_cross", {"fast": 10, "slow": 50, "weight": 0.1}), BacktestConfig())
     flat.trades = flat.trades.iloc[0:0]
     with pytest.raises(ConfigError, match="no trades"):
         run_montecarlo(flat, MonteCarloSpec(method="bootstrap_trades"))
@@ -211,7 +222,7 @@ def test_progress_in_chunks_changes_no_number(sma, method, monkeypatch):
     import engine.research.montecarlo as mc_module
 
     spec = MonteCarloSpec(method=method, n_sims=250, seed=5, win_rate_haircut=0.1, extra_slippage_bps=2)
-    monkeypatch.setattr(mc_module, "CHUNK", 10 ** 6)  # one chunk: a single _compound call over every path
+    monkeypatch.setattr(mc_module, "CHUNK", 10**6)  # one chunk: a single _compound call over every path
     whole = run_montecarlo(sma, spec)
     monkeypatch.setattr(mc_module, "CHUNK", 100)
     seen = []
@@ -226,16 +237,17 @@ def test_progress_in_chunks_changes_no_number(sma, method, monkeypatch):
 def test_should_stop_cancels_between_chunks(sma):
     seen = []
     with pytest.raises(ConfigError, match="cancelled"):
-        run_montecarlo(sma, MonteCarloSpec(n_sims=1000), progress=lambda d, n: seen.append(d),
-                       should_stop=lambda: bool(seen))
+        run_montecarlo(
+            sma, MonteCarloSpec(n_sims=1000), progress=lambda d, n: seen.append(d), should_stop=lambda: bool(seen)
+        )
     assert seen == [100]
     with pytest.raises(ConfigError, match="cancelled"):
         run_montecarlo(sma, MonteCarloSpec(n_sims=10), should_stop=lambda: True)
 
 
 def test_saved_montecarlo_run_holds_the_backtest_and_the_percentiles(sma, tmp_path):
-    from engine.research.montecarlo import save_montecarlo
     from engine.request import BacktestRequest
+    from engine.research.montecarlo import save_montecarlo
     from engine.store.runs import RunStore
 
     request = BacktestRequest(strategy="sma_cross", params={"fast": 10, "slow": 50}, symbols=("SPY",))

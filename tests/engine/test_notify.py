@@ -1,4 +1,5 @@
 """Webhook notifications against a real local HTTP receiver on 127.0.0.1."""
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,7 @@ def _no_env(monkeypatch):
 def test_slack_and_discord_compatible_json_post():
     with Receiver() as r:
         assert send_webhook("Plan p123", ["buy 10 SPY", "sell 5 QQQ"], url=r.url) is True
-    (path, headers, body), = r.posts
+    ((path, headers, body),) = r.posts
     assert path == "/hooks/T0KEN-SECRET"
     assert headers["Content-Type"] == "application/json"
     assert body["text"] == body["content"] == "*Plan p123*\nbuy 10 SPY\nsell 5 QQQ"

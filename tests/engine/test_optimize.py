@@ -1,4 +1,5 @@
 """Optimizer: every trial equals its single backtest, rankings match plain loops, seeds reproduce, constraints bite."""
+
 from __future__ import annotations
 
 import itertools
@@ -12,7 +13,7 @@ from engine.data import load_market_data
 from engine.errors import ConfigError
 from engine.research.optimize import OptimizeSpec, run_optimization
 from engine.sim.simulate import run_backtest
-from engine.strategies.registry import create_strategy, get_strategy
+from engine.strategies.registry import create_strategy
 
 COSTS = BacktestConfig(costs=Costs(commission_bps=5, slippage_bps=2))
 FAST, SLOW = [5, 10, 20, 40], [20, 50, 100]
@@ -31,8 +32,14 @@ def home(tmp_path, monkeypatch):
 
 
 def spec(**kw) -> OptimizeSpec:
-    base = dict(strategy="sma_cross", symbols=("SPY",), start="2012-01-01", end="2020-12-31", config=COSTS,
-                ranges={"fast": FAST, "slow": SLOW})
+    base = dict(
+        strategy="sma_cross",
+        symbols=("SPY",),
+        start="2012-01-01",
+        end="2020-12-31",
+        config=COSTS,
+        ranges={"fast": FAST, "slow": SLOW},
+    )
     return OptimizeSpec(**{**base, **kw})
 
 
@@ -57,8 +64,11 @@ def test_grid_trials_equal_single_backtests_exactly(spy):
 
 def test_ranking_and_best_match_a_plain_loop(spy):
     res = run_optimization(spec(objective="sortino"), data=spy)
-    loop = {(f, s): single(spy, {"fast": f, "slow": s}).metrics["sortino"]
-            for f, s in itertools.product(FAST, SLOW) if f < s}
+    loop = {
+        (f, s): single(spy, {"fast": f, "slow": s}).metrics["sortino"]
+        for f, s in itertools.product(FAST, SLOW)
+        if f < s
+    }
     best = max(loop, key=loop.get)
     assert (res.best_params["fast"], res.best_params["slow"]) == best
     assert res.best_params == {"fast": best[0], "slow": best[1], "weight": 1.0, "allow_short": False}
@@ -74,8 +84,11 @@ def test_ranking_and_best_match_a_plain_loop(spy):
 
 def test_minimize_picks_the_lowest_value(spy):
     res = run_optimization(spec(objective="annual_volatility", maximize=False), data=spy)
-    loop = {(f, s): single(spy, {"fast": f, "slow": s}).metrics["annual_volatility"]
-            for f, s in itertools.product(FAST, SLOW) if f < s}
+    loop = {
+        (f, s): single(spy, {"fast": f, "slow": s}).metrics["annual_volatility"]
+        for f, s in itertools.product(FAST, SLOW)
+        if f < s
+    }
     assert (res.best_params["fast"], res.best_params["slow"]) == min(loop, key=loop.get)
     assert list(res.table["objective"]) == sorted(res.table["objective"])
 
@@ -99,8 +112,9 @@ def test_custom_objective_function(spy):
 
 
 def test_min_trades_and_metric_constraints_flag_and_rank_last(spy):
-    trades = {(f, s): len(single(spy, {"fast": f, "slow": s}).trades)
-              for f, s in itertools.product(FAST, SLOW) if f < s}
+    trades = {
+        (f, s): len(single(spy, {"fast": f, "slow": s}).trades) for f, s in itertools.product(FAST, SLOW) if f < s
+    }
     threshold = sorted(trades.values())[len(trades) // 2]
     res = run_optimization(spec(min_trades=threshold), data=spy)
     for _, row in res.table.iterrows():
@@ -166,8 +180,9 @@ def test_optuna_is_reproducible_and_beats_the_median_grid_set(spy):
 def test_default_grid_comes_from_the_params_bounds(spy):
     # sma_cross bounds: fast 5..100 step 5, slow 10..500 step 10; weight and allow_short held fixed
     data = spy.slice("2019-01-01", "2020-12-31")
-    res = run_optimization(spec(ranges=None, fixed={"weight": 0.5, "allow_short": True}, objective="total_return"),
-                           data=data)
+    res = run_optimization(
+        spec(ranges=None, fixed={"weight": 0.5, "allow_short": True}, objective="total_return"), data=data
+    )
     expected = {(f, s) for f in range(5, 101, 5) for s in range(10, 501, 10) if f < s}
     assert set(zip(res.table["fast"], res.table["slow"])) == expected
     assert len(res.table) == len(expected)
@@ -192,8 +207,15 @@ def test_progress_and_cancel_pass_through(spy):
 
 
 def test_spec_round_trip_and_loading_from_the_spec(spy):
-    s = spec(method="random", n_trials=5, seed=2, min_trades=3, constraints={"max_drawdown": (-0.5, None)},
-             start="2012-01-01", end="2020-12-31")
+    s = spec(
+        method="random",
+        n_trials=5,
+        seed=2,
+        min_trades=3,
+        constraints={"max_drawdown": (-0.5, None)},
+        start="2012-01-01",
+        end="2020-12-31",
+    )
     again = OptimizeSpec.from_dict(s.to_dict())
     assert again == s
     loaded = run_optimization(s)  # loads SPY itself
@@ -201,17 +223,20 @@ def test_spec_round_trip_and_loading_from_the_spec(spy):
     pd.testing.assert_frame_equal(loaded.table, given.table)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"ranges": {"fats": [5, 10]}}, r"unknown parameter\(s\) \['fats'\]"),
-    ({"ranges": {"fast": []}}, "range of parameter 'fast' is empty"),
-    ({"ranges": {"fast": ["x"]}}, "'x' is not a valid int"),
-    ({"objective": "profit"}, "objective 'profit' is not a metric"),
-    ({"method": "anneal"}, "method 'anneal'"),
-    ({"n_trials": 0}, "n_trials must be >= 1"),
-    ({"constraints": {"max_drawdown": (0.1, -0.1)}}, "low 0.1 is above high -0.1"),
-    ({"fixed": {"fast": 5}}, r"\['fast'\] are both ranged and fixed"),
-    ({"ranges": {"fast": [50], "slow": [20]}}, "no valid parameter set"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"ranges": {"fats": [5, 10]}}, r"unknown parameter\(s\) \['fats'\]"),
+        ({"ranges": {"fast": []}}, "range of parameter 'fast' is empty"),
+        ({"ranges": {"fast": ["x"]}}, "'x' is not a valid int"),
+        ({"objective": "profit"}, "objective 'profit' is not a metric"),
+        ({"method": "anneal"}, "method 'anneal'"),
+        ({"n_trials": 0}, "n_trials must be >= 1"),
+        ({"constraints": {"max_drawdown": (0.1, -0.1)}}, "low 0.1 is above high -0.1"),
+        ({"fixed": {"fast": 5}}, r"\['fast'\] are both ranged and fixed"),
+        ({"ranges": {"fast": [50], "slow": [20]}}, "no valid parameter set"),
+    ],
+)
 def test_bad_specs_name_the_problem(spy, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         run_optimization(spec(**kwargs), data=spy)
@@ -219,7 +244,7 @@ def test_bad_specs_name_the_problem(spy, kwargs, message):
 
 def test_an_optimization_is_saved_as_a_run_with_its_table(spy, tmp_path):
     from engine.request import run_request
-    from engine.store.runs import RunStore, RunNotFound
+    from engine.store.runs import RunNotFound, RunStore
 
     res = run_optimization(spec(), data=spy)
     request = res.best_request()

@@ -8,6 +8,7 @@ Sources of the expected numbers:
 - PBO: a hand-worked 3-trial example (logits by hand), and an independent plain-Python CSCV written below
   from the 2015 paper's algorithm (itertools + statistics, no numpy in the loop).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,13 +20,19 @@ import pandas as pd
 import pytest
 
 from engine.errors import ConfigError
-from engine.research.overfitting import (deflated_sharpe_ratio, expected_max_sharpe, plateau_score,
-                                probabilistic_sharpe_ratio, probability_of_backtest_overfitting, return_moments)
+from engine.research.overfitting import (
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    plateau_score,
+    probabilistic_sharpe_ratio,
+    probability_of_backtest_overfitting,
+    return_moments,
+)
 
 
 def test_deflated_sharpe_reproduces_the_papers_numerical_example():
     sr = 2.5 / math.sqrt(250)  # per day
-    variance = 0.5 / 250      # annualized variance 1/2 -> per day
+    variance = 0.5 / 250  # annualized variance 1/2 -> per day
     assert round(expected_max_sharpe(100, variance), 4) == 0.1132
     assert round(deflated_sharpe_ratio(sr, 1250, 100, variance, skew=-3.0, kurtosis=10.0), 4) == 0.9004
 
@@ -115,8 +122,7 @@ def test_pbo_near_zero_for_a_dominant_trial_and_near_half_for_noise():
     dominant[:, 5] += 0.004  # the best in every block, in and out of sample
     assert probability_of_backtest_overfitting(dominant, n_splits=8).pbo < 0.05
     # PBO of one noise matrix scatters widely (the splits share data); its average over matrices is ~0.5
-    values = [probability_of_backtest_overfitting(rng.normal(0, 0.01, (800, 30)), n_splits=8).pbo
-              for _ in range(30)]
+    values = [probability_of_backtest_overfitting(rng.normal(0, 0.01, (800, 30)), n_splits=8).pbo for _ in range(30)]
     assert 0.35 < float(np.mean(values)) < 0.65
 
 
@@ -133,9 +139,17 @@ def test_pbo_rejects_bad_input():
 
 def grid_table() -> pd.DataFrame:
     fast, slow = [5, 10, 15], [50, 100, 150]
-    sharpe = {(5, 50): 0.2, (5, 100): 0.4, (5, 150): 0.3,
-              (10, 50): 0.5, (10, 100): 1.0, (10, 150): 0.6,
-              (15, 50): 0.1, (15, 100): 0.7, (15, 150): np.nan}
+    sharpe = {
+        (5, 50): 0.2,
+        (5, 100): 0.4,
+        (5, 150): 0.3,
+        (10, 50): 0.5,
+        (10, 100): 1.0,
+        (10, 150): 0.6,
+        (15, 50): 0.1,
+        (15, 100): 0.7,
+        (15, 150): np.nan,
+    }
     rows = [{"fast": f, "slow": s, "sharpe": sharpe[(f, s)]} for f in fast for s in slow]
     return pd.DataFrame(rows).sample(frac=1.0, random_state=1)  # row order must not matter
 
@@ -146,7 +160,8 @@ def test_plateau_score_by_hand():
     assert plateau_score(table, ["fast", "slow"], "sharpe") == pytest.approx(2.8 / 7 / 1.0)
     # a corner: (5, 50) = 0.2 with neighbours (5, 100), (10, 50), (10, 100) -> mean 0.6333 / 0.2
     assert plateau_score(table, ["fast", "slow"], "sharpe", at={"fast": 5, "slow": 50}) == pytest.approx(
-        (0.4 + 0.5 + 1.0) / 3 / 0.2)
+        (0.4 + 0.5 + 1.0) / 3 / 0.2
+    )
     # one parameter only: along fast at slow fixed is not a grid; neighbours by fast alone
     one = table[table["slow"] == 100]
     assert plateau_score(one, ["fast"], "sharpe") == pytest.approx((0.4 + 0.7) / 2)

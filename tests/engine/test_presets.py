@@ -1,4 +1,5 @@
 """Presets: round trip, atomic save, every invalid-preset message, secrets refused, shipped examples run."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,8 @@ import pytest
 from engine.config import BacktestConfig, Costs, Risk
 from engine.data import SAMPLE_DIR
 from engine.errors import ConfigError
-from engine.store.presets import Preset, delete_preset, list_presets, load_preset, save_preset
 from engine.request import BacktestRequest, run_request
+from engine.store.presets import Preset, delete_preset, list_presets, load_preset, save_preset
 from engine.store.workspace import REPO_ROOT
 
 SHIPPED = REPO_ROOT / "presets"
@@ -30,12 +31,21 @@ def presets(tmp_path, monkeypatch) -> Path:
 
 def _request() -> BacktestRequest:
     return BacktestRequest(
-        strategy="sma_cross", params={"fast": 20, "slow": 100}, symbols=("SPY", "QQQ"), start="2005-01-01",
+        strategy="sma_cross",
+        params={"fast": 20, "slow": 100},
+        symbols=("SPY", "QQQ"),
+        start="2005-01-01",
         end="2015-12-31",
-        config=BacktestConfig(initial_cash=50_000.0, costs=Costs(commission_bps=7.5, min_commission=1.0,
-                                                                 slippage_bps=2.0),
-                              risk=Risk(max_leverage=1.5, max_position=0.8, stop_loss=0.1), fill="next_close",
-                              fractional=False, rebalance="monthly", drift_threshold=0.02, benchmark="QQQ"),
+        config=BacktestConfig(
+            initial_cash=50_000.0,
+            costs=Costs(commission_bps=7.5, min_commission=1.0, slippage_bps=2.0),
+            risk=Risk(max_leverage=1.5, max_position=0.8, stop_loss=0.1),
+            fill="next_close",
+            fractional=False,
+            rebalance="monthly",
+            drift_threshold=0.02,
+            benchmark="QQQ",
+        ),
     )
 
 
@@ -47,8 +57,15 @@ def _write(folder: Path, name: str, values: dict | str) -> Path:
 
 
 def _valid() -> dict:
-    return {"schema_version": 1, "strategy": "sma_cross", "params": {"fast": 10, "slow": 50}, "symbols": ["SPY"],
-            "costs": {"commission_bps": 10}, "risk": {}, "created_at": "2026-01-01T00:00:00+00:00"}
+    return {
+        "schema_version": 1,
+        "strategy": "sma_cross",
+        "params": {"fast": 10, "slow": 50},
+        "symbols": ["SPY"],
+        "costs": {"commission_bps": 10},
+        "risk": {},
+        "created_at": "2026-01-01T00:00:00+00:00",
+    }
 
 
 def test_round_trip_keeps_every_field(presets):
@@ -69,8 +86,11 @@ def test_round_trip_keeps_every_field(presets):
 
 
 def test_load_by_path_and_defaults(presets, tmp_path):
-    path = _write(tmp_path / "elsewhere", "minimal", {"schema_version": 1, "strategy": "sma_cross", "params": {},
-                                                      "symbols": ["spy"]})
+    path = _write(
+        tmp_path / "elsewhere",
+        "minimal",
+        {"schema_version": 1, "strategy": "sma_cross", "params": {}, "symbols": ["spy"]},
+    )
     p = load_preset(str(path))
     assert p.name == "minimal" and p.symbols == ("SPY",)
     assert p.to_request().config == BacktestConfig()
@@ -107,22 +127,25 @@ def test_malformed_json_names_line_and_column(presets):
     assert "line 3, column 27" in str(e.value)
 
 
-@pytest.mark.parametrize("change, fragment", [
-    ({"strategy": "no_such_strategy"}, "field 'strategy': unknown strategy 'no_such_strategy'"),
-    ({"params": {"fast": 60, "slow": 50}}, "field 'params': fast (60) must be shorter than slow (50)"),
-    ({"params": {"fast": "ten"}}, "field 'params': parameter 'fast': 'ten' is not a valid int"),
-    ({"params": {"speed": 3}}, "field 'params': unknown parameter(s) ['speed']"),
-    ({"schema_version": 2}, "field 'schema_version' is 2"),
-    ({"costs": {"commission_bps": -1}}, "costs.commission_bps: -1 must be >= 0"),
-    ({"costs": {"fee": 1}}, "field 'costs': unknown key(s) ['fee']"),
-    ({"risk": {"stop_loss": 1.5}}, "risk.stop_loss: 1.5 must be <= 1"),
-    ({"config": {"fill": "tomorrow"}}, "config.fill: 'tomorrow' is not one of"),
-    ({"config": {"colour": "red"}}, "field 'config': unknown key(s) ['colour']"),
-    ({"symbols": "SPY"}, "field 'symbols' must be a list"),
-    ({"symbols": []}, "field 'symbols' is empty"),
-    ({"start": "2020-01-01", "end": "2010-01-01"}, "start 2020-01-01 is after end 2010-01-01"),
-    ({"oops": 1}, "unknown field(s) ['oops']"),
-])
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        ({"strategy": "no_such_strategy"}, "field 'strategy': unknown strategy 'no_such_strategy'"),
+        ({"params": {"fast": 60, "slow": 50}}, "field 'params': fast (60) must be shorter than slow (50)"),
+        ({"params": {"fast": "ten"}}, "field 'params': parameter 'fast': 'ten' is not a valid int"),
+        ({"params": {"speed": 3}}, "field 'params': unknown parameter(s) ['speed']"),
+        ({"schema_version": 2}, "field 'schema_version' is 2"),
+        ({"costs": {"commission_bps": -1}}, "costs.commission_bps: -1 must be >= 0"),
+        ({"costs": {"fee": 1}}, "field 'costs': unknown key(s) ['fee']"),
+        ({"risk": {"stop_loss": 1.5}}, "risk.stop_loss: 1.5 must be <= 1"),
+        ({"config": {"fill": "tomorrow"}}, "config.fill: 'tomorrow' is not one of"),
+        ({"config": {"colour": "red"}}, "field 'config': unknown key(s) ['colour']"),
+        ({"symbols": "SPY"}, "field 'symbols' must be a list"),
+        ({"symbols": []}, "field 'symbols' is empty"),
+        ({"start": "2020-01-01", "end": "2010-01-01"}, "start 2020-01-01 is after end 2010-01-01"),
+        ({"oops": 1}, "unknown field(s) ['oops']"),
+    ],
+)
 def test_invalid_preset_names_preset_and_field(presets, change, fragment):
     _write(presets, "bad", {**_valid(), **change})
     with pytest.raises(ConfigError) as e:
@@ -157,16 +180,20 @@ def test_secrets_refused_on_load_and_save(presets, where):
     with pytest.raises(ConfigError, match="looks like a secret"):
         load_preset("leaky")
     with pytest.raises(ConfigError, match="looks like a secret"):
-        save_preset(Preset(name="leaky2", strategy="sma_cross", params={}, symbols=("SPY",),
-                           config={"api_token": "abc"}))
+        save_preset(
+            Preset(name="leaky2", strategy="sma_cross", params={}, symbols=("SPY",), config={"api_token": "abc"})
+        )
     assert not (presets / "leaky2.json").exists()
 
 
-@pytest.mark.parametrize("name, strategy, symbols", [
-    ("spy_trend", "ema_trend", ["SPY"]),
-    ("sector_rotation", "momentum_rotation", ["XLK", "XLF", "XLE", "XLV", "XLY", "XLP", "XLI", "XLU"]),
-    ("multi_asset_breakout", "donchian_breakout", ["SPY", "TLT", "GLD", "UUP", "HYG"]),
-])
+@pytest.mark.parametrize(
+    "name, strategy, symbols",
+    [
+        ("spy_trend", "ema_trend", ["SPY"]),
+        ("sector_rotation", "momentum_rotation", ["XLK", "XLF", "XLE", "XLV", "XLY", "XLP", "XLI", "XLU"]),
+        ("multi_asset_breakout", "donchian_breakout", ["SPY", "TLT", "GLD", "UUP", "HYG"]),
+    ],
+)
 def test_shipped_presets_load_and_run_on_bundled_data(tmp_path, monkeypatch, name, strategy, symbols):
     monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
     monkeypatch.delenv("IVYBT_PRESETS", raising=False)
@@ -176,8 +203,11 @@ def test_shipped_presets_load_and_run_on_bundled_data(tmp_path, monkeypatch, nam
     result = run_request(request)
     # The run covers the preset's dates on the bundled files: first bar = first CSV date on/after `start`
     # among the symbols, last bar = the last CSV date (read here with plain pandas).
-    dates = pd.DatetimeIndex(sorted(set().union(*(
-        pd.to_datetime(pd.read_csv(DAILY / f"{s}.csv", usecols=["date"])["date"]) for s in symbols))))
+    dates = pd.DatetimeIndex(
+        sorted(
+            set().union(*(pd.to_datetime(pd.read_csv(DAILY / f"{s}.csv", usecols=["date"])["date"]) for s in symbols))
+        )
+    )
     dates = dates[dates >= pd.Timestamp(preset.start)]
     assert result.equity.index[0] == dates[0] and result.equity.index[-1] == dates[-1]
     assert len(result.equity) == len(dates)

@@ -1,4 +1,5 @@
 """The rebalance plan, checked against hand-worked quantities."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,17 +11,27 @@ BASE = dict(preset="demo", data_timestamp="2024-03-08", broker="paper", account_
 
 
 def plan(**kw):
-    args = {**BASE, "equity": 10_000.0, "cash": 8_000.0, "cash_buffer": 0.0,
-            "targets": {"A": 0.5, "B": 0.3, "C": 0.0}, "prices": {"A": 100.0, "B": 33.0, "C": 10.0, "X": 50.0},
-            "positions": {"A": 10.0, "C": 20.0, "X": 5.0}, **kw}
+    args = {
+        **BASE,
+        "equity": 10_000.0,
+        "cash": 8_000.0,
+        "cash_buffer": 0.0,
+        "targets": {"A": 0.5, "B": 0.3, "C": 0.0},
+        "prices": {"A": 100.0, "B": 33.0, "C": 10.0, "X": 50.0},
+        "positions": {"A": 10.0, "C": 20.0, "X": 5.0},
+        **kw,
+    }
     return build_plan(**args)
 
 
 def test_whole_shares_hand_worked():
     p = plan(fractional=False)
     # A: 0.5 * 10000 / 100 = 50 -> buy 40; B: 0.3 * 10000 / 33 = 90.9 -> 90 -> buy 90; C: target 0 -> sell 20
-    assert [(o.symbol, o.side, o.quantity) for o in p.orders] == [("C", "sell", 20.0), ("A", "buy", 40.0),
-                                                                  ("B", "buy", 90.0)]
+    assert [(o.symbol, o.side, o.quantity) for o in p.orders] == [
+        ("C", "sell", 20.0),
+        ("A", "buy", 40.0),
+        ("B", "buy", 90.0),
+    ]
     assert p.target_quantities == {"A": 50.0, "B": 90.0, "C": 0.0}
     assert [o.client_order_id for o in p.orders] == [f"{p.plan_id}-C", f"{p.plan_id}-A", f"{p.plan_id}-B"]
     assert [o.notional for o in p.orders] == [200.0, 4000.0, 2970.0]
@@ -53,7 +64,7 @@ def test_orders_under_min_notional_are_skipped_with_the_reason():
     p = plan(fractional=True, positions={"A": 49.995, "C": 20.0}, min_notional=5.0)
     # A needs 0.005 more units = 0.50 of notional < 5
     assert "A" not in {o.symbol for o in p.orders}
-    (sym, reason), = p.skipped
+    ((sym, reason),) = p.skipped
     assert sym == "A" and "under the minimum notional 5.00" in reason
     assert p.target_quantities["A"] == 49.995  # unchanged
 

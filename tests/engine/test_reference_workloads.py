@@ -3,6 +3,7 @@
 The reference numbers are copied from ../shared/bench/WORKLOADS.md, where four independent engines agree on
 them to 1e-9. Other symbols are checked against backtesting.py run here (a test-only dependency).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -15,7 +16,6 @@ from engine.config import BacktestConfig, Costs
 from engine.data import SAMPLE_DIR, available_symbols, load_market_data
 from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy
-
 
 
 def rule7(equity: np.ndarray, cash: float = 100_000.0) -> dict[str, float]:
@@ -36,10 +36,13 @@ def sma_backtest(symbols, fast=10, slow=50, fee=0.0, data=None):
     return run_backtest(data, create_strategy("sma_cross", {"fast": fast, "slow": slow}), config)
 
 
-@pytest.mark.parametrize("fee, final, total_pct, trades, dd_pct, sharpe", [
-    (0.0, 839_252.60, 739.2526, 104, -28.5814, 0.6091),      # W1
-    (0.001, 682_329.15, 582.3292, 104, -29.4939, 0.5555),    # W2
-])
+@pytest.mark.parametrize(
+    "fee, final, total_pct, trades, dd_pct, sharpe",
+    [
+        (0.0, 839_252.60, 739.2526, 104, -28.5814, 0.6091),  # W1
+        (0.001, 682_329.15, 582.3292, 104, -29.4939, 0.5555),  # W2
+    ],
+)
 def test_w1_w2_reference(fee, final, total_pct, trades, dd_pct, sharpe):
     result = sma_backtest(["SPY"], fee=fee)
     ours = rule7(result.equity.to_numpy())
@@ -112,8 +115,9 @@ def _backtesting_py(symbol: str, fast: int, slow: int, fee: float) -> tuple[np.n
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bt = FractionalBacktest(df, SmaCrossBt, cash=100_000, commission=fee, fractional_unit=1e-6,
-                                finalize_trades=False)
+        bt = FractionalBacktest(
+            df, SmaCrossBt, cash=100_000, commission=fee, fractional_unit=1e-6, finalize_trades=False
+        )
         stats = bt.run()
     trades = len(stats._strategy.trades) + len(stats._strategy.closed_trades)
     return stats._equity_curve["Equity"].to_numpy(), trades

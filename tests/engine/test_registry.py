@@ -1,4 +1,5 @@
 """The registry: built-ins, user strategy files in a real temporary workspace, broken files, validation."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,8 +17,16 @@ from engine.strategies.base import Strategy, param_specs
 from tests.engine.test_strategies_common import market, read_csv
 
 EXPECTED_BUILTINS = [
-    "buy_and_hold", "sma_cross", "ema_cross", "ema_trend", "rsi_reversion", "bollinger_rsi", "macd",
-    "donchian_breakout", "momentum_rotation", "inverse_vol",
+    "buy_and_hold",
+    "sma_cross",
+    "ema_cross",
+    "ema_trend",
+    "rsi_reversion",
+    "bollinger_rsi",
+    "macd",
+    "donchian_breakout",
+    "momentum_rotation",
+    "inverse_vol",
 ]
 
 GOOD = '''
@@ -107,8 +116,12 @@ def test_broken_files_are_reported_by_name_and_the_rest_load(workspace: Path) ->
     write(workspace, "raises.py", "x = 1\nraise RuntimeError('boom at import')\n")
     write(workspace, "exits.py", "import sys\nsys.exit(3)\n")
     write(workspace, "no_name.py", GOOD.replace('name = "my_above"', "").replace("class Above", "class NoName"))
-    write(workspace, "no_params.py", "from engine.strategies.base import Strategy\n"
-          "class P(Strategy):\n    name = 'p_no_params'\n    def target_weights(self, data):\n        return data.close * 0\n")
+    write(
+        workspace,
+        "no_params.py",
+        "from engine.strategies.base import Strategy\n"
+        "class P(Strategy):\n    name = 'p_no_params'\n    def target_weights(self, data):\n        return data.close * 0\n",
+    )
     write(workspace, "clash.py", GOOD.replace('"my_above"', '"sma_cross"'))
     write(workspace, "zz_dupe.py", GOOD)
     write(workspace, "empty.py", "X = 1\n")
@@ -121,10 +134,22 @@ def test_broken_files_are_reported_by_name_and_the_rest_load(workspace: Path) ->
     for bad in ("p_no_params", "bad_default"):
         assert bad not in names
     errors = registry.load_errors()
-    assert set(errors) == {"syntax.py", "missing_import.py", "raises.py", "exits.py", "no_name.py", "no_params.py",
-                           "clash.py", "zz_dupe.py", "empty.py", "bad_default.py"}
+    assert set(errors) == {
+        "syntax.py",
+        "missing_import.py",
+        "raises.py",
+        "exits.py",
+        "no_name.py",
+        "no_params.py",
+        "clash.py",
+        "zz_dupe.py",
+        "empty.py",
+        "bad_default.py",
+    }
     assert errors["syntax.py"].startswith("syntax error at line 1")
-    assert "ModuleNotFoundError" in errors["missing_import.py"] and "not_a_real_module_xyz" in errors["missing_import.py"]
+    assert (
+        "ModuleNotFoundError" in errors["missing_import.py"] and "not_a_real_module_xyz" in errors["missing_import.py"]
+    )
     assert errors["raises.py"] == "RuntimeError (line 2): boom at import"
     assert "SystemExit" in errors["exits.py"]
     assert errors["no_name.py"] == "class NoName has no `name` (a non-empty string)"
@@ -136,7 +161,9 @@ def test_broken_files_are_reported_by_name_and_the_rest_load(workspace: Path) ->
 
 
 def test_unknown_name_lists_known_and_failed_files(workspace: Path) -> None:
-    with pytest.raises(StrategyError, match=r"unknown strategy 'sma_crossover'; known: buy_and_hold, sma_cross, ema_cross"):
+    with pytest.raises(
+        StrategyError, match=r"unknown strategy 'sma_crossover'; known: buy_and_hold, sma_cross, ema_cross"
+    ):
         registry.get_strategy("sma_crossover")
     write(workspace, "syntax.py", "def broken(:\n")
     with pytest.raises(StrategyError, match=r"user files that failed to load: syntax.py"):
@@ -182,8 +209,11 @@ def test_validate_weights(workspace: Path) -> None:
 
 
 def test_user_subclass_of_builtin_needs_its_own_name(workspace: Path) -> None:
-    write(workspace, "sub.py", "from engine.strategies.crossover import SmaCross\n"
-          "class Mine(SmaCross):\n    name = 'my_sma'\n")
+    write(
+        workspace,
+        "sub.py",
+        "from engine.strategies.crossover import SmaCross\nclass Mine(SmaCross):\n    name = 'my_sma'\n",
+    )
     registry.reload()
     cls = registry.get_strategy("my_sma")
     assert issubclass(cls, Strategy) and registry.load_errors() == {}

@@ -1,4 +1,5 @@
 """run_request: loads data, builds the strategy, runs; an untraded benchmark is loaded on its own."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,15 +14,22 @@ from engine.request import BacktestRequest, run_request
 
 def test_untraded_benchmark_is_buy_and_hold_of_its_own_closes(tmp_path, monkeypatch):
     monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
-    req = BacktestRequest("sma_cross", {"fast": 10, "slow": 50}, ["QQQ"], start="2015-01-01", end="2020-12-31",
-                          config=BacktestConfig(benchmark="SPY"))
+    req = BacktestRequest(
+        "sma_cross",
+        {"fast": 10, "slow": 50},
+        ["QQQ"],
+        start="2015-01-01",
+        end="2020-12-31",
+        config=BacktestConfig(benchmark="SPY"),
+    )
     result = run_request(req)
     assert result.symbols == ["QQQ"] and list(result.positions.columns) == ["QQQ"]
     spy = pd.read_csv(SAMPLE_DIR / "SPY.csv", index_col="date", parse_dates=True)["close"]
     spy = spy.loc["2015-01-01":"2020-12-31"]
     expected = 100_000 * spy / spy.iloc[0]
-    np.testing.assert_allclose(result.benchmark.to_numpy(), expected.reindex(result.equity.index).to_numpy(),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        result.benchmark.to_numpy(), expected.reindex(result.equity.index).to_numpy(), rtol=1e-12
+    )
     assert result.benchmark_metrics["total_return"] == pytest.approx(spy.iloc[-1] / spy.iloc[0] - 1, rel=1e-12)
 
 

@@ -1,4 +1,5 @@
 """Fill sensitivity and the break-even commission, checked against individual run_backtest calls."""
+
 from __future__ import annotations
 
 import math
@@ -42,8 +43,13 @@ def test_fill_sensitivity_rows_equal_single_backtests_and_same_close_is_optimist
 
 
 def test_breakeven_commission_zeroes_the_total_return():
-    request = BacktestRequest(strategy="sma_cross", params={"fast": 10, "slow": 50}, symbols=("SPY",),
-                              start="2005-01-01", config=BacktestConfig(costs=Costs(slippage_bps=1)))
+    request = BacktestRequest(
+        strategy="sma_cross",
+        params={"fast": 10, "slow": 50},
+        symbols=("SPY",),
+        start="2005-01-01",
+        config=BacktestConfig(costs=Costs(slippage_bps=1)),
+    )
     single(request)  # data cached, kernels compiled
     t0 = time.perf_counter()
     bps = breakeven_commission(request)
@@ -60,8 +66,9 @@ def test_breakeven_commission_zeroes_the_total_return():
 def test_breakeven_edge_cases():
     hold = BacktestRequest(strategy="buy_and_hold", symbols=("SPY",))
     assert breakeven_commission(hold) == math.inf  # one trade: even 1000 bps leaves a gain
-    losing = BacktestRequest(strategy="sma_cross", params={"fast": 10, "slow": 50}, symbols=("SPY",),
-                             start="2007-10-01", end="2009-03-01")
+    losing = BacktestRequest(
+        strategy="sma_cross", params={"fast": 10, "slow": 50}, symbols=("SPY",), start="2007-10-01", end="2009-03-01"
+    )
     assert single(losing)["total_return"] <= 0
     assert breakeven_commission(losing) == 0.0
     with pytest.raises(ConfigError, match="unknown metric"):

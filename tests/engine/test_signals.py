@@ -1,15 +1,16 @@
 """Signals from a preset: last-bar targets (checked by hand-built prices), freshness, changes, storage."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from engine.ops.audit_log import AuditLog
 from engine.data.market import MarketData
 from engine.errors import ConfigError, DataError
-from engine.store.presets import Preset, save_preset
+from engine.ops.audit_log import AuditLog
 from engine.ops.signals import changes_frame, expected_last_session, generate_signals
+from engine.store.presets import Preset, save_preset
 
 
 @pytest.fixture(autouse=True)
@@ -24,8 +25,9 @@ def bars(closes: dict[str, list[float]], end: str = "2024-03-08") -> MarketData:
     frames = {}
     for sym, c in closes.items():
         c = np.asarray(c, dtype=float)
-        frames[sym] = pd.DataFrame({"open": c, "high": c * 1.001, "low": c * 0.999, "close": c,
-                                    "volume": 1e6}, index=idx)
+        frames[sym] = pd.DataFrame(
+            {"open": c, "high": c * 1.001, "low": c * 0.999, "close": c, "volume": 1e6}, index=idx
+        )
     return MarketData.from_frames(frames)
 
 
@@ -33,13 +35,16 @@ def sma_preset(**kw) -> Preset:
     return Preset(name="t_sma", strategy="sma_cross", params={"fast": 5, "slow": 10}, symbols=("AAA",), **kw)
 
 
-@pytest.mark.parametrize("now, expected", [
-    ("2024-03-09 12:00", "2024-03-08"),   # Saturday -> Friday
-    ("2024-03-11 15:00", "2024-03-08"),   # Monday -> Friday
-    ("2024-03-12 15:00", "2024-03-11"),   # Tuesday -> Monday
-    ("2024-03-12 02:00", "2024-03-08"),   # 02:00 UTC Tuesday is Monday 22:00 in New York -> Friday
-    (pd.Timestamp("2024-03-12 23:00", tz="America/New_York"), "2024-03-11"),  # Wed 03:00 UTC, still Tue in NY
-])
+@pytest.mark.parametrize(
+    "now, expected",
+    [
+        ("2024-03-09 12:00", "2024-03-08"),  # Saturday -> Friday
+        ("2024-03-11 15:00", "2024-03-08"),  # Monday -> Friday
+        ("2024-03-12 15:00", "2024-03-11"),  # Tuesday -> Monday
+        ("2024-03-12 02:00", "2024-03-08"),  # 02:00 UTC Tuesday is Monday 22:00 in New York -> Friday
+        (pd.Timestamp("2024-03-12 23:00", tz="America/New_York"), "2024-03-11"),  # Wed 03:00 UTC, still Tue in NY
+    ],
+)
 def test_expected_last_session(now, expected):
     assert expected_last_session(now) == pd.Timestamp(expected)
 
@@ -53,11 +58,11 @@ def test_rising_then_falling_prices_give_enter_then_exit_and_are_stored():
     assert first.previous is None and not first.stale
     assert first.data_timestamp == pd.Timestamp("2024-03-08") and first.prices == {"AAA": pytest.approx(130.0)}
     assert first.changes.to_dict(orient="records") == [
-        {"symbol": "AAA", "previous": 0.0, "target": 1.0, "change": 1.0, "action": "enter"}]
+        {"symbol": "AAA", "previous": 0.0, "target": 1.0, "change": 1.0, "action": "enter"}
+    ]
 
     down = up + list(np.linspace(129, 100, 15))
-    second = generate_signals(sma_preset(), data=bars({"AAA": down}, end="2024-03-29"), now="2024-04-01 15:00",
-                              log=log)
+    second = generate_signals(sma_preset(), data=bars({"AAA": down}, end="2024-03-29"), now="2024-04-01 15:00", log=log)
     assert second.targets == {"AAA": 0.0}  # fast SMA now below slow: flat
     assert second.previous == {"AAA": 1.0}
     assert list(second.changes["action"]) == ["exit"]
@@ -89,8 +94,13 @@ def test_stopped_out_position_stays_flat_until_a_new_signal():
 
 
 def test_caps_and_costs_of_the_preset_apply():
-    p = Preset(name="t_cap", strategy="buy_and_hold", symbols=("AAA", "BBB"), risk={"max_position": 0.3},
-               costs={"commission_bps": 10, "slippage_bps": 5})
+    p = Preset(
+        name="t_cap",
+        strategy="buy_and_hold",
+        symbols=("AAA", "BBB"),
+        risk={"max_position": 0.3},
+        costs={"commission_bps": 10, "slippage_bps": 5},
+    )
     rep = generate_signals(p, data=bars({"AAA": [10.0] * 5, "BBB": [20.0] * 5}), now="2024-03-11", record=False)
     assert rep.targets == {"AAA": 0.3, "BBB": 0.3}  # 1/2 each, capped at 0.3
     assert rep.costs_bps == pytest.approx(((1.001 * 1.0005) - 1) * 1e4)
@@ -98,8 +108,9 @@ def test_caps_and_costs_of_the_preset_apply():
 
 def test_preset_by_name_and_errors():
     save_preset(sma_preset())
-    rep = generate_signals("t_sma", data=bars({"AAA": list(np.linspace(100, 130, 40)), "ZZZ": [1.0] * 40}),
-                           now="2024-03-11", record=False)
+    rep = generate_signals(
+        "t_sma", data=bars({"AAA": list(np.linspace(100, 130, 40)), "ZZZ": [1.0] * 40}), now="2024-03-11", record=False
+    )
     assert rep.symbols == ("AAA",)
     with pytest.raises(ConfigError, match="nope"):
         generate_signals("nope")
@@ -109,8 +120,13 @@ def test_preset_by_name_and_errors():
 
 def test_changes_frame_actions():
     df = changes_frame({"A": 0.5, "B": 0.2, "C": -0.1, "D": 0.3}, {"A": 0.5, "B": 0.4, "C": 0.1, "E": 0.2})
-    assert dict(zip(df["symbol"], df["action"])) == {"A": "hold", "B": "increase", "C": "flip", "D": "exit",
-                                                     "E": "enter"}
+    assert dict(zip(df["symbol"], df["action"])) == {
+        "A": "hold",
+        "B": "increase",
+        "C": "flip",
+        "D": "exit",
+        "E": "enter",
+    }
 
 
 def test_bundled_preset_signal_runs_on_real_data():

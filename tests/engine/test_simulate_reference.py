@@ -1,7 +1,9 @@
 """The compiled simulator equals the slow reference loop on random weights, gappy prices, costs, caps, shorts."""
+
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -13,8 +15,6 @@ from engine.config import BacktestConfig, Costs, Risk
 from engine.data.market import MarketData
 from engine.sim.simulate import rebalance_mask, run_backtest
 from engine.strategies.base import Strategy, param
-from dataclasses import dataclass
-
 from tests.engine.reference_sim import reference_backtest
 
 
@@ -44,8 +44,10 @@ def make_market(seed: int, n_bars: int, n_sym: int, gap_rate: float) -> MarketDa
         open_ = close * np.exp(rng.normal(0, 0.01, n_bars))
         high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, n_bars))
         low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.01, n_bars))
-        df = pd.DataFrame({"open": open_, "high": high, "low": low, "close": close,
-                           "volume": rng.uniform(1e3, 1e4, n_bars)}, index=index)
+        df = pd.DataFrame(
+            {"open": open_, "high": high, "low": low, "close": close, "volume": rng.uniform(1e3, 1e4, n_bars)},
+            index=index,
+        )
         late = int(rng.integers(0, n_bars // 3)) if j > 0 else 0  # later listing
         keep = rng.uniform(size=n_bars) >= gap_rate
         keep[:late] = False
@@ -57,7 +59,7 @@ def random_weights(seed: int, data: MarketData, shorts: bool, nan_rate: float, h
     rng = np.random.default_rng(seed + 1)
     n, m = data.close.shape
     raw = rng.uniform(-1 if shorts else 0, 1, (n, m)) * rng.choice([0, 1], size=(n, m), p=[0.3, 0.7])
-    raw = np.repeat(raw[::hold], hold, axis=0)[:n]      # hold targets for a few bars, like real strategies
+    raw = np.repeat(raw[::hold], hold, axis=0)[:n]  # hold targets for a few bars, like real strategies
     raw[rng.uniform(size=(n, m)) < nan_rate] = np.nan
     return pd.DataFrame(raw, index=data.index, columns=data.symbols)
 
@@ -85,9 +87,24 @@ def rows(frame: pd.DataFrame) -> list[list[float]]:
     max_leverage=st.sampled_from([0.5, 1.0, 2.0]),
     max_position=st.sampled_from([None, 0.3, 1.0]),
 )
-def test_simulator_equals_reference_loop(seed, n_bars, n_sym, gap_rate, shorts, nan_rate, hold, commission_bps,
-                                         min_commission, slippage_bps, fill, fractional, rebalance, drift,
-                                         max_leverage, max_position):
+def test_simulator_equals_reference_loop(
+    seed,
+    n_bars,
+    n_sym,
+    gap_rate,
+    shorts,
+    nan_rate,
+    hold,
+    commission_bps,
+    min_commission,
+    slippage_bps,
+    fill,
+    fractional,
+    rebalance,
+    drift,
+    max_leverage,
+    max_position,
+):
     data = make_market(seed, n_bars, n_sym, gap_rate)
     assume(len(data) >= 2)  # gaps can leave a single bar: run_backtest rejects that (tested in test_simulate_rules)
     weights = random_weights(seed, data, shorts, nan_rate, hold)
@@ -95,14 +112,26 @@ def test_simulator_equals_reference_loop(seed, n_bars, n_sym, gap_rate, shorts, 
         initial_cash=100_000.0,
         costs=Costs(commission_bps=commission_bps, min_commission=min_commission, slippage_bps=slippage_bps),
         risk=Risk(max_leverage=max_leverage, max_position=max_position),
-        fill=fill, fractional=fractional, rebalance=rebalance, drift_threshold=drift,
+        fill=fill,
+        fractional=fractional,
+        rebalance=rebalance,
+        drift_threshold=drift,
     )
     result = run_backtest(data, FixedWeights(weights), config)
     mask = rebalance_mask(data.index, rebalance)
     ref_equity, ref_fills = reference_backtest(
-        rows(data.open), rows(data.close), rows(weights), cash=100_000.0, commission=commission_bps / 1e4,
-        min_commission=min_commission, slippage=slippage_bps / 1e4, fill=fill, fractional=fractional,
-        rebalance_at={t for t in range(len(mask)) if mask[t]}, drift=drift, max_leverage=max_leverage,
+        rows(data.open),
+        rows(data.close),
+        rows(weights),
+        cash=100_000.0,
+        commission=commission_bps / 1e4,
+        min_commission=min_commission,
+        slippage=slippage_bps / 1e4,
+        fill=fill,
+        fractional=fractional,
+        rebalance_at={t for t in range(len(mask)) if mask[t]},
+        drift=drift,
+        max_leverage=max_leverage,
         max_position=math.inf if max_position is None else max_position,
     )
     np.testing.assert_allclose(result.equity.to_numpy(), ref_equity, rtol=1e-9, atol=1e-6)
@@ -129,7 +158,10 @@ def test_fill_is_at_next_open_and_order_waits_for_a_bar():
     data = make_market(5, 12, 2, 0.0)
     close = data.close.copy()
     # symbol S1 has no bar on bars 4 and 5: a signal at bar 3 fills at the open of bar 6
-    frames = {s: pd.DataFrame({f: getattr(data, f)[s] for f in ("open", "high", "low", "close", "volume")}) for s in data.symbols}
+    frames = {
+        s: pd.DataFrame({f: getattr(data, f)[s] for f in ("open", "high", "low", "close", "volume")})
+        for s in data.symbols
+    }
     frames["S1"] = frames["S1"].drop(close.index[[4, 5]])
     data = MarketData.from_frames(frames)
     w = pd.DataFrame(0.0, index=data.index, columns=data.symbols)

@@ -1,4 +1,5 @@
 """Hand-worked examples of each execution rule of DESIGN §3 (stops, fill conventions, costs, caps, cash rate)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -97,8 +98,9 @@ def test_strategy_stop_fractions_are_taken_from_the_signal_bar():
     assert res.fills.iloc[1].price == pytest.approx(98.0)  # 2% below the 100 entry, decided at bar 0
 
 
-@pytest.mark.parametrize("fill, bar, price_field", [("next_open", 2, "open"), ("next_close", 2, "close"),
-                                                      ("same_close", 1, "close")])
+@pytest.mark.parametrize(
+    "fill, bar, price_field", [("next_open", 2, "open"), ("next_close", 2, "close"), ("same_close", 1, "close")]
+)
 def test_fill_conventions(fill, bar, price_field):
     data = bars([(100, 102, 98, 101), (101, 104, 100, 103), (104, 106, 103, 105), (105, 106, 104, 105)])
     res = run_backtest(data, Fixed(weights(data, [0, 1, 1, 1])), BacktestConfig(fill=fill))

@@ -1,4 +1,5 @@
 """Run store on real SQLite files in tmp_path: round trips, listing, reproducibility keys, transactions."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,8 @@ from engine import __version__
 from engine.config import BacktestConfig, Costs
 from engine.data import SAMPLE_DIR
 from engine.errors import EngineError
-from engine.research.reproduce import make_key, reproducibility_key
 from engine.request import BacktestRequest, run_request
+from engine.research.reproduce import make_key, reproducibility_key
 from engine.sim.result import FILL_COLUMNS, BacktestResult
 from engine.store.runs import RunNotFound, RunStore
 
@@ -35,22 +36,52 @@ def _hand_result(seed: int = 0, benchmark: bool = True) -> BacktestResult:
     equity = pd.Series(100_000 * np.cumprod(1 + rng.normal(0, 0.01, 5)), index=idx, name="equity")
     wide = pd.DataFrame(rng.random((5, 2)), index=idx, columns=pd.Index(["SPY", "TLT"], name="symbol"))
     wide.iloc[1, 1] = np.nan
-    trades = pd.DataFrame({
-        "symbol": ["SPY", "TLT"], "side": ["long", "short"],
-        "entry_time": pd.DatetimeIndex(["2020-01-03", "2020-01-06"]).as_unit("s"), "entry_price": [321.5, 140.25],
-        "exit_time": pd.DatetimeIndex(["2020-01-07", pd.NaT]).as_unit("s"), "exit_price": [322.0, np.nan],
-        "quantity": [10.5, -3.0], "pnl": [5.25, np.nan], "return": [0.0015, np.nan], "bars_held": [2, 1],
-        "exit_reason": ["signal", "open"],
-    })
-    fills = pd.DataFrame({"time": idx[[1, 2]], "symbol": ["SPY", "TLT"], "quantity": [10.5, -3.0],
-                          "price": [321.5, 140.25], "commission": [1.0, 0.5], "reason": ["signal", "signal"]},
-                         columns=list(FILL_COLUMNS))
+    trades = pd.DataFrame(
+        {
+            "symbol": ["SPY", "TLT"],
+            "side": ["long", "short"],
+            "entry_time": pd.DatetimeIndex(["2020-01-03", "2020-01-06"]).as_unit("s"),
+            "entry_price": [321.5, 140.25],
+            "exit_time": pd.DatetimeIndex(["2020-01-07", pd.NaT]).as_unit("s"),
+            "exit_price": [322.0, np.nan],
+            "quantity": [10.5, -3.0],
+            "pnl": [5.25, np.nan],
+            "return": [0.0015, np.nan],
+            "bars_held": [2, 1],
+            "exit_reason": ["signal", "open"],
+        }
+    )
+    fills = pd.DataFrame(
+        {
+            "time": idx[[1, 2]],
+            "symbol": ["SPY", "TLT"],
+            "quantity": [10.5, -3.0],
+            "price": [321.5, 140.25],
+            "commission": [1.0, 0.5],
+            "reason": ["signal", "signal"],
+        },
+        columns=list(FILL_COLUMNS),
+    )
     return BacktestResult(
-        config=BacktestConfig(costs=Costs(commission_bps=5.0)), strategy="sma_cross", params={"fast": 3, "slow": 5},
-        symbols=["SPY", "TLT"], equity=equity, returns=equity.pct_change().fillna(0.0), cash=equity * 0.1,
-        weights=wide, positions=wide * 100, trades=trades, fills=fills,
-        metrics={"final_equity": float(equity.iloc[-1]), "sharpe": float("nan"), "profit_factor": float("inf"),
-                 "n_trades": 2.0, "total_return": 0.01, "max_drawdown": -0.02},
+        config=BacktestConfig(costs=Costs(commission_bps=5.0)),
+        strategy="sma_cross",
+        params={"fast": 3, "slow": 5},
+        symbols=["SPY", "TLT"],
+        equity=equity,
+        returns=equity.pct_change().fillna(0.0),
+        cash=equity * 0.1,
+        weights=wide,
+        positions=wide * 100,
+        trades=trades,
+        fills=fills,
+        metrics={
+            "final_equity": float(equity.iloc[-1]),
+            "sharpe": float("nan"),
+            "profit_factor": float("inf"),
+            "n_trades": 2.0,
+            "total_return": 0.01,
+            "max_drawdown": -0.02,
+        },
         benchmark=(equity * 1.01).rename("SPY") if benchmark else None,
         benchmark_metrics={"sharpe": 0.5} if benchmark else {},
     )
@@ -58,7 +89,8 @@ def _hand_result(seed: int = 0, benchmark: bool = True) -> BacktestResult:
 
 def _hand_request(**changes) -> BacktestRequest:
     return BacktestRequest(strategy="sma_cross", params={"fast": 3, "slow": 5}, symbols=("SPY", "TLT")).with_changes(
-        **changes)
+        **changes
+    )
 
 
 def _assert_same_result(got: BacktestResult, want: BacktestResult) -> None:
@@ -116,8 +148,9 @@ def test_list_filters_latest_and_delete(tmp_path):
     store = RunStore(tmp_path / "runs.db")
     assert store.latest() is None and store.list().empty
     ids = []
-    for i, (strategy, symbols) in enumerate([("sma_cross", ("SPY", "TLT")), ("ema_cross", ("QQQ",)),
-                                             ("sma_cross", ("QQQ", "GLD"))]):
+    for i, (strategy, symbols) in enumerate(
+        [("sma_cross", ("SPY", "TLT")), ("ema_cross", ("QQQ",)), ("sma_cross", ("QQQ", "GLD"))]
+    ):
         req = BacktestRequest(strategy=strategy, symbols=symbols)
         ids.append(store.save(_hand_result(seed=i), req, key=make_key(req, "x")))
     listed = store.list()
@@ -153,8 +186,10 @@ def test_interrupted_write_leaves_earlier_runs_intact(tmp_path):
     # A real SQLite failure in the middle of the next save: the runs row and 4 frames are already inserted
     # in the same transaction when the 'fills' frame is refused.
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TRIGGER fail_fills BEFORE INSERT ON run_frames WHEN NEW.name = 'fills' "
-                 "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+    conn.execute(
+        "CREATE TRIGGER fail_fills BEFORE INSERT ON run_frames WHEN NEW.name = 'fills' "
+        "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+    )
     conn.commit()
     with pytest.raises(sqlite3.IntegrityError, match="disk on fire"):
         store.save(_hand_result(seed=2), req, key=make_key(req, "x"))
@@ -168,8 +203,14 @@ def test_interrupted_write_leaves_earlier_runs_intact(tmp_path):
 
 
 def _sma_request(**changes) -> BacktestRequest:
-    req = BacktestRequest(strategy="sma_cross", params={"fast": 10, "slow": 50}, symbols=("SPY",), start="2010-01-01",
-                          end="2020-12-31", config=BacktestConfig(costs=Costs(commission_bps=10.0)))
+    req = BacktestRequest(
+        strategy="sma_cross",
+        params={"fast": 10, "slow": 50},
+        symbols=("SPY",),
+        start="2010-01-01",
+        end="2020-12-31",
+        config=BacktestConfig(costs=Costs(commission_bps=10.0)),
+    )
     return req.with_changes(**changes)
 
 
@@ -194,12 +235,16 @@ def test_key_stable_and_sensitive(tmp_path):
     # defaults spelled out, or ints written as floats, describe the same run
     same = _sma_request(params={"fast": 10, "slow": 50, "weight": 1.0, "allow_short": False})
     assert reproducibility_key(same) == base
-    assert reproducibility_key(_sma_request(config=BacktestConfig(initial_cash=100000, costs=Costs(
-        commission_bps=10)))) == base
+    assert (
+        reproducibility_key(_sma_request(config=BacktestConfig(initial_cash=100000, costs=Costs(commission_bps=10))))
+        == base
+    )
     # other params, costs or dates change the request hash
-    for other in (_sma_request(params={"fast": 12, "slow": 50}),
-                  _sma_request(config=BacktestConfig(costs=Costs(commission_bps=11.0))),
-                  _sma_request(end="2020-12-30")):
+    for other in (
+        _sma_request(params={"fast": 12, "slow": 50}),
+        _sma_request(config=BacktestConfig(costs=Costs(commission_bps=11.0))),
+        _sma_request(end="2020-12-30"),
+    ):
         k = reproducibility_key(other)
         assert k.request_hash != base.request_hash and k.key != base.key
 
@@ -230,11 +275,24 @@ def test_key_stable_and_sensitive(tmp_path):
 def test_save_analysis_keeps_frames_and_payload_and_lists_by_kind(tmp_path):
     store = RunStore(tmp_path / "runs.db")
     res, req = _hand_result(), _hand_request()
-    windows = pd.DataFrame({"window": [0, 1], "oos_start": pd.DatetimeIndex(["2020-01-03", "2020-01-07"]),
-                            "fast": [3, 4], "is_objective": [0.5, np.nan]})
+    windows = pd.DataFrame(
+        {
+            "window": [0, 1],
+            "oos_start": pd.DatetimeIndex(["2020-01-03", "2020-01-07"]),
+            "fast": [3, 4],
+            "is_objective": [0.5, np.nan],
+        }
+    )
     payload = {"chosen": [{"fast": 3}, {"fast": 4}], "efficiency": float("nan"), "note": "two windows"}
-    run_id = store.save_analysis(res, req, kind="walkforward", frames={"walkforward_windows": windows},
-                                 payload=payload, name="wf", key=make_key(req, "d" * 64))
+    run_id = store.save_analysis(
+        res,
+        req,
+        kind="walkforward",
+        frames={"walkforward_windows": windows},
+        payload=payload,
+        name="wf",
+        key=make_key(req, "d" * 64),
+    )
     _assert_same_result(store.load(run_id).result, res)
     pd.testing.assert_frame_equal(store.load_frame(run_id, "walkforward_windows"), windows, check_exact=True)
     got = store.load_payload(run_id)

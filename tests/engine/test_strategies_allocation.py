@@ -1,5 +1,6 @@
 """momentum_rotation, inverse_vol and buy_and_hold: ranks, volatilities and listings worked out by hand from the
 CSVs at chosen rebalance dates (including a weekend date where only the crypto symbol has a bar)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,7 +44,9 @@ def test_momentum_rotation_ranks_by_hand(lookback: int, skip: int, top_n: int) -
         nxt = rebalances[rebalances.index(when) + 1]
         held = w.loc[when : nxt - pd.Timedelta(days=1)]
         for _, row in held.iterrows():  # held unchanged until the next rebalance
-            np.testing.assert_allclose(row[list(SECTORS)].to_numpy(), expected[list(SECTORS)].to_numpy(), rtol=0, atol=0)
+            np.testing.assert_allclose(
+                row[list(SECTORS)].to_numpy(), expected[list(SECTORS)].to_numpy(), rtol=0, atol=0
+            )
         before = w.loc[:when].iloc[-2]  # the bar before still carries the previous month's choice
         assert before.sum() == pytest.approx(1.0)
 

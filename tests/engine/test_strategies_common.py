@@ -1,7 +1,7 @@
 """Shared helpers for the strategy tests (real bundled CSVs read with plain pandas) and tests of the
 building blocks in engine/strategies/common.py against hand-worked examples."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,9 @@ def test_hold_long_and_short_with_flips() -> None:
     # 5 short, 6 long-exit while short (ignored), 7 flat, 8 short, 9 stays.
     assert hold(le, lx, se, sx).tolist() == [0, 1, 1, 1, 0, -1, -1, 0, -1, -1]
     # opposite entry flips directly
-    assert hold(np.array([1, 0, 1], bool), np.zeros(3, bool), np.array([0, 1, 0], bool), np.zeros(3, bool)).tolist() == [1, -1, 1]
+    assert hold(
+        np.array([1, 0, 1], bool), np.zeros(3, bool), np.array([0, 1, 0], bool), np.zeros(3, bool)
+    ).tolist() == [1, -1, 1]
 
 
 def test_first_bar_of_month() -> None:
@@ -69,10 +71,14 @@ def test_first_bar_of_month() -> None:
 
 
 def test_per_symbol_uses_own_bars_and_to_union_holds_over_gaps() -> None:
-    a = pd.DataFrame({f: [1.0, 2.0, 3.0] for f in ("open", "high", "low", "close", "volume")},
-                     index=pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-04"]))
-    b = pd.DataFrame({f: [10.0, 20.0] for f in ("open", "high", "low", "close", "volume")},
-                     index=pd.to_datetime(["2020-01-03", "2020-01-04"]))
+    a = pd.DataFrame(
+        {f: [1.0, 2.0, 3.0] for f in ("open", "high", "low", "close", "volume")},
+        index=pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-04"]),
+    )
+    b = pd.DataFrame(
+        {f: [10.0, 20.0] for f in ("open", "high", "low", "close", "volume")},
+        index=pd.to_datetime(["2020-01-03", "2020-01-04"]),
+    )
     data = MarketData.from_frames({"A": a, "B": b})
     seen: list[list[float]] = []
 

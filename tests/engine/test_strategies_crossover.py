@@ -1,5 +1,6 @@
 """sma_cross / ema_cross against explicit loops (own moving averages, own state machine) on real data,
 and the WORKLOADS.md W1/W2 reference numbers through a plain all-in simulation loop written here."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -80,7 +81,9 @@ def test_pandas_ta_sma_is_the_arithmetic_mean(window: int, talib: bool) -> None:
     assert rel.max() < 1e-12
 
 
-@pytest.mark.parametrize(("symbol", "fast", "slow"), [("SPY", 10, 50), ("SPY", 45, 200), ("QQQ", 5, 20), ("BTC-USD", 20, 100)])
+@pytest.mark.parametrize(
+    ("symbol", "fast", "slow"), [("SPY", 10, 50), ("SPY", 45, 200), ("QQQ", 5, 20), ("BTC-USD", 20, 100)]
+)
 def test_sma_cross_matches_reference_loop(symbol: str, fast: int, slow: int) -> None:
     bars = read_csv(symbol)
     c = bars["close"].to_numpy()
@@ -125,7 +128,7 @@ def test_multi_symbol_own_calendars_and_split_weight() -> None:
         c = own["close"].to_numpy()
         single = pd.Series(ref_cross_positions(ref_sma(c, 10), ref_sma(c, 50)) / 2, index=own.index)
         np.testing.assert_array_equal(w[sym].to_numpy(), own_to_union(single, data.index))
-    assert (w.loc[: "2014-09-16", "BTC-USD"] == 0).all()
+    assert (w.loc[:"2014-09-16", "BTC-USD"] == 0).all()
     assert w.columns.tolist() == ["SPY", "BTC-USD"] and w.index.equals(data.index)
 
 

@@ -1,5 +1,6 @@
 """rsi_reversion and bollinger_rsi: RSI checked against a Wilder loop, thresholds against ta.rsi values read
 back, Bollinger bands against numpy mean/std over each window."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,7 +41,9 @@ def test_pandas_ta_rsi_is_wilder(symbol: str) -> None:
     np.testing.assert_allclose(ours[1:], ref_rsi(c.to_numpy(), 14)[1:], rtol=1e-9, atol=1e-9)
 
 
-@pytest.mark.parametrize(("symbol", "length", "lower", "exit_level"), [("SPY", 14, 30, 50), ("KO", 2, 10, 70), ("BTC-USD", 14, 35, 55)])
+@pytest.mark.parametrize(
+    ("symbol", "length", "lower", "exit_level"), [("SPY", 14, 30, 50), ("KO", 2, 10, 70), ("BTC-USD", 14, 35, 55)]
+)
 def test_rsi_reversion_matches_loop(symbol: str, length: int, lower: float, exit_level: float) -> None:
     close = read_csv(symbol)["close"]
     r = rsi_read_back(close, length)

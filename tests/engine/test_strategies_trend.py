@@ -1,4 +1,5 @@
 """ema_trend (with ATR stops), macd and donchian_breakout against explicit loops on real bundled data."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -104,7 +105,9 @@ def ref_donchian(h: np.ndarray, lo: np.ndarray, c: np.ndarray, entry: int, exit_
     return pos
 
 
-@pytest.mark.parametrize(("symbol", "system", "allow_short"), [("SPY", 20, False), ("GLD", 55, False), ("XOM", 20, True)])
+@pytest.mark.parametrize(
+    ("symbol", "system", "allow_short"), [("SPY", 20, False), ("GLD", 55, False), ("XOM", 20, True)]
+)
 def test_donchian_matches_loop(symbol: str, system: int, allow_short: bool) -> None:
     bars = read_csv(symbol)
     h, lo, c = (bars[f].to_numpy() for f in ("high", "low", "close"))

@@ -1,4 +1,5 @@
 """Universe selection ranks symbols exactly as individual in-sample backtests do; the kept list feeds presets."""
+
 from __future__ import annotations
 
 import math
@@ -9,11 +10,11 @@ import pytest
 from engine.config import BacktestConfig, Costs
 from engine.data import load_market_data
 from engine.errors import ConfigError
-from engine.store.presets import Preset, load_preset, save_preset
 from engine.request import BacktestRequest
-from engine.sim.simulate import run_backtest
-from engine.strategies.registry import create_strategy
 from engine.research.universe import select_universe
+from engine.sim.simulate import run_backtest
+from engine.store.presets import Preset, load_preset, save_preset
+from engine.strategies.registry import create_strategy
 
 SYMBOLS = ("SPY", "QQQ", "TLT", "GLD", "XLE", "AAPL", "KO")
 
@@ -26,9 +27,14 @@ def home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def request_():
-    return BacktestRequest(strategy="ema_cross", params={"fast": 12, "slow": 26}, symbols=SYMBOLS,
-                           start="2012-01-01", end="2018-12-31",
-                           config=BacktestConfig(costs=Costs(commission_bps=3)))
+    return BacktestRequest(
+        strategy="ema_cross",
+        params={"fast": 12, "slow": 26},
+        symbols=SYMBOLS,
+        start="2012-01-01",
+        end="2018-12-31",
+        config=BacktestConfig(costs=Costs(commission_bps=3)),
+    )
 
 
 def individual(request: BacktestRequest, metric: str) -> dict[str, float]:
@@ -36,8 +42,9 @@ def individual(request: BacktestRequest, metric: str) -> dict[str, float]:
     for symbol in request.symbols:
         data = load_market_data([symbol], request.start, request.end)
         assert data.index[-1] <= pd.Timestamp(request.end)  # in-sample only
-        out[symbol] = run_backtest(data, create_strategy(request.strategy, request.params),
-                                   request.config).metrics[metric]
+        out[symbol] = run_backtest(data, create_strategy(request.strategy, request.params), request.config).metrics[
+            metric
+        ]
     return out
 
 
@@ -85,8 +92,9 @@ def test_bad_arguments(request_):
 
 def test_progress_per_symbol_and_cancel(request_):
     seen = []
-    res = select_universe(request_, metric="sharpe", top_n=3, progress=lambda d, n: seen.append((d, n)),
-                          should_stop=lambda: False)
+    res = select_universe(
+        request_, metric="sharpe", top_n=3, progress=lambda d, n: seen.append((d, n)), should_stop=lambda: False
+    )
     assert seen == [(i, len(SYMBOLS)) for i in range(1, len(SYMBOLS) + 1)]
     assert res.kept == select_universe(request_, metric="sharpe", top_n=3).kept
     done = []

@@ -1,4 +1,5 @@
 """Walk-forward: window bounds by hand, no out-of-sample bar moves a choice, stitched equity from single backtests."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,10 +11,10 @@ from engine.data import load_market_data
 from engine.data.market import FIELDS, MarketData
 from engine.errors import ConfigError, DataError
 from engine.research.optimize import OptimizeSpec
-from engine.sim.simulate import run_backtest
 from engine.research.splits import parse_length, split_windows
-from engine.strategies.registry import create_strategy
 from engine.research.walkforward import WalkForwardSpec, run_walkforward
+from engine.sim.simulate import run_backtest
+from engine.strategies.registry import create_strategy
 
 COSTS = BacktestConfig(costs=Costs(commission_bps=5))
 RANGES = {"fast": [5, 10, 20], "slow": [30, 60, 120]}
@@ -47,7 +48,11 @@ def test_bar_windows_rolling_and_anchored_by_hand():
     idx = pd.RangeIndex(22)
     assert bounds(split_windows(idx, 8, 4)) == [(0, 8, 8, 12), (4, 12, 12, 16), (8, 16, 16, 20), (12, 20, 20, 22)]
     assert bounds(split_windows(idx, "8", "4", anchored=True)) == [
-        (0, 8, 8, 12), (0, 12, 12, 16), (0, 16, 16, 20), (0, 20, 20, 22)]
+        (0, 8, 8, 12),
+        (0, 12, 12, 16),
+        (0, 16, 16, 20),
+        (0, 20, 20, 22),
+    ]
     # the OOS windows tile every bar after the first in-sample exactly once
     oos = [i for w in split_windows(idx, 5, 3) for i in range(w.oos_start, w.oos_stop)]
     assert oos == list(range(5, 22))
@@ -122,9 +127,8 @@ def test_stitched_equity_chains_oos_returns_of_single_backtests(spy):
     for _, row in res.windows.iterrows():
         # independent path: run_backtest on the bars from the IS start through the OOS end
         part = spy.slice(row["is_start"], row["oos_end"])
-        eq = run_backtest(part, create_strategy("sma_cross", {"fast": row["fast"], "slow": row["slow"]}),
-                          COSTS).equity
-        oos = eq.loc[row["oos_start"]:]
+        eq = run_backtest(part, create_strategy("sma_cross", {"fast": row["fast"], "slow": row["slow"]}), COSTS).equity
+        oos = eq.loc[row["oos_start"] :]
         before = eq.iloc[eq.index.get_loc(row["oos_start"]) - 1]
         r = oos.to_numpy() / np.r_[before, oos.to_numpy()[:-1]] - 1.0
         pieces.append(pd.Series(r, index=oos.index))
@@ -142,7 +146,8 @@ def test_stitched_equity_chains_oos_returns_of_single_backtests(spy):
     # efficiency as documented: stitched OOS CAGR / mean IS CAGR of the chosen sets
     assert res.efficiency == pytest.approx(res.oos_metrics["cagr"] / res.windows["is_cagr"].mean(), rel=1e-12)
     assert res.objective_efficiency == pytest.approx(
-        res.windows["oos_objective"].mean() / res.windows["is_objective"].mean(), rel=1e-12)
+        res.windows["oos_objective"].mean() / res.windows["is_objective"].mean(), rel=1e-12
+    )
 
 
 def test_is_objective_is_the_best_in_sample_set(spy):
@@ -150,8 +155,11 @@ def test_is_objective_is_the_best_in_sample_set(spy):
     for _, row in res.windows.iterrows():
         part = spy.slice(row["is_start"], row["is_end"])
         assert row["is_bars"] == len(part) == 750
-        sharpes = {(f, s): run_backtest(part, create_strategy("sma_cross", {"fast": f, "slow": s}), COSTS)
-                   .metrics["sharpe"] for f in RANGES["fast"] for s in RANGES["slow"]}
+        sharpes = {
+            (f, s): run_backtest(part, create_strategy("sma_cross", {"fast": f, "slow": s}), COSTS).metrics["sharpe"]
+            for f in RANGES["fast"]
+            for s in RANGES["slow"]
+        }
         best = max(sharpes, key=sharpes.get)
         assert (row["fast"], row["slow"]) == best
         assert row["is_objective"] == pytest.approx(sharpes[best], rel=1e-12)
@@ -166,7 +174,8 @@ def test_anchored_in_sample_starts_at_the_first_bar(spy):
     assert (res.windows["is_start"] == spy.index[0]).all()
     assert list(res.windows["is_bars"]) == sorted(res.windows["is_bars"])
     assert res.windows["oos_start"].iloc[1:].tolist() == [
-        spy.index[spy.index.get_loc(e) + 1] for e in res.windows["oos_end"].iloc[:-1]]
+        spy.index[spy.index.get_loc(e) + 1] for e in res.windows["oos_end"].iloc[:-1]
+    ]
 
 
 def test_a_window_without_a_feasible_set_stays_in_cash(spy):
@@ -244,8 +253,9 @@ def test_pool_windows_see_no_out_of_sample_bar(spy, pool):
 def test_pool_cancel_and_bad_workers(spy, pool):
     seen = []
     with pytest.raises(ConfigError, match="cancelled"):
-        run_walkforward(wf_spec(), data=spy, runner=pool, progress=lambda d, n: seen.append((d, n)),
-                        should_stop=lambda: bool(seen))
+        run_walkforward(
+            wf_spec(), data=spy, runner=pool, progress=lambda d, n: seen.append((d, n)), should_stop=lambda: bool(seen)
+        )
     done = [d for d, _ in seen]
     # two pool workers: a window already finished beside the first may still report before the stop
     assert done == list(range(1, len(done) + 1)) and len(done) <= 2 < seen[0][1]
@@ -256,8 +266,8 @@ def test_pool_cancel_and_bad_workers(spy, pool):
 
 
 def test_saved_walkforward_run_holds_the_stitched_equity_and_chosen_sets(spy):
-    from engine.store.runs import RunStore
     from engine.research.walkforward import save_walkforward
+    from engine.store.runs import RunStore
 
     res = run_walkforward(wf_spec(), data=spy)
     run_id = save_walkforward(res, name="wf spy")
@@ -268,8 +278,9 @@ def test_saved_walkforward_run_holds_the_stitched_equity_and_chosen_sets(spy):
     stored = store.load(run_id)
     pd.testing.assert_series_equal(stored.result.equity, res.oos_equity, check_exact=True)
     # the stored returns chain to the stitched equity; the metrics are those of the OOS curve
-    np.testing.assert_array_equal(COSTS.initial_cash * np.cumprod(1 + stored.result.returns.to_numpy()),
-                                  res.oos_equity.to_numpy())
+    np.testing.assert_array_equal(
+        COSTS.initial_cash * np.cumprod(1 + stored.result.returns.to_numpy()), res.oos_equity.to_numpy()
+    )
     assert stored.result.metrics["sharpe"] == res.oos_metrics["sharpe"]
     assert listed["sharpe"].iloc[0] == res.oos_metrics["sharpe"]
     # the request trades the last window's set; the payload and the windows frame hold every window's

@@ -1,9 +1,11 @@
 """Fixtures for the AppTest page tests: every test runs in its own workspace and presets folder (tmp_path)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
 
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

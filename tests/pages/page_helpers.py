@@ -1,4 +1,5 @@
 """Helpers for the AppTest page tests (importable as page_helpers: unique module name)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """AppTest of the Daily Ops page: generate signals and execute on the paper broker (workspace in tmp_path); Alpaca
 keys from Streamlit secrets and the typed live account id against the fake Alpaca server (the real alpaca-py)."""
+
 from __future__ import annotations
 
 import shutil
@@ -8,8 +9,8 @@ import pandas as pd
 import pytest
 
 from brokers.paper import PaperBroker
-from engine.ops.audit_log import AuditLog
 from engine.data import SAMPLE_DIR
+from engine.ops.audit_log import AuditLog
 from engine.ops.risk import set_kill_switch
 from tests.pages.page_helpers import ROOT, assert_clean, chart_traces, errors, frame, page
 
@@ -103,8 +104,22 @@ def _alpaca_env(monkeypatch, fake, live: bool = False) -> None:
 
 
 def _all_text(at) -> str:
-    parts = [str(e.value) for kind in ("markdown", "caption", "error", "warning", "info", "success", "metric",
-                                       "text_input", "title", "subheader") for e in getattr(at, kind)]
+    parts = [
+        str(e.value)
+        for kind in (
+            "markdown",
+            "caption",
+            "error",
+            "warning",
+            "info",
+            "success",
+            "metric",
+            "text_input",
+            "title",
+            "subheader",
+        )
+        for e in getattr(at, kind)
+    ]
     parts += [d.value.to_csv() for d in at.dataframe]
     return "\n".join(parts)
 

@@ -1,5 +1,6 @@
 """The Optimize page through its widgets, one test per tab: what it shows equals independent single backtests
 or a direct engine call with the same inputs; bad input becomes an st.error, never a traceback."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,18 +9,19 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from tests.pages.page_helpers import assert_clean, chart_traces, errors, page
 
 from engine.config import BacktestConfig
 from engine.request import BacktestRequest, run_request
 from engine.store.runs import RunStore
+from tests.pages.page_helpers import assert_clean, chart_traces, errors, page
 
 K = "opt_r_sma_cross"
 FAST, SLOW = (5, 10, 15, 20), (50, 100, 150)
 
 
-def _setup(at, symbols=("SPY",), start=dt.date(2005, 1, 1), end=dt.date(2020, 12, 31), fast=(5, 20, 5),
-           slow=(50, 150, 50)):
+def _setup(
+    at, symbols=("SPY",), start=dt.date(2005, 1, 1), end=dt.date(2020, 12, 31), fast=(5, 20, 5), slow=(50, 150, 50)
+):
     at.run()
     assert_clean(at)
     at.selectbox(key="opt_strategy").set_value("sma_cross")
@@ -47,8 +49,16 @@ def _single_sharpes(start="2005-01-01", end="2020-12-31") -> dict[tuple[int, int
     out = {}
     for f in FAST:
         for s in SLOW:
-            r = run_request(BacktestRequest(strategy="sma_cross", params={"fast": f, "slow": s}, symbols=("SPY",),
-                                            start=start, end=end, config=BacktestConfig()))
+            r = run_request(
+                BacktestRequest(
+                    strategy="sma_cross",
+                    params={"fast": f, "slow": s},
+                    symbols=("SPY",),
+                    start=start,
+                    end=end,
+                    config=BacktestConfig(),
+                )
+            )
             out[(f, s)] = r.metrics["sharpe"]
     return out
 
@@ -108,8 +118,15 @@ def test_aggregated_and_fixed_heatmap_of_three_parameters(workspace) -> None:
     for f in (10, 20):
         for s in (50, 100):
             for w in (0.5, 1.0):
-                r = run_request(BacktestRequest(strategy="sma_cross", params={"fast": f, "slow": s, "weight": w},
-                                                symbols=("SPY",), start="2005-01-01", end="2020-12-31"))
+                r = run_request(
+                    BacktestRequest(
+                        strategy="sma_cross",
+                        params={"fast": f, "slow": s, "weight": w},
+                        symbols=("SPY",),
+                        start="2005-01-01",
+                        end="2020-12-31",
+                    )
+                )
                 table[(f, s, w)] = r.metrics["sharpe"]
 
     def heat():
@@ -125,11 +142,14 @@ def test_aggregated_and_fixed_heatmap_of_three_parameters(workspace) -> None:
     assert heat()[0, 0] == pytest.approx(table[(10, 50, 0.5)], rel=1e-9)
 
 
-@pytest.mark.parametrize("change, expect", [
-    (dict(fast=(20, 5, 5)), "range of parameter 'fast' is empty"),
-    (dict(fast=(60, 80, 10), slow=(20, 50, 10)), "no valid parameter set"),
-    (dict(symbols=()), "no symbols"),
-])
+@pytest.mark.parametrize(
+    "change, expect",
+    [
+        (dict(fast=(20, 5, 5)), "range of parameter 'fast' is empty"),
+        (dict(fast=(60, 80, 10), slow=(20, 50, 10)), "no valid parameter set"),
+        (dict(symbols=()), "no symbols"),
+    ],
+)
 def test_grid_tab_bad_input_is_an_error_not_a_traceback(workspace, change, expect) -> None:
     at = _setup(page("optimize"), **change)
     if not any(expect in e for e in errors(at)):
@@ -149,10 +169,18 @@ def test_walkforward_tab_matches_the_engine(workspace) -> None:
     at.text_input(key="opt_wf_oos").set_value("250")
     at.button(key="opt_wf_run").click().run()
     assert_clean(at)
-    spec = WalkForwardSpec(optimize=OptimizeSpec(strategy="sma_cross", symbols=("SPY",), start="2010-01-01",
-                                                 end="2019-12-31", ranges={"fast": list(FAST), "slow": list(SLOW)},
-                                                 fixed={"weight": 1.0}),
-                           in_sample=750, out_of_sample=250)
+    spec = WalkForwardSpec(
+        optimize=OptimizeSpec(
+            strategy="sma_cross",
+            symbols=("SPY",),
+            start="2010-01-01",
+            end="2019-12-31",
+            ranges={"fast": list(FAST), "slow": list(SLOW)},
+            fixed={"weight": 1.0},
+        ),
+        in_sample=750,
+        out_of_sample=250,
+    )
     wf = run_walkforward(spec)
     windows = at.dataframe[0].value
     assert len(windows) == len(wf.windows) == math.ceil((len(wf.oos_equity)) / 250)
@@ -199,8 +227,15 @@ def test_montecarlo_tab_percentiles_match_the_engine(workspace) -> None:
     at.button(key="opt_mc_run").click().run()
     assert_clean(at)
     best = max(_single_sharpes().items(), key=lambda kv: kv[1])[0]
-    backtest = run_request(BacktestRequest(strategy="sma_cross", params={"fast": best[0], "slow": best[1]},
-                                           symbols=("SPY",), start="2005-01-01", end="2020-12-31"))
+    backtest = run_request(
+        BacktestRequest(
+            strategy="sma_cross",
+            params={"fast": best[0], "slow": best[1]},
+            symbols=("SPY",),
+            start="2005-01-01",
+            end="2020-12-31",
+        )
+    )
     mc = run_montecarlo(backtest, MonteCarloSpec(n_sims=300, seed=7))
     shown = at.dataframe[0].value
     pd.testing.assert_frame_equal(shown, mc.percentiles, check_exact=False, rtol=1e-12)
@@ -230,9 +265,14 @@ def test_universe_tab_ranks_symbols_alone_and_saves_into_a_preset(workspace) -> 
     at.button(key="opt_uni_run").click().run()
     assert_clean(at)
     # independent: each symbol backtested alone with the form's first values (fast 5, slow 50)
-    sharpe = {s: run_request(BacktestRequest(strategy="sma_cross", params={"fast": 5, "slow": 50}, symbols=(s,),
-                                             start="2005-01-01", end="2020-12-31")).metrics["sharpe"]
-              for s in symbols}
+    sharpe = {
+        s: run_request(
+            BacktestRequest(
+                strategy="sma_cross", params={"fast": 5, "slow": 50}, symbols=(s,), start="2005-01-01", end="2020-12-31"
+            )
+        ).metrics["sharpe"]
+        for s in symbols
+    }
     top2 = sorted(symbols, key=lambda s: -sharpe[s])[:2]
     assert at.success[0].value == f"Kept 2: {', '.join(top2)}"
     (bars,) = [chart_traces(c)[0] for c in at.get("plotly_chart")]
@@ -257,8 +297,15 @@ def test_scorecard_tab_uses_the_optimizer_trials(workspace) -> None:
     assert_clean(at)
     expected = _single_sharpes()
     best = max(expected, key=expected.get)
-    single = run_request(BacktestRequest(strategy="sma_cross", params={"fast": best[0], "slow": best[1]},
-                                         symbols=("SPY",), start="2005-01-01", end="2020-12-31"))
+    single = run_request(
+        BacktestRequest(
+            strategy="sma_cross",
+            params={"fast": best[0], "slow": best[1]},
+            symbols=("SPY",),
+            start="2005-01-01",
+            end="2020-12-31",
+        )
+    )
     shown = at.dataframe[0].value.set_index("check")
     assert float(shown.loc["Sharpe ratio", "value"]) == pytest.approx(single.metrics["sharpe"], rel=1e-12)
     assert float(shown.loc["Number of trades", "value"]) == single.metrics["n_trades"]
@@ -266,7 +313,9 @@ def test_scorecard_tab_uses_the_optimizer_trials(workspace) -> None:
     assert 0.0 <= pbo <= 1.0  # computed from the 12 trials' curves kept by the page
     assert "Plateau score" in shown.index and "Walk-forward efficiency" not in shown.index
     # verdicts by the documented thresholds: trades pass >= 30, warn >= 10
-    trades_verdict = "pass" if single.metrics["n_trades"] >= 30 else "warn" if single.metrics["n_trades"] >= 10 else "fail"
+    trades_verdict = (
+        "pass" if single.metrics["n_trades"] >= 30 else "warn" if single.metrics["n_trades"] >= 10 else "fail"
+    )
     assert shown.loc["Number of trades", "verdict"] == trades_verdict
     counts = {m.label: int(m.value) for m in at.metric if m.label in ("pass", "warn", "fail")}
     assert sum(counts.values()) == len(shown)

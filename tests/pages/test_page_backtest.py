@@ -1,19 +1,21 @@
 """The Backtest page through its widgets: the run it shows is the engine's, it is saved, bad input is caught."""
+
 from __future__ import annotations
 
 import datetime as dt
 import math
 
 import pytest
-from tests.pages.page_helpers import assert_clean, errors, frame, page
 
 from engine.config import BacktestConfig, Costs
 from engine.request import BacktestRequest, run_request
 from engine.store.runs import RunStore
+from tests.pages.page_helpers import assert_clean, errors, frame, page
 
 
-def _fill(at, symbols=("SPY", "QQQ"), start=dt.date(2015, 1, 1), end=dt.date(2020, 12, 31), fast=20, slow=100,
-          commission=5.0):
+def _fill(
+    at, symbols=("SPY", "QQQ"), start=dt.date(2015, 1, 1), end=dt.date(2020, 12, 31), fast=20, slow=100, commission=5.0
+):
     at.selectbox(key="bt_strategy").set_value("sma_cross").run()
     at.multiselect(key="bt_symbols").set_value(list(symbols))
     at.date_input(key="bt_start").set_value(start)
@@ -36,9 +38,16 @@ def test_backtest_through_widgets_matches_engine(workspace) -> None:
     _run(_fill(at))
     assert_clean(at)
 
-    expected = run_request(BacktestRequest(
-        strategy="sma_cross", params={"fast": 20, "slow": 100}, symbols=("SPY", "QQQ"), start="2015-01-01",
-        end="2020-12-31", config=BacktestConfig(costs=Costs(commission_bps=5.0))))
+    expected = run_request(
+        BacktestRequest(
+            strategy="sma_cross",
+            params={"fast": 20, "slow": 100},
+            symbols=("SPY", "QQQ"),
+            start="2015-01-01",
+            end="2020-12-31",
+            config=BacktestConfig(costs=Costs(commission_bps=5.0)),
+        )
+    )
     shown = frame(at, "metric")
     assert set(expected.metrics) <= set(shown.index)
     for name, value in expected.metrics.items():
@@ -72,8 +81,7 @@ def test_backtest_through_widgets_matches_engine(workspace) -> None:
     again.run()
     assert_clean(again)
     assert run_id in " ".join(c.value for c in again.caption)
-    assert frame(again, "metric").loc["sharpe", "Strategy"] == pytest.approx(
-        expected.metrics["sharpe"], rel=1e-12)
+    assert frame(again, "metric").loc["sharpe", "Strategy"] == pytest.approx(expected.metrics["sharpe"], rel=1e-12)
 
 
 @pytest.mark.parametrize(

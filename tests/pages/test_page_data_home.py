@@ -1,4 +1,5 @@
 """Data page (symbol table, preview, import with per-file errors, delete), Home, and the placeholder pages."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,10 @@ import pytest
 from engine.data import available_symbols, load_market_data
 from tests.pages.page_helpers import assert_clean, chart_traces, errors, page
 
-GOOD = (b"date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,1000\n2024-01-03,10.5,12,10,11,1200\n"
-        b"2024-01-04,11,11.5,10.2,10.8,900\n")
+GOOD = (
+    b"date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,1000\n2024-01-03,10.5,12,10,11,1200\n"
+    b"2024-01-04,11,11.5,10.2,10.8,900\n"
+)
 
 
 def test_data_page_lists_every_symbol_and_previews(workspace) -> None:
@@ -34,12 +37,17 @@ def test_data_page_lists_every_symbol_and_previews(workspace) -> None:
 def test_data_page_import_errors_per_file_then_delete(workspace) -> None:
     at = page("data")
     at.run()
-    at.file_uploader(key="data_upload").set_value([
-        ("NEWCO.csv", GOOD, "text/csv"),
-        ("BADROWS.csv", b"date,open,high,low,close,volume\n2024-01-02,10,11,9,10,1\n2024-01-02,10,11,9,10,1\n",
-         "text/csv"),
-        ("NOCOLS.csv", b"when,price\n2024-01-02,10\n", "text/csv"),
-    ]).run()
+    at.file_uploader(key="data_upload").set_value(
+        [
+            ("NEWCO.csv", GOOD, "text/csv"),
+            (
+                "BADROWS.csv",
+                b"date,open,high,low,close,volume\n2024-01-02,10,11,9,10,1\n2024-01-02,10,11,9,10,1\n",
+                "text/csv",
+            ),
+            ("NOCOLS.csv", b"when,price\n2024-01-02,10\n", "text/csv"),
+        ]
+    ).run()
     at.button(key="data_upload_go").click().run()
     assert not at.exception
     # the page reruns after a successful import: the new symbol is in the table as a workspace symbol
@@ -54,7 +62,8 @@ def test_data_page_import_errors_per_file_then_delete(workspace) -> None:
     again = page("data")
     again.run()
     again.file_uploader(key="data_upload").set_value(
-        [("BADROWS.csv", b"date,open,high,low,close,volume\n2024-01-02,10,11,9,x,1\n", "text/csv")]).run()
+        [("BADROWS.csv", b"date,open,high,low,close,volume\n2024-01-02,10,11,9,x,1\n", "text/csv")]
+    ).run()
     again.button(key="data_upload_go").click().run()
     msgs = errors(again)
     assert len(msgs) == 1 and msgs[0].startswith("BADROWS.csv: line 2: column 'close'"), msgs
@@ -81,15 +90,22 @@ def test_home_shows_data_runs_and_broker(workspace) -> None:
 
 
 def test_app_starts_on_home_and_every_page_is_reachable(workspace) -> None:
-    from tests.pages.page_helpers import ROOT
     from streamlit.testing.v1 import AppTest
+
+    from tests.pages.page_helpers import ROOT
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     assert_clean(at)
     assert at.title[0].value == "IvyBT"
-    for name, title in [("backtest", "Backtest"), ("runs", "Runs"), ("data", "Data"), ("optimize", "Optimize"),
-                        ("scheduler", "Scheduler"), ("daily_ops", "Daily Ops")]:
+    for name, title in [
+        ("backtest", "Backtest"),
+        ("runs", "Runs"),
+        ("data", "Data"),
+        ("optimize", "Optimize"),
+        ("scheduler", "Scheduler"),
+        ("daily_ops", "Daily Ops"),
+    ]:
         at.switch_page(f"pages/{name}.py").run()
         assert not at.exception, (name, [e.value for e in at.exception])
         assert at.title[0].value == title
@@ -109,8 +125,19 @@ def test_data_page_fetches_bars_from_alpaca(workspace, monkeypatch) -> None:
     from tests.brokers.fakes.alpaca_server import FakeAlpacaServer
 
     days = pd.bdate_range("2024-03-01", periods=5)
-    bars = [{"t": f"{d:%Y-%m-%d}T14:30:00Z", "o": 10.0 + i, "h": 11.0 + i, "l": 9.0 + i, "c": 10.5 + i,
-             "v": 1000 + i, "n": 10, "vw": 10.2 + i} for i, d in enumerate(days)]
+    bars = [
+        {
+            "t": f"{d:%Y-%m-%d}T14:30:00Z",
+            "o": 10.0 + i,
+            "h": 11.0 + i,
+            "l": 9.0 + i,
+            "c": 10.5 + i,
+            "v": 1000 + i,
+            "n": 10,
+            "vw": 10.2 + i,
+        }
+        for i, d in enumerate(days)
+    ]
     with FakeAlpacaServer(bars={"ACME": bars}) as fake:
         monkeypatch.setenv("ALPACA_API_KEY", fake.key)
         monkeypatch.setenv("ALPACA_SECRET_KEY", fake.secret)
@@ -122,7 +149,9 @@ def test_data_page_fetches_bars_from_alpaca(workspace, monkeypatch) -> None:
         at.run()
         at.button(key="data_alpaca_go").click().run()
     assert_clean(at)
-    assert any(s.value.startswith("ACME: 5 bars, 2024-03-01 .. 2024-03-07") for s in at.success), [s.value for s in at.success]
+    assert any(s.value.startswith("ACME: 5 bars, 2024-03-01 .. 2024-03-07") for s in at.success), [
+        s.value for s in at.success
+    ]
     table = at.dataframe[0].value.set_index("symbol")  # the page reran: the table lists the new symbol
     assert table.loc["ACME", "source"] == "workspace" and table.loc["ACME", "bars"] == 5
     got = load_market_data(["ACME"])
@@ -179,8 +208,13 @@ def test_home_lists_recent_runs(workspace) -> None:
     store = RunStore()
     ids = []
     for fast in (10, 20):
-        request = BacktestRequest(strategy="sma_cross", params={"fast": fast, "slow": 50}, symbols=("SPY",),
-                                  start="2018-01-01", end="2019-12-31")
+        request = BacktestRequest(
+            strategy="sma_cross",
+            params={"fast": fast, "slow": 50},
+            symbols=("SPY",),
+            start="2018-01-01",
+            end="2019-12-31",
+        )
         ids.append(store.save(run_request(request), request))
     at = page("home")
     at.run()

@@ -1,4 +1,5 @@
 """The Runs page lists stored runs, filters them, opens one, compares several and deletes with confirmation."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,14 @@ from ui.result_view import format_metric
 
 
 def _save(store: RunStore, strategy: str, params: dict, symbols: tuple[str, ...], slippage: float = 0.0) -> str:
-    request = BacktestRequest(strategy=strategy, params=params, symbols=symbols, start="2018-01-01",
-                              end="2021-12-31", config=BacktestConfig(costs=Costs(slippage_bps=slippage)))
+    request = BacktestRequest(
+        strategy=strategy,
+        params=params,
+        symbols=symbols,
+        start="2018-01-01",
+        end="2021-12-31",
+        config=BacktestConfig(costs=Costs(slippage_bps=slippage)),
+    )
     return store.save(run_request(request), request)
 
 

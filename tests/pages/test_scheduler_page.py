@@ -1,5 +1,6 @@
 """Scheduler page: validation feedback, the form writes a batch, queueing shows live statuses that turn to done
 when a worker runs the jobs, failures show their error, results open in the Backtest page."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,8 +33,9 @@ def test_invalid_yaml_shows_line_and_field(workspace: Path) -> None:
     at.run()
     assert_clean(at)
     assert "Valid batch" in at.success[0].value  # the example batch is valid
-    at.text_area(key="sched_yaml").set_value("jobs:\n  - strategy: sma_cross\n    symbols: [SPY]\n"
-                                             "    params: {fast: 80, slow: 20}\n").run()
+    at.text_area(key="sched_yaml").set_value(
+        "jobs:\n  - strategy: sma_cross\n    symbols: [SPY]\n    params: {fast: 80, slow: 20}\n"
+    ).run()
     assert len(at.error) == 1
     assert "line 4, `jobs[0].params`" in at.error[0].value and "fast" in at.error[0].value
     assert at.button(key="sched_queue").disabled
@@ -137,7 +139,9 @@ def test_the_summary_ranks_each_job_in_its_own_direction(workspace: Path) -> Non
     at = page("scheduler")
     at.run()  # the newest batch (sharpe, maximize: false) is shown
     assert_clean(at)
-    worst = min(("worst-sharpe-gld", "worst-sharpe-iwm"),
-                key=lambda n: store.load(queue.jobs(sharpe_id).set_index("name").loc[n, "run_id"]).result.metrics["sharpe"])
+    worst = min(
+        ("worst-sharpe-gld", "worst-sharpe-iwm"),
+        key=lambda n: store.load(queue.jobs(sharpe_id).set_index("name").loc[n, "run_id"]).result.metrics["sharpe"],
+    )
     best_line = next(s.value for s in at.success if s.value.startswith("Best job"))
     assert best_line.startswith(f"Best job: **{worst}** with sharpe = ") and "(lower is better;" in best_line

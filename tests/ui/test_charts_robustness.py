@@ -1,4 +1,5 @@
 """Robustness chart builders, checked on their figure data against hand-worked values and plain loops."""
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,17 @@ def table() -> pd.DataFrame:
     for fast in (5, 10, 15):
         for slow in (50, 100):
             for weight in (0.5, 1.0):
-                rows.append(dict(fast=fast, slow=slow, weight=weight, objective=fast + slow / 10 + weight,
-                                 sharpe=0.1 * fast, n_trades=fast + slow, feasible=True))
+                rows.append(
+                    dict(
+                        fast=fast,
+                        slow=slow,
+                        weight=weight,
+                        objective=fast + slow / 10 + weight,
+                        sharpe=0.1 * fast,
+                        n_trades=fast + slow,
+                        feasible=True,
+                    )
+                )
     df = pd.DataFrame(rows)
     df.loc[(df.fast == 15) & (df.slow == 100) & (df.weight == 1.0), ["objective", "feasible"]] = [-np.inf, False]
     return df.sort_values("objective", ascending=False, ignore_index=True)
@@ -72,8 +82,9 @@ def test_surface_figure_has_the_same_matrix(table) -> None:
     fig = cr.param_surface_figure(table, "fast", "slow", agg="mean")
     surf = fig.data[0]
     assert isinstance(surf, go.Surface)
-    np.testing.assert_allclose(np.asarray(surf.z, dtype=float),
-                               cr.heatmap_matrix(table, "fast", "slow").to_numpy(), equal_nan=True)
+    np.testing.assert_allclose(
+        np.asarray(surf.z, dtype=float), cr.heatmap_matrix(table, "fast", "slow").to_numpy(), equal_nan=True
+    )
     assert list(surf.x) == [5, 10, 15] and list(surf.y) == [50, 100]
 
 
@@ -117,8 +128,9 @@ def test_montecarlo_fan_and_distributions() -> None:
 
 def test_distribution_figure_marks_and_threshold() -> None:
     values = [0.1, -0.2, np.nan, -0.3]
-    fig = cr.distribution_figure(values, "Max drawdown", "max drawdown", percent=True,
-                                 marks={"p5": -0.29, "median": -0.2}, threshold=-0.25)
+    fig = cr.distribution_figure(
+        values, "Max drawdown", "max drawdown", percent=True, marks={"p5": -0.29, "median": -0.2}, threshold=-0.25
+    )
     assert list(fig.data[0].x) == [0.1, -0.2, -0.3]  # NaN dropped
     xs = sorted(s.x0 for s in fig.layout.shapes)
     assert xs == [-0.29, -0.25, -0.2]
@@ -128,8 +140,13 @@ def test_walkforward_figures() -> None:
     idx = pd.bdate_range("2020-01-01", periods=100)
     oos = pd.Series(np.linspace(100_000, 120_000, 60), index=idx[40:])
     bench = pd.Series(np.linspace(50, 100, 100), index=idx)
-    windows = pd.DataFrame({"oos_start": [idx[40], idx[70]], "oos_end": [idx[69], idx[99]],
-                            "params": [{"fast": 5, "slow": 50}, {"fast": 10, "slow": 50}]})
+    windows = pd.DataFrame(
+        {
+            "oos_start": [idx[40], idx[70]],
+            "oos_end": [idx[69], idx[99]],
+            "params": [{"fast": 5, "slow": 50}, {"fast": 10, "slow": 50}],
+        }
+    )
     fig = cr.walkforward_equity_figure(oos, bench, windows, initial_cash=100_000)
     b = fig.data[1]
     # buy-and-hold of 100,000 from the close before the first OOS bar (idx[39]), proportional to the price
@@ -170,9 +187,11 @@ def test_universe_and_scorecard() -> None:
     assert list(bar.y) == ["AAA", "CCC", "BBB"]  # ascending so the best is on top
     assert list(bar.marker.color) == [cr.NEUTRAL, cr.STRATEGY, cr.STRATEGY]
 
-    lines = [dict(name="deflated sharpe", value=0.97, verdict="pass", detail="p > 0.95"),
-             dict(name="PBO", value=0.4, verdict="WARN", detail=None),
-             dict(name="plateau", value=float("nan"), verdict="fail", detail="spike")]
+    lines = [
+        dict(name="deflated sharpe", value=0.97, verdict="pass", detail="p > 0.95"),
+        dict(name="PBO", value=0.4, verdict="WARN", detail=None),
+        dict(name="plateau", value=float("nan"), verdict="fail", detail="spike"),
+    ]
     frame = cr.scorecard_frame(lines)
     assert list(frame.verdict) == ["pass", "warn", "fail"]
     assert cr.verdict_counts(frame) == {"pass": 1, "warn": 1, "fail": 1}

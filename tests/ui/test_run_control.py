@@ -1,4 +1,5 @@
 """RunControl: a press on Cancel or a rerun stops a real parameter grid between batches, not at its end."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,6 +28,7 @@ def _script() -> None:
             progress(done, total)
             if done == 10:  # what the Cancel button's on_click does in the concurrent rerun
                 st.session_state["job_cancelled"] = True
+
         return run_grid(data, get_strategy("sma_cross"), sets, workers=1, progress=report, should_stop=should_stop)
 
     try:
@@ -73,6 +75,7 @@ def test_rerun_during_progress_cancels_queued_batches_and_reraises(tmp_path, mon
         def report(done, total):
             calls.append(done)
             progress(done, total)
+
         return run_grid(data, get_strategy("sma_cross"), sets, workers=1, progress=report, should_stop=should_stop)
 
     with pytest.raises(StopException):
@@ -85,17 +88,23 @@ def _controlled_script() -> None:
     import streamlit as st
 
     from engine.errors import DataError
-    from engine.research.universe import select_universe
     from engine.request import BacktestRequest
+    from engine.research.universe import select_universe
     from ui.run_control import controlled
 
-    request = BacktestRequest(strategy="sma_cross", params={"fast": 5, "slow": 20}, symbols=("SPY", "QQQ", "TLT"),
-                              start="2015-01-01", end="2016-12-31")
+    request = BacktestRequest(
+        strategy="sma_cross",
+        params={"fast": 5, "slow": 20},
+        symbols=("SPY", "QQQ", "TLT"),
+        start="2015-01-01",
+        end="2016-12-31",
+    )
 
     def rank(progress, should_stop):
         def report(done, total):
             progress(done, total)
             st.session_state["uni_cancelled"] = True  # the Cancel button's on_click, after the first symbol
+
         return select_universe(request, progress=report, should_stop=should_stop)
 
     def broken(progress, should_stop):

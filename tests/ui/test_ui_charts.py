@@ -1,4 +1,5 @@
 """Chart builders and display analytics, checked against independent plain-Python calculations."""
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,10 @@ def equity() -> pd.Series:
 def bars() -> pd.DataFrame:
     idx = pd.bdate_range("2021-01-01", periods=60)
     close = 100 + np.arange(60, dtype=float)
-    return pd.DataFrame({"open": close - 0.5, "high": close + 1, "low": close - 1, "close": close,
-                         "volume": np.full(60, 1e6)}, index=idx)
+    return pd.DataFrame(
+        {"open": close - 0.5, "high": close + 1, "low": close - 1, "close": close, "volume": np.full(60, 1e6)},
+        index=idx,
+    )
 
 
 @pytest.fixture
@@ -35,8 +38,19 @@ def trades(bars: pd.DataFrame) -> pd.DataFrame:
         ("AAA", "short", idx[20], 119.5, idx[30], 129.5, -5.0, -50.0, -0.084, 10, "stop_loss"),
         ("AAA", "long", idx[50], 149.5, idx[59], 159.0, 3.0, 28.5, 0.064, 9, "open"),
     ]
-    cols = ["symbol", "side", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "pnl",
-            "return", "bars_held", "exit_reason"]
+    cols = [
+        "symbol",
+        "side",
+        "entry_time",
+        "entry_price",
+        "exit_time",
+        "exit_price",
+        "quantity",
+        "pnl",
+        "return",
+        "bars_held",
+        "exit_reason",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -131,14 +145,16 @@ def test_exposure_and_weights_figure() -> None:
 
 def test_contribution_is_exact_accounting() -> None:
     idx = pd.bdate_range("2022-01-03", periods=3)
-    fills = pd.DataFrame({
-        "time": [idx[0], idx[0], idx[1]],
-        "symbol": ["A", "B", "A"],
-        "quantity": [10.0, 5.0, -4.0],
-        "price": [100.0, 50.0, 110.0],
-        "commission": [1.0, 0.5, 0.44],
-        "reason": ["signal"] * 3,
-    })
+    fills = pd.DataFrame(
+        {
+            "time": [idx[0], idx[0], idx[1]],
+            "symbol": ["A", "B", "A"],
+            "quantity": [10.0, 5.0, -4.0],
+            "price": [100.0, 50.0, 110.0],
+            "commission": [1.0, 0.5, 0.44],
+            "reason": ["signal"] * 3,
+        }
+    )
     positions = pd.DataFrame({"A": [10.0, 6.0, 6.0], "B": [5.0, 5.0, 5.0]}, index=idx)
     last = pd.Series({"A": 120.0, "B": 40.0})
     c = analytics.symbol_contribution(fills, positions, last)
@@ -211,7 +227,7 @@ def test_price_figure_draws_trailing_stop_per_trade(bars: pd.DataFrame, trades: 
     assert len(runs) == 3
     for run, t in zip(runs, trades.itertuples()):
         assert run[0][0] == t.entry_time and run[-1][0] == t.exit_time
-        assert len(run) == len(bars.loc[t.entry_time:t.exit_time])
+        assert len(run) == len(bars.loc[t.entry_time : t.exit_time])
     # long trade 1: entry 104.5 at bar 5; bar k > 5 trails from high[k-1] = 100 + k
     first = [y for _, y in runs[0]]
     assert first == pytest.approx([104.5 * 0.95] + [(100 + k) * 0.95 for k in range(6, 13)])
@@ -228,18 +244,24 @@ def test_trailing_levels_agree_with_the_engine(fill: str, tmp_path, monkeypatch)
     from engine.request import BacktestRequest, run_request
 
     monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
-    request = BacktestRequest(strategy="sma_cross", params={"fast": 10, "slow": 50}, symbols=("SPY",),
-                              start="2012-01-01", end="2019-12-31",
-                              config=BacktestConfig(fill=fill, risk=Risk(trailing_stop=0.04)))
+    request = BacktestRequest(
+        strategy="sma_cross",
+        params={"fast": 10, "slow": 50},
+        symbols=("SPY",),
+        start="2012-01-01",
+        end="2019-12-31",
+        config=BacktestConfig(fill=fill, risk=Risk(trailing_stop=0.04)),
+    )
     trades = run_request(request).trades
     data = load_market_data(["SPY"], "2012-01-01", "2019-12-31")
     bars = pd.DataFrame({f: data.field(f)["SPY"] for f in ("open", "high", "low", "close")})
     stopped = trades[trades["exit_reason"] == "trailing_stop"]
     assert len(stopped) >= 3
     for t in trades.itertuples():
-        level = charts.trailing_levels(bars, t.entry_time, t.exit_time, t.entry_price, 0.04,
-                                       entry_bar_counts=fill == "next_open")
-        lows = bars["low"].loc[t.entry_time:t.exit_time]
+        level = charts.trailing_levels(
+            bars, t.entry_time, t.exit_time, t.entry_price, 0.04, entry_bar_counts=fill == "next_open"
+        )
+        lows = bars["low"].loc[t.entry_time : t.exit_time]
         checked = lows.iloc[1:-1] if fill == "next_close" else lows.iloc[:-1]
         # not touched before the exit bar (for a close fill the entry bar is not checked)
         assert (checked > level.loc[checked.index]).all()
@@ -248,8 +270,9 @@ def test_trailing_levels_agree_with_the_engine(fill: str, tmp_path, monkeypatch)
             assert t.exit_price == pytest.approx(min(level.iloc[-1], open_), rel=1e-12)
 
 
-def test_legend_and_range_buttons_stay_clear_of_title_and_mode_bar(equity: pd.Series, bars: pd.DataFrame,
-                                                                   trades: pd.DataFrame) -> None:
+def test_legend_and_range_buttons_stay_clear_of_title_and_mode_bar(
+    equity: pd.Series, bars: pd.DataFrame, trades: pd.DataFrame
+) -> None:
     figures = {
         "equity": charts.equity_figure(equity, equity * 0.9),
         "price": charts.price_figure(bars, "AAA", trades, {"stop_loss": 0.05, "trailing_stop": 0.05}),

@@ -1,4 +1,5 @@
 """The Dockerfile and Streamlit config hold the lines that make the app safe and runnable (no Docker here)."""
+
 from __future__ import annotations
 
 import tomllib

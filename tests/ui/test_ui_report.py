@@ -1,4 +1,5 @@
 """The HTML report: self-contained (Plotly inlined once), metrics beside the benchmark, the config, trades."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,14 @@ from ui.report import build_report_html, metrics_frame, write_report
 @pytest.fixture
 def run(tmp_path, monkeypatch):
     monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
-    request = BacktestRequest(strategy="sma_cross", params={"fast": 10, "slow": 30}, symbols=("SPY",),
-                              start="2019-01-01", end="2020-12-31", config=BacktestConfig(costs=Costs(slippage_bps=2)))
+    request = BacktestRequest(
+        strategy="sma_cross",
+        params={"fast": 10, "slow": 30},
+        symbols=("SPY",),
+        start="2019-01-01",
+        end="2020-12-31",
+        config=BacktestConfig(costs=Costs(slippage_bps=2)),
+    )
     return request, run_request(request)
 
 

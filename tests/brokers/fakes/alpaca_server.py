@@ -18,13 +18,14 @@ the market-data endpoints (/v2/stocks/trades/latest, /v2/stocks/bars, paginated)
 
 Start/stop with ``with FakeAlpacaServer() as fake:``; it also stops itself after ``lifetime`` seconds.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -33,7 +34,7 @@ OPEN = {"new", "partially_filled", "accepted", "pending_new"}
 
 
 def _iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _num(x: float) -> str:
@@ -44,10 +45,18 @@ def _num(x: float) -> str:
 class FakeAlpacaServer:
     """Fake Alpaca trading + market-data service (see module docstring)."""
 
-    def __init__(self, key: str = "fake-key", secret: str = "fake-secret", cash: float = 100_000.0,
-                 prices: dict[str, float] | None = None, bars: dict[str, list[dict[str, Any]]] | None = None,
-                 not_fractionable: set[str] | None = None, bars_page_size: int = 2, lifetime: float = 60.0,
-                 market_open: bool = True) -> None:
+    def __init__(
+        self,
+        key: str = "fake-key",
+        secret: str = "fake-secret",
+        cash: float = 100_000.0,
+        prices: dict[str, float] | None = None,
+        bars: dict[str, list[dict[str, Any]]] | None = None,
+        not_fractionable: set[str] | None = None,
+        bars_page_size: int = 2,
+        lifetime: float = 60.0,
+        market_open: bool = True,
+    ) -> None:
         self.key, self.secret = key, secret
         self.cash = float(cash)
         self.prices = dict(prices or {"SPY": 500.0, "AAPL": 200.0, "QQQ": 400.0})
@@ -70,8 +79,9 @@ class FakeAlpacaServer:
         self.asset_ids = {s: str(uuid.uuid5(uuid.NAMESPACE_DNS, s)) for s in self.prices}
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name="fake-alpaca")
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="fake-alpaca"
+        )
         self._timer = threading.Timer(lifetime, self.stop)
         self._timer.daemon = True
         self._stopped = False
@@ -82,7 +92,7 @@ class FakeAlpacaServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeAlpacaServer":
+    def start(self) -> FakeAlpacaServer:
         self._thread.start()
         self._timer.start()
         return self
@@ -97,7 +107,7 @@ class FakeAlpacaServer:
         self._httpd.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeAlpacaServer":
+    def __enter__(self) -> FakeAlpacaServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -114,18 +124,38 @@ class FakeAlpacaServer:
 
     def _order_json(self, o: dict[str, Any]) -> dict[str, Any]:
         return {
-            "id": o["id"], "client_order_id": o["client_order_id"], "created_at": _iso(o["created"]),
-            "updated_at": _iso(o["updated"]), "submitted_at": _iso(o["created"]),
+            "id": o["id"],
+            "client_order_id": o["client_order_id"],
+            "created_at": _iso(o["created"]),
+            "updated_at": _iso(o["updated"]),
+            "submitted_at": _iso(o["created"]),
             "filled_at": _iso(o["updated"]) if o["status"] == "filled" else None,
-            "expired_at": None, "canceled_at": _iso(o["updated"]) if o["status"] == "canceled" else None,
-            "failed_at": None, "replaced_at": None, "replaced_by": None, "replaces": None,
+            "expired_at": None,
+            "canceled_at": _iso(o["updated"]) if o["status"] == "canceled" else None,
+            "failed_at": None,
+            "replaced_at": None,
+            "replaced_by": None,
+            "replaces": None,
             "asset_id": self.asset_ids.get(o["symbol"], str(uuid.uuid5(uuid.NAMESPACE_DNS, o["symbol"]))),
-            "symbol": o["symbol"], "asset_class": "us_equity", "notional": None, "qty": o["qty"],
+            "symbol": o["symbol"],
+            "asset_class": "us_equity",
+            "notional": None,
+            "qty": o["qty"],
             "filled_qty": _num(o["filled"]),
             "filled_avg_price": _num(o["avg"]) if o["filled"] > 0 else None,
-            "order_class": "simple", "order_type": o["type"], "type": o["type"], "side": o["side"],
-            "time_in_force": o["tif"], "limit_price": o["limit"], "stop_price": None, "status": o["status"],
-            "extended_hours": False, "legs": None, "trail_percent": None, "trail_price": None, "hwm": None,
+            "order_class": "simple",
+            "order_type": o["type"],
+            "type": o["type"],
+            "side": o["side"],
+            "time_in_force": o["tif"],
+            "limit_price": o["limit"],
+            "stop_price": None,
+            "status": o["status"],
+            "extended_hours": False,
+            "legs": None,
+            "trail_percent": None,
+            "trail_price": None,
+            "hwm": None,
         }
 
     def _fill(self, o: dict[str, Any], qty: float, price: float) -> None:
@@ -165,8 +195,10 @@ class FakeAlpacaServer:
                 self._send(code, {"code": err, "message": message})
 
             def _authorized(self) -> bool:
-                if (self.headers.get("APCA-API-KEY-ID") != fake.key
-                        or self.headers.get("APCA-API-SECRET-KEY") != fake.secret):
+                if (
+                    self.headers.get("APCA-API-KEY-ID") != fake.key
+                    or self.headers.get("APCA-API-SECRET-KEY") != fake.secret
+                ):
                     self._error(401, 40110000, "request is not authorized")
                     return False
                 return True
@@ -197,26 +229,39 @@ class FakeAlpacaServer:
 
         return Handler
 
-    def _route(self, method: str, path: str, q: dict[str, str], body: Any,
-               handler: BaseHTTPRequestHandler) -> tuple[int, Any] | None:
+    def _route(
+        self, method: str, path: str, q: dict[str, str], body: Any, handler: BaseHTTPRequestHandler
+    ) -> tuple[int, Any] | None:
         with self.lock:
             if method == "GET" and path == "/v2/account":
                 return 200, self._account()
             if method == "GET" and path == "/v2/positions":
                 return 200, [self._position(s, p) for s, p in sorted(self.positions.items())]
             if method == "GET" and path == "/v2/clock":
-                now = datetime.now(timezone.utc).replace(microsecond=0)
-                return 200, {"timestamp": _iso(now), "is_open": self.market_open,
-                             "next_open": _iso(now + timedelta(hours=15)),
-                             "next_close": _iso(now + timedelta(hours=3))}
+                now = datetime.now(UTC).replace(microsecond=0)
+                return 200, {
+                    "timestamp": _iso(now),
+                    "is_open": self.market_open,
+                    "next_open": _iso(now + timedelta(hours=15)),
+                    "next_close": _iso(now + timedelta(hours=3)),
+                }
             if method == "GET" and path.startswith("/v2/assets/"):
                 sym = path.rsplit("/", 1)[-1]
                 if sym not in self.prices:
                     return 404, {"code": 40410000, "message": f"asset not found for {sym}"}
-                return 200, {"id": self.asset_ids.get(sym, str(uuid.uuid5(uuid.NAMESPACE_DNS, sym))),
-                             "class": "us_equity", "exchange": "NYSE", "symbol": sym, "name": sym,
-                             "status": "active", "tradable": True, "marginable": True, "shortable": True,
-                             "easy_to_borrow": True, "fractionable": sym not in self.not_fractionable}
+                return 200, {
+                    "id": self.asset_ids.get(sym, str(uuid.uuid5(uuid.NAMESPACE_DNS, sym))),
+                    "class": "us_equity",
+                    "exchange": "NYSE",
+                    "symbol": sym,
+                    "name": sym,
+                    "status": "active",
+                    "tradable": True,
+                    "marginable": True,
+                    "shortable": True,
+                    "easy_to_borrow": True,
+                    "fractionable": sym not in self.not_fractionable,
+                }
             if method == "POST" and path == "/v2/orders":
                 return self._post_order(body, handler)
             if method == "GET" and path == "/v2/orders":
@@ -245,44 +290,75 @@ class FakeAlpacaServer:
                 if method == "GET":
                     return 200, self._order_json(o)
                 if o["status"] not in OPEN:
-                    return 422, {"code": 42210000, "message": f"order is already in \"{o['status']}\" state"}
-                o["status"], o["updated"] = "canceled", datetime.now(timezone.utc)
+                    return 422, {"code": 42210000, "message": f'order is already in "{o["status"]}" state'}
+                o["status"], o["updated"] = "canceled", datetime.now(UTC)
                 return 204, None
             if method == "DELETE" and path == "/v2/orders":
                 out = []
                 for o in self.orders:
                     if o["status"] in OPEN:
-                        o["status"], o["updated"] = "canceled", datetime.now(timezone.utc)
+                        o["status"], o["updated"] = "canceled", datetime.now(UTC)
                         out.append({"id": o["id"], "status": 200, "body": self._order_json(o)})
                 return 207, out
             if method == "GET" and path == "/v2/stocks/trades/latest":
                 syms = [s for s in q.get("symbols", "").split(",") if s]
-                now = _iso(datetime.now(timezone.utc))
-                return 200, {"trades": {s: {"t": now, "x": "V", "p": self.prices[s], "s": 100, "c": ["@"],
-                                            "i": 1, "z": "C"} for s in syms if s in self.prices}}
+                now = _iso(datetime.now(UTC))
+                return 200, {
+                    "trades": {
+                        s: {"t": now, "x": "V", "p": self.prices[s], "s": 100, "c": ["@"], "i": 1, "z": "C"}
+                        for s in syms
+                        if s in self.prices
+                    }
+                }
             if method == "GET" and path == "/v2/stocks/bars":
                 return 200, self._bars(q)
         return 404, {"code": 40410000, "message": f"no route {method} {path}"}
 
     def _account(self) -> dict[str, Any]:
         eq = self.equity()
-        return {"id": self.account_id, "account_number": "PA3FAKE0001", "status": "ACTIVE",
-                "crypto_status": "ACTIVE", "currency": "USD", "buying_power": _num(self.cash),
-                "regt_buying_power": _num(self.cash), "cash": _num(self.cash), "portfolio_value": _num(eq),
-                "equity": _num(eq), "last_equity": _num(eq), "pattern_day_trader": False,
-                "trading_blocked": False, "transfers_blocked": False, "account_blocked": False,
-                "created_at": "2024-01-02T15:00:00Z", "shorting_enabled": True, "multiplier": "1",
-                "long_market_value": "0", "short_market_value": "0", "initial_margin": "0",
-                "maintenance_margin": "0", "daytrade_count": 0}
+        return {
+            "id": self.account_id,
+            "account_number": "PA3FAKE0001",
+            "status": "ACTIVE",
+            "crypto_status": "ACTIVE",
+            "currency": "USD",
+            "buying_power": _num(self.cash),
+            "regt_buying_power": _num(self.cash),
+            "cash": _num(self.cash),
+            "portfolio_value": _num(eq),
+            "equity": _num(eq),
+            "last_equity": _num(eq),
+            "pattern_day_trader": False,
+            "trading_blocked": False,
+            "transfers_blocked": False,
+            "account_blocked": False,
+            "created_at": "2024-01-02T15:00:00Z",
+            "shorting_enabled": True,
+            "multiplier": "1",
+            "long_market_value": "0",
+            "short_market_value": "0",
+            "initial_margin": "0",
+            "maintenance_margin": "0",
+            "daytrade_count": 0,
+        }
 
     def _position(self, sym: str, p: dict[str, float]) -> dict[str, Any]:
         px = self.prices[sym]
-        return {"asset_id": self.asset_ids.get(sym, str(uuid.uuid5(uuid.NAMESPACE_DNS, sym))), "symbol": sym,
-                "exchange": "NASDAQ" if sym in ("AAPL", "QQQ") else "ARCA", "asset_class": "us_equity",
-                "asset_marginable": True, "avg_entry_price": _num(p["avg"]), "qty": _num(p["qty"]),
-                "side": "long" if p["qty"] > 0 else "short", "market_value": _num(p["qty"] * px),
-                "cost_basis": _num(p["qty"] * p["avg"]), "unrealized_pl": _num(p["qty"] * (px - p["avg"])),
-                "current_price": _num(px), "qty_available": _num(p["qty"])}
+        return {
+            "asset_id": self.asset_ids.get(sym, str(uuid.uuid5(uuid.NAMESPACE_DNS, sym))),
+            "symbol": sym,
+            "exchange": "NASDAQ" if sym in ("AAPL", "QQQ") else "ARCA",
+            "asset_class": "us_equity",
+            "asset_marginable": True,
+            "avg_entry_price": _num(p["avg"]),
+            "qty": _num(p["qty"]),
+            "side": "long" if p["qty"] > 0 else "short",
+            "market_value": _num(p["qty"] * px),
+            "cost_basis": _num(p["qty"] * p["avg"]),
+            "unrealized_pl": _num(p["qty"] * (px - p["avg"])),
+            "current_price": _num(px),
+            "qty_available": _num(p["qty"]),
+        }
 
     def _post_order(self, body: dict[str, Any], handler: BaseHTTPRequestHandler) -> tuple[int, Any] | None:
         self.order_posts += 1
@@ -297,7 +373,7 @@ class FakeAlpacaServer:
         if sym in self.reject:
             return 422, {"code": 42210000, "message": self.reject[sym]}
         if sym not in self.prices:
-            return 422, {"code": 42210000, "message": f"asset \"{sym}\" not found"}
+            return 422, {"code": 42210000, "message": f'asset "{sym}" not found'}
         try:
             qty = float(body["qty"])
         except (KeyError, TypeError, ValueError):
@@ -309,11 +385,22 @@ class FakeAlpacaServer:
         price = self.prices[sym]
         if body["side"] == "buy" and qty * price > self.cash + 1e-9:
             return 403, {"code": 40310000, "message": "insufficient buying power"}
-        now = datetime.now(timezone.utc)
-        o = {"id": str(uuid.uuid4()), "client_order_id": cid, "symbol": sym, "side": body["side"],
-             "type": body["type"], "tif": body["time_in_force"], "qty": str(body["qty"]),
-             "limit": body.get("limit_price"), "status": "new", "filled": 0.0, "avg": 0.0,
-             "created": now, "updated": now}
+        now = datetime.now(UTC)
+        o = {
+            "id": str(uuid.uuid4()),
+            "client_order_id": cid,
+            "symbol": sym,
+            "side": body["side"],
+            "type": body["type"],
+            "tif": body["time_in_force"],
+            "qty": str(body["qty"]),
+            "limit": body.get("limit_price"),
+            "status": "new",
+            "filled": 0.0,
+            "avg": 0.0,
+            "created": now,
+            "updated": now,
+        }
         self.orders.append(o)
         self.orders_created += 1
         limit = float(body["limit_price"]) if body.get("limit_price") is not None else None
@@ -335,10 +422,9 @@ class FakeAlpacaServer:
         syms = [s for s in q.get("symbols", "").split(",") if s]
         start = q.get("start")
         # flatten (symbol, bar) in order, then serve one page of bars_page_size items per request
-        items = [(s, b) for s in syms for b in self.bars.get(s, [])
-                 if start is None or b["t"][:10] >= start[:10]]
+        items = [(s, b) for s in syms for b in self.bars.get(s, []) if start is None or b["t"][:10] >= start[:10]]
         offset = int(q.get("page_token") or 0)
-        page = items[offset: offset + self.bars_page_size]
+        page = items[offset : offset + self.bars_page_size]
         out: dict[str, list[dict[str, Any]]] = {}
         for s, b in page:
             out.setdefault(s, []).append(b)

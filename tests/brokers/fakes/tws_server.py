@@ -16,6 +16,7 @@ Submitted), ``drop_on_order = n`` (the n-th placeOrder is processed, then the so
 answer), buys beyond cash are rejected with error 201 like IB's margin check. ``orders_created`` counts
 orders accepted, ``place_order_msgs`` every placeOrder received. Stops itself after ``lifetime`` seconds.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,7 @@ import socketserver
 import struct
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 SERVER_VERSION = 176
@@ -47,9 +48,16 @@ def frame(*fields: Any) -> bytes:
 class FakeTwsServer:
     """Fake TWS (see module docstring). Use as a context manager; `port` is chosen by the OS."""
 
-    def __init__(self, account: str = "DU1234567", cash: float = 100_000.0,
-                 prices: dict[str, float] | None = None, bars: dict[str, list[tuple]] | None = None,
-                 commission_per_share: float = 0.005, min_commission: float = 1.0, lifetime: float = 60.0) -> None:
+    def __init__(
+        self,
+        account: str = "DU1234567",
+        cash: float = 100_000.0,
+        prices: dict[str, float] | None = None,
+        bars: dict[str, list[tuple]] | None = None,
+        commission_per_share: float = 0.005,
+        min_commission: float = 1.0,
+        lifetime: float = 60.0,
+    ) -> None:
         self.account = account
         self.cash = float(cash)
         self.prices = dict(prices or {"SPY": 500.0, "AAPL": 200.0, "QQQ": 400.0})
@@ -80,8 +88,9 @@ class FakeTwsServer:
             allow_reuse_address = True
 
         self._server = Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name="fake-tws")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="fake-tws"
+        )
         self._timer = threading.Timer(lifetime, self.stop)
         self._timer.daemon = True
         self._stopped = threading.Event()
@@ -92,7 +101,7 @@ class FakeTwsServer:
     def port(self) -> int:
         return self._server.server_address[1]
 
-    def start(self) -> "FakeTwsServer":
+    def start(self) -> FakeTwsServer:
         self._thread.start()
         self._timer.start()
         return self
@@ -112,7 +121,7 @@ class FakeTwsServer:
                     pass
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeTwsServer":
+    def __enter__(self) -> FakeTwsServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -170,7 +179,7 @@ class FakeTwsServer:
                 return None
             try:
                 chunk = conn["sock"].recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             if not chunk:
                 return None
@@ -193,7 +202,7 @@ class FakeTwsServer:
         head = self._recv_exact(conn, 4)
         if head is None or self._recv_exact(conn, struct.unpack(">I", head)[0]) is None:
             return False
-        now = datetime.now(timezone.utc).strftime("%Y%m%d %H:%M:%S UTC")
+        now = datetime.now(UTC).strftime("%Y%m%d %H:%M:%S UTC")
         conn["sock"].sendall(frame(SERVER_VERSION, now))
         return True
 
@@ -288,8 +297,13 @@ class FakeTwsServer:
     def _account_values(self) -> list[tuple[str, str]]:
         eq = self.equity()
         gross = sum(abs(q) * self.prices[s] for s, (q, _) in self.positions.items())
-        return [("NetLiquidation", _s(eq)), ("TotalCashValue", _s(self.cash)), ("BuyingPower", _s(self.cash)),
-                ("AvailableFunds", _s(self.cash)), ("GrossPositionValue", _s(gross))]
+        return [
+            ("NetLiquidation", _s(eq)),
+            ("TotalCashValue", _s(self.cash)),
+            ("BuyingPower", _s(self.cash)),
+            ("AvailableFunds", _s(self.cash)),
+            ("GrossPositionValue", _s(gross)),
+        ]
 
     def _account_updates(self, conn: dict) -> None:
         for tag, val in self._account_values():
@@ -300,18 +314,77 @@ class FakeTwsServer:
             # updatePortfolio: conId, symbol, secType, lastTrade, strike, right, multiplier, primaryExchange,
             # currency, localSymbol, tradingClass, position, marketPrice, marketValue, averageCost, unrealized,
             # realized, account
-            self._send(conn, 7, 8, c[0], sym, "STK", "", 0.0, "", "", "ARCA", "USD", sym, sym, q, px, q * px, avg,
-                       q * (px - avg), 0.0, self.account)
+            self._send(
+                conn,
+                7,
+                8,
+                c[0],
+                sym,
+                "STK",
+                "",
+                0.0,
+                "",
+                "",
+                "ARCA",
+                "USD",
+                sym,
+                sym,
+                q,
+                px,
+                q * px,
+                avg,
+                q * (px - avg),
+                0.0,
+                self.account,
+            )
 
     def _contract_details(self, conn: dict, req: int, sym: str) -> None:
         if sym not in self.con_ids:
             self._send(conn, 4, 2, req, 200, "No security definition has been found for the request", "")
             return
-        self._send(conn, 10, req, sym, "STK", "", 0.0, "", "SMART", "USD", sym, "NMS", sym, self.con_ids[sym], 0.01,
-                   "", "ACTIVETIM,LMT,MKT", "SMART,ARCA,NYSE", 1, 0, f"{sym} FAKE INC", "ARCA", "", "", "", "",
-                   "US/Eastern", "", "", "", "", 0,
-                   1, "", "", "26", "", "COMMON",
-                   "0.0001", "0.0001", "100")
+        self._send(
+            conn,
+            10,
+            req,
+            sym,
+            "STK",
+            "",
+            0.0,
+            "",
+            "SMART",
+            "USD",
+            sym,
+            "NMS",
+            sym,
+            self.con_ids[sym],
+            0.01,
+            "",
+            "ACTIVETIM,LMT,MKT",
+            "SMART,ARCA,NYSE",
+            1,
+            0,
+            f"{sym} FAKE INC",
+            "ARCA",
+            "",
+            "",
+            "",
+            "",
+            "US/Eastern",
+            "",
+            "",
+            "",
+            "",
+            0,
+            1,
+            "",
+            "",
+            "26",
+            "",
+            "COMMON",
+            "0.0001",
+            "0.0001",
+            "100",
+        )
         self._send(conn, 52, 1, req)
 
     def _historical(self, conn: dict, req: int, sym: str) -> None:
@@ -339,14 +412,35 @@ class FakeTwsServer:
             return True
         price = self.prices[sym]
         if action == "BUY" and qty * price > self.cash:
-            self._send(conn, 4, 2, oid, 201, "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO "
-                       "OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE [%.2f USD] MUST EXCEED THE INITIAL "
-                       "MARGIN [%.2f USD]" % (self.cash, qty * price), "")
+            self._send(
+                conn,
+                4,
+                2,
+                oid,
+                201,
+                "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO "
+                "OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE [%.2f USD] MUST EXCEED THE INITIAL "
+                "MARGIN [%.2f USD]" % (self.cash, qty * price),
+                "",
+            )
             return True
         self._perm += 1
-        o = {"order_id": oid, "perm_id": self._perm, "client_id": conn["client_id"], "symbol": sym, "action": action,
-             "qty": qty, "type": otype, "lmt": float(lmt) if lmt else None, "tif": tif or "DAY", "ref": ref,
-             "status": "Submitted", "filled": 0.0, "avg": 0.0, "done_at": ""}
+        o = {
+            "order_id": oid,
+            "perm_id": self._perm,
+            "client_id": conn["client_id"],
+            "symbol": sym,
+            "action": action,
+            "qty": qty,
+            "type": otype,
+            "lmt": float(lmt) if lmt else None,
+            "tif": tif or "DAY",
+            "ref": ref,
+            "status": "Submitted",
+            "filled": 0.0,
+            "avg": 0.0,
+            "done_at": "",
+        }
         self.orders[o["perm_id"]] = o
         self.orders_created += 1
         limit_ok = o["lmt"] is None or (price <= o["lmt"] if action == "BUY" else price >= o["lmt"])
@@ -389,47 +483,152 @@ class FakeTwsServer:
         o["avg"] = price
         o["status"] = "Filled" if o["filled"] >= o["qty"] else "Submitted"
         if o["status"] == "Filled":
-            o["done_at"] = datetime.now(timezone.utc).strftime("%Y%m%d %H:%M:%S UTC")
+            o["done_at"] = datetime.now(UTC).strftime("%Y%m%d %H:%M:%S UTC")
         n = len(self.executions) + 1
-        self.executions.append({"order": o, "exec_id": f"0000f00d.{n:08d}.01.01", "shares": qty, "price": price,
-                                "cum": o["filled"], "commission": fee,
-                                "time": datetime.now(timezone.utc).strftime("%Y%m%d %H:%M:%S UTC")})
+        self.executions.append(
+            {
+                "order": o,
+                "exec_id": f"0000f00d.{n:08d}.01.01",
+                "shares": qty,
+                "price": price,
+                "cum": o["filled"],
+                "commission": fee,
+                "time": datetime.now(UTC).strftime("%Y%m%d %H:%M:%S UTC"),
+            }
+        )
 
     def _cancel(self, conn: dict, o: dict[str, Any]) -> None:
         if o["status"] not in ("Submitted", "PreSubmitted"):
             return
         o["status"] = "Cancelled"
-        o["done_at"] = datetime.now(timezone.utc).strftime("%Y%m%d %H:%M:%S UTC")
+        o["done_at"] = datetime.now(UTC).strftime("%Y%m%d %H:%M:%S UTC")
         self._order_status(conn, o)
 
-    def _order_status(self, conn: dict, o: dict[str, Any], status: str | None = None,
-                      filled: float | None = None) -> None:
+    def _order_status(
+        self, conn: dict, o: dict[str, Any], status: str | None = None, filled: float | None = None
+    ) -> None:
         filled = o["filled"] if filled is None else filled
-        self._send(conn, 3, o["order_id"], status or o["status"], filled, o["qty"] - filled,
-                   o["avg"] if filled else 0.0, o["perm_id"], 0, o["avg"] if filled else 0.0, o["client_id"], "", 0.0)
+        self._send(
+            conn,
+            3,
+            o["order_id"],
+            status or o["status"],
+            filled,
+            o["qty"] - filled,
+            o["avg"] if filled else 0.0,
+            o["perm_id"],
+            0,
+            o["avg"] if filled else 0.0,
+            o["client_id"],
+            "",
+            0.0,
+        )
 
     def _exec_details(self, conn: dict, ex: dict[str, Any], req: int) -> None:
         o = ex["order"]
         c = self._contract(o["symbol"])
-        self._send(conn, 11, req, o["order_id"], *c[:7], "ARCA", "USD", o["symbol"], o["symbol"], ex["exec_id"],
-                   ex["time"], self.account, "ARCA", "BOT" if o["action"] == "BUY" else "SLD", ex["shares"],
-                   ex["price"], o["perm_id"], o["client_id"], 0, ex["cum"], ex["price"], o["ref"], "", "", "", 1)
+        self._send(
+            conn,
+            11,
+            req,
+            o["order_id"],
+            *c[:7],
+            "ARCA",
+            "USD",
+            o["symbol"],
+            o["symbol"],
+            ex["exec_id"],
+            ex["time"],
+            self.account,
+            "ARCA",
+            "BOT" if o["action"] == "BUY" else "SLD",
+            ex["shares"],
+            ex["price"],
+            o["perm_id"],
+            o["client_id"],
+            0,
+            ex["cum"],
+            ex["price"],
+            o["ref"],
+            "",
+            "",
+            "",
+            1,
+        )
 
     def _commission(self, conn: dict, ex: dict[str, Any]) -> None:
         self._send(conn, 59, 1, ex["exec_id"], ex["commission"], "USD", UNSET_DOUBLE, UNSET_DOUBLE, "")
 
     def _order_head(self, o: dict[str, Any]) -> list[Any]:
         """Fields shared by openOrder and completedOrder: action .. orderRef."""
-        return [o["action"], o["qty"], o["type"], o["lmt"] if o["lmt"] is not None else "", "", o["tif"], "",
-                self.account, "", 0, o["ref"]]
+        return [
+            o["action"],
+            o["qty"],
+            o["type"],
+            o["lmt"] if o["lmt"] is not None else "",
+            "",
+            o["tif"],
+            "",
+            self.account,
+            "",
+            0,
+            o["ref"],
+        ]
 
     def _open_order(self, conn: dict, o: dict[str, Any], status: str | None = None) -> None:
         c = self._contract(o["symbol"])
-        fields: list[Any] = [5, o["order_id"], *c[:7], "SMART", "USD", o["symbol"], o["symbol"], *self._order_head(o),
-                             o["client_id"], o["perm_id"], 0, 0, 0, "", "", "", "", "",
-                             ""]  # faProfile (server < 177)
-        fields += ["", "", "", "", "", 0, "", -1, 0, "", "", "", "", "", "", 0, 0, 0, "", 3, 0, 0, "", 0, 0, "", 0,
-                   "", ""]  # modelCode .. deltaNeutralAuxPrice (deltaNeutralOrderType empty)
+        fields: list[Any] = [
+            5,
+            o["order_id"],
+            *c[:7],
+            "SMART",
+            "USD",
+            o["symbol"],
+            o["symbol"],
+            *self._order_head(o),
+            o["client_id"],
+            o["perm_id"],
+            0,
+            0,
+            0,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]  # faProfile (server < 177)
+        fields += [
+            "",
+            "",
+            "",
+            "",
+            "",
+            0,
+            "",
+            -1,
+            0,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            0,
+            0,
+            0,
+            "",
+            3,
+            0,
+            0,
+            "",
+            0,
+            0,
+            "",
+            0,
+            "",
+            "",
+        ]  # modelCode .. deltaNeutralAuxPrice (deltaNeutralOrderType empty)
         fields += [0, 0, "", "", "", "", ""]  # continuousUpdate .. comboLegsDescrip
         fields += [0, 0, 0]  # comboLegs, orderComboLegs, smartComboRoutingParams
         fields += ["", "", ""]  # scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement (unset)
@@ -445,9 +644,24 @@ class FakeTwsServer:
 
     def _completed_order(self, conn: dict, o: dict[str, Any]) -> None:
         c = self._contract(o["symbol"])
-        fields: list[Any] = [101, *c[:7], "SMART", "USD", o["symbol"], o["symbol"], *self._order_head(o),
-                             o["perm_id"], 0, 0, 0, "", "", "", "",
-                             ""]  # faProfile (server < 177)
+        fields: list[Any] = [
+            101,
+            *c[:7],
+            "SMART",
+            "USD",
+            o["symbol"],
+            o["symbol"],
+            *self._order_head(o),
+            o["perm_id"],
+            0,
+            0,
+            0,
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]  # faProfile (server < 177)
         fields += ["", "", "", "", "", 0, "", -1, "", "", "", "", "", "", 0, 0, "", 3, 0, "", 0, "", ""]
         fields += [0, 0, "", "", ""]  # continuousUpdate, referencePriceType, trailStop, trailingPct, comboLegsDescrip
         fields += [0, 0, 0]
