@@ -29,6 +29,7 @@ import pandas as pd
 
 from engine.batch.spec import Batch, JobSpec
 from engine.errors import EngineError
+from engine.store.jsonable import json_default
 from engine.store.sqlite import connect, ensure_schema, transaction
 from engine.store.workspace import db_path
 
@@ -249,7 +250,7 @@ class JobQueue:
 
     def save_summary(self, job_id: str, worker: str, summary: Mapping[str, Any]) -> bool:
         """Keep a running job's result summary (so a retry after a crash right after saving can reuse it)."""
-        return self._update_owned(job_id, worker, "summary_json = ?", [json.dumps(summary, default=_json_default)])
+        return self._update_owned(job_id, worker, "summary_json = ?", [json.dumps(summary, default=json_default)])
 
     def finish(
         self,
@@ -270,7 +271,7 @@ class JobQueue:
         args: list[Any] = [now, now, run_id, objective_name, _finite(objective)]
         if summary is not None:
             sets += ", summary_json = ?"
-            args.append(json.dumps(summary, default=_json_default))
+            args.append(json.dumps(summary, default=json_default))
         if executor:
             sets += ", worker = ?"
             args.append(executor)
@@ -474,13 +475,3 @@ def _finite(value: float | None) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    return str(value)

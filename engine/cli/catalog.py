@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from engine.cli.output import plain, print_json, table_text
+from engine.cli.output import print_json, table_text
+from engine.store.jsonable import dumps
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -114,7 +114,7 @@ def presets_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(preset.to_dict())
     else:
-        print(json.dumps(plain(preset.to_dict()), indent=2))
+        print(dumps(preset.to_dict(), indent=2))
     return 0
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.output import frame_text, plain, print_json, table_text
+from engine.cli.output import frame_text, print_json, table_text
+from engine.store.jsonable import plain
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -12,12 +12,13 @@ import argparse
 import math
 from typing import Any
 
-from engine.cli.output import format_metric, metrics_json, plain, print_json, table_text
+from engine.cli.output import format_metric, metrics_json, print_json, table_text
 from engine.cli.parsing import parse_params
 from engine.config import FILLS, REBALANCES
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES
 from engine.research.optimize import METHODS, OptimizationResult, OptimizeSpec
+from engine.store.jsonable import plain
 
 SHOWN_METRICS = ("sharpe", "cagr", "max_drawdown", "n_trades")
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 import pandas as pd
+
+from engine.store.jsonable import dumps, plain
 
 # How each metric is shown in text tables (JSON always carries the raw value: fractions stay fractions).
 PERCENT = {
@@ -56,28 +57,6 @@ METRIC_ORDER = (
 )
 
 
-def plain(value: Any) -> Any:
-    """A strict-JSON value: numpy scalars -> Python, NaN/inf -> None, timestamps -> ISO text, recursively."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is pd.NaT:
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, (str, int, bool)) or value is None:
-        return value
-    return str(value)
-
-
 def metrics_json(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Metrics for JSON output: counts as integers, non-finite values as null."""
     out = {}
@@ -90,7 +69,7 @@ def metrics_json(metrics: Mapping[str, Any]) -> dict[str, Any]:
 
 def print_json(obj: Any, out: TextIO | None = None) -> None:
     """Print ONE strict JSON object (no NaN tokens) on one line."""
-    print(json.dumps(plain(obj), allow_nan=False), file=out or sys.stdout)
+    print(dumps(obj), file=out or sys.stdout)
 
 
 def format_metric(name: str, value: Any) -> str:

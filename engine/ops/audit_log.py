@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from engine.store.jsonable import dumps
 from engine.store.sqlite import connect, ensure_schema, transaction
 
 COMPONENT = "audit_log"
@@ -144,27 +145,7 @@ def _iso(ts: Any) -> str:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(_plain(value), allow_nan=False, sort_keys=True)
-
-
-def _plain(value: Any) -> Any:
-    """A strict-JSON value (NaN/inf -> None, timestamps -> ISO, numpy scalars -> Python)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (str, int, bool)) or value is None:
-        return value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
+    return dumps(value, nat="NaT", sort_keys=True)
 
 
 class AuditLog:

@@ -35,6 +35,7 @@ from engine.errors import EngineError
 from engine.request import BacktestRequest
 from engine.research.reproduce import ReproKey, reproducibility_key
 from engine.sim.result import BacktestResult
+from engine.store.jsonable import json_default
 from engine.store.sqlite import connect, ensure_schema, transaction
 from engine.store.workspace import db_path
 
@@ -164,8 +165,8 @@ class RunStore:
             "symbols": ",".join(request.symbols),
             "start": start,
             "end": end,
-            "request_json": json.dumps(request.to_dict(), default=_json_default),
-            "result_json": json.dumps(meta, default=_json_default),
+            "request_json": json.dumps(request.to_dict(), default=json_default),
+            "result_json": json.dumps(meta, default=json_default),
             "metrics_json": json.dumps(metrics),
             "repro_key": key.key,
             "request_hash": key.request_hash,
@@ -308,7 +309,7 @@ class RunStore:
                 ("optimization", _frame_parquet(table)),
                 (
                     "optimization_spec",
-                    _frame_parquet(pd.DataFrame({"spec_json": [json.dumps(spec or {}, default=_json_default)]})),
+                    _frame_parquet(pd.DataFrame({"spec_json": [json.dumps(spec or {}, default=json_default)]})),
                 ),
             ],
         )
@@ -350,9 +351,7 @@ class RunStore:
         extra.append(
             (
                 PAYLOAD_FRAME,
-                _frame_parquet(
-                    pd.DataFrame({"payload_json": [json.dumps(dict(payload or {}), default=_json_default)]})
-                ),
+                _frame_parquet(pd.DataFrame({"payload_json": [json.dumps(dict(payload or {}), default=json_default)]})),
             )
         )
         return self._attach(run_id, extra)
@@ -439,13 +438,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return float(value)
     return value
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
