@@ -1,7 +1,7 @@
 """Runners: where a batch's jobs compute. One interface, two back ends, the same numbers.
 
-`LocalRunner(workers=cores)`: a `concurrent.futures.ProcessPoolExecutor` (spawned processes, so nothing of
-the parent's threads or locks is inherited). `DaskRunner(address=None)`: a `distributed.Client` at a
+`LocalRunner(workers=cores)`: an `engine.research.pool.ProcessPool` (spawned processes, so nothing of the
+parent's threads or locks is inherited). `DaskRunner(address=None)`: a `distributed.Client` at a
 scheduler address, or a `LocalCluster` on 127.0.0.1 (processes, one thread each) when none is given.
 
 Both run the same functions on a job's spec, so the numbers cannot depend on the runner. `run_batch` (the
@@ -16,25 +16,26 @@ jobs' heartbeats stop and an `ivybt worker` (or the next `run_batch`) takes them
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from engine.batch.jobs import compute_job_safe, record_or_fail, recover_saved, run_job_task
 from engine.batch.queue import ClaimedJob, JobQueue, heartbeat_interval, new_worker_id
 from engine.batch.spec import JobSpec
 from engine.errors import ConfigError, EngineError
+from engine.research.pool import ProcessPool
 
 RUNNERS: tuple[str, ...] = ("local", "dask")
 DEFAULT_CONNECT_TIMEOUT = 30.0  # seconds to wait for a Dask scheduler at an address
 
 
 class Runner(ABC):
-    """Computes job specs somewhere; `submit` returns a future, `wait_any` blocks until one is done."""
+    """Computes job specs (or any plain call) somewhere; `submit` / `submit_call` return a future, `wait_any`
+    blocks until one is done. A runner is an `engine.research.pool.CallRunner`, so walk-forward windows run
+    on it too."""
 
     name: str = "runner"
     workers: int = 1
@@ -49,13 +50,17 @@ class Runner(ABC):
     """True when worker processes share this machine's workspace and save results themselves."""
 
     @abstractmethod
-    def submit(self, spec: JobSpec, job_id: str = "", worker: str = "", db: str = "") -> Any: ...
+    def submit_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run fn(*args) on a worker (fn and args must pickle); returns its future."""
 
-    def _task(self, spec: JobSpec, job_id: str, worker: str, db: str) -> tuple[Callable[..., Any], tuple]:
+    def submit(self, spec: JobSpec, job_id: str = "", worker: str = "", db: str = "") -> Any:
+        """Compute the job `spec` on a worker; where workers share the workspace (and `db` is given) the
+        worker also records it (`run_job_task`), else it only computes (`compute_job_safe`)."""
         if self.records_in_workers and db:
-            return run_job_task, (spec.to_dict(), job_id, worker, db)
-        return compute_job_safe, (spec.to_dict(),)
+            return self.submit_call(run_job_task, spec.to_dict(), job_id, worker, db)
+        return self.submit_call(compute_job_safe, spec.to_dict())
 
+    @abstractmethod
     def warm_up(self) -> None:
         """Start every worker process and load the engine and numba's compiled kernels in it (not timed)."""
 
@@ -72,6 +77,7 @@ class Runner(ABC):
     def cancel(self, future: Any) -> None:
         future.cancel()
 
+    @abstractmethod
     def close(self) -> None: ...
 
     def __enter__(self) -> Runner:
@@ -88,25 +94,24 @@ class LocalRunner(Runner):
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = _workers(workers)
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPool(self.workers)
 
     records_in_workers = True
 
-    def submit(self, spec: JobSpec, job_id: str = "", worker: str = "", db: str = "") -> Any:
-        fn, args = self._task(spec, job_id, worker, db)
-        return self._pool.submit(fn, *args)
+    def submit_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self._pool.submit_call(fn, *args)
 
     def warm_up(self) -> None:
         for _ in range(3):  # each task holds its process a moment, so the tasks land on distinct processes
-            pids = {f.result() for f in [self._pool.submit(warm_process, 0.5) for _ in range(self.workers)]}
+            pids = {f.result() for f in [self.submit_call(warm_process, 0.5) for _ in range(self.workers)]}
             if len(pids) == self.workers:
                 return
 
     def wait_any(self, futures: Iterable[Any]) -> set[Any]:
-        return set(wait(list(futures), return_when=FIRST_COMPLETED).done)
+        return self._pool.wait_any(futures)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.close()
 
 
 class DaskRunner(Runner):
@@ -145,8 +150,7 @@ class DaskRunner(Runner):
             self._client = Client(self._cluster)
         self.address = self._client.scheduler.address
 
-    def submit(self, spec: JobSpec, job_id: str = "", worker: str = "", db: str = "") -> Any:
-        fn, args = self._task(spec, job_id, worker, db)
+    def submit_call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._client.submit(fn, *args, pure=False)
 
     def warm_up(self) -> None:

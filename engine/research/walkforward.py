@@ -18,9 +18,9 @@ means nothing). `objective_efficiency` is the same ratio for the objective: mean
 objective. OOS metrics are computed from the OOS equity alone, so trade-based metrics (n_trades, win_rate,
 ...) are NaN out-of-sample; choose an equity-based objective (sharpe, cagr, calmar, ...) for walk-forward.
 
-Windows are independent: with workers > 1 they run on `WindowRunner`, the batch runners' LocalRunner
-process pool, each window getting only its own bars (IS start .. OOS end); the result is identical to the
-serial run. `save_walkforward` stores the stitched OOS equity as a run with the chosen set of every window.
+Windows are independent: with workers > 1 they run on a `ProcessPool` (`engine.research.pool`), or on any
+runner given (a batch runner: the local pool or Dask), each window getting only its own bars (IS start ..
+OOS end); the result is identical to the serial run. `save_walkforward` stores the stitched OOS equity as a run with the chosen set of every window.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.batch.runners import LocalRunner
 from engine.data.market import FIELDS, MarketData
 from engine.errors import ConfigError
 from engine.metrics import backtest_metrics, metrics_table
 from engine.request import BacktestRequest
 from engine.research.optimize import ObjectiveFn, OptimizeSpec, run_optimization, search_space
+from engine.research.pool import CallRunner, ProcessPool
 from engine.research.splits import Window, parse_length, split_windows
 from engine.sim.grid import Progress, run_grid
 from engine.sim.result import BacktestResult
@@ -139,15 +139,6 @@ class WindowOutcome:
     chosen: dict[str, Any]
 
 
-class WindowRunner(LocalRunner):
-    """The batch runners' local process pool (`engine.batch.runners.LocalRunner`: spawned processes), given
-    walk-forward windows as plain calls instead of batch job specs."""
-
-    def submit_call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run fn(*args) in a worker process; returns its future."""
-        return self._pool.submit(fn, *args)
-
-
 def run_walkforward(
     spec: WalkForwardSpec,
     *,
@@ -156,7 +147,7 @@ def run_walkforward(
     should_stop: Callable[[], bool] | None = None,
     objective_fn: ObjectiveFn | None = None,
     workers: int | None = None,
-    runner: WindowRunner | None = None,
+    runner: CallRunner | None = None,
 ) -> WalkForwardResult:
     """Optimize on each in-sample window, evaluate out-of-sample, stitch the OOS equity (module docstring).
 
@@ -168,9 +159,10 @@ def run_walkforward(
             ConfigError("cancelled").
         objective_fn: as in `run_optimization` (module-level, i.e. picklable, for the process pool).
         workers: None or 1 = windows one after another, each grid on `workers` threads (None = one per
-            core); > 1 = windows in parallel on a `WindowRunner` of that many processes (one thread each).
+            core); > 1 = windows in parallel on a `ProcessPool` of that many processes (one thread each).
             Both give identical results.
-        runner: an open WindowRunner to use (and leave open) instead of starting one.
+        runner: an open runner to use (and leave open) instead of starting a pool: a batch runner
+            (`engine.batch.runners`, local or Dask) or a `ProcessPool`.
     """
     from engine.strategies.registry import get_strategy
 
@@ -215,14 +207,14 @@ def _in_turn(
 
 def _in_pool(
     jobs: list[tuple],
-    runner: WindowRunner | None,
+    runner: CallRunner | None,
     workers: int | None,
     progress: Progress | None,
     should_stop: Callable[[], bool] | None,
 ) -> list[WindowOutcome]:
-    """Every window on a process pool (`runner`, or a new WindowRunner(workers) closed afterwards)."""
+    """Every window on `runner`, or on a new ProcessPool(workers) closed afterwards."""
     own = runner is None
-    pool = WindowRunner(workers) if own else runner
+    pool = ProcessPool(workers or 1) if runner is None else runner
     try:
         pending = {pool.submit_call(window_task, *job): job[2].number for job in jobs}
         outcomes: dict[int, WindowOutcome] = {}

@@ -207,9 +207,9 @@ def test_spec_round_trip_progress_and_errors(spy):
 
 @pytest.fixture(scope="module")
 def pool():
-    from engine.research.walkforward import WindowRunner
+    from engine.batch.runners import LocalRunner
 
-    with WindowRunner(2) as runner:
+    with LocalRunner(2) as runner:  # the batch runner: windows go through its public submit_call
         yield runner
 
 
