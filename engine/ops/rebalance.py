@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from engine.errors import ConfigError, DataError
-from engine.ops.risk import FAIL, CheckResult
+from engine.ops.checks import FAIL, CheckResult
 
 QTY_DECIMALS = 6
 LINE_COLUMNS: tuple[str, ...] = (

@@ -30,16 +30,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from engine.errors import ConfigError, EngineError
+from engine.ops.checks import FAIL, PASS, WARN, CheckResult
+from engine.ops.rebalance import RebalancePlan
 
-if TYPE_CHECKING:  # pragma: no cover
-    from engine.ops.rebalance import RebalancePlan
-
-PASS, WARN, FAIL = "pass", "warn", "fail"
 KILL_SWITCH_FILE = "KILL_SWITCH"
 LIMITS_FILE = "risk_limits.json"
 TOL = 1e-6
@@ -103,21 +101,6 @@ class RiskLimits:
         if unknown:
             raise ConfigError(f"risk limits: unknown field(s) {unknown}; expected some of {sorted(known)}")
         return cls(**dict(values))
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One pre-trade check: status "pass" / "warn" / "fail", measured value vs limit, and why."""
-
-    name: str
-    status: str
-    value: float | None
-    limit: float | None
-    message: str
-
-    @property
-    def passed(self) -> bool:
-        return self.status != FAIL
 
 
 def load_limits(path: str | Path | None = None) -> RiskLimits:
