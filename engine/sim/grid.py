@@ -49,8 +49,7 @@ class GridResult:
 
 
 def _weights_for(strategy_cls: type[Strategy], data: MarketData, params: list[Any]) -> list[np.ndarray]:
-    fast = getattr(strategy_cls, "grid_weights", None)
-    many = fast(data, params) if fast is not None else None  # None: not for this (sub)class
+    many = strategy_cls.grid_weights(data, params)  # None: no fast path for this (sub)class
     if many is not None:
         return list(many)
     out = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -175,6 +175,19 @@ class Strategy(ABC):
 
         Saves building and re-aligning a DataFrame on every backtest; a strategy that implements it derives
         `target_weights` from it, so the look-ahead audit checks the same numbers the simulator trades.
+        """
+        return None
+
+    @classmethod
+    def grid_weights(cls, data: MarketData, params_list: Sequence[Any]) -> list[np.ndarray] | None:
+        """Optional fast path for parameter sweeps (`engine.sim.grid.run_grid`, hence optimization and
+        walk-forward): one float64 (bars, symbols) array per `Params` of `params_list`, in order, each exactly
+        `cls(params).target_weights(data)`'s values in `data`'s column order, or None (the default: the grid
+        calls `target_weights` once per set).
+
+        Worth it when parameter sets share work (each distinct indicator computed once for all sets); a
+        subclass that overrides `target_weights` of a parent implementing this should return None, so the
+        weights it trades are its own.
         """
         return None
 
