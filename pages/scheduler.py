@@ -15,8 +15,10 @@ from engine.metrics import METRIC_NAMES
 from engine.store.workspace import workspace_dir
 from engine.strategies.registry import list_strategies
 from ui import scheduler_view as view
+from ui.shell import ensure_navigation
 from ui.state import run_store, set_current_run
 
+ensure_navigation()
 st.title("Scheduler")
 queue = JobQueue()
 if "sched_yaml" not in st.session_state:
