@@ -1,33 +1,38 @@
-"""Backtest configuration: frozen dataclasses, validated on construction (errors name field and value)."""
+"""Backtest configuration: frozen pydantic dataclasses; each field's type and bounds are declared here once.
+
+A bad value raises ConfigError naming the field and the value (see `engine.validation`), whether the
+config is built by keyword, by `dataclasses.replace` or from a plain mapping (`from_dict`).
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from dataclasses import asdict
+from typing import Annotated, Any, Literal, get_args
 
-from engine.errors import ConfigError
+from pydantic import BeforeValidator, Field, StrictBool, StrictFloat, StrictStr
+from pydantic.dataclasses import dataclass
+
+from engine.validation import FORBID, parse, validated
 
 Fill = Literal["next_open", "next_close", "same_close"]
 Rebalance = Literal["on_change", "daily", "weekly", "monthly"]
-FILLS: tuple[str, ...] = ("next_open", "next_close", "same_close")
-REBALANCES: tuple[str, ...] = ("on_change", "daily", "weekly", "monthly")
+FILLS: tuple[str, ...] = get_args(Fill)
+REBALANCES: tuple[str, ...] = get_args(Rebalance)
 OPTIMISTIC_FILL_LABEL = "same_close (optimistic: fills at the signal bar's own close)"
+_NONE_IS_DEFAULT = BeforeValidator(lambda v: {} if v is None else v)
+"""An empty YAML section (`costs:`) means the defaults."""
+Bps = Annotated[StrictFloat, Field(ge=0, le=1000)]
+"""A cost in basis points of traded notional."""
+Money = Annotated[StrictFloat, Field(ge=0)]
+Exposure = Annotated[StrictFloat, Field(gt=0, le=100)]
+"""A leverage or weight: sum or single |w|."""
+Fraction = Annotated[StrictFloat, Field(gt=0, le=1)]
+"""A fraction of the entry price (0.05 = 5%)."""
 
 
-def _check_number(
-    owner: str, name: str, value: Any, low: float | None = None, high: float | None = None, low_open: bool = False
-) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
-        raise ConfigError(f"{owner}.{name}: {value!r} is not a number")
-    if low is not None and (value < low or (low_open and value == low)):
-        raise ConfigError(f"{owner}.{name}: {value!r} must be {'>' if low_open else '>='} {low}")
-    if high is not None and value > high:
-        raise ConfigError(f"{owner}.{name}: {value!r} must be <= {high}")
-
-
-@dataclass(frozen=True)
+@validated("costs")
+@dataclass(frozen=True, config=FORBID)
 class Costs:
     """Trading costs applied to every fill, rebalances included.
 
@@ -36,17 +41,13 @@ class Costs:
     slippage_bps: each fill price moves against the trader by this many basis points.
     """
 
-    commission_bps: float = 0.0
-    min_commission: float = 0.0
-    slippage_bps: float = 0.0
-
-    def __post_init__(self) -> None:
-        _check_number("costs", "commission_bps", self.commission_bps, 0, 1000)
-        _check_number("costs", "min_commission", self.min_commission, 0)
-        _check_number("costs", "slippage_bps", self.slippage_bps, 0, 1000)
+    commission_bps: Bps = 0.0
+    min_commission: Money = 0.0
+    slippage_bps: Bps = 0.0
 
 
-@dataclass(frozen=True)
+@validated("risk")
+@dataclass(frozen=True, config=FORBID)
 class Risk:
     """Position limits and stops.
 
@@ -56,25 +57,15 @@ class Risk:
     bar's low/high after entry; None = off.
     """
 
-    max_leverage: float = 1.0
-    max_position: float | None = None
-    stop_loss: float | None = None
-    take_profit: float | None = None
-    trailing_stop: float | None = None
-
-    def __post_init__(self) -> None:
-        _check_number("risk", "max_leverage", self.max_leverage, 0, 100, low_open=True)
-        if self.max_position is not None:
-            _check_number("risk", "max_position", self.max_position, 0, 100, low_open=True)
-        for name in ("stop_loss", "trailing_stop"):
-            v = getattr(self, name)
-            if v is not None:
-                _check_number("risk", name, v, 0, 1, low_open=True)
-        if self.take_profit is not None:
-            _check_number("risk", "take_profit", self.take_profit, 0, None, low_open=True)
+    max_leverage: Exposure = 1.0
+    max_position: Exposure | None = None
+    stop_loss: Fraction | None = None
+    take_profit: Annotated[StrictFloat, Field(gt=0)] | None = None
+    trailing_stop: Fraction | None = None
 
 
-@dataclass(frozen=True)
+@validated("config")
+@dataclass(frozen=True, config=FORBID)
 class BacktestConfig:
     """How a backtest is simulated (DESIGN §3). Bar timing: signals at close t, fills per `fill`.
 
@@ -87,32 +78,19 @@ class BacktestConfig:
     cash_rate: annual rate earned (or paid, if negative cash) on cash, compounded per bar.
     periods_per_year: bars per year, used for annualization (252 for daily equity bars).
     benchmark: symbol whose buy-and-hold equity is reported beside the strategy (None = first symbol).
+    costs / risk: given as `Costs` / `Risk` or as mappings of their fields (None = the defaults).
     """
 
-    initial_cash: float = 100_000.0
-    costs: Costs = field(default_factory=Costs)
-    risk: Risk = field(default_factory=Risk)
-    fill: str = "next_open"
-    fractional: bool = True
-    rebalance: str = "on_change"
-    drift_threshold: float = 0.0
-    cash_rate: float = 0.0
-    periods_per_year: float = 252.0
-    benchmark: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_number("config", "initial_cash", self.initial_cash, 0, low_open=True)
-        if self.fill not in FILLS:
-            raise ConfigError(f"config.fill: {self.fill!r} is not one of {FILLS}")
-        if self.rebalance not in REBALANCES:
-            raise ConfigError(f"config.rebalance: {self.rebalance!r} is not one of {REBALANCES}")
-        _check_number("config", "drift_threshold", self.drift_threshold, 0, 10)
-        _check_number("config", "cash_rate", self.cash_rate, -1, 1)
-        _check_number("config", "periods_per_year", self.periods_per_year, 0, 1e7, low_open=True)
-        if not isinstance(self.costs, Costs):
-            raise ConfigError(f"config.costs must be Costs, got {type(self.costs).__name__}")
-        if not isinstance(self.risk, Risk):
-            raise ConfigError(f"config.risk must be Risk, got {type(self.risk).__name__}")
+    initial_cash: Annotated[StrictFloat, Field(gt=0)] = 100_000.0
+    costs: Annotated[Costs, _NONE_IS_DEFAULT] = Costs()
+    risk: Annotated[Risk, _NONE_IS_DEFAULT] = Risk()
+    fill: Fill = "next_open"
+    fractional: StrictBool = True
+    rebalance: Rebalance = "on_change"
+    drift_threshold: Annotated[StrictFloat, Field(ge=0, le=10)] = 0.0
+    cash_rate: Annotated[StrictFloat, Field(ge=-1, le=1)] = 0.0
+    periods_per_year: Annotated[StrictFloat, Field(gt=0, le=1e7)] = 252.0
+    benchmark: StrictStr | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,22 +98,4 @@ class BacktestConfig:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> BacktestConfig:
         """Build from a plain mapping (preset, YAML, JSON); unknown keys raise ConfigError naming them."""
-        values = dict(values)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"config: unknown field(s) {unknown}; expected some of {sorted(known)}")
-        costs, risk = values.pop("costs", {}) or {}, values.pop("risk", {}) or {}
-        return cls(costs=_sub(Costs, costs, "costs"), risk=_sub(Risk, risk, "risk"), **values)
-
-
-def _sub(cls: type, values: Any, name: str) -> Any:
-    if isinstance(values, cls):
-        return values
-    if not isinstance(values, Mapping):
-        raise ConfigError(f"{name}: expected a mapping, got {values!r}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"{name}: unknown field(s) {unknown}; expected some of {sorted(known)}")
-    return cls(**values)
+        return parse(cls, values)
