@@ -28,8 +28,8 @@ import pandas as pd
 from engine.data.market import MarketData
 from engine.errors import DataError
 from engine.ops.audit_log import AuditLog
-from engine.research.audit import call_strategy
 from engine.store.presets import Preset, load_preset
+from engine.strategies.boundary import call_strategy
 
 MARKET_TZ = "America/New_York"
 WEIGHT_EPS = 1e-12

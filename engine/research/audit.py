@@ -8,66 +8,24 @@ reported. When a check fails, the gap between the last passing and the first fai
 bisected to find the earliest truncation that already disagrees (exact for leaks that, once they start,
 stay — e.g. `close.shift(-1)`); every reported bar is a real disagreement either way.
 
-`call_strategy` is the boundary to a strategy's own code (used here and by the simulator): an exception
-raised inside a user strategy becomes a StrategyError naming the strategy, its file and line.
+Strategies are called through `engine.strategies.boundary.call_strategy`, as the simulator calls them: an
+exception raised inside a user strategy becomes a StrategyError naming the strategy, its file and line.
 """
 
 from __future__ import annotations
 
-import inspect
-import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-import engine
 from engine.data.market import MarketData
 from engine.errors import EngineError, StrategyError
 from engine.strategies.base import Strategy
+from engine.strategies.boundary import call_strategy
 
 TOLERANCE = 1e-9
-ENGINE_DIR = Path(engine.__file__).resolve().parent
-"""Strategies defined under this folder are built-ins: an exception from them is an engine bug, not wrapped."""
-
-
-def user_file(strategy: Strategy) -> Path | None:
-    """The file that defines `strategy`'s class, or None for a built-in (or a class without a file)."""
-    try:
-        name = inspect.getsourcefile(type(strategy)) or inspect.getfile(type(strategy))
-    except (TypeError, OSError):  # defined in C or interactively
-        return None
-    path = Path(name).resolve()
-    return None if path.is_relative_to(ENGINE_DIR) else path
-
-
-def _last_line_in(path: Path, error: BaseException) -> int | None:
-    """The line of the innermost traceback frame of `error` that runs in `path`."""
-    lines = [f.lineno for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve() == path]
-    return lines[-1] if lines else None
-
-
-def call_strategy(strategy: Strategy, method: str, data: MarketData) -> Any:
-    """`strategy.<method>(data)` (e.g. "target_weights", "stop_fractions") at the boundary to user code.
-
-    An exception raised by a user strategy's own code is re-raised as StrategyError naming the strategy, its
-    file and line and the original error (chained with `from`). EngineError (StrategyError, ConfigError, ...)
-    passes through unchanged, and so does anything a built-in strategy raises (an engine bug).
-    """
-    try:
-        return getattr(strategy, method)(data)
-    except EngineError:
-        raise
-    except Exception as e:
-        path = user_file(strategy)
-        if path is None:
-            raise
-        line = _last_line_in(path, e)
-        where = f"{path}, line {line}" if line is not None else str(path)
-        name = getattr(strategy, "name", type(strategy).__name__)
-        raise StrategyError(f"strategy {name!r} ({where}) failed in {method}: {type(e).__name__}: {e}") from e
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import metrics_table
-from engine.research.audit import call_strategy
 from engine.sim import jit
 from engine.sim.kernels import FILL_MODES, simulate_kernel
 from engine.sim.simulate import benchmark_values, rebalance_mask, stop_arrays
 from engine.sim.trades import trade_records
 from engine.strategies.base import Strategy, make_params
+from engine.strategies.boundary import call_strategy
 
 Progress = Callable[[int, int], None]
 

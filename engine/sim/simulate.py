@@ -13,12 +13,12 @@ from engine import metrics as metrics_mod
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError, StrategyError
-from engine.research.audit import call_strategy
 from engine.sim import jit
 from engine.sim.kernels import FILL_MODES, REASONS, simulate_kernel
 from engine.sim.result import FILL_COLUMNS, BacktestResult, Deferred
 from engine.sim.trades import trade_records, trades_frame
 from engine.strategies.base import Strategy
+from engine.strategies.boundary import call_strategy
 from engine.strategies.common import ffill
 
 STOP_KEYS = ("stop_loss", "take_profit", "trailing_stop")

@@ -11,9 +11,10 @@ import pytest
 
 from engine.data.market import MarketData
 from engine.errors import StrategyError
-from engine.research.audit import audit_lookahead, call_strategy
+from engine.research.audit import audit_lookahead
 from engine.sim.simulate import run_backtest
 from engine.strategies.base import Strategy, param
+from engine.strategies.boundary import call_strategy
 from engine.strategies.registry import BUILTINS
 from tests.engine.test_strategies_common import market, read_csv
 
