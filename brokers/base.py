@@ -272,6 +272,11 @@ def require_live_opt_in(venue: str) -> None:
         )
 
 
+def env_flag(value: str | None) -> bool:
+    """A settings flag from the environment: "1", "true", "yes" or "on" (any case) is True, anything else False."""
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def check_order_query(status: str) -> str:
     """Validate the `orders(status=...)` argument."""
     if status not in ORDER_QUERIES:

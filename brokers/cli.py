@@ -21,9 +21,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+from os import environ
 from typing import Any
 
+from brokers import make_broker
 from brokers.base import BrokerConfigError, BrokerError
+from brokers.execution import broker_status, execute_plan, notify_plan, plan_rebalance
+from brokers.refresh import bar_source, close_source, refresh_bars
+from brokers.registry import BROKER_NAMES
+from brokers.services import audit_events, kill_switch_status, reset_paper_account, switch_kill_switch
+from engine.cli.output import print_json, table_text
+from engine.data import load_market_data
+from engine.data.sources import WorkspaceSource
+from engine.errors import EngineError
+from engine.ops.audit_log import AuditLog
+from engine.ops.signals import generate_signals
+from engine.store.presets import load_preset
 
 USER_ERRORS: list[type[BaseException]] = [BrokerError]
 """Appended to engine.cli.USER_ERRORS: reported as one line with exit code 2."""
@@ -41,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--broker",
         default=None,
-        choices=("paper", "alpaca", "ibkr"),
+        choices=BROKER_NAMES,
         help="bar source for --refresh (default $IVYBT_BROKER)",
     )
     p.add_argument("--json", action="store_true")
@@ -49,9 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("rebalance", help="plan (dry run) or execute today's rebalance of a preset on a broker")
     p.add_argument("--preset", required=True)
-    p.add_argument(
-        "--broker", default=None, choices=("paper", "alpaca", "ibkr"), help="broker (default $IVYBT_BROKER or paper)"
-    )
+    p.add_argument("--broker", default=None, choices=BROKER_NAMES, help="broker (default $IVYBT_BROKER or paper)")
     p.add_argument(
         "--refresh",
         action="store_true",
@@ -68,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("broker", help="broker connection status and the kill switch")
     bsub = p.add_subparsers(dest="broker_cmd", required=True, metavar="{status,kill-switch,paper-reset}")
     q = bsub.add_parser("status", help="connected? account, equity, cash, PAPER/LIVE (never keys)")
-    q.add_argument("--broker", default=None, choices=("paper", "alpaca", "ibkr"))
+    q.add_argument("--broker", default=None, choices=BROKER_NAMES)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=broker_status_cmd)
     q = bsub.add_parser("kill-switch", help="block (on) or allow (off) every execution")
@@ -87,15 +98,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=audit_log_cmd)
 
 
-def _json(obj: Any) -> None:
-    from engine.cli.output import print_json
-
-    print_json(obj)
-
-
 def _table(frame: Any, columns: list[str]) -> str:
-    from engine.cli.output import table_text
-
     def cell(v: Any) -> str:
         if isinstance(v, float):
             return f"{v:,.6g}" if abs(v) < 1e5 else f"{v:,.2f}"
@@ -112,20 +115,14 @@ def _quiet_ib() -> None:
 
 def _refresh(preset: Any, broker_name: str | None, broker: Any = None, quiet: bool = False) -> Any:
     """Download the preset's bars from the broker's bar source into the workspace; the fresh MarketData."""
-    from os import environ
-
-    from brokers.refresh import bar_source, close_source, refresh_bars
-    from engine.data import load_market_data
-    from engine.data.sources import WorkspaceSource
 
     request = preset.to_request()
     name = (broker_name or environ.get("IVYBT_BROKER") or "paper").strip().lower()
-    source = bar_source(name, request.symbols, request.start, broker if name == "ibkr" else None)
+    source = bar_source(name, request.symbols, request.start, broker)
     try:
         done = refresh_bars(source, list(request.symbols))
     finally:
-        if broker is None or name != "ibkr":
-            close_source(source)
+        close_source(source)  # a source reusing `broker` leaves its connection open
     if not quiet:
         last = max(r.last for r in done)
         print(f"refreshed {len(done)} symbol(s) from {source.name}: last bar {last:%Y-%m-%d}")
@@ -133,16 +130,10 @@ def _refresh(preset: Any, broker_name: str | None, broker: Any = None, quiet: bo
 
 
 def _audit_error(what: str, e: BaseException) -> None:
-    from engine.ops.audit_log import AuditLog
-
     AuditLog().event("error", f"{what}: {type(e).__name__}: {e}", payload={"stage": what, "error": type(e).__name__})
 
 
 def signals(args: argparse.Namespace) -> int:
-    from engine.errors import EngineError
-    from engine.ops.signals import generate_signals
-    from engine.store.presets import load_preset
-
     _quiet_ib()
     preset = load_preset(args.preset)
     try:
@@ -152,7 +143,7 @@ def signals(args: argparse.Namespace) -> int:
         _audit_error("signals", e)
         raise
     if args.json:
-        _json(rep.to_dict())
+        print_json(rep.to_dict())
         return 0
     print(rep.summary())
     print(_table(rep.changes, ["symbol", "previous", "target", "change", "action"]))
@@ -162,23 +153,13 @@ def signals(args: argparse.Namespace) -> int:
 
 
 def _make(name: str | None, preset: Any = None) -> Any:
-    from brokers import make_broker
-
     key = (name or "").strip().lower() or None
-    from os import environ
-
     if (key or environ.get("IVYBT_BROKER", "paper")) == "paper" and preset is not None:
         return make_broker("paper", costs=preset.backtest_config().costs)
     return make_broker(key)
 
 
 def rebalance(args: argparse.Namespace) -> int:
-    from brokers.execution import execute_plan, notify_plan, plan_rebalance
-    from engine.errors import EngineError
-    from engine.ops.audit_log import AuditLog
-    from engine.ops.signals import generate_signals
-    from engine.store.presets import load_preset
-
     _quiet_ib()
     preset = load_preset(args.preset)
     broker = _make(args.broker, preset)
@@ -215,13 +196,13 @@ def rebalance(args: argparse.Namespace) -> int:
             if args.notify:
                 notify_plan(plan)
             if args.json:
-                _json({**out, "executed": False})
+                print_json({**out, "executed": False})
             elif plan.approved:
                 print("dry run: nothing sent (add --execute to send the orders)")
             return 0 if plan.approved else 1
         if not plan.approved:
             if args.json:
-                _json({**out, "executed": False})
+                print_json({**out, "executed": False})
             print("plan BLOCKED: " + "; ".join(f"{c.name}: {c.message}" for c in plan.failed_checks))
             return 1
         confirm = None
@@ -240,7 +221,7 @@ def rebalance(args: argparse.Namespace) -> int:
             confirm = plan.account_id
         report = execute_plan(plan, broker, confirm=confirm, timeout=args.timeout, notify=args.notify)
         if args.json:
-            _json({**out, "executed": True, "execution": report.to_dict()})
+            print_json({**out, "executed": True, "execution": report.to_dict()})
         else:
             print(report.summary())
             print(
@@ -268,18 +249,15 @@ def rebalance(args: argparse.Namespace) -> int:
 
 
 def broker_status_cmd(args: argparse.Namespace) -> int:
-    from brokers.execution import broker_status
-    from engine.ops.risk import kill_switch_reason
-
     _quiet_ib()
     broker = _make(args.broker)
     try:
         st = broker_status(broker)
     finally:
         broker.close()
-    st["kill_switch"] = kill_switch_reason()
+    st["kill_switch"] = kill_switch_status()
     if args.json:
-        _json(st)
+        print_json(st)
     else:
         mode = "LIVE" if st["live"] else "PAPER"
         if st["connected"]:
@@ -295,49 +273,28 @@ def broker_status_cmd(args: argparse.Namespace) -> int:
 
 
 def kill_switch_cmd(args: argparse.Namespace) -> int:
-    from engine.ops.audit_log import AuditLog
-    from engine.ops.risk import kill_switch_reason, set_kill_switch
-
-    if args.state != "status":
-        set_kill_switch(args.state == "on", args.reason)
-        AuditLog().event(
-            "kill_switch",
-            f"kill switch turned {args.state.upper()}" + (f": {args.reason}" if args.reason else "") + " (cli)",
-        )
-    reason = kill_switch_reason()
+    if args.state == "status":
+        reason = kill_switch_status()
+    else:
+        reason = switch_kill_switch(args.state == "on", args.reason, origin="cli")
     print(f"kill switch: {'ON: ' + reason if reason else 'off'}")
     return 0
 
 
 def paper_reset_cmd(args: argparse.Namespace) -> int:
-    from brokers.paper import PaperBroker
-    from engine.ops.audit_log import AuditLog
-
     if not args.yes:
         raise BrokerConfigError(
             "paper-reset deletes the paper account's positions, orders and fills: add --yes to confirm"
         )
-    broker = PaperBroker()
-    new_id = broker.reset(args.cash)
-    cash = broker.account().cash
-    AuditLog().event(
-        "account",
-        f"paper account reset (cli): new account {new_id}, cash {cash:,.2f}",
-        payload={"broker": "paper", "account_id": new_id, "cash": cash},
-    )
-    print(f"paper account reset: {new_id} with cash {cash:,.2f}, no positions")
+    account = reset_paper_account(args.cash, origin="cli")
+    print(f"paper account reset: {account.account_id} with cash {account.cash:,.2f}, no positions")
     return 0
 
 
 def audit_log_cmd(args: argparse.Namespace) -> int:
-    from engine.errors import ConfigError
-    from engine.ops.audit_log import AuditLog
-
-    if args.limit < 1:
-        raise ConfigError(f"--limit {args.limit}: must be >= 1")
-    ev = AuditLog().events(limit=args.limit, plan_id=args.plan)
+    ev = audit_events(args.limit, args.plan)
     if args.json:
-        _json({"events": ev.to_dict(orient="records")})
+        print_json({"events": ev.to_dict(orient="records")})
         return 0
     if ev.empty:
         print("the audit log is empty")

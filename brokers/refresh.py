@@ -1,28 +1,27 @@
 """Fresh bars before signals (`ivybt signals|rebalance --refresh`): a broker's daily bars into the workspace.
 
-The preset's symbols are downloaded from the broker's bar source (`brokers.bars`: Alpaca market data, or IBKR
-historical data through TWS / IB Gateway) and imported into the workspace (`engine.data.import_files`, the
-same validation and atomic writes as the Data page's import). The workspace comes first in the default data
+The preset's symbols are downloaded from the broker's bar source (the registry's `bars`: Alpaca market data in
+brokers.alpaca.bars, IBKR historical data through TWS / IB Gateway in brokers.ibkr.bars) and imported into the
+workspace (`engine.data.import_files`, the same validation and atomic writes as the Data page's import). The workspace comes first in the default data
 source, so the signals, the paper broker's prices and every page then use these bars. The paper broker has no
 bar source of its own: refreshing for it names the brokers that have one.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from brokers.base import BrokerConfigError
+from brokers.base import Broker, BrokerConfigError
+from brokers.registry import BAR_BROKERS, entry, load
 from engine.data.sources import DataSource
 from engine.errors import DataError
-
-BAR_BROKERS: tuple[str, ...] = ("alpaca", "ibkr")
 
 
 @dataclass(frozen=True)
@@ -35,39 +34,34 @@ class Refreshed:
     last: pd.Timestamp
 
 
-def bar_source(broker_name: str, symbols: Sequence[str], start: Any = None, broker: Any = None) -> DataSource:
-    """The daily-bar source of a broker (settings and keys from the environment, like `make_broker`).
+def bar_symbols(symbols: Sequence[str] | str, where: str) -> list[str]:
+    """A bar source's symbols: stripped, upper case, sorted, unique; DataError (naming `where`) when none."""
+    items = [symbols] if isinstance(symbols, str) else list(symbols)
+    out = sorted({str(s).strip().upper() for s in items if str(s).strip()})
+    if not out:
+        raise DataError(f"{where}: no symbols configured")
+    return out
 
-    broker: an existing `IbkrBroker` to reuse (its connection); ignored for Alpaca.
+
+def utc_today() -> str:
+    """Today's UTC date (ISO): part of a bar source's fingerprint, so the cache downloads once a day."""
+    return datetime.now(UTC).date().isoformat()
+
+
+def bar_source(broker_name: str, symbols: Sequence[str], start: Any = None, broker: Broker | None = None) -> DataSource:
+    """The daily-bar source of a broker (the registry's `bars`; settings and keys from the environment, like
+    `make_broker`).
+
+    broker: an existing adapter to reuse (its connection) where the source can (IBKR); ignored otherwise.
     """
-    from brokers import _env_settings
-
-    if broker_name == "alpaca":
-        from brokers.bars import AlpacaBarsSource
-
-        settings = _env_settings("alpaca")
-        return AlpacaBarsSource(
-            symbols,
-            start=start or "2000-01-01",
-            data_url=settings.get("data_url"),
-            feed=settings.get("feed") or os.environ.get("ALPACA_FEED") or None,
+    path = entry(broker_name).bars
+    if path is None:
+        raise BrokerConfigError(
+            f"--refresh: broker {broker_name!r} has no bar source; use one of {BAR_BROKERS} "
+            f"(e.g. --broker alpaca), or import fresh data on the Data page"
         )
-    if broker_name == "ibkr":
-        from brokers.bars import IbkrBarsSource
-
-        if broker is not None:
-            return IbkrBarsSource(symbols, broker=broker)
-        settings = _env_settings("ibkr")
-        return IbkrBarsSource(
-            symbols,
-            host=settings.get("host", "127.0.0.1"),
-            port=settings.get("port"),
-            client_id=int(settings.get("client_id", 1)) + 100,
-        )
-    raise BrokerConfigError(
-        f"--refresh: broker {broker_name!r} has no bar source; use one of {BAR_BROKERS} "
-        f"(e.g. --broker alpaca), or import fresh data on the Data page"
-    )
+    source: DataSource = load(path)(symbols, start=start, broker=broker)
+    return source
 
 
 def refresh_bars(source: DataSource, symbols: Sequence[str]) -> list[Refreshed]:

@@ -11,9 +11,10 @@ import streamlit as st
 
 from brokers.base import BrokerError
 from brokers.execution import broker_status, execute_plan, plan_rebalance
+from brokers.registry import REGISTRY
+from brokers.services import audit_events, kill_switch_status, switch_kill_switch
 from engine.errors import EngineError
 from engine.ops.audit_log import AuditLog, slippage_vs_open
-from engine.ops.risk import kill_switch_reason, set_kill_switch
 from engine.ops.signals import generate_signals
 from engine.store.presets import list_presets, load_preset
 from ui.daily_ops_view import (
@@ -25,34 +26,34 @@ from ui.daily_ops_view import (
     slippage_figure,
     status_panel,
 )
+from ui.shell import ensure_navigation
 
+ensure_navigation()
 st.title("Daily Ops")
 state = st.session_state
 
 with st.sidebar:
     broker_name = st.selectbox(
         "Broker",
-        ["paper", "alpaca", "ibkr"],
+        [b.name for b in REGISTRY],
         key="ops_broker",
-        help="paper: the embedded simulated account (default). Alpaca / IBKR settings come "
-        "from the environment, Alpaca keys from the Streamlit secrets or the "
+        help="; ".join(f"{b.name}: {b.description}" for b in REGISTRY)
+        + ". Broker settings come from the environment, Alpaca keys from the Streamlit secrets or the "
         "environment; they are never shown here.",
     )
     presets = list_presets()
     preset_name = st.selectbox("Preset", presets, key="ops_preset", index=0 if presets else None)
     with st.expander("Kill switch"):
-        reason = kill_switch_reason()
+        reason = kill_switch_status()
         if reason:
             st.error(f"ON: {reason}")
             if st.button("Turn off", key="ops_kill_off"):
-                set_kill_switch(False)
-                AuditLog().event("kill_switch", "kill switch turned OFF (app)")
+                switch_kill_switch(False, origin="app")
                 st.rerun()
         else:
             why = st.text_input("Reason", key="ops_kill_reason")
             if st.button("Turn ON (blocks every execution)", key="ops_kill_on"):
-                set_kill_switch(True, why)
-                AuditLog().event("kill_switch", f"kill switch turned ON (app): {why}")
+                switch_kill_switch(True, why, origin="app")
                 st.rerun()
 
 if not preset_name:
@@ -187,17 +188,16 @@ with tab_orders:
         st.markdown("**Reconciliation** (target vs actual units after execution)")
         st.dataframe(report.reconciliation.set_index("symbol"), key="ops_recon")
 
-log = AuditLog()
 with tab_log:
     limit = st.number_input("Events", 10, 5000, 200, 50, key="ops_log_limit")
-    events = log.events(limit=int(limit))
+    events = audit_events(int(limit))
     if events.empty:
         st.info("The audit log is empty.")
     else:
         st.dataframe(events.drop(columns=["payload"]).set_index("id"), key="ops_audit")
 
 with tab_quality:
-    results = log.order_results()
+    results = AuditLog().order_results()
     st.caption(
         "Each fill vs the price the plan was sized with (the latest price at planning time) and vs the "
         "open of the session it filled in (what the backtest assumes: the next open, known once that "

@@ -1,14 +1,15 @@
 """Fetch daily bars from Alpaca into the workspace (Data page), when keys are configured.
 
-Bars come from `brokers.bars.AlpacaBarsSource` (alpaca-py's market-data client). Each symbol is written to a
-temporary `<SYMBOL>.parquet` and imported with `engine.data.import_files`, so fetched bars pass the same
-validation as any uploaded file. `ALPACA_DATA_URL` overrides the market-data endpoint (proxies, tests).
+Bars come from Alpaca's bar source in the broker registry (`brokers.alpaca.bars.AlpacaBarsSource`, alpaca-py's
+market-data client, imported only when a fetch starts). Each symbol is written to a temporary `<SYMBOL>.parquet`
+and imported with `engine.data.import_files`, so fetched bars pass the same validation as any uploaded file.
+`ALPACA_DATA_URL` overrides the market-data endpoint (proxies, tests), `ALPACA_FEED` picks the feed, as for
+`ivybt signals --refresh`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from brokers.base import BrokerError
+from brokers.refresh import bar_source
 from engine.data import import_files
 from engine.errors import EngineError
 from ui.status import alpaca_keys_present
@@ -48,11 +50,9 @@ def alpaca_fetch_form(key: str, on_import: Callable[[list[str]], None] | None = 
 
 
 def _fetch(symbols: list[str], start: dt.date) -> tuple[list[str], list[tuple[str, str]]]:
-    from brokers.bars import AlpacaBarsSource
-
     messages: list[tuple[str, str]] = []
     try:
-        source = AlpacaBarsSource(symbols, start=start, data_url=os.environ.get("ALPACA_DATA_URL") or None)
+        source = bar_source("alpaca", symbols, start)
     except (EngineError, BrokerError) as e:
         return [], [("error", f"Alpaca is not available: {e}")]
     with tempfile.TemporaryDirectory() as tmp:

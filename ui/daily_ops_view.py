@@ -16,6 +16,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from brokers import env_settings, make_broker
+from brokers.services import reset_paper_account
+from engine.config import Costs
 from ui.charts import GAIN, GRID, LOSS, NEUTRAL, STRATEGY
 
 ICONS = {"pass": "🟢 pass", "warn": "🟠 warn", "fail": "🔴 FAIL"}
@@ -57,8 +60,6 @@ def alpaca_secret_keys() -> dict[str, str]:
 @st.cache_resource(show_spinner=False)
 def _remote_broker(name: str, settings: tuple[tuple[str, Any], ...], keys: tuple[tuple[str, str], ...]) -> Any:
     """One adapter per broker, environment settings and keys (a changed setting makes a new one)."""
-    from brokers import make_broker
-
     return make_broker(name, **dict(keys))
 
 
@@ -68,13 +69,10 @@ def get_broker(name: str, commission_bps: float = 0.0, slippage_bps: float = 0.0
     Alpaca and IBKR are cached (`st.cache_resource`: one connection and loop thread across reruns). The paper
     broker is made on each run with the preset's costs: it is only a handle on the workspace database.
     """
-    from brokers import _env_settings, make_broker
-    from engine.config import Costs
-
     if name == "paper":
         return make_broker("paper", costs=Costs(commission_bps=commission_bps, slippage_bps=slippage_bps))
     keys = alpaca_secret_keys() if name == "alpaca" else {}
-    return _remote_broker(name, tuple(sorted(_env_settings(name).items())), tuple(sorted(keys.items())))
+    return _remote_broker(name, tuple(sorted(env_settings(name).items())), tuple(sorted(keys.items())))
 
 
 def session_opens(symbols: Sequence[str], source: Any = None) -> dict[str, pd.Series]:
@@ -116,19 +114,12 @@ def status_panel(status: dict[str, Any]) -> None:
 
 def paper_reset_panel(broker: Any) -> bool:
     """Sidebar expander to start the paper account over (cash input, confirmation box, button); True if reset."""
-    from engine.ops.audit_log import AuditLog
-
     with st.sidebar.expander("Paper account"):
         cash = st.number_input("Starting cash", min_value=0.0, value=100_000.0, step=10_000.0, key="ops_reset_cash")
         sure = st.checkbox("Delete the paper positions, orders and fills", key="ops_reset_confirm")
         if not st.button("Reset paper account", key="ops_reset", disabled=not sure, icon=":material/restart_alt:"):
             return False
-        new_id = broker.reset(float(cash))
-        AuditLog().event(
-            "account",
-            f"paper account reset (app): new account {new_id}, cash {cash:,.2f}",
-            payload={"broker": "paper", "account_id": new_id, "cash": float(cash)},
-        )
+        reset_paper_account(float(cash), origin="app", broker=broker)
         return True
 
 

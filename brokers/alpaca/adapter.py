@@ -4,40 +4,42 @@ Paper endpoint unless live is configured explicitly (`live=True` AND IVYBT_ALLOW
 arguments or the environment (ALPACA_API_KEY / ALPACA_SECRET_KEY, else APCA_API_KEY_ID / APCA_API_SECRET_KEY)
 and are handed to the SDK only: never stored on this object, logged or put in an error message.
 
-Errors are translated at this boundary (`raise ... from e`): 401 -> AuthError; 403/422 "insufficient buying
-power" -> InsufficientFunds; other 4xx on an order -> OrderRejected; 429, 5xx, timeouts and lost connections ->
-BrokerUnavailable (retryable). `submit` is idempotent on client_order_id: it looks the id up first, and a
-422 "client_order_id must be unique" (the first attempt did arrive) returns the existing order.
+SDK errors are translated at this boundary (brokers.alpaca.translate). `submit` is idempotent on
+client_order_id: it looks the id up first, and a 422 "client_order_id must be unique" (the first attempt did
+arrive) returns the existing order.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
-import pydantic
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.requests import StockLatestTradeRequest
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
+from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
 from requests.adapters import HTTPAdapter
 
+from brokers.alpaca.settings import clean_url, credentials
+from brokers.alpaca.translate import (
+    QUERY_TO_ALPACA,
+    SIDE_TO_ALPACA,
+    TIF_TO_ALPACA,
+    number,
+    order_ack,
+    order_status,
+    translate_errors,
+)
 from brokers.base import (
     Account,
-    AuthError,
     BrokerCapabilities,
     BrokerConfigError,
     BrokerError,
-    BrokerUnavailable,
     Fill,
-    InsufficientFunds,
     InvalidOrder,
     OrderAck,
     OrderRejected,
@@ -49,66 +51,7 @@ from brokers.base import (
     require_live_opt_in,
 )
 
-# ---------------------------------------------------------------------------------------------- translation
-SIDE_TO_ALPACA: dict[str, OrderSide] = {"buy": OrderSide.BUY, "sell": OrderSide.SELL}
-TIF_TO_ALPACA: dict[str, TimeInForce] = {
-    "day": TimeInForce.DAY,
-    "gtc": TimeInForce.GTC,
-    "ioc": TimeInForce.IOC,
-    "fok": TimeInForce.FOK,
-}
-QUERY_TO_ALPACA: dict[str, QueryOrderStatus] = {
-    "open": QueryOrderStatus.OPEN,
-    "closed": QueryOrderStatus.CLOSED,
-    "all": QueryOrderStatus.ALL,
-}
-# Alpaca order status -> ours. Working states are "new" (upgraded to partially_filled when something filled).
-STATUS_FROM_ALPACA: dict[str, str] = {
-    "new": "new",
-    "accepted": "new",
-    "pending_new": "new",
-    "accepted_for_bidding": "new",
-    "held": "new",
-    "pending_review": "new",
-    "calculated": "new",
-    "stopped": "new",
-    "pending_cancel": "new",
-    "pending_replace": "new",
-    "done_for_day": "new",
-    "partially_filled": "partially_filled",
-    "filled": "filled",
-    "canceled": "canceled",
-    "replaced": "canceled",
-    "expired": "expired",
-    "rejected": "rejected",
-    "suspended": "rejected",
-}
 LIVE_TRADING_HOST = "api.alpaca.markets"
-ORDER_ACTIONS = frozenset({"submit", "cancel"})
-
-
-def alpaca_credentials(api_key: str | None = None, secret_key: str | None = None) -> tuple[str, str]:
-    """Keys from the arguments, else ALPACA_API_KEY / ALPACA_SECRET_KEY, else APCA_API_KEY_ID / APCA_API_SECRET_KEY."""
-    key = api_key or os.environ.get("ALPACA_API_KEY") or os.environ.get("APCA_API_KEY_ID")
-    secret = secret_key or os.environ.get("ALPACA_SECRET_KEY") or os.environ.get("APCA_API_SECRET_KEY")
-    if not key or not secret:
-        raise AuthError(
-            "alpaca: API keys missing: pass api_key/secret_key or set ALPACA_API_KEY and "
-            "ALPACA_SECRET_KEY (or APCA_API_KEY_ID and APCA_API_SECRET_KEY)"
-        )
-    return key, secret
-
-
-def clean_url(url: str | None, what: str) -> str | None:
-    """Normalize a `url_override`: alpaca-py appends /v2 itself, so a trailing slash or /v2 is removed."""
-    if url is None:
-        return None
-    url = url.strip().rstrip("/")
-    if url.endswith("/v2"):
-        url = url[:-3]
-    if not url.startswith(("http://", "https://")):
-        raise BrokerConfigError(f"alpaca: {what} {url!r} must start with http:// or https://")
-    return url
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -124,95 +67,12 @@ class _TimeoutAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def _set_timeout(client: Any, timeout: float) -> None:
+def set_timeout(client: Any, timeout: float) -> None:
     session = getattr(client, "_session", None)  # alpaca-py's RESTClient keeps one requests.Session
     if isinstance(session, requests.Session):
         adapter = _TimeoutAdapter(timeout)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-
-
-def _api_message(e: APIError) -> str:
-    try:
-        return str(json.loads(str(e)).get("message", "")) or str(e)[:200]
-    except (ValueError, AttributeError):
-        return str(e)[:200]
-
-
-def translate_api_error(e: APIError, action: str) -> BrokerError:
-    """Map an alpaca-py APIError to our hierarchy (the caller raises it `from e`)."""
-    status, msg = e.status_code, _api_message(e)
-    low = msg.lower()
-    text = f"alpaca {action}: {msg} (HTTP {status})"
-    if status is None or status == 429 or status >= 500:
-        return BrokerUnavailable(text)
-    if status == 401:
-        return AuthError(text)
-    if "buying power" in low or "insufficient funds" in low:
-        return InsufficientFunds(text)
-    if action in ORDER_ACTIONS:
-        return OrderRejected(text)
-    if status == 403:
-        return AuthError(text)
-    return BrokerError(text)
-
-
-@contextmanager
-def translate_errors(action: str) -> Iterator[None]:
-    """Turn SDK / transport errors raised inside the block into BrokerError subclasses."""
-    try:
-        yield
-    except APIError as e:
-        raise translate_api_error(e, action) from e
-    except requests.exceptions.RequestException as e:  # connection refused/reset/dropped, timeouts
-        raise BrokerUnavailable(f"alpaca {action}: no answer from the service ({type(e).__name__})") from e
-    except pydantic.ValidationError as e:
-        raise BrokerError(f"alpaca {action}: unexpected response ({e.error_count()} invalid field(s))") from e
-
-
-def _f(value: Any, default: float = 0.0) -> float:
-    return float(value) if value not in (None, "") else default
-
-
-def _status(o: Any) -> OrderStatus:
-    raw = o.status.value if hasattr(o.status, "value") else str(o.status)
-    filled = _f(o.filled_qty)
-    state = STATUS_FROM_ALPACA.get(raw, "new")
-    if state == "new" and filled > 0:
-        state = "partially_filled"
-    qty = _f(o.qty)
-    if not qty and o.notional and o.filled_avg_price:
-        qty = _f(o.notional) / _f(o.filled_avg_price)
-    otype = o.type.value if o.type is not None else "market"
-    return OrderStatus(
-        id=str(o.id),
-        client_order_id=o.client_order_id,
-        symbol=o.symbol or "",
-        side=o.side.value if o.side is not None else "",
-        quantity=qty,
-        filled_quantity=filled,
-        avg_fill_price=_f(o.filled_avg_price) if filled > 0 and o.filled_avg_price else None,
-        status=state,
-        reason="" if state != "rejected" else f"alpaca status {raw}",
-        type=otype if otype in ("market", "limit") else otype,
-        limit_price=_f(o.limit_price) if o.limit_price is not None else None,
-        submitted_at=o.submitted_at,
-        filled_at=(o.filled_at or o.updated_at) if filled > 0 else None,
-    )
-
-
-def _ack(o: Any, duplicate: bool) -> OrderAck:
-    s = _status(o)
-    return OrderAck(
-        id=s.id,
-        client_order_id=s.client_order_id,
-        symbol=s.symbol,
-        side=s.side,
-        quantity=s.quantity,
-        status=s.status,
-        submitted_at=s.submitted_at,
-        duplicate=duplicate,
-    )
 
 
 class AlpacaBroker:
@@ -244,13 +104,13 @@ class AlpacaBroker:
         base_url, data_url = clean_url(base_url, "base_url"), clean_url(data_url, "data_url")
         if not live and base_url and LIVE_TRADING_HOST in base_url and "paper-api" not in base_url:
             raise BrokerConfigError(f"alpaca: base_url {base_url!r} is the live endpoint but live=False")
-        key, secret = alpaca_credentials(api_key, secret_key)
+        key, secret = credentials(api_key, secret_key)
         self._live = bool(live)
         self._endpoint = base_url or ("live" if live else "paper")
         self._trading = TradingClient(key, secret, paper=not live, url_override=base_url)
         self._data = StockHistoricalDataClient(key, secret, url_override=data_url)
         for client in (self._trading, self._data):
-            _set_timeout(client, timeout)
+            set_timeout(client, timeout)
         self.feed = feed
         self._fractionable: dict[str, bool] = {}
         self.capabilities = BrokerCapabilities(
@@ -274,11 +134,11 @@ class AlpacaBroker:
     def account(self) -> Account:
         with translate_errors("account"):
             a = self._trading.get_account()
-        equity = _f(a.equity, _f(a.portfolio_value))
+        equity = number(a.equity, number(a.portfolio_value))
         return Account(
             equity=equity,
-            cash=_f(a.cash),
-            buying_power=_f(a.buying_power),
+            cash=number(a.cash),
+            buying_power=number(a.buying_power),
             currency=a.currency or "USD",
             account_id=a.account_number,
             is_live=self._live,
@@ -289,11 +149,11 @@ class AlpacaBroker:
             rows = self._trading.get_all_positions()
         out = []
         for p in rows:
-            qty = _f(p.qty)
+            qty = number(p.qty)
             if getattr(p.side, "value", p.side) == "short" and qty > 0:
                 qty = -qty
-            mv = _f(p.market_value, qty * _f(p.current_price))
-            out.append(Position(symbol=p.symbol, quantity=qty, avg_price=_f(p.avg_entry_price), market_value=mv))
+            mv = number(p.market_value, qty * number(p.current_price))
+            out.append(Position(symbol=p.symbol, quantity=qty, avg_price=number(p.avg_entry_price), market_value=mv))
         return sorted(out, key=lambda p: p.symbol)
 
     def latest_prices(self, symbols: Sequence[str]) -> dict[str, float]:
@@ -318,14 +178,14 @@ class AlpacaBroker:
 
     def order(self, client_order_id: str) -> OrderStatus | None:
         o = self._lookup(client_order_id)
-        return _status(o) if o is not None else None
+        return order_status(o) if o is not None else None
 
     def orders(self, status: str = "open") -> list[OrderStatus]:
         """Up to 500 most recent orders in the given state, oldest first."""
         check_order_query(status)
         with translate_errors("orders"):
             rows = self._trading.get_orders(GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500, nested=False))
-        return sorted((_status(o) for o in rows), key=lambda s: (s.submitted_at is None, s.submitted_at))
+        return sorted((order_status(o) for o in rows), key=lambda s: (s.submitted_at is None, s.submitted_at))
 
     def fills(self) -> list[Fill]:
         """One aggregate fill per (partially) filled recent order: Alpaca charges no commission on stocks."""
@@ -333,7 +193,7 @@ class AlpacaBroker:
             rows = self._trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, limit=500, nested=False))
         out = []
         for o in rows:
-            s = _status(o)
+            s = order_status(o)
             if s.filled_quantity > 0 and s.avg_fill_price:
                 out.append(
                     Fill(
@@ -377,7 +237,7 @@ class AlpacaBroker:
             raise InvalidOrder(f"submit expects an OrderRequest, got {type(order).__name__}")
         existing = self._lookup(order.client_order_id)
         if existing is not None:
-            return _ack(existing, duplicate=True)
+            return order_ack(existing, duplicate=True)
         qty = round(float(order.quantity), 9)
         if not math.isclose(qty, round(qty)):
             if not self._is_fractionable(order.symbol):
@@ -404,9 +264,9 @@ class AlpacaBroker:
             if isinstance(cause, APIError) and cause.status_code == 422 and "client_order_id" in str(cause):
                 existing = self._lookup(order.client_order_id)  # an earlier attempt did arrive
                 if existing is not None:
-                    return _ack(existing, duplicate=True)
+                    return order_ack(existing, duplicate=True)
             raise
-        return _ack(placed, duplicate=False)
+        return order_ack(placed, duplicate=False)
 
     def cancel(self, order_id: str) -> None:
         """Cancel by Alpaca order id (a UUID). A final or unknown order raises OrderRejected."""

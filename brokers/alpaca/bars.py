@@ -1,10 +1,10 @@
-"""Broker historical daily bars as engine `DataSource`s: `AlpacaBarsSource` and `IbkrBarsSource`.
+"""`AlpacaBarsSource`: Alpaca's historical daily bars as an engine `DataSource`.
 
-Both implement the engine's DataSource protocol (name, symbols(), load(symbol), fingerprint(symbol)) and build
-their frames with `engine.data.validate.normalize_bars`, so they return the same standard frame as the
-bundled data: DatetimeIndex "date" (session date, tz-naive), float64 open/high/low/close/volume, validated.
-Prices are split- and dividend-adjusted (Alpaca `adjustment=all`, IBKR `ADJUSTED_LAST`), like the bundled
-sample. Use them with `engine.data.load_market_data(symbols, source=AlpacaBarsSource([...]))`.
+It implements the engine's DataSource protocol (name, symbols(), load(symbol), fingerprint(symbol)) and builds
+its frames with `engine.data.validate.normalize_bars`, so it returns the same standard frame as the bundled
+data: DatetimeIndex "date" (session date, tz-naive), float64 open/high/low/close/volume, validated. Prices are
+split- and dividend-adjusted (`adjustment=all`), like the bundled sample. Use it with
+`engine.data.load_market_data(symbols, source=AlpacaBarsSource([...]))`.
 
 Download failures (network, keys) are reported as `DataError` naming the source and symbol, because data
 callers handle engine errors; the broker error is chained as the cause. The fingerprint includes today's
@@ -14,7 +14,8 @@ UTC date, so the engine's Parquet cache downloads each symbol at most once a day
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 from alpaca.data.enums import Adjustment
@@ -22,26 +23,16 @@ from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.requests import StockBarsRequest
 from alpaca.data.timeframe import TimeFrame
 
-from brokers.alpaca import _set_timeout, alpaca_credentials, clean_url, translate_errors
+from brokers.alpaca.adapter import set_timeout
+from brokers.alpaca.settings import clean_url, credentials, env_settings
+from brokers.alpaca.translate import translate_errors
 from brokers.base import BrokerError
-from brokers.ibkr import IbkrBroker
+from brokers.refresh import bar_symbols, utc_today
 from engine.data.sources import unknown_symbol
 from engine.data.validate import normalize_bars
 from engine.errors import DataError
 
 EXCHANGE_TZ = "America/New_York"
-
-
-def _symbols(symbols: Sequence[str] | str, where: str) -> list[str]:
-    items = [symbols] if isinstance(symbols, str) else list(symbols)
-    out = sorted({str(s).strip().upper() for s in items if str(s).strip()})
-    if not out:
-        raise DataError(f"{where}: no symbols configured")
-    return out
-
-
-def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
 
 
 def _when(value: str | date | datetime | None, field: str) -> datetime | None:
@@ -60,7 +51,7 @@ class AlpacaBarsSource:
     Args:
         symbols: the symbols this source offers.
         start, end: date range (end None = up to the latest bar).
-        api_key, secret_key: default from the environment (see brokers.alpaca).
+        api_key, secret_key: default from the environment (see brokers.alpaca.settings).
         data_url: endpoint override (tests, proxies).
         feed: "iex" (free accounts) or "sip"; None = the account's default.
     """
@@ -77,13 +68,13 @@ class AlpacaBarsSource:
         feed: str | None = None,
         timeout: float = 30.0,
     ) -> None:
-        self._symbols = _symbols(symbols, "alpaca bars")
+        self._symbols = bar_symbols(symbols, "alpaca bars")
         self.start, self.end = _when(start, "start"), _when(end, "end")
         self.feed = feed
         self.name = f"alpaca-bars:{feed or 'default'}"
-        key, secret = alpaca_credentials(api_key, secret_key)
+        key, secret = credentials(api_key, secret_key)
         self._client = StockHistoricalDataClient(key, secret, url_override=clean_url(data_url, "data_url"))
-        _set_timeout(self._client, timeout)
+        set_timeout(self._client, timeout)
 
     def __repr__(self) -> str:
         return f"AlpacaBarsSource({len(self._symbols)} symbols, feed={self.feed!r})"
@@ -92,7 +83,7 @@ class AlpacaBarsSource:
         return list(self._symbols)
 
     def fingerprint(self, symbol: str) -> str:
-        return f"{self.name}|{self.start}|{self.end}|all|{_today()}"
+        return f"{self.name}|{self.start}|{self.end}|all|{utc_today()}"
 
     def load(self, symbol: str) -> pd.DataFrame:
         """One symbol's adjusted daily bars; each bar is dated by its New York session date."""
@@ -130,57 +121,10 @@ class AlpacaBarsSource:
         return normalize_bars(raw, origin=f"alpaca:{sym}")
 
 
-class IbkrBarsSource:
-    """Daily bars from TWS / IB Gateway (`reqHistoricalData`, 1 day bars, regular trading hours).
-
-    Args:
-        symbols: the symbols this source offers (SMART/USD stocks).
-        broker: an `IbkrBroker` to reuse (its connection and loop thread); else one is made from host, port,
-            client_id and closed by `close()`.
-        duration: IB duration string, e.g. "30 Y", "6 M".
-        what_to_show: "ADJUSTED_LAST" (split/dividend adjusted, the default) or "TRADES".
-    """
-
-    def __init__(
-        self,
-        symbols: Sequence[str] | str,
-        broker: IbkrBroker | None = None,
-        *,
-        host: str = "127.0.0.1",
-        port: int | None = None,
-        client_id: int = 11,
-        duration: str = "30 Y",
-        what_to_show: str = "ADJUSTED_LAST",
-        timeout: float = 20.0,
-    ) -> None:
-        self._symbols = _symbols(symbols, "ibkr bars")
-        self._own = broker is None
-        self.broker = broker or IbkrBroker(host=host, port=port, client_id=client_id, timeout=timeout)
-        self.duration, self.what_to_show = duration, what_to_show
-        self.name = f"ibkr-bars:{what_to_show.lower()}"
-
-    def __repr__(self) -> str:
-        return f"IbkrBarsSource({len(self._symbols)} symbols, {self.duration}, {self.what_to_show})"
-
-    def symbols(self) -> list[str]:
-        return list(self._symbols)
-
-    def fingerprint(self, symbol: str) -> str:
-        return f"{self.name}|{self.duration}|{_today()}"
-
-    def load(self, symbol: str) -> pd.DataFrame:
-        sym = symbol.strip().upper()
-        if sym not in self._symbols:
-            raise unknown_symbol(sym, self._symbols, self.name)
-        try:
-            raw = self.broker.historical_bars(sym, duration=self.duration, what_to_show=self.what_to_show)
-        except BrokerError as e:
-            raise DataError(f"ibkr:{sym}: download failed: {e}") from e
-        if raw.empty:
-            raise DataError(f"ibkr:{sym}: no daily bars returned for the last {self.duration}")
-        return normalize_bars(raw, origin=f"ibkr:{sym}")
-
-    def close(self) -> None:
-        """Close the broker connection if this source created it."""
-        if self._own:
-            self.broker.close()
+def bar_source(symbols: Sequence[str], start: Any = None, broker: Any = None) -> AlpacaBarsSource:
+    """The registry's bar source: data URL and feed from the environment (ALPACA_DATA_URL, ALPACA_FEED), keys
+    as for the adapter; `broker` is not needed (market data has its own client)."""
+    settings = env_settings()
+    return AlpacaBarsSource(
+        symbols, start=start or "2000-01-01", data_url=settings.get("data_url"), feed=settings.get("feed") or None
+    )

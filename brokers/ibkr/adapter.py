@@ -43,33 +43,13 @@ from brokers.base import (
     matches_query,
     require_live_opt_in,
 )
+from brokers.ibkr.translate import FUNDS_WORDS, SIDE_FROM_IB, SIDE_TO_IB, TIF_TO_IB, WAITING, order_ack, order_status
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PAPER_PORTS = (7497, 4002)  # TWS paper, IB Gateway paper
 LIVE_PORTS = (7496, 4001)  # TWS live, IB Gateway live
-# ---------------------------------------------------------------------------------------------- translation
-SIDE_TO_IB: dict[str, str] = {"buy": "BUY", "sell": "SELL"}
-SIDE_FROM_IB: dict[str, str] = {"BUY": "buy", "SELL": "sell", "BOT": "buy", "SLD": "sell"}
-TIF_TO_IB: dict[str, str] = {"day": "DAY", "gtc": "GTC", "ioc": "IOC", "fok": "FOK"}
-TYPE_TO_IB: dict[str, str] = {"market": "MKT", "limit": "LMT"}
-TYPE_FROM_IB: dict[str, str] = {"MKT": "market", "LMT": "limit"}
-STATUS_FROM_IB: dict[str, str] = {
-    "PendingSubmit": "new",
-    "ApiPending": "new",
-    "PreSubmitted": "new",
-    "Submitted": "new",
-    "ValidationError": "new",
-    "ApiUpdate": "new",
-    "PendingCancel": "new",
-    "Filled": "filled",
-    "Cancelled": "canceled",
-    "ApiCancelled": "canceled",
-    "Inactive": "rejected",
-}
-WAITING = frozenset({"PendingSubmit", "ApiPending"})
-FUNDS_WORDS = ("EQUITY WITH LOAN", "INSUFFICIENT", "BUYING POWER", "MARGIN")
 
 
 def _import_ib() -> Any:
@@ -343,55 +323,6 @@ class IbkrBroker:
             t = self._find_trade(ref)
         return t
 
-    def _status(self, t: Any) -> OrderStatus:
-        o, st = t.order, t.orderStatus
-        filled = float(st.filled or 0.0)
-        fills = [f for f in t.fills if f.execution.shares]
-        if fills:
-            filled = max(filled, sum(f.execution.shares for f in fills))
-        if not filled and o.filledQuantity and o.filledQuantity < 1e300:
-            filled = float(o.filledQuantity)
-        avg = float(st.avgFillPrice) if st.avgFillPrice else None
-        if fills and not avg:
-            avg = sum(f.execution.shares * f.execution.price for f in fills) / sum(f.execution.shares for f in fills)
-        state = STATUS_FROM_IB.get(st.status, "new")
-        if state == "new" and filled > 0:
-            state = "partially_filled"
-        errors = [e for e in t.log if e.errorCode]
-        reason = errors[-1].message if errors else ""
-        if state == "canceled" and errors and not filled:
-            state = "rejected"
-        lmt = o.lmtPrice if o.orderType == "LMT" and o.lmtPrice < 1e300 else None
-        filled_at = max((f.time for f in fills), default=None) if fills else None
-        return OrderStatus(
-            id=str(o.permId or st.permId or f"{o.clientId}:{o.orderId}"),
-            client_order_id=o.orderRef,
-            symbol=t.contract.symbol,
-            side=SIDE_FROM_IB.get(o.action, o.action.lower()),
-            quantity=float(o.totalQuantity),
-            filled_quantity=filled,
-            avg_fill_price=avg,
-            status=state,
-            reason=reason,
-            type=TYPE_FROM_IB.get(o.orderType, o.orderType),
-            limit_price=lmt,
-            submitted_at=t.log[0].time if t.log else None,
-            filled_at=filled_at,
-        )
-
-    def _ack(self, t: Any, duplicate: bool) -> OrderAck:
-        s = self._status(t)
-        return OrderAck(
-            id=s.id,
-            client_order_id=s.client_order_id,
-            symbol=s.symbol,
-            side=s.side,
-            quantity=s.quantity,
-            status=s.status,
-            submitted_at=s.submitted_at,
-            duplicate=duplicate,
-        )
-
     def submit(self, order: OrderRequest) -> OrderAck:
         """Place `order` once (orderRef = client_order_id). Waits for TWS's acknowledgement.
 
@@ -406,7 +337,7 @@ class IbkrBroker:
         async def run() -> OrderAck:
             known = await self._lookup(order.client_order_id, refresh=True)
             if known is not None:
-                return self._ack(known, duplicate=True)
+                return order_ack(known, duplicate=True)
             contract = await self._contract(order.symbol)
             action = SIDE_TO_IB[order.side]
             if order.type == "market":
@@ -431,7 +362,7 @@ class IbkrBroker:
                         f"{self.timeout:.0f} s; retry looks the order up first"
                     )
                 await asyncio.sleep(0.01)
-            status = self._status(trade)
+            status = order_status(trade)
             if status.status == "rejected":
                 msg = (
                     f"ibkr: order {order.client_order_id} ({order.side} {order.quantity:g} {order.symbol}) "
@@ -440,14 +371,14 @@ class IbkrBroker:
                 if any(w in status.reason.upper() for w in FUNDS_WORDS):
                     raise InsufficientFunds(msg)
                 raise OrderRejected(msg)
-            return self._ack(trade, duplicate=False)
+            return order_ack(trade, duplicate=False)
 
         return self._call(run, "submit")
 
     def order(self, client_order_id: str) -> OrderStatus | None:
         async def run() -> OrderStatus | None:
             t = await self._lookup(client_order_id, refresh=True)
-            return self._status(t) if t is not None else None
+            return order_status(t) if t is not None else None
 
         return self._call(run, "order")
 
@@ -456,7 +387,7 @@ class IbkrBroker:
         check_order_query(status)
 
         async def run() -> list[OrderStatus]:
-            out = [self._status(t) for t in self._ib.trades() if t.contract.secType == "STK"]
+            out = [order_status(t) for t in self._ib.trades() if t.contract.secType == "STK"]
             return [s for s in out if matches_query(s.status, status)]
 
         rows = self._call(run, "orders")

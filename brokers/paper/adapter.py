@@ -6,9 +6,10 @@ moved against the trader by `costs.slippage_bps`, and pays `costs.commission_bps
 price}); the default is the last close of the engine's data source, so on daily data a paper order fills at
 the most recent close (not the next open the backtest assumes: the fill-quality report measures that gap).
 
-State lives in its own tables (prefix `paper_`) of `engine.store.workspace.db_path()` by default and survives a
-restart. Every write is one `BEGIN IMMEDIATE` transaction and `client_order_id` is UNIQUE, so the same id
-submitted twice, even by two processes at once, fills once.
+State lives in its own tables (prefix `paper_`, brokers.paper.schema) of `engine.store.workspace.db_path()` by
+default and survives a restart. Connections come from the one SQLite helper (`engine.store.sqlite`: WAL, busy
+timeout, numbered migrations). Every write is one `BEGIN IMMEDIATE` transaction and `client_order_id` is UNIQUE,
+so the same id submitted twice, even by two processes at once, fills once.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from __future__ import annotations
 import math
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,83 +38,16 @@ from brokers.base import (
     check_order_query,
     matches_query,
 )
+from brokers.paper.prices import PriceSource, engine_last_close
+from brokers.paper.schema import COMPONENT, MIGRATIONS
 from engine.config import Costs
 from engine.errors import EngineError
 from engine.sim.costs import commission, fill_price
+from engine.store.sqlite import connect, ensure_schema, transaction
+from engine.store.workspace import db_path as workspace_db
 
-PriceSource = Callable[[Sequence[str]], Mapping[str, float]]
 EPS = 1e-9
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS paper_account (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    account_id TEXT NOT NULL,
-    cash REAL NOT NULL,
-    initial_cash REAL NOT NULL,
-    currency TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS paper_positions (
-    symbol TEXT PRIMARY KEY,
-    quantity REAL NOT NULL,
-    avg_price REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS paper_orders (
-    id TEXT PRIMARY KEY,
-    client_order_id TEXT NOT NULL UNIQUE,
-    symbol TEXT NOT NULL,
-    side TEXT NOT NULL,
-    quantity REAL NOT NULL,
-    type TEXT NOT NULL,
-    limit_price REAL,
-    time_in_force TEXT NOT NULL,
-    status TEXT NOT NULL,
-    filled_quantity REAL NOT NULL DEFAULT 0,
-    avg_fill_price REAL,
-    reason TEXT NOT NULL DEFAULT '',
-    submitted_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS paper_fills (
-    id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL REFERENCES paper_orders(id),
-    client_order_id TEXT NOT NULL,
-    symbol TEXT NOT NULL,
-    side TEXT NOT NULL,
-    quantity REAL NOT NULL,
-    price REAL NOT NULL,
-    reference_price REAL NOT NULL,
-    commission REAL NOT NULL,
-    timestamp TEXT NOT NULL
-);
-"""
-
-
-def engine_last_close(symbols: Sequence[str]) -> dict[str, float]:
-    """Default price source: each symbol's last non-NaN close in the engine's default data source."""
-    from engine.data import load_market_data  # the data layer is optional until a price is needed
-
-    try:
-        data = load_market_data(list(symbols))
-    except EngineError as e:
-        raise PriceUnavailable(f"no price for {list(symbols)}: {e}") from e
-    out: dict[str, float] = {}
-    for sym in symbols:
-        if sym in data.close.columns:
-            col = data.close[sym].dropna()
-            if len(col):
-                out[sym] = float(col.iloc[-1])
-    return out
-
-
-class StaticPrices:
-    """A fixed price table usable as a `price_source` (tests, dry runs). Picklable for subprocesses."""
-
-    def __init__(self, prices: Mapping[str, float]) -> None:
-        self.prices = dict(prices)
-
-    def __call__(self, symbols: Sequence[str]) -> dict[str, float]:
-        return {s: self.prices[s] for s in symbols if s in self.prices}
+DEFAULT_COSTS = Costs()  # frozen: one shared default is safe
 
 
 def _now() -> str:
@@ -143,7 +77,7 @@ class PaperBroker:
         self,
         db_path: str | Path | None = None,
         initial_cash: float = 100_000.0,
-        costs: Costs = Costs(),
+        costs: Costs = DEFAULT_COSTS,
         price_source: PriceSource | None = None,
         fractional: bool = True,
         allow_short: bool = False,
@@ -153,21 +87,15 @@ class PaperBroker:
             raise BrokerConfigError(f"paper broker: initial_cash {initial_cash!r} must be a number >= 0")
         if not isinstance(costs, Costs):
             raise BrokerConfigError(f"paper broker: costs must be engine.config.Costs, got {type(costs).__name__}")
-        if db_path is None:
-            from engine.store.workspace import db_path as workspace_db
-
-            db_path = workspace_db()
-        self.db_path = Path(db_path)
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.db_path = Path(db_path) if db_path is not None else workspace_db()
         self.costs = costs
         self.price_source: PriceSource = price_source or engine_last_close
         self.capabilities = BrokerCapabilities(
             fractional=fractional, shorting=allow_short, order_types=("market", "limit"), live=False, min_notional=0.0
         )
+        with closing(self._connect()) as db:
+            ensure_schema(db, COMPONENT, MIGRATIONS)
         with self._tx() as db:
-            for stmt in _SCHEMA.split(";"):
-                if stmt.strip():
-                    db.execute(stmt)
             db.execute(
                 "INSERT OR IGNORE INTO paper_account VALUES (1, ?, ?, ?, ?, ?)",
                 ("PAPER-" + uuid.uuid4().hex[:8].upper(), float(initial_cash), float(initial_cash), currency, _now()),
@@ -175,24 +103,16 @@ class PaperBroker:
 
     # ------------------------------------------------------------------ plumbing
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+        """A connection of the one SQLite helper (WAL, busy timeout) whose rows read by column name."""
+        db = connect(self.db_path)
         db.row_factory = sqlite3.Row
         return db
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction holding the database's RESERVED lock from the start (BEGIN IMMEDIATE)."""
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
+        with closing(self._connect()) as db, transaction(db):
+            yield db
 
     @property
     def is_live(self) -> bool:
@@ -228,12 +148,9 @@ class PaperBroker:
     # ------------------------------------------------------------------ reads
     def account(self) -> Account:
         """Cash plus positions marked at the latest prices. No margin: buying power = max(cash, 0)."""
-        db = self._connect()
-        try:
+        with closing(self._connect()) as db:
             acct = db.execute("SELECT * FROM paper_account WHERE id = 1").fetchone()
             rows = db.execute("SELECT symbol, quantity FROM paper_positions").fetchall()
-        finally:
-            db.close()
         prices = self.latest_prices([r["symbol"] for r in rows])
         value = sum(r["quantity"] * prices[r["symbol"]] for r in rows)
         return Account(
@@ -247,11 +164,8 @@ class PaperBroker:
 
     def positions(self) -> list[Position]:
         """Holdings marked at the latest prices, sorted by symbol."""
-        db = self._connect()
-        try:
+        with closing(self._connect()) as db:
             rows = db.execute("SELECT * FROM paper_positions ORDER BY symbol").fetchall()
-        finally:
-            db.close()
         prices = self.latest_prices([r["symbol"] for r in rows])
         return [Position(r["symbol"], r["quantity"], r["avg_price"], r["quantity"] * prices[r["symbol"]]) for r in rows]
 
@@ -288,34 +202,25 @@ class PaperBroker:
         )
 
     def order(self, client_order_id: str) -> OrderStatus | None:
-        db = self._connect()
-        try:
+        with closing(self._connect()) as db:
             r = db.execute("SELECT * FROM paper_orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
-        finally:
-            db.close()
         return self._status(r) if r else None
 
     def orders(self, status: str = "open") -> list[OrderStatus]:
         """Orders in submission order: "open" (new / partially filled), "closed" or "all"."""
         check_order_query(status)
-        db = self._connect()
-        try:
+        with closing(self._connect()) as db:
             rows = db.execute("SELECT * FROM paper_orders ORDER BY submitted_at, rowid").fetchall()
-        finally:
-            db.close()
         return [self._status(r) for r in rows if matches_query(r["status"], status)]
 
     def fills(self, client_order_id: str | None = None) -> list[Fill]:
         """Executions, oldest first (optionally of one order)."""
-        db = self._connect()
-        try:
+        with closing(self._connect()) as db:
             sql = "SELECT * FROM paper_fills"
             args: tuple = ()
             if client_order_id is not None:
                 sql, args = sql + " WHERE client_order_id = ?", (client_order_id,)
             rows = db.execute(sql + " ORDER BY timestamp, rowid", args).fetchall()
-        finally:
-            db.close()
         return [
             Fill(
                 id=r["id"],
@@ -394,11 +299,8 @@ class PaperBroker:
             return self._ack(known, duplicate=True)
 
     def _find(self, client_order_id: str) -> sqlite3.Row | None:
-        db = self._connect()
-        try:
+        with closing(self._connect()) as db:
             return db.execute("SELECT * FROM paper_orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
-        finally:
-            db.close()
 
     def _try_fill(
         self,

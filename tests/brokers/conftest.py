@@ -26,7 +26,7 @@ def _workspace(tmp_path, monkeypatch):
 @pytest.fixture
 def alpaca_fake():
     """A started FakeAlpacaServer (stopped after the test; a safety timer stops it after 10 min)."""
-    from tests.brokers.fakes.alpaca_server import FakeAlpacaServer
+    from tests.brokers.alpaca.alpaca_server import FakeAlpacaServer
 
     with FakeAlpacaServer(lifetime=600.0) as fake:
         yield fake
@@ -35,7 +35,7 @@ def alpaca_fake():
 @pytest.fixture
 def tws_fake():
     """A started FakeTwsServer (stopped after the test; a safety timer stops it after 10 min)."""
-    from tests.brokers.fakes.tws_server import FakeTwsServer
+    from tests.brokers.ibkr.tws_server import FakeTwsServer
 
     with FakeTwsServer(lifetime=600.0) as fake:
         yield fake

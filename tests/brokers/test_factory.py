@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from brokers import BrokerConfigError, make_broker, redact
-from brokers.paper import PaperBroker, StaticPrices
+from brokers.paper.adapter import PaperBroker
+from brokers.paper.prices import StaticPrices
 
 
 def test_paper_is_the_default(tmp_path, monkeypatch):

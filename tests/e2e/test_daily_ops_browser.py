@@ -65,7 +65,7 @@ def test_execute_on_paper_in_real_browser(app_url: str, tmp_path: Path) -> None:
         finally:
             context.close()
 
-    from brokers.paper import PaperBroker
+    from brokers.paper.adapter import PaperBroker
 
     ws = tmp_path / "workspace" / "ivybt.db"
     held = PaperBroker(ws).positions()

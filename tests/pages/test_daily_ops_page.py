@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from brokers.paper import PaperBroker
+from brokers.paper.adapter import PaperBroker
 from engine.data import SAMPLE_DIR
 from engine.ops.audit_log import AuditLog
 from engine.ops.risk import set_kill_switch
@@ -26,12 +26,20 @@ def preset(workspace, tmp_path):
     return "sector_rotation"
 
 
+def ops_page():
+    """The Daily Ops page, switched to after one run of the app: the run registers st.navigation's pages, so
+    the switch finds the page's url_path ("daily-ops") and survives the navigation guard's first-run rerun."""
+    at = page("home")
+    at.run()
+    return at.switch_page("pages/daily_ops.py")
+
+
 def last_close(symbol: str) -> float:
     return float(pd.read_csv(SAMPLE_DIR / f"{symbol}.csv")["close"].iloc[-1])
 
 
 def test_generate_signals_and_execute_on_paper(preset):
-    at = page("daily_ops")
+    at = ops_page()
     at.run()
     assert_clean(at)
     assert [b.label for b in at.button if b.key == "ops_execute"] == []
@@ -71,7 +79,7 @@ def test_generate_signals_and_execute_on_paper(preset):
 
 def test_kill_switch_blocks_the_plan(preset):
     set_kill_switch(True, "testing the stop")
-    at = page("daily_ops")
+    at = ops_page()
     at.run()
     at.button(key="ops_generate").click().run()
     assert not at.exception
@@ -80,7 +88,7 @@ def test_kill_switch_blocks_the_plan(preset):
 
 
 def test_without_presets_the_page_says_what_to_do(workspace):
-    at = page("daily_ops")
+    at = ops_page()
     at.run()
     assert_clean(at)
     assert any("No presets yet" in i.value for i in at.info)
@@ -88,7 +96,7 @@ def test_without_presets_the_page_says_what_to_do(workspace):
 
 @pytest.fixture
 def fake():
-    from tests.brokers.fakes.alpaca_server import FakeAlpacaServer
+    from tests.brokers.alpaca.alpaca_server import FakeAlpacaServer
 
     with FakeAlpacaServer(key=KEY, secret=SECRET, market_open=False, lifetime=600.0) as f:
         f.prices.update({s: 100.0 for s in SECTORS})
@@ -128,7 +136,7 @@ def test_alpaca_keys_from_secrets_and_the_typed_live_account_id(preset, workspac
     _alpaca_env(monkeypatch, fake, live=True)
     workspace.mkdir(parents=True, exist_ok=True)
     (workspace / "risk_limits.json").write_text('{"allow_stale_data": true}')  # the sample data is old
-    at = page("daily_ops")
+    at = ops_page()
     at.secrets["alpaca"] = {"api_key": KEY, "secret_key": SECRET}  # an [alpaca] table in secrets.toml
     at.run()
     at.selectbox(key="ops_broker").select("alpaca").run()
@@ -158,13 +166,13 @@ def test_alpaca_keys_from_secrets_and_the_typed_live_account_id(preset, workspac
 
 def test_top_level_secrets_work_and_missing_keys_say_so(preset, workspace, fake, monkeypatch):
     _alpaca_env(monkeypatch, fake)
-    at = page("daily_ops")  # no secrets.toml at all: no error until Alpaca is chosen, then a clear message
+    at = ops_page()  # no secrets.toml at all: no error until Alpaca is chosen, then a clear message
     at.run()
     assert_clean(at)
     at.selectbox(key="ops_broker").select("alpaca").run()
     assert not at.exception
     assert any("Cannot use alpaca / sector_rotation: alpaca: API keys missing" in e for e in errors(at))
-    at = page("daily_ops")
+    at = ops_page()
     at.secrets["ALPACA_API_KEY"] = KEY
     at.secrets["ALPACA_SECRET_KEY"] = SECRET
     at.run()
@@ -175,7 +183,7 @@ def test_top_level_secrets_work_and_missing_keys_say_so(preset, workspace, fake,
 
 
 def test_reset_the_paper_account(preset):
-    at = page("daily_ops")
+    at = ops_page()
     at.run()
     at.button(key="ops_generate").click().run()
     at.checkbox(key="ops_confirm").check().run()

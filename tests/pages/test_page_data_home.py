@@ -122,7 +122,7 @@ def test_home_broker_mode_from_environment(workspace, monkeypatch, live) -> None
 
 
 def test_data_page_fetches_bars_from_alpaca(workspace, monkeypatch) -> None:
-    from tests.brokers.fakes.alpaca_server import FakeAlpacaServer
+    from tests.brokers.alpaca.alpaca_server import FakeAlpacaServer
 
     days = pd.bdate_range("2024-03-01", periods=5)
     bars = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from brokers.alpaca import AlpacaBroker
+from brokers.alpaca.adapter import AlpacaBroker
 from brokers.base import (
     AuthError,
     BrokerConfigError,

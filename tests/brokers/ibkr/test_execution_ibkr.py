@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from brokers.execution import execute_plan, plan_rebalance
-from brokers.ibkr import IbkrBroker
+from brokers.ibkr.adapter import IbkrBroker
 from engine.data.market import MarketData
 from engine.ops.audit_log import AuditLog
 from engine.ops.signals import generate_signals

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brokers.alpaca import AlpacaBroker
+from brokers.alpaca.adapter import AlpacaBroker
 from brokers.base import BrokerConfigError
 from brokers.execution import execute_plan, plan_rebalance
 from engine.data.market import MarketData

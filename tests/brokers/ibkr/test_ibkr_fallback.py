@@ -1,4 +1,4 @@
-"""`brokers.ibkr._import_ib`: ib_async first, the archived ib_insync when only that is installed.
+"""`brokers.ibkr.adapter._import_ib`: ib_async first, the archived ib_insync when only that is installed.
 
 Each case runs in a fresh interpreter whose `sys.meta_path` starts with a finder that refuses the blocked
 packages (as if they were not installed); a minimal fake `ib_insync` package in tmp_path stands in for the
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 PROBE = r'''
 import json
@@ -36,7 +36,7 @@ class Refuse:
 
 blocked = [n for n in sys.argv[1].split(",") if n]
 sys.meta_path.insert(0, Refuse(blocked))
-from brokers.ibkr import _import_ib
+from brokers.ibkr.adapter import _import_ib
 
 try:
     module = _import_ib()

@@ -14,7 +14,8 @@ import pytest
 
 from brokers.base import BrokerConfigError
 from brokers.execution import execute_plan, plan_rebalance
-from brokers.paper import PaperBroker, StaticPrices
+from brokers.paper.adapter import PaperBroker
+from brokers.paper.prices import StaticPrices
 from engine.config import Costs
 from engine.data.market import MarketData
 from engine.ops.audit_log import AuditLog
@@ -143,7 +144,8 @@ def test_two_processes_execute_one_plan_each_order_once(paper, tmp_path):
     plan = plan_rebalance(signal(), paper)
     code = (
         "import sys, pickle\n"
-        "from brokers.paper import PaperBroker, StaticPrices\n"
+        "from brokers.paper.adapter import PaperBroker\n"
+        "from brokers.paper.prices import StaticPrices\n"
         "from brokers.execution import execute_plan\n"
         "plan = pickle.load(open(sys.argv[1], 'rb'))\n"
         f"b = PaperBroker(sys.argv[2], price_source=StaticPrices({PRICES!r}))\n"
@@ -158,7 +160,7 @@ def test_two_processes_execute_one_plan_each_order_once(paper, tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=Path(__file__).resolve().parents[3],
         )
         for _ in range(2)
     ]
@@ -197,7 +199,7 @@ def test_daily_loss_limit_tripped_blocks_execution(paper):
 
 
 def test_plan_for_another_broker_is_refused(paper, alpaca_fake):
-    from brokers.alpaca import AlpacaBroker
+    from brokers.alpaca.adapter import AlpacaBroker
 
     plan = plan_rebalance(signal(), paper)
     other = AlpacaBroker(alpaca_fake.key, alpaca_fake.secret, base_url=alpaca_fake.url, data_url=alpaca_fake.url)

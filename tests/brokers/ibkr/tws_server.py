@@ -393,8 +393,8 @@ class FakeTwsServer:
             return
         rows = self.bars.get(sym, [])
         fields: list[Any] = [17, req, rows[0][0] if rows else "", rows[-1][0] if rows else "", len(rows)]
-        for d, o, h, l, c, v in rows:
-            fields += [d, o, h, l, c, v, round((h + l + c) / 3, 4), 100]
+        for d, o, h, lo, c, v in rows:
+            fields += [d, o, h, lo, c, v, round((h + lo + c) / 3, 4), 100]
         self._send(conn, *fields)
 
     # ------------------------------------------------------------------ orders

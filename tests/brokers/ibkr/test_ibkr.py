@@ -15,7 +15,7 @@ from brokers.base import (
     PriceUnavailable,
     retry,
 )
-from brokers.ibkr import IbkrBroker
+from brokers.ibkr.adapter import IbkrBroker
 
 
 @pytest.fixture

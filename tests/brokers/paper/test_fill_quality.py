@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from brokers.execution import execute_plan, plan_rebalance
-from brokers.paper import PaperBroker, StaticPrices
+from brokers.paper.adapter import PaperBroker
+from brokers.paper.prices import StaticPrices
 from engine.config import Costs
 from engine.ops.audit_log import AuditLog, fill_session, slippage_vs_open
-from tests.brokers.test_execution_paper import PRICES, signal
+from tests.brokers.paper.test_execution_paper import PRICES, signal
 
 
 def results(rows):

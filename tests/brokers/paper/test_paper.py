@@ -8,7 +8,8 @@ import sqlite3
 import pytest
 
 from brokers.base import InsufficientFunds, OrderRejected, OrderRequest, PriceUnavailable
-from brokers.paper import PaperBroker, StaticPrices
+from brokers.paper.adapter import PaperBroker
+from brokers.paper.prices import StaticPrices
 from engine.config import Costs
 
 COSTS = Costs(commission_bps=10, min_commission=1.0, slippage_bps=5)
@@ -86,7 +87,8 @@ def test_state_survives_a_new_instance(tmp_path):
     assert b2.submit(OrderRequest("QQQ", 2, "buy", client_order_id="a")).duplicate
     assert len(b2.fills()) == 2
     tables = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"paper_account", "paper_positions", "paper_orders", "paper_fills"}
+    # its own tables, plus the one SQLite helper's migration bookkeeping (engine.store.sqlite)
+    assert tables == {"paper_account", "paper_positions", "paper_orders", "paper_fills", "schema_version"}
     b2.reset(50_000)
     assert b2.account().cash == 50_000 and b2.positions() == [] and b2.orders("all") == []
 

@@ -1,0 +1,5 @@
+"""Alpaca through alpaca-py: `adapter` (AlpacaBroker), `translate` (our values <-> Alpaca's, SDK errors -> ours),
+`bars` (AlpacaBarsSource), `settings` (environment; SDK-free).
+
+This package module imports nothing: the registry reads `settings` without loading alpaca-py (~0.5 s).
+"""

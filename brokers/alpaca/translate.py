@@ -1,0 +1,150 @@
+"""Alpaca <-> IvyBT: value tables, SDK order objects to our OrderStatus / OrderAck, SDK errors to ours.
+
+Errors are translated at this boundary (`raise ... from e`): 401 -> AuthError; 403/422 "insufficient buying
+power" -> InsufficientFunds; other 4xx on an order -> OrderRejected; 429, 5xx, timeouts and lost connections ->
+BrokerUnavailable (retryable).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pydantic
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
+
+from brokers.base import (
+    AuthError,
+    BrokerError,
+    BrokerUnavailable,
+    InsufficientFunds,
+    OrderAck,
+    OrderRejected,
+    OrderStatus,
+)
+
+SIDE_TO_ALPACA: dict[str, OrderSide] = {"buy": OrderSide.BUY, "sell": OrderSide.SELL}
+TIF_TO_ALPACA: dict[str, TimeInForce] = {
+    "day": TimeInForce.DAY,
+    "gtc": TimeInForce.GTC,
+    "ioc": TimeInForce.IOC,
+    "fok": TimeInForce.FOK,
+}
+QUERY_TO_ALPACA: dict[str, QueryOrderStatus] = {
+    "open": QueryOrderStatus.OPEN,
+    "closed": QueryOrderStatus.CLOSED,
+    "all": QueryOrderStatus.ALL,
+}
+# Alpaca order status -> ours. Working states are "new" (upgraded to partially_filled when something filled).
+STATUS_FROM_ALPACA: dict[str, str] = {
+    "new": "new",
+    "accepted": "new",
+    "pending_new": "new",
+    "accepted_for_bidding": "new",
+    "held": "new",
+    "pending_review": "new",
+    "calculated": "new",
+    "stopped": "new",
+    "pending_cancel": "new",
+    "pending_replace": "new",
+    "done_for_day": "new",
+    "partially_filled": "partially_filled",
+    "filled": "filled",
+    "canceled": "canceled",
+    "replaced": "canceled",
+    "expired": "expired",
+    "rejected": "rejected",
+    "suspended": "rejected",
+}
+ORDER_ACTIONS = frozenset({"submit", "cancel"})
+"""Actions whose 4xx errors are order rejections (elsewhere a 403 is an authorization problem)."""
+
+
+def _api_message(e: APIError) -> str:
+    try:
+        return str(json.loads(str(e)).get("message", "")) or str(e)[:200]
+    except (ValueError, AttributeError):
+        return str(e)[:200]
+
+
+def translate_api_error(e: APIError, action: str) -> BrokerError:
+    """Map an alpaca-py APIError to our hierarchy (the caller raises it `from e`)."""
+    status, msg = e.status_code, _api_message(e)
+    low = msg.lower()
+    text = f"alpaca {action}: {msg} (HTTP {status})"
+    if status is None or status == 429 or status >= 500:
+        return BrokerUnavailable(text)
+    if status == 401:
+        return AuthError(text)
+    if "buying power" in low or "insufficient funds" in low:
+        return InsufficientFunds(text)
+    if action in ORDER_ACTIONS:
+        return OrderRejected(text)
+    if status == 403:
+        return AuthError(text)
+    return BrokerError(text)
+
+
+@contextmanager
+def translate_errors(action: str) -> Iterator[None]:
+    """Turn SDK / transport errors raised inside the block into BrokerError subclasses."""
+    try:
+        yield
+    except APIError as e:
+        raise translate_api_error(e, action) from e
+    except requests.exceptions.RequestException as e:  # connection refused/reset/dropped, timeouts
+        raise BrokerUnavailable(f"alpaca {action}: no answer from the service ({type(e).__name__})") from e
+    except pydantic.ValidationError as e:
+        raise BrokerError(f"alpaca {action}: unexpected response ({e.error_count()} invalid field(s))") from e
+
+
+def number(value: Any, default: float = 0.0) -> float:
+    """A number Alpaca sends as a string; None or "" -> `default`."""
+    return float(value) if value not in (None, "") else default
+
+
+def order_status(o: Any) -> OrderStatus:
+    """An alpaca-py `Order` as our OrderStatus (a working order with fills is partially_filled)."""
+    raw = o.status.value if hasattr(o.status, "value") else str(o.status)
+    filled = number(o.filled_qty)
+    state = STATUS_FROM_ALPACA.get(raw, "new")
+    if state == "new" and filled > 0:
+        state = "partially_filled"
+    qty = number(o.qty)
+    if not qty and o.notional and o.filled_avg_price:
+        qty = number(o.notional) / number(o.filled_avg_price)
+    otype = o.type.value if o.type is not None else "market"
+    return OrderStatus(
+        id=str(o.id),
+        client_order_id=o.client_order_id,
+        symbol=o.symbol or "",
+        side=o.side.value if o.side is not None else "",
+        quantity=qty,
+        filled_quantity=filled,
+        avg_fill_price=number(o.filled_avg_price) if filled > 0 and o.filled_avg_price else None,
+        status=state,
+        reason="" if state != "rejected" else f"alpaca status {raw}",
+        type=otype if otype in ("market", "limit") else otype,
+        limit_price=number(o.limit_price) if o.limit_price is not None else None,
+        submitted_at=o.submitted_at,
+        filled_at=(o.filled_at or o.updated_at) if filled > 0 else None,
+    )
+
+
+def order_ack(o: Any, duplicate: bool) -> OrderAck:
+    """An alpaca-py `Order` as the acknowledgement of a submit (duplicate: it existed before this submit)."""
+    s = order_status(o)
+    return OrderAck(
+        id=s.id,
+        client_order_id=s.client_order_id,
+        symbol=s.symbol,
+        side=s.side,
+        quantity=s.quantity,
+        status=s.status,
+        submitted_at=s.submitted_at,
+        duplicate=duplicate,
+    )

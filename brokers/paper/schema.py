@@ -1,0 +1,56 @@
+"""The paper account's tables (prefix `paper_`) in the workspace database, as numbered migrations.
+
+Applied by `engine.store.sqlite.ensure_schema(conn, "paper", MIGRATIONS)`. Migration 1 is the schema the paper
+broker has always created, with CREATE TABLE IF NOT EXISTS: a database made before migrations were recorded
+already has these tables, and migrating it only records version 1 (nothing saved is touched).
+"""
+
+from __future__ import annotations
+
+COMPONENT = "paper"
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+CREATE TABLE IF NOT EXISTS paper_account (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    account_id TEXT NOT NULL,
+    cash REAL NOT NULL,
+    initial_cash REAL NOT NULL,
+    currency TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paper_positions (
+    symbol TEXT PRIMARY KEY,
+    quantity REAL NOT NULL,
+    avg_price REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paper_orders (
+    id TEXT PRIMARY KEY,
+    client_order_id TEXT NOT NULL UNIQUE,
+    symbol TEXT NOT NULL,
+    side TEXT NOT NULL,
+    quantity REAL NOT NULL,
+    type TEXT NOT NULL,
+    limit_price REAL,
+    time_in_force TEXT NOT NULL,
+    status TEXT NOT NULL,
+    filled_quantity REAL NOT NULL DEFAULT 0,
+    avg_fill_price REAL,
+    reason TEXT NOT NULL DEFAULT '',
+    submitted_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paper_fills (
+    id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES paper_orders(id),
+    client_order_id TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    side TEXT NOT NULL,
+    quantity REAL NOT NULL,
+    price REAL NOT NULL,
+    reference_price REAL NOT NULL,
+    commission REAL NOT NULL,
+    timestamp TEXT NOT NULL
+);
+""",
+)

@@ -1,0 +1,64 @@
+"""The daily-ops operations both front ends perform (the Daily Ops page and `ivybt broker|audit-log`), once each.
+
+Each one does the work and writes its audit event, so the app and the CLI record the same thing; `origin`
+("app" or "cli") says in the audit message which front end asked. Executing a plan is already one function for
+both: `brokers.execution.execute_plan`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+
+from brokers.base import Account
+from brokers.paper.adapter import PaperBroker
+from engine.errors import ConfigError
+from engine.ops.audit_log import AuditLog
+from engine.ops.risk import kill_switch_reason, set_kill_switch
+
+Origin = Literal["app", "cli"]
+
+
+def kill_switch_status() -> str | None:
+    """The kill switch's reason while it is on, else None."""
+    return kill_switch_reason()
+
+
+def switch_kill_switch(on: bool, reason: str = "", origin: Origin = "app") -> str | None:
+    """Turn the kill switch on (blocks every execution) or off, and audit who did it and why.
+
+    Returns the kill switch's status afterwards (`kill_switch_status`).
+    """
+    set_kill_switch(on, reason)
+    why = reason.strip()
+    AuditLog().event(
+        "kill_switch", f"kill switch turned {'ON' if on else 'OFF'} ({origin})" + (f": {why}" if why else "")
+    )
+    return kill_switch_reason()
+
+
+def reset_paper_account(
+    cash: float | None = None, origin: Origin = "app", broker: PaperBroker | None = None
+) -> Account:
+    """Start the paper account over (new account id, no positions, orders or fills) and audit it.
+
+    cash: the new starting cash (default: the account's initial cash). broker: the paper broker to reset
+    (default: the workspace's). Returns the fresh account.
+    """
+    paper = broker if broker is not None else PaperBroker()
+    new_id = paper.reset(cash)
+    account = paper.account()
+    AuditLog().event(
+        "account",
+        f"paper account reset ({origin}): new account {new_id}, cash {account.cash:,.2f}",
+        payload={"broker": "paper", "account_id": new_id, "cash": account.cash},
+    )
+    return account
+
+
+def audit_events(limit: int = 200, plan_id: str | None = None) -> pd.DataFrame:
+    """The newest `limit` audit-log events, newest first (optionally of one plan); ConfigError if limit < 1."""
+    if limit < 1:
+        raise ConfigError(f"audit log: limit {limit} must be >= 1")
+    return AuditLog().events(limit=limit, plan_id=plan_id)
