@@ -20,7 +20,7 @@ Rebalance = Literal["on_change", "daily", "weekly", "monthly"]
 FILLS: tuple[str, ...] = get_args(Fill)
 REBALANCES: tuple[str, ...] = get_args(Rebalance)
 OPTIMISTIC_FILL_LABEL = "same_close (optimistic: fills at the signal bar's own close)"
-_NONE_IS_DEFAULT = BeforeValidator(lambda v: {} if v is None else v)
+NONE_IS_DEFAULT = BeforeValidator(lambda v: {} if v is None else v)
 """An empty YAML section (`costs:`) means the defaults."""
 Bps = Annotated[StrictFloat, Field(ge=0, le=1000)]
 """A cost in basis points of traded notional."""
@@ -82,8 +82,8 @@ class BacktestConfig:
     """
 
     initial_cash: Annotated[StrictFloat, Field(gt=0)] = 100_000.0
-    costs: Annotated[Costs, _NONE_IS_DEFAULT] = Costs()
-    risk: Annotated[Risk, _NONE_IS_DEFAULT] = Risk()
+    costs: Annotated[Costs, NONE_IS_DEFAULT] = Costs()
+    risk: Annotated[Risk, NONE_IS_DEFAULT] = Risk()
     fill: Fill = "next_open"
     fractional: StrictBool = True
     rebalance: Rebalance = "on_change"

@@ -7,15 +7,42 @@ flags, a preset or YAML, then call `run_request`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import asdict, replace
+from datetime import date
+from typing import Annotated, Any
 
-from engine.config import BacktestConfig
+from pydantic import BeforeValidator, Field, StrictStr
+from pydantic.dataclasses import dataclass
+
+from engine.config import NONE_IS_DEFAULT, BacktestConfig
 from engine.errors import ConfigError, DataError
 from engine.sim.result import BacktestResult
+from engine.validation import FORBID, parse, validated
 
 
-@dataclass(frozen=True)
+def _symbol_list(value: Any) -> Any:
+    """ "SPY" or "SPY, QQQ" (YAML/JSON text, a CLI flag) or a list -> stripped upper-case symbols, blanks dropped.
+    Anything else passes through for pydantic to reject."""
+    if isinstance(value, str):  # the symbols of "SPY", not the characters S, P, Y
+        value = value.split(",")
+    if isinstance(value, (list, tuple)):
+        return tuple(text for text in (str(s).strip().upper() for s in value) if text)
+    return value
+
+
+def _date_text(value: Any) -> Any:
+    """A YAML date (2020-01-31 unquoted) as its ISO text; text passes through."""
+    return str(value) if isinstance(value, date) else value
+
+
+Symbols = Annotated[tuple[str, ...], BeforeValidator(_symbol_list)]
+"""Ticker symbols: a list, or comma-separated text; normalized to stripped upper case."""
+DateText = Annotated[StrictStr | None, BeforeValidator(_date_text)]
+"""An ISO date (inclusive) or None for the start / end of the history."""
+
+
+@validated("request")
+@dataclass(frozen=True, config=FORBID)
 class BacktestRequest:
     """One backtest: strategy name and params, symbols, date range, simulation config, data source.
 
@@ -23,16 +50,15 @@ class BacktestRequest:
     (workspace imports, then the bundled sample), or a folder path of `<SYMBOL>.csv|.parquet` files.
     """
 
-    strategy: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    symbols: tuple[str, ...] = ()
-    start: str | None = None
-    end: str | None = None
-    config: BacktestConfig = field(default_factory=BacktestConfig)
-    data_source: str | None = None
+    strategy: Annotated[StrictStr, Field(min_length=1)]
+    params: Annotated[Mapping[str, Any], NONE_IS_DEFAULT] = Field(default_factory=dict)
+    symbols: Symbols = ()
+    start: DateText = None
+    end: DateText = None
+    config: Annotated[BacktestConfig, NONE_IS_DEFAULT] = BacktestConfig()
+    data_source: StrictStr | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "symbols", tuple(str(s).strip().upper() for s in self.symbols if str(s).strip()))
         object.__setattr__(self, "params", dict(self.params))
         if not self.symbols:
             raise DataError("no symbols selected: choose at least one symbol")
@@ -40,8 +66,6 @@ class BacktestRequest:
             raise ConfigError(f"symbols: duplicates in {list(self.symbols)}")
         if self.start and self.end and str(self.start) > str(self.end):
             raise DataError(f"start {self.start} is after end {self.end}")
-        if not isinstance(self.config, BacktestConfig):
-            raise ConfigError(f"config must be BacktestConfig, got {type(self.config).__name__}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -50,28 +74,8 @@ class BacktestRequest:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> BacktestRequest:
-        values = dict(values)
-        known = {"strategy", "params", "symbols", "start", "end", "config", "data_source"}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"request: unknown field(s) {unknown}; expected some of {sorted(known)}")
-        if "strategy" not in values:
-            raise ConfigError("request: missing field 'strategy'")
-        cfg = values.get("config") or {}
-        values["config"] = cfg if isinstance(cfg, BacktestConfig) else BacktestConfig.from_dict(cfg)
-        for key in ("start", "end"):
-            if values.get(key) is not None:
-                values[key] = str(values[key])
-        symbols = values.get("symbols") or ()
-        if isinstance(symbols, str):  # "SPY" or "SPY,QQQ" from YAML/JSON, not the characters S, P, Y
-            symbols = symbols.split(",")
-        elif not isinstance(symbols, (list, tuple)):
-            raise ConfigError(f"request: field 'symbols' must be a list of symbols, got {symbols!r}")
-        values["symbols"] = tuple(symbols)
-        params = values.get("params")
-        if params is not None and not isinstance(params, Mapping):
-            raise ConfigError(f"request: field 'params' must be a mapping of name: value, got {params!r}")
-        return cls(**values)
+        """Build from a plain mapping (YAML, JSON, a stored run); errors name the field and the value."""
+        return parse(cls, values)
 
     def with_changes(self, **changes: Any) -> BacktestRequest:
         return replace(self, **changes)

@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     if result.benchmark_metrics:
         out["benchmark_metrics"] = metrics_json(result.benchmark_metrics)
     if args.save:
-        from engine.research.reproduce import reproducibility_key
+        from engine.store.reproduce import reproducibility_key
         from engine.store.runs import RunStore
 
         key = reproducibility_key(request)
