@@ -117,6 +117,8 @@ def _one(err: Mapping[str, Any], label: str, loc: tuple[Any, ...]) -> str:
     if kind in _BOUNDS:
         limit = next(iter(ctx.values()))
         return f"{where}: {value!r} must be {_BOUNDS[kind]} {_number(limit)}"
+    if kind == "finite_number":
+        return f"{where}: {value!r} is not a finite number"
     if kind == "literal_error":
         return f"{where}: {value!r} is not one of {ctx['expected']}"
     if kind in ("value_error", "assertion_error") and "error" in ctx:

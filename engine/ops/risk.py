@@ -27,16 +27,19 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
+from pydantic import Field, StrictBool, StrictFloat
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from engine.errors import ConfigError, EngineError
 from engine.ops.checks import FAIL, PASS, WARN, CheckResult
 from engine.ops.rebalance import RebalancePlan
+from engine.validation import FORBID, parse, validated
 
 KILL_SWITCH_FILE = "KILL_SWITCH"
 LIMITS_FILE = "risk_limits.json"
@@ -48,7 +51,12 @@ class RiskCheckFailed(EngineError):
     """A plan failed one or more pre-trade checks; the message names each check and why."""
 
 
-@dataclass(frozen=True)
+Limit = Annotated[StrictFloat, Field(gt=0, allow_inf_nan=False)]
+"""A positive, finite limit (a fraction of equity unless stated)."""
+
+
+@validated("risk limits")
+@pydantic_dataclass(frozen=True, config=FORBID)
 class RiskLimits:
     """Pre-trade limits (fractions of equity unless stated; None = no limit).
 
@@ -61,46 +69,21 @@ class RiskLimits:
     allow_stale_data: let stale signals through on live accounts too.
     """
 
-    max_gross_leverage: float = 1.0
-    max_weight: float = 1.0
-    max_order_notional: float | None = None
-    per_trade_risk: float | None = 0.03
-    daily_loss_limit: float | None = 0.05
-    max_drawdown: float | None = 0.07
-    allow_stale_data: bool = False
-
-    def __post_init__(self) -> None:
-        for name in (
-            "max_gross_leverage",
-            "max_weight",
-            "max_order_notional",
-            "per_trade_risk",
-            "daily_loss_limit",
-            "max_drawdown",
-        ):
-            v = getattr(self, name)
-            if v is None and name not in ("max_gross_leverage", "max_weight"):
-                continue
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise ConfigError(
-                    f"risk limits.{name}: {v!r} must be a number > 0"
-                    + ("" if name in ("max_gross_leverage", "max_weight") else " (or null for none)")
-                )
-        if not isinstance(self.allow_stale_data, bool):
-            raise ConfigError(f"risk limits.allow_stale_data: {self.allow_stale_data!r} must be true or false")
+    max_gross_leverage: Limit = 1.0
+    max_weight: Limit = 1.0
+    max_order_notional: Limit | None = None
+    per_trade_risk: Limit | None = 0.03
+    daily_loss_limit: Limit | None = 0.05
+    max_drawdown: Limit | None = 0.07
+    allow_stale_data: StrictBool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> RiskLimits:
-        if not isinstance(values, Mapping):
-            raise ConfigError(f"risk limits: expected a mapping, got {values!r}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"risk limits: unknown field(s) {unknown}; expected some of {sorted(known)}")
-        return cls(**dict(values))
+        """Build from a plain mapping (the workspace's risk_limits.json); errors name the field and value."""
+        return parse(cls, values)
 
 
 def load_limits(path: str | Path | None = None) -> RiskLimits:

@@ -35,26 +35,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
 from numba import njit
+from pydantic import Field, StrictBool, StrictFloat, StrictInt
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from engine.config import Bps
 from engine.errors import ConfigError
 from engine.metrics import curve
 from engine.sim.result import BacktestResult
+from engine.validation import FORBID, parse, validated
 
 Method = Literal["reshuffle", "bootstrap_trades", "block_bootstrap"]
-METHODS: tuple[str, ...] = ("reshuffle", "bootstrap_trades", "block_bootstrap")
+METHODS: tuple[str, ...] = get_args(Method)
 PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
 STAT_COLUMNS: tuple[str, ...] = ("final_equity", "max_drawdown", "sharpe")
 CHUNK = 100
 """Paths compounded between two progress calls / cancel checks."""
 
 
-@dataclass(frozen=True)
+@validated("montecarlo")
+@pydantic_dataclass(frozen=True, config=FORBID)
 class MonteCarloSpec:
     """How to resample a backtest.
 
@@ -67,38 +72,22 @@ class MonteCarloSpec:
     seed: seed of the numpy Generator; same seed -> identical output.
     """
 
-    method: str = "block_bootstrap"
-    n_sims: int = 1000
-    block_length: int = 20
-    extra_slippage_bps: float = 0.0
-    win_rate_haircut: float = 0.0
-    loss_threshold: float = 0.2
-    seed: int = 0
-    stationary: bool = True
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(f"montecarlo.method: {self.method!r} is not one of {METHODS}")
-        _int("n_sims", self.n_sims, 1, 1_000_000)
-        _int("block_length", self.block_length, 1, None)
-        _int("seed", self.seed, 0, None)
-        _num("extra_slippage_bps", self.extra_slippage_bps, 0.0, 1000.0)
-        _num("win_rate_haircut", self.win_rate_haircut, 0.0, 1.0)
-        _num("loss_threshold", self.loss_threshold, 0.0, 1.0)
-        if not isinstance(self.stationary, bool):
-            raise ConfigError(f"montecarlo.stationary: {self.stationary!r} is not true/false")
+    method: Method = "block_bootstrap"
+    n_sims: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = 1000
+    block_length: Annotated[StrictInt, Field(ge=1)] = 20
+    extra_slippage_bps: Bps = 0.0
+    win_rate_haircut: Annotated[StrictFloat, Field(ge=0, le=1)] = 0.0
+    loss_threshold: Annotated[StrictFloat, Field(ge=0, le=1)] = 0.2
+    seed: Annotated[StrictInt, Field(ge=0)] = 0
+    stationary: StrictBool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> MonteCarloSpec:
-        """Build from a plain mapping (JSON, YAML); unknown keys raise ConfigError naming them."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"montecarlo: unknown field(s) {unknown}; expected some of {sorted(known)}")
-        return cls(**dict(values))
+        """Build from a plain mapping (JSON, YAML); errors name the field and the value."""
+        return parse(cls, values)
 
 
 @dataclass
@@ -407,17 +396,3 @@ def _years(index: pd.Index, n_bars: int, ppy: float) -> float:
 def _pct(values: np.ndarray, q: float) -> float:
     finite = values[np.isfinite(values)]
     return float(np.percentile(finite, q)) if finite.size else math.nan
-
-
-def _int(name: str, value: Any, low: int, high: int | None) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-        raise ConfigError(f"montecarlo.{name}: {value!r} is not an integer")
-    if value < low or (high is not None and value > high):
-        raise ConfigError(f"montecarlo.{name}: {value!r} must be in {low}..{high if high is not None else 'inf'}")
-
-
-def _num(name: str, value: Any, low: float, high: float) -> None:
-    if not isinstance(value, (int, float, np.floating)) or isinstance(value, bool) or not math.isfinite(value):
-        raise ConfigError(f"montecarlo.{name}: {value!r} is not a number")
-    if not low <= value <= high:
-        raise ConfigError(f"montecarlo.{name}: {value!r} must be between {low} and {high}")
