@@ -1,2 +1,2 @@
 """Research on top of the simulator: optimize, walk-forward, Monte Carlo, overfitting, scorecard,
-sensitivity, universe selection, splits, the look-ahead audit and reproducibility keys."""
+sensitivity, universe selection, splits and the look-ahead audit."""

@@ -1,1 +1,2 @@
-"""What is saved: the workspace folder, saved runs (SQLite) and presets (JSON)."""
+"""What is saved: the workspace folder, saved runs (SQLite) with their reproducibility keys, and presets
+(JSON)."""

@@ -33,9 +33,9 @@ import pandas as pd
 from engine.config import BacktestConfig
 from engine.errors import EngineError
 from engine.request import BacktestRequest
-from engine.research.reproduce import ReproKey, reproducibility_key
 from engine.sim.result import BacktestResult
 from engine.store.jsonable import json_default
+from engine.store.reproduce import ReproKey, reproducibility_key
 from engine.store.sqlite import connect, ensure_schema, transaction
 from engine.store.workspace import db_path
 

@@ -16,8 +16,8 @@ from engine.config import BacktestConfig, Costs
 from engine.data import SAMPLE_DIR
 from engine.errors import EngineError
 from engine.request import BacktestRequest, run_request
-from engine.research.reproduce import make_key, reproducibility_key
 from engine.sim.result import FILL_COLUMNS, BacktestResult
+from engine.store.reproduce import make_key, reproducibility_key
 from engine.store.runs import RunNotFound, RunStore
 
 DAILY = SAMPLE_DIR  # the bundled copy of the real daily CSVs
