@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, TypeVar, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit"]
@@ -290,10 +290,7 @@ def matches_query(state: str, query: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- retry
-T = TypeVar("T")
-
-
-def retry(
+def retry[T](
     fn: Callable[[], T], attempts: int = 3, backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep
 ) -> T:
     """Call `fn`, retrying ONLY `BrokerUnavailable`, up to `attempts` calls in total.

@@ -443,7 +443,7 @@ class _Executor:
             if self._done(o.client_order_id):
                 continue
             try:
-                st = self._retry(lambda: self.broker.order(o.client_order_id))
+                st = self._retry(lambda cid=o.client_order_id: self.broker.order(cid))
             except BrokerError as e:
                 self._poll_error(o, e)
                 continue

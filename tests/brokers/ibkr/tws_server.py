@@ -419,8 +419,8 @@ class FakeTwsServer:
                 oid,
                 201,
                 "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO "
-                "OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE [%.2f USD] MUST EXCEED THE INITIAL "
-                "MARGIN [%.2f USD]" % (self.cash, qty * price),
+                f"OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE [{self.cash:.2f} USD] MUST EXCEED THE "
+                f"INITIAL MARGIN [{qty * price:.2f} USD]",
                 "",
             )
             return True
