@@ -10,17 +10,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from engine.batch.output import JobOutput
 from engine.batch.spec import JobSpec
 from engine.metrics import drawdown
 from engine.store.workspace import artifacts_dir
-
-if TYPE_CHECKING:
-    from engine.batch.jobs import JobOutput
 
 
 def job_figure(spec: JobSpec, output: JobOutput) -> go.Figure:

@@ -22,16 +22,20 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from engine.batch.output import JobOutput
 from engine.batch.queue import ClaimedJob, JobQueue, heartbeat_interval
 from engine.batch.spec import JobSpec
 from engine.errors import EngineError
-from engine.request import BacktestRequest
+from engine.request import run_request
+from engine.research.optimize import OptimizeSpec, run_optimization
+from engine.research.walkforward import WalkForwardResult, WalkForwardSpec, run_walkforward
 from engine.sim.result import BacktestResult
+from engine.store.runs import RunStore
+from engine.store.sqlite import connect
 
 Progress = Callable[[float, str | None], None]
 SUMMARY_METRICS: tuple[str, ...] = (
@@ -48,19 +52,6 @@ SUMMARY_METRICS: tuple[str, ...] = (
 
 class JobCancelled(EngineError):
     """The job was cancelled (or taken over) while it ran."""
-
-
-@dataclass
-class JobOutput:
-    """What one job produced: the run to save, its objective, and a JSON-ready summary."""
-
-    result: BacktestResult
-    request: BacktestRequest
-    run_kind: str
-    objective_name: str
-    objective: float | None
-    summary: dict[str, Any] = field(default_factory=dict)
-    executor: str = ""
 
 
 def executor_id() -> str:
@@ -131,8 +122,6 @@ def run_job_task(spec_dict: dict[str, Any], job_id: str, worker: str, db: str) -
     the queue ("failed": saving raised; "lost": cancelled or taken over meanwhile), or ("error", "Type:
     message", traceback) when computing raised. Recording in the worker process keeps the driver free; marking
     the start here keeps a job's wait for a free process out of its duration."""
-    from engine.store.runs import RunStore
-
     spec = JobSpec.from_dict(spec_dict)
     queue = JobQueue(db)
     if not queue.start(job_id, worker, executor_id()):  # cancelled (or taken over) while it waited
@@ -145,14 +134,12 @@ def run_job_task(spec_dict: dict[str, Any], job_id: str, worker: str, db: str) -
 
 
 def _backtest(spec: JobSpec) -> JobOutput:
-    from engine.request import run_request
-
     result = run_request(spec.request)
     return JobOutput(result, spec.request, "backtest", spec.objective, _num(result.metrics.get(spec.objective)))
 
 
 def _montecarlo(spec: JobSpec) -> JobOutput:
-    from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
+    from engine.research.montecarlo import MonteCarloSpec, run_montecarlo  # imports numba: only for this kind
 
     out = _backtest(spec)
     mc = run_montecarlo(out.result, MonteCarloSpec.from_dict(spec.montecarlo))
@@ -165,9 +152,7 @@ def _montecarlo(spec: JobSpec) -> JobOutput:
     return out
 
 
-def _optimize_spec(spec: JobSpec) -> Any:
-    from engine.research.optimize import OptimizeSpec
-
+def _optimize_spec(spec: JobSpec) -> OptimizeSpec:
     req = spec.request
     values = dict(spec.optimize)
     values.setdefault("objective", spec.objective)
@@ -187,9 +172,6 @@ def _optimize_spec(spec: JobSpec) -> Any:
 
 
 def _optimize(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] | None) -> JobOutput:
-    from engine.request import run_request
-    from engine.research.optimize import run_optimization
-
     opt_spec = _optimize_spec(spec)
     opt = run_optimization(
         opt_spec, progress=lambda done, total: report(0.95 * done / max(total, 1), None), should_stop=should_stop
@@ -214,9 +196,6 @@ def _optimize(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] |
 
 
 def _walkforward(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] | None) -> JobOutput:
-    from engine.request import run_request
-    from engine.research.walkforward import WalkForwardSpec, run_walkforward
-
     opt_spec = _optimize_spec(spec)
     wf_spec = WalkForwardSpec(optimize=opt_spec, **dict(spec.walkforward))
     wf = run_walkforward(
@@ -241,7 +220,7 @@ def _walkforward(spec: JobSpec, report: Progress, should_stop: Callable[[], bool
     return JobOutput(result, request, "walkforward", opt_spec.objective, objective, summary)
 
 
-def _latest_feasible(spec: JobSpec, wf: Any) -> tuple[int, dict[str, Any]]:
+def _latest_feasible(spec: JobSpec, wf: WalkForwardResult) -> tuple[int, dict[str, Any]]:
     """(window number, parameter set) of the last walk-forward window that found a feasible set: what one
     would trade next. EngineError when no window did."""
     numbers = list(wf.windows["window"])
@@ -262,10 +241,8 @@ def run_name(spec: JobSpec, job_id: str) -> str:
     return f"{spec.name} [job {job_id}]"
 
 
-def find_job_run(store: Any, job_id: str) -> str | None:
+def find_job_run(store: RunStore, job_id: str) -> str | None:
     """The id of a run already saved for `job_id` (by an attempt that died before marking the job done)."""
-    from engine.store.sqlite import connect
-
     conn = connect(store.path)
     try:
         row = conn.execute(
@@ -277,12 +254,10 @@ def find_job_run(store: Any, job_id: str) -> str | None:
 
 
 def record_job(
-    queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output: JobOutput, store: Any = None
+    queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output: JobOutput, store: RunStore | None = None
 ) -> str | None:
     """Save `output` as a run and mark the job done; returns the run id, or None if the worker lost the job
     meanwhile (cancelled or taken over: the run is not kept). Artifacts are written first when asked for."""
-    from engine.store.runs import RunStore
-
     store = store or RunStore(queue.path)
     summary = {
         **output.summary,
@@ -291,7 +266,7 @@ def record_job(
         "objective": output.objective,
     }
     if spec.artifacts:
-        from engine.batch.artifacts import write_artifacts
+        from engine.batch.artifacts import write_artifacts  # imports plotly: only when artifacts are asked for
 
         summary["artifacts"] = write_artifacts(job_id, spec, output)
     if not queue.save_summary(job_id, worker, summary):
@@ -305,7 +280,7 @@ def record_job(
     return run_id
 
 
-def record_or_fail(queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output: JobOutput, store: Any) -> str:
+def record_or_fail(queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output: JobOutput, store: RunStore) -> str:
     """`record_job`, or when writing artifacts or saving raises, fail the job with that error and traceback
     (a run saved meanwhile is deleted). Returns "done", "failed" or "lost" (the worker no longer owns it)."""
     try:
@@ -318,7 +293,7 @@ def record_or_fail(queue: JobQueue, job_id: str, worker: str, spec: JobSpec, out
     return "done" if run_id else "lost"
 
 
-def _discard_run(store: Any, job_id: str) -> None:
+def _discard_run(store: RunStore, job_id: str) -> None:
     """Delete the run a failed recording of `job_id` may have saved (so a retry saves exactly one)."""
     try:
         run_id = find_job_run(store, job_id)
@@ -328,7 +303,7 @@ def _discard_run(store: Any, job_id: str) -> None:
         pass
 
 
-def recover_saved(queue: JobQueue, claimed: ClaimedJob, worker: str, store: Any) -> str | None:
+def recover_saved(queue: JobQueue, claimed: ClaimedJob, worker: str, store: RunStore) -> str | None:
     """If an earlier attempt of `claimed` saved its run, mark the job done with it; returns that run id."""
     if claimed.attempt <= 1 or not claimed.summary:
         return None
@@ -384,12 +359,10 @@ class Heartbeat:
 
 
 def execute_claimed(
-    queue: JobQueue, claimed: ClaimedJob, worker: str, *, store: Any = None, heartbeat: float | None = None
+    queue: JobQueue, claimed: ClaimedJob, worker: str, *, store: RunStore | None = None, heartbeat: float | None = None
 ) -> str:
     """Run a claimed job in this process with a heartbeat; returns its final status for this worker:
     "done", "failed" or "lost" (cancelled or taken over while it ran)."""
-    from engine.store.runs import RunStore
-
     store = store or RunStore(queue.path)
     if recover_saved(queue, claimed, worker, store):
         return "done"

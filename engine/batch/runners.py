@@ -27,6 +27,7 @@ from engine.batch.queue import ClaimedJob, JobQueue, heartbeat_interval, new_wor
 from engine.batch.spec import JobSpec
 from engine.errors import ConfigError, EngineError
 from engine.research.pool import ProcessPool
+from engine.store.runs import RunStore
 
 RUNNERS: tuple[str, ...] = ("local", "dask")
 DEFAULT_CONNECT_TIMEOUT = 30.0  # seconds to wait for a Dask scheduler at an address
@@ -204,7 +205,7 @@ def run_batch(
     runner: Runner,
     *,
     worker: str | None = None,
-    store: Any = None,
+    store: RunStore | None = None,
     heartbeat: float | None = None,
     on_event: Callable[[str, str], None] | None = None,
 ) -> dict[str, int]:
@@ -213,8 +214,6 @@ def run_batch(
     A failing job is recorded as failed (error and traceback) and the others go on. on_event(job_id, status)
     is called as each job ends ("done", "failed" or "lost").
     """
-    from engine.store.runs import RunStore
-
     worker = worker or new_worker_id(f"{runner.name}-driver")
     store = store or RunStore(queue.path)
     in_flight: dict[Any, ClaimedJob] = {}
