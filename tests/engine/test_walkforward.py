@@ -240,6 +240,15 @@ def test_windows_on_a_process_pool_equal_the_serial_run_exactly(spy, pool):
     assert_same_walkforward(run_walkforward(anchored, data=spy, runner=pool), run_walkforward(anchored, data=spy))
 
 
+@pytest.mark.slow
+def test_windows_on_a_dask_runner_equal_the_serial_run_exactly(spy):
+    from engine.batch.runners import DaskRunner
+
+    spec = wf_spec(in_sample=750, out_of_sample=750)
+    with DaskRunner(workers=2) as runner:  # a LocalCluster: the same submit_call interface as the local pool
+        assert_same_walkforward(run_walkforward(spec, data=spy, runner=runner), run_walkforward(spec, data=spy))
+
+
 def test_pool_windows_see_no_out_of_sample_bar(spy, pool):
     spec = wf_spec()
     base = run_walkforward(spec, data=spy, runner=pool)
