@@ -1,13 +1,17 @@
-"""Beta and alpha of (T, K) strategy returns against one (T,) benchmark return series.
+"""Metrics of (T, K) strategy returns against one (T,) benchmark return series: beta, alpha, tracking
+error, information ratio, up and down capture.
 
 Bars where the strategy or the benchmark return is NaN (e.g. the benchmark has no bar yet) are dropped
-for these two metrics only, column by column. Beta is a regression slope (unitless); alpha is Jensen's
-alpha, annualized arithmetically (per-bar mean x P).
+for these metrics only, column by column. Both return series follow `curve.returns_from_equity`: bar t's
+return is close t over close t-1, r[0] from initial cash, so a strategy bar pairs with the benchmark's
+return over the same bar.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from engine.metrics.curve import ZERO_DISPERSION
 
 
 def _moments(returns: np.ndarray, benchmark_returns: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -74,3 +78,76 @@ def alpha(
     (1 + rf) ** (1 / P) - 1 (default 0). Arithmetic annualization (x P), not compounded. NaN where beta is.
     """
     return beta_alpha(returns, benchmark_returns, periods_per_year, risk_free)[1]
+
+
+def _active_moments(returns: np.ndarray, benchmark_returns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per column over the paired bars of the active returns a = r - rb: count, mean(a), std(a, ddof=1)
+    and max |a| (NaN where fewer than 2 bars)."""
+    rb = np.asarray(benchmark_returns, dtype=np.float64).reshape(-1)
+    active = returns - rb[:, np.newaxis]
+    keep = ~np.isnan(active)
+    a = np.where(keep, active, 0.0)
+    count = keep.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = a.sum(axis=0) / count
+        dev = np.where(keep, active - mean, 0.0)
+        std = np.sqrt(np.einsum("ij,ij->j", dev, dev) / (count - 1))
+    absmax = np.abs(a).max(axis=0) if len(a) else np.zeros(a.shape[1])
+    enough = count >= 2
+    return count, np.where(enough, mean, np.nan), np.where(enough, std, np.nan), absmax
+
+
+def tracking_error(returns: np.ndarray, benchmark_returns: np.ndarray, periods_per_year: float) -> np.ndarray:
+    """Annualized tracking error: std(r - rb, ddof=1) * sqrt(P) over the paired bars (a fraction per year).
+
+    Per-bar active returns, annualized by sqrt(P) like volatility. NaN with fewer than 2 paired bars.
+    """
+    return _active_moments(returns, benchmark_returns)[2] * np.sqrt(periods_per_year)
+
+
+def information_ratio(returns: np.ndarray, benchmark_returns: np.ndarray, periods_per_year: float) -> np.ndarray:
+    """Annualized information ratio: mean(r - rb) / std(r - rb, ddof=1) * sqrt(P) over the paired bars.
+
+    Per-bar active returns; annualized like Sharpe (mean x P over std x sqrt(P)), i.e. empyrical's
+    excess_sharpe x sqrt(P). NaN with fewer than 2 paired bars or a numerically zero tracking error (the
+    benchmark against itself).
+    """
+    _, mean, std, absmax = _active_moments(returns, benchmark_returns)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = mean / std * np.sqrt(periods_per_year)
+    return np.where(std > ZERO_DISPERSION * absmax, out, np.nan)
+
+
+def _capture(returns: np.ndarray, benchmark_returns: np.ndarray, periods_per_year: float, up: bool) -> np.ndarray:
+    """Annualized compound return of the strategy over the bars where the benchmark rose (fell), divided by
+    the benchmark's over the same bars (empyrical's up_capture / down_capture)."""
+    rb = np.asarray(benchmark_returns, dtype=np.float64).reshape(-1)
+    keep = rb > 0 if up else rb < 0  # NaN compares False: a bar without a benchmark return is dropped
+    n = int(keep.sum())
+    if n == 0:
+        return np.full(returns.shape[1], np.nan)
+    power = periods_per_year / n  # 1 / years spanned by the n bars
+    with np.errstate(divide="ignore", invalid="ignore"):
+        strategy = np.prod(np.where(keep[:, np.newaxis], 1.0 + returns, 1.0), axis=0) ** power - 1.0
+        bench = np.prod(1.0 + rb[keep]) ** power - 1.0
+        return strategy / bench
+
+
+def up_capture(returns: np.ndarray, benchmark_returns: np.ndarray, periods_per_year: float) -> np.ndarray:
+    """Up-market capture: annualized return of the strategy on the bars where the benchmark return is > 0,
+    divided by the benchmark's annualized return on those bars (1.0 = moved with it, a unitless ratio).
+
+    Each side is annualized geometrically over the n selected bars: prod(1 + r) ** (P / n) - 1, as
+    empyrical's up_capture. NaN when the benchmark never rose.
+    """
+    return _capture(returns, benchmark_returns, periods_per_year, up=True)
+
+
+def down_capture(returns: np.ndarray, benchmark_returns: np.ndarray, periods_per_year: float) -> np.ndarray:
+    """Down-market capture: annualized return of the strategy on the bars where the benchmark return is < 0,
+    divided by the benchmark's annualized return on those bars (below 1.0 = lost less; unitless ratio).
+
+    Each side is annualized geometrically over the n selected bars: prod(1 + r) ** (P / n) - 1, as
+    empyrical's down_capture. NaN when the benchmark never fell.
+    """
+    return _capture(returns, benchmark_returns, periods_per_year, up=False)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 #: A std below this multiple of the largest |return| counts as zero (a flat curve) -> Sharpe/Sortino NaN.
-_ZERO_DISPERSION = 1e-12
+ZERO_DISPERSION = 1e-12
 
 
 def returns_from_equity(equity: np.ndarray, initial_cash: float | np.ndarray) -> np.ndarray:
@@ -124,7 +124,7 @@ def sharpe(returns: np.ndarray, periods_per_year: float, risk_free: float = 0.0)
     std = returns.std(axis=0, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = mean / std * np.sqrt(periods_per_year)
-    return np.where(std > _ZERO_DISPERSION * _abs_max(returns), out, np.nan)
+    return np.where(std > ZERO_DISPERSION * _abs_max(returns), out, np.nan)
 
 
 def sortino(returns: np.ndarray, periods_per_year: float, risk_free: float = 0.0) -> np.ndarray:
@@ -142,7 +142,7 @@ def sortino(returns: np.ndarray, periods_per_year: float, risk_free: float = 0.0
     downside = np.sqrt(np.einsum("ij,ij->j", below, below) / n)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = excess.mean(axis=0) / downside * np.sqrt(periods_per_year)
-    return np.where(downside > _ZERO_DISPERSION * _abs_max(excess), out, np.nan)
+    return np.where(downside > ZERO_DISPERSION * _abs_max(excess), out, np.nan)
 
 
 def max_drawdown(equity: np.ndarray, running_max: np.ndarray | None = None) -> np.ndarray:

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from engine.metrics.curve import ZERO_DISPERSION
 from engine.sim import jit
 from engine.sim.jit import njit, prange
 
@@ -34,8 +35,11 @@ FUSED_NAMES: tuple[str, ...] = (
     "exposure",
     "avg_gross_exposure",
     "turnover",
+    "tracking_error",
+    "information_ratio",
+    "up_capture",
+    "down_capture",
 )
-_ZERO_DISPERSION = 1e-12
 
 
 def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
@@ -106,10 +110,10 @@ def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
         if n >= 2:
             std = math.sqrt(ss / (n - 1))
             out[c, 3] = std * sqrt_p
-            if std > _ZERO_DISPERSION * absmax:
+            if std > ZERO_DISPERSION * absmax:
                 out[c, 4] = (mean - rf_bar) / std * sqrt_p
         downside = math.sqrt(down / n)
-        if downside > _ZERO_DISPERSION * absmax_x:
+        if downside > ZERO_DISPERSION * absmax_x:
             out[c, 5] = (s_x / n) / downside * sqrt_p
         mdd -= 1.0
         out[c, 7] = mdd
@@ -134,27 +138,60 @@ def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
             m = 0
             sr = 0.0
             sb = 0.0
+            sa = 0.0
+            n_up = 0
+            up_r = 1.0
+            up_b = 1.0
+            n_dn = 0
+            dn_r = 1.0
+            dn_b = 1.0
             for t in range(n):
-                if not np.isnan(bench[t]):
+                b = bench[t]
+                if not np.isnan(b):
                     m += 1
                     sr += r[t]
-                    sb += bench[t]
+                    sb += b
+                    sa += r[t] - b
+                    if b > 0.0:
+                        n_up += 1
+                        up_r *= 1.0 + r[t]
+                        up_b *= 1.0 + b
+                    elif b < 0.0:
+                        n_dn += 1
+                        dn_r *= 1.0 + r[t]
+                        dn_b *= 1.0 + b
             if m >= 2:
                 mr = sr / m
                 mb = sb / m
+                ma = sa / m
                 cov = 0.0
                 vb = 0.0
+                va = 0.0
+                absmax_a = 0.0
                 for t in range(n):
                     if not np.isnan(bench[t]):
                         db = bench[t] - mb
                         cov += db * r[t]
                         vb += db * db
+                        a = r[t] - bench[t]
+                        da = a - ma
+                        va += da * da
+                        if abs(a) > absmax_a:
+                            absmax_a = abs(a)
                 cov /= m - 1
                 vb /= m - 1
                 if vb > 0.0:
                     beta = cov / vb
                     out[c, 13] = beta
                     out[c, 14] = ((mr - rf_bar) - beta * (mb - rf_bar)) * periods
+                te = math.sqrt(va / (m - 1))
+                out[c, 18] = te * sqrt_p
+                if te > ZERO_DISPERSION * absmax_a:
+                    out[c, 19] = ma / te * sqrt_p
+            if n_up > 0:
+                out[c, 20] = (up_r ** (periods / n_up) - 1.0) / (up_b ** (periods / n_up) - 1.0)
+            if n_dn > 0:
+                out[c, 21] = (dn_r ** (periods / n_dn) - 1.0) / (dn_b ** (periods / n_dn) - 1.0)
         if has_gross:
             pos = 0
             tot_g = 0.0

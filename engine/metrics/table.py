@@ -17,34 +17,10 @@ import pandas as pd
 from engine.errors import ConfigError
 from engine.metrics import activity, curve
 from engine.metrics.fused import FUSED_NAMES, fused_metrics
+from engine.metrics.registry import KEYS, METRICS, Inputs
 
-#: Every metric, in display order. Units: fractions for returns/drawdowns/rates, currency for
-#: final_equity and expectancy, bars for max_drawdown_duration, a count for n_trades.
-METRIC_NAMES: tuple[str, ...] = (
-    "final_equity",
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe",
-    "sortino",
-    "calmar",
-    "max_drawdown",
-    "max_drawdown_duration",
-    "win_rate",
-    "profit_factor",
-    "expectancy",
-    "avg_trade",
-    "n_trades",
-    "exposure",
-    "avg_gross_exposure",
-    "turnover",
-    "best_day",
-    "worst_day",
-    "var_95",
-    "cvar_95",
-    "beta",
-    "alpha",
-)
+#: Every metric key, in display order (the registry's).
+METRIC_NAMES: tuple[str, ...] = KEYS
 
 
 def _equity_array(equity: Any) -> tuple[np.ndarray, pd.Index, pd.Index | None]:
@@ -246,18 +222,37 @@ def metric_columns(
         to,
         0.95,
     )
-    out: dict[str, np.ndarray] = {name: fused[:, i] for i, name in enumerate(FUSED_NAMES)}
-    if benchmark_returns is None:
-        del out["beta"], out["alpha"]
-    if gross_exposure is None:
-        del out["exposure"], out["avg_gross_exposure"]
-    if turnover is None:
-        del out["turnover"]
-    if trades is not None:
-        sums = _trade_sums(trades, k)
-        for name in ("n_trades", "win_rate", "profit_factor", "expectancy", "avg_trade"):
-            out[name] = getattr(activity, name)(sums)
-    return labels, {name: np.asarray(out.get(name, nan), dtype=np.float64) for name in METRIC_NAMES}
+    given = {
+        "equity": True,
+        "benchmark": benchmark_returns is not None,
+        "trades": trades is not None,
+        "gross_exposure": gross_exposure is not None,
+        "turnover": turnover is not None,
+    }
+    fused_slot = {name: i for i, name in enumerate(FUSED_NAMES)}
+    inputs: Inputs | None = None
+    out: dict[str, np.ndarray] = {}
+    for m in METRICS:
+        if not given[m.needs]:
+            out[m.key] = nan
+        elif m.key in fused_slot:
+            out[m.key] = fused[:, fused_slot[m.key]]
+        else:  # not in the compiled pass (trade metrics): the registry's pure function
+            if inputs is None:
+                sums = _trade_sums(trades, k) if trades is not None else None
+                inputs = Inputs(
+                    values,
+                    cash,
+                    p,
+                    float(years),
+                    risk_free,
+                    rb if given["benchmark"] else None,
+                    sums,
+                    ge if given["gross_exposure"] else None,
+                    to if given["turnover"] else None,
+                )
+            out[m.key] = m.compute(inputs)
+    return labels, out
 
 
 def backtest_metrics(

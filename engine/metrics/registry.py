@@ -1,0 +1,246 @@
+"""The metric registry: the one place a metric's name, label, unit, display format, direction, annualization,
+inputs and implementation are written down.
+
+Tables, the CLI, the app, the optimizer, the scorecard and batch summaries read `METRICS` (display order) and
+the named selections below; nothing else lists metric names. Adding a metric = one `Metric` entry here plus
+its pure numpy function (in `curve`, `benchmark` or `activity`); if it belongs in the compiled one-pass
+kernel (`fused`), add its slot there too, and tests/engine/test_metric_registry.py holds both paths equal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+
+from engine.errors import ConfigError
+from engine.metrics import activity, benchmark, curve
+
+Format = Literal["percent", "ratio", "currency", "count", "bars"]
+Kind = Literal["curve", "activity", "benchmark"]
+Need = Literal["equity", "benchmark", "trades", "gross_exposure", "turnover"]
+
+
+@dataclass
+class Inputs:
+    """Everything a metric function may read, for K equity curves of T bars (see `metric_columns`)."""
+
+    equity: np.ndarray  # (T, K) equity at each close
+    initial_cash: np.ndarray  # (K,)
+    periods_per_year: float
+    years: float  # calendar years spanned (curve.years_spanned), for CAGR
+    risk_free: float = 0.0  # annual rate
+    benchmark_returns: np.ndarray | None = None  # (T,), NaN = no benchmark bar
+    trades: activity.TradeSums | None = None
+    gross_exposure: np.ndarray | None = None  # (T, K)
+    turnover: np.ndarray | None = None  # (T, K)
+    level: float = 0.95  # VaR / CVaR confidence
+
+    @cached_property
+    def returns(self) -> np.ndarray:
+        return curve.returns_from_equity(self.equity, self.initial_cash)
+
+    @cached_property
+    def cagr(self) -> np.ndarray:
+        return curve.cagr(self.equity, self.initial_cash, self.years)
+
+    @cached_property
+    def max_drawdown(self) -> np.ndarray:
+        return curve.max_drawdown(self.equity)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric.
+
+    key: the name in tables, JSON, specs and CLI options. label: for people, with the unit.
+    unit: what one unit of the value is. fmt: how it is displayed (`format_value`).
+    higher_is_better: the direction an optimizer or ranking uses by default.
+    annualized / annualization: whether and how it is put on a per-year basis.
+    kind: what it describes (the equity curve, trading activity, or the curve against a benchmark).
+    needs: the input beyond the equity curve it requires (NaN when that input is not given).
+    function, args: its one pure numpy implementation and the `Inputs` fields passed to it, in order.
+    """
+
+    key: str
+    label: str
+    unit: str
+    fmt: Format
+    higher_is_better: bool
+    annualized: bool
+    annualization: str
+    kind: Kind
+    needs: Need
+    function: Callable[..., np.ndarray]
+    args: tuple[str, ...]
+
+    def compute(self, inputs: Inputs) -> np.ndarray:
+        """(K,) values from the pure function; NaN when the input it needs was not given."""
+        values = [getattr(inputs, a) for a in self.args]
+        if any(v is None for v in values):
+            return np.full(inputs.equity.shape[1], np.nan)
+        return np.asarray(self.function(*values), dtype=np.float64)
+
+
+_NOT = "not annualized"
+_MEAN_P = "per-bar mean x periods_per_year"
+_STD_P = "per-bar std x sqrt(periods_per_year)"
+_RATIO_P = "per-bar mean / std x sqrt(periods_per_year)"
+_CAPTURE = "geometric: prod(1 + r) ** (P / n) - 1 on each side over the n selected bars"
+_R = ("returns", "periods_per_year")
+_RB = ("returns", "benchmark_returns", "periods_per_year")
+_T = ("trades",)
+
+
+def _m(
+    key: str,
+    label: str,
+    unit: str,
+    fmt: Format,
+    higher: bool,
+    annualization: str,
+    kind: Kind,
+    needs: Need,
+    function: Callable[..., np.ndarray],
+    args: tuple[str, ...],
+) -> Metric:
+    return Metric(key, label, unit, fmt, higher, annualization != _NOT, annualization, kind, needs, function, args)
+
+
+# fmt: off
+#: Every metric, in display order.
+METRICS: tuple[Metric, ...] = (
+    _m("final_equity", "Final equity (currency)", "currency", "currency", True, _NOT, "curve", "equity",
+       curve.final_equity, ("equity",)),
+    _m("total_return", "Total return (%)", "fraction", "percent", True, _NOT, "curve", "equity",
+       curve.total_return, ("equity", "initial_cash")),
+    _m("cagr", "CAGR (% per year)", "fraction per year", "percent", True,
+       "compound: (final / initial) ** (1 / calendar years) - 1", "curve", "equity",
+       curve.cagr, ("equity", "initial_cash", "years")),
+    _m("annual_volatility", "Annual volatility (% per year)", "fraction per year", "percent", False, _STD_P,
+       "curve", "equity", curve.annual_volatility, _R),
+    _m("sharpe", "Sharpe ratio (annualized)", "ratio", "ratio", True, _RATIO_P, "curve", "equity",
+       curve.sharpe, ("returns", "periods_per_year", "risk_free")),
+    _m("sortino", "Sortino ratio (annualized)", "ratio", "ratio", True,
+       "per-bar mean / downside deviation x sqrt(periods_per_year)", "curve", "equity",
+       curve.sortino, ("returns", "periods_per_year", "risk_free")),
+    _m("calmar", "Calmar ratio (CAGR / |max drawdown|)", "ratio", "ratio", True, "CAGR (compound) over max drawdown",
+       "curve", "equity", curve.calmar, ("cagr", "max_drawdown")),
+    _m("max_drawdown", "Max drawdown (%)", "fraction", "percent", True, _NOT, "curve", "equity",
+       curve.max_drawdown, ("equity",)),
+    _m("max_drawdown_duration", "Max drawdown duration (bars)", "bars", "bars", False, _NOT, "curve", "equity",
+       curve.max_drawdown_duration, ("equity",)),
+    _m("win_rate", "Win rate (% of trades)", "fraction", "percent", True, _NOT, "activity", "trades",
+       activity.win_rate, _T),
+    _m("profit_factor", "Profit factor (gross profit / gross loss)", "ratio", "ratio", True, _NOT, "activity",
+       "trades", activity.profit_factor, _T),
+    _m("expectancy", "Expectancy (currency per trade)", "currency", "currency", True, _NOT, "activity", "trades",
+       activity.expectancy, _T),
+    _m("avg_trade", "Average trade (% of entry)", "fraction", "percent", True, _NOT, "activity", "trades",
+       activity.avg_trade, _T),
+    _m("n_trades", "Trades (count)", "trades", "count", True, _NOT, "activity", "trades", activity.n_trades, _T),
+    _m("exposure", "Exposure (% of bars)", "fraction", "percent", True, _NOT, "activity", "gross_exposure",
+       activity.exposure, ("gross_exposure",)),
+    _m("avg_gross_exposure", "Average gross exposure (% of equity)", "fraction", "percent", True, _NOT,
+       "activity", "gross_exposure", activity.avg_gross_exposure, ("gross_exposure",)),
+    _m("turnover", "Annual turnover (x equity per year)", "multiple of equity per year", "ratio", False, _MEAN_P,
+       "activity", "turnover", activity.annual_turnover, ("turnover", "periods_per_year")),
+    _m("best_day", "Best bar (%)", "fraction per bar", "percent", True, _NOT, "curve", "equity",
+       curve.best_day, ("returns",)),
+    _m("worst_day", "Worst bar (%)", "fraction per bar", "percent", True, _NOT, "curve", "equity",
+       curve.worst_day, ("returns",)),
+    _m("var_95", "VaR 95% (% per bar)", "fraction per bar", "percent", True, _NOT, "curve", "equity",
+       curve.value_at_risk, ("returns", "level")),
+    _m("cvar_95", "CVaR 95% (% per bar)", "fraction per bar", "percent", True, _NOT, "curve", "equity",
+       curve.conditional_value_at_risk, ("returns", "level")),
+    _m("beta", "Beta (vs benchmark)", "ratio", "ratio", True, _NOT, "benchmark", "benchmark",
+       benchmark.beta, ("returns", "benchmark_returns")),
+    _m("alpha", "Alpha (% per year)", "fraction per year", "percent", True, _MEAN_P, "benchmark", "benchmark",
+       benchmark.alpha, ("returns", "benchmark_returns", "periods_per_year", "risk_free")),
+    _m("tracking_error", "Tracking error (% per year)", "fraction per year", "percent", False, _STD_P,
+       "benchmark", "benchmark", benchmark.tracking_error, _RB),
+    _m("information_ratio", "Information ratio (annualized)", "ratio", "ratio", True, _RATIO_P, "benchmark",
+       "benchmark", benchmark.information_ratio, _RB),
+    _m("up_capture", "Up capture (x benchmark)", "ratio", "ratio", True, _CAPTURE, "benchmark", "benchmark",
+       benchmark.up_capture, _RB),
+    _m("down_capture", "Down capture (x benchmark)", "ratio", "ratio", False, _CAPTURE, "benchmark", "benchmark",
+       benchmark.down_capture, _RB),
+)
+# fmt: on
+
+_BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}
+#: Every metric key, in display order.
+KEYS: tuple[str, ...] = tuple(_BY_KEY)
+
+# Named selections (each a display or ranking choice made once, here).
+#: The metrics shown first about a run: result headline, run lists, universe ranking, robustness tables.
+HEADLINE: tuple[str, ...] = ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")
+#: HEADLINE plus final equity: the saved run's columns and the sensitivity table.
+KEY_METRICS: tuple[str, ...] = (*HEADLINE, "final_equity")
+#: What a walk-forward window reports about its in- and out-of-sample parts.
+STABILITY: tuple[str, ...] = ("sharpe", "cagr", "total_return", "max_drawdown", "calmar", "n_trades")
+#: A batch job's summary.
+BATCH_SUMMARY: tuple[str, ...] = (*HEADLINE[:3], "sortino", "max_drawdown", "n_trades", "win_rate", "final_equity")
+#: What a Monte Carlo resample reports per path (computed there, named and formatted here).
+MONTE_CARLO: tuple[str, ...] = ("final_equity", "max_drawdown", "sharpe")
+#: The optimizer's objectives offered in the app, each optimized in its metric's `higher_is_better` direction.
+OBJECTIVES: tuple[str, ...] = ("sharpe", "sortino", "calmar", "cagr", "total_return", "profit_factor", "max_drawdown")
+
+
+def metric(key: str) -> Metric:
+    """The registered metric `key`; ConfigError naming it and the known keys otherwise."""
+    try:
+        return _BY_KEY[key]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown metric {key!r}; expected one of {list(KEYS)}") from None
+
+
+def is_metric(key: Any) -> bool:
+    return isinstance(key, str) and key in _BY_KEY
+
+
+def higher_is_better(key: str) -> bool:
+    """The direction of metric `key` (ConfigError when unknown)."""
+    return metric(key).higher_is_better
+
+
+def label(key: str) -> str:
+    """The label of metric `key`, or the key itself for a column that is not a metric (e.g. a parameter)."""
+    return _BY_KEY[key].label if key in _BY_KEY else key
+
+
+def objectives() -> tuple[tuple[str, bool], ...]:
+    """The optimizer's objective list: (key, higher_is_better) per objective."""
+    return tuple((k, _BY_KEY[k].higher_is_better) for k in OBJECTIVES)
+
+
+def ordered(keys: Any) -> list[str]:
+    """`keys` (any iterable of names) in display order: registered metrics first, the rest alphabetically."""
+    names = set(keys)
+    return [k for k in KEYS if k in names] + sorted(n for n in names if n not in _BY_KEY)
+
+
+def format_value(key: str, value: Any, *, missing: str = "n/a", ratio_digits: int = 3) -> str:
+    """A metric's value for people: fractions as percentages, counts and bars as integers, currency with
+    separators, ratios with `ratio_digits` decimals. A key that is not a metric (a derived number such as a
+    walk-forward efficiency) is shown as a ratio. `missing` stands for None and NaN; inf shows as inf."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return missing
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    fmt = _BY_KEY[key].fmt if key in _BY_KEY else "ratio"
+    if fmt == "percent":
+        return f"{v * 100:,.2f}%"
+    if fmt in ("count", "bars"):
+        return f"{v:,.0f}"
+    if fmt == "currency":
+        return f"{v:,.2f}"
+    return f"{v:,.{ratio_digits}f}"
