@@ -91,8 +91,11 @@ def describe(error: ValidationError, label: str, root: Any = None) -> str:
     missing: dict[tuple[Any, ...], list[str]] = {}
     parts: list[str] = []
     seen: set[tuple[Any, ...]] = set()
+    positional = list(_fields(root))  # a dataclass built with positional arguments reports their index
     for err in error.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not _is_tag(p))
+        if loc and isinstance(loc[0], int) and loc[0] < len(positional):
+            loc = (positional[loc[0]], *loc[1:])
         if err["type"] in _UNKNOWN or err["type"] in _MISSING:
             group = unknown if err["type"] in _UNKNOWN else missing
             group.setdefault(loc[:-1], []).append(str(loc[-1]) if loc else "?")

@@ -20,20 +20,24 @@ import time
 from collections import abc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
+from pydantic import AfterValidator, Field, SkipValidation, StrictBool, StrictInt, StrictStr, ValidationInfo
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from engine.config import BacktestConfig
+from engine.config import NONE_IS_DEFAULT, BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES
-from engine.request import BacktestRequest
+from engine.request import BacktestRequest, DateText, Symbols
 from engine.sim.grid import Progress, expand_grid, run_grid
 from engine.strategies.base import ParamSpec, Strategy, make_params, param_specs
+from engine.validation import FORBID, parse, validated
 
-METHODS: tuple[str, ...] = ("grid", "random", "optuna")
+Method = Literal["grid", "random", "optuna"]
+METHODS: tuple[str, ...] = get_args(Method)
 MAX_GRID = 250_000
 """Largest exhaustive grid run_optimization accepts; larger spaces need method 'random' or 'optuna'."""
 OPTUNA_BATCH = 16
@@ -41,7 +45,26 @@ OPTUNA_BATCH = 16
 ObjectiveFn = Callable[[pd.DataFrame], pd.Series]
 
 
-@dataclass(frozen=True)
+def _method(value: str) -> str:
+    if value not in METHODS:
+        raise ValueError(f"method {value!r} is not one of {METHODS}")
+    return value
+
+
+def _positive_count(value: int, info: ValidationInfo) -> int:
+    if value < 1:
+        raise ValueError(f"{info.field_name} must be >= 1, got {value}")
+    return value
+
+
+Trials = Annotated[StrictInt, AfterValidator(_positive_count), Field(le=1_000_000)]
+"""A number of trials (random / Optuna search; also the batch files' optimize.n_trials)."""
+MethodName = Annotated[StrictStr, AfterValidator(_method)]
+"""A search method of METHODS (text checked by hand so the message reads "method 'x' is not one of ...")."""
+
+
+@validated("optimize")
+@pydantic_dataclass(frozen=True, config=FORBID)
 class OptimizeSpec:
     """What to optimize: strategy, data, simulation config, search space, method, objective and constraints.
 
@@ -52,44 +75,29 @@ class OptimizeSpec:
         maximize=False minimizes it. min_trades: trials with fewer closed-or-open trades are infeasible.
         constraints: metric -> (low, high) inclusive bounds (None = unbounded), e.g. {"max_drawdown":
         (-0.3, None)}; a NaN metric fails its bound. start/end/data_source: as in `BacktestRequest`.
+    Types and bounds are checked by the field types; ranges, fixed and constraints (lists or numpy arrays of
+    values, metric names) by `__post_init__`.
     """
 
-    strategy: str
-    symbols: tuple[str, ...]
-    start: str | None = None
-    end: str | None = None
-    config: BacktestConfig = field(default_factory=BacktestConfig)
-    ranges: Mapping[str, Sequence[Any]] | None = None
-    fixed: Mapping[str, Any] = field(default_factory=dict)
-    method: str = "grid"
-    n_trials: int = 100
-    seed: int = 0
-    objective: str = "sharpe"
-    maximize: bool = True
-    min_trades: int = 0
-    constraints: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
-    data_source: str | None = None
+    strategy: Annotated[StrictStr, Field(min_length=1)]
+    symbols: Symbols
+    start: DateText = None
+    end: DateText = None
+    config: Annotated[BacktestConfig, NONE_IS_DEFAULT] = BacktestConfig()
+    ranges: SkipValidation[Mapping[str, Sequence[Any]] | None] = None
+    fixed: Annotated[Mapping[str, Any], NONE_IS_DEFAULT] = field(default_factory=dict)
+    method: MethodName = "grid"
+    n_trials: Trials = 100
+    seed: StrictInt = 0
+    objective: StrictStr = "sharpe"
+    maximize: StrictBool = True
+    min_trades: Annotated[StrictInt, Field(ge=0)] = 0
+    constraints: SkipValidation[Mapping[str, tuple[float | None, float | None]]] = field(default_factory=dict)
+    data_source: StrictStr | None = None
 
     def __post_init__(self) -> None:
-        symbols = (self.symbols,) if isinstance(self.symbols, str) else tuple(self.symbols or ())
-        symbols = tuple(s.strip().upper() for part in symbols for s in str(part).split(",") if s.strip())
-        object.__setattr__(self, "symbols", symbols)
-        if not symbols:
+        if not self.symbols:
             raise ConfigError("optimize: no symbols given; choose at least one symbol")
-        if not self.strategy or not isinstance(self.strategy, str):
-            raise ConfigError(f"optimize: strategy must be a strategy name, got {self.strategy!r}")
-        if not isinstance(self.config, BacktestConfig):
-            raise ConfigError(f"optimize: config must be BacktestConfig, got {type(self.config).__name__}")
-        if self.method not in METHODS:
-            raise ConfigError(f"optimize: method {self.method!r} is not one of {METHODS}")
-        for name in ("n_trials", "seed", "min_trades"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise ConfigError(f"optimize: {name} must be an integer, got {value!r}")
-        if self.n_trials < 1:
-            raise ConfigError(f"optimize: n_trials must be >= 1, got {self.n_trials}")
-        if self.min_trades < 0:
-            raise ConfigError(f"optimize: min_trades must be >= 0, got {self.min_trades}")
         if self.objective not in METRIC_NAMES:
             raise ConfigError(
                 f"optimize: objective {self.objective!r} is not a metric; expected one of {list(METRIC_NAMES)}"
@@ -155,26 +163,8 @@ class OptimizeSpec:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> OptimizeSpec:
-        """Inverse of `to_dict` (also for YAML/JSON job files); unknown fields raise ConfigError naming them."""
-        values = dict(values)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"optimize: unknown field(s) {unknown}; expected some of {sorted(known)}")
-        if "strategy" not in values:
-            raise ConfigError("optimize: missing field 'strategy'")
-        if "symbols" not in values:
-            raise ConfigError("optimize: missing field 'symbols'")
-        cfg = values.get("config") or {}
-        values["config"] = cfg if isinstance(cfg, BacktestConfig) else BacktestConfig.from_dict(cfg)
-        for key in ("start", "end"):
-            if values.get(key) is not None:
-                values[key] = str(values[key])
-        if values.get("fixed") is None:
-            values["fixed"] = {}
-        if values.get("constraints") is None:
-            values["constraints"] = {}
-        return cls(**values)
+        """Inverse of `to_dict` (also for YAML/JSON job files); errors name the field and the value."""
+        return parse(cls, values)
 
     def request(self, params: Mapping[str, Any] | None = None) -> BacktestRequest:
         """The single backtest of one parameter set (e.g. the best) on this spec's data and config."""

@@ -25,50 +25,59 @@ OOS end); the result is identical to the serial run. `save_walkforward` stores t
 
 from __future__ import annotations
 
-import dataclasses
 import pickle
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import AfterValidator, StrictBool, StrictInt, StrictStr, ValidationInfo
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from engine.data.market import FIELDS, MarketData
 from engine.errors import ConfigError
-from engine.metrics import backtest_metrics, metrics_table
+from engine.metrics import backtest_metrics, metrics_table, registry
 from engine.request import BacktestRequest
 from engine.research.optimize import ObjectiveFn, OptimizeSpec, run_optimization, search_space
 from engine.research.pool import CallRunner, ProcessPool
 from engine.research.splits import Window, parse_length, split_windows
 from engine.sim.grid import Progress, run_grid
 from engine.sim.result import BacktestResult
+from engine.validation import FORBID, parse, validated
 
-STABILITY_METRICS: tuple[str, ...] = ("sharpe", "cagr", "total_return", "max_drawdown", "calmar", "n_trades")
+STABILITY_METRICS: tuple[str, ...] = registry.STABILITY
 """Metrics kept per window and parameter set in the stability surface (the objective is always included)."""
 
 
-@dataclass(frozen=True)
+def _window_length(value: int | str, info: ValidationInfo) -> int | str:
+    """A window length as `parse_length` reads it ("in_sample" is named "in-sample" in its message)."""
+    try:
+        parse_length(value, str(info.field_name).replace("_", "-"))
+    except ConfigError as e:
+        raise ValueError(f"bad window length: {e}") from None
+    return value
+
+
+WindowLength = Annotated[StrictInt | StrictStr, AfterValidator(_window_length)]
+"""Bars (250 or "250") or a calendar span ("3Y", "18M", "26W", "90D")."""
+
+
+@validated("walk-forward")
+@pydantic_dataclass(frozen=True, config=FORBID)
 class WalkForwardSpec:
     """A walk-forward run: the optimization to repeat and the window lengths.
 
     in_sample / out_of_sample: bars (250 or "250") or calendar spans ("3Y", "18M", "26W", "90D"); the step
     between windows is the OOS length. anchored: every in-sample window starts at the first bar.
+    optimize: an `OptimizeSpec` or a mapping of its fields.
     """
 
     optimize: OptimizeSpec
-    in_sample: str | int
-    out_of_sample: str | int
-    anchored: bool = False
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.optimize, OptimizeSpec):
-            raise ConfigError(f"walk-forward: optimize must be an OptimizeSpec, got {type(self.optimize).__name__}")
-        parse_length(self.in_sample, "in-sample")
-        parse_length(self.out_of_sample, "out-of-sample")
-        if not isinstance(self.anchored, bool):
-            raise ConfigError(f"walk-forward: anchored must be true or false, got {self.anchored!r}")
+    in_sample: WindowLength
+    out_of_sample: WindowLength
+    anchored: StrictBool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,19 +89,8 @@ class WalkForwardSpec:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> WalkForwardSpec:
-        values = dict(values)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"walk-forward: unknown field(s) {unknown}; expected some of {sorted(known)}")
-        missing = [k for k in ("optimize", "in_sample", "out_of_sample") if k not in values]
-        if missing:
-            raise ConfigError(f"walk-forward: missing field(s) {missing}")
-        opt = values["optimize"]
-        if not isinstance(opt, (OptimizeSpec, Mapping)):
-            raise ConfigError(f"walk-forward: optimize must be a mapping, got {opt!r}")
-        values["optimize"] = opt if isinstance(opt, OptimizeSpec) else OptimizeSpec.from_dict(opt)
-        return cls(**values)
+        """Inverse of `to_dict` (also for YAML/JSON files); errors name the field and the value."""
+        return parse(cls, values)
 
 
 @dataclass
