@@ -9,20 +9,24 @@ invalid preset raises `ConfigError` naming the preset and the field. Writes are 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_type_hints
+
+from pydantic import BaseModel, Field, StrictStr, create_model
 
 from engine.config import BacktestConfig, Costs, Risk
 from engine.errors import ConfigError, EngineError
 from engine.request import BacktestRequest
 from engine.store.workspace import presets_dir
+from engine.validation import FORBID, parse, section_model
 
 SCHEMA_VERSION = 1
 REQUIRED_FIELDS: tuple[str, ...] = ("schema_version", "strategy", "params", "symbols")
@@ -30,11 +34,9 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SECRET_RE = re.compile(
     r"(api[_-]?key|apikey|secret|passw(or)?d|passphrase|token|private[_-]?key|credential)", re.IGNORECASE
 )
-# BacktestConfig fields that live in the preset's "config" section (costs and risk have their own sections).
-_CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(BacktestConfig) if f.name not in ("costs", "risk"))
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Preset:
     """One saved backtest setup (the JSON layout of DESIGN §5, schema version 1).
 
@@ -47,13 +49,13 @@ class Preset:
 
     name: str
     strategy: str
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     symbols: tuple[str, ...] = ()
     start: str | None = None
     end: str | None = None
-    costs: Mapping[str, Any] = field(default_factory=dict)
-    risk: Mapping[str, Any] = field(default_factory=dict)
-    config: Mapping[str, Any] = field(default_factory=dict)
+    costs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    risk: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     description: str = ""
     created_at: str = ""
     universe: tuple[str, ...] | None = None
@@ -113,7 +115,7 @@ class Preset:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON layout (schema_version first)."""
-        d = asdict(self)
+        d = dataclasses.asdict(self)
         d["symbols"] = list(self.symbols)
         d["universe"] = list(self.universe) if self.universe is not None else None
         order = [
@@ -141,36 +143,17 @@ class Preset:
         if not isinstance(values, Mapping):
             raise ConfigError(f"preset {label!r}: expected a JSON object, got {type(values).__name__}")
         _refuse_secrets(values, f"preset {label!r}")
-        missing = [k for k in REQUIRED_FIELDS if k not in values]
-        if missing:
-            raise ConfigError(f"preset {label!r}: missing field(s) {missing}")
-        if values["schema_version"] != SCHEMA_VERSION:
+        if "schema_version" in values and values["schema_version"] != SCHEMA_VERSION:
             raise ConfigError(
                 f"preset {label!r}: field 'schema_version' is {values['schema_version']!r}; "
                 f"this version of IvyBT reads schema_version {SCHEMA_VERSION}"
             )
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"preset {label!r}: unknown field(s) {unknown}; expected some of {sorted(known)}")
+        parse(_layout(), values, f"preset {label!r}")
         kwargs = dict(values)
         kwargs["name"] = name or str(values.get("name") or "")
         for key in ("params", "costs", "risk", "config"):
             if kwargs.get(key) is None:
                 kwargs[key] = {}
-            if not isinstance(kwargs[key], Mapping):
-                raise ConfigError(f"preset {label!r}: field {key!r} must be an object, got {kwargs[key]!r}")
-        for key in ("symbols", "universe"):
-            v = kwargs.get(key)
-            if v is not None and (isinstance(v, str) or not isinstance(v, (list, tuple))):
-                raise ConfigError(f"preset {label!r}: field {key!r} must be a list of symbols, got {v!r}")
-        if not kwargs["symbols"]:
-            raise ConfigError(f"preset {label!r}: field 'symbols' is empty")
-        if not isinstance(kwargs["strategy"], str) or not kwargs["strategy"]:
-            raise ConfigError(f"preset {label!r}: field 'strategy' must be a strategy name, got {kwargs['strategy']!r}")
-        for key in ("start", "end"):
-            if kwargs.get(key) is not None:
-                kwargs[key] = str(kwargs[key])
         preset = cls(**kwargs)
         preset.validate()
         return preset
@@ -182,6 +165,7 @@ class Preset:
 
         label = f"preset {self.name!r}"
         _refuse_secrets(self.to_dict(), label)
+        parse(_layout(), self.to_dict(), label)
         try:
             cls = get_strategy(self.strategy)
         except EngineError as e:
@@ -190,21 +174,35 @@ class Preset:
             make_params(cls.Params, self.params)
         except EngineError as e:
             raise ConfigError(f"{label}: field 'params': {e}") from None
-        for section, owner in (("costs", Costs), ("risk", Risk)):
-            _check_keys(label, section, getattr(self, section), owner)
-        unknown = sorted(set(self.config) - set(_CONFIG_FIELDS))
-        if unknown:
-            raise ConfigError(
-                f"{label}: field 'config': unknown key(s) {unknown}; expected some of {sorted(_CONFIG_FIELDS)}"
-            )
         try:
             self.to_request(use_universe=False)
             if self.universe:
                 self.to_request(use_universe=True)
         except EngineError as e:
             raise ConfigError(f"{label}: {e}") from None
-        except TypeError as e:  # e.g. a string where a number belongs, caught by the dataclass itself
-            raise ConfigError(f"{label}: {e}") from None
+
+
+@functools.cache
+def _layout() -> type[BaseModel]:
+    """The model of a preset file: `Preset`'s fields, with the costs / risk / config sections checked by the
+    types of `Costs`, `Risk` and the other `BacktestConfig` fields (unknown fields, types and bounds)."""
+    sections: dict[str, Any] = {
+        "costs": Costs,
+        "risk": Risk,
+        "config": section_model(BacktestConfig, "PresetConfig", exclude=("costs", "risk")),
+        "symbols": Annotated[tuple[StrictStr, ...], Field(min_length=1)],
+        "strategy": StrictStr,
+    }
+    hints = get_type_hints(Preset)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(Preset):
+        typ = sections.get(f.name, hints[f.name])
+        if f.name in REQUIRED_FIELDS:
+            fields[f.name] = (typ, ...)
+        else:
+            fields[f.name] = (typ | None, None)
+    model: type[BaseModel] = create_model("PresetFile", __config__=FORBID, **fields)
+    return model
 
 
 def load_preset(name_or_path: str | os.PathLike[str]) -> Preset:
@@ -289,13 +287,6 @@ def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
         return Path(text).expanduser()
     check_name(text)
     return presets_dir() / f"{text}.json"
-
-
-def _check_keys(label: str, section: str, values: Mapping[str, Any], owner: type) -> None:
-    known = {f.name for f in fields(owner)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"{label}: field {section!r}: unknown key(s) {unknown}; expected some of {sorted(known)}")
 
 
 def _refuse_secrets(values: Any, label: str, path: str = "") -> None:
