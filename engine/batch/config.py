@@ -340,7 +340,7 @@ def _to_spec(job: JobModel) -> JobSpec:
         kind=job.kind,
         request=request,
         optimize=optimize,
-        walkforward=job.walkforward.model_dump(exclude_none=True) if job.walkforward else {},
+        walkforward=job.walkforward.model_dump(exclude_unset=True) if job.walkforward else {},
         montecarlo=job.montecarlo.model_dump(exclude_none=True) if job.montecarlo else {},
         objective=objective,
         artifacts=job.artifacts,
@@ -384,7 +384,7 @@ class _Locator:
         for err in error.errors():
             loc = tuple(p for p in err["loc"] if not _is_tag(p))
             msg = err["msg"]
-            if err["type"] == "extra_forbidden":
+            if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
                 msg = f"unknown field {loc[-1]!r}"
             elif err["type"] == "value_error" and "error" in err.get("ctx", {}):
                 msg = str(err["ctx"]["error"])  # our validators' messages already carry the wrong value

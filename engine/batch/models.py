@@ -3,64 +3,45 @@
 They check structure and types (unknown fields, wrong types, values out of range) with exact locations;
 `engine.batch.config` maps those locations back to YAML lines and adds the checks that need the engine
 (strategy names, parameter rules, symbols). Fields left out stay unset, so the engine's own defaults apply
-(`BacktestConfig`, `OptimizeSpec`, ...): these models never restate a default.
+(`BacktestConfig`, `OptimizeSpec`, ...). Field types, bounds and literal lists are the engine's own (built
+from its dataclasses by `engine.validation.section_model`): these models restate neither a default nor a bound.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from engine.config import BacktestConfig
+from engine.research.montecarlo import MonteCarloSpec
+from engine.research.optimize import OptimizeSpec
+from engine.research.walkforward import WalkForwardSpec
+from engine.validation import FORBID, section_model
+
 KINDS: tuple[str, ...] = ("backtest", "optimize", "walkforward", "montecarlo")
-_SPAN = re.compile(r"^\s*\d+\s*[YyMmWwDd]?\s*$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID
 
 
-class CostsModel(_Strict):
-    commission_bps: float | None = Field(None, ge=0, le=1000)
-    min_commission: float | None = Field(None, ge=0)
-    slippage_bps: float | None = Field(None, ge=0, le=1000)
+ConfigModel = section_model(BacktestConfig, "ConfigModel", optional=True)
+"""`BacktestConfig` fields (types and bounds from engine/config.py), each optional."""
+
+_OptimizeSearch = section_model(
+    OptimizeSpec,
+    "_OptimizeSearch",
+    only=("method", "n_trials", "seed", "objective", "maximize", "min_trades"),
+    optional=True,
+)
 
 
-class RiskModel(_Strict):
-    max_leverage: float | None = Field(None, gt=0, le=100)
-    max_position: float | None = Field(None, gt=0, le=100)
-    stop_loss: float | None = Field(None, gt=0, le=1)
-    take_profit: float | None = Field(None, gt=0)
-    trailing_stop: float | None = Field(None, gt=0, le=1)
-
-
-class ConfigModel(_Strict):
-    """`BacktestConfig` fields (see engine/config.py for units and meaning)."""
-
-    initial_cash: float | None = Field(None, gt=0)
-    costs: CostsModel | None = None
-    risk: RiskModel | None = None
-    fill: Literal["next_open", "next_close", "same_close"] | None = None
-    fractional: bool | None = None
-    rebalance: Literal["on_change", "daily", "weekly", "monthly"] | None = None
-    drift_threshold: float | None = Field(None, ge=0, le=10)
-    cash_rate: float | None = Field(None, ge=-1, le=1)
-    periods_per_year: float | None = Field(None, gt=0)
-    benchmark: str | None = None
-
-
-class OptimizeModel(_Strict):
+class OptimizeModel(_OptimizeSearch):  # type: ignore[misc,valid-type]
     """`OptimizeSpec` search fields; the job's `params` are the fixed (not searched) parameters."""
 
     ranges: dict[str, list[Any]] | None = None
-    method: Literal["grid", "random", "optuna"] | None = None
-    n_trials: int | None = Field(None, ge=1, le=1_000_000)
-    seed: int | None = None
-    objective: str | None = None
-    maximize: bool | None = None
-    min_trades: int | None = Field(None, ge=0)
     constraints: dict[str, tuple[float | None, float | None]] | None = None
 
     @field_validator("ranges")
@@ -72,34 +53,11 @@ class OptimizeModel(_Strict):
         return v
 
 
-class WalkForwardModel(_Strict):
-    """Window lengths: a bar count (250) or a span with a unit ("3Y", "18M", "26W", "90D")."""
+WalkForwardModel = section_model(WalkForwardSpec, "WalkForwardModel", only=("in_sample", "out_of_sample", "anchored"))
+"""Window lengths: a bar count (250) or a span with a unit ("3Y", "18M", "26W", "90D"), as `WalkForwardSpec`."""
 
-    in_sample: int | str
-    out_of_sample: int | str
-    anchored: bool | None = None
-
-    @field_validator("in_sample", "out_of_sample")
-    @classmethod
-    def _span(cls, v: int | str) -> int | str:
-        if isinstance(v, int):
-            if v <= 0:
-                raise ValueError(f"{v} bars: a window needs at least one bar")
-            return v
-        if not _SPAN.match(v):
-            raise ValueError(f"{v!r} is not a window length: use bars (250) or a span like 3Y, 18M, 26W, 90D")
-        return v.strip().upper()
-
-
-class MonteCarloModel(_Strict):
-    method: Literal["reshuffle", "bootstrap_trades", "block_bootstrap"] | None = None
-    n_sims: int | None = Field(None, ge=1, le=1_000_000)
-    block_length: int | None = Field(None, ge=1)
-    extra_slippage_bps: float | None = Field(None, ge=0, le=1000)
-    win_rate_haircut: float | None = Field(None, ge=0, le=1)
-    loss_threshold: float | None = Field(None, ge=0, le=1)
-    seed: int | None = Field(None, ge=0)
-    stationary: bool | None = None
+MonteCarloModel = section_model(MonteCarloSpec, "MonteCarloModel", optional=True)
+"""`MonteCarloSpec` fields, each optional."""
 
 
 class JobModel(_Strict):
@@ -112,13 +70,13 @@ class JobModel(_Strict):
     start: str | None = None
     end: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
-    config: ConfigModel | None = None
+    config: ConfigModel | None = None  # type: ignore[valid-type]
     data_source: str | None = None
     objective: str | None = None
     maximize: bool | None = None
     optimize: OptimizeModel | None = None
-    walkforward: WalkForwardModel | None = None
-    montecarlo: MonteCarloModel | None = None
+    walkforward: WalkForwardModel | None = None  # type: ignore[valid-type]
+    montecarlo: MonteCarloModel | None = None  # type: ignore[valid-type]
     artifacts: bool = False
 
     @field_validator("symbols", mode="before")
