@@ -10,7 +10,7 @@ from its dataclasses by `engine.validation.section_model`): these models restate
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -20,7 +20,8 @@ from engine.research.optimize import OptimizeSpec
 from engine.research.walkforward import WalkForwardSpec
 from engine.validation import FORBID, section_model
 
-KINDS: tuple[str, ...] = ("backtest", "optimize", "walkforward", "montecarlo")
+Kind = Literal["backtest", "optimize", "walkforward", "montecarlo"]
+KINDS: tuple[str, ...] = get_args(Kind)
 
 
 class _Strict(BaseModel):
@@ -64,7 +65,7 @@ class JobModel(_Strict):
     """One job after defaults (and the matrix) are applied."""
 
     name: str | None = None
-    kind: Literal["backtest", "optimize", "walkforward", "montecarlo"] = "backtest"
+    kind: Kind = "backtest"
     strategy: str
     symbols: list[str] = Field(min_length=1)
     start: str | None = None
