@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -25,9 +26,13 @@ from typing import Any
 from engine.batch.jobs import compute_job_safe, record_or_fail, recover_saved, run_job_task
 from engine.batch.queue import ClaimedJob, JobQueue, heartbeat_interval, new_worker_id
 from engine.batch.spec import JobSpec
+from engine.config import BacktestConfig
+from engine.data import load_market_data
 from engine.errors import ConfigError, EngineError
 from engine.research.pool import ProcessPool
+from engine.sim.simulate import run_backtest
 from engine.store.runs import RunStore
+from engine.strategies.registry import create_strategy
 
 RUNNERS: tuple[str, ...] = ("local", "dask")
 DEFAULT_CONNECT_TIMEOUT = 30.0  # seconds to wait for a Dask scheduler at an address
@@ -129,7 +134,7 @@ class DaskRunner(Runner):
         shared_workspace: bool | None = None,
         timeout: float | None = None,
     ) -> None:
-        from distributed import Client, LocalCluster
+        from distributed import Client, LocalCluster  # ~0.6 s to import: only when a Dask runner is made
 
         self._cluster = None
         # a LocalCluster shares this machine's workspace; remote workers hand results back by default
@@ -299,13 +304,6 @@ class _DriverHeartbeat:
 
 def warm_process(hold: float = 0.0) -> int:
     """Import the engine and run one tiny backtest (loads numba's cached kernels); returns the process id."""
-    import time
-
-    from engine.config import BacktestConfig
-    from engine.data import load_market_data
-    from engine.sim.simulate import run_backtest
-    from engine.strategies.registry import create_strategy
-
     data = load_market_data(["SPY"], "2020-01-01", "2020-12-31")
     run_backtest(data, create_strategy("sma_cross", {"fast": 5, "slow": 20}), BacktestConfig())
     time.sleep(hold)

@@ -36,6 +36,7 @@ import pandas as pd
 from pydantic import AfterValidator, StrictBool, StrictInt, StrictStr, ValidationInfo
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from engine.data import load_market_data
 from engine.data.market import FIELDS, MarketData
 from engine.errors import ConfigError
 from engine.metrics import backtest_metrics, metrics_table, registry
@@ -44,7 +45,9 @@ from engine.research.optimize import ObjectiveFn, OptimizeSpec, run_optimization
 from engine.research.pool import CallRunner, ProcessPool
 from engine.research.splits import Window, parse_length, split_windows
 from engine.sim.grid import Progress, run_grid
-from engine.sim.result import BacktestResult
+from engine.sim.result import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult
+from engine.store.runs import RunStore
+from engine.strategies.registry import get_strategy
 from engine.validation import FORBID, parse, validated
 
 STABILITY_METRICS: tuple[str, ...] = registry.STABILITY
@@ -162,16 +165,12 @@ def run_walkforward(
         runner: an open runner to use (and leave open) instead of starting a pool: a batch runner
             (`engine.batch.runners`, local or Dask) or a `ProcessPool`.
     """
-    from engine.strategies.registry import get_strategy
-
     began = time.perf_counter()
     opt = spec.optimize
     if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
         raise ConfigError(f"walk-forward: workers must be >= 1, got {workers!r}")
     searched = list(search_space(get_strategy(opt.strategy), opt))
     if data is None:
-        from engine.data import load_market_data
-
         data = load_market_data(list(opt.symbols), opt.start, opt.end, opt.data_source)
     windows = split_windows(data.index, spec.in_sample, spec.out_of_sample, spec.anchored)
     metric_names = list(dict.fromkeys((opt.objective, *STABILITY_METRICS)))
@@ -269,8 +268,6 @@ def evaluate_window(
 ) -> WindowOutcome:
     """Optimize on the IS bars of `part` (its bars [is_start, oos_stop), `w` in its coordinates), then run
     the chosen set on all of `part` and keep its OOS returns. No bar after the OOS end is in `part`."""
-    from engine.strategies.registry import get_strategy
-
     strategy_cls = get_strategy(opt.strategy)
     result = run_optimization(
         opt, data=rows(part, w.is_start, w.is_stop), objective_fn=objective_fn, should_stop=should_stop, workers=workers
@@ -378,8 +375,6 @@ def oos_backtest(result: WalkForwardResult) -> BacktestResult:
     window simulates its own account, so cash, weights and positions are NaN (not one account's values)
     and trades and fills are empty; the windows and chosen sets go into the run's payload (`save_walkforward`).
     """
-    from engine.sim.result import FILL_COLUMNS, TRADE_COLUMNS
-
     opt = result.spec.optimize
     equity = result.oos_equity
     cash = float(opt.config.initial_cash)
@@ -421,12 +416,10 @@ def walkforward_payload(result: WalkForwardResult) -> dict[str, Any]:
     }
 
 
-def save_walkforward(result: WalkForwardResult, store: Any = None, name: str | None = None) -> str:
+def save_walkforward(result: WalkForwardResult, store: RunStore | None = None, name: str | None = None) -> str:
     """Save a walk-forward as a run of kind "walkforward": the stitched OOS equity (`oos_backtest`) with the
     windows table (frame "walkforward_windows", chosen parameters per window), the stability surface (frame
     "walkforward_stability") and `walkforward_payload`; returns the run id."""
-    from engine.store.runs import RunStore
-
     store = store if store is not None else RunStore()
     opt = result.spec.optimize
     name = name or (
