@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from engine.metrics import registry
 from ui import data_cache
 from ui.result_view import runs_frame, runs_table
 from ui.shell import ensure_navigation
@@ -56,7 +57,7 @@ with right:
     else:
         runs_table(
             runs_frame(runs),
-            ["id", "created_at", "strategy", "symbols", "total_return", "sharpe", "max_drawdown"],
+            ["id", "created_at", "strategy", "symbols", *registry.HEADLINE],
             key="home_runs",
         )
     st.page_link("pages/backtest.py", label="New backtest", icon=":material/query_stats:")

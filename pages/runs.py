@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import EngineError
+from engine.metrics import registry
 from ui import charts
 from ui.compare import config_diff, metrics_side_by_side, run_label
 from ui.result_view import metrics_table, runs_frame, runs_table, show_run
@@ -25,9 +26,7 @@ c1, c2, c3, c4 = st.columns(4)
 strategy = c1.selectbox("Strategy", ["(all)", *sorted(everything["strategy"].unique())], key="runs_strategy")
 symbols = sorted({s for row in everything["symbols"] for s in str(row).split(",") if s})
 symbol = c2.selectbox("Symbol", ["(all)", *symbols], key="runs_symbol")
-sort_by = c3.selectbox(
-    "Sort by", ["created_at", "total_return", "cagr", "sharpe", "max_drawdown", "n_trades"], key="runs_sort"
-)
+sort_by = c3.selectbox("Sort by", ["created_at", *registry.HEADLINE], key="runs_sort")
 descending = c4.toggle("Descending", value=True, key="runs_desc")
 
 runs = runs_frame(
@@ -44,11 +43,7 @@ runs_table(
         "symbols",
         "start",
         "end",
-        "total_return",
-        "cagr",
-        "sharpe",
-        "max_drawdown",
-        "n_trades",
+        *registry.HEADLINE,
         "final_equity",
     ],
     key="runs_table",

@@ -11,7 +11,7 @@ import streamlit as st
 from engine.batch import validate_text
 from engine.batch.queue import JobQueue
 from engine.errors import EngineError
-from engine.metrics import METRIC_NAMES
+from engine.metrics import METRIC_NAMES, registry
 from engine.store.workspace import workspace_dir
 from engine.strategies.registry import list_strategies
 from ui import scheduler_view as view
@@ -187,7 +187,7 @@ with queue_tab:
         table,
         key="sched_summary",
         column_config={
-            c: st.column_config.NumberColumn(format="percent") for c in ("total_return", "cagr", "max_drawdown")
+            c: st.column_config.NumberColumn(format="percent") for c in registry.percent_keys(table.columns)
         },
     )
     st.plotly_chart(view.objective_figure(table), key="sched_objective_chart")

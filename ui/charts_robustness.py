@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from engine.metrics import registry
 from ui.charts import BENCHMARK, GAIN, GRID, LOSS, NEUTRAL, STRATEGY, _layout, _range_controls, color_for
 
 AGGREGATES = ("mean", "max", "min", "median")
@@ -30,7 +31,7 @@ def ranked_table(
     table: pd.DataFrame,
     param_names: Sequence[str],
     objective: str = "objective",
-    metrics: Sequence[str] = ("sharpe", "cagr", "total_return", "max_drawdown", "n_trades"),
+    metrics: Sequence[str] = registry.TRIAL_COLUMNS,
     top: int | None = None,
 ) -> pd.DataFrame:
     """The optimizer table for display: rank (1 = best), parameters, objective, a few metrics, feasible.
@@ -50,7 +51,7 @@ def ranked_table(
 def ranked_styler(
     display: pd.DataFrame,
     objective: str = "objective",
-    percent: Iterable[str] = ("cagr", "total_return", "max_drawdown"),
+    percent: Iterable[str] | None = None,
 ) -> Any:
     """A pandas Styler of `ranked_table`'s frame: infeasible rows greyed, the objective shaded from red (worst
     shown) to green (best shown), fractions as percentages, counts as integers (the index, the trial id, stays)."""
@@ -73,9 +74,10 @@ def ranked_styler(
         bad = "feasible" in row.index and not bool(row["feasible"])
         return ["color: #9ca3af" if bad else ""] * len(row)
 
+    percent = registry.percent_keys(display.columns) if percent is None else percent
     fmt = {c: "{:.2%}" for c in percent if c in display.columns}
     fmt.update({c: "{:.4f}" for c in (objective, "sharpe") if c in display.columns})
-    fmt.update({c: "{:,.0f}" for c in ("n_trades", "max_drawdown_duration") if c in display.columns})
+    fmt.update({c: "{:,.0f}" for c in display.columns if registry.is_count(c)})
     styler = display.style.format(fmt, na_rep="n/a").apply(grey, axis=1)
     if objective in display.columns:
         styler = styler.map(shade, subset=[objective])

@@ -18,13 +18,13 @@ import streamlit as st
 
 from engine.config import FILLS, BacktestConfig, Costs, Risk
 from engine.errors import ConfigError
-from engine.metrics import METRIC_NAMES
+from engine.metrics import METRIC_NAMES, registry
 from engine.research.optimize import METHODS, OptimizeSpec
 from engine.strategies.base import ParamSpec, param_specs
 from ui.widgets import seed
 
 P = "opt"
-OBJECTIVES = ("sharpe", "sortino", "calmar", "cagr", "total_return", "profit_factor", "max_drawdown")
+OBJECTIVES = registry.OBJECTIVES
 DEFAULTS: dict[str, Any] = {
     f"{P}_start": dt.date(2005, 1, 1),
     f"{P}_end": None,

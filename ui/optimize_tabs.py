@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from engine.errors import EngineError
-from engine.metrics import returns_from_equity
+from engine.metrics import registry, returns_from_equity
 from engine.research.optimize import OptimizationResult, OptimizeSpec
 from engine.research.scorecard import build_scorecard, save_scorecard
 from engine.research.universe import select_universe
@@ -31,7 +31,7 @@ from ui.optimize_view import (
 from ui.run_control import controlled, pop_cancelled
 from ui.state import run_store
 
-RANK_METRICS = ("sharpe", "cagr", "calmar", "sortino", "total_return")
+RANK_METRICS = registry.RANKINGS
 
 
 def universe_tab(

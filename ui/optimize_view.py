@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from engine.metrics import registry
 from engine.research.optimize import OptimizationResult
 from ui import charts
 from ui import charts_robustness as cr
-from ui.result_view import PLOTLY_CONFIG, format_metric
+from ui.result_view import PLOTLY_CONFIG, format_metric, number_column
 
 P = "opt"
 KEEP_CURVES = 10
@@ -75,7 +76,7 @@ def show_grid(result: OptimizationResult) -> None:
     shown = cr.ranked_table(
         table,
         params,
-        metrics=tuple(dict.fromkeys((spec.objective, "sharpe", "cagr", "total_return", "max_drawdown", "n_trades"))),
+        metrics=tuple(dict.fromkeys((spec.objective, *registry.TRIAL_COLUMNS))),
         top=200,
     )
     st.markdown(
@@ -104,7 +105,7 @@ def _surfaces(table: pd.DataFrame, params: list[str], maximize: bool) -> None:
     y = c2.selectbox("y parameter", [p for p in params if p != x], index=0, key=f"{P}_hy")
     values = [
         "objective",
-        *[m for m in ("sharpe", "cagr", "total_return", "max_drawdown", "calmar", "n_trades") if m in table.columns],
+        *[m for m in registry.STABILITY if m in table.columns],
     ]
     value = c3.selectbox("value", values, key=f"{P}_hv")
     others = [p for p in params if p not in (x, y)]
@@ -123,7 +124,7 @@ def _surfaces(table: pd.DataFrame, params: list[str], maximize: bool) -> None:
             options = sorted(pd.unique(table[name]).tolist())
             fixed[name] = col.selectbox(f"{name} =", options, key=f"{P}_hfix_{name}")
     how = "mean" if agg == "fixed" else agg
-    maximize = maximize if value == "objective" else True  # higher is better for every other metric shown
+    maximize = maximize if value == "objective" else registry.higher_is_better(value)
     left, right = st.columns(2)
     with left:
         chart(
@@ -191,11 +192,7 @@ def show_montecarlo(mc: Any, original: pd.Series | None = None) -> None:
     st.dataframe(
         mc.percentiles,
         key=f"{P}_mc_pct",
-        column_config={
-            "final_equity": st.column_config.NumberColumn(format="localized"),
-            "max_drawdown": st.column_config.NumberColumn(format="percent"),
-            "sharpe": st.column_config.NumberColumn(format="%.3f"),
-        },
+        column_config={k: number_column(k) for k in mc.percentiles.columns},
     )
     orig = None
     if original is not None and s.get("step_unit") == "bar" and len(original) == mc.paths.shape[1] - 1:

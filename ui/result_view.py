@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.errors import EngineError
+from engine.metrics import registry
 from engine.store.runs import StoredRun
 from ui import analytics, charts, data_cache
 from ui.report import metrics_frame, write_report
@@ -30,41 +31,14 @@ TABS = (
     "Trades",
     "Export",
 )
-PERCENT_METRICS = {
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "max_drawdown",
-    "win_rate",
-    "exposure",
-    "avg_gross_exposure",
-    "best_day",
-    "worst_day",
-    "var_95",
-    "cvar_95",
-    "alpha",
-    "avg_trade",
-    "turnover",
-}
-HEADLINE = ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")
+HEADLINE = registry.HEADLINE
 PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": True}
 
 
 def format_metric(name: str, value: Any) -> str:
-    """A metric for people: fractions as percentages, counts as integers, currency with separators."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(v):
-        return "n/a"
-    if name in PERCENT_METRICS:
-        return f"{v:.2%}"
-    if name in ("n_trades", "max_drawdown_duration"):
-        return f"{v:,.0f}"
-    if name in ("final_equity", "expectancy"):
-        return f"{v:,.2f}"
-    return f"{v:.3f}"
+    """A metric for people (the registry's format): fractions as percentages, counts as integers, currency with
+    separators, ratios with 3 decimals."""
+    return registry.format_value(name, value)
 
 
 MISSING = "–"
@@ -112,16 +86,23 @@ def _trade_columns(trades: pd.DataFrame) -> dict[str, Any]:
     return config
 
 
+#: st.dataframe number formats per registry display format.
+_NUMBER_FORMATS = {"percent": "percent", "ratio": "%.3f", "currency": "localized", "count": "%d", "bars": "%d"}
+
+
+def number_column(key: str) -> Any:
+    """A st.column_config for metric `key`: its registry label and format (a plain number column otherwise)."""
+    if key not in registry.KEYS:
+        return st.column_config.NumberColumn()
+    m = registry.metric(key)
+    return st.column_config.NumberColumn(m.label, format=_NUMBER_FORMATS[m.fmt])
+
+
 RUN_COLUMNS: dict[str, Any] = {
     "created_at": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm", timezone="UTC"),
     "start": st.column_config.DateColumn(format="YYYY-MM-DD"),
     "end": st.column_config.DateColumn(format="YYYY-MM-DD"),
-    "total_return": st.column_config.NumberColumn("total return", format="percent"),
-    "cagr": st.column_config.NumberColumn(format="percent"),
-    "max_drawdown": st.column_config.NumberColumn("max drawdown", format="percent"),
-    "sharpe": st.column_config.NumberColumn(format="%.2f"),
-    "n_trades": st.column_config.NumberColumn("trades", format="%d"),
-    "final_equity": st.column_config.NumberColumn("final equity", format="%.0f"),
+    **{k: number_column(k) for k in registry.KEY_METRICS},
 }
 
 
@@ -170,7 +151,7 @@ def show_headline(run: StoredRun) -> None:
         delta = None
         if name != "n_trades" and value is not None and bench is not None and not math.isnan(float(bench)):
             delta = f"{format_metric(name, float(value) - float(bench))} vs benchmark"
-        col.metric(name.replace("_", " "), format_metric(name, value), delta=delta)
+        col.metric(registry.label(name), format_metric(name, value), delta=delta)
 
 
 def show_run(run: StoredRun, key: str = "rv") -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
+from engine.metrics import registry
 from ui import charts
 
 EXAMPLE_YAML = """\
@@ -131,7 +132,7 @@ def summary_table(jobs: pd.DataFrame, summaries: Mapping[str, Mapping[str, Any]]
                 "objective": job.objective_name,
                 "better": "higher" if maximize else "lower",
                 "value": _f(job.objective),
-                **{k: _f(metrics.get(k)) for k in ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")},
+                **{k: _f(metrics.get(k)) for k in registry.HEADLINE},
                 "run_id": job.run_id,
             }
         )
@@ -143,11 +144,7 @@ def summary_table(jobs: pd.DataFrame, summaries: Mapping[str, Mapping[str, Any]]
             "objective",
             "better",
             "value",
-            "total_return",
-            "cagr",
-            "sharpe",
-            "max_drawdown",
-            "n_trades",
+            *registry.HEADLINE,
             "run_id",
         ],
     )

@@ -30,6 +30,7 @@ from engine.batch.output import JobOutput
 from engine.batch.queue import ClaimedJob, JobQueue, heartbeat_interval
 from engine.batch.spec import JobSpec
 from engine.errors import EngineError
+from engine.metrics import registry
 from engine.request import run_request
 from engine.research.optimize import OptimizeSpec, run_optimization
 from engine.research.walkforward import WalkForwardResult, WalkForwardSpec, run_walkforward
@@ -38,16 +39,7 @@ from engine.store.runs import RunStore
 from engine.store.sqlite import connect
 
 Progress = Callable[[float, str | None], None]
-SUMMARY_METRICS: tuple[str, ...] = (
-    "total_return",
-    "cagr",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "n_trades",
-    "win_rate",
-    "final_equity",
-)
+SUMMARY_METRICS: tuple[str, ...] = registry.BATCH_SUMMARY
 
 
 class JobCancelled(EngineError):

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.metrics.registry import LOWER_IS_BETTER
 from engine.request import BacktestRequest
 
 DEFAULT_OBJECTIVE = "sharpe"
-LOWER_IS_BETTER: frozenset[str] = frozenset({"annual_volatility", "max_drawdown_duration", "turnover"})
 """Metrics where a smaller value is better (drawdowns, VaR and worst day are negative: higher is better)."""
 
 
@@ -39,7 +39,7 @@ class JobSpec:
 
     def higher_is_better(self) -> bool:
         """The objective's direction: the job's `maximize`, else `optimize.maximize`, else the metric's own
-        (lower is better only for the metrics in LOWER_IS_BETTER)."""
+        (lower is better only for the registry's LOWER_IS_BETTER)."""
         for explicit in (self.maximize, self.optimize.get("maximize")):
             if explicit is not None:
                 return bool(explicit)

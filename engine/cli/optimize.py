@@ -16,11 +16,11 @@ from engine.cli.output import format_metric, metrics_json, print_json, table_tex
 from engine.cli.parsing import parse_params
 from engine.config import FILLS, REBALANCES
 from engine.errors import ConfigError
-from engine.metrics import METRIC_NAMES
+from engine.metrics import METRIC_NAMES, registry
 from engine.research.optimize import METHODS, OptimizationResult, OptimizeSpec
 from engine.store.jsonable import plain
 
-SHOWN_METRICS = ("sharpe", "cagr", "max_drawdown", "n_trades")
+SHOWN_METRICS = tuple(m for m in registry.TRIAL_COLUMNS if m != "total_return")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -2,66 +2,21 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 import pandas as pd
 
+from engine.metrics import registry
 from engine.store.jsonable import dumps, plain
-
-# How each metric is shown in text tables (JSON always carries the raw value: fractions stay fractions).
-PERCENT = {
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "max_drawdown",
-    "win_rate",
-    "avg_trade",
-    "exposure",
-    "avg_gross_exposure",
-    "best_day",
-    "worst_day",
-    "var_95",
-    "cvar_95",
-    "alpha",
-}
-MONEY = {"final_equity", "expectancy"}
-COUNT = {"n_trades", "max_drawdown_duration"}
-# The order metrics are listed in; anything else follows alphabetically.
-METRIC_ORDER = (
-    "final_equity",
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe",
-    "sortino",
-    "calmar",
-    "max_drawdown",
-    "max_drawdown_duration",
-    "n_trades",
-    "win_rate",
-    "profit_factor",
-    "expectancy",
-    "avg_trade",
-    "exposure",
-    "avg_gross_exposure",
-    "turnover",
-    "best_day",
-    "worst_day",
-    "var_95",
-    "cvar_95",
-    "beta",
-    "alpha",
-)
 
 
 def metrics_json(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Metrics for JSON output: counts as integers, non-finite values as null."""
     out = {}
     for k, v in plain(dict(metrics)).items():
-        if k in COUNT and isinstance(v, float) and v.is_integer():
+        if registry.is_count(k) and isinstance(v, float) and v.is_integer():
             v = int(v)
         out[k] = v
     return out
@@ -73,25 +28,14 @@ def print_json(obj: Any, out: TextIO | None = None) -> None:
 
 
 def format_metric(name: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if not isinstance(value, (int, float)):
-        return str(value)
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if name in PERCENT:
-        return f"{value * 100:,.2f}%"
-    if name in MONEY:
-        return f"{value:,.2f}"
-    if name in COUNT:
-        return f"{value:,.0f}"
-    return f"{value:,.4f}"
+    """A metric in a text table (the registry's format; ratios to 4 decimals, "-" when missing). JSON always
+    carries the raw value: fractions stay fractions."""
+    return registry.format_value(name, value, missing="-", ratio_digits=4)
 
 
 def ordered_metric_names(*metric_dicts: Mapping[str, Any]) -> list[str]:
-    names = set().union(*(set(m) for m in metric_dicts))
-    first = [n for n in METRIC_ORDER if n in names]
-    return first + sorted(names - set(first))
+    """The names of the given metric dicts in the registry's display order (anything else alphabetically)."""
+    return registry.ordered(set().union(*(set(m) for m in metric_dicts)))
 
 
 def metrics_text(columns: Mapping[str, Mapping[str, Any]]) -> str:

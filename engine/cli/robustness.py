@@ -13,6 +13,7 @@ from typing import Any
 from engine.cli.backtest import build_request
 from engine.cli.output import print_json, table_text
 from engine.errors import ConfigError
+from engine.metrics.registry import MONTE_CARLO
 
 _REQUEST_GROUPS = ("what to run", "costs and fills", "sizing and risk")
 
@@ -183,7 +184,7 @@ def run_montecarlo_cmd(args: argparse.Namespace) -> int:
             f"{s['original_sharpe']:,.4f}",
         ]
     )
-    print(table_text(["", "final_equity", "max_drawdown", "sharpe"], rows, align_right_from=1))
+    print(table_text(["", *MONTE_CARLO], rows, align_right_from=1))
     print(f"P(final equity < {1 - spec.loss_threshold:.2f} x initial) = {mc.prob_loss_beyond:.2%}")
     if saved:
         print(f"saved run {saved['saved_run_id']}")

@@ -179,16 +179,23 @@ KEYS: tuple[str, ...] = tuple(_BY_KEY)
 # Named selections (each a display or ranking choice made once, here).
 #: The metrics shown first about a run: result headline, run lists, universe ranking, robustness tables.
 HEADLINE: tuple[str, ...] = ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")
-#: HEADLINE plus final equity: the saved run's columns and the sensitivity table.
-KEY_METRICS: tuple[str, ...] = (*HEADLINE, "final_equity")
-#: What a walk-forward window reports about its in- and out-of-sample parts.
+#: HEADLINE plus final equity: the run store's metric columns (changing them needs a migration there) and the
+#: fill-sensitivity table.
+KEY_METRICS: tuple[str, ...] = (*HEADLINE[:4], "final_equity", "n_trades")
+#: What a walk-forward window reports about its in- and out-of-sample parts, and the optimizer's value choices.
 STABILITY: tuple[str, ...] = ("sharpe", "cagr", "total_return", "max_drawdown", "calmar", "n_trades")
+#: The optimizer's trial table in the CLI and the app (besides the objective).
+TRIAL_COLUMNS: tuple[str, ...] = ("sharpe", "cagr", "total_return", "max_drawdown", "n_trades")
 #: A batch job's summary.
 BATCH_SUMMARY: tuple[str, ...] = (*HEADLINE[:3], "sortino", "max_drawdown", "n_trades", "win_rate", "final_equity")
 #: What a Monte Carlo resample reports per path (computed there, named and formatted here).
 MONTE_CARLO: tuple[str, ...] = ("final_equity", "max_drawdown", "sharpe")
 #: The optimizer's objectives offered in the app, each optimized in its metric's `higher_is_better` direction.
 OBJECTIVES: tuple[str, ...] = ("sharpe", "sortino", "calmar", "cagr", "total_return", "profit_factor", "max_drawdown")
+#: What the app ranks a universe of symbols by.
+RANKINGS: tuple[str, ...] = ("sharpe", "cagr", "calmar", "sortino", "total_return")
+#: Metrics lower-is-better (for sets of names, e.g. a batch job's default direction).
+LOWER_IS_BETTER: frozenset[str] = frozenset(m.key for m in METRICS if not m.higher_is_better)
 
 
 def metric(key: str) -> Metric:
@@ -199,10 +206,6 @@ def metric(key: str) -> Metric:
         raise ConfigError(f"unknown metric {key!r}; expected one of {list(KEYS)}") from None
 
 
-def is_metric(key: Any) -> bool:
-    return isinstance(key, str) and key in _BY_KEY
-
-
 def higher_is_better(key: str) -> bool:
     """The direction of metric `key` (ConfigError when unknown)."""
     return metric(key).higher_is_better
@@ -211,6 +214,16 @@ def higher_is_better(key: str) -> bool:
 def label(key: str) -> str:
     """The label of metric `key`, or the key itself for a column that is not a metric (e.g. a parameter)."""
     return _BY_KEY[key].label if key in _BY_KEY else key
+
+
+def is_count(key: Any) -> bool:
+    """Whether `key` is a metric counted in whole units (trades, bars)."""
+    return key in _BY_KEY and _BY_KEY[key].fmt in ("count", "bars")
+
+
+def percent_keys(keys: Any) -> list[str]:
+    """Those of `keys` displayed as percentages (fractions)."""
+    return [k for k in keys if k in _BY_KEY and _BY_KEY[k].fmt == "percent"]
 
 
 def objectives() -> tuple[tuple[str, bool], ...]:
@@ -228,6 +241,8 @@ def format_value(key: str, value: Any, *, missing: str = "n/a", ratio_digits: in
     """A metric's value for people: fractions as percentages, counts and bars as integers, currency with
     separators, ratios with `ratio_digits` decimals. A key that is not a metric (a derived number such as a
     walk-forward efficiency) is shown as a ratio. `missing` stands for None and NaN; inf shows as inf."""
+    if value is None:
+        return missing
     try:
         v = float(value)
     except (TypeError, ValueError):

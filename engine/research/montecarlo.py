@@ -47,13 +47,14 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from engine.config import Bps
 from engine.errors import ConfigError
 from engine.metrics import curve
+from engine.metrics.registry import MONTE_CARLO
 from engine.sim.result import BacktestResult
 from engine.validation import FORBID, parse, validated
 
 Method = Literal["reshuffle", "bootstrap_trades", "block_bootstrap"]
 METHODS: tuple[str, ...] = get_args(Method)
 PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
-STAT_COLUMNS: tuple[str, ...] = ("final_equity", "max_drawdown", "sharpe")
+STAT_COLUMNS: tuple[str, ...] = MONTE_CARLO
 CHUNK = 100
 """Paths compounded between two progress calls / cancel checks."""
 
@@ -155,7 +156,7 @@ def run_montecarlo(
         paths[:, -1] = _compound(steps[np.newaxis, :], cash)[0][0, -1]
     final = paths[:, -1].copy()
     sharpe = _sharpe(mean, std, np.abs(samples).max(axis=1) if samples.size else mean, annual)
-    stats = {"final_equity": final, "max_drawdown": mdd, "sharpe": sharpe}
+    stats = dict(zip(STAT_COLUMNS, (final, mdd, sharpe)))
     table = pd.DataFrame(
         {k: [_pct(v, q) for q in PERCENTILES] for k, v in stats.items()},
         index=[f"p{q}" for q in PERCENTILES],
@@ -235,7 +236,7 @@ def save_montecarlo(
     from engine.store.runs import RunStore
 
     store = store if store is not None else RunStore()
-    samples = pd.DataFrame({"final_equity": mc.final_equity, "max_drawdown": mc.max_drawdown, "sharpe": mc.sharpe})
+    samples = pd.DataFrame(dict(zip(STAT_COLUMNS, (mc.final_equity, mc.max_drawdown, mc.sharpe))))
     name = name or f"Monte Carlo {mc.spec.method}: {mc.spec.n_sims} paths, seed {mc.spec.seed}"
     return store.save_analysis(
         backtest,

@@ -22,6 +22,7 @@ import pandas as pd
 from engine.config import OPTIMISTIC_FILL_LABEL, BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
+from engine.metrics import registry
 from engine.request import BacktestRequest
 from engine.sim.result import BacktestResult
 from engine.strategies.base import Strategy
@@ -32,7 +33,7 @@ FILL_LABELS: dict[str, str] = {
     "next_open": "next_open (default: the open after the signal bar)",
     "next_close": "next_close (the close after the signal bar)",
 }
-KEY_METRICS: tuple[str, ...] = ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades", "final_equity")
+KEY_METRICS: tuple[str, ...] = registry.KEY_METRICS
 MAX_COMMISSION_BPS = 1000.0  # the bound of Costs.commission_bps
 
 

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import ConfigError, EngineError
-from engine.metrics import METRIC_NAMES
+from engine.metrics import METRIC_NAMES, registry
 from engine.request import BacktestRequest
 
-RANKING_COLUMNS: tuple[str, ...] = ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")
+RANKING_COLUMNS: tuple[str, ...] = registry.HEADLINE
 
 
 @dataclass

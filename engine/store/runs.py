@@ -32,6 +32,7 @@ import pandas as pd
 
 from engine.config import BacktestConfig
 from engine.errors import EngineError
+from engine.metrics.registry import KEY_METRICS
 from engine.request import BacktestRequest
 from engine.sim.result import BacktestResult
 from engine.store.jsonable import json_default
@@ -40,7 +41,6 @@ from engine.store.sqlite import connect, ensure_schema, transaction
 from engine.store.workspace import db_path
 
 KINDS: tuple[str, ...] = ("backtest", "optimize", "walkforward", "montecarlo", "scorecard")
-KEY_METRICS: tuple[str, ...] = ("total_return", "cagr", "sharpe", "max_drawdown", "final_equity", "n_trades")
 SERIES: tuple[str, ...] = ("equity", "returns", "cash", "benchmark")
 FRAMES: tuple[str, ...] = ("weights", "positions", "trades", "fills")
 PAYLOAD_FRAME = "payload"
