@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+from pydantic_core import ArgsKwargs
 
 from engine.errors import ConfigError
 
@@ -47,12 +48,12 @@ def validated[T](label: str) -> Callable[[type[T]], type[T]]:
     the same constructor, so a changed copy is checked too."""
 
     def wrap(cls: type[T]) -> type[T]:
-        init = cls.__init__
+        validate = cls.__pydantic_validator__.validate_python  # type: ignore[attr-defined]
 
-        @functools.wraps(init)
+        @functools.wraps(cls.__init__)
         def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-            try:
-                init(self, *args, **kwargs)
+            try:  # what pydantic's own dataclass __init__ does, one call shorter (configs are built per run)
+                validate(ArgsKwargs(args, kwargs), self_instance=self)
             except ValidationError as e:
                 raise ConfigError(describe(e, label, cls)) from None
 
