@@ -94,7 +94,7 @@ def describe(error: ValidationError, label: str, root: Any = None) -> str:
     seen: set[tuple[Any, ...]] = set()
     positional = list(_fields(root))  # a dataclass built with positional arguments reports their index
     for err in error.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not _is_tag(p))
+        loc = tuple(p for p in err["loc"] if not is_branch_tag(p))
         if loc and isinstance(loc[0], int) and loc[0] < len(positional):
             loc = (positional[loc[0]], *loc[1:])
         if err["type"] in _UNKNOWN or err["type"] in _MISSING:
@@ -152,7 +152,7 @@ def _number(x: Any) -> Any:
     return int(x) if isinstance(x, float) and x.is_integer() and abs(x) < 1e15 else x
 
 
-def _is_tag(part: Any) -> bool:
+def is_branch_tag(part: Any) -> bool:
     """A union branch in a pydantic location ('float', 'list[str]', 'function-after[...]'), not a field."""
     return isinstance(part, str) and (part in _TAGS or "[" in part)
 

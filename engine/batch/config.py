@@ -32,11 +32,11 @@ from pydantic import ValidationError
 from engine.batch.models import BatchJobConfig, JobModel
 from engine.batch.spec import DEFAULT_OBJECTIVE, Batch, JobSpec
 from engine.errors import ConfigError, EngineError
+from engine.validation import is_branch_tag
 
 Loc = tuple[Any, ...]
 _MERGED = ("params", "config", "optimize", "walkforward", "montecarlo")
 _MAX_CHECKED_SETS = 200_000  # parameter sets validated against the strategy's rules before a run
-_TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "date", "tuple"}
 
 
 @dataclass(frozen=True)
@@ -382,7 +382,7 @@ class _Locator:
     def pydantic(self, error: ValidationError, layers: list[dict[str, Loc]], home: Loc) -> list[BatchIssue]:
         out = []
         for err in error.errors():
-            loc = tuple(p for p in err["loc"] if not _is_tag(p))
+            loc = tuple(p for p in err["loc"] if not is_branch_tag(p))
             msg = err["msg"]
             if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
                 msg = f"unknown field {loc[-1]!r}"
@@ -431,10 +431,6 @@ class _Locator:
 def _key_or_value(key: yaml.Node, value: yaml.Node) -> yaml.Node:
     """The last step's node: the key (its line names the field) unless the value starts on the same line."""
     return value if value.start_mark.line == key.start_mark.line else key
-
-
-def _is_tag(part: Any) -> bool:
-    return isinstance(part, str) and (part in _TYPE_TAGS or "[" in part)
 
 
 def _path_text(path: Loc) -> str:
