@@ -151,7 +151,7 @@ def show_headline(run: StoredRun) -> None:
         delta = None
         if name != "n_trades" and value is not None and bench is not None and not math.isnan(float(bench)):
             delta = f"{format_metric(name, float(value) - float(bench))} vs benchmark"
-        col.metric(registry.label(name), format_metric(name, value), delta=delta)
+        col.metric(name.replace("_", " "), format_metric(name, value), delta=delta)
 
 
 def show_run(run: StoredRun, key: str = "rv") -> None:

@@ -253,7 +253,7 @@ def format_value(key: str, value: Any, *, missing: str = "n/a", ratio_digits: in
         return "inf" if v > 0 else "-inf"
     fmt = _BY_KEY[key].fmt if key in _BY_KEY else "ratio"
     if fmt == "percent":
-        return f"{v * 100:,.2f}%"
+        return f"{v:.2%}"
     if fmt in ("count", "bars"):
         return f"{v:,.0f}"
     if fmt == "currency":
