@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
 
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from engine.errors import ConfigError, EngineError
 
-T = TypeVar("T")
 FLAG_SUFFIX = "_cancelled"
 
 
@@ -76,7 +74,7 @@ class RunControl:
             return True
         return bool(st.session_state.get(_flag(self.key), False))  # the engine calls this on the script thread
 
-    def run(self, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], T]) -> T:
+    def run[T](self, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], T]) -> T:
         """fn(progress, should_stop) with cancellation; the bar and the button are removed afterwards."""
         try:
             result = fn(self.progress, self.should_stop)
@@ -101,7 +99,7 @@ class Cancelled(ConfigError):
         self.done, self.total = done, total
 
 
-def controlled(label: str, key: str, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], T]) -> T | None:
+def controlled[T](label: str, key: str, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], T]) -> T | None:
     """fn(progress, should_stop) under a RunControl; a cancel -> st.warning, another EngineError -> st.error
     (both return None, so the page keeps its previous result)."""
     try:

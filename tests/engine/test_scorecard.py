@@ -176,8 +176,8 @@ def test_progress_over_the_steps_cancel_between_them_and_save(card, home):
             build_scorecard(
                 REQUEST,
                 montecarlo=MonteCarloSpec(n_sims=500, seed=1),
-                progress=lambda d, n: done.append(d),
-                should_stop=lambda: len(done) >= stop_after,
+                progress=lambda d, n, done=done: done.append(d),
+                should_stop=lambda done=done, stop_after=stop_after: len(done) >= stop_after,
             )
         assert done == list(range(1, stop_after + 1))
     run_id = save_scorecard(card)
