@@ -26,10 +26,19 @@ from typing import Any
 
 from brokers import make_broker
 from brokers.base import BrokerConfigError, BrokerError
-from brokers.execution import broker_status, execute_plan, notify_plan, plan_rebalance
+from brokers.execution import execute_plan
+from brokers.notify import notify_plan
+from brokers.planning import plan_rebalance
 from brokers.refresh import bar_source, close_source, refresh_bars
 from brokers.registry import BROKER_NAMES
-from brokers.services import audit_events, kill_switch_status, reset_paper_account, switch_kill_switch
+from brokers.services import (
+    audit_events,
+    audit_signal_failure,
+    broker_status,
+    kill_switch_status,
+    reset_paper_account,
+    switch_kill_switch,
+)
 from engine.cli.output import print_json, table_text
 from engine.data import load_market_data
 from engine.data.sources import WorkspaceSource
@@ -129,10 +138,6 @@ def _refresh(preset: Any, broker_name: str | None, broker: Any = None, quiet: bo
     return load_market_data(list(request.symbols), request.start, None, WorkspaceSource())
 
 
-def _audit_error(what: str, e: BaseException) -> None:
-    AuditLog().event("error", f"{what}: {type(e).__name__}: {e}", payload={"stage": what, "error": type(e).__name__})
-
-
 def signals(args: argparse.Namespace) -> int:
     _quiet_ib()
     preset = load_preset(args.preset)
@@ -140,7 +145,7 @@ def signals(args: argparse.Namespace) -> int:
         data = _refresh(preset, args.broker, quiet=args.json) if args.refresh else None
         rep = generate_signals(preset, data=data, record=not args.no_record)
     except (EngineError, BrokerError) as e:
-        _audit_error("signals", e)
+        audit_signal_failure(preset.name, e, origin="cli")
         raise
     if args.json:
         print_json(rep.to_dict())
@@ -168,7 +173,7 @@ def rebalance(args: argparse.Namespace) -> int:
             data = _refresh(preset, broker.name, broker, quiet=args.json) if args.refresh else None
             sig = generate_signals(preset, data=data)
         except (EngineError, BrokerError) as e:
-            _audit_error("signals", e)
+            audit_signal_failure(preset.name, e, origin="cli")
             raise
         plan = plan_rebalance(sig, broker, min_notional=args.min_notional)
         out: dict[str, Any] = {"signal": sig.to_dict(), "plan": plan.to_dict()}
@@ -241,8 +246,8 @@ def rebalance(args: argparse.Namespace) -> int:
                 )
             )
             print(_table(report.reconciliation, ["symbol", "target_quantity", "actual_quantity", "residual", "status"]))
-            for e in report.errors:
-                print(f"error: {e}")
+            for message in report.errors:
+                print(f"error: {message}")
         return 0 if report.status == "complete" else 1
     finally:
         broker.close()

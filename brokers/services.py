@@ -7,17 +7,48 @@ both: `brokers.execution.execute_plan`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
-from brokers.base import Account
+from brokers.base import Account, Broker, BrokerError, retry
 from brokers.paper.adapter import PaperBroker
 from engine.errors import ConfigError
 from engine.ops.audit_log import AuditLog
 from engine.ops.risk import kill_switch_reason, set_kill_switch
 
 Origin = Literal["app", "cli"]
+
+
+def broker_status(broker: Broker) -> dict[str, Any]:
+    """Connection and account summary for display: never raises BrokerError, never includes secrets."""
+    out: dict[str, Any] = {"broker": broker.name, "live": bool(broker.is_live), "connected": False}
+    try:
+        acct = retry(broker.account, attempts=2, backoff=0.2)
+        positions = retry(broker.positions, attempts=2, backoff=0.2)
+    except BrokerError as e:
+        out["error"] = f"{type(e).__name__}: {e}"
+        return out
+    out.update(
+        connected=True,
+        account_id=acct.account_id,
+        equity=acct.equity,
+        cash=acct.cash,
+        buying_power=acct.buying_power,
+        currency=acct.currency,
+        positions=len(positions),
+        live=bool(broker.is_live or acct.is_live),
+    )
+    return out
+
+
+def audit_signal_failure(preset: str, error: BaseException, origin: Origin = "app") -> None:
+    """Record that computing the signals of `preset` failed (data, refresh or strategy error) and why."""
+    AuditLog().event(
+        "error",
+        f"signals for {preset} failed ({origin}): {type(error).__name__}: {error}",
+        payload={"stage": "signals", "preset": preset, "origin": origin, "error": type(error).__name__},
+    )
 
 
 def kill_switch_status() -> str | None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import streamlit as st
 
 from brokers.base import BrokerError
-from brokers.execution import broker_status, execute_plan, plan_rebalance
+from brokers.execution import execute_plan
+from brokers.planning import plan_rebalance
 from brokers.registry import REGISTRY
-from brokers.services import audit_events, kill_switch_status, switch_kill_switch
+from brokers.services import audit_events, audit_signal_failure, broker_status, kill_switch_status, switch_kill_switch
 from engine.errors import EngineError
 from engine.ops.audit_log import AuditLog, slippage_vs_open
 from engine.ops.signals import generate_signals
@@ -93,11 +94,7 @@ if st.button("Generate signals", type="primary", key="ops_generate", icon=":mate
         with st.spinner("Loading data, computing today's targets and the plan ..."):
             sig = generate_signals(preset)
     except EngineError as e:
-        AuditLog().event(
-            "error",
-            f"signals for {preset_name} failed: {type(e).__name__}: {e}",
-            payload={"stage": "signals", "error": type(e).__name__},
-        )
+        audit_signal_failure(preset.name, e, origin="app")
         st.error(f"Could not compute the signals: {e}")
     else:
         try:

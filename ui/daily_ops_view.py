@@ -4,7 +4,7 @@
 (one per broker name and settings) so the IBKR adapter's event-loop thread and connection live across
 reruns. Alpaca keys come from Streamlit secrets when a secrets.toml has them (`alpaca_secret_keys`), else
 from the environment (the adapter reads it). Nothing here ever shows, logs or stores a secret: the status
-dict comes from `brokers.execution.broker_status`, and keys only travel as arguments to `make_broker`.
+dict comes from `brokers.services.broker_status`, and keys only travel as arguments to `make_broker`.
 """
 
 from __future__ import annotations

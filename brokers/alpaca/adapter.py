@@ -21,6 +21,8 @@ from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.requests import StockLatestTradeRequest
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
+from alpaca.trading.models import Asset, Clock, Order, TradeAccount
+from alpaca.trading.models import Position as AlpacaPosition
 from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
 from requests.adapters import HTTPAdapter
 
@@ -29,6 +31,8 @@ from brokers.alpaca.translate import (
     QUERY_TO_ALPACA,
     SIDE_TO_ALPACA,
     TIF_TO_ALPACA,
+    expect,
+    expect_list,
     number,
     order_ack,
     order_status,
@@ -133,7 +137,7 @@ class AlpacaBroker:
     # ------------------------------------------------------------------ reads
     def account(self) -> Account:
         with translate_errors("account"):
-            a = self._trading.get_account()
+            a = expect(self._trading.get_account(), TradeAccount, "account")
         equity = number(a.equity, number(a.portfolio_value))
         return Account(
             equity=equity,
@@ -146,7 +150,7 @@ class AlpacaBroker:
 
     def positions(self) -> list[Position]:
         with translate_errors("positions"):
-            rows = self._trading.get_all_positions()
+            rows = expect_list(self._trading.get_all_positions(), AlpacaPosition, "positions")
         out = []
         for p in rows:
             qty = number(p.qty)
@@ -174,7 +178,7 @@ class AlpacaBroker:
     def market_open(self) -> bool:
         """True while the US equity market is open (Alpaca's clock)."""
         with translate_errors("clock"):
-            return bool(self._trading.get_clock().is_open)
+            return bool(expect(self._trading.get_clock(), Clock, "clock").is_open)
 
     def order(self, client_order_id: str) -> OrderStatus | None:
         o = self._lookup(client_order_id)
@@ -184,13 +188,15 @@ class AlpacaBroker:
         """Up to 500 most recent orders in the given state, oldest first."""
         check_order_query(status)
         with translate_errors("orders"):
-            rows = self._trading.get_orders(GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500, nested=False))
+            found = self._trading.get_orders(GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500, nested=False))
+        rows = expect_list(found, Order, "orders")
         return sorted((order_status(o) for o in rows), key=lambda s: (s.submitted_at is None, s.submitted_at))
 
     def fills(self) -> list[Fill]:
         """One aggregate fill per (partially) filled recent order: Alpaca charges no commission on stocks."""
         with translate_errors("fills"):
-            rows = self._trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, limit=500, nested=False))
+            found = self._trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, limit=500, nested=False))
+        rows = expect_list(found, Order, "fills")
         out = []
         for o in rows:
             s = order_status(o)
@@ -210,10 +216,11 @@ class AlpacaBroker:
                 )
         return sorted(out, key=lambda f: f.timestamp)
 
-    def _lookup(self, client_order_id: str) -> Any | None:
+    def _lookup(self, client_order_id: str) -> Order | None:
         try:
             with translate_errors("order lookup"):
-                return self._trading.get_order_by_client_id(client_order_id)
+                found = self._trading.get_order_by_client_id(client_order_id)
+            return expect(found, Order, "order lookup")
         except BrokerError as e:
             if isinstance(e.__cause__, APIError) and e.__cause__.status_code == 404:
                 return None
@@ -223,7 +230,8 @@ class AlpacaBroker:
     def _is_fractionable(self, symbol: str) -> bool:
         if symbol not in self._fractionable:
             with translate_errors("asset"):
-                self._fractionable[symbol] = bool(self._trading.get_asset(symbol).fractionable)
+                asset = expect(self._trading.get_asset(symbol), Asset, "asset")
+            self._fractionable[symbol] = bool(asset.fractionable)
         return self._fractionable[symbol]
 
     def fractionable(self, symbols: Sequence[str]) -> dict[str, bool]:
@@ -266,7 +274,7 @@ class AlpacaBroker:
                 if existing is not None:
                     return order_ack(existing, duplicate=True)
             raise
-        return order_ack(placed, duplicate=False)
+        return order_ack(expect(placed, Order, "submit"), duplicate=False)
 
     def cancel(self, order_id: str) -> None:
         """Cancel by Alpaca order id (a UUID). A final or unknown order raises OrderRejected."""

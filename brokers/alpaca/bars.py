@@ -20,12 +20,13 @@ from typing import Any
 import pandas as pd
 from alpaca.data.enums import Adjustment
 from alpaca.data.historical.stock import StockHistoricalDataClient
+from alpaca.data.models import BarSet
 from alpaca.data.requests import StockBarsRequest
 from alpaca.data.timeframe import TimeFrame
 
 from brokers.alpaca.adapter import set_timeout
 from brokers.alpaca.settings import clean_url, credentials, env_settings
-from brokers.alpaca.translate import translate_errors
+from brokers.alpaca.translate import expect, translate_errors
 from brokers.base import BrokerError
 from brokers.refresh import bar_symbols, utc_today
 from engine.data.sources import unknown_symbol
@@ -100,7 +101,7 @@ class AlpacaBarsSource:
         )
         try:
             with translate_errors(f"bars {sym}"):
-                rows = self._client.get_stock_bars(req).data.get(sym, [])
+                rows = expect(self._client.get_stock_bars(req), BarSet, f"bars {sym}").data.get(sym, [])
         except BrokerError as e:
             raise DataError(f"alpaca:{sym}: download failed: {e}") from e
         if not rows:

@@ -16,6 +16,7 @@ import pydantic
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
+from alpaca.trading.models import Order
 
 from brokers.base import (
     AuthError,
@@ -102,12 +103,27 @@ def translate_errors(action: str) -> Iterator[None]:
         raise BrokerError(f"alpaca {action}: unexpected response ({e.error_count()} invalid field(s))") from e
 
 
+def expect[M](value: object, kind: type[M], action: str) -> M:
+    """`value` as the alpaca-py model `kind`. The SDK's methods are typed "model or raw dict" (its raw_data
+    mode, which we never turn on): anything but a `kind` is a BrokerError naming what came back."""
+    if not isinstance(value, kind):
+        raise BrokerError(f"alpaca {action}: expected {kind.__name__}, got {type(value).__name__}: {value!r:.200}")
+    return value
+
+
+def expect_list[M](value: object, kind: type[M], action: str) -> list[M]:
+    """`value` as a list of alpaca-py `kind` models (see `expect`)."""
+    if not isinstance(value, list):
+        raise BrokerError(f"alpaca {action}: expected a list of {kind.__name__}, got {type(value).__name__}")
+    return [expect(v, kind, action) for v in value]
+
+
 def number(value: Any, default: float = 0.0) -> float:
     """A number Alpaca sends as a string; None or "" -> `default`."""
     return float(value) if value not in (None, "") else default
 
 
-def order_status(o: Any) -> OrderStatus:
+def order_status(o: Order) -> OrderStatus:
     """An alpaca-py `Order` as our OrderStatus (a working order with fills is partially_filled)."""
     raw = o.status.value if hasattr(o.status, "value") else str(o.status)
     filled = number(o.filled_qty)
@@ -135,7 +151,7 @@ def order_status(o: Any) -> OrderStatus:
     )
 
 
-def order_ack(o: Any, duplicate: bool) -> OrderAck:
+def order_ack(o: Order, duplicate: bool) -> OrderAck:
     """An alpaca-py `Order` as the acknowledgement of a submit (duplicate: it existed before this submit)."""
     s = order_status(o)
     return OrderAck(

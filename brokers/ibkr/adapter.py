@@ -342,8 +342,10 @@ class IbkrBroker:
             action = SIDE_TO_IB[order.side]
             if order.type == "market":
                 ib_order = self._mod.MarketOrder(action, int(order.quantity))
-            else:
+            elif order.limit_price is not None:
                 ib_order = self._mod.LimitOrder(action, int(order.quantity), float(order.limit_price))
+            else:
+                raise InvalidOrder(f"ibkr: {order.type} order {order.client_order_id} has no limit price (None)")
             ib_order.tif = TIF_TO_IB[order.time_in_force]
             ib_order.orderRef = order.client_order_id
             if self.account_code:

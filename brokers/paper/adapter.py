@@ -319,13 +319,16 @@ class PaperBroker:
         """Fill order `oid` inside the caller's transaction if it is marketable; update cash and position."""
         signed = qty if side == "buy" else -qty
         px = fill_price(price, signed, self.costs)
-        if otype == "limit" and ((side == "buy" and px > limit + EPS) or (side == "sell" and px < limit - EPS)):
-            if tif in ("ioc", "fok"):
-                db.execute(
-                    "UPDATE paper_orders SET status='canceled', reason=?, updated_at=? WHERE id=?",
-                    (f"limit {limit} not marketable at {px:.6g} ({tif})", now, oid),
-                )
-            return
+        if otype == "limit":
+            if limit is None:
+                raise InvalidOrder(f"paper broker: limit order {cid} has no limit price (limit_price {limit!r})")
+            if (side == "buy" and px > limit + EPS) or (side == "sell" and px < limit - EPS):
+                if tif in ("ioc", "fok"):
+                    db.execute(
+                        "UPDATE paper_orders SET status='canceled', reason=?, updated_at=? WHERE id=?",
+                        (f"limit {limit} not marketable at {px:.6g} ({tif})", now, oid),
+                    )
+                return
         fee = commission(qty, px, self.costs)
         cash = db.execute("SELECT cash FROM paper_account WHERE id = 1").fetchone()["cash"]
         pos = db.execute("SELECT quantity, avg_price FROM paper_positions WHERE symbol = ?", (symbol,)).fetchone()

@@ -7,8 +7,14 @@ import pytest
 from brokers.base import OrderRequest
 from brokers.paper.adapter import PaperBroker
 from brokers.paper.prices import StaticPrices
-from brokers.services import audit_events, kill_switch_status, reset_paper_account, switch_kill_switch
-from engine.errors import ConfigError
+from brokers.services import (
+    audit_events,
+    audit_signal_failure,
+    kill_switch_status,
+    reset_paper_account,
+    switch_kill_switch,
+)
+from engine.errors import ConfigError, DataError
 from engine.ops.risk import kill_switch_path
 
 
@@ -46,3 +52,15 @@ def test_audit_events_newest_first_of_one_plan_and_a_bad_limit():
     assert audit_events(5, plan_id="nope").empty
     with pytest.raises(ConfigError, match="limit 0 must be >= 1"):
         audit_events(0)
+
+
+def test_signal_failure_audited_once_with_its_origin():
+    audit_signal_failure("momo", DataError("no bars for XYZ"), origin="cli")
+    audit_signal_failure("momo", DataError("no bars for XYZ"), origin="app")
+    events = audit_events(2)
+    assert list(events["kind"]) == ["error", "error"]
+    assert list(events["message"]) == [
+        "signals for momo failed (app): DataError: no bars for XYZ",
+        "signals for momo failed (cli): DataError: no bars for XYZ",
+    ]
+    assert events.iloc[0]["payload"] == {"stage": "signals", "preset": "momo", "origin": "app", "error": "DataError"}

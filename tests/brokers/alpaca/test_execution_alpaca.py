@@ -16,7 +16,8 @@ import pytest
 
 from brokers.alpaca.adapter import AlpacaBroker
 from brokers.base import BrokerConfigError
-from brokers.execution import execute_plan, plan_rebalance
+from brokers.execution import execute_plan
+from brokers.planning import plan_rebalance
 from engine.data.market import MarketData
 from engine.ops.audit_log import AuditLog
 from engine.ops.signals import generate_signals

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brokers.execution import execute_plan, plan_rebalance
+from brokers.execution import execute_plan
 from brokers.ibkr.adapter import IbkrBroker
+from brokers.planning import plan_rebalance
 from engine.data.market import MarketData
 from engine.ops.audit_log import AuditLog
 from engine.ops.signals import generate_signals

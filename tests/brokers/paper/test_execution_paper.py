@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from brokers.base import BrokerConfigError
-from brokers.execution import execute_plan, plan_rebalance
+from brokers.execution import execute_plan
 from brokers.paper.adapter import PaperBroker
 from brokers.paper.prices import StaticPrices
+from brokers.planning import plan_rebalance
 from engine.config import Costs
 from engine.data.market import MarketData
 from engine.ops.audit_log import AuditLog

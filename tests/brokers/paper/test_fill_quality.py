@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brokers.execution import execute_plan, plan_rebalance
+from brokers.execution import execute_plan
 from brokers.paper.adapter import PaperBroker
 from brokers.paper.prices import StaticPrices
+from brokers.planning import plan_rebalance
 from engine.config import Costs
 from engine.ops.audit_log import AuditLog, fill_session, slippage_vs_open
 from tests.brokers.paper.test_execution_paper import PRICES, signal
