@@ -20,6 +20,7 @@ import pandas as pd
 
 from brokers.base import Broker, BrokerConfigError
 from brokers.registry import BAR_BROKERS, entry, load
+from engine.data import import_files
 from engine.data.sources import DataSource
 from engine.errors import DataError
 
@@ -66,8 +67,6 @@ def bar_source(broker_name: str, symbols: Sequence[str], start: Any = None, brok
 
 def refresh_bars(source: DataSource, symbols: Sequence[str]) -> list[Refreshed]:
     """Download every symbol from `source` and import it into the workspace; DataError names what failed."""
-    from engine.data import import_files
-
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for sym in symbols:

@@ -19,6 +19,8 @@ import streamlit as st
 from brokers import env_settings, make_broker
 from brokers.services import reset_paper_account
 from engine.config import Costs
+from engine.data import load_market_data
+from engine.errors import EngineError
 from ui.charts import GAIN, GRID, LOSS, NEUTRAL, STRATEGY
 
 ICONS = {"pass": "🟢 pass", "warn": "🟠 warn", "fail": "🔴 FAIL"}
@@ -78,9 +80,6 @@ def get_broker(name: str, commission_bps: float = 0.0, slippage_bps: float = 0.0
 def session_opens(symbols: Sequence[str], source: Any = None) -> dict[str, pd.Series]:
     """Daily opens per symbol from the data source (default: the workspace, then the bundled sample); a
     symbol the source does not have is left out (its fills stay "pending")."""
-    from engine.data import load_market_data
-    from engine.errors import EngineError
-
     out: dict[str, pd.Series] = {}
     for sym in dict.fromkeys(symbols):
         try:

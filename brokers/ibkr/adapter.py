@@ -53,6 +53,8 @@ LIVE_PORTS = (7496, 4001)  # TWS live, IB Gateway live
 
 
 def _import_ib() -> Any:
+    # Imported here, in the adapter's loop thread once its loop is set: ib_insync creates an event loop at
+    # import time, and it must be that thread's (module docstring).
     try:
         import ib_async as ib_module
     except ImportError as first:  # only where the archived ib_insync is installed instead (tested)

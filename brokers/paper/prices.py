@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from brokers.base import PriceUnavailable
+from engine.data import load_market_data
 from engine.errors import EngineError
 
 PriceSource = Callable[[Sequence[str]], Mapping[str, float]]
@@ -16,8 +17,6 @@ PriceSource = Callable[[Sequence[str]], Mapping[str, float]]
 
 def engine_last_close(symbols: Sequence[str]) -> dict[str, float]:
     """Default price source: each symbol's last non-NaN close in the engine's default data source."""
-    from engine.data import load_market_data  # imports pandas (~0.75 s): paid only when a price is needed
-
     try:
         data = load_market_data(list(symbols))
     except EngineError as e:

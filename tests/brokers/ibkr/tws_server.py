@@ -1,8 +1,7 @@
 """`FakeTwsServer`: a TWS / IB Gateway stand-in on 127.0.0.1 speaking the TWS API socket protocol.
 
 Framing: 4-byte big-endian length, then NUL-terminated fields. Server version 176: message layouts follow
-ib_async 2.1's decoder field for field (openOrder, completedOrder, contractDetails and execDetails have
-version-dependent parts). What it answers:
+ib_async 2.1's decoder field for field (the long ones in tests/brokers/ibkr/tws_messages.py). What it answers:
 
 * handshake, startApi -> managedAccounts + nextValidId; positions, open orders (5 / 16), completed orders,
   account updates (single and multi), executions, account summary, current time, managed accounts.
@@ -28,21 +27,19 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-SERVER_VERSION = 176
-UNSET_DOUBLE = "1.7976931348623157E308"
-
-
-def _s(v: Any) -> str:
-    if isinstance(v, bool):
-        return "1" if v else "0"
-    if isinstance(v, float):
-        return repr(v) if not v.is_integer() else str(int(v)) if abs(v) < 1e15 else repr(v)
-    return "" if v is None else str(v)
-
-
-def frame(*fields: Any) -> bytes:
-    payload = "".join(_s(f) + "\0" for f in fields).encode()
-    return struct.pack(">I", len(payload)) + payload
+from tests.brokers.ibkr.tws_messages import (
+    SERVER_VERSION,
+    UNSET_DOUBLE,
+    completed_order,
+    contract_details,
+    exec_details,
+    field_text,
+    frame,
+    historical_data,
+    open_order,
+    order_status,
+    portfolio_update,
+)
 
 
 class FakeTwsServer:
@@ -298,11 +295,11 @@ class FakeTwsServer:
         eq = self.equity()
         gross = sum(abs(q) * self.prices[s] for s, (q, _) in self.positions.items())
         return [
-            ("NetLiquidation", _s(eq)),
-            ("TotalCashValue", _s(self.cash)),
-            ("BuyingPower", _s(self.cash)),
-            ("AvailableFunds", _s(self.cash)),
-            ("GrossPositionValue", _s(gross)),
+            ("NetLiquidation", field_text(eq)),
+            ("TotalCashValue", field_text(self.cash)),
+            ("BuyingPower", field_text(self.cash)),
+            ("AvailableFunds", field_text(self.cash)),
+            ("GrossPositionValue", field_text(gross)),
         ]
 
     def _account_updates(self, conn: dict) -> None:
@@ -311,91 +308,20 @@ class FakeTwsServer:
         for sym, (q, avg) in sorted(self.positions.items()):
             px = self.prices[sym]
             c = self._contract(sym)
-            # updatePortfolio: conId, symbol, secType, lastTrade, strike, right, multiplier, primaryExchange,
-            # currency, localSymbol, tradingClass, position, marketPrice, marketValue, averageCost, unrealized,
-            # realized, account
-            self._send(
-                conn,
-                7,
-                8,
-                c[0],
-                sym,
-                "STK",
-                "",
-                0.0,
-                "",
-                "",
-                "ARCA",
-                "USD",
-                sym,
-                sym,
-                q,
-                px,
-                q * px,
-                avg,
-                q * (px - avg),
-                0.0,
-                self.account,
-            )
+            self._send(conn, *portfolio_update(c, q, px, avg, self.account))
 
     def _contract_details(self, conn: dict, req: int, sym: str) -> None:
         if sym not in self.con_ids:
             self._send(conn, 4, 2, req, 200, "No security definition has been found for the request", "")
             return
-        self._send(
-            conn,
-            10,
-            req,
-            sym,
-            "STK",
-            "",
-            0.0,
-            "",
-            "SMART",
-            "USD",
-            sym,
-            "NMS",
-            sym,
-            self.con_ids[sym],
-            0.01,
-            "",
-            "ACTIVETIM,LMT,MKT",
-            "SMART,ARCA,NYSE",
-            1,
-            0,
-            f"{sym} FAKE INC",
-            "ARCA",
-            "",
-            "",
-            "",
-            "",
-            "US/Eastern",
-            "",
-            "",
-            "",
-            "",
-            0,
-            1,
-            "",
-            "",
-            "26",
-            "",
-            "COMMON",
-            "0.0001",
-            "0.0001",
-            "100",
-        )
+        self._send(conn, *contract_details(req, sym, self.con_ids[sym]))
         self._send(conn, 52, 1, req)
 
     def _historical(self, conn: dict, req: int, sym: str) -> None:
         if sym not in self.con_ids:
             self._send(conn, 4, 2, req, 200, "No security definition has been found for the request", "")
             return
-        rows = self.bars.get(sym, [])
-        fields: list[Any] = [17, req, rows[0][0] if rows else "", rows[-1][0] if rows else "", len(rows)]
-        for d, o, h, lo, c, v in rows:
-            fields += [d, o, h, lo, c, v, round((h + lo + c) / 3, 4), 100]
-        self._send(conn, *fields)
+        self._send(conn, *historical_data(req, self.bars.get(sym, [])))
 
     # ------------------------------------------------------------------ orders
     def _place_order(self, conn: dict, f: list[str]) -> bool:
@@ -507,170 +433,16 @@ class FakeTwsServer:
     def _order_status(
         self, conn: dict, o: dict[str, Any], status: str | None = None, filled: float | None = None
     ) -> None:
-        filled = o["filled"] if filled is None else filled
-        self._send(
-            conn,
-            3,
-            o["order_id"],
-            status or o["status"],
-            filled,
-            o["qty"] - filled,
-            o["avg"] if filled else 0.0,
-            o["perm_id"],
-            0,
-            o["avg"] if filled else 0.0,
-            o["client_id"],
-            "",
-            0.0,
-        )
+        self._send(conn, *order_status(o, status, filled))
 
     def _exec_details(self, conn: dict, ex: dict[str, Any], req: int) -> None:
-        o = ex["order"]
-        c = self._contract(o["symbol"])
-        self._send(
-            conn,
-            11,
-            req,
-            o["order_id"],
-            *c[:7],
-            "ARCA",
-            "USD",
-            o["symbol"],
-            o["symbol"],
-            ex["exec_id"],
-            ex["time"],
-            self.account,
-            "ARCA",
-            "BOT" if o["action"] == "BUY" else "SLD",
-            ex["shares"],
-            ex["price"],
-            o["perm_id"],
-            o["client_id"],
-            0,
-            ex["cum"],
-            ex["price"],
-            o["ref"],
-            "",
-            "",
-            "",
-            1,
-        )
+        self._send(conn, *exec_details(ex, req, self._contract(ex["order"]["symbol"]), self.account))
 
     def _commission(self, conn: dict, ex: dict[str, Any]) -> None:
         self._send(conn, 59, 1, ex["exec_id"], ex["commission"], "USD", UNSET_DOUBLE, UNSET_DOUBLE, "")
 
-    def _order_head(self, o: dict[str, Any]) -> list[Any]:
-        """Fields shared by openOrder and completedOrder: action .. orderRef."""
-        return [
-            o["action"],
-            o["qty"],
-            o["type"],
-            o["lmt"] if o["lmt"] is not None else "",
-            "",
-            o["tif"],
-            "",
-            self.account,
-            "",
-            0,
-            o["ref"],
-        ]
-
     def _open_order(self, conn: dict, o: dict[str, Any], status: str | None = None) -> None:
-        c = self._contract(o["symbol"])
-        fields: list[Any] = [
-            5,
-            o["order_id"],
-            *c[:7],
-            "SMART",
-            "USD",
-            o["symbol"],
-            o["symbol"],
-            *self._order_head(o),
-            o["client_id"],
-            o["perm_id"],
-            0,
-            0,
-            0,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ]  # faProfile (server < 177)
-        fields += [
-            "",
-            "",
-            "",
-            "",
-            "",
-            0,
-            "",
-            -1,
-            0,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            0,
-            0,
-            0,
-            "",
-            3,
-            0,
-            0,
-            "",
-            0,
-            0,
-            "",
-            0,
-            "",
-            "",
-        ]  # modelCode .. deltaNeutralAuxPrice (deltaNeutralOrderType empty)
-        fields += [0, 0, "", "", "", "", ""]  # continuousUpdate .. comboLegsDescrip
-        fields += [0, 0, 0]  # comboLegs, orderComboLegs, smartComboRoutingParams
-        fields += ["", "", ""]  # scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement (unset)
-        fields += [""]  # hedgeType
-        fields += [0, "", "IB", 0, 0]  # optOutSmartRouting, clearingAccount, clearingIntent, notHeld, dncPresent
-        fields += [""]  # algoStrategy
-        fields += [0, 0, status or o["status"]] + [""] * 14 + [0, 0]  # solicited, whatIf, orderState, randomize*
-        fields += [0]  # conditions
-        fields += ["", "", "", "", "", "", "", 0, "", "", "", "", 0, 0, 0, 0]  # adjustedOrderType .. usePriceMgmtAlgo
-        fields += ["", "", 0]  # duration (159), postToAts (160), autoCancelParent (162)
-        fields += ["", "", "", "", ""]  # minTradeQty .. midOffsetAtHalf (170)
-        self._send(conn, *fields)
+        self._send(conn, *open_order(o, self._contract(o["symbol"]), self.account, status))
 
     def _completed_order(self, conn: dict, o: dict[str, Any]) -> None:
-        c = self._contract(o["symbol"])
-        fields: list[Any] = [
-            101,
-            *c[:7],
-            "SMART",
-            "USD",
-            o["symbol"],
-            o["symbol"],
-            *self._order_head(o),
-            o["perm_id"],
-            0,
-            0,
-            0,
-            "",
-            "",
-            "",
-            "",
-            "",
-        ]  # faProfile (server < 177)
-        fields += ["", "", "", "", "", 0, "", -1, "", "", "", "", "", "", 0, 0, "", 3, 0, "", 0, "", ""]
-        fields += [0, 0, "", "", ""]  # continuousUpdate, referencePriceType, trailStop, trailingPct, comboLegsDescrip
-        fields += [0, 0, 0]
-        fields += ["", "", ""]
-        fields += [""]
-        fields += ["", "IB", 0, 0]  # clearingAccount, clearingIntent, notHeld, dncPresent
-        fields += [""]
-        fields += [0, o["status"], 0, 0]  # solicited, status, randomizeSize, randomizePrice
-        fields += [0]
-        fields += ["", "", "", 0, 0, "", o["filled"], 0, 0, "", 0, 0, 0, o["done_at"], o["status"]]
-        fields += ["", "", "", "", ""]
-        self._send(conn, *fields)
+        self._send(conn, *completed_order(o, self._contract(o["symbol"]), self.account))

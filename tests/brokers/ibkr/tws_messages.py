@@ -1,0 +1,284 @@
+"""The TWS API wire format FakeTwsServer speaks (server version 176): framing and the bigger messages' field
+layouts, as pure functions.
+
+Each returns the message's fields in order, following ib_async 2.1's decoder field for field (contractDetails,
+execDetails, openOrder and completedOrder have version-dependent parts); the server frames and sends them.
+An order is the server's order dict, a contract the list `FakeTwsServer._contract` makes.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+SERVER_VERSION = 176
+UNSET_DOUBLE = "1.7976931348623157E308"
+
+
+def field_text(v: Any) -> str:
+    """One field as TWS writes it (bools 0/1, whole floats without ".0", None empty)."""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, float):
+        return repr(v) if not v.is_integer() else str(int(v)) if abs(v) < 1e15 else repr(v)
+    return "" if v is None else str(v)
+
+
+def frame(*fields: Any) -> bytes:
+    """A message on the wire: 4-byte big-endian length, then NUL-terminated fields."""
+    payload = "".join(field_text(f) + "\0" for f in fields).encode()
+    return struct.pack(">I", len(payload)) + payload
+
+
+def order_head(o: dict[str, Any], account: str) -> list[Any]:
+    """Fields shared by openOrder and completedOrder: action .. orderRef."""
+    return [
+        o["action"],
+        o["qty"],
+        o["type"],
+        o["lmt"] if o["lmt"] is not None else "",
+        "",
+        o["tif"],
+        "",
+        account,
+        "",
+        0,
+        o["ref"],
+    ]
+
+
+def open_order(o: dict[str, Any], c: list[Any], account: str, status: str | None = None) -> list[Any]:
+    """openOrder (5) of order `o` on contract `c` (FakeTwsServer._contract)."""
+    fields: list[Any] = [
+        5,
+        o["order_id"],
+        *c[:7],
+        "SMART",
+        "USD",
+        o["symbol"],
+        o["symbol"],
+        *order_head(o, account),
+        o["client_id"],
+        o["perm_id"],
+        0,
+        0,
+        0,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]  # faProfile (server < 177)
+    fields += [
+        "",
+        "",
+        "",
+        "",
+        "",
+        0,
+        "",
+        -1,
+        0,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        0,
+        0,
+        0,
+        "",
+        3,
+        0,
+        0,
+        "",
+        0,
+        0,
+        "",
+        0,
+        "",
+        "",
+    ]  # modelCode .. deltaNeutralAuxPrice (deltaNeutralOrderType empty)
+    fields += [0, 0, "", "", "", "", ""]  # continuousUpdate .. comboLegsDescrip
+    fields += [0, 0, 0]  # comboLegs, orderComboLegs, smartComboRoutingParams
+    fields += ["", "", ""]  # scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement (unset)
+    fields += [""]  # hedgeType
+    fields += [0, "", "IB", 0, 0]  # optOutSmartRouting, clearingAccount, clearingIntent, notHeld, dncPresent
+    fields += [""]  # algoStrategy
+    fields += [0, 0, status or o["status"]] + [""] * 14 + [0, 0]  # solicited, whatIf, orderState, randomize*
+    fields += [0]  # conditions
+    fields += ["", "", "", "", "", "", "", 0, "", "", "", "", 0, 0, 0, 0]  # adjustedOrderType .. usePriceMgmtAlgo
+    fields += ["", "", 0]  # duration (159), postToAts (160), autoCancelParent (162)
+    fields += ["", "", "", "", ""]  # minTradeQty .. midOffsetAtHalf (170)
+    return fields
+
+
+def completed_order(o: dict[str, Any], c: list[Any], account: str) -> list[Any]:
+    """completedOrder (101) of order `o` on contract `c`."""
+    fields: list[Any] = [
+        101,
+        *c[:7],
+        "SMART",
+        "USD",
+        o["symbol"],
+        o["symbol"],
+        *order_head(o, account),
+        o["perm_id"],
+        0,
+        0,
+        0,
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]  # faProfile (server < 177)
+    fields += ["", "", "", "", "", 0, "", -1, "", "", "", "", "", "", 0, 0, "", 3, 0, "", 0, "", ""]
+    fields += [0, 0, "", "", ""]  # continuousUpdate, referencePriceType, trailStop, trailingPct, comboLegsDescrip
+    fields += [0, 0, 0]
+    fields += ["", "", ""]
+    fields += [""]
+    fields += ["", "IB", 0, 0]  # clearingAccount, clearingIntent, notHeld, dncPresent
+    fields += [""]
+    fields += [0, o["status"], 0, 0]  # solicited, status, randomizeSize, randomizePrice
+    fields += [0]
+    fields += ["", "", "", 0, 0, "", o["filled"], 0, 0, "", 0, 0, 0, o["done_at"], o["status"]]
+    fields += ["", "", "", "", ""]
+    return fields
+
+
+def exec_details(ex: dict[str, Any], req: int, c: list[Any], account: str) -> list[Any]:
+    """execDetails (11) of execution `ex` (its order under "order") on contract `c`."""
+    o = ex["order"]
+    return [
+        11,
+        req,
+        o["order_id"],
+        *c[:7],
+        "ARCA",
+        "USD",
+        o["symbol"],
+        o["symbol"],
+        ex["exec_id"],
+        ex["time"],
+        account,
+        "ARCA",
+        "BOT" if o["action"] == "BUY" else "SLD",
+        ex["shares"],
+        ex["price"],
+        o["perm_id"],
+        o["client_id"],
+        0,
+        ex["cum"],
+        ex["price"],
+        o["ref"],
+        "",
+        "",
+        "",
+        1,
+    ]
+
+
+def contract_details(req: int, sym: str, con_id: int) -> list[Any]:
+    """contractDetails (10) of stock `sym` (SMART/USD)."""
+    return [
+        10,
+        req,
+        sym,
+        "STK",
+        "",
+        0.0,
+        "",
+        "SMART",
+        "USD",
+        sym,
+        "NMS",
+        sym,
+        con_id,
+        0.01,
+        "",
+        "ACTIVETIM,LMT,MKT",
+        "SMART,ARCA,NYSE",
+        1,
+        0,
+        f"{sym} FAKE INC",
+        "ARCA",
+        "",
+        "",
+        "",
+        "",
+        "US/Eastern",
+        "",
+        "",
+        "",
+        "",
+        0,
+        1,
+        "",
+        "",
+        "26",
+        "",
+        "COMMON",
+        "0.0001",
+        "0.0001",
+        "100",
+    ]
+
+
+def portfolio_update(c: list[Any], q: float, px: float, avg: float, account: str) -> list[Any]:
+    """updatePortfolio (7): conId, symbol, secType, lastTrade, strike, right, multiplier, primaryExchange,
+    currency, localSymbol, tradingClass, position, marketPrice, marketValue, averageCost, unrealized, realized,
+    account."""
+    sym = c[1]
+    return [
+        7,
+        8,
+        c[0],
+        sym,
+        "STK",
+        "",
+        0.0,
+        "",
+        "",
+        "ARCA",
+        "USD",
+        sym,
+        sym,
+        q,
+        px,
+        q * px,
+        avg,
+        q * (px - avg),
+        0.0,
+        account,
+    ]
+
+
+def order_status(o: dict[str, Any], status: str | None = None, filled: float | None = None) -> list[Any]:
+    """orderStatus (3) of order `o` (its own status and filled quantity unless given)."""
+    filled = o["filled"] if filled is None else filled
+    avg = o["avg"] if filled else 0.0
+    return [
+        3,
+        o["order_id"],
+        status or o["status"],
+        filled,
+        o["qty"] - filled,
+        avg,
+        o["perm_id"],
+        0,
+        avg,
+        o["client_id"],
+        "",
+        0.0,
+    ]
+
+
+def historical_data(req: int, rows: list[tuple]) -> list[Any]:
+    """historicalData (17): daily bars (date, open, high, low, close, volume) with a typical-price WAP."""
+    fields: list[Any] = [17, req, rows[0][0] if rows else "", rows[-1][0] if rows else "", len(rows)]
+    for d, o, h, lo, c, v in rows:
+        fields += [d, o, h, lo, c, v, round((h + lo + c) / 3, 4), 100]
+    return fields
