@@ -15,8 +15,11 @@ from pydantic import BeforeValidator, Field, StrictStr
 from pydantic.dataclasses import dataclass
 
 from engine.config import NONE_IS_DEFAULT, BacktestConfig
+from engine.data import get_source, load_market_data
 from engine.errors import ConfigError, DataError
 from engine.sim.result import BacktestResult
+from engine.sim.simulate import run_backtest
+from engine.strategies.registry import create_strategy
 from engine.validation import FORBID, parse, validated
 
 
@@ -83,10 +86,6 @@ class BacktestRequest:
 
 def run_request(request: BacktestRequest) -> BacktestResult:
     """Load the data, build the strategy, run the backtest. Raises EngineError subclasses on bad input."""
-    from engine.data import get_source, load_market_data
-    from engine.sim.simulate import run_backtest
-    from engine.strategies.registry import create_strategy
-
     strategy = create_strategy(request.strategy, request.params)
     source = get_source(request.data_source)
     data = load_market_data(list(request.symbols), request.start, request.end, source)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,14 @@ from pydantic import ValidationError
 
 from engine.batch.models import BatchJobConfig, JobModel
 from engine.batch.spec import DEFAULT_OBJECTIVE, Batch, JobSpec
+from engine.config import BacktestConfig
+from engine.data import available_symbols
 from engine.errors import ConfigError, EngineError
+from engine.metrics import METRIC_NAMES
+from engine.request import BacktestRequest
+from engine.sim.grid import expand_grid
+from engine.strategies.base import _coerce, make_params, param_specs
+from engine.strategies.registry import get_strategy
 from engine.validation import is_branch_tag
 
 Loc = tuple[Any, ...]
@@ -179,6 +186,7 @@ def _drafts(values: Mapping[str, Any], top: BatchJobConfig) -> list[_Draft]:
         common = {k: v for k, v in raw.items() if k not in ("strategies", "symbols")}
         clayer = {k: ("matrix", k) for k in common}
         for s, entry in enumerate(raw["strategies"]):
+            slayer: dict[str, Loc]
             if isinstance(entry, str):
                 head, slayer = {"strategy": entry}, {"strategy": ("matrix", "strategies", s)}
             else:
@@ -186,7 +194,7 @@ def _drafts(values: Mapping[str, Any], top: BatchJobConfig) -> list[_Draft]:
                 slayer = {k: ("matrix", "strategies", s, k) for k in head}
             for y, syms in enumerate(raw["symbols"]):
                 merged = _merge(_merge(defaults, common), {**head, "symbols": syms})
-                layers = [slayer, {"symbols": ("matrix", "symbols", y)}, clayer, dlayer]
+                layers: list[dict[str, Loc]] = [slayer, {"symbols": ("matrix", "symbols", y)}, clayer, dlayer]
                 out.append(_Draft(merged, layers, ("matrix",), f"matrix[{s}][{y}]"))
     return out
 
@@ -222,10 +230,6 @@ def _check(draft: _Draft, where: _Locator, jobs: list[JobSpec], check_symbols: b
 
 def _engine_problems(job: JobModel, check_symbols: bool) -> Iterable[tuple[Loc, str]]:
     """What pydantic cannot know: strategy names, parameter values and rules, symbols, metric names."""
-    from engine.metrics import METRIC_NAMES
-    from engine.strategies.base import _coerce, make_params, param_specs
-    from engine.strategies.registry import get_strategy
-
     try:
         cls = get_strategy(job.strategy)
     except EngineError as e:
@@ -288,9 +292,6 @@ def _engine_problems(job: JobModel, check_symbols: bool) -> Iterable[tuple[Loc, 
 
 def _grid_problems(job: JobModel, cls: type, specs: Mapping[str, Any]) -> Iterable[tuple[Loc, str]]:
     """An optimization whose every parameter set the strategy rejects (fast: [60], slow: [10])."""
-    from engine.sim.grid import expand_grid
-    from engine.strategies.base import _coerce
-
     ranges = (job.optimize.ranges if job.optimize else None) or {}
     fixed = {k: _coerce(specs[k], v) for k, v in job.params.items() if k not in ranges}
     if ranges:
@@ -306,8 +307,6 @@ def _grid_problems(job: JobModel, cls: type, specs: Mapping[str, Any]) -> Iterab
 
 
 def _symbol_problems(job: JobModel) -> Iterable[tuple[Loc, str]]:
-    from engine.data import available_symbols
-
     try:
         known = set(available_symbols(job.data_source))
     except EngineError as e:
@@ -319,9 +318,6 @@ def _symbol_problems(job: JobModel) -> Iterable[tuple[Loc, str]]:
 
 
 def _to_spec(job: JobModel) -> JobSpec:
-    from engine.config import BacktestConfig
-    from engine.request import BacktestRequest
-
     config = BacktestConfig.from_dict(job.config.model_dump(exclude_none=True)) if job.config else BacktestConfig()
     request = BacktestRequest(
         strategy=job.strategy,
@@ -350,8 +346,6 @@ def _to_spec(job: JobModel) -> JobSpec:
 
 def _renamed(jobs: list[JobSpec]) -> list[JobSpec]:
     """Repeated job names get a suffix (#2, #3, ...) so every job is told apart in listings."""
-    from dataclasses import replace
-
     seen: dict[str, int] = {}
     out = []
     for job in jobs:

@@ -32,6 +32,7 @@ from engine.batch.spec import JobSpec
 from engine.errors import EngineError
 from engine.metrics import registry
 from engine.request import run_request
+from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
 from engine.research.optimize import OptimizeSpec, run_optimization
 from engine.research.walkforward import WalkForwardResult, WalkForwardSpec, run_walkforward
 from engine.sim.result import BacktestResult
@@ -51,11 +52,15 @@ def executor_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _silent(fraction: float, message: str | None = None) -> None:
+    """The progress report of a caller that wants none."""
+
+
 def compute_job(
     spec: JobSpec, progress: Progress | None = None, should_stop: Callable[[], bool] | None = None
 ) -> JobOutput:
     """Run `spec` and return its output (raises EngineError on bad input, JobCancelled when stopped)."""
-    report = progress or (lambda fraction, message=None: None)
+    report: Progress = progress or _silent
     report(0.0, f"{spec.kind}: loading data")
     if spec.kind == "backtest":
         out = _backtest(spec)
@@ -131,8 +136,6 @@ def _backtest(spec: JobSpec) -> JobOutput:
 
 
 def _montecarlo(spec: JobSpec) -> JobOutput:
-    from engine.research.montecarlo import MonteCarloSpec, run_montecarlo  # imports numba: only for this kind
-
     out = _backtest(spec)
     mc = run_montecarlo(out.result, MonteCarloSpec.from_dict(spec.montecarlo))
     out.summary["montecarlo"] = {

@@ -14,6 +14,7 @@ most once. Times are Unix epoch seconds (float).
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import time
@@ -239,7 +240,8 @@ class JobQueue:
 
     def heartbeat(self, job_id: str, worker: str, progress: float | None = None, message: str | None = None) -> bool:
         """Refresh a running job's heartbeat (and progress 0..1); False if the worker no longer owns it."""
-        sets, args = ["heartbeat_at = ?"], [time.time()]
+        sets = ["heartbeat_at = ?"]
+        args: list[Any] = [time.time()]
         if progress is not None:
             sets.append("progress = ?")
             args.append(min(1.0, max(0.0, float(progress))))
@@ -469,8 +471,6 @@ class _Conn:
 
 
 def _finite(value: float | None) -> float | None:
-    import math
-
     if value is None:
         return None
     value = float(value)

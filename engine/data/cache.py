@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from engine.data.sources import DataSource
 from engine.data.validate import FIELDS
@@ -93,9 +95,6 @@ def _read_bars(path: Path) -> Bars | None:
     """The cached bars as arrays (pyarrow, no pandas), or None if missing, unreadable or not a standard file."""
     if not path.is_file():
         return None
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     try:
         table = pq.ParquetFile(path).read()
     except Exception:  # a corrupt cache file is a miss, whatever pyarrow raises for it

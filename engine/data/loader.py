@@ -14,7 +14,7 @@ from engine.data.market import FIELDS, MarketData, union_stamps
 from engine.data.sources import DataSource, get_source
 from engine.errors import DataError
 
-DateLike = str | dt.date | pd.Timestamp | None
+type DateLike = str | dt.date | pd.Timestamp | None
 
 
 def _bound(value: DateLike, name: str) -> tuple[pd.Timestamp | None, bool]:

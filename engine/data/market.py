@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import DataError
+from engine.sim.jit import readonly
 
 FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 
@@ -118,8 +119,6 @@ class MarketData:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """C-contiguous float64 arrays (bars x symbols) for the compiled kernels, read-only (engine.sim.jit.readonly:
         one compiled signature whether pandas handed out a view or a copy)."""
-        from engine.sim.jit import readonly
-
         return {f: readonly(np.ascontiguousarray(getattr(self, f).to_numpy(dtype="float64"))) for f in FIELDS}
 
 

@@ -132,6 +132,13 @@ MARKET_TZ = "America/New_York"
 SESSION_CLOSE_HOUR = 16  # New York: a fill at or after 16:00 belongs to the next session
 
 
+def _row_id(cur: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just added."""
+    if cur.lastrowid is None:
+        raise RuntimeError(f"audit log: the INSERT reported no row id (lastrowid={cur.lastrowid!r})")
+    return cur.lastrowid
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -181,12 +188,13 @@ class AuditLog:
                 "VALUES (?,?,?,?,?,?,?)",
                 (_now(), kind, plan_id, client_order_id, symbol, str(message), _json(payload or {})),
             )
-            return int(cur.lastrowid)
+            return _row_id(cur)
 
     def events(self, limit: int = 200, plan_id: str | None = None, kind: str | None = None) -> pd.DataFrame:
         """The newest `limit` events (newest first) as a frame: id, ts, kind, plan_id, client_order_id,
         symbol, message, payload (dict)."""
-        sql, args = "SELECT * FROM audit_events", []
+        sql = "SELECT * FROM audit_events"
+        args: list[str | int] = []
         where = []
         if plan_id is not None:
             where.append("plan_id = ?")
@@ -235,7 +243,7 @@ class AuditLog:
                 " VALUES (?,?,?,?,?,?,?)",
                 (_now(), preset, strategy, _iso(data_timestamp), int(bool(stale)), _json(targets), _json(payload)),
             )
-            sid = int(cur.lastrowid)
+            sid = _row_id(cur)
         self.event(
             "signal",
             f"signal {sid} for preset {preset!r} on data of {_iso(data_timestamp)[:10]}"

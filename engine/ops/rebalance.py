@@ -280,7 +280,9 @@ def build_plan(
     managed = {s: float(positions.get(s, 0.0)) for s in targets}
     whole = frozenset(whole_shares) & frozenset(targets) if fractional else frozenset()
     tq: dict[str, float] = {}
-    sells, buys, skipped = [], [], []
+    sells: list[PlannedOrder] = []
+    buys: list[PlannedOrder] = []
+    skipped: list[tuple[str, str]] = []
     for sym in sorted(targets):
         w, px, cur = float(targets[sym]), float(prices[sym]), managed[sym]
         frac = fractional and sym not in whole

@@ -39,6 +39,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from engine.errors import ConfigError, EngineError
 from engine.ops.checks import FAIL, PASS, WARN, CheckResult
 from engine.ops.rebalance import RebalancePlan
+from engine.store.workspace import workspace_dir
 from engine.validation import FORBID, parse, validated
 
 KILL_SWITCH_FILE = "KILL_SWITCH"
@@ -88,8 +89,6 @@ class RiskLimits:
 
 def load_limits(path: str | Path | None = None) -> RiskLimits:
     """Limits from a JSON file (default `<workspace>/risk_limits.json`); the defaults if it does not exist."""
-    from engine.store.workspace import workspace_dir
-
     target = Path(path) if path is not None else workspace_dir() / LIMITS_FILE
     if not target.is_file():
         return RiskLimits()
@@ -105,8 +104,6 @@ def load_limits(path: str | Path | None = None) -> RiskLimits:
 
 # ---------------------------------------------------------------------------------------------- kill switch
 def kill_switch_path() -> Path:
-    from engine.store.workspace import workspace_dir
-
     return workspace_dir() / KILL_SWITCH_FILE
 
 

@@ -18,18 +18,21 @@ previous stored signal of the same preset.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from engine.data import get_source, load_market_data
 from engine.data.market import MarketData
 from engine.errors import DataError
 from engine.ops.audit_log import AuditLog
+from engine.sim.simulate import run_backtest
 from engine.store.presets import Preset, load_preset
 from engine.strategies.boundary import call_strategy
+from engine.strategies.registry import create_strategy
 
 MARKET_TZ = "America/New_York"
 WEIGHT_EPS = 1e-12
@@ -193,10 +196,6 @@ def generate_signals(
     through the backtest (same caps, leverage scaling and stops as research). Raises ConfigError / DataError /
     StrategyError naming the problem (unknown preset, missing symbol, too little data).
     """
-    from engine.data import get_source, load_market_data
-    from engine.sim.simulate import run_backtest
-    from engine.strategies.registry import create_strategy
-
     p = preset if isinstance(preset, Preset) else load_preset(preset)
     request = p.to_request()
     strategy = create_strategy(request.strategy, request.params)
@@ -262,6 +261,4 @@ def _compound_bps(commission_bps: float, slippage_bps: float) -> float:
 
 
 def _with_id(report: SignalReport, sid: int) -> SignalReport:
-    from dataclasses import replace
-
     return replace(report, signal_id=sid)

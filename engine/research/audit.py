@@ -24,6 +24,7 @@ from engine.data.market import MarketData
 from engine.errors import EngineError, StrategyError
 from engine.strategies.base import Strategy
 from engine.strategies.boundary import call_strategy
+from engine.strategies.registry import validate_weights
 
 TOLERANCE = 1e-9
 
@@ -75,8 +76,6 @@ class _Mismatch:
 
 
 def _outputs(strategy: Strategy, data: MarketData) -> dict[str, pd.DataFrame]:
-    from engine.strategies.registry import validate_weights  # the registry imports every built-in strategy
-
     out = {"weights": validate_weights(strategy, data, call_strategy(strategy, "target_weights", data))}
     stops = call_strategy(strategy, "stop_fractions", data)
     for key, frame in (stops or {}).items():

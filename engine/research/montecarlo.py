@@ -49,6 +49,7 @@ from engine.errors import ConfigError
 from engine.metrics import curve
 from engine.metrics.registry import MONTE_CARLO
 from engine.sim.result import BacktestResult
+from engine.store.runs import RunStore
 from engine.validation import FORBID, parse, validated
 
 Method = Literal["reshuffle", "bootstrap_trades", "block_bootstrap"]
@@ -233,8 +234,6 @@ def save_montecarlo(
     """Save a Monte Carlo as a run of kind "montecarlo": the resampled backtest with the percentiles (frame
     "montecarlo_percentiles"), every path's final equity, max drawdown and Sharpe (frame
     "montecarlo_samples") and `montecarlo_payload`; returns the run id."""
-    from engine.store.runs import RunStore
-
     store = store if store is not None else RunStore()
     samples = pd.DataFrame(dict(zip(STAT_COLUMNS, (mc.final_equity, mc.max_drawdown, mc.sharpe))))
     name = name or f"Monte Carlo {mc.spec.method}: {mc.spec.n_sims} paths, seed {mc.spec.seed}"

@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.data import get_source, load_market_data
 from engine.errors import ConfigError
+from engine.metrics import returns_from_equity
 from engine.request import BacktestRequest
 from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
 from engine.research.overfitting import (
@@ -35,6 +37,11 @@ from engine.research.overfitting import (
     return_moments,
 )
 from engine.research.sensitivity import breakeven_commission, fill_sensitivity
+from engine.sim.grid import expand_grid, run_grid
+from engine.sim.simulate import run_backtest
+from engine.store.runs import RunStore
+from engine.strategies.base import Strategy, param_specs
+from engine.strategies.registry import create_strategy, get_strategy
 
 VERDICTS: tuple[str, ...] = ("pass", "warn", "fail")
 #: name -> (pass bound, warn bound); "higher" checks pass at >= the first, "lower" ones at <= the first.
@@ -176,10 +183,6 @@ def build_scorecard(
             and inside the long ones (trial grid, Monte Carlo, break-even search); True cancels with
             ConfigError("cancelled").
     """
-    from engine.data import get_source, load_market_data
-    from engine.sim.simulate import run_backtest
-    from engine.strategies.registry import create_strategy, get_strategy
-
     steps = _Steps(progress, should_stop)
     steps.check()
     strategy_cls = get_strategy(request.strategy)
@@ -262,11 +265,9 @@ def build_scorecard(
     return Scorecard(lines=lines, request=request, info=info, backtest=result)
 
 
-def neighbourhood_ranges(strategy_cls: type, params: Mapping[str, Any]) -> dict[str, list[Any]]:
+def neighbourhood_ranges(strategy_cls: type[Strategy], params: Mapping[str, Any]) -> dict[str, list[Any]]:
     """-2..+2 grid steps around the first two numeric parameters of `params` (within the Params bounds),
     or the choices of choice parameters when there are fewer than two numeric ones."""
-    from engine.strategies.base import param_specs
-
     specs = param_specs(strategy_cls.Params)
     numeric = [
         s for s in specs if s.type in (int, float) and s.low is not None and s.high is not None and not s.choices
@@ -278,6 +279,8 @@ def neighbourhood_ranges(strategy_cls: type, params: Mapping[str, Any]) -> dict[
         if spec.choices:
             ranges[spec.name] = list(spec.choices)
             continue
+        if spec.low is None or spec.high is None:  # `numeric` holds bounded parameters only
+            raise ConfigError(f"{spec.name}: a numeric parameter needs bounds, got low={spec.low!r} high={spec.high!r}")
         step = spec.step or (1 if spec.type is int else (spec.high - spec.low) / 10)
         values = {v}
         for k in (-2, -1, 1, 2):
@@ -289,12 +292,13 @@ def neighbourhood_ranges(strategy_cls: type, params: Mapping[str, Any]) -> dict[
 
 
 def _default_grid(
-    data: Any, strategy_cls: type, params: Mapping[str, Any], config: Any, should_stop: Callable[[], bool] | None = None
+    data: Any,
+    strategy_cls: type[Strategy],
+    params: Mapping[str, Any],
+    config: Any,
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """The grid of `neighbourhood_ranges` around `params`, run with `run_grid`."""
-    from engine.metrics import returns_from_equity
-    from engine.sim.grid import expand_grid, run_grid
-
     ranges = neighbourhood_ranges(strategy_cls, params)
     fixed = {k: v for k, v in params.items() if k not in ranges}
     sets = expand_grid(ranges, fixed, strategy_cls) if ranges else [dict(params)]
@@ -303,9 +307,7 @@ def _default_grid(
     return grid.table(), returns, list(ranges)
 
 
-def _searched(table: pd.DataFrame, strategy_cls: type) -> list[str]:
-    from engine.strategies.base import param_specs
-
+def _searched(table: pd.DataFrame, strategy_cls: type[Strategy]) -> list[str]:
     return [
         s.name
         for s in param_specs(strategy_cls.Params)
@@ -339,7 +341,9 @@ def _deflated_line(
     if not math.isfinite(moments["sharpe"]):
         return ScoreLine(name, math.nan, "fail", "Undefined: the strategy's returns have no dispersion.")
     sr0 = expected_max_sharpe(n, variance)
-    dsr = deflated_sharpe_ratio(moments["sharpe"], moments["n_obs"], n, variance, moments["skew"], moments["kurtosis"])
+    dsr = deflated_sharpe_ratio(
+        moments["sharpe"], int(moments["n_obs"]), n, variance, moments["skew"], moments["kurtosis"]
+    )
     info["deflated_sharpe"] = {
         "n_trials": n,
         "trial_sharpe_variance_per_bar": variance,
@@ -482,8 +486,6 @@ def _breakeven_line(
 def save_scorecard(card: Scorecard, store: Any = None, name: str | None = None) -> str:
     """Save a scorecard as a run of kind "scorecard": the judged backtest with the lines (frame "scorecard")
     and overall verdict, counts and the numbers behind the lines (payload); returns the run id."""
-    from engine.store.runs import RunStore
-
     if card.backtest is None or card.request is None:
         raise ConfigError("scorecard: only a scorecard from build_scorecard (with its backtest) can be saved")
     store = store if store is not None else RunStore()

@@ -19,15 +19,18 @@ from dataclasses import replace
 
 import pandas as pd
 
-from engine.config import OPTIMISTIC_FILL_LABEL, BacktestConfig
+from engine.config import OPTIMISTIC_FILL_LABEL, BacktestConfig, Fill
+from engine.data import get_source, load_market_data
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import registry
 from engine.request import BacktestRequest
 from engine.sim.result import BacktestResult
+from engine.sim.simulate import run_backtest
 from engine.strategies.base import Strategy
+from engine.strategies.registry import create_strategy
 
-FILL_ORDER: tuple[str, ...] = ("same_close", "next_open", "next_close")
+FILL_ORDER: tuple[Fill, ...] = ("same_close", "next_open", "next_close")
 FILL_LABELS: dict[str, str] = {
     "same_close": OPTIMISTIC_FILL_LABEL,
     "next_open": "next_open (default: the open after the signal bar)",
@@ -38,9 +41,6 @@ MAX_COMMISSION_BPS = 1000.0  # the bound of Costs.commission_bps
 
 
 def _prepare(request: BacktestRequest, data: MarketData | None) -> tuple[MarketData, Strategy]:
-    from engine.data import get_source, load_market_data
-    from engine.strategies.registry import create_strategy
-
     strategy = create_strategy(request.strategy, request.params)
     if data is None:
         data = load_market_data(list(request.symbols), request.start, request.end, get_source(request.data_source))
@@ -55,8 +55,6 @@ def fill_sensitivity(request: BacktestRequest, *, data: MarketData | None = None
         same_close row says it is optimistic), a `tradable` flag and KEY_METRICS (fractions, annualized CAGR
         and Sharpe as in engine.metrics). `data` may be passed to reuse already-loaded bars.
     """
-    from engine.sim.simulate import run_backtest
-
     data, strategy = _prepare(request, data)
     rows = []
     for fill in FILL_ORDER:
@@ -88,8 +86,6 @@ def breakeven_commission(
     inf when it stays > 0 even at 1000 bps (e.g. a buy-and-hold that trades once). should_stop() -> True
     before a backtest cancels with ConfigError("cancelled").
     """
-    from engine.sim.simulate import run_backtest
-
     if not (isinstance(tolerance_bps, (int, float)) and tolerance_bps > 0):
         raise ConfigError(f"tolerance_bps: {tolerance_bps!r} must be a positive number")
     data, strategy = _prepare(request, data)

@@ -33,6 +33,13 @@ class Length:
     bars: int | None = None
     offset: pd.DateOffset | None = None
 
+    @property
+    def span(self) -> pd.DateOffset:
+        """The calendar span (for a length that is one; a bar count has none)."""
+        if self.offset is None:
+            raise ValueError(f"length {self.text!r} is a bar count, not a calendar span")
+        return self.offset
+
 
 @dataclass(frozen=True)
 class Window:
@@ -108,29 +115,33 @@ def split_windows(
     )
 
     # the first boundary (first OOS bar) and its nominal date
+    nominal0: pd.Timestamp | None = None
     if is_len.bars is not None:
         first = is_len.bars
-        nominal0 = index[first] if first < n else None
     else:
-        nominal0 = index[0] + is_len.offset
+        nominal0 = index[0] + is_len.span
         first = int(index.searchsorted(nominal0, side="left"))
     if first >= n:
         raise DataError(
             f"walk-forward: the in-sample length {is_len.text} is longer than the data ({span}); "
             "shorten it or load more history"
         )
+    if nominal0 is None:
+        nominal0 = index[first]
 
-    bounds: list[tuple[int, pd.Timestamp | None]] = []
+    bounds: list[tuple[int, pd.Timestamp]] = []
     k = 0
     while True:
         if oos_len.bars is not None:
             pos = first + k * oos_len.bars
-            nominal = index[pos] if pos < n else None
+            if pos >= n:
+                break
+            nominal = index[pos]
         else:
-            nominal = nominal0 + oos_len.offset * k
+            nominal = nominal0 + oos_len.span * k
             pos = int(index.searchsorted(nominal, side="left"))
-        if pos >= n:
-            break
+            if pos >= n:
+                break
         if bounds and pos <= bounds[-1][0]:  # a calendar span with no bar in it: merge into the next window
             k += 1
             continue
@@ -145,7 +156,7 @@ def split_windows(
         elif is_len.bars is not None:
             is_start = start - is_len.bars
         else:
-            is_start = int(index.searchsorted(nominal - is_len.offset, side="left"))
+            is_start = int(index.searchsorted(nominal - is_len.span, side="left"))
         if start - is_start < min_is_bars:
             raise DataError(
                 f"walk-forward: in-sample window {i + 1} ({is_len.text}) holds only "

@@ -17,9 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.data import get_source, load_market_data
 from engine.errors import ConfigError, EngineError
 from engine.metrics import METRIC_NAMES, registry
 from engine.request import BacktestRequest
+from engine.sim.simulate import run_backtest
+from engine.strategies.registry import create_strategy
 
 RANKING_COLUMNS: tuple[str, ...] = registry.HEADLINE
 
@@ -66,10 +69,6 @@ def select_universe(
     Returns:
         UniverseResult; with neither top_n nor threshold every symbol with a defined metric is kept.
     """
-    from engine.data import get_source, load_market_data
-    from engine.sim.simulate import run_backtest
-    from engine.strategies.registry import create_strategy
-
     if metric not in METRIC_NAMES:
         raise ConfigError(f"universe metric {metric!r} is not one of {list(METRIC_NAMES)}")
     if top_n is not None and (not isinstance(top_n, (int, np.integer)) or isinstance(top_n, bool) or top_n < 1):

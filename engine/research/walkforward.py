@@ -384,7 +384,7 @@ def oos_backtest(result: WalkForwardResult) -> BacktestResult:
     return BacktestResult(
         config=opt.config,
         strategy=opt.strategy,
-        params=walkforward_request(result).params,
+        params=dict(walkforward_request(result).params),
         symbols=symbols,
         equity=equity,
         returns=pd.Series(returns.to_numpy(), index=equity.index, name="returns"),
@@ -400,7 +400,7 @@ def oos_backtest(result: WalkForwardResult) -> BacktestResult:
 def walkforward_request(result: WalkForwardResult) -> BacktestRequest:
     """The spec's backtest with the set chosen in the last feasible window (what one would trade next; the
     spec's fixed values when no window had a feasible set)."""
-    latest = next((c for c in reversed(result.chosen) if c), {})
+    latest: dict[str, Any] = next((c for c in reversed(result.chosen) if c), {})
     return result.spec.optimize.request(latest)
 
 

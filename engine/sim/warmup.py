@@ -3,21 +3,24 @@ process loads machine code from numba's cache instead of compiling (seconds) —
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 import numpy as np
 import pandas as pd
 
+from engine.config import BacktestConfig, Risk
+from engine.data.market import MarketData
+from engine.sim import jit
+from engine.sim.grid import expand_grid, run_grid
+from engine.sim.simulate import run_backtest
+from engine.strategies.registry import get_strategy
+
 
 def warm_up() -> float:
     """Run tiny backtests (one and two symbols, with and without stops), a 4-set grid (serial metrics) and a
     40-set grid (parallel metrics): every kernel signature a backtest or grid uses; returns seconds taken."""
-    from engine.config import BacktestConfig, Risk
-    from engine.data.market import MarketData
-    from engine.sim.grid import expand_grid, run_grid
-    from engine.sim.simulate import run_backtest
-    from engine.strategies.registry import get_strategy
-
     start = time.perf_counter()
     n = 300
     close = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, n)))
@@ -29,8 +32,8 @@ def warm_up() -> float:
     cls = get_strategy("sma_cross")
     one = MarketData.from_frames({"A": frame})
     for d in (data, one):
-        run_backtest(d, cls({"fast": 5, "slow": 20}), BacktestConfig(risk=Risk(stop_loss=0.05))).trades
-        run_backtest(d, cls({"fast": 5, "slow": 20})).trades
+        _ = run_backtest(d, cls({"fast": 5, "slow": 20}), BacktestConfig(risk=Risk(stop_loss=0.05))).trades
+        _ = run_backtest(d, cls({"fast": 5, "slow": 20})).trades  # .trades compiles the trade kernels
         run_grid(d, cls, expand_grid({"fast": [2, 3], "slow": [20, 30]}, strategy_cls=cls))
         run_grid(d, cls, expand_grid({"fast": range(2, 10), "slow": range(20, 70, 10)}, strategy_cls=cls))
     return time.perf_counter() - start
@@ -41,11 +44,6 @@ def main(argv: list[str] | None = None) -> int:
 
     `--background` is how engine.sim.jit starts it from a first call: quiet, and it removes the warm-up lock.
     """
-    import os
-    import sys
-
-    from engine.sim import jit
-
     args = sys.argv[1:] if argv is None else argv
     os.environ["IVYBT_JIT"] = "compiled"  # this process must compile, not interpret
     try:

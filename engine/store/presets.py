@@ -26,6 +26,8 @@ from engine.config import BacktestConfig, Costs, Risk
 from engine.errors import ConfigError, EngineError
 from engine.request import BacktestRequest
 from engine.store.workspace import presets_dir
+from engine.strategies.base import make_params
+from engine.strategies.registry import get_strategy
 from engine.validation import FORBID, parse, section_model
 
 SCHEMA_VERSION = 1
@@ -160,9 +162,6 @@ class Preset:
 
     def validate(self) -> None:
         """Check name, strategy, params, config sections and dates; ConfigError names preset and field."""
-        from engine.strategies.base import make_params
-        from engine.strategies.registry import get_strategy
-
         label = f"preset {self.name!r}"
         _refuse_secrets(self.to_dict(), label)
         parse(_layout(), self.to_dict(), label)

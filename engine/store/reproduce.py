@@ -15,10 +15,15 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from engine import __version__
+from engine.data import data_fingerprint, get_source, load_market_data
+from engine.errors import EngineError
 from engine.request import BacktestRequest
+from engine.strategies.base import make_params
+from engine.strategies.registry import get_strategy
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ def request_hash(request: BacktestRequest) -> str:
 def make_key(request: BacktestRequest, data_hash: str, version: str | None = None) -> ReproKey:
     """Combine the request hash, a data fingerprint and the package version into a `ReproKey`."""
     if version is None:
-        from engine import __version__ as version
+        version = __version__
     rh = request_hash(request)
     key = hashlib.sha256(f"{rh}|{data_hash}|{version}".encode()).hexdigest()
     return ReproKey(key=key, request_hash=rh, data_hash=data_hash, version=str(version))
@@ -56,20 +61,12 @@ def make_key(request: BacktestRequest, data_hash: str, version: str | None = Non
 
 def reproducibility_key(request: BacktestRequest) -> ReproKey:
     """Load the request's bars (as `run_request` does), fingerprint them and build the key."""
-    from engine.data import data_fingerprint, get_source, load_market_data
-
     data = load_market_data(list(request.symbols), request.start, request.end, get_source(request.data_source))
     return make_key(request, data_fingerprint(data))
 
 
 def _full_params(strategy: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """Params completed with defaults and typed by the strategy's Params (as given if it cannot be resolved)."""
-    from dataclasses import asdict
-
-    from engine.errors import EngineError
-    from engine.strategies.base import make_params
-    from engine.strategies.registry import get_strategy
-
     try:
         return asdict(make_params(get_strategy(strategy).Params, params))
     except EngineError:

@@ -20,7 +20,7 @@ import io
 import json
 import sqlite3
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from engine.config import BacktestConfig
 from engine.errors import EngineError
@@ -314,7 +316,7 @@ class RunStore:
             ],
         )
 
-    def _attach(self, run_id: str, extra: list[tuple[str, bytes]]) -> str:
+    def _attach(self, run_id: str, extra: Sequence[tuple[str, bytes]]) -> str:
         """Add named Parquet frames to a just-saved run in one transaction; on failure the run is removed."""
         try:
             with self._connect() as conn, transaction(conn):
@@ -388,9 +390,6 @@ def _series_parquet(series: pd.Series) -> bytes:
 
 def _frame_parquet(frame: pd.DataFrame) -> bytes:
     """Parquet bytes of `frame`; datetime units Parquet lacks (seconds) are recorded in the file's metadata."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     table = pa.Table.from_pandas(frame, preserve_index=True)
     units = {str(c): str(t) for c, t in frame.dtypes.items() if str(t).startswith("datetime64")}
     if isinstance(frame.index, pd.DatetimeIndex):
@@ -405,8 +404,6 @@ def _frame_parquet(frame: pd.DataFrame) -> bytes:
 
 def _read_parquet(blob: bytes) -> pd.DataFrame:
     """Inverse of `_frame_parquet`: the same frame, datetime units included."""
-    import pyarrow.parquet as pq
-
     table = pq.read_table(io.BytesIO(blob))
     frame = table.to_pandas()
     units = json.loads((table.schema.metadata or {}).get(b"ivybt_dtypes", b"{}"))

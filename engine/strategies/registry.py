@@ -95,7 +95,7 @@ def _problem(cls: type) -> str | None:
     if not (isinstance(params, type) and dataclasses.is_dataclass(params)):
         return f"class {cls.__name__} ({name!r}) has no `Params` dataclass"
     if inspect.isabstract(cls):
-        missing = ", ".join(sorted(cls.__abstractmethods__))
+        missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
         return f"class {cls.__name__} ({name!r}) does not implement {missing}"
     try:
         params()
