@@ -6,31 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from engine.cli.options import CONFIG_FLAGS, add_output_options, add_request_options
 from engine.cli.output import metrics_json, metrics_text, print_json
 from engine.cli.parsing import parse_params, read_yaml_mapping, split_symbols, typed_params
-from engine.config import FILLS, REBALANCES, BacktestConfig
+from engine.config import BacktestConfig
 from engine.errors import ConfigError
 from engine.request import BacktestRequest
-
-# flag dest -> (section, field) in the request's config mapping; section None = top level of BacktestConfig.
-CONFIG_FLAGS: dict[str, tuple[str | None, str]] = {
-    "commission_bps": ("costs", "commission_bps"),
-    "min_commission": ("costs", "min_commission"),
-    "slippage_bps": ("costs", "slippage_bps"),
-    "max_leverage": ("risk", "max_leverage"),
-    "max_position": ("risk", "max_position"),
-    "stop_loss": ("risk", "stop_loss"),
-    "take_profit": ("risk", "take_profit"),
-    "trailing_stop": ("risk", "trailing_stop"),
-    "cash": (None, "initial_cash"),
-    "fill": (None, "fill"),
-    "rebalance": (None, "rebalance"),
-    "drift": (None, "drift_threshold"),
-    "cash_rate": (None, "cash_rate"),
-    "periods_per_year": (None, "periods_per_year"),
-    "benchmark": (None, "benchmark"),
-    "fractional": (None, "fractional"),
-}
 
 SAME_CLOSE_NOTE = "optimistic: same-close fill, for comparison only (the upper end of a fill-sensitivity check)"
 """Label of every same_close result (DESIGN §3): in the JSON as `fill_note`, in the text output as a note."""
@@ -44,56 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run one backtest (flags, --preset or --config YAML)",
         description="Run one backtest. Flags given explicitly override a preset's or config's values.",
     )
-    src = p.add_argument_group("what to run")
-    src.add_argument("--strategy", help="strategy name (see `ivybt strategies`)")
-    src.add_argument("--symbols", nargs="+", metavar="SYM", help="symbols, space or comma separated")
-    src.add_argument("--param", action="append", metavar="NAME=VALUE", help="strategy parameter (repeatable)")
-    src.add_argument("--start", help="first date (inclusive, YYYY-MM-DD)")
-    src.add_argument("--end", help="last date (inclusive, YYYY-MM-DD)")
-    src.add_argument(
-        "--data-dir", metavar="FOLDER", help="folder of <SYMBOL>.csv/.parquet files instead of the bundled data"
-    )
-    src.add_argument("--preset", metavar="NAME", help="start from a preset (name or path to .json)")
-    src.add_argument("--config", metavar="FILE.yaml", help="start from a YAML BacktestRequest mapping")
-    costs = p.add_argument_group("costs and fills")
-    costs.add_argument("--commission-bps", type=float, help="commission, basis points of traded notional")
-    costs.add_argument("--min-commission", type=float, help="minimum commission per order (currency)")
-    costs.add_argument("--slippage-bps", type=float, help="slippage against the trader, basis points")
-    costs.add_argument(
-        "--fill",
-        choices=FILLS,
-        help="fill at next_open (default), next_close, or same_close "
-        "(optimistic: only for fill-sensitivity comparisons)",
-    )
-    costs.add_argument("--cash", type=float, help="initial cash (default 100000)")
-    costs.add_argument("--cash-rate", type=float, help="annual rate earned on cash (fraction)")
-    sizing = p.add_argument_group("sizing and risk")
-    sizing.add_argument("--rebalance", choices=REBALANCES, help="on_change (default), daily, weekly, monthly")
-    sizing.add_argument("--drift", type=float, help="drift threshold for scheduled rebalances (absolute weight)")
-    sizing.add_argument("--max-leverage", type=float, help="max gross leverage sum(|w|) (default 1)")
-    sizing.add_argument("--max-position", type=float, help="cap on |weight| per symbol")
-    sizing.add_argument("--stop-loss", type=float, help="stop-loss, fraction of entry price (0.05 = 5%%)")
-    sizing.add_argument("--take-profit", type=float, help="take-profit, fraction of entry price")
-    sizing.add_argument("--trailing-stop", type=float, help="trailing stop, fraction of the best price since entry")
-    units = sizing.add_mutually_exclusive_group()
-    units.add_argument(
-        "--whole-units",
-        dest="fractional",
-        action="store_const",
-        const=False,
-        help="trade whole units only (rounded toward zero)",
-    )
-    units.add_argument(
-        "--fractional", dest="fractional", action="store_const", const=True, help="trade fractional units (the default)"
-    )
-    sizing.add_argument("--benchmark", metavar="SYM", help="benchmark symbol (default: the first symbol)")
-    sizing.add_argument("--periods-per-year", type=float, help="bars per year for annualization (default 252)")
+    add_request_options(p)
     out = p.add_argument_group("output")
-    out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    out.add_argument("--save", action="store_true", help="save the run in the run store")
-    out.add_argument("--name", help="name of the saved run")
+    add_output_options(out, "save the run in the run store")
     out.add_argument("--save-preset", metavar="NAME", help="also save this setup as a preset")
-    p.set_defaults(func=run, fractional=None)
+    p.set_defaults(func=run)
 
 
 def build_request(args: argparse.Namespace) -> BacktestRequest:

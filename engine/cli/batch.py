@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import Any
 
+from engine.cli.options import add_json
 from engine.cli.output import format_metric, print_json, table_text
 
 
@@ -14,12 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     bsub = p.add_subparsers(dest="batch_cmd", required=True, metavar="{validate,submit,run,status,cancel,retry}")
     q = bsub.add_parser("validate", help="check a batch file (errors name the file, line and field)")
     q.add_argument("file")
-    q.add_argument("--json", action="store_true")
+    add_json(q)
     q.set_defaults(func=batch_validate)
     q = bsub.add_parser("submit", help="queue a batch file's jobs for `ivybt worker` processes")
     q.add_argument("file")
     q.add_argument("--max-attempts", type=int, help="tries per job after lost workers (default 3)")
-    q.add_argument("--json", action="store_true")
+    add_json(q)
     q.set_defaults(func=batch_submit)
     q = bsub.add_parser("run", help="queue a batch file and run it now on a local process pool or Dask")
     q.add_argument("file")
@@ -28,11 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     q.add_argument("--timeout", type=float, metavar="S", help="seconds to wait for the --address scheduler (30)")
     q.add_argument("--max-attempts", type=int, help="tries per job after lost workers (default 3)")
-    q.add_argument("--json", action="store_true")
+    add_json(q)
     q.set_defaults(func=batch_run)
     q = bsub.add_parser("status", help="batches and their jobs")
     q.add_argument("--batch", metavar="ID", help="one batch's jobs (id or unique prefix)")
-    q.add_argument("--json", action="store_true")
+    add_json(q)
     q.set_defaults(func=batch_status)
     q = bsub.add_parser("cancel", help="cancel a job, or every unfinished job of --batch")
     q.add_argument("job", nargs="?")

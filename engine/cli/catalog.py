@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import argparse
 
+from engine.cli.options import add_json
 from engine.cli.output import print_json, table_text
 from engine.store.jsonable import dumps
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("strategies", help="list strategies with their parameters, defaults and bounds")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json(p)
     p.set_defaults(func=strategies)
 
     p = sub.add_parser("presets", help="list, show or delete presets")
     psub = p.add_subparsers(dest="presets_cmd", required=True, metavar="{list,show,delete}")
     q = psub.add_parser("list", help="preset names, strategies and symbols")
-    q.add_argument("--json", action="store_true")
+    add_json(q)
     q.set_defaults(func=presets_list)
     q = psub.add_parser("show", help="one preset (validated)")
     q.add_argument("name", help="preset name or path to a .json file")
-    q.add_argument("--json", action="store_true")
+    add_json(q)
     q.set_defaults(func=presets_show)
     q = psub.add_parser("delete", help="delete a preset")
     q.add_argument("name")

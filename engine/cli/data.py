@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from engine.cli.options import add_data_dir, add_json
 from engine.cli.output import frame_text, print_json, table_text
 from engine.store.jsonable import plain
 
@@ -12,18 +13,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="list, inspect or import market data")
     dsub = p.add_subparsers(dest="data_cmd", required=True, metavar="{list,show,import}")
     q = dsub.add_parser("list", help="symbols with source, first/last bar, bars and gaps")
-    q.add_argument("--data-dir", metavar="FOLDER", help="a folder of CSV/Parquet files instead of the default")
-    q.add_argument("--json", action="store_true")
+    add_data_dir(q)
+    add_json(q)
     q.set_defaults(func=data_list)
     q = dsub.add_parser("show", help="one symbol: range, bars, gaps and the last rows")
     q.add_argument("symbol")
-    q.add_argument("--data-dir", metavar="FOLDER")
+    add_data_dir(q)
     q.add_argument("--rows", type=int, default=5, help="how many of the last rows to print (default 5)")
-    q.add_argument("--json", action="store_true")
+    add_json(q)
     q.set_defaults(func=data_show)
     q = dsub.add_parser("import", help="validate CSV/Parquet files (or folders of them) into the workspace")
     q.add_argument("paths", nargs="+", metavar="PATH")
-    q.add_argument("--json", action="store_true")
+    add_json(q)
     q.set_defaults(func=data_import)
 
 

@@ -12,9 +12,16 @@ import argparse
 import math
 from typing import Any
 
+from engine.cli.options import (
+    add_cost_options,
+    add_output_options,
+    add_range,
+    add_sizing_options,
+    add_source_options,
+    add_window_options,
+)
 from engine.cli.output import format_metric, metrics_json, print_json, table_text
 from engine.cli.parsing import parse_params
-from engine.config import FILLS, REBALANCES
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES, registry
 from engine.research.optimize import METHODS, OptimizationResult, OptimizeSpec
@@ -33,14 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_common(p)
     out = p.add_argument_group("output")
     out.add_argument("--top", type=int, default=10, help="rows of the ranked table to print (default 10)")
-    out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    out.add_argument(
-        "--save",
-        action="store_true",
-        help="save the best set's backtest and the trial table as a run of kind 'optimize'",
-    )
-    out.add_argument("--name", help="name of the saved run")
-    p.set_defaults(func=run_optimize, fractional=None)
+    add_output_options(out, "save the best set's backtest and the trial table as a run of kind 'optimize'")
+    p.set_defaults(func=run_optimize)
 
     w = sub.add_parser(
         "walkforward",
@@ -49,44 +50,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "parameters on the following out-of-sample window, stitch the OOS equity.",
     )
     _add_common(w)
-    win = w.add_argument_group("windows")
-    win.add_argument(
-        "--in-sample", required=True, metavar="LEN", help="in-sample length: bars (750) or a span (3Y, 18M, 26W, 90D)"
+    add_window_options(w.add_argument_group("windows"), required=True)
+    add_output_options(
+        w.add_argument_group("output"),
+        "save the stitched out-of-sample equity as a run of kind 'walkforward' (chosen parameters per window with it)",
     )
-    win.add_argument(
-        "--out-of-sample", required=True, metavar="LEN", help="out-of-sample length (also the step between windows)"
-    )
-    win.add_argument("--anchored", action="store_true", help="every in-sample window starts at the first bar")
-    out = w.add_argument_group("output")
-    out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    out.add_argument(
-        "--save",
-        action="store_true",
-        help="save the stitched out-of-sample equity as a run of kind "
-        "'walkforward' (chosen parameters per window with it)",
-    )
-    out.add_argument("--name", help="name of the saved run")
-    w.set_defaults(func=run_walkforward_cmd, fractional=None)
+    w.set_defaults(func=run_walkforward_cmd)
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     """The flags of `ivybt backtest` (minus output) plus the search flags."""
-    src = p.add_argument_group("what to run")
-    src.add_argument("--strategy", help="strategy name (see `ivybt strategies`)")
-    src.add_argument("--symbols", nargs="+", metavar="SYM", help="symbols, space or comma separated")
-    src.add_argument("--param", action="append", metavar="NAME=VALUE", help="hold a parameter fixed (repeatable)")
-    src.add_argument("--start", help="first date (inclusive, YYYY-MM-DD)")
-    src.add_argument("--end", help="last date (inclusive, YYYY-MM-DD)")
-    src.add_argument("--data-dir", metavar="FOLDER", help="folder of <SYMBOL>.csv/.parquet files")
-    src.add_argument("--preset", metavar="NAME", help="start from a preset (name or path to .json)")
-    src.add_argument("--config", metavar="FILE.yaml", help="start from a YAML BacktestRequest mapping")
+    add_source_options(p, param_help="hold a parameter fixed (repeatable)")
     search = p.add_argument_group("search")
-    search.add_argument(
-        "--range",
-        action="append",
-        metavar="NAME=SPEC",
-        help="values to try: start:stop[:step] (inclusive) or v1,v2,... (repeatable)",
-    )
+    add_range(search, "values to try: start:stop[:step] (inclusive) or v1,v2,... (repeatable)")
     search.add_argument("--method", choices=METHODS, default="grid", help="grid (default), random or optuna")
     search.add_argument("--trials", type=int, default=100, help="trials for random/optuna (default 100)")
     search.add_argument("--seed", type=int, default=0, help="random seed for random/optuna (default 0)")
@@ -110,32 +86,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         type=int,
         help="optimize: grid threads (default: one per core); walkforward: > 1 runs the windows on that many processes",
     )
-    costs = p.add_argument_group("costs and fills")
-    costs.add_argument("--commission-bps", type=float, help="commission, basis points of traded notional")
-    costs.add_argument("--min-commission", type=float, help="minimum commission per order (currency)")
-    costs.add_argument("--slippage-bps", type=float, help="slippage against the trader, basis points")
-    costs.add_argument(
-        "--fill", choices=FILLS, help="fill at next_open (default), next_close, or same_close (optimistic)"
-    )
-    costs.add_argument("--cash", type=float, help="initial cash (default 100000)")
-    costs.add_argument("--cash-rate", type=float, help="annual rate earned on cash (fraction)")
-    sizing = p.add_argument_group("sizing and risk")
-    sizing.add_argument("--rebalance", choices=REBALANCES, help="on_change (default), daily, weekly, monthly")
-    sizing.add_argument("--drift", type=float, help="drift threshold for scheduled rebalances (absolute weight)")
-    sizing.add_argument("--max-leverage", type=float, help="max gross leverage sum(|w|) (default 1)")
-    sizing.add_argument("--max-position", type=float, help="cap on |weight| per symbol")
-    sizing.add_argument("--stop-loss", type=float, help="stop-loss, fraction of entry price")
-    sizing.add_argument("--take-profit", type=float, help="take-profit, fraction of entry price")
-    sizing.add_argument("--trailing-stop", type=float, help="trailing stop, fraction of the best price since entry")
-    units = sizing.add_mutually_exclusive_group()
-    units.add_argument(
-        "--whole-units", dest="fractional", action="store_const", const=False, help="trade whole units only"
-    )
-    units.add_argument(
-        "--fractional", dest="fractional", action="store_const", const=True, help="trade fractional units (the default)"
-    )
-    sizing.add_argument("--benchmark", metavar="SYM", help="benchmark symbol (default: the first symbol)")
-    sizing.add_argument("--periods-per-year", type=float, help="bars per year for annualization (default 252)")
+    add_cost_options(p)
+    add_sizing_options(p)
 
 
 def parse_ranges(items: list[str] | None) -> dict[str, list[Any]]:

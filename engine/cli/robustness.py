@@ -11,26 +11,10 @@ import argparse
 from typing import Any
 
 from engine.cli.backtest import build_request
+from engine.cli.options import add_output_options, add_range, add_request_options, add_window_options
 from engine.cli.output import print_json, table_text
 from engine.errors import ConfigError
 from engine.metrics.registry import MONTE_CARLO
-
-_REQUEST_GROUPS = ("what to run", "costs and fills", "sizing and risk")
-
-
-def _add_request_flags(parser: argparse.ArgumentParser) -> None:
-    """Give `parser` every backtest-describing flag of `ivybt backtest` (not its output flags)."""
-    from engine.cli import backtest
-
-    scratch = argparse.ArgumentParser(add_help=False).add_subparsers()
-    backtest.register(scratch)
-    source = scratch.choices["backtest"]
-    for group in source._action_groups:  # argparse keeps groups private; this copies them, actions shared
-        if group.title in _REQUEST_GROUPS:
-            mine = parser.add_argument_group(group.title)
-            for action in group._group_actions:
-                mine._add_action(action)
-    parser.set_defaults(fractional=None)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and print percentiles of final equity, max drawdown and Sharpe.",
     )
     mc.add_argument("--run-id", metavar="ID", help="resample this saved run (see `ivybt runs list`)")
-    _add_request_flags(mc)
+    add_request_options(mc)
     sim = mc.add_argument_group("simulation")
     sim.add_argument(
         "--method",
@@ -70,10 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--loss-threshold", type=float, default=0.2, help="P(final < (1 - x) * initial) is reported (default 0.2)"
     )
     sim.add_argument("--seed", type=int, default=0, help="random seed (same seed -> same output)")
-    _add_output_flags(
-        mc,
-        "montecarlo",
-        "the backtest with the percentiles and every path's statistics; its id "
+    add_output_options(
+        mc.add_argument_group("output"),
+        "save a run of kind 'montecarlo': the backtest with the percentiles and every path's statistics; its id "
         "is printed as saved_run_id (run_id names the --run-id source)",
     )
     mc.set_defaults(func=run_montecarlo_cmd)
@@ -84,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Deflated Sharpe, PBO, plateau, Monte Carlo, fill and cost sensitivity, "
         "trades and exposure, each with a pass/warn/fail verdict.",
     )
-    _add_request_flags(sc)
+    add_request_options(sc)
     extra = sc.add_argument_group("scorecard")
     extra.add_argument(
         "--n-trials",
@@ -100,25 +83,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the --range grid (default: -2..+2 steps around the first two numeric parameters) "
         "on its in-sample bars by Sharpe and trades the choice out-of-sample.",
     )
-    wf.add_argument("--in-sample", metavar="LEN", help="in-sample length: bars (750) or a span (3Y, 18M, 26W, 90D)")
-    wf.add_argument("--out-of-sample", metavar="LEN", help="out-of-sample length (also the step between windows)")
-    wf.add_argument("--anchored", action="store_true", help="every in-sample window starts at the first bar")
-    wf.add_argument(
-        "--range",
-        action="append",
-        metavar="NAME=SPEC",
-        help="walk-forward search values: start:stop[:step] or v1,v2,... (repeatable)",
-    )
+    add_window_options(wf, required=False)
+    add_range(wf, "walk-forward search values: start:stop[:step] or v1,v2,... (repeatable)")
     wf.add_argument("--workers", type=int, help="> 1 runs the walk-forward windows on that many processes")
-    _add_output_flags(sc, "scorecard", "the judged backtest with the lines, verdicts and numbers behind them")
+    add_output_options(
+        sc.add_argument_group("output"),
+        "save a run of kind 'scorecard': the judged backtest with the lines, verdicts and numbers behind them",
+    )
     sc.set_defaults(func=run_scorecard_cmd)
-
-
-def _add_output_flags(parser: argparse.ArgumentParser, kind: str, what: str) -> None:
-    out = parser.add_argument_group("output")
-    out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    out.add_argument("--save", action="store_true", help=f"save a run of kind '{kind}': {what}")
-    out.add_argument("--name", help="name of the saved run")
 
 
 def run_montecarlo_cmd(args: argparse.Namespace) -> int:

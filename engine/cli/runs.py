@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from engine.cli.options import add_json
 from engine.cli.output import format_metric, metrics_json, metrics_text, print_json, table_text
 
 
@@ -16,12 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--symbol")
     q.add_argument("--kind", help="backtest, optimize or walkforward")
     q.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
-    q.add_argument("--json", action="store_true")
+    add_json(q)
     q.set_defaults(func=runs_list)
     q = rsub.add_parser("show", help="one run: request, metrics, reproducibility key, trades")
     q.add_argument("id", help="run id (or a unique prefix of at least 4 characters)")
     q.add_argument("--trades", type=int, default=10, help="how many trades to print (default 10)")
-    q.add_argument("--json", action="store_true")
+    add_json(q)
     q.set_defaults(func=runs_show)
     q = rsub.add_parser("delete", help="delete one run")
     q.add_argument("id")

@@ -7,6 +7,7 @@ import os
 import sys
 from dataclasses import asdict
 
+from engine.cli.options import add_data_dir, add_dates, add_json, add_param, add_symbols
 from engine.cli.output import print_json
 from engine.cli.parsing import parse_params, split_symbols, typed_params
 
@@ -16,13 +17,12 @@ DEFAULT_AUDIT_SYMBOLS = ("SPY", "QQQ", "TLT", "GLD")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="look-ahead audit: recompute a strategy on truncated data (exit 1 if it fails)")
     p.add_argument("strategy")
-    p.add_argument("--symbols", nargs="+", metavar="SYM", help=f"symbols (default {' '.join(DEFAULT_AUDIT_SYMBOLS)})")
-    p.add_argument("--param", action="append", metavar="NAME=VALUE")
+    add_symbols(p, f"symbols (default {' '.join(DEFAULT_AUDIT_SYMBOLS)})")
+    add_param(p)
     p.add_argument("--checks", type=int, default=40, help="number of truncation points (default 40)")
-    p.add_argument("--start")
-    p.add_argument("--end")
-    p.add_argument("--data-dir", metavar="FOLDER", help="a folder of CSV/Parquet files instead of the bundled data")
-    p.add_argument("--json", action="store_true")
+    add_dates(p)
+    add_data_dir(p)
+    add_json(p)
     p.set_defaults(func=audit)
 
     p = sub.add_parser("app", help="start the Streamlit app")

@@ -1,0 +1,151 @@
+"""The option groups the `ivybt` commands share, each defined once: what to run (strategy, symbols, dates,
+data folder, preset/config), costs and fills, sizing and risk, walk-forward windows and output.
+
+A command adds the groups it needs; `engine.cli.backtest.build_request` turns the first three into a request,
+so every command that takes them (backtest, optimize, walkforward, montecarlo, scorecard) reads them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.config import FILLS, REBALANCES
+
+JSON_HELP = "print one JSON object instead of a table"
+DATA_DIR_HELP = "folder of <SYMBOL>.csv/.parquet files instead of the bundled data"
+SYMBOLS_HELP = "symbols, space or comma separated"
+LENGTH_HELP = "in-sample length: bars (750) or a span (3Y, 18M, 26W, 90D)"
+
+CONFIG_FLAGS: dict[str, tuple[str | None, str]] = {
+    "commission_bps": ("costs", "commission_bps"),
+    "min_commission": ("costs", "min_commission"),
+    "slippage_bps": ("costs", "slippage_bps"),
+    "max_leverage": ("risk", "max_leverage"),
+    "max_position": ("risk", "max_position"),
+    "stop_loss": ("risk", "stop_loss"),
+    "take_profit": ("risk", "take_profit"),
+    "trailing_stop": ("risk", "trailing_stop"),
+    "cash": (None, "initial_cash"),
+    "fill": (None, "fill"),
+    "rebalance": (None, "rebalance"),
+    "drift": (None, "drift_threshold"),
+    "cash_rate": (None, "cash_rate"),
+    "periods_per_year": (None, "periods_per_year"),
+    "benchmark": (None, "benchmark"),
+    "fractional": (None, "fractional"),
+}
+"""Flag dest -> (section, field) of the request's config mapping that the flag overrides; section None = top
+level of BacktestConfig. Used by engine.cli.backtest.build_request."""
+
+Container = argparse.ArgumentParser | argparse._ArgumentGroup
+"""Where an option goes: a parser or one of its groups."""
+
+
+def add_json(where: Container) -> None:
+    """`--json`: print one strict JSON object (see engine.cli.output.print_json)."""
+    where.add_argument("--json", action="store_true", help=JSON_HELP)
+
+
+def add_data_dir(where: Container, help: str = DATA_DIR_HELP) -> None:
+    """`--data-dir FOLDER`: read market data from a folder instead of the default source."""
+    where.add_argument("--data-dir", metavar="FOLDER", help=help)
+
+
+def add_symbols(where: Container, help: str = SYMBOLS_HELP) -> None:
+    """`--symbols SYM ...` (split and upper-cased by engine.cli.parsing.split_symbols)."""
+    where.add_argument("--symbols", nargs="+", metavar="SYM", help=help)
+
+
+def add_param(where: Container, help: str = "strategy parameter (repeatable)") -> None:
+    """`--param NAME=VALUE`, repeatable (parsed by engine.cli.parsing.parse_params)."""
+    where.add_argument("--param", action="append", metavar="NAME=VALUE", help=help)
+
+
+def add_dates(where: Container) -> None:
+    """`--start` / `--end`: the inclusive date range."""
+    where.add_argument("--start", help="first date (inclusive, YYYY-MM-DD)")
+    where.add_argument("--end", help="last date (inclusive, YYYY-MM-DD)")
+
+
+def add_request_options(parser: argparse.ArgumentParser) -> None:
+    """The flags that describe one backtest (`ivybt backtest` minus its output): groups "what to run",
+    "costs and fills" and "sizing and risk". Read by engine.cli.backtest.build_request."""
+    add_source_options(parser)
+    add_cost_options(parser)
+    add_sizing_options(parser)
+
+
+def add_source_options(parser: argparse.ArgumentParser, param_help: str = "strategy parameter (repeatable)") -> None:
+    """Group "what to run": strategy, symbols, params, dates, data folder, preset or YAML config."""
+    src = parser.add_argument_group("what to run")
+    src.add_argument("--strategy", help="strategy name (see `ivybt strategies`)")
+    add_symbols(src)
+    add_param(src, param_help)
+    add_dates(src)
+    add_data_dir(src)
+    src.add_argument("--preset", metavar="NAME", help="start from a preset (name or path to .json)")
+    src.add_argument("--config", metavar="FILE.yaml", help="start from a YAML BacktestRequest mapping")
+
+
+def add_cost_options(parser: argparse.ArgumentParser) -> None:
+    """Group "costs and fills": commission, slippage, fill timing, cash and its rate."""
+    costs = parser.add_argument_group("costs and fills")
+    costs.add_argument("--commission-bps", type=float, help="commission, basis points of traded notional")
+    costs.add_argument("--min-commission", type=float, help="minimum commission per order (currency)")
+    costs.add_argument("--slippage-bps", type=float, help="slippage against the trader, basis points")
+    costs.add_argument(
+        "--fill",
+        choices=FILLS,
+        help="fill at next_open (default), next_close, or same_close "
+        "(optimistic: only for fill-sensitivity comparisons)",
+    )
+    costs.add_argument("--cash", type=float, help="initial cash (default 100000)")
+    costs.add_argument("--cash-rate", type=float, help="annual rate earned on cash (fraction)")
+
+
+def add_sizing_options(parser: argparse.ArgumentParser) -> None:
+    """Group "sizing and risk": rebalancing, leverage and position caps, stops, units, benchmark, annualization."""
+    sizing = parser.add_argument_group("sizing and risk")
+    sizing.add_argument("--rebalance", choices=REBALANCES, help="on_change (default), daily, weekly, monthly")
+    sizing.add_argument("--drift", type=float, help="drift threshold for scheduled rebalances (absolute weight)")
+    sizing.add_argument("--max-leverage", type=float, help="max gross leverage sum(|w|) (default 1)")
+    sizing.add_argument("--max-position", type=float, help="cap on |weight| per symbol")
+    sizing.add_argument("--stop-loss", type=float, help="stop-loss, fraction of entry price (0.05 = 5%%)")
+    sizing.add_argument("--take-profit", type=float, help="take-profit, fraction of entry price")
+    sizing.add_argument("--trailing-stop", type=float, help="trailing stop, fraction of the best price since entry")
+    units = sizing.add_mutually_exclusive_group()
+    units.add_argument(
+        "--whole-units",
+        dest="fractional",
+        action="store_const",
+        const=False,
+        help="trade whole units only (rounded toward zero)",
+    )
+    units.add_argument(
+        "--fractional", dest="fractional", action="store_const", const=True, help="trade fractional units (the default)"
+    )
+    sizing.add_argument("--benchmark", metavar="SYM", help="benchmark symbol (default: the first symbol)")
+    sizing.add_argument("--periods-per-year", type=float, help="bars per year for annualization (default 252)")
+    parser.set_defaults(fractional=None)
+
+
+def add_output_options(out: Container, save_help: str) -> None:
+    """Output flags (into a command's "output" group): `--json`, `--save` (what is saved: `save_help`) and
+    `--name` of the saved run."""
+    add_json(out)
+    out.add_argument("--save", action="store_true", help=save_help)
+    out.add_argument("--name", help="name of the saved run")
+
+
+def add_window_options(where: Container, required: bool) -> None:
+    """Walk-forward windows: `--in-sample`, `--out-of-sample` (each bars or a span) and `--anchored`."""
+    where.add_argument("--in-sample", required=required, metavar="LEN", help=LENGTH_HELP)
+    where.add_argument(
+        "--out-of-sample", required=required, metavar="LEN", help="out-of-sample length (also the step between windows)"
+    )
+    where.add_argument("--anchored", action="store_true", help="every in-sample window starts at the first bar")
+
+
+def add_range(where: Container, help: str) -> None:
+    """`--range NAME=SPEC`, repeatable (parsed by engine.cli.optimize.parse_ranges)."""
+    where.add_argument("--range", action="append", metavar="NAME=SPEC", help=help)
