@@ -1,5 +1,8 @@
 """The job queue: batches and their jobs in the workspace's SQLite database (DESIGN §5, §7).
 
+Long because: one state machine over the batch and job tables (submit, claim, start, heartbeat, finish, fail,
+cancel, retry, stale requeue and the reads of it), every transition guarded by the same ownership checks.
+
 States: queued -> running (worker id, attempts, progress, heartbeat) -> done (run id, objective) | failed
 (error and traceback kept) | cancelled. A runner's driver may claim jobs ahead of its pool: such a job is
 running but waiting (`started_at` unset, shown as state "waiting") until a pool process `start`s it, so its

@@ -1,5 +1,8 @@
 """The daily-ops audit log: signals, plans, orders, acknowledgements, fills and errors in the workspace SQLite.
 
+Long because: one store of the five daily-ops tables (signals, plans and their lease, events, order results,
+equity snapshots) with their writes and reads, and the fill-vs-open measure over its order results.
+
 Every step of daily operations leaves a row here, so "what did we send, when, and why" can always be
 answered: `signals` (one row per generated signal, with the data timestamp it used), `plans` (one row per
 rebalance plan, keyed by its deterministic plan id, plus an execution lease so two executions of one plan

@@ -1,5 +1,8 @@
 """Parameter optimization: grid, seeded random search and Optuna TPE over one strategy's parameters.
 
+Long because: one search (the validated spec, its candidate sets, the grid / random / Optuna methods that
+share one scoring and ranking, and the result); the methods differ only in how candidates are drawn.
+
 Every evaluation goes through `engine.sim.grid.run_grid` (one call per batch: the whole grid, the random sample,
 or one Optuna batch), so each trial's metrics equal what `run_backtest` gives for that parameter set alone,
 and each distinct indicator is computed once per batch. The objective is a metric of `METRIC_NAMES`

@@ -1,5 +1,8 @@
 """The robustness scorecard: one strategy + parameter set, every robustness check in one table.
 
+Long because: one table of checks, each line (value, verdict, threshold detail) a few lines of its own, plus
+the default trial grid the deflated Sharpe and PBO lines need when no trials are given.
+
 Each `ScoreLine` carries a value, a plain verdict ("pass" | "warn" | "fail") and a one-sentence detail that
 states the thresholds used (`THRESHOLDS`). The checks: Sharpe and its deflated version (Bailey & Lopez de
 Prado), the probability of backtest overfitting (CSCV) and the plateau score over a grid of neighbouring
