@@ -22,10 +22,7 @@ def python_blocks(text: str) -> list[str]:
     return BLOCK.findall(text)
 
 
-def test_extending_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmp_path / "workspace"
-    monkeypatch.setenv("IVYBT_HOME", str(home))
-    monkeypatch.setenv("IVYBT_PRESETS", str(tmp_path / "presets"))
+def test_extending_examples_run(presets: Path, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IVYBT_WEBHOOK_URL", raising=False)
     blocks = python_blocks((DOCS / "extending.md").read_text(encoding="utf-8"))
     assert len(blocks) >= 6

@@ -1,23 +1,13 @@
-"""Shared helpers for the data-layer tests (imported explicitly: `from conftest_data import ...`)."""
+"""Shared helpers for the data-layer tests (imported explicitly; their `home` fixture is tests/conftest.py's)."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
-import pytest
-
 from engine.data.sources import SAMPLE_DIR
 
 HEADER = "date,open,high,low,close,volume\n"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private workspace (IVYBT_HOME) so tests never touch the developer's one."""
-    ws = tmp_path / "ws"
-    monkeypatch.setenv("IVYBT_HOME", str(ws))
-    return ws
 
 
 def write(path: Path, text: str) -> Path:

@@ -20,9 +20,8 @@ from tests.engine.batch_helpers import grid_batch, make_workspace
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
-    return make_workspace(tmp_path / "ws")
+def home(home: Path) -> Path:
+    return make_workspace(home)
 
 
 def test_validate_reports_one_line_with_file_line_field(home: Path, tmp_path: Path, capsys) -> None:

@@ -29,9 +29,8 @@ def _same(a: float, b: float) -> bool:
 
 
 @pytest.mark.slow
-def test_dask_local_cluster_matches_the_local_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
-    make_workspace(tmp_path / "ws")
+def test_dask_local_cluster_matches_the_local_runner(home: Path) -> None:
+    make_workspace(home)
     batch = parse_batch(grid_batch(20), "grid20.yaml")
     queue = JobQueue()
     local_id, dask_id, remote_id = queue.submit(batch), queue.submit(batch), queue.submit(batch)

@@ -16,8 +16,7 @@ from tests.engine.batch_helpers import grid_batch
 
 
 @pytest.fixture
-def queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> JobQueue:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
+def queue(home: Path) -> JobQueue:
     return JobQueue(stale_after=60)
 
 
@@ -70,8 +69,7 @@ def test_cancel_fences_the_worker_and_retry_requeues(queue: JobQueue) -> None:
     assert queue.retry_failed(batch_id) == 0
 
 
-def test_stale_jobs_return_to_the_queue_until_attempts_run_out(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
+def test_stale_jobs_return_to_the_queue_until_attempts_run_out(home: Path) -> None:
     queue = JobQueue(stale_after=0.3)
     batch_id = queue.submit(_batch(1), max_attempts=2)
     a = queue.claim("dead-1")
@@ -89,8 +87,7 @@ def test_stale_jobs_return_to_the_queue_until_attempts_run_out(tmp_path: Path, m
     assert queue.counts(batch_id)["failed"] == 1
 
 
-def test_heartbeats_keep_a_long_job(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
+def test_heartbeats_keep_a_long_job(home: Path) -> None:
     queue = JobQueue(stale_after=0.3)
     queue.submit(_batch(1))
     job = queue.claim("w1")

@@ -37,9 +37,8 @@ jobs:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
-    return make_workspace(tmp_path / "ws")
+def home(home: Path) -> Path:
+    return make_workspace(home)
 
 
 def _runs_per_job(db: Path) -> dict[str, int]:

@@ -59,9 +59,8 @@ def _wait(predicate, timeout: float, what: str) -> None:
 
 
 @pytest.mark.slow
-def test_killed_worker_loses_nothing_and_runs_nothing_twice(tmp_path: Path, monkeypatch) -> None:
-    home = make_workspace(tmp_path / "ws")
-    monkeypatch.setenv("IVYBT_HOME", str(home))
+def test_killed_worker_loses_nothing_and_runs_nothing_twice(home: Path) -> None:
+    make_workspace(home)
     queue = JobQueue(stale_after=STALE)
     batch_id = queue.submit(parse_batch(BATCH, "slow.yaml"))
     first = _worker(home)

@@ -35,9 +35,7 @@ def cells():
     return ivybt.prepare(Inputs(SAMPLE_DIR, frames, "SPY"))
 
 
-@pytest.fixture(autouse=True)
-def _home(tmp_path, monkeypatch):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
+pytestmark = pytest.mark.usefixtures("home")
 
 
 @pytest.mark.parametrize("workload", ["W1", "W2", "W4", "W4 sim"])

@@ -43,13 +43,6 @@ EXACT = [
 ]
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("IVYBT_PRESETS", raising=False)
-    return tmp_path / "home"
-
-
 def cli(*args: str, home: Path, stdin: str = "", presets: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "IVYBT_HOME": str(home)}
     env.pop("IVYBT_PRESETS", None)

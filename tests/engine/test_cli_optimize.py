@@ -42,12 +42,6 @@ SPEC = dict(
 )
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def cli(*args: str, home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "IVYBT_HOME": str(home)}
     return subprocess.run([str(IVYBT), *args], capture_output=True, text=True, env=env, timeout=600)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.data import SAMPLE_DIR, BundledSource, load_market_data
-from tests.engine.conftest_data import home, sample_rows  # noqa: F401  (home is a fixture)
+from tests.engine.conftest_data import sample_rows
 
 MANIFEST = json.loads((SAMPLE_DIR / "manifest.json").read_text())
 

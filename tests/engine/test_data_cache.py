@@ -21,7 +21,7 @@ from engine.data import (
     load_market_data,
 )
 from engine.data.cache import cache_path, load_cached_bars
-from tests.engine.conftest_data import good_csv, home, write  # noqa: F401  (home is a fixture)
+from tests.engine.conftest_data import good_csv, write
 
 
 class CountingFolder(FolderSource):

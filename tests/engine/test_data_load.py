@@ -19,7 +19,7 @@ from engine.data import (
     symbol_info,
 )
 from engine.errors import DataError
-from tests.engine.conftest_data import good_csv, home, sample_rows, write  # noqa: F401  (home is a fixture)
+from tests.engine.conftest_data import good_csv, sample_rows, write
 
 
 def test_spy_and_btc_align_on_the_union_calendar_with_nan_gaps(home: Path) -> None:

@@ -20,7 +20,7 @@ from engine.data import (
     load_market_data,
 )
 from engine.errors import DataError
-from tests.engine.conftest_data import good_csv, home, write  # noqa: F401  (home is a fixture)
+from tests.engine.conftest_data import good_csv, write
 
 
 def test_folder_source_symbols_are_upper_cased_stems(tmp_path: Path) -> None:

@@ -26,9 +26,7 @@ def spy(tmp_path_factory):
         yield load_market_data(["SPY"], start="2012-01-01", end="2020-12-31")
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def spec(**kw) -> OptimizeSpec:

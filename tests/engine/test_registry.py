@@ -54,9 +54,8 @@ class Above(Strategy):
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
-    folder = tmp_path / "ws" / "strategies"
+def workspace(home: Path) -> Path:
+    folder = home / "strategies"
     folder.mkdir(parents=True)
     registry.reload()
     return folder

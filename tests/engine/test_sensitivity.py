@@ -16,10 +16,7 @@ from engine.research.sensitivity import breakeven_commission, fill_sensitivity
 from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def single(request: BacktestRequest, **config_changes) -> dict:

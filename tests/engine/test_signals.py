@@ -12,11 +12,7 @@ from engine.ops.audit_log import AuditLog
 from engine.ops.signals import changes_frame, expected_last_session, generate_signals
 from engine.store.presets import Preset, save_preset
 
-
-@pytest.fixture(autouse=True)
-def _ws(tmp_path, monkeypatch):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
-    monkeypatch.setenv("IVYBT_PRESETS", str(tmp_path / "presets"))
+pytestmark = pytest.mark.usefixtures("presets")
 
 
 def bars(closes: dict[str, list[float]], end: str = "2024-03-08") -> MarketData:

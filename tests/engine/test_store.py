@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,10 +22,7 @@ from engine.store.runs import RunNotFound, RunStore
 DAILY = SAMPLE_DIR  # the bundled copy of the real daily CSVs
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def _hand_result(seed: int = 0, benchmark: bool = True) -> BacktestResult:

@@ -19,10 +19,7 @@ from engine.strategies.registry import create_strategy
 SYMBOLS = ("SPY", "QQQ", "TLT", "GLD", "XLE", "AAPL", "KO")
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
-    monkeypatch.setenv("IVYBT_PRESETS", str(tmp_path / "presets"))
+pytestmark = pytest.mark.usefixtures("presets")
 
 
 @pytest.fixture

@@ -27,9 +27,7 @@ def spy(tmp_path_factory):
         yield load_market_data(["SPY"], start="2006-01-01", end="2020-12-31")
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def wf_spec(in_sample="3Y", out_of_sample="1Y", anchored=False, **kw) -> WalkForwardSpec:

@@ -38,8 +38,7 @@ def _script() -> None:
         st.error(f"{e} / progress calls {seen}")
 
 
-def test_cancel_flag_stops_the_grid_after_the_current_batch(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
+def test_cancel_flag_stops_the_grid_after_the_current_batch(home) -> None:
     at = AppTest.from_function(_script, default_timeout=120)
     at.run()
     assert not at.exception
@@ -58,8 +57,7 @@ class _Interrupted:
         return None
 
 
-def test_rerun_during_progress_cancels_queued_batches_and_reraises(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
+def test_rerun_during_progress_cancels_queued_batches_and_reraises(home) -> None:
     from engine.data import load_market_data
     from engine.sim.grid import run_grid
     from engine.strategies.registry import get_strategy
@@ -114,8 +112,7 @@ def _controlled_script() -> None:
     st.session_state["results"] = [controlled("Universe", "uni", rank), controlled("Load", "load", broken)]
 
 
-def test_controlled_warns_on_cancel_and_errors_on_bad_input(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
+def test_controlled_warns_on_cancel_and_errors_on_bad_input(home) -> None:
     at = AppTest.from_function(_controlled_script, default_timeout=120)
     at.run()
     assert not at.exception

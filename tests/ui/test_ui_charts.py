@@ -238,12 +238,11 @@ def test_price_figure_draws_trailing_stop_per_trade(bars: pd.DataFrame, trades: 
 
 
 @pytest.mark.parametrize("fill", ["next_open", "next_close"])
-def test_trailing_levels_agree_with_the_engine(fill: str, tmp_path, monkeypatch) -> None:
+def test_trailing_levels_agree_with_the_engine(fill: str, home) -> None:
     from engine.config import BacktestConfig, Risk
     from engine.data import load_market_data
     from engine.request import BacktestRequest, run_request
 
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
     request = BacktestRequest(
         strategy="sma_cross",
         params={"fast": 10, "slow": 50},

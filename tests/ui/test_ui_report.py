@@ -14,8 +14,7 @@ from ui.report import build_report_html, metrics_frame, write_report
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
+def run(home):
     request = BacktestRequest(
         strategy="sma_cross",
         params={"fast": 10, "slow": 30},
