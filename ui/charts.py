@@ -1,8 +1,8 @@
 """Pure Plotly figure builders for IvyBT (no Streamlit calls): tested on their figure data.
 
-Every builder takes plain pandas objects and returns a `go.Figure`. Colours are fixed here so the strategy,
-the benchmark, gains and losses look the same on every page and in the HTML report. Backgrounds are
-transparent and no template is forced, so Streamlit's light and dark themes both apply.
+Every builder takes plain pandas objects and returns a `go.Figure`. Colours and layout come from
+engine.figures.style, so the strategy, the benchmark, gains and losses look the same on every page, in the HTML
+report and in batch artifacts; the equity figure itself is engine.figures.equity's (a batch artifact draws it too).
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from engine.figures.equity import equity_figure as equity_figure  # the app's Equity chart is the engine's
+from engine.figures.style import BENCHMARK, GAIN, LOSS, NEUTRAL, STRATEGY, TRAILING
+from engine.figures.style import CONTROL_ROW as CONTROL_ROW
+from engine.figures.style import GRID as GRID
+from engine.figures.style import TITLE_ROW as TITLE_ROW
+from engine.figures.style import layout as _layout
+from engine.figures.style import range_controls as _range_controls
+from engine.figures.style import range_selector as _range_selector
 from ui import analytics
 
-STRATEGY = "#2563eb"
-BENCHMARK = "#f59e0b"
-GAIN = "#16a34a"
-LOSS = "#dc2626"
-NEUTRAL = "#6b7280"
-TRAILING = "#f97316"
 PALETTE: tuple[str, ...] = (
     "#2563eb",
     "#f59e0b",
@@ -36,14 +38,6 @@ PALETTE: tuple[str, ...] = (
     "#a855f7",
     "#64748b",
 )
-GRID = "rgba(128,128,128,0.2)"
-RANGE_BUTTONS = [
-    dict(count=6, label="6m", step="month", stepmode="backward"),
-    dict(count=1, label="1y", step="year", stepmode="backward"),
-    dict(count=3, label="3y", step="year", stepmode="backward"),
-    dict(count=5, label="5y", step="year", stepmode="backward"),
-    dict(step="all", label="all"),
-]
 
 
 def color_for(i: int) -> str:
@@ -51,82 +45,9 @@ def color_for(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-TITLE_ROW = 34  # px at the top: the title on the left, Plotly's mode bar on the right (shown on hover)
-CONTROL_ROW = 30  # px under it, just above the plot: range buttons on the left, the legend on the right
-
-
-def _layout(fig: go.Figure, title: str | None = None, height: int = 420, hovermode: str = "x unified") -> go.Figure:
-    """Shared look: transparent backgrounds, light grid, and a top margin of two rows so the mode bar (top
-    right, on hover) never covers the legend and range buttons never crowd the title."""
-    fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", xref="paper", y=1, yanchor="top", yref="container", pad=dict(t=8))
-        if title
-        else None,
-        height=height,
-        margin=dict(l=10, r=10, t=(TITLE_ROW if title else 14) + CONTROL_ROW, b=10),
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        hovermode=hovermode,
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1),
-    )
-    fig.update_xaxes(gridcolor=GRID, zeroline=False)
-    fig.update_yaxes(gridcolor=GRID, zeroline=False)
-    return fig
-
-
-def _range_selector() -> dict:
-    """Range buttons in the control row above the plot, on the left (the legend is on the right)."""
-    return dict(buttons=RANGE_BUTTONS, x=0, xanchor="left", y=1.02, yanchor="bottom")
-
-
-def _range_controls(fig: go.Figure) -> None:
-    """Range slider under the x axis, range buttons above the plot on the left, the legend on the right."""
-    fig.update_xaxes(rangeslider=dict(visible=True, thickness=0.06), rangeselector=_range_selector())
-    fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
-
-
 def _side_legend(fig: go.Figure) -> None:
     """A vertical legend right of the plot, for figures with one entry per run (any number of them)."""
     fig.update_layout(legend=dict(orientation="v", x=1.01, xanchor="left", y=1, yanchor="top"))
-
-
-def equity_figure(
-    equity: pd.Series,
-    benchmark: pd.Series | None = None,
-    log: bool = False,
-    name: str = "Strategy",
-    benchmark_name: str = "Benchmark",
-) -> go.Figure:
-    """Equity curve (account currency, marked at each close) against the benchmark's buy-and-hold equity.
-
-    A range slider and range buttons sit under the x axis; `log` switches the y axis to log scale.
-    """
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=equity.index,
-            y=equity.to_numpy(),
-            name=name,
-            mode="lines",
-            line=dict(color=STRATEGY, width=2),
-            hovertemplate="%{y:,.0f}",
-        )
-    )
-    if benchmark is not None and not benchmark.empty:
-        fig.add_trace(
-            go.Scatter(
-                x=benchmark.index,
-                y=benchmark.to_numpy(),
-                name=benchmark_name,
-                mode="lines",
-                line=dict(color=BENCHMARK, width=1.5),
-                hovertemplate="%{y:,.0f}",
-            )
-        )
-    _layout(fig, "Equity", height=460)
-    _range_controls(fig)
-    fig.update_yaxes(type="log" if log else "linear", title_text="equity", tickformat=",.0f")
-    return fig
 
 
 def drawdown_figure(equity: pd.Series, benchmark: pd.Series | None = None) -> go.Figure:
