@@ -27,29 +27,9 @@ def equity_figure(
     """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3]) if drawdown else go.Figure()
     at = dict(row=1, col=1) if drawdown else {}
-    fig.add_trace(
-        go.Scatter(
-            x=equity.index,
-            y=equity.to_numpy(),
-            name=name,
-            mode="lines",
-            line=dict(color=STRATEGY, width=2),
-            hovertemplate="%{y:,.0f}",
-        ),
-        **at,
-    )
+    fig.add_trace(_curve(equity, name, STRATEGY, 2), **at)
     if benchmark is not None and not benchmark.empty:
-        fig.add_trace(
-            go.Scatter(
-                x=benchmark.index,
-                y=benchmark.to_numpy(),
-                name=benchmark_name,
-                mode="lines",
-                line=dict(color=BENCHMARK, width=1.5),
-                hovertemplate="%{y:,.0f}",
-            ),
-            **at,
-        )
+        fig.add_trace(_curve(benchmark, benchmark_name, BENCHMARK, 1.5), **at)
     if drawdown:
         fig.add_trace(
             go.Scatter(
@@ -72,3 +52,15 @@ def equity_figure(
         type="log" if log else "linear", title_text="equity", tickformat=",.0f", row=1 if drawdown else None
     )
     return fig
+
+
+def _curve(curve: pd.Series, name: str, color: str, width: float) -> go.Scatter:
+    """One equity line (currency on hover)."""
+    return go.Scatter(
+        x=curve.index,
+        y=curve.to_numpy(),
+        name=name,
+        mode="lines",
+        line=dict(color=color, width=width),
+        hovertemplate="%{y:,.0f}",
+    )
