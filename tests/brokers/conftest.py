@@ -1,4 +1,4 @@
-"""Shared fixtures of the broker tests: every test runs in its own workspace (IVYBT_HOME = tmp_path)."""
+"""Shared fixtures of the broker tests: every test runs in its own workspace with no broker credentials."""
 
 from __future__ import annotations
 
@@ -6,21 +6,9 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
-    for var in (
-        "ALPACA_API_KEY",
-        "ALPACA_SECRET_KEY",
-        "APCA_API_KEY_ID",
-        "APCA_API_SECRET_KEY",
-        "IVYBT_ALLOW_LIVE",
-        "IVYBT_BROKER",
-        "IBKR_HOST",
-        "IBKR_PORT",
-        "IBKR_CLIENT_ID",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path
+def _workspace(home, no_broker_env):
+    """Every broker test in its own workspace with no broker credentials (fixtures of tests/conftest.py)."""
+    return home
 
 
 @pytest.fixture

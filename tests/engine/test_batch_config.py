@@ -11,10 +11,7 @@ from engine.batch import BatchConfigError, JobSpec, load_batch, parse_batch
 from engine.config import BacktestConfig, Costs
 from engine.errors import ConfigError
 
-
-@pytest.fixture(autouse=True)
-def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
+pytestmark = pytest.mark.usefixtures("home")  # a private workspace (tests/conftest.py)
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

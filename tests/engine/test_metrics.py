@@ -17,9 +17,7 @@ from engine.metrics import METRIC_NAMES, backtest_metrics, drawdown, metrics_tab
 DATA = SAMPLE_DIR  # the bundled copy of the real daily CSVs
 
 
-@pytest.fixture(autouse=True)
-def _isolated_workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
+pytestmark = pytest.mark.usefixtures("home")  # a private workspace (tests/conftest.py)
 
 
 # ---------------------------------------------------------------- hand-worked examples

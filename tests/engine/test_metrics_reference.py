@@ -29,9 +29,7 @@ DATA = SAMPLE_DIR  # the bundled copy of the real daily CSVs
 P = 252.0
 
 
-@pytest.fixture(autouse=True)
-def _isolated_workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
+pytestmark = pytest.mark.usefixtures("home")  # a private workspace (tests/conftest.py)
 
 
 # ---------------------------------------------------------------- plain-Python references (from the definitions)

@@ -20,15 +20,6 @@ SHIPPED = REPO_ROOT / "presets"
 DAILY = SAMPLE_DIR  # the bundled copy of the real daily CSVs
 
 
-@pytest.fixture
-def presets(tmp_path, monkeypatch) -> Path:
-    """An empty presets folder in tmp_path (and a tmp workspace), so tests never touch the repo's presets."""
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "home"))
-    folder = tmp_path / "presets"
-    monkeypatch.setenv("IVYBT_PRESETS", str(folder))
-    return folder
-
-
 def _request() -> BacktestRequest:
     return BacktestRequest(
         strategy="sma_cross",
@@ -194,9 +185,7 @@ def test_secrets_refused_on_load_and_save(presets, where):
         ("multi_asset_breakout", "donchian_breakout", ["SPY", "TLT", "GLD", "UUP", "HYG"]),
     ],
 )
-def test_shipped_presets_load_and_run_on_bundled_data(tmp_path, monkeypatch, name, strategy, symbols):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
-    monkeypatch.delenv("IVYBT_PRESETS", raising=False)
+def test_shipped_presets_load_and_run_on_bundled_data(home, name, strategy, symbols):
     preset = load_preset(name)
     assert preset.strategy == strategy and list(preset.symbols) == symbols and preset.description
     request = preset.to_request()

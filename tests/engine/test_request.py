@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,8 +14,7 @@ from engine.errors import ConfigError, DataError
 from engine.request import BacktestRequest, run_request
 
 
-def test_untraded_benchmark_is_buy_and_hold_of_its_own_closes(tmp_path, monkeypatch):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
+def test_untraded_benchmark_is_buy_and_hold_of_its_own_closes(home):
     req = BacktestRequest(
         "sma_cross",
         {"fast": 10, "slow": 50},
@@ -42,10 +43,7 @@ def test_request_checks_its_fields():
         BacktestRequest.from_dict({"strategy": "sma_cross", "symbols": ["SPY"], "colour": "red"})
 
 
-def test_result_pickles_with_every_field(tmp_path, monkeypatch):
-    import pickle
-
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path))
+def test_result_pickles_with_every_field(home):
     result = run_request(BacktestRequest("sma_cross", {"fast": 10, "slow": 50}, ["SPY", "TLT"], start="2015-01-01"))
     back = pickle.loads(pickle.dumps(result))
     pd.testing.assert_frame_equal(back.trades, result.trades)

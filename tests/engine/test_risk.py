@@ -22,9 +22,7 @@ from engine.ops.risk import (
 NOW = pd.Timestamp("2024-03-08 15:00", tz="UTC").to_pydatetime()  # 10:00 in New York
 
 
-@pytest.fixture(autouse=True)
-def _ws(tmp_path, monkeypatch):
-    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "ws"))
+pytestmark = pytest.mark.usefixtures("home")  # a private workspace (tests/conftest.py)
 
 
 def plan(targets, equity=100_000.0, positions=None, stops=None, stale=False, is_live=False, shorting=False):
