@@ -7,7 +7,7 @@ import streamlit as st
 
 from engine.data import delete_imported
 from engine.errors import EngineError
-from ui import charts, data_cache
+from ui import charts_price, data_cache
 from ui.alpaca_fetch import alpaca_fetch_form
 from ui.shell import ensure_navigation
 from ui.widgets import import_from_path, import_uploads
@@ -42,7 +42,7 @@ if len(info):
         st.error(f"Cannot load {symbol}: {e}")
     else:
         bars = {f: data.field(f)[symbol] for f in ("open", "high", "low", "close", "volume")}
-        st.plotly_chart(charts.price_figure(pd.DataFrame(bars), symbol), key="data_preview_chart")
+        st.plotly_chart(charts_price.price_figure(pd.DataFrame(bars), symbol), key="data_preview_chart")
 
 st.subheader("Import")
 tab_files, tab_folder, tab_alpaca = st.tabs(["Upload files", "From a folder on this machine", "Fetch from Alpaca"])

@@ -16,7 +16,7 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.metrics import registry
 from engine.store.runs import StoredRun
-from ui import analytics, charts, data_cache
+from ui import analytics, charts, charts_price, data_cache
 from ui.report import metrics_frame, write_report
 
 TABS = (
@@ -203,7 +203,7 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
                     "trailing_stop": risk.trailing_stop,
                 }
                 _chart(
-                    charts.price_figure(bars, sym, trades, stops, entry_at_open=res.config.fill == "next_open"),
+                    charts_price.price_figure(bars, sym, trades, stops, entry_at_open=res.config.fill == "next_open"),
                     f"{key}_price",
                 )
     with t["Calendar"]:

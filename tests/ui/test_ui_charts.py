@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from ui import analytics, charts
+from ui import analytics, charts, charts_price
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_equity_figure_traces_log_and_slider(equity: pd.Series) -> None:
 
 
 def test_price_markers_at_trade_times(bars: pd.DataFrame, trades: pd.DataFrame) -> None:
-    fig = charts.price_figure(bars, "AAA", trades, stops={"stop_loss": 0.05, "take_profit": None})
+    fig = charts_price.price_figure(bars, "AAA", trades, stops={"stop_loss": 0.05, "take_profit": None})
     kinds = [type(t).__name__ for t in fig.data]
     assert kinds == ["Candlestick", "Scatter", "Scatter", "Scatter", "Bar"]
     entry = next(t for t in fig.data if t.name == "Entry")
@@ -96,7 +96,7 @@ def test_price_markers_at_trade_times(bars: pd.DataFrame, trades: pd.DataFrame) 
     # long: 5% under entry, short: 5% above entry
     assert levels[:2] == pytest.approx([104.5 * 0.95] * 2)
     assert levels[2:4] == pytest.approx([119.5 * 1.05] * 2)
-    assert len(charts.price_figure(bars, "AAA", None, volume=False).data) == 1
+    assert len(charts_price.price_figure(bars, "AAA", None, volume=False).data) == 1
 
 
 def test_monthly_and_yearly_returns_match_hand_compounding() -> None:
@@ -200,19 +200,19 @@ def test_trailing_stop_levels_by_hand() -> None:
     bars = pd.DataFrame({"open": 100.0, "high": high, "low": low, "close": 100.0}, index=idx)
     # long from bar 1 (entry 102) to bar 5, trail 10%, entry filled at the open: the entry bar's high counts
     # for the next bars, never for the bar itself. Peaks in force: 102, 104, 104, 110, 110.
-    long = charts.trailing_levels(bars, idx[1], idx[5], 102.0, 0.10, long=True)
+    long = charts_price.trailing_levels(bars, idx[1], idx[5], 102.0, 0.10, long=True)
     assert list(long.index) == list(idx[1:6])
     assert list(long) == pytest.approx([91.8, 93.6, 93.6, 99.0, 99.0])
     # filled at the close: the entry bar's high came before the fill, so bar 2 still trails from 102
-    close_fill = charts.trailing_levels(bars, idx[1], idx[5], 102.0, 0.10, long=True, entry_bar_counts=False)
+    close_fill = charts_price.trailing_levels(bars, idx[1], idx[5], 102.0, 0.10, long=True, entry_bar_counts=False)
     assert list(close_fill) == pytest.approx([91.8, 91.8, 92.7, 99.0, 99.0])
     # short from bar 2 (entry 99) to bar 6, trail 5%: troughs in force 99, 98, 98, 96, 96
-    short = charts.trailing_levels(bars, idx[2], idx[6], 99.0, 0.05, long=False)
+    short = charts_price.trailing_levels(bars, idx[2], idx[6], 99.0, 0.05, long=False)
     assert list(short) == pytest.approx([103.95, 102.9, 102.9, 100.8, 100.8])
 
 
 def test_price_figure_draws_trailing_stop_per_trade(bars: pd.DataFrame, trades: pd.DataFrame) -> None:
-    fig = charts.price_figure(bars, "AAA", trades, stops={"trailing_stop": 0.05})
+    fig = charts_price.price_figure(bars, "AAA", trades, stops={"trailing_stop": 0.05})
     trail = next(t for t in fig.data if t.name == "trailing stop")
     assert trail.line.shape == "hv"
     xs, ys = list(trail.x), list(trail.y)
@@ -234,7 +234,7 @@ def test_price_figure_draws_trailing_stop_per_trade(bars: pd.DataFrame, trades: 
     # short trade: entry 119.5 at bar 20; the entry bar's low (119) is the lowest point, in force from bar 21
     second = [y for _, y in runs[1]]
     assert second == pytest.approx([119.5 * 1.05] + [119 * 1.05] * 10)
-    assert "trailing stop" not in [t.name for t in charts.price_figure(bars, "AAA", trades, {}).data]
+    assert "trailing stop" not in [t.name for t in charts_price.price_figure(bars, "AAA", trades, {}).data]
 
 
 @pytest.mark.parametrize("fill", ["next_open", "next_close"])
@@ -257,7 +257,7 @@ def test_trailing_levels_agree_with_the_engine(fill: str, home) -> None:
     stopped = trades[trades["exit_reason"] == "trailing_stop"]
     assert len(stopped) >= 3
     for t in trades.itertuples():
-        level = charts.trailing_levels(
+        level = charts_price.trailing_levels(
             bars, t.entry_time, t.exit_time, t.entry_price, 0.04, entry_bar_counts=fill == "next_open"
         )
         lows = bars["low"].loc[t.entry_time : t.exit_time]
@@ -274,7 +274,7 @@ def test_legend_and_range_buttons_stay_clear_of_title_and_mode_bar(
 ) -> None:
     figures = {
         "equity": charts.equity_figure(equity, equity * 0.9),
-        "price": charts.price_figure(bars, "AAA", trades, {"stop_loss": 0.05, "trailing_stop": 0.05}),
+        "price": charts_price.price_figure(bars, "AAA", trades, {"stop_loss": 0.05, "trailing_stop": 0.05}),
         "drawdown": charts.drawdown_figure(equity, equity * 0.9),
         "compare": charts.compare_equity_figure({"a": equity, "b": equity * 2}),
     }
