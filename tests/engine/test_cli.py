@@ -8,7 +8,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -17,46 +16,8 @@ import pandas as pd
 import pytest
 
 from engine.config import BacktestConfig, Costs
-from engine.data import SAMPLE_DIR
 from engine.request import BacktestRequest, run_request
-
-IVYBT = Path(sys.executable).parent / "ivybt"
-DAILY = SAMPLE_DIR  # the bundled copy of the real daily CSVs
-EXACT = [
-    "backtest",
-    "--strategy",
-    "sma_cross",
-    "--symbols",
-    "SPY",
-    "--param",
-    "fast=10",
-    "--param",
-    "slow=50",
-    "--commission-bps",
-    "10",
-    "--slippage-bps",
-    "0",
-    "--fill",
-    "next_open",
-    "--cash",
-    "100000",
-]
-
-
-def cli(*args: str, home: Path, stdin: str = "", presets: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "IVYBT_HOME": str(home)}
-    env.pop("IVYBT_PRESETS", None)
-    if presets is not None:
-        env["IVYBT_PRESETS"] = str(presets)
-    return subprocess.run([str(IVYBT), *args], capture_output=True, text=True, env=env, input=stdin, timeout=300)
-
-
-def cli_json(*args: str, home: Path, **kw) -> dict:
-    proc = cli(*args, "--json", home=home, **kw)
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.strip().splitlines()
-    assert len(lines) == 1  # exactly one JSON object
-    return json.loads(lines[0])
+from tests.engine.cli_helpers import DAILY, EXACT, IVYBT, cli, cli_json
 
 
 def w2_reference(
@@ -357,106 +318,6 @@ def test_data_import_keeps_good_files_and_reports_bad(home, tmp_path):
     expected = 100_000 / tlt["open"].iloc[1] * tlt["close"].iloc[-1]
     assert out["metrics"]["final_equity"] == pytest.approx(expected, rel=1e-9)
     assert cli("data", "import", str(folder / "MYTLT.csv"), home=home).returncode == 0
-
-
-LEAKY = """
-from dataclasses import dataclass
-from engine.strategies.base import Strategy
-
-class Leaky(Strategy):
-    name = "leaky_tomorrow"
-    description = "peeks at tomorrow's close"
-
-    @dataclass(frozen=True)
-    class Params:
-        pass
-
-    def target_weights(self, data):
-        return (data.close.shift(-1) > data.close).astype(float)
-"""
-
-
-def test_audit_passes_builtin_and_fails_leaky_user_strategy(home):
-    ok = cli_json("audit", "sma_cross", "--symbols", "SPY", "QQQ", "--checks", "8", home=home)
-    assert ok["passed"] is True and ok["first_mismatch"] is None and ok["symbols"] == ["SPY", "QQQ"]
-    (home / "strategies").mkdir(parents=True, exist_ok=True)
-    (home / "strategies" / "leaky.py").write_text(LEAKY)
-    bad = cli("audit", "leaky_tomorrow", "--symbols", "SPY", "--checks", "8", "--json", home=home)
-    assert bad.returncode == 1
-    report = json.loads(bad.stdout)
-    assert report["passed"] is False and report["symbol"] == "SPY" and report["first_mismatch"] is not None
-    assert cli("audit", "no_such", home=home).returncode == 2
-
-
-BROKEN = """
-from dataclasses import dataclass
-import pandas as pd
-from engine.errors import StrategyError
-from engine.strategies.base import Strategy
-
-class BadWeights(Strategy):
-    name = "bad_weights"
-
-    @dataclass(frozen=True)
-    class Params:
-        pass
-
-    def target_weights(self, data):
-        return data.close["NO_SUCH_COLUMN"]  # line 15: KeyError at run time
-
-class BadStops(Strategy):
-    name = "bad_stops"
-
-    @dataclass(frozen=True)
-    class Params:
-        pass
-
-    def target_weights(self, data):
-        return data.close.notna().astype(float)
-
-    def stop_fractions(self, data):
-        return {"stop_loss": 1 / 0}  # line 28: ZeroDivisionError at run time
-
-class Refuses(Strategy):
-    name = "refuses"
-
-    @dataclass(frozen=True)
-    class Params:
-        pass
-
-    def target_weights(self, data):
-        raise StrategyError("refuses: needs at least two symbols")
-"""
-
-
-@pytest.mark.parametrize("command", ["backtest", "audit"])
-@pytest.mark.parametrize(
-    "strategy, line, original",
-    [
-        ("bad_weights", 15, "failed in target_weights: KeyError: 'NO_SUCH_COLUMN'"),
-        ("bad_stops", 28, "failed in stop_fractions: ZeroDivisionError: division by zero"),
-    ],
-)
-def test_user_strategy_raising_at_run_time_is_one_line_naming_file_and_line(home, command, strategy, line, original):
-    (home / "strategies").mkdir(parents=True, exist_ok=True)
-    path = home / "strategies" / "broken.py"
-    path.write_text(BROKEN)
-    args = ["backtest", "--strategy", strategy] if command == "backtest" else ["audit", strategy, "--checks", "3"]
-    proc = cli(*args, "--symbols", "SPY", home=home)
-    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [
-        f"ivybt: error: strategy {strategy!r} ({path.resolve()}, line {line}) {original}"
-    ]
-
-
-@pytest.mark.parametrize("command", ["backtest", "audit"])
-def test_user_strategy_error_raised_on_purpose_passes_through(home, command):
-    (home / "strategies").mkdir(parents=True, exist_ok=True)
-    (home / "strategies" / "broken.py").write_text(BROKEN)
-    args = ["backtest", "--strategy", "refuses"] if command == "backtest" else ["audit", "refuses"]
-    proc = cli(*args, "--symbols", "SPY", home=home)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr == "ivybt: error: refuses: needs at least two symbols\n"
 
 
 def test_presets_list_and_show(home):
