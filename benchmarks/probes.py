@@ -3,11 +3,11 @@
 Run by the harness as ``python -m benchmarks.probes latency|memory ...``; each child prints one JSON line.
 
 * latency: a fresh interpreter imports IvyBT, builds SPY's MarketData and runs W1 twice, in three cases:
-  "cold" - an empty NUMBA_CACHE_DIR with the default tiers of engine.sim.jit (a clean clone's first run: the
+  "cold" - an empty NUMBA_CACHE_DIR with the default tiers of engine.jit (a clean clone's first run: the
   interpreter answers while a background warm-up compiles); "cold, compiled" - another empty cache with
   IVYBT_JIT=compiled (every kernel compiled in the call: the JIT cost itself); "warm" - the first case's
   directory once its background warm-up has finished (every later process; a small first call still runs
-  interpreted there, because loading numba's context costs more than it, see engine/sim/jit.py).
+  interpreted there, because loading numba's context costs more than it, see engine/jit.py).
 * memory: peak resident set size (``VmHWM`` of /proc/self/status; ``ru_maxrss`` where that is missing, but
   on Linux ru_maxrss is inherited across fork + exec from the harness process, so it is not used there). The child
   imports the engine, loads SPY and runs a 4-cell grid first (JIT compiled, libraries imported: the
@@ -42,7 +42,7 @@ def _child_latency(data_dir: Path) -> dict[str, Any]:
     t3 = time.perf_counter()
     ivybt.single(data)
     t4 = time.perf_counter()
-    from engine.sim import jit
+    from engine import jit
 
     return {
         "import": t1 - t0,
@@ -126,7 +126,7 @@ def _latency(env: dict[str, str], data_dir: Path) -> dict[str, Any]:
 
 
 def _wait_warm(cache: Path, timeout: float = 600.0) -> float:
-    """Seconds until engine.sim.jit's background warm-up has written its marker and dropped its lock in `cache`."""
+    """Seconds until engine.jit's background warm-up has written its marker and dropped its lock in `cache`."""
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
         if list(cache.glob("ivybt-warm-*")) and not list(cache.glob("ivybt-warming-*")):

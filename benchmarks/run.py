@@ -21,7 +21,7 @@ if __name__ == "__main__":
     except metadata.PackageNotFoundError:
         _numba = "none"
     os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / "benchmarks" / ".cache" / f"numba-{_numba}"))
-    # In-process timings are of the compiled engine (engine.sim.jit would interpret small cells on a cold cache);
+    # In-process timings are of the compiled engine (engine.jit would interpret small cells on a cold cache);
     # the first-call probes set their own tier.
     os.environ.setdefault("IVYBT_JIT", "compiled")
 
@@ -188,7 +188,7 @@ def _w7(run: Run, inputs: Inputs, repeats: int) -> None:
 
     for n in W7_BARS:
         data = ivybt.market_data({"W7": scaled_series(inputs.frames[W5_SYMBOL], n)})
-        timing, outcome = measure(lambda: ivybt.single(data), repeats, budget=120.0)
+        timing, outcome = measure(lambda data=data: ivybt.single(data), repeats, budget=120.0)
         run.w7.append(
             {
                 "bars": n,
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     inputs = Inputs(args.data_dir, frames, GRID_SYMBOL, scaled_series(frames[W5_SYMBOL], W5_BARS))
     run.settings["ties"] = exact_ties(frames)
     cells = {}
-    for key, mod in modules.items():
+    for mod in modules.values():
         if hasattr(mod, "jit_warmup"):
             _log(f"compiling {mod.NAME} kernels (untimed) ...")
             mod.jit_warmup(inputs)
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             if workload == "W5" and engine == "IvyBT":
                 w5 = inputs.w5
                 timing, outcome = measure(
-                    lambda: numpy_floor(w5["open"].to_numpy(), w5["close"].to_numpy()), args.repeats
+                    lambda w5=w5: numpy_floor(w5["open"].to_numpy(), w5["close"].to_numpy()), args.repeats
                 )
                 run.floor = Cell("W5", "numpy floor", timing, outcome)
                 _log(f"  {'W5':<16} {'numpy floor':<15} median {timing.median * 1e3:10.1f} ms")

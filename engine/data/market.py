@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import DataError
-from engine.sim.jit import readonly
+from engine.jit import readonly
 
 FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 
@@ -117,7 +117,7 @@ class MarketData:
         return MarketData(**{f: getattr(self, f).iloc[:n] for f in FIELDS})
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """C-contiguous float64 arrays (bars x symbols) for the compiled kernels, read-only (engine.sim.jit.readonly:
+        """C-contiguous float64 arrays (bars x symbols) for the compiled kernels, read-only (engine.jit.readonly:
         one compiled signature whether pandas handed out a view or a copy)."""
         return {f: readonly(np.ascontiguousarray(getattr(self, f).to_numpy(dtype="float64"))) for f in FIELDS}
 

@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
+from engine import jit
+from engine.jit import njit, prange
 from engine.metrics.curve import ZERO_DISPERSION
-from engine.sim import jit
-from engine.sim.jit import njit, prange
 
 FUSED_NAMES: tuple[str, ...] = (
     "final_equity",

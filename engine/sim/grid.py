@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine import jit
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import metrics_table
-from engine.sim import jit
 from engine.sim.kernels import FILL_MODES, simulate_kernel
 from engine.sim.simulate import benchmark_values, rebalance_mask, stop_arrays
 from engine.sim.trades import trade_records

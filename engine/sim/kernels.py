@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.sim.jit import njit
+from engine.jit import njit
 
 NEXT_OPEN, NEXT_CLOSE, SAME_CLOSE = 0, 1, 2
 FILL_MODES = {"next_open": NEXT_OPEN, "next_close": NEXT_CLOSE, "same_close": SAME_CLOSE}

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engine import jit
 from engine import metrics as metrics_mod
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError, StrategyError
-from engine.sim import jit
 from engine.sim.kernels import FILL_MODES, REASONS, simulate_kernel
 from engine.sim.result import FILL_COLUMNS, BacktestResult, Deferred
 from engine.sim.trades import trade_records, trades_frame
@@ -80,7 +80,7 @@ def stop_arrays(strategy: Strategy, data: MarketData, config: BacktestConfig) ->
     """(stop_loss, take_profit, trailing_stop) distances per bar and symbol for the kernel, and whether any
     stop is on: the strategy's own `stop_fractions` where it gives them, else the config's fixed fractions.
     With every stop off the arrays are (1, N) NaN placeholders (the kernel never reads them). Read-only, as
-    every kernel input (engine.sim.jit.readonly)."""
+    every kernel input (engine.jit.readonly)."""
     shape = data.close.shape
     custom = call_strategy(strategy, "stop_fractions", data) or {}
     unknown = set(custom) - set(STOP_KEYS)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.sim import jit
-from engine.sim.jit import njit
+from engine import jit
+from engine.jit import njit
 from engine.sim.kernels import F_BAR, F_FEE, F_PRICE, F_QTY, F_REASON, F_SYM, REASONS
 from engine.sim.result import TRADE_COLUMNS
 

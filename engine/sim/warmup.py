@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pandas as pd
 
+from engine import jit
 from engine.config import BacktestConfig, Risk
 from engine.data.market import MarketData
-from engine.sim import jit
 from engine.sim.grid import expand_grid, run_grid
 from engine.sim.simulate import run_backtest
 from engine.strategies.registry import get_strategy
@@ -40,9 +40,9 @@ def warm_up() -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Compile (or load) every kernel in the compiled tier, then write the warm marker (engine.sim.jit).
+    """Compile (or load) every kernel in the compiled tier, then write the warm marker (engine.jit).
 
-    `--background` is how engine.sim.jit starts it from a first call: quiet, and it removes the warm-up lock.
+    `--background` is how engine.jit starts it from a first call: quiet, and it removes the warm-up lock.
     """
     args = sys.argv[1:] if argv is None else argv
     os.environ["IVYBT_JIT"] = "compiled"  # this process must compile, not interpret

@@ -22,9 +22,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from engine import jit
 from engine.data.market import MarketData
-from engine.sim import jit
-from engine.sim.jit import njit
+from engine.jit import njit
 from engine.strategies.base import Strategy, param, require
 from engine.strategies.common import TIE_REL, indicator, ta, union_weights
 

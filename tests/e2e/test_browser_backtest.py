@@ -242,7 +242,7 @@ def test_run_to_results_time_ten_symbols_twenty_years(app_url: str, tmp_path: Pa
                 started = time.monotonic()
                 run.click()
                 page.wait_for_url(
-                    lambda url: "run=" in url and (previous is None or f"run={previous}" not in url),
+                    lambda url, previous=previous: "run=" in url and (previous is None or f"run={previous}" not in url),
                     timeout=180_000,
                     wait_until="commit",
                 )

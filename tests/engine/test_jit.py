@@ -1,4 +1,4 @@
-"""engine.sim.jit: the interpreted twins of the numba kernels give exactly the compiled numbers, and a process
+"""engine.jit: the interpreted twins of the numba kernels give exactly the compiled numbers, and a process
 with an empty numba cache answers a small backtest at once while a background warm-up fills the cache."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine import jit
 from engine.config import BacktestConfig, Costs, Risk
 from engine.data import load_market_data
-from engine.sim import jit
 from engine.sim.grid import expand_grid, run_grid
 from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy, get_strategy
@@ -91,7 +91,7 @@ def test_bad_mode_is_named(monkeypatch) -> None:
 PROBE = """
 import json, time, sys
 t0 = time.perf_counter()
-from engine.sim import jit
+from engine import jit
 from engine.data import load_market_data
 from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy

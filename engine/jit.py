@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(__file__).resolve().parent
 """The engine package: numba caches each kernel beside its module, the warm-up marker lives in its __pycache__."""
 KERNEL_FILES = ("sim/kernels.py", "sim/trades.py", "metrics/fused.py", "strategies/crossover.py")
 """Sources of the kernels a backtest runs (relative to the package): their size and mtime key the marker."""
@@ -56,7 +56,7 @@ WARMING_STALE_S = 600.0
 """A warm-up lock older than this is from a process that died; another warm-up may start."""
 
 prange = range
-"""`from engine.sim.jit import prange`: Python's range until numba compiles the kernel (numba.prange then)."""
+"""`from engine.jit import prange`: Python's range until numba compiles the kernel (numba.prange then)."""
 
 
 class Kernel:
