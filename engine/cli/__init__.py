@@ -10,10 +10,13 @@ are caught here; anything else is a bug and propagates. Output piped into a read
 from __future__ import annotations
 
 import os
+import select
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from types import ModuleType
 
+from engine import __version__
 from engine.cli import backtest, batch, catalog, data, optimize, robustness, runs, tools
 from engine.cli.parsing import Parser, UsageError
 from engine.errors import EngineError
@@ -34,8 +37,6 @@ expose USER_ERRORS. The engine never imports them by name (it must not depend on
 
 def plugin_commands() -> list[ModuleType]:
     """Load every module of the PLUGIN_GROUP entry points; their USER_ERRORS join ours."""
-    from importlib.metadata import entry_points
-
     modules = []
     for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
         module = ep.load()
@@ -47,8 +48,6 @@ def plugin_commands() -> list[ModuleType]:
 
 
 def build_parser() -> Parser:
-    from engine import __version__
-
     parser = Parser(prog="ivybt", description="IvyBT: backtests, data, runs and the app from the command line.")
     parser.add_argument("--version", action="version", version=f"ivybt {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -81,8 +80,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def stdout_closed() -> bool:
     """Whether stdout is a pipe whose reader has gone (poll reports an error on it); True where poll is missing."""
     try:
-        import select
-
         poller = select.poll()
         poller.register(sys.stdout.fileno(), select.POLLOUT)
         return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))

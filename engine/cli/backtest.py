@@ -11,7 +11,10 @@ from engine.cli.output import metrics_json, metrics_text, print_json
 from engine.cli.parsing import parse_params, read_yaml_mapping, split_symbols, typed_params
 from engine.config import BacktestConfig
 from engine.errors import ConfigError
-from engine.request import BacktestRequest
+from engine.request import BacktestRequest, run_request
+from engine.store.presets import Preset, load_preset, save_preset
+from engine.store.reproduce import reproducibility_key
+from engine.store.runs import RunStore
 
 SAME_CLOSE_NOTE = "optimistic: same-close fill, for comparison only (the upper end of a fill-sensitivity check)"
 """Label of every same_close result (DESIGN §3): in the JSON as `fill_note`, in the text output as a note."""
@@ -38,8 +41,6 @@ def build_request(args: argparse.Namespace) -> BacktestRequest:
         raise ConfigError("backtest: give --preset or --config, not both")
     base: dict[str, Any] = {}
     if args.preset:
-        from engine.store.presets import load_preset
-
         base = load_preset(args.preset).to_request().to_dict()
     elif args.config:
         base = lift_sections(read_yaml_mapping(args.config, "config"), f"config file {args.config}")
@@ -107,8 +108,6 @@ def lift_sections(values: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.request import run_request
-
     request = build_request(args)
     result = run_request(request)
     out: dict[str, Any] = {"request": request.to_dict(), "metrics": metrics_json(result.metrics)}
@@ -117,15 +116,10 @@ def run(args: argparse.Namespace) -> int:
     if result.benchmark_metrics:
         out["benchmark_metrics"] = metrics_json(result.benchmark_metrics)
     if args.save:
-        from engine.store.reproduce import reproducibility_key
-        from engine.store.runs import RunStore
-
         key = reproducibility_key(request)
         out["run_id"] = RunStore().save(result, request, name=args.name, key=key)
         out["key"] = key.key
     if args.save_preset:
-        from engine.store.presets import Preset, save_preset
-
         out["preset"] = str(save_preset(Preset.from_request(args.save_preset, request)))
     if args.json:
         print_json(out)

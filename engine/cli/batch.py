@@ -6,8 +6,13 @@ import argparse
 import time
 from typing import Any
 
+from engine.batch import load_batch
+from engine.batch.queue import JobQueue
+from engine.batch.runners import make_runner, run_batch
+from engine.batch.worker import run_worker
 from engine.cli.options import add_json
 from engine.cli.output import format_metric, print_json, table_text
+from engine.cli.parsing import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,8 +66,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def batch_validate(args: argparse.Namespace) -> int:
-    from engine.batch import load_batch
-
     batch = load_batch(args.file)
     if args.json:
         print_json({"name": batch.name, "jobs": [j.to_dict() for j in batch.jobs]})
@@ -77,9 +80,6 @@ def batch_validate(args: argparse.Namespace) -> int:
 
 
 def batch_submit(args: argparse.Namespace) -> int:
-    from engine.batch import load_batch
-    from engine.batch.queue import JobQueue
-
     batch = load_batch(args.file)
     batch_id = JobQueue().submit(batch, max_attempts=args.max_attempts)
     if args.json:
@@ -90,10 +90,6 @@ def batch_submit(args: argparse.Namespace) -> int:
 
 
 def batch_run(args: argparse.Namespace) -> int:
-    from engine.batch import load_batch
-    from engine.batch.queue import JobQueue
-    from engine.batch.runners import make_runner, run_batch
-
     batch = load_batch(args.file)
     queue = JobQueue()
     names = {}
@@ -123,8 +119,6 @@ def batch_run(args: argparse.Namespace) -> int:
 
 
 def batch_status(args: argparse.Namespace) -> int:
-    from engine.batch.queue import JobQueue
-
     queue = JobQueue()
     if args.batch:
         batch_id = queue.batch_id(args.batch)
@@ -153,9 +147,6 @@ def batch_status(args: argparse.Namespace) -> int:
 
 
 def batch_cancel(args: argparse.Namespace) -> int:
-    from engine.batch.queue import JobQueue
-    from engine.cli.parsing import UsageError
-
     queue = JobQueue()
     if args.batch:
         print(f"cancelled {queue.cancel_batch(queue.batch_id(args.batch))} job(s)")
@@ -167,8 +158,6 @@ def batch_cancel(args: argparse.Namespace) -> int:
 
 
 def batch_retry(args: argparse.Namespace) -> int:
-    from engine.batch.queue import JobQueue
-
     queue = JobQueue()
     if args.job:
         n = int(queue.retry(args.job))
@@ -179,9 +168,6 @@ def batch_retry(args: argparse.Namespace) -> int:
 
 
 def worker(args: argparse.Namespace) -> int:
-    from engine.batch.queue import JobQueue
-    from engine.batch.worker import run_worker
-
     queue = JobQueue(stale_after=args.stale_after)
     batch_id = queue.batch_id(args.batch) if args.batch else None
     n = run_worker(
@@ -198,12 +184,12 @@ def worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _job_rows(queue: Any, batch_id: str) -> list[dict[str, Any]]:
+def _job_rows(queue: JobQueue, batch_id: str) -> list[dict[str, Any]]:
     df = queue.jobs(batch_id).drop(columns=["traceback"])
     return df.to_dict(orient="records")
 
 
-def _print_jobs(queue: Any, batch_id: str) -> None:
+def _print_jobs(queue: JobQueue, batch_id: str) -> None:
     df = queue.jobs(batch_id)
     rows = []
     for j in df.itertuples():

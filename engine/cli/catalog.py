@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from engine.cli.options import add_json
 from engine.cli.output import print_json, table_text
+from engine.errors import EngineError
 from engine.store.jsonable import dumps
+from engine.store.presets import delete_preset, list_presets, load_preset
+from engine.strategies.base import param_specs
+from engine.strategies.registry import list_strategies, load_errors
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,10 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def strategies(args: argparse.Namespace) -> int:
-    from engine.strategies.base import param_specs
-    from engine.strategies.registry import list_strategies, load_errors
-
-    listing = {}
+    listing: dict[str, dict[str, Any]] = {}
     for name, cls in sorted(list_strategies().items()):
         specs = [
             {
@@ -75,10 +77,7 @@ def strategies(args: argparse.Namespace) -> int:
 
 
 def presets_list(args: argparse.Namespace) -> int:
-    from engine.errors import EngineError
-    from engine.store.presets import list_presets, load_preset
-
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in list_presets():
         try:
             p = load_preset(name)
@@ -109,8 +108,6 @@ def presets_list(args: argparse.Namespace) -> int:
 
 
 def presets_show(args: argparse.Namespace) -> int:
-    from engine.store.presets import load_preset
-
     preset = load_preset(args.name)
     if args.json:
         print_json(preset.to_dict())
@@ -120,8 +117,6 @@ def presets_show(args: argparse.Namespace) -> int:
 
 
 def presets_delete(args: argparse.Namespace) -> int:
-    from engine.store.presets import delete_preset
-
     delete_preset(args.name)
     print(f"deleted preset {args.name}")
     return 0

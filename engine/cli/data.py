@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+import pandas as pd
+
 from engine.cli.options import add_data_dir, add_json
 from engine.cli.output import frame_text, print_json, table_text
+from engine.data import get_source, import_files, symbol_info
+from engine.data.cache import load_cached
+from engine.data.info import GAP_DAYS
+from engine.errors import ConfigError
 from engine.store.jsonable import plain
 
 
@@ -29,8 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def data_list(args: argparse.Namespace) -> int:
-    from engine.data import symbol_info
-
     info = symbol_info(args.data_dir)
     if args.json:
         print_json({"symbols": info.to_dict(orient="records")})
@@ -44,11 +48,6 @@ def data_list(args: argparse.Namespace) -> int:
 
 
 def data_show(args: argparse.Namespace) -> int:
-    from engine.data import get_source
-    from engine.data.cache import load_cached
-    from engine.data.info import GAP_DAYS
-    from engine.errors import ConfigError
-
     if args.rows < 0:
         raise ConfigError(f"--rows {args.rows}: must be >= 0")
     source = get_source(args.data_dir)
@@ -90,8 +89,6 @@ def data_show(args: argparse.Namespace) -> int:
 
 def data_import(args: argparse.Namespace) -> int:
     """Import what is valid; exit 1 (after keeping the good files) if any file failed."""
-    from engine.data import import_files
-
     report = import_files(args.paths)
     if args.json:
         print_json(
@@ -116,7 +113,6 @@ def _day(ts: object) -> str:
     return ts.strftime("%Y-%m-%d") if hasattr(ts, "strftime") else str(ts)
 
 
-def _days(n: float):  # a Timedelta of n calendar days
-    import pandas as pd
-
+def _days(n: float) -> pd.Timedelta:
+    """A Timedelta of n calendar days."""
     return pd.Timedelta(days=n)

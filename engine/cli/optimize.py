@@ -12,6 +12,7 @@ import argparse
 import math
 from typing import Any
 
+from engine.cli.backtest import build_request
 from engine.cli.options import (
     add_cost_options,
     add_output_options,
@@ -24,8 +25,11 @@ from engine.cli.output import format_metric, metrics_json, print_json, table_tex
 from engine.cli.parsing import parse_params
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES, registry
-from engine.research.optimize import METHODS, OptimizationResult, OptimizeSpec
+from engine.request import run_request
+from engine.research.optimize import METHODS, OptimizationResult, OptimizeSpec, run_optimization
+from engine.research.walkforward import WalkForwardSpec, run_walkforward, save_walkforward
 from engine.store.jsonable import plain
+from engine.store.runs import RunStore
 
 SHOWN_METRICS = tuple(m for m in registry.TRIAL_COLUMNS if m != "total_return")
 
@@ -109,10 +113,10 @@ def parse_range(item: str) -> tuple[str, list[Any]]:
     if not sep or not name or not text:
         raise ConfigError(f"--range {item!r}: expected NAME=START:STOP[:STEP] or NAME=V1,V2,...")
     if ":" not in text:
-        values = [v.strip() for v in text.split(",") if v.strip()]
-        if not values:
+        words = [v.strip() for v in text.split(",") if v.strip()]
+        if not words:
             raise ConfigError(f"--range {item!r}: the range is empty")
-        return name, values
+        return name, words
     parts = [p.strip() for p in text.split(":")]
     if len(parts) not in (2, 3) or not all(parts):
         raise ConfigError(f"--range {item!r}: expected START:STOP or START:STOP:STEP")
@@ -148,8 +152,6 @@ def parse_constraint(item: str) -> tuple[str, tuple[float | None, float | None]]
 
 def build_spec(args: argparse.Namespace) -> OptimizeSpec:
     """The OptimizeSpec the flags describe (base request from `ivybt backtest`'s flags, preset or config)."""
-    from engine.cli.backtest import build_request
-
     ranges = parse_ranges(args.range)
     explicit = parse_params(args.param)
     both = sorted(set(explicit) & set(ranges))
@@ -210,8 +212,6 @@ def optimization_json(result: OptimizationResult, top: int) -> dict[str, Any]:
 
 
 def run_optimize(args: argparse.Namespace) -> int:
-    from engine.research.optimize import run_optimization
-
     spec = build_spec(args)
     result = run_optimization(spec, workers=args.workers)
     out = optimization_json(result, args.top)
@@ -251,9 +251,6 @@ def run_optimize(args: argparse.Namespace) -> int:
 
 def _save(result: OptimizationResult, name: str | None) -> str:
     """Save the best set's backtest plus the trial table as a run of kind 'optimize'; returns its id."""
-    from engine.request import run_request
-    from engine.store.runs import RunStore
-
     request = result.best_request()
     return RunStore().save_optimization(
         run_request(request), request, result.table, spec=result.spec.to_dict(), name=name
@@ -261,8 +258,6 @@ def _save(result: OptimizationResult, name: str | None) -> str:
 
 
 def run_walkforward_cmd(args: argparse.Namespace) -> int:
-    from engine.research.walkforward import WalkForwardSpec, run_walkforward
-
     spec = WalkForwardSpec(build_spec(args), args.in_sample, args.out_of_sample, args.anchored)
     result = run_walkforward(spec, workers=args.workers)
     windows = [{k: plain(v) for k, v in row.items()} for row in result.windows.to_dict("records")]
@@ -278,8 +273,6 @@ def run_walkforward_cmd(args: argparse.Namespace) -> int:
         "elapsed": result.elapsed,
     }
     if args.save:
-        from engine.research.walkforward import save_walkforward
-
         out["run_id"] = save_walkforward(result, name=args.name)
     if args.json:
         print_json(out)

@@ -7,7 +7,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
+import yaml
+
 from engine.errors import ConfigError
+from engine.strategies.base import make_params
+from engine.strategies.registry import get_strategy
 
 
 class UsageError(Exception):
@@ -45,17 +49,12 @@ def typed_params(strategy: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
     Raises StrategyError for an unknown strategy and ConfigError for a bad name or value (e.g. fast >= slow).
     """
-    from engine.strategies.base import make_params
-    from engine.strategies.registry import get_strategy
-
     built = make_params(get_strategy(strategy).Params, params)
     return {k: getattr(built, k) for k in params}
 
 
 def read_yaml_mapping(path: str | Path, what: str = "config") -> dict[str, Any]:
     """Read a YAML file holding one mapping; malformed YAML -> ConfigError with the file, line and column."""
-    import yaml
-
     p = Path(path).expanduser()
     if not p.is_file():
         raise ConfigError(f"{what} file {str(path)!r} not found")

@@ -11,15 +11,21 @@ import argparse
 from typing import Any
 
 from engine.cli.backtest import build_request
+from engine.cli.optimize import check_workers, parse_ranges
 from engine.cli.options import add_output_options, add_range, add_request_options, add_window_options
 from engine.cli.output import print_json, table_text
 from engine.errors import ConfigError
 from engine.metrics.registry import MONTE_CARLO
+from engine.request import BacktestRequest, run_request
+from engine.research.montecarlo import METHODS, MonteCarloSpec, run_montecarlo, save_montecarlo
+from engine.research.optimize import OptimizeSpec
+from engine.research.scorecard import build_scorecard, neighbourhood_ranges, save_scorecard
+from engine.research.walkforward import WalkForwardResult, WalkForwardSpec, run_walkforward
+from engine.store.runs import RunStore
+from engine.strategies.registry import create_strategy, get_strategy
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from engine.research.montecarlo import METHODS
-
     mc = sub.add_parser(
         "montecarlo",
         help="Monte Carlo of a backtest (trade reshuffle/bootstrap, block bootstrap)",
@@ -94,8 +100,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_montecarlo_cmd(args: argparse.Namespace) -> int:
-    from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
-
     spec = MonteCarloSpec(
         method=args.method,
         n_sims=args.sims,
@@ -109,20 +113,14 @@ def run_montecarlo_cmd(args: argparse.Namespace) -> int:
     if args.run_id:
         if args.strategy or args.preset or args.config:
             raise ConfigError("montecarlo: give --run-id OR a backtest (--strategy/--preset/--config), not both")
-        from engine.store.runs import RunStore
-
         stored = RunStore().load(args.run_id)
         result, request, source = stored.result, stored.request, {"run_id": stored.id}
     else:
-        from engine.request import run_request
-
         request = build_request(args)
         result, source = run_request(request), {}
     mc = run_montecarlo(result, spec)
     saved = {}
     if args.save:
-        from engine.research.montecarlo import save_montecarlo
-
         saved["saved_run_id"] = save_montecarlo(mc, result, request, name=args.name)
     if args.json:
         print_json(
@@ -164,9 +162,6 @@ def run_montecarlo_cmd(args: argparse.Namespace) -> int:
 
 
 def run_scorecard_cmd(args: argparse.Namespace) -> int:
-    from engine.research.montecarlo import MonteCarloSpec
-    from engine.research.scorecard import build_scorecard
-
     request = build_request(args)
     walkforward = _walkforward(args, request)
     card = build_scorecard(
@@ -186,8 +181,6 @@ def run_scorecard_cmd(args: argparse.Namespace) -> int:
             "chosen": walkforward.chosen,
         }
     if args.save:
-        from engine.research.scorecard import save_scorecard
-
         out["run_id"] = save_scorecard(card, name=args.name)
     if args.json:
         print_json(out)
@@ -202,13 +195,8 @@ def run_scorecard_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def walkforward_spec(args: argparse.Namespace, request: Any) -> Any:
+def walkforward_spec(args: argparse.Namespace, request: BacktestRequest) -> WalkForwardSpec | None:
     """The WalkForwardSpec of `ivybt scorecard --in-sample/--out-of-sample`, or None without them."""
-    from engine.cli.optimize import check_workers, parse_ranges
-    from engine.research.optimize import OptimizeSpec
-    from engine.research.walkforward import WalkForwardSpec
-    from engine.strategies.registry import create_strategy, get_strategy
-
     lengths = (args.in_sample, args.out_of_sample)
     if not any(lengths):
         if args.anchored or args.range or args.workers is not None:
@@ -220,8 +208,6 @@ def walkforward_spec(args: argparse.Namespace, request: Any) -> Any:
     check_workers(args.workers)
     ranges = parse_ranges(args.range)
     if not ranges:
-        from engine.research.scorecard import neighbourhood_ranges
-
         params = dict(create_strategy(request.strategy, request.params).params.__dict__)
         ranges = neighbourhood_ranges(get_strategy(request.strategy), params)
     fixed = {k: v for k, v in request.params.items() if k not in ranges}
@@ -239,12 +225,10 @@ def walkforward_spec(args: argparse.Namespace, request: Any) -> Any:
     return WalkForwardSpec(opt, args.in_sample, args.out_of_sample, args.anchored)
 
 
-def _walkforward(args: argparse.Namespace, request: Any) -> Any:
+def _walkforward(args: argparse.Namespace, request: BacktestRequest) -> WalkForwardResult | None:
     spec = walkforward_spec(args, request)
     if spec is None:
         return None
-    from engine.research.walkforward import run_walkforward
-
     return run_walkforward(spec, workers=args.workers)
 
 

@@ -7,6 +7,7 @@ import sys
 
 from engine.cli.options import add_json
 from engine.cli.output import format_metric, metrics_json, metrics_text, print_json, table_text
+from engine.store.runs import RunStore
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,8 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def runs_list(args: argparse.Namespace) -> int:
-    from engine.store.runs import RunStore
-
     df = RunStore().list(strategy=args.strategy, symbol=args.symbol, kind=args.kind, limit=args.limit)
     if args.json:
         print_json({"runs": df.to_dict(orient="records")})
@@ -64,8 +63,6 @@ def runs_list(args: argparse.Namespace) -> int:
 
 
 def runs_show(args: argparse.Namespace) -> int:
-    from engine.store.runs import RunStore
-
     run = RunStore().load(args.id)
     res = run.result
     if args.json:
@@ -106,8 +103,6 @@ def runs_show(args: argparse.Namespace) -> int:
 
 
 def runs_delete(args: argparse.Namespace) -> int:
-    from engine.store.runs import RunStore
-
     store = RunStore()
     run = store.load(args.id)  # unknown id -> RunNotFound before asking
     if not args.yes:

@@ -10,6 +10,11 @@ from dataclasses import asdict
 from engine.cli.options import add_data_dir, add_dates, add_json, add_param, add_symbols
 from engine.cli.output import print_json
 from engine.cli.parsing import parse_params, split_symbols, typed_params
+from engine.data import get_source, load_market_data
+from engine.errors import ConfigError
+from engine.research.audit import audit_lookahead
+from engine.store.workspace import REPO_ROOT
+from engine.strategies.registry import create_strategy
 
 DEFAULT_AUDIT_SYMBOLS = ("SPY", "QQQ", "TLT", "GLD")
 
@@ -36,11 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def audit(args: argparse.Namespace) -> int:
-    from engine.data import get_source, load_market_data
-    from engine.errors import ConfigError
-    from engine.research.audit import audit_lookahead
-    from engine.strategies.registry import create_strategy
-
     if args.checks < 1:
         raise ConfigError(f"--checks {args.checks}: must be >= 1")
     params = typed_params(args.strategy, parse_params(args.param))
@@ -57,9 +57,6 @@ def audit(args: argparse.Namespace) -> int:
 
 
 def app(args: argparse.Namespace) -> int:
-    from engine.errors import ConfigError
-    from engine.store.workspace import REPO_ROOT
-
     script = REPO_ROOT / "app.py"
     if not script.is_file():
         raise ConfigError(f"app: {script} not found (run `ivybt app` from a source checkout of IvyBT)")
