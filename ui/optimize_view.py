@@ -17,6 +17,7 @@ import streamlit as st
 
 from engine.metrics import registry
 from engine.research.optimize import OptimizationResult
+from engine.store.jsonable import plain
 from ui import charts
 from ui import charts_robustness as cr
 from ui.result_view import PLOTLY_CONFIG, format_metric, number_column
@@ -92,7 +93,7 @@ def show_grid(result: OptimizationResult) -> None:
     else:
         _surfaces(table, params, spec.maximize)
     curves = {
-        f"#{i + 1} { ({p: _plain(table.loc[t, p]) for p in params}) }": result.equity[t]
+        f"#{i + 1} { ({p: plain(table.loc[t, p]) for p in params}) }": result.equity[t]
         for i, t in enumerate([t for t in table.index[:5] if t in result.equity.columns])
     }
     if curves:
@@ -264,16 +265,12 @@ def choose_params(
         params = searched_params(result)
         feasible = result.table[result.table["feasible"]].head(20)
         for i, (_, row) in enumerate(feasible.iterrows()):
-            chosen = {**result.best_params, **{p: _plain(row[p]) for p in params}}
+            chosen = {**result.best_params, **{p: plain(row[p]) for p in params}}
             options[f"#{i + 1} of the optimization: { ({p: chosen[p] for p in params}) }"] = chosen
     form = {**fixed, **{k: v[0] for k, v in ranges.items() if v}}
     options[f"as in the form: {form}"] = form
     label = st.selectbox("Parameter set", list(options), key=key)
     return options[label]
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def save_best_run(result: OptimizationResult) -> str | None:

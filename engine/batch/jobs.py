@@ -36,6 +36,7 @@ from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
 from engine.research.optimize import OptimizeSpec, run_optimization
 from engine.research.walkforward import WalkForwardResult, WalkForwardSpec, run_walkforward
 from engine.sim.result import BacktestResult
+from engine.store.jsonable import plain
 from engine.store.runs import RunStore
 from engine.store.sqlite import connect
 
@@ -141,7 +142,7 @@ def _montecarlo(spec: JobSpec) -> JobOutput:
     out.summary["montecarlo"] = {
         "percentiles": _records(mc.percentiles),
         "prob_loss_beyond": mc.prob_loss_beyond,
-        "summary": _plain(mc.summary),
+        "summary": plain(mc.summary),
         "spec": mc.spec.to_dict(),
     }
     return out
@@ -178,7 +179,7 @@ def _optimize(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] |
     top = opt.table.head(10)
     summary = {
         "optimize": {
-            "best_params": _plain(opt.best_params),
+            "best_params": plain(opt.best_params),
             "n_trials": int(len(opt.table)),
             "n_feasible": int(opt.n_feasible),
             "elapsed": float(opt.elapsed),
@@ -205,7 +206,7 @@ def _walkforward(spec: JobSpec, report: Progress, should_stop: Callable[[], bool
     summary = {
         "walkforward": {
             "efficiency": _num(wf.efficiency),
-            "oos_metrics": _plain(wf.oos_metrics),
+            "oos_metrics": plain(wf.oos_metrics),
             "windows": _records(wf.windows),
             "latest_params": chosen,
             "latest_params_window": window,
@@ -221,7 +222,7 @@ def _latest_feasible(spec: JobSpec, wf: WalkForwardResult) -> tuple[int, dict[st
     numbers = list(wf.windows["window"])
     for number, chosen in zip(reversed(numbers), reversed(wf.chosen)):
         if chosen:
-            return int(number), _plain(dict(chosen))
+            return int(number), plain(dict(chosen))
     raise EngineError(
         f"walk-forward job {spec.name!r}: none of the {len(numbers)} windows found a feasible "
         f"parameter set (relax optimize.min_trades or optimize.constraints)"
@@ -384,25 +385,8 @@ def _num(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of `frame` as JSON-ready dicts (a meaningful index becomes a column)."""
     if not isinstance(frame.index, pd.RangeIndex):
         frame = frame.reset_index()
-    return [_plain(r) for r in frame.to_dict(orient="records")]
+    return [plain(r, nat="NaT") for r in frame.to_dict(orient="records")]

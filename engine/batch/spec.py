@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.metrics.registry import LOWER_IS_BETTER
 from engine.request import BacktestRequest
+from engine.store.jsonable import plain
 
 DEFAULT_OBJECTIVE = "sharpe"
 """Metrics where a smaller value is better (drawdowns, VaR and worst day are negative: higher is better)."""
@@ -50,7 +51,7 @@ class JobSpec:
             "name": self.name,
             "kind": self.kind,
             "request": self.request.to_dict(),
-            "optimize": _plain(self.optimize),
+            "optimize": plain(self.optimize, keep_nan=True),
             "walkforward": dict(self.walkforward),
             "montecarlo": dict(self.montecarlo),
             "objective": self.objective,
@@ -83,11 +84,3 @@ class Batch:
     source: str = "<batch>"
     text: str = ""
     max_attempts: int | None = None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value

@@ -21,27 +21,29 @@ import numpy as np
 import pandas as pd
 
 
-def plain(value: Any, *, nat: Any = None) -> Any:
+def plain(value: Any, *, nat: Any = None, keep_nan: bool = False) -> Any:
     """`value` as strict-JSON data, recursively: mappings -> dicts with str keys, sequences and sets -> lists,
     numpy scalars -> Python, NaN/inf -> None, timestamps/dates -> ISO text, anything else -> str(value).
 
     Args:
         value: what to convert.
-        nat: what pandas NaT becomes (None -> null; the audit log keeps its historical "NaT" text).
+        nat: what pandas NaT becomes (None -> null; the audit log and job summaries keep the "NaT" text).
+        keep_nan: leave NaN and inf floats as they are, for a stored blob that Python's json reads back
+            (a batch job's spec: an infinite constraint bound is not the same as none).
     """
     if isinstance(value, Mapping):
-        return {str(k): plain(v, nat=nat) for k, v in value.items()}
+        return {str(k): plain(v, nat=nat, keep_nan=keep_nan) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v, nat=nat) for v in value]
+        return [plain(v, nat=nat, keep_nan=keep_nan) for v in value]
     if isinstance(value, np.ndarray) and value.ndim > 0:
-        return [plain(v, nat=nat) for v in value.tolist()]
+        return [plain(v, nat=nat, keep_nan=keep_nan) for v in value.tolist()]
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         try:
             value = value.item()
         except (ValueError, AttributeError):
             pass
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return value if keep_nan or math.isfinite(value) else None
     if value is pd.NaT:
         return nat
     if hasattr(value, "isoformat"):

@@ -54,3 +54,11 @@ def test_json_default_keeps_nan_for_stored_blobs():
     back = json.loads(text)
     assert math.isnan(back["x"]) and back["n"] == 2 and back["when"] == "2024-01-02T00:00:00" and back["s"] == [1]
     assert json.loads(json.dumps({"a": np.arange(3)}, default=json_default)) == {"a": [0, 1, 2]}
+
+
+def test_keep_nan_leaves_non_finite_floats_for_stored_specs():
+    value = {"constraints": {"sharpe": (float("-inf"), None)}, "x": [np.float64("nan")], "day": dt.date(2024, 1, 2)}
+    out = plain(value, keep_nan=True)
+    assert out["constraints"] == {"sharpe": [float("-inf"), None]} and out["day"] == "2024-01-02"
+    assert math.isnan(out["x"][0])
+    assert json.loads(json.dumps(out))["constraints"]["sharpe"][0] == float("-inf")
