@@ -139,10 +139,10 @@ def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
             sr = 0.0
             sb = 0.0
             sa = 0.0
-            n_up = 0
+            n_up = 0.0
             up_r = 1.0
             up_b = 1.0
-            n_dn = 0
+            n_dn = 0.0
             dn_r = 1.0
             dn_b = 1.0
             for t in range(n):
@@ -152,14 +152,16 @@ def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
                     sr += r[t]
                     sb += b
                     sa += r[t] - b
-                    if b > 0.0:
-                        n_up += 1
-                        up_r *= 1.0 + r[t]
-                        up_b *= 1.0 + b
-                    elif b < 0.0:
-                        n_dn += 1
-                        dn_r *= 1.0 + r[t]
-                        dn_b *= 1.0 + b
+                    # branch-free (the sign of a benchmark return is a coin flip to the branch predictor):
+                    # a bar on the other side multiplies by exactly 1.0, so the products are the same numbers
+                    up = 1.0 if b > 0.0 else 0.0
+                    dn = 1.0 if b < 0.0 else 0.0
+                    n_up += up
+                    up_r *= 1.0 + r[t] * up
+                    up_b *= 1.0 + b * up
+                    n_dn += dn
+                    dn_r *= 1.0 + r[t] * dn
+                    dn_b *= 1.0 + b * dn
             if m >= 2:
                 mr = sr / m
                 mb = sb / m
@@ -176,8 +178,7 @@ def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
                         a = r[t] - bench[t]
                         da = a - ma
                         va += da * da
-                        if abs(a) > absmax_a:
-                            absmax_a = abs(a)
+                        absmax_a = max(absmax_a, abs(a))
                 cov /= m - 1
                 vb /= m - 1
                 if vb > 0.0:
