@@ -18,7 +18,7 @@ import streamlit as st
 from engine.metrics import registry
 from engine.research.optimize import OptimizationResult
 from engine.store.jsonable import plain
-from ui import charts
+from ui import charts, charts_montecarlo, charts_scorecard
 from ui import charts_robustness as cr
 from ui.result_view import PLOTLY_CONFIG, format_metric, number_column
 
@@ -198,15 +198,18 @@ def show_montecarlo(mc: Any, original: pd.Series | None = None) -> None:
     orig = None
     if original is not None and s.get("step_unit") == "bar" and len(original) == mc.paths.shape[1] - 1:
         orig = np.concatenate([[s["initial_cash"]], original.to_numpy()])
-    chart(cr.montecarlo_fan_figure(mc.paths, original=orig, sample_paths=20, seed=mc.spec.seed), f"{P}_mc_fan")
-    dist = cr.path_distributions(mc.paths)
+    chart(
+        charts_montecarlo.montecarlo_fan_figure(mc.paths, original=orig, sample_paths=20, seed=mc.spec.seed),
+        f"{P}_mc_fan",
+    )
+    dist = charts_montecarlo.path_distributions(mc.paths)
     final = mc.final_equity if getattr(mc, "final_equity", None) is not None else dist["final_equity"]
     mdd = mc.max_drawdown if getattr(mc, "max_drawdown", None) is not None else dist["max_drawdown"]
     pct = mc.percentiles
     left, right = st.columns(2)
     with left:
         chart(
-            cr.distribution_figure(
+            charts_montecarlo.distribution_figure(
                 final,
                 "Final equity",
                 "final equity",
@@ -221,7 +224,7 @@ def show_montecarlo(mc: Any, original: pd.Series | None = None) -> None:
         )
     with right:
         chart(
-            cr.distribution_figure(
+            charts_montecarlo.distribution_figure(
                 mdd,
                 "Max drawdown",
                 "max drawdown",
@@ -240,19 +243,19 @@ def show_universe(result: Any, metric: str, threshold: float | None) -> None:
     """Ranking bars (kept symbols highlighted), the kept list and the ranking table."""
     kept = list(result.kept)
     st.success(f"Kept {len(kept)}: {', '.join(kept) if kept else '(none)'}")
-    chart(cr.universe_ranking_figure(result.ranking, metric, kept, threshold), f"{P}_uni_rank")
+    chart(charts_scorecard.universe_ranking_figure(result.ranking, metric, kept, threshold), f"{P}_uni_rank")
     st.dataframe(result.ranking, key=f"{P}_uni_table")
 
 
 def show_scorecard(card: Any) -> None:
     """Verdict counts, then one line per check with its value and a green / amber / red verdict."""
-    frame = cr.scorecard_frame(card.lines)
-    counts = cr.verdict_counts(frame)
+    frame = charts_scorecard.scorecard_frame(card.lines)
+    counts = charts_scorecard.verdict_counts(frame)
     c1, c2, c3 = st.columns(3)
     c1.metric("pass", counts["pass"])
     c2.metric("warn", counts["warn"])
     c3.metric("fail", counts["fail"])
-    st.dataframe(cr.scorecard_styler(frame), key=f"{P}_score_table", height=38 + 35 * len(frame))
+    st.dataframe(charts_scorecard.scorecard_styler(frame), key=f"{P}_score_table", height=38 + 35 * len(frame))
 
 
 def choose_params(

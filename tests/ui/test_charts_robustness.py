@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+from ui import charts_montecarlo, charts_scorecard
 from ui import charts_robustness as cr
 
 
@@ -109,12 +110,12 @@ def test_montecarlo_fan_and_distributions() -> None:
     rng = np.random.default_rng(3)
     paths = 100_000 * np.cumprod(1 + rng.normal(0.0005, 0.01, (200, 60)), axis=1)
     paths = np.hstack([np.full((200, 1), 100_000.0), paths])
-    dist = cr.path_distributions(paths)
+    dist = charts_montecarlo.path_distributions(paths)
     for i in (0, 17, 199):
         assert dist.final_equity[i] == paths[i, -1]
         assert dist.max_drawdown[i] == pytest.approx(_max_drawdown_loop(paths[i]), abs=1e-15)
 
-    fig = cr.montecarlo_fan_figure(paths, original=paths[0])
+    fig = charts_montecarlo.montecarlo_fan_figure(paths, original=paths[0])
     by_name = {t.name: t for t in fig.data}
     # p5 / p95 at step 30, by sorting the 200 values by hand (numpy's linear interpolation: rank q*(n-1))
     col = sorted(paths[:, 30])
@@ -128,7 +129,7 @@ def test_montecarlo_fan_and_distributions() -> None:
 
 def test_distribution_figure_marks_and_threshold() -> None:
     values = [0.1, -0.2, np.nan, -0.3]
-    fig = cr.distribution_figure(
+    fig = charts_montecarlo.distribution_figure(
         values, "Max drawdown", "max drawdown", percent=True, marks={"p5": -0.29, "median": -0.2}, threshold=-0.25
     )
     assert list(fig.data[0].x) == [0.1, -0.2, -0.3]  # NaN dropped
@@ -182,7 +183,7 @@ def test_stability_matrix_and_figure() -> None:
 
 def test_universe_and_scorecard() -> None:
     ranking = pd.DataFrame({"symbol": ["AAA", "BBB", "CCC"], "sharpe": [0.2, 0.9, 0.5]})
-    fig = cr.universe_ranking_figure(ranking, "sharpe", kept=["BBB", "CCC"], threshold=0.4)
+    fig = charts_scorecard.universe_ranking_figure(ranking, "sharpe", kept=["BBB", "CCC"], threshold=0.4)
     bar = fig.data[0]
     assert list(bar.y) == ["AAA", "CCC", "BBB"]  # ascending so the best is on top
     assert list(bar.marker.color) == [cr.NEUTRAL, cr.STRATEGY, cr.STRATEGY]
@@ -192,12 +193,12 @@ def test_universe_and_scorecard() -> None:
         dict(name="PBO", value=0.4, verdict="WARN", detail=None),
         dict(name="plateau", value=float("nan"), verdict="fail", detail="spike"),
     ]
-    frame = cr.scorecard_frame(lines)
+    frame = charts_scorecard.scorecard_frame(lines)
     assert list(frame.verdict) == ["pass", "warn", "fail"]
-    assert cr.verdict_counts(frame) == {"pass": 1, "warn": 1, "fail": 1}
-    html = cr.scorecard_styler(frame).to_html()
-    for fill in cr.VERDICT_FILLS.values():
+    assert charts_scorecard.verdict_counts(frame) == {"pass": 1, "warn": 1, "fail": 1}
+    html = charts_scorecard.scorecard_styler(frame).to_html()
+    for fill in charts_scorecard.VERDICT_FILLS.values():
         assert fill in html
-    table = cr.scorecard_figure(lines).data[0]
-    assert list(table.cells.fill.color[2]) == [cr.VERDICT_FILLS[v] for v in ("pass", "warn", "fail")]
+    table = charts_scorecard.scorecard_figure(lines).data[0]
+    assert list(table.cells.fill.color[2]) == [charts_scorecard.VERDICT_FILLS[v] for v in ("pass", "warn", "fail")]
     assert list(table.cells.values[1]) == ["0.97", "0.4", "n/a"]
