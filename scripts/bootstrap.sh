@@ -41,6 +41,16 @@ ensure_venv() {  # $1 = extras, e.g. "dev" or ""
     fi
 }
 
+static_checks() {  # lint, format, import contracts and types; all run, then any failure fails the test command
+    local failed=0
+    echo "== ruff check"; "$VENV/bin/ruff" check --quiet . || failed=1
+    echo "== ruff format --check"; "$VENV/bin/ruff" format --check --quiet . || failed=1
+    echo "== lint-imports"; "$VENV/bin/lint-imports" --no-cache >/dev/null || { "$VENV/bin/lint-imports" --no-cache; failed=1; }
+    echo "== mypy"; "$VENV/bin/mypy" --no-error-summary || failed=1
+    [ "$failed" -eq 0 ] && echo "static checks passed" || echo "static checks FAILED (see above)" >&2
+    return "$failed"
+}
+
 ensure_chromium() {
     if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then return 0; fi
     echo "Installing Debian's chromium for the real-browser tests ..."
@@ -58,7 +68,9 @@ case "$cmd" in
     test)
         ensure_venv "dev"
         ensure_chromium
-        exec "$VENV/bin/python" -m pytest "$@"
+        static_checks || status=1
+        "$VENV/bin/python" -m pytest "$@" || status=$?
+        exit "${status:-0}"
         ;;
     install)  # only set up the environment (extras as argument, e.g. "dev,bench")
         ensure_venv "${1:-dev}"
