@@ -81,24 +81,10 @@ def compute_job(
     return out
 
 
-RESULT_FIELDS: tuple[str, ...] = (
-    "equity",
-    "returns",
-    "cash",
-    "weights",
-    "positions",
-    "trades",
-    "fills",
-    "metrics",
-    "benchmark",
-    "benchmark_metrics",
-)
-
-
 def _materialize(result: BacktestResult) -> None:
     """Read every field once, so fields built lazily on first access become plain values (picklable: the
     output travels back from a pool process or a Dask worker)."""
-    for name in RESULT_FIELDS:
+    for name in BacktestResult.FIELDS:
         getattr(result, name)
 
 

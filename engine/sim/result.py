@@ -101,7 +101,7 @@ class BacktestResult:
         self.metrics, self.benchmark = metrics, benchmark
         self.benchmark_metrics = {} if benchmark_metrics is None else benchmark_metrics
 
-    _FIELDS = (
+    FIELDS: tuple[str, ...] = (  # every field a backtest produces (pickling and batch outputs read them all)
         "equity",
         "returns",
         "cash",
@@ -116,7 +116,7 @@ class BacktestResult:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle (process pools, Dask) with every deferred field computed: closures do not pickle."""
-        for name in self._FIELDS:
+        for name in self.FIELDS:
             getattr(self, name)
         return dict(self.__dict__)
 
