@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from engine.data import available_symbols, get_source, load_market_data
+from engine.data import available_symbols, get_source, load_market_data, symbol_info
 from engine.data.market import MarketData
 from engine.store.workspace import workspace_dir
 
@@ -30,8 +30,6 @@ def symbols(source: str | None = None) -> list[str]:
 
 @st.cache_data(show_spinner=False, ttl=600)
 def _symbol_table(source: str | None, home: str) -> pd.DataFrame:
-    from engine.data import symbol_info
-
     return symbol_info(get_source(source))
 
 

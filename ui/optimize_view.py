@@ -15,12 +15,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from engine.errors import EngineError
 from engine.metrics import registry
+from engine.request import run_request
 from engine.research.optimize import OptimizationResult
 from engine.store.jsonable import plain
+from engine.store.presets import Preset, save_preset
 from ui import charts, charts_montecarlo, charts_scorecard
 from ui import charts_robustness as cr
 from ui.result_view import PLOTLY_CONFIG, format_metric, number_column
+from ui.state import run_store
 
 P = "opt"
 KEEP_CURVES = 10
@@ -279,8 +283,6 @@ def choose_params(
 def save_best_run(result: OptimizationResult) -> str | None:
     """Backtest the best set again and save it as a run of kind "optimize" (its request reproduces it);
     returns the run id, or None when no set is feasible."""
-    from engine.request import run_request
-    from ui.state import run_store
 
     if not result.best_params:
         return None
@@ -292,7 +294,6 @@ def save_best_run(result: OptimizationResult) -> str | None:
 
 def save_as_run(save: Callable[[], str | None], what: str) -> str | None:
     """Call `save` (it stores a result as a run and returns the id); a failure is a warning, not an error."""
-    from engine.errors import EngineError
 
     try:
         return save()
@@ -309,8 +310,6 @@ def saved_caption(run_id: str | None, what: str) -> None:
 
 def preset_saver(request: Any, key: str, universe: list[str] | None = None, label: str = "Save as preset") -> None:
     """Name + overwrite + button: saves `request` (and a kept `universe`) as a preset via engine.store.presets."""
-    from engine.errors import EngineError
-    from engine.store.presets import Preset, save_preset
 
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
     name = c1.text_input("Preset name", key=f"{key}_name", placeholder="e.g. spy_sma_best")

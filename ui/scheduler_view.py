@@ -6,6 +6,7 @@ Pure functions (no st.* calls) except `start_background_worker`, which launches 
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -205,7 +206,6 @@ def labels(jobs: pd.DataFrame, ids: Iterable[str]) -> dict[str, str]:
 
 def start_background_worker(home: str | Path) -> int:
     """Launch `ivybt worker --exit-when-empty` as a detached process for workspace `home`; returns its pid."""
-    import os
 
     env = {**os.environ, "IVYBT_HOME": str(home)}
     proc = subprocess.Popen(

@@ -10,6 +10,7 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.store.runs import RunStore, StoredRun
+from engine.store.workspace import db_path
 
 RUN_KEY = "current_run_id"
 QUERY_KEY = "run"
@@ -22,8 +23,6 @@ def _store_for(path: str) -> RunStore:
 
 def run_store() -> RunStore:
     """The workspace's run store (one object per database path; IVYBT_HOME is read on every call)."""
-    from engine.store.workspace import db_path
-
     return _store_for(str(db_path()))
 
 

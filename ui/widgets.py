@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from engine.data import import_files
 from engine.errors import EngineError
 from engine.strategies.base import ParamSpec, param_specs
 
@@ -128,7 +129,6 @@ def import_uploads(label: str, key: str, on_import: Callable[[list[str]], None] 
     page reruns so every list shows the new symbols; the messages are shown once after that rerun.
     Returns the symbols imported on this click (only reached without `on_import`).
     """
-    from engine.data import import_files
 
     files = st.file_uploader(
         label,
@@ -172,7 +172,6 @@ def import_from_path(label: str, key: str, on_import: Callable[[list[str]], None
     Same contract as `import_uploads`: per-file messages naming each file once, and after a successful
     import `on_import(symbols)` then a rerun, so the symbol table and lists show the new symbols at once.
     """
-    from engine.data import import_files
 
     folder = st.text_input(
         label,
