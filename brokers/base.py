@@ -17,14 +17,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
+from brokers.orders import BASIC_TYPES, TIME_IN_FORCE, order_problem, unsupported
+from brokers.orders import ORDER_CLASSES as ORDER_CLASSES  # re-exported: the one list lives in brokers.orders
+from brokers.orders import ORDER_TYPES as ORDER_TYPES
+
 Side = Literal["buy", "sell"]
-OrderType = Literal["market", "limit"]
+OrderType = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]
+OrderClass = Literal["simple", "bracket", "oco"]
 TimeInForce = Literal["day", "gtc", "ioc", "fok"]
 State = Literal["new", "partially_filled", "filled", "canceled", "rejected", "expired"]
 
 SIDES: tuple[str, ...] = ("buy", "sell")
-ORDER_TYPES: tuple[str, ...] = ("market", "limit")
-TIME_IN_FORCE: tuple[str, ...] = ("day", "gtc", "ioc", "fok")
 STATES: tuple[str, ...] = ("new", "partially_filled", "filled", "canceled", "rejected", "expired")
 OPEN_STATES: frozenset[str] = frozenset({"new", "partially_filled"})
 ORDER_QUERIES: tuple[str, ...] = ("open", "closed", "all")
@@ -70,14 +73,16 @@ class BrokerCapabilities:
     """What a venue supports; the rebalance planner rounds and filters orders with it.
 
     fractional: fractional share quantities accepted. shorting: sells beyond the position allowed.
-    order_types: subset of ORDER_TYPES. live: real money. min_notional: smallest order value (currency).
+    order_types: subset of brokers.orders.ORDER_TYPES. order_classes: subset of ORDER_CLASSES. live: real
+    money. min_notional: smallest order value (currency). `check_supported` refuses anything else.
     """
 
     fractional: bool
     shorting: bool
-    order_types: tuple[str, ...] = ORDER_TYPES
+    order_types: tuple[str, ...] = BASIC_TYPES
     live: bool = False
     min_notional: float = 0.0
+    order_classes: tuple[str, ...] = ("simple",)
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,10 @@ class OrderRequest:
 
     client_order_id makes `Broker.submit` idempotent: sending the same id twice places one order. Give a
     deterministic one (plan id + symbol) for anything that may be retried; a random one is made if empty.
-    Invalid values raise `InvalidOrder` naming the field.
+    Invalid values raise `InvalidOrder` naming the field. The type / class / price rules are in
+    brokers.orders: stop_price (stop, stop_limit), trail_percent (percent) or trail_price (currency) for a
+    trailing stop; take_profit (limit price) and stop_loss (stop price, with optional stop_loss_limit) for a
+    "bracket" (entry market/limit) or an "oco" (type limit, limit_price = take_profit; filled in if omitted).
     """
 
     symbol: str
@@ -122,6 +130,13 @@ class OrderRequest:
     limit_price: float | None = None
     time_in_force: str = "day"
     client_order_id: str = ""
+    stop_price: float | None = None
+    trail_percent: float | None = None
+    trail_price: float | None = None
+    order_class: str = "simple"
+    take_profit: float | None = None
+    stop_loss: float | None = None
+    stop_loss_limit: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.symbol, str) or not self.symbol.strip() or self.symbol != self.symbol.strip():
@@ -131,14 +146,12 @@ class OrderRequest:
             raise InvalidOrder(f"order.quantity: {q!r} must be a finite number > 0 (use side for direction)")
         if self.side not in SIDES:
             raise InvalidOrder(f"order.side: {self.side!r} is not one of {SIDES}")
-        if self.type not in ORDER_TYPES:
-            raise InvalidOrder(f"order.type: {self.type!r} is not one of {ORDER_TYPES}")
-        if self.type == "limit":
-            lp = self.limit_price
-            if isinstance(lp, bool) or not isinstance(lp, (int, float)) or not math.isfinite(lp) or lp <= 0:
-                raise InvalidOrder(f"order.limit_price: {lp!r} must be a price > 0 for a limit order")
-        elif self.limit_price is not None:
-            raise InvalidOrder(f"order.limit_price: {self.limit_price!r} given for a market order")
+        if self.order_class == "oco" and self.type in ("market", "limit") and self.limit_price is None:
+            object.__setattr__(self, "type", "limit")  # an OCO is its take-profit limit plus a stop
+            object.__setattr__(self, "limit_price", self.take_profit)
+        problem = order_problem(self)
+        if problem:
+            raise InvalidOrder(problem)
         if self.time_in_force not in TIME_IN_FORCE:
             raise InvalidOrder(f"order.time_in_force: {self.time_in_force!r} is not one of {TIME_IN_FORCE}")
         if not self.client_order_id:
@@ -191,6 +204,12 @@ class OrderStatus:
     limit_price: float | None = None
     submitted_at: datetime | None = None
     filled_at: datetime | None = None  # time of the last fill (None until something filled)
+    stop_price: float | None = None
+    trail_percent: float | None = None  # percent (2.0 = 2 %)
+    trail_price: float | None = None  # currency
+    order_class: str = "simple"
+    parent_id: str = ""  # a bracket / OCO leg's parent order id ("" for a top-level order)
+    legs: tuple[str, ...] = ()  # the leg order ids of a bracket / OCO parent
 
     @property
     def is_open(self) -> bool:
@@ -253,7 +272,34 @@ class Broker(Protocol):
 
     def cancel(self, order_id: str) -> None: ...
 
+    def replace(
+        self,
+        order_id: str,
+        quantity: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        trail: float | None = None,
+    ) -> OrderAck:
+        """Modify a resting order in place (None = unchanged); `trail` in the order's own trail unit."""
+        ...
+
     def close(self) -> None: ...
+
+
+class NoReplace:
+    """Mixin for an adapter whose `replace` is not wired yet: it refuses, naming the venue and the order."""
+
+    name: str
+
+    def replace(
+        self,
+        order_id: str,
+        quantity: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        trail: float | None = None,
+    ) -> OrderAck:
+        raise OrderRejected(f"{self.name}: replace of order {order_id!r} is not supported by this adapter yet")
 
 
 LIVE_OPT_IN_ENV = "IVYBT_ALLOW_LIVE"
@@ -275,6 +321,14 @@ def require_live_opt_in(venue: str) -> None:
 def env_flag(value: str | None) -> bool:
     """A settings flag from the environment: "1", "true", "yes" or "on" (any case) is True, anything else False."""
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def check_supported(order: OrderRequest, capabilities: BrokerCapabilities, venue: str) -> None:
+    """The one pre-send check every adapter's `submit` calls first: refuse (OrderRejected, nothing sent) an
+    order whose type or class the venue does not declare in its capabilities."""
+    why = unsupported(order.type, order.order_class, capabilities.order_types, capabilities.order_classes)
+    if why:
+        raise OrderRejected(f"{venue}: {why}; order {order.client_order_id} not sent")
 
 
 def check_order_query(status: str) -> str:

@@ -45,6 +45,7 @@ from brokers.base import (
     BrokerError,
     Fill,
     InvalidOrder,
+    NoReplace,
     OrderAck,
     OrderRejected,
     OrderRequest,
@@ -52,8 +53,10 @@ from brokers.base import (
     Position,
     PriceUnavailable,
     check_order_query,
+    check_supported,
     require_live_opt_in,
 )
+from brokers.orders import BASIC_TYPES
 
 LIVE_TRADING_HOST = "api.alpaca.markets"
 
@@ -79,7 +82,7 @@ def set_timeout(client: Any, timeout: float) -> None:
         session.mount("https://", adapter)
 
 
-class AlpacaBroker:
+class AlpacaBroker(NoReplace):
     """Alpaca through alpaca-py. Paper by default; fractional quantities where the asset allows them.
 
     Args:
@@ -118,7 +121,7 @@ class AlpacaBroker:
         self.feed = feed
         self._fractionable: dict[str, bool] = {}
         self.capabilities = BrokerCapabilities(
-            fractional=True, shorting=True, order_types=("market", "limit"), live=self._live, min_notional=1.0
+            fractional=True, shorting=True, order_types=BASIC_TYPES, live=self._live, min_notional=1.0
         )
 
     def __repr__(self) -> str:  # no keys, ever
@@ -243,6 +246,7 @@ class AlpacaBroker:
         day order; quantities are sent rounded to 9 decimals (Alpaca's precision)."""
         if not isinstance(order, OrderRequest):
             raise InvalidOrder(f"submit expects an OrderRequest, got {type(order).__name__}")
+        check_supported(order, self.capabilities, "alpaca")  # before anything is sent
         existing = self._lookup(order.client_order_id)
         if existing is not None:
             return order_ack(existing, duplicate=True)

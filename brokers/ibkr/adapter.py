@@ -33,6 +33,7 @@ from brokers.base import (
     Fill,
     InsufficientFunds,
     InvalidOrder,
+    NoReplace,
     OrderAck,
     OrderRejected,
     OrderRequest,
@@ -40,10 +41,12 @@ from brokers.base import (
     Position,
     PriceUnavailable,
     check_order_query,
+    check_supported,
     matches_query,
     require_live_opt_in,
 )
 from brokers.ibkr.translate import FUNDS_WORDS, SIDE_FROM_IB, SIDE_TO_IB, TIF_TO_IB, WAITING, order_ack, order_status
+from brokers.orders import BASIC_TYPES
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,7 +72,7 @@ def _import_ib() -> Any:
     return ib_module
 
 
-class IbkrBroker:
+class IbkrBroker(NoReplace):
     """Interactive Brokers through ib_async (see module docstring).
 
     Args:
@@ -109,7 +112,7 @@ class IbkrBroker:
         self.market_data_type = market_data_type
         self._live = bool(live)
         self.capabilities = BrokerCapabilities(
-            fractional=False, shorting=True, order_types=("market", "limit"), live=self._live, min_notional=0.0
+            fractional=False, shorting=True, order_types=BASIC_TYPES, live=self._live, min_notional=0.0
         )
         self._ib: Any = None
         self._mod: Any = None
@@ -333,6 +336,7 @@ class IbkrBroker:
         """
         if not isinstance(order, OrderRequest):
             raise InvalidOrder(f"submit expects an OrderRequest, got {type(order).__name__}")
+        check_supported(order, self.capabilities, "ibkr")  # before anything is sent
         if order.quantity != int(order.quantity):
             raise OrderRejected(f"ibkr: whole shares only; quantity {order.quantity} {order.symbol} is fractional")
 
