@@ -29,6 +29,7 @@ from brokers.base import (
     Fill,
     InsufficientFunds,
     InvalidOrder,
+    NoReplace,
     OrderAck,
     OrderRejected,
     OrderRequest,
@@ -36,6 +37,7 @@ from brokers.base import (
     Position,
     PriceUnavailable,
     check_order_query,
+    check_supported,
     matches_query,
 )
 from brokers.paper.prices import PriceSource, engine_last_close
@@ -58,7 +60,7 @@ def _ts(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-class PaperBroker:
+class PaperBroker(NoReplace):
     """Simulated broker on SQLite: market orders fill at once at the latest price with the engine's costs.
 
     Args:
@@ -245,6 +247,7 @@ class PaperBroker:
         """
         if not isinstance(order, OrderRequest):
             raise InvalidOrder(f"submit expects an OrderRequest, got {type(order).__name__}")
+        check_supported(order, self.capabilities, self.name)  # stop / bracket types: not wired here yet
         known = self._find(order.client_order_id)
         if known is not None:
             return self._ack(known, duplicate=True)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
+from brokers.base import OrderRejected, OrderRequest
+from brokers.paper.adapter import PaperBroker
+from brokers.paper.prices import StaticPrices
 from brokers.paper.triggers import Hit, Watch, walk
 
 
@@ -45,3 +49,12 @@ def test_stop_limit_arms_then_rests_as_a_limit():
     assert walk(w, bars((93, 93.8, 92), (93.5, 94.5, 93))) == Hit(pd.Timestamp("2024-01-02"), 94.0, "limit")
     # touched intrabar at 95 >= 94: fills at the stop
     assert walk(w, bars((97, 98, 94.5))) == Hit(pd.Timestamp("2024-01-01"), 95.0, "stop")
+
+
+def test_paper_broker_refuses_types_it_does_not_declare(tmp_path):
+
+    b = PaperBroker(tmp_path / "p.db", price_source=StaticPrices({"SPY": 100.0}))
+    stop = OrderRequest("SPY", 1, "sell", type="stop", stop_price=95.0, client_order_id="p-stop")
+    with pytest.raises(OrderRejected, match=r"paper: order type 'stop' is not supported.*p-stop not sent"):
+        b.submit(stop)
+    assert b.orders("all") == [] and b.order("p-stop") is None
