@@ -6,6 +6,7 @@
     ivybt broker kill-switch on|off|status [--reason TEXT]
     ivybt broker paper-reset [--cash N] --yes
     ivybt audit-log [--limit N] [--plan ID] [--json]
+    ivybt positions | account [history] | orders list|cancel|cancel-all | flatten   (brokers/cli_desk.py)
 
 `--refresh` first downloads the preset's daily bars from the broker's bar source (Alpaca market data or IBKR
 historical data) into the workspace (brokers.refresh), so the signals use the latest session.
@@ -20,12 +21,13 @@ complete, 2 bad input or a broker error (one line on stderr).
 from __future__ import annotations
 
 import argparse
-import logging
 from os import environ
 from typing import Any
 
 from brokers import make_broker
 from brokers.base import BrokerConfigError, BrokerError
+from brokers.cli_desk import quiet_ib as _quiet_ib
+from brokers.cli_desk import register as register_desk
 from brokers.execution import execute_plan
 from brokers.notify import notify_plan
 from brokers.planning import plan_rebalance
@@ -106,6 +108,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=audit_log_cmd)
 
+    register_desk(sub)  # positions, account, orders, flatten (brokers/cli_desk.py)
+
 
 def _table(frame: Any, columns: list[str]) -> str:
     def cell(v: Any) -> str:
@@ -114,12 +118,6 @@ def _table(frame: Any, columns: list[str]) -> str:
         return "" if v is None else str(v)
 
     return table_text(columns, [[cell(getattr(r, c)) for c in columns] for r in frame.itertuples()])
-
-
-def _quiet_ib() -> None:
-    """ib_async logs every connection problem itself; the CLI reports errors as one line of its own."""
-    for name in ("ib_async", "ib_insync"):
-        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def _refresh(preset: Any, broker_name: str | None, broker: Any = None, quiet: bool = False) -> Any:

@@ -1,0 +1,56 @@
+"""Flatten and the desk's position P&L with the real ib_async client against FakeTwsServer."""
+
+from __future__ import annotations
+
+import pytest
+
+from brokers.base import OrderRequest
+from brokers.desk import positions_view
+from brokers.flatten import flatten
+from brokers.ibkr.adapter import IbkrBroker
+from engine.ops.audit_log import AuditLog
+
+
+@pytest.fixture
+def ib(tws_fake, ib_log):
+    b = IbkrBroker(port=tws_fake.port, client_id=11, timeout=3)
+    yield b
+    b.close()
+
+
+def _book(fake, b):
+    """Long SPY 10 @ 480, short QQQ 5 @ 420 (prices 500 / 400), two resting limit orders."""
+    fake.set_position("SPY", 10, 480.0)
+    fake.set_position("QQQ", -5, 420.0)
+    b.submit(OrderRequest("AAPL", 3, "buy", "limit", limit_price=150.0, client_order_id="lim-AAPL"))
+    b.submit(OrderRequest("SPY", 2, "sell", "limit", limit_price=600.0, client_order_id="lim-SPY"))
+
+
+def test_positions_pnl_by_hand(ib, tws_fake):
+    _book(tws_fake, ib)
+    summary, frame = positions_view(ib)
+    assert summary["gross_exposure"] == pytest.approx(10 * 500.0 + 5 * 400.0)
+    assert summary["net_exposure"] == pytest.approx(10 * 500.0 - 5 * 400.0)
+    rows = frame.set_index("symbol")
+    assert rows.loc["SPY", "unrealized_pnl"] == pytest.approx(10 * (500.0 - 480.0))
+    assert rows.loc["QQQ", "unrealized_pnl"] == pytest.approx(-5 * (400.0 - 420.0))
+    assert (rows.loc["SPY", "open_orders"], rows.loc["QQQ", "open_orders"]) == (1, 0)
+
+
+def test_flatten_long_short_and_limits_then_noop(ib, tws_fake):
+    _book(tws_fake, ib)
+    rep = flatten(ib, timeout=5, poll=0.05)
+    assert rep.status == "flat" and rep.sent == 2, rep.summary()
+    assert sorted(r["client_order_id"] for r in rep.canceled) == ["lim-AAPL", "lim-SPY"]
+    assert tws_fake.positions == {}
+    placed = {o["ref"]: o for o in tws_fake.orders.values()}
+    assert placed["lim-AAPL"]["status"] == placed["lim-SPY"]["status"] == "Cancelled"
+    spy, qqq = placed[f"{rep.run_id}-SPY"], placed[f"{rep.run_id}-QQQ"]
+    assert (spy["action"], spy["qty"], spy["type"], spy["status"]) == ("SELL", 10.0, "MKT", "Filled")
+    assert (qqq["action"], qqq["qty"], qqq["status"]) == ("BUY", 5.0, "Filled")
+    assert AuditLog().events(plan_id=rep.run_id, kind="fill").shape[0] == 2
+
+    created = tws_fake.orders_created
+    again = flatten(ib, timeout=5, poll=0.05)
+    assert again.status == "flat" and again.sent == 0 and again.canceled == []
+    assert tws_fake.orders_created == created
