@@ -26,7 +26,7 @@ import pandas as pd
 
 from brokers.base import Broker, BrokerConfigError, BrokerError
 from brokers.executor import OrderExecutor
-from brokers.notify import notify_result
+from brokers.notify import alert_result, notify_result
 from brokers.reconcile import RECON_COLUMNS, ExecutionReport, overall_status, reconcile
 from engine.ops.audit_log import AuditLog
 from engine.ops.rebalance import RebalancePlan
@@ -123,6 +123,7 @@ def execute_plan(
         )
     finally:
         log.release_lease(plan.plan_id, owner)
+    alert_result(plan, report)
     return notify_result(plan, report, log, webhook) if notify else report
 
 

@@ -1,4 +1,5 @@
-"""Webhook notifications of daily operations: a plan (dry run) and an execution's result.
+"""Webhook notifications of daily operations: a plan (dry run) and an execution's result; alerts of its fills
+and rejects (engine.alerts).
 
 Posting never raises and never changes a result (engine.ops.notify.send_webhook); no URL = no notification.
 """
@@ -8,9 +9,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from brokers.reconcile import ExecutionReport
+from engine.alerts import ALL_CHANNELS, alert
 from engine.ops.audit_log import AuditLog
 from engine.ops.notify import send_webhook, webhook_url
 from engine.ops.rebalance import RebalancePlan
+
+REJECTED: frozenset[str] = frozenset({"rejected", "canceled", "expired", "mismatch"})
+"""Order statuses reported as a reject alert."""
 
 
 def notify_plan(plan: RebalancePlan, webhook: str | None = None) -> bool:
@@ -49,3 +54,18 @@ def notify_result(
         payload={"ok": ok},
     )
     return replace(report, notified=ok)
+
+
+def alert_result(plan: RebalancePlan, report: ExecutionReport) -> None:
+    """Alert the fills and the rejected / cancelled orders of an execution (engine.alerts; never raises).
+
+    The webhook is left out: it gets the whole report from `notify_result`."""
+    channels = [c for c in ALL_CHANNELS if c != "webhook"]
+    fills = [o for o in report.orders if o.filled_quantity > 0]
+    if fills:
+        lines = [f"{o.side} {o.filled_quantity:g} {o.symbol} @ {o.avg_fill_price or 0:,.4g}" for o in fills]
+        alert("fill", f"{plan.preset}: {len(fills)} order(s) filled", "\n".join(lines), channels=channels)
+    rejects = [o for o in report.orders if o.status in REJECTED]
+    if rejects:
+        lines = [f"{o.side} {o.quantity:g} {o.symbol}: {o.status} {o.reason}".strip() for o in rejects]
+        alert("reject", f"{plan.preset}: {len(rejects)} order(s) not filled", "\n".join(lines), channels=channels)

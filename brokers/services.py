@@ -13,6 +13,7 @@ import pandas as pd
 
 from brokers.base import Account, Broker, BrokerError, retry
 from brokers.paper.adapter import PaperBroker
+from engine.alerts import alert
 from engine.errors import ConfigError
 from engine.ops.audit_log import AuditLog
 from engine.ops.risk import kill_switch_reason, set_kill_switch
@@ -49,6 +50,7 @@ def audit_signal_failure(preset: str, error: BaseException, origin: Origin = "ap
         f"signals for {preset} failed ({origin}): {type(error).__name__}: {error}",
         payload={"stage": "signals", "preset": preset, "origin": origin, "error": type(error).__name__},
     )
+    alert("stale_data", f"Signals for {preset} failed ({origin})", f"{type(error).__name__}: {error}")
 
 
 def kill_switch_status() -> str | None:
@@ -66,6 +68,7 @@ def switch_kill_switch(on: bool, reason: str = "", origin: Origin = "app") -> st
     AuditLog().event(
         "kill_switch", f"kill switch turned {'ON' if on else 'OFF'} ({origin})" + (f": {why}" if why else "")
     )
+    alert("kill_switch", f"Kill switch turned {'ON' if on else 'OFF'} ({origin})", why)
     return kill_switch_reason()
 
 

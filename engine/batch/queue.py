@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from engine.alerts import alert
 from engine.batch.spec import Batch, JobSpec
 from engine.errors import EngineError
 from engine.store.jsonable import json_default
@@ -286,12 +287,15 @@ class JobQueue:
         """running -> failed, keeping the error and traceback (the running note is cleared); False if the worker
         no longer owns it."""
         now = time.time()
-        return self._update_owned(
+        failed = self._update_owned(
             job_id,
             worker,
             "status = 'failed', finished_at = ?, heartbeat_at = ?, error = ?, traceback = ?, message = NULL",
             [now, now, error, traceback],
         )
+        if failed:
+            alert("batch_job_failed", f"Batch job {job_id} failed", error)
+        return failed
 
     def release(self, job_id: str, worker: str, message: str) -> bool:
         """running -> queued (a worker shutting down cleanly gives its job back)."""
