@@ -19,6 +19,7 @@ PAGES = {
     "Operations": [
         st.Page("pages/scheduler.py", title="Scheduler", icon=":material/schedule:", url_path="scheduler"),
         st.Page("pages/daily_ops.py", title="Daily Ops", icon=":material/account_balance:", url_path="daily-ops"),
+        st.Page("pages/desk.py", title="Desk", icon=":material/point_of_sale:", url_path="desk"),
         st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
     ],
 }

@@ -1,0 +1,107 @@
+"""Desk: the account at a glance (equity, day P&L, exposure), positions with P&L and drift, open orders with
+cancel buttons, and the emergency flatten behind a typed confirmation.
+
+Thin: widgets -> one brokers.desk / brokers.flatten call -> draw. The account part refreshes itself every N
+seconds (st.fragment(run_every=...)); each refresh reads the account through the desk, so it is snapshotted
+into the equity history.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from brokers.base import BrokerError
+from brokers.desk import cancel_all, cancel_order, orders_view, positions_view, preset_targets
+from brokers.flatten import flatten
+from brokers.registry import REGISTRY
+from engine.errors import EngineError
+from engine.store.presets import list_presets
+from ui.daily_ops_view import get_broker
+from ui.shell import ensure_navigation
+
+CONFIRM_WORD = "FLATTEN"
+
+ensure_navigation()
+st.title("Desk")
+
+with st.sidebar:
+    broker_name = st.selectbox("Broker", [b.name for b in REGISTRY], key="desk_broker")
+    drift_preset = st.selectbox("Drift vs preset", ["(none)", *list_presets()], key="desk_preset")
+    refresh = st.number_input("Refresh every (s, 0 = off)", 0, 3600, 30, step=5, key="desk_refresh")
+
+try:
+    broker = get_broker(broker_name)
+    targets = preset_targets(drift_preset) if drift_preset != "(none)" else None
+except (EngineError, BrokerError) as e:
+    st.error(f"Cannot use {broker_name}: {e}")
+    st.stop()
+
+
+def _cancel(order_id: str | None) -> None:
+    """Button callback (runs before the page): cancel one order, or all (None); problems shown on the page."""
+    try:
+        rows = cancel_all(broker, origin="app") if order_id is None else []
+        if order_id is not None:
+            cancel_order(broker, order_id, origin="app")
+    except BrokerError as e:
+        rows = [{"id": order_id, "symbol": "", "error": str(e)}]
+    st.session_state["desk_cancel_errors"] = [f"{r['id']} {r['symbol']}: {r['error']}" for r in rows if r["error"]]
+
+
+@st.fragment(run_every=refresh or None)
+def live_view() -> None:
+    for message in st.session_state.pop("desk_cancel_errors", []):
+        st.error(f"cancel failed: {message}")
+    try:
+        summary, positions = positions_view(broker, targets=targets)
+        orders = orders_view(broker, "open")
+    except (EngineError, BrokerError) as e:
+        st.error(f"{broker_name}: {type(e).__name__}: {e}")
+        return
+    cur = summary["currency"]
+    st.caption(f"{broker_name} [{'LIVE' if summary['live'] else 'PAPER'}] account {summary['account_id']} ({cur})")
+    cols = st.columns(6)
+    day = summary["day_pnl"]
+    cols[0].metric(f"Equity ({cur})", f"{summary['equity']:,.2f}")
+    cols[1].metric(
+        f"Day P&L ({cur})",
+        "n/a" if day is None else f"{day:+,.2f}",
+        None if day is None else f"{summary['day_pnl_pct'] * 100:+.2f} %",
+    )
+    cols[2].metric(f"Cash ({cur})", f"{summary['cash']:,.2f}")
+    cols[3].metric(f"Buying power ({cur})", f"{summary['buying_power']:,.2f}")
+    cols[4].metric(f"Gross / net ({cur})", f"{summary['gross_exposure']:,.0f} / {summary['net_exposure']:,.0f}")
+    cols[5].metric("Leverage", f"{summary['leverage']:.2f}x")
+
+    st.subheader("Positions")
+    if positions.empty:
+        st.info("No positions.")
+    else:
+        st.dataframe(positions.set_index("symbol"))
+
+    st.subheader("Open orders")
+    if orders.empty:
+        st.info("No open orders.")
+        return
+    st.dataframe(orders.set_index("id"))
+    for row in orders.itertuples():
+        label = f"Cancel {row.side} {row.quantity:g} {row.symbol} ({row.type})"
+        st.button(label, key=f"desk_cancel_{row.id}", on_click=_cancel, args=(row.id,))
+    st.button("Cancel all open orders", key="desk_cancel_all", on_click=_cancel, args=(None,))
+
+
+live_view()
+
+st.subheader("Flatten")
+st.caption(
+    "Turns the kill switch on, cancels every open order and closes every position at market. Safe to repeat: "
+    "an interrupted flatten resumes."
+)
+typed = st.text_input(f"Type {CONFIRM_WORD} to confirm", key="desk_flatten_confirm")
+if st.button("Flatten everything", key="desk_flatten", type="primary", disabled=typed.strip() != CONFIRM_WORD):
+    try:
+        report = flatten(broker, origin="app")
+    except BrokerError as e:
+        st.error(f"flatten failed: {e}")
+    else:
+        (st.success if report.status == "flat" else st.warning)(report.summary())
