@@ -137,3 +137,17 @@ def test_cli_blotter_cancel_flatten_and_exit_codes(alpaca_env, capsys):
     assert main(["orders", "list", "--status", "bogus"]) == 2
     err = capsys.readouterr().err
     assert "invalid choice: 'bogus'" in err and len(err.splitlines()) == 1
+
+
+def test_cli_flatten_of_a_live_account_needs_yes_live(alpaca_env, monkeypatch, capsys):
+    monkeypatch.setenv("ALPACA_LIVE", "1")
+    monkeypatch.setenv("IVYBT_ALLOW_LIVE", "1")
+    fake = alpaca_env
+    fake.set_position("SPY", 3, 450.0)
+    assert main(["flatten", "--yes", "--broker", "alpaca"]) == 2
+    err = capsys.readouterr().err
+    assert "LIVE account: add --yes-live" in err and len(err.splitlines()) == 1
+    assert fake.positions == {"SPY": {"qty": 3.0, "avg": 450.0}} and fake.orders_created == 0
+    assert kill_switch_reason() is None  # refused before anything happened
+    assert main(["flatten", "--yes", "--yes-live", "--broker", "alpaca", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sent"] == 1 and fake.positions == {}
