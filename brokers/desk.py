@@ -18,10 +18,12 @@ import pandas as pd
 
 from brokers.base import Broker, OrderRejected, OrderStatus, check_order_query, retry
 from brokers.services import Origin
-from engine.errors import ConfigError
+from engine.data import load_market_data
+from engine.errors import ConfigError, EngineError
 from engine.ops.audit_log import AuditLog
 from engine.ops.desk import account_summary as summarize
 from engine.ops.desk import filter_orders, orders_frame, positions_frame, previous_session_equity
+from engine.ops.desk import previous_closes as closes_before_today
 from engine.ops.desk_store import DeskStore
 from engine.ops.signals import generate_signals
 from engine.store.presets import load_preset
@@ -54,19 +56,35 @@ def preset_targets(preset: str) -> dict[str, float]:
     return dict(generate_signals(load_preset(preset), record=False).targets)
 
 
+def workspace_previous_closes(symbols: list[str], now: datetime | None = None) -> dict[str, float]:
+    """The previous session's close per symbol from the engine's data (workspace imports, then the bundled
+    sample; refresh them with `ivybt signals --refresh` or the Data page). A symbol without data is left out."""
+    out: dict[str, float] = {}
+    for sym in symbols:
+        try:
+            out.update(closes_before_today(load_market_data([sym]).close, now))
+        except EngineError:
+            continue
+    return out
+
+
 def positions_view(
     broker: Broker,
     targets: Mapping[str, float] | None = None,
     previous_closes: Mapping[str, float] | None = None,
     store: DeskStore | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    """(account summary, positions frame): P&L, weight, drift vs `targets` and open orders per symbol."""
+    """(account summary, positions frame): P&L, weight, drift vs `targets` and open orders per symbol.
+
+    previous_closes: per symbol, for today's P&L; None = from the workspace data (workspace_previous_closes).
+    """
     summary = account_view(broker, store=store)
     positions = _read(broker.positions)
     symbols = sorted({p.symbol for p in positions})  # a target symbol not held needs no price
     prices = _read(lambda: broker.latest_prices(symbols)) if symbols else {}
     open_orders = _read(lambda: broker.orders("open"))
-    frame = positions_frame(positions, prices, summary["equity"], previous_closes, targets, open_orders)
+    closes = workspace_previous_closes(symbols) if previous_closes is None else previous_closes
+    frame = positions_frame(positions, prices, summary["equity"], closes, targets, open_orders)
     return summary, frame
 
 

@@ -73,6 +73,19 @@ def previous_session_equity(history: pd.Series, now: datetime | None = None) -> 
     return float(earlier.iloc[-1]) if len(earlier) else None
 
 
+def previous_closes(close: pd.DataFrame, now: datetime | None = None) -> dict[str, float]:
+    """Per column of a daily close frame (index: session dates), the last close of a session before today's
+    New York date; a column without one is left out."""
+    today = _ts(now or datetime.now(UTC)).tz_convert(MARKET_TZ).date()
+    before = close[[pd.Timestamp(t).date() < today for t in close.index]]
+    out = {}
+    for sym in before.columns:
+        col = before[sym].dropna()
+        if len(col):
+            out[str(sym)] = float(col.iloc[-1])
+    return out
+
+
 def exposure(positions: Iterable[Any]) -> tuple[float, float]:
     """(gross, net) exposure in currency: sum of |market value| and sum of market value."""
     values = [float(p.market_value) for p in positions]

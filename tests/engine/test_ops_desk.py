@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from engine.ops.desk import exposure, filter_orders, previous_session_equity
+from engine.ops.desk import exposure, filter_orders, previous_closes, previous_session_equity
 
 
 def test_previous_session_is_by_new_york_date():
@@ -37,3 +37,12 @@ def test_exposure_and_filters():
     assert filter_orders(orders, symbol=" spy ") == [orders[0], orders[2]]
     assert filter_orders(orders, side="sell") == orders[1:]
     assert filter_orders(orders, since="2026-03-09") == [orders[0]]
+
+
+def test_previous_closes_are_of_an_earlier_session():
+    close = pd.DataFrame(
+        {"A": [10.0, 11.0, 12.0], "B": [20.0, float("nan"), 22.0], "C": [float("nan"), float("nan"), 5.0]},
+        index=pd.to_datetime(["2026-03-06", "2026-03-09", "2026-03-10"]),
+    )
+    now = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # March 10 in New York: that bar is today's, not previous
+    assert previous_closes(close, now) == {"A": 11.0, "B": 20.0}

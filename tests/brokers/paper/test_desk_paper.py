@@ -15,6 +15,7 @@ from brokers.paper.adapter import PaperBroker
 from brokers.paper.prices import StaticPrices
 from brokers.services import kill_switch_status, switch_kill_switch
 from engine.config import Costs
+from engine.data import SAMPLE_DIR
 from engine.ops.audit_log import AuditLog
 from engine.ops.desk_store import DeskStore
 
@@ -160,3 +161,12 @@ def test_flatten_turns_the_kill_switch_on(paper):
     assert kill_switch_status() is None
     assert flatten(paper, timeout=5, poll=0.01).status == "flat"
     assert kill_switch_status() == "flatten"
+
+
+def test_todays_pnl_from_the_workspace_data_by_default(paper, px):
+    paper.submit(OrderRequest("SPY", 10, "buy"))
+    px.prices["SPY"] = 700.0
+    bars = pd.read_csv(SAMPLE_DIR / "SPY.csv")  # the bundled sample ends before today: its last close
+    prev = float(bars["close"].iloc[-1])
+    _, frame = positions_view(paper)
+    assert frame.set_index("symbol").loc["SPY", "today_pnl"] == pytest.approx(10 * (700.0 - prev))
