@@ -54,3 +54,17 @@ def test_flatten_long_short_and_limits_then_noop(ib, tws_fake):
     again = flatten(ib, timeout=5, poll=0.05)
     assert again.status == "flat" and again.sent == 0 and again.canceled == []
     assert tws_fake.orders_created == created
+
+
+def test_flatten_interrupted_by_a_dropped_connection_resumes(ib, tws_fake, ib_log):
+    ib_log.allow(r"Peer closed connection")
+    _book(tws_fake, ib)
+    tws_fake.drop_on_order = tws_fake.place_order_msgs + 1  # the first close fills, then the socket closes
+    first = flatten(ib, timeout=5, poll=0.05, attempts=1)
+    assert first.status == "interrupted" and "BrokerUnavailable" in first.errors[0]
+    assert len(tws_fake.positions) == 1  # one of the two closed, the other not yet
+    second = flatten(ib, timeout=5, poll=0.05)
+    assert second.resumed and second.run_id == first.run_id and second.status == "flat", second.summary()
+    assert second.sent == 1 and tws_fake.positions == {}
+    closes = sorted(o["ref"] for o in tws_fake.orders.values() if o["ref"].startswith(first.run_id))
+    assert closes == [f"{first.run_id}-QQQ", f"{first.run_id}-SPY"]  # each close sent once
