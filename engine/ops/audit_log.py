@@ -26,16 +26,13 @@ import json
 import math
 import sqlite3
 from collections.abc import Mapping
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
-from os import PathLike
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from engine.store.jsonable import dumps
-from engine.store.sqlite import connect, ensure_schema, transaction
+from engine.store.sqlite import Store, transaction
 
 COMPONENT = "audit_log"
 EVENT_KINDS: tuple[str, ...] = (
@@ -158,18 +155,11 @@ def _json(value: Any) -> str:
     return dumps(value, nat="NaT", sort_keys=True)
 
 
-class AuditLog:
+class AuditLog(Store):
     """The audit tables in one SQLite file (default: the workspace database). Safe across processes."""
 
-    def __init__(self, path: str | PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else None
-        with self._conn() as conn:
-            ensure_schema(conn, COMPONENT, MIGRATIONS)
-
-    def _conn(self) -> closing[sqlite3.Connection]:
-        conn = connect(self.path)
-        conn.row_factory = sqlite3.Row
-        return closing(conn)
+    COMPONENT = COMPONENT
+    MIGRATIONS = MIGRATIONS
 
     # ------------------------------------------------------------------ events
     def event(

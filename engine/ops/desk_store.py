@@ -11,17 +11,13 @@ Tables are created through `engine.store.sqlite.ensure_schema` (component "desk"
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
-from contextlib import closing
 from datetime import UTC, datetime
-from os import PathLike
-from pathlib import Path
 
 import pandas as pd
 
 from engine.metrics.curve import drawdown
-from engine.store.sqlite import connect, ensure_schema, transaction
+from engine.store.sqlite import Store, transaction
 
 COMPONENT = "desk"
 MIGRATIONS: tuple[str, ...] = (
@@ -55,18 +51,11 @@ def _iso(ts: datetime | None) -> str:
     return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
-class DeskStore:
+class DeskStore(Store):
     """Account snapshots and flatten runs in one SQLite file (default: the workspace database)."""
 
-    def __init__(self, path: str | PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else None
-        with self._conn() as conn:
-            ensure_schema(conn, COMPONENT, MIGRATIONS)
-
-    def _conn(self) -> closing[sqlite3.Connection]:
-        conn = connect(self.path)
-        conn.row_factory = sqlite3.Row
-        return closing(conn)
+    COMPONENT = COMPONENT
+    MIGRATIONS = MIGRATIONS
 
     # ------------------------------------------------------------------ equity history
     def record_snapshot(

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from os import PathLike
 from pathlib import Path
+from typing import ClassVar
 
 from engine.errors import EngineError
 from engine.store.workspace import db_path
@@ -76,3 +77,22 @@ def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+class Store:
+    """Base of a component's tables in one SQLite file (default: the workspace database, read at every call so
+    IVYBT_HOME may change), migrated to `MIGRATIONS` on construction. Safe to share between processes."""
+
+    COMPONENT: ClassVar[str]
+    MIGRATIONS: ClassVar[Sequence[str]]
+
+    def __init__(self, path: str | PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        with self._conn() as conn:
+            ensure_schema(conn, self.COMPONENT, self.MIGRATIONS)
+
+    def _conn(self) -> closing[sqlite3.Connection]:
+        """A new connection (rows by column name) that a `with` block closes."""
+        conn = connect(self.path)
+        conn.row_factory = sqlite3.Row
+        return closing(conn)
