@@ -25,6 +25,7 @@ from typing import Any
 from brokers.base import Broker, BrokerError, OrderRequest, OrderStatus, retry
 from brokers.desk import cancel_all
 from brokers.services import Origin, kill_switch_status, switch_kill_switch
+from engine.alerts import alert
 from engine.ops.audit_log import AuditLog
 from engine.ops.desk_store import DeskStore
 
@@ -147,9 +148,13 @@ def flatten(
         rep.status = "interrupted"
         rep.errors.append(f"{type(e).__name__}: {e}")
         audit("error", f"interrupted: {type(e).__name__}: {e}; run flatten again to resume", error=type(e).__name__)
+        alert("flatten", f"Flatten INTERRUPTED on {broker.name} ({origin})", f"{rep.errors[-1]}; run flatten again")
         return rep
     rep.status = "flat" if not rep.still_open and not rep.still_held else "incomplete"
     if rep.status == "flat":
         desk.finish_flatten_run(run_id)
-    audit("execute", f"result {rep.status.upper()}: {len(rep.canceled)} canceled, {rep.sent} sent", status=rep.status)
+    summary = f"{len(rep.canceled)} canceled, {rep.sent} sent"
+    audit("execute", f"result {rep.status.upper()}: {summary}", status=rep.status)
+    held = ", ".join(f"{s} {q:g}" for s, q in rep.still_held.items()) or "none"
+    alert("flatten", f"Flatten {rep.status.upper()} on {broker.name} ({origin})", f"{summary}; still held: {held}")
     return rep

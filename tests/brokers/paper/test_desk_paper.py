@@ -14,6 +14,7 @@ from brokers.flatten import flatten
 from brokers.paper.adapter import PaperBroker
 from brokers.paper.prices import StaticPrices
 from brokers.services import kill_switch_status, switch_kill_switch
+from engine.alerts import Inbox
 from engine.config import Costs
 from engine.data import SAMPLE_DIR
 from engine.ops.audit_log import AuditLog
@@ -148,6 +149,8 @@ def test_flatten_long_and_short_with_open_limits_then_noop(paper, px):
     assert kinds.count("order") == 2 and kinds.count("ack") == 2 and kinds.count("fill") == 2
     assert "result FLAT" in trail["message"].iloc[0]
     assert DeskStore().flatten_run(rep.run_id)["status"] == "done"
+    note = [n for n in Inbox().list() if n.event == "flatten"]
+    assert len(note) == 1 and "FLAT" in note[0].title and "2 sent" in note[0].text  # the in-app alert
 
     n_orders = len(paper.orders("all"))
     again = flatten(paper, timeout=5, poll=0.01)
