@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.notifications import notification_bell
+
 st.set_page_config(page_title="IvyBT", page_icon=":material/monitoring:", layout="wide")
 
 PAGES = {
@@ -24,4 +26,6 @@ PAGES = {
     ],
 }
 
-st.navigation(PAGES).run()
+nav = st.navigation(PAGES)
+notification_bell()  # the sidebar bell on every page
+nav.run()
