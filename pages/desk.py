@@ -1,5 +1,6 @@
 """Desk: the account at a glance (equity, day P&L, exposure), positions with P&L and drift, open orders with
-cancel buttons, and the emergency flatten behind a typed confirmation.
+cancel buttons, the equity history (snapshots and drawdown, with the chosen preset's backtest rebased beside
+it: engine.ops.desk_tracking), and the emergency flatten behind a typed confirmation.
 
 Thin: widgets -> one brokers.desk / brokers.flatten call -> draw. The account part refreshes itself every N
 seconds (st.fragment(run_every=...)); each refresh reads the account through the desk, so it is snapshotted
@@ -11,10 +12,12 @@ from __future__ import annotations
 import streamlit as st
 
 from brokers.base import BrokerError
-from brokers.desk import cancel_all, cancel_order, orders_view, positions_view, preset_targets
+from brokers.desk import cancel_all, cancel_order, equity_history, orders_view, positions_view, preset_targets
 from brokers.flatten import flatten
 from brokers.registry import REGISTRY
 from engine.errors import EngineError
+from engine.figures.equity import equity_figure
+from engine.ops.desk_tracking import preset_tracking
 from engine.store.presets import list_presets
 from ui.daily_ops_view import get_broker
 from ui.shell import ensure_navigation
@@ -91,6 +94,31 @@ def live_view() -> None:
 
 
 live_view()
+
+st.subheader("Equity history")
+try:
+    history = equity_history(broker)
+    tracking = preset_tracking(drift_preset, history["equity"]) if drift_preset != "(none)" else None
+except (EngineError, BrokerError) as e:
+    st.warning(f"Equity history: {type(e).__name__}: {e}")
+else:
+    st.caption(
+        "Every account read is a snapshot. With a preset chosen, its backtest over the same dates, rebased to the "
+        "first snapshot's equity, is drawn beside the live equity."
+    )
+    if tracking is not None and tracking.empty:
+        st.info(f"No {drift_preset} backtest bars over the snapshot dates.")
+    st.plotly_chart(
+        equity_figure(
+            history["equity"],
+            benchmark=tracking,
+            name="Live",
+            benchmark_name=f"Backtest ({drift_preset})",
+            title="Equity history",
+            drawdown=True,
+        ),
+        key="desk_equity_history",
+    )
 
 st.subheader("Flatten")
 st.caption(

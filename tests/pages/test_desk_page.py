@@ -1,7 +1,11 @@
 """AppTest of the Desk page on the paper broker (workspace in tmp_path): account cards, positions with P&L,
-cancel one open order, then flatten behind the typed confirmation."""
+cancel one open order, then flatten behind the typed confirmation; the equity history with a preset's backtest
+rebased beside it."""
 
 from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -9,8 +13,9 @@ import pytest
 from brokers.base import OrderRequest
 from brokers.paper.adapter import PaperBroker
 from engine.data import SAMPLE_DIR
+from engine.ops.desk_store import DeskStore
 from engine.ops.risk import kill_switch_reason
-from tests.pages.page_helpers import assert_clean, frame, page
+from tests.pages.page_helpers import ROOT, assert_clean, chart_traces, frame, page
 
 
 def last_close(symbol: str) -> float:
@@ -58,3 +63,32 @@ def test_positions_cancel_and_flatten_on_paper(workspace):
     assert not at.exception and not at.error
     assert any("FLAT" in s.value for s in at.success)
     assert paper.positions() == [] and kill_switch_reason() == "flatten"
+
+
+def test_equity_history_with_the_preset_backtest_rebased_beside_it(workspace, presets):
+    presets.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "presets" / "spy_trend.json", presets / "spy_trend.json")
+    paper = PaperBroker()
+    account_id = paper.account().account_id
+    store = DeskStore()
+    # two earlier snapshots inside the bundled sample's dates (SPY bars on 2026-06-01 .. 2026-06-05)
+    store.record_snapshot("paper", account_id, 95_000.0, 95_000.0, 0.0, 0.0, datetime(2026, 6, 1, 20, tzinfo=UTC))
+    store.record_snapshot("paper", account_id, 97_000.0, 97_000.0, 0.0, 0.0, datetime(2026, 6, 3, 20, tzinfo=UTC))
+    at = desk_page()
+    at.run()
+    assert_clean(at)
+    (chart,) = at.get("plotly_chart")
+    traces = {t["name"]: t for t in chart_traces(chart)}
+    assert set(traces) == {"Live", "Drawdown"}
+    live = list(traces["Live"]["y"])
+    # the recorded snapshots first, then the page's own reads of the account (100,000 each: no positions)
+    assert live[:2] == [95_000.0, 97_000.0] and set(live[2:]) == {100_000.0}
+    assert list(traces["Drawdown"]["y"][:3]) == pytest.approx([0.0, 0.0, 0.0])
+
+    at.selectbox(key="desk_preset").select("spy_trend").run()
+    assert_clean(at)
+    (chart,) = at.get("plotly_chart")
+    traces = {t["name"]: t for t in chart_traces(chart)}
+    backtest = list(traces["Backtest (spy_trend)"]["y"])
+    # the page's own snapshots are dated today, after the sample's last bar: only the two recorded ones match
+    assert len(backtest) == 2 and backtest[0] == pytest.approx(95_000.0)
