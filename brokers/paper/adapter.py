@@ -19,7 +19,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from brokers.base import (
@@ -27,7 +27,6 @@ from brokers.base import (
     BrokerCapabilities,
     BrokerConfigError,
     Fill,
-    InsufficientFunds,
     InvalidOrder,
     NoReplace,
     OrderAck,
@@ -40,24 +39,15 @@ from brokers.base import (
     check_supported,
     matches_query,
 )
+from brokers.paper.ledger import ack_of, now_iso, status_of, try_fill
 from brokers.paper.prices import PriceSource, engine_last_close
 from brokers.paper.schema import COMPONENT, MIGRATIONS
 from engine.config import Costs
 from engine.errors import EngineError
-from engine.sim.costs import commission, fill_price
 from engine.store.sqlite import connect, ensure_schema, transaction
 from engine.store.workspace import db_path as workspace_db
 
-EPS = 1e-9
 DEFAULT_COSTS = Costs()  # frozen: one shared default is safe
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def _ts(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
 
 
 class PaperBroker(NoReplace):
@@ -100,7 +90,13 @@ class PaperBroker(NoReplace):
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO paper_account VALUES (1, ?, ?, ?, ?, ?)",
-                ("PAPER-" + uuid.uuid4().hex[:8].upper(), float(initial_cash), float(initial_cash), currency, _now()),
+                (
+                    "PAPER-" + uuid.uuid4().hex[:8].upper(),
+                    float(initial_cash),
+                    float(initial_cash),
+                    currency,
+                    now_iso(),
+                ),
             )
 
     # ------------------------------------------------------------------ plumbing
@@ -171,49 +167,17 @@ class PaperBroker(NoReplace):
         prices = self.latest_prices([r["symbol"] for r in rows])
         return [Position(r["symbol"], r["quantity"], r["avg_price"], r["quantity"] * prices[r["symbol"]]) for r in rows]
 
-    @staticmethod
-    def _status(r: sqlite3.Row) -> OrderStatus:
-        filled_at = _ts(r["updated_at"]) if r["filled_quantity"] > 0 else None  # a fill is its last update
-        return OrderStatus(
-            id=r["id"],
-            client_order_id=r["client_order_id"],
-            symbol=r["symbol"],
-            side=r["side"],
-            quantity=r["quantity"],
-            filled_quantity=r["filled_quantity"],
-            avg_fill_price=r["avg_fill_price"],
-            status=r["status"],
-            reason=r["reason"],
-            type=r["type"],
-            limit_price=r["limit_price"],
-            submitted_at=_ts(r["submitted_at"]),
-            filled_at=filled_at,
-        )
-
-    @staticmethod
-    def _ack(r: sqlite3.Row, duplicate: bool) -> OrderAck:
-        return OrderAck(
-            id=r["id"],
-            client_order_id=r["client_order_id"],
-            symbol=r["symbol"],
-            side=r["side"],
-            quantity=r["quantity"],
-            status=r["status"],
-            submitted_at=_ts(r["submitted_at"]),
-            duplicate=duplicate,
-        )
-
     def order(self, client_order_id: str) -> OrderStatus | None:
         with closing(self._connect()) as db:
             r = db.execute("SELECT * FROM paper_orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
-        return self._status(r) if r else None
+        return status_of(r) if r else None
 
     def orders(self, status: str = "open") -> list[OrderStatus]:
         """Orders in submission order: "open" (new / partially filled), "closed" or "all"."""
         check_order_query(status)
         with closing(self._connect()) as db:
             rows = db.execute("SELECT * FROM paper_orders ORDER BY submitted_at, rowid").fetchall()
-        return [self._status(r) for r in rows if matches_query(r["status"], status)]
+        return [status_of(r) for r in rows if matches_query(r["status"], status)]
 
     def fills(self, client_order_id: str | None = None) -> list[Fill]:
         """Executions, oldest first (optionally of one order)."""
@@ -250,18 +214,18 @@ class PaperBroker(NoReplace):
         check_supported(order, self.capabilities, self.name)  # stop / bracket types: not wired here yet
         known = self._find(order.client_order_id)
         if known is not None:
-            return self._ack(known, duplicate=True)
+            return ack_of(known, duplicate=True)
         if not self.capabilities.fractional and order.quantity != int(order.quantity):
             raise OrderRejected(f"paper broker: fractional quantity {order.quantity} {order.symbol} not allowed")
         price = self.latest_prices([order.symbol])[order.symbol]
-        now = _now()
+        now = now_iso()
         try:
             with self._tx() as db:
                 row = db.execute(
                     "SELECT * FROM paper_orders WHERE client_order_id = ?", (order.client_order_id,)
                 ).fetchone()
                 if row is not None:  # another process got there between our check and our lock
-                    return self._ack(row, duplicate=True)
+                    return ack_of(row, duplicate=True)
                 oid = uuid.uuid4().hex
                 db.execute(
                     "INSERT INTO paper_orders (id, client_order_id, symbol, side, quantity, type, limit_price,"
@@ -280,8 +244,10 @@ class PaperBroker(NoReplace):
                         now,
                     ),
                 )
-                self._try_fill(
+                try_fill(
                     db,
+                    self.costs,
+                    self.capabilities.shorting,
                     oid,
                     order.symbol,
                     order.side,
@@ -294,82 +260,16 @@ class PaperBroker(NoReplace):
                     now,
                 )
                 row = db.execute("SELECT * FROM paper_orders WHERE id = ?", (oid,)).fetchone()
-                return self._ack(row, duplicate=False)
+                return ack_of(row, duplicate=False)
         except sqlite3.IntegrityError:
             known = self._find(order.client_order_id)
             if known is None:
                 raise
-            return self._ack(known, duplicate=True)
+            return ack_of(known, duplicate=True)
 
     def _find(self, client_order_id: str) -> sqlite3.Row | None:
         with closing(self._connect()) as db:
             return db.execute("SELECT * FROM paper_orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
-
-    def _try_fill(
-        self,
-        db: sqlite3.Connection,
-        oid: str,
-        symbol: str,
-        side: str,
-        qty: float,
-        otype: str,
-        limit: float | None,
-        tif: str,
-        cid: str,
-        price: float,
-        now: str,
-    ) -> None:
-        """Fill order `oid` inside the caller's transaction if it is marketable; update cash and position."""
-        signed = qty if side == "buy" else -qty
-        px = fill_price(price, signed, self.costs)
-        if otype == "limit":
-            if limit is None:
-                raise InvalidOrder(f"paper broker: limit order {cid} has no limit price (limit_price {limit!r})")
-            if (side == "buy" and px > limit + EPS) or (side == "sell" and px < limit - EPS):
-                if tif in ("ioc", "fok"):
-                    db.execute(
-                        "UPDATE paper_orders SET status='canceled', reason=?, updated_at=? WHERE id=?",
-                        (f"limit {limit} not marketable at {px:.6g} ({tif})", now, oid),
-                    )
-                return
-        fee = commission(qty, px, self.costs)
-        cash = db.execute("SELECT cash FROM paper_account WHERE id = 1").fetchone()["cash"]
-        pos = db.execute("SELECT quantity, avg_price FROM paper_positions WHERE symbol = ?", (symbol,)).fetchone()
-        held, avg = (pos["quantity"], pos["avg_price"]) if pos else (0.0, 0.0)
-        if side == "buy":
-            cost = qty * px + fee
-            if cost > cash + EPS:
-                raise InsufficientFunds(
-                    f"paper broker: buy {qty:g} {symbol} at {px:.6g} needs {cost:,.2f} "
-                    f"(incl. commission {fee:,.2f}) but cash is {cash:,.2f}"
-                )
-        elif not self.capabilities.shorting and qty > held + EPS:
-            raise OrderRejected(f"paper broker: sell {qty:g} {symbol} exceeds the position {held:g} (shorting is off)")
-        new_cash = cash - signed * px - fee
-        new_qty = held + signed
-        if abs(new_qty) <= EPS:
-            db.execute("DELETE FROM paper_positions WHERE symbol = ?", (symbol,))
-        else:
-            if held == 0 or (held > 0) != (new_qty > 0):
-                new_avg = px  # opened, or flipped through zero: the remainder was bought/sold at px
-            elif abs(new_qty) > abs(held):
-                new_avg = (held * avg + signed * px) / new_qty  # added to the position
-            else:
-                new_avg = avg  # reduced: the average cost of what is left does not change
-            db.execute(
-                "INSERT INTO paper_positions (symbol, quantity, avg_price) VALUES (?,?,?) "
-                "ON CONFLICT(symbol) DO UPDATE SET quantity=excluded.quantity, avg_price=excluded.avg_price",
-                (symbol, new_qty, new_avg),
-            )
-        db.execute("UPDATE paper_account SET cash = ? WHERE id = 1", (new_cash,))
-        db.execute(
-            "INSERT INTO paper_fills VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (uuid.uuid4().hex, oid, cid, symbol, side, qty, px, price, fee, now),
-        )
-        db.execute(
-            "UPDATE paper_orders SET status='filled', filled_quantity=?, avg_fill_price=?, updated_at=? WHERE id=?",
-            (qty, px, now, oid),
-        )
 
     def match_open_orders(self) -> list[OrderStatus]:
         """Re-check resting limit orders against the latest prices; fill the marketable ones.
@@ -387,10 +287,12 @@ class PaperBroker(NoReplace):
                 row = db.execute("SELECT * FROM paper_orders WHERE id = ?", (o.id,)).fetchone()
                 if row is None or row["status"] not in ("new", "partially_filled"):
                     continue
-                now = _now()
+                now = now_iso()
                 try:
-                    self._try_fill(
+                    try_fill(
                         db,
+                        self.costs,
+                        self.capabilities.shorting,
                         o.id,
                         o.symbol,
                         o.side,
@@ -409,7 +311,7 @@ class PaperBroker(NoReplace):
                     )
                 after = db.execute("SELECT * FROM paper_orders WHERE id = ?", (o.id,)).fetchone()
             if after["status"] != row["status"]:
-                changed.append(self._status(after))
+                changed.append(status_of(after))
         return changed
 
     def cancel(self, order_id: str) -> None:
@@ -424,7 +326,7 @@ class PaperBroker(NoReplace):
                 raise OrderRejected(f"paper broker: order {order_id!r} is {row['status']}, not cancelable")
             db.execute(
                 "UPDATE paper_orders SET status='canceled', reason='canceled by user', updated_at=? WHERE id=?",
-                (_now(), row["id"]),
+                (now_iso(), row["id"]),
             )
 
     def reset(self, cash: float | None = None) -> str:
