@@ -1,4 +1,4 @@
-"""IvyBT: the Streamlit entry point. Page config and navigation only; every page lives in pages/.
+"""IvyBT: the Streamlit entry point. Page config, navigation and the sidebar notification bell; every page lives in pages/.
 
 Run with `streamlit run app.py` (binds to 127.0.0.1 per .streamlit/config.toml).
 """
