@@ -14,6 +14,7 @@ from engine.errors import EngineError
 from engine.ops.audit_log import AuditLog
 from engine.ops.rebalance import RebalancePlan, build_plan
 from engine.ops.risk import RiskLimits, check_plan, kill_switch_reason, load_limits
+from engine.ops.round_trips import closed_trades
 from engine.ops.signals import SignalReport
 
 
@@ -104,6 +105,7 @@ def _make_plan(
         signal_id=signal.signal_id,
         cash_buffer=cash_buffer,
         whole_shares=_whole_share_symbols(broker, symbols),
+        risk_per_trade=limits.risk_per_trade,
     )
     history = log.equity_history(broker.name, acct.account_id)
     checks = check_plan(
@@ -113,6 +115,7 @@ def _make_plan(
         kill_switch=kill_switch_reason(),
         now=now,
         market_open=_market_open(broker),
+        trades=closed_trades(log, broker.name, acct.account_id),
     )
     return plan.with_checks(checks)
 

@@ -73,7 +73,9 @@ class RebalancePlan:
     equity / cash: the account's at planning time. prices: reference price per managed symbol.
     target_quantities: symbol -> signed units after the plan. positions: current signed units (managed
     symbols). unmanaged: symbol -> market value of holdings outside the preset (left alone). stops: stop
-    distance per symbol (fraction) for the per-trade risk check. checks: filled by `with_checks`.
+    distance per symbol (fraction) for the per-trade risk check. take_profits: take-profit distance per symbol
+    (fraction) for the reward:risk check. risk_per_trade: the sizing rule the plan was built with (None = not
+    sized by risk); sizing: (symbol, message) per target it capped. checks: filled by `with_checks`.
     """
 
     plan_id: str
@@ -101,6 +103,9 @@ class RebalancePlan:
     signal_id: int | None = None
     created_at: str = ""
     whole_shares: tuple[str, ...] = ()
+    take_profits: dict[str, float | None] = field(default_factory=dict)
+    risk_per_trade: float | None = None
+    sizing: tuple[tuple[str, str], ...] = ()
 
     @property
     def approved(self) -> bool:
@@ -188,6 +193,9 @@ class RebalancePlan:
             "min_notional": self.min_notional,
             "costs_bps": self.costs_bps,
             "stops": self.stops,
+            "take_profits": self.take_profits,
+            "risk_per_trade": self.risk_per_trade,
+            "sizing": [list(x) for x in self.sizing],
             "checks": [c.__dict__ for c in self.checks],
             "approved": self.approved,
             "signal_id": self.signal_id,
@@ -254,11 +262,16 @@ def build_plan(
     signal_id: int | None = None,
     cash_buffer: float = 0.001,
     whole_shares: Collection[str] = (),
+    take_profits: Mapping[str, float | None] | None = None,
+    risk_per_trade: float | None = None,
 ) -> RebalancePlan:
     """Build the (unchecked) plan. positions: symbol -> signed units held (any symbols); position_values:
     symbol -> market value (for the unmanaged ones; default units x price when the price is known).
     cash_buffer: fraction of equity not spent on long targets (see module docstring). whole_shares: symbols
-    ordered in whole units even when `fractional` (the broker's non-fractionable assets).
+    ordered in whole units even when `fractional` (the broker's non-fractionable assets). risk_per_trade
+    (fraction of equity, None = off): a target that opens or adds exposure on a symbol with a stop distance d is
+    capped so the added units lose at most risk_per_trade x equity at the stop: units = risk_per_trade x equity
+    / (entry - stop), with entry - stop = price x d (a symbol without a stop is left to the risk checks).
 
     Raises DataError if a target symbol has no valid price, ConfigError on a non-finite equity.
     """
@@ -283,10 +296,13 @@ def build_plan(
     sells: list[PlannedOrder] = []
     buys: list[PlannedOrder] = []
     skipped: list[tuple[str, str]] = []
+    sizing: list[tuple[str, str]] = []
     for sym in sorted(targets):
         w, px, cur = float(targets[sym]), float(prices[sym]), managed[sym]
         frac = fractional and sym not in whole
         tgt = target_quantity(w, equity, px, costs_bps, frac, cash_buffer)
+        if risk_per_trade is not None:
+            tgt = _risk_sized(sym, tgt, cur, px, float(equity), (stops or {}).get(sym), risk_per_trade, frac, sizing)
         delta = -cur if tgt == 0 else round_quantity(tgt - cur, frac)  # a close sells exactly what is held
         qty = round(abs(delta), QTY_DECIMALS + 3)
         if qty <= 0:
@@ -348,4 +364,40 @@ def build_plan(
         signal_id=signal_id,
         created_at=datetime.now(UTC).isoformat(),
         whole_shares=tuple(sorted(whole)),
+        take_profits=dict(take_profits or {}),
+        risk_per_trade=risk_per_trade,
+        sizing=tuple(sizing),
     )
+
+
+def _risk_sized(
+    sym: str,
+    tgt: float,
+    cur: float,
+    px: float,
+    equity: float,
+    stop: float | None,
+    risk: float,
+    fractional: bool,
+    sizing: list[tuple[str, str]],
+) -> float:
+    """`tgt` capped so the units it adds lose at most `risk` x equity at the stop (see build_plan)."""
+    if tgt == 0 or stop is None or not stop > 0 or equity <= 0:
+        return tgt
+    base = 0.0 if cur != 0 and (cur > 0) != (tgt > 0) else cur  # a flip opens the whole new side
+    added = abs(tgt) - abs(base)
+    distance = px * stop
+    cap = risk * equity / distance
+    if added <= cap + 1e-9:
+        return tgt
+    capped = round_quantity(math.copysign(abs(base) + cap, tgt), fractional)
+    stop_px = px - distance if tgt > 0 else px + distance
+    sizing.append(
+        (
+            sym,
+            f"{sym}: target {abs(tgt):g} units capped to {abs(capped):g}: risk_per_trade {risk:g} x equity "
+            f"{equity:,.2f} / |entry {px:,.2f} - stop {stop_px:,.2f}| = {cap:,.4f} units"
+            + (f" added to the {abs(base):g} held" if base else ""),
+        )
+    )
+    return capped

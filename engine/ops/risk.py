@@ -1,4 +1,6 @@
 """Pre-trade risk checks of a rebalance plan, and the kill switch (DESIGN §8).
+Long because: every pre-trade rule with its limit and message sits in one place (the limits, the checks and
+the kill switch they trip); the account's round trips are engine.ops.round_trips.
 
 Every check returns a `CheckResult` ("pass", "warn" or "fail", with the measured value, the limit and a
 sentence saying why). Any "fail" blocks the plan; `require_approved` raises `RiskCheckFailed` naming each
@@ -18,6 +20,17 @@ Definitions (all measured on the plan's post-trade portfolio at the plan's refer
 - drawdown = 1 - equity / (highest equity recorded for this account).
 - data_fresh: stale signals fail on a live account and warn on paper accounts (offline sample data is old).
 - kill_switch: the file `<workspace>/KILL_SWITCH` exists (its text is the reason): everything is blocked.
+- risk_sizing (risk_per_trade, default 1%): the plan sizes a new position (or what an order adds) from the
+  risk and the stop distance: units = risk_per_trade x equity / |entry - stop| (engine.ops.rebalance); the check
+  reports each cap with its numbers. A new position without a stop FAILS, naming the symbol, when the plan
+  has stops configured for other symbols; when no stop is configured at all (a strategy without stops) the
+  sizing cannot apply and the check warns, like per_trade_risk (the rule needs its input; nothing invented).
+- reward_risk (min_reward_risk, default 2.0): for a new position with a take-profit, take_profit distance /
+  stop distance (= (take_profit - entry) / (entry - stop)) must reach the minimum, else the plan is refused.
+- consecutive_losses (max_consecutive_losses, default 3): the account's last N closed round trips (FIFO per
+  symbol over the audit log's filled orders, `closed_trades`, counted from the last time a person turned the
+  kill switch off) all lost: FAIL; executing such a plan (`require_approved`) engages the kill switch with the
+  count and the trades as its reason and raises a "risk_stop" alert. It stays on until a person turns it off.
 - market_hours (only when the broker has a clock): a warning, never a block, when the market is closed (market
   orders then wait for the next open, at that open's price).
 """
@@ -33,12 +46,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import Field, StrictBool, StrictFloat
+from pydantic import Field, StrictBool, StrictFloat, StrictInt
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from engine.alerts import alert
 from engine.errors import ConfigError, EngineError
 from engine.ops.checks import FAIL, PASS, WARN, CheckResult
 from engine.ops.rebalance import RebalancePlan
+from engine.ops.round_trips import losing_streak
 from engine.store.workspace import workspace_dir
 from engine.validation import FORBID, parse, validated
 
@@ -68,6 +83,9 @@ class RiskLimits:
     daily_loss_limit: equity drop since the first snapshot of the day (New York date).
     max_drawdown: equity drop from the highest recorded equity.
     allow_stale_data: let stale signals through on live accounts too.
+    max_consecutive_losses: stop trading (kill switch) after this many losing round trips in a row.
+    risk_per_trade: size a new position so its loss at the stop is this fraction of equity.
+    min_reward_risk: smallest (take_profit - entry) / (entry - stop) of a new position with a take-profit.
     """
 
     max_gross_leverage: Limit = 1.0
@@ -77,6 +95,9 @@ class RiskLimits:
     daily_loss_limit: Limit | None = 0.05
     max_drawdown: Limit | None = 0.07
     allow_stale_data: StrictBool = False
+    max_consecutive_losses: Annotated[StrictInt, Field(ge=1, le=1000)] | None = 3
+    risk_per_trade: Annotated[StrictFloat, Field(gt=0, le=1, allow_inf_nan=False)] | None = 0.01
+    min_reward_risk: Annotated[StrictFloat, Field(gt=0, le=100, allow_inf_nan=False)] | None = 2.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,12 +184,14 @@ def check_plan(
     kill_switch: str | None = None,
     now: datetime | None = None,
     market_open: bool | None = None,
+    trades: pd.DataFrame | None = None,
 ) -> tuple[CheckResult, ...]:
     """Evaluate every pre-trade check on `plan` (pure: the caller supplies equity history and kill switch).
 
     equity_history: recorded account equity (UTC timestamps -> equity) BEFORE this plan; the plan's own
     equity is the current value. kill_switch: the reason if the switch is on, else None. market_open: the
-    broker clock's answer (None = the broker has no clock: no market_hours check).
+    broker clock's answer (None = the broker has no clock: no market_hours check). trades: the account's
+    closed round trips (`closed_trades`), oldest first, for the consecutive-losses rule (None = none known).
     """
     limits = limits or RiskLimits()
     now = now or datetime.now(UTC)
@@ -248,6 +271,9 @@ def check_plan(
         out.append(CheckResult("max_order_notional", PASS, 0.0, limits.max_order_notional, "no orders"))
 
     out.append(_trade_risk(plan, limits, eq))
+    out.append(_sizing_check(plan, limits))
+    out.append(_reward_risk_check(plan, limits))
+    out.append(_losses_check(trades, limits))
 
     history = equity_history if equity_history is not None else pd.Series(dtype="float64")
     start = _day_start(history, now)
@@ -354,12 +380,116 @@ def _trade_risk(plan: RebalancePlan, limits: RiskLimits, eq: float) -> CheckResu
 
 
 def require_approved(plan: RebalancePlan) -> None:
-    """Raise RiskCheckFailed listing every failed check of `plan` (no checks run = not approved)."""
+    """Raise RiskCheckFailed listing every failed check of `plan` (no checks run = not approved). A failed
+    consecutive_losses check first engages the kill switch (its message is the reason) and alerts "risk_stop"."""
     if not plan.checks:
         raise RiskCheckFailed(f"plan {plan.plan_id}: risk checks have not been run")
     failed = [c for c in plan.checks if c.status == FAIL]
+    stop = next((c for c in failed if c.name == "consecutive_losses"), None)
+    if stop is not None and kill_switch_reason() is None:
+        set_kill_switch(True, f"risk stop: {stop.message}")
+        alert("risk_stop", f"Trading stopped: {int(stop.value or 0)} consecutive losing trades", stop.message)
     if failed:
         raise RiskCheckFailed(
             f"plan {plan.plan_id} blocked by {len(failed)} risk check(s): "
             + "; ".join(f"{c.name}: {c.message}" for c in failed)
         )
+
+
+def _opening(o: Any) -> float:
+    """Units an order opens or adds (a flip opens the whole new side); 0 when it only reduces."""
+    cur, tgt = o.current_quantity, o.target_quantity
+    flip = cur != 0 and tgt != 0 and (cur > 0) != (tgt > 0)
+    return abs(tgt) if flip else max(0.0, abs(tgt) - abs(cur))
+
+
+def _sizing_check(plan: RebalancePlan, limits: RiskLimits) -> CheckResult:
+    risk = limits.risk_per_trade
+    if risk is None:
+        return CheckResult("risk_sizing", PASS, None, None, "no risk-per-trade sizing set")
+    configured = any(v is not None for v in plan.stops.values())
+    missing = sorted(o.symbol for o in plan.orders if _opening(o) > 0 and plan.stops.get(o.symbol) is None)
+    if missing and configured:
+        return CheckResult(
+            "risk_sizing",
+            FAIL,
+            float(len(missing)),
+            risk,
+            f"risk_per_trade {risk:g}: new position(s) {missing} have no stop, so their size cannot follow "
+            "from the risk; set a stop for them",
+        )
+    if missing:
+        return CheckResult(
+            "risk_sizing",
+            WARN,
+            None,
+            risk,
+            f"no stop configured (new position(s) {missing}): risk_per_trade {risk:g} sizing not applied",
+        )
+    if plan.risk_per_trade is None:
+        return CheckResult("risk_sizing", PASS, None, risk, "plan built without risk sizing (per_trade_risk governs)")
+    if plan.sizing:
+        return CheckResult("risk_sizing", PASS, float(len(plan.sizing)), risk, "; ".join(msg for _, msg in plan.sizing))
+    return CheckResult("risk_sizing", PASS, 0.0, risk, f"every new position within risk_per_trade {risk:g}")
+
+
+def _reward_risk_check(plan: RebalancePlan, limits: RiskLimits) -> CheckResult:
+    need = limits.min_reward_risk
+    if need is None:
+        return CheckResult("reward_risk", PASS, None, None, "no reward:risk minimum set")
+    worst: tuple[float, str] | None = None
+    bad: list[str] = []
+    for o in plan.orders:
+        tp, stop = plan.take_profits.get(o.symbol), plan.stops.get(o.symbol)
+        if _opening(o) <= 0 or tp is None or stop is None or not stop > 0:
+            continue
+        ratio = tp / stop
+        px = o.reference_price
+        long = o.target_quantity > 0
+        tp_px, stop_px = (px * (1 + tp), px * (1 - stop)) if long else (px * (1 - tp), px * (1 + stop))
+        text = (
+            f"{o.symbol}: reward:risk {ratio:.2f} = |take_profit {tp_px:,.2f} - entry {px:,.2f}| / "
+            f"|entry {px:,.2f} - stop {stop_px:,.2f}|"
+        )
+        if ratio < need - TOL:
+            bad.append(text)
+        if worst is None or ratio < worst[0]:
+            worst = (ratio, text)
+    if bad:
+        return CheckResult(
+            "reward_risk",
+            FAIL,
+            worst[0] if worst else None,
+            need,
+            "order(s) refused: " + "; ".join(bad) + f" is below the minimum {need:.2f}",
+        )
+    if worst is None:
+        return CheckResult("reward_risk", PASS, None, need, "no new position with a take-profit and a stop")
+    return CheckResult("reward_risk", PASS, worst[0], need, f"lowest {worst[1]}, minimum {need:.2f}")
+
+
+def _losses_check(trades: pd.DataFrame | None, limits: RiskLimits) -> CheckResult:
+    n = limits.max_consecutive_losses
+    if n is None:
+        return CheckResult("consecutive_losses", PASS, None, None, "no consecutive-losses limit set")
+    streak = losing_streak(trades)
+    if len(streak) >= n:
+        listed = "; ".join(
+            f"{r.symbol} {r.quantity:g} @ {r.entry_price:,.2f} -> {r.exit_price:,.2f} ({r.pnl:+,.2f})"
+            for r in streak.itertuples()
+        )
+        return CheckResult(
+            "consecutive_losses",
+            FAIL,
+            float(len(streak)),
+            float(n),
+            f"{len(streak)} consecutive losing trades (limit {n}): {listed}; trading stops until a person "
+            "turns the kill switch off",
+        )
+    return CheckResult(
+        "consecutive_losses",
+        PASS,
+        float(len(streak)),
+        float(n),
+        f"{len(streak)} consecutive losing trade(s), limit {n}",
+    )
