@@ -10,6 +10,10 @@ State lives in its own tables (prefix `paper_`, brokers.paper.schema) of `engine
 default and survives a restart. Connections come from the one SQLite helper (`engine.store.sqlite`: WAL, busy
 timeout, numbered migrations). Every write is one `BEGIN IMMEDIATE` transaction and `client_order_id` is UNIQUE,
 so the same id submitted twice, even by two processes at once, fills once.
+
+Stop, stop-limit and trailing-stop orders, brackets and OCO pairs rest and are walked over the bars that arrived
+since (`bar_source`, brokers.paper.resting) on every read (`orders`, `order`, `positions`, `account`) and
+`match_open_orders`; `replace` modifies a resting order in place and cancelling a parent cancels its legs.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ from brokers.base import (
     BrokerConfigError,
     Fill,
     InvalidOrder,
-    NoReplace,
     OrderAck,
     OrderRejected,
     OrderRequest,
@@ -39,8 +42,10 @@ from brokers.base import (
     check_supported,
     matches_query,
 )
+from brokers.orders import ORDER_CLASSES, ORDER_TYPES
 from brokers.paper.ledger import ack_of, now_iso, status_of, try_fill
-from brokers.paper.prices import PriceSource, engine_last_close
+from brokers.paper.prices import BarSource, PriceSource, engine_bars, engine_last_close
+from brokers.paper.resting import RESTING_SQL, RESTING_TYPES, activate_legs, advance, cancel_group, place, replace_row
 from brokers.paper.schema import COMPONENT, MIGRATIONS
 from engine.config import Costs
 from engine.errors import EngineError
@@ -50,7 +55,7 @@ from engine.store.workspace import db_path as workspace_db
 DEFAULT_COSTS = Costs()  # frozen: one shared default is safe
 
 
-class PaperBroker(NoReplace):
+class PaperBroker:
     """Simulated broker on SQLite: market orders fill at once at the latest price with the engine's costs.
 
     Args:
@@ -61,6 +66,8 @@ class PaperBroker(NoReplace):
         fractional: accept fractional quantities (default True).
         allow_short: allow sells beyond the held quantity (default False: no margin, no shorting).
         currency: account currency label.
+        bar_source: callable symbol -> open/high/low/close bars for resting stop / trailing / bracket / OCO
+            orders; default `engine_bars` (the engine's data source).
     """
 
     name = "paper"
@@ -74,6 +81,7 @@ class PaperBroker(NoReplace):
         fractional: bool = True,
         allow_short: bool = False,
         currency: str = "USD",
+        bar_source: BarSource | None = None,
     ) -> None:
         if not isinstance(initial_cash, (int, float)) or not math.isfinite(initial_cash) or initial_cash < 0:
             raise BrokerConfigError(f"paper broker: initial_cash {initial_cash!r} must be a number >= 0")
@@ -82,8 +90,14 @@ class PaperBroker(NoReplace):
         self.db_path = Path(db_path) if db_path is not None else workspace_db()
         self.costs = costs
         self.price_source: PriceSource = price_source or engine_last_close
+        self.bar_source: BarSource = bar_source or engine_bars
         self.capabilities = BrokerCapabilities(
-            fractional=fractional, shorting=allow_short, order_types=("market", "limit"), live=False, min_notional=0.0
+            fractional=fractional,
+            shorting=allow_short,
+            order_types=ORDER_TYPES,
+            live=False,
+            min_notional=0.0,
+            order_classes=ORDER_CLASSES,
         )
         with closing(self._connect()) as db:
             ensure_schema(db, COMPONENT, MIGRATIONS)
@@ -119,6 +133,26 @@ class PaperBroker(NoReplace):
     def close(self) -> None:
         """Nothing to release: every call opens and closes its own connection."""
 
+    def _advance(self) -> None:
+        """Walk the resting stop / trailing / bracket / OCO orders over the bars since their last bar."""
+        with closing(self._connect()) as db:
+            rows = db.execute(RESTING_SQL).fetchall()
+        if rows:
+            advance(self._tx, rows, self.bar_source, self.costs, self.capabilities.shorting)
+
+    def replace(
+        self,
+        order_id: str,
+        quantity: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        trail: float | None = None,
+    ) -> OrderAck:
+        """Modify a resting order in place (None = unchanged; `trail` in the order's own trail unit)."""
+        self._advance()
+        with self._tx() as db:
+            return ack_of(replace_row(db, order_id, quantity, limit_price, stop_price, trail), duplicate=False)
+
     # ------------------------------------------------------------------ prices
     def latest_prices(self, symbols: Sequence[str]) -> dict[str, float]:
         """Latest price per symbol from the price source; PriceUnavailable names any symbol without one."""
@@ -146,6 +180,7 @@ class PaperBroker(NoReplace):
     # ------------------------------------------------------------------ reads
     def account(self) -> Account:
         """Cash plus positions marked at the latest prices. No margin: buying power = max(cash, 0)."""
+        self._advance()
         with closing(self._connect()) as db:
             acct = db.execute("SELECT * FROM paper_account WHERE id = 1").fetchone()
             rows = db.execute("SELECT symbol, quantity FROM paper_positions").fetchall()
@@ -162,22 +197,26 @@ class PaperBroker(NoReplace):
 
     def positions(self) -> list[Position]:
         """Holdings marked at the latest prices, sorted by symbol."""
+        self._advance()
         with closing(self._connect()) as db:
             rows = db.execute("SELECT * FROM paper_positions ORDER BY symbol").fetchall()
         prices = self.latest_prices([r["symbol"] for r in rows])
         return [Position(r["symbol"], r["quantity"], r["avg_price"], r["quantity"] * prices[r["symbol"]]) for r in rows]
 
     def order(self, client_order_id: str) -> OrderStatus | None:
-        with closing(self._connect()) as db:
-            r = db.execute("SELECT * FROM paper_orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
-        return status_of(r) if r else None
+        return next((o for o in self.orders("all") if o.client_order_id == client_order_id), None)
 
     def orders(self, status: str = "open") -> list[OrderStatus]:
         """Orders in submission order: "open" (new / partially filled), "closed" or "all"."""
         check_order_query(status)
+        self._advance()
         with closing(self._connect()) as db:
             rows = db.execute("SELECT * FROM paper_orders ORDER BY submitted_at, rowid").fetchall()
-        return [status_of(r) for r in rows if matches_query(r["status"], status)]
+        legs: dict[str, tuple[str, ...]] = {}
+        for r in rows:
+            if r["parent_id"]:
+                legs[r["parent_id"]] = (*legs.get(r["parent_id"], ()), r["id"])
+        return [status_of(r, legs.get(r["id"], ())) for r in rows if matches_query(r["status"], status)]
 
     def fills(self, client_order_id: str | None = None) -> list[Fill]:
         """Executions, oldest first (optionally of one order)."""
@@ -211,13 +250,19 @@ class PaperBroker(NoReplace):
         """
         if not isinstance(order, OrderRequest):
             raise InvalidOrder(f"submit expects an OrderRequest, got {type(order).__name__}")
-        check_supported(order, self.capabilities, self.name)  # stop / bracket types: not wired here yet
+        check_supported(order, self.capabilities, self.name)
         known = self._find(order.client_order_id)
         if known is not None:
             return ack_of(known, duplicate=True)
         if not self.capabilities.fractional and order.quantity != int(order.quantity):
             raise OrderRejected(f"paper broker: fractional quantity {order.quantity} {order.symbol} not allowed")
+        if order.stop_loss_limit is not None:
+            raise OrderRejected(
+                f"paper broker: stop_loss_limit {order.stop_loss_limit!r} (a stop-limit bracket leg) is not supported"
+            )
         price = self.latest_prices([order.symbol])[order.symbol]
+        resting = order.type in RESTING_TYPES or order.order_class != "simple"
+        last_bar = str(self.bar_source(order.symbol).index[-1]) if resting else None
         now = now_iso()
         try:
             with self._tx() as db:
@@ -226,39 +271,7 @@ class PaperBroker(NoReplace):
                 ).fetchone()
                 if row is not None:  # another process got there between our check and our lock
                     return ack_of(row, duplicate=True)
-                oid = uuid.uuid4().hex
-                db.execute(
-                    "INSERT INTO paper_orders (id, client_order_id, symbol, side, quantity, type, limit_price,"
-                    " time_in_force, status, submitted_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        oid,
-                        order.client_order_id,
-                        order.symbol,
-                        order.side,
-                        float(order.quantity),
-                        order.type,
-                        order.limit_price,
-                        order.time_in_force,
-                        "new",
-                        now,
-                        now,
-                    ),
-                )
-                try_fill(
-                    db,
-                    self.costs,
-                    self.capabilities.shorting,
-                    oid,
-                    order.symbol,
-                    order.side,
-                    float(order.quantity),
-                    order.type,
-                    order.limit_price,
-                    order.time_in_force,
-                    order.client_order_id,
-                    price,
-                    now,
-                )
+                oid = place(db, order, price, last_bar, now, self.costs, self.capabilities.shorting)
                 row = db.execute("SELECT * FROM paper_orders WHERE id = ?", (oid,)).fetchone()
                 return ack_of(row, duplicate=False)
         except sqlite3.IntegrityError:
@@ -277,7 +290,9 @@ class PaperBroker(NoReplace):
         A resting buy that can no longer be paid for is rejected with the reason. Returns the orders that
         changed.
         """
-        open_orders = self.orders("open")
+        self._advance()
+        open_orders = [o for o in self.orders("open") if o.type == "limit" and not o.parent_id]
+        open_orders = [o for o in open_orders if o.order_class != "oco"]
         if not open_orders:
             return []
         prices = self.latest_prices(sorted({o.symbol for o in open_orders}))
@@ -310,6 +325,8 @@ class PaperBroker(NoReplace):
                         (str(e), now, o.id),
                     )
                 after = db.execute("SELECT * FROM paper_orders WHERE id = ?", (o.id,)).fetchone()
+                if after["status"] == "filled" and o.order_class == "bracket":
+                    activate_legs(db, o.id, str(self.bar_source(o.symbol).index[-1]))
             if after["status"] != row["status"]:
                 changed.append(status_of(after))
         return changed
@@ -328,6 +345,8 @@ class PaperBroker(NoReplace):
                 "UPDATE paper_orders SET status='canceled', reason='canceled by user', updated_at=? WHERE id=?",
                 (now_iso(), row["id"]),
             )
+            legs = db.execute("SELECT * FROM paper_orders WHERE parent_id = ?", (row["id"],)).fetchall()
+            cancel_group(db, legs, f"parent {row['client_order_id']} canceled")
 
     def reset(self, cash: float | None = None) -> str:
         """Start over: drop orders, fills and positions; cash = `cash` (default: the account's initial cash).

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+import pandas as pd
+
 from brokers.base import PriceUnavailable
 from engine.data import load_market_data
 from engine.errors import EngineError
 
 PriceSource = Callable[[Sequence[str]], Mapping[str, float]]
+BarSource = Callable[[str], pd.DataFrame]
+"""symbol -> its bars: columns open, high, low, close; ascending timestamps (resting-order triggers)."""
 
 
 def engine_last_close(symbols: Sequence[str]) -> dict[str, float]:
@@ -38,3 +42,27 @@ class StaticPrices:
 
     def __call__(self, symbols: Sequence[str]) -> dict[str, float]:
         return {s: self.prices[s] for s in symbols if s in self.prices}
+
+
+def engine_bars(symbol: str) -> pd.DataFrame:
+    """Default bar source: the symbol's open/high/low/close in the engine's default data source."""
+    try:
+        data = load_market_data([symbol])
+    except EngineError as e:
+        raise PriceUnavailable(f"no bars for {symbol!r}: {e}") from e
+    if symbol not in data.close.columns:
+        raise PriceUnavailable(f"no bars for {symbol!r} in the data source")
+    frame = pd.DataFrame({k: getattr(data, k)[symbol] for k in ("open", "high", "low", "close")})
+    return frame.dropna(subset=["close"])
+
+
+class StaticBars:
+    """A mutable bar table usable as a `bar_source` (tests): {symbol: frame}; replace a frame to add bars."""
+
+    def __init__(self, bars: Mapping[str, pd.DataFrame]) -> None:
+        self.bars = dict(bars)
+
+    def __call__(self, symbol: str) -> pd.DataFrame:
+        if symbol not in self.bars:
+            raise PriceUnavailable(f"no bars for {symbol!r}")
+        return self.bars[symbol]

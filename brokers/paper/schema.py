@@ -2,7 +2,9 @@
 
 Applied by `engine.store.sqlite.ensure_schema(conn, "paper", MIGRATIONS)`. Migration 1 is the schema the paper
 broker has always created, with CREATE TABLE IF NOT EXISTS: a database made before migrations were recorded
-already has these tables, and migrating it only records version 1 (nothing saved is touched).
+already has these tables, and migrating it only records version 1 (nothing saved is touched). Migration 2 adds
+the resting-order columns (stop / trailing prices, order class, bracket / OCO parent, last bar walked); the
+rows already saved keep their values and read as simple orders.
 """
 
 from __future__ import annotations
@@ -52,5 +54,15 @@ CREATE TABLE IF NOT EXISTS paper_fills (
     commission REAL NOT NULL,
     timestamp TEXT NOT NULL
 );
+""",
+    """
+ALTER TABLE paper_orders ADD COLUMN stop_price REAL;
+ALTER TABLE paper_orders ADD COLUMN trail_percent REAL;
+ALTER TABLE paper_orders ADD COLUMN trail_price REAL;
+ALTER TABLE paper_orders ADD COLUMN trail_extreme REAL;
+ALTER TABLE paper_orders ADD COLUMN order_class TEXT NOT NULL DEFAULT 'simple';
+ALTER TABLE paper_orders ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE paper_orders ADD COLUMN triggered INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE paper_orders ADD COLUMN last_bar TEXT
 """,
 )

@@ -49,4 +49,6 @@ def test_a_database_made_before_migrations_opens_with_everything_kept(tmp_path):
     broker.submit(OrderRequest("QQQ", 10, "buy", client_order_id="plan2-QQQ"))
     assert len(broker.fills()) == 2
     with closing(sqlite3.connect(db)) as conn:
-        assert conn.execute("SELECT version FROM schema_version WHERE component = 'paper'").fetchone() == (1,)
+        assert conn.execute("SELECT version FROM schema_version WHERE component = 'paper'").fetchone() == (
+            len(MIGRATIONS),
+        )

@@ -51,10 +51,12 @@ def test_stop_limit_arms_then_rests_as_a_limit():
     assert walk(w, bars((97, 98, 94.5))) == Hit(pd.Timestamp("2024-01-01"), 95.0, "stop")
 
 
-def test_paper_broker_refuses_types_it_does_not_declare(tmp_path):
-
+def test_paper_broker_refuses_a_stop_limit_bracket_leg_naming_it(tmp_path):
     b = PaperBroker(tmp_path / "p.db", price_source=StaticPrices({"SPY": 100.0}))
-    stop = OrderRequest("SPY", 1, "sell", type="stop", stop_price=95.0, client_order_id="p-stop")
-    with pytest.raises(OrderRejected, match=r"paper: order type 'stop' is not supported.*p-stop not sent"):
-        b.submit(stop)
-    assert b.orders("all") == [] and b.order("p-stop") is None
+    br = OrderRequest(
+        "SPY", 1, "buy", order_class="bracket", take_profit=110.0, stop_loss=95.0, stop_loss_limit=94.0,
+        client_order_id="p-br",
+    )  # fmt: skip
+    with pytest.raises(OrderRejected, match=r"stop_loss_limit 94.0"):
+        b.submit(br)
+    assert b.orders("all") == [] and b.order("p-br") is None
