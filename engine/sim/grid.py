@@ -23,8 +23,8 @@ from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import metrics_table
-from engine.sim.kernels import FILL_MODES, simulate_kernel
-from engine.sim.simulate import benchmark_values, rebalance_mask, stop_arrays
+from engine.sim.kernels import simulate_kernel
+from engine.sim.simulate import benchmark_values, kernel_settings, rebalance_mask, stop_arrays
 from engine.sim.trades import trade_records
 from engine.strategies.base import Strategy, make_params
 from engine.strategies.boundary import call_strategy
@@ -83,9 +83,7 @@ def run_grid(
     rebal = rebalance_mask(data.index, config.rebalance)
     has_custom_stops = strategy_cls.stop_fractions is not Strategy.stop_fractions
     shared_stops = None if has_custom_stops else stop_arrays(strategy_cls(params[0]), data, config)
-    costs, risk = config.costs, config.risk
-    growth = (1.0 + config.cash_rate) ** (1.0 / config.periods_per_year)
-    max_pos = float(risk.max_position) if risk.max_position is not None else np.inf
+    settings = kernel_settings(config)
     K, T = len(params), len(data)
     # (K, T) rows: each set writes one contiguous row; `.T` is the (T, K) view metrics read column-wise
     equity = np.empty((K, T))
@@ -109,16 +107,7 @@ def run_grid(
             sl,
             tp,
             ts,
-            float(config.initial_cash),
-            costs.commission_bps / 1e4,
-            float(costs.min_commission),
-            costs.slippage_bps / 1e4,
-            FILL_MODES[config.fill],
-            bool(config.fractional),
-            float(config.drift_threshold),
-            growth,
-            float(risk.max_leverage),
-            max_pos,
+            *settings,
             use_stops,
         )
         equity[k] = eq

@@ -102,6 +102,25 @@ def stop_arrays(strategy: Strategy, data: MarketData, config: BacktestConfig) ->
     return arrays, used
 
 
+def kernel_settings(config: BacktestConfig) -> tuple[float, float, float, float, int, bool, float, float, float, float]:
+    """The simulate kernel's scalar arguments from a config, in its order: initial cash, commission and slippage
+    as fractions, minimum commission, fill mode, fractional units, drift threshold, per-bar cash growth, maximum
+    leverage and maximum position (inf = none). One place for both the single backtest and the grid."""
+    costs, risk = config.costs, config.risk
+    return (
+        float(config.initial_cash),
+        costs.commission_bps / 1e4,
+        float(costs.min_commission),
+        costs.slippage_bps / 1e4,
+        FILL_MODES[config.fill],
+        bool(config.fractional),
+        float(config.drift_threshold),
+        (1.0 + config.cash_rate) ** (1.0 / config.periods_per_year),
+        float(risk.max_leverage),
+        float(risk.max_position) if risk.max_position is not None else np.inf,
+    )
+
+
 def run_backtest(
     data: MarketData,
     strategy: Strategy,
@@ -124,8 +143,6 @@ def run_backtest(
     weights = strategy_weights(strategy, data)
     (sl, tp, ts), use_stops = stop_arrays(strategy, data, config)
     arrays = data.to_arrays()
-    costs, risk = config.costs, config.risk
-    growth = (1.0 + config.cash_rate) ** (1.0 / config.periods_per_year)
     ro = jit.readonly
     outputs = jit.kernel(simulate_kernel, data.close.size)(
         arrays["open"],
@@ -137,16 +154,7 @@ def run_backtest(
         sl,
         tp,
         ts,
-        float(config.initial_cash),
-        costs.commission_bps / 1e4,
-        float(costs.min_commission),
-        costs.slippage_bps / 1e4,
-        FILL_MODES[config.fill],
-        bool(config.fractional),
-        float(config.drift_threshold),
-        growth,
-        float(risk.max_leverage),
-        float(risk.max_position) if risk.max_position is not None else np.inf,
+        *kernel_settings(config),
         use_stops,
     )
     return _wrap(data, strategy, config, benchmark_close, arrays["close"], *outputs)
