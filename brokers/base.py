@@ -210,6 +210,7 @@ class OrderStatus:
     order_class: str = "simple"
     parent_id: str = ""  # a bracket / OCO leg's parent order id ("" for a top-level order)
     legs: tuple[str, ...] = ()  # the leg order ids of a bracket / OCO parent
+    time_in_force: str = "day"  # one of brokers.orders.TIME_IN_FORCE
 
     @property
     def is_open(self) -> bool:

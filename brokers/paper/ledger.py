@@ -54,6 +54,7 @@ def status_of(r: sqlite3.Row, legs: tuple[str, ...] = ()) -> OrderStatus:
         order_class=str(_get(r, "order_class", "simple") or "simple"),
         parent_id=str(_get(r, "parent_id", "") or ""),
         legs=legs,
+        time_in_force=str(r["time_in_force"]),
     )
 
 
