@@ -48,6 +48,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "notify",
     "kill_switch",
     "account",
+    "protective",
 )
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -182,6 +183,25 @@ class AuditLog(Store):
                 (_now(), kind, plan_id, client_order_id, symbol, str(message), _json(payload or {})),
             )
             return _row_id(cur)
+
+    def event_once(self, kind: str, client_order_id: str, message: str, **fields: Any) -> bool:
+        """Append the event unless one of this kind and client_order_id exists (checked and written in one
+        transaction, so two processes record it once); True if this call wrote it."""
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"audit event kind {kind!r} is not one of {EVENT_KINDS}")
+        with self._conn() as conn, transaction(conn):
+            seen = conn.execute(
+                "SELECT 1 FROM audit_events WHERE kind = ? AND client_order_id = ? LIMIT 1", (kind, client_order_id)
+            ).fetchone()
+            if seen:
+                return False
+            conn.execute(
+                "INSERT INTO audit_events (ts, kind, plan_id, client_order_id, symbol, message, payload_json) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (_now(), kind, fields.get("plan_id"), client_order_id, fields.get("symbol"), str(message),
+                 _json(fields.get("payload") or {})),
+            )  # fmt: skip
+            return True
 
     def events(self, limit: int = 200, plan_id: str | None = None, kind: str | None = None) -> pd.DataFrame:
         """The newest `limit` events (newest first) as a frame: id, ts, kind, plan_id, client_order_id,
