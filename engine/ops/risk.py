@@ -16,7 +16,10 @@ Definitions (all measured on the plan's post-trade portfolio at the plan's refer
 - per_trade_risk = for each order that opens or adds exposure: added notional x stop distance / equity, where
   the stop distance is the tightest of the strategy's / preset's stop-loss and trailing stop for that symbol.
   Without any stop the risk is not measurable and the check warns (it does not invent one).
-- daily_loss = 1 - equity / (first equity recorded today, New York date), from the audit log's snapshots.
+- daily_loss = 1 - equity / (first equity recorded today, New York date), from the audit log's snapshots. A
+  plan executed past the limit engages the kill switch ("risk_stop" alert), like consecutive_losses; turned
+  off the same day, the next plan still past the limit engages it again (done for the day); it resets the
+  next New York day.
 - drawdown = 1 - equity / (highest equity recorded for this account).
 - data_fresh: stale signals fail on a live account and warn on paper accounts (offline sample data is old).
 - kill_switch: the file `<workspace>/KILL_SWITCH` exists (its text is the reason): everything is blocked.
@@ -39,7 +42,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -379,16 +382,24 @@ def _trade_risk(plan: RebalancePlan, limits: RiskLimits, eq: float) -> CheckResu
     )
 
 
+STOP_RULES: dict[str, Callable[[CheckResult], str]] = {
+    "consecutive_losses": lambda c: f"{int(c.value or 0)} consecutive losing trades",
+    "daily_loss": lambda c: f"daily loss {_pct(float(c.value or 0.0))}",
+}
+"""The checks whose failure stops trading (kill switch on) rather than only blocking the plan: name -> title."""
+
+
 def require_approved(plan: RebalancePlan) -> None:
     """Raise RiskCheckFailed listing every failed check of `plan` (no checks run = not approved). A failed
-    consecutive_losses check first engages the kill switch (its message is the reason) and alerts "risk_stop"."""
+    consecutive_losses or daily_loss check (STOP_RULES) first engages the kill switch (its message is the
+    reason) and alerts "risk_stop": trading stays stopped until a person turns the switch off."""
     if not plan.checks:
         raise RiskCheckFailed(f"plan {plan.plan_id}: risk checks have not been run")
     failed = [c for c in plan.checks if c.status == FAIL]
-    stop = next((c for c in failed if c.name == "consecutive_losses"), None)
+    stop = next((c for c in failed if c.name in STOP_RULES), None)
     if stop is not None and kill_switch_reason() is None:
         set_kill_switch(True, f"risk stop: {stop.message}")
-        alert("risk_stop", f"Trading stopped: {int(stop.value or 0)} consecutive losing trades", stop.message)
+        alert("risk_stop", f"Trading stopped: {STOP_RULES[stop.name](stop)}", stop.message)
     if failed:
         raise RiskCheckFailed(
             f"plan {plan.plan_id} blocked by {len(failed)} risk check(s): "

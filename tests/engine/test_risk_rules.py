@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from engine.alerts import Inbox
 from engine.errors import ConfigError
 from engine.ops.audit_log import AuditLog
 from engine.ops.rebalance import build_plan
@@ -137,3 +138,22 @@ def test_limits_bounds_name_the_value():
     with pytest.raises(ConfigError, match="risk_per_trade: 1.5"):
         RiskLimits(risk_per_trade=1.5)
     assert RiskLimits.from_dict({"max_consecutive_losses": None}).max_consecutive_losses is None
+
+
+def test_a_daily_loss_past_the_limit_engages_the_kill_switch_with_the_numbers():
+    p = plan({"A": 0.1})
+    start = pd.Timestamp("2024-03-08 14:35", tz="UTC")  # 09:35 New York: the day's first snapshot
+    history = pd.Series([106_000.0], index=[start])  # now 100,000: 1 - 100,000 / 106,000 = 5.66 % > 5 %
+    c = checks(p, equity_history=history)["daily_loss"]
+    assert c.status == "fail" and c.value == pytest.approx(1 - 100_000 / 106_000) and c.limit == 0.05
+    assert kill_switch_reason() is None
+    with pytest.raises(RiskCheckFailed, match="daily_loss"):
+        require_approved(p.with_checks(tuple(checks(p, equity_history=history).values())))
+    reason = kill_switch_reason()
+    assert reason is not None and reason.startswith("risk stop: ") and c.message in reason
+    (note,) = Inbox().list()
+    assert (note.event, note.level, note.title) == ("risk_stop", "error", "Trading stopped: daily loss 5.66%")
+    set_kill_switch(False)
+    # within the limit: the plan passes and nothing is engaged
+    ok = pd.Series([104_000.0], index=[start])
+    assert checks(p, equity_history=ok)["daily_loss"].status == "pass"
