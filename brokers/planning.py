@@ -1,8 +1,10 @@
 """Planning a signal on a broker's account: `plan_rebalance(signal, broker)`.
 
 It reads the account (equity, cash, positions, latest prices, which symbols trade in fractions, the market
-clock), builds the plan (engine.ops.rebalance), runs the pre-trade checks (engine.ops.risk) and stores plan and
-checks in the audit log. A planning error (no price, no account) writes an audit `error` event and is raised.
+clock), builds the plan (engine.ops.rebalance, with the signal's stops and take-profits for the risk checks and
+the preset's protective settings), runs the pre-trade checks (engine.ops.risk, plus brokers.protect's
+"protection" check: can this venue hold the preset's protective orders) and stores plan and checks in the audit
+log. A planning error (no price, no account) writes an audit `error` event and is raised.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from brokers.base import Broker, BrokerError, retry
+from brokers.protect import protection_check
 from engine.errors import EngineError
 from engine.ops.audit_log import AuditLog
 from engine.ops.rebalance import RebalancePlan, build_plan
@@ -102,6 +105,8 @@ def _make_plan(
         costs_bps=signal.costs_bps,
         stale=signal.stale,
         stops=signal.stops,
+        take_profits=signal.take_profits,
+        protection=signal.protection,
         signal_id=signal.signal_id,
         cash_buffer=cash_buffer,
         whole_shares=_whole_share_symbols(broker, symbols),
@@ -117,7 +122,7 @@ def _make_plan(
         market_open=_market_open(broker),
         trades=closed_trades(log, broker.name, acct.account_id),
     )
-    return plan.with_checks(checks)
+    return plan.with_checks((*checks, protection_check(plan, caps, broker.name)))
 
 
 def _record_plan(plan: RebalancePlan, log: AuditLog) -> None:

@@ -75,7 +75,9 @@ class RebalancePlan:
     symbols). unmanaged: symbol -> market value of holdings outside the preset (left alone). stops: stop
     distance per symbol (fraction) for the per-trade risk check. take_profits: take-profit distance per symbol
     (fraction) for the reward:risk check. risk_per_trade: the sizing rule the plan was built with (None = not
-    sized by risk); sizing: (symbol, message) per target it capped. checks: filled by `with_checks`.
+    sized by risk); sizing: (symbol, message) per target it capped. protection: the preset's stop_loss /
+    take_profit / trailing_stop fractions that are on (brokers.protect places them after the fills; {} = none).
+    checks: filled by `with_checks`.
     """
 
     plan_id: str
@@ -106,6 +108,7 @@ class RebalancePlan:
     take_profits: dict[str, float | None] = field(default_factory=dict)
     risk_per_trade: float | None = None
     sizing: tuple[tuple[str, str], ...] = ()
+    protection: dict[str, float] = field(default_factory=dict)
 
     @property
     def approved(self) -> bool:
@@ -201,6 +204,7 @@ class RebalancePlan:
             "signal_id": self.signal_id,
             "created_at": self.created_at,
             "whole_shares": list(self.whole_shares),
+            "protection": self.protection,
         }
 
 
@@ -264,6 +268,7 @@ def build_plan(
     whole_shares: Collection[str] = (),
     take_profits: Mapping[str, float | None] | None = None,
     risk_per_trade: float | None = None,
+    protection: Mapping[str, float] | None = None,
 ) -> RebalancePlan:
     """Build the (unchecked) plan. positions: symbol -> signed units held (any symbols); position_values:
     symbol -> market value (for the unmanaged ones; default units x price when the price is known).
@@ -272,6 +277,7 @@ def build_plan(
     (fraction of equity, None = off): a target that opens or adds exposure on a symbol with a stop distance d is
     capped so the added units lose at most risk_per_trade x equity at the stop: units = risk_per_trade x equity
     / (entry - stop), with entry - stop = price x d (a symbol without a stop is left to the risk checks).
+    protection: carried into the plan as is (see RebalancePlan).
 
     Raises DataError if a target symbol has no valid price, ConfigError on a non-finite equity.
     """
@@ -367,6 +373,7 @@ def build_plan(
         take_profits=dict(take_profits or {}),
         risk_per_trade=risk_per_trade,
         sizing=tuple(sizing),
+        protection=dict(protection or {}),
     )
 
 

@@ -54,6 +54,10 @@ class SignalReport:
         notional N costs at most N x (1 + costs_bps / 1e4), so the planner sizes buys with it.
     stops: symbol -> the tightest stop distance (fraction of the entry price: stop-loss or trailing stop) a
         trade entered now would get, from the strategy's stops on the last bar or the preset's; None = no stop.
+    take_profits: symbol -> the take-profit distance (fraction of the entry price) a trade entered now would
+        get, from the same sources as `stops`; None = no take-profit (the plan's reward:risk check reads it).
+    protection: the preset's own stop_loss / take_profit / trailing_stop (fractions, only the ones set): what
+        brokers.protect places at the broker after the entries fill ({} = no protective orders).
     """
 
     preset: str
@@ -73,6 +77,8 @@ class SignalReport:
     signal_id: int | None = None
     last_bars: dict[str, str] = field(default_factory=dict)
     stops: dict[str, float | None] = field(default_factory=dict)
+    take_profits: dict[str, float | None] = field(default_factory=dict)
+    protection: dict[str, float] = field(default_factory=dict)
 
     @property
     def gross(self) -> float:
@@ -106,6 +112,8 @@ class SignalReport:
             "signal_id": self.signal_id,
             "last_bars": self.last_bars,
             "stops": self.stops,
+            "take_profits": self.take_profits,
+            "protection": self.protection,
         }
 
 
@@ -164,13 +172,28 @@ def last_bar_targets(
     return out, notes
 
 
-def stop_distances(strategy: Any, data: MarketData, risk: Any) -> dict[str, float | None]:
-    """Per symbol the tightest of stop-loss and trailing stop (fraction) on the last bar, else None."""
+def stop_distances(
+    strategy: Any, data: MarketData, risk: Any
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """(stops, take_profits) per symbol on the last bar, fractions of the entry price, None = off: the tightest
+    of stop-loss and trailing stop, and the take-profit; from the strategy's `stop_fractions` for a key it
+    returns, else the preset's risk."""
     custom = call_strategy(strategy, "stop_fractions", data) or {}
+    return (
+        _distances(custom, data, risk, ("stop_loss", "trailing_stop")),
+        _distances(custom, data, risk, ("take_profit",)),
+    )
+
+
+def _distances(
+    custom: dict[str, pd.DataFrame], data: MarketData, risk: Any, keys: tuple[str, ...]
+) -> dict[str, float | None]:
+    """Per symbol the smallest positive finite value of `keys` on the last bar (the strategy's frame for a key
+    it returns, else the preset's scalar), or None."""
     out: dict[str, float | None] = {}
     for sym in data.symbols:
         cands = []
-        for key in ("stop_loss", "trailing_stop"):
+        for key in keys:
             if key in custom:
                 v = custom[key].reindex(columns=data.close.columns).iloc[-1].get(sym)
             else:
@@ -179,6 +202,14 @@ def stop_distances(strategy: Any, data: MarketData, risk: Any) -> dict[str, floa
                 cands.append(float(v))
         out[sym] = min(cands) if cands else None
     return out
+
+
+PROTECTION_KEYS: tuple[str, ...] = ("stop_loss", "take_profit", "trailing_stop")
+
+
+def protection_of(risk: Any) -> dict[str, float]:
+    """The preset risk's protective settings that are on: {key: fraction} over PROTECTION_KEYS."""
+    return {k: float(getattr(risk, k)) for k in PROTECTION_KEYS if getattr(risk, k) is not None}
 
 
 def generate_signals(
@@ -227,6 +258,7 @@ def generate_signals(
         late = sorted(s for s, d in last_bars.items() if pd.Timestamp(d) < expected)
         notes.append(f"stale data: last bar of {', '.join(late)} is before the expected session {expected.date()}")
 
+    stops, take_profits = stop_distances(strategy, data, request.config.risk)
     log = log if log is not None else (AuditLog() if record else None)
     prev_row = log.last_signal(p.name) if log is not None else None
     previous = {k: float(v) for k, v in prev_row["targets"].items()} if prev_row else None
@@ -246,7 +278,9 @@ def generate_signals(
         costs_bps=_compound_bps(request.config.costs.commission_bps, request.config.costs.slippage_bps),
         notes=tuple(notes),
         last_bars=last_bars,
-        stops=stop_distances(strategy, data, request.config.risk),
+        stops=stops,
+        take_profits=take_profits,
+        protection=protection_of(request.config.risk),
     )
     if record and log is not None:
         payload = report.to_dict()

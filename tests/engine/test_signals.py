@@ -89,6 +89,38 @@ def test_stopped_out_position_stays_flat_until_a_new_signal():
     assert rep2.targets == {"AAA": 1.0} and rep2.stops == {"AAA": None}
 
 
+def test_take_profits_and_protection_come_from_the_preset_risk():
+    p = Preset(
+        name="t_tp",
+        strategy="buy_and_hold",
+        symbols=("AAA", "BBB"),
+        risk={"stop_loss": 0.05, "take_profit": 0.12, "trailing_stop": 0.03},
+    )
+    rep = generate_signals(p, data=bars({"AAA": [10.0] * 5, "BBB": [20.0] * 5}), now="2024-03-11", record=False)
+    assert rep.take_profits == {"AAA": 0.12, "BBB": 0.12}
+    assert rep.stops == {"AAA": 0.03, "BBB": 0.03}  # the tighter of stop-loss and trailing stop
+    assert rep.protection == {"stop_loss": 0.05, "take_profit": 0.12, "trailing_stop": 0.03}
+    assert rep.to_dict()["take_profits"] == rep.take_profits and rep.to_dict()["protection"] == rep.protection
+    off = generate_signals(Preset(name="t_off", strategy="buy_and_hold", symbols=("AAA",)),
+                           data=bars({"AAA": [10.0] * 5}), now="2024-03-11", record=False)  # fmt: skip
+    assert off.take_profits == {"AAA": None} and off.protection == {}
+
+
+def test_take_profit_of_a_strategy_with_its_own_stops():
+    # constant closes with high/low 0.1 % around them: true range 0.002 x close on every bar, so ATR / close = 0.002
+    p = Preset(
+        name="t_trend",
+        strategy="ema_trend",
+        params={"length": 10, "atr_length": 5, "sl_atr": 2.0, "tp_atr": 4.0, "trail_atr": 3.0},
+        symbols=("AAA",),
+        risk={"take_profit": 0.5},
+    )
+    rep = generate_signals(p, data=bars({"AAA": [50.0] * 40}), now="2024-03-11", record=False)
+    assert rep.take_profits == {"AAA": pytest.approx(4.0 * 0.002)}  # the strategy's value wins over the preset's
+    assert rep.stops == {"AAA": pytest.approx(2.0 * 0.002)}
+    assert rep.protection == {"take_profit": 0.5}  # broker-side protection follows the preset's risk block only
+
+
 def test_caps_and_costs_of_the_preset_apply():
     p = Preset(
         name="t_cap",
