@@ -4,10 +4,14 @@
    typed confirmation (the account id);
 2. takes the plan's execution lease in the audit log, so two executions of one plan (two clicks, two tabs,
    two processes) run one after the other; the second finds every order already known and sends nothing;
-3. submits the sells, then, when the cash at planning time does not cover the buys, waits for the sells to
+3. shrinks or cancels the protective orders a planned order would compete with (brokers.protect.release);
+   submits the sells, then, when the cash at planning time does not cover the buys, waits for the sells to
    finish (polling order statuses until `timeout`), then submits the buys (brokers.executor);
 4. polls every order until it is final or `timeout` passes (a partial fill stays reported as partial);
-5. records each ack, fill (with slippage against the plan's reference price) and error; reconciles the
+5. gives every position of the plan's symbols the protective order of the preset's risk block, resized to the
+   position, and cancels those of closed positions (brokers.protect.protect_after; a step that fails makes
+   the execution "partial");
+6. records each ack, fill (with slippage against the plan's reference price) and error; reconciles the
    account's positions against the plan's target quantities (brokers.reconcile); optionally posts a webhook
    (brokers.notify).
 
@@ -27,6 +31,7 @@ import pandas as pd
 from brokers.base import Broker, BrokerConfigError, BrokerError
 from brokers.executor import OrderExecutor
 from brokers.notify import alert_result, notify_result
+from brokers.protect_repair import RepairStep, protect_after, release
 from brokers.reconcile import RECON_COLUMNS, ExecutionReport, overall_status, reconcile
 from engine.ops.audit_log import AuditLog
 from engine.ops.rebalance import RebalancePlan
@@ -91,6 +96,7 @@ def execute_plan(
             r.client_order_id: float(r.filled_quantity) for r in log.order_results(plan_id=plan.plan_id).itertuples()
         }
         ex = OrderExecutor(plan, broker, log, attempts, backoff, timeout, poll_interval, sleep)
+        steps = _protect(ex, release, plan, broker, log, timeout, poll_interval, sleep)
         for o in plan.sells:
             ex.submit(o)
         buys = plan.buys
@@ -101,6 +107,7 @@ def execute_plan(
             ex.submit(o)
         ex.wait(list(plan.orders))
         results = tuple(ex.result(o, before) for o in plan.orders)
+        steps += _protect(ex, protect_after, plan, broker, log, timeout, poll_interval, sleep)
         try:
             recon = reconcile(plan, broker, attempts=attempts, sleep=sleep)
         except BrokerError as e:
@@ -119,12 +126,42 @@ def execute_plan(
         )
         log.set_plan_status(plan.plan_id, status)
         report = ExecutionReport(
-            plan.plan_id, broker.name, status, results, recon, tuple(ex.errors), started, _now(), sent=len(ex.sent)
+            plan.plan_id,
+            broker.name,
+            status,
+            results,
+            recon,
+            tuple(ex.errors),
+            started,
+            _now(),
+            sent=len(ex.sent),
+            protection=tuple(s.__dict__ for s in steps),
         )
     finally:
         log.release_lease(plan.plan_id, owner)
     alert_result(plan, report)
     return notify_result(plan, report, log, webhook) if notify else report
+
+
+def _protect(
+    ex: OrderExecutor,
+    step: Callable[..., list[RepairStep]],
+    plan: RebalancePlan,
+    broker: Broker,
+    log: AuditLog,
+    timeout: float,
+    poll: float,
+    sleep: Callable[[float], None],
+) -> list[RepairStep]:
+    """Run a brokers.protect step; its failed steps (and a broker error) join the execution's errors."""
+    try:
+        steps = step(broker, plan, log=log, timeout=timeout, poll=poll, sleep=sleep)
+    except BrokerError as e:
+        ex.errors.append(f"protection: {type(e).__name__}: {e}")
+        log.event("error", f"protect: {type(e).__name__}: {e}", plan_id=plan.plan_id, payload={"stage": "protect"})
+        return []
+    ex.errors.extend(f"protection: {s.symbol}: {s.action} failed: {s.message}" for s in steps if not s.ok)
+    return steps
 
 
 def _admit(plan: RebalancePlan, broker: Broker, confirm: str | None, log: AuditLog) -> None:

@@ -53,7 +53,8 @@ class OrderResult:
 class ExecutionReport:
     """Outcome of `execute_plan`. status: "complete" (every order filled, no errors, no reconciliation
     residual), "partial" (something missing, open, rejected, mismatched, unconfirmed or a residual left) or
-    "failed" (nothing filled and errors)."""
+    "failed" (nothing filled and errors). protection: the protective-order steps (brokers.protect_repair.RepairStep
+    as dicts: symbol, action, ok, client_order_id, message) of the release before and the repair after the fills."""
 
     plan_id: str
     broker: str
@@ -65,6 +66,7 @@ class ExecutionReport:
     finished_at: str
     notified: bool | None = None
     sent: int = 0
+    protection: tuple[dict[str, Any], ...] = ()
 
     def orders_frame(self) -> pd.DataFrame:
         cols = [
@@ -87,6 +89,7 @@ class ExecutionReport:
         return (
             f"plan {self.plan_id} on {self.broker}: {self.status.upper()}; {filled}/{len(self.orders)} filled, "
             f"{self.sent} sent now, {len(self.errors)} error(s)"
+            + (f", {len(self.protection)} protective-order step(s)" if self.protection else "")
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +104,7 @@ class ExecutionReport:
             "finished_at": self.finished_at,
             "notified": self.notified,
             "sent": self.sent,
+            "protection": list(self.protection),
         }
 
 
