@@ -4,12 +4,14 @@
     ivybt account [history] [--broker NAME] [--json]
     ivybt orders list [--status open|closed|all] [--symbol S] [--side buy|sell] [--since DATE] [--broker] [--json]
     ivybt orders cancel ID [--broker NAME] [--json]
+    ivybt orders modify ID [--quantity Q] [--limit P] [--stop P] [--trail X] [--broker NAME] [--json]
     ivybt orders cancel-all --yes [--broker NAME] [--json]
     ivybt flatten --yes [--yes-live] [--timeout S] [--broker NAME] [--json]
 
 Every account read is snapshotted into the equity history (brokers.desk). `flatten` turns the kill switch on,
 cancels every open order and closes every position at market (brokers.flatten); on a LIVE account it also needs
-`--yes-live`. Exit codes: 0 done, 1 not complete (flatten not flat, a cancel failed), 2 bad input or a broker
+`--yes-live`. `orders modify` changes a resting order in place (brokers.desk.modify_order: checked before it is
+sent, audited). Exit codes: 0 done, 1 not complete (flatten not flat, a cancel failed), 2 bad input or a broker
 error (one line on stderr).
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import sys
 from typing import Any
 
 import pandas as pd
@@ -30,6 +33,7 @@ from brokers.desk import (
     cancel_all,
     cancel_order,
     equity_history,
+    modify_order,
     orders_view,
     positions_view,
     preset_targets,
@@ -37,6 +41,7 @@ from brokers.desk import (
 from brokers.flatten import flatten
 from brokers.registry import BROKER_NAMES
 from engine.cli.output import print_json, table_text
+from engine.ops.desk import orders_frame
 
 
 def quiet_ib() -> None:
@@ -64,8 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(q)
     q.set_defaults(func=history_cmd)
 
-    p = sub.add_parser("orders", help="the order blotter: list, cancel one, cancel all")
-    osub = p.add_subparsers(dest="orders_cmd", required=True, metavar="{list,cancel,cancel-all}")
+    p = sub.add_parser("orders", help="the order blotter: list, cancel one, cancel all, modify one")
+    osub = p.add_subparsers(dest="orders_cmd", required=True, metavar="{list,cancel,cancel-all,modify}")
     q = osub.add_parser("list", help="orders by state, symbol, side, time")
     q.add_argument("--status", default="open", choices=ORDER_QUERIES)
     q.add_argument("--symbol", default=None)
@@ -81,6 +86,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--yes", action="store_true", help="confirm")
     _common(q)
     q.set_defaults(func=orders_cancel_all_cmd)
+    q = osub.add_parser("modify", help="change an open order's quantity or prices (broker id or client_order_id)")
+    q.add_argument("order_id")
+    q.add_argument("--quantity", type=float, default=None, metavar="Q", help="new total quantity (units)")
+    q.add_argument("--limit", type=float, default=None, metavar="P", help="new limit price (limit, stop-limit)")
+    q.add_argument("--stop", type=float, default=None, metavar="P", help="new stop price (stop, stop-limit)")
+    q.add_argument(
+        "--trail", type=float, default=None, metavar="X", help="new trail of a trailing stop, in its own unit (% or $)"
+    )
+    _common(q)
+    q.set_defaults(func=orders_modify_cmd)
 
     p = sub.add_parser("flatten", help="EMERGENCY: kill switch on, cancel all orders, close all positions")
     p.add_argument("--yes", action="store_true", help="confirm")
@@ -185,11 +200,13 @@ def history_cmd(args: argparse.Namespace) -> int:
         frame = equity_history(broker)
     finally:
         broker.close()
+    for warning in frame.attrs.get("warnings", []):
+        print(f"ivybt: warning: {warning}", file=sys.stderr)
     out = frame.reset_index().assign(ts=lambda f: f["ts"].map(lambda t: t.isoformat()))
     if args.json:
         print_json({"broker": broker.name, "history": _records(out)})
         return 0
-    headers = ["time (UTC)", "equity", "cash", "gross", "net", "drawdown %"]
+    headers = ["time (UTC)", "equity", "cash", "gross", "net", "drawdown %", "source"]
     rows = [
         [
             r.ts[:19].replace("T", " "),
@@ -198,6 +215,7 @@ def history_cmd(args: argparse.Namespace) -> int:
             _num(r.gross_exposure),
             _num(r.net_exposure),
             _pct(r.drawdown),
+            r.source,
         ]  # fmt: skip
         for r in out.itertuples()
     ]
@@ -206,7 +224,8 @@ def history_cmd(args: argparse.Namespace) -> int:
 
 
 def _orders_table(frame: pd.DataFrame) -> str:
-    headers = ["id", "symbol", "side", "type", "qty", "filled", "limit", "tif", "status", "submitted (UTC)", "age (s)"]
+    headers = ["id", "symbol", "side", "type", "qty", "filled", "avg fill", "limit", "stop", "tif", "status"]
+    headers += ["submitted (UTC)", "age (s)"]
     rows = [
         [
             r.id,
@@ -215,7 +234,9 @@ def _orders_table(frame: pd.DataFrame) -> str:
             r.type,
             _num(r.quantity, ",.6g"),
             _num(r.filled, ",.6g"),
+            _num(r.avg_fill_price),
             _num(r.limit_price),
+            _num(r.stop_price),
             r.time_in_force or "",
             r.status,
             (r.submitted_at or "")[:19].replace("T", " "),
@@ -251,6 +272,19 @@ def orders_cancel_cmd(args: argparse.Namespace) -> int:
         print_json({"id": after.id, "client_order_id": after.client_order_id, "status": after.status})
     else:
         print(f"order {after.id} ({after.side} {after.quantity:g} {after.symbol}): {after.status}")
+    return 0
+
+
+def orders_modify_cmd(args: argparse.Namespace) -> int:
+    broker = _broker(args)
+    try:
+        after = modify_order(broker, args.order_id, args.quantity, args.limit, args.stop, args.trail, origin="cli")
+    finally:
+        broker.close()
+    if args.json:
+        print_json({"order": _records(orders_frame([after]))[0]})
+    else:
+        print(_orders_table(orders_frame([after])))
     return 0
 
 

@@ -1,22 +1,26 @@
 """The desk services both front ends use (the Desk page and `ivybt positions|orders|account`): read the account,
-positions and orders of a broker, cancel orders, and keep the account's equity history.
+positions and orders of a broker, cancel and modify orders, and keep the account's equity history.
 
 Every account read here is snapshotted into the workspace database (engine.ops.desk_store: equity, cash, gross /
 net exposure), so the equity history and the day P&L (against the previous session's last snapshot) build up
-as the desk is used. Cancels are audited (engine.ops.audit_log, kind "order"). The numbers themselves are
+as the desk is used; a broker that reports its own history (`portfolio_history`, Alpaca) has it imported too.
+Cancels and modifications are audited (engine.ops.audit_log, kind "order"). The numbers themselves are
 computed by engine.ops.desk (pure, broker-independent). Money in the account currency.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 
-from brokers.base import Broker, OrderRejected, OrderStatus, check_order_query, retry
+from brokers.base import Broker, BrokerError, OrderRejected, OrderStatus, check_order_query, retry
+from brokers.orders import NEEDS_LIMIT, NEEDS_STOP, is_price, order_problem
 from brokers.services import Origin
 from engine.data import load_market_data
 from engine.errors import ConfigError, EngineError
@@ -29,6 +33,9 @@ from engine.ops.signals import generate_signals
 from engine.store.presets import load_preset
 
 SIDES_FILTER: tuple[str, ...] = ("buy", "sell")
+MODIFY_FIELDS: tuple[str, ...] = ("quantity", "limit_price", "stop_price", "trail")
+"""What `modify_order` changes (`trail` in the order's own unit: percent or currency, as it was placed)."""
+logger = logging.getLogger(__name__)
 
 
 def _read(fn: Any) -> Any:
@@ -130,6 +137,126 @@ def cancel_order(broker: Broker, order_id: str, origin: Origin = "cli") -> Order
     return after
 
 
+def _new_values(
+    order: OrderStatus, quantity: float | None, limit_price: float | None, stop_price: float | None, trail: float | None
+) -> dict[str, float]:
+    """The fields that change (equal to the order's own = unchanged), each checked against the order's type."""
+    trail_now = order.trail_percent if order.trail_percent is not None else order.trail_price
+    given = {"quantity": quantity, "limit_price": limit_price, "stop_price": stop_price, "trail": trail}
+    now = {"quantity": order.quantity, "limit_price": order.limit_price, "stop_price": order.stop_price}
+    fits = {"limit_price": order.type in NEEDS_LIMIT, "stop_price": order.type in NEEDS_STOP}
+    fits["trail"] = order.type == "trailing_stop"
+    out: dict[str, float] = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        if not is_price(value):
+            raise OrderRejected(f"modify {order.id}: {name} {value!r} must be a number > 0")
+        if name != "quantity" and not fits[name]:
+            raise OrderRejected(f"modify {order.id}: {name} {value!r} given, but a {order.type} order has none")
+        if value != (trail_now if name == "trail" else now[name]):
+            out[name] = float(value)
+    if not out:
+        raise OrderRejected(f"modify {order.id}: nothing to change (give a new {'/'.join(MODIFY_FIELDS)})")
+    if "trail" in out and order.trail_percent is not None and out["trail"] >= 100:
+        raise OrderRejected(f"modify {order.id}: trail {out['trail']!r} is a percent and must be below 100")
+    q = out.get("quantity")
+    if q is not None and q <= order.filled_quantity:
+        raise OrderRejected(
+            f"modify {order.id}: quantity {q:g} must be above the {order.filled_quantity:g} already filled"
+        )
+    return out
+
+
+def _pair_problem(order: OrderStatus, new: Mapping[str, float], orders: list[OrderStatus]) -> str | None:
+    """For an order of a bracket / OCO: brokers.orders' price-side rules over the group after the change."""
+    parent_id = order.parent_id or (order.id if order.legs else "")
+    if not parent_id:
+        return None
+    group = [o for o in orders if parent_id in (o.id, o.parent_id)]
+    parent = next((o for o in group if o.id == parent_id), None)
+    if parent is None or parent.order_class not in ("bracket", "oco"):
+        return None
+    price = {o.id: (o.limit_price, o.stop_price) for o in group}
+    price[order.id] = (new.get("limit_price", order.limit_price), new.get("stop_price", order.stop_price))
+    legs = [o for o in group if o.parent_id == parent_id and o.is_open]
+    tp = next((price[o.id][0] for o in legs if o.type == "limit"), None)
+    sl = next((price[o.id][1] for o in legs if o.type == "stop"), None)
+    limit = price[parent.id][0]
+    entry = parent.type if parent.is_open else "market"  # a filled entry's limit no longer binds the exits
+    if parent.order_class == "oco":
+        entry = "limit"
+        tp = limit
+    if tp is None or sl is None:
+        return None  # one leg left: nothing to keep apart
+    view: dict[str, Any] = {
+        "take_profit": tp,
+        "stop_loss": sl,
+        "stop_loss_limit": None,
+        "trail_percent": None,
+        "trail_price": None,
+    }
+    view |= {"side": parent.side, "type": entry, "order_class": parent.order_class}
+    view |= {"limit_price": limit if entry == "limit" else None, "stop_price": None}
+    return order_problem(SimpleNamespace(**view))
+
+
+def modify_order(
+    broker: Broker,
+    order_id: str,
+    quantity: float | None = None,
+    limit_price: float | None = None,
+    stop_price: float | None = None,
+    trail: float | None = None,
+    origin: Origin = "cli",
+) -> OrderStatus:
+    """Modify one open order (broker id or client_order_id) in place through `broker.replace`; audited.
+
+    Checked before anything is sent (OrderRejected naming the value): the order exists and is open; each new
+    value is a number > 0 and fits the order's type (a limit price only on limit / stop-limit orders, a stop
+    price only on stop / stop-limit, `trail` only on a trailing stop, in its own unit: a percent below 100 or
+    currency); a quantity is above what already filled (fractions only where the broker takes them); at least
+    one value differs from the order's own; a bracket's / OCO's prices stay on the right sides (brokers.orders).
+    Sent once (not retried: a lost answer is not resent). Returns the order after the change (on a broker that
+    replaces with a new order id, the new order).
+    """
+    orders = _read(lambda: broker.orders("all"))
+    key = order_id.strip()
+    found = next((o for o in orders if key in (o.id, o.client_order_id)), None)
+    if found is None:
+        raise OrderRejected(f"{broker.name}: no order {order_id!r}")
+    if not found.is_open:
+        raise OrderRejected(f"{broker.name}: order {order_id} is {found.status}, not modifiable")
+    new = _new_values(found, quantity, limit_price, stop_price, trail)
+    q = new.get("quantity")
+    if q is not None and not broker.capabilities.fractional and q != int(q):
+        raise OrderRejected(f"modify {found.id}: quantity {q:g}: {broker.name} takes whole units only")
+    problem = _pair_problem(found, new, orders)
+    if problem:
+        raise OrderRejected(f"modify {found.id}: {problem}")
+    ack = broker.replace(found.id, **{k: new.get(k) for k in MODIFY_FIELDS})
+    after = _find(broker, ack.id) or _find(broker, ack.client_order_id) or found
+    old = {"quantity": found.quantity, "limit_price": found.limit_price, "stop_price": found.stop_price}
+    old["trail"] = found.trail_percent if found.trail_percent is not None else found.trail_price
+    changes = {k: [old[k], v] for k, v in new.items()}
+    text = ", ".join(f"{k} {old[k]} -> {v:g}" for k, v in new.items())
+    AuditLog().event(
+        "order",
+        f"order {found.id} ({found.side} {found.quantity:g} {found.symbol} {found.type}) modified: {text} ({origin})",
+        client_order_id=found.client_order_id,
+        symbol=found.symbol,
+        payload={
+            "broker": broker.name,
+            "order_id": found.id,
+            "new_order_id": after.id,
+            "changes": changes,
+            "status": after.status,
+            "origin": origin,
+        },
+    )
+    return after
+
+
 def cancel_all(
     broker: Broker, origin: Origin = "cli", keep_prefix: str = "", plan_id: str | None = None
 ) -> list[dict[str, Any]]:
@@ -172,12 +299,32 @@ def cancel_all(
     return out
 
 
-def equity_history(broker: Broker, store: DeskStore | None = None) -> pd.DataFrame:
-    """The account's snapshots (equity, cash, gross / net exposure) with their drawdown (fraction <= 0).
+def import_broker_history(broker: Broker, account_id: str, store: DeskStore | None = None) -> int:
+    """Import the equity history the broker reports itself (`broker.portfolio_history()`, when the adapter has
+    it: Alpaca) into the desk store; returns the number of new points (0 for a broker without one)."""
+    fetch = getattr(broker, "portfolio_history", None)
+    if not callable(fetch):
+        return 0
+    points = _read(fetch)
+    return (store or DeskStore()).import_history(broker.name, account_id, points, source=f"{broker.name} history")
 
-    Reads the account once (which adds today's snapshot) to know which account's history to show.
+
+def equity_history(broker: Broker, store: DeskStore | None = None) -> pd.DataFrame:
+    """The account's snapshots (equity, cash, gross / net exposure, source) with their drawdown (fraction <= 0).
+
+    Reads the account once (which adds today's snapshot) to know which account's history to show, then imports
+    the broker's own history first (import_broker_history). A failed import is a warning, never an error: it is
+    logged and listed in `frame.attrs["warnings"]` (the recorded snapshots are still returned).
     """
     desk = store or DeskStore()
     account_id = account_view(broker, store=desk)["account_id"]
+    warnings: list[str] = []
+    try:
+        import_broker_history(broker, account_id, desk)
+    except (BrokerError, EngineError, TypeError, ValueError) as e:
+        warnings.append(f"{broker.name}: portfolio history not imported: {type(e).__name__}: {e}")
+        logger.warning(warnings[-1])
     frame = desk.history(broker.name, account_id)
-    return frame.assign(drawdown=desk.drawdown(broker.name, account_id))
+    frame = frame.assign(drawdown=desk.drawdown(broker.name, account_id))
+    frame.attrs["warnings"] = warnings
+    return frame

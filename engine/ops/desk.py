@@ -47,10 +47,16 @@ ORDER_COLUMNS: tuple[str, ...] = (
     "filled",
     "limit_price",
     "stop_price",
+    "trail_percent",
+    "trail_price",
     "time_in_force",
+    "order_class",
+    "parent_id",
     "status",
     "submitted_at",
     "age_s",
+    "avg_fill_price",
+    "filled_at",
 )
 
 
@@ -188,11 +194,13 @@ def filter_orders(
 
 
 def orders_frame(orders: Iterable[Any], now: datetime | None = None) -> pd.DataFrame:
-    """One row per order (ORDER_COLUMNS), newest first; age_s = seconds since submission (NaN if unknown)."""
+    """One row per order (ORDER_COLUMNS), newest first; age_s = seconds since submission (NaN if unknown);
+    times as ISO-8601 UTC text (filled_at: the last fill, None before one)."""
     clock = _ts(now or datetime.now(UTC))
     rows = []
     for o in orders:
         sub = None if o.submitted_at is None else _ts(o.submitted_at)
+        filled_at = o.filled_at
         rows.append(
             (
                 o.id,
@@ -204,10 +212,16 @@ def orders_frame(orders: Iterable[Any], now: datetime | None = None) -> pd.DataF
                 float(o.filled_quantity),
                 o.limit_price,
                 o.stop_price,
+                o.trail_percent,
+                o.trail_price,
                 o.time_in_force,
+                o.order_class,
+                o.parent_id,
                 o.status,
                 None if sub is None else sub.isoformat(),
                 math.nan if sub is None else (clock - sub).total_seconds(),
+                o.avg_fill_price,
+                None if filled_at is None else _ts(filled_at).isoformat(),
             )
         )
     frame = pd.DataFrame(rows, columns=list(ORDER_COLUMNS))
