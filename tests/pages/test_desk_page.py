@@ -5,7 +5,7 @@ rebased beside it."""
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -92,3 +92,60 @@ def test_equity_history_with_the_preset_backtest_rebased_beside_it(workspace, pr
     backtest = list(traces["Backtest (spy_trend)"]["y"])
     # the page's own snapshots are dated today, after the sample's last bar: only the two recorded ones match
     assert len(backtest) == 2 and backtest[0] == pytest.approx(95_000.0)
+
+
+def closed_frame(at) -> pd.DataFrame | None:
+    """The closed-orders table (it has the fill columns and no age), or None when the page shows none."""
+    for df in at.dataframe:
+        if "filled_at" in df.value.columns and "age_s" not in df.value.columns:
+            return df.value
+    return None
+
+
+def test_modify_an_open_order_and_closed_orders_with_filters(workspace):
+    paper = PaperBroker()  # no costs: market orders fill at the sample's last close
+    paper.submit(OrderRequest("XLK", 10, "buy", client_order_id="m-XLK"))
+    paper.submit(OrderRequest("XLE", 3, "buy", client_order_id="m-XLE"))
+    limit = round(last_close("XLF") * 0.5, 2)
+    paper.submit(OrderRequest("XLF", 5, "buy", "limit", limit_price=limit, client_order_id="lim-XLF"))
+    oid = paper.order("lim-XLF").id
+    at = desk_page()
+    at.run()
+    assert_clean(at)
+
+    closed = closed_frame(at)
+    assert sorted(closed["client_order_id"]) == ["m-XLE", "m-XLK"]
+    xlk = closed.set_index("client_order_id").loc["m-XLK"]
+    assert (xlk.status, xlk.filled, xlk.avg_fill_price) == ("filled", 10.0, pytest.approx(last_close("XLK")))
+    filled_at = pd.Timestamp(xlk.filled_at)
+    assert abs(pd.Timestamp.now(tz="UTC") - filled_at) < pd.Timedelta(hours=1)  # filled by this test
+    at.text_input(key="desk_closed_symbol").input("xle").run()
+    assert closed_frame(at)["client_order_id"].tolist() == ["m-XLE"]
+    at.selectbox(key="desk_closed_side").select("sell").run()
+    assert closed_frame(at) is None and any("match the filters" in i.value for i in at.info)
+    at.selectbox(key="desk_closed_side").select("buy").run()
+    at.text_input(key="desk_closed_symbol").input("").run()
+    at.date_input(key="desk_closed_since").set_value(date.today() + timedelta(days=2)).run()
+    assert closed_frame(at) is None
+    at.date_input(key="desk_closed_since").set_value(date.today() - timedelta(days=2)).run()
+    assert len(closed_frame(at)) == 2
+
+    price = at.number_input(key=f"desk_mod_{oid}_limit_price")
+    assert price.value == limit and at.number_input(key=f"desk_mod_{oid}_quantity").value == 5.0
+    price.set_value(0.0)
+    at.button(key=f"desk_modify_{oid}").click().run()
+    assert [e.value for e in at.error] == [f"modify failed: modify {oid}: limit_price 0.0 must be a number > 0"]
+    assert paper.order("lim-XLF").limit_price == limit  # refused before anything was sent
+
+    at.number_input(key=f"desk_mod_{oid}_limit_price").set_value(limit - 1)
+    at.button(key=f"desk_modify_{oid}").click().run()
+    assert_clean(at)
+    assert paper.order("lim-XLF").limit_price == pytest.approx(limit - 1)  # in the broker
+    assert paper.order("lim-XLF").quantity == 5.0  # the quantity input was left alone: not sent
+    assert frame(at, "id").loc[oid, "limit_price"] == pytest.approx(limit - 1)  # and on the page, read after
+    assert any(f"limit {limit - 1:g}" in s.value for s in at.success)
+
+    at.button(key=f"desk_cancel_{oid}").click().run()  # the canceled order moves to the closed table at once
+    assert_clean(at)
+    closed = closed_frame(at).set_index("client_order_id")
+    assert closed.loc["lim-XLF", "status"] == "canceled" and closed.loc["lim-XLF", "filled"] == 0.0

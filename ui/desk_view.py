@@ -1,0 +1,56 @@
+"""Pure helpers of the Desk page: which values of an open order its modify control offers, the labels of an
+order's buttons, and the columns of the closed-orders table. No Streamlit here (the page draws)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from brokers.orders import NEEDS_LIMIT, NEEDS_STOP
+
+CLOSED_COLUMNS: tuple[str, ...] = (
+    "symbol",
+    "side",
+    "type",
+    "quantity",
+    "filled",
+    "avg_fill_price",
+    "filled_at",
+    "status",
+    "submitted_at",
+    "client_order_id",
+)
+"""The closed-orders table (index: the broker's order id), from engine.ops.desk.ORDER_COLUMNS."""
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and pd.isna(value))
+
+
+def modify_inputs(order: Any) -> list[tuple[str, str, float]]:
+    """(field of brokers.desk.modify_order, label, current value) for each value this order's type has: the
+    quantity always, the limit price of a limit / stop-limit, the stop price of a stop / stop-limit, the trail
+    of a trailing stop (in its own unit). `order`: a row of engine.ops.desk.orders_frame (attributes)."""
+    out = [("quantity", "Quantity", float(order.quantity))]
+    if order.type in NEEDS_LIMIT and _present(order.limit_price):
+        out.append(("limit_price", "Limit price", float(order.limit_price)))
+    if order.type in NEEDS_STOP and _present(order.stop_price):
+        out.append(("stop_price", "Stop price", float(order.stop_price)))
+    if order.type == "trailing_stop":
+        if _present(order.trail_percent):
+            out.append(("trail", "Trail (%)", float(order.trail_percent)))
+        elif _present(order.trail_price):
+            out.append(("trail", "Trail (price)", float(order.trail_price)))
+    return out
+
+
+def order_label(order: Any) -> str:
+    """`buy 5 XLF limit 123.45` (the prices the order type has, so a changed price shows in the label)."""
+    prices = [f"{label.split()[0].lower()} {value:g}" for _field, label, value in modify_inputs(order)[1:]]
+    return " ".join([order.side, f"{float(order.quantity):g}", order.symbol, order.type, *prices])
+
+
+def closed_table(orders: pd.DataFrame) -> pd.DataFrame:
+    """The closed orders (engine.ops.desk.orders_frame) with CLOSED_COLUMNS, indexed by order id."""
+    return orders.set_index("id")[list(CLOSED_COLUMNS)]
