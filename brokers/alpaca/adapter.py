@@ -12,7 +12,9 @@ arrive) returns the existing order.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -23,7 +25,12 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.models import Asset, Clock, Order, TradeAccount
 from alpaca.trading.models import Position as AlpacaPosition
-from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
+from alpaca.trading.requests import (
+    GetOrdersRequest,
+    GetPortfolioHistoryRequest,
+    LimitOrderRequest,
+    MarketOrderRequest,
+)
 from requests.adapters import HTTPAdapter
 
 from brokers.alpaca.settings import clean_url, credentials
@@ -33,6 +40,7 @@ from brokers.alpaca.translate import (
     TIF_TO_ALPACA,
     expect,
     expect_list,
+    history_points,
     number,
     order_ack,
     order_status,
@@ -59,6 +67,8 @@ from brokers.base import (
 from brokers.orders import BASIC_TYPES
 
 LIVE_TRADING_HOST = "api.alpaca.markets"
+HISTORY_PERIOD = re.compile(r"[1-9][0-9]*[DWMA]")  # number + unit: day, week, month, year ("A")
+HISTORY_TIMEFRAMES: tuple[str, ...] = ("1Min", "5Min", "15Min", "1H", "1D")
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -182,6 +192,27 @@ class AlpacaBroker(NoReplace):
         """True while the US equity market is open (Alpaca's clock)."""
         with translate_errors("clock"):
             return bool(expect(self._trading.get_clock(), Clock, "clock").is_open)
+
+    def portfolio_history(self, period: str = "1A", timeframe: str = "1D") -> list[tuple[datetime, float]]:
+        """The account's equity over `period` ("1A" = a year; D/W/M/A units) at `timeframe` resolution, as
+        (UTC timestamp, equity) pairs, oldest first; points without equity (before funding) are skipped.
+
+        Sent with alpaca-py's GetPortfolioHistoryRequest through the client's own REST `get` (same session,
+        keys and retries) and parsed here: the SDK's PortfolioHistory model refuses the null points Alpaca
+        sends for days without equity.
+        """
+        if not isinstance(period, str) or not HISTORY_PERIOD.fullmatch(period):
+            raise BrokerConfigError(
+                f"alpaca portfolio_history: period {period!r} must be a number + D/W/M/A, e.g. '1A'"
+            )
+        if timeframe not in HISTORY_TIMEFRAMES:
+            raise BrokerConfigError(
+                f"alpaca portfolio_history: timeframe {timeframe!r} is not one of {HISTORY_TIMEFRAMES}"
+            )
+        fields = GetPortfolioHistoryRequest(period=period, timeframe=timeframe).to_request_fields()
+        with translate_errors("portfolio history"):
+            raw = self._trading.get("/account/portfolio/history", fields)
+        return history_points(raw)
 
     def order(self, client_order_id: str) -> OrderStatus | None:
         o = self._lookup(client_order_id)

@@ -8,8 +8,10 @@ BrokerUnavailable (retryable).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pydantic
@@ -164,3 +166,30 @@ def order_ack(o: Order, duplicate: bool) -> OrderAck:
         submitted_at=s.submitted_at,
         duplicate=duplicate,
     )
+
+
+def history_points(raw: object) -> list[tuple[datetime, float]]:
+    """GET /v2/account/portfolio/history's body as (UTC timestamp, equity) pairs, oldest first.
+
+    Points without an equity (null, zero or not finite: days before the account was funded) are skipped.
+    Anything but parallel `timestamp` / `equity` lists is a BrokerError naming what came back.
+    """
+    if not isinstance(raw, dict):
+        raise BrokerError(f"alpaca portfolio history: expected an object, got {type(raw).__name__}: {raw!r:.200}")
+    stamps, equity = raw.get("timestamp") or [], raw.get("equity") or []
+    if not isinstance(stamps, list) or not isinstance(equity, list) or len(stamps) != len(equity):
+        raise BrokerError(
+            f"alpaca portfolio history: timestamp / equity must be lists of one length, got {stamps!r:.80} / "
+            f"{equity!r:.80}"
+        )
+    out = []
+    for ts, value in zip(stamps, equity, strict=True):
+        if value is None:
+            continue
+        try:
+            eq, when = float(value), datetime.fromtimestamp(int(ts), UTC)
+        except (TypeError, ValueError, OverflowError, OSError) as e:
+            raise BrokerError(f"alpaca portfolio history: point ({ts!r}, {value!r}) is not (seconds, equity)") from e
+        if math.isfinite(eq) and eq > 0:
+            out.append((when, eq))
+    return sorted(out)

@@ -15,6 +15,7 @@ the market-data endpoints (/v2/stocks/trades/latest, /v2/stocks/bars, paginated)
   fail; the lookup before a first submit, of an order not there yet, still answers 404).
 * ``market_open``: what GET /v2/clock says (default True).
 * ``orders_created`` counts orders the fake actually accepted; ``order_posts`` counts every POST.
+* ``history``: the (unix seconds, equity or None) points GET /v2/account/portfolio/history serves.
 
 Start/stop with ``with FakeAlpacaServer() as fake:``; it also stops itself after ``lifetime`` seconds.
 """
@@ -70,6 +71,8 @@ class FakeAlpacaServer:
         self.lookup_misses: dict[str, int] = {}  # client_order_id -> how many lookups answer 404 (lagging index)
         self.lookup_errors = 0  # how many lookups of an existing order answer 500
         self.orders: list[dict[str, Any]] = []
+        self.history: list[tuple[int, float | None]] = []  # portfolio history points: (unix seconds, equity)
+        self.history_queries: list[dict[str, str]] = []  # query of each GET /v2/account/portfolio/history
         self.positions: dict[str, dict[str, float]] = {}  # symbol -> {"qty", "avg"}
         self.order_posts = 0
         self.orders_created = 0
@@ -235,6 +238,9 @@ class FakeAlpacaServer:
         with self.lock:
             if method == "GET" and path == "/v2/account":
                 return 200, self._account()
+            if method == "GET" and path == "/v2/account/portfolio/history":
+                self.history_queries.append(q)
+                return 200, self._history(q)
             if method == "GET" and path == "/v2/positions":
                 return 200, [self._position(s, p) for s, p in sorted(self.positions.items())]
             if method == "GET" and path == "/v2/clock":
@@ -340,6 +346,19 @@ class FakeAlpacaServer:
             "initial_margin": "0",
             "maintenance_margin": "0",
             "daytrade_count": 0,
+        }
+
+    def _history(self, q: dict[str, str]) -> dict[str, Any]:
+        """Alpaca's portfolio history: parallel lists, base_value the first point's equity, null where no equity."""
+        base = next((e for _, e in self.history if e), 0.0)
+        return {
+            "timestamp": [t for t, _ in self.history],
+            "equity": [e for _, e in self.history],
+            "profit_loss": [None if e is None else round(e - base, 4) for _, e in self.history],
+            "profit_loss_pct": [None if not e or not base else round(e / base - 1, 6) for _, e in self.history],
+            "base_value": base,
+            "timeframe": q.get("timeframe", "1D"),
+            "cashflow": {},
         }
 
     def _position(self, sym: str, p: dict[str, float]) -> dict[str, Any]:
