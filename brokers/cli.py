@@ -7,6 +7,7 @@
     ivybt broker paper-reset [--cash N] --yes
     ivybt audit-log [--limit N] [--plan ID] [--json]
     ivybt positions | account [history] | orders list|cancel|cancel-all | flatten   (brokers/cli_desk.py)
+    ivybt protect check|repair --preset NAME                                   (brokers/cli_protect.py)
 
 `--refresh` first downloads the preset's daily bars from the broker's bar source (Alpaca market data or IBKR
 historical data) into the workspace (brokers.refresh), so the signals use the latest session.
@@ -28,6 +29,7 @@ from brokers import make_broker
 from brokers.base import BrokerConfigError, BrokerError
 from brokers.cli_desk import quiet_ib as _quiet_ib
 from brokers.cli_desk import register as register_desk
+from brokers.cli_protect import register as register_protect
 from brokers.execution import execute_plan
 from brokers.notify import notify_plan
 from brokers.planning import plan_rebalance
@@ -109,6 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=audit_log_cmd)
 
     register_desk(sub)  # positions, account, orders, flatten (brokers/cli_desk.py)
+    register_protect(sub)  # protect check / repair (brokers/cli_protect.py)
 
 
 def _table(frame: Any, columns: list[str]) -> str:
@@ -244,6 +247,8 @@ def rebalance(args: argparse.Namespace) -> int:
                 )
             )
             print(_table(report.reconciliation, ["symbol", "target_quantity", "actual_quantity", "residual", "status"]))
+            for step in report.protection:
+                print(f"protect: {step['action']} {step['symbol']}: {step['message']}")
             for message in report.errors:
                 print(f"error: {message}")
         return 0 if report.status == "complete" else 1

@@ -56,6 +56,13 @@ def paper(tmp_path, bars):
     )
 
 
+def status(broker: PaperBroker, cid: str) -> str:
+    """The state of the order with this client_order_id (it must exist)."""
+    st = broker.order(cid)
+    assert st is not None, cid
+    return st.status
+
+
 def run(sig, broker, log):
     plan = plan_rebalance(sig, broker, log=log)
     assert plan.approved, plan.checks_frame()
@@ -115,7 +122,7 @@ def test_increase_renews_the_oco_and_a_stop_is_resized_in_place(paper):
     assert rep.status == "complete", rep.errors
     second = assert_oco(paper, "AAA")
     assert second.client_order_id != first.client_order_id  # an OCO changes both legs: cancelled, placed anew
-    assert paper.order(first.client_order_id).status == "canceled"
+    assert status(paper, first.client_order_id) == "canceled"
     pos = {p.symbol: p for p in paper.positions()}["AAA"]
     assert pos.avg_price > PRICES["AAA"] * 1.0005  # the protective prices followed the new avg_price
 
@@ -140,7 +147,7 @@ def test_stop_only_follows_the_position_through_replace_and_is_cancelled_on_clos
     plan, rep = run(replace(sig, targets={**sig.targets, "AAA": 0.0}), paper, log)
     assert rep.status == "complete", rep.errors
     assert "AAA" not in {p.symbol for p in paper.positions()}
-    assert paper.order(stop.client_order_id).status == "canceled"
+    assert status(paper, stop.client_order_id) == "canceled"
     assert "AAA" not in ours(paper)[0] and "BBB" in ours(paper)[0]
 
 
@@ -155,7 +162,7 @@ def test_a_stop_hit_on_the_bars_closes_the_position_and_cancels_the_take_profit(
     assert "BBB" not in {p.symbol for p in paper.positions()}
     leg = paper.order(oco.client_order_id + "/sl")
     assert leg.status == "filled" and leg.avg_fill_price == pytest.approx(stop * (1 - 5e-4))
-    assert paper.order(oco.client_order_id).status == "canceled"
+    assert status(paper, oco.client_order_id) == "canceled"
     assert not protection_report(paper, Risk(stop_loss=SL, take_profit=TP)).problems
 
 
@@ -174,7 +181,7 @@ def test_reconciliation_finds_a_deleted_stop_and_an_orphan_and_repair_fixes_both
     ]
     steps = repair(paper, rep, log=log, sleep=lambda s: None)
     assert sorted((s.symbol, s.action, s.ok) for s in steps) == [("AAA", "place", True), ("BBB", "cancel", True)]
-    assert paper.order(top["BBB"].client_order_id).status == "canceled"
+    assert status(paper, top["BBB"].client_order_id) == "canceled"
     aaa = {p.symbol: p for p in paper.positions()}["AAA"]
     new = ours(paper)[0]["AAA"]
     assert new.client_order_id != top["AAA"].client_order_id  # the next generation of the same id
@@ -198,7 +205,7 @@ def test_a_flip_to_short_gets_its_protection_on_the_other_side(tmp_path, bars):
     assert pos.quantity < 0
     top, legs = ours(paper)
     short = top["AAA"]
-    assert paper.order(long_oco.client_order_id).status == "canceled"
+    assert status(paper, long_oco.client_order_id) == "canceled"
     assert (short.side, short.order_class) == ("buy", "oco")
     assert short.limit_price == round(pos.avg_price * (1 - TP), 2)
     assert legs[short.id].stop_price == round(pos.avg_price * (1 + SL), 2)
