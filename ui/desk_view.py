@@ -22,6 +22,19 @@ CLOSED_COLUMNS: tuple[str, ...] = (
     "client_order_id",
 )
 """The closed-orders table (index: the broker's order id), from engine.ops.desk.ORDER_COLUMNS."""
+MONEY_COLUMNS: tuple[str, ...] = (
+    "avg_cost",
+    "last_price",
+    "market_value",
+    "unrealized_pnl",
+    "today_pnl",
+    "limit_price",
+    "stop_price",
+    "avg_fill_price",
+)
+"""Columns of the desk's tables shown as money (two decimals; the frames keep every digit)."""
+PERCENT_COLUMNS: tuple[str, ...] = ("unrealized_pct", "weight", "target_weight", "drift")
+"""Fractions shown as percentages."""
 
 
 def _present(value: Any) -> bool:
@@ -46,9 +59,13 @@ def modify_inputs(order: Any) -> list[tuple[str, str, float]]:
 
 
 def order_label(order: Any) -> str:
-    """`buy 5 XLF limit 123.45` (the prices the order type has, so a changed price shows in the label)."""
-    prices = [f"{label.split()[0].lower()} {value:g}" for _field, label, value in modify_inputs(order)[1:]]
-    return " ".join([order.side, f"{float(order.quantity):g}", order.symbol, order.type, *prices])
+    """`buy 5 XLF limit 123.45`, `sell 10 SPY stop_limit stop 95 limit 94.5`: the prices the order type has, so a
+    changed price shows in the label (a price named like the type is not named twice)."""
+    parts = [order.side, f"{float(order.quantity):g}", order.symbol, order.type]
+    for _field, label, value in modify_inputs(order)[1:]:
+        name = label.split()[0].lower()
+        parts += [f"{value:g}"] if name == order.type else [name, f"{value:g}"]
+    return " ".join(parts)
 
 
 def closed_table(orders: pd.DataFrame) -> pd.DataFrame:
