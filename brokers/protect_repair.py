@@ -58,7 +58,7 @@ class _Repair:
     poll: float
     sleep: Callable[[float], None]
     steps: list[RepairStep] = field(default_factory=list)
-    known: set[str] | None = None
+    known: dict[str, bool] | None = None  # client_order_id -> open, of every order (read before placing)
 
     def audit(self, kind: str, message: str, cid: str, symbol: str, **payload: Any) -> None:
         self.log.event(
@@ -93,14 +93,17 @@ class _Repair:
         return self.step(sym, "cancel", status == "canceled", cid, f"{cid}: {status}")
 
     def place(self, want: Wanted) -> bool:
-        """Submit `want` under the first generation of its id the broker does not know."""
+        """Submit `want` under the first generation of its id the broker does not know; nothing when a generation
+        is open already (a stale report, or another run placed it meanwhile)."""
         if self.known is None:
-            self.known = {o.client_order_id for o in retry(lambda: self.broker.orders("all"))}
+            self.known = {o.client_order_id: o.is_open for o in retry(lambda: self.broker.orders("all"))}
         for generation in range(1, MAX_GENERATIONS + 1):
             cid = client_order_id(self.account_id, want.symbol, want.side, want.kind, generation)
+            if self.known.get(cid):
+                return self.step(want.symbol, "place", True, cid, f"{want.describe()}: {cid} is open, nothing sent")
             if cid in self.known:
                 continue
-            self.known.add(cid)
+            self.known[cid] = True
             self.audit("order", f"place {want.describe()}", cid, want.symbol, want=want.__dict__)
             try:
                 ack: OrderAck = retry(partial(self.broker.submit, want.request(cid)))
@@ -116,6 +119,7 @@ class _Repair:
         """Broker.replace to the wanted quantity and prices; False when the venue refused (then renew)."""
         cid = order.client_order_id
         changes = {"quantity": want.quantity, "limit_price": want.limit_price, "stop_price": want.stop_price}
+        changes["trail"] = want.trail_percent  # ours trail in percent (the order's own unit)
         self.audit("order", f"resize {cid} to {want.describe()}", cid, want.symbol)
         try:
             retry(partial(self.broker.replace, order.id, **changes))

@@ -180,6 +180,10 @@ def test_reconciliation_finds_a_deleted_stop_and_an_orphan_and_repair_fixes_both
         ("BBB", "orphan", "cancel"),
     ]
     steps = repair(paper, rep, log=log, sleep=lambda s: None)
+    n_orders = len(paper.orders("all"))
+    stale = repair(paper, rep, log=log, sleep=lambda s: None)  # the same report again: nothing is sent twice
+    assert len(paper.orders("all")) == n_orders
+    assert [s.message.endswith("nothing sent") for s in stale if s.action == "place"] == [True]
     assert sorted((s.symbol, s.action, s.ok) for s in steps) == [("AAA", "place", True), ("BBB", "cancel", True)]
     assert status(paper, top["BBB"].client_order_id) == "canceled"
     aaa = {p.symbol: p for p in paper.positions()}["AAA"]
@@ -222,6 +226,17 @@ def test_trailing_stop_is_held_instead_of_the_stop_loss_and_the_take_profit(pape
         t = top[sym]
         assert (t.type, t.side, t.trail_percent) == ("trailing_stop", "sell", pytest.approx(8.0))
         assert t.quantity == pytest.approx({p.symbol: p.quantity for p in paper.positions()}[sym])
+    # the preset's trail tightened to 5 %: the trailing stops are changed in place (same ids)
+    rep = protection_report(paper, Risk(trailing_stop=0.05))
+    assert sorted((r.symbol, r.status, r.action) for r in rep.problems) == [
+        ("AAA", "wrong_price", "resize"),
+        ("BBB", "wrong_price", "resize"),
+    ]
+    assert all(s.ok and s.action == "resize" for s in repair(paper, rep, log=AuditLog()))
+    after = ours(paper)[0]
+    assert {s: (o.client_order_id, o.trail_percent) for s, o in after.items()} == {
+        s: (top[s].client_order_id, pytest.approx(5.0)) for s in PRICES
+    }
 
 
 def test_a_venue_without_oco_refuses_the_plan_before_anything_is_sent(paper):
