@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from brokers.base import Broker, OrderStatus
+from brokers.protect import PREFIX
 from engine.alerts import alert
 from engine.ops.audit_log import AuditLog
 
@@ -20,8 +21,14 @@ PROTECTIVE_TYPES: tuple[str, ...] = ("stop", "stop_limit", "trailing_stop")
 
 
 def is_protective(order: OrderStatus) -> bool:
-    """A stop-type order, a bracket's exit leg or an OCO order (an exit that fires without us)."""
-    return order.type in PROTECTIVE_TYPES or bool(order.parent_id) or order.order_class == "oco"
+    """A stop-type order, a bracket's exit leg, an OCO order or one of the preset's protective orders (its
+    take-profit limit included): an exit that fires without us."""
+    return (
+        order.type in PROTECTIVE_TYPES
+        or bool(order.parent_id)
+        or order.order_class == "oco"
+        or order.client_order_id.startswith(PREFIX)
+    )
 
 
 def describe(order: OrderStatus) -> str:

@@ -10,6 +10,7 @@ from brokers.base import OrderRequest
 from brokers.order_events import alert_triggered
 from brokers.paper.adapter import PaperBroker
 from brokers.paper.prices import StaticBars, StaticPrices
+from brokers.protect import PREFIX
 from engine.alerts import Inbox
 from engine.config import Costs
 from engine.ops.audit_log import AuditLog
@@ -51,3 +52,16 @@ def test_fills_older_than_the_window_are_not_replayed(tmp_path):
     bars.bars["SPY"] = frame(FIRST, (96, 97, 94))
     later = datetime.now(UTC) + timedelta(days=2)
     assert alert_triggered(b, AuditLog(), now=later) == [] and Inbox().list() == []
+
+
+def test_a_preset_take_profit_limit_counts_as_protective_a_plain_limit_does_not(tmp_path):
+    prices = StaticPrices({"SPY": 100.0})
+    b = PaperBroker(tmp_path / "p.db", costs=Costs(), price_source=prices, bar_source=StaticBars({"SPY": frame(FIRST)}))
+    b.submit(OrderRequest("SPY", 10, "buy", client_order_id="entry"))
+    ours = f"{PREFIX}0123456789abcdef-1"
+    for cid in ("plain", ours):
+        b.submit(OrderRequest("SPY", 5, "sell", type="limit", limit_price=101.0, client_order_id=cid))
+    prices.prices["SPY"] = 102.0
+    b.match_open_orders()
+    assert b.order("plain").status == b.order(ours).status == "filled"  # both limits filled
+    assert [h.client_order_id for h in alert_triggered(b, AuditLog())] == [ours]
