@@ -10,7 +10,7 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from brokers.base import OrderRejected, OrderRequest
+from brokers.base import OrderRejected, OrderRequest, OrderStatus
 from brokers.desk import modify_order
 from brokers.paper.adapter import PaperBroker
 from brokers.paper.prices import StaticBars, StaticPrices
@@ -39,8 +39,15 @@ def book():
     return paper, source
 
 
+def got(paper: PaperBroker, cid: str) -> OrderStatus:
+    """The broker's own record of the order (it must know it)."""
+    o = paper.order(cid)
+    assert o is not None, cid
+    return o
+
+
 def unchanged(paper: PaperBroker, cid: str, before) -> None:
-    after = paper.order(cid)
+    after = got(paper, cid)
     assert (after.status, after.quantity, after.limit_price, after.stop_price, after.trail_percent) == (
         before.status,
         before.quantity,
@@ -53,17 +60,17 @@ def unchanged(paper: PaperBroker, cid: str, before) -> None:
 def test_limit_order_price_and_quantity_then_refusals(book):
     paper, _ = book
     paper.submit(OrderRequest("SPY", 5, "buy", "limit", limit_price=90.0, client_order_id="lim"))
-    oid = paper.order("lim").id
+    oid = got(paper, "lim").id
     after = modify_order(paper, "lim", quantity=7, limit_price=92.5)
     assert (after.id, after.quantity, after.limit_price, after.status) == (oid, 7.0, 92.5, "new")
-    assert (paper.order("lim").quantity, paper.order("lim").limit_price) == (7.0, 92.5)  # in the broker itself
+    assert (got(paper, "lim").quantity, got(paper, "lim").limit_price) == (7.0, 92.5)  # in the broker itself
     events = AuditLog().events(kind="order")
     (msg,) = events["message"].tolist()
     assert "modified: quantity 5.0 -> 7, limit_price 90.0 -> 92.5 (cli)" in msg
     assert events["client_order_id"].tolist() == ["lim"]
 
-    before = paper.order("lim")
-    refusals = [
+    before = got(paper, "lim")
+    refusals: list[tuple[dict[str, float], str]] = [
         (dict(stop_price=80.0), r"stop_price 80\.0 given, but a limit order has none"),
         (dict(trail=1.0), r"trail 1\.0 given, but a limit order has none"),
         (dict(limit_price=0.0), r"limit_price 0\.0 must be a number > 0"),
@@ -74,7 +81,7 @@ def test_limit_order_price_and_quantity_then_refusals(book):
     ]
     for kwargs, pattern in refusals:
         with pytest.raises(OrderRejected, match=pattern):
-            modify_order(paper, oid, **kwargs)
+            modify_order(paper, oid, **kwargs)  # type: ignore[arg-type]
         unchanged(paper, "lim", before)
     assert len(AuditLog().events(kind="order")) == 1  # refusals are not recorded as modifications
 
@@ -103,7 +110,7 @@ def test_quantity_must_stay_above_what_already_filled(book):
     for q in (4, 3):
         with pytest.raises(OrderRejected, match=rf"quantity {q} must be above the 4 already filled"):
             modify_order(paper, "part", quantity=q)
-    assert paper.order("part").quantity == 10
+    assert got(paper, "part").quantity == 10
     assert modify_order(paper, "part", quantity=6).quantity == 6.0
 
 
@@ -115,7 +122,7 @@ def test_stop_moves_and_then_fills_at_the_new_level(book):
     after = modify_order(paper, "s", stop_price=96.0, quantity=4)
     assert (after.type, after.stop_price, after.quantity, after.limit_price) == ("stop", 96.0, 4.0, None)
     source.bars["SPY"] = bars(FIRST, (97, 98, 95))  # low 95 crosses 96 (the old stop 90 would not fill)
-    s = paper.order("s")
+    s = got(paper, "s")
     assert (s.status, s.filled_quantity, s.avg_fill_price) == ("filled", 4.0, 96.0)
     assert [(p.symbol, p.quantity) for p in paper.positions()] == [("SPY", 6.0)]
 
@@ -128,7 +135,7 @@ def test_stop_limit_both_prices(book):
     with pytest.raises(OrderRejected, match=r"trail 2\.0 given, but a stop_limit order has none"):
         modify_order(paper, "sl", trail=2.0)
     source.bars["SPY"] = bars(FIRST, (98, 99, 96.8))  # stop 97 touched, the bar trades at 96.5 or better: fills
-    s = paper.order("sl")
+    s = got(paper, "sl")
     assert s.status == "filled" and s.avg_fill_price == pytest.approx(97.0)
 
 
@@ -141,7 +148,7 @@ def test_trailing_stop_percent_and_price(book):
         modify_order(paper, "tp", stop_price=95.0)
     assert modify_order(paper, "tp", trail=2.0).trail_percent == 2.0
     source.bars["SPY"] = bars(FIRST, (99, 99.5, 97.5))  # trails from 100: 2 % -> 98; low 97.5 hits it (10 % would not)
-    t = paper.order("tp")
+    t = got(paper, "tp")
     assert t.status == "filled" and t.avg_fill_price == pytest.approx(98.0)
 
     paper.submit(OrderRequest("SPY", 1, "buy", type="trailing_stop", trail_price=5.0, client_order_id="tc"))
@@ -154,10 +161,10 @@ def test_bracket_legs_keep_their_sides(book):
     paper.submit(
         OrderRequest("SPY", 5, "buy", order_class="bracket", take_profit=110.0, stop_loss=95.0, client_order_id="b")
     )
-    assert paper.order("b").status == "filled"  # market entry: the legs rest now
+    assert got(paper, "b").status == "filled"  # market entry: the legs rest now
     modify_order(paper, "b/sl", stop_price=97.0)
-    assert paper.order("b/sl").stop_price == 97.0
-    before_tp, before_sl = paper.order("b/tp"), paper.order("b/sl")
+    assert got(paper, "b/sl").stop_price == 97.0
+    before_tp, before_sl = got(paper, "b/tp"), got(paper, "b/sl")
     with pytest.raises(OrderRejected, match=r"take_profit: 110\.0 must be above stop_loss 112\.0"):
         modify_order(paper, "b/sl", stop_price=112.0)
     with pytest.raises(OrderRejected, match=r"take_profit: 96\.0 must be above stop_loss 97\.0"):
@@ -168,8 +175,8 @@ def test_bracket_legs_keep_their_sides(book):
     unchanged(paper, "b/sl", before_sl)
     assert modify_order(paper, "b/tp", limit_price=105.0).limit_price == 105.0
     source.bars["SPY"] = bars(FIRST, (104, 106, 103))  # high 106 reaches the new take-profit 105 (not the old 110)
-    assert (paper.order("b/tp").status, paper.order("b/tp").avg_fill_price) == ("filled", 105.0)
-    assert paper.order("b/sl").status == "canceled"
+    assert (got(paper, "b/tp").status, got(paper, "b/tp").avg_fill_price) == ("filled", 105.0)
+    assert got(paper, "b/sl").status == "canceled"
 
 
 def test_open_bracket_entry_limit_stays_between_its_exits(book):
@@ -180,7 +187,7 @@ def test_open_bracket_entry_limit_stays_between_its_exits(book):
             client_order_id="e",
         )
     )  # fmt: skip
-    assert paper.order("e").status == "new"  # 98 < 100: rests, its legs wait for it
+    assert got(paper, "e").status == "new"  # 98 < 100: rests, its legs wait for it
     with pytest.raises(OrderRejected, match=r"limit_price: 94\.0 must lie between stop_loss 95\.0 and take_profit"):
         modify_order(paper, "e", limit_price=94.0)
     assert modify_order(paper, "e", limit_price=97.0).limit_price == 97.0
@@ -204,7 +211,7 @@ def test_cli_orders_modify(capsys):
         8.0,
         "new",
     )
-    assert paper.order("cli-XLF").limit_price == pytest.approx(limit - 1)
+    assert got(paper, "cli-XLF").limit_price == pytest.approx(limit - 1)
     assert main(["orders", "modify", "cli-XLF", "--limit", str(limit)]) == 0
     assert f"{limit:,.2f}" in capsys.readouterr().out
 
@@ -219,4 +226,4 @@ def test_cli_orders_modify(capsys):
         assert err.startswith("ivybt: error:") and needle in err and len(err.splitlines()) == 1
     assert main(["orders", "modify", "nope", "--limit", "1"]) == 2
     assert "no order 'nope'" in capsys.readouterr().err
-    assert paper.order("cli-XLF").limit_price == pytest.approx(limit)
+    assert got(paper, "cli-XLF").limit_price == pytest.approx(limit)

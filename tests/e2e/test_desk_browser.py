@@ -101,7 +101,7 @@ def test_desk_positions_cancel_modify_and_flatten_in_real_browser(
             cancel.click()
             expect(cancel).to_have_count(0, timeout=30_000)
             expect(main.get_by_text("Modify buy 5 XLF")).to_have_count(0)
-            assert PaperBroker(db).order("lim-XLF").status == "canceled"
+            assert [o.status for o in PaperBroker(db).orders("all") if o.client_order_id == "lim-XLF"] == ["canceled"]
 
             # modify XLV's limit price in its expander
             modify = main.get_by_test_id("stExpander").filter(has_text=f"Modify buy 2 XLV limit {xlv_limit:g}")
@@ -113,7 +113,8 @@ def test_desk_positions_cancel_modify_and_flatten_in_real_browser(
             modify.get_by_role("button", name="Apply").click()
             expect(main.get_by_text(f"Modify buy 2 XLV limit {new_limit:g}")).to_be_visible(timeout=30_000)
             expect(main.get_by_test_id("stAlertContentSuccess").filter(has_text="modified")).to_be_visible()
-            assert PaperBroker(db).order("lim-XLV").limit_price == pytest.approx(new_limit)
+            (xlv_order,) = [o for o in PaperBroker(db).orders("open") if o.client_order_id == "lim-XLV"]
+            assert xlv_order.limit_price == pytest.approx(new_limit)
             expect(grids.nth(1).locator("td").first).to_be_attached(timeout=30_000)
             orders = [r for r in grid_rows(grids.nth(1)) if r.get("symbol") == "XLV"]
             assert len(orders) == 1 and float(orders[0]["limit_price"]) == pytest.approx(new_limit)

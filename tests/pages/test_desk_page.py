@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from brokers.base import OrderRequest
+from brokers.base import OrderRequest, OrderStatus
 from brokers.paper.adapter import PaperBroker
 from engine.data import SAMPLE_DIR
 from engine.ops.desk_store import DeskStore
@@ -52,7 +52,7 @@ def test_positions_cancel_and_flatten_on_paper(workspace):
     (oid,) = orders.index
     at.button(key=f"desk_cancel_{oid}").click().run()
     assert_clean(at)
-    assert paper.order("lim-XLF").status == "canceled"
+    assert got(paper, "lim-XLF").status == "canceled"
     assert any("No open orders" in i.value for i in at.info)
 
     assert at.button(key="desk_flatten").disabled
@@ -102,25 +102,39 @@ def closed_frame(at) -> pd.DataFrame | None:
     return None
 
 
+def closed_rows(at) -> pd.DataFrame:
+    """The closed-orders table, which the page must show."""
+    shown = closed_frame(at)
+    assert shown is not None, "no closed-orders table on the page"
+    return shown
+
+
+def got(paper: PaperBroker, cid: str) -> OrderStatus:
+    """The broker's own record of the order (it must know it)."""
+    o = paper.order(cid)
+    assert o is not None, cid
+    return o
+
+
 def test_modify_an_open_order_and_closed_orders_with_filters(workspace):
     paper = PaperBroker()  # no costs: market orders fill at the sample's last close
     paper.submit(OrderRequest("XLK", 10, "buy", client_order_id="m-XLK"))
     paper.submit(OrderRequest("XLE", 3, "buy", client_order_id="m-XLE"))
     limit = round(last_close("XLF") * 0.5, 2)
     paper.submit(OrderRequest("XLF", 5, "buy", "limit", limit_price=limit, client_order_id="lim-XLF"))
-    oid = paper.order("lim-XLF").id
+    oid = got(paper, "lim-XLF").id
     at = desk_page()
     at.run()
     assert_clean(at)
 
-    closed = closed_frame(at)
+    closed = closed_rows(at)
     assert sorted(closed["client_order_id"]) == ["m-XLE", "m-XLK"]
     xlk = closed.set_index("client_order_id").loc["m-XLK"]
     assert (xlk.status, xlk.filled, xlk.avg_fill_price) == ("filled", 10.0, pytest.approx(last_close("XLK")))
     filled_at = pd.Timestamp(xlk.filled_at)
     assert abs(pd.Timestamp.now(tz="UTC") - filled_at) < pd.Timedelta(hours=1)  # filled by this test
     at.text_input(key="desk_closed_symbol").input("xle").run()
-    assert closed_frame(at)["client_order_id"].tolist() == ["m-XLE"]
+    assert closed_rows(at)["client_order_id"].tolist() == ["m-XLE"]
     at.selectbox(key="desk_closed_side").select("sell").run()
     assert closed_frame(at) is None and any("match the filters" in i.value for i in at.info)
     at.selectbox(key="desk_closed_side").select("buy").run()
@@ -128,24 +142,24 @@ def test_modify_an_open_order_and_closed_orders_with_filters(workspace):
     at.date_input(key="desk_closed_since").set_value(date.today() + timedelta(days=2)).run()
     assert closed_frame(at) is None
     at.date_input(key="desk_closed_since").set_value(date.today() - timedelta(days=2)).run()
-    assert len(closed_frame(at)) == 2
+    assert len(closed_rows(at)) == 2
 
     price = at.number_input(key=f"desk_mod_{oid}_limit_price")
     assert price.value == limit and at.number_input(key=f"desk_mod_{oid}_quantity").value == 5.0
     price.set_value(0.0)
     at.button(key=f"desk_modify_{oid}").click().run()
     assert [e.value for e in at.error] == [f"modify failed: modify {oid}: limit_price 0.0 must be a number > 0"]
-    assert paper.order("lim-XLF").limit_price == limit  # refused before anything was sent
+    assert got(paper, "lim-XLF").limit_price == limit  # refused before anything was sent
 
     at.number_input(key=f"desk_mod_{oid}_limit_price").set_value(limit - 1)
     at.button(key=f"desk_modify_{oid}").click().run()
     assert_clean(at)
-    assert paper.order("lim-XLF").limit_price == pytest.approx(limit - 1)  # in the broker
-    assert paper.order("lim-XLF").quantity == 5.0  # the quantity input was left alone: not sent
+    assert got(paper, "lim-XLF").limit_price == pytest.approx(limit - 1)  # in the broker
+    assert got(paper, "lim-XLF").quantity == 5.0  # the quantity input was left alone: not sent
     assert frame(at, "id").loc[oid, "limit_price"] == pytest.approx(limit - 1)  # and on the page, read after
     assert any(f"limit {limit - 1:g}" in s.value for s in at.success)
 
     at.button(key=f"desk_cancel_{oid}").click().run()  # the canceled order moves to the closed table at once
     assert_clean(at)
-    closed = closed_frame(at).set_index("client_order_id")
+    closed = closed_rows(at).set_index("client_order_id")
     assert closed.loc["lim-XLF", "status"] == "canceled" and closed.loc["lim-XLF", "filled"] == 0.0

@@ -148,7 +148,7 @@ def test_flatten_long_and_short_with_open_limits_then_noop(paper, px):
     assert kinds[:2] == ["execute", "kill_switch"] and kinds[-1] == "execute"
     assert kinds.count("order") == 2 and kinds.count("ack") == 2 and kinds.count("fill") == 2
     assert "result FLAT" in trail["message"].iloc[0]
-    assert DeskStore().flatten_run(rep.run_id)["status"] == "done"
+    assert (DeskStore().flatten_run(rep.run_id) or {})["status"] == "done"
     note = [n for n in Inbox().list() if n.event == "flatten"]
     assert len(note) == 1 and "FLAT" in note[0].title and "2 sent" in note[0].text  # the in-app alert
 
