@@ -4,6 +4,8 @@ positions and orders of a broker, cancel and modify orders, and keep the account
 Every account read here is snapshotted into the workspace database (engine.ops.desk_store: equity, cash, gross /
 net exposure), so the equity history and the day P&L (against the previous session's last snapshot) build up
 as the desk is used; a broker that reports its own history (`portfolio_history`, Alpaca) has it imported too.
+Each account read also looks for protective orders that triggered at the broker since the last read and alerts
+each once (brokers.order_events).
 Cancels and modifications are audited (engine.ops.audit_log, kind "order"). The numbers themselves are
 computed by engine.ops.desk (pure, broker-independent). Money in the account currency.
 """
@@ -20,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from brokers.base import Broker, BrokerError, OrderRejected, OrderStatus, check_order_query, retry
+from brokers.order_events import alert_triggered
 from brokers.orders import NEEDS_LIMIT, NEEDS_STOP, is_price, order_problem
 from brokers.services import Origin
 from engine.data import load_market_data
@@ -55,6 +58,10 @@ def account_view(broker: Broker, now: datetime | None = None, store: DeskStore |
     desk.record_snapshot(
         broker.name, account.account_id, out["equity"], out["cash"], out["gross_exposure"], out["net_exposure"], now
     )
+    try:
+        alert_triggered(broker)
+    except (BrokerError, EngineError) as e:  # the desk still shows the account; the next read tries again
+        logger.warning("%s: protective-order alerts not checked: %s", broker.name, e)
     return out
 
 

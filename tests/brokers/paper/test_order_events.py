@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from brokers.base import OrderRequest
+from brokers.desk import account_view
 from brokers.order_events import alert_triggered
 from brokers.paper.adapter import PaperBroker
 from brokers.paper.prices import StaticBars, StaticPrices
@@ -65,3 +66,19 @@ def test_a_preset_take_profit_limit_counts_as_protective_a_plain_limit_does_not(
     b.match_open_orders()
     assert b.order("plain").status == b.order(ours).status == "filled"  # both limits filled
     assert [h.client_order_id for h in alert_triggered(b, AuditLog())] == [ours]
+
+
+def test_every_desk_read_alerts_a_stop_that_triggered_since_the_last(tmp_path):
+    bars = StaticBars({"SPY": frame(FIRST)})
+    b = PaperBroker(tmp_path / "p.db", costs=Costs(), price_source=StaticPrices({"SPY": 100.0}), bar_source=bars)
+    b.submit(OrderRequest("SPY", 10, "buy", client_order_id="entry"))
+    b.submit(OrderRequest("SPY", 10, "sell", type="trailing_stop", trail_percent=10.0, client_order_id="trail"))
+    account_view(b)
+    assert Inbox().list() == []
+    bars.bars["SPY"] = frame(FIRST, (100, 110, 101), (105, 106, 98))  # mark 110 -> level 99; low 98: fills at 99
+    summary = account_view(b)
+    (row,) = Inbox().list()
+    assert row.title == "paper: protective trailing_stop triggered on SPY" and "filled at 99 " in row.text
+    assert summary["cash"] == pytest.approx(100_000 - 1_000 + 990)  # bought 10 at 100, sold 10 at 99
+    account_view(b)
+    assert len(Inbox().list()) == 1
