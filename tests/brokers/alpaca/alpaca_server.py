@@ -4,7 +4,8 @@ It speaks the wire format of BROKER-TESTING.md (money and quantities as strings,
 strict enums) for the trading endpoints (/v2/account, /v2/positions, /v2/orders, /v2/clock, /v2/assets) and
 the market-data endpoints (/v2/stocks/trades/latest, /v2/stocks/bars, paginated). Behaviour knobs:
 
-* ``reject[symbol] = message``: POST /v2/orders for that symbol answers 422 with the message.
+* ``reject[symbol] = message``: POST /v2/orders (and PATCH /v2/orders/{id}) for that symbol answers 422 with
+  the message.
 * ``partial[symbol] = fraction``: market orders for that symbol fill only that fraction (status
   partially_filled).
 * ``drop_on_order = n``: the n-th POST /v2/orders (1-based) is processed (the order exists and fills) but the
@@ -16,6 +17,9 @@ the market-data endpoints (/v2/stocks/trades/latest, /v2/stocks/bars, paginated)
 * ``market_open``: what GET /v2/clock says (default True).
 * ``orders_created`` counts orders the fake actually accepted; ``order_posts`` counts every POST.
 * ``history``: the (unix seconds, equity or None) points GET /v2/account/portfolio/history serves.
+* orders of every type and class, PATCH (replace), legs and triggers: see alpaca_orders.py (``trade(symbol,
+  price)`` moves the last price and works resting orders); ``patches`` counts PATCH requests and
+  ``drop_on_patch = True`` processes the next one but drops the connection instead of answering.
 
 Start/stop with ``with FakeAlpacaServer() as fake:``; it also stops itself after ``lifetime`` seconds.
 """
@@ -23,7 +27,6 @@ Start/stop with ``with FakeAlpacaServer() as fake:``; it also stops itself after
 from __future__ import annotations
 
 import json
-import math
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -31,19 +34,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-OPEN = {"new", "partially_filled", "accepted", "pending_new"}
+from tests.brokers.alpaca.alpaca_orders import OPEN, OrderBook, Refused
+from tests.brokers.alpaca.alpaca_orders import iso as _iso
+from tests.brokers.alpaca.alpaca_orders import num as _num
 
 
-def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _num(x: float) -> str:
-    """Alpaca sends decimals as strings."""
-    return repr(round(float(x), 9))
-
-
-class FakeAlpacaServer:
+class FakeAlpacaServer(OrderBook):
     """Fake Alpaca trading + market-data service (see module docstring)."""
 
     def __init__(
@@ -76,6 +72,11 @@ class FakeAlpacaServer:
         self.positions: dict[str, dict[str, float]] = {}  # symbol -> {"qty", "avg"}
         self.order_posts = 0
         self.orders_created = 0
+        self.patches = 0  # PATCH /v2/orders/{id} requests (replace)
+        self.posted: list[dict[str, Any]] = []  # the JSON body of every POST /v2/orders
+        self.patched: list[dict[str, Any]] = []  # the JSON body of every PATCH /v2/orders/{id}
+        self.drop_on_patch = False  # the next PATCH is processed but answered by a dropped connection
+        self.nested_filter = "group"  # see alpaca_orders: how a nested listing applies its status filter
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for assertions
         self.lock = threading.RLock()
         self.account_id = str(uuid.UUID(int=0x1234))
@@ -93,7 +94,7 @@ class FakeAlpacaServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> FakeAlpacaServer:
         self._thread.start()
@@ -124,57 +125,6 @@ class FakeAlpacaServer:
     def equity(self) -> float:
         with self.lock:
             return self.cash + sum(p["qty"] * self.prices[s] for s, p in self.positions.items())
-
-    def _order_json(self, o: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": o["id"],
-            "client_order_id": o["client_order_id"],
-            "created_at": _iso(o["created"]),
-            "updated_at": _iso(o["updated"]),
-            "submitted_at": _iso(o["created"]),
-            "filled_at": _iso(o["updated"]) if o["status"] == "filled" else None,
-            "expired_at": None,
-            "canceled_at": _iso(o["updated"]) if o["status"] == "canceled" else None,
-            "failed_at": None,
-            "replaced_at": None,
-            "replaced_by": None,
-            "replaces": None,
-            "asset_id": self.asset_ids.get(o["symbol"], str(uuid.uuid5(uuid.NAMESPACE_DNS, o["symbol"]))),
-            "symbol": o["symbol"],
-            "asset_class": "us_equity",
-            "notional": None,
-            "qty": o["qty"],
-            "filled_qty": _num(o["filled"]),
-            "filled_avg_price": _num(o["avg"]) if o["filled"] > 0 else None,
-            "order_class": "simple",
-            "order_type": o["type"],
-            "type": o["type"],
-            "side": o["side"],
-            "time_in_force": o["tif"],
-            "limit_price": o["limit"],
-            "stop_price": None,
-            "status": o["status"],
-            "extended_hours": False,
-            "legs": None,
-            "trail_percent": None,
-            "trail_price": None,
-            "hwm": None,
-        }
-
-    def _fill(self, o: dict[str, Any], qty: float, price: float) -> None:
-        sign = 1.0 if o["side"] == "buy" else -1.0
-        pos = self.positions.setdefault(o["symbol"], {"qty": 0.0, "avg": 0.0})
-        new = pos["qty"] + sign * qty
-        if abs(new) < 1e-12:
-            del self.positions[o["symbol"]]
-        else:
-            if pos["qty"] == 0 or (pos["qty"] > 0) != (new > 0):
-                pos["avg"] = price
-            elif abs(new) > abs(pos["qty"]):
-                pos["avg"] = (pos["qty"] * pos["avg"] + sign * qty * price) / new
-            pos["qty"] = new
-        self.cash -= sign * qty * price
-        o["filled"], o["avg"] = qty, price
 
     # ------------------------------------------------------------------ request handling
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -214,7 +164,7 @@ class FakeAlpacaServer:
                 if not self._authorized():
                     return
                 body = None
-                if method == "POST":
+                if method in ("POST", "PATCH"):
                     n = int(self.headers.get("Content-Length") or 0)
                     body = json.loads(self.rfile.read(n) or b"{}")
                 route = fake._route(method, url.path, query, body, self)
@@ -229,6 +179,9 @@ class FakeAlpacaServer:
 
             def do_DELETE(self) -> None:
                 self._dispatch("DELETE")
+
+            def do_PATCH(self) -> None:
+                self._dispatch("PATCH")
 
         return Handler
 
@@ -268,50 +221,14 @@ class FakeAlpacaServer:
                     "easy_to_borrow": True,
                     "fractionable": sym not in self.not_fractionable,
                 }
-            if method == "POST" and path == "/v2/orders":
-                return self._post_order(body, handler)
-            if method == "GET" and path == "/v2/orders":
-                status = q.get("status", "open")
-                sel = [o for o in self.orders if status == "all" or (o["status"] in OPEN) == (status == "open")]
-                sel = sorted(sel, key=lambda o: o["created"], reverse=q.get("direction", "desc") == "desc")
-                return 200, [self._order_json(o) for o in sel[: int(q.get("limit") or 50)]]
-            if method == "GET" and path == "/v2/orders:by_client_order_id":
-                cid = q.get("client_order_id", "")
-                if self.lookup_misses.get(cid, 0) > 0:
-                    self.lookup_misses[cid] -= 1
-                    return 404, {"code": 40410000, "message": "order not found"}
-                for o in self.orders:
-                    if o["client_order_id"] == q.get("client_order_id"):
-                        if self.lookup_errors > 0:
-                            self.lookup_errors -= 1
-                            return 500, {"code": 50010000, "message": "internal server error"}
-                        return 200, self._order_json(o)
-                return 404, {"code": 40410000, "message": "order not found"}
-            if method in ("GET", "DELETE") and path.startswith("/v2/orders/"):
-                oid = path.rsplit("/", 1)[-1]
-                found = [o for o in self.orders if o["id"] == oid]
-                if not found:
-                    return 404, {"code": 40410000, "message": "order not found"}
-                o = found[0]
-                if method == "GET":
-                    return 200, self._order_json(o)
-                if o["status"] not in OPEN:
-                    return 422, {"code": 42210000, "message": f'order is already in "{o["status"]}" state'}
-                o["status"], o["updated"] = "canceled", datetime.now(UTC)
-                return 204, None
-            if method == "DELETE" and path == "/v2/orders":
-                out = []
-                for o in self.orders:
-                    if o["status"] in OPEN:
-                        o["status"], o["updated"] = "canceled", datetime.now(UTC)
-                        out.append({"id": o["id"], "status": 200, "body": self._order_json(o)})
-                return 207, out
+            if path == "/v2/orders" or path.startswith(("/v2/orders/", "/v2/orders:")):
+                return self._order_route(method, path, q, body, handler)
             if method == "GET" and path == "/v2/stocks/trades/latest":
                 syms = [s for s in q.get("symbols", "").split(",") if s]
-                now = _iso(datetime.now(UTC))
+                stamp = _iso(datetime.now(UTC))
                 return 200, {
                     "trades": {
-                        s: {"t": now, "x": "V", "p": self.prices[s], "s": 100, "c": ["@"], "i": 1, "z": "C"}
+                        s: {"t": stamp, "x": "V", "p": self.prices[s], "s": 100, "c": ["@"], "i": 1, "z": "C"}
                         for s in syms
                         if s in self.prices
                     }
@@ -379,8 +296,64 @@ class FakeAlpacaServer:
             "qty_available": _num(p["qty"]),
         }
 
+    def _order_route(
+        self, method: str, path: str, q: dict[str, str], body: Any, handler: BaseHTTPRequestHandler
+    ) -> tuple[int, Any] | None:
+        nested = q.get("nested", "").lower() in ("true", "t", "1")  # alpaca-py sends "True" (Go's ParseBool takes it)
+        if method == "POST" and path == "/v2/orders":
+            return self._post_order(body, handler)
+        if method == "GET" and path == "/v2/orders":
+            newest = q.get("direction", "desc") == "desc"
+            return 200, self.list_orders(q.get("status", "open"), nested, int(q.get("limit") or 50), newest)
+        if method == "DELETE" and path == "/v2/orders":
+            out = []
+            for o in self.orders:
+                if o["status"] in OPEN:
+                    o["status"], o["updated"] = "canceled", datetime.now(UTC)
+                    out.append({"id": o["id"], "status": 200, "body": self.order_json(o)})
+            return 207, out
+        if method == "GET" and path == "/v2/orders:by_client_order_id":
+            cid = q.get("client_order_id", "")
+            if self.lookup_misses.get(cid, 0) > 0:
+                self.lookup_misses[cid] -= 1
+                return 404, {"code": 40410000, "message": "order not found"}
+            for o in self.orders:
+                if o["client_order_id"] == cid:
+                    if self.lookup_errors > 0:
+                        self.lookup_errors -= 1
+                        return 500, {"code": 50010000, "message": "internal server error"}
+                    return 200, self.order_json(o)
+            return 404, {"code": 40410000, "message": "order not found"}
+        found = self.find(path.rsplit("/", 1)[-1])
+        if found is None:
+            return 404, {"code": 40410000, "message": "order not found"}
+        o = found
+        if method == "GET":
+            return 200, self.order_json(o)
+        if method == "DELETE":
+            if o["status"] not in OPEN:
+                return 422, {"code": 42210000, "message": f'order is already in "{o["status"]}" state'}
+            self.cancel_group(o)
+            return 204, None
+        if method == "PATCH":
+            self.patches += 1
+            self.patched.append(body or {})
+            if o["symbol"] in self.reject:
+                return 422, {"code": 42210000, "message": self.reject[o["symbol"]]}
+            try:
+                new = self.replace(o, body or {})
+            except Refused as e:
+                return e.status, {"code": e.code, "message": e.message}
+            if self.drop_on_patch:
+                self.drop_on_patch = False
+                handler.close_connection = True
+                return None  # replaced, but no answer: the client sees the connection drop
+            return 200, self.order_json(new)
+        return 404, {"code": 40410000, "message": f"no route {method} {path}"}
+
     def _post_order(self, body: dict[str, Any], handler: BaseHTTPRequestHandler) -> tuple[int, Any] | None:
         self.order_posts += 1
+        self.posted.append(body)
         drop = self.drop_on_order is not None and self.order_posts == self.drop_on_order
         for f in ("symbol", "side", "type", "time_in_force"):
             if f not in body:
@@ -394,48 +367,23 @@ class FakeAlpacaServer:
         if sym not in self.prices:
             return 422, {"code": 42210000, "message": f'asset "{sym}" not found'}
         try:
-            qty = float(body["qty"])
-        except (KeyError, TypeError, ValueError):
-            return 422, {"code": 40010001, "message": "qty is required"}
-        if not math.isfinite(qty) or qty <= 0:
-            return 422, {"code": 40010001, "message": "qty must be > 0"}
-        if qty != int(qty) and sym in self.not_fractionable:
-            return 422, {"code": 42210000, "message": f"asset {sym} is not fractionable"}
-        price = self.prices[sym]
-        if body["side"] == "buy" and qty * price > self.cash + 1e-9:
+            qty = self.check_order(body)
+        except Refused as e:
+            return e.status, {"code": e.code, "message": e.message}
+        if body["side"] == "buy" and qty * self.prices[sym] > self.cash + 1e-9:
             return 403, {"code": 40310000, "message": "insufficient buying power"}
-        now = datetime.now(UTC)
-        o = {
-            "id": str(uuid.uuid4()),
-            "client_order_id": cid,
-            "symbol": sym,
-            "side": body["side"],
-            "type": body["type"],
-            "tif": body["time_in_force"],
-            "qty": str(body["qty"]),
-            "limit": body.get("limit_price"),
-            "status": "new",
-            "filled": 0.0,
-            "avg": 0.0,
-            "created": now,
-            "updated": now,
-        }
-        self.orders.append(o)
+        o = self.create({**body, "client_order_id": cid})
         self.orders_created += 1
-        limit = float(body["limit_price"]) if body.get("limit_price") is not None else None
-        marketable = limit is None or (price <= limit if o["side"] == "buy" else price >= limit)
-        if marketable:
-            frac = self.partial.get(sym)
-            if frac is not None:
-                self._fill(o, math.floor(qty * frac), price)
-                o["status"] = "partially_filled"
-            else:
-                self._fill(o, qty, price)
-                o["status"] = "filled"
         if drop:
             handler.close_connection = True
             return None  # processed, but no answer: the client sees the connection drop
-        return 200, self._order_json(o)
+        return 200, self.order_json(o)
+
+    def trade(self, symbol: str, price: float) -> None:
+        """Test hook: a trade of `symbol` at `price` (the new last price); resting orders work as at Alpaca."""
+        with self.lock:
+            self.prices[symbol] = float(price)
+            self.work(symbol)
 
     def _bars(self, q: dict[str, str]) -> dict[str, Any]:
         syms = [s for s in q.get("symbols", "").split(",") if s]
