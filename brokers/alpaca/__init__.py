@@ -1,5 +1,6 @@
-"""Alpaca through alpaca-py: `adapter` (AlpacaBroker), `translate` (our values <-> Alpaca's, SDK errors -> ours),
-`bars` (AlpacaBarsSource), `settings` (environment; SDK-free).
+"""Alpaca through alpaca-py: `adapter` (AlpacaBroker), `orders` (Alpaca's order rules, alpaca-py requests, replace),
+`translate` (our values <-> Alpaca's, SDK errors -> ours), `bars` (AlpacaBarsSource), `settings` (environment;
+SDK-free).
 
 This package module imports nothing: the registry reads `settings` without loading alpaca-py (~0.5 s).
 """

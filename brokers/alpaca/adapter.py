@@ -4,14 +4,13 @@ Paper endpoint unless live is configured explicitly (`live=True` AND IVYBT_ALLOW
 arguments or the environment (ALPACA_API_KEY / ALPACA_SECRET_KEY, else APCA_API_KEY_ID / APCA_API_SECRET_KEY)
 and are handed to the SDK only: never stored on this object, logged or put in an error message.
 
-SDK errors are translated at this boundary (brokers.alpaca.translate). `submit` is idempotent on
-client_order_id: it looks the id up first, and a 422 "client_order_id must be unique" (the first attempt did
-arrive) returns the existing order.
+SDK errors are translated at this boundary (brokers.alpaca.translate); Alpaca's own order rules and the request
+objects are in brokers.alpaca.orders. `submit` and `replace` are idempotent on client_order_id: each looks the
+id up first, and a 422 "client_order_id must be unique" (the first attempt did arrive) returns the existing order.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -25,25 +24,31 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.models import Asset, Clock, Order, TradeAccount
 from alpaca.trading.models import Position as AlpacaPosition
-from alpaca.trading.requests import (
-    GetOrdersRequest,
-    GetPortfolioHistoryRequest,
-    LimitOrderRequest,
-    MarketOrderRequest,
-)
+from alpaca.trading.requests import GetOrderByIdRequest, GetOrdersRequest, GetPortfolioHistoryRequest
 from requests.adapters import HTTPAdapter
 
+from brokers.alpaca.orders import (
+    alpaca_problem,
+    build_request,
+    carries_changes,
+    is_whole,
+    replace_changes,
+    replace_problem,
+    replace_request,
+    replacement_client_order_id,
+    send_quantity,
+)
 from brokers.alpaca.settings import clean_url, credentials
 from brokers.alpaca.translate import (
     QUERY_TO_ALPACA,
-    SIDE_TO_ALPACA,
-    TIF_TO_ALPACA,
     expect,
     expect_list,
+    flatten,
     history_points,
     number,
     order_ack,
     order_status,
+    raw_value,
     translate_errors,
 )
 from brokers.base import (
@@ -53,7 +58,6 @@ from brokers.base import (
     BrokerError,
     Fill,
     InvalidOrder,
-    NoReplace,
     OrderAck,
     OrderRejected,
     OrderRequest,
@@ -62,9 +66,10 @@ from brokers.base import (
     PriceUnavailable,
     check_order_query,
     check_supported,
+    matches_query,
     require_live_opt_in,
 )
-from brokers.orders import BASIC_TYPES
+from brokers.orders import ORDER_CLASSES, ORDER_TYPES
 
 LIVE_TRADING_HOST = "api.alpaca.markets"
 HISTORY_PERIOD = re.compile(r"[1-9][0-9]*[DWMA]")  # number + unit: day, week, month, year ("A")
@@ -92,8 +97,9 @@ def set_timeout(client: Any, timeout: float) -> None:
         session.mount("https://", adapter)
 
 
-class AlpacaBroker(NoReplace):
-    """Alpaca through alpaca-py. Paper by default; fractional quantities where the asset allows them.
+class AlpacaBroker:
+    """Alpaca through alpaca-py. Paper by default; fractional quantities where the asset allows them; every order
+    type and class of brokers.orders within Alpaca's own rules (brokers.alpaca.orders); replace in place.
 
     Args:
         api_key, secret_key: default from the environment (see module docstring).
@@ -131,7 +137,12 @@ class AlpacaBroker(NoReplace):
         self.feed = feed
         self._fractionable: dict[str, bool] = {}
         self.capabilities = BrokerCapabilities(
-            fractional=True, shorting=True, order_types=BASIC_TYPES, live=self._live, min_notional=1.0
+            fractional=True,
+            shorting=True,
+            order_types=ORDER_TYPES,
+            live=self._live,
+            min_notional=1.0,
+            order_classes=ORDER_CLASSES,
         )
 
     def __repr__(self) -> str:  # no keys, ever
@@ -219,12 +230,24 @@ class AlpacaBroker(NoReplace):
         return order_status(o) if o is not None else None
 
     def orders(self, status: str = "open") -> list[OrderStatus]:
-        """Up to 500 most recent orders in the given state, oldest first."""
+        """Up to 500 most recent orders in the given state, oldest first; bracket / OCO legs flattened (the parent
+        lists its legs, each leg names its parent).
+
+        Alpaca does not document how its status filter treats a nested group, so for "open" the flat list of open
+        orders is read too: an open leg of a closed parent (a filled entry) is never missed (named without its
+        parent if the nested answer left it out).
+        """
         check_order_query(status)
         with translate_errors("orders"):
-            found = self._trading.get_orders(GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500, nested=False))
-        rows = expect_list(found, Order, "orders")
-        return sorted((order_status(o) for o in rows), key=lambda s: (s.submitted_at is None, s.submitted_at))
+            found = self._trading.get_orders(GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500, nested=True))
+        rows = flatten(expect_list(found, Order, "orders"))
+        if status == "open":
+            with translate_errors("orders"):
+                flat = self._trading.get_orders(GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500))
+            seen = {r.id for r in rows}
+            rows += [order_status(o) for o in expect_list(flat, Order, "orders") if str(o.id) not in seen]
+        rows = [r for r in rows if matches_query(r.status, status)]
+        return sorted(rows, key=lambda s: (s.submitted_at is None, s.submitted_at))
 
     def fills(self) -> list[Fill]:
         """One aggregate fill per (partially) filled recent order: Alpaca charges no commission on stocks."""
@@ -273,43 +296,94 @@ class AlpacaBroker(NoReplace):
         return {s: self._is_fractionable(s) for s in dict.fromkeys(symbols)}
 
     def submit(self, order: OrderRequest) -> OrderAck:
-        """Send `order` once (see module docstring). Fractional quantities need a fractionable asset and a
-        day order; quantities are sent rounded to 9 decimals (Alpaca's precision)."""
+        """Send `order` once (see module docstring). What Alpaca refuses (brokers.alpaca.orders.alpaca_problem, a
+        fractional quantity of a non-fractionable asset) is refused before anything is sent; quantities are sent
+        rounded to 9 decimals (Alpaca's precision)."""
         if not isinstance(order, OrderRequest):
             raise InvalidOrder(f"submit expects an OrderRequest, got {type(order).__name__}")
         check_supported(order, self.capabilities, "alpaca")  # before anything is sent
+        why = alpaca_problem(order)
+        if why:
+            raise OrderRejected(f"alpaca: {why}; order {order.client_order_id} not sent")
         existing = self._lookup(order.client_order_id)
         if existing is not None:
             return order_ack(existing, duplicate=True)
-        qty = round(float(order.quantity), 9)
-        if not math.isclose(qty, round(qty)):
-            if not self._is_fractionable(order.symbol):
-                raise OrderRejected(f"alpaca: {order.symbol} is not fractionable; quantity {qty} must be whole")
-            if order.time_in_force != "day":
-                raise OrderRejected(f"alpaca: fractional orders must be day orders, got {order.time_in_force!r}")
-        common = dict(
-            symbol=order.symbol,
-            qty=qty,
-            side=SIDE_TO_ALPACA[order.side],
-            time_in_force=TIF_TO_ALPACA[order.time_in_force],
-            client_order_id=order.client_order_id,
-        )
-        req = (
-            MarketOrderRequest(**common)
-            if order.type == "market"
-            else LimitOrderRequest(limit_price=order.limit_price, **common)
-        )
+        qty = send_quantity(order.quantity)
+        if not is_whole(qty) and not self._is_fractionable(order.symbol):
+            raise OrderRejected(
+                f"alpaca: {order.symbol} is not fractionable; quantity {qty} must be whole; "
+                f"order {order.client_order_id} not sent"
+            )
         try:
             with translate_errors("submit"):
-                placed = self._trading.submit_order(req)
+                placed = self._trading.submit_order(build_request(order))
         except OrderRejected as e:
-            cause = e.__cause__
-            if isinstance(cause, APIError) and cause.status_code == 422 and "client_order_id" in str(cause):
-                existing = self._lookup(order.client_order_id)  # an earlier attempt did arrive
-                if existing is not None:
-                    return order_ack(existing, duplicate=True)
+            existing = self._duplicate(e, order.client_order_id)
+            if existing is not None:
+                return order_ack(existing, duplicate=True)
             raise
         return order_ack(expect(placed, Order, "submit"), duplicate=False)
+
+    def _duplicate(self, error: OrderRejected, client_order_id: str) -> Order | None:
+        """After a refused send: the order with `client_order_id` if the refusal was Alpaca's "client_order_id
+        must be unique" (an earlier attempt did arrive), else None."""
+        cause = error.__cause__
+        if isinstance(cause, APIError) and cause.status_code == 422 and "client_order_id" in str(cause):
+            return self._lookup(client_order_id)
+        return None
+
+    def replace(
+        self,
+        order_id: str,
+        quantity: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        trail: float | None = None,
+    ) -> OrderAck:
+        """Modify a resting order (None = unchanged; `trail` in the order's own unit, percent or currency).
+
+        Alpaca replaces by creating a NEW order (PATCH /v2/orders/{id}); its ack is returned. The new order gets
+        the deterministic client_order_id `replacement_client_order_id(old)`, so a retried replace sends nothing
+        twice: an order already replaced with these values, or an existing replacement id, returns that order
+        (duplicate=True). What Alpaca cannot replace is refused before sending (OrderRejected naming the order).
+        """
+        changes = replace_changes(quantity, limit_price, stop_price, trail)
+        action = f"replace {order_id}"
+        if not changes:
+            raise InvalidOrder(f"alpaca {action}: nothing to change (give quantity, limit_price, stop_price or trail)")
+        current = self._order_by_id(order_id, action)
+        if raw_value(current.status) == "replaced" and current.replaced_by is not None:
+            done = self._order_by_id(str(current.replaced_by), action)
+            if carries_changes(done, changes):
+                return order_ack(done, duplicate=True)
+            raise OrderRejected(
+                f"alpaca {action}: already replaced by order {done.id} ({done.client_order_id}); replace that one"
+            )
+        why = replace_problem(current, changes)
+        if why:
+            raise OrderRejected(f"alpaca {action}: {why}; nothing sent")
+        new_id = replacement_client_order_id(current.client_order_id)
+        existing = self._lookup(new_id)
+        if existing is not None:
+            return order_ack(existing, duplicate=True)
+        try:
+            with translate_errors(action):
+                placed = self._trading.replace_order_by_id(order_id, replace_request(changes, new_id))
+        except OrderRejected as e:
+            existing = self._duplicate(e, new_id)
+            if existing is not None:
+                return order_ack(existing, duplicate=True)
+            raise
+        return order_ack(expect(placed, Order, action), duplicate=False)
+
+    def _order_by_id(self, order_id: str, action: str) -> Order:
+        """GET /v2/orders/{id} with its legs; an unknown id is an OrderRejected naming it."""
+        try:
+            with translate_errors(action):
+                found = self._trading.get_order_by_id(order_id, GetOrderByIdRequest(nested=True))
+        except ValueError as e:  # alpaca-py validates the UUID before sending
+            raise OrderRejected(f"alpaca {action}: {order_id!r} is not an Alpaca order id") from e
+        return expect(found, Order, action)
 
     def cancel(self, order_id: str) -> None:
         """Cancel by Alpaca order id (a UUID). A final or unknown order raises OrderRejected."""

@@ -48,7 +48,7 @@ STATUS_FROM_ALPACA: dict[str, str] = {
     "accepted": "new",
     "pending_new": "new",
     "accepted_for_bidding": "new",
-    "held": "new",
+    "held": "new",  # a bracket leg waiting for its entry, or the passive leg of a pair: open
     "pending_review": "new",
     "calculated": "new",
     "stopped": "new",
@@ -58,13 +58,14 @@ STATUS_FROM_ALPACA: dict[str, str] = {
     "partially_filled": "partially_filled",
     "filled": "filled",
     "canceled": "canceled",
-    "replaced": "canceled",
+    "replaced": "canceled",  # closed: a new order (replaced_by) took its place
     "expired": "expired",
     "rejected": "rejected",
     "suspended": "rejected",
 }
-ORDER_ACTIONS = frozenset({"submit", "cancel"})
-"""Actions whose 4xx errors are order rejections (elsewhere a 403 is an authorization problem)."""
+ORDER_ACTIONS = frozenset({"submit", "cancel", "replace"})
+"""Actions whose 4xx errors are order rejections (elsewhere a 403 is an authorization problem); the action's
+first word counts ("replace <order id>")."""
 
 
 def _api_message(e: APIError) -> str:
@@ -85,7 +86,7 @@ def translate_api_error(e: APIError, action: str) -> BrokerError:
         return AuthError(text)
     if "buying power" in low or "insufficient funds" in low:
         return InsufficientFunds(text)
-    if action in ORDER_ACTIONS:
+    if action.split(" ", 1)[0] in ORDER_ACTIONS:
         return OrderRejected(text)
     if status == 403:
         return AuthError(text)
@@ -125,9 +126,24 @@ def number(value: Any, default: float = 0.0) -> float:
     return float(value) if value not in (None, "") else default
 
 
-def order_status(o: Order) -> OrderStatus:
-    """An alpaca-py `Order` as our OrderStatus (a working order with fills is partially_filled)."""
-    raw = o.status.value if hasattr(o.status, "value") else str(o.status)
+def raw_value(value: Any) -> str:
+    """An SDK enum (or plain string) as its wire value; None -> ""."""
+    if value is None:
+        return ""
+    return str(value.value) if hasattr(value, "value") else str(value)
+
+
+def _price(value: Any) -> float | None:
+    return number(value) if value not in (None, "") else None
+
+
+def order_status(o: Order, parent_id: str = "") -> OrderStatus:
+    """An alpaca-py `Order` as our OrderStatus (a working order with fills is partially_filled).
+
+    A bracket / OCO parent lists its legs' ids in `legs` (when Alpaca nested them); `parent_id` names the parent
+    of a leg (only the caller that saw it nested knows it). "held" (a leg waiting for its entry, or the passive
+    leg of a pair) is open; "replaced" is closed as canceled, the reason naming the replacing order."""
+    raw = raw_value(o.status)
     filled = number(o.filled_qty)
     state = STATUS_FROM_ALPACA.get(raw, "new")
     if state == "new" and filled > 0:
@@ -135,22 +151,42 @@ def order_status(o: Order) -> OrderStatus:
     qty = number(o.qty)
     if not qty and o.notional and o.filled_avg_price:
         qty = number(o.notional) / number(o.filled_avg_price)
-    otype = o.type.value if o.type is not None else "market"
+    reason = ""
+    if state == "rejected":
+        reason = f"alpaca status {raw}"
+    elif raw == "replaced":
+        reason = f"replaced by order {o.replaced_by}"
     return OrderStatus(
         id=str(o.id),
         client_order_id=o.client_order_id,
         symbol=o.symbol or "",
-        side=o.side.value if o.side is not None else "",
+        side=raw_value(o.side),
         quantity=qty,
         filled_quantity=filled,
         avg_fill_price=number(o.filled_avg_price) if filled > 0 and o.filled_avg_price else None,
         status=state,
-        reason="" if state != "rejected" else f"alpaca status {raw}",
-        type=otype if otype in ("market", "limit") else otype,
-        limit_price=number(o.limit_price) if o.limit_price is not None else None,
+        reason=reason,
+        type=raw_value(o.type) or "market",
+        limit_price=_price(o.limit_price),
         submitted_at=o.submitted_at,
         filled_at=(o.filled_at or o.updated_at) if filled > 0 else None,
+        stop_price=_price(o.stop_price),
+        trail_percent=_price(o.trail_percent),
+        trail_price=_price(o.trail_price),
+        order_class=raw_value(o.order_class) or "simple",
+        parent_id=parent_id,
+        legs=tuple(str(leg.id) for leg in o.legs or ()),
+        time_in_force=raw_value(o.time_in_force) or "day",
     )
+
+
+def flatten(orders: list[Order]) -> list[OrderStatus]:
+    """Nested orders (legs under their parent's "legs") as one list: each parent, then its legs naming it."""
+    out: list[OrderStatus] = []
+    for o in orders:
+        out.append(order_status(o))
+        out.extend(order_status(leg, parent_id=str(o.id)) for leg in o.legs or ())
+    return out
 
 
 def order_ack(o: Order, duplicate: bool) -> OrderAck:
