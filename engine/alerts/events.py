@@ -21,6 +21,11 @@ EVENTS: dict[str, tuple[Level, str]] = {
     "kill_switch": ("error", "the kill switch was turned on or off"),
     "flatten": ("error", "the account was flattened (cancel all, close all)"),
     "batch_job_failed": ("error", "a batch job failed"),
+    "approval_needed": ("warning", "a scheduled daily run made a plan that waits for approval on Daily Ops"),
+    "scheduled_run_blocked": (
+        "error",
+        "a scheduled daily run sent nothing (a check or the kill switch blocked it) or did not complete",
+    ),
     "stale_data": ("warning", "signals failed or were computed on stale data"),
     "channel_failure": ("warning", "an alert channel could not deliver an alert"),
     "test": ("info", "a test alert (`ivybt alerts test`)"),

@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from engine.batch.kinds import JobKind, JobRun, job_kind
 from engine.batch.output import JobOutput
 from engine.batch.queue import ClaimedJob, JobQueue, heartbeat_interval
 from engine.batch.spec import JobSpec
@@ -344,7 +345,11 @@ def execute_claimed(
     queue: JobQueue, claimed: ClaimedJob, worker: str, *, store: RunStore | None = None, heartbeat: float | None = None
 ) -> str:
     """Run a claimed job in this process with a heartbeat; returns its final status for this worker:
-    "done", "failed" or "lost" (cancelled or taken over while it ran)."""
+    "done", "failed" or "lost" (cancelled or taken over while it ran). A plugin kind (engine.batch.kinds) runs
+    its own `run` and saves no run."""
+    plugin = job_kind(claimed.spec.kind)
+    if plugin is not None:
+        return _execute_plugin(queue, claimed, worker, plugin, heartbeat)
     store = store or RunStore(queue.path)
     if recover_saved(queue, claimed, worker, store):
         return "done"
@@ -361,6 +366,20 @@ def execute_claimed(
         if beat.lost.is_set():
             return "lost"
         return record_or_fail(queue, claimed.id, worker, claimed.spec, output, store)
+
+
+def _execute_plugin(queue: JobQueue, claimed: ClaimedJob, worker: str, kind: JobKind, heartbeat: float | None) -> str:
+    """`kind.run` with a heartbeat, then done with its summary (or failed with its error and traceback)."""
+    with Heartbeat(queue, claimed.id, worker, heartbeat) as beat:
+        try:
+            summary = kind.run(JobRun(queue, claimed, worker, beat.update))
+        except Exception as e:  # any error of the job is recorded; the worker goes on with the next job
+            if beat.lost.is_set():
+                return "lost"
+            ok = queue.fail(claimed.id, worker, f"{type(e).__name__}: {e}", traceback.format_exc())
+            return "failed" if ok else "lost"
+    summary = {**summary, "executor": executor_id()}
+    return "done" if queue.finish(claimed.id, worker, None, "", None, summary, executor=executor_id()) else "lost"
 
 
 def _num(value: Any) -> float | None:

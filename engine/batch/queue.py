@@ -16,6 +16,7 @@ most once. Times are Unix epoch seconds (float).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -130,6 +131,12 @@ def stale_timeout() -> float:
     return float(os.environ.get("IVYBT_STALE_S") or 60.0)
 
 
+def keyed_id(key: str) -> str:
+    """The batch and job id of a job queued under `key` (`JobQueue.submit_once`): "k" + 11 hex characters of
+    the key's SHA-256, so every process derives the same id."""
+    return "k" + hashlib.sha256(key.encode()).hexdigest()[:11]
+
+
 def new_worker_id(prefix: str = "worker") -> str:
     """A worker id unique across machines and restarts: prefix@host:pid:random."""
     return f"{prefix}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:4]}"
@@ -163,13 +170,31 @@ class JobQueue:
 
     def submit(self, batch: Batch, *, max_attempts: int | None = None) -> str:
         """Queue every job of `batch` in one transaction; returns the batch id (12 hex characters)."""
+        batch_id = uuid.uuid4().hex[:12]
+        with _Conn(self.path) as conn, transaction(conn):
+            self._insert(conn, batch, batch_id, [uuid.uuid4().hex[:12] for _ in batch.jobs], max_attempts)
+        return batch_id
+
+    def submit_once(self, batch: Batch, key: str, *, max_attempts: int | None = None) -> tuple[str, bool]:
+        """Queue a one-job `batch` under `key` unless that key was queued before (by any process, whatever the
+        job's state since): (job id, True if this call queued it). Batch and job ids are `keyed_id(key)`."""
+        if len(batch.jobs) != 1:
+            raise EngineError(f"submit_once queues one job, got {len(batch.jobs)} in batch {batch.name!r}")
+        job_id = keyed_id(key)
+        with _Conn(self.path) as conn, transaction(conn):
+            if conn.execute("SELECT 1 FROM batches WHERE id = ?", (job_id,)).fetchone():
+                return job_id, False
+            self._insert(conn, batch, job_id, [job_id], max_attempts)
+        return job_id, True
+
+    def _insert(self, conn: Any, batch: Batch, batch_id: str, job_ids: list[str], max_attempts: int | None) -> None:
         attempts = int(max_attempts or batch.max_attempts or DEFAULT_MAX_ATTEMPTS)
         if attempts < 1:
             raise EngineError(f"max_attempts must be >= 1, got {attempts}")
-        batch_id, now = uuid.uuid4().hex[:12], time.time()
+        now = time.time()
         rows = [
             (
-                uuid.uuid4().hex[:12],
+                job_id,
                 batch_id,
                 i,
                 job.name,
@@ -182,19 +207,17 @@ class JobQueue:
                 now,
                 int(job.higher_is_better()),
             )
-            for i, job in enumerate(batch.jobs)
+            for i, (job_id, job) in enumerate(zip(job_ids, batch.jobs))
         ]
-        with _Conn(self.path) as conn, transaction(conn):
-            conn.execute(
-                "INSERT INTO batches (id, name, created_at, source, text, n_jobs) VALUES (?, ?, ?, ?, ?, ?)",
-                (batch_id, batch.name, now, batch.source, batch.text, len(rows)),
-            )
-            conn.executemany(
-                "INSERT INTO jobs (id, batch_id, seq, name, kind, strategy, symbols, spec_json, status, "
-                "max_attempts, created_at, maximize) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-        return batch_id
+        conn.execute(
+            "INSERT INTO batches (id, name, created_at, source, text, n_jobs) VALUES (?, ?, ?, ?, ?, ?)",
+            (batch_id, batch.name, now, batch.source, batch.text, len(rows)),
+        )
+        conn.executemany(
+            "INSERT INTO jobs (id, batch_id, seq, name, kind, strategy, symbols, spec_json, status, "
+            "max_attempts, created_at, maximize) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     # --- a worker's side --------------------------------------------------------------------------------
 
@@ -262,13 +285,14 @@ class JobQueue:
         self,
         job_id: str,
         worker: str,
-        run_id: str,
+        run_id: str | None,
         objective_name: str,
         objective: float | None,
         summary: Mapping[str, Any] | None = None,
         executor: str | None = None,
     ) -> bool:
-        """running -> done with the saved run's id and the objective value; False if not owned any more."""
+        """running -> done with the saved run's id (None: a kind that saves no run) and the objective value;
+        False if not owned any more."""
         sets = (
             "status = 'done', progress = 1, finished_at = ?, heartbeat_at = ?, run_id = ?, objective_name = ?, "
             "objective = ?, message = NULL"

@@ -26,6 +26,8 @@ class JobSpec:
     objective: metric the batch summary ranks jobs by (an engine.metrics name; "sharpe" by default).
     artifacts: also write HTML figures of the result to the workspace's artifacts folder.
     maximize: whether a higher objective is better, as the file sets it (None: see `higher_is_better`).
+    options: the settings of a job kind provided by a plugin (engine.batch.kinds), e.g. a scheduled daily
+    run's schedule id and trading date; empty for the built-in kinds.
     """
 
     name: str
@@ -37,6 +39,7 @@ class JobSpec:
     objective: str = DEFAULT_OBJECTIVE
     artifacts: bool = False
     maximize: bool | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     def higher_is_better(self) -> bool:
         """The objective's direction: the job's `maximize`, else `optimize.maximize`, else the metric's own
@@ -47,7 +50,7 @@ class JobSpec:
         return self.objective not in LOWER_IS_BETTER
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "kind": self.kind,
             "request": self.request.to_dict(),
@@ -58,6 +61,9 @@ class JobSpec:
             "artifacts": self.artifacts,
             "maximize": self.maximize,
         }
+        if self.options:
+            out["options"] = plain(self.options)
+        return out
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> JobSpec:
@@ -72,6 +78,7 @@ class JobSpec:
             objective=str(v.get("objective") or DEFAULT_OBJECTIVE),
             artifacts=bool(v.get("artifacts", False)),
             maximize=None if v.get("maximize") is None else bool(v["maximize"]),
+            options=dict(v.get("options") or {}),
         )
 
 
