@@ -21,3 +21,10 @@ class StrategyError(EngineError):
 
 class ConfigError(EngineError):
     """A configuration, preset or parameter value is invalid (names the field and the value)."""
+
+
+class UserCodeError(StrategyError):
+    """A user strategy's child process was stopped: over its time or memory limit, cancelled, or it died.
+
+    One line naming the strategy and the limit, e.g. "user strategy 'spin' stopped: time limit 2 s exceeded".
+    """

@@ -1,24 +1,22 @@
 """The strategy registry: built-in strategies plus user files from the workspace's strategies folder.
 
 A user strategy is a `*.py` file in `engine.store.workspace.strategies_dir()` that defines one or more `Strategy`
-subclasses with a `name` and a `Params` dataclass. Files are scanned lazily and again whenever a file in the
-folder is added, removed or changed (or on `reload()`). A broken file — syntax error, import error, an
-exception at import, a class without `name`/`Params`, a name clashing with a built-in or another file — is
-reported in `load_errors()` by file name and reason, and everything else still loads. Files load in name
-order (names starting with "_" are skipped); when two files define the same name, the first one keeps it.
+subclasses with a `name` and a `Params` dataclass. Listing never runs a user file: files are read with `ast`
+(`engine.strategies.source_scan`) lazily and again whenever a file in the folder is added, removed or changed
+(or on `reload()`), and each class becomes a stand-in (`engine.strategies.user_code`) whose methods run the
+user's code in a sandbox child with a time and a memory limit (`engine.strategies.sandbox`). A file that
+cannot be read — syntax error, a class without `name`/`Params`, a value only running the file would give, a
+name clashing with a built-in or another file — is reported in `load_errors()` by file name and reason, and
+everything else still loads; an error raised when the file runs (at import, or a failing default) is a
+StrategyError of the run that needs it. Files load in name order (names starting with "_" are skipped);
+when two files define the same name, the first one keeps it.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib.util
-import inspect
-import sys
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -33,7 +31,9 @@ from engine.strategies.breakout import DonchianBreakout
 from engine.strategies.crossover import EmaCross, SmaCross
 from engine.strategies.mean_reversion import BollingerRsi, RsiReversion
 from engine.strategies.rotation import MomentumRotation
+from engine.strategies.source_scan import scan_file
 from engine.strategies.trend import EmaTrend, Macd
+from engine.strategies.user_code import UserStrategy, stand_in
 
 BUILTINS: dict[str, type[Strategy]] = {
     cls.name: cls
@@ -52,8 +52,6 @@ BUILTINS: dict[str, type[Strategy]] = {
 }
 """Built-in strategies by registry name, in the order the UI lists them."""
 
-USER_MODULE_PREFIX = "ivybt_user_strategies"
-
 
 @dataclass
 class _Scan:
@@ -71,39 +69,6 @@ def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
 
 
-def _import_file(path: Path) -> ModuleType:
-    module_name = f"{USER_MODULE_PREFIX}_{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path.name}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(module_name, None)
-        raise
-    return module
-
-
-def _problem(cls: type) -> str | None:
-    """Why a Strategy subclass cannot be registered (None if it can)."""
-    name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not name.strip():
-        return f"class {cls.__name__} has no `name` (a non-empty string)"
-    params = getattr(cls, "Params", None)
-    if not (isinstance(params, type) and dataclasses.is_dataclass(params)):
-        return f"class {cls.__name__} ({name!r}) has no `Params` dataclass"
-    if inspect.isabstract(cls):
-        missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
-        return f"class {cls.__name__} ({name!r}) does not implement {missing}"
-    try:
-        params()
-    except Exception as e:  # user code: any failure of the defaults is a load error, reported below
-        return f"class {cls.__name__} ({name!r}): default Params() fails: {e}"
-    return None
-
-
 def _load_user(folder: Path) -> tuple[dict[str, type[Strategy]], dict[str, str]]:
     user: dict[str, type[Strategy]] = {}
     errors: dict[str, str] = {}
@@ -112,35 +77,31 @@ def _load_user(folder: Path) -> tuple[dict[str, type[Strategy]], dict[str, str]]
         if path.name.startswith("_"):
             continue
         try:
-            module = _import_file(path)
+            stat = path.stat()
+            found = scan_file(path)
         except SyntaxError as e:
             errors[path.name] = f"syntax error at line {e.lineno}: {e.msg}"
             continue
-        except (Exception, SystemExit) as e:  # user code may raise anything at import; report it, keep the others
-            last = traceback.extract_tb(e.__traceback__)[-1] if e.__traceback__ else None
-            where = f" (line {last.lineno})" if last is not None and last.filename == str(path) else ""
-            errors[path.name] = f"{type(e).__name__}{where}: {e}"
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            errors[path.name] = f"cannot read the file: {e}"
             continue
         problems: list[str] = []
-        found = 0
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            if not issubclass(cls, Strategy) or cls is Strategy or cls.__module__ != module.__name__:
-                continue
-            if cls.__name__.startswith("_"):
-                continue
-            found += 1
-            problem = _problem(cls)
-            name = getattr(cls, "name", "")
+        for scanned in found:
+            problem = scanned.problem
+            name = scanned.name
             if problem is None and name in BUILTINS:
-                problem = f"class {cls.__name__}: name {name!r} clashes with a built-in strategy"
+                problem = f"class {scanned.class_name}: name {name!r} clashes with a built-in strategy"
             elif problem is None and name in user:
-                problem = f"class {cls.__name__}: name {name!r} is already defined in {origin[name]}"
+                problem = f"class {scanned.class_name}: name {name!r} is already defined in {origin[name]}"
+            if problem is None:
+                try:
+                    user[name] = stand_in(scanned, path, (stat.st_mtime_ns, stat.st_size))
+                    origin[name] = path.name
+                except (TypeError, ValueError) as e:  # e.g. a mutable default, as the dataclass would say
+                    problem = f"class {scanned.class_name} ({name!r}): Params: {e}"
             if problem:
                 problems.append(problem)
-            else:
-                user[name] = cls
-                origin[name] = path.name
-        if found == 0:
+        if not found:
             problems.append("defines no Strategy subclass")
         if problems:
             errors[path.name] = "; ".join(problems)
@@ -188,6 +149,15 @@ def get_strategy(name: str) -> type[Strategy]:
             )
         raise StrategyError(f"unknown strategy {name!r}; known: {', '.join(known)}{hint}")
     return known[name]
+
+
+def __getattr__(attr: str) -> type[Strategy]:
+    """`_user_<name>`: the stand-in of user strategy <name> (how pickle finds a stand-in class)."""
+    if attr.startswith("_user_"):
+        cls = list_strategies().get(attr.removeprefix("_user_"))
+        if cls is not None and issubclass(cls, UserStrategy):
+            return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
 def create_strategy(name: str, params: Mapping[str, Any] | None = None) -> Strategy:

@@ -111,9 +111,6 @@ def test_new_and_changed_files_are_picked_up_without_reload(workspace: Path) -> 
 def test_broken_files_are_reported_by_name_and_the_rest_load(workspace: Path) -> None:
     write(workspace, "good.py", GOOD)
     write(workspace, "syntax.py", "def broken(:\n    pass\n")
-    write(workspace, "missing_import.py", "import not_a_real_module_xyz\n")
-    write(workspace, "raises.py", "x = 1\nraise RuntimeError('boom at import')\n")
-    write(workspace, "exits.py", "import sys\nsys.exit(3)\n")
     write(workspace, "no_name.py", GOOD.replace('name = "my_above"', "").replace("class Above", "class NoName"))
     write(
         workspace,
@@ -121,42 +118,63 @@ def test_broken_files_are_reported_by_name_and_the_rest_load(workspace: Path) ->
         "from engine.strategies.base import Strategy\n"
         "class P(Strategy):\n    name = 'p_no_params'\n    def target_weights(self, data):\n        return data.close * 0\n",
     )
+    write(
+        workspace,
+        "no_weights.py",
+        "from dataclasses import dataclass\nfrom engine.strategies.base import Strategy\n"
+        "class W(Strategy):\n    name = 'no_weights'\n    @dataclass(frozen=True)\n    class Params:\n        pass\n",
+    )
     write(workspace, "clash.py", GOOD.replace('"my_above"', '"sma_cross"'))
     write(workspace, "zz_dupe.py", GOOD)
     write(workspace, "empty.py", "X = 1\n")
-    write(workspace, "bad_default.py", GOOD.replace('"my_above"', '"bad_default"').replace("param(1.5,", "param(-1.0,"))
+    write(workspace, "computed.py", GOOD.replace('"my_above"', '"computed"').replace("param(1.5,", "param(abs(-1.5),"))
     registry.reload()
 
     names = registry.list_strategies()
     assert "my_above" in names and "sma_cross" in names
     assert names["sma_cross"].__module__ == "engine.strategies.crossover"  # the built-in was not replaced
-    for bad in ("p_no_params", "bad_default"):
+    for bad in ("p_no_params", "no_weights", "computed"):
         assert bad not in names
     errors = registry.load_errors()
     assert set(errors) == {
         "syntax.py",
-        "missing_import.py",
-        "raises.py",
-        "exits.py",
         "no_name.py",
         "no_params.py",
+        "no_weights.py",
         "clash.py",
         "zz_dupe.py",
         "empty.py",
-        "bad_default.py",
+        "computed.py",
     }
-    assert errors["syntax.py"].startswith("syntax error at line 1")
-    assert (
-        "ModuleNotFoundError" in errors["missing_import.py"] and "not_a_real_module_xyz" in errors["missing_import.py"]
-    )
-    assert errors["raises.py"] == "RuntimeError (line 2): boom at import"
-    assert "SystemExit" in errors["exits.py"]
+    assert errors["syntax.py"] == "syntax error at line 1: invalid syntax"
     assert errors["no_name.py"] == "class NoName has no `name` (a non-empty string)"
     assert errors["no_params.py"] == "class P ('p_no_params') has no `Params` dataclass"
+    assert errors["no_weights.py"] == "class W ('no_weights') does not implement target_weights"
     assert errors["clash.py"] == "class Above: name 'sma_cross' clashes with a built-in strategy"
     assert errors["zz_dupe.py"] == "class Above: name 'my_above' is already defined in good.py"
     assert errors["empty.py"] == "defines no Strategy subclass"
-    assert "default Params() fails: level must be > 0, got -1.0" in errors["bad_default.py"]
+    assert errors["computed.py"].startswith(
+        "class Above ('computed'): Params field 'level': its default is not a literal value (abs(-1.5))"
+    )
+
+
+def test_errors_when_a_file_runs_are_errors_of_the_run_naming_file_and_line(workspace: Path) -> None:
+    """Listing reads the source only, so what goes wrong when the file runs is told by the run that needs it."""
+    write(workspace, "raises.py", GOOD.replace('"my_above"', '"raises"') + "\nraise RuntimeError('boom at import')\n")
+    write(workspace, "missing.py", "import not_a_real_module_xyz\n" + GOOD.replace('"my_above"', '"missing"'))
+    write(workspace, "bad_default.py", GOOD.replace('"my_above"', '"bad_default"').replace("param(1.5,", "param(-1.0,"))
+    registry.reload()
+    assert {"raises", "missing", "bad_default"} <= set(registry.list_strategies()) and registry.load_errors() == {}
+    line = len(textwrap.dedent(GOOD).splitlines()) + 2
+    with pytest.raises(StrategyError) as info:
+        registry.create_strategy("raises").target_weights(market("SPY"))
+    assert str(info.value) == f"user strategy file raises.py failed to load: RuntimeError (line {line}): boom at import"
+    with pytest.raises(
+        StrategyError, match=r"missing.py failed to load: ModuleNotFoundError \(line 1\): No module named"
+    ):
+        registry.create_strategy("missing").target_weights(market("SPY"))
+    with pytest.raises(ConfigError, match=r"^level must be > 0, got -1.0$"):
+        registry.create_strategy("bad_default")
 
 
 def test_unknown_name_lists_known_and_failed_files(workspace: Path) -> None:
