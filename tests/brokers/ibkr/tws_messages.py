@@ -4,6 +4,7 @@ layouts, as pure functions.
 Each returns the message's fields in order, following ib_async 2.1's decoder field for field (contractDetails,
 execDetails, openOrder and completedOrder have version-dependent parts); the server frames and sends them.
 An order is the server's order dict, a contract the list `FakeTwsServer._contract` makes.
+`parse_place_order` reads the other way: the fields of the client's placeOrder the fake acts on.
 """
 
 from __future__ import annotations
@@ -31,20 +32,48 @@ def frame(*fields: Any) -> bytes:
 
 
 def order_head(o: dict[str, Any], account: str) -> list[Any]:
-    """Fields shared by openOrder and completedOrder: action .. orderRef."""
-    return [
-        o["action"],
-        o["qty"],
-        o["type"],
-        o["lmt"] if o["lmt"] is not None else "",
-        "",
-        o["tif"],
-        "",
-        account,
-        "",
-        0,
-        o["ref"],
-    ]
+    """Fields shared by openOrder and completedOrder: action, totalQuantity, orderType, lmtPrice, auxPrice, tif,
+    ocaGroup, account, openClose, origin, orderRef."""
+    return [o["action"], o["qty"], o["type"], o["lmt"], o["aux"], o["tif"], o["oca_group"], account, "", 0, o["ref"]]
+
+
+# placeOrder (3) as ib_async 2.1's client.placeOrder writes it at server version 176 for a stock (no combo legs,
+# no delta-neutral order): the position of each field the fake reads. The contract takes the 12 fields from 2.
+PLACE_ORDER_FIELDS: dict[str, int] = {
+    "order_id": 1,
+    "symbol": 3,
+    "action": 16,
+    "qty": 17,
+    "type": 18,
+    "lmt": 19,
+    "aux": 20,
+    "tif": 21,
+    "oca_group": 22,
+    "ref": 26,
+    "transmit": 27,
+    "parent_id": 28,
+    "oca_type": 47,
+    "delta_neutral_type": 65,
+    "trail_stop": 69,
+    "trail_pct": 70,
+}
+PRICE_FIELDS = ("lmt", "aux", "trail_stop", "trail_pct")
+
+
+def parse_place_order(f: list[str]) -> dict[str, Any]:
+    """The fields of a placeOrder message the fake acts on, typed (an empty price is None)."""
+    dn = f[PLACE_ORDER_FIELDS["delta_neutral_type"]]
+    if dn:
+        raise ValueError(f"placeOrder: delta-neutral order type {dn!r} shifts the layout; the fake reads none")
+    p: dict[str, Any] = {name: f[i] for name, i in PLACE_ORDER_FIELDS.items()}
+    for name in PRICE_FIELDS:
+        p[name] = float(p[name]) if p[name] else None
+    p["order_id"], p["qty"] = int(p["order_id"]), float(p["qty"])
+    p["parent_id"] = int(p["parent_id"] or 0)
+    p["oca_type"] = int(p["oca_type"] or 0)
+    p["transmit"] = p["transmit"] == "1"
+    p["tif"] = p["tif"] or "DAY"
+    return p
 
 
 def open_order(o: dict[str, Any], c: list[Any], account: str, status: str | None = None) -> list[Any]:
@@ -90,18 +119,19 @@ def open_order(o: dict[str, Any], c: list[Any], account: str, status: str | None
         0,
         0,
         "",
-        3,
+        o["oca_type"],
         0,
         0,
         "",
-        0,
-        0,
-        "",
+        o["parent_id"],
         0,
         "",
+        0,
         "",
-    ]  # modelCode .. deltaNeutralAuxPrice (deltaNeutralOrderType empty)
-    fields += [0, 0, "", "", "", "", ""]  # continuousUpdate .. comboLegsDescrip
+        "",
+    ]  # modelCode .. deltaNeutralAuxPrice (ocaType, parentId; deltaNeutralOrderType empty)
+    # continuousUpdate, referencePriceType, trailStopPrice, trailingPercent, basisPoints(Type), comboLegsDescrip
+    fields += [0, 0, o["trail_stop"], o["trail_pct"], "", "", ""]
     fields += [0, 0, 0]  # comboLegs, orderComboLegs, smartComboRoutingParams
     fields += ["", "", ""]  # scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement (unset)
     fields += [""]  # hedgeType
@@ -135,8 +165,9 @@ def completed_order(o: dict[str, Any], c: list[Any], account: str) -> list[Any]:
         "",
         "",
     ]  # faProfile (server < 177)
-    fields += ["", "", "", "", "", 0, "", -1, "", "", "", "", "", "", 0, 0, "", 3, 0, "", 0, "", ""]
-    fields += [0, 0, "", "", ""]  # continuousUpdate, referencePriceType, trailStop, trailingPct, comboLegsDescrip
+    fields += ["", "", "", "", "", 0, "", -1, "", "", "", "", "", "", 0, 0, "", o["oca_type"], 0, "", 0, "", ""]
+    # continuousUpdate, referencePriceType, trailStopPrice, trailingPercent, comboLegsDescrip
+    fields += [0, 0, o["trail_stop"], o["trail_pct"], ""]
     fields += [0, 0, 0]
     fields += ["", "", ""]
     fields += [""]
@@ -268,7 +299,7 @@ def order_status(o: dict[str, Any], status: str | None = None, filled: float | N
         o["qty"] - filled,
         avg,
         o["perm_id"],
-        0,
+        o["parent_id"],
         avg,
         o["client_id"],
         "",

@@ -8,17 +8,19 @@ ib_async 2.1's decoder field for field (the long ones in tests/brokers/ibkr/tws_
 * contract details (error 200 for an unknown symbol), snapshot market data (LAST tick + snapshot end),
   historical daily bars.
 * placeOrder -> openOrder (with permId) -> orderStatus -> execDetails -> commissionReport -> position and
-  account/portfolio updates; cancelOrder / reqGlobalCancel -> orderStatus Cancelled.
+  account/portfolio updates; cancelOrder / reqGlobalCancel -> orderStatus Cancelled. Every order type, held
+  (transmit=False) orders, parent / child, OCA groups, modify and the ``trade(symbol, price)`` hook that moves
+  the last price: the order book in tests/brokers/ibkr/tws_orders.py.
 
-Knobs: ``reject[symbol] = reason`` (error 201), ``partial[symbol] = fraction`` (fills that share and stays
-Submitted), ``drop_on_order = n`` (the n-th placeOrder is processed, then the socket is closed without an
-answer), buys beyond cash are rejected with error 201 like IB's margin check. ``orders_created`` counts
-orders accepted, ``place_order_msgs`` every placeOrder received. Stops itself after ``lifetime`` seconds.
+Knobs: ``reject[symbol] = reason`` (error 201), ``partial[symbol] = fraction`` (an order's first fill is that
+share and the rest stays Submitted), ``drop_on_order = n`` (the n-th placeOrder is processed, then the socket is
+closed without an answer), buys beyond cash are rejected with error 201 like IB's margin check.
+``orders_created`` counts orders transmitted, ``place_order_msgs`` every placeOrder received. Stops itself after
+``lifetime`` seconds.
 """
 
 from __future__ import annotations
 
-import math
 import socket
 import socketserver
 import struct
@@ -30,19 +32,17 @@ from typing import Any
 from tests.brokers.ibkr.tws_messages import (
     SERVER_VERSION,
     UNSET_DOUBLE,
-    completed_order,
     contract_details,
     exec_details,
     field_text,
     frame,
     historical_data,
-    open_order,
-    order_status,
     portfolio_update,
 )
+from tests.brokers.ibkr.tws_orders import OrderBook
 
 
-class FakeTwsServer:
+class FakeTwsServer(OrderBook):
     """Fake TWS (see module docstring). Use as a context manager; `port` is chosen by the OS."""
 
     def __init__(
@@ -73,6 +73,8 @@ class FakeTwsServer:
         self.received: list[list[str]] = []
         self.next_order_id = 1
         self._perm = 900_000
+        self._conns: dict[int, dict] = {}  # client id -> its current connection (where its orders report)
+        self._sessions = 0
         self.lock = threading.RLock()
         fake = self
 
@@ -146,7 +148,8 @@ class FakeTwsServer:
         with self.lock:
             self._socks.append(sock)
             self.connections += 1
-        conn = {"sock": sock, "buf": b"", "client_id": 0, "acct_sub": False}
+            self._sessions += 1
+            conn = {"sock": sock, "buf": b"", "client_id": 0, "acct_sub": False, "session": self._sessions}
         try:
             if not self._handshake(conn):
                 return
@@ -165,6 +168,9 @@ class FakeTwsServer:
             with self.lock:
                 if sock in self._socks:
                     self._socks.remove(sock)
+                if self._conns.get(conn["client_id"]) is conn:
+                    del self._conns[conn["client_id"]]
+                self._session_closed(conn["session"])
             try:
                 sock.close()
             except OSError:
@@ -212,6 +218,7 @@ class FakeTwsServer:
         msg = int(f[0])
         if msg == 71:  # startApi
             conn["client_id"] = int(f[2])
+            self._conns[conn["client_id"]] = conn
             self._send(conn, 15, 1, self.account)
             self._send(conn, 9, 1, self.next_order_id)
         elif msg == 61:  # reqPositions
@@ -219,16 +226,9 @@ class FakeTwsServer:
                 self._position(conn, sym)
             self._send(conn, 62, 1)
         elif msg in (5, 16):  # reqOpenOrders / reqAllOpenOrders
-            for o in self.orders.values():
-                if o["status"] in ("Submitted", "PreSubmitted") and (msg == 16 or o["client_id"] == conn["client_id"]):
-                    self._open_order(conn, o)
-                    self._order_status(conn, o)
-            self._send(conn, 53, 1)
+            self._open_orders(conn, all_clients=msg == 16)
         elif msg == 99:  # reqCompletedOrders
-            for o in self.orders.values():
-                if o["status"] in ("Filled", "Cancelled"):
-                    self._completed_order(conn, o)
-            self._send(conn, 102)
+            self._completed_orders(conn)
         elif msg == 6:  # reqAccountUpdates
             conn["acct_sub"] = f[2] == "1"
             if conn["acct_sub"]:
@@ -248,9 +248,9 @@ class FakeTwsServer:
         elif msg == 7:  # reqExecutions
             req = int(f[2])
             for ex in self.executions:
-                self._exec_details(conn, ex, req)
+                self._send(conn, *exec_details(ex, req, self._contract(ex["order"]["symbol"]), self.account))
             for ex in self.executions:
-                self._commission(conn, ex)
+                self._send(conn, 59, 1, ex["exec_id"], ex["commission"], "USD", UNSET_DOUBLE, UNSET_DOUBLE, "")
             self._send(conn, 55, 1, req)
         elif msg == 9:  # reqContractDetails
             self._contract_details(conn, int(f[2]), f[4])
@@ -268,13 +268,12 @@ class FakeTwsServer:
         elif msg == 3:  # placeOrder
             return self._place_order(conn, f)
         elif msg == 4:  # cancelOrder
-            oid = int(f[2])
-            for o in self.orders.values():
-                if o["order_id"] == oid and o["client_id"] == conn["client_id"]:
-                    self._cancel(conn, o)
+            o = self._find(conn["client_id"], int(f[2]))
+            if o is not None:
+                self._cancel(o)
         elif msg == 58:  # reqGlobalCancel
-            for o in self.orders.values():
-                self._cancel(conn, o)
+            for o in list(self.orders.values()):
+                self._cancel(o)
         elif msg == 8:  # reqIds
             self._send(conn, 9, 1, self.next_order_id)
         elif msg == 17:  # reqManagedAccts
@@ -322,127 +321,3 @@ class FakeTwsServer:
             self._send(conn, 4, 2, req, 200, "No security definition has been found for the request", "")
             return
         self._send(conn, *historical_data(req, self.bars.get(sym, [])))
-
-    # ------------------------------------------------------------------ orders
-    def _place_order(self, conn: dict, f: list[str]) -> bool:
-        self.place_order_msgs += 1
-        drop = self.drop_on_order is not None and self.place_order_msgs == self.drop_on_order
-        oid, sym = int(f[1]), f[3]
-        action, qty, otype, lmt, tif, ref = f[16], float(f[17]), f[18], f[19], f[21], f[26]
-        self.next_order_id = max(self.next_order_id, oid + 1)
-        if sym not in self.con_ids:
-            self._send(conn, 4, 2, oid, 200, "No security definition has been found for the request", "")
-            return True
-        if sym in self.reject:
-            self._send(conn, 4, 2, oid, 201, f"Order rejected - reason:{self.reject[sym]}", "")
-            return True
-        price = self.prices[sym]
-        if action == "BUY" and qty * price > self.cash:
-            self._send(
-                conn,
-                4,
-                2,
-                oid,
-                201,
-                "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO "
-                f"OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE [{self.cash:.2f} USD] MUST EXCEED THE "
-                f"INITIAL MARGIN [{qty * price:.2f} USD]",
-                "",
-            )
-            return True
-        self._perm += 1
-        o = {
-            "order_id": oid,
-            "perm_id": self._perm,
-            "client_id": conn["client_id"],
-            "symbol": sym,
-            "action": action,
-            "qty": qty,
-            "type": otype,
-            "lmt": float(lmt) if lmt else None,
-            "tif": tif or "DAY",
-            "ref": ref,
-            "status": "Submitted",
-            "filled": 0.0,
-            "avg": 0.0,
-            "done_at": "",
-        }
-        self.orders[o["perm_id"]] = o
-        self.orders_created += 1
-        limit_ok = o["lmt"] is None or (price <= o["lmt"] if action == "BUY" else price >= o["lmt"])
-        fill_qty = 0.0
-        if limit_ok:
-            fill_qty = float(math.floor(qty * self.partial[sym])) if sym in self.partial else qty
-        if fill_qty > 0:
-            self._execute(o, fill_qty, price)
-        if drop:
-            return False  # processed, but the client never hears about it: the socket closes now
-        self._open_order(conn, o, status="Submitted")
-        self._order_status(conn, o, status="Submitted", filled=0.0)
-        if fill_qty > 0:
-            ex = self.executions[-1]
-            self._exec_details(conn, ex, -1)
-            self._commission(conn, ex)
-            self._order_status(conn, o)
-            if o["status"] == "Filled":
-                self._open_order(conn, o)
-            self._position(conn, sym)
-            if conn["acct_sub"]:
-                self._account_updates(conn)
-        return True
-
-    def _execute(self, o: dict[str, Any], qty: float, price: float) -> None:
-        sign = 1.0 if o["action"] == "BUY" else -1.0
-        fee = max(self.min_commission, self.commission_per_share * qty)
-        q, avg = self.positions.get(o["symbol"], [0.0, 0.0])
-        new = q + sign * qty
-        if abs(new) < 1e-12:
-            self.positions.pop(o["symbol"], None)
-        else:
-            if q == 0 or (q > 0) != (new > 0):
-                avg = price + sign * fee / qty
-            elif abs(new) > abs(q):
-                avg = (q * avg + sign * qty * price + fee) / new
-            self.positions[o["symbol"]] = [new, avg]
-        self.cash -= sign * qty * price + fee
-        o["filled"] += qty
-        o["avg"] = price
-        o["status"] = "Filled" if o["filled"] >= o["qty"] else "Submitted"
-        if o["status"] == "Filled":
-            o["done_at"] = datetime.now(UTC).strftime("%Y%m%d %H:%M:%S UTC")
-        n = len(self.executions) + 1
-        self.executions.append(
-            {
-                "order": o,
-                "exec_id": f"0000f00d.{n:08d}.01.01",
-                "shares": qty,
-                "price": price,
-                "cum": o["filled"],
-                "commission": fee,
-                "time": datetime.now(UTC).strftime("%Y%m%d %H:%M:%S UTC"),
-            }
-        )
-
-    def _cancel(self, conn: dict, o: dict[str, Any]) -> None:
-        if o["status"] not in ("Submitted", "PreSubmitted"):
-            return
-        o["status"] = "Cancelled"
-        o["done_at"] = datetime.now(UTC).strftime("%Y%m%d %H:%M:%S UTC")
-        self._order_status(conn, o)
-
-    def _order_status(
-        self, conn: dict, o: dict[str, Any], status: str | None = None, filled: float | None = None
-    ) -> None:
-        self._send(conn, *order_status(o, status, filled))
-
-    def _exec_details(self, conn: dict, ex: dict[str, Any], req: int) -> None:
-        self._send(conn, *exec_details(ex, req, self._contract(ex["order"]["symbol"]), self.account))
-
-    def _commission(self, conn: dict, ex: dict[str, Any]) -> None:
-        self._send(conn, 59, 1, ex["exec_id"], ex["commission"], "USD", UNSET_DOUBLE, UNSET_DOUBLE, "")
-
-    def _open_order(self, conn: dict, o: dict[str, Any], status: str | None = None) -> None:
-        self._send(conn, *open_order(o, self._contract(o["symbol"]), self.account, status))
-
-    def _completed_order(self, conn: dict, o: dict[str, Any]) -> None:
-        self._send(conn, *completed_order(o, self._contract(o["symbol"]), self.account))
