@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.notifications import notification_bell
+from ui.shell import run_page
 
 st.set_page_config(page_title="IvyBT", page_icon=":material/monitoring:", layout="wide")
 
@@ -28,4 +29,4 @@ PAGES = {
 
 nav = st.navigation(PAGES)
 notification_bell()  # the sidebar bell on every page
-nav.run()
+run_page(nav)  # a workspace database fault on any page: one error box, not a traceback

@@ -23,6 +23,24 @@ class ConfigError(EngineError):
     """A configuration, preset or parameter value is invalid (names the field and the value)."""
 
 
+class WorkspaceError(EngineError):
+    """A workspace file cannot be used (the database locked, damaged, full or unreadable); the message names the
+    file and what to do."""
+
+
+class DatabaseBusy(WorkspaceError):
+    """Another process held the database's lock for longer than the busy timeout (IVYBT_DB_TIMEOUT)."""
+
+
+class DatabaseCorrupt(WorkspaceError):
+    """The database file is damaged (found by SQLite's quick check at open, or by a read); it is left untouched."""
+
+
+class DatabaseFull(WorkspaceError):
+    """A write failed for want of room (disk full, file size limit, I/O error); the failed transaction was rolled
+    back and everything committed before it is intact."""
+
+
 class UserCodeError(StrategyError):
     """A user strategy's child process was stopped: over its time or memory limit, cancelled, or it died.
 

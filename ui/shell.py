@@ -1,4 +1,8 @@
-"""Page set-up shared by every file in pages/.
+"""Page set-up shared by every file in pages/, and the page runner app.py calls (`run_page`).
+
+Why `run_page`: a workspace fault (the database locked by another process, damaged, or the disk full) can
+surface on any page that touches the database; the runner shows it as one error box naming the file and what
+to do, instead of a traceback, in one place for every page.
 
 Why `ensure_navigation`: Streamlit decides at server start whether the app uses the legacy `pages/` folder
 (class flag `PagesManager.uses_pages_directory`, True because pages/ exists) and only clears the flag when
@@ -12,6 +16,9 @@ lost), reruns, so app.py (st.navigation) runs and resolves the same URL.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+from engine.errors import WorkspaceError
 
 
 def ensure_navigation() -> None:
@@ -26,3 +33,11 @@ def ensure_navigation() -> None:
         PagesManager.uses_pages_directory = False
         if first_run:
             st.rerun()
+
+
+def run_page(nav: StreamlitPage) -> None:
+    """Run the page `st.navigation` picked; a WorkspaceError becomes an error box with its one-line message."""
+    try:
+        nav.run()
+    except WorkspaceError as e:
+        st.error(f"Workspace database problem: {e}", icon=":material/database:")

@@ -17,11 +17,23 @@ from importlib.metadata import entry_points
 from types import ModuleType
 
 from engine import __version__
-from engine.cli import alerts, backtest, batch, catalog, data, optimize, robustness, runs, schedule, tools
+from engine.cli import alerts, backtest, batch, catalog, data, optimize, robustness, runs, schedule, tools, workspace
 from engine.cli.parsing import Parser, UsageError
 from engine.errors import EngineError
 
-COMMANDS: list[ModuleType] = [backtest, catalog, data, runs, tools, batch, optimize, robustness, alerts, schedule]
+COMMANDS: list[ModuleType] = [
+    backtest,
+    catalog,
+    data,
+    runs,
+    tools,
+    batch,
+    optimize,
+    robustness,
+    alerts,
+    workspace,
+    schedule,
+]
 USER_ERRORS: list[type[BaseException]] = [EngineError, UsageError, OSError]
 """Exception types reported as one line with exit code 2 (front ends may append their own, e.g. BrokerError)."""
 

@@ -1,7 +1,8 @@
 """Where IvyBT keeps the user's things: `./workspace` by default, `IVYBT_HOME` overrides (DESIGN §5).
 
 Layout: ivybt.db (SQLite: runs, jobs, orders, audit, paper account), cache/ (Parquet bars), data/ (imported
-symbols), artifacts/ (HTML reports), strategies/ (user strategy files). Folders are created on first use.
+symbols), artifacts/ (HTML reports), strategies/ (user strategy files), backups/ (copies of ivybt.db). Folders
+are created on first use.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def cache_dir() -> Path:
 def data_dir() -> Path:
     """Imported user data (validated Parquet, one file per symbol)."""
     return _sub("data")
+
+
+def backups_dir() -> Path:
+    """Database backups made by `ivybt workspace backup` without a path."""
+    return _sub("backups")
 
 
 def artifacts_dir() -> Path:
