@@ -1,10 +1,14 @@
-"""Scheduler: write or build a YAML batch, queue it, watch its jobs live, open results (DESIGN §7).
+"""Scheduler: write or build a YAML batch, queue it, watch its jobs live, open results (DESIGN §7); schedule a
+preset's daily operations (signals -> plan -> checks -> execute or ask for approval) at a time of day.
 
 Jobs live in the workspace's SQLite queue, so the status survives a browser reload or an app restart; any
-`ivybt worker` process (or the background worker started here) runs them.
+`ivybt worker` process (or the background worker started here) runs them, and queues the due schedules.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from zoneinfo import available_timezones
 
 import streamlit as st
 
@@ -12,6 +16,9 @@ from engine.batch import validate_text
 from engine.batch.queue import JobQueue
 from engine.errors import EngineError
 from engine.metrics import METRIC_NAMES, registry
+from engine.ops.schedule import DAYS, MODES, ScheduleStore
+from engine.ops.signals import MARKET_TZ
+from engine.store.presets import list_presets
 from engine.store.workspace import workspace_dir
 from engine.strategies.registry import list_strategies
 from ui import scheduler_view as view
@@ -45,7 +52,7 @@ def _use_upload() -> None:
         st.session_state["sched_yaml"] = upload.getvalue().decode("utf-8", errors="replace")
 
 
-new_tab, queue_tab = st.tabs(["New batch", "Queue"])
+new_tab, queue_tab, ops_tab = st.tabs(["New batch", "Queue", "Daily operations"])
 with new_tab:
     with st.expander("Build a simple batch (strategies x symbol sets)"):
         with st.form("sched_form"):
@@ -95,6 +102,80 @@ with new_tab:
         batch_id = queue.submit(batch)
         st.session_state["sched_batch"] = st.session_state["sched_pick"] = batch_id
         st.success(f"Queued batch {batch_id} ({len(batch.jobs)} jobs). Workers pick it up from the queue.")
+
+with ops_tab:
+    st.caption(
+        f"A preset's signals -> plan -> checks, then execute (mode auto, paper accounts) or an alert to approve it "
+        f"on Daily Ops (mode approve), on {DAYS}. Any running `ivybt worker` runs them (or `ivybt schedule run-due` "
+        "from cron); a run missed while no worker was up runs once when one comes back the same trading day, "
+        "never for a past day."
+    )
+    store = ScheduleStore()
+    schedules = store.list()
+    if schedules:
+        st.dataframe(view.schedules_table(schedules, datetime.now(UTC)), hide_index=True, key="sched_ops_table")
+    else:
+        st.info("No schedules yet: add one below.")
+    by_id = {sc.id: sc for sc in schedules}
+    pick = st.selectbox(
+        "Schedule",
+        [None, *by_id],
+        format_func=lambda i: "New schedule" if i is None else f"#{i} {by_id[i].preset} on {by_id[i].broker}",
+        key="sched_ops_pick",
+    )
+    current = by_id.get(pick)
+    presets, zones = list_presets(), sorted(available_timezones())
+    if not presets:
+        st.info("Save a preset first (on the Backtest page): a schedule runs a preset.")
+    k = f"sched_ops_{pick}"  # one set of widgets per schedule, so each form starts from that schedule's values
+    with st.form("sched_ops_form"):
+        c1, c2 = st.columns(2)
+        preset = c1.selectbox(
+            "Preset",
+            presets,
+            index=presets.index(current.preset) if current and current.preset in presets else 0,
+            key=f"{k}_preset",
+        )
+        broker = c2.selectbox(
+            "Broker",
+            view.SCHEDULE_BROKERS,
+            index=view.SCHEDULE_BROKERS.index(current.broker) if current else 0,
+            key=f"{k}_broker",
+        )
+        c3, c4, c5 = st.columns(3)
+        at = c3.time_input(
+            "Time of day", value=time.fromisoformat(current.at) if current else time(9, 35), key=f"{k}_at"
+        )
+        tz = c4.selectbox("Time zone", zones, index=zones.index(current.tz if current else MARKET_TZ), key=f"{k}_tz")
+        mode = c5.radio(
+            "Mode",
+            MODES,
+            index=MODES.index(current.mode) if current else 0,
+            format_func=view.MODE_LABELS.get,
+            key=f"{k}_mode",
+        )
+        saved = st.form_submit_button(
+            "Add schedule" if current is None else f"Save schedule #{pick}", disabled=not presets
+        )
+    if saved:
+        try:
+            done = view.save_schedule(preset, broker, at, tz, mode, pick)
+        except EngineError as e:
+            st.error(str(e))
+        else:
+            st.session_state["sched_ops_note"] = f"Schedule #{done.id} saved: {done.preset} at {done.at} {done.tz}."
+            st.rerun()
+    if current is not None:
+        b1, b2 = st.columns(2)
+        if b1.button("Disable" if current.enabled else "Enable", key="sched_ops_toggle"):
+            store.edit(current.id, enabled=not current.enabled)
+            st.rerun()
+        if b2.button(f"Remove schedule #{current.id}", key="sched_ops_remove"):
+            store.remove(current.id)
+            st.session_state.pop("sched_ops_pick", None)
+            st.rerun()
+    if "sched_ops_note" in st.session_state:
+        st.success(st.session_state.pop("sched_ops_note"))
 
 with queue_tab:
     batches = queue.batches()
@@ -154,7 +235,7 @@ with queue_tab:
         if st.button(f"Retry failed jobs ({failed})", disabled=failed == 0, key="sched_retry"):
             queue.retry_failed(batch_id)
             st.rerun()
-    done = jobs[jobs["status"] == "done"]
+    done = jobs[(jobs["status"] == "done") & jobs["run_id"].notna()]  # a daily-ops job saves no run
     with a3:
         pick = st.selectbox(
             "Open the result of",

@@ -1,4 +1,5 @@
-"""Helpers of the Scheduler page: batch YAML from a simple form, the live job table, the batch summary.
+"""Helpers of the Scheduler page: batch YAML from a simple form, the live job table, the batch summary, and the
+schedules of daily operations (engine.ops.schedule): their table and saving one from the form's values.
 
 Pure functions (no st.* calls) except `start_background_worker`, which launches an `ivybt worker` process.
 """
@@ -10,6 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,25 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
+from brokers.registry import BROKER_NAMES
 from engine.metrics import registry
+from engine.ops.schedule import Schedule, ScheduleStore, due, next_run
 from ui import charts
+
+SCHEDULE_COLUMNS = [
+    "id",
+    "preset",
+    "broker",
+    "time",
+    "mode",
+    "enabled",
+    "next run",
+    "last run",
+    "last status",
+    "message",
+]
+MODE_LABELS = {"approve": "approve (alert, then execute on Daily Ops)", "auto": "auto (execute on paper accounts)"}
+SCHEDULE_BROKERS: tuple[str, ...] = BROKER_NAMES
 
 EXAMPLE_YAML = """\
 # A batch: defaults apply to every job; a matrix expands strategies x symbol sets.
@@ -202,6 +221,41 @@ def unfinished(jobs: pd.DataFrame) -> list[str]:
 def labels(jobs: pd.DataFrame, ids: Iterable[str]) -> dict[str, str]:
     names = jobs.set_index("id")["name"]
     return {i: f"{names[i]} ({i})" for i in ids}
+
+
+def schedules_table(schedules: Sequence[Schedule], now: datetime) -> pd.DataFrame:
+    """One row per schedule: its time of day and zone, next run (in its zone; "due now" when it is due) and the
+    last run's trading date, status and message."""
+    rows = []
+    for s in schedules:
+        upcoming = next_run(s, now)
+        if upcoming is None:
+            when = "disabled"
+        else:
+            when = "due now" if due(s, now) else upcoming.strftime("%a %Y-%m-%d %H:%M %Z")
+        rows.append(
+            [
+                s.id,
+                s.preset,
+                s.broker,
+                f"{s.at} {s.tz}",
+                s.mode,
+                s.enabled,
+                when,
+                s.last_run_date.isoformat() if s.last_run_date else "",
+                s.last_status or "",
+                s.last_message or "",
+            ]
+        )
+    return pd.DataFrame(rows, columns=SCHEDULE_COLUMNS)
+
+
+def save_schedule(preset: str, broker: str, at: time, tz: str, mode: str, schedule_id: int | None = None) -> Schedule:
+    """Add a schedule (or change `schedule_id`) from the form's values; ConfigError names a bad value."""
+    store, hhmm = ScheduleStore(), at.strftime("%H:%M")
+    if schedule_id is None:
+        return store.add(preset, broker, hhmm, tz, mode)
+    return store.edit(schedule_id, preset=preset, broker=broker, at=hhmm, tz=tz, mode=mode)
 
 
 def start_background_worker(home: str | Path) -> int:

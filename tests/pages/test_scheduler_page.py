@@ -145,3 +145,80 @@ def test_the_summary_ranks_each_job_in_its_own_direction(workspace: Path) -> Non
     )
     best_line = next(s.value for s in at.success if s.value.startswith("Best job"))
     assert best_line.startswith(f"Best job: **{worst}** with sharpe = ") and "(lower is better;" in best_line
+
+
+# --- daily operations ----------------------------------------------------------------------------------------
+
+
+def _schedules(at):
+    return next(df.value for df in at.dataframe if "next run" in df.value.columns).set_index("id")
+
+
+def test_the_daily_operations_tab_shows_adds_edits_and_removes_schedules(workspace: Path) -> None:
+    from datetime import time
+
+    from engine.ops.schedule import ScheduleStore
+    from engine.store.presets import Preset, save_preset
+
+    save_preset(Preset(name="hold", strategy="buy_and_hold", symbols=("SPY",)))
+    first = ScheduleStore().add("hold", "paper", "09:35", "America/New_York", mode="auto")
+    at = page("scheduler")
+    at.run()
+    assert_clean(at)
+    table = _schedules(at)
+    assert table.loc[first.id, ["preset", "broker", "time", "mode"]].tolist() == [
+        "hold",
+        "paper",
+        "09:35 America/New_York",
+        "auto",
+    ]
+    assert table.loc[first.id, "next run"] == "due now" or table.loc[first.id, "next run"].endswith(("EST", "EDT"))
+
+    # add one through the form
+    at.selectbox(key="sched_ops_None_broker").set_value("alpaca")
+    at.time_input(key="sched_ops_None_at").set_value(time(15, 50))
+    at.selectbox(key="sched_ops_None_tz").set_value("Europe/London")
+    at.button(key="FormSubmitter:sched_ops_form-Add schedule").click().run()
+    assert_clean(at)
+    added = ScheduleStore().list()[-1]
+    assert (added.preset, added.broker, added.at, added.tz, added.mode) == (
+        "hold",
+        "alpaca",
+        "15:50",
+        "Europe/London",
+        "approve",
+    )
+    assert _schedules(at).loc[added.id, "time"] == "15:50 Europe/London"
+
+    # edit the first: the form starts from its values; switch it to approve, then disable and remove it
+    at.selectbox(key="sched_ops_pick").set_value(first.id).run()
+    assert at.time_input(key=f"sched_ops_{first.id}_at").value == time(9, 35)
+    at.radio(key=f"sched_ops_{first.id}_mode").set_value("approve")
+    at.button(key=f"FormSubmitter:sched_ops_form-Save schedule #{first.id}").click().run()
+    assert_clean(at)
+    assert ScheduleStore().get(first.id).mode == "approve"
+    at.button(key="sched_ops_toggle").click().run()
+    assert not ScheduleStore().get(first.id).enabled
+    assert _schedules(at).loc[first.id, "next run"] == "disabled"
+    at.button(key="sched_ops_remove").click().run()
+    assert_clean(at)
+    assert [s.id for s in ScheduleStore().list()] == [added.id]
+
+
+def test_a_daily_ops_run_shows_its_status_and_its_job_in_the_queue(workspace: Path) -> None:
+    from datetime import UTC, datetime
+
+    from engine.ops.schedule import ScheduleStore
+    from engine.store.presets import Preset, save_preset
+
+    save_preset(Preset(name="hold", strategy="buy_and_hold", symbols=("SPY",)))
+    sched = ScheduleStore().add("hold", "paper", "09:35", "America/New_York")
+    now = datetime(2024, 3, 13, 14, 0, tzinfo=UTC)
+    assert run_worker(queue=JobQueue(), exit_when_empty=True, clock=lambda: now) == 1
+    at = page("scheduler")
+    at.run()
+    assert_clean(at)
+    row = _schedules(at).loc[sched.id]
+    assert (row["last run"], row["last status"]) == ("2024-03-13", "approval needed")
+    assert "waits on Daily Ops" in row["message"]
+    assert _statuses(at) == {"daily ops #1 hold on paper 2024-03-13": "✅ done"}  # the batch part still works
