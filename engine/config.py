@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator, Field, StrictBool, StrictFloat, StrictStr
+from pydantic import BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 from pydantic.dataclasses import dataclass
 
 from engine.validation import FORBID, parse, validated
@@ -78,6 +78,8 @@ class BacktestConfig:
     cash_rate: annual rate earned (or paid, if negative cash) on cash, compounded per bar.
     periods_per_year: bars per year, used for annualization (252 for daily equity bars).
     benchmark: symbol whose buy-and-hold equity is reported beside the strategy (None = first symbol).
+    max_consecutive_losses: stop trading after this many losing trades in a row, as the live risk rule does
+        (engine.sim.overlays; bounds as engine.ops.risk.RiskLimits'); None = off, the default in backtests.
     costs / risk: given as `Costs` / `Risk` or as mappings of their fields (None = the defaults).
     """
 
@@ -91,6 +93,7 @@ class BacktestConfig:
     cash_rate: Annotated[StrictFloat, Field(ge=-1, le=1)] = 0.0
     periods_per_year: Annotated[StrictFloat, Field(gt=0, le=1e7)] = 252.0
     benchmark: StrictStr | None = None
+    max_consecutive_losses: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -24,7 +24,7 @@ from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import metrics_table
 from engine.sim.kernels import simulate_kernel
-from engine.sim.simulate import benchmark_values, kernel_settings, rebalance_mask, stop_arrays
+from engine.sim.simulate import benchmark_values, kernel_settings, loss_stop, rebalance_mask, stop_arrays
 from engine.sim.trades import trade_records
 from engine.strategies.base import Strategy, make_params
 from engine.strategies.boundary import call_strategy
@@ -97,7 +97,7 @@ def run_grid(
 
     def one(k: int) -> None:
         (sl, tp, ts), use_stops = shared_stops or stop_arrays(strategy_cls(params[k]), data, config)
-        eq, _cash, _pos, _w, turn, gro, last_close, fills = simulate(
+        outputs = simulate(
             arrays["open"],
             arrays["high"],
             arrays["low"],
@@ -110,6 +110,14 @@ def run_grid(
             *settings,
             use_stops,
         )
+        if config.max_consecutive_losses is not None:  # the optional overlay, as run_backtest applies it
+
+            def rerun(w: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, ...]:
+                prices = (arrays["open"], arrays["high"], arrays["low"], arrays["close"])
+                return simulate(*prices, ro(w), ro(r), sl, tp, ts, *settings, use_stops)
+
+            outputs, _ = loss_stop(rerun, outputs, weights[k], rebal, data, config)
+        eq, _cash, _pos, _w, turn, gro, last_close, fills = outputs
         equity[k] = eq
         gross[k] = gro
         turnover[k] = turn

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from engine.config import BacktestConfig
+from engine.sim.overlays import TradingStop, find_stop
 
 TRADE_COLUMNS: tuple[str, ...] = (
     "symbol",
@@ -64,6 +65,8 @@ class BacktestResult:
         and is marked at the last close. fills: every fill (FILL_COLUMNS).
     metrics: name -> value (see engine.metrics). benchmark: buy-and-hold equity of the benchmark symbol,
     benchmark_metrics: its metrics.
+    stopped: where the consecutive-loss stop (config.max_consecutive_losses, engine.sim.overlays) stopped
+        trading, or None; when not given it is found in the trades on first access (a stored run).
     Any field may be given as a `Deferred`; it is computed when first read.
     """
 
@@ -77,6 +80,7 @@ class BacktestResult:
     metrics = _Field()
     benchmark = _Field()
     benchmark_metrics = _Field()
+    stopped = _Field()
 
     def __init__(
         self,
@@ -94,12 +98,18 @@ class BacktestResult:
         metrics: dict[str, float] | Deferred,
         benchmark: pd.Series | Deferred | None = None,
         benchmark_metrics: dict[str, float] | Deferred | None = None,
+        stopped: TradingStop | Deferred | None = None,
     ) -> None:
         self.config, self.strategy, self.params, self.symbols = config, strategy, params, symbols
         self.equity, self.returns, self.cash = equity, returns, cash
         self.weights, self.positions, self.trades, self.fills = weights, positions, trades, fills
         self.metrics, self.benchmark = metrics, benchmark
         self.benchmark_metrics = {} if benchmark_metrics is None else benchmark_metrics
+        limit = config.max_consecutive_losses
+        if stopped is None and limit is not None:
+            stopped = Deferred(lambda: find_stop(self.trades, limit, self.equity.index, self.symbols, config.fill))
+        self.stopped = stopped
+
 
     FIELDS: tuple[str, ...] = (  # every field a backtest produces (pickling and batch outputs read them all)
         "equity",
@@ -112,6 +122,7 @@ class BacktestResult:
         "metrics",
         "benchmark",
         "benchmark_metrics",
+        "stopped",
     )
 
     def __getstate__(self) -> dict[str, Any]:

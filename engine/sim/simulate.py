@@ -6,6 +6,8 @@ the kernel once, and wraps the outputs (equity, cash, positions, weights, fills,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -15,6 +17,7 @@ from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError, StrategyError
 from engine.sim.kernels import FILL_MODES, REASONS, simulate_kernel
+from engine.sim.overlays import KernelOutputs, TradingStop, stop_after_losses
 from engine.sim.result import FILL_COLUMNS, BacktestResult, Deferred
 from engine.sim.trades import trade_records, trades_frame
 from engine.strategies.base import Strategy
@@ -144,20 +147,39 @@ def run_backtest(
     (sl, tp, ts), use_stops = stop_arrays(strategy, data, config)
     arrays = data.to_arrays()
     ro = jit.readonly
-    outputs = jit.kernel(simulate_kernel, data.close.size)(
-        arrays["open"],
-        arrays["high"],
-        arrays["low"],
-        arrays["close"],
-        ro(weights),
-        ro(rebalance_mask(data.index, config.rebalance)),
-        sl,
-        tp,
-        ts,
-        *kernel_settings(config),
-        use_stops,
-    )
-    return _wrap(data, strategy, config, benchmark_close, arrays["close"], *outputs)
+    rebal = ro(rebalance_mask(data.index, config.rebalance))
+    kernel = jit.kernel(simulate_kernel, data.close.size)
+    prices = (arrays["open"], arrays["high"], arrays["low"], arrays["close"])
+    settings = kernel_settings(config)
+    outputs = kernel(*prices, ro(weights), rebal, sl, tp, ts, *settings, use_stops)
+    stopped = None
+    if config.max_consecutive_losses is not None:
+
+        def rerun(w: np.ndarray, r: np.ndarray) -> KernelOutputs:
+            return kernel(*prices, ro(w), ro(r), sl, tp, ts, *settings, use_stops)
+
+        outputs, stopped = loss_stop(rerun, outputs, weights, rebal, data, config)
+    return _wrap(data, strategy, config, benchmark_close, arrays["close"], *outputs, stopped=stopped)
+
+
+def loss_stop(
+    rerun: Callable[[np.ndarray, np.ndarray], KernelOutputs],
+    outputs: KernelOutputs,
+    weights: np.ndarray,
+    rebal: np.ndarray,
+    data: MarketData,
+    config: BacktestConfig,
+) -> tuple[KernelOutputs, TradingStop | None]:
+    """The kernel `outputs` of one portfolio with `config.max_consecutive_losses` applied
+    (`engine.sim.overlays.stop_after_losses`; rerun(weights, rebalance) runs the same kernel again), and where
+    trading stopped. Called only when the limit is set: a backtest or grid without it never gets here."""
+    limit = config.max_consecutive_losses
+    if limit is None:
+        return outputs, None
+    index = data.index
+    trades = trades_frame(trade_records(outputs[7], outputs[6], len(index)), index, data.symbols)
+    close = data.close.to_numpy(dtype="float64")
+    return stop_after_losses(rerun, outputs, trades, weights, rebal, close, index, data.symbols, limit, config.fill)
 
 
 def _wrap(
@@ -174,6 +196,8 @@ def _wrap(
     gross: np.ndarray,
     last_close: np.ndarray,
     fills: np.ndarray,
+    *,
+    stopped: TradingStop | None = None,
 ) -> BacktestResult:
     """Metrics now; every pandas view (trades, fills, positions, benchmark, ...) on first access."""
     index, symbols = data.index, data.symbols
@@ -245,6 +269,7 @@ def _wrap(
         metrics=metrics,
         benchmark=Deferred(lambda: pd.Series(bench_values, index=index, name=f"benchmark {bench_symbol}")),
         benchmark_metrics=Deferred(benchmark_metrics),
+        stopped=stopped,
     )
 
 
