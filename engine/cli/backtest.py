@@ -115,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
         out["fill_note"] = SAME_CLOSE_NOTE
     if result.benchmark_metrics:
         out["benchmark_metrics"] = metrics_json(result.benchmark_metrics)
+    stop = result.stopped
+    if stop is not None:
+        out["stopped"] = {"time": stop.date, "bar": stop.bar, "reason": stop.reason}
     if args.save:
         key = reproducibility_key(request)
         out["run_id"] = RunStore().save(result, request, name=args.name, key=key)
@@ -136,6 +139,10 @@ def run(args: argparse.Namespace) -> int:
     print(metrics_text(columns))
     if "fill_note" in out:
         print(f"note: fill=same_close is {SAME_CLOSE_NOTE}; not a tradable result")
+    if stop is not None:
+        print(f"trading stopped on {stop.date}: {stop.reason}; no new orders after it (positions held, stops active)")
+    elif request.config.max_consecutive_losses is not None:
+        print(f"consecutive-loss stop ({request.config.max_consecutive_losses} losing trades): never engaged")
     if "run_id" in out:
         print(f"saved run {out['run_id']} (key {out['key'][:16]})")
     if "preset" in out:

@@ -33,6 +33,7 @@ CONFIG_FLAGS: dict[str, tuple[str | None, str]] = {
     "periods_per_year": (None, "periods_per_year"),
     "benchmark": (None, "benchmark"),
     "fractional": (None, "fractional"),
+    "max_consecutive_losses": (None, "max_consecutive_losses"),
 }
 """Flag dest -> (section, field) of the request's config mapping that the flag overrides; section None = top
 level of BacktestConfig. Used by engine.cli.backtest.build_request."""
@@ -104,7 +105,8 @@ def add_cost_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_sizing_options(parser: argparse.ArgumentParser) -> None:
-    """Group "sizing and risk": rebalancing, leverage and position caps, stops, units, benchmark, annualization."""
+    """Group "sizing and risk": rebalancing, leverage and position caps, stops, the consecutive-loss stop, units,
+    benchmark, annualization."""
     sizing = parser.add_argument_group("sizing and risk")
     sizing.add_argument("--rebalance", choices=REBALANCES, help="on_change (default), daily, weekly, monthly")
     sizing.add_argument("--drift", type=float, help="drift threshold for scheduled rebalances (absolute weight)")
@@ -113,6 +115,13 @@ def add_sizing_options(parser: argparse.ArgumentParser) -> None:
     sizing.add_argument("--stop-loss", type=float, help="stop-loss, fraction of entry price (0.05 = 5%%)")
     sizing.add_argument("--take-profit", type=float, help="take-profit, fraction of entry price")
     sizing.add_argument("--trailing-stop", type=float, help="trailing stop, fraction of the best price since entry")
+    sizing.add_argument(
+        "--max-consecutive-losses",
+        type=int,
+        metavar="N",
+        help="stop trading after N losing trades in a row, as the live risk rule (positions held, stops still "
+        "fire; default off)",
+    )
     units = sizing.add_mutually_exclusive_group()
     units.add_argument(
         "--whole-units",
