@@ -112,6 +112,12 @@ if run is None:
 
 st.divider()
 st.subheader(f"Run {run.id}: {run.result.strategy} on {', '.join(run.result.symbols)}")
+stop = run.result.stopped
+if stop is not None:
+    st.warning(
+        f"Trading stopped on {stop.date}: {stop.reason}. No new orders after it; positions held, stops active.",
+        icon=":material/block:",
+    )
 with st.popover("Save as preset / edit settings"):
     st.button("Copy this run's settings into the form", on_click=_edit_run, args=(run.id, available), key=f"{P}_edit")
     name = st.text_input("Preset name", key=f"{P}_preset_name", placeholder="e.g. spy_sma_10_50")

@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     f"{P}_stop_loss": 0.0,
     f"{P}_take_profit": 0.0,
     f"{P}_trailing": 0.0,
+    f"{P}_max_losses": 0,
     f"{P}_benchmark": FIRST_SYMBOL,
 }
 
@@ -82,6 +83,7 @@ def fill_state(state: MutableMapping[str, Any], request: BacktestRequest, availa
         f"{P}_stop_loss": _pct(cfg.risk.stop_loss),
         f"{P}_take_profit": _pct(cfg.risk.take_profit),
         f"{P}_trailing": _pct(cfg.risk.trailing_stop),
+        f"{P}_max_losses": int(cfg.max_consecutive_losses or 0),
         f"{P}_benchmark": cfg.benchmark if cfg.benchmark in available else FIRST_SYMBOL,
     }
     state.update(values)
@@ -152,6 +154,16 @@ def config_inputs(available: Sequence[str]) -> None:
             key=f"{P}_benchmark",
             help="Buy-and-hold of this symbol is shown beside the strategy.",
         )
+        c1, _, _, _ = st.columns(4)
+        c1.number_input(
+            "Stop after N losing trades (0 = off)",
+            min_value=0,
+            max_value=1000,
+            step=1,
+            key=f"{P}_max_losses",
+            help="The live risk rule in the backtest: after N losing trades in a row no new orders; positions "
+            "are held and their stops still fire.",
+        )
 
 
 def _off(pct: float) -> float | None:
@@ -182,6 +194,7 @@ def build_request(state: Mapping[str, Any], params: Mapping[str, Any]) -> Backte
         rebalance=g(f"{P}_rebalance"),
         drift_threshold=float(g(f"{P}_drift")),
         benchmark=None if bench in (None, FIRST_SYMBOL) else bench,
+        max_consecutive_losses=int(g(f"{P}_max_losses") or 0) or None,
     )
     return BacktestRequest(
         strategy=g(f"{P}_strategy"),
