@@ -40,6 +40,7 @@ from engine.sim.result import BacktestResult
 from engine.store.jsonable import plain
 from engine.store.runs import RunStore
 from engine.store.sqlite import connect
+from engine.strategies.sandbox import stop_when
 
 Progress = Callable[[float, str | None], None]
 SUMMARY_METRICS: tuple[str, ...] = registry.BATCH_SUMMARY
@@ -334,9 +335,12 @@ class Heartbeat:
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
+        self._user_code = stop_when(self.lost.is_set)  # cancelled: a user strategy's sandbox child is killed
+        self._user_code.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._user_code.__exit__(None, None, None)
         self._stop.set()
         self._thread.join()
 

@@ -10,7 +10,7 @@ from engine.batch import load_batch
 from engine.batch.queue import JobQueue
 from engine.batch.runners import make_runner, run_batch
 from engine.batch.worker import run_worker
-from engine.cli.options import add_json
+from engine.cli.options import add_json, add_user_code_limits
 from engine.cli.output import format_metric, print_json, table_text
 from engine.cli.parsing import UsageError
 
@@ -62,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="seconds without heartbeat before a running job is queued again (IVYBT_STALE_S, 60)",
     )
     w.add_argument("--id", help="worker id (default host:pid:random)")
+    add_user_code_limits(w)
     w.set_defaults(func=worker)
 
 

@@ -10,6 +10,14 @@ from __future__ import annotations
 import argparse
 
 from engine.config import FILLS, REBALANCES
+from engine.strategies.sandbox import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_S,
+    MEMORY_ENV,
+    MIN_MEMORY_MB,
+    TIMEOUT_ENV,
+    set_limits,
+)
 
 JSON_HELP = "print one JSON object instead of a table"
 DATA_DIR_HELP = "folder of <SYMBOL>.csv/.parquet files instead of the bundled data"
@@ -86,6 +94,48 @@ def add_source_options(parser: argparse.ArgumentParser, param_help: str = "strat
     add_data_dir(src)
     src.add_argument("--preset", metavar="NAME", help="start from a preset (name or path to .json)")
     src.add_argument("--config", metavar="FILE.yaml", help="start from a YAML BacktestRequest mapping")
+    add_user_code_limits(src)
+
+
+class _UserCodeLimit(argparse.Action):
+    """Sets a user-code limit as soon as it is parsed (`engine.strategies.sandbox.set_limits`: this process and
+    the processes it starts), so every path that runs a user strategy sees it."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: object, opt: str | None = None
+    ) -> None:
+        try:
+            number = float(str(value))
+        except ValueError:
+            parser.error(f"{opt} {value!r}: not a number")
+        if not number > 0 or number == float("inf"):
+            parser.error(f"{opt} {value!r}: must be a positive number")
+        if self.dest == "memory_mb" and number < MIN_MEMORY_MB:
+            parser.error(f"{opt} {value!r}: at least {MIN_MEMORY_MB} (MB; Python and pandas need ~400)")
+        if self.dest == "memory_mb":
+            set_limits(memory_mb=int(number))
+        else:
+            set_limits(timeout_s=number)
+        setattr(namespace, self.dest, number)
+
+
+def add_user_code_limits(where: Container) -> None:
+    """`--timeout SECONDS` and `--memory-mb MB`: the limits of a user strategy's sandbox child (a built-in
+    strategy runs in process and ignores them)."""
+    where.add_argument(
+        "--timeout",
+        dest="timeout_s",
+        action=_UserCodeLimit,
+        metavar="SECONDS",
+        help=f"wall-clock limit of each call into a user strategy ({TIMEOUT_ENV}, default {DEFAULT_TIMEOUT_S:g})",
+    )
+    where.add_argument(
+        "--memory-mb",
+        dest="memory_mb",
+        action=_UserCodeLimit,
+        metavar="MB",
+        help=f"memory limit of a user strategy's process ({MEMORY_ENV}, default {DEFAULT_MEMORY_MB})",
+    )
 
 
 def add_cost_options(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import asdict
 
-from engine.cli.options import add_data_dir, add_dates, add_json, add_param, add_symbols
+from engine.cli.options import add_data_dir, add_dates, add_json, add_param, add_symbols, add_user_code_limits
 from engine.cli.output import print_json
 from engine.cli.parsing import parse_params, split_symbols, typed_params
 from engine.data import get_source, load_market_data
@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checks", type=int, default=40, help="number of truncation points (default 40)")
     add_dates(p)
     add_data_dir(p)
+    add_user_code_limits(p)
     add_json(p)
     p.set_defaults(func=audit)
 

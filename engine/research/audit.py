@@ -10,11 +10,17 @@ stay — e.g. `close.shift(-1)`); every reported bar is a real disagreement eith
 
 Strategies are called through `engine.strategies.boundary.call_strategy`, as the simulator calls them: an
 exception raised inside a user strategy becomes a StrategyError naming the strategy, its file and line.
+
+A strategy that reads the prices itself (the CSV, a database, the network) instead of the data it is given
+would pass the comparison unchecked. So a user strategy is audited in one sandbox child that records what
+its code reads from outside the engine (`engine.strategies.watch`: Python audit hooks, from the import of
+its file to its last call); any such read makes the report "not verifiable: reads data outside the engine:
+<path>", and the audit fails. Built-in strategies are ours and are audited in process.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +31,8 @@ from engine.errors import EngineError, StrategyError
 from engine.strategies.base import Strategy
 from engine.strategies.boundary import call_strategy
 from engine.strategies.registry import validate_weights
+from engine.strategies.sandbox import call_watched
+from engine.strategies.user_code import UserStrategy
 
 TOLERANCE = 1e-9
 
@@ -37,6 +45,8 @@ class AuditReport:
     symbol / output / full_value / truncated_value: where and what (output is "weights" or a stop key such
     as "stop_loss"). truncated_at: the last bar of the truncated run that showed the mismatch.
     checked_points: how many truncated runs were compared.
+    reads_outside: what the strategy read from outside the engine while it ran (files, databases, network),
+    in order; not empty means the audit cannot vouch for it (passed is False).
     """
 
     strategy: str
@@ -51,9 +61,14 @@ class AuditReport:
     truncated_at: pd.Timestamp | None = None
     n_bars: int = 0
     points: tuple[int, ...] = field(default=(), repr=False)
+    reads_outside: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One line for a terminal or a page."""
+        if self.reads_outside:
+            more = len(self.reads_outside) - 1
+            also = f" (and {more} more)" if more else ""
+            return f"{self.strategy}: NOT VERIFIABLE - reads data outside the engine: {self.reads_outside[0]}{also}"
         if self.passed:
             return (
                 f"{self.strategy}: PASSED - {self.checked_points} truncated runs over {self.n_bars} bars "
@@ -140,6 +155,13 @@ def audit_lookahead(
     Raises:
         StrategyError: the strategy returned unusable output or failed on a truncated history.
     """
+    if isinstance(strategy, UserStrategy):
+        report, reads = call_watched(
+            type(strategy).code, audit_in_child, strategy.params_dict(), data, n_checks, min_bars, refine
+        )
+        if reads:
+            return replace(report, passed=False, reads_outside=tuple(dict.fromkeys(reads)))
+        return report
     n_bars = len(data)
     min_bars = 1 if min_bars is None else int(min_bars)
     if min_bars < 1:
@@ -206,3 +228,10 @@ def audit_lookahead(
         n_bars=n_bars,
         points=tuple(sorted(checked)),
     )
+
+
+def audit_in_child(
+    cls: type[Strategy], params: dict[str, Any], data: MarketData, n_checks: int, min_bars: int | None, refine: bool
+) -> AuditReport:
+    """`audit_lookahead` of the user's own class, run in the sandbox child that watches what it reads."""
+    return audit_lookahead(cls(params), data, n_checks=n_checks, min_bars=min_bars, refine=refine)
