@@ -7,9 +7,12 @@ inside that thread, after its loop is set (ib_insync would otherwise create a lo
 
 Behaviour: stock contracts SMART/USD, whole shares only. Connection problems raise BrokerUnavailable and the
 next call reconnects (the reconnect re-syncs open orders, completed orders and executions). IB has no client
-order id, so ours travels in `order.orderRef`; `submit` looks the reference up among open and completed
-orders before placing, which keeps it idempotent across retries, reconnects and restarts. Paper port 7497
-(TWS) by default; live needs `live=True` AND IVYBT_ALLOW_LIVE=1, and the live ports are refused otherwise.
+order id, so ours travels in `order.orderRef` (a bracket's / OCO's legs get derived references,
+brokers.ibkr.orders); `submit` looks every reference up among open and completed orders before placing, which
+keeps it idempotent across retries, reconnects and restarts. Every order type and class (brokers.ibkr.orders
+builds them; brokers.ibkr.placing sends and waits); `replace` is IB's modify (placeOrder again with the same
+orderId). Paper port 7497 (TWS) by default; live needs `live=True` AND IVYBT_ALLOW_LIVE=1, and the live ports
+are refused otherwise.
 """
 
 from __future__ import annotations
@@ -31,9 +34,7 @@ from brokers.base import (
     BrokerError,
     BrokerUnavailable,
     Fill,
-    InsufficientFunds,
     InvalidOrder,
-    NoReplace,
     OrderAck,
     OrderRejected,
     OrderRequest,
@@ -45,8 +46,10 @@ from brokers.base import (
     matches_query,
     require_live_opt_in,
 )
-from brokers.ibkr.translate import FUNDS_WORDS, SIDE_FROM_IB, SIDE_TO_IB, TIF_TO_IB, WAITING, order_ack, order_status
-from brokers.orders import BASIC_TYPES
+from brokers.ibkr import placing
+from brokers.ibkr.orders import build_orders, family_refs, ibkr_problem, modify_fields
+from brokers.ibkr.translate import bars_frame, fill_of, order_ack, order_status, relations
+from brokers.orders import ORDER_CLASSES, ORDER_TYPES
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,7 +75,7 @@ def _import_ib() -> Any:
     return ib_module
 
 
-class IbkrBroker(NoReplace):
+class IbkrBroker:
     """Interactive Brokers through ib_async (see module docstring).
 
     Args:
@@ -112,7 +115,12 @@ class IbkrBroker(NoReplace):
         self.market_data_type = market_data_type
         self._live = bool(live)
         self.capabilities = BrokerCapabilities(
-            fractional=False, shorting=True, order_types=BASIC_TYPES, live=self._live, min_notional=0.0
+            fractional=False,
+            shorting=True,
+            order_types=ORDER_TYPES,
+            live=self._live,
+            min_notional=0.0,
+            order_classes=ORDER_CLASSES,
         )
         self._ib: Any = None
         self._mod: Any = None
@@ -295,16 +303,7 @@ class IbkrBroker(NoReplace):
                 timeout=self.timeout * 3,
             )
             self._require_connection("historical bars")
-            return pd.DataFrame(
-                {
-                    "date": [pd.Timestamp(b.date) for b in bars],
-                    "open": [b.open for b in bars],
-                    "high": [b.high for b in bars],
-                    "low": [b.low for b in bars],
-                    "close": [b.close for b in bars],
-                    "volume": [b.volume for b in bars],
-                }
-            )
+            return bars_frame(bars)
 
         return self._call(run, f"historical bars {symbol}", timeout=self.timeout * 4)
 
@@ -314,88 +313,84 @@ class IbkrBroker(NoReplace):
 
     # ------------------------------------------------------------------ orders
     def _find_trade(self, ref: str) -> Any | None:
-        for t in self._ib.trades():
-            if t.order.orderRef == ref:
-                return t
+        return next((t for t in self._ib.trades() if t.order.orderRef == ref), None)
+
+    async def _refresh(self) -> None:
+        """Orders from other client ids or earlier sessions: ask TWS for the open and completed ones again."""
+        await asyncio.wait_for(self._ib.reqAllOpenOrdersAsync(), self.timeout)
+        await asyncio.wait_for(self._ib.reqCompletedOrdersAsync(False), self.timeout)
+
+    async def _lookup(self, refs: list[str]) -> dict[str, Any]:
+        """The trades TWS has for these orderRefs (asking TWS again when one is not known here)."""
+        found = {r: t for r in refs if (t := self._find_trade(r)) is not None}
+        if len(found) < len(refs):
+            await self._refresh()
+            found = {r: t for r in refs if (t := self._find_trade(r)) is not None}
+        return found
+
+    async def _target(self, order_id: str) -> Any | None:
+        """The trade with this id (permId, as OrderStatus.id) or client_order_id (orderRef)."""
+        for attempt in (0, 1):
+            hits = [t for t in self._ib.trades() if order_id in (str(t.order.permId), t.order.orderRef)]
+            if hits:
+                return hits[-1]
+            if not attempt:
+                await self._refresh()
         return None
 
-    async def _lookup(self, ref: str, refresh: bool) -> Any | None:
-        t = self._find_trade(ref)
-        if t is None and refresh:
-            # orders from other client ids or earlier sessions: ask TWS again
-            await asyncio.wait_for(self._ib.reqAllOpenOrdersAsync(), self.timeout)
-            await asyncio.wait_for(self._ib.reqCompletedOrdersAsync(False), self.timeout)
-            t = self._find_trade(ref)
-        return t
-
     def submit(self, order: OrderRequest) -> OrderAck:
-        """Place `order` once (orderRef = client_order_id). Waits for TWS's acknowledgement.
+        """Place `order` once (orderRef = client_order_id; a bracket / OCO as its family). Waits for TWS's answer.
 
-        Raises OrderRejected (IB error, unknown contract, fractional quantity), InsufficientFunds (IB's margin
-        check), BrokerUnavailable (connection lost or no acknowledgement: retry, it will not send twice).
+        Raises OrderRejected (IB error, unknown contract, what IBKR cannot take: checked before sending),
+        InsufficientFunds (IB's margin check), BrokerUnavailable (connection lost or no acknowledgement: retry,
+        it looks every member up first and sends only what TWS does not have).
         """
         if not isinstance(order, OrderRequest):
             raise InvalidOrder(f"submit expects an OrderRequest, got {type(order).__name__}")
         check_supported(order, self.capabilities, "ibkr")  # before anything is sent
-        if order.quantity != int(order.quantity):
-            raise OrderRejected(f"ibkr: whole shares only; quantity {order.quantity} {order.symbol} is fractional")
+        why = ibkr_problem(order)
+        if why:
+            raise OrderRejected(f"ibkr: {why}; order {order.client_order_id} not sent")
 
         async def run() -> OrderAck:
-            known = await self._lookup(order.client_order_id, refresh=True)
-            if known is not None:
-                return order_ack(known, duplicate=True)
-            contract = await self._contract(order.symbol)
-            action = SIDE_TO_IB[order.side]
-            if order.type == "market":
-                ib_order = self._mod.MarketOrder(action, int(order.quantity))
-            elif order.limit_price is not None:
-                ib_order = self._mod.LimitOrder(action, int(order.quantity), float(order.limit_price))
-            else:
-                raise InvalidOrder(f"ibkr: {order.type} order {order.client_order_id} has no limit price (None)")
-            ib_order.tif = TIF_TO_IB[order.time_in_force]
-            ib_order.orderRef = order.client_order_id
-            if self.account_code:
-                ib_order.account = self.account_code
-            trade = self._ib.placeOrder(contract, ib_order)
-            deadline = self._loop.time() + self.timeout
-            while trade.orderStatus.status in WAITING and not trade.log[-1].errorCode:
-                if not self._ib.isConnected():
-                    raise BrokerUnavailable(
-                        f"ibkr submit {order.client_order_id}: connection lost after "
-                        f"sending; retry looks the order up and sends nothing twice"
-                    )
-                if self._loop.time() > deadline:
-                    raise BrokerUnavailable(
-                        f"ibkr submit {order.client_order_id}: no acknowledgement in "
-                        f"{self.timeout:.0f} s; retry looks the order up first"
-                    )
-                await asyncio.sleep(0.01)
-            status = order_status(trade)
-            if status.status == "rejected":
-                msg = (
-                    f"ibkr: order {order.client_order_id} ({order.side} {order.quantity:g} {order.symbol}) "
-                    f"rejected: {status.reason}"
+            refs = family_refs(order)
+            known = await self._lookup(refs)
+            head = known.get(order.client_order_id)
+            if len(known) == len(refs):
+                return order_ack(head, duplicate=True)
+            if head is None and known:
+                raise OrderRejected(
+                    f"ibkr: legs {sorted(known)} of order {order.client_order_id} exist at TWS without it; not sent"
                 )
-                if any(w in status.reason.upper() for w in FUNDS_WORDS):
-                    raise InsufficientFunds(msg)
-                raise OrderRejected(msg)
-            return order_ack(trade, duplicate=False)
+            contract = await self._contract(order.symbol)
+            family = build_orders(self._mod, order, self._ib.client.getReqId, self.account_code)
+            todo = [o for ref, o in family if ref not in known]
+            for o in todo:  # a retry after a partial send: the missing legs join what TWS has
+                if head is not None and o.parentId:
+                    o.parentId = head.order.orderId
+            todo[-1].transmit = True
+            trades = await placing.place(self._ib, contract, todo, f"submit {order.client_order_id}", self.timeout)
+            placing.raise_rejected(trades, order.client_order_id)
+            return order_ack(head if head is not None else trades[0], duplicate=False)
 
         return self._call(run, "submit")
 
     def order(self, client_order_id: str) -> OrderStatus | None:
         async def run() -> OrderStatus | None:
-            t = await self._lookup(client_order_id, refresh=True)
-            return order_status(t) if t is not None else None
+            t = (await self._lookup([client_order_id])).get(client_order_id)
+            return order_status(t, relations(self._ib.trades())) if t is not None else None
 
         return self._call(run, "order")
 
     def orders(self, status: str = "open") -> list[OrderStatus]:
-        """Orders this connection knows (placed here, or open/completed at connect), oldest first."""
+        """Orders this connection knows (placed here, or open/completed at connect), oldest first, with their
+        bracket / OCO class, parent and legs."""
         check_order_query(status)
 
         async def run() -> list[OrderStatus]:
-            out = [order_status(t) for t in self._ib.trades() if t.contract.secType == "STK"]
+            trades = self._ib.trades()
+            family = relations(trades)
+            out = [order_status(t, family) for t in trades if t.contract.secType == "STK"]
             return [s for s in out if matches_query(s.status, status)]
 
         rows = self._call(run, "orders")
@@ -405,23 +400,7 @@ class IbkrBroker(NoReplace):
         """Executions of this session (and of today, synced at connect), with IB's commissions."""
 
         async def run() -> list[Fill]:
-            out = []
-            for f in self._ib.fills():
-                ex = f.execution
-                out.append(
-                    Fill(
-                        id=ex.execId,
-                        order_id=str(ex.permId),
-                        client_order_id=ex.orderRef,
-                        symbol=f.contract.symbol,
-                        side=SIDE_FROM_IB.get(ex.side, ex.side.lower()),
-                        quantity=float(ex.shares),
-                        price=float(ex.price),
-                        commission=float(f.commissionReport.commission or 0.0),
-                        timestamp=f.time,
-                    )
-                )
-            return sorted(out, key=lambda f: f.timestamp)
+            return sorted((fill_of(f) for f in self._ib.fills()), key=lambda f: f.timestamp)
 
         return self._call(run, "fills")
 
@@ -429,20 +408,42 @@ class IbkrBroker(NoReplace):
         """Cancel by id (permId as given in OrderStatus.id) or client_order_id; waits for the confirmation."""
 
         async def run() -> None:
-            target = None
-            for t in self._ib.trades():
-                if str(t.order.permId) == order_id or t.order.orderRef == order_id:
-                    target = t
+            target = await self._target(order_id)
             if target is None:
                 raise OrderRejected(f"ibkr: no order {order_id!r} to cancel")
             if target.isDone():
                 raise OrderRejected(f"ibkr: order {order_id!r} is {target.orderStatus.status}, not cancelable")
-            self._ib.cancelOrder(target.order)
-            deadline = self._loop.time() + self.timeout
-            while not target.isDone():
-                self._require_connection("cancel")
-                if self._loop.time() > deadline:
-                    raise BrokerUnavailable(f"ibkr: cancel of {order_id!r} not confirmed in {self.timeout:.0f} s")
-                await asyncio.sleep(0.01)
+            await placing.cancel(self._ib, target, order_id, self.timeout)
 
         self._call(run, "cancel")
+
+    def replace(
+        self,
+        order_id: str,
+        quantity: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        trail: float | None = None,
+    ) -> OrderAck:
+        """Modify a working order in place (IB: placeOrder with the same orderId); None leaves a value as is.
+
+        `order_id` is OrderStatus.id (permId) or the client_order_id, which the order keeps. OrderRejected,
+        before anything is sent, for an unknown or final order, one placed by another client id, or a value its
+        type does not have; after sending, when TWS refuses the modify."""
+
+        async def run() -> OrderAck:
+            t = await self._target(order_id)
+            if t is None:
+                raise OrderRejected(f"ibkr: no order {order_id!r} to replace")
+            if t.isDone():
+                raise OrderRejected(f"ibkr: order {order_id!r} is {t.orderStatus.status}, not replaceable")
+            if t.order.clientId != self.client_id or t.order.orderId <= 0:
+                raise OrderRejected(
+                    f"ibkr: order {order_id!r} was placed by client id {t.order.clientId}; IB lets only that "
+                    f"client modify it (this is client id {self.client_id})"
+                )
+            changes = modify_fields(t.order, quantity, limit_price, stop_price, trail)
+            await placing.modify(self._ib, t, changes, order_id, self.timeout)
+            return order_ack(t, duplicate=False)
+
+        return self._call(run, "replace")

@@ -16,6 +16,7 @@ Behaviour, after the TWS API documentation (orders, bracket orders, OCA groups, 
   orderStatus with the new size.
 * placeOrder with the orderId of one of the client's orders = modify: quantity, prices, trail, time in force;
   answered with openOrder + orderStatus (status unchanged); a final order gets error 104.
+* time in force IOC / FOK: what does not fill when the order is transmitted is cancelled.
 * ``trade(symbol, price)`` moves the last price and walks the symbol's working orders: a limit fills when
   marketable, a stop triggers at or through its stop (a sell at or below, a buy at or above) and fills, a stop
   limit then works as its limit, a trailing stop's stop follows the high (sell) or the low (buy) by its amount
@@ -26,6 +27,7 @@ Behaviour, after the TWS API documentation (orders, bracket orders, OCA groups, 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,13 +79,10 @@ class OrderBook:
     _perm: int
     _conns: dict[int, dict]
 
-    def _send(self, conn: dict, *fields: Any) -> None: ...  # pragma: no cover - FakeTwsServer's
-
-    def _contract(self, sym: str) -> list[Any]: ...  # pragma: no cover
-
-    def _position(self, conn: dict, sym: str) -> None: ...  # pragma: no cover
-
-    def _account_updates(self, conn: dict) -> None: ...  # pragma: no cover
+    _send: Callable[..., None]  # (conn, *fields)
+    _contract: Callable[[str], list[Any]]
+    _position: Callable[[dict, str], None]
+    _account_updates: Callable[[dict], None]
 
     # ------------------------------------------------------------------ test hook
     def trade(self, symbol: str, price: float) -> None:
@@ -165,6 +164,9 @@ class OrderBook:
                 self._arm(m)
             self._report(m)
         self._walk(o["symbol"])
+        for m in family:  # immediate-or-cancel / fill-or-kill: what did not fill at once is cancelled
+            if m["tif"] in ("IOC", "FOK") and m["status"] == "Submitted":
+                self._cancel(m)
 
     def _arm(self, o: dict[str, Any]) -> None:
         """An order starts working at the last price: a trailing stop's extreme and stop start there."""

@@ -149,7 +149,8 @@ class FakeTwsServer(OrderBook):
             self._socks.append(sock)
             self.connections += 1
             self._sessions += 1
-            conn = {"sock": sock, "buf": b"", "client_id": 0, "acct_sub": False, "session": self._sessions}
+            conn: dict[str, Any] = {"sock": sock, "buf": b"", "client_id": 0, "acct_sub": False}
+            conn["session"] = self._sessions
         try:
             if not self._handshake(conn):
                 return
@@ -216,6 +217,7 @@ class FakeTwsServer(OrderBook):
     def _dispatch(self, conn: dict, f: list[str]) -> bool:
         """Answer one client message; False closes the connection."""
         msg = int(f[0])
+        req: Any  # a request id: sent back as it came (text) or as a number
         if msg == 71:  # startApi
             conn["client_id"] = int(f[2])
             self._conns[conn["client_id"]] = conn
