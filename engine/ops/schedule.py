@@ -55,7 +55,7 @@ class ScheduleNotFound(EngineError):
 class Schedule:
     """One scheduled daily run. at: "HH:MM" in `tz`; last_run_date: the trading date (in `tz`) of the latest run
     queued, with its status ("queued", "running", "executed", "partial", "approval needed", "blocked",
-    "no orders", "skipped", "failed") and message."""
+    "no orders", "no new signal", "skipped", "failed") and message."""
 
     id: int
     preset: str
