@@ -29,6 +29,8 @@ Exposure = Annotated[StrictFloat, Field(gt=0, le=100)]
 """A leverage or weight: sum or single |w|."""
 Fraction = Annotated[StrictFloat, Field(gt=0, le=1)]
 """A fraction of the entry price (0.05 = 5%)."""
+LosingStreak = Annotated[StrictInt, Field(ge=1, le=1000)]
+"""Losing trades in a row before trading stops: the backtest overlay's and the live risk rule's one bound."""
 
 
 @validated("costs")
@@ -93,7 +95,7 @@ class BacktestConfig:
     cash_rate: Annotated[StrictFloat, Field(ge=-1, le=1)] = 0.0
     periods_per_year: Annotated[StrictFloat, Field(gt=0, le=1e7)] = 252.0
     benchmark: StrictStr | None = None
-    max_consecutive_losses: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
+    max_consecutive_losses: LosingStreak | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -49,10 +49,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import Field, StrictBool, StrictFloat, StrictInt
+from pydantic import Field, StrictBool, StrictFloat
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from engine.alerts import alert
+from engine.config import LosingStreak
 from engine.errors import ConfigError, EngineError
 from engine.ops.checks import FAIL, PASS, WARN, CheckResult
 from engine.ops.rebalance import RebalancePlan
@@ -98,7 +99,7 @@ class RiskLimits:
     daily_loss_limit: Limit | None = 0.05
     max_drawdown: Limit | None = 0.07
     allow_stale_data: StrictBool = False
-    max_consecutive_losses: Annotated[StrictInt, Field(ge=1, le=1000)] | None = 3
+    max_consecutive_losses: LosingStreak | None = 3
     risk_per_trade: Annotated[StrictFloat, Field(gt=0, le=1, allow_inf_nan=False)] | None = 0.01
     min_reward_risk: Annotated[StrictFloat, Field(gt=0, le=100, allow_inf_nan=False)] | None = 2.0
 
