@@ -48,7 +48,7 @@ from brokers.base import (
 )
 from brokers.ibkr import placing
 from brokers.ibkr.orders import build_orders, family_refs, ibkr_problem, modify_fields
-from brokers.ibkr.translate import bars_frame, fill_of, order_ack, order_status, relations
+from brokers.ibkr.translate import bars_frame, fill_of, order_ack, order_status, relations, trade_id
 from brokers.orders import ORDER_CLASSES, ORDER_TYPES
 
 log = logging.getLogger(__name__)
@@ -328,15 +328,19 @@ class IbkrBroker:
             found = {r: t for r in refs if (t := self._find_trade(r)) is not None}
         return found
 
-    async def _target(self, order_id: str) -> Any | None:
-        """The trade with this id (permId, as OrderStatus.id) or client_order_id (orderRef)."""
+    async def _open_target(self, order_id: str, verb: str) -> Any:
+        """The working trade with this id (permId, as OrderStatus.id) or client_order_id (orderRef); OrderRejected
+        naming the id when TWS has none or it is final."""
         for attempt in (0, 1):
             hits = [t for t in self._ib.trades() if order_id in (str(t.order.permId), t.order.orderRef)]
-            if hits:
-                return hits[-1]
-            if not attempt:
-                await self._refresh()
-        return None
+            if hits or attempt:
+                break
+            await self._refresh()
+        if not hits:
+            raise OrderRejected(f"ibkr: no order {order_id!r} to {verb}")
+        if hits[-1].isDone():
+            raise OrderRejected(f"ibkr: order {order_id!r} is {hits[-1].orderStatus.status}, not {verb}able")
+        return hits[-1]
 
     def submit(self, order: OrderRequest) -> OrderAck:
         """Place `order` once (orderRef = client_order_id; a bracket / OCO as its family). Waits for TWS's answer.
@@ -405,15 +409,15 @@ class IbkrBroker:
         return self._call(run, "fills")
 
     def cancel(self, order_id: str) -> None:
-        """Cancel by id (permId as given in OrderStatus.id) or client_order_id; waits for the confirmation."""
+        """Cancel by id (permId as given in OrderStatus.id) or client_order_id, with its open bracket / OCO legs
+        (TWS cancels a parent's children; an OCO's other leg is cancelled here); waits for the confirmations."""
 
         async def run() -> None:
-            target = await self._target(order_id)
-            if target is None:
-                raise OrderRejected(f"ibkr: no order {order_id!r} to cancel")
-            if target.isDone():
-                raise OrderRejected(f"ibkr: order {order_id!r} is {target.orderStatus.status}, not cancelable")
-            await placing.cancel(self._ib, target, order_id, self.timeout)
+            target = await self._open_target(order_id, "cancel")
+            trades, me = self._ib.trades(), trade_id(target)
+            family = relations(trades)
+            legs = [t for t in trades if family.get(id(t), ("", "", ()))[1] == me]
+            await placing.cancel(self._ib, target, order_id, self.timeout, legs)
 
         self._call(run, "cancel")
 
@@ -432,11 +436,7 @@ class IbkrBroker:
         type does not have; after sending, when TWS refuses the modify."""
 
         async def run() -> OrderAck:
-            t = await self._target(order_id)
-            if t is None:
-                raise OrderRejected(f"ibkr: no order {order_id!r} to replace")
-            if t.isDone():
-                raise OrderRejected(f"ibkr: order {order_id!r} is {t.orderStatus.status}, not replaceable")
+            t = await self._open_target(order_id, "replace")
             if t.order.clientId != self.client_id or t.order.orderId <= 0:
                 raise OrderRejected(
                     f"ibkr: order {order_id!r} was placed by client id {t.order.clientId}; IB lets only that "

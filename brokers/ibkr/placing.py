@@ -85,7 +85,12 @@ async def modify(ib: Any, trade: Any, changes: dict[str, Any], order_id: str, ti
         ib.openOrderEvent -= on_open
 
 
-async def cancel(ib: Any, trade: Any, order_id: str, timeout: float) -> None:
-    """cancelOrder and wait until TWS confirms (a bracket's children go with their parent at TWS)."""
+async def cancel(ib: Any, trade: Any, order_id: str, timeout: float, legs: list[Any] | None = None) -> None:
+    """cancelOrder and wait until TWS confirms; then the open `legs` too (TWS cancels a parent's children
+    itself, an OCO's other leg is sent its own cancelOrder)."""
     ib.cancelOrder(trade.order)
     await _until(ib, trade.isDone, f"cancel of {order_id!r}", timeout, " (the next call reconnects)")
+    for leg in legs or []:
+        if not leg.isDone() and leg.order.parentId != trade.order.orderId:
+            ib.cancelOrder(leg.order)
+        await _until(ib, leg.isDone, f"cancel of {order_id!r}'s leg {leg.order.orderRef}", timeout, "")

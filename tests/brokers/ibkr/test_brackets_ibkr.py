@@ -100,8 +100,10 @@ def test_bracket_leg_modify_and_parent_cancel_cascades(ib, tws_fake, ib_log):
         "br4/sl", 480.0, True, placed(tws_fake)[0]["order_id"],
     )  # fmt: skip
     assert tws_fake.place_order_msgs == before + 1 and by_ref(tws_fake)["br4/sl"]["aux"] == 480.0
-    ib.cancel("br4")
-    wait_until(lambda: {o.status for o in ib.orders("all")} == {"canceled"})
+    ib.cancel("br4")  # TWS cancels the children with their parent; cancel waits for them too
+    assert {o.client_order_id: o.status for o in ib.orders("all")} == dict.fromkeys(
+        ["br4", "br4/tp", "br4/sl"], "canceled"
+    )
     assert {o["status"] for o in by_ref(tws_fake).values()} == {"Cancelled"}
 
 
@@ -189,3 +191,32 @@ def test_leg_refs_stay_within_64_characters():
     assert len(refs) == 2 and all(len(r) <= 64 and r.startswith("prot-xxx") for r in refs)
     assert leg_ref("abc", "tp") == "abc/tp" and leg_ref(cid, "tp") == leg_ref(cid, "tp")
     assert leg_ref(cid, "tp") != leg_ref(cid[:-1] + "y", "tp")
+
+
+def test_cancel_an_oco_cancels_both_legs(ib, tws_fake, ib_log):
+    tws_fake.set_position("SPY", 10, 450.0)
+    ib.submit(OrderRequest("SPY", 10, "sell", order_class="oco", take_profit=520.0, stop_loss=490.0,
+                           client_order_id="oco-c"))  # fmt: skip
+    ib.cancel("oco-c")  # the take-profit and, sent its own cancelOrder, the stop in its OCA group
+    assert (status(ib, "oco-c"), status(ib, "oco-c/sl")) == ("canceled", "canceled")
+    assert {o["status"] for o in by_ref(tws_fake).values()} == {"Cancelled"}
+    cancels = [int(f[2]) for f in tws_fake.received if int(f[0]) == 4]
+    assert sorted(cancels) == sorted(p["order_id"] for p in placed(tws_fake))
+
+
+def test_families_read_back_from_completed_orders_by_a_new_connection(ib, tws_fake, ib_log):
+    ib.submit(bracket("br6"))
+    tws_fake.trade("SPY", 521.0)  # take-profit fills, the stop is cancelled: all three are completed orders
+    wait_until(lambda: status(ib, "br6/sl") == "canceled")
+    later = IbkrBroker(port=tws_fake.port, client_id=9, timeout=3)  # e.g. after a restart: no parentId now
+    try:
+        rows = {o.client_order_id: o for o in later.orders("all")}
+    finally:
+        later.close()
+    assert set(rows) == {"br6", "br6/tp", "br6/sl"}
+    assert (rows["br6"].order_class, sorted(rows["br6"].legs)) == (
+        "bracket",
+        sorted([rows["br6/tp"].id, rows["br6/sl"].id]),
+    )
+    assert {(rows[c].order_class, rows[c].parent_id) for c in ("br6/tp", "br6/sl")} == {("bracket", rows["br6"].id)}
+    assert (rows["br6/tp"].status, rows["br6/tp"].limit_price, rows["br6/sl"].status) == ("filled", 520.0, "canceled")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from brokers.base import OrderRequest
-from brokers.desk import positions_view
+from brokers.base import OrderRejected, OrderRequest
+from brokers.desk import modify_order, positions_view
 from brokers.flatten import flatten
 from brokers.ibkr.adapter import IbkrBroker
 from engine.ops.audit_log import AuditLog
@@ -68,3 +68,18 @@ def test_flatten_interrupted_by_a_dropped_connection_resumes(ib, tws_fake, ib_lo
     assert second.sent == 1 and tws_fake.positions == {}
     closes = sorted(o["ref"] for o in tws_fake.orders.values() if o["ref"].startswith(first.run_id))
     assert closes == [f"{first.run_id}-QQQ", f"{first.run_id}-SPY"]  # each close sent once
+
+
+def test_desk_modify_of_a_bracket_leg_keeps_the_sides(ib, tws_fake, ib_log):
+    ib.submit(
+        OrderRequest("SPY", 10, "buy", "limit", limit_price=499.0, order_class="bracket", take_profit=520.0,
+                     stop_loss=490.0, client_order_id="dk-br")
+    )  # fmt: skip
+    sent = tws_fake.place_order_msgs
+    with pytest.raises(OrderRejected, match="must lie between stop_loss 500.0"):
+        modify_order(ib, "dk-br/sl", stop_price=500.0)  # a long's stop above its limit entry: nothing sent
+    assert tws_fake.place_order_msgs == sent
+    after = modify_order(ib, "dk-br/sl", stop_price=480.0)
+    assert (after.client_order_id, after.stop_price, after.parent_id) == ("dk-br/sl", 480.0, ib.order("dk-br").id)
+    assert tws_fake.place_order_msgs == sent + 1
+    assert {o["ref"]: o["aux"] for o in tws_fake.orders.values()}["dk-br/sl"] == 480.0
