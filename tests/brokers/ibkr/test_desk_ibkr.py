@@ -83,3 +83,19 @@ def test_desk_modify_of_a_bracket_leg_keeps_the_sides(ib, tws_fake, ib_log):
     assert (after.client_order_id, after.stop_price, after.parent_id) == ("dk-br/sl", 480.0, ib.order("dk-br").id)
     assert tws_fake.place_order_msgs == sent + 1
     assert {o["ref"]: o["aux"] for o in tws_fake.orders.values()}["dk-br/sl"] == 480.0
+
+
+def test_flatten_cancels_brackets_and_ocos_with_their_legs(ib, tws_fake, ib_log):
+    tws_fake.set_position("SPY", 10, 480.0)
+    ib.submit(OrderRequest("SPY", 10, "sell", order_class="oco", take_profit=520.0, stop_loss=490.0,
+                           client_order_id="fl-oco"))  # fmt: skip
+    ib.submit(OrderRequest("AAPL", 5, "buy", "limit", limit_price=190.0, order_class="bracket", take_profit=210.0,
+                           stop_loss=185.0, client_order_id="fl-br"))  # fmt: skip
+    rep = flatten(ib, timeout=5, poll=0.05)
+    assert rep.status == "flat" and rep.sent == 1, rep.summary()
+    assert not [r for r in rep.canceled if r["error"]], rep.canceled
+    refs = ["fl-oco", "fl-oco/sl", "fl-br", "fl-br/tp", "fl-br/sl"]
+    assert {o["ref"]: o["status"] for o in tws_fake.orders.values() if o["ref"] in refs} == dict.fromkeys(
+        refs, "Cancelled"
+    )
+    assert tws_fake.positions == {}
