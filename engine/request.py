@@ -16,6 +16,7 @@ from pydantic.dataclasses import dataclass
 
 from engine.config import NONE_IS_DEFAULT, BacktestConfig
 from engine.data import get_source, load_market_data
+from engine.data.gaps import gap_warnings
 from engine.errors import ConfigError, DataError
 from engine.sim.result import BacktestResult
 from engine.sim.simulate import run_backtest
@@ -93,4 +94,6 @@ def run_request(request: BacktestRequest) -> BacktestResult:
     bench_close = None
     if bench and bench not in data.symbols:  # an untraded benchmark: its closes only, never traded
         bench_close = load_market_data([bench], source=source).close[bench]
-    return run_backtest(data, strategy, request.config, benchmark_close=bench_close)
+    result = run_backtest(data, strategy, request.config, benchmark_close=bench_close)
+    result.warnings.extend(gap_warnings(data))  # a hole in a symbol's data: said in the result, CLI and page
+    return result

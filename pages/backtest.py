@@ -15,6 +15,7 @@ from engine.strategies.registry import create_strategy, list_strategies, load_er
 from ui import data_cache
 from ui.backtest_form import P, build_request, config_inputs, data_inputs, fill_state, seed_defaults
 from ui.result_view import show_run
+from ui.run_warnings import show_warnings
 from ui.shell import ensure_navigation
 from ui.state import current_run_id, load_current_run, run_store, set_current_run
 from ui.widgets import import_uploads, param_inputs
@@ -112,6 +113,7 @@ if run is None:
 
 st.divider()
 st.subheader(f"Run {run.id}: {run.result.strategy} on {', '.join(run.result.symbols)}")
+show_warnings(run.result)  # e.g. a hole in a symbol's data
 stop = run.result.stopped
 if stop is not None:
     st.warning(

@@ -18,6 +18,7 @@ from types import ModuleType
 
 from engine import __version__
 from engine.cli import alerts, backtest, batch, catalog, data, optimize, robustness, runs, schedule, tools, workspace
+from engine.cli.output import safe
 from engine.cli.parsing import Parser, UsageError
 from engine.errors import EngineError
 
@@ -100,11 +101,11 @@ def stdout_closed() -> bool:
 
 
 def one_line(error: BaseException) -> str:
-    """The error's message on one line (a multi-line message is joined with ' | ')."""
+    """The error's message on one line (a multi-line message is joined with ' | '; control characters escaped)."""
     text = str(error) or type(error).__name__
     if isinstance(error, OSError) and error.filename and str(error.filename) not in text:
         text = f"{error.filename}: {text}"
-    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
+    return safe(" | ".join(line.strip() for line in text.splitlines() if line.strip()))
 
 
 if __name__ == "__main__":

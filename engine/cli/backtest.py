@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli.options import CONFIG_FLAGS, add_output_options, add_request_options
-from engine.cli.output import metrics_json, metrics_text, print_json
+from engine.cli.output import metrics_json, metrics_text, print_json, print_warnings
 from engine.cli.parsing import parse_params, read_yaml_mapping, split_symbols, typed_params
 from engine.config import BacktestConfig
 from engine.errors import ConfigError
@@ -124,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
         out["key"] = key.key
     if args.save_preset:
         out["preset"] = str(save_preset(Preset.from_request(args.save_preset, request)))
+    if result.warnings:  # e.g. a data gap: on stderr, and in the JSON
+        out["warnings"] = list(result.warnings)
+        print_warnings(result.warnings)
     if args.json:
         print_json(out)
         return 0

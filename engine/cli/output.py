@@ -1,8 +1,15 @@
-"""Printing for the CLI: plain-text tables and strict JSON (NaN and inf become null)."""
+"""Printing for the CLI: plain-text tables, strict JSON (NaN and inf become null), warnings, and `safe` text.
+
+Names typed by users (run names, strategies, symbols from files) may hold control characters or ANSI escape
+sequences that would recolour, move the cursor in or ring the bell of the terminal: everything printed as text
+goes through `safe`, which shows them escaped (`\x1b[31m` prints as the six characters `\x1b[31m`). JSON output
+needs nothing: json escapes control characters itself.
+"""
 
 from __future__ import annotations
 
 import sys
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
@@ -10,6 +17,27 @@ import pandas as pd
 
 from engine.metrics import registry
 from engine.store.jsonable import dumps, plain
+
+
+def safe(text: object) -> str:
+    """text with every control or format character (C0, DEL, C1, bidi overrides, ...) written as an escape."""
+    out = str(text)
+    if out.isprintable():
+        return out
+    return "".join(ch if ch.isprintable() or ch == " " else _escape(ch) for ch in out)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if unicodedata.category(ch) == "Zs":
+        return ch  # spaces of other widths (no-break, thin) stay as they are
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def print_warnings(warnings: Sequence[str], out: TextIO | None = None) -> None:
+    """One `ivybt: warning: ...` line per warning on stderr (stdout stays the result)."""
+    for warning in warnings:
+        print(f"ivybt: warning: {safe(warning)}", file=out or sys.stderr)
 
 
 def metrics_json(metrics: Mapping[str, Any]) -> dict[str, Any]:
@@ -47,7 +75,7 @@ def metrics_text(columns: Mapping[str, Mapping[str, Any]]) -> str:
 
 def table_text(headers: Sequence[str], rows: Sequence[Sequence[Any]], align_right_from: int | None = None) -> str:
     """A plain aligned text table (no dependencies)."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    cells = [[safe(h) for h in headers]] + [["" if c is None else safe(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 
     def fmt(row: list[str]) -> str:

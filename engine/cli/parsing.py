@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,6 +23,22 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse `type=` for a whole number in [low, high]: anything else is one line naming the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be a whole number in [{low}, {high}]")
+        return value
+
+    parse.__name__ = f"whole number in [{low}, {high}]"  # argparse names the type in its own messages
+    return parse
 
 
 def split_symbols(values: Iterable[str] | None) -> list[str]:

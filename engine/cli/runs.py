@@ -6,8 +6,11 @@ import argparse
 import sys
 
 from engine.cli.options import add_json
-from engine.cli.output import format_metric, metrics_json, metrics_text, print_json, table_text
+from engine.cli.output import format_metric, metrics_json, metrics_text, print_json, safe, table_text
+from engine.cli.parsing import int_in
 from engine.store.runs import RunStore
+
+MAX_LIMIT = 1_000_000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,12 +20,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--strategy")
     q.add_argument("--symbol")
     q.add_argument("--kind", help="backtest, optimize or walkforward")
-    q.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
+    q.add_argument(
+        "--limit", type=int_in(1, MAX_LIMIT), default=50, help=f"at most this many rows, 1..{MAX_LIMIT} (default 50)"
+    )
     add_json(q)
     q.set_defaults(func=runs_list)
     q = rsub.add_parser("show", help="one run: request, metrics, reproducibility key, trades")
     q.add_argument("id", help="run id (or a unique prefix of at least 4 characters)")
-    q.add_argument("--trades", type=int, default=10, help="how many trades to print (default 10)")
+    q.add_argument(
+        "--trades", type=int_in(0, MAX_LIMIT), default=10, help=f"how many trades to print, 0..{MAX_LIMIT} (default 10)"
+    )
     add_json(q)
     q.set_defaults(func=runs_show)
     q = rsub.add_parser("delete", help="delete one run")
@@ -82,16 +89,21 @@ def runs_show(args: argparse.Namespace) -> int:
                 "start": res.equity.index[0] if len(res.equity) else None,
                 "end": res.equity.index[-1] if len(res.equity) else None,
                 "trades": res.trades.head(args.trades).to_dict(orient="records"),
+                "warnings": list(res.warnings),
             }
         )
         return 0
     req = run.request
-    print(f"run {run.id} ({run.kind}{', ' + run.name if run.name else ''}), saved {run.created_at}")
+    print(f"run {run.id} ({run.kind}{', ' + safe(run.name) if run.name else ''}), saved {run.created_at}")
     print(
-        f"  strategy {req.strategy} {req.params} on {', '.join(req.symbols)}, {req.start or 'first bar'} .. "
-        f"{req.end or 'last bar'}; data {req.data_source or 'default source'}"
+        safe(
+            f"  strategy {req.strategy} {req.params} on {', '.join(req.symbols)}, {req.start or 'first bar'} .. "
+            f"{req.end or 'last bar'}; data {req.data_source or 'default source'}"
+        )
     )
     print(f"  key {run.key}\n  request {run.request_hash}\n  data    {run.data_hash}\n  version {run.version}")
+    for warning in res.warnings:
+        print(f"  warning: {safe(warning)}")
     columns = {"strategy": res.metrics}
     if res.benchmark_metrics:
         columns["benchmark"] = res.benchmark_metrics
@@ -106,7 +118,7 @@ def runs_delete(args: argparse.Namespace) -> int:
     store = RunStore()
     run = store.load(args.id)  # unknown id -> RunNotFound before asking
     if not args.yes:
-        prompt = f"delete run {run.id} ({run.request.strategy} on {', '.join(run.request.symbols)})? [y/N] "
+        prompt = safe(f"delete run {run.id} ({run.request.strategy} on {', '.join(run.request.symbols)})? [y/N] ")
         try:
             answer = input(prompt) if sys.stdin and sys.stdin.isatty() else ""
         except EOFError:

@@ -134,6 +134,12 @@ class BacktestResult:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
 
+    @property
+    def warnings(self) -> list[str]:
+        """Things about this run the user should know, one line each (e.g. a data gap); callers append to it and
+        the run store keeps it."""
+        return self.__dict__.setdefault("warnings", [])
+
     def __repr__(self) -> str:
         m = self.metrics
         return (

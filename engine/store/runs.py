@@ -156,6 +156,7 @@ class RunStore:
             "symbols": list(result.symbols),
             "benchmark_metrics": dict(result.benchmark_metrics),
             "series_names": {n: _name(getattr(result, n)) for n in SERIES if getattr(result, n) is not None},
+            "warnings": list(result.warnings),
         }
         metrics = {str(k): _plain(v) for k, v in result.metrics.items()}
         row = {
@@ -257,6 +258,7 @@ class RunStore:
             benchmark=series.get("benchmark"),
             benchmark_metrics=meta["benchmark_metrics"],
         )
+        result.warnings.extend(meta.get("warnings", []))  # runs saved before warnings existed have none
         request = BacktestRequest.from_dict(json.loads(row["request_json"]))
         return StoredRun(
             id=full,

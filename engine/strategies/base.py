@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,8 +30,17 @@ def param(
     choices: tuple[Any, ...] | None = None,
     doc: str = "",
 ) -> Any:
-    """A `Params` field with its default and its optimization bounds (inclusive) or choices."""
+    """A `Params` field with its default and its optimization bounds (inclusive) or choices.
+
+    [low, high] is where the optimizer searches, not a hard limit: a value given by hand may lie outside it (a
+    preset with slow=600), within `ParamSpec.limits` (see LIMIT_FACTOR); a non-finite value is always refused.
+    """
     return field(default=default, metadata={"low": low, "high": high, "step": step, "choices": choices, "doc": doc})
+
+
+LIMIT_FACTOR = 10
+"""A value given by hand may go up to LIMIT_FACTOR times the ends of its optimization range (and down to 0 when the
+range starts at 0 or above): room for real choices outside the searched range, none for typos such as 1e12."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,20 @@ class ParamSpec:
     step: float | None
     choices: tuple[Any, ...] | None
     doc: str
+
+    @property
+    def limits(self) -> tuple[float, float]:
+        """The hard limits of a numeric value given by hand (inclusive): the optimization range widened by
+        LIMIT_FACTOR; (-inf, inf) when no range is declared (then only finiteness is checked)."""
+        low = -math.inf if self.low is None else (0.0 if self.low >= 0 else self.low * LIMIT_FACTOR)
+        high = math.inf if self.high is None else (self.high * LIMIT_FACTOR if self.high > 0 else 0.0)
+        return low, high
+
+    def bounds_text(self) -> str:
+        """How the limits read in an error: 'a finite int in [0, 5000]' (the type and the inclusive limits)."""
+        low, high = self.limits
+        where = "" if math.isinf(low) and math.isinf(high) else f" in [{low:g}, {high:g}]"
+        return f"a finite {'whole number' if self.type is int else 'number'}{where}"
 
     def grid(self) -> list[Any]:
         """Values from low to high by step (or the choices): the default optimization grid."""
@@ -92,25 +116,31 @@ def _param_specs(params_cls: type) -> tuple[ParamSpec, ...]:
 
 
 def _coerce(spec: ParamSpec, value: Any) -> Any:
+    """value (a string from the CLI, or a number) as the spec's type, inside its limits; else ConfigError naming
+    the parameter, the value and the limits."""
+    if spec.type is bool:
+        if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        if isinstance(value, str):
+            raise ConfigError(f"parameter {spec.name!r}: {value!r} is not a valid bool; must be true or false")
+        return bool(value)
+    if spec.type not in (int, float):
+        try:
+            return spec.type(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"parameter {spec.name!r}: {value!r} is not a valid {spec.type.__name__}") from None
     try:
-        if spec.type is bool:
-            if isinstance(value, str):
-                low = value.strip().lower()
-                if low in ("1", "true", "yes", "on"):
-                    return True
-                if low in ("0", "false", "no", "off"):
-                    return False
-                raise ValueError(value)
-            return bool(value)
-        if spec.type is int:
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError(value)
-            return int(float(value)) if isinstance(value, str) else int(value)
-        if spec.type is float:
-            return float(value)
-        return spec.type(value)
+        number = float(value.strip()) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"parameter {spec.name!r}: {value!r} is not a valid {spec.type.__name__}") from None
+        number = math.nan
+    low, high = spec.limits
+    if math.isnan(number) or (spec.type is int and math.isfinite(number) and not number.is_integer()):
+        problem = f"is not a valid {spec.type.__name__}"
+    elif not (math.isfinite(number) and low <= number <= high):
+        problem = "is out of range"
+    else:
+        return int(number) if spec.type is int else number
+    raise ConfigError(f"parameter {spec.name!r}: {value!r} {problem}; must be {spec.bounds_text()}")
 
 
 def make_params(params_cls: type, values: Mapping[str, Any] | None = None) -> Any:
