@@ -2,7 +2,9 @@
 
 Each order carries `client_order_id = f"{plan_id}-{symbol}"` and every adapter's `submit` places an id once, so
 a retry after a dropped connection (`brokers.base.retry`, only `BrokerUnavailable`), a re-run of the plan, or a
-concurrent run never sends an order twice.
+concurrent run never sends an order twice. Before submitting, each order is first looked up at the broker by its
+client_order_id (`Broker.order`): a known order (sent by a run that crashed before recording it, or by an earlier
+run) is taken as it stands and only the missing ones are submitted.
 
 Mismatches: the plan id depends on the signal and the account, not on its holdings, so planning the same
 signal again after (part of) it was executed gives the same ids for different orders (e.g. small sells after
@@ -21,7 +23,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from brokers.base import Broker, BrokerError, OrderAck, OrderRejected, OrderRequest, OrderStatus, retry
+from brokers.base import Broker, BrokerError, OrderRejected, OrderRequest, OrderStatus, retry
 from brokers.reconcile import OrderResult, slippage_bps
 from engine.ops.audit_log import AuditLog
 from engine.ops.rebalance import PlannedOrder, RebalancePlan
@@ -66,8 +68,26 @@ class OrderExecutor:
         """Nothing more to learn about this order in this run (refused, or not the planned order)."""
         return cid in self.rejected or cid in self.mismatch
 
+    def _known(self, o: PlannedOrder) -> OrderStatus | None:
+        """The broker's order of this client_order_id, or None (unknown, or the lookup failed: `submit` is
+        idempotent, so sending is still safe)."""
+        try:
+            st: OrderStatus | None = self._retry(partial(self.broker.order, o.client_order_id))
+        except BrokerError:
+            return None
+        return st
+
     def submit(self, o: PlannedOrder) -> None:
+        """Reconcile `o` with the broker by client_order_id; submit it only when the broker does not know it."""
         pid, cid = self.plan.plan_id, o.client_order_id
+        known = self._known(o)
+        if known is not None:
+            if _differs(o, known.side, known.quantity):
+                self._mismatch(o, known.side, known.quantity, known.id)
+                return
+            self.status[cid] = known
+            self._log_ack(o, known.id, known.status, duplicate=True)
+            return
         req = OrderRequest(symbol=o.symbol, quantity=o.quantity, side=o.side, client_order_id=cid)
         self.log.event(
             "order",
@@ -106,17 +126,17 @@ class OrderExecutor:
             return
         if not ack.duplicate:
             self.sent.add(cid)
-        self._log_ack(o, ack)
+        self._log_ack(o, ack.id, ack.status, ack.duplicate)
 
-    def _log_ack(self, o: PlannedOrder, ack: OrderAck) -> None:
+    def _log_ack(self, o: PlannedOrder, broker_id: str, status: str, duplicate: bool) -> None:
         self.log.event(
             "ack",
-            ("already known to the broker, nothing sent" if ack.duplicate else "accepted")
-            + f": {ack.status} (broker id {ack.id})",
+            ("already known to the broker, nothing sent" if duplicate else "accepted")
+            + f": {status} (broker id {broker_id})",
             plan_id=self.plan.plan_id,
             client_order_id=o.client_order_id,
             symbol=o.symbol,
-            payload={"broker_order_id": ack.id, "status": ack.status, "duplicate": ack.duplicate},
+            payload={"broker_order_id": broker_id, "status": status, "duplicate": duplicate},
         )
 
     def _mismatch(self, o: PlannedOrder, side: str, quantity: float, broker_id: str) -> None:

@@ -6,7 +6,7 @@ equity snapshots) with their writes and reads, and the fill-vs-open measure over
 Every step of daily operations leaves a row here, so "what did we send, when, and why" can always be
 answered: `signals` (one row per generated signal, with the data timestamp it used), `plans` (one row per
 rebalance plan, keyed by its deterministic plan id, plus an execution lease so two executions of one plan
-take turns), `audit_events` (append-only: plan, check, order, ack, fill, error, reconcile, notify, ...),
+take turns: short, kept alive by a heartbeat, see engine.ops.lease), `audit_events` (append-only: plan, check, order, ack, fill, error, reconcile, notify, ...),
 `order_results` (latest state of each order by client_order_id, with the fill-quality numbers and the time of
 its last fill) and `equity_snapshots` (account equity over time: the daily-loss and drawdown checks read it).
 
@@ -328,12 +328,19 @@ class AuditLog(Store):
         out["payload"] = json.loads(r["payload_json"])
         return out
 
-    def set_plan_status(self, plan_id: str, status: str) -> None:
+    def set_plan_status(self, plan_id: str, status: str, payload: Mapping[str, Any] | None = None) -> None:
+        """Set a plan's status; with `payload`, also the plan it stands for (the orders an execution works on)."""
         with self._conn() as conn, transaction(conn):
-            conn.execute("UPDATE plans SET status = ? WHERE plan_id = ?", (status, plan_id))
+            if payload is None:
+                conn.execute("UPDATE plans SET status = ? WHERE plan_id = ?", (status, plan_id))
+            else:
+                conn.execute(
+                    "UPDATE plans SET status = ?, payload_json = ? WHERE plan_id = ?", (status, _json(payload), plan_id)
+                )
 
     def acquire_lease(self, plan_id: str, owner: str, seconds: float) -> bool:
-        """Take the execution lease of a stored plan for `seconds` unless another owner holds a live one."""
+        """Take the execution lease of a stored plan for `seconds` unless another owner holds a live one (the holder
+        renews it by taking it again: engine.ops.lease.Heartbeat)."""
         now = datetime.now(UTC)
         with self._conn() as conn, transaction(conn):
             r = conn.execute("SELECT lease_owner, lease_until FROM plans WHERE plan_id = ?", (plan_id,)).fetchone()

@@ -40,7 +40,8 @@ def test_paper_dry_run_then_execute_then_nothing_twice(env):
     done = json.loads(out)["execution"]
     assert done["status"] == "complete" and done["sent"] == 3
     code, out, err = run(["rebalance", "--preset", "sector_rotation", "--broker", "paper", "--execute", "--json"], env)
-    assert json.loads(out)["execution"]["sent"] == 0
+    again = json.loads(out)["execution"]
+    assert code == 0 and again["sent"] == 0 and again["already_executed"] and again["status"] == "complete"
     code, out, _ = run(["broker", "status", "--json"], env)
     st = json.loads(out)
     assert code == 0 and st["connected"] and st["positions"] == 3 and st["live"] is False

@@ -80,7 +80,7 @@ def test_full_flow_fills_reconciles_and_audits(paper):
         assert k in kinds
     q = log.order_results(plan_id=plan.plan_id)
     assert list(q["status"]) == ["filled"] * 3 and q["slippage_bps"].tolist() == pytest.approx([5.0] * 3)
-    assert log.plan(plan.plan_id)["status"] == "complete"
+    assert (log.plan(plan.plan_id) or {}).get("status") == "complete"
 
 
 def test_second_click_reload_and_restart_send_nothing_twice(paper, tmp_path):
@@ -227,7 +227,7 @@ def test_failing_webhook_does_not_block_and_a_working_one_gets_the_result(paper)
     assert "COMPLETE" in body["text"] and plan.plan_id in body["content"]
 
 
-def test_replanning_after_fills_never_reuses_an_id_for_another_order(paper):
+def test_replanning_after_fills_is_already_executed_and_sends_nothing(paper):
     log = AuditLog()
     plan = plan_rebalance(signal(), paper, log=log)
     assert execute_plan(plan, paper, log=log).status == "complete"
@@ -237,38 +237,57 @@ def test_replanning_after_fills_never_reuses_an_id_for_another_order(paper):
     replanned = plan_rebalance(signal(), paper, log=log)
     assert replanned.plan_id == plan.plan_id and [o.side for o in replanned.orders] == ["sell"] * 3
     rep = execute_plan(replanned, paper, log=log)
-    assert rep.sent == 0 and rep.status == "failed"  # was reported COMPLETE before
+    # the plan completed before: it is "already executed" (its first orders, looked up by id), nothing is sent
+    assert rep.already_executed and rep.sent == 0 and rep.status == "complete" and not rep.errors
+    assert rep.summary().startswith(f"plan {plan.plan_id} on paper: already executed, COMPLETE; 3/3 filled")
+    assert [(o.side, o.quantity, o.status) for o in rep.orders] == [(o.side, o.quantity, "filled") for o in plan.orders]
+    assert set(rep.reconciliation["status"]) == {"ok"}
+    # nothing sent, the first orders' recorded results (quantities, slippage) are untouched, no error logged
+    assert len(paper.orders("all")) == 3 and {p.symbol: p.quantity for p in paper.positions()} == held
+    after = log.order_results(plan_id=plan.plan_id)  # (the lookup refreshed their updated_at only)
+    pd.testing.assert_frame_equal(after.drop(columns="updated_at"), recorded.drop(columns="updated_at"))
+    assert after["slippage_bps"].tolist() == pytest.approx([5.0] * 3) and set(after["side"]) == {"buy"}
+    assert log.events(plan_id=plan.plan_id, kind="error").empty
+
+
+def test_an_id_the_broker_knows_for_another_order_is_a_mismatch(paper, tmp_path):
+    plan = plan_rebalance(signal(), paper)
+    assert execute_plan(plan, paper).status == "complete"
+    held = {p.symbol: p.quantity for p in paper.positions()}
+    # another workspace (no record of the first execution) plans the same signal: small sells under the same ids
+    other = AuditLog(tmp_path / "other.db")
+    replanned = plan_rebalance(signal(), paper, log=other)
+    assert replanned.plan_id == plan.plan_id and [o.side for o in replanned.orders] == ["sell"] * 3
+    rep = execute_plan(replanned, paper, log=other)
+    assert rep.sent == 0 and rep.status == "failed" and not rep.already_executed
     assert [o.status for o in rep.orders] == ["mismatch"] * 3
     assert len(rep.errors) == 3
     sell = replanned.orders[0]
     assert f"already used at the broker by buy {held[sell.symbol]:g}" in rep.errors[0]
     assert f"not the planned sell {sell.quantity:g}" in rep.errors[0]
-    # nothing sent, the first orders' recorded results (quantities, slippage) are untouched
     assert len(paper.orders("all")) == 3 and {p.symbol: p.quantity for p in paper.positions()} == held
-    after = log.order_results(plan_id=plan.plan_id)
-    pd.testing.assert_frame_equal(after, recorded)
-    assert after["slippage_bps"].tolist() == pytest.approx([5.0] * 3) and set(after["side"]) == {"buy"}
-    errs = log.events(plan_id=plan.plan_id, kind="error")
+    errs = other.events(plan_id=plan.plan_id, kind="error")
     assert len(errs) == 3 and {e["planned_side"] for e in errs["payload"]} == {"sell"}
     assert {e["broker_side"] for e in errs["payload"]} == {"buy"}
-    # and the reconciliation shows what the mismatched sells would have done: target - held = -sell quantity
-    recon = rep.reconciliation.set_index("symbol")
-    for o in replanned.orders:
-        assert recon.loc[o.symbol, "status"] == "residual"
-        assert recon.loc[o.symbol, "residual"] == pytest.approx(-o.quantity, abs=1e-9)
 
 
-def test_a_reconciliation_residual_is_never_complete(paper):
+def test_a_reconciliation_residual_beyond_the_tolerance_is_never_complete(paper):
     plan = plan_rebalance(signal(), paper)
     assert execute_plan(plan, paper).status == "complete"
     from brokers.base import OrderRequest
 
-    paper.submit(OrderRequest("BBB", 10, "sell", client_order_id="manual-BBB"))  # someone sold by hand
+    paper.submit(OrderRequest("CCC", 0.5, "sell", client_order_id="manual-CCC"))  # sold by hand: 12.50
     again = execute_plan(plan, paper)  # every order of the plan is known and filled ...
+    assert again.already_executed and again.sent == 0 and [o.status for o in again.orders] == ["filled"] * 3
+    recon = again.reconciliation.set_index("symbol")  # ... CCC is 0.5 short: within 1 unit and 50 of notional
+    assert recon.loc["CCC", "residual"] == pytest.approx(0.5) and recon.loc["CCC", "status"] == "ok"
+    assert again.status == "complete"
+    paper.submit(OrderRequest("BBB", 10, "sell", client_order_id="manual-BBB"))  # 10 x 40 = 400: beyond it
+    again = execute_plan(plan, paper)
     assert again.sent == 0 and [o.status for o in again.orders] == ["filled"] * 3
     recon = again.reconciliation.set_index("symbol")  # ... but BBB is 10 short of its target
     assert recon.loc["BBB", "residual"] == pytest.approx(10.0) and recon.loc["AAA", "status"] == "ok"
-    assert again.status == "partial"
+    assert recon.loc["BBB", "status"] == "residual" and again.status == "partial"
 
 
 def test_planning_errors_and_refused_executions_are_audited(paper, tmp_path):
