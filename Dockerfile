@@ -16,6 +16,9 @@ COPY pyproject.toml README.md ./
 COPY engine ./engine
 COPY brokers ./brokers
 COPY ui ./ui
+# The example presets ship inside the wheel; an installed IvyBT copies them into the workspace's presets/ on
+# first use (IVYBT_HOME=/data/workspace: the volume, where saved presets are kept too).
+COPY presets ./presets
 RUN pip install .
 
 # Compile the numba kernels now, into a cache the app user owns (chown below): the first backtest in a new
@@ -24,13 +27,17 @@ RUN mkdir -p "$NUMBA_CACHE_DIR" && python -m engine.sim.warmup
 
 COPY app.py ./
 COPY pages ./pages
-COPY presets ./presets
 COPY .streamlit ./.streamlit
 
 RUN useradd --create-home --uid 1000 ivybt \
     && mkdir -p /data/workspace \
-    && chown -R ivybt:ivybt /data/workspace /app/presets "$NUMBA_CACHE_DIR"
+    && chown -R ivybt:ivybt /data/workspace "$NUMBA_CACHE_DIR"
 USER ivybt
+
+# Smoke test of the installed image, as tests/faults/test_wheel_install.py runs it on a wheel: a backtest on the
+# bundled sample, a shipped preset and the app's home page, from site-packages, in a throw-away workspace.
+COPY scripts/smoke_install.py /tmp/smoke_install.py
+RUN cd /tmp && python /tmp/smoke_install.py /app
 
 VOLUME ["/data/workspace"]
 EXPOSE 8501

@@ -8,6 +8,7 @@ are created on first use.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -55,9 +56,27 @@ def strategies_dir() -> Path:
     return _sub("strategies")
 
 
+SHIPPED_PRESETS = REPO_ROOT / "presets"
+"""The example presets IvyBT ships: the project's presets/ folder in a checkout, the wheel's copy once installed."""
+
+
+def source_checkout() -> bool:
+    """Whether IvyBT runs from a source checkout (pyproject.toml beside the packages), not from an installed wheel."""
+    return (REPO_ROOT / "pyproject.toml").is_file()
+
+
 def presets_dir() -> Path:
-    """Presets: `IVYBT_PRESETS` overrides; default the project's `presets/` folder (shipped examples live there)."""
+    """Presets: `IVYBT_PRESETS` overrides; in a source checkout the project's `presets/` folder (the shipped examples
+    live there); installed (`pip install .`, the Docker image) the workspace's `presets/`, which gets a copy of the
+    shipped examples when it is first created (site-packages is no place to save presets in)."""
     env = os.environ.get("IVYBT_PRESETS")
-    path = Path(env).expanduser().resolve() if env else REPO_ROOT / "presets"
-    path.mkdir(parents=True, exist_ok=True)
+    if env or source_checkout():
+        path = Path(env).expanduser().resolve() if env else SHIPPED_PRESETS
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    path = workspace_dir() / "presets"
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+        for example in sorted(SHIPPED_PRESETS.glob("*.json")):
+            shutil.copyfile(example, path / example.name)
     return path
