@@ -15,8 +15,9 @@ historical data) into the workspace (brokers.refresh), so the signals use the la
 `rebalance` is a dry run (prints the plan and its checks) unless `--execute`; a live account also needs
 `--yes-live` (and the adapters' own opt-in, IVYBT_ALLOW_LIVE=1). Broker settings and keys come from the
 environment (see `brokers.make_broker`); the paper broker fills with the preset's commission and slippage.
-Exit codes, for cron: 0 done (or a dry run of an approved plan), 1 plan blocked by a check or execution not
-complete, 2 bad input or a broker error (one line on stderr).
+Exit codes, for cron: 0 done (or a dry run of an approved plan, or a plan already executed: its summary says
+"already executed", nothing is sent; a rerun after a crash sends only the orders the broker does not have), 1 plan
+blocked by a check or execution not complete, 2 bad input or a broker error (one line on stderr).
 """
 
 from __future__ import annotations

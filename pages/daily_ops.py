@@ -23,6 +23,7 @@ from ui.daily_ops_view import (
     get_broker,
     orders_display,
     paper_reset_panel,
+    report_banner,
     session_opens,
     slippage_figure,
     status_panel,
@@ -144,11 +145,17 @@ with tab_plan:
         for c in plan.checks:
             if c.name == "market_hours" and c.status == "warn":
                 st.warning(f"Market closed: {c.message}.")
+        if (AuditLog().plan(plan.plan_id) or {}).get("status") == "complete":
+            st.info(
+                f"Plan {plan.plan_id} was already executed (complete): executing it again only looks its orders up "
+                "at the broker and sends nothing."
+            )
         if not plan.approved:
             st.error("Blocked: " + "; ".join(f"{c.name}: {c.message}" for c in plan.failed_checks))
         elif not plan.orders:
             st.success("Nothing to do: the account already holds the targets.")
         else:
+            typed: str | None = None
             if plan.is_live:
                 typed = st.text_input(
                     f"LIVE account: type the account id ({plan.account_id}) to confirm", key="ops_confirm_live"
@@ -159,7 +166,6 @@ with tab_plan:
                     f"Send {len(plan.orders)} order(s) to the {plan.broker} account {plan.account_id}",
                     key="ops_confirm",
                 )
-                typed = None
             if st.button("Execute", type="primary", disabled=not confirmed, key="ops_execute", icon=":material/send:"):
                 try:
                     with st.spinner("Sending orders and waiting for fills ..."):
@@ -174,7 +180,8 @@ with tab_orders:
     if report is None:
         st.info("No execution in this session yet: results appear here after **Execute**.")
     else:
-        (st.success if report.status == "complete" else st.warning)(report.summary())
+        kind, text = report_banner(report)
+        getattr(st, kind)(text)
         for err in report.errors:
             st.error(err)
         st.dataframe(

@@ -129,6 +129,17 @@ def checks_display(checks: pd.DataFrame) -> pd.DataFrame:
     return out.set_index("check")
 
 
+def report_banner(report: Any) -> tuple[str, str]:
+    """How the page announces an execution report (brokers.reconcile.ExecutionReport): the Streamlit call
+    ("info", "success" or "warning") and its text. A plan already executed is news, not an error: nothing was sent
+    again and its summary says how it ended."""
+    if report.status != "complete":
+        return "warning", report.summary()
+    if report.already_executed:
+        return "info", f"{report.summary()}: nothing was sent again"
+    return "success", report.summary()
+
+
 def orders_display(orders: pd.DataFrame) -> pd.DataFrame:
     out = orders.copy()
     out["status"] = out["status"].map(STATE_ICONS).fillna(out["status"])
