@@ -17,7 +17,8 @@ Each ends in one UserCodeError line naming the strategy and the limit. The guard
 Children are forked from a forkserver that has the engine imported (spawn-safe in a threaded app, and a new
 child costs about 15 ms, not the second a fresh interpreter takes). A child serves one user file and stays
 idle for the next call of the same file (a backtest costs one round trip, plus pickling the data); a child
-that hit a limit is killed, never reused. Built-in strategies never come here.
+that hit a limit is killed, never reused. What runs inside a child is `engine.strategies.sandbox_child`.
+Built-in strategies never come here.
 """
 
 from __future__ import annotations
@@ -25,35 +26,27 @@ from __future__ import annotations
 import atexit
 import contextlib
 import contextvars
-import importlib.util
 import io
 import multiprocessing
 import os
-import pickle
-import signal
-import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
-from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerProcess, set_spawning_popen
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from engine.errors import ConfigError, EngineError, StrategyError, UserCodeError
-from engine.strategies import boundary, watch
-from engine.strategies.base import Strategy
+from engine.errors import ConfigError, UserCodeError
+from engine.strategies.sandbox_child import UserCode, serve
+
+__all__ = ["UserCode", "call", "call_watched", "limits", "set_limits", "stop_when", "workers_started"]
 
 TIMEOUT_ENV = "IVYBT_USER_CODE_TIMEOUT"
 MEMORY_ENV = "IVYBT_USER_CODE_MEMORY_MB"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_MB = 2048
 MIN_MEMORY_MB = 256
-USER_MODULE_PREFIX = "ivybt_user_strategies"
 PRELOAD = ["engine.strategies.registry", "engine.strategies.user_code"]
 """Imported once by the forkserver, so every child starts with the engine (and the built-ins) loaded."""
 IDLE_PER_FILE = 2
@@ -68,20 +61,6 @@ class Limits:
 
     timeout_s: float
     memory_mb: int
-
-
-@dataclass(frozen=True)
-class UserCode:
-    """A user strategy class by file and version: what a child imports and checks.
-
-    fields: the Params field names the file declares (the child checks its class has the same), or None
-    when Params is an engine class."""
-
-    path: str
-    class_name: str
-    name: str
-    version: tuple[int, int]
-    fields: tuple[str, ...] | None
 
 
 def _number(env: str, default: float) -> float:
@@ -138,9 +117,9 @@ class _Worker:
         self.code, self.memory_mb = code, memory_mb
         self.conn, child_conn = ctx.Pipe()
         self.process = _Process(
-            target=_serve, args=(child_conn, code, memory_mb, watched), name=f"ivybt-user-{code.name}", daemon=True
+            target=serve, args=(child_conn, code, memory_mb, watched), name=f"ivybt-user-{code.name}", daemon=True
         )
-        with _lock:
+        with _lock, _allow_children():
             self.process.start()
             _live.add(self)
             _counts["started"] += 1
@@ -227,6 +206,21 @@ class _Popen(popen_forkserver.Popen):
         with open(w, "wb", closefd=True) as f:
             f.write(buf.getbuffer())
         self.pid = forkserver.read_signed(self.sentinel)
+
+
+@contextlib.contextmanager
+def _allow_children() -> Iterator[None]:
+    """Let a daemonic process (a Dask worker) start a sandbox child: multiprocessing refuses because a daemon's
+    children would be orphaned when it is terminated, but ours die with it (`_die_with_parent`)."""
+    me = multiprocessing.current_process()
+    daemonic = me.daemon
+    if daemonic:
+        me.daemon = False
+    try:
+        yield
+    finally:
+        if daemonic:
+            me.daemon = True
 
 
 class _Process(ForkServerProcess):
@@ -326,113 +320,3 @@ def call_watched(code: UserCode, fn: Callable[..., Any], *args: Any) -> tuple[An
     if kind == "error":
         raise value
     return value, reads
-
-
-# ---- the child's side -------------------------------------------------------------------------------------
-
-
-def _serve(conn: Connection, code: UserCode, memory_mb: int, watched: bool) -> None:
-    """The child: limit itself, then answer (fn, args) requests until the engine closes the pipe."""
-    _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle: it kills us
-    reads = watch.start() if watched else []
-    with contextlib.suppress(ImportError, ValueError, OSError):
-        import resource
-
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    boundary.observe(lambda method: conn.send(("tick", method)))
-    cls: type[Strategy] | None = None
-    while True:
-        try:
-            request = conn.recv()
-        except EOFError:
-            return
-        except MemoryError:
-            conn.send(("memory",))
-            return
-        except Exception as e:  # a call that cannot be unpickled here (e.g. a function of a main script)
-            conn.send(("error", StrategyError(f"user strategy {code.name!r}: cannot receive the call: {e}"), []))
-            continue
-        try:
-            fn, args = request
-            if cls is None:
-                conn.send(("tick", "import"))
-                cls = load_class(code)
-            answer: tuple[Any, ...] = ("ok", fn(cls, *args), list(reads))
-        except MemoryError:
-            conn.send(("memory",))
-            return
-        except BaseException as e:  # user code may raise anything; it travels back as one error
-            answer = ("error", portable(e, code.name), list(reads))
-        try:
-            conn.send(answer)
-        except MemoryError:
-            conn.send(("memory",))
-            return
-        except (pickle.PicklingError, TypeError, AttributeError) as e:
-            conn.send(
-                ("error", StrategyError(f"user strategy {code.name!r} returned a value that cannot be sent: {e}"), [])
-            )
-
-
-def portable(error: BaseException, name: str) -> BaseException:
-    """`error` if the engine's process can unpickle it (an engine or built-in exception), else a StrategyError
-    with its type and message."""
-    if isinstance(error, EngineError) or type(error).__module__ == "builtins":
-        try:
-            pickle.loads(pickle.dumps(error))
-            return error
-        except Exception:
-            pass
-    return StrategyError(f"user strategy {name!r}: {type(error).__name__}: {error}")
-
-
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this child when the forkserver (its parent) ends, i.e. when the engine's process does."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def import_user_file(path: Path) -> ModuleType:
-    """Import a user strategy file (in a sandbox child) as module `ivybt_user_strategies_<stem>`."""
-    module_name = f"{USER_MODULE_PREFIX}_{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path.name}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(module_name, None)
-        raise
-    return module
-
-
-def load_class(code: UserCode) -> type[Strategy]:
-    """The user class `code` names, imported from its file; StrategyError saying why it cannot be used."""
-    path = Path(code.path)
-    try:
-        module = import_user_file(path)
-    except SyntaxError as e:
-        raise StrategyError(f"user strategy file {path.name}: syntax error at line {e.lineno}: {e.msg}") from None
-    except BaseException as e:  # user code may raise anything at import
-        last = traceback.extract_tb(e.__traceback__)[-1] if e.__traceback__ else None
-        where = f" (line {last.lineno})" if last is not None and last.filename == str(path) else ""
-        raise StrategyError(f"user strategy file {path.name} failed to load: {type(e).__name__}{where}: {e}") from None
-    cls = getattr(module, code.class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Strategy)) or getattr(cls, "name", None) != code.name:
-        raise StrategyError(
-            f"user strategy file {path.name}: class {code.class_name} with name {code.name!r} is not defined when "
-            "the file runs (defined conditionally or renamed?)"
-        )
-    real = tuple(f.name for f in fields(cls.Params)) if code.fields is not None else None
-    if real != code.fields:
-        raise StrategyError(
-            f"user strategy {code.name!r} ({path.name}): its Params fields when run {list(real or ())} differ from "
-            f"those its source declares {list(code.fields or ())}"
-        )
-    return cls

@@ -29,6 +29,7 @@ from engine.errors import EngineError, StrategyError, UserCodeError
 from engine.strategies import sandbox
 from engine.strategies.base import Strategy, make_params
 from engine.strategies.boundary import call_strategy
+from engine.strategies.sandbox_child import UserCode, portable
 from engine.strategies.source_scan import ScannedClass
 
 STAND_IN_MODULE = "engine.strategies.registry"
@@ -39,7 +40,7 @@ MAX_VERDICTS = 4096
 class UserStrategy(Strategy):
     """Base of the stand-ins; `code` names the user class, `source_path` its file (boundary.user_file)."""
 
-    code: ClassVar[sandbox.UserCode]
+    code: ClassVar[UserCode]
     source_path: ClassVar[str]
     verdicts: ClassVar[dict[str, BaseException | None]]
 
@@ -91,7 +92,7 @@ def stand_in(scanned: ScannedClass, path: Path, version: tuple[int, int]) -> typ
     """The stand-in class of a scanned user class (whose `problem` is None); ValueError if its Params cannot
     be built (e.g. a mutable default)."""
     fields = tuple(f.name for f in scanned.fields) if scanned.fields is not None else None
-    code = sandbox.UserCode(str(path.resolve()), scanned.class_name, scanned.name, version, fields)
+    code = UserCode(str(path.resolve()), scanned.class_name, scanned.name, version, fields)
     base = UserStrategyWithStops if scanned.stops else UserStrategy
     namespace = {
         "name": scanned.name,
@@ -163,7 +164,7 @@ def outputs_in_child(
         except MemoryError:
             raise
         except Exception as e:  # the error of this method, raised when the engine asks for it
-            out[method] = ("error", sandbox.portable(e, cls.name))
+            out[method] = ("error", portable(e, cls.name))
     return out
 
 

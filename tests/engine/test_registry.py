@@ -92,8 +92,8 @@ def test_user_file_loads_and_runs(workspace: Path) -> None:
     w = strat.target_weights(market("SPY"))
     c = read_csv("SPY")["close"].to_numpy()
     np.testing.assert_array_equal(w["SPY"].to_numpy(), np.where(c > 2 * c[0], 0.5, 0.0))
-    with pytest.raises(ConfigError, match="level must be > 0, got -1.0"):
-        registry.create_strategy("my_above", {"level": -1})
+    with pytest.raises(ConfigError, match="level must be > 0, got 0.0"):
+        registry.create_strategy("my_above", {"level": 0})
 
 
 def test_new_and_changed_files_are_picked_up_without_reload(workspace: Path) -> None:

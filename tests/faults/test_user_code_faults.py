@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import multiprocessing
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,10 +24,13 @@ from tests.faults.user_code_helpers import (
     BOMB,
     CANARY,
     HOLD,
+    IVYBT,
     SPIN,
     alive,
+    env_for,
     pid_of,
     run_ivybt,
+    wait_for,
     write_strategies,
 )
 
@@ -79,6 +84,24 @@ def test_user_strategy_infinite_loop_times_out_by_environment(home: Path) -> Non
         "(IVYBT_USER_CODE_TIMEOUT or --timeout)"
     ]
     assert not alive(pid_of(home, "spin"))
+
+
+def test_user_strategy_child_dies_when_the_engine_process_is_killed(home: Path) -> None:
+    write_strategies(home, SPIN)
+    engine = subprocess.Popen(
+        [str(IVYBT), "backtest", "--strategy", "spin", "--symbols", "SPY", "--timeout", "600"],
+        env=env_for(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: (home / "pids" / "spin.pid").exists(), "the spinning strategy to start")
+        child = pid_of(home, "spin")
+        assert alive(child)
+    finally:
+        engine.send_signal(signal.SIGKILL)
+        engine.wait(60)
+    wait_for(lambda: not alive(child), "the orphaned sandbox child to die")
 
 
 def test_user_strategy_memory_limit(home: Path) -> None:
