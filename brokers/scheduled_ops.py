@@ -19,12 +19,9 @@ broker places each id once: nothing is sent twice, what was not sent yet is sent
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
-
-import pandas as pd
 
 from brokers import make_broker
 from brokers.base import Broker, BrokerConfigError
@@ -37,8 +34,8 @@ from engine.batch.queue import JobQueue
 from engine.batch.spec import Batch, JobSpec
 from engine.errors import ConfigError, EngineError
 from engine.ops.audit_log import AuditLog
-from engine.ops.checks import CheckResult
-from engine.ops.rebalance import PlannedOrder, RebalancePlan
+from engine.ops.plan_record import plan_from_dict
+from engine.ops.rebalance import RebalancePlan
 from engine.ops.risk import kill_switch_reason
 from engine.ops.schedule import Schedule, ScheduleStore, due, job_key, run_date
 from engine.ops.signals import generate_signals
@@ -46,8 +43,6 @@ from engine.store.presets import Preset, load_preset
 
 KIND = "daily_ops"
 EXECUTION_TIMEOUT_S = 30.0
-LEASE_WAIT_S = EXECUTION_TIMEOUT_S * 3 + 90.0
-"""Long enough for the execution lease of a worker killed mid-execution to expire (brokers.execution)."""
 
 
 def check_options(options: Mapping[str, Any]) -> None:
@@ -156,7 +151,7 @@ def _act(
         return {**out, "status": "approval needed", "message": f"plan {plan.plan_id} waits on Daily Ops{live}"}
     run.checkpoint({"plan_id": plan.plan_id, "stage": "executing"})
     run.progress(0.6, "executing")
-    report = execute_plan(plan, broker, log=log, timeout=EXECUTION_TIMEOUT_S, lease_wait=LEASE_WAIT_S)
+    report = execute_plan(plan, broker, log=log, timeout=EXECUTION_TIMEOUT_S)
     sent = f"{report.sent} order(s) sent, status {report.status}"
     if report.status != "complete":
         alert("scheduled_run_blocked", f"Scheduled run incomplete: {title}", "\n".join([sent, *report.errors]))
@@ -190,24 +185,6 @@ def _stored_plan(log: AuditLog, plan_id: Any) -> RebalancePlan | None:
     if row is None:
         raise BrokerConfigError(f"plan {plan_id} of an earlier attempt is not in the audit log")
     return plan_from_dict(row["payload"])
-
-
-def plan_from_dict(values: Mapping[str, Any]) -> RebalancePlan:
-    """The RebalancePlan that `RebalancePlan.to_dict` wrote (keys it adds that are not fields are ignored)."""
-    nested: dict[str, Any] = {
-        "orders": lambda v: tuple(PlannedOrder(**o) for o in v),
-        "checks": lambda v: tuple(CheckResult(**c) for c in v),
-        "data_timestamp": pd.Timestamp,
-        "skipped": lambda v: tuple(tuple(x) for x in v),
-        "sizing": lambda v: tuple(tuple(x) for x in v),
-        "whole_shares": tuple,
-    }
-    kwargs = {}
-    for f in dataclasses.fields(RebalancePlan):
-        if f.name in values:
-            value = values[f.name]
-            kwargs[f.name] = nested[f.name](value) if f.name in nested and value is not None else value
-    return RebalancePlan(**kwargs)
 
 
 JOB_KIND = JobKind(KIND, run=run_job, poll=enqueue_due, check=check_options, options={"broker": BROKER_NAMES})

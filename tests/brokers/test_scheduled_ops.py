@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime
 import pytest
 
 from brokers.planning import plan_rebalance
-from brokers.scheduled_ops import enqueue_due, plan_from_dict, run_job
+from brokers.scheduled_ops import enqueue_due, run_job
 from engine.alerts import Inbox
 from engine.batch.kinds import JobRun, job_kind
 from engine.batch.queue import JobQueue
 from engine.batch.worker import run_worker
 from engine.ops.audit_log import AuditLog
+from engine.ops.plan_record import plan_from_dict
 from engine.ops.risk import set_kill_switch
 from engine.ops.schedule import ScheduleStore
 from engine.ops.signals import generate_signals
