@@ -15,6 +15,14 @@ from typing import Any
 SERVER_VERSION = 176
 UNSET_DOUBLE = "1.7976931348623157E308"
 
+# error (4) texts of the faults the fake can send, as TWS words them (TWS API message codes)
+CONNECTIVITY: dict[int, str] = {
+    1100: "Connectivity between IB and Trader Workstation has been lost.",
+    1101: "Connectivity between IB and Trader Workstation has been restored - data lost.",
+    1102: "Connectivity between IB and Trader Workstation has been restored - data maintained.",
+}
+PACING_VIOLATION = "Historical Market Data Service error message:Historical data request pacing violation"
+
 
 def field_text(v: Any) -> str:
     """One field as TWS writes it (bools 0/1, whole floats without ".0", None empty)."""

@@ -17,6 +17,12 @@ share and the rest stays Submitted), ``drop_on_order = n`` (the n-th placeOrder 
 closed without an answer), buys beyond cash are rejected with error 201 like IB's margin check.
 ``orders_created`` counts orders transmitted, ``place_order_msgs`` every placeOrder received. Stops itself after
 ``lifetime`` seconds.
+
+Fault knobs: ``silent_handshake`` (accept the connection, never answer the handshake), ``silent`` (answer the
+handshake and startApi, then nothing: a hung TWS; may be set mid-test), ``pacing_violations = k`` (the first k
+historical-data requests get error 162 "... pacing violation"; ``historical_requests`` counts them all),
+``connectivity(code)`` (error 1100 / 1101 / 1102 with IB's text to every connected client: TWS lost / regained its
+own connection to IB's servers, the API socket stays up).
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.brokers.ibkr.tws_messages import (
+    CONNECTIVITY,
+    PACING_VIOLATION,
     SERVER_VERSION,
     UNSET_DOUBLE,
     contract_details,
@@ -64,6 +72,10 @@ class FakeTwsServer(OrderBook):
         self.reject: dict[str, str] = {}
         self.partial: dict[str, float] = {}
         self.drop_on_order: int | None = None
+        self.silent_handshake = False
+        self.silent = False
+        self.pacing_violations = 0
+        self.historical_requests = 0
         self.positions: dict[str, list[float]] = {}  # symbol -> [qty, avg_cost]
         self.orders: dict[int, dict[str, Any]] = {}  # permId -> order
         self.executions: list[dict[str, Any]] = []
@@ -142,6 +154,13 @@ class FakeTwsServer(OrderBook):
                 except OSError:
                     pass
 
+    def connectivity(self, code: int) -> None:
+        """Send error `code` (1100 lost, 1101 restored - data lost, 1102 restored - data maintained) with IB's text
+        to every connected client, as TWS does when its own link to IB's servers drops or comes back."""
+        with self.lock:
+            for conn in list(self._conns.values()):
+                self._send(conn, 4, 2, -1, code, CONNECTIVITY[code], "")
+
     # ------------------------------------------------------------------ connection loop
     def _serve(self, sock: socket.socket) -> None:
         sock.settimeout(0.2)
@@ -206,6 +225,10 @@ class FakeTwsServer(OrderBook):
         head = self._recv_exact(conn, 4)
         if head is None or self._recv_exact(conn, struct.unpack(">I", head)[0]) is None:
             return False
+        if self.silent_handshake:  # hold the socket, say nothing, until the client gives up or the fake stops
+            while self._recv_exact(conn, 1) is not None:
+                pass
+            return False
         now = datetime.now(UTC).strftime("%Y%m%d %H:%M:%S UTC")
         conn["sock"].sendall(frame(SERVER_VERSION, now))
         return True
@@ -218,6 +241,8 @@ class FakeTwsServer(OrderBook):
         """Answer one client message; False closes the connection."""
         msg = int(f[0])
         req: Any  # a request id: sent back as it came (text) or as a number
+        if self.silent and msg != 71:
+            return True
         if msg == 71:  # startApi
             conn["client_id"] = int(f[2])
             self._conns[conn["client_id"]] = conn
@@ -319,6 +344,10 @@ class FakeTwsServer(OrderBook):
         self._send(conn, 52, 1, req)
 
     def _historical(self, conn: dict, req: int, sym: str) -> None:
+        self.historical_requests += 1
+        if self.historical_requests <= self.pacing_violations:
+            self._send(conn, 4, 2, req, 162, PACING_VIOLATION, "")
+            return
         if sym not in self.con_ids:
             self._send(conn, 4, 2, req, 200, "No security definition has been found for the request", "")
             return
