@@ -1,9 +1,8 @@
 """`IbkrBroker`: the Broker protocol over ib_async (ib_insync's maintained continuation) against TWS / Gateway.
 
-Threading: the adapter owns one asyncio loop running forever in a daemon thread. Every public method submits
-a coroutine there (`asyncio.run_coroutine_threadsafe`) and waits with a timeout, so it works the same from
-Streamlit's script threads (hold the broker in `st.cache_resource`) and from the CLI. ib_async is imported
-inside that thread, after its loop is set (ib_insync would otherwise create a loop at import time).
+Connection, threading and faults: brokers.ibkr.session (one loop thread; a TWS that never answers ends after
+`timeout`), brokers.ibkr.connectivity (TWS losing IB, 1100 / 1101 / 1102: writes wait up to `outage_wait`, reads
+warn they may be stale), brokers.ibkr.history (pacing violations on historical bars: wait `pacing_wait`, retry).
 
 Behaviour: stock contracts SMART/USD, whole shares only. Connection problems raise BrokerUnavailable and the
 next call reconnects (the reconnect re-syncs open orders, completed orders and executions). IB has no client
@@ -18,12 +17,10 @@ are refused otherwise.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
-import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 
@@ -31,7 +28,6 @@ from brokers.base import (
     Account,
     BrokerCapabilities,
     BrokerConfigError,
-    BrokerError,
     BrokerUnavailable,
     Fill,
     InvalidOrder,
@@ -46,36 +42,19 @@ from brokers.base import (
     matches_query,
     require_live_opt_in,
 )
-from brokers.ibkr import placing
+from brokers.ibkr import history, placing
 from brokers.ibkr.orders import build_orders, family_refs, ibkr_problem, modify_fields
+from brokers.ibkr.session import IbSession
 from brokers.ibkr.translate import bars_frame, fill_of, order_ack, order_status, relations, trade_id
 from brokers.orders import ORDER_CLASSES, ORDER_TYPES
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 PAPER_PORTS = (7497, 4002)  # TWS paper, IB Gateway paper
 LIVE_PORTS = (7496, 4001)  # TWS live, IB Gateway live
 
 
-def _import_ib() -> Any:
-    # Imported here, in the adapter's loop thread once its loop is set: ib_insync creates an event loop at
-    # import time, and it must be that thread's (module docstring).
-    try:
-        import ib_async as ib_module
-    except ImportError as first:  # only where the archived ib_insync is installed instead (tested)
-        try:
-            import ib_insync as ib_module  # type: ignore[no-redef]
-        except ImportError as e:
-            raise ModuleNotFoundError(
-                "IBKR needs ib_async (pip install ib_async; it ships with IvyBT) or the "
-                f"archived ib_insync; neither imports ({first}; {e})",
-                name="ib_async",
-            ) from e
-    return ib_module
-
-
-class IbkrBroker:
+class IbkrBroker(IbSession):
     """Interactive Brokers through ib_async (see module docstring).
 
     Args:
@@ -83,8 +62,11 @@ class IbkrBroker:
         client_id: API client id (one connection per id; use different ids for the app and the CLI).
         live: trade a live account; also needs IVYBT_ALLOW_LIVE=1.
         account: account code when the login manages several ("" = the only one).
-        timeout: seconds to wait for any one call (connect, order acknowledgement, data).
+        timeout: seconds to wait for TWS at each step (handshake, start-up sync, order acknowledgement, data).
         market_data_type: 1 live, 3 delayed (no subscription), for latest prices.
+        outage_wait: seconds a submit / cancel / replace waits while TWS has lost IB (1100) before giving up.
+        pacing_wait, pacing_retries: after a pacing violation on historical bars, wait this long and ask again,
+            at most this many times.
     """
 
     name = "ibkr"
@@ -99,6 +81,9 @@ class IbkrBroker:
         account: str = "",
         timeout: float = 10.0,
         market_data_type: int = 1,
+        outage_wait: float = 60.0,
+        pacing_wait: float = 15.0,
+        pacing_retries: int = 2,
     ) -> None:
         if live:
             require_live_opt_in("ibkr")
@@ -109,10 +94,8 @@ class IbkrBroker:
             )
         if market_data_type not in (1, 2, 3, 4):
             raise BrokerConfigError(f"ibkr: market_data_type {market_data_type!r} must be 1, 2, 3 or 4")
-        self.host, self.port, self.client_id = host, port, int(client_id)
-        self.account_code = account
-        self.timeout = float(timeout)
-        self.market_data_type = market_data_type
+        super().__init__(host, port, client_id, account, timeout, outage_wait, market_data_type)
+        self.pacing = history.Pacing(pacing_wait, pacing_retries)
         self._live = bool(live)
         self.capabilities = BrokerCapabilities(
             fractional=False,
@@ -122,13 +105,6 @@ class IbkrBroker:
             min_notional=0.0,
             order_classes=ORDER_CLASSES,
         )
-        self._ib: Any = None
-        self._mod: Any = None
-        self._contracts: dict[str, Any] = {}
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run_loop, name=f"ibkr-loop-{client_id}", daemon=True)
-        self._thread.start()
-        self._closed = False
 
     def __repr__(self) -> str:
         return f"IbkrBroker(host={self.host!r}, port={self.port}, client_id={self.client_id}, live={self._live})"
@@ -136,74 +112,6 @@ class IbkrBroker:
     @property
     def is_live(self) -> bool:
         return self._live
-
-    # ------------------------------------------------------------------ loop plumbing
-    def _run_loop(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_forever()
-
-    def _call(self, fn: Callable[[], Awaitable[T]], what: str, timeout: float | None = None) -> T:
-        """Run coroutine `fn()` on the adapter's loop; translate connection problems to BrokerUnavailable."""
-        if self._closed:
-            raise BrokerConfigError("ibkr: this broker was closed; create a new one")
-        fut = asyncio.run_coroutine_threadsafe(self._guard(fn, what), self._loop)
-        try:
-            return fut.result(timeout or self.timeout * 3)
-        except concurrent.futures.TimeoutError as e:
-            fut.cancel()
-            raise BrokerUnavailable(f"ibkr {what}: no answer within {timeout or self.timeout * 3:.0f} s") from e
-
-    async def _guard(self, fn: Callable[[], Awaitable[T]], what: str) -> T:
-        try:
-            await self._connect()
-            return await fn()
-        except BrokerError:
-            raise
-        except (TimeoutError, ConnectionError, OSError) as e:
-            self._drop()
-            raise BrokerUnavailable(
-                f"ibkr {what}: connection to {self.host}:{self.port} failed ({type(e).__name__}: {e})"
-            ) from e
-
-    def _drop(self) -> None:
-        if self._ib is not None and self._ib.isConnected():
-            self._ib.disconnect()
-
-    async def _connect(self) -> None:
-        if self._ib is None:
-            self._mod = _import_ib()
-            self._ib = self._mod.IB()
-        if not self._ib.isConnected():
-            self._contracts.clear()
-            await self._ib.connectAsync(
-                self.host, self.port, clientId=self.client_id, timeout=self.timeout, account=self.account_code
-            )
-            if not self.account_code:
-                accounts = self._ib.managedAccounts()
-                self.account_code = accounts[0] if len(accounts) == 1 else ""
-            self._ib.reqMarketDataType(self.market_data_type)
-
-    def _require_connection(self, what: str) -> None:
-        if not self._ib.isConnected():
-            raise BrokerUnavailable(f"ibkr {what}: connection lost (the next call reconnects)")
-
-    def close(self) -> None:
-        """Disconnect and stop the loop thread (idempotent)."""
-        if self._closed:
-            return
-
-        async def _bye() -> None:
-            self._drop()
-
-        try:
-            asyncio.run_coroutine_threadsafe(_bye(), self._loop).result(self.timeout)
-        except (concurrent.futures.TimeoutError, RuntimeError):
-            pass
-        self._closed = True
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=self.timeout)
-        if not self._thread.is_alive():
-            self._loop.close()
 
     # ------------------------------------------------------------------ contracts
     async def _contract(self, symbol: str) -> Any:
@@ -292,20 +200,14 @@ class IbkrBroker:
 
         async def run() -> pd.DataFrame:
             c = await self._contract(symbol)
-            bars = await self._ib.reqHistoricalDataAsync(
-                c,
-                endDateTime="",
-                durationStr=duration,
-                barSizeSetting="1 day",
-                whatToShow=what_to_show,
-                useRTH=use_rth,
-                formatDate=1,
-                timeout=self.timeout * 3,
+            bars = await history.daily_bars(
+                self._ib, self.link, c, (duration, what_to_show, use_rth), self.timeout * 3, self.pacing, what
             )
             self._require_connection("historical bars")
             return bars_frame(bars)
 
-        return self._call(run, f"historical bars {symbol}", timeout=self.timeout * 4)
+        what = f"historical bars {symbol}"
+        return self._call(run, what, timeout=self.pacing.bound(self.timeout * 3))
 
     def fractionable(self, symbols: Sequence[str]) -> dict[str, bool]:
         """IBKR API stock orders are whole shares: False for every symbol."""
@@ -377,7 +279,7 @@ class IbkrBroker:
             placing.raise_rejected(trades, order.client_order_id)
             return order_ack(head if head is not None else trades[0], duplicate=False)
 
-        return self._call(run, "submit")
+        return self._call(run, "submit", write=f"order {order.client_order_id}")
 
     def order(self, client_order_id: str) -> OrderStatus | None:
         async def run() -> OrderStatus | None:
@@ -419,7 +321,7 @@ class IbkrBroker:
             legs = [t for t in trades if family.get(id(t), ("", "", ()))[1] == me]
             await placing.cancel(self._ib, target, order_id, self.timeout, legs)
 
-        self._call(run, "cancel")
+        self._call(run, "cancel", write=f"cancel of {order_id!r}")
 
     def replace(
         self,
@@ -446,4 +348,4 @@ class IbkrBroker:
             await placing.modify(self._ib, t, changes, order_id, self.timeout)
             return order_ack(t, duplicate=False)
 
-        return self._call(run, "replace")
+        return self._call(run, "replace", write=f"replace of {order_id!r}")

@@ -33,6 +33,8 @@ class IbkrBarsSource:
             client_id and closed by `close()`.
         duration: IB duration string, e.g. "30 Y", "6 M".
         what_to_show: "ADJUSTED_LAST" (split/dividend adjusted, the default) or "TRADES".
+        timeout, pacing_wait, pacing_retries: IbkrBroker's, for the broker made here (a pacing violation waits
+            and asks again; see brokers.ibkr.history).
     """
 
     def __init__(
@@ -46,10 +48,19 @@ class IbkrBarsSource:
         duration: str = "30 Y",
         what_to_show: str = "ADJUSTED_LAST",
         timeout: float = 20.0,
+        pacing_wait: float = 15.0,
+        pacing_retries: int = 2,
     ) -> None:
         self._symbols = bar_symbols(symbols, "ibkr bars")
         self._own = broker is None
-        self.broker = broker or IbkrBroker(host=host, port=port, client_id=client_id, timeout=timeout)
+        self.broker = broker or IbkrBroker(
+            host=host,
+            port=port,
+            client_id=client_id,
+            timeout=timeout,
+            pacing_wait=pacing_wait,
+            pacing_retries=pacing_retries,
+        )
         self.duration, self.what_to_show = duration, what_to_show
         self.name = f"ibkr-bars:{what_to_show.lower()}"
 
@@ -86,9 +97,11 @@ def bar_source(symbols: Sequence[str], start: Any = None, broker: Any = None) ->
     if isinstance(broker, IbkrBroker):
         return IbkrBarsSource(symbols, broker=broker)
     settings = env_settings()
+    waits = {k: settings[k] for k in ("timeout", "pacing_wait") if k in settings}
     return IbkrBarsSource(
         symbols,
         host=settings.get("host", "127.0.0.1"),
         port=settings.get("port"),
         client_id=int(settings.get("client_id", 1)) + BARS_CLIENT_ID_OFFSET,
+        **waits,
     )

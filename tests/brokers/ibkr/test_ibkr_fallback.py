@@ -1,4 +1,4 @@
-"""`brokers.ibkr.adapter._import_ib`: ib_async first, the archived ib_insync when only that is installed.
+"""`brokers.ibkr.session.import_ib`: ib_async first, the archived ib_insync when only that is installed.
 
 Each case runs in a fresh interpreter whose `sys.meta_path` starts with a finder that refuses the blocked
 packages (as if they were not installed); a minimal fake `ib_insync` package in tmp_path stands in for the
@@ -36,10 +36,10 @@ class Refuse:
 
 blocked = [n for n in sys.argv[1].split(",") if n]
 sys.meta_path.insert(0, Refuse(blocked))
-from brokers.ibkr.adapter import _import_ib
+from brokers.ibkr.session import import_ib
 
 try:
-    module = _import_ib()
+    module = import_ib()
 except ImportError as e:
     context = e.__context__
     print(json.dumps({"error": type(e).__name__, "message": str(e), "name": e.name,
