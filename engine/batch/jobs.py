@@ -11,7 +11,8 @@ marks the job done, fenced by the worker id; `execute_claimed` is both, with a h
   feasible set (what one would trade next; kind "walkforward"); the stitched out-of-sample metrics,
   efficiency and the windows in the summary.
 Exactly once: a retry of a job whose earlier attempt saved its run but died before marking it done finds
-that run by name and marks the job done with it instead of running it again.
+that run by name and marks the job done with it instead of running it again; a call a runner computes again
+(Dask resubmits the tasks of a lost worker) records into that run instead of saving a second one.
 """
 
 from __future__ import annotations
@@ -255,7 +256,10 @@ def record_job(
         summary["artifacts"] = write_artifacts(job_id, spec, output)
     if not queue.save_summary(job_id, worker, summary):
         return None
-    run_id = store.save(output.result, output.request, kind=output.run_kind, name=run_name(spec, job_id))
+    # a runner that computes a call again after its process died (Dask) may find the run the first one saved
+    run_id = find_job_run(store, job_id) or store.save(
+        output.result, output.request, kind=output.run_kind, name=run_name(spec, job_id)
+    )
     if not queue.finish(
         job_id, worker, run_id, output.objective_name, output.objective, summary, executor=output.executor or None
     ):

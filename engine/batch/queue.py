@@ -9,9 +9,10 @@ running but waiting (`started_at` unset, shown as state "waiting") until a pool 
 duration counts only its compute. Claiming is atomic (`BEGIN IMMEDIATE`: one writer at a time, so two
 workers never take the same job). A running job whose heartbeat is older than `stale_after` seconds is
 returned to the queue — its worker crashed or was killed — until it has been tried `max_attempts` times;
-then it fails with "worker lost". Every state change of a running job is fenced by the worker id: a worker
-that lost its job (cancelled, or presumed dead and requeued) can no longer finish it, so a job ends done at
-most once. Times are Unix epoch seconds (float).
+then it fails with "worker lost"; a driver that sees the process computing a job die says so at once (`lost`,
+the same rule). Every state change of a running job is fenced by the worker id: a worker that lost its job
+(cancelled, or presumed dead and requeued) can no longer finish it, so a job ends done at most once. Times are
+Unix epoch seconds (float).
 """
 
 from __future__ import annotations
@@ -325,6 +326,22 @@ class JobQueue:
         """running -> queued (a worker shutting down cleanly gives its job back)."""
         return self._update_owned(job_id, worker, "status = 'queued', worker = NULL, message = ?", [message])
 
+    def lost(self, job_id: str, worker: str, note: str) -> str:
+        """The process computing `worker`'s job died (a pool process killed, a cluster worker gone): running ->
+        queued while it has attempts left ("queued"), else failed with "worker lost: <note>" ("failed"); "" if
+        the worker no longer owns it. The driver, still alive, says so at once instead of waiting to be stale."""
+        with _Conn(self.path) as conn, transaction(conn):
+            row = conn.execute(
+                "SELECT attempts, max_attempts FROM jobs WHERE id = ? AND status = 'running' AND worker = ?",
+                (job_id, worker),
+            ).fetchone()
+            if row is None:
+                return ""
+            status = self._give_back(conn, job_id, note, row[0], row[1], time.time())
+        if status == "failed":
+            alert("batch_job_failed", f"Batch job {job_id} failed", f"worker lost: {note}")
+        return status
+
     def owns(self, job_id: str, worker: str) -> bool:
         """True while `worker` holds `job_id` running (False once cancelled or taken over)."""
         with _Conn(self.path) as conn:
@@ -462,18 +479,24 @@ class JobQueue:
             (limit,),
         ).fetchall()
         for job_id, worker, attempts, max_attempts in lost:
-            note = f"worker {worker} stopped sending heartbeats (attempt {attempts} of {max_attempts})"
-            if attempts < max_attempts:
-                conn.execute(
-                    "UPDATE jobs SET status = 'queued', worker = NULL, message = ? WHERE id = ?",
-                    (note + "; queued again", job_id),
-                )
-            else:
-                conn.execute(
-                    "UPDATE jobs SET status = 'failed', finished_at = ?, error = ?, message = NULL WHERE id = ?",
-                    (now, f"worker lost: {note}; no attempts left", job_id),
-                )
+            self._give_back(conn, job_id, f"worker {worker} stopped sending heartbeats", attempts, max_attempts, now)
         return len(lost)
+
+    @staticmethod
+    def _give_back(conn: Any, job_id: str, note: str, attempts: int, max_attempts: int, now: float) -> str:
+        """A running job whose worker is gone: queued again while attempts are left, else failed."""
+        note = f"{note} (attempt {attempts} of {max_attempts})"
+        if attempts < max_attempts:
+            conn.execute(
+                "UPDATE jobs SET status = 'queued', worker = NULL, message = ? WHERE id = ?",
+                (note + "; queued again", job_id),
+            )
+            return "queued"
+        conn.execute(
+            "UPDATE jobs SET status = 'failed', finished_at = ?, error = ?, message = NULL WHERE id = ?",
+            (now, f"worker lost: {note}; no attempts left", job_id),
+        )
+        return "failed"
 
     def _update_owned(self, job_id: str, worker: str, sets: str, args: list[Any]) -> bool:
         return self._set_where(sets, args, "id = ? AND status = 'running' AND worker = ?", [job_id, worker]) > 0

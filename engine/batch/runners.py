@@ -9,8 +9,15 @@ driver, in the submitting process) claims jobs from the queue and keeps their he
 compute. Where the worker processes share this machine's workspace (the local pool, a LocalCluster) each
 worker also saves its result and marks the job done (`run_job_task`: the driver never becomes the
 bottleneck); workers of a remote cluster only compute (`compute_job_safe`) and the driver records the
-outputs they send back, so they need the code and the data but not the database. If the driver dies, its
-jobs' heartbeats stop and an `ivybt worker` (or the next `run_batch`) takes them up again.
+outputs they send back, so they need the code and the data but not the database.
+
+Faults cost one job, never the batch. A pool process that dies (killed, out of memory) fails only the call it
+was running (`engine.research.pool.WorkerLost`); the driver gives that job back (`JobQueue.lost`: queued again
+while it has attempts left, else failed with "worker lost"), claims it again and the pool starts a new
+process; the other jobs run on. Dask's scheduler recomputes the tasks of a lost worker by itself; when it gives
+up (`KilledWorker`) the job is given back the same way. If the driver dies, its pool processes die with it
+(`engine.research.parent_watch`), its jobs' heartbeats stop and an `ivybt worker` (or the next `run_batch`)
+takes them up again.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from engine.batch.spec import JobSpec
 from engine.config import BacktestConfig
 from engine.data import load_market_data
 from engine.errors import ConfigError, EngineError
-from engine.research.pool import ProcessPool
+from engine.research.pool import ProcessPool, WorkerLost
 from engine.sim.simulate import run_backtest
 from engine.store.runs import RunStore
 from engine.strategies.registry import create_strategy
@@ -55,6 +62,9 @@ class Runner(ABC):
     records_in_workers: bool = False
     """True when worker processes share this machine's workspace and save results themselves."""
 
+    lost_errors: tuple[type[BaseException], ...] = (WorkerLost,)
+    """What a future raises when the process computing it died (the job is given back, not failed)."""
+
     @abstractmethod
     def submit_call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run fn(*args) on a worker (fn and args must pickle); returns its future."""
@@ -74,10 +84,13 @@ class Runner(ABC):
     def wait_any(self, futures: Iterable[Any]) -> set[Any]: ...
 
     def outcome(self, future: Any) -> tuple[str, Any, str | None]:
-        """("ok", JobOutput, None) or ("error", message, traceback) of a finished future."""
+        """("ok", JobOutput, None), ("recorded", status, None), ("error", message, traceback) or ("lost",
+        message, None) (the process computing it died) of a finished future."""
         try:
             return future.result()
-        except Exception as e:  # the runner itself failed (process died, cluster gone): record it on the job
+        except self.lost_errors as e:
+            return "lost", f"runner {self.name}: {type(e).__name__}: {e}", None
+        except Exception as e:  # the runner itself failed (cluster gone): record it on the job
             return "error", f"runner {self.name} lost the job: {type(e).__name__}: {e}", None
 
     def cancel(self, future: Any) -> None:
@@ -135,7 +148,9 @@ class DaskRunner(Runner):
         timeout: float | None = None,
     ) -> None:
         from distributed import Client, LocalCluster  # ~0.6 s to import: only when a Dask runner is made
+        from distributed.scheduler import KilledWorker
 
+        self.lost_errors = (WorkerLost, KilledWorker)
         self._cluster = None
         # a LocalCluster shares this machine's workspace; remote workers hand results back by default
         self.records_in_workers = (address is None) if shared_workspace is None else bool(shared_workspace)
@@ -216,8 +231,9 @@ def run_batch(
 ) -> dict[str, int]:
     """Run every queued job of `batch_id` on `runner`, recording each result; returns the job counts by status.
 
-    A failing job is recorded as failed (error and traceback) and the others go on. on_event(job_id, status)
-    is called as each job ends ("done", "failed" or "lost").
+    A failing job is recorded as failed (error and traceback) and the others go on. A job whose process died
+    goes back to the queue while it has attempts left and is claimed again. on_event(job_id, status) is called
+    as each job ends ("done", "failed" or "lost") or goes round again ("retry").
     """
     worker = worker or new_worker_id(f"{runner.name}-driver")
     store = store or RunStore(queue.path)
@@ -256,6 +272,9 @@ def run_batch(
                 status, payload, tb = runner.outcome(future)
                 if status == "recorded":  # the worker process already put the job's end in the queue
                     notify(claimed.id, str(payload))
+                elif status == "lost":  # its process died: this job alone goes round again (or fails)
+                    given_back = queue.lost(claimed.id, worker, str(payload))
+                    notify(claimed.id, {"queued": "retry", "failed": "failed"}.get(given_back, "lost"))
                 elif status == "ok":
                     notify(claimed.id, record_or_fail(queue, claimed.id, worker, claimed.spec, payload, store))
                 else:
