@@ -8,6 +8,7 @@ prices and money in the account currency.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -33,6 +34,8 @@ OPEN_STATES: frozenset[str] = frozenset({"new", "partially_filled"})
 ORDER_QUERIES: tuple[str, ...] = ("open", "closed", "all")
 MAX_CLIENT_ORDER_ID = 64  # Alpaca allows 128; plan id + symbol fits easily
 
+log = logging.getLogger(__name__)
+
 
 # ---------------------------------------------------------------------------------------------- errors
 class BrokerError(Exception):
@@ -41,6 +44,15 @@ class BrokerError(Exception):
 
 class BrokerUnavailable(BrokerError):
     """The broker could not be reached or answered with a server error. Temporary: safe to retry."""
+
+
+class RateLimited(BrokerUnavailable):
+    """The broker asked us to slow down (HTTP 429, a pacing violation). `retry_after`: the seconds it asked us to
+    wait before the next request (None: it did not say); `retry` honours it up to MAX_WAIT."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class OrderRejected(BrokerError):
@@ -345,22 +357,37 @@ def matches_query(state: str, query: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- retry
-def retry[T](
-    fn: Callable[[], T], attempts: int = 3, backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep
-) -> T:
-    """Call `fn`, retrying ONLY `BrokerUnavailable`, up to `attempts` calls in total.
+MAX_WAIT = 30.0
+"""Seconds: the longest wait between two attempts. A broker asking for more (RateLimited.retry_after) is not
+waited for: its error is raised at once, naming the wait it asked for."""
 
-    Waits backoff * 2**k seconds before retry k+1 (0.5 s, 1 s, 2 s ...). Any other error propagates at
-    once; after the last attempt the last `BrokerUnavailable` is raised. Safe for `submit` because submit
-    is idempotent on client_order_id.
+
+def retry[T](
+    fn: Callable[[], T],
+    attempts: int = 3,
+    backoff: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+    *,
+    retry_if: Callable[[BrokerUnavailable], bool] | None = None,
+) -> T:
+    """Call `fn`, retrying ONLY `BrokerUnavailable` (and of those only what `retry_if` accepts), up to `attempts`
+    calls in total.
+
+    Waits backoff * 2**k seconds before retry k+1 (0.5 s, 1 s, 2 s ...), or the `retry_after` of a RateLimited
+    error (the broker's own Retry-After), each wait at most MAX_WAIT; every wait is logged (INFO) naming
+    the error. Any other error propagates at once; after the last attempt the last `BrokerUnavailable` is
+    raised. Safe for `submit` because submit is idempotent on client_order_id.
     """
     if attempts < 1:
         raise BrokerConfigError(f"retry: attempts must be >= 1, got {attempts!r}")
     for k in range(attempts):
         try:
             return fn()
-        except BrokerUnavailable:
-            if k == attempts - 1:
+        except BrokerUnavailable as e:
+            asked = e.retry_after if isinstance(e, RateLimited) else None
+            if k == attempts - 1 or (retry_if is not None and not retry_if(e)) or (asked or 0.0) > MAX_WAIT:
                 raise
-            sleep(backoff * (2**k))
+            wait = min(max(asked, 0.0) if asked is not None else backoff * (2**k), MAX_WAIT)
+            log.info("%s; retry %d of %d in %g s", e, k + 1, attempts - 1, wait)
+            sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
