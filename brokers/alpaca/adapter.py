@@ -7,12 +7,15 @@ and are handed to the SDK only: never stored on this object, logged or put in an
 SDK errors are translated at this boundary (brokers.alpaca.translate); Alpaca's own order rules and the request
 objects are in brokers.alpaca.orders. `submit` and `replace` are idempotent on client_order_id: each looks the
 id up first, and a 422 "client_order_id must be unique" (the first attempt did arrive) returns the existing order.
+What is retried here (429 after its Retry-After, 5xx, malformed answers) and how a write whose answer was lost is
+resolved (its client_order_id looked up before anything is resent) is brokers.alpaca.faults; the HTTP transport
+(timeout, alpaca-py's own retry off) is brokers.alpaca.http.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +28,9 @@ from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.models import Asset, Clock, Order, TradeAccount
 from alpaca.trading.models import Position as AlpacaPosition
 from alpaca.trading.requests import GetOrderByIdRequest, GetOrdersRequest, GetPortfolioHistoryRequest
-from requests.adapters import HTTPAdapter
 
+from brokers.alpaca.faults import call, read, resolve, write
+from brokers.alpaca.http import configure
 from brokers.alpaca.orders import (
     alpaca_problem,
     build_request,
@@ -38,7 +42,7 @@ from brokers.alpaca.orders import (
     replacement_client_order_id,
     send_quantity,
 )
-from brokers.alpaca.settings import clean_url, credentials
+from brokers.alpaca.settings import DEFAULT_TIMEOUT, clean_url, credentials
 from brokers.alpaca.translate import (
     QUERY_TO_ALPACA,
     expect,
@@ -76,27 +80,6 @@ HISTORY_PERIOD = re.compile(r"[1-9][0-9]*[DWMA]")  # number + unit: day, week, m
 HISTORY_TIMEFRAMES: tuple[str, ...] = ("1Min", "5Min", "15Min", "1H", "1D")
 
 
-class _TimeoutAdapter(HTTPAdapter):
-    """requests has no default timeout; without one a silent server would hang a rebalance forever."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self._timeout = timeout
-
-    def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self._timeout
-        return super().send(request, **kwargs)
-
-
-def set_timeout(client: Any, timeout: float) -> None:
-    session = getattr(client, "_session", None)  # alpaca-py's RESTClient keeps one requests.Session
-    if isinstance(session, requests.Session):
-        adapter = _TimeoutAdapter(timeout)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-
-
 class AlpacaBroker:
     """Alpaca through alpaca-py. Paper by default; fractional quantities where the asset allows them; every order
     type and class of brokers.orders within Alpaca's own rules (brokers.alpaca.orders); replace in place.
@@ -106,7 +89,8 @@ class AlpacaBroker:
         live: trade the live account; also needs IVYBT_ALLOW_LIVE=1.
         base_url, data_url: endpoint overrides (tests, proxies); "/v2" is added by the SDK.
         feed: market-data feed for latest prices ("iex" for free accounts, "sip" with a subscription).
-        timeout: seconds per HTTP request.
+        timeout: seconds per HTTP request (IVYBT_ALPACA_TIMEOUT through the registry; default 10); a request
+            without an answer by then is a BrokerUnavailable naming the endpoint and the timeout.
     """
 
     name = "alpaca"
@@ -120,7 +104,7 @@ class AlpacaBroker:
         base_url: str | None = None,
         data_url: str | None = None,
         feed: str | None = None,
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if live:
             require_live_opt_in("alpaca")
@@ -133,7 +117,7 @@ class AlpacaBroker:
         self._trading = TradingClient(key, secret, paper=not live, url_override=base_url)
         self._data = StockHistoricalDataClient(key, secret, url_override=data_url)
         for client in (self._trading, self._data):
-            set_timeout(client, timeout)
+            configure(client, timeout)
         self.feed = feed
         self._fractionable: dict[str, bool] = {}
         self.capabilities = BrokerCapabilities(
@@ -160,8 +144,7 @@ class AlpacaBroker:
 
     # ------------------------------------------------------------------ reads
     def account(self) -> Account:
-        with translate_errors("account"):
-            a = expect(self._trading.get_account(), TradeAccount, "account")
+        a = expect(read(self._trading.get_account, "account"), TradeAccount, "account")
         equity = number(a.equity, number(a.portfolio_value))
         return Account(
             equity=equity,
@@ -173,8 +156,7 @@ class AlpacaBroker:
         )
 
     def positions(self) -> list[Position]:
-        with translate_errors("positions"):
-            rows = expect_list(self._trading.get_all_positions(), AlpacaPosition, "positions")
+        rows = expect_list(read(self._trading.get_all_positions, "positions"), AlpacaPosition, "positions")
         out = []
         for p in rows:
             qty = number(p.qty)
@@ -189,10 +171,8 @@ class AlpacaBroker:
         symbols = list(dict.fromkeys(symbols))
         if not symbols:
             return {}
-        with translate_errors("latest prices"):
-            trades = self._data.get_stock_latest_trade(
-                StockLatestTradeRequest(symbol_or_symbols=symbols, feed=self.feed)
-            )
+        req = StockLatestTradeRequest(symbol_or_symbols=symbols, feed=self.feed)
+        trades = read(lambda: self._data.get_stock_latest_trade(req), "latest prices")
         out = {s: float(trades[s].price) for s in symbols if s in trades and trades[s].price}
         missing = [s for s in symbols if s not in out]
         if missing:
@@ -201,8 +181,7 @@ class AlpacaBroker:
 
     def market_open(self) -> bool:
         """True while the US equity market is open (Alpaca's clock)."""
-        with translate_errors("clock"):
-            return bool(expect(self._trading.get_clock(), Clock, "clock").is_open)
+        return bool(expect(read(self._trading.get_clock, "clock"), Clock, "clock").is_open)
 
     def portfolio_history(self, period: str = "1A", timeframe: str = "1D") -> list[tuple[datetime, float]]:
         """The account's equity over `period` ("1A" = a year; D/W/M/A units) at `timeframe` resolution, as
@@ -221,9 +200,9 @@ class AlpacaBroker:
                 f"alpaca portfolio_history: timeframe {timeframe!r} is not one of {HISTORY_TIMEFRAMES}"
             )
         fields = GetPortfolioHistoryRequest(period=period, timeframe=timeframe).to_request_fields()
-        with translate_errors("portfolio history"):
-            raw = self._trading.get("/account/portfolio/history", fields)
-        return history_points(raw)
+        return history_points(
+            read(lambda: self._trading.get("/account/portfolio/history", fields), "portfolio history")
+        )
 
     def order(self, client_order_id: str) -> OrderStatus | None:
         o = self._lookup(client_order_id)
@@ -238,12 +217,11 @@ class AlpacaBroker:
         parent if the nested answer left it out).
         """
         check_order_query(status)
-        with translate_errors("orders"):
-            found = self._trading.get_orders(GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500, nested=True))
-        rows = flatten(expect_list(found, Order, "orders"))
+        nested = GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500, nested=True)
+        rows = flatten(expect_list(read(lambda: self._trading.get_orders(nested), "orders"), Order, "orders"))
         if status == "open":
-            with translate_errors("orders"):
-                flat = self._trading.get_orders(GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500))
+            plain = GetOrdersRequest(status=QUERY_TO_ALPACA[status], limit=500)
+            flat = read(lambda: self._trading.get_orders(plain), "orders")
             seen = {r.id for r in rows}
             rows += [order_status(o) for o in expect_list(flat, Order, "orders") if str(o.id) not in seen]
         rows = [r for r in rows if matches_query(r.status, status)]
@@ -251,9 +229,8 @@ class AlpacaBroker:
 
     def fills(self) -> list[Fill]:
         """One aggregate fill per (partially) filled recent order: Alpaca charges no commission on stocks."""
-        with translate_errors("fills"):
-            found = self._trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, limit=500, nested=False))
-        rows = expect_list(found, Order, "fills")
+        query = GetOrdersRequest(status=QueryOrderStatus.ALL, limit=500, nested=False)
+        rows = expect_list(read(lambda: self._trading.get_orders(query), "fills"), Order, "fills")
         out = []
         for o in rows:
             s = order_status(o)
@@ -273,10 +250,10 @@ class AlpacaBroker:
                 )
         return sorted(out, key=lambda f: f.timestamp)
 
-    def _lookup(self, client_order_id: str) -> Order | None:
+    def _lookup(self, client_order_id: str, via: Callable[[Callable[[], Any], str], Any] = read) -> Order | None:
+        """The order with `client_order_id`, None on a 404 (`via`: faults.read, retried, or faults.call, once)."""
         try:
-            with translate_errors("order lookup"):
-                found = self._trading.get_order_by_client_id(client_order_id)
+            found = via(lambda: self._trading.get_order_by_client_id(client_order_id), "order lookup")
             return expect(found, Order, "order lookup")
         except BrokerError as e:
             if isinstance(e.__cause__, APIError) and e.__cause__.status_code == 404:
@@ -286,8 +263,7 @@ class AlpacaBroker:
     # ------------------------------------------------------------------ writes
     def _is_fractionable(self, symbol: str) -> bool:
         if symbol not in self._fractionable:
-            with translate_errors("asset"):
-                asset = expect(self._trading.get_asset(symbol), Asset, "asset")
+            asset = expect(read(lambda: self._trading.get_asset(symbol), "asset"), Asset, "asset")
             self._fractionable[symbol] = bool(asset.fractionable)
         return self._fractionable[symbol]
 
@@ -305,24 +281,46 @@ class AlpacaBroker:
         why = alpaca_problem(order)
         if why:
             raise OrderRejected(f"alpaca: {why}; order {order.client_order_id} not sent")
-        existing = self._lookup(order.client_order_id)
-        if existing is not None:
-            return order_ack(existing, duplicate=True)
-        qty = send_quantity(order.quantity)
-        if not is_whole(qty) and not self._is_fractionable(order.symbol):
-            raise OrderRejected(
-                f"alpaca: {order.symbol} is not fractionable; quantity {qty} must be whole; "
-                f"order {order.client_order_id} not sent"
-            )
-        try:
-            with translate_errors("submit"):
-                placed = self._trading.submit_order(build_request(order))
-        except OrderRejected as e:
-            existing = self._duplicate(e, order.client_order_id)
+        with translate_errors("submit"):
+            request = build_request(order)
+
+        def whole_unless_fractionable() -> None:
+            qty = send_quantity(order.quantity)
+            if not is_whole(qty) and not self._is_fractionable(order.symbol):
+                raise OrderRejected(
+                    f"alpaca: {order.symbol} is not fractionable; quantity {qty} must be whole; "
+                    f"order {order.client_order_id} not sent"
+                )
+
+        return self._place(
+            lambda: self._trading.submit_order(request), order.client_order_id, "submit", whole_unless_fractionable
+        )
+
+    def _place(
+        self, send: Callable[[], Any], client_order_id: str, action: str, check: Callable[[], None] | None = None
+    ) -> OrderAck:
+        """One write of the order `client_order_id`, repeated per brokers.alpaca.faults: look the id up (found: its
+        ack, duplicate=True, nothing sent), `check`, send; a 422 "client_order_id must be unique" or an ambiguous
+        failure (faults.resolve) returns the order the service has."""
+
+        def once() -> OrderAck:
+            existing = self._lookup(client_order_id, call)
             if existing is not None:
                 return order_ack(existing, duplicate=True)
-            raise
-        return order_ack(expect(placed, Order, "submit"), duplicate=False)
+            if check is not None:
+                check()
+            try:
+                placed = expect(call(send, action), Order, action)
+            except OrderRejected as e:
+                existing = self._duplicate(e, client_order_id)
+                if existing is None:
+                    raise
+                return order_ack(existing, duplicate=True)
+            except BrokerError as e:
+                placed = resolve(e, lambda: self._lookup(client_order_id, call), client_order_id)
+            return order_ack(placed, duplicate=False)
+
+        return write(once)
 
     def _duplicate(self, error: OrderRejected, client_order_id: str) -> Order | None:
         """After a refused send: the order with `client_order_id` if the refusal was Alpaca's "client_order_id
@@ -363,24 +361,13 @@ class AlpacaBroker:
         if why:
             raise OrderRejected(f"alpaca {action}: {why}; nothing sent")
         new_id = replacement_client_order_id(current.client_order_id)
-        existing = self._lookup(new_id)
-        if existing is not None:
-            return order_ack(existing, duplicate=True)
-        try:
-            with translate_errors(action):
-                placed = self._trading.replace_order_by_id(order_id, replace_request(changes, new_id))
-        except OrderRejected as e:
-            existing = self._duplicate(e, new_id)
-            if existing is not None:
-                return order_ack(existing, duplicate=True)
-            raise
-        return order_ack(expect(placed, Order, action), duplicate=False)
+        request = replace_request(changes, new_id)
+        return self._place(lambda: self._trading.replace_order_by_id(order_id, request), new_id, action)
 
     def _order_by_id(self, order_id: str, action: str) -> Order:
         """GET /v2/orders/{id} with its legs; an unknown id is an OrderRejected naming it."""
         try:
-            with translate_errors(action):
-                found = self._trading.get_order_by_id(order_id, GetOrderByIdRequest(nested=True))
+            found = read(lambda: self._trading.get_order_by_id(order_id, GetOrderByIdRequest(nested=True)), action)
         except ValueError as e:  # alpaca-py validates the UUID before sending
             raise OrderRejected(f"alpaca {action}: {order_id!r} is not an Alpaca order id") from e
         return expect(found, Order, action)

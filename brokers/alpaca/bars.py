@@ -24,9 +24,10 @@ from alpaca.data.models import BarSet
 from alpaca.data.requests import StockBarsRequest
 from alpaca.data.timeframe import TimeFrame
 
-from brokers.alpaca.adapter import set_timeout
+from brokers.alpaca.faults import read
+from brokers.alpaca.http import configure
 from brokers.alpaca.settings import clean_url, credentials, env_settings
-from brokers.alpaca.translate import expect, translate_errors
+from brokers.alpaca.translate import expect
 from brokers.base import BrokerError
 from brokers.refresh import bar_symbols, utc_today
 from engine.data.sources import unknown_symbol
@@ -75,7 +76,7 @@ class AlpacaBarsSource:
         self.name = f"alpaca-bars:{feed or 'default'}"
         key, secret = credentials(api_key, secret_key)
         self._client = StockHistoricalDataClient(key, secret, url_override=clean_url(data_url, "data_url"))
-        set_timeout(self._client, timeout)
+        configure(self._client, timeout)
 
     def __repr__(self) -> str:
         return f"AlpacaBarsSource({len(self._symbols)} symbols, feed={self.feed!r})"
@@ -100,8 +101,8 @@ class AlpacaBarsSource:
             feed=self.feed,
         )
         try:
-            with translate_errors(f"bars {sym}"):
-                rows = expect(self._client.get_stock_bars(req), BarSet, f"bars {sym}").data.get(sym, [])
+            found = read(lambda: self._client.get_stock_bars(req), f"bars {sym}")  # a 429 waits its Retry-After
+            rows = expect(found, BarSet, f"bars {sym}").data.get(sym, [])
         except BrokerError as e:
             raise DataError(f"alpaca:{sym}: download failed: {e}") from e
         if not rows:
@@ -123,9 +124,13 @@ class AlpacaBarsSource:
 
 
 def bar_source(symbols: Sequence[str], start: Any = None, broker: Any = None) -> AlpacaBarsSource:
-    """The registry's bar source: data URL and feed from the environment (ALPACA_DATA_URL, ALPACA_FEED), keys
-    as for the adapter; `broker` is not needed (market data has its own client)."""
+    """The registry's bar source: data URL, feed and timeout from the environment (ALPACA_DATA_URL, ALPACA_FEED,
+    IVYBT_ALPACA_TIMEOUT), keys as for the adapter; `broker` is not needed (market data has its own client)."""
     settings = env_settings()
     return AlpacaBarsSource(
-        symbols, start=start or "2000-01-01", data_url=settings.get("data_url"), feed=settings.get("feed") or None
+        symbols,
+        start=start or "2000-01-01",
+        data_url=settings.get("data_url"),
+        feed=settings.get("feed") or None,
+        timeout=settings.get("timeout", 30.0),
     )

@@ -5,6 +5,7 @@ Non-secret settings (`env_settings`) may be shown or cached; keys (`credentials`
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -17,12 +18,30 @@ ENV_SETTINGS: tuple[tuple[str, str], ...] = (
 )
 
 
+TIMEOUT_ENV = "IVYBT_ALPACA_TIMEOUT"  # seconds per HTTP request to Alpaca
+DEFAULT_TIMEOUT = 10.0
+
+
 def env_settings() -> dict[str, Any]:
-    """ALPACA_BASE_URL / ALPACA_DATA_URL / ALPACA_FEED / ALPACA_LIVE as AlpacaBroker arguments (never keys)."""
+    """ALPACA_BASE_URL / ALPACA_DATA_URL / ALPACA_FEED / ALPACA_LIVE / IVYBT_ALPACA_TIMEOUT as AlpacaBroker
+    arguments (never keys); a timeout that is not a number of seconds > 0 is a BrokerConfigError naming it."""
     env = os.environ
     out: dict[str, Any] = {key: env[var] for var, key in ENV_SETTINGS if env.get(var)}
     if "ALPACA_LIVE" in env:
         out["live"] = env_flag(env["ALPACA_LIVE"])
+    if env.get(TIMEOUT_ENV):
+        out["timeout"] = seconds(env[TIMEOUT_ENV], TIMEOUT_ENV)
+    return out
+
+
+def seconds(value: object, what: str) -> float:
+    """`value` as a finite number of seconds > 0; BrokerConfigError naming `what` and the value otherwise."""
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as e:
+        raise BrokerConfigError(f"alpaca: {what}={value!r} is not a number of seconds") from e
+    if isinstance(value, bool) or not math.isfinite(out) or out <= 0:
+        raise BrokerConfigError(f"alpaca: {what}={value!r} must be a number of seconds > 0")
     return out
 
 

@@ -1,8 +1,9 @@
 """Alpaca <-> IvyBT: value tables, SDK order objects to our OrderStatus / OrderAck, SDK errors to ours.
 
 Errors are translated at this boundary (`raise ... from e`): 401 -> AuthError; 403/422 "insufficient buying
-power" -> InsufficientFunds; other 4xx on an order -> OrderRejected; 429, 5xx, timeouts and lost connections ->
-BrokerUnavailable (retryable).
+power" -> InsufficientFunds; other 4xx on an order -> OrderRejected; 429 -> RateLimited (with Retry-After);
+5xx, timeouts, lost connections and malformed answers -> BrokerUnavailable (retryable; what the adapter itself
+retries is brokers.alpaca.faults).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pydantic
@@ -20,6 +22,8 @@ from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
 from alpaca.trading.models import Order
 
+from brokers.alpaca.http import MalformedAnswer, NoAnswer, endpoint
+from brokers.alpaca.settings import TIMEOUT_ENV
 from brokers.base import (
     AuthError,
     BrokerError,
@@ -28,6 +32,7 @@ from brokers.base import (
     OrderAck,
     OrderRejected,
     OrderStatus,
+    RateLimited,
 )
 
 SIDE_TO_ALPACA: dict[str, OrderSide] = {"buy": OrderSide.BUY, "sell": OrderSide.SELL}
@@ -69,10 +74,27 @@ first word counts ("replace <order id>")."""
 
 
 def _api_message(e: APIError) -> str:
+    """The `message` of Alpaca's JSON error body; else the HTTP reason (a proxy's HTML page is no message)."""
     try:
         return str(json.loads(str(e)).get("message", "")) or str(e)[:200]
     except (ValueError, AttributeError):
-        return str(e)[:200]
+        reason = getattr(e.response, "reason", None)
+        return str(reason) if reason else " ".join(str(e).split())[:200]
+
+
+def retry_after(response: Any) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date); None when absent or unreadable."""
+    value = (getattr(response, "headers", None) or {}).get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return None
 
 
 def translate_api_error(e: APIError, action: str) -> BrokerError:
@@ -80,7 +102,11 @@ def translate_api_error(e: APIError, action: str) -> BrokerError:
     status, msg = e.status_code, _api_message(e)
     low = msg.lower()
     text = f"alpaca {action}: {msg} (HTTP {status})"
-    if status is None or status == 429 or status >= 500:
+    if status == 429:
+        wait = retry_after(e.response)
+        when = f"retry after {wait:g} s" if wait is not None else "no Retry-After given"
+        return RateLimited(f"alpaca: rate limited (429) on {endpoint(e.request)} ({action}); {when}", wait)
+    if status is None or status >= 500:
         return BrokerUnavailable(text)
     if status == 401:
         return AuthError(text)
@@ -100,7 +126,11 @@ def translate_errors(action: str) -> Iterator[None]:
         yield
     except APIError as e:
         raise translate_api_error(e, action) from e
-    except requests.exceptions.RequestException as e:  # connection refused/reset/dropped, timeouts
+    except MalformedAnswer as e:
+        raise BrokerUnavailable(f"alpaca: malformed answer from {e} ({action})") from e
+    except NoAnswer as e:
+        raise BrokerUnavailable(f"alpaca: no answer from {e} ({action}; timeout: {TIMEOUT_ENV})") from e
+    except requests.exceptions.RequestException as e:  # connection refused/reset/dropped
         raise BrokerUnavailable(f"alpaca {action}: no answer from the service ({type(e).__name__})") from e
     except pydantic.ValidationError as e:
         raise BrokerError(f"alpaca {action}: unexpected response ({e.error_count()} invalid field(s))") from e
