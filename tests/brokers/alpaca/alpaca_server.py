@@ -20,6 +20,8 @@ the market-data endpoints (/v2/stocks/trades/latest, /v2/stocks/bars, paginated)
 * orders of every type and class, PATCH (replace), legs and triggers: see alpaca_orders.py (``trade(symbol,
   price)`` moves the last price and works resting orders); ``patches`` counts PATCH requests and
   ``drop_on_patch = True`` processes the next one but drops the connection instead of answering.
+* faults of the protocol (429 with Retry-After, 5xx before or after processing, a truncated 200, no answer at
+  all): see alpaca_faults.py (``throttle(n)``, ``fail_before``, ``fail_after``, ``garbage``, ``hang``).
 
 Start/stop with ``with FakeAlpacaServer() as fake:``; it also stops itself after ``lifetime`` seconds.
 """
@@ -34,12 +36,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests.brokers.alpaca.alpaca_faults import FaultKnobs
 from tests.brokers.alpaca.alpaca_orders import OPEN, OrderBook, Refused
 from tests.brokers.alpaca.alpaca_orders import iso as _iso
 from tests.brokers.alpaca.alpaca_orders import num as _num
 
 
-class FakeAlpacaServer(OrderBook):
+class FakeAlpacaServer(OrderBook, FaultKnobs):
     """Fake Alpaca trading + market-data service (see module docstring)."""
 
     def __init__(
@@ -79,6 +82,7 @@ class FakeAlpacaServer(OrderBook):
         self.nested_filter = "group"  # see alpaca_orders: how a nested listing applies its status filter
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for assertions
         self.lock = threading.RLock()
+        self.init_faults()
         self.account_id = str(uuid.UUID(int=0x1234))
         self.asset_ids = {s: str(uuid.uuid5(uuid.NAMESPACE_DNS, s)) for s in self.prices}
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -106,6 +110,7 @@ class FakeAlpacaServer(OrderBook):
             if self._stopped:
                 return
             self._stopped = True
+        self.stopping.set()  # releases handlers that `hang`
         self._timer.cancel()
         self._httpd.shutdown()
         self._httpd.server_close()
@@ -167,8 +172,10 @@ class FakeAlpacaServer(OrderBook):
                 if method in ("POST", "PATCH"):
                     n = int(self.headers.get("Content-Length") or 0)
                     body = json.loads(self.rfile.read(n) or b"{}")
+                if fake.early_fault(self, method, url.path):
+                    return
                 route = fake._route(method, url.path, query, body, self)
-                if route is not None:
+                if route is not None and not fake.late_fault(self, method, url.path, route):
                     self._send(*route)
 
             def do_GET(self) -> None:
