@@ -19,6 +19,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from engine.errors import ConfigError, EngineError
+from engine.strategies.sandbox import stop_when
 
 FLAG_SUFFIX = "_cancelled"
 
@@ -77,7 +78,8 @@ class RunControl:
     def run[T](self, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], T]) -> T:
         """fn(progress, should_stop) with cancellation; the bar and the button are removed afterwards."""
         try:
-            result = fn(self.progress, self.should_stop)
+            with stop_when(self.should_stop):  # a user strategy's child process is killed on Cancel too
+                result = fn(self.progress, self.should_stop)
         except EngineError as e:  # bad input or a cancel: the bar and the button go either way
             if self.pending is not None:
                 raise self.pending from None
