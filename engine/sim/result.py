@@ -110,7 +110,6 @@ class BacktestResult:
             stopped = Deferred(lambda: find_stop(self.trades, limit, self.equity.index, self.symbols, config.fill))
         self.stopped = stopped
 
-
     FIELDS: tuple[str, ...] = (  # every field a backtest produces (pickling and batch outputs read them all)
         "equity",
         "returns",
