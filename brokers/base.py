@@ -86,7 +86,9 @@ class BrokerCapabilities:
 
     fractional: fractional share quantities accepted. shorting: sells beyond the position allowed.
     order_types: subset of brokers.orders.ORDER_TYPES. order_classes: subset of ORDER_CLASSES. live: real
-    money. min_notional: smallest order value (currency). `check_supported` refuses anything else.
+    money. min_notional: smallest order value (currency). fractional_protective: stop, trailing-stop and OCO
+    orders accept fractional quantities too (Alpaca: no, so a plan that will be protected is made in whole
+    shares there). `check_supported` refuses anything else.
     """
 
     fractional: bool
@@ -95,6 +97,7 @@ class BrokerCapabilities:
     live: bool = False
     min_notional: float = 0.0
     order_classes: tuple[str, ...] = ("simple",)
+    fractional_protective: bool = True
 
 
 @dataclass(frozen=True)

@@ -57,10 +57,14 @@ def plan_rebalance(
     return plan
 
 
-def _whole_share_symbols(broker: Broker, symbols: list[str]) -> list[str]:
-    """Symbols the broker does not take fractions of (none asked when the account has no fractions at all)."""
+def _whole_share_symbols(broker: Broker, symbols: list[str], protected: bool = False) -> list[str]:
+    """Symbols the broker does not take fractions of (none asked when the account has no fractions at all);
+    every symbol when the positions will hold protective orders the venue takes in whole shares only."""
+    caps = broker.capabilities
+    if protected and caps.fractional and not caps.fractional_protective:
+        return sorted(symbols)
     ask = getattr(broker, "fractionable", None)
-    if not broker.capabilities.fractional or ask is None:
+    if not caps.fractional or ask is None:
         return []
     flags = retry(lambda: ask(symbols))
     return sorted(s for s in symbols if not flags.get(s, True))
@@ -109,7 +113,7 @@ def _make_plan(
         protection=signal.protection,
         signal_id=signal.signal_id,
         cash_buffer=cash_buffer,
-        whole_shares=_whole_share_symbols(broker, symbols),
+        whole_shares=_whole_share_symbols(broker, symbols, protected=bool(signal.protection)),
         risk_per_trade=limits.risk_per_trade,
     )
     history = log.equity_history(broker.name, acct.account_id)

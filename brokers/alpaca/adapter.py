@@ -127,6 +127,7 @@ class AlpacaBroker:
             live=self._live,
             min_notional=1.0,
             order_classes=ORDER_CLASSES,
+            fractional_protective=False,  # brackets, OCO, stops and trailing stops take whole shares only
         )
 
     def __repr__(self) -> str:  # no keys, ever
