@@ -69,8 +69,9 @@ def make_broker(name: str | None = None, **settings: Any) -> Broker:
     """Create a broker by name (one of `BROKER_NAMES`, any case; default env IVYBT_BROKER, else "paper").
 
     Settings not given come from the environment through the registry's settings readers: ALPACA_BASE_URL /
-    ALPACA_DATA_URL / ALPACA_FEED / ALPACA_LIVE, IBKR_HOST / IBKR_PORT / IBKR_CLIENT_ID / IBKR_ACCOUNT / IBKR_LIVE
-    (keys: see brokers.alpaca.settings). Live trading additionally needs IVYBT_ALLOW_LIVE=1. Unknown names or
+    ALPACA_DATA_URL / ALPACA_FEED / ALPACA_LIVE / IVYBT_ALPACA_TIMEOUT, IBKR_HOST / IBKR_PORT / IBKR_CLIENT_ID /
+    IBKR_ACCOUNT / IBKR_LIVE / IVYBT_IBKR_TIMEOUT / IVYBT_IBKR_OUTAGE_WAIT / IVYBT_IBKR_PACING_WAIT (keys: see
+    brokers.alpaca.settings). Live trading additionally needs IVYBT_ALLOW_LIVE=1. Unknown names or
     settings raise BrokerConfigError.
     """
     key = entry(name or os.environ.get("IVYBT_BROKER") or "paper").name
