@@ -18,8 +18,13 @@ BROKER_ENV = (
     "IBKR_HOST",
     "IBKR_PORT",
     "IBKR_CLIENT_ID",
+    "IVYBT_ALPACA_TIMEOUT",
+    "IVYBT_IBKR_TIMEOUT",
+    "IVYBT_IBKR_OUTAGE_WAIT",
+    "IVYBT_IBKR_PACING_WAIT",
 )
-"""Environment variables that would point a test at a real broker account (or allow live orders)."""
+"""Environment variables that would point a test at a real broker account (or allow live orders), or change
+how long an adapter waits."""
 
 
 @pytest.fixture
