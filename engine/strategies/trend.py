@@ -45,9 +45,6 @@ class EmaTrend(Strategy):
             require(self.length >= 2, f"length must be >= 2 bars, got {self.length}")
             require(self.slope_bars >= 1, f"slope_bars must be >= 1, got {self.slope_bars}")
             require(self.atr_length >= 1, f"atr_length must be >= 1, got {self.atr_length}")
-            for name in ("sl_atr", "tp_atr", "trail_atr"):
-                value = getattr(self, name)
-                require(0 <= value <= 100, f"{name} must be in [0, 100] ATRs, got {value}")
             require(0 < self.weight <= 10, f"weight must be in (0, 10], got {self.weight}")
 
     def _atr_fraction(self, bars: pd.DataFrame) -> pd.Series:

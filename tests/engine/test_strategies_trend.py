@@ -132,5 +132,9 @@ def test_trend_params_validation() -> None:
         Macd({"fast": 26, "slow": 12})
     with pytest.raises(ConfigError, match=r"system must be one of \[20, 55\], got 30"):
         DonchianBreakout({"system": 30})
-    with pytest.raises(ConfigError, match=r"sl_atr must be in \[0, 100\] ATRs, got -1.0"):
+    # stop distances are bounded by their parameters' hard limits: each range widened 10x
+    # (sl_atr [0, 5] -> [0, 50], trail_atr [0, 6] -> [0, 60])
+    with pytest.raises(ConfigError, match=r"parameter 'sl_atr': -1 is out of range; .* in \[0, 50\]"):
         EmaTrend({"sl_atr": -1})
+    with pytest.raises(ConfigError, match=r"parameter 'trail_atr': 61 is out of range; .* in \[0, 60\]"):
+        EmaTrend({"trail_atr": 61})
