@@ -207,10 +207,14 @@ class ProcessPool:
             owners[slot.conn] = owners[slot.process.sentinel] = slot
         for obj in wait_ready([self._wake_r, *owners]):
             if obj is self._wake_r:
-                with self._lock:
-                    self._woken = False
+                # drain first, then clear the flag: a wake-up sent after the drain finds the flag clear and
+                # sends a byte the next wait sees; one that found it still set queued its call before this
+                # returns, and _dispatch runs next (clearing first could swallow a byte and leave the flag set
+                # with an empty pipe: every later submit would then wait forever)
                 while self._wake_r.poll():
                     self._wake_r.recv_bytes()
+                with self._lock:
+                    self._woken = False
                 continue
             slot = owners[obj]
             if slot not in self._slots:  # replaced earlier in this round
