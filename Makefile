@@ -11,3 +11,9 @@ test:
 .PHONY: bench
 bench:
 	@bash scripts/bootstrap.sh bench $(ARGS)
+
+# The README's tour: the browser test that opens every page also refreshes the screenshots in docs/img/.
+.PHONY: tour
+tour:
+	@bash scripts/bootstrap.sh install dev
+	@IVYBT_TOUR_DIR=docs/img .venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e/test_tour.py
