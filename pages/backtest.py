@@ -17,7 +17,7 @@ from ui.backtest_form import P, build_request, config_inputs, data_inputs, fill_
 from ui.result_view import show_run
 from ui.run_warnings import show_warnings
 from ui.shell import ensure_navigation
-from ui.state import current_run_id, load_current_run, run_store, set_current_run
+from ui.state import current_run_id, load_current_run, run_store, run_title, set_current_run
 from ui.widgets import import_uploads, param_inputs
 
 ensure_navigation()
@@ -66,8 +66,7 @@ if not available:
     st.stop()
 seed_defaults(st.session_state, available, "sma_cross" if "sma_cross" in strategies else next(iter(strategies)))
 
-has_runs = bool(current_run_id()) or len(run_store()) > 0
-with st.expander("Backtest settings", expanded=not has_runs, icon=":material/tune:"):
+with st.expander("Backtest settings", expanded=not current_run_id(), icon=":material/tune:"):
     c1, c2, c3 = st.columns([3, 3, 1], vertical_alignment="bottom")
     c1.selectbox(
         "Strategy",
@@ -108,11 +107,14 @@ if submitted:
 
 run = load_current_run()
 if run is None:
-    st.info("No runs yet: pick symbols and a strategy, then press **Run backtest**.")
+    st.info(
+        "No run yet in this session: pick symbols and a strategy, then press **Run backtest**. "
+        "Stored runs (batch jobs, earlier sessions) open from the **Runs** page."
+    )
     st.stop()
 
 st.divider()
-st.subheader(f"Run {run.id}: {run.result.strategy} on {', '.join(run.result.symbols)}")
+st.subheader(run_title(run))
 show_warnings(run.result)  # e.g. a hole in a symbol's data
 stop = run.result.stopped
 if stop is not None:

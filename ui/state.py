@@ -1,7 +1,8 @@
 """Which run the user is looking at: a run id in session state and in the URL, never the only copy of a run.
 
-The run itself lives in the run store (SQLite). Reloading the browser keeps `?run=<id>` in the address, and
-with no id at all the Backtest page falls back to the store's latest run.
+The run itself lives in the run store (SQLite). Reloading the browser keeps `?run=<id>` in the address. With no
+id at all there is no run on screen: the Backtest page never shows another session's run (a batch job, another
+strategy) as if the user had just run it; stored runs are opened from the Runs page (or by `?run=`).
 """
 
 from __future__ import annotations
@@ -37,19 +38,26 @@ def current_run_id() -> str | None:
     return st.session_state.get(RUN_KEY) or st.query_params.get(QUERY_KEY)
 
 
-def load_current_run(fallback_latest: bool = True) -> StoredRun | None:
-    """The run the user is viewing, read back from the store; the latest saved run when none is selected.
+def load_current_run() -> StoredRun | None:
+    """The run the user is viewing, read back from the store: the one run or opened in this session, else the
+    one named by `?run=` in the URL; None when neither names one (never the store's latest run).
 
     A stale id (run deleted meanwhile) is dropped with a notice instead of failing the page.
     """
-    store = run_store()
     run_id = current_run_id()
-    if run_id:
-        try:
-            return store.load(run_id)
-        except EngineError as e:
-            st.info(f"Run {run_id} is no longer available ({e}); showing the latest run instead.")
-            st.session_state.pop(RUN_KEY, None)
-            if QUERY_KEY in st.query_params:
-                del st.query_params[QUERY_KEY]
-    return store.latest() if fallback_latest else None
+    if not run_id:
+        return None
+    try:
+        return run_store().load(run_id)
+    except EngineError as e:
+        st.info(f"Run {run_id} is no longer available ({e}).")
+        st.session_state.pop(RUN_KEY, None)
+        if QUERY_KEY in st.query_params:
+            del st.query_params[QUERY_KEY]
+    return None
+
+
+def run_title(run: StoredRun) -> str:
+    """The heading of a run on screen: its id, the strategy and the symbols, then its name when it has one."""
+    named = f" · {run.name}" if run.name else ""
+    return f"Run {run.id}: {run.result.strategy} on {', '.join(run.result.symbols)}{named}"

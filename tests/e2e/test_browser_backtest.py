@@ -107,7 +107,7 @@ def test_backtest_in_real_browser(app_url: str, tmp_path: Path) -> None:
             page.goto(f"{app_url}/backtest", wait_until="domcontentloaded")
             run = page.get_by_role("button", name="Run backtest")
             expect(run).to_be_visible(timeout=60_000)
-            expect(page.get_by_text("No runs yet")).to_be_visible(timeout=30_000)
+            expect(page.get_by_text("No run yet")).to_be_visible(timeout=30_000)
             # st.navigation is in charge (not the legacy pages/ folder runner): titled entries in sections.
             # Note: `--server.fileWatcherType=none` makes Streamlit 1.67 fall back to the legacy runner.
             nav = page.get_by_test_id("stSidebar")

@@ -34,7 +34,7 @@ def test_backtest_through_widgets_matches_engine(workspace) -> None:
     at = page("backtest")
     at.run()
     assert_clean(at)
-    assert "No runs yet" in " ".join(i.value for i in at.info)
+    assert "No run yet" in " ".join(i.value for i in at.info)
     _run(_fill(at))
     assert_clean(at)
 
@@ -76,8 +76,9 @@ def test_backtest_through_widgets_matches_engine(workspace) -> None:
     assert stored.request.symbols == ("SPY", "QQQ") and stored.request.params["fast"] == 20
     assert stored.result.metrics["sharpe"] == pytest.approx(expected.metrics["sharpe"], rel=1e-12)
 
-    # a browser reload is a fresh session: the page shows the stored run again
+    # a browser reload is a fresh session with ?run=<id> still in the address: the page shows the stored run again
     again = page("backtest")
+    again.query_params["run"] = run_id
     again.run()
     assert_clean(again)
     assert run_id in " ".join(c.value for c in again.caption)
