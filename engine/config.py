@@ -31,6 +31,9 @@ Fraction = Annotated[StrictFloat, Field(gt=0, le=1)]
 """A fraction of the entry price (0.05 = 5%)."""
 LosingStreak = Annotated[StrictInt, Field(ge=1, le=1000)]
 """Losing trades in a row before trading stops: the backtest overlay's and the live risk rule's one bound."""
+DEFAULT_START = "2010-01-01"
+"""The start date the app's forms (Backtest, Optimize) propose on a first visit: one default for both, so a
+backtest and an optimization of the same settings cover the same bars unless someone changes it."""
 
 
 @validated("costs")

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from engine.config import FILLS, OPTIMISTIC_FILL_LABEL, REBALANCES, BacktestConfig, Costs, Risk
+from engine.config import DEFAULT_START, FILLS, OPTIMISTIC_FILL_LABEL, REBALANCES, BacktestConfig, Costs, Risk
 from engine.request import BacktestRequest
 from ui.widgets import param_key, seed
 
@@ -25,7 +25,7 @@ FILL_LABELS = {
     "same_close": OPTIMISTIC_FILL_LABEL,
 }
 DEFAULTS: dict[str, Any] = {
-    f"{P}_start": dt.date(2010, 1, 1),
+    f"{P}_start": dt.date.fromisoformat(DEFAULT_START),
     f"{P}_end": None,
     f"{P}_cash": 100_000.0,
     f"{P}_commission": 0.0,

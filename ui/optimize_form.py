@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from engine.config import FILLS, BacktestConfig, Costs, Risk
+from engine.config import DEFAULT_START, FILLS, BacktestConfig, Costs, Risk
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES, registry
 from engine.research.optimize import METHODS, OptimizeSpec
@@ -26,7 +26,7 @@ from ui.widgets import seed
 P = "opt"
 OBJECTIVES = registry.OBJECTIVES
 DEFAULTS: dict[str, Any] = {
-    f"{P}_start": dt.date(2005, 1, 1),
+    f"{P}_start": dt.date.fromisoformat(DEFAULT_START),
     f"{P}_end": None,
     f"{P}_cash": 100_000.0,
     f"{P}_commission": 0.0,
