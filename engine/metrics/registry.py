@@ -64,6 +64,7 @@ class Metric:
     kind: what it describes (the equity curve, trading activity, or the curve against a benchmark).
     needs: the input beyond the equity curve it requires (NaN when that input is not given).
     function, args: its one pure numpy implementation and the `Inputs` fields passed to it, in order.
+    definition: what it measures, in a sentence for people (the app's tooltips, the report, `ivybt metrics`).
     """
 
     key: str
@@ -77,6 +78,7 @@ class Metric:
     needs: Need
     function: Callable[..., np.ndarray]
     args: tuple[str, ...]
+    definition: str
 
     def compute(self, inputs: Inputs) -> np.ndarray:
         """(K,) values from the pure function; NaN when the input it needs was not given."""
@@ -108,7 +110,56 @@ def _m(
     function: Callable[..., np.ndarray],
     args: tuple[str, ...],
 ) -> Metric:
-    return Metric(key, label, unit, fmt, higher, annualization != _NOT, annualization, kind, needs, function, args)
+    return Metric(
+        key,
+        label,
+        unit,
+        fmt,
+        higher,
+        annualization != _NOT,
+        annualization,
+        kind,
+        needs,
+        function,
+        args,
+        DEFINITIONS[key],
+    )
+
+
+#: What each metric measures, for people (tooltips and legends); the formulas are in the functions' docstrings.
+DEFINITIONS: dict[str, str] = {
+    "final_equity": "Account value at the last bar: cash plus positions marked at the close.",
+    "total_return": "Gain or loss over the whole run: final equity / initial cash - 1.",
+    "cagr": "Compound annual growth rate: the yearly return that compounds to the total return over the calendar "
+    "years spanned.",
+    "annual_volatility": "Standard deviation of per-bar returns, scaled to a year (x sqrt of bars per year).",
+    "sharpe": "Mean per-bar return above the risk-free rate divided by its standard deviation, scaled to a year. "
+    "Above 1 is good, above 2 rare.",
+    "sortino": "Like Sharpe, but divided by the downside deviation only (losing bars), scaled to a year.",
+    "calmar": "CAGR divided by the size of the maximum drawdown: growth per unit of worst loss.",
+    "max_drawdown": "Largest fall of equity from a previous peak, as a fraction of that peak (negative).",
+    "max_drawdown_duration": "Longest time, in bars (trading days for daily data), that equity stayed below a "
+    "previous peak.",
+    "win_rate": "Share of trades with a positive profit.",
+    "profit_factor": "Sum of winning trades' profit divided by the sum of losing trades' loss (above 1 = profitable).",
+    "expectancy": "Average profit or loss per trade, in account currency.",
+    "avg_trade": "Average return of a trade, relative to its entry value.",
+    "n_trades": "Number of trades (round trips; one still open at the end included).",
+    "exposure": "Share of bars that end with any position open.",
+    "avg_gross_exposure": "Average of (sum of |position values|) / equity over all bars.",
+    "turnover": "Traded value per year as a multiple of equity (1 = the whole account traded once a year).",
+    "best_day": "Best single-bar return (best day for daily bars).",
+    "worst_day": "Worst single-bar return (worst day for daily bars).",
+    "var_95": "Value at risk: the historical 5th percentile of per-bar returns (on 5% of bars the return was this or "
+    "worse).",
+    "cvar_95": "Conditional value at risk: the average return of the worst 5% of bars.",
+    "beta": "Sensitivity to the benchmark: covariance of returns with the benchmark's / the benchmark's variance.",
+    "alpha": "Return not explained by the benchmark exposure (beta), per year.",
+    "tracking_error": "Standard deviation of the return difference to the benchmark, scaled to a year.",
+    "information_ratio": "Mean return above the benchmark divided by the tracking error, scaled to a year.",
+    "up_capture": "Growth on the benchmark's up bars relative to the benchmark's own (1 = kept pace).",
+    "down_capture": "Loss on the benchmark's down bars relative to the benchmark's own (below 1 = lost less).",
+}
 
 
 # fmt: off
@@ -259,3 +310,40 @@ def format_value(key: str, value: Any, *, missing: str = "n/a", ratio_digits: in
     if fmt == "currency":
         return f"{v:,.2f}"
     return f"{v:,.{ratio_digits}f}"
+
+
+def definition(key: str) -> str:
+    """What metric `key` measures, in a sentence (tooltips, legends); "" for a column that is not a metric."""
+    return _BY_KEY[key].definition if key in _BY_KEY else ""
+
+
+def is_duration(key: Any) -> bool:
+    """Whether `key` is a metric measuring a length of time (counted in bars)."""
+    return key in _BY_KEY and _BY_KEY[key].fmt == "bars"
+
+
+def difference_unit(key: str) -> str:
+    """The unit of a difference between two values of metric `key` (e.g. strategy minus benchmark): percentage
+    points ("pp") for a metric shown in %, the metric's own unit otherwise (a ratio minus a ratio is a ratio)."""
+    m = metric(key)
+    return "pp" if m.fmt == "percent" else m.unit
+
+
+def difference_label(key: str) -> str:
+    """The label of a difference of metric `key`: its label with % replaced by pp ("Total return (pp)", "CAGR (pp
+    per year)"); the label itself for metrics not shown in %. ConfigError for an unknown key."""
+    m = metric(key)
+    return m.label.replace("(%", "(pp", 1) if m.fmt == "percent" else m.label
+
+
+def format_difference(key: str, value: Any, *, missing: str = "n/a") -> str:
+    """A difference of metric `key` for people, always signed: "+1.23 pp" for a metric shown in % (a
+    difference of two percentages is in percentage points, not %), the metric's own format otherwise ("-0.120"
+    for a ratio, "+1,234.50" for currency, "+3" for a count). `missing` stands for None and NaN."""
+    shown = format_value(key, value, missing=missing)
+    if shown in (missing, "inf", "-inf") or value is None:
+        return shown
+    v = float(value)
+    if metric(key).fmt == "percent":
+        return f"{v * 100:+.2f} pp"
+    return shown if shown.startswith("-") else f"+{shown}"
