@@ -13,11 +13,14 @@ again — and 0 before the symbol's first bar.
 from __future__ import annotations
 
 import importlib
+import threading
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.errors import Pandas4Warning
 
 from engine.data.market import MarketData
 from engine.errors import StrategyError
@@ -29,9 +32,28 @@ class _LazyModule:
 
     def __init__(self, name: str) -> None:
         self._name = name
+        self._module: Any = None
+        self._lock = threading.Lock()
 
     def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
+        if self._module is None:
+            with self._lock:
+                if self._module is None:
+                    self._module = _import_quietly(self._name)
+        return getattr(self._module, attr)
+
+
+def _import_quietly(name: str) -> Any:
+    """Import `name` once with pandas-ta's import-time deprecations silenced.
+
+    pandas-ta 0.4.71b0, while importing, sets `pd.options.mode.copy_on_write` (pandas_ta/core.py) and reads
+    `Timestamp.dayofyear` (pandas_ta/utils/_time.py, the `Study` class's creation date); pandas 3 deprecates both
+    with a Pandas4Warning. Not our calls: those two warnings are silenced for this import only, by their exact
+    message; every other warning still shows (catch_warnings is process-wide, hence once, under a lock)."""
+    with warnings.catch_warnings():
+        for message in (r"The 'mode\.copy_on_write' option is deprecated", r"Timestamp\.dayofyear is deprecated"):
+            warnings.filterwarnings("ignore", message=message, category=Pandas4Warning)
+        return importlib.import_module(name)
 
 
 ta: Any = _LazyModule("pandas_ta")
