@@ -20,15 +20,29 @@ find_python() {
     return 1
 }
 
+installed() {  # $1 = stamp file, $2 = pyproject hash, $3 = extras needed ("dev", "" or "dev,bench")
+    # true when a line "<hash>-<extras>" of the stamp has this pyproject.toml's hash and every needed extra, so a
+    # dev install (make test) also satisfies the plain one (make app); a changed pyproject.toml matches no line
+    local line have extra ok
+    [ -f "$1" ] || return 1
+    while IFS= read -r line; do
+        [ "${line%%-*}" = "$2" ] || continue
+        have=",${line#*-},"; ok=1
+        for extra in ${3//,/ }; do [[ "$have" == *",$extra,"* ]] || ok=0; done
+        [ "$ok" -eq 1 ] && return 0
+    done <"$1"
+    return 1
+}
+
 ensure_venv() {  # $1 = extras, e.g. "dev" or ""
-    local extras="$1" spec="." stamp want
+    local extras="$1" spec="." stamp hash
     [ -n "$extras" ] && spec=".[$extras]"
-    want="$(cat pyproject.toml | sha256sum | cut -c1-16)-$extras"
+    hash="$(sha256sum pyproject.toml | cut -c1-16)"
     stamp="$VENV/.ivybt-installed"
     if [ ! -x "$VENV/bin/python" ]; then
         "$(find_python)" -m venv "$VENV"
     fi
-    if [ ! -f "$stamp" ] || ! grep -qx -- "$want" "$stamp"; then
+    if ! installed "$stamp" "$hash" "$extras"; then
         echo "Installing IvyBT ($spec) into $VENV ..."
         "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
         if ! "$VENV/bin/python" -m pip install -e "$spec" >"$VENV/install.log" 2>&1; then
@@ -37,7 +51,7 @@ ensure_venv() {  # $1 = extras, e.g. "dev" or ""
             exit 1
         fi
         "$VENV/bin/python" -m engine.sim.warmup || true  # compile numba kernels into the cache once
-        echo "$want" >>"$stamp"
+        echo "$hash-$extras" >>"$stamp"
     fi
 }
 
