@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine.data.market import MarketData
-from engine.strategies.base import Strategy, param, require
+from engine.strategies.base import PlotSeries, Strategy, param, require
 from engine.strategies.common import first_bar_of_month, indicator, per_symbol, ta
 
 
@@ -28,6 +28,10 @@ class BuyAndHold(Strategy):
     @dataclass(frozen=True)
     class Params:
         renormalize: bool = param(False, choices=(False, True), doc="split 100% over listed symbols only")
+
+    def plot_series(self, data: MarketData) -> dict[str, PlotSeries]:
+        """No indicator: buy-and-hold decides nothing from the prices (its entries are on the chart)."""
+        return {}
 
     def target_weights(self, data: MarketData) -> pd.DataFrame:
         listed = data.close.notna().cummax().astype("float64")
@@ -68,6 +72,11 @@ class InverseVol(Strategy):
 
         def __post_init__(self) -> None:
             require(self.lookback >= 2, f"lookback must be >= 2 bars, got {self.lookback}")
+
+    def plot_series(self, data: MarketData) -> dict[str, PlotSeries]:
+        """The trailing volatility the weights are inverse to (daily, a fraction), in a volatility panel."""
+        lookback = self.params.lookback
+        return {f"volatility {lookback}": PlotSeries(trailing_volatility(data, lookback), "volatility")}
 
     def target_weights(self, data: MarketData) -> pd.DataFrame:
         vol = trailing_volatility(data, self.params.lookback)

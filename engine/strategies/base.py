@@ -163,6 +163,20 @@ def make_params(params_cls: type, values: Mapping[str, Any] | None = None) -> An
         raise ConfigError(f"invalid parameters {kwargs}: {e}") from None
 
 
+PRICE_PANEL = "price"
+"""The panel of a `PlotSeries` drawn over the candles (same axis as the prices)."""
+
+
+@dataclass(frozen=True)
+class PlotSeries:
+    """One line a strategy draws on the price chart: a value per bar and symbol (same index and columns as
+    `data.close`, NaN where it is undefined or the symbol has no bar), on the price axis (`panel` "price") or
+    in a panel of its own below it, shared by every series naming the same panel (e.g. "RSI")."""
+
+    values: pd.DataFrame
+    panel: str = PRICE_PANEL
+
+
 def require(condition: bool, message: str) -> None:
     """Raise `ConfigError(message)` unless condition holds: for Params' `__post_init__` checks."""
     if not condition:
@@ -228,6 +242,15 @@ class Strategy(ABC):
         used for that whole trade. None (the default) means: use the config's scalar stops.
         """
         return None
+
+    def plot_series(self, data: MarketData) -> dict[str, PlotSeries]:
+        """The strategy's own lines for the price chart (SMAs, bands, channels, an RSI...), by label.
+
+        Each is computed as `target_weights` computes it, from the data up to each bar only (an indicator at
+        bar t never reads a later bar), so the chart shows what the strategy saw when it decided. The
+        default is no line; every built-in declares its own.
+        """
+        return {}
 
     def params_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self.params)

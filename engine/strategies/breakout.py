@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.market import MarketData
-from engine.strategies.base import Strategy, param, require
+from engine.strategies.base import PlotSeries, Strategy, param, require
 from engine.strategies.common import hold, indicator_frame, per_symbol, ta, to_union
 
 SYSTEMS: dict[int, tuple[int, int]] = {20: (20, 10), 55: (55, 20)}
@@ -51,6 +51,28 @@ class DonchianBreakout(Strategy):
         def __post_init__(self) -> None:
             require(self.system in SYSTEMS, f"system must be one of {sorted(SYSTEMS)}, got {self.system}")
             require(0 < self.weight <= 10, f"weight must be in (0, 10], got {self.weight}")
+
+    def plot_series(self, data: MarketData) -> dict[str, PlotSeries]:
+        """The prior-bar channels a close must break: the entry high and exit low (and, when shorting, the
+        entry low and exit high), on the price axis."""
+        p = self.params
+        entry, exit_ = SYSTEMS[p.system]
+        fields = ("high", "low", "close")
+
+        def channel(low_length: int, high_length: int, side: int) -> PlotSeries:
+            def one(bars: pd.DataFrame) -> np.ndarray:
+                return prior_channel(bars, low_length, high_length)[side]
+
+            return PlotSeries(per_symbol(data, one, fields))
+
+        lines = {
+            f"{entry}-bar high (entry)": channel(exit_, entry, 1),
+            f"{exit_}-bar low (exit)": channel(exit_, entry, 0),
+        }
+        if p.allow_short:
+            lines[f"{entry}-bar low (short entry)"] = channel(entry, exit_, 0)
+            lines[f"{exit_}-bar high (short exit)"] = channel(entry, exit_, 1)
+        return lines
 
     def target_weights(self, data: MarketData) -> pd.DataFrame:
         p = self.params

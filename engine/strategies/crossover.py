@@ -25,8 +25,8 @@ import pandas as pd
 from engine import jit
 from engine.data.market import MarketData
 from engine.jit import njit
-from engine.strategies.base import Strategy, param, require
-from engine.strategies.common import TIE_REL, indicator, ta, union_weights
+from engine.strategies.base import PlotSeries, Strategy, param, require
+from engine.strategies.common import TIE_REL, indicator, per_symbol, ta, union_weights
 
 try:
     import talib as _talib
@@ -80,6 +80,20 @@ class _MovingAverageCross(Strategy):
 
     def target_weights(self, data: MarketData) -> pd.DataFrame:
         return pd.DataFrame(self._weights(data, [self.params])[0], index=data.index, columns=data.close.columns)
+
+    def plot_series(self, data: MarketData) -> dict[str, PlotSeries]:
+        """The fast and the slow moving average of each symbol's own closes, as the crossover reads them."""
+        label = self.ma.upper()
+
+        def line(window: int) -> PlotSeries:
+            return PlotSeries(
+                per_symbol(data, lambda bars: self.average(np.ascontiguousarray(bars["close"].to_numpy()), window))
+            )
+
+        return {
+            f"{label} {self.params.fast}": line(self.params.fast),
+            f"{label} {self.params.slow}": line(self.params.slow),
+        }
 
     @classmethod
     def average(cls, close: np.ndarray, window: int) -> np.ndarray:

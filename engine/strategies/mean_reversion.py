@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.market import MarketData
-from engine.strategies.base import Strategy, param, require
+from engine.strategies.base import PlotSeries, Strategy, param, require
 from engine.strategies.common import hold, indicator, indicator_frame, per_symbol, ta, to_union
 
 
@@ -24,6 +24,18 @@ def rsi(close: pd.Series, length: int) -> pd.Series:
     values = indicator(ta.rsi(close, length=length, talib=False), close.index).astype("float64")
     values.iloc[:length] = np.nan
     return values
+
+
+def level(data: MarketData, value: float) -> pd.DataFrame:
+    """A constant threshold (an RSI level) on every bar a symbol has, NaN elsewhere: a flat line in a panel."""
+    return pd.DataFrame(value, index=data.index, columns=data.close.columns).where(data.close.notna())
+
+
+def rsi_lines(data: MarketData, length: int, thresholds: dict[str, float]) -> dict[str, PlotSeries]:
+    """The RSI of each symbol's own closes (as `rsi` warms it up) and the strategy's thresholds, in an RSI panel."""
+    lines = {f"RSI {length}": PlotSeries(per_symbol(data, lambda bars: rsi(bars["close"], length)), "RSI")}
+    lines.update({label: PlotSeries(level(data, value), "RSI") for label, value in thresholds.items()})
+    return lines
 
 
 class RsiReversion(Strategy):
@@ -49,6 +61,13 @@ class RsiReversion(Strategy):
             require(0 < self.exit_level < 100, f"exit_level must be in (0, 100), got {self.exit_level}")
             require(self.lower < self.exit_level, f"lower ({self.lower}) must be below exit_level ({self.exit_level})")
             require(0 < self.weight <= 10, f"weight must be in (0, 10], got {self.weight}")
+
+    def plot_series(self, data: MarketData) -> dict[str, PlotSeries]:
+        """RSI with the entry (`lower`) and exit (`exit_level`) thresholds, in an RSI panel."""
+        p = self.params
+        return rsi_lines(
+            data, p.length, {f"enter below {p.lower:g}": p.lower, f"exit above {p.exit_level:g}": p.exit_level}
+        )
 
     def target_weights(self, data: MarketData) -> pd.DataFrame:
         p = self.params
@@ -89,17 +108,28 @@ class BollingerRsi(Strategy):
             require(0 < self.rsi_lower < 100, f"rsi_lower must be in (0, 100), got {self.rsi_lower}")
             require(0 < self.weight <= 10, f"weight must be in (0, 10], got {self.weight}")
 
+    def _bands(self, close: pd.Series) -> pd.DataFrame:
+        """pandas-ta's Bollinger frame, positional columns: 0 = lower, 1 = middle, 2 = upper band."""
+        p = self.params
+        bands = ta.bbands(close, length=p.bb_length, lower_std=p.bb_std, upper_std=p.bb_std, talib=False)
+        return indicator_frame(bands, close.index, 5)
+
+    def plot_series(self, data: MarketData) -> dict[str, PlotSeries]:
+        """The three Bollinger bands on the price axis; the RSI and its entry threshold in an RSI panel."""
+        p = self.params
+        bands = {
+            f"BB {name}": PlotSeries(per_symbol(data, lambda bars, col=col: self._bands(bars["close"])[col]))
+            for col, name in enumerate(("lower", "middle", "upper"))
+        }
+        return {**bands, **rsi_lines(data, p.rsi_length, {f"enter below {p.rsi_lower:g}": p.rsi_lower})}
+
     def target_weights(self, data: MarketData) -> pd.DataFrame:
         p = self.params
         size = p.weight / len(data.symbols)
 
         def one(bars: pd.DataFrame) -> pd.Series:
             close = bars["close"]
-            bands = indicator_frame(
-                ta.bbands(close, length=p.bb_length, lower_std=p.bb_std, upper_std=p.bb_std, talib=False),
-                close.index,
-                5,
-            )
+            bands = self._bands(close)
             lower, middle = bands[0].to_numpy(), bands[1].to_numpy()
             r = rsi(close, p.rsi_length).to_numpy()
             c = close.to_numpy()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine.data.market import MarketData
-from engine.strategies.base import Strategy, param, require
+from engine.strategies.base import PlotSeries, Strategy, param, require
 from engine.strategies.common import first_bar_of_month, indicator, per_symbol, require_symbols, ta
 
 
@@ -51,6 +51,11 @@ class MomentumRotation(Strategy):
             require(self.lookback >= 1, f"lookback must be >= 1 bar, got {self.lookback}")
             require(self.skip >= 0, f"skip must be >= 0 bars, got {self.skip}")
             require(self.top_n >= 1, f"top_n must be >= 1, got {self.top_n}")
+
+    def plot_series(self, data: MarketData) -> dict[str, PlotSeries]:
+        """The trailing return each symbol is ranked by (a fraction), in a momentum panel."""
+        p = self.params
+        return {f"return {p.lookback} bars": PlotSeries(trailing_return(data, p.lookback, p.skip), "momentum")}
 
     def target_weights(self, data: MarketData) -> pd.DataFrame:
         require_symbols(self.name, data, 2)

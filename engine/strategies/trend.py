@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.market import MarketData
-from engine.strategies.base import Strategy, param, require
+from engine.strategies.base import PlotSeries, Strategy, param, require
 from engine.strategies.common import indicator, indicator_frame, per_symbol, ta, to_union
 
 
@@ -47,6 +47,13 @@ class EmaTrend(Strategy):
             require(self.atr_length >= 1, f"atr_length must be >= 1, got {self.atr_length}")
             require(0 < self.weight <= 10, f"weight must be in (0, 10], got {self.weight}")
 
+    def _ema(self, close: pd.Series) -> pd.Series:
+        return indicator(ta.ema(close, length=self.params.length, talib=False), close.index)
+
+    def plot_series(self, data: MarketData) -> dict[str, PlotSeries]:
+        """The trend EMA on the price axis (the stops it sets per trade are drawn from `stop_fractions`)."""
+        return {f"EMA {self.params.length}": PlotSeries(per_symbol(data, lambda bars: self._ema(bars["close"])))}
+
     def _atr_fraction(self, bars: pd.DataFrame) -> pd.Series:
         atr = indicator(
             ta.atr(bars["high"], bars["low"], bars["close"], length=self.params.atr_length, talib=False), bars.index
@@ -59,7 +66,7 @@ class EmaTrend(Strategy):
 
         def one(bars: pd.DataFrame) -> pd.Series:
             close = bars["close"]
-            ema = indicator(ta.ema(close, length=p.length, talib=False), close.index)
+            ema = self._ema(close)
             past = ema.shift(p.slope_bars)
             atr = self._atr_fraction(bars)
             ready = ema.notna() & past.notna() & atr.notna()
@@ -106,13 +113,25 @@ class Macd(Strategy):
             require(self.signal >= 1, f"signal must be >= 1 bar, got {self.signal}")
             require(0 < self.weight <= 10, f"weight must be in (0, 10], got {self.weight}")
 
+    def _macd(self, close: pd.Series) -> pd.DataFrame:
+        """pandas-ta's MACD frame, positional columns: 0 = MACD line, 1 = histogram, 2 = signal line."""
+        p = self.params
+        return indicator_frame(ta.macd(close, fast=p.fast, slow=p.slow, signal=p.signal, talib=False), close.index, 3)
+
+    def plot_series(self, data: MarketData) -> dict[str, PlotSeries]:
+        """The MACD line and its signal line, in a MACD panel below the prices."""
+        return {
+            "MACD": PlotSeries(per_symbol(data, lambda bars: self._macd(bars["close"])[0]), "MACD"),
+            "signal": PlotSeries(per_symbol(data, lambda bars: self._macd(bars["close"])[2]), "MACD"),
+        }
+
     def target_weights(self, data: MarketData) -> pd.DataFrame:
         p = self.params
         size = p.weight / len(data.symbols)
 
         def one(bars: pd.DataFrame) -> pd.Series:
             close = bars["close"]
-            m = indicator_frame(ta.macd(close, fast=p.fast, slow=p.slow, signal=p.signal, talib=False), close.index, 3)
+            m = self._macd(close)
             line, sig = m[0].to_numpy(), m[2].to_numpy()
             with np.errstate(invalid="ignore"):
                 above, below = line > sig, line < sig
