@@ -16,7 +16,7 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.metrics import registry
 from engine.store.runs import StoredRun
-from ui import analytics, charts, charts_price, data_cache
+from ui import analytics, charts, charts_price, data_cache, tables
 from ui.report import metrics_frame, write_report
 
 TABS = (
@@ -41,7 +41,7 @@ def format_metric(name: str, value: Any) -> str:
     return registry.format_value(name, value)
 
 
-MISSING = "–"
+MISSING = tables.BLANK
 
 
 def format_params(params: Mapping[str, Any]) -> str:
@@ -50,22 +50,33 @@ def format_params(params: Mapping[str, Any]) -> str:
 
 
 def styled_metrics(table: pd.DataFrame) -> Any:
-    """A metrics table (rows = metric names) with a format per row (percent, count, currency, ratio); values
-    stay numbers. Missing values show as "–" (draw it with `metrics_table`, which also sets st.dataframe's
-    placeholder: the grid ignores a Styler's text for empty cells)."""
+    """A metrics table (rows = metric keys) with the registry's labels (units included) as row names and a
+    format per row (percent, count, currency, ratio); values stay numbers. Missing values show as `MISSING`
+    (draw it with `metrics_table`, which also sets st.dataframe's placeholder: the grid ignores a Styler's text
+    for empty cells)."""
 
     def fmt(name: str) -> Any:
         return lambda v: format_metric(name, v) if v is not None and not pd.isna(v) else MISSING
 
-    styler = table.style
-    for name in table.index:
-        styler = styler.format(fmt(str(name)), subset=pd.IndexSlice[[name], :], na_rep=MISSING)
+    shown = tables.labelled_rows(table)
+    styler = shown.style
+    for i, name in enumerate(table.index):
+        styler = styler.format(fmt(str(name)), subset=pd.IndexSlice[shown.index[i : i + 1], :], na_rep=MISSING)
     return styler
 
 
 def metrics_table(table: pd.DataFrame, key: str, height: int | Literal["auto"] = "auto") -> None:
-    """Draw a metrics table (rows = metric names, columns = strategy/benchmark or runs), formatted per row."""
-    st.dataframe(styled_metrics(table), key=key, height=height, placeholder=MISSING)
+    """Draw a metrics table (rows = metric keys, columns = strategy/benchmark or runs), formatted per row, the
+    rows named by their registry labels, and the metrics' definitions in an expander below it."""
+    st.dataframe(
+        styled_metrics(table),
+        key=key,
+        height=height,
+        placeholder=MISSING,
+        column_config={"_index": tables.metric_index_column(table.index)},
+    )
+    with st.expander("What these metrics mean", icon=":material/help:"):
+        st.markdown(tables.definitions_markdown(table.index))
 
 
 def _trade_columns(trades: pd.DataFrame) -> dict[str, Any]:
@@ -86,16 +97,10 @@ def _trade_columns(trades: pd.DataFrame) -> dict[str, Any]:
     return config
 
 
-#: st.dataframe number formats per registry display format.
-_NUMBER_FORMATS = {"percent": "percent", "ratio": "%.3f", "currency": "localized", "count": "%d", "bars": "%d"}
-
-
 def number_column(key: str) -> Any:
-    """A st.column_config for metric `key`: its registry label and format (a plain number column otherwise)."""
-    if key not in registry.KEYS:
-        return st.column_config.NumberColumn()
-    m = registry.metric(key)
-    return st.column_config.NumberColumn(m.label, format=_NUMBER_FORMATS[m.fmt])
+    """A st.column_config for metric `key`: its registry label, definition (tooltip) and format (a plain number
+    column otherwise); see `ui.tables.metric_column`."""
+    return tables.metric_column(key)
 
 
 RUN_COLUMNS: dict[str, Any] = {
@@ -142,7 +147,8 @@ def _bars(run: StoredRun):
 
 
 def show_headline(run: StoredRun) -> None:
-    """A row of st.metric cards: the strategy's key metrics, with the difference to the benchmark."""
+    """A row of st.metric cards: the strategy's key metrics (registry label with unit, definition as tooltip),
+    with the difference to the benchmark in the metric's difference unit (pp for percentages)."""
     res = run.result
     cols = st.columns(len(HEADLINE))
     for col, name in zip(cols, HEADLINE):
@@ -150,8 +156,8 @@ def show_headline(run: StoredRun) -> None:
         bench = res.benchmark_metrics.get(name)
         delta = None
         if name != "n_trades" and value is not None and bench is not None and not math.isnan(float(bench)):
-            delta = f"{format_metric(name, float(value) - float(bench))} vs benchmark"
-        col.metric(name.replace("_", " "), format_metric(name, value), delta=delta)
+            delta = f"{registry.format_difference(name, float(value) - float(bench))} vs benchmark"
+        col.metric(registry.label(name), format_metric(name, value), delta=delta, help=registry.definition(name))
 
 
 def show_run(run: StoredRun, key: str = "rv") -> None:
@@ -182,9 +188,8 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
             with right:
                 metrics_table(metrics_frame(res), key=f"{key}_metrics", height=560)
             st.caption(
-                "Metrics: fractions (0.12 = 12%) for returns, drawdowns and rates; Sharpe and Sortino "
-                f"annualized with {res.config.periods_per_year:g} bars a year; the benchmark is buy-and-hold "
-                f"of {res.config.benchmark or res.symbols[0]}."
+                f"Annualized metrics use {res.config.periods_per_year:g} bars a year; the benchmark is "
+                f"buy-and-hold of {res.config.benchmark or res.symbols[0]}."
             )
     with t["Drawdown"]:
         if t["Drawdown"].open:

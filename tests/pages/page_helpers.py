@@ -101,3 +101,16 @@ class Downloads:
         stored = manager.read_file(url.rsplit("/", 1)[-1])
         assert stored is not None, f"no media file behind {url}"
         return stored.content
+
+
+def metric_rows(at: AppTest, frame_of=None):
+    """The metrics table (rows named by the registry's labels, index "metric") with its rows keyed by metric
+    key again, for lookups like `.loc["sharpe", "Strategy"]`; `frame_of(element)` picks what to read from the
+    st.dataframe (default: its values; e.g. `shown_text` for the text shown)."""
+    from engine.metrics import registry
+
+    element = next((d for d in at.dataframe if d.value.index.name == "metric"), None)
+    assert element is not None, f"no metrics table; have {[d.value.index.name for d in at.dataframe]}"
+    by_label = {registry.label(k): k for k in registry.KEYS}
+    table = element.value if frame_of is None else frame_of(element)
+    return table.rename(index=by_label)

@@ -8,9 +8,10 @@ import math
 import pytest
 
 from engine.config import BacktestConfig, Costs
+from engine.metrics import registry
 from engine.request import BacktestRequest, run_request
 from engine.store.runs import RunStore
-from tests.pages.page_helpers import assert_clean, errors, frame, page
+from tests.pages.page_helpers import assert_clean, errors, metric_rows, page
 
 
 def _fill(
@@ -48,7 +49,7 @@ def test_backtest_through_widgets_matches_engine(workspace) -> None:
             config=BacktestConfig(costs=Costs(commission_bps=5.0)),
         )
     )
-    shown = frame(at, "metric")
+    shown = metric_rows(at)
     assert set(expected.metrics) <= set(shown.index)
     for name, value in expected.metrics.items():
         got = shown.loc[name, "Strategy"]
@@ -65,7 +66,7 @@ def test_backtest_through_widgets_matches_engine(workspace) -> None:
     assert metrics_df.proto.placeholder == "–"  # missing benchmark metrics (win rate, trades) show "–"
     assert math.isnan(shown.loc["n_trades", "Benchmark"])
     headline = {m.label: m.value for m in at.metric}
-    assert headline["total return"] == f"{expected.metrics['total_return']:.2%}"
+    assert headline[registry.label("total_return")] == f"{expected.metrics['total_return']:.2%}"
 
     store = RunStore()
     runs = store.list()
@@ -82,7 +83,7 @@ def test_backtest_through_widgets_matches_engine(workspace) -> None:
     again.run()
     assert_clean(again)
     assert run_id in " ".join(c.value for c in again.caption)
-    assert frame(again, "metric").loc["sharpe", "Strategy"] == pytest.approx(expected.metrics["sharpe"], rel=1e-12)
+    assert metric_rows(again).loc["sharpe", "Strategy"] == pytest.approx(expected.metrics["sharpe"], rel=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from engine.config import BacktestConfig, Costs
 from engine.request import BacktestRequest, run_request
 from engine.store.runs import RunStore
-from tests.pages.page_helpers import assert_clean, chart_traces, column_config, frame, page, shown_text
+from tests.pages.page_helpers import assert_clean, chart_traces, column_config, frame, metric_rows, page, shown_text
 from ui.result_view import format_metric
 
 
@@ -75,7 +75,7 @@ def test_open_one_run(stored) -> None:
     at.run()
     at.multiselect(key="runs_selected").set_value([ids[0]]).run()
     assert_clean(at)
-    shown = frame(at, "metric")
+    shown = metric_rows(at)
     expected = store.load(ids[0]).result.metrics
     assert shown.loc["total_return", "Strategy"] == pytest.approx(expected["total_return"], rel=1e-12)
     assert ids[0] in " ".join(c.value for c in at.caption)
@@ -87,7 +87,7 @@ def test_compare_runs(stored) -> None:
     at.run()
     at.multiselect(key="runs_selected").set_value(ids[:2]).run()
     assert_clean(at)
-    side = frame(at, "metric")
+    side = metric_rows(at)
     runs = [store.load(i) for i in ids[:2]]
     assert list(side.columns) == [f"{r.id[:8]} {r.result.strategy}" for r in runs]
     for col, run in zip(side.columns, runs):
@@ -95,7 +95,7 @@ def test_compare_runs(stored) -> None:
         assert side.loc["max_drawdown", col] == pytest.approx(run.result.metrics["max_drawdown"], rel=1e-12)
     # shown in the single-run view's formats: percentages, counts, ratios; "–" where a run lacks a metric
     side_el = next(d for d in at.dataframe if d.value.index.name == "metric")
-    text = shown_text(side_el)
+    text = metric_rows(at, shown_text)
     for col, run in zip(side.columns, runs):
         for name in ("total_return", "max_drawdown", "sharpe", "n_trades", "final_equity"):
             assert text.loc[name, col] == format_metric(name, run.result.metrics[name]), name
@@ -135,6 +135,6 @@ def test_show_in_the_backtest_page(stored) -> None:
     assert at.title[0].value == "Backtest"
     assert at.subheader[0].value.startswith(f"Run {ids[1]}:")
     assert ids[1] in " ".join(c.value for c in at.caption)
-    shown = frame(at, "metric")
+    shown = metric_rows(at)
     assert shown.loc["sharpe", "Strategy"] == pytest.approx(store.load(ids[1]).result.metrics["sharpe"], rel=1e-12)
     assert at.query_params["run"] in (ids[1], [ids[1]])
