@@ -1,72 +1,64 @@
-"""Side-by-side comparison of saved runs: metrics per run and the configuration fields that differ.
+"""The Runs page's comparison of several saved runs: equity and drawdown on the common period (the default, said
+in a caption) or each on its own dates (a toggle), metrics side by side with each run's difference to the
+first (pp for percentage metrics), and the configuration fields that differ.
 
-Pure pandas (no Streamlit); the Runs page draws the frames.
+The frames come from `engine.research.compare` (also behind `ivybt runs compare`); this module only draws them.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-import pandas as pd
+import streamlit as st
 
+from engine.errors import EngineError
+from engine.metrics import registry
+from engine.research.compare import (
+    align_curves,
+    config_diff,
+    flatten,
+    metric_differences,
+    metrics_side_by_side,
+    run_label,
+)
 from engine.store.runs import StoredRun
+from ui import charts
+from ui.result_view import metrics_table
+
+__all__ = ["config_diff", "flatten", "metrics_side_by_side", "run_label", "show_comparison"]
 
 
-def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings to dotted keys: {"config": {"costs": {"slippage_bps": 5}}} -> {"config.costs.slippage_bps": 5}.
-    Lists and tuples become comma-joined strings so they compare and display as one cell."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(flatten(value, f"{name}."))
-        elif isinstance(value, (list, tuple)):
-            out[name] = ", ".join(str(v) for v in value)
-        else:
-            out[name] = value
-    return out
-
-
-def run_label(run: StoredRun) -> str:
-    """A short column label: id and strategy."""
-    return f"{run.id[:8]} {run.result.strategy}"
-
-
-def metrics_side_by_side(runs: Sequence[StoredRun]) -> pd.DataFrame:
-    """Rows = metric names (union, first run's order first), columns = runs; NaN where a run lacks one."""
-    names: list[str] = []
-    for run in runs:
-        names += [n for n in run.result.metrics if n not in names]
-    return pd.DataFrame(
-        {run_label(r): [_float(r.result.metrics.get(n)) for n in names] for r in runs},
-        index=pd.Index(names, name="metric"),
+def show_comparison(runs: Sequence[StoredRun], key: str) -> None:
+    """Draw the comparison of `runs` (two or more) under widget keys starting with `key`."""
+    st.subheader(f"Comparing {len(runs)} runs")
+    curves = {run_label(r): r.result.equity for r in runs}
+    c1, c2 = st.columns(2)
+    common = c1.toggle(
+        "Align on the common period",
+        value=True,
+        key=f"{key}_common",
+        help="On: every curve cut to the dates all runs cover and rebased to 1 there. Off: each run on its own dates.",
     )
-
-
-def config_diff(runs: Sequence[StoredRun]) -> pd.DataFrame:
-    """Rows = request fields (dotted) whose values differ between the runs, columns = runs (as text)."""
-    flat = [flatten(r.request.to_dict()) for r in runs]
-    keys: list[str] = []
-    for f in flat:
-        keys += [k for k in f if k not in keys]
-    rows = {}
-    for key in keys:
-        cells = [_text(f.get(key)) for f in flat]
-        if len(set(cells)) > 1:
-            rows[key] = cells
-    frame = pd.DataFrame.from_dict(rows, orient="index", columns=[run_label(r) for r in runs])
-    frame.index.name = "field"
-    return frame
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else (json.dumps(value) if isinstance(value, (dict, list)) else str(value))
-
-
-def _float(value: Any) -> float:
+    log = c2.toggle("Log scale", key=f"{key}_log")
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
+        shown = align_curves(curves, common=common)
+    except EngineError as e:  # no overlap: fall back to each run's own dates, and say why
+        st.warning(str(e))
+        shown = align_curves(curves, common=False)
+    st.caption(shown.caption)
+    st.plotly_chart(charts.compare_equity_figure(shown.curves, log=log), key=f"{key}_equity")
+    drawdown_curves = {k: c.loc[shown.start : shown.end] for k, c in curves.items()} if shown.aligned else curves
+    st.plotly_chart(charts.compare_drawdown_figure(drawdown_curves), key=f"{key}_dd")
+    st.markdown("**Metrics side by side**")
+    table = metrics_side_by_side(runs)
+    metrics_table(table, key=f"{key}_metrics")
+    st.markdown("**Difference to the first run** (percentage metrics in percentage points, pp)")
+    diffs = metric_differences(table)
+    diffs.index = [registry.difference_label(k) if k in registry.KEYS else k for k in diffs.index]
+    st.dataframe(diffs, key=f"{key}_diffs")
+    st.markdown("**Configuration differences**")
+    diff = config_diff(runs)
+    if diff.empty:
+        st.info("The selected runs have the same configuration.")
+    else:
+        st.dataframe(diff, key=f"{key}_diff")

@@ -1,4 +1,6 @@
-"""`ivybt runs list|show|delete`: the saved runs of the workspace's run store."""
+"""`ivybt runs list|show|delete|rename|tag|note|compare`: the saved runs of the workspace's run store, the name,
+tags and notes a person gives them, and a comparison (metrics with registry labels, differences to the first
+run, the request fields that differ)."""
 
 from __future__ import annotations
 
@@ -8,18 +10,22 @@ import sys
 from engine.cli.options import add_json
 from engine.cli.output import format_metric, metrics_json, metrics_text, print_json, safe, table_text
 from engine.cli.parsing import int_in
+from engine.errors import EngineError
+from engine.metrics import registry
+from engine.research.compare import common_period, config_diff, metric_differences, metrics_side_by_side
 from engine.store.runs import RunStore
 
 MAX_LIMIT = 1_000_000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("runs", help="list, show or delete saved runs")
-    rsub = p.add_subparsers(dest="runs_cmd", required=True, metavar="{list,show,delete}")
+    p = sub.add_parser("runs", help="list, show, label, compare or delete saved runs")
+    rsub = p.add_subparsers(dest="runs_cmd", required=True, metavar="{list,show,delete,rename,tag,note,compare}")
     q = rsub.add_parser("list", help="saved runs, newest first")
     q.add_argument("--strategy")
     q.add_argument("--symbol")
     q.add_argument("--kind", help="backtest, optimize or walkforward")
+    q.add_argument("--tag", help="only runs with this tag")
     q.add_argument(
         "--limit", type=int_in(1, MAX_LIMIT), default=50, help=f"at most this many rows, 1..{MAX_LIMIT} (default 50)"
     )
@@ -36,10 +42,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("id")
     q.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     q.set_defaults(func=runs_delete)
+    q = rsub.add_parser("rename", help="set a run's name (an empty NAME clears it)")
+    q.add_argument("id")
+    q.add_argument("name", metavar="NAME")
+    q.set_defaults(func=runs_rename)
+    q = rsub.add_parser("tag", help="add tags to a run (or remove them with --remove)")
+    q.add_argument("id")
+    q.add_argument("tags", nargs="+", metavar="TAG")
+    q.add_argument("--remove", action="store_true", help="remove these tags instead")
+    q.set_defaults(func=runs_tag)
+    q = rsub.add_parser("note", help="set a run's notes (an empty TEXT clears them)")
+    q.add_argument("id")
+    q.add_argument("text", metavar="TEXT")
+    q.set_defaults(func=runs_note)
+    q = rsub.add_parser("compare", help="metrics side by side and the configuration differences of 2+ runs")
+    q.add_argument("ids", nargs="+", metavar="ID", help="two or more run ids (or unique prefixes)")
+    add_json(q)
+    q.set_defaults(func=runs_compare)
 
 
 def runs_list(args: argparse.Namespace) -> int:
-    df = RunStore().list(strategy=args.strategy, symbol=args.symbol, kind=args.kind, limit=args.limit)
+    df = RunStore().list(strategy=args.strategy, symbol=args.symbol, kind=args.kind, limit=args.limit, tag=args.tag)
     if args.json:
         print_json({"runs": df.to_dict(orient="records")})
         return 0
@@ -49,6 +72,8 @@ def runs_list(args: argparse.Namespace) -> int:
     rows = [
         [
             r.id,
+            safe(r.name) if isinstance(r.name, str) else "",
+            r.tags,
             r.created_at[:19].replace("T", " "),
             r.strategy,
             r.symbols,
@@ -63,7 +88,21 @@ def runs_list(args: argparse.Namespace) -> int:
     ]
     print(
         table_text(
-            ["id", "created (UTC)", "strategy", "symbols", "start", "end", "return", "sharpe", "max DD", "trades"], rows
+            [
+                "id",
+                "name",
+                "tags",
+                "created (UTC)",
+                "strategy",
+                "symbols",
+                "start",
+                "end",
+                "return",
+                "sharpe",
+                "max DD",
+                "trades",
+            ],
+            rows,
         )
     )
     return 0
@@ -79,6 +118,8 @@ def runs_show(args: argparse.Namespace) -> int:
                 "created_at": run.created_at,
                 "kind": run.kind,
                 "name": run.name,
+                "tags": list(run.tags),
+                "notes": run.notes,
                 "request": run.request.to_dict(),
                 "metrics": metrics_json(res.metrics),
                 "benchmark_metrics": metrics_json(res.benchmark_metrics),
@@ -101,6 +142,10 @@ def runs_show(args: argparse.Namespace) -> int:
             f"{req.end or 'last bar'}; data {req.data_source or 'default source'}"
         )
     )
+    if run.tags:
+        print(f"  tags {safe(', '.join(run.tags))}")
+    if run.notes:
+        print(safe(f"  notes {run.notes}"))
     print(f"  key {run.key}\n  request {run.request_hash}\n  data    {run.data_hash}\n  version {run.version}")
     for warning in res.warnings:
         print(f"  warning: {safe(warning)}")
@@ -128,4 +173,84 @@ def runs_delete(args: argparse.Namespace) -> int:
             return 1
     store.delete(run.id)
     print(f"deleted run {run.id}")
+    return 0
+
+
+def runs_rename(args: argparse.Namespace) -> int:
+    store = RunStore()
+    full = store.rename(args.id, args.name)
+    name = store.load(full).name
+    print(safe(f"run {full} is now named {name!r}" if name else f"run {full} has no name now"))
+    return 0
+
+
+def runs_tag(args: argparse.Namespace) -> int:
+    store = RunStore()
+    full = store.tag(args.id, args.tags, remove=args.remove)
+    tags = store.load(full).tags
+    print(safe(f"run {full} tags: {', '.join(tags) if tags else '(none)'}"))
+    return 0
+
+
+def runs_note(args: argparse.Namespace) -> int:
+    store = RunStore()
+    full = store.set_notes(args.id, args.text)
+    print(f"run {full} notes {'set' if args.text else 'cleared'}")
+    return 0
+
+
+def runs_compare(args: argparse.Namespace) -> int:
+    if len(args.ids) < 2:
+        print("ivybt: error: runs compare needs at least two run ids", file=sys.stderr)
+        return 2
+    store = RunStore()
+    runs = [store.load(i) for i in args.ids]
+    table = metrics_side_by_side(runs)
+    diffs = metric_differences(table)
+    fields = config_diff(runs)
+    try:
+        period: list | None = list(common_period({r.id: r.result.equity for r in runs}))
+    except EngineError:
+        period = None
+    if args.json:
+        print_json(
+            {
+                "runs": [
+                    {
+                        "id": r.id,
+                        "name": r.name,
+                        "tags": list(r.tags),
+                        "strategy": r.result.strategy,
+                        "start": r.result.equity.index[0],
+                        "end": r.result.equity.index[-1],
+                    }
+                    for r in runs
+                ],
+                "common_period": period,
+                "metrics": {
+                    r.id: metrics_json({k: table.at[k, c] for k in table.index}) for r, c in zip(runs, table.columns)
+                },
+                "differences": {k: list(diffs.loc[k]) for k in diffs.index},
+                "config_diff": {k: list(fields.loc[k]) for k in fields.index},
+            }
+        )
+        return 0
+    for r in runs:
+        span = f"{r.result.equity.index[0]:%Y-%m-%d}..{r.result.equity.index[-1]:%Y-%m-%d}"
+        print(safe(f"{r.id}  {r.name or '(no name)'}  {r.result.strategy} on {', '.join(r.request.symbols)}, {span}"))
+    if period is None:
+        print("the runs share no period: each metric is over its run's own dates")
+    else:
+        print(f"common period {period[0]:%Y-%m-%d}..{period[1]:%Y-%m-%d}; each metric is over its run's own dates")
+    headers = ["metric", *table.columns, *diffs.columns]
+    rows = [
+        [registry.label(k), *[format_metric(k, table.at[k, c]) for c in table.columns], *diffs.loc[k]]
+        for k in table.index
+    ]
+    print(table_text(headers, rows, align_right_from=1))
+    if fields.empty:
+        print("configuration: the same")
+    else:
+        print("configuration differences:")
+        print(table_text(["field", *fields.columns], [[k, *map(safe, fields.loc[k])] for k in fields.index]))
     return 0

@@ -16,7 +16,6 @@ own files.
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 import uuid
@@ -29,8 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from engine.config import BacktestConfig
 from engine.errors import EngineError
@@ -38,7 +35,9 @@ from engine.metrics.registry import KEY_METRICS
 from engine.request import BacktestRequest
 from engine.sim.result import BacktestResult
 from engine.store.jsonable import json_default
+from engine.store.parquet_blobs import SERIES_COLUMN, frame_parquet, read_parquet, series_parquet
 from engine.store.reproduce import ReproKey, reproducibility_key
+from engine.store.run_labels import LABELS_MIGRATION, RunLabels, tags_by_run
 from engine.store.sqlite import connect, ensure_schema, transaction
 from engine.store.workspace import db_path
 
@@ -47,7 +46,6 @@ SERIES: tuple[str, ...] = ("equity", "returns", "cash", "benchmark")
 FRAMES: tuple[str, ...] = ("weights", "positions", "trades", "fills")
 PAYLOAD_FRAME = "payload"
 """Frame holding the JSON payload of an analysis run (`save_analysis`, `load_payload`)."""
-_SERIES_COLUMN = "value"
 
 RUNS_MIGRATIONS: tuple[str, ...] = (
     # version 1
@@ -87,6 +85,7 @@ RUNS_MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, name)
     );
     """,
+    LABELS_MIGRATION,  # version 2: notes and tags (engine.store.run_labels)
 )
 
 
@@ -96,7 +95,8 @@ class RunNotFound(EngineError):
 
 @dataclass(frozen=True)
 class StoredRun:
-    """A run read back from the store: its request, the rebuilt result and its reproducibility key."""
+    """A run read back from the store: its request, the rebuilt result, its reproducibility key, and the name
+    (None when unset), tags and notes a person gave it."""
 
     id: str
     created_at: str
@@ -108,14 +108,17 @@ class StoredRun:
     request_hash: str
     data_hash: str
     version: str
+    tags: tuple[str, ...] = ()
+    notes: str = ""
 
     @property
     def metrics(self) -> dict[str, float]:
         return self.result.metrics
 
 
-class RunStore:
-    """Saved runs in SQLite (default: the workspace's `ivybt.db`). Safe to share between processes."""
+class RunStore(RunLabels):
+    """Saved runs in SQLite (default: the workspace's `ivybt.db`). Safe to share between processes. Names, tags
+    and notes: `RunLabels`."""
 
     def __init__(self, path: str | PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else db_path()
@@ -143,8 +146,8 @@ class RunStore:
             raise EngineError(f"run kind {kind!r} is not one of {KINDS}")
         if key is None:
             key = reproducibility_key(request)
-        blobs = [(n, "parquet", _series_parquet(getattr(result, n))) for n in SERIES if getattr(result, n) is not None]
-        blobs += [(n, "parquet", _frame_parquet(getattr(result, n))) for n in FRAMES]
+        blobs = [(n, "parquet", series_parquet(getattr(result, n))) for n in SERIES if getattr(result, n) is not None]
+        blobs += [(n, "parquet", frame_parquet(getattr(result, n))) for n in FRAMES]
         run_id = uuid.uuid4().hex[:12]
         created = datetime.now(UTC).isoformat(timespec="microseconds")
         index = result.equity.index
@@ -191,12 +194,21 @@ class RunStore:
         return run_id
 
     def list(
-        self, strategy: str | None = None, symbol: str | None = None, kind: str | None = None, limit: int | None = None
+        self,
+        strategy: str | None = None,
+        symbol: str | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+        tag: str | None = None,
     ) -> pd.DataFrame:
         """Saved runs, newest first: id, created_at, kind, name, strategy, symbols, start, end (the first and
         last bar of the run), the key metrics (total_return, cagr, sharpe, max_drawdown as fractions;
-        final_equity in account currency; n_trades) and the reproducibility key."""
+        final_equity in account currency; n_trades), the reproducibility key, tags (comma-joined) and notes.
+        tag: only runs carrying it."""
         where, args = [], []
+        if tag:
+            where.append("id IN (SELECT run_id FROM run_tags WHERE tag = ?)")
+            args.append(tag.strip())
         if strategy:
             where.append("strategy = ?")
             args.append(strategy)
@@ -208,7 +220,7 @@ class RunStore:
             args.append(symbol.strip().upper())
         sql = (
             "SELECT id, created_at, kind, name, strategy, symbols, start, end, "
-            f"{', '.join(KEY_METRICS)}, repro_key AS key FROM runs"
+            f"{', '.join(KEY_METRICS)}, repro_key AS key, notes FROM runs"
         )
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -221,6 +233,8 @@ class RunStore:
             cur = conn.execute(sql, args)
             cols = [c[0] for c in cur.description]
             df = pd.DataFrame(cur.fetchall(), columns=cols)
+            tags = tags_by_run(conn)
+        df.insert(len(df.columns) - 1, "tags", [",".join(tags.get(i, [])) for i in df["id"]])
         for m in KEY_METRICS:
             df[m] = df[m].astype("float64")
         return df
@@ -232,14 +246,15 @@ class RunStore:
             cur = conn.execute("SELECT * FROM runs WHERE id = ?", (full,))
             row = dict(zip([c[0] for c in cur.description], cur.fetchone()))
             frames = {
-                n: _read_parquet(b)
+                n: read_parquet(b)
                 for n, b in conn.execute("SELECT name, data FROM run_frames WHERE run_id = ?", (full,)).fetchall()
             }
+            tags = tuple(tags_by_run(conn, [full]).get(full, []))
         meta = json.loads(row["result_json"])
         series = {}
         for n in SERIES:
             if n in frames:
-                s = frames[n][_SERIES_COLUMN]
+                s = frames[n][SERIES_COLUMN]
                 s.name = meta["series_names"].get(n)
                 series[n] = s
         result = BacktestResult(
@@ -271,6 +286,8 @@ class RunStore:
             request_hash=row["request_hash"],
             data_hash=row["data_hash"],
             version=row["version"],
+            tags=tags,
+            notes=row["notes"],
         )
 
     def delete(self, run_id: str) -> str:
@@ -310,10 +327,10 @@ class RunStore:
         return self._attach(
             run_id,
             [
-                ("optimization", _frame_parquet(table)),
+                ("optimization", frame_parquet(table)),
                 (
                     "optimization_spec",
-                    _frame_parquet(pd.DataFrame({"spec_json": [json.dumps(spec or {}, default=json_default)]})),
+                    frame_parquet(pd.DataFrame({"spec_json": [json.dumps(spec or {}, default=json_default)]})),
                 ),
             ],
         )
@@ -351,11 +368,11 @@ class RunStore:
         if taken:
             raise EngineError(f"frame name(s) {taken} are reserved by the run itself; choose other names")
         run_id = self.save(result, request, kind=kind, name=name, key=key)
-        extra = [(n, _frame_parquet(f)) for n, f in frames.items()]
+        extra = [(n, frame_parquet(f)) for n, f in frames.items()]
         extra.append(
             (
                 PAYLOAD_FRAME,
-                _frame_parquet(pd.DataFrame({"payload_json": [json.dumps(dict(payload or {}), default=json_default)]})),
+                frame_parquet(pd.DataFrame({"payload_json": [json.dumps(dict(payload or {}), default=json_default)]})),
             )
         )
         return self._attach(run_id, extra)
@@ -371,7 +388,7 @@ class RunStore:
             row = conn.execute("SELECT data FROM run_frames WHERE run_id = ? AND name = ?", (full, name)).fetchone()
         if row is None:
             raise RunNotFound(f"run {full} has no frame {name!r}")
-        return _read_parquet(row[0])
+        return read_parquet(row[0])
 
     def _resolve(self, conn: sqlite3.Connection, run_id: str) -> str:
         text = str(run_id).strip().lower()
@@ -384,38 +401,6 @@ class RunStore:
             if len(ids) > 1:
                 raise RunNotFound(f"run id {run_id!r} is ambiguous: matches {', '.join(sorted(ids))}")
         raise RunNotFound(f"no saved run with id {run_id!r} in {self.path} (see `ivybt runs list`)")
-
-
-def _series_parquet(series: pd.Series) -> bytes:
-    return _frame_parquet(series.to_frame(name=_SERIES_COLUMN))
-
-
-def _frame_parquet(frame: pd.DataFrame) -> bytes:
-    """Parquet bytes of `frame`; datetime units Parquet lacks (seconds) are recorded in the file's metadata."""
-    table = pa.Table.from_pandas(frame, preserve_index=True)
-    units = {str(c): str(t) for c, t in frame.dtypes.items() if str(t).startswith("datetime64")}
-    if isinstance(frame.index, pd.DatetimeIndex):
-        units["__index__"] = str(frame.index.dtype)
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), b"ivybt_dtypes": json.dumps(units).encode()}
-    )
-    buf = io.BytesIO()
-    pq.write_table(table, buf)
-    return buf.getvalue()
-
-
-def _read_parquet(blob: bytes) -> pd.DataFrame:
-    """Inverse of `_frame_parquet`: the same frame, datetime units included."""
-    table = pq.read_table(io.BytesIO(blob))
-    frame = table.to_pandas()
-    units = json.loads((table.schema.metadata or {}).get(b"ivybt_dtypes", b"{}"))
-    index_unit = units.pop("__index__", None)
-    if index_unit and str(frame.index.dtype) != index_unit:
-        frame.index = frame.index.astype(index_unit)
-    for col, dtype in units.items():
-        if col in frame.columns and str(frame[col].dtype) != dtype:
-            frame[col] = frame[col].astype(dtype)
-    return frame
 
 
 def _name(series: pd.Series) -> Any:

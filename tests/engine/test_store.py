@@ -130,9 +130,9 @@ def test_database_is_wal_with_schema_version(tmp_path):
     RunStore(path)  # opening again migrates nothing twice
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT component, version FROM schema_version").fetchall() == [("runs", 1)]
+    assert conn.execute("SELECT component, version FROM schema_version").fetchall() == [("runs", 2)]
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"runs", "run_symbols", "run_frames", "schema_version"} <= tables
+    assert {"runs", "run_symbols", "run_frames", "run_tags", "schema_version"} <= tables
 
 
 def test_default_path_is_the_workspace_db(home):
