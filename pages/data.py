@@ -10,13 +10,14 @@ from engine.errors import EngineError
 from ui import charts_price, data_cache
 from ui.alpaca_fetch import alpaca_fetch_form
 from ui.shell import ensure_navigation
+from ui.tables import show as show_table
 from ui.widgets import import_from_path, import_uploads
 
 ensure_navigation()
 
 st.title("Data")
 info = data_cache.symbol_table()
-st.dataframe(
+show_table(
     info,
     hide_index=True,
     key="data_table",

@@ -34,6 +34,7 @@ from engine.store.presets import list_presets
 from ui.daily_ops_view import get_broker
 from ui.desk_view import MONEY_COLUMNS, PERCENT_COLUMNS, closed_table, modify_inputs, order_label
 from ui.shell import ensure_navigation
+from ui.tables import show as show_table
 
 CONFIRM_WORD = "FLATTEN"
 FORMATS = {c: st.column_config.NumberColumn(format="%.2f") for c in MONEY_COLUMNS} | {
@@ -98,7 +99,7 @@ def _flatten() -> None:
 
 def open_orders(orders: pd.DataFrame) -> None:
     """The open orders, each with its cancel button and modify control (inputs prefilled from the order)."""
-    st.dataframe(orders.set_index("id"), column_config=FORMATS)
+    show_table(orders.set_index("id"), column_config=FORMATS)
     for row in orders.itertuples():
         cancel, modify = st.columns([2, 3])
         cancel.button(f"Cancel {order_label(row)}", key=f"desk_cancel_{row.id}", on_click=_cancel, args=(row.id,))
@@ -128,7 +129,7 @@ def closed_orders() -> None:
     if closed.empty:
         st.info("No closed orders" + (" match the filters." if symbol.strip() or side != "any" or since else "."))
     else:
-        st.dataframe(closed_table(closed), column_config=FORMATS)
+        show_table(closed_table(closed), column_config=FORMATS)
 
 
 @st.fragment(run_every=refresh or None)
@@ -163,7 +164,7 @@ def live_view() -> None:
     if positions.empty:
         st.info("No positions.")
     else:
-        st.dataframe(positions.set_index("symbol"), column_config=FORMATS)
+        show_table(positions.set_index("symbol"), column_config=FORMATS)
 
     st.subheader("Open orders")
     if orders.empty:

@@ -10,6 +10,7 @@ from ui.result_view import runs_frame, runs_table
 from ui.shell import ensure_navigation
 from ui.state import run_store
 from ui.status import broker_mode
+from ui.tables import show as show_table
 
 ensure_navigation()
 
@@ -37,7 +38,7 @@ with left:
         by_source = info.groupby("source").agg(
             symbols=("symbol", "count"), first=("first", "min"), last=("last", "max")
         )
-        st.dataframe(
+        show_table(
             by_source,
             key="home_sources",
             column_config={

@@ -73,7 +73,7 @@ def blank_text(frame: pd.DataFrame) -> pd.DataFrame:
     value) emptied to None, so the table's placeholder shows them as blank."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(lambda v: None if isinstance(v, str) and v in _SAY_NOTHING else v)
     return out
 
