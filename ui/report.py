@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from engine.metrics import registry
 from engine.request import BacktestRequest
 from engine.sim.result import BacktestResult
 from engine.store.workspace import artifacts_dir
@@ -42,6 +43,39 @@ def metrics_frame(result: BacktestResult) -> pd.DataFrame:
         },
         index=pd.Index(names, name="metric"),
     )
+
+
+def metrics_html(table: pd.DataFrame) -> str:
+    """A metrics table (rows = metric keys) as HTML: each row named by its registry label (unit included) with
+    the definition as hover text, values in the registry's format (% for fractions, currency to 2 decimals),
+    empty cells for missing values."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    rows = []
+    for key, values in table.iterrows():
+        name = str(key)
+        cells = "".join(
+            f"<td>{html.escape(registry.format_value(name, v, missing='', ratio_digits=4))}</td>" for v in values
+        )
+        title = html.escape(registry.definition(name), quote=True)
+        rows.append(f"<tr><th title='{title}'>{html.escape(registry.label(name))}</th>{cells}</tr>")
+    return f"<table class='metrics'><thead><tr><th>Metric</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _trade_formats(trades: pd.DataFrame) -> dict[str, Any]:
+    """Per-column text of the trade list: P&L in currency to 2 decimals, returns in %, other numbers to 4."""
+
+    def text(spec: str) -> Any:
+        return lambda v: "" if v is None or pd.isna(v) else format(v, spec)
+
+    out: dict[str, Any] = {}
+    for col in trades.columns:
+        if col == "pnl":
+            out[col] = text(",.2f")
+        elif col == "return":
+            out[col] = text(".2%")
+        elif pd.api.types.is_float_dtype(trades[col]):
+            out[col] = text(",.4f")
+    return out
 
 
 def report_figures(result: BacktestResult) -> dict[str, go.Figure]:
@@ -76,7 +110,7 @@ def build_report_html(
         f"<p class='sub'>{html.escape(result.strategy)} on {html.escape(', '.join(result.symbols))}, {span}; "
         f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC</p>",
         "<h2>Metrics</h2>",
-        metrics_frame(result).to_html(float_format=lambda v: f"{v:,.4f}", na_rep="", border=0),
+        metrics_html(metrics_frame(result)),
         "<h2>Configuration</h2>",
         f"<pre>{html.escape(json.dumps(request.to_dict(), indent=2, default=str))}</pre>",
     ]
@@ -92,7 +126,7 @@ def build_report_html(
     parts.append(f"<h2>Trades ({len(trades)})</h2>")
     if len(trades) > MAX_TRADES:
         parts.append(f"<p class='sub'>first {MAX_TRADES} shown</p>")
-    parts.append(trades.head(MAX_TRADES).to_html(index=False, border=0, float_format=lambda v: f"{v:,.4f}"))
+    parts.append(trades.head(MAX_TRADES).to_html(index=False, border=0, formatters=_trade_formats(trades)))
     parts.append("</body></html>")
     return "".join(parts)
 
