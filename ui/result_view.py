@@ -16,7 +16,7 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.metrics import registry
 from engine.store.runs import StoredRun
-from ui import analytics, charts, charts_price, data_cache, tables
+from ui import analytics, charts, data_cache, figure_theme, price_view, tables
 from ui.report import metrics_frame, write_report
 
 TABS = (
@@ -134,7 +134,7 @@ def runs_table(runs: pd.DataFrame, columns: Sequence[str], key: str) -> None:
 
 
 def _chart(fig: Any, key: str) -> None:
-    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
+    figure_theme.plotly_chart(fig, key, PLOTLY_CONFIG)  # in the viewer's dark or light theme
 
 
 def _bars(run: StoredRun):
@@ -176,17 +176,14 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
     bench_returns = bench.pct_change().fillna(0.0) if bench is not None else None
     with t["Overview"]:
         if t["Overview"].open:
-            left, right = st.columns([3, 2])
-            with left:
-                log = st.toggle("Log scale", key=f"{key}_log")
-                _chart(
-                    charts.equity_figure(
-                        res.equity, bench, log=log, benchmark_name=str(bench.name) if bench is not None else "Benchmark"
-                    ),
-                    f"{key}_equity",
-                )
-            with right:
-                metrics_table(metrics_frame(res), key=f"{key}_metrics", height=560)
+            log = st.toggle("Log scale", key=f"{key}_log")
+            _chart(  # the full width of the page; the metrics table below it
+                charts.equity_figure(
+                    res.equity, bench, log=log, benchmark_name=str(bench.name) if bench is not None else "Benchmark"
+                ),
+                f"{key}_equity",
+            )
+            metrics_table(metrics_frame(res), key=f"{key}_metrics", height=560)
             st.caption(
                 f"Annualized metrics use {res.config.periods_per_year:g} bars a year; the benchmark is "
                 f"buy-and-hold of {res.config.benchmark or res.symbols[0]}."
@@ -198,19 +195,7 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
         if t["Prices & trades"].open:
             data = _bars(run)
             if data is not None:
-                sym = st.selectbox("Symbol", data.symbols, key=f"{key}_sym")
-                bars = pd.DataFrame({f: data.field(f)[sym] for f in ("open", "high", "low", "close", "volume")})
-                trades = res.trades[res.trades["symbol"].astype(str) == sym]
-                risk = res.config.risk
-                stops = {
-                    "stop_loss": risk.stop_loss,
-                    "take_profit": risk.take_profit,
-                    "trailing_stop": risk.trailing_stop,
-                }
-                _chart(
-                    charts_price.price_figure(bars, sym, trades, stops, entry_at_open=res.config.fill == "next_open"),
-                    f"{key}_price",
-                )
+                price_view.show_prices(run, data, key, PLOTLY_CONFIG)
     with t["Calendar"]:
         if t["Calendar"].open:
             _chart(charts.monthly_heatmap_figure(res.returns), f"{key}_monthly")

@@ -1,7 +1,8 @@
 """The shared look of every IvyBT figure: fixed colours (the strategy, the benchmark, gains and losses look the
 same on every page, in the HTML report and in batch artifacts) and the layout rows above the plot.
 
-Backgrounds are transparent and no template is forced, so Streamlit's light and dark themes both apply.
+Backgrounds are transparent; `themed` gives a figure the Plotly template of the viewer's theme (dark or light,
+as Streamlit reports it), so text, axes and grid read well on either background.
 """
 
 from __future__ import annotations
@@ -44,6 +45,21 @@ def layout(fig: go.Figure, title: str | None = None, height: int = 420, hovermod
     )
     fig.update_xaxes(gridcolor=GRID, zeroline=False)
     fig.update_yaxes(gridcolor=GRID, zeroline=False)
+    return fig
+
+
+THEMES = {"light": "plotly_white", "dark": "plotly_dark"}
+"""Streamlit's theme type -> the Plotly template drawn with it."""
+
+
+def themed(fig: go.Figure, theme: str | None) -> go.Figure:
+    """`fig` with the template of `theme` ("dark" or "light"; None leaves it as it is), backgrounds kept
+    transparent so the page's own background shows through."""
+    if theme is None:
+        return fig
+    if theme not in THEMES:
+        raise ValueError(f"theme must be one of {sorted(THEMES)}, got {theme!r}")
+    fig.update_layout(template=THEMES[theme], paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
     return fig
 
 
