@@ -12,6 +12,10 @@ import plotly.graph_objects as go
 from ui.charts import BENCHMARK, LOSS, STRATEGY, _layout, color_for
 
 PERCENTILES = (5, 25, 50, 75, 95)
+#: The fan chart's x-axis title per kind of step (MonteCarloResult.summary["step_unit"]).
+STEP_AXIS = {"trade": "trades", "bar": "bars (trading days for daily data)"}
+#: Vertical distance between two labelled lines' labels, as a fraction of the plot height.
+LABEL_STEP = 0.09
 
 
 # -------------------------------------------------------------------------------------------- Monte Carlo
@@ -35,9 +39,11 @@ def montecarlo_fan_figure(
     percentiles: Sequence[float] = PERCENTILES,
     sample_paths: int = 0,
     seed: int = 0,
+    step_unit: str | None = None,
 ) -> go.Figure:
     """Fan chart: the outer and inner percentile bands of simulated equity per step, the median, and
-    optionally the original equity and a few sample paths (x = step, i.e. trade or bar number)."""
+    optionally the original equity and a few sample paths. x = the number of steps taken: trades or bars
+    (`step_unit` "trade" or "bar", from the result's summary); "trades or bars" when not given."""
     bands = fan_bands(paths, percentiles)
     steps = np.arange(len(bands))
     q = list(bands.columns)
@@ -107,7 +113,7 @@ def montecarlo_fan_figure(
             )
         )
     _layout(fig, f"Monte Carlo equity: {len(paths):,} simulations", height=440)
-    fig.update_xaxes(title_text="step")
+    fig.update_xaxes(title_text=STEP_AXIS.get(step_unit or "", "trades or bars"))
     fig.update_yaxes(title_text="equity", tickformat=",.0f")
     return fig
 
@@ -122,7 +128,8 @@ def distribution_figure(
     nbins: int = 50,
 ) -> go.Figure:
     """Histogram of one simulated quantity (final equity or max drawdown), with labelled vertical lines at
-    `marks` (e.g. p5, median, original) and a red line at `threshold` (e.g. the loss limit)."""
+    `marks` (e.g. p5, median, original) and a red line at `threshold` (e.g. the loss limit). Each line's label
+    sits on its own row at the top of the plot, so labels of lines close together do not overlap."""
     v = np.asarray(values, dtype="float64")
     v = v[np.isfinite(v)]
     fig = go.Figure(
@@ -135,19 +142,24 @@ def distribution_figure(
             hovertemplate=("%{x:.1%}" if percent else "%{x:,.0f}") + ": %{y}<extra></extra>",
         )
     )
-    for i, (label, x) in enumerate((marks or {}).items()):
-        fig.add_vline(
-            x=float(x),
-            line=dict(color=color_for(i + 1), width=2, dash="dash"),
-            annotation_text=label,
-            annotation_position="top",
-        )
+    lines = [
+        (label, x, color_for(i + 1), "dash") for i, (label, x) in enumerate((marks or {}).items()) if x is not None
+    ]
     if threshold is not None:
-        fig.add_vline(
-            x=float(threshold),
-            line=dict(color=LOSS, width=2),
-            annotation_text="threshold",
-            annotation_position="bottom right",
+        lines.append(("threshold", threshold, LOSS, "solid"))
+    for row, (label, x, color, dash) in enumerate(lines):
+        fig.add_vline(x=float(x), line=dict(color=color, width=2, dash=dash))
+        fig.add_annotation(
+            x=float(x),
+            y=1.0 - LABEL_STEP * row,
+            xref="x",
+            yref="paper",
+            text=label,
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font=dict(color=color, size=11),
+            bgcolor="rgba(255,255,255,0.75)",
         )
     _layout(fig, title, height=340, hovermode="closest")
     fig.update_xaxes(title_text=x_title, tickformat=".0%" if percent else ",.0f")

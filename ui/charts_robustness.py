@@ -21,6 +21,9 @@ from ui.charts import BENCHMARK, GAIN, LOSS, NEUTRAL, STRATEGY, _layout, _range_
 AGGREGATES = ("mean", "max", "min", "median")
 DIVERGING = [[0.0, LOSS], [0.5, "#f5f5f5"], [1.0, GAIN]]
 SEQUENTIAL = "Viridis"
+#: Most columns a heatmap prints its values in: beyond it the numbers of neighbouring cells run into each other
+#: (the values stay in the hover text).
+MAX_TEXT_COLUMNS = 12
 
 
 # ----------------------------------------------------------------------------------------------- ranked table
@@ -141,11 +144,13 @@ def param_heatmap_figure(
     maximize: bool = True,
     param_names: Sequence[str] = (),
 ) -> go.Figure:
-    """Heatmap of `value` over parameters x and y (see `heatmap_matrix`), values printed in the cells and the
-    best cell outlined. `param_names` (all optimized parameters) only labels which ones were aggregated."""
+    """Heatmap of `value` over parameters x and y (see `heatmap_matrix`), the best cell outlined, values printed
+    in the cells when there are at most MAX_TEXT_COLUMNS columns (else in the hover text only, as printed they
+    would overlap). `param_names` (all optimized parameters) only labels which ones were aggregated."""
     m = heatmap_matrix(table, x, y, value, fixed, agg)
     z = m.to_numpy()
-    text = [["" if np.isnan(v) else f"{v:.3g}" for v in row] for row in z]
+    printed = len(m.columns) <= MAX_TEXT_COLUMNS
+    text = [["" if np.isnan(v) or not printed else f"{v:.3g}" for v in row] for row in z]
     fig = go.Figure(
         go.Heatmap(
             z=z,

@@ -28,6 +28,7 @@ from ui.optimize_view import (
     show_scorecard,
     show_universe,
 )
+from ui.result_view import format_params
 from ui.run_control import controlled, pop_cancelled
 from ui.state import run_store
 
@@ -139,6 +140,6 @@ def scorecard_tab(
         st.info("Pick a parameter set and press **Build scorecard**.")
         return
     card, used, run_id = stored
-    st.caption(f"Parameter set: {used}")
+    st.caption(f"Parameter set: {format_params(used)}")
     show_scorecard(card)
     saved_caption(run_id, "scorecard")

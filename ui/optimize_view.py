@@ -23,7 +23,7 @@ from engine.store.jsonable import plain
 from engine.store.presets import Preset, save_preset
 from ui import charts, charts_montecarlo, charts_scorecard
 from ui import charts_robustness as cr
-from ui.result_view import PLOTLY_CONFIG, format_metric, number_column
+from ui.result_view import PLOTLY_CONFIG, format_metric, format_params, number_column
 from ui.state import run_store
 
 P = "opt"
@@ -64,7 +64,9 @@ def _headline(result: OptimizationResult) -> None:
     c3.metric(f"best {spec.objective}", format_metric(spec.objective, best) if best is not None else "n/a")
     c4.metric("search time", f"{result.elapsed:.2f} s")
     if result.best_params:
-        st.success(f"Best set ({'max' if spec.maximize else 'min'} {spec.objective}): {result.best_params}")
+        st.success(
+            f"Best set ({'max' if spec.maximize else 'min'} {spec.objective}): {format_params(result.best_params)}"
+        )
     else:
         st.warning(
             "No parameter set met the constraints (min trades / max drawdown): every row is infeasible. "
@@ -203,7 +205,9 @@ def show_montecarlo(mc: Any, original: pd.Series | None = None) -> None:
     if original is not None and s.get("step_unit") == "bar" and len(original) == mc.paths.shape[1] - 1:
         orig = np.concatenate([[s["initial_cash"]], original.to_numpy()])
     chart(
-        charts_montecarlo.montecarlo_fan_figure(mc.paths, original=orig, sample_paths=20, seed=mc.spec.seed),
+        charts_montecarlo.montecarlo_fan_figure(
+            mc.paths, original=orig, sample_paths=20, seed=mc.spec.seed, step_unit=s.get("step_unit")
+        ),
         f"{P}_mc_fan",
     )
     dist = charts_montecarlo.path_distributions(mc.paths)
@@ -273,9 +277,9 @@ def choose_params(
         feasible = result.table[result.table["feasible"]].head(20)
         for i, (_, row) in enumerate(feasible.iterrows()):
             chosen = {**result.best_params, **{p: plain(row[p]) for p in params}}
-            options[f"#{i + 1} of the optimization: { ({p: chosen[p] for p in params}) }"] = chosen
+            options[f"#{i + 1} of the optimization: {format_params({p: chosen[p] for p in params})}"] = chosen
     form = {**fixed, **{k: v[0] for k, v in ranges.items() if v}}
-    options[f"as in the form: {form}"] = form
+    options[f"as in the form: {format_params(form)}"] = form
     label = st.selectbox("Parameter set", list(options), key=key)
     return options[label]
 

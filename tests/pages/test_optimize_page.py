@@ -4,6 +4,7 @@ or a direct engine call with the same inputs; bad input becomes an st.error, nev
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import numpy as np
@@ -71,7 +72,7 @@ def test_grid_tab_heatmap_equals_single_backtests_and_saves(workspace) -> None:
 
     expected = _single_sharpes()
     best = max(expected, key=expected.get)
-    assert f"'fast': {best[0]}, 'slow': {best[1]}" in at.success[0].value
+    assert f"fast={best[0]}, slow={best[1]}" in at.success[0].value and "{" not in at.success[0].value
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["trials"] == "12" and metrics["best sharpe"] == f"{expected[best]:.3f}"
 
@@ -222,6 +223,7 @@ def test_montecarlo_tab_percentiles_match_the_engine(workspace) -> None:
     _open(at, "Monte Carlo")
     assert_clean(at)
     assert at.selectbox(key="opt_mc_set").value.startswith("#1 of the optimization")
+    assert all("{" not in option for option in at.selectbox(key="opt_mc_set").options)  # "fast=5, slow=50"
     at.number_input(key="opt_mc_n").set_value(300)
     at.number_input(key="opt_mc_seed").set_value(7)
     at.button(key="opt_mc_run").click().run()
@@ -243,6 +245,8 @@ def test_montecarlo_tab_percentiles_match_the_engine(workspace) -> None:
     traces = [chart_traces(c) for c in at.get("plotly_chart")]
     fan = next(t for t in traces if any(tr.get("name") == "median (p50)" for tr in t))
     median = next(tr for tr in fan if tr.get("name") == "median (p50)")
+    fan_chart = next(c for c in at.get("plotly_chart") if "median (p50)" in c.proto.spec)
+    assert json.loads(fan_chart.proto.spec)["layout"]["xaxis"]["title"]["text"].startswith("bars")  # block bootstrap
     np.testing.assert_allclose(median["y"], np.percentile(mc.paths, 50, axis=0), rtol=1e-12)
     hist = [t for t in traces if t[0]["type"] == "histogram"]
     assert len(hist) == 2 and len(hist[0][0]["x"]) == 300
