@@ -17,7 +17,20 @@ from importlib.metadata import entry_points
 from types import ModuleType
 
 from engine import __version__
-from engine.cli import alerts, backtest, batch, catalog, data, optimize, robustness, runs, schedule, tools, workspace
+from engine.cli import (
+    alerts,
+    backtest,
+    batch,
+    catalog,
+    data,
+    optimize,
+    option_pricing,
+    robustness,
+    runs,
+    schedule,
+    tools,
+    workspace,
+)
 from engine.cli.output import safe
 from engine.cli.parsing import Parser, UsageError
 from engine.errors import EngineError
@@ -34,6 +47,7 @@ COMMANDS: list[ModuleType] = [
     alerts,
     workspace,
     schedule,
+    option_pricing,
 ]
 USER_ERRORS: list[type[BaseException]] = [EngineError, UsageError, OSError]
 """Exception types reported as one line with exit code 2 (front ends may append their own, e.g. BrokerError)."""
