@@ -15,15 +15,15 @@ import streamlit as st
 from engine.batch import validate_text
 from engine.batch.queue import JobQueue
 from engine.errors import EngineError
-from engine.metrics import METRIC_NAMES, registry
+from engine.metrics import METRIC_NAMES
 from engine.ops.schedule import DAYS, MODES, ScheduleStore
 from engine.ops.signals import MARKET_TZ
 from engine.store.presets import list_presets
 from engine.store.workspace import workspace_dir
 from engine.strategies.registry import list_strategies
 from ui import scheduler_view as view
+from ui.scheduler_queue import batch_panel
 from ui.shell import ensure_navigation
-from ui.state import run_store, set_current_run
 
 ensure_navigation()
 st.title("Scheduler")
@@ -97,6 +97,7 @@ with new_tab:
             ],
             hide_index=True,
             key="sched_preview",
+            placeholder=view.BLANK,
         )
     if st.button("Queue batch", type="primary", disabled=batch is None, key="sched_queue"):
         batch_id = queue.submit(batch)
@@ -113,7 +114,12 @@ with ops_tab:
     store = ScheduleStore()
     schedules = store.list()
     if schedules:
-        st.dataframe(view.schedules_table(schedules, datetime.now(UTC)), hide_index=True, key="sched_ops_table")
+        st.dataframe(
+            view.schedules_table(schedules, datetime.now(UTC)),
+            hide_index=True,
+            key="sched_ops_table",
+            placeholder=view.BLANK,
+        )
     else:
         st.info("No schedules yet: add one below.")
     by_id = {sc.id: sc for sc in schedules}
@@ -198,86 +204,4 @@ with queue_tab:
         st.toast(f"Worker started (pid {pid}).")
     c2.caption("Or run `ivybt worker` in a terminal (several at once to use more cores).")
 
-    @st.fragment(run_every="2s")
-    def live_table() -> None:
-        jobs = queue.jobs(batch_id)
-        counts = queue.counts(batch_id)
-        cols = st.columns(5)
-        for col, status in zip(cols, ("queued", "running", "done", "failed", "cancelled")):
-            col.metric(status.capitalize(), counts[status])
-        st.dataframe(
-            view.jobs_table(jobs),
-            hide_index=True,
-            key="sched_jobs",
-            column_config={
-                "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
-                "duration": st.column_config.NumberColumn("duration (s)", format="%.1f"),
-                "objective": st.column_config.NumberColumn(format="%.4f"),
-            },
-        )
-
-    live_table()
-    jobs = queue.jobs(batch_id)
-    a1, a2, a3 = st.columns(3)
-    open_ids = view.unfinished(jobs)
-    with a1:
-        victim = st.selectbox(
-            "Job to cancel", open_ids, format_func=view.labels(jobs, open_ids).get, key="sched_cancel_pick", index=None
-        )
-        if st.button("Cancel job", disabled=victim is None, key="sched_cancel"):
-            queue.cancel(victim)
-            st.rerun()
-        if st.button("Cancel the whole batch", disabled=not open_ids, key="sched_cancel_batch"):
-            queue.cancel_batch(batch_id)
-            st.rerun()
-    with a2:
-        failed = int((jobs["status"] == "failed").sum())
-        if st.button(f"Retry failed jobs ({failed})", disabled=failed == 0, key="sched_retry"):
-            queue.retry_failed(batch_id)
-            st.rerun()
-    done = jobs[(jobs["status"] == "done") & jobs["run_id"].notna()]  # a daily-ops job saves no run
-    with a3:
-        pick = st.selectbox(
-            "Open the result of",
-            list(done["run_id"]),
-            index=None,
-            key="sched_open_pick",
-            format_func=dict(zip(done["run_id"], done["name"])).get,
-        )
-        if st.button("Open result", disabled=pick is None, key="sched_open"):
-            set_current_run(pick)
-            st.switch_page("pages/backtest.py")
-    errors = jobs[jobs["status"] == "failed"]
-    for job in errors.itertuples():
-        with st.expander(f"Error of {job.name}: {job.error}"):
-            st.code(job.traceback or job.error, language="text")
-
-    st.subheader("Batch summary")
-    table = view.summary_table(jobs, queue.summaries(batch_id))
-    if table.empty:
-        st.info("No finished job yet.")
-        st.stop()
-    best = view.best_job(jobs)
-    if best is not None:
-        better = "higher" if bool(best.get("maximize", 1)) else "lower"
-        st.success(
-            f"Best job: **{best['name']}** with {best['objective_name']} = {best['objective']:.4f} "
-            f"({better} is better; run {best['run_id']})."
-        )
-    st.dataframe(
-        table,
-        key="sched_summary",
-        column_config={
-            c: st.column_config.NumberColumn(format="percent") for c in registry.percent_keys(table.columns)
-        },
-    )
-    st.plotly_chart(view.objective_figure(table), key="sched_objective_chart")
-    store = run_store()
-    curves = {}
-    for job in done.itertuples():
-        try:
-            curves[job.name] = store.load(job.run_id).result.equity
-        except EngineError as e:  # the run was deleted from the Runs page meanwhile
-            st.caption(f"{job.name}: {e}")
-    if curves:
-        st.plotly_chart(view.equity_comparison(curves), key="sched_equity_chart")
+    batch_panel(queue, batch_id)

@@ -10,6 +10,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time
 from pathlib import Path
@@ -58,14 +59,10 @@ matrix:
   symbols: [[QQQ], [GLD, TLT]]
 """
 
-STATUS_ICONS = {
-    "queued": "⏳ queued",
-    "waiting": "🕓 waiting",
-    "running": "▶️ running",
-    "done": "✅ done",
-    "failed": "❌ failed",
-    "cancelled": "⛔ cancelled",
-}
+POLL_EVERY = "2s"
+"""How often the Queue tab rereads the jobs while one of the shown batch is queued or running."""
+BLANK = "—"
+"""What an empty table cell shows (st.dataframe's placeholder; Streamlit writes the word "None" otherwise)."""
 TABLE_COLUMNS = [
     "name",
     "kind",
@@ -114,13 +111,13 @@ def form_yaml(
 
 
 def jobs_table(jobs: pd.DataFrame) -> pd.DataFrame:
-    """The queue's jobs for display: status with an icon ("waiting" for a claimed job no process has started
-    yet), progress 0..100 %, duration in seconds."""
+    """The queue's jobs for display: status as plain text ("waiting" for a claimed job no process has started yet;
+    no emoji: a plain Debian box has no emoji font and draws boxes), progress 0..100 %, duration in seconds."""
     if jobs.empty:
         return pd.DataFrame(columns=TABLE_COLUMNS)
     out = jobs.copy()
     state = out["state"] if "state" in out.columns else out["status"]
-    out["status"] = state.map(lambda s: STATUS_ICONS.get(s, s))
+    out["status"] = state
     out["progress"] = (100.0 * out["progress"].astype("float64")).round(0)
     out["duration"] = out["duration"].astype("float64").round(1)
     out["error"] = out["error"].fillna(out["message"]).fillna("")
@@ -215,7 +212,18 @@ def equity_comparison(curves: Mapping[str, pd.Series]) -> go.Figure:
 
 
 def unfinished(jobs: pd.DataFrame) -> list[str]:
+    """Ids of the jobs still to run or running (queued or running)."""
     return list(jobs.loc[jobs["status"].isin(["queued", "running"]), "id"])
+
+
+def poll_interval(jobs: pd.DataFrame) -> str | None:
+    """How often the page rereads `jobs`: POLL_EVERY while one is unfinished, None (no polling) otherwise."""
+    return POLL_EVERY if unfinished(jobs) else None
+
+
+def done_with_run(jobs: pd.DataFrame) -> pd.DataFrame:
+    """The done jobs that saved a run (a daily-ops job saves none): the results the page can open."""
+    return jobs[(jobs["status"] == "done") & jobs["run_id"].notna()]
 
 
 def labels(jobs: pd.DataFrame, ids: Iterable[str]) -> dict[str, str]:
@@ -259,7 +267,10 @@ def save_schedule(preset: str, broker: str, at: time, tz: str, mode: str, schedu
 
 
 def start_background_worker(home: str | Path) -> int:
-    """Launch `ivybt worker --exit-when-empty` as a detached process for workspace `home`; returns its pid."""
+    """Launch `ivybt worker --exit-when-empty` as a detached process for workspace `home`; returns its pid.
+
+    A thread waits for it, so when it ends the app reaps it at once (without, it stayed a zombie child of the
+    app until the next subprocess call happened to collect it)."""
 
     env = {**os.environ, "IVYBT_HOME": str(home)}
     proc = subprocess.Popen(
@@ -270,6 +281,7 @@ def start_background_worker(home: str | Path) -> int:
         start_new_session=True,
         cwd=Path(__file__).resolve().parents[1],
     )
+    threading.Thread(target=proc.wait, name=f"reap-worker-{proc.pid}", daemon=True).start()
     return proc.pid
 
 
