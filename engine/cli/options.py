@@ -183,7 +183,11 @@ def add_sizing_options(parser: argparse.ArgumentParser) -> None:
     units.add_argument(
         "--fractional", dest="fractional", action="store_const", const=True, help="trade fractional units (the default)"
     )
-    sizing.add_argument("--benchmark", metavar="SYM", help="benchmark symbol (default: the first symbol)")
+    sizing.add_argument(
+        "--benchmark",
+        metavar="SYM",
+        help="benchmark: a symbol or equal_weight (default: SPY, else an equal weight of the symbols)",
+    )
     sizing.add_argument("--periods-per-year", type=float, help="bars per year for annualization (default 252)")
     parser.set_defaults(fractional=None)
 

@@ -117,10 +117,11 @@ class BollingerRsi(Strategy):
     def plot_series(self, data: MarketData) -> dict[str, PlotSeries]:
         """The three Bollinger bands on the price axis; the RSI and its entry threshold in an RSI panel."""
         p = self.params
-        bands = {
-            f"BB {name}": PlotSeries(per_symbol(data, lambda bars, col=col: self._bands(bars["close"])[col]))
-            for col, name in enumerate(("lower", "middle", "upper"))
-        }
+
+        def band(col: int) -> PlotSeries:
+            return PlotSeries(per_symbol(data, lambda bars: self._bands(bars["close"])[col]))
+
+        bands = {f"BB {name}": band(col) for col, name in enumerate(("lower", "middle", "upper"))}
         return {**bands, **rsi_lines(data, p.rsi_length, {f"enter below {p.rsi_lower:g}": p.rsi_lower})}
 
     def target_weights(self, data: MarketData) -> pd.DataFrame:
