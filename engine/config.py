@@ -31,9 +31,33 @@ Fraction = Annotated[StrictFloat, Field(gt=0, le=1)]
 """A fraction of the entry price (0.05 = 5%)."""
 LosingStreak = Annotated[StrictInt, Field(ge=1, le=1000)]
 """Losing trades in a row before trading stops: the backtest overlay's and the live risk rule's one bound."""
+DEFAULT_BENCHMARK = "SPY"
+"""The benchmark of a run that names none: buy-and-hold of SPY when the data source has it, else an equal weight
+of the run's own symbols (`EQUAL_WEIGHT`)."""
+EQUAL_WEIGHT = "equal_weight"
+"""The benchmark value for an equal-weight buy-and-hold of the run's symbols (1/N each from its first bar)."""
+
+
+def _benchmark_choice(value: Any) -> Any:
+    """A benchmark as given (a symbol in any case, "equal_weight" / "EQUAL_WEIGHT", blank = the default) ->
+    an upper-case symbol, EQUAL_WEIGHT or None; anything else passes through for pydantic to reject."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    return EQUAL_WEIGHT if text.lower() == EQUAL_WEIGHT else text.upper()
+
+
+Benchmark = Annotated[StrictStr | None, BeforeValidator(_benchmark_choice)]
+"""What a run is measured against: a symbol (traded or not), EQUAL_WEIGHT, or None for DEFAULT_BENCHMARK."""
 DEFAULT_START = "2010-01-01"
 """The start date the app's forms (Backtest, Optimize) propose on a first visit: one default for both, so a
 backtest and an optimization of the same settings cover the same bars unless someone changes it."""
+CONFIRM_SETS = 20_000
+"""A research run of more parameter sets than this asks for confirmation first (Optimize page)."""
+CONFIRM_SECONDS = 60.0
+"""A research run estimated to take longer than this (seconds) asks for confirmation first (Optimize page)."""
 
 
 @validated("costs")
@@ -82,7 +106,10 @@ class BacktestConfig:
         weight drifted by no more than `drift_threshold` (absolute weight).
     cash_rate: annual rate earned (or paid, if negative cash) on cash, compounded per bar.
     periods_per_year: bars per year, used for annualization (252 for daily equity bars).
-    benchmark: symbol whose buy-and-hold equity is reported beside the strategy (None = first symbol).
+    benchmark: what the strategy is measured against (its buy-and-hold equity beside the strategy's, and the
+        beta, alpha, tracking error, information ratio and captures): a symbol, EQUAL_WEIGHT (1/N of the run's
+        symbols, bought at each one's first bar and held), or None = DEFAULT_BENCHMARK (SPY when the data has
+        it, else EQUAL_WEIGHT).
     max_consecutive_losses: stop trading after this many losing trades in a row, as the live risk rule does
         (engine.sim.overlays; bounds as engine.ops.risk.RiskLimits'); None = off, the default in backtests.
     costs / risk: given as `Costs` / `Risk` or as mappings of their fields (None = the defaults).
@@ -97,7 +124,7 @@ class BacktestConfig:
     drift_threshold: Annotated[StrictFloat, Field(ge=0, le=10)] = 0.0
     cash_rate: Annotated[StrictFloat, Field(ge=-1, le=1)] = 0.0
     periods_per_year: Annotated[StrictFloat, Field(gt=0, le=1e7)] = 252.0
-    benchmark: StrictStr | None = None
+    benchmark: Benchmark = None
     max_consecutive_losses: LosingStreak | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -6,17 +6,19 @@ flags, a preset or YAML, then call `run_request`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import date
 from typing import Annotated, Any
 
+import pandas as pd
 from pydantic import BeforeValidator, Field, StrictStr
 from pydantic.dataclasses import dataclass
 
-from engine.config import NONE_IS_DEFAULT, BacktestConfig
+from engine.config import DEFAULT_BENCHMARK, EQUAL_WEIGHT, NONE_IS_DEFAULT, BacktestConfig
 from engine.data import get_source, load_market_data
 from engine.data.gaps import gap_warnings
+from engine.data.sources import DataSource
 from engine.errors import ConfigError, DataError
 from engine.sim.result import BacktestResult
 from engine.sim.simulate import run_backtest
@@ -85,15 +87,27 @@ class BacktestRequest:
         return replace(self, **changes)
 
 
+def untraded_benchmark(choice: str | None, symbols: Sequence[str], source: DataSource) -> pd.Series | None:
+    """The closes of a benchmark symbol the run does not trade (loaded whole, never traded), or None when the
+    benchmark is among `symbols` or an equal weight. No benchmark named (None) means DEFAULT_BENCHMARK when
+    `source` has it; without it the run falls back to an equal weight of its symbols."""
+    wanted = DEFAULT_BENCHMARK if choice is None else choice
+    if wanted == EQUAL_WEIGHT or wanted in symbols:
+        return None
+    try:
+        return load_market_data([wanted], source=source).close[wanted]
+    except DataError:
+        if choice is None:
+            return None  # no SPY in this source: the equal weight of the run's symbols
+        raise
+
+
 def run_request(request: BacktestRequest) -> BacktestResult:
     """Load the data, build the strategy, run the backtest. Raises EngineError subclasses on bad input."""
     strategy = create_strategy(request.strategy, request.params)
     source = get_source(request.data_source)
     data = load_market_data(list(request.symbols), request.start, request.end, source)
-    bench = request.config.benchmark
-    bench_close = None
-    if bench and bench not in data.symbols:  # an untraded benchmark: its closes only, never traded
-        bench_close = load_market_data([bench], source=source).close[bench]
+    bench_close = untraded_benchmark(request.config.benchmark, data.symbols, source)
     result = run_backtest(data, strategy, request.config, benchmark_close=bench_close)
     result.warnings.extend(gap_warnings(data))  # a hole in a symbol's data: said in the result, CLI and page
     return result

@@ -13,12 +13,26 @@ from typing import Any
 
 import streamlit as st
 
-from engine.config import DEFAULT_START, FILLS, OPTIMISTIC_FILL_LABEL, REBALANCES, BacktestConfig, Costs, Risk
+from engine.config import (
+    DEFAULT_BENCHMARK,
+    DEFAULT_START,
+    EQUAL_WEIGHT,
+    FILLS,
+    OPTIMISTIC_FILL_LABEL,
+    REBALANCES,
+    BacktestConfig,
+    Costs,
+    Risk,
+)
 from engine.request import BacktestRequest
 from ui.widgets import param_key, seed
 
 P = "bt"
-FIRST_SYMBOL = "(first symbol)"
+DEFAULT_BENCH = "(default)"
+BENCH_LABELS = {
+    DEFAULT_BENCH: f"{DEFAULT_BENCHMARK} (default; equal weight when the data has no {DEFAULT_BENCHMARK})",
+    EQUAL_WEIGHT: "Equal weight of the run's symbols",
+}
 FILL_LABELS = {
     "next_open": "next_open: next bar's open (default)",
     "next_close": "next_close: next bar's close",
@@ -41,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
     f"{P}_take_profit": 0.0,
     f"{P}_trailing": 0.0,
     f"{P}_max_losses": 0,
-    f"{P}_benchmark": FIRST_SYMBOL,
+    f"{P}_benchmark": DEFAULT_BENCH,
 }
 
 
@@ -84,7 +98,7 @@ def fill_state(state: MutableMapping[str, Any], request: BacktestRequest, availa
         f"{P}_take_profit": _pct(cfg.risk.take_profit),
         f"{P}_trailing": _pct(cfg.risk.trailing_stop),
         f"{P}_max_losses": int(cfg.max_consecutive_losses or 0),
-        f"{P}_benchmark": cfg.benchmark if cfg.benchmark in available else FIRST_SYMBOL,
+        f"{P}_benchmark": cfg.benchmark if cfg.benchmark in (EQUAL_WEIGHT, *available) else DEFAULT_BENCH,
     }
     state.update(values)
     for name, value in request.params.items():
@@ -94,7 +108,11 @@ def fill_state(state: MutableMapping[str, Any], request: BacktestRequest, availa
 def data_inputs(available: Sequence[str]) -> None:
     """Symbols and date range (inside the form)."""
     st.multiselect(
-        "Symbols", list(available), key=f"{P}_symbols", help="Bundled sample plus anything imported into the workspace."
+        "Symbols",
+        list(available),
+        key=f"{P}_symbols",
+        accept_new_options=True,  # a ticker we do not have is typed, and the run names where it was looked for
+        help="Bundled sample plus anything imported into the workspace (Data page: Update data fetches new tickers).",
     )
     c1, c2 = st.columns(2)
     c1.date_input(
@@ -150,9 +168,11 @@ def config_inputs(available: Sequence[str]) -> None:
         c3.number_input("Trailing stop % (0 = off)", min_value=0.0, max_value=100.0, step=1.0, key=f"{P}_trailing")
         c4.selectbox(
             "Benchmark",
-            [FIRST_SYMBOL, *available],
+            [DEFAULT_BENCH, EQUAL_WEIGHT, *available],
             key=f"{P}_benchmark",
-            help="Buy-and-hold of this symbol is shown beside the strategy.",
+            format_func=lambda v: BENCH_LABELS.get(v, v),
+            help="Buy-and-hold of this benchmark is shown beside the strategy; beta, alpha, tracking error, "
+            "information ratio and up/down capture are measured against it.",
         )
         c1, _, _, _ = st.columns(4)
         c1.number_input(
@@ -193,7 +213,7 @@ def build_request(state: Mapping[str, Any], params: Mapping[str, Any]) -> Backte
         fractional=g(f"{P}_sizing") == "fractional",
         rebalance=g(f"{P}_rebalance"),
         drift_threshold=float(g(f"{P}_drift")),
-        benchmark=None if bench in (None, FIRST_SYMBOL) else bench,
+        benchmark=None if bench in (None, DEFAULT_BENCH) else bench,
         max_consecutive_losses=int(g(f"{P}_max_losses") or 0) or None,
     )
     return BacktestRequest(

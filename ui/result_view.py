@@ -15,6 +15,7 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.metrics import registry
+from engine.sim.benchmark import benchmark_label
 from engine.store.runs import StoredRun
 from ui import analytics, charts, data_cache, figure_theme, price_view, tables
 from ui.report import metrics_frame, write_report
@@ -185,8 +186,8 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
             )
             metrics_table(metrics_frame(res), key=f"{key}_metrics", height=560)
             st.caption(
-                f"Annualized metrics use {res.config.periods_per_year:g} bars a year; the benchmark is "
-                f"buy-and-hold of {res.config.benchmark or res.symbols[0]}."
+                f"Annualized metrics use {res.config.periods_per_year:g} bars a year; benchmark: "
+                f"{benchmark_label(bench) or 'none'} (bought at the start and held)."
             )
     with t["Drawdown"]:
         if t["Drawdown"].open:

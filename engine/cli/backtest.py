@@ -12,6 +12,7 @@ from engine.cli.parsing import parse_params, read_yaml_mapping, split_symbols, t
 from engine.config import BacktestConfig
 from engine.errors import ConfigError
 from engine.request import BacktestRequest, run_request
+from engine.sim.benchmark import benchmark_label
 from engine.store.presets import Preset, load_preset, save_preset
 from engine.store.reproduce import reproducibility_key
 from engine.store.runs import RunStore
@@ -137,8 +138,7 @@ def run(args: argparse.Namespace) -> int:
     )
     columns = {"strategy": result.metrics}
     if result.benchmark_metrics:
-        bench = request.config.benchmark or request.symbols[0]
-        columns[f"benchmark ({bench} buy & hold)"] = result.benchmark_metrics
+        columns[f"benchmark ({benchmark_label(result.benchmark)} buy & hold)"] = result.benchmark_metrics
     print(metrics_text(columns))
     if "fill_note" in out:
         print(f"note: fill=same_close is {SAME_CLOSE_NOTE}; not a tradable result")

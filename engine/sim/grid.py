@@ -23,6 +23,7 @@ from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import metrics_table
+from engine.sim.benchmark import resolve_benchmark
 from engine.sim.kernels import simulate_kernel
 from engine.sim.simulate import benchmark_values, kernel_settings, loss_stop, rebalance_mask, stop_arrays
 from engine.sim.trades import trade_records
@@ -127,7 +128,7 @@ def run_grid(
 
     _run_parallel(one, K, workers, progress, should_stop)
     trades = np.concatenate(trade_parts) if K else np.empty((0, 3))
-    bench = benchmark_values(data, config.benchmark or data.symbols[0], config.initial_cash)
+    bench = benchmark_values(data, resolve_benchmark(config.benchmark, data.symbols), config.initial_cash)
     bench_returns = np.concatenate(([bench[0] / config.initial_cash], bench[1:] / bench[:-1])) - 1.0
     table = metrics_table(
         equity.T,

@@ -16,13 +16,13 @@ from engine import metrics as metrics_mod
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError, StrategyError
+from engine.sim.benchmark import SERIES_PREFIX, benchmark_curve, benchmark_name, buy_and_hold_values, resolve_benchmark
 from engine.sim.kernels import FILL_MODES, REASONS, simulate_kernel
 from engine.sim.overlays import KernelOutputs, TradingStop, stop_after_losses
 from engine.sim.result import FILL_COLUMNS, BacktestResult, Deferred
 from engine.sim.trades import trade_records, trades_frame
 from engine.strategies.base import Strategy
 from engine.strategies.boundary import call_strategy
-from engine.strategies.common import ffill
 
 STOP_KEYS = ("stop_loss", "take_profit", "trailing_stop")
 
@@ -133,8 +133,9 @@ def run_backtest(
 ) -> BacktestResult:
     """Simulate `strategy` on `data` under `config`.
 
-    The benchmark is `config.benchmark` (or the first symbol) from `data`; a benchmark that is not traded is
-    passed as `benchmark_close` (its closes, aligned to `data.index` here; held over missing bars).
+    The benchmark is `config.benchmark` from `data` (a symbol, or an equal weight of the symbols; None = SPY
+    when loaded, else equal weight: engine.sim.benchmark); a benchmark that is not traded is passed as
+    `benchmark_close` (its closes, aligned to `data.index` here; held over missing bars).
 
     Weights decided at the close of bar t fill at the open of t+1 (default), the close of t+1, or (optimistic,
     for comparison only) the close of t. Equity is marked at every close. See engine.sim.kernels for the order of
@@ -208,8 +209,9 @@ def _wrap(
             benchmark_close.reindex(index).to_numpy(dtype="float64"), config.initial_cash
         )
     else:
-        bench_symbol = config.benchmark or symbols[0]
-        bench_values = benchmark_values(data, bench_symbol, config.initial_cash, close)
+        choice = resolve_benchmark(config.benchmark, symbols)
+        bench_symbol = benchmark_name(choice, symbols)
+        bench_values = benchmark_curve(data, choice, config.initial_cash, close)
     bench_returns = np.empty_like(bench_values)
     bench_returns[0] = bench_values[0] / config.initial_cash - 1.0
     np.divide(bench_values[1:], bench_values[:-1], out=bench_returns[1:])
@@ -267,35 +269,17 @@ def _wrap(
         trades=Deferred(lambda: trades_frame(records, index, symbols)),
         fills=Deferred(fills_frame),
         metrics=metrics,
-        benchmark=Deferred(lambda: pd.Series(bench_values, index=index, name=f"benchmark {bench_symbol}")),
+        benchmark=Deferred(lambda: pd.Series(bench_values, index=index, name=f"{SERIES_PREFIX}{bench_symbol}")),
         benchmark_metrics=Deferred(benchmark_metrics),
         stopped=stopped,
     )
 
 
 def benchmark_values(data: MarketData, symbol: str, initial_cash: float, close: np.ndarray | None = None) -> np.ndarray:
-    """Buy-and-hold equity of `symbol` as an array: initial cash until its first close, then cash x close /
-    first close (held over bars without a close). `close`: the data's (bars, symbols) closes if at hand."""
-    symbols = data.symbols
-    if symbol not in symbols:
-        raise ConfigError(f"benchmark {symbol!r} is not among the loaded symbols {symbols}")
-    column = symbols.index(symbol)
-    return buy_and_hold_values(data.close.to_numpy()[:, column] if close is None else close[:, column], initial_cash)
-
-
-def buy_and_hold_values(close: np.ndarray, initial_cash: float) -> np.ndarray:
-    """Equity of buying at the first close and holding: cash before it, held over NaN closes."""
-    if np.isnan(close).any():
-        close = ffill(close)
-        valid = np.flatnonzero(~np.isnan(close))
-        if len(valid) == 0:
-            return np.full(len(close), float(initial_cash))
-        first = int(valid[0])
-    else:
-        first = 0
-    out = initial_cash * close / close[first]
-    out[:first] = initial_cash
-    return out
+    """Buy-and-hold equity of `symbol` (or EQUAL_WEIGHT of the data's symbols) as an array: initial cash until
+    its first close, then cash x close / first close (held over bars without a close). `close`: the data's
+    (bars, symbols) closes if at hand."""
+    return benchmark_curve(data, symbol, initial_cash, close)
 
 
 def benchmark_equity(data: MarketData, symbol: str, initial_cash: float) -> pd.Series:
