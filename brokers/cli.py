@@ -31,6 +31,7 @@ from brokers.base import BrokerConfigError, BrokerError
 from brokers.cli_desk import quiet_ib as _quiet_ib
 from brokers.cli_desk import register as register_desk
 from brokers.cli_protect import register as register_protect
+from brokers.data_sources import register as register_data_sources
 from brokers.execution import execute_plan
 from brokers.notify import notify_plan
 from brokers.planning import plan_rebalance
@@ -54,6 +55,8 @@ from engine.store.presets import load_preset
 
 USER_ERRORS: list[type[BaseException]] = [BrokerError]
 """Appended to engine.cli.USER_ERRORS: reported as one line with exit code 2."""
+
+register_data_sources()  # alpaca / ibkr as `ivybt data update --source` (engine.data.update_sources)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,4 +1,5 @@
-"""Data: every symbol with its source, range, bars and gaps; a price preview; import, fetch and delete."""
+"""Data: every symbol with its source, range, bars, gaps and age; update from Stooq or a broker; a price preview;
+import, fetch and delete."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import streamlit as st
 
 from engine.data import delete_imported
 from engine.errors import EngineError
+from engine.ops.freshness import add_freshness, expected_session
 from ui import charts_price, data_cache
 from ui.alpaca_fetch import alpaca_fetch_form
+from ui.data_update import update_form
 from ui.shell import ensure_navigation
 from ui.tables import show as show_table
 from ui.widgets import import_from_path, import_uploads
@@ -16,7 +19,7 @@ from ui.widgets import import_from_path, import_uploads
 ensure_navigation()
 
 st.title("Data")
-info = data_cache.symbol_table()
+info = add_freshness(data_cache.symbol_table())
 show_table(
     info,
     hide_index=True,
@@ -26,9 +29,16 @@ show_table(
         "last": st.column_config.DateColumn(format="YYYY-MM-DD"),
         "largest_gap_days": st.column_config.NumberColumn("largest gap (days)", format="%.0f"),
         "gaps": st.column_config.NumberColumn("gaps (> threshold)"),
+        "age_trading_days": st.column_config.NumberColumn("age (trading days)", format="%d"),
     },
 )
-st.caption(f"{len(info)} symbols. Imported symbols (source 'workspace') take precedence over bundled ones.")
+st.caption(
+    f"{len(info)} symbols. Imported symbols (source 'workspace') take precedence over bundled ones. Age: NYSE "
+    f"trading days after the last bar up to the last final session, {expected_session():%Y-%m-%d}."
+)
+
+st.subheader("Update data")
+update_form(list(info["symbol"]), key="data_update", on_update=data_cache.clear)
 if "error" in info.columns:
     for row in info[info["error"].fillna("").astype(str) != ""].itertuples():
         st.warning(f"{row.symbol} ({row.source}) cannot be loaded: {row.error}")

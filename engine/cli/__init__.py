@@ -29,6 +29,7 @@ from engine.cli import (
     runs,
     schedule,
     tools,
+    whatif,
     workspace,
 )
 from engine.cli.output import safe
@@ -48,6 +49,7 @@ COMMANDS: list[ModuleType] = [
     workspace,
     schedule,
     option_pricing,
+    whatif,
 ]
 USER_ERRORS: list[type[BaseException]] = [EngineError, UsageError, OSError]
 """Exception types reported as one line with exit code 2 (front ends may append their own, e.g. BrokerError)."""

@@ -1,23 +1,29 @@
-"""`ivybt data list|show|import`: what market data is available, and importing user files."""
+"""`ivybt data list|show|import|update|freshness`: what market data is available, importing user files, and
+downloading fresh daily bars (Stooq by default, keyless; Alpaca / IBKR when the broker plugin registers them)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 import pandas as pd
 
 from engine.cli.options import add_data_dir, add_json
-from engine.cli.output import frame_text, print_json, table_text
+from engine.cli.output import frame_text, print_json, safe, table_text
+from engine.cli.parsing import split_symbols
 from engine.data import get_source, import_files, symbol_info
 from engine.data.cache import load_cached
 from engine.data.info import GAP_DAYS
+from engine.data.update import SymbolUpdate, update_symbols
+from engine.data.update_sources import DEFAULT_UPDATE_SOURCE
 from engine.errors import ConfigError
+from engine.ops.freshness import expected_session, freshness_table
 from engine.store.jsonable import plain
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="list, inspect or import market data")
-    dsub = p.add_subparsers(dest="data_cmd", required=True, metavar="{list,show,import}")
+    dsub = p.add_subparsers(dest="data_cmd", required=True, metavar="{list,show,import,update,freshness}")
     q = dsub.add_parser("list", help="symbols with source, first/last bar, bars and gaps")
     add_data_dir(q)
     add_json(q)
@@ -32,6 +38,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("paths", nargs="+", metavar="PATH")
     add_json(q)
     q.set_defaults(func=data_import)
+    q = dsub.add_parser(
+        "update",
+        help="download daily bars and merge them into the workspace (default: every symbol, from Stooq)",
+        description=(
+            "Download daily bars for SYMBOLS (space or comma separated; none = every symbol of the default data) "
+            "and merge them into the workspace after validation. Stooq (keyless, IVYBT_STOOQ_URL, "
+            "IVYBT_STOOQ_TIMEOUT) is the default; --source alpaca|ibkr uses a configured broker. When the "
+            "overlapping bars disagree beyond IVYBT_DATA_ADJUST_TOLERANCE (an adjustment changed), the whole "
+            "series is replaced from the source. Exit 0 all updated, 1 some symbol failed (the others are kept), "
+            "2 bad input."
+        ),
+    )
+    q.add_argument("symbols", nargs="*", metavar="SYMBOL")
+    q.add_argument(
+        "--source", default=DEFAULT_UPDATE_SOURCE, help=f"where to download (default {DEFAULT_UPDATE_SOURCE})"
+    )
+    add_json(q)
+    q.set_defaults(func=data_update)
+    q = dsub.add_parser("freshness", help="each symbol's last bar and its age in NYSE trading days")
+    add_data_dir(q)
+    add_json(q)
+    q.set_defaults(func=data_freshness)
 
 
 def data_list(args: argparse.Namespace) -> int:
@@ -107,6 +135,65 @@ def data_import(args: argparse.Namespace) -> int:
             print(f"failed {path}: {error}")
         print(f"{len(report.imported)} imported, {len(report.errors)} failed")
     return 0 if report.ok else 1
+
+
+def data_update(args: argparse.Namespace) -> int:
+    """One line per symbol on stdout; each failure also as one line on stderr; exit 1 if any failed."""
+    results = update_symbols(split_symbols(args.symbols), args.source, progress=None if args.json else _progress)
+    if args.json:
+        print_json({"results": [r.to_dict() for r in results]})
+    else:
+        for r in results:
+            print(safe(_update_line(r)))
+        failed = [r for r in results if not r.ok]
+        print(f"{len(results) - len(failed)} updated, {len(failed)} failed")
+        for r in failed:
+            print(f"ivybt: error: {safe(r.message)}", file=sys.stderr)
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _progress(done: int, total: int, symbol: str) -> None:
+    if symbol and sys.stderr.isatty():
+        print(f"[{done + 1}/{total}] {symbol} ...", file=sys.stderr, flush=True)
+
+
+def _update_line(r: SymbolUpdate) -> str:
+    if not r.ok:
+        return f"failed {r.symbol}: {r.message}"
+    dropped = f", {r.dropped:,} dropped" if r.dropped else ""
+    return (
+        f"{r.action} {r.symbol}: +{r.added:,} bars{dropped}, {r.bars:,} stored, {_day(r.first)} .. {_day(r.last)} "
+        f"from {r.source}: {r.message}"
+    )
+
+
+def data_freshness(args: argparse.Namespace) -> int:
+    table = freshness_table(symbol_info(args.data_dir))
+    expected = expected_session()
+    if args.json:
+        records = [
+            {
+                "symbol": r.symbol,
+                "source": r.source,
+                "last": None if pd.isna(r.last) else _day(r.last),
+                "age_trading_days": None if pd.isna(r.age_trading_days) else int(r.age_trading_days),
+            }
+            for r in table.itertuples()
+        ]
+        print_json({"expected_session": expected.isoformat(), "symbols": records})
+        return 0
+    rows = [
+        [
+            r.symbol,
+            r.source,
+            "" if pd.isna(r.last) else _day(r.last),
+            "" if pd.isna(r.age_trading_days) else r.age_trading_days,
+        ]
+        for r in table.itertuples()
+    ]
+    print(table_text(["symbol", "source", "last bar", "age (trading days)"], rows))
+    print(f"expected last session: {expected.isoformat()} (NYSE); refresh with `ivybt data update`")
+    return 0
 
 
 def _day(ts: object) -> str:

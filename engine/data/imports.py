@@ -73,6 +73,16 @@ def _expand(paths: Iterable[str | Path], report: ImportReport) -> list[Path]:
     return files
 
 
+def check_symbol(symbol: str, where: object) -> str:
+    """`symbol` if it is usable as a symbol and a file name, else DataError naming `where` (a file, or the symbol)."""
+    if not _SYMBOL.match(symbol):
+        raise DataError(
+            f"{where}: {symbol!r} is not a usable symbol (letters, digits and . - _ = ^ only, starting with a "
+            "letter, digit or ^)"
+        )
+    return symbol
+
+
 def _symbol_of(path: Path) -> str:
     symbol = path.stem.strip().upper()
     if not _SYMBOL.match(symbol):
@@ -83,7 +93,11 @@ def _symbol_of(path: Path) -> str:
     return symbol
 
 
-def _save(frame: pd.DataFrame, target: Path) -> None:
+def write_bars(frame: pd.DataFrame, target: Path) -> None:
+    """Write a standard frame to `target` (Parquet) atomically: a temp file in the same folder, then os.replace.
+
+    If anything interrupts the write (an error, Ctrl-C), the temp file is removed and `target` is untouched.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
@@ -116,7 +130,7 @@ def import_files(paths: Iterable[str | Path] | str | Path) -> ImportReport:
             if symbol in seen:
                 raise DataError(f"{path}: symbol {symbol} already imported from {seen[symbol]} in this import")
             frame = read_bars(path)
-            _save(frame, target_dir / f"{symbol}.parquet")
+            write_bars(frame, target_dir / f"{symbol}.parquet")
         except DataError as exc:
             report.errors[str(path)] = str(exc)
             continue

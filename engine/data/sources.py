@@ -55,11 +55,38 @@ class DataSource(Protocol):
         ...
 
 
-def unknown_symbol(symbol: str, available: Sequence[str], where: str) -> DataError:
-    """The error for a symbol a source does not have: close matches and how many symbols exist."""
+GET_SYMBOL_HINT = (
+    "get it with `ivybt data update {symbol}` (or Update data on the Data page), or import a CSV/Parquet file"
+)
+"""How to add a symbol that no source has (the last part of the default source's unknown-symbol error)."""
+
+
+def unknown_symbol(
+    symbol: str, available: Sequence[str], where: str, tried: Sequence[str] = (), fix: str = ""
+) -> DataError:
+    """The error for a symbol a source does not have: close matches and how many symbols exist.
+
+    tried: one description per place that was searched (e.g. "workspace imports /ws/data (2 symbols)"), so a
+    combined source names every source it tried; fix: what to do about it (appended as is).
+    """
     close = difflib.get_close_matches(symbol.upper(), list(available), n=5, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return DataError(f"unknown symbol {symbol!r} in {where} ({len(available)} symbols available){hint}")
+    looked = f"; looked in: {'; '.join(tried)}" if tried else ""
+    todo = f"; {fix}" if fix else ""
+    return DataError(f"unknown symbol {symbol!r} in {where} ({len(available)} symbols available){hint}{looked}{todo}")
+
+
+def describe_source(source: DataSource) -> str:
+    """One phrase naming a source, where it reads from and how many symbols it has (for error messages)."""
+    label = {"workspace": "workspace imports", "bundled": "bundled sample"}.get(source.name, source.name)
+    path = getattr(source, "path", None)
+    try:
+        count = f"{len(source.symbols())} symbols"
+    except DataError as exc:
+        count = f"unreadable: {exc}"
+    if path is None or str(path) in label:
+        return f"{label} ({count})"
+    return f"{label} {path} ({count})"
 
 
 class FolderSource:
@@ -160,7 +187,9 @@ class CombinedSource:
         for s in self.sources:
             if sym in s.symbols():
                 return s
-        raise unknown_symbol(str(symbol), self.symbols(), self.name)
+        tried = [describe_source(s) for s in self.sources]
+        fix = GET_SYMBOL_HINT.format(symbol=sym) if self.name == "default" else ""
+        raise unknown_symbol(str(symbol), self.symbols(), self.name, tried, fix)
 
     def load(self, symbol: str) -> pd.DataFrame:
         return self.source_of(symbol).load(symbol)
