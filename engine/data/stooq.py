@@ -39,6 +39,11 @@ DEFAULT_TIMEOUT = 20.0
 ADJUSTMENT = "split- and dividend-adjusted"
 """What Stooq's daily prices are (volume is split-adjusted only), stated in every update result."""
 
+
+class RateLimitError(DataError):
+    """The source refused to answer more requests for now (the rest of an update is skipped, not asked)."""
+
+
 _CRYPTO = re.compile(r"^[A-Z0-9]+-USD$")
 _SHOWN = 80  # characters of an unexpected answer quoted in the error
 
@@ -99,7 +104,8 @@ def _get(symbol: str, address: str, timeout: float) -> str:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (http/https base URL)
             body = answer.read()
     except urllib.error.HTTPError as exc:
-        raise DataError(f"stooq: {symbol}: HTTP {exc.code} {exc.reason} from {address}") from exc
+        kind = RateLimitError if exc.code == 429 else DataError
+        raise kind(f"stooq: {symbol}: HTTP {exc.code} {exc.reason} from {address}") from exc
     except TimeoutError as exc:
         raise DataError(f"stooq: {symbol}: no answer from {address} within {timeout:g} s ({TIMEOUT_ENV})") from exc
     except urllib.error.URLError as exc:
@@ -119,8 +125,9 @@ def parse_stooq_csv(symbol: str, text: str, address: str) -> pd.DataFrame:
         raise DataError(f"stooq: no data for {symbol} (unknown ticker {stooq_ticker(symbol)!r}?) from {address}")
     if not first.lower().startswith("date,"):
         quoted = " ".join(body.split())[:_SHOWN]
-        what = "rate limit reached" if "limit" in body.lower() else "unexpected answer"
-        raise DataError(f"stooq: {symbol}: {what} from {address}: {quoted!r}")
+        if "limit" in body.lower():
+            raise RateLimitError(f"stooq: {symbol}: rate limit reached from {address}: {quoted!r}")
+        raise DataError(f"stooq: {symbol}: unexpected answer from {address}: {quoted!r}")
     try:
         raw = pd.read_csv(io.StringIO(body), skipinitialspace=True, dtype=str)
     except (pd.errors.ParserError, ValueError) as exc:

@@ -19,6 +19,7 @@ from engine.data.cache import load_cached
 from engine.data.imports import check_symbol, write_bars
 from engine.data.merge import adjust_tolerance, merge_bars
 from engine.data.sources import DataSource, default_source
+from engine.data.stooq import RateLimitError
 from engine.data.update_sources import update_source
 from engine.data.validate import normalize_bars
 from engine.errors import DataError
@@ -129,10 +130,19 @@ def update_symbols(
     opened = spec.open(names, min(firsts) if firsts else None)
     results = []
     try:
+        limited: str | None = None
         for i, sym in enumerate(names):
             if progress is not None:
                 progress(i, len(names), sym)
-            results.append(_update_one(sym, stored[sym], opened, spec.name, spec.adjustment, tolerance, now))
+            if limited is not None:
+                skipped = f"{spec.name}: {sym}: {limited}"
+                results.append(_failed(sym, stored[sym], spec.name, spec.adjustment, skipped))
+                continue
+            try:
+                results.append(_update_one(sym, stored[sym], opened, spec.name, spec.adjustment, tolerance, now))
+            except RateLimitError as exc:
+                results.append(_failed(sym, stored[sym], spec.name, spec.adjustment, " ".join(str(exc).split())))
+                limited = f"not asked: the rate limit was reached at {sym}; retry later"
         if progress is not None:
             progress(len(names), len(names), "")
     finally:
@@ -140,6 +150,13 @@ def update_symbols(
         if close is not None:
             close()
     return results
+
+
+def _failed(sym: str, old: pd.DataFrame | None, name: str, adjustment: str, message: str) -> SymbolUpdate:
+    """An error result: what is stored is untouched (its range is reported)."""
+    first, last = (old.index[0], old.index[-1]) if old is not None and len(old) else (None, None)
+    bars = 0 if old is None else len(old)
+    return SymbolUpdate(sym, name, "error", 0, 0, bars, first, last, message, adjustment)
 
 
 def _update_one(
@@ -151,11 +168,6 @@ def _update_one(
     tolerance: float,
     now: pd.Timestamp | None,
 ) -> SymbolUpdate:
-    def failed(message: str) -> SymbolUpdate:
-        first, last = (old.index[0], old.index[-1]) if old is not None and len(old) else (None, None)
-        bars = 0 if old is None else len(old)
-        return SymbolUpdate(sym, name, "error", 0, 0, bars, first, last, message, adjustment)
-
     try:
         new, unfinished = drop_unfinished(opened.load(sym), now)
         if len(new) == 0:
@@ -164,10 +176,12 @@ def _update_one(
         frame = normalize_bars(merged.frame, origin=f"{sym} (stored + {name})")
         if merged.action != "unchanged":
             write_bars(frame, data_dir() / f"{sym}.parquet")
+    except RateLimitError:
+        raise  # the caller skips the remaining symbols
     except DataError as exc:
-        return failed(" ".join(str(exc).split()))
+        return _failed(sym, old, name, adjustment, " ".join(str(exc).split()))
     except OSError as exc:
-        return failed(f"{sym}: could not save to the workspace: {exc}")
+        return _failed(sym, old, name, adjustment, f"{sym}: could not save to the workspace: {exc}")
     note = merged.note
     if unfinished:
         note += f"; left out {unfinished} bar(s) after {last_final_day(now):%Y-%m-%d} (session not final yet)"

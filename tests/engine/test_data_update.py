@@ -124,15 +124,24 @@ def test_tolerance_setting_decides(stooq, monkeypatch) -> None:
 
 
 def test_one_failure_does_not_stop_the_others_and_a_new_ticker_is_created(stooq, tmp_path) -> None:
-    stooq.limited.add("qqq.us")
+    stooq.status["qqq.us"] = 503
     stooq.series["acme.us"] = NEW_BARS
     out = {r.symbol: r for r in update_symbols(["QQQ", "ACME", "NOPE"])}
-    assert out["QQQ"].action == "error" and "rate limit" in out["QQQ"].message
+    assert out["QQQ"].action == "error" and "HTTP 503" in out["QQQ"].message
     assert out["QQQ"].last == pd.Timestamp("2026-06-09")  # what is stored is untouched
     assert out["NOPE"].action == "error" and out["NOPE"].bars == 0
     assert (out["ACME"].action, out["ACME"].added) == ("created", 3)
     assert WorkspaceSource().symbols() == ["ACME"]
     pd.testing.assert_frame_equal(WorkspaceSource().load("ACME"), _frame_of(NEW_BARS))
+
+
+def test_after_the_rate_limit_the_rest_is_not_asked(stooq) -> None:
+    stooq.limited.add("qqq.us")
+    stooq.series["spy.us"] = NEW_BARS
+    out = update_symbols(["QQQ", "SPY"])
+    assert [(r.symbol, r.action) for r in out] == [("QQQ", "error"), ("SPY", "error")]
+    assert out[1].message == "stooq: SPY: not asked: the rate limit was reached at QQQ; retry later"
+    assert stooq.requests == ["/q/d/l/?s=qqq.us&i=d"]
 
 
 def test_an_interrupted_write_leaves_the_old_file_whole(stooq, monkeypatch, tmp_path) -> None:

@@ -50,7 +50,7 @@ def test_update_exit_codes_and_one_line_errors(home, stooq) -> None:
     assert ok.stderr == ""
 
     stooq.limited.add("qqq.us")
-    bad = run("data", "update", "NOPE,QQQ", "SPY", home=home, url=stooq.url)
+    bad = run("data", "update", "NOPE,SPY", "QQQ", home=home, url=stooq.url)
     assert bad.returncode == 1
     errors = bad.stderr.splitlines()
     assert len(errors) == 2, bad.stderr
