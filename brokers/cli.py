@@ -45,6 +45,7 @@ from brokers.services import (
     reset_paper_account,
     switch_kill_switch,
 )
+from brokers.whatif_positions import register as register_whatif_positions
 from engine.cli.output import print_json, table_text
 from engine.data import load_market_data
 from engine.data.sources import WorkspaceSource
@@ -57,6 +58,7 @@ USER_ERRORS: list[type[BaseException]] = [BrokerError]
 """Appended to engine.cli.USER_ERRORS: reported as one line with exit code 2."""
 
 register_data_sources()  # alpaca / ibkr as `ivybt data update --source` (engine.data.update_sources)
+register_whatif_positions()  # paper / alpaca / ibkr as `ivybt whatif --broker` (engine.whatif.sources)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -3,6 +3,7 @@
     ivybt whatif --positions book.json --scenario gap-down-10
     ivybt whatif --positions book.json --price-shock -0.1 --vol-shock +0.05 --days 7 --grid
     ivybt whatif --positions book.json --beta-shock SPY=-0.2 --vix 15:40 --vol-map history
+    ivybt whatif --broker paper --scenario vol-spike        (the Desk's positions: brokers.whatif_positions)
     ivybt whatif --price-shock=-20% --vol-shock x1.5 --save-scenario my-crash --description "..."
     ivybt whatif --list-scenarios
 
@@ -32,11 +33,13 @@ from engine.whatif import (
 )
 from engine.whatif.repricing import DEFAULT_GRID_PRICES, DEFAULT_GRID_VOLS, PnLGrid, WhatIfResult
 from engine.whatif.scenario import DEFAULT_LOOKBACK, Scenario
+from engine.whatif.sources import source_positions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("whatif", help="P&L of positions under price / vol / time shocks, presets, a price x vol grid")
     p.add_argument("--positions", metavar="FILE", help="JSON list of {symbol, quantity, price, implied_vol, ...}")
+    p.add_argument("--broker", metavar="NAME", help="the positions of a broker account instead (paper, alpaca, ibkr)")
     p.add_argument("--scenario", metavar="NAME", help="a preset or saved scenario (see --list-scenarios)")
     p.add_argument(
         "--price-shock",
@@ -171,13 +174,14 @@ def whatif(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args)
     if args.save_scenario:
         path = save_scenario(scenario, overwrite=args.overwrite)
-        if not args.positions:
+        if not (args.positions or args.broker):
             print_json({"saved": str(path), "scenario": scenario.to_dict()}) if args.json else print(f"saved {path}")
             return 0
-    if not args.positions:
-        raise ConfigError("--positions FILE is required (a JSON list of position records)")
+    if bool(args.positions) == bool(args.broker):
+        raise ConfigError("give --positions FILE (a JSON list of position records) or --broker NAME, one of them")
+    positions = load_positions(args.positions) if args.positions else source_positions(args.broker)
     base = Market(_asof(args.asof), args.rate, args.dividend)
-    holdings = prepare(load_positions(args.positions), base)
+    holdings = prepare(positions, base)
     market = market_for(scenario, holdings, base, args.data_dir)
     result = revalue(holdings, scenario, market)
     grid = None

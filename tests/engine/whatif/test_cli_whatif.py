@@ -85,7 +85,8 @@ def test_save_then_run_by_name_and_list(home: Path, book: Path, capsys: pytest.C
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "--positions FILE is required"),
+        ([], "give --positions FILE (a JSON list of position records) or --broker NAME"),
+        (["--positions", "BOOK", "--broker", "paper"], "or --broker NAME, one of them"),
         (["--positions", "missing.json"], "positions file 'missing.json' not found"),
         (["--positions", "BOOK", "--price-shock", "lots"], "--price-shock 'lots': expected a number"),
         (["--positions", "BOOK", "--price-shock=-150%"], "scenario.price_shock: -1.5 must be > -1"),
