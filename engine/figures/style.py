@@ -50,6 +50,11 @@ def layout(fig: go.Figure, title: str | None = None, height: int = 420, hovermod
 
 THEMES = {"light": "plotly_white", "dark": "plotly_dark"}
 """Streamlit's theme type -> the Plotly template drawn with it."""
+RANGE_BUTTON_COLORS = {
+    "light": dict(bgcolor="#e5e7eb", activecolor="#93c5fd", font=dict(color="#111827")),
+    "dark": dict(bgcolor="#374151", activecolor="#2563eb", font=dict(color="#f3f4f6")),
+}
+"""Range buttons readable on each theme (the templates leave them light grey, blank on a dark page)."""
 
 
 def themed(fig: go.Figure, theme: str | None) -> go.Figure:
@@ -60,6 +65,9 @@ def themed(fig: go.Figure, theme: str | None) -> go.Figure:
     if theme not in THEMES:
         raise ValueError(f"theme must be one of {sorted(THEMES)}, got {theme!r}")
     fig.update_layout(template=THEMES[theme], paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+    fig.for_each_xaxis(
+        lambda axis: axis.update(rangeselector=RANGE_BUTTON_COLORS[theme]) if axis.rangeselector.buttons else None
+    )
     return fig
 
 

@@ -112,6 +112,8 @@ def test_chart_builders_take_the_dark_or_light_template() -> None:
     assert dark.layout.template == pio.templates["plotly_dark"]
     assert light.layout.template == pio.templates["plotly_white"]
     assert dark.layout.paper_bgcolor == "rgba(0,0,0,0)"  # the page's own background shows through
+    buttons = dark.layout.xaxis.rangeselector  # readable range buttons: light text on a dark button
+    assert buttons.font.color == "#f3f4f6" and buttons.bgcolor == "#374151" and buttons.buttons
     equity = themed(charts.equity_figure(close * 1000), "dark")
     assert equity.layout.template == pio.templates["plotly_dark"]
     with pytest.raises(ValueError, match="'blue'"):
