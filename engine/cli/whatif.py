@@ -61,6 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("history", "multiplier"),
         help="VIX map: vol history vs the benchmark, or multipliers (default)",
     )
+    p.add_argument(
+        "--vix-kind",
+        choices=("absolute", "relative"),
+        help="the VIX move as points added to each vol (absolute, default) or as a ratio multiplying it (relative)",
+    )
     p.add_argument("--vol-multiplier", action="append", metavar="SYM=M", help="VIX multiplier of a symbol; repeatable")
     p.add_argument("--days", type=int, help="days forward (options lose that time to expiry)")
     p.add_argument("--rate", type=float, default=0.0, help="risk-free rate of the option model (default 0)")
@@ -142,11 +147,13 @@ def _vix_flags(args: argparse.Namespace, values: dict[str, Any]) -> None:
         vix.update(start=fraction(start, "--vix"), end=fraction(end, "--vix"))
     if args.vol_map:
         vix["map"] = args.vol_map
+    if args.vix_kind:
+        vix["kind"] = args.vix_kind
     for item in args.vol_multiplier or ():
         symbol, m = _pair(item, "--vol-multiplier")
         vix["multipliers"] = {**vix.get("multipliers", {}), symbol: m}
     if vix and not {"start", "end"} <= set(vix):
-        raise ConfigError("--vol-map / --vol-multiplier: give the VIX move with --vix FROM:TO")
+        raise ConfigError("--vol-map / --vix-kind / --vol-multiplier: give the VIX move with --vix FROM:TO")
     values["vix"] = vix or None
 
 

@@ -4,10 +4,11 @@ Prices: a per-symbol move (`symbol_shocks`) wins; else, with a `beta_shock`, the
 symbol's beta to it; else the uniform `price_shock`. Moves are fractions (-0.1 = a 10 % fall). An option's
 underlying moves by its underlying's move.
 
-Vols (annual decimals): shocked vol = vol x `vol_scale` + `vol_shift` + the VIX move mapped to the symbol, never
-below MIN_VOL. The VIX move (`vix`: e.g. 15 -> 40 is +25 points = +0.25 of vol) is multiplied by each symbol's
-stated multiplier, else (map "history") its realized vol over the benchmark's in the workspace's daily data,
-else 1.
+Vols (annual decimals): vol x `vol_scale` + `vol_shift`, then the VIX move mapped to the symbol, never below
+MIN_VOL. The VIX move (`vix`, e.g. 15 -> 40) is taken as points (kind "absolute": +25 points = +0.25 of vol,
+added) or as a ratio (kind "relative": 40 / 15, the vol multiplied by 1 + (40 / 15 - 1) x multiplier), with each
+symbol's stated multiplier, else (map "history") its realized vol over the benchmark's in the workspace's daily
+data, else 1.
 
 Time: `days` calendar days forward; options lose that much time to expiry (an option past expiry is worth its
 payoff), equities do not change.
@@ -63,12 +64,14 @@ class BetaShock:
 @pydantic_dataclass(frozen=True, config=FORBID)
 class VixShock:
     """The VIX goes from `start` to `end` (index points); each symbol's vol moves by (end - start) / 100 times its
-    multiplier: the stated one, else with map "history" its realized vol / the benchmark's over `lookback` bars,
-    else 1."""
+    multiplier (kind "absolute") or is multiplied by 1 + (end / start - 1) times it (kind "relative"); the
+    multiplier is the stated one, else with map "history" its realized vol / the benchmark's over `lookback`
+    bars, else 1."""
 
     start: Annotated[StrictFloat, Field(gt=0, le=1000, allow_inf_nan=False)]
     end: Annotated[StrictFloat, Field(gt=0, le=1000, allow_inf_nan=False)]
     map: Literal["history", "multiplier"] = "multiplier"
+    kind: Literal["absolute", "relative"] = "absolute"
     multipliers: Annotated[
         dict[Symbol, Annotated[StrictFloat, Field(ge=0, le=100, allow_inf_nan=False)]], AfterValidator(_symbols)
     ] = field(default_factory=dict)
@@ -125,7 +128,11 @@ class Scenario:
         """The vol of an option on `symbol` after the vol shocks (see the module docstring)."""
         out = vol * self.vol_scale + self.vol_shift
         if self.vix is not None:
-            out += self.vix.change * vix_multiplier(self.vix, symbol, vol_ratios)
+            m = vix_multiplier(self.vix, symbol, vol_ratios)
+            if self.vix.kind == "absolute":
+                out += self.vix.change * m
+            else:
+                out *= 1.0 + (self.vix.end / self.vix.start - 1.0) * m
         return max(out, MIN_VOL)
 
 

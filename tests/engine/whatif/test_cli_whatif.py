@@ -82,6 +82,16 @@ def test_save_then_run_by_name_and_list(home: Path, book: Path, capsys: pytest.C
     assert gap["positions"][0]["pnl"] == pytest.approx(-6000.0)
 
 
+def test_vix_flags(home: Path, book: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(capsys, "--positions", str(book), "--asof", "2026-06-01", "--rate", "0.04", "--vix", "15:40",
+                   "--vix-kind", "relative", "--vol-multiplier", "SPY=0.5")  # fmt: skip
+    vol = 0.22 * (1 + (40 / 15 - 1) * 0.5)
+    assert out["positions"][1]["shocked_vol"] == pytest.approx(vol)
+    assert out["positions"][1]["pnl"] == pytest.approx(hand_put(600.0, vol) - hand_put(600.0, 0.22), abs=1e-8)
+    assert out["scenario"]["vix"] == {"start": 15.0, "end": 40.0, "map": "multiplier", "kind": "relative",
+                                      "multipliers": {"SPY": 0.5}, "benchmark": "SPY", "lookback": 252}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -104,3 +104,16 @@ def test_grid_cells_are_the_model_repriced_by_hand() -> None:
 def test_market_rejects_a_rate_in_percent() -> None:
     with pytest.raises(ConfigError, match="rate 4: expected an annual decimal"):
         Market(ASOF, rate=4.0)
+
+
+def test_a_relative_vix_move_multiplies_each_vol() -> None:
+    put = {"symbol": "QQQ261218P00500000", "quantity": 1, "price": 20.0, "implied_vol": 0.3, "underlying_price": 520.0}
+    absolute = Scenario.from_dict({"vix": {"start": 15.0, "end": 40.0, "multipliers": {"QQQ": 2.0}}})
+    relative = Scenario.from_dict({"vix": {"start": 15.0, "end": 40.0, "kind": "relative"}})
+    scaled = Scenario.from_dict({"vix": {"start": 15.0, "end": 40.0, "kind": "relative", "multipliers": {"QQQ": 2.0}}})
+    assert [one([CALL, put], absolute).rows[i].shocked_vol for i in (0, 1)] == [
+        pytest.approx(0.2 + 0.25),
+        pytest.approx(0.3 + 0.25 * 2.0),
+    ]
+    assert one([put], relative).rows[0].shocked_vol == pytest.approx(0.3 * 40 / 15)
+    assert one([put], scaled).rows[0].shocked_vol == pytest.approx(0.3 * (1 + (40 / 15 - 1) * 2.0))
