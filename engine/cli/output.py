@@ -67,10 +67,14 @@ def ordered_metric_names(*metric_dicts: Mapping[str, Any]) -> list[str]:
 
 
 def metrics_text(columns: Mapping[str, Mapping[str, Any]]) -> str:
-    """A text table: one row per metric, one column per named metrics dict (e.g. strategy, benchmark)."""
+    """A text table: one row per metric, one column per named metrics dict (e.g. strategy, benchmark), then the
+    metric's registry label with its unit (the key stays first: it is what options such as --objective take)."""
     names = ordered_metric_names(*columns.values())
     rows = [[n] + [format_metric(n, m.get(n)) for m in columns.values()] for n in names]
-    return table_text(["metric", *columns], rows, align_right_from=1)
+    lines = table_text(["metric", *columns], rows, align_right_from=1).splitlines()
+    width = max(len(line) for line in lines)
+    labels = ["label (unit)", "-" * max(len(registry.label(n)) for n in names or [""]), *map(registry.label, names)]
+    return "\n".join(f"{line.ljust(width)}  {safe(label)}".rstrip() for line, label in zip(lines, labels))
 
 
 def table_text(headers: Sequence[str], rows: Sequence[Sequence[Any]], align_right_from: int | None = None) -> str:
