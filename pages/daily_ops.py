@@ -10,15 +10,17 @@ from __future__ import annotations
 import streamlit as st
 
 from brokers.base import BrokerError
-from brokers.execution import execute_plan
 from brokers.planning import plan_rebalance
 from brokers.registry import REGISTRY
 from brokers.services import audit_events, audit_signal_failure, broker_status, kill_switch_status, switch_kill_switch
 from engine.errors import EngineError
 from engine.ops.audit_log import AuditLog, slippage_vs_open
+from engine.ops.plan_summary import plan_outcome
 from engine.ops.signals import generate_signals
 from engine.store.presets import list_presets, load_preset
+from ui.daily_ops_execute import execute_panel
 from ui.daily_ops_view import (
+    BLANK,
     checks_display,
     get_broker,
     orders_display,
@@ -126,6 +128,7 @@ with tab_plan:
         st.dataframe(
             signal.changes.set_index("symbol"),
             key="ops_targets",
+            placeholder=BLANK,
             column_config={
                 c: st.column_config.NumberColumn(format="percent") for c in ("previous", "target", "change")
             },
@@ -135,49 +138,31 @@ with tab_plan:
         st.dataframe(
             plan.lines().set_index("symbol"),
             key="ops_lines",
+            placeholder=BLANK,
             column_config={
                 "target_weight": st.column_config.NumberColumn(format="percent"),
                 "notional": st.column_config.NumberColumn(format="%.2f"),
             },
         )
         st.markdown("**Risk checks**")
-        st.dataframe(checks_display(plan.checks_frame()), key="ops_checks")
+        st.dataframe(checks_display(plan.checks_frame()), key="ops_checks", placeholder=BLANK)
         for c in plan.checks:
             if c.name == "market_hours" and c.status == "warn":
                 st.warning(f"Market closed: {c.message}.")
-        if (AuditLog().plan(plan.plan_id) or {}).get("status") == "complete":
-            st.info(
-                f"Plan {plan.plan_id} was already executed (complete): executing it again only looks its orders up "
-                "at the broker and sends nothing."
-            )
         if not plan.approved:
             st.error("Blocked: " + "; ".join(f"{c.name}: {c.message}" for c in plan.failed_checks))
         elif not plan.orders:
             st.success("Nothing to do: the account already holds the targets.")
         else:
-            typed: str | None = None
-            if plan.is_live:
-                typed = st.text_input(
-                    f"LIVE account: type the account id ({plan.account_id}) to confirm", key="ops_confirm_live"
-                )
-                confirmed = typed.strip() == plan.account_id
-            else:
-                confirmed = st.checkbox(
-                    f"Send {len(plan.orders)} order(s) to the {plan.broker} account {plan.account_id}",
-                    key="ops_confirm",
-                )
-            if st.button("Execute", type="primary", disabled=not confirmed, key="ops_execute", icon=":material/send:"):
-                try:
-                    with st.spinner("Sending orders and waiting for fills ..."):
-                        state["ops_report"] = execute_plan(plan, broker, confirm=typed, timeout=20.0)
-                except (EngineError, BrokerError) as e:
-                    st.error(f"Execution refused: {e}")
-                else:
-                    st.rerun()  # refresh the account panel; the report stays in session state
+            execute_panel(plan, broker, plan_outcome(plan.plan_id), status.get("currency") or "USD")
 
 with tab_orders:
     report = state.get("ops_report")
-    if report is None:
+    outcome = plan_outcome(plan.plan_id) if plan is not None and report is None else None
+    if outcome is not None:  # executed in another session (or before a reload): the audit log's record of it
+        st.info(outcome.text())
+        st.dataframe(orders_display(outcome.orders), key="ops_results", placeholder=BLANK)
+    elif report is None:
         st.info("No execution in this session yet: results appear here after **Execute**.")
     else:
         kind, text = report_banner(report)
@@ -187,10 +172,11 @@ with tab_orders:
         st.dataframe(
             orders_display(report.orders_frame()),
             key="ops_results",
+            placeholder=BLANK,
             column_config={"slippage_bps": st.column_config.NumberColumn(format="%.1f")},
         )
         st.markdown("**Reconciliation** (target vs actual units after execution)")
-        st.dataframe(report.reconciliation.set_index("symbol"), key="ops_recon")
+        st.dataframe(report.reconciliation.set_index("symbol"), key="ops_recon", placeholder=BLANK)
 
 with tab_log:
     limit = st.number_input("Events", 10, 5000, 200, 50, key="ops_log_limit")
@@ -198,7 +184,7 @@ with tab_log:
     if events.empty:
         st.info("The audit log is empty.")
     else:
-        st.dataframe(events.drop(columns=["payload"]).set_index("id"), key="ops_audit")
+        st.dataframe(events.drop(columns=["payload"]).set_index("id"), key="ops_audit", placeholder=BLANK)
 
 with tab_quality:
     results = AuditLog().order_results()

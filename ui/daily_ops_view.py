@@ -23,16 +23,19 @@ from engine.data import load_market_data
 from engine.errors import EngineError
 from ui.charts import GAIN, GRID, LOSS, NEUTRAL, STRATEGY
 
-ICONS = {"pass": "🟢 pass", "warn": "🟠 warn", "fail": "🔴 FAIL"}
+# Plain words, no emoji: a plain Debian box has no emoji font and draws them as boxes.
+ICONS = {"pass": "pass", "warn": "warn", "fail": "FAIL"}
 STATE_ICONS = {
-    "filled": "🟢 filled",
-    "partially_filled": "🟠 partial",
-    "new": "🔵 open",
-    "rejected": "🔴 rejected",
-    "canceled": "⚪ canceled",
-    "expired": "⚪ expired",
-    "unknown": "🔴 unknown",
+    "filled": "filled",
+    "partially_filled": "partial",
+    "new": "open",
+    "rejected": "rejected",
+    "canceled": "canceled",
+    "expired": "expired",
+    "unknown": "unknown",
 }
+BLANK = "—"
+"""What an empty table cell shows (st.dataframe's placeholder; Streamlit writes the word "None" otherwise)."""
 
 
 KEY_SECRETS: dict[str, tuple[str, ...]] = {
@@ -90,13 +93,17 @@ def session_opens(symbols: Sequence[str], source: Any = None) -> dict[str, pd.Se
 
 
 def status_panel(status: dict[str, Any]) -> None:
-    """Connected / account / equity / cash with a PAPER or LIVE badge."""
+    """A PAPER or LIVE badge with the account id beside it, then three cards: broker (connected), equity and cash
+    (the currency in the label, so each value fits its card; an account id is too long for one)."""
     live = bool(status.get("live"))
-    st.badge(
+    b1, b2 = st.columns([1, 8], vertical_alignment="center")
+    b1.badge(
         "LIVE" if live else "PAPER",
         color="red" if live else "green",
         icon=":material/warning:" if live else ":material/science:",
     )
+    if status.get("account_id"):
+        b2.caption(f"Account **{status['account_id']}**")
     if not status.get("connected"):
         st.error(
             f"{status['broker']}: not connected. {status.get('error', '')} "
@@ -104,11 +111,10 @@ def status_panel(status: dict[str, Any]) -> None:
             "reload."
         )
         return
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3 = st.columns(3)
     c1.metric("Broker", status["broker"], delta="connected", delta_color="normal", delta_arrow="off")
-    c2.metric("Account", status["account_id"])
-    c3.metric("Equity", f"{status['equity']:,.2f} {status['currency']}")
-    c4.metric("Cash", f"{status['cash']:,.2f}")
+    c2.metric(f"Equity ({status['currency']})", f"{status['equity']:,.2f}")
+    c3.metric(f"Cash ({status['currency']})", f"{status['cash']:,.2f}")
 
 
 def paper_reset_panel(broker: Any) -> bool:
@@ -123,7 +129,7 @@ def paper_reset_panel(broker: Any) -> bool:
 
 
 def checks_display(checks: pd.DataFrame) -> pd.DataFrame:
-    """The plan's checks with a coloured status column (🟢 pass, 🟠 warn, 🔴 FAIL)."""
+    """The plan's checks with their status in words (pass, warn, FAIL)."""
     out = checks.copy()
     out["status"] = out["status"].map(ICONS).fillna(out["status"])
     return out.set_index("check")

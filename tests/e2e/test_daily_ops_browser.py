@@ -48,12 +48,13 @@ def test_execute_on_paper_in_real_browser(app_url: str, tmp_path: Path) -> None:
             started = time.monotonic()
             execute.click()
             page.get_by_role("tab", name="Orders and reconciliation").click()
-            expect(page.get_by_test_id("stAlertContentSuccess").get_by_text("COMPLETE; 3/3 filled")).to_be_visible(
-                timeout=120_000
-            )
-            expect(page.get_by_text("Cash", exact=True).locator("xpath=..").locator("xpath=..")).not_to_contain_text(
-                "100,000.00", timeout=30_000
-            )  # the account panel was refreshed after the fills
+            orders_tab = page.get_by_role("tabpanel", name="Orders and reconciliation")
+            expect(
+                orders_tab.get_by_test_id("stAlertContentSuccess").get_by_text("COMPLETE; 3/3 filled")
+            ).to_be_visible(timeout=120_000)
+            expect(
+                page.get_by_text("Cash (USD)", exact=True).locator("xpath=..").locator("xpath=..")
+            ).not_to_contain_text("100,000.00", timeout=30_000)  # the account panel was refreshed after the fills
             elapsed = time.monotonic() - started
             expect(page.get_by_text("Reconciliation", exact=True)).to_be_visible()
             page.wait_for_timeout(1000)
