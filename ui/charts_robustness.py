@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 
 from engine.metrics import registry
 from ui.charts import BENCHMARK, GAIN, LOSS, NEUTRAL, STRATEGY, _layout, _range_controls, color_for
+from ui.tables import BLANK
 
 AGGREGATES = ("mean", "max", "min", "median")
 DIVERGING = [[0.0, LOSS], [0.5, "#f5f5f5"], [1.0, GAIN]]
@@ -54,7 +55,8 @@ def ranked_styler(
     percent: Iterable[str] | None = None,
 ) -> Any:
     """A pandas Styler of `ranked_table`'s frame: infeasible rows greyed, the objective shaded from red (worst
-    shown) to green (best shown), fractions as percentages, counts as integers (the index, the trial id, stays)."""
+    shown) to green (best shown), fractions as percentages, counts as integers, missing values as a dash; metric
+    columns headed by their registry labels (units included). The index, the trial id, stays."""
     values = pd.to_numeric(display[objective], errors="coerce") if objective in display else pd.Series(dtype=float)
     finite = values[np.isfinite(values)]
     lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
@@ -78,8 +80,11 @@ def ranked_styler(
     fmt = {c: "{:.2%}" for c in percent if c in display.columns}
     fmt.update({c: "{:.4f}" for c in (objective, "sharpe") if c in display.columns})
     fmt.update({c: "{:,.0f}" for c in display.columns if registry.is_count(c)})
-    styler = display.style.format(fmt, na_rep="n/a").apply(grey, axis=1)
-    if objective in display.columns:
+    headers = {c: registry.label(c) for c in display.columns if c in registry.KEYS and c != objective}
+    shown = display.rename(columns=headers)
+    fmt = {headers.get(c, c): f for c, f in fmt.items()}
+    styler = shown.style.format(fmt, na_rep=BLANK).apply(grey, axis=1)
+    if objective in shown.columns:
         styler = styler.map(shade, subset=[objective])
     return styler
 
@@ -160,8 +165,8 @@ def param_heatmap_figure(
             reversescale=not maximize,
             text=text,
             texttemplate="%{text}",
-            colorbar=dict(title=dict(text=value)),
-            hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{value}=%{{z:.4g}}<extra></extra>",
+            colorbar=dict(title=dict(text=registry.label(value))),
+            hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{registry.label(value)}=%{{z:.4g}}<extra></extra>",
         )
     )
     best = _best_cell(m, maximize)
@@ -179,7 +184,7 @@ def param_heatmap_figure(
     others = [p for p in param_names if p not in (x, y)]
     _layout(
         fig,
-        f"{value} by {x} and {y}{_subtitle(fixed, others, agg)}",
+        f"{registry.label(value)} by {x} and {y}{_subtitle(fixed, others, agg)}",
         height=max(360, 28 * len(m.index) + 140),
         hovermode="closest",
     )
@@ -207,13 +212,13 @@ def param_surface_figure(
             x=m.columns.to_numpy(dtype="float64"),
             y=m.index.to_numpy(dtype="float64"),
             colorscale=SEQUENTIAL,
-            colorbar=dict(title=dict(text=value)),
-            hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{value}=%{{z:.4g}}<extra></extra>",
+            colorbar=dict(title=dict(text=registry.label(value))),
+            hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{registry.label(value)}=%{{z:.4g}}<extra></extra>",
         )
     )
     others = [p for p in param_names if p not in (x, y)]
-    _layout(fig, f"{value} surface{_subtitle(fixed, others, agg)}", height=560, hovermode="closest")
-    fig.update_layout(scene=dict(xaxis_title=x, yaxis_title=y, zaxis_title=value))
+    _layout(fig, f"{registry.label(value)} surface{_subtitle(fixed, others, agg)}", height=560, hovermode="closest")
+    fig.update_layout(scene=dict(xaxis_title=x, yaxis_title=y, zaxis_title=registry.label(value)))
     return fig
 
 
@@ -334,7 +339,8 @@ def stability_figure(
     """Stability surface: `metric` by window (y) and `param` value (x), as a heatmap or a 3D surface.
     `chosen` (the value picked in each window) is drawn as markers on the heatmap."""
     m = stability_matrix(stability, param, metric, agg)
-    title = f"Stability: in-sample {metric} by window and {param} ({agg} over other parameters)"
+    name = registry.label(metric)
+    title = f"Stability: in-sample {name} by window and {param} ({agg} over other parameters)"
     if kind == "surface":
         fig = go.Figure(
             go.Surface(
@@ -342,11 +348,11 @@ def stability_figure(
                 x=m.columns.to_numpy(dtype="float64"),
                 y=m.index.to_numpy(dtype="float64"),
                 colorscale=SEQUENTIAL,
-                colorbar=dict(title=dict(text=metric)),
+                colorbar=dict(title=dict(text=name)),
             )
         )
         _layout(fig, title, height=560, hovermode="closest")
-        fig.update_layout(scene=dict(xaxis_title=param, yaxis_title="window", zaxis_title=metric))
+        fig.update_layout(scene=dict(xaxis_title=param, yaxis_title="window", zaxis_title=name))
         return fig
     if kind != "heatmap":
         raise ValueError(f"kind must be 'heatmap' or 'surface', got {kind!r}")
@@ -356,8 +362,8 @@ def stability_figure(
             x=[str(c) for c in m.columns],
             y=[str(i) for i in m.index],
             colorscale=SEQUENTIAL,
-            colorbar=dict(title=dict(text=metric)),
-            hovertemplate=f"window %{{y}}<br>{param}=%{{x}}<br>{metric}=%{{z:.4g}}<extra></extra>",
+            colorbar=dict(title=dict(text=name)),
+            hovertemplate=f"window %{{y}}<br>{param}=%{{x}}<br>{name}=%{{z:.4g}}<extra></extra>",
         )
     )
     if chosen is not None:

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from engine.metrics import registry
 from ui.charts import BENCHMARK, GAIN, GRID, LOSS, NEUTRAL, STRATEGY, _layout
+from ui.tables import BLANK
 
 VERDICT_COLORS = {"pass": GAIN, "warn": BENCHMARK, "fail": LOSS}
 VERDICT_FILLS = {"pass": "rgba(22,163,74,0.22)", "warn": "rgba(245,158,11,0.25)", "fail": "rgba(220,38,38,0.22)"}
@@ -35,18 +37,18 @@ def universe_ranking_figure(
             y=[str(i) for i in s.index],
             orientation="h",
             marker_color=colors,
-            hovertemplate=f"%{{y}}: {metric} %{{x:.4g}}<extra></extra>",
+            hovertemplate=f"%{{y}}: {registry.label(metric)} %{{x:.4g}}<extra></extra>",
         )
     )
     if threshold is not None:
         fig.add_vline(x=float(threshold), line=dict(color=LOSS, width=1.5, dash="dash"), annotation_text="threshold")
     _layout(
         fig,
-        f"Universe ranked by in-sample {metric} ({len(keep)} kept)",
+        f"Universe ranked by in-sample {registry.label(metric)} ({len(keep)} kept)",
         height=max(260, 24 * len(s) + 100),
         hovermode="closest",
     )
-    fig.update_xaxes(title_text=metric, gridcolor=GRID)
+    fig.update_xaxes(title_text=registry.label(metric), gridcolor=GRID)
     return fig
 
 
@@ -74,13 +76,16 @@ def _fmt_value(v: Any) -> str:
 
 
 def scorecard_styler(frame: pd.DataFrame) -> Any:
-    """A Styler of `scorecard_frame`: the verdict cell green (pass), amber (warn) or red (fail)."""
+    """A Styler of `scorecard_frame`: the verdict cell green (pass), amber (warn) or red (fail); a missing detail
+    shows as a dash (a Styler would write "None")."""
 
     def paint(v: Any) -> str:
         fill = VERDICT_FILLS.get(str(v).lower())
         return f"background-color: {fill}; font-weight: 600" if fill else ""
 
-    return frame.style.format({"value": _fmt_value}).map(paint, subset=["verdict"]).hide(axis="index")
+    text_columns = [c for c in frame.columns if c != "value"]
+    styler = frame.style.format({"value": _fmt_value}).format(na_rep=BLANK, subset=text_columns)
+    return styler.map(paint, subset=["verdict"]).hide(axis="index")
 
 
 def scorecard_figure(lines: Iterable[Any]) -> go.Figure:
