@@ -191,81 +191,46 @@ def _overlap(a: dict, b: dict) -> bool:
     )
 
 
-TEN_SYMBOLS = ["SPY", "QQQ", "IWM", "TLT", "GLD", "AAPL", "MSFT", "JPM", "XOM", "XLK"]
-
-
+@pytest.mark.slow
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing (scripts/bootstrap.sh installs it)")
-def test_run_to_results_time_ten_symbols_twenty_years(app_url: str, tmp_path: Path) -> None:
-    """Issue 7: report (not assert) click Run -> results drawn for a 10-symbol, 20-year backtest once its data
-    is cached (the second run of the same preset; the first run loads the data and the compiled kernels)."""
+def test_a_ten_symbol_twenty_year_backtest_shows_its_results(app_url: str, tmp_path: Path) -> None:
+    """Issue 7's app flow: load a 10-symbol, 2005-2024 preset on the Backtest page and run it; the run's heading
+    names every symbol and its equity chart is drawn, with no error. Behaviour only: how long it takes is
+    measured by `python -m benchmarks.app_timing` (benchmarks/README.md), never asserted in a test."""
     import json
     import re
 
     from playwright.sync_api import expect, sync_playwright
 
-    template = json.loads((ROOT / "presets" / "spy_trend.json").read_text())
-    preset = {
-        **template,
-        "name": "ten_20y",
-        "description": "10 symbols, 20 years (speed report)",
-        "strategy": "sma_cross",
-        "params": {"fast": 10, "slow": 50},
-        "symbols": TEN_SYMBOLS,
-        "start": "2005-01-03",
-        "end": "2024-12-31",
-    }
+    from benchmarks.app_timing import PRESET, TEN_SYMBOLS, ten_symbol_preset
+
     (tmp_path / "presets").mkdir(exist_ok=True)
-    (tmp_path / "presets" / "ten_20y.json").write_text(json.dumps(preset))
+    (tmp_path / "presets" / f"{PRESET}.json").write_text(json.dumps(ten_symbol_preset()))
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 1100})
             page.goto(f"{app_url}/backtest", wait_until="domcontentloaded")
-            expect(page.get_by_role("button", name="Run backtest")).to_be_visible(timeout=60_000)
+            run = page.get_by_role("button", name="Run backtest")
+            expect(run).to_be_visible(timeout=120_000)
             page.get_by_role("combobox", name="Preset").click()
-            page.get_by_role("option", name="ten_20y").click()
+            page.get_by_role("option", name=PRESET).click()
             page.get_by_role("button", name="Load preset").click()
-            expect(page.get_by_text("Loaded preset 'ten_20y'")).to_be_visible(timeout=30_000)
-            timings = []
-            previous = None
-            for _ in range(3):  # first: data and kernels load; then twice with everything cached
-                _idle(page)
-                run = page.get_by_role("button", name="Run backtest")
-                settings = (
-                    page.get_by_test_id("stExpander").filter(has_text="Backtest settings").locator("details").first
-                )
-                if settings.get_attribute("open") is None:  # collapsed once a run is shown
-                    settings.locator("summary").first.click()
-                expect(run).to_be_visible(timeout=30_000)
-                expect(run).to_be_enabled(timeout=30_000)
-                page.wait_for_timeout(500)  # the expander's opening animation: the button is inert until done
-                started = time.monotonic()
-                run.click()
-                page.wait_for_url(
-                    lambda url, previous=previous: "run=" in url and (previous is None or f"run={previous}" not in url),
-                    timeout=180_000,
-                    wait_until="commit",
-                )
-                saved = time.monotonic() - started  # the app has run and saved it (the URL names the new run)
-                run_id = page.url.split("run=")[1].split("&")[0]
-                expect(page.get_by_role("heading", name=re.compile(f"^Run {run_id}:"))).to_be_visible(timeout=60_000)
-                expect(
-                    page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot .scatterlayer .trace").first
-                ).to_be_attached(timeout=60_000)
-                timings.append((time.monotonic() - started, saved))
-                previous = run_id
-            heading = page.get_by_role("heading", name=re.compile(f"^Run {previous}:")).inner_text()
-            assert all(s in heading for s in TEN_SYMBOLS), heading
+            expect(page.get_by_text(f"Loaded preset '{PRESET}'")).to_be_visible(timeout=120_000)
+            _idle(page)
+            expect(run).to_be_enabled(timeout=120_000)
+            run.click()
+            page.wait_for_url(re.compile(r"run="), timeout=600_000, wait_until="commit")  # saved: the URL names it
+            run_id = page.url.split("run=")[1].split("&")[0]
+            heading = page.get_by_role("heading", name=re.compile(f"^Run {run_id}:"))
+            expect(heading).to_be_visible(timeout=300_000)
+            named = heading.inner_text()
+            assert all(s in named for s in TEN_SYMBOLS), named
+            expect(
+                page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot .scatterlayer .trace").first
+            ).to_be_attached(timeout=300_000)
+            _idle(page)
             assert page.locator("[data-testid='stException']").count() == 0
-            (first, _), (second, saved2), (third, saved3) = timings
-            report = (
-                f"click Run -> results drawn, 10 symbols x 20 years (2005-2024): first run {first:.2f} s "
-                f"(loads data and kernels), cached {second:.2f} s and {third:.2f} s (run saved, URL updated "
-                f"after {saved2:.2f} s and {saved3:.2f} s); issue 7 asks < 1.5 s: reported, not asserted"
-            )
-            print("\n" + report)
-            out = os.environ.get("IVYBT_E2E_TIMINGS")
-            if out:
-                Path(out).write_text(report + "\n")
+            assert page.locator("[data-testid='stAlertContentError']").count() == 0
         finally:
             browser.close()
