@@ -57,6 +57,27 @@ def test_data_and_home_tables_show_no_none(workspace) -> None:
         _all_tables_clean(at)
 
 
+def test_backtest_and_runs_tables_show_no_none(workspace) -> None:
+    from engine.request import BacktestRequest, run_request
+    from engine.store.runs import RunStore
+
+    request = BacktestRequest(
+        strategy="buy_and_hold", params={}, symbols=("SPY",), start="2019-01-01", end="2020-12-31"
+    )
+    run_id = RunStore().save(run_request(request), request)
+    at = page("backtest")
+    at.query_params["run"] = run_id
+    at.run()
+    assert_clean(at)
+    metrics = next(d for d in at.dataframe if d.value.index.name == "metric")
+    assert metrics.value.isna().any().any()  # the benchmark has no trade metrics: missing cells are drawn
+    _all_tables_clean(at)
+    at = page("runs")
+    at.run()
+    assert_clean(at)
+    _all_tables_clean(at)
+
+
 def test_blank_text_empties_cells_that_say_none() -> None:
     frame = pd.DataFrame({"a": ["x", "None", None, "nan"], "b": [1.0, 2.0, float("nan"), 4.0]})
     out = blank_text(frame)
