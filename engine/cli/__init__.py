@@ -23,6 +23,7 @@ from engine.cli import (
     batch,
     catalog,
     data,
+    greeks,
     optimize,
     option_pricing,
     robustness,
@@ -50,6 +51,7 @@ COMMANDS: list[ModuleType] = [
     schedule,
     option_pricing,
     whatif,
+    greeks,
 ]
 USER_ERRORS: list[type[BaseException]] = [EngineError, UsageError, OSError]
 """Exception types reported as one line with exit code 2 (front ends may append their own, e.g. BrokerError)."""
