@@ -21,7 +21,7 @@ from ui import data_cache
 from ui import optimize_view as view
 from ui.optimize_form import P, build_spec, data_inputs, range_inputs, search_inputs, seed_defaults
 from ui.optimize_tabs import scorecard_tab, universe_tab
-from ui.run_control import controlled, pop_cancelled
+from ui.run_control import controlled, estimate_gate, pop_cancelled
 from ui.shell import ensure_navigation
 from ui.state import run_store
 
@@ -58,14 +58,7 @@ search_inputs()
 if ranges:
     try:
         spec = build_spec(st.session_state, ranges, fixed)
-        n_sets = 1
-        for values in ranges.values():
-            n_sets *= len(values)
-        st.caption(
-            f"{spec.method} search over {', '.join(ranges)}: {n_sets:,} combinations"
-            f"{f', {spec.n_trials} trials' if spec.method != 'grid' else ''}; objective "
-            f"{'max' if spec.maximize else 'min'} {spec.objective}."
-        )
+        st.caption(view.search_caption(spec))
     except EngineError as e:
         st.error(f"Cannot optimize with these inputs: {e}")
 
@@ -77,7 +70,8 @@ tabs = dict(zip(TABS, st.tabs(list(TABS), key=f"{P}_tabs", on_change="rerun")))
 
 with tabs["Grid"]:
     if tabs["Grid"].open:
-        go = st.button("Run optimization", type="primary", key=f"{P}_run", disabled=spec is None)
+        allowed = estimate_gate(view.timed_estimate(spec), f"{P}_grid") if spec is not None else False
+        go = st.button("Run optimization", type="primary", key=f"{P}_run", disabled=spec is None or not allowed)
         if pop_cancelled(f"{P}_grid"):
             st.warning("Optimization cancelled; the previous result (if any) is shown.")
         if go and spec is not None:
@@ -110,19 +104,31 @@ with tabs["Walk-forward"]:
         c1.text_input("In-sample length", value="3Y", key=f"{P}_wf_is", help="Bars (250) or a span: 3Y, 18M, 26W.")
         c2.text_input("Out-of-sample length", value="1Y", key=f"{P}_wf_oos")
         c3.checkbox("Anchored (in-sample grows from the first bar)", key=f"{P}_wf_anchored")
-        go = st.button("Run walk-forward", type="primary", key=f"{P}_wf_run", disabled=spec is None)
-        if pop_cancelled(f"{P}_wf"):
-            st.warning("Walk-forward cancelled.")
-        if go and spec is not None:
-
-            def _wf(p, s):
+        wf_spec, allowed = None, False
+        if spec is not None:
+            try:
                 wf_spec = WalkForwardSpec(
                     optimize=spec,
                     in_sample=st.session_state[f"{P}_wf_is"].strip(),
                     out_of_sample=st.session_state[f"{P}_wf_oos"].strip(),
                     anchored=bool(st.session_state[f"{P}_wf_anchored"]),
                 )
-                return run_walkforward(wf_spec, progress=p, should_stop=s)
+                allowed = estimate_gate(view.timed_estimate(spec, wf_spec), f"{P}_wf")
+            except EngineError:
+                allowed = True  # the run reports the problem with the windows itself
+        go = st.button("Run walk-forward", type="primary", key=f"{P}_wf_run", disabled=spec is None or not allowed)
+        if pop_cancelled(f"{P}_wf"):
+            st.warning("Walk-forward cancelled.")
+        if go and spec is not None:
+
+            def _wf(p, s):
+                run_spec = wf_spec or WalkForwardSpec(  # rebuilt: a bad window length is reported as the run's error
+                    optimize=spec,
+                    in_sample=st.session_state[f"{P}_wf_is"].strip(),
+                    out_of_sample=st.session_state[f"{P}_wf_oos"].strip(),
+                    anchored=bool(st.session_state[f"{P}_wf_anchored"]),
+                )
+                return run_walkforward(run_spec, progress=p, should_stop=s)
 
             wf = controlled("Walk-forward", f"{P}_wf", _wf)
             if wf is not None:

@@ -18,10 +18,11 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.metrics import registry
 from engine.request import run_request
-from engine.research.optimize import OptimizationResult
+from engine.research.estimate import Estimate, estimate_optimize, estimate_walkforward
+from engine.research.optimize import OptimizationResult, OptimizeSpec
 from engine.store.jsonable import plain
 from engine.store.presets import Preset, save_preset
-from ui import charts, charts_montecarlo, charts_scorecard
+from ui import charts, charts_montecarlo, charts_scorecard, data_cache
 from ui import charts_robustness as cr
 from ui.result_view import PLOTLY_CONFIG, format_metric, format_params, number_column
 from ui.state import run_store
@@ -31,6 +32,32 @@ KEEP_CURVES = 10
 MAX_CELLS = 4_000_000
 """Every trial's equity curve is kept in session state (for PBO in the scorecard) while bars x trials stays
 under MAX_CELLS (32 MB); above that only the best KEEP_CURVES (a 50 x 50 grid over 30 years is 170 MB)."""
+
+
+def search_caption(spec: OptimizeSpec) -> str:
+    """What the search will do, in counts that match the run: combinations, sets to run after the strategy's
+    rules prune some (each rule with its count), and the objective."""
+    counts = estimate_optimize(spec, timed=False)
+    rules = "; ".join(f"{rule}: {n:,}" for rule, n in counts.pruned.items())
+    pruned = f", {counts.pruned_count:,} pruned ({rules})" if counts.pruned else ""
+    trials = f", {spec.n_trials:,} trials asked" if spec.method != "grid" else ""
+    return (
+        f"{spec.method} search over {', '.join(spec.ranges or {})}: {counts.total:,} combinations, "
+        f"{counts.to_run:,} to run{pruned}{trials}; objective {'max' if spec.maximize else 'min'} {spec.objective}."
+    )
+
+
+def timed_estimate(spec: OptimizeSpec, wf_spec: Any = None) -> Estimate | None:
+    """The optimization's (or, with wf_spec, the walk-forward's) estimate with its ETA, measured on the page's
+    cached data; None with a warning when the data cannot be read (the run would then say why)."""
+    try:
+        data = data_cache.market_data(tuple(spec.symbols), spec.start, spec.end, spec.data_source)
+        if wf_spec is not None:
+            return estimate_walkforward(wf_spec, data=data)
+        return estimate_optimize(spec, data=data)
+    except EngineError as e:
+        st.warning(f"No estimate before running: {e}")
+        return None
 
 
 def chart(fig: Any, key: str) -> None:

@@ -19,6 +19,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from engine.errors import ConfigError, EngineError
+from engine.research.estimate import Estimate, format_duration, remaining_seconds
 from engine.strategies.sandbox import stop_when
 
 FLAG_SUFFIX = "_cancelled"
@@ -62,12 +63,14 @@ class RunControl:
         if self.pending is not None:
             return
         try:
-            elapsed = time.perf_counter() - self.started
-            self.bar.progress(
-                min(1.0, done / total) if total else 1.0, text=f"{self.label}: {done:,} of {total:,} ({elapsed:.1f} s)"
-            )
+            self.bar.progress(min(1.0, done / total) if total else 1.0, text=self.text(done, total))
         except ScriptControlException as e:  # the user clicked something: stop at the next batch boundary
             self.pending = e
+
+    def text(self, done: int, total: int) -> str:
+        """The bar's text: done of total, elapsed, and the time left at the throughput measured so far."""
+        elapsed = time.perf_counter() - self.started
+        return progress_text(self.label, done, total, elapsed)
 
     def should_stop(self) -> bool:
         """Engine cancel callback: True after an interrupted progress update or a press on Cancel."""
@@ -91,6 +94,32 @@ class RunControl:
             raise self.pending
         self.box.empty()
         return result
+
+
+def progress_text(label: str, done: int, total: int, elapsed: float) -> str:
+    """ "Optimizing: 120 of 1,000 (3.0 s, about 22 s left)": the ETA is the remaining items at the rate so far."""
+    left = remaining_seconds(done, total, elapsed)
+    eta = f", about {format_duration(left)} left" if left else ""
+    return f"{label}: {done:,} of {total:,} ({elapsed:.1f} s{eta})"
+
+
+def estimate_gate(estimate: Estimate | None, key: str) -> bool:
+    """Show a run's estimate before it starts (sets to run, pruned and why, ETA) and, above the thresholds of
+    engine.config (CONFIRM_SETS / CONFIRM_SECONDS), a warning with a confirmation box; True when the run may
+    start. The box's key carries the count, so a changed grid asks again."""
+    if estimate is None:
+        return True
+    st.caption(". ".join(estimate.lines()) + ".")
+    if not estimate.needs_confirmation:
+        return True
+    eta = f", about {format_duration(estimate.seconds)}" if estimate.seconds is not None else ""
+    st.warning(
+        f"This is a big run: {estimate.to_run:,} {estimate.unit}{eta}. Narrow the ranges, or confirm to run it.",
+        icon=":material/hourglass_top:",
+    )
+    return bool(
+        st.checkbox(f"Yes, run {estimate.to_run:,} {estimate.unit}{eta}", key=f"{key}_confirm_{estimate.to_run}")
+    )
 
 
 class Cancelled(ConfigError):

@@ -137,7 +137,7 @@ def _montecarlo(spec: JobSpec) -> JobOutput:
     return out
 
 
-def _optimize_spec(spec: JobSpec) -> OptimizeSpec:
+def optimize_spec(spec: JobSpec) -> OptimizeSpec:
     req = spec.request
     values = dict(spec.optimize)
     values.setdefault("objective", spec.objective)
@@ -157,7 +157,7 @@ def _optimize_spec(spec: JobSpec) -> OptimizeSpec:
 
 
 def _optimize(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] | None) -> JobOutput:
-    opt_spec = _optimize_spec(spec)
+    opt_spec = optimize_spec(spec)
     opt = run_optimization(
         opt_spec, progress=lambda done, total: report(0.95 * done / max(total, 1), None), should_stop=should_stop
     )
@@ -181,7 +181,7 @@ def _optimize(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] |
 
 
 def _walkforward(spec: JobSpec, report: Progress, should_stop: Callable[[], bool] | None) -> JobOutput:
-    opt_spec = _optimize_spec(spec)
+    opt_spec = optimize_spec(spec)
     wf_spec = WalkForwardSpec(optimize=opt_spec, **dict(spec.walkforward))
     wf = run_walkforward(
         wf_spec, progress=lambda done, total: report(0.95 * done / max(total, 1), None), should_stop=should_stop

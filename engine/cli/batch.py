@@ -7,12 +7,14 @@ import time
 from typing import Any
 
 from engine.batch import load_batch
+from engine.batch.estimate import estimate_batch
 from engine.batch.queue import JobQueue
 from engine.batch.runners import make_runner, run_batch
 from engine.batch.worker import run_worker
-from engine.cli.options import add_json, add_user_code_limits
+from engine.cli.options import add_dry_run, add_json, add_user_code_limits
 from engine.cli.output import format_metric, print_json, table_text
 from engine.cli.parsing import UsageError
+from engine.research.estimate import format_duration, remaining_seconds
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--timeout", type=float, metavar="S", help="seconds to wait for the --address scheduler (30)")
     q.add_argument("--max-attempts", type=int, help="tries per job after lost workers (default 3)")
     add_json(q)
+    add_dry_run(q)
     q.set_defaults(func=batch_run)
     q = bsub.add_parser("status", help="batches and their jobs")
     q.add_argument("--batch", metavar="ID", help="one batch's jobs (id or unique prefix)")
@@ -90,7 +93,35 @@ def batch_submit(args: argparse.Namespace) -> int:
     return 0
 
 
+def batch_dry_run(args: argparse.Namespace) -> int:
+    """`batch run --dry-run`: every job's size and ETA and the batch's totals; nothing is queued or run."""
+    batch = load_batch(args.file)
+    est = estimate_batch(batch)
+    if args.json:
+        print_json({"dry_run": True, **est.to_dict()})
+        return 0
+    rows = [
+        [name, kind, f"{e.total:,}", f"{e.to_run:,}", f"{e.pruned_count:,}", _eta(e.seconds)]
+        for name, kind, e in est.jobs
+    ]
+    print(table_text(["job", "kind", "sets", "to run", "pruned", "ETA"], rows, align_right_from=2))
+    for name, _, e in est.jobs:
+        for rule, n in e.pruned.items():
+            print(f"  {name}: pruned {n:,} sets ({rule})")
+    print(
+        f"batch {batch.name}: {len(batch.jobs)} jobs, {est.to_run:,} sets to run of {est.total:,} ({est.pruned:,} "
+        f"pruned), about {_eta(est.seconds)} one after another; dry run: nothing was queued or run"
+    )
+    return 0
+
+
+def _eta(seconds: float | None) -> str:
+    return "n/a" if seconds is None else format_duration(seconds)
+
+
 def batch_run(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        return batch_dry_run(args)
     batch = load_batch(args.file)
     queue = JobQueue()
     names = {}
@@ -105,9 +136,15 @@ def batch_run(args: argparse.Namespace) -> int:
             )
             names = dict(zip(queue.jobs(batch_id)["id"], queue.jobs(batch_id)["name"]))
 
+        ended: list[str] = []
+
         def event(job_id: str, status: str) -> None:
+            if status in ("done", "failed", "lost"):
+                ended.append(job_id)
             if not args.json:
-                print(f"  {status:<6} {names.get(job_id, job_id)}", flush=True)
+                left = remaining_seconds(len(ended), len(batch.jobs), time.perf_counter() - started)
+                eta = f", about {format_duration(left)} left" if left else ""
+                print(f"  {status:<6} {names.get(job_id, job_id)} ({len(ended)} of {len(batch.jobs)}{eta})", flush=True)
 
         counts = run_batch(queue, batch_id, runner, on_event=event)
     elapsed = time.perf_counter() - started

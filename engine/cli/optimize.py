@@ -15,6 +15,7 @@ from typing import Any
 from engine.cli.backtest import build_request
 from engine.cli.options import (
     add_cost_options,
+    add_dry_run,
     add_output_options,
     add_range,
     add_sizing_options,
@@ -26,6 +27,7 @@ from engine.cli.parsing import parse_params
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES, registry
 from engine.request import run_request
+from engine.research.estimate import Estimate, estimate_optimize, estimate_walkforward
 from engine.research.optimize import METHODS, OptimizationResult, OptimizeSpec, run_optimization
 from engine.research.walkforward import WalkForwardSpec, run_walkforward, save_walkforward
 from engine.store.jsonable import plain
@@ -45,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     out = p.add_argument_group("output")
     out.add_argument("--top", type=int, default=10, help="rows of the ranked table to print (default 10)")
     add_output_options(out, "save the best set's backtest and the trial table as a run of kind 'optimize'")
+    add_dry_run(out)
     p.set_defaults(func=run_optimize)
 
     w = sub.add_parser(
@@ -55,10 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _add_common(w)
     add_window_options(w.add_argument_group("windows"), required=True)
+    wout = w.add_argument_group("output")
     add_output_options(
-        w.add_argument_group("output"),
+        wout,
         "save the stitched out-of-sample equity as a run of kind 'walkforward' (chosen parameters per window with it)",
     )
+    add_dry_run(wout)
     w.set_defaults(func=run_walkforward_cmd)
 
 
@@ -211,8 +216,21 @@ def optimization_json(result: OptimizationResult, top: int) -> dict[str, Any]:
     }
 
 
+def print_estimate(estimate: Estimate, spec: dict[str, Any], as_json: bool) -> int:
+    """`--dry-run`'s output: the estimate as one JSON object or as lines; exit status 0."""
+    if as_json:
+        print_json({"dry_run": True, "spec": spec, "estimate": estimate.to_dict()})
+    else:
+        for line in estimate.lines():
+            print(line)
+        print("dry run: nothing was run")
+    return 0
+
+
 def run_optimize(args: argparse.Namespace) -> int:
     spec = build_spec(args)
+    if args.dry_run:
+        return print_estimate(estimate_optimize(spec, workers=args.workers), spec.to_dict(), args.json)
     result = run_optimization(spec, workers=args.workers)
     out = optimization_json(result, args.top)
     if args.save:
@@ -259,6 +277,8 @@ def _save(result: OptimizationResult, name: str | None) -> str:
 
 def run_walkforward_cmd(args: argparse.Namespace) -> int:
     spec = WalkForwardSpec(build_spec(args), args.in_sample, args.out_of_sample, args.anchored)
+    if args.dry_run:
+        return print_estimate(estimate_walkforward(spec), spec.to_dict(), args.json)
     result = run_walkforward(spec, workers=args.workers)
     windows = [{k: plain(v) for k, v in row.items()} for row in result.windows.to_dict("records")]
     out = {

@@ -209,6 +209,17 @@ def add_window_options(where: Container, required: bool) -> None:
     where.add_argument("--anchored", action="store_true", help="every in-sample window starts at the first bar")
 
 
+def add_dry_run(where: Container) -> None:
+    """`--dry-run`: print the run's size (sets before and after pruning, the rules that prune them) and its
+    estimated time from a short calibration run, then exit 0 without running (engine.research.estimate)."""
+    where.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the sets to run (after pruning, with the rules), the pruned count and the estimated time "
+        "(from a calibration run of a few sets on the data); run nothing and exit",
+    )
+
+
 def add_range(where: Container, help: str) -> None:
     """`--range NAME=SPEC`, repeatable (parsed by engine.cli.optimize.parse_ranges)."""
     where.add_argument("--range", action="append", metavar="NAME=SPEC", help=help)

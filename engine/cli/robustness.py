@@ -11,12 +11,13 @@ import argparse
 from typing import Any
 
 from engine.cli.backtest import build_request
-from engine.cli.optimize import check_workers, parse_ranges
-from engine.cli.options import add_output_options, add_range, add_request_options, add_window_options
+from engine.cli.optimize import check_workers, parse_ranges, print_estimate
+from engine.cli.options import add_dry_run, add_output_options, add_range, add_request_options, add_window_options
 from engine.cli.output import print_json, table_text
 from engine.errors import ConfigError
 from engine.metrics.registry import MONTE_CARLO
 from engine.request import BacktestRequest, run_request
+from engine.research.estimate import estimate_montecarlo
 from engine.research.montecarlo import METHODS, MonteCarloSpec, run_montecarlo, save_montecarlo
 from engine.research.optimize import OptimizeSpec
 from engine.research.scorecard import build_scorecard, neighbourhood_ranges, save_scorecard
@@ -60,11 +61,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--loss-threshold", type=float, default=0.2, help="P(final < (1 - x) * initial) is reported (default 0.2)"
     )
     sim.add_argument("--seed", type=int, default=0, help="random seed (same seed -> same output)")
+    mc_out = mc.add_argument_group("output")
     add_output_options(
-        mc.add_argument_group("output"),
+        mc_out,
         "save a run of kind 'montecarlo': the backtest with the percentiles and every path's statistics; its id "
         "is printed as saved_run_id (run_id names the --run-id source)",
     )
+    add_dry_run(mc_out)
     mc.set_defaults(func=run_montecarlo_cmd)
 
     sc = sub.add_parser(
@@ -118,6 +121,8 @@ def run_montecarlo_cmd(args: argparse.Namespace) -> int:
     else:
         request = build_request(args)
         result, source = run_request(request), {}
+    if args.dry_run:  # the backtest above is the calibration's input; the paths are not run
+        return print_estimate(estimate_montecarlo(result, spec), spec.to_dict(), args.json)
     mc = run_montecarlo(result, spec)
     saved = {}
     if args.save:

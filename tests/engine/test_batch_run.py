@@ -173,7 +173,7 @@ jobs:
 
 
 def test_walkforward_trades_the_last_feasible_window_or_says_none_was(home: Path) -> None:
-    from engine.batch.jobs import _optimize_spec
+    from engine.batch.jobs import optimize_spec
     from engine.research.walkforward import WalkForwardSpec, run_walkforward
 
     queue = JobQueue()
@@ -188,7 +188,7 @@ def test_walkforward_trades_the_last_feasible_window_or_says_none_was(home: Path
     assert run_worker(queue=queue, exit_when_empty=True) == 2
     jobs = queue.jobs(batch_id).set_index("name")
     spec = queue.get(jobs.loc["late-quiet", "id"])["spec"]
-    wf = run_walkforward(WalkForwardSpec(optimize=_optimize_spec(spec), **dict(spec.walkforward)))
+    wf = run_walkforward(WalkForwardSpec(optimize=optimize_spec(spec), **dict(spec.walkforward)))
     feasible = list(wf.windows["feasible"])
     assert feasible[-1] is False and feasible[-2] is True  # the case: only the last window is infeasible
     assert jobs.loc["late-quiet", "status"] == "done", jobs.loc["late-quiet", "error"]
