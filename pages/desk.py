@@ -32,14 +32,20 @@ from engine.figures.equity import equity_figure
 from engine.ops.desk_tracking import preset_tracking
 from engine.store.presets import list_presets
 from ui.daily_ops_view import get_broker
-from ui.desk_view import MONEY_COLUMNS, PERCENT_COLUMNS, closed_table, modify_inputs, order_label
+from ui.desk_view import MONEY_COLUMNS, PERCENT_COLUMNS, closed_table, column_label, modify_inputs, order_label
 from ui.shell import ensure_navigation
 from ui.tables import show as show_table
 
 CONFIRM_WORD = "FLATTEN"
-FORMATS = {c: st.column_config.NumberColumn(format="%.2f") for c in MONEY_COLUMNS} | {
-    c: st.column_config.NumberColumn(format="percent") for c in PERCENT_COLUMNS
+FORMATS = {c: st.column_config.NumberColumn(column_label(c), format="%.2f") for c in MONEY_COLUMNS} | {
+    c: st.column_config.NumberColumn(column_label(c), format="percent") for c in PERCENT_COLUMNS
 }
+
+
+def columns(frame: pd.DataFrame) -> dict:
+    """Column settings of a desk table: readable headers for every column, money to cents, fractions in %."""
+    return {c: FORMATS.get(c) or st.column_config.Column(column_label(c)) for c in frame.columns}
+
 
 ensure_navigation()
 st.title("Desk")
@@ -99,7 +105,7 @@ def _flatten() -> None:
 
 def open_orders(orders: pd.DataFrame) -> None:
     """The open orders, each with its cancel button and modify control (inputs prefilled from the order)."""
-    show_table(orders.set_index("id"), column_config=FORMATS)
+    show_table(orders.set_index("id"), column_config=columns(orders))
     for row in orders.itertuples():
         cancel, modify = st.columns([2, 3])
         cancel.button(f"Cancel {order_label(row)}", key=f"desk_cancel_{row.id}", on_click=_cancel, args=(row.id,))
@@ -129,7 +135,7 @@ def closed_orders() -> None:
     if closed.empty:
         st.info("No closed orders" + (" match the filters." if symbol.strip() or side != "any" or since else "."))
     else:
-        show_table(closed_table(closed), column_config=FORMATS)
+        show_table(closed_table(closed), column_config=columns(closed))
 
 
 @st.fragment(run_every=refresh or None)
@@ -164,7 +170,7 @@ def live_view() -> None:
     if positions.empty:
         st.info("No positions.")
     else:
-        show_table(positions.set_index("symbol"), column_config=FORMATS)
+        show_table(positions.set_index("symbol"), column_config=columns(positions))
 
     st.subheader("Open orders")
     if orders.empty:

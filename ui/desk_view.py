@@ -1,5 +1,5 @@
 """Pure helpers of the Desk page: which values of an open order its modify control offers, the labels of an
-order's buttons, and the columns of the closed-orders table. No Streamlit here (the page draws)."""
+order's buttons, the columns of the closed-orders table and the tables' column headers. No Streamlit here (the page draws)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,20 @@ MONEY_COLUMNS: tuple[str, ...] = (
 """Columns of the desk's tables shown as money (two decimals; the frames keep every digit)."""
 PERCENT_COLUMNS: tuple[str, ...] = ("unrealized_pct", "weight", "target_weight", "drift")
 """Fractions shown as percentages."""
+
+
+#: Column names whose plain reading needs more than underscores turned into spaces.
+_WORDS = {"pnl": "P&L", "avg": "average", "pct": "(%)", "id": "ID", "qty": "quantity"}
+
+
+def column_label(name: str) -> str:
+    """A desk table's column header for people: "unrealized_pnl" -> "Unrealized P&L", "unrealized_pct" ->
+    "Unrealized (%)", "client_order_id" -> "Client order ID"; percentage columns say (%)."""
+    words = [_WORDS.get(w, w) for w in str(name).split("_")]
+    text = " ".join(words)
+    if name in PERCENT_COLUMNS and "(%)" not in text:
+        text += " (%)"
+    return text[:1].upper() + text[1:]
 
 
 def _present(value: Any) -> bool:
