@@ -18,9 +18,9 @@ from engine.ops.audit_log import AuditLog, slippage_vs_open
 from engine.ops.plan_summary import plan_outcome
 from engine.ops.signals import generate_signals
 from engine.store.presets import list_presets, load_preset
+from ui import tables
 from ui.daily_ops_execute import execute_panel
 from ui.daily_ops_view import (
-    BLANK,
     checks_display,
     get_broker,
     orders_display,
@@ -125,27 +125,25 @@ with tab_plan:
         for note in signal.notes:
             if not note.startswith("stale data"):
                 st.caption(note)
-        st.dataframe(
+        tables.show(
             signal.changes.set_index("symbol"),
             key="ops_targets",
-            placeholder=BLANK,
             column_config={
                 c: st.column_config.NumberColumn(format="percent") for c in ("previous", "target", "change")
             },
         )
         st.subheader("Plan")
         st.caption(plan.summary())
-        st.dataframe(
+        tables.show(
             plan.lines().set_index("symbol"),
             key="ops_lines",
-            placeholder=BLANK,
             column_config={
                 "target_weight": st.column_config.NumberColumn(format="percent"),
                 "notional": st.column_config.NumberColumn(format="%.2f"),
             },
         )
         st.markdown("**Risk checks**")
-        st.dataframe(checks_display(plan.checks_frame()), key="ops_checks", placeholder=BLANK)
+        tables.show(checks_display(plan.checks_frame()), key="ops_checks")
         for c in plan.checks:
             if c.name == "market_hours" and c.status == "warn":
                 st.warning(f"Market closed: {c.message}.")
@@ -161,7 +159,7 @@ with tab_orders:
     outcome = plan_outcome(plan.plan_id) if plan is not None and report is None else None
     if outcome is not None:  # executed in another session (or before a reload): the audit log's record of it
         st.info(outcome.text())
-        st.dataframe(orders_display(outcome.orders), key="ops_results", placeholder=BLANK)
+        tables.show(orders_display(outcome.orders), key="ops_results")
     elif report is None:
         st.info("No execution in this session yet: results appear here after **Execute**.")
     else:
@@ -169,14 +167,13 @@ with tab_orders:
         getattr(st, kind)(text)
         for err in report.errors:
             st.error(err)
-        st.dataframe(
+        tables.show(
             orders_display(report.orders_frame()),
             key="ops_results",
-            placeholder=BLANK,
             column_config={"slippage_bps": st.column_config.NumberColumn(format="%.1f")},
         )
         st.markdown("**Reconciliation** (target vs actual units after execution)")
-        st.dataframe(report.reconciliation.set_index("symbol"), key="ops_recon", placeholder=BLANK)
+        tables.show(report.reconciliation.set_index("symbol"), key="ops_recon")
 
 with tab_log:
     limit = st.number_input("Events", 10, 5000, 200, 50, key="ops_log_limit")
@@ -184,7 +181,7 @@ with tab_log:
     if events.empty:
         st.info("The audit log is empty.")
     else:
-        st.dataframe(events.drop(columns=["payload"]).set_index("id"), key="ops_audit", placeholder=BLANK)
+        tables.show(events.drop(columns=["payload"]).set_index("id"), key="ops_audit")
 
 with tab_quality:
     results = AuditLog().order_results()

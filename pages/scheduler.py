@@ -22,6 +22,7 @@ from engine.store.presets import list_presets
 from engine.store.workspace import workspace_dir
 from engine.strategies.registry import list_strategies
 from ui import scheduler_view as view
+from ui import tables
 from ui.scheduler_queue import batch_panel
 from ui.shell import ensure_navigation
 
@@ -83,7 +84,7 @@ with new_tab:
         )
     else:
         st.success(f"Valid batch **{batch.name}**: {len(batch.jobs)} job(s).")
-        st.dataframe(
+        tables.show(
             [
                 {
                     "job": j.name,
@@ -97,7 +98,6 @@ with new_tab:
             ],
             hide_index=True,
             key="sched_preview",
-            placeholder=view.BLANK,
         )
     if st.button("Queue batch", type="primary", disabled=batch is None, key="sched_queue"):
         batch_id = queue.submit(batch)
@@ -114,11 +114,10 @@ with ops_tab:
     store = ScheduleStore()
     schedules = store.list()
     if schedules:
-        st.dataframe(
+        tables.show(
             view.schedules_table(schedules, datetime.now(UTC)),
             hide_index=True,
             key="sched_ops_table",
-            placeholder=view.BLANK,
         )
     else:
         st.info("No schedules yet: add one below.")

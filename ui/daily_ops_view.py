@@ -34,8 +34,6 @@ STATE_ICONS = {
     "expired": "expired",
     "unknown": "unknown",
 }
-BLANK = "—"
-"""What an empty table cell shows (st.dataframe's placeholder; Streamlit writes the word "None" otherwise)."""
 
 
 KEY_SECRETS: dict[str, tuple[str, ...]] = {

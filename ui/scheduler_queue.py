@@ -13,6 +13,7 @@ from engine.batch.queue import JobQueue
 from engine.errors import EngineError
 from engine.metrics import registry
 from ui import scheduler_view as view
+from ui import tables
 from ui.state import run_store, set_current_run
 
 
@@ -37,11 +38,10 @@ def _jobs(queue: JobQueue, batch_id: str, jobs: pd.DataFrame) -> None:
     cols = st.columns(5)
     for col, status in zip(cols, ("queued", "running", "done", "failed", "cancelled")):
         col.metric(status.capitalize(), counts[status])
-    st.dataframe(
+    tables.show(
         view.jobs_table(jobs),
         hide_index=True,
         key="sched_jobs",
-        placeholder=view.BLANK,
         column_config={
             "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
             "duration": st.column_config.NumberColumn("duration (s)", format="%.1f"),
@@ -98,10 +98,9 @@ def _summary(queue: JobQueue, batch_id: str, jobs: pd.DataFrame) -> None:
             f"Best job: **{best['name']}** with {best['objective_name']} = {best['objective']:.4f} "
             f"({better} is better; run {best['run_id']})."
         )
-    st.dataframe(
+    tables.show(
         table,
         key="sched_summary",
-        placeholder=view.BLANK,
         column_config={
             c: st.column_config.NumberColumn(format="percent") for c in registry.percent_keys(table.columns)
         },

@@ -61,8 +61,6 @@ matrix:
 
 POLL_EVERY = "2s"
 """How often the Queue tab rereads the jobs while one of the shown batch is queued or running."""
-BLANK = "—"
-"""What an empty table cell shows (st.dataframe's placeholder; Streamlit writes the word "None" otherwise)."""
 TABLE_COLUMNS = [
     "name",
     "kind",

@@ -13,8 +13,7 @@ from tests.engine.batch_helpers import make_workspace
 from tests.pages.page_helpers import assert_clean, page
 from tests.pages.test_daily_ops_page import ops_page, preset  # noqa: F401 - preset is a fixture
 from tests.pages.test_scheduler_page import BATCH
-
-DASH = "—"
+from ui.tables import BLANK
 
 
 def _no_pictographs(frame: pd.DataFrame) -> None:
@@ -23,9 +22,10 @@ def _no_pictographs(frame: pd.DataFrame) -> None:
 
 
 def _check_tables(at) -> None:
+    assert BLANK in ("–", "—")
     assert at.dataframe, "no table drawn"
     for df in at.dataframe:
-        assert df.proto.placeholder == DASH, (list(df.value.columns), df.proto.placeholder)
+        assert df.proto.placeholder == BLANK, (list(df.value.columns), df.proto.placeholder)
         _no_pictographs(df.value)
 
 
