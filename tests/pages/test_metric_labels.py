@@ -55,7 +55,7 @@ def test_headline_cards_show_labels_definitions_and_pp_differences(saved_run) ->
     gap_pp = (result.metrics["total_return"] - result.benchmark_metrics["total_return"]) * 100
     assert total.delta == f"{gap_pp:+.2f} pp vs benchmark"
     sharpe_gap = result.metrics["sharpe"] - result.benchmark_metrics["sharpe"]
-    assert cards["Sharpe ratio (annualized)"].delta == f"{sharpe_gap:+.3f} vs benchmark"
+    assert cards["Sharpe (annualized)"].delta == f"{sharpe_gap:+.3f} vs benchmark"
 
 
 def test_home_runs_table_headers_are_registry_labels_with_definitions(saved_run) -> None:

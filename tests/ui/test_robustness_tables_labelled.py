@@ -39,7 +39,7 @@ def test_ranked_table_headers_are_registry_labels() -> None:
         "rank",
         "fast",
         "objective",
-        "Sharpe ratio (annualized)",
+        "Sharpe (annualized)",
         "Max drawdown (%)",
         "Trades (count)",
         "feasible",
