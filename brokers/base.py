@@ -8,6 +8,7 @@ prices and money in the account currency.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import os
@@ -18,9 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
+from brokers.instruments import OPTION_ORDER_TYPES, InstrumentKind, OptionQuote, instrument_problem
 from brokers.orders import BASIC_TYPES, TIME_IN_FORCE, order_problem, unsupported
 from brokers.orders import ORDER_CLASSES as ORDER_CLASSES  # re-exported: the one list lives in brokers.orders
 from brokers.orders import ORDER_TYPES as ORDER_TYPES
+from engine.options.occ import OptionContract
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]
@@ -88,7 +91,9 @@ class BrokerCapabilities:
     order_types: subset of brokers.orders.ORDER_TYPES. order_classes: subset of ORDER_CLASSES. live: real
     money. min_notional: smallest order value (currency). fractional_protective: stop, trailing-stop and OCO
     orders accept fractional quantities too (Alpaca: no, so a plan that will be protected is made in whole
-    shares there). `check_supported` refuses anything else.
+    shares there). options: option orders and `option_chain` (brokers.instruments); option_order_types: what an
+    option order may be (simple orders only), option_time_in_force: its time in force. `check_supported` refuses
+    anything else.
     """
 
     fractional: bool
@@ -98,6 +103,9 @@ class BrokerCapabilities:
     min_notional: float = 0.0
     order_classes: tuple[str, ...] = ("simple",)
     fractional_protective: bool = True
+    options: bool = False
+    option_order_types: tuple[str, ...] = OPTION_ORDER_TYPES
+    option_time_in_force: tuple[str, ...] = TIME_IN_FORCE
 
 
 @dataclass(frozen=True)
@@ -114,12 +122,25 @@ class Account:
 
 @dataclass(frozen=True)
 class Position:
-    """One holding. quantity is signed (negative = short); avg_price per unit; market_value signed."""
+    """One holding. quantity is signed (negative = short); avg_price per unit; market_value signed.
+
+    An option (`option` set, `symbol` its compact OCC symbol): quantity in contracts, avg_price the per-share premium,
+    market_value = price x quantity x multiplier.
+    """
 
     symbol: str
     quantity: float
     avg_price: float
     market_value: float
+    option: OptionContract | None = None
+
+    @property
+    def kind(self) -> InstrumentKind:
+        return "equity" if self.option is None else "option"
+
+    @property
+    def multiplier(self) -> int:
+        return 1 if self.option is None else self.option.multiplier
 
 
 def _new_client_order_id() -> str:
@@ -136,6 +157,8 @@ class OrderRequest:
     brokers.orders: stop_price (stop, stop_limit), trail_percent (percent) or trail_price (currency) for a
     trailing stop; take_profit (limit price) and stop_loss (stop price, with optional stop_loss_limit) for a
     "bracket" (entry market/limit) or an "oco" (type limit, limit_price = take_profit; filled in if omitted).
+    An option order: `symbol` an OCC symbol (read into `option`) or `option` given (symbol then its compact OCC
+    symbol); whole contracts (brokers.instruments).
     """
 
     symbol: str
@@ -152,6 +175,7 @@ class OrderRequest:
     take_profit: float | None = None
     stop_loss: float | None = None
     stop_loss_limit: float | None = None
+    option: OptionContract | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.symbol, str) or not self.symbol.strip() or self.symbol != self.symbol.strip():
@@ -159,6 +183,12 @@ class OrderRequest:
         q = self.quantity
         if isinstance(q, bool) or not isinstance(q, (int, float)) or not math.isfinite(q) or q <= 0:
             raise InvalidOrder(f"order.quantity: {q!r} must be a finite number > 0 (use side for direction)")
+        why, contract = instrument_problem(self.symbol, self.option, q)
+        if why:
+            raise InvalidOrder(why)
+        if contract is not None:
+            object.__setattr__(self, "option", contract)
+            object.__setattr__(self, "symbol", contract.compact_symbol())
         if self.side not in SIDES:
             raise InvalidOrder(f"order.side: {self.side!r} is not one of {SIDES}")
         if self.order_class == "oco" and self.type in ("market", "limit") and self.limit_price is None:
@@ -182,6 +212,10 @@ class OrderRequest:
     def signed_quantity(self) -> float:
         """+quantity for a buy, -quantity for a sell."""
         return self.quantity if self.side == "buy" else -self.quantity
+
+    @property
+    def kind(self) -> InstrumentKind:
+        return "equity" if self.option is None else "option"
 
 
 @dataclass(frozen=True)
@@ -302,6 +336,16 @@ class Broker(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class OptionsBroker(Broker, Protocol):
+    """An adapter with `capabilities.options`: option orders through `submit` and the chain of an underlying."""
+
+    def option_chain(self, underlying: str, expiry: dt.date | None = None) -> list[OptionQuote]:
+        """The listed contracts of `underlying` (of one expiry, or every one the venue lists) with quotes and
+        implied vol / Greeks where the venue gives them, sorted by expiry, right and strike."""
+        ...
+
+
 class NoReplace:
     """Mixin for an adapter whose `replace` is not wired yet: it refuses, naming the venue and the order."""
 
@@ -341,7 +385,17 @@ def env_flag(value: str | None) -> bool:
 
 def check_supported(order: OrderRequest, capabilities: BrokerCapabilities, venue: str) -> None:
     """The one pre-send check every adapter's `submit` calls first: refuse (OrderRejected, nothing sent) an
-    order whose type or class the venue does not declare in its capabilities."""
+    order whose type or class the venue does not declare in its capabilities (for an option: `options`,
+    `option_order_types`, simple orders, `option_time_in_force`)."""
+    if order.option is not None:
+        tifs = capabilities.option_time_in_force
+        why = "option orders are not supported" if not capabilities.options else None
+        why = why or unsupported(order.type, order.order_class, capabilities.option_order_types, ("simple",))
+        why = why or (
+            f"time in force {order.time_in_force!r} is not one of {tifs}" if order.time_in_force not in tifs else None
+        )
+        if why:
+            raise OrderRejected(f"{venue}: option {order.symbol}: {why}; order {order.client_order_id} not sent")
     why = unsupported(order.type, order.order_class, capabilities.order_types, capabilities.order_classes)
     if why:
         raise OrderRejected(f"{venue}: {why}; order {order.client_order_id} not sent")

@@ -42,21 +42,28 @@ from brokers.base import (
     check_supported,
     matches_query,
 )
+from brokers.instruments import multiplier_of, option_of
 from brokers.orders import ORDER_CLASSES, ORDER_TYPES
 from brokers.paper.ledger import ack_of, now_iso, status_of, try_fill
+from brokers.paper.option_model import DEFAULT_RATE
+from brokers.paper.options import PaperOptions
 from brokers.paper.prices import BarSource, PriceSource, engine_bars, engine_last_close
 from brokers.paper.resting import RESTING_SQL, RESTING_TYPES, activate_legs, advance, cancel_group, place, replace_row
 from brokers.paper.schema import COMPONENT, MIGRATIONS
 from engine.config import Costs
 from engine.errors import EngineError
+from engine.options.occ import is_occ_symbol
 from engine.store.sqlite import connect, ensure_schema, transaction
 from engine.store.workspace import db_path as workspace_db
 
 DEFAULT_COSTS = Costs()  # frozen: one shared default is safe
 
 
-class PaperBroker:
+class PaperBroker(PaperOptions):
     """Simulated broker on SQLite: market orders fill at once at the latest price with the engine's costs.
+
+    Options (OCC symbols; market and limit orders) are priced by BSM on the underlying's last bar, listed by
+    `option_chain`, and settled at expiry: brokers.paper.options.
 
     Args:
         db_path: SQLite file (default: the workspace database).
@@ -67,7 +74,8 @@ class PaperBroker:
         allow_short: allow sells beyond the held quantity (default False: no margin, no shorting).
         currency: account currency label.
         bar_source: callable symbol -> open/high/low/close bars for resting stop / trailing / bracket / OCO
-            orders; default `engine_bars` (the engine's data source).
+            orders and option prices; default `engine_bars` (the engine's data source).
+        option_rate: the risk-free rate (annual decimal) of the option model (default 0.04).
     """
 
     name = "paper"
@@ -82,6 +90,7 @@ class PaperBroker:
         allow_short: bool = False,
         currency: str = "USD",
         bar_source: BarSource | None = None,
+        option_rate: float = DEFAULT_RATE,
     ) -> None:
         if not isinstance(initial_cash, (int, float)) or not math.isfinite(initial_cash) or initial_cash < 0:
             raise BrokerConfigError(f"paper broker: initial_cash {initial_cash!r} must be a number >= 0")
@@ -91,6 +100,7 @@ class PaperBroker:
         self.costs = costs
         self.price_source: PriceSource = price_source or engine_last_close
         self.bar_source: BarSource = bar_source or engine_bars
+        self.option_rate = float(option_rate)
         self.capabilities = BrokerCapabilities(
             fractional=fractional,
             shorting=allow_short,
@@ -98,6 +108,7 @@ class PaperBroker:
             live=False,
             min_notional=0.0,
             order_classes=ORDER_CLASSES,
+            options=True,
         )
         with closing(self._connect()) as db:
             ensure_schema(db, COMPONENT, MIGRATIONS)
@@ -134,7 +145,9 @@ class PaperBroker:
         """Nothing to release: every call opens and closes its own connection."""
 
     def _advance(self) -> None:
-        """Walk the resting stop / trailing / bracket / OCO orders over the bars since their last bar."""
+        """Settle expired options, then walk the resting stop / trailing / bracket / OCO orders over the bars since
+        their last bar."""
+        self.settle_expired()
         with closing(self._connect()) as db:
             rows = db.execute(RESTING_SQL).fetchall()
         if rows:
@@ -159,8 +172,10 @@ class PaperBroker:
         symbols = list(dict.fromkeys(symbols))
         if not symbols:
             return {}
+        options = [s for s in symbols if is_occ_symbol(s)]
+        stocks = [s for s in symbols if s not in options]
         try:
-            got = dict(self.price_source(symbols))
+            got = {**(dict(self.price_source(stocks)) if stocks else {}), **self.option_prices(options)}
         except EngineError as e:
             raise PriceUnavailable(f"no price for {symbols}: {e}") from e
         out: dict[str, float] = {}
@@ -185,7 +200,7 @@ class PaperBroker:
             acct = db.execute("SELECT * FROM paper_account WHERE id = 1").fetchone()
             rows = db.execute("SELECT symbol, quantity FROM paper_positions").fetchall()
         prices = self.latest_prices([r["symbol"] for r in rows])
-        value = sum(r["quantity"] * prices[r["symbol"]] for r in rows)
+        value = sum(r["quantity"] * prices[r["symbol"]] * multiplier_of(r["symbol"]) for r in rows)
         return Account(
             equity=acct["cash"] + value,
             cash=acct["cash"],
@@ -201,7 +216,16 @@ class PaperBroker:
         with closing(self._connect()) as db:
             rows = db.execute("SELECT * FROM paper_positions ORDER BY symbol").fetchall()
         prices = self.latest_prices([r["symbol"] for r in rows])
-        return [Position(r["symbol"], r["quantity"], r["avg_price"], r["quantity"] * prices[r["symbol"]]) for r in rows]
+        return [
+            Position(
+                r["symbol"],
+                r["quantity"],
+                r["avg_price"],
+                r["quantity"] * prices[r["symbol"]] * multiplier_of(r["symbol"]),
+                option_of(r["symbol"]),
+            )
+            for r in rows
+        ]
 
     def order(self, client_order_id: str) -> OrderStatus | None:
         return next((o for o in self.orders("all") if o.client_order_id == client_order_id), None)
@@ -260,6 +284,7 @@ class PaperBroker:
             raise OrderRejected(
                 f"paper broker: stop_loss_limit {order.stop_loss_limit!r} (a stop-limit bracket leg) is not supported"
             )
+        self.check_option_order(order)
         price = self.latest_prices([order.symbol])[order.symbol]
         resting = order.type in RESTING_TYPES or order.order_class != "simple"
         last_bar = str(self.bar_source(order.symbol).index[-1]) if resting else None

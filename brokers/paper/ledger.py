@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime
 
 from brokers.base import InsufficientFunds, InvalidOrder, OrderAck, OrderRejected, OrderStatus
+from brokers.instruments import multiplier_of
 from engine.config import Costs
 from engine.sim.costs import commission, fill_price
 
@@ -89,9 +90,11 @@ def try_fill(
     """Fill order `oid` inside the caller's transaction if it is marketable; update cash and position.
 
     `otype` "limit" checks the slipped price against `limit` (a non-marketable ioc/fok order is canceled, any
-    other rests); every other type fills at `price` moved by the slippage.
+    other rests); every other type fills at `price` moved by the slippage. An option (OCC symbol) moves cash by
+    price x contracts x its multiplier and pays commission on that notional.
     """
     signed = qty if side == "buy" else -qty
+    mult = multiplier_of(symbol)  # an option's premium is per share: money is price x contracts x multiplier
     px = fill_price(price, signed, costs)
     if otype == "limit":
         if limit is None:
@@ -103,12 +106,12 @@ def try_fill(
                     (f"limit {limit} not marketable at {px:.6g} ({tif})", now, oid),
                 )
             return
-    fee = commission(qty, px, costs)
+    fee = commission(qty * mult, px, costs)
     cash = db.execute("SELECT cash FROM paper_account WHERE id = 1").fetchone()["cash"]
-    pos = db.execute("SELECT quantity, avg_price FROM paper_positions WHERE symbol = ?", (symbol,)).fetchone()
-    held, avg = (pos["quantity"], pos["avg_price"]) if pos else (0.0, 0.0)
+    pos = db.execute("SELECT quantity FROM paper_positions WHERE symbol = ?", (symbol,)).fetchone()
+    held = pos["quantity"] if pos else 0.0
     if side == "buy":
-        cost = qty * px + fee
+        cost = qty * px * mult + fee
         if cost > cash + EPS:
             raise InsufficientFunds(
                 f"paper broker: buy {qty:g} {symbol} at {px:.6g} needs {cost:,.2f} "
@@ -116,22 +119,8 @@ def try_fill(
             )
     elif not shorting and qty > held + EPS:
         raise OrderRejected(f"paper broker: sell {qty:g} {symbol} exceeds the position {held:g} (shorting is off)")
-    new_cash = cash - signed * px - fee
-    new_qty = held + signed
-    if abs(new_qty) <= EPS:
-        db.execute("DELETE FROM paper_positions WHERE symbol = ?", (symbol,))
-    else:
-        if held == 0 or (held > 0) != (new_qty > 0):
-            new_avg = px  # opened, or flipped through zero: the remainder was bought/sold at px
-        elif abs(new_qty) > abs(held):
-            new_avg = (held * avg + signed * px) / new_qty  # added to the position
-        else:
-            new_avg = avg  # reduced: the average cost of what is left does not change
-        db.execute(
-            "INSERT INTO paper_positions (symbol, quantity, avg_price) VALUES (?,?,?) "
-            "ON CONFLICT(symbol) DO UPDATE SET quantity=excluded.quantity, avg_price=excluded.avg_price",
-            (symbol, new_qty, new_avg),
-        )
+    new_cash = cash - signed * px * mult - fee
+    book_position(db, symbol, signed, px)
     db.execute("UPDATE paper_account SET cash = ? WHERE id = 1", (new_cash,))
     db.execute(
         "INSERT INTO paper_fills VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -140,4 +129,26 @@ def try_fill(
     db.execute(
         "UPDATE paper_orders SET status='filled', filled_quantity=?, avg_fill_price=?, updated_at=? WHERE id=?",
         (qty, px, now, oid),
+    )
+
+
+def book_position(db: sqlite3.Connection, symbol: str, signed: float, px: float) -> None:
+    """Add `signed` units bought (> 0) or sold (< 0) at `px` to the position of `symbol` (its average cost: set when
+    opened or flipped through zero, blended when added to, kept when reduced); a position reaching 0 is removed."""
+    pos = db.execute("SELECT quantity, avg_price FROM paper_positions WHERE symbol = ?", (symbol,)).fetchone()
+    held, avg = (pos["quantity"], pos["avg_price"]) if pos else (0.0, 0.0)
+    new_qty = held + signed
+    if abs(new_qty) <= EPS:
+        db.execute("DELETE FROM paper_positions WHERE symbol = ?", (symbol,))
+        return
+    if held == 0 or (held > 0) != (new_qty > 0):
+        new_avg = px  # opened, or flipped through zero: the remainder was bought/sold at px
+    elif abs(new_qty) > abs(held):
+        new_avg = (held * avg + signed * px) / new_qty  # added to the position
+    else:
+        new_avg = avg  # reduced: the average cost of what is left does not change
+    db.execute(
+        "INSERT INTO paper_positions (symbol, quantity, avg_price) VALUES (?,?,?) "
+        "ON CONFLICT(symbol) DO UPDATE SET quantity=excluded.quantity, avg_price=excluded.avg_price",
+        (symbol, new_qty, new_avg),
     )

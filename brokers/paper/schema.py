@@ -4,7 +4,8 @@ Applied by `engine.store.sqlite.ensure_schema(conn, "paper", MIGRATIONS)`. Migra
 broker has always created, with CREATE TABLE IF NOT EXISTS: a database made before migrations were recorded
 already has these tables, and migrating it only records version 1 (nothing saved is touched). Migration 2 adds
 the resting-order columns (stop / trailing prices, order class, bracket / OCO parent, last bar walked); the
-rows already saved keep their values and read as simple orders.
+rows already saved keep their values and read as simple orders. Migration 3 adds the implied vol per underlying
+that prices the paper account's options (brokers.paper.options).
 """
 
 from __future__ import annotations
@@ -64,5 +65,12 @@ ALTER TABLE paper_orders ADD COLUMN order_class TEXT NOT NULL DEFAULT 'simple';
 ALTER TABLE paper_orders ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE paper_orders ADD COLUMN triggered INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE paper_orders ADD COLUMN last_bar TEXT
+""",
+    """
+CREATE TABLE IF NOT EXISTS paper_option_vols (
+    underlying TEXT PRIMARY KEY,
+    vol REAL NOT NULL,
+    updated_at TEXT NOT NULL
+)
 """,
 )

@@ -88,7 +88,8 @@ def test_state_survives_a_new_instance(tmp_path):
     assert len(b2.fills()) == 2
     tables = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     # its own tables, plus the one SQLite helper's migration bookkeeping (engine.store.sqlite)
-    assert tables == {"paper_account", "paper_positions", "paper_orders", "paper_fills", "schema_version"}
+    expected = {"paper_account", "paper_positions", "paper_orders", "paper_fills", "paper_option_vols"}
+    assert tables == expected | {"schema_version"}
     b2.reset(50_000)
     assert b2.account().cash == 50_000 and b2.positions() == [] and b2.orders("all") == []
 

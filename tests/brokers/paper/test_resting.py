@@ -194,4 +194,6 @@ def test_a_version_1_database_migrates_keeping_its_orders(tmp_path):
     assert (o.order_class, o.parent_id, o.limit_price, o.status, o.stop_price) == ("simple", "", 90.0, "new", None)
     assert b.account().cash == 500.0
     with sqlite3.connect(db_file) as raw:
-        assert raw.execute("SELECT version FROM schema_version WHERE component='paper'").fetchone()[0] == 2
+        assert raw.execute("SELECT version FROM schema_version WHERE component='paper'").fetchone()[0] == len(
+            MIGRATIONS
+        )
