@@ -31,11 +31,11 @@ from pydantic import AfterValidator, Field, SkipValidation, StrictBool, StrictIn
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from engine.config import NONE_IS_DEFAULT, BacktestConfig
-from engine.data import load_market_data
+from engine.data import get_source, load_market_data
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES
-from engine.request import BacktestRequest, DateText, Symbols
+from engine.request import BacktestRequest, DateText, Symbols, untraded_benchmark
 from engine.sim.grid import Progress, expand_grid, run_grid
 from engine.strategies.base import ParamSpec, Strategy, make_params, param_specs
 from engine.strategies.registry import get_strategy
@@ -397,8 +397,14 @@ def run_optimization(
     fixed = {k: _typed(specs[k], v) for k, v in spec.fixed.items()}
     if data is None:
         data = load_market_data(list(spec.symbols), spec.start, spec.end, spec.data_source)
+    bench = untraded_benchmark(spec.config.benchmark, data.symbols, get_source(spec.data_source))  # as a backtest's
     run: dict[str, Any] = dict(
-        data=data, strategy_cls=strategy_cls, config=spec.config, workers=workers, should_stop=should_stop
+        data=data,
+        strategy_cls=strategy_cls,
+        config=spec.config,
+        workers=workers,
+        should_stop=should_stop,
+        benchmark_close=bench,
     )
     if spec.method == "optuna":
         table, equity = _run_optuna(strategy_cls, space, fixed, spec, objective_fn, run, progress)

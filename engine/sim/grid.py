@@ -23,7 +23,7 @@ from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import metrics_table
-from engine.sim.benchmark import resolve_benchmark
+from engine.sim.benchmark import buy_and_hold_values, resolve_benchmark
 from engine.sim.kernels import simulate_kernel
 from engine.sim.simulate import benchmark_values, kernel_settings, loss_stop, rebalance_mask, stop_arrays
 from engine.sim.trades import trade_records
@@ -69,8 +69,12 @@ def run_grid(
     workers: int | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    benchmark_close: pd.Series | None = None,
 ) -> GridResult:
     """Backtest every parameter set of `strategy_cls` on `data`; results equal `run_backtest` per set.
+
+    benchmark_close: the closes of a benchmark the sets do not trade (as `run_backtest` takes it; reindexed to
+    `data.index`, so a slice of the data gets the benchmark of its own bars).
 
     progress(done, total) is called as sets finish; should_stop() -> True cancels the rest (raises
     ConfigError("cancelled")) so a UI can offer a cancel button.
@@ -128,7 +132,10 @@ def run_grid(
 
     _run_parallel(one, K, workers, progress, should_stop)
     trades = np.concatenate(trade_parts) if K else np.empty((0, 3))
-    bench = benchmark_values(data, resolve_benchmark(config.benchmark, data.symbols), config.initial_cash)
+    if benchmark_close is not None:
+        bench = buy_and_hold_values(benchmark_close.reindex(data.index).to_numpy(dtype="float64"), config.initial_cash)
+    else:
+        bench = benchmark_values(data, resolve_benchmark(config.benchmark, data.symbols), config.initial_cash)
     bench_returns = np.concatenate(([bench[0] / config.initial_cash], bench[1:] / bench[:-1])) - 1.0
     table = metrics_table(
         equity.T,

@@ -99,3 +99,21 @@ def test_benchmark_is_validated_once_in_the_config(given, stored) -> None:
 def test_a_benchmark_that_is_not_text_is_refused() -> None:
     with pytest.raises(ConfigError, match="benchmark"):
         BacktestConfig.from_dict({"benchmark": 5})
+
+
+def test_the_optimizer_measures_against_the_same_benchmark_as_a_backtest(home) -> None:
+    from engine.research.optimize import OptimizeSpec, run_optimization
+
+    spec = OptimizeSpec(
+        strategy="sma_cross",
+        symbols=("QQQ", "TLT"),
+        start=START,
+        end=END,
+        ranges={"fast": [10, 20], "slow": [50, 100]},
+    )
+    table = run_optimization(spec).table
+    for _, row in table.iterrows():
+        params = {"fast": int(row["fast"]), "slow": int(row["slow"])}
+        single = run_request(_request().with_changes(params=params))  # benchmark: SPY, loaded untraded
+        for name in ("beta", "alpha", "tracking_error", "information_ratio", "up_capture", "down_capture"):
+            assert row[name] == pytest.approx(single.metrics[name], rel=1e-9), (params, name)
