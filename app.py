@@ -23,6 +23,7 @@ PAGES = {
         st.Page("pages/scheduler.py", title="Scheduler", icon=":material/schedule:", url_path="scheduler"),
         st.Page("pages/daily_ops.py", title="Daily Ops", icon=":material/account_balance:", url_path="daily-ops"),
         st.Page("pages/desk.py", title="Desk", icon=":material/point_of_sale:", url_path="desk"),
+        st.Page("pages/risk.py", title="Risk", icon=":material/shield:", url_path="risk"),
         st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
     ],
 }
