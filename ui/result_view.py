@@ -80,13 +80,17 @@ def metrics_table(table: pd.DataFrame, key: str, height: int | Literal["auto"] =
         st.markdown(tables.definitions_markdown(table.index))
 
 
+#: Trade-list headers that need more than underscores turned into spaces: the unit of P&L, returns, holding time.
+TRADE_LABELS = {"pnl": "P&L (currency)", "return": "Return (%)", "bars_held": "Held (bars)"}
+
+
 def _trade_columns(trades: pd.DataFrame) -> dict[str, Any]:
     """Column settings of the trade list: readable labels, bar times as dates (date and time when intraday),
     prices and quantities to 4 significant digits, P&L to cents, returns as percentages."""
     numbers = {"entry_price": "%.4g", "exit_price": "%.4g", "quantity": "%.4g", "pnl": "%.2f", "return": "percent"}
     config: dict[str, Any] = {}
     for col in trades.columns:
-        label = str(col).replace("_", " ")
+        label = TRADE_LABELS.get(str(col)) or str(col).replace("_", " ").capitalize()
         if col in ("entry_time", "exit_time"):
             times = pd.to_datetime(trades[col]).dropna()
             daily = bool((times == times.dt.normalize()).all())

@@ -68,3 +68,21 @@ def test_home_runs_table_headers_are_registry_labels_with_definitions(saved_run)
         assert config[key]["label"] == registry.metric(key).label, key
         assert config[key]["help"] == registry.metric(key).definition, key
         assert config[key]["width"] >= 8 * len(registry.metric(key).label), key
+
+
+def test_trade_list_headers_name_their_units(saved_run) -> None:
+    run_id, result = saved_run
+    at = page("backtest")
+    at.query_params["run"] = run_id
+    at.run()
+    at.session_state["bt_tabs"] = "Trades"
+    at.run()
+    assert_clean(at)
+    trades = next(d for d in at.dataframe if "pnl" in d.value.columns)
+    assert len(trades.value) == len(result.trades) > 0
+    config = column_config(trades)
+    labels = {col: config[col]["label"] for col in trades.value.columns}
+    assert labels["pnl"] == "P&L (currency)" and config["pnl"]["type_config"]["format"] == "%.2f"
+    assert labels["return"] == "Return (%)" and config["return"]["type_config"]["format"] == "percent"
+    assert labels["bars_held"] == "Held (bars)"
+    assert not any("_" in label for label in labels.values()), labels
