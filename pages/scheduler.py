@@ -7,7 +7,7 @@ Jobs live in the workspace's SQLite queue, so the status survives a browser relo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import time
 from zoneinfo import available_timezones
 
 import streamlit as st
@@ -23,7 +23,7 @@ from engine.store.workspace import workspace_dir
 from engine.strategies.registry import list_strategies
 from ui import scheduler_view as view
 from ui import tables
-from ui.scheduler_queue import batch_panel
+from ui.scheduler_queue import batch_panel, schedules_panel
 from ui.shell import ensure_navigation
 
 ensure_navigation()
@@ -111,16 +111,9 @@ with ops_tab:
         "from cron); a run missed while no worker was up runs once when one comes back the same trading day, "
         "never for a past day."
     )
+    schedules_panel(queue)
     store = ScheduleStore()
     schedules = store.list()
-    if schedules:
-        tables.show(
-            view.schedules_table(schedules, datetime.now(UTC)),
-            hide_index=True,
-            key="sched_ops_table",
-        )
-    else:
-        st.info("No schedules yet: add one below.")
     by_id = {sc.id: sc for sc in schedules}
     pick = st.selectbox(
         "Schedule",

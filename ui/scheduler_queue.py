@@ -1,10 +1,16 @@
-"""The Scheduler page's Queue tab below the batch picker: everything that depends on the jobs' state (counts, the
-job table, the cancel / retry / open-result controls, the errors, the batch summary and its charts) in one
-fragment. While a job of the batch is queued or running the fragment reruns itself every `POLL_EVERY`, so a
-finished job shows up everywhere without a click; once none is, it reruns the app once and stops polling.
+"""The Scheduler page's parts that depend on the jobs' state, each in a fragment that reruns itself every
+`POLL_EVERY` while a job is queued or running, so a finished job shows up everywhere without a click; once none
+is, it reruns the app once and stops polling.
+
+`batch_panel`: the Queue tab below the batch picker (counts, the job table, the cancel / retry / open-result
+controls, the errors, the batch summary and its charts), polling while a job of that batch is unfinished.
+`schedules_panel`: the Daily operations tab's schedules table (a daily-ops job writes its schedule's last run,
+status and message), polling while any job of the queue is unfinished.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -12,6 +18,7 @@ import streamlit as st
 from engine.batch.queue import JobQueue
 from engine.errors import EngineError
 from engine.metrics import registry
+from engine.ops.schedule import ScheduleStore
 from ui import scheduler_view as view
 from ui import tables
 from ui.state import run_store, set_current_run
@@ -29,6 +36,23 @@ def batch_panel(queue: JobQueue, batch_id: str) -> None:
         _jobs(queue, batch_id, jobs)
         _actions(queue, batch_id, jobs)
         _summary(queue, batch_id, jobs)
+
+    live()
+
+
+def schedules_panel(queue: JobQueue) -> None:
+    """The table of daily-operations schedules (or a hint when there is none), refreshed while jobs run."""
+    every = view.queue_poll_interval(queue.counts())
+
+    @st.fragment(run_every=every)
+    def live() -> None:
+        if view.queue_poll_interval(queue.counts()) != every:
+            st.rerun()
+        schedules = ScheduleStore().list()
+        if schedules:
+            tables.show(view.schedules_table(schedules, datetime.now(UTC)), hide_index=True, key="sched_ops_table")
+        else:
+            st.info("No schedules yet: add one below.")
 
     live()
 

@@ -219,6 +219,11 @@ def poll_interval(jobs: pd.DataFrame) -> str | None:
     return POLL_EVERY if unfinished(jobs) else None
 
 
+def queue_poll_interval(counts: Mapping[str, int]) -> str | None:
+    """`poll_interval` for the whole queue from its counts per status (JobQueue.counts())."""
+    return POLL_EVERY if counts.get("queued", 0) + counts.get("running", 0) else None
+
+
 def done_with_run(jobs: pd.DataFrame) -> pd.DataFrame:
     """The done jobs that saved a run (a daily-ops job saves none): the results the page can open."""
     return jobs[(jobs["status"] == "done") & jobs["run_id"].notna()]

@@ -1,6 +1,7 @@
-"""Scheduler page in a real browser (issue 16 item 1): while a batch runs, everything on the Queue tab that depends
-on the jobs' state refreshes by itself (counts, the batch summary, the open-result choices, the cancel buttons,
-the errors), and once no job is queued or running the page stops polling (the browser sends nothing more)."""
+"""Scheduler page in a real browser (issue 16 item 1): while jobs run, every part that depends on their state
+refreshes by itself: on the Queue tab the counts, the batch summary, the open-result choices, the cancel buttons
+and the errors; on the Daily operations tab the schedules' last run and status. Once no job is queued or running
+the page stops polling (the browser sends nothing more)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,25 @@ jobs:
 """
 
 
+def _assert_stopped_polling(page, sent: list) -> None:
+    """Nothing runs: once the app has settled (one rerun drops the fragments' timers), the browser sends nothing
+    during several poll intervals."""
+    _idle(page)
+    page.wait_for_timeout(3000)
+    _idle(page)
+    before = len(sent)
+    page.wait_for_timeout(8000)  # four intervals of ui.scheduler_view.POLL_EVERY (2 s)
+    assert len(sent) == before, f"the page still polls: {len(sent) - before} message(s) sent while idle"
+
+
+def _browser_page(pw, sent: list):
+    """A Chromium page recording every websocket message it sends the app (each rerun request, polls too)."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 1400})
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    return browser, page
+
+
 def _metric(page, label: str):
     return page.get_by_test_id("stMetric").filter(
         has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
@@ -46,11 +66,9 @@ def test_the_queue_tab_follows_the_jobs_then_stops_polling(
     monkeypatch.setenv("IVYBT_HOME", str(home))  # this process sees them too (the batch names them)
     JobQueue().submit(parse_batch(BATCH, "live.yaml"))
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        sent: list[object] = []
+        browser, page = _browser_page(pw, sent)
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1400})
-            sent: list[object] = []  # what the browser sends the app: each rerun request (a fragment's poll too)
-            page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
             page.goto(f"{app_url}/scheduler", wait_until="domcontentloaded")
             page.get_by_role("tab", name="Queue").click()
             expect(_metric(page, "Queued")).to_contain_text("3", timeout=60_000)
@@ -87,14 +105,48 @@ def test_the_queue_tab_follows_the_jobs_then_stops_polling(
             assert sorted(options.all_inner_texts()) == ["hold-gld", "slow-spy"]
             page.keyboard.press("Escape")
 
-            # nothing runs: no more polling. The app settles (one rerun drops the fragment's timer), then the
-            # browser sends nothing during several poll intervals.
-            _idle(page)
-            page.wait_for_timeout(3000)
-            _idle(page)
-            before = len(sent)
-            page.wait_for_timeout(8000)  # four intervals of ui.scheduler_view.POLL_EVERY (2 s)
-            assert len(sent) == before, f"the page still polls: {len(sent) - before} message(s) sent while idle"
+            _assert_stopped_polling(page, sent)
+            assert page.locator("[data-testid='stException']").count() == 0
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing (scripts/bootstrap.sh installs it)")
+def test_the_schedules_table_shows_a_daily_ops_run_by_itself(
+    app_url: str,  # noqa: F811 - the fixture
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import UTC, datetime
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from brokers.scheduled_ops import enqueue_due
+    from engine.batch.worker import run_worker
+    from engine.ops.schedule import ScheduleStore
+    from engine.store.presets import Preset, save_preset
+
+    monkeypatch.setenv("IVYBT_HOME", str(tmp_path / "workspace"))  # the app server's workspace and presets
+    monkeypatch.setenv("IVYBT_PRESETS", str(tmp_path / "presets"))
+    save_preset(Preset(name="hold", strategy="buy_and_hold", symbols=("SPY",)))
+    schedule = ScheduleStore().add("hold", "paper", "09:35", "America/New_York")  # mode approve
+    now = datetime(2024, 3, 13, 14, 0, tzinfo=UTC)  # a Wednesday, 10:00 in New York: due
+    assert len(enqueue_due(JobQueue(), now)) == 1
+    with sync_playwright() as pw:
+        sent: list[object] = []
+        browser, page = _browser_page(pw, sent)
+        try:
+            page.goto(f"{app_url}/scheduler", wait_until="domcontentloaded")
+            page.get_by_role("tab", name="Daily operations").click()
+            table = page.get_by_test_id("stDataFrame").filter(has_text="America/New_York")
+            expect(table).to_be_visible(timeout=60_000)
+            expect(table.locator("td").filter(has_text="approval needed")).to_have_count(0)
+            assert run_worker(queue=JobQueue(), exit_when_empty=True, clock=lambda: now) == 1
+            assert ScheduleStore().get(schedule.id).last_status == "approval needed"
+            # no click: the table catches up by itself
+            expect(table.locator("td").filter(has_text="approval needed")).to_have_count(1, timeout=60_000)
+            expect(table.locator("td").filter(has_text="2024-03-13")).to_have_count(1)
+            _assert_stopped_polling(page, sent)
             assert page.locator("[data-testid='stException']").count() == 0
         finally:
             browser.close()
