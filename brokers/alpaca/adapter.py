@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import requests
 from alpaca.common.exceptions import APIError
+from alpaca.data.historical.option import OptionHistoricalDataClient
 from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.requests import StockLatestTradeRequest
 from alpaca.trading.client import TradingClient
@@ -31,6 +32,7 @@ from alpaca.trading.requests import GetOrderByIdRequest, GetOrdersRequest, GetPo
 
 from brokers.alpaca.faults import call, read, resolve, write
 from brokers.alpaca.http import configure
+from brokers.alpaca.options import option_chain
 from brokers.alpaca.orders import (
     alpaca_problem,
     build_request,
@@ -73,6 +75,7 @@ from brokers.base import (
     matches_query,
     require_live_opt_in,
 )
+from brokers.instruments import OptionQuote, option_of
 from brokers.orders import ORDER_CLASSES, ORDER_TYPES
 
 LIVE_TRADING_HOST = "api.alpaca.markets"
@@ -116,7 +119,8 @@ class AlpacaBroker:
         self._endpoint = base_url or ("live" if live else "paper")
         self._trading = TradingClient(key, secret, paper=not live, url_override=base_url)
         self._data = StockHistoricalDataClient(key, secret, url_override=data_url)
-        for client in (self._trading, self._data):
+        self._options = OptionHistoricalDataClient(key, secret, url_override=data_url)
+        for client in (self._trading, self._data, self._options):
             configure(client, timeout)
         self.feed = feed
         self._fractionable: dict[str, bool] = {}
@@ -128,6 +132,8 @@ class AlpacaBroker:
             min_notional=1.0,
             order_classes=ORDER_CLASSES,
             fractional_protective=False,  # brackets, OCO, stops and trailing stops take whole shares only
+            options=True,  # simple market / limit day orders on an OCC symbol (asset class us_option)
+            option_time_in_force=("day",),
         )
 
     def __repr__(self) -> str:  # no keys, ever
@@ -138,7 +144,7 @@ class AlpacaBroker:
         return self._live
 
     def close(self) -> None:
-        for client in (self._trading, self._data):
+        for client in (self._trading, self._data, self._options):
             session = getattr(client, "_session", None)
             if isinstance(session, requests.Session):
                 session.close()
@@ -163,8 +169,10 @@ class AlpacaBroker:
             qty = number(p.qty)
             if getattr(p.side, "value", p.side) == "short" and qty > 0:
                 qty = -qty
-            mv = number(p.market_value, qty * number(p.current_price))
-            out.append(Position(symbol=p.symbol, quantity=qty, avg_price=number(p.avg_entry_price), market_value=mv))
+            option = option_of(p.symbol) if raw_value(p.asset_class) == "us_option" else None
+            mult = option.multiplier if option is not None else 1
+            mv = number(p.market_value, qty * number(p.current_price) * mult)
+            out.append(Position(p.symbol, qty, number(p.avg_entry_price), mv, option))
         return sorted(out, key=lambda p: p.symbol)
 
     def latest_prices(self, symbols: Sequence[str]) -> dict[str, float]:
@@ -179,6 +187,10 @@ class AlpacaBroker:
         if missing:
             raise PriceUnavailable(f"alpaca: no latest trade for {missing}")
         return out
+
+    def option_chain(self, underlying: str, expiry: date | None = None) -> list[OptionQuote]:
+        """Listed contracts of `underlying` with quotes, IV and Greeks (brokers.alpaca.options)."""
+        return option_chain(self._trading, self._options, underlying, expiry)
 
     def market_open(self) -> bool:
         """True while the US equity market is open (Alpaca's clock)."""

@@ -27,6 +27,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from engine.options.occ import is_occ_symbol
+
+CONTRACT_SIZE = 100  # an option contract (OCC symbol) is 100 shares
+
+
+def multiplier(symbol: str) -> int:
+    return CONTRACT_SIZE if is_occ_symbol(symbol) else 1
+
+
+def asset_class(symbol: str) -> str:
+    return "us_option" if is_occ_symbol(symbol) else "us_equity"
+
+
 OPEN = {"new", "partially_filled", "accepted", "pending_new", "held"}
 REPLACEABLE = {"new", "partially_filled", "held"}
 TYPES = ("market", "limit", "stop", "stop_limit", "trailing_stop")
@@ -110,7 +123,7 @@ class OrderBook:
             "replaces": o["replaces"],
             "asset_id": self.asset_ids.get(o["symbol"], str(uuid.uuid5(uuid.NAMESPACE_DNS, o["symbol"]))),
             "symbol": o["symbol"],
-            "asset_class": "us_equity",
+            "asset_class": asset_class(o["symbol"]),
             "notional": None,
             "qty": num(o["qty"]),
             "filled_qty": num(o["filled"]),
@@ -287,7 +300,7 @@ class OrderBook:
             elif abs(new) > abs(pos["qty"]):
                 pos["avg"] = (pos["qty"] * pos["avg"] + sign * qty * price) / new
             pos["qty"] = new
-        self.cash -= sign * qty * price
+        self.cash -= sign * qty * price * multiplier(o["symbol"])
         o["filled"], o["avg"], o["updated"] = qty, price, datetime.now(UTC)
 
     def _trail(self, o: dict[str, Any], price: float) -> None:

@@ -20,6 +20,7 @@ the market-data endpoints (/v2/stocks/trades/latest, /v2/stocks/bars, paginated)
 * orders of every type and class, PATCH (replace), legs and triggers: see alpaca_orders.py (``trade(symbol,
   price)`` moves the last price and works resting orders); ``patches`` counts PATCH requests and
   ``drop_on_patch = True`` processes the next one but drops the connection instead of answering.
+* options (contracts, chain snapshots, option orders and positions): see alpaca_options.py (``add_option``).
 * faults of the protocol (429 with Retry-After, 5xx before or after processing, a truncated 200, no answer at
   all): see alpaca_faults.py (``throttle(n)``, ``fail_before``, ``fail_after``, ``garbage``, ``hang``).
 
@@ -37,12 +38,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from tests.brokers.alpaca.alpaca_faults import FaultKnobs
-from tests.brokers.alpaca.alpaca_orders import OPEN, OrderBook, Refused
+from tests.brokers.alpaca.alpaca_options import OptionDesk
+from tests.brokers.alpaca.alpaca_orders import OPEN, OrderBook, Refused, asset_class, multiplier
 from tests.brokers.alpaca.alpaca_orders import iso as _iso
 from tests.brokers.alpaca.alpaca_orders import num as _num
 
 
-class FakeAlpacaServer(OrderBook, FaultKnobs):
+class FakeAlpacaServer(OrderBook, FaultKnobs, OptionDesk):
     """Fake Alpaca trading + market-data service (see module docstring)."""
 
     def __init__(
@@ -83,6 +85,7 @@ class FakeAlpacaServer(OrderBook, FaultKnobs):
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for assertions
         self.lock = threading.RLock()
         self.init_faults()
+        self.init_options()
         self.account_id = str(uuid.UUID(int=0x1234))
         self.asset_ids = {s: str(uuid.uuid5(uuid.NAMESPACE_DNS, s)) for s in self.prices}
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -129,7 +132,7 @@ class FakeAlpacaServer(OrderBook, FaultKnobs):
 
     def equity(self) -> float:
         with self.lock:
-            return self.cash + sum(p["qty"] * self.prices[s] for s, p in self.positions.items())
+            return self.cash + sum(p["qty"] * self.prices[s] * multiplier(s) for s, p in self.positions.items())
 
     # ------------------------------------------------------------------ request handling
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -242,6 +245,9 @@ class FakeAlpacaServer(OrderBook, FaultKnobs):
                 }
             if method == "GET" and path == "/v2/stocks/bars":
                 return 200, self._bars(q)
+            option = self.option_route(method, path, q)
+            if option is not None:
+                return option
         return 404, {"code": 40410000, "message": f"no route {method} {path}"}
 
     def _account(self) -> dict[str, Any]:
@@ -286,19 +292,19 @@ class FakeAlpacaServer(OrderBook, FaultKnobs):
         }
 
     def _position(self, sym: str, p: dict[str, float]) -> dict[str, Any]:
-        px = self.prices[sym]
+        px, mult = self.prices[sym], multiplier(sym)
         return {
             "asset_id": self.asset_ids.get(sym, str(uuid.uuid5(uuid.NAMESPACE_DNS, sym))),
             "symbol": sym,
-            "exchange": "NASDAQ" if sym in ("AAPL", "QQQ") else "ARCA",
-            "asset_class": "us_equity",
+            "exchange": "" if mult > 1 else "NASDAQ" if sym in ("AAPL", "QQQ") else "ARCA",
+            "asset_class": asset_class(sym),
             "asset_marginable": True,
             "avg_entry_price": _num(p["avg"]),
             "qty": _num(p["qty"]),
             "side": "long" if p["qty"] > 0 else "short",
-            "market_value": _num(p["qty"] * px),
-            "cost_basis": _num(p["qty"] * p["avg"]),
-            "unrealized_pl": _num(p["qty"] * (px - p["avg"])),
+            "market_value": _num(p["qty"] * px * mult),
+            "cost_basis": _num(p["qty"] * p["avg"] * mult),
+            "unrealized_pl": _num(p["qty"] * (px - p["avg"]) * mult),
             "current_price": _num(px),
             "qty_available": _num(p["qty"]),
         }
@@ -375,9 +381,11 @@ class FakeAlpacaServer(OrderBook, FaultKnobs):
             return 422, {"code": 42210000, "message": f'asset "{sym}" not found'}
         try:
             qty = self.check_order(body)
+            if multiplier(sym) > 1:
+                self.check_option_order(body, qty)
         except Refused as e:
             return e.status, {"code": e.code, "message": e.message}
-        if body["side"] == "buy" and qty * self.prices[sym] > self.cash + 1e-9:
+        if body["side"] == "buy" and qty * self.prices[sym] * multiplier(sym) > self.cash + 1e-9:
             return 403, {"code": 40310000, "message": "insufficient buying power"}
         o = self.create({**body, "client_order_id": cid})
         self.orders_created += 1
