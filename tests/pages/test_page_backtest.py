@@ -251,9 +251,10 @@ def test_trades_csv_and_html_report_downloads(workspace, monkeypatch) -> None:
     (report_button,) = at.get("download_button")
     html = downloads.content(report_button).decode("utf-8")
     assert html.startswith("<!DOCTYPE html>") and f"IVYBT run {run.id}".lower() in html.lower()
-    for name in ("sharpe", "total_return", "max_drawdown"):
-        assert f"{res.metrics[name]:,.4f}" in html, name
-        assert f"{res.benchmark_metrics[name]:,.4f}" in html, name
+    # in the registry's formats: ratios to 4 decimals, fractions in %
+    for name, text in (("sharpe", "{:,.4f}"), ("total_return", "{:.2%}"), ("max_drawdown", "{:.2%}")):
+        assert f"<td>{text.format(res.metrics[name])}</td>" in html, name
+        assert f"<td>{text.format(res.benchmark_metrics[name])}</td>" in html, name
     config = json.loads(re.search(r"<pre>(.*?)</pre>", html, re.S).group(1).replace("&quot;", '"'))
     assert config["params"] == dict(run.request.params) and config["params"]["slow"] == 40
     assert config["symbols"] == ["SPY"]
