@@ -16,10 +16,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import StrictFloat, StrictInt, StrictStr
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
 from engine.errors import ConfigError
 from engine.options.occ import OptionContract, is_occ_symbol
+from engine.validation import FORBID, parse
 
-FIELDS = ("symbol", "quantity", "price", "implied_vol", "underlying_price", "multiplier")
+Number = StrictFloat  # an int is accepted (strict mode still refuses text and booleans)
+
+
+@pydantic_dataclass(frozen=True, config=FORBID)
+class PositionRecord:
+    """The fields a positions file may hold (the one validation path: unknown and missing fields, wrong types)."""
+
+    symbol: StrictStr
+    quantity: Number
+    price: Number
+    implied_vol: Number | None = None
+    underlying_price: Number | None = None
+    multiplier: StrictInt | None = None
 
 
 @dataclass(frozen=True)
@@ -59,18 +75,14 @@ def position_from_record(record: Mapping[str, Any], where: str = "position") -> 
     """A Position from one JSON record; ConfigError names the record and the problem."""
     if not isinstance(record, Mapping):
         raise ConfigError(f"{where}: expected an object with symbol, quantity, price; got {record!r}")
-    unknown = sorted(set(record) - set(FIELDS))
-    if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})")
-    missing = [k for k in ("symbol", "quantity", "price") if k not in record]
-    if missing:
-        raise ConfigError(f"{where}: missing {', '.join(missing)}")
-    symbol = record["symbol"]
-    if not isinstance(symbol, str) or not symbol.strip():
+    fields = parse(PositionRecord, dict(record), where)
+    symbol = fields.symbol
+    if not symbol.strip():
         raise ConfigError(f"{where}: symbol {symbol!r} must be text")
     contract = None
     if is_occ_symbol(symbol):
-        contract = OptionContract.parse(symbol, multiplier=record.get("multiplier", 100))
+        multiplier = 100 if fields.multiplier is None else fields.multiplier
+        contract = OptionContract.parse(symbol, multiplier=multiplier)
         symbol = contract.occ_symbol()
     else:
         for key in ("implied_vol", "underlying_price", "multiplier"):
@@ -78,14 +90,7 @@ def position_from_record(record: Mapping[str, Any], where: str = "position") -> 
                 raise ConfigError(f"{where}: {key} is for options; {symbol!r} is not an OCC option symbol")
         symbol = symbol.strip().upper()
     try:
-        return Position(
-            symbol,
-            record["quantity"],
-            record["price"],
-            contract,
-            record.get("implied_vol"),
-            record.get("underlying_price"),
-        )
+        return Position(symbol, fields.quantity, fields.price, contract, fields.implied_vol, fields.underlying_price)
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None
 

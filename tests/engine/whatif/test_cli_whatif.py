@@ -123,10 +123,7 @@ def test_a_malformed_positions_file_is_one_line(home: Path, tmp_path: Path, caps
     path.write_text(json.dumps([{"symbol": "SPY", "quantity": "ten", "price": 1.0}]))
     code, _, err = run(capsys, "--positions", str(path))
     assert code == 2
-    assert (
-        err
-        == f"ivybt: error: positions file {path}: position 1: position SPY: quantity 'ten' must be a finite number\n"
-    )
+    assert err == f"ivybt: error: positions file {path}: position 1: field 'quantity' must be a number, got 'ten'\n"
     path.write_text("[{")
     code, _, err = run(capsys, "--positions", str(path))
     assert code == 2 and err.startswith(f"ivybt: error: positions file {path}: not JSON") and err.count("\n") == 1
