@@ -191,7 +191,7 @@ def start_background_warmup() -> bool:
         os.close(fd)
     except OSError:
         return False  # someone else holds it, or the folder is read-only: compile on demand instead
-    subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "engine.sim.warmup", "--background"],
         cwd=str(PACKAGE_ROOT.parent),
         stdin=subprocess.DEVNULL,
@@ -199,6 +199,8 @@ def start_background_warmup() -> bool:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    # reaped when it ends (else a long-lived process such as the app keeps it as a zombie child)
+    threading.Thread(target=proc.wait, name="reap-warmup", daemon=True).start()
     return True
 
 
