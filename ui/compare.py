@@ -22,7 +22,7 @@ from engine.research.compare import (
     run_label,
 )
 from engine.store.runs import StoredRun
-from ui import charts
+from ui import charts, tables
 from ui.result_view import metrics_table
 
 __all__ = ["config_diff", "flatten", "metrics_side_by_side", "run_label", "show_comparison"]
@@ -55,10 +55,10 @@ def show_comparison(runs: Sequence[StoredRun], key: str) -> None:
     st.markdown("**Difference to the first run** (percentage metrics in percentage points, pp)")
     diffs = metric_differences(table)
     diffs.index = [registry.difference_label(k) if k in registry.KEYS else k for k in diffs.index]
-    st.dataframe(diffs, key=f"{key}_diffs")
+    tables.show(diffs, key=f"{key}_diffs")
     st.markdown("**Configuration differences**")
     diff = config_diff(runs)
     if diff.empty:
         st.info("The selected runs have the same configuration.")
     else:
-        st.dataframe(diff, key=f"{key}_diff")
+        tables.show(diff, key=f"{key}_diff")

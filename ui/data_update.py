@@ -17,6 +17,7 @@ import brokers.data_sources  # noqa: F401  (registers alpaca / ibkr as update so
 from engine.data.update import update_symbols
 from engine.data.update_sources import update_source_names
 from engine.errors import EngineError
+from ui import tables
 
 RESULT_COLUMNS = ("symbol", "action", "added", "dropped", "bars", "last", "message")
 
@@ -71,4 +72,4 @@ def _show_results(rows: list[dict] | None, key: str) -> None:
     for row in rows:
         if row["action"] == "error":
             st.error(f"{row['symbol']}: {row['message']}")
-    st.dataframe(table[list(RESULT_COLUMNS)], hide_index=True, key=f"{key}_results_table")
+    tables.show(table[list(RESULT_COLUMNS)], hide_index=True, key=f"{key}_results_table")

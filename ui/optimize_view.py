@@ -22,7 +22,7 @@ from engine.research.estimate import Estimate, estimate_optimize, estimate_walkf
 from engine.research.optimize import OptimizationResult, OptimizeSpec
 from engine.store.jsonable import plain
 from engine.store.presets import Preset, save_preset
-from ui import charts, charts_montecarlo, charts_scorecard, data_cache
+from ui import charts, charts_montecarlo, charts_scorecard, data_cache, tables
 from ui import charts_robustness as cr
 from ui.result_view import PLOTLY_CONFIG, format_metric, format_params, number_column
 from ui.state import run_store
@@ -117,7 +117,7 @@ def show_grid(result: OptimizationResult) -> None:
         f"**Ranked parameter sets** (best first; objective = {spec.objective}"
         f"{'' if spec.maximize else ', minimized'}; greyed = infeasible; top {len(shown)} of {len(table):,})"
     )
-    st.dataframe(cr.ranked_styler(shown), key=f"{P}_ranked", height=320)
+    tables.show(cr.ranked_styler(shown), key=f"{P}_ranked", height=320)
     if len(params) < 2:
         st.info("Vary two or more parameters to see a heatmap and a surface.")
         if params:
@@ -187,7 +187,7 @@ def show_walkforward(wf: Any, benchmark: pd.Series | None) -> None:
     dates = {
         c: st.column_config.DateColumn(format="YYYY-MM-DD") for c in ("is_start", "is_end", "oos_start", "oos_end")
     }
-    st.dataframe(wf.windows, key=f"{P}_wf_windows", hide_index=True, column_config=dates)
+    tables.show(wf.windows, key=f"{P}_wf_windows", hide_index=True, column_config=dates)
     if params:
         chart(cr.parameter_path_figure(wf.windows, params), f"{P}_wf_path")
     stab = wf.stability
@@ -223,7 +223,7 @@ def show_montecarlo(mc: Any, original: pd.Series | None = None) -> None:
     )
     if mc.spec.method == "reshuffle":
         st.caption("Reshuffling the trade order leaves the final equity unchanged; only the path (drawdowns) varies.")
-    st.dataframe(
+    tables.show(
         mc.percentiles,
         key=f"{P}_mc_pct",
         column_config={k: number_column(k) for k in mc.percentiles.columns},
@@ -279,7 +279,7 @@ def show_universe(result: Any, metric: str, threshold: float | None) -> None:
     kept = list(result.kept)
     st.success(f"Kept {len(kept)}: {', '.join(kept) if kept else '(none)'}")
     chart(charts_scorecard.universe_ranking_figure(result.ranking, metric, kept, threshold), f"{P}_uni_rank")
-    st.dataframe(result.ranking, key=f"{P}_uni_table")
+    tables.show(result.ranking, key=f"{P}_uni_table", column_config=tables.metric_columns(result.ranking.columns))
 
 
 def show_scorecard(card: Any) -> None:
@@ -290,7 +290,7 @@ def show_scorecard(card: Any) -> None:
     c1.metric("pass", counts["pass"])
     c2.metric("warn", counts["warn"])
     c3.metric("fail", counts["fail"])
-    st.dataframe(charts_scorecard.scorecard_styler(frame), key=f"{P}_score_table", height=38 + 35 * len(frame))
+    tables.show(charts_scorecard.scorecard_styler(frame), key=f"{P}_score_table", height=38 + 35 * len(frame))
 
 
 def choose_params(
