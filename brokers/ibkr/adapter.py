@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -42,10 +42,11 @@ from brokers.base import (
     matches_query,
     require_live_opt_in,
 )
-from brokers.ibkr import history, placing
+from brokers.ibkr import history, options, placing
 from brokers.ibkr.orders import build_orders, family_refs, ibkr_problem, modify_fields
 from brokers.ibkr.session import IbSession
-from brokers.ibkr.translate import bars_frame, fill_of, order_ack, order_status, relations, trade_id
+from brokers.ibkr.translate import bars_frame, fill_of, order_ack, order_status, relations, symbol_of, trade_id
+from brokers.instruments import OptionQuote, option_of
 from brokers.orders import ORDER_CLASSES, ORDER_TYPES
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class IbkrBroker(IbSession):
             live=self._live,
             min_notional=0.0,
             order_classes=ORDER_CLASSES,
+            options=True,  # OPT contracts on SMART: simple market / limit orders (brokers.ibkr.options)
         )
 
     def __repr__(self) -> str:
@@ -116,11 +118,13 @@ class IbkrBroker(IbSession):
     # ------------------------------------------------------------------ contracts
     async def _contract(self, symbol: str) -> Any:
         if symbol not in self._contracts:
-            c = self._mod.Stock(symbol, "SMART", "USD")
+            option = option_of(symbol)
+            c = self._mod.Stock(symbol, "SMART", "USD") if option is None else options.ib_option(self._mod, option)
             got = await asyncio.wait_for(self._ib.qualifyContractsAsync(c), self.timeout)
             self._require_connection("contract lookup")
             if not got or got[0] is None:
-                raise OrderRejected(f"ibkr: unknown contract {symbol} (no SMART/USD stock found, IB error 200)")
+                kind = "stock" if option is None else "option"
+                raise OrderRejected(f"ibkr: unknown contract {symbol} (no SMART/USD {kind} found, IB error 200)")
             self._contracts[symbol] = got[0]
         return self._contracts[symbol]
 
@@ -154,16 +158,19 @@ class IbkrBroker(IbSession):
         return self._call(run, "account")
 
     def positions(self) -> list[Position]:
-        """Stock positions; market value from TWS's portfolio updates (else quantity x average cost)."""
+        """Stock and option positions; market value from TWS's portfolio updates (else quantity x average cost). An
+        option's average cost is IB's per-contract figure over the multiplier (the per-share premium)."""
 
         async def run() -> list[Position]:
             values = {p.contract.conId: p.marketValue for p in self._ib.portfolio(self.account_code)}
             out = []
             for p in self._ib.positions(self.account_code):
-                if p.contract.secType != "STK" or not p.position:
+                if p.contract.secType not in ("STK", "OPT") or not p.position:
                     continue
                 mv = values.get(p.contract.conId, p.position * p.avgCost)
-                out.append(Position(p.contract.symbol, float(p.position), float(p.avgCost), float(mv)))
+                option = options.contract_of(p.contract) if p.contract.secType == "OPT" else None
+                avg = float(p.avgCost) / (option.multiplier if option is not None else 1)
+                out.append(Position(symbol_of(p.contract), float(p.position), avg, float(mv), option))
             return sorted(out, key=lambda p: p.symbol)
 
         return self._call(run, "positions")
@@ -184,7 +191,7 @@ class IbkrBroker(IbSession):
             for t in tickers:
                 price = t.last if t.last == t.last and t.last and t.last > 0 else t.close
                 if price == price and price and price > 0:
-                    out[t.contract.symbol] = float(price)
+                    out[symbol_of(t.contract)] = float(price)
             return out
 
         out = self._call(run, "latest prices") if symbols else {}
@@ -208,6 +215,16 @@ class IbkrBroker(IbSession):
 
         what = f"historical bars {symbol}"
         return self._call(run, what, timeout=self.pacing.bound(self.timeout * 3))
+
+    def option_chain(self, underlying: str, expiry: date | None = None) -> list[OptionQuote]:
+        """Contracts of `expiry` (default: the nearest listed) with snapshot quotes and model Greeks
+        (brokers.ibkr.options)."""
+
+        async def run() -> list[OptionQuote]:
+            stock = await self._contract(str(underlying).strip().upper())
+            return await options.chain(self._ib, self._mod, stock, expiry, self.timeout)
+
+        return self._call(run, f"option chain {underlying}", timeout=self.timeout * 4)
 
     def fractionable(self, symbols: Sequence[str]) -> dict[str, bool]:
         """IBKR API stock orders are whole shares: False for every symbol."""
@@ -296,7 +313,7 @@ class IbkrBroker(IbSession):
         async def run() -> list[OrderStatus]:
             trades = self._ib.trades()
             family = relations(trades)
-            out = [order_status(t, family) for t in trades if t.contract.secType == "STK"]
+            out = [order_status(t, family) for t in trades if t.contract.secType in ("STK", "OPT")]
             return [s for s in out if matches_query(s.status, status)]
 
         rows = self._call(run, "orders")

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from brokers.base import Fill, OrderAck, OrderStatus
+from brokers.ibkr.options import contract_of
 
 SIDE_TO_IB: dict[str, str] = {"buy": "BUY", "sell": "SELL"}
 SIDE_FROM_IB: dict[str, str] = {"BUY": "buy", "SELL": "sell", "BOT": "buy", "SLD": "sell"}
@@ -48,6 +49,13 @@ def is_set(value: Any) -> bool:
 
 def _price(value: Any) -> float | None:
     return float(value) if is_set(value) else None
+
+
+def symbol_of(contract: Any) -> str:
+    """Our symbol of an ib_async contract: the stock symbol, or an option's compact OCC symbol."""
+    if getattr(contract, "secType", "") == "OPT":
+        return contract_of(contract).compact_symbol()
+    return str(contract.symbol)
 
 
 def trade_id(t: Any) -> str:
@@ -118,7 +126,7 @@ def order_status(t: Any, family: dict[int, Relation] | None = None) -> OrderStat
     return OrderStatus(
         id=trade_id(t),
         client_order_id=o.orderRef,
-        symbol=t.contract.symbol,
+        symbol=symbol_of(t.contract),
         side=SIDE_FROM_IB.get(o.action, o.action.lower()),
         quantity=float(o.totalQuantity),
         filled_quantity=filled,
@@ -161,7 +169,7 @@ def fill_of(f: Any) -> Fill:
         id=ex.execId,
         order_id=str(ex.permId),
         client_order_id=ex.orderRef,
-        symbol=f.contract.symbol,
+        symbol=symbol_of(f.contract),
         side=SIDE_FROM_IB.get(ex.side, ex.side.lower()),
         quantity=float(ex.shares),
         price=float(ex.price),

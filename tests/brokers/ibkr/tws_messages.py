@@ -10,7 +10,11 @@ An order is the server's order dict, a contract the list `FakeTwsServer._contrac
 from __future__ import annotations
 
 import struct
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
+
+from engine.options.occ import OptionContract
 
 SERVER_VERSION = 176
 UNSET_DOUBLE = "1.7976931348623157E308"
@@ -68,12 +72,24 @@ PLACE_ORDER_FIELDS: dict[str, int] = {
 PRICE_FIELDS = ("lmt", "aux", "trail_stop", "trail_pct")
 
 
+def contract_key(f: list[str], at: int) -> str:
+    """The fake's key of the contract whose symbol is field `at` of a client message (symbol, secType,
+    lastTradeDateOrContractMonth, strike, right, multiplier follow): the stock symbol, or an option's compact OCC
+    symbol."""
+    if f[at + 1] != "OPT":
+        return f[at]
+    day = datetime.strptime(f[at + 2][:8], "%Y%m%d").date()
+    return OptionContract(f[at], day, f[at + 4], Decimal(f[at + 3]), int(float(f[at + 5] or 100))).compact_symbol()
+
+
 def parse_place_order(f: list[str]) -> dict[str, Any]:
-    """The fields of a placeOrder message the fake acts on, typed (an empty price is None)."""
+    """The fields of a placeOrder message the fake acts on, typed (an empty price is None); "symbol" is the
+    contract's key (`contract_key`)."""
     dn = f[PLACE_ORDER_FIELDS["delta_neutral_type"]]
     if dn:
         raise ValueError(f"placeOrder: delta-neutral order type {dn!r} shifts the layout; the fake reads none")
     p: dict[str, Any] = {name: f[i] for name, i in PLACE_ORDER_FIELDS.items()}
+    p["symbol"] = contract_key(f, PLACE_ORDER_FIELDS["symbol"])
     for name in PRICE_FIELDS:
         p[name] = float(p[name]) if p[name] else None
     p["order_id"], p["qty"] = int(p["order_id"]), float(p["qty"])
@@ -92,8 +108,8 @@ def open_order(o: dict[str, Any], c: list[Any], account: str, status: str | None
         *c[:7],
         "SMART",
         "USD",
-        o["symbol"],
-        o["symbol"],
+        c[9],
+        c[10],
         *order_head(o, account),
         o["client_id"],
         o["perm_id"],
@@ -160,8 +176,8 @@ def completed_order(o: dict[str, Any], c: list[Any], account: str) -> list[Any]:
         *c[:7],
         "SMART",
         "USD",
-        o["symbol"],
-        o["symbol"],
+        c[9],
+        c[10],
         *order_head(o, account),
         o["perm_id"],
         0,
@@ -198,8 +214,8 @@ def exec_details(ex: dict[str, Any], req: int, c: list[Any], account: str) -> li
         *c[:7],
         "ARCA",
         "USD",
-        o["symbol"],
-        o["symbol"],
+        c[9],
+        c[10],
         ex["exec_id"],
         ex["time"],
         account,
@@ -266,33 +282,44 @@ def contract_details(req: int, sym: str, con_id: int) -> list[Any]:
     ]
 
 
+def multiplier_of(c: list[Any]) -> float:
+    """Shares per unit of contract `c`: its multiplier (an option's 100), 1 for a stock."""
+    return float(c[6] or 1)
+
+
 def portfolio_update(c: list[Any], q: float, px: float, avg: float, account: str) -> list[Any]:
     """updatePortfolio (7): conId, symbol, secType, lastTrade, strike, right, multiplier, primaryExchange,
     currency, localSymbol, tradingClass, position, marketPrice, marketValue, averageCost, unrealized, realized,
-    account."""
-    sym = c[1]
-    return [
-        7,
-        8,
-        c[0],
-        sym,
-        "STK",
-        "",
-        0.0,
-        "",
-        "",
-        "ARCA",
-        "USD",
-        sym,
-        sym,
-        q,
-        px,
-        q * px,
-        avg,
-        q * (px - avg),
-        0.0,
-        account,
-    ]
+    account. Money is price x position x multiplier; an average cost is per unit (an option's: per contract)."""
+    value = q * px * multiplier_of(c)
+    return [7, 8, *c[:7], "ARCA", "USD", c[9], c[10], q, px, value, avg, value - q * avg, 0.0, account]
+
+
+def option_details(req: int, c: list[Any], under_con_id: int) -> list[Any]:
+    """contractDetails (10) of option contract `c` (FakeTwsServer._contract): the layout of `contract_details`
+    with the option's expiry, strike, right, multiplier and underlying filled in."""
+    fields = contract_details(req, c[1], c[0])
+    fields[3:7] = ["OPT", c[3], c[4], c[5]]  # secType, lastTimes (the expiry), strike, right
+    fields[9:12] = [c[9], c[10], c[10]]  # localSymbol (the padded OCC symbol), marketName, tradingClass
+    fields[13:15] = [0.01, c[6]]  # minTick, multiplier
+    fields[18:20] = [under_con_id, f"{c[1]} {c[3]} {c[4]:g} {c[5]}"]  # underConId, longName
+    fields[21] = c[3][:6]  # contractMonth
+    fields[32:34] = [c[1], "STK"]  # underSymbol, underSecType
+    fields[35:37] = [c[3], ""]  # realExpirationDate, stockType
+    fields[37:40] = ["1", "1", "1"]  # minSize, sizeIncrement, suggestedSizeIncrement
+    return fields
+
+
+def option_computation(req: int, g: dict[str, float], und: float, tick: int = 13) -> list[Any]:
+    """tickOptionComputation (21) at server version 176 (no version field; tickAttrib 0 = return based):
+    impliedVol, delta, optPrice, pvDividend, gamma, vega, theta, undPrice. Tick 13: the model's."""
+    return [21, req, tick, 0, g["iv"], g["delta"], g["price"], 0.0, g["gamma"], g["vega"], g["theta"], und]
+
+
+def option_parameters(req: int, con_id: int, root: str, expirations: list[str], strikes: list[float]) -> list[Any]:
+    """securityDefinitionOptionParameter (75): exchange, underlyingConId, tradingClass, multiplier, the expirations
+    (count first) and the strikes (count first). securityDefinitionOptionParameterEnd is [76, req]."""
+    return [75, req, "SMART", con_id, root, "100", len(expirations), *expirations, len(strikes), *strikes]
 
 
 def order_status(o: dict[str, Any], status: str | None = None, filled: float | None = None) -> list[Any]:

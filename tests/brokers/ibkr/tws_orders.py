@@ -35,6 +35,7 @@ from tests.brokers.ibkr.tws_messages import (
     UNSET_DOUBLE,
     completed_order,
     exec_details,
+    multiplier_of,
     open_order,
     order_status,
     parse_place_order,
@@ -91,6 +92,10 @@ class OrderBook:
             self.prices[symbol] = float(price)
             self._walk(symbol)
 
+    def _px(self, key: str) -> float:
+        """Money per unit of `key` at its last price (an option: premium x multiplier)."""
+        return self.prices[key] * multiplier_of(self._contract(key))
+
     # ------------------------------------------------------------------ placeOrder
     def _place_order(self, conn: dict, f: list[str]) -> bool:
         self.place_order_msgs += 1
@@ -129,10 +134,10 @@ class OrderBook:
             return True
         if sym in self.reject:
             why = self.reject[sym]
-        elif p["action"] == "BUY" and not p["parent_id"] and not p["oca_group"] and qty * self.prices[sym] > self.cash:
+        elif p["action"] == "BUY" and not p["parent_id"] and not p["oca_group"] and qty * self._px(sym) > self.cash:
             why = (
                 "YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE "
-                f"[{self.cash:.2f} USD] MUST EXCEED THE INITIAL MARGIN [{qty * self.prices[sym]:.2f} USD]"
+                f"[{self.cash:.2f} USD] MUST EXCEED THE INITIAL MARGIN [{qty * self._px(sym):.2f} USD]"
             )
         if why:
             self._send(conn, 4, 2, oid, 201, f"Order rejected - reason:{why}", "")
@@ -298,17 +303,18 @@ class OrderBook:
         """Book a fill: position (average cost with the commission), cash, the order and an execution."""
         sign = 1.0 if o["action"] == "BUY" else -1.0
         fee = max(self.min_commission, self.commission_per_share * qty)
+        price_unit = price * multiplier_of(self._contract(o["symbol"]))  # an option's premium x 100 per contract
         q, avg = self.positions.get(o["symbol"], [0.0, 0.0])
         new = q + sign * qty
         if abs(new) < 1e-12:
             self.positions.pop(o["symbol"], None)
         else:
             if q == 0 or (q > 0) != (new > 0):
-                avg = price + sign * fee / qty
+                avg = price_unit + sign * fee / qty
             elif abs(new) > abs(q):
-                avg = (q * avg + sign * qty * price + fee) / new
+                avg = (q * avg + sign * qty * price_unit + fee) / new
             self.positions[o["symbol"]] = [new, avg]
-        self.cash -= sign * qty * price + fee
+        self.cash -= sign * qty * price_unit + fee
         o["avg"] = (o["avg"] * o["filled"] + price * qty) / (o["filled"] + qty)
         o["filled"] += qty
         o["status"] = "Filled" if o["filled"] >= o["qty"] else "Submitted"

@@ -11,6 +11,8 @@ ib_async 2.1's decoder field for field (the long ones in tests/brokers/ibkr/tws_
   account/portfolio updates; cancelOrder / reqGlobalCancel -> orderStatus Cancelled. Every order type, held
   (transmit=False) orders, parent / child, OCA groups, modify and the ``trade(symbol, price)`` hook that moves
   the last price: the order book in tests/brokers/ibkr/tws_orders.py.
+* options (``add_option``): contract details, reqSecDefOptParams, option snapshots with model Greeks, option
+  orders and positions: tests/brokers/ibkr/tws_options.py.
 
 Knobs: ``reject[symbol] = reason`` (error 201), ``partial[symbol] = fraction`` (an order's first fill is that
 share and the rest stays Submitted), ``drop_on_order = n`` (the n-th placeOrder is processed, then the socket is
@@ -41,16 +43,19 @@ from tests.brokers.ibkr.tws_messages import (
     SERVER_VERSION,
     UNSET_DOUBLE,
     contract_details,
+    contract_key,
     exec_details,
     field_text,
     frame,
     historical_data,
+    multiplier_of,
     portfolio_update,
 )
+from tests.brokers.ibkr.tws_options import OptionDesk
 from tests.brokers.ibkr.tws_orders import OrderBook
 
 
-class FakeTwsServer(OrderBook):
+class FakeTwsServer(OrderBook, OptionDesk):
     """Fake TWS (see module docstring). Use as a context manager; `port` is chosen by the OS."""
 
     def __init__(
@@ -88,6 +93,7 @@ class FakeTwsServer(OrderBook):
         self._conns: dict[int, dict] = {}  # client id -> its current connection (where its orders report)
         self._sessions = 0
         self.lock = threading.RLock()
+        self.init_options()
         fake = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -143,7 +149,10 @@ class FakeTwsServer(OrderBook):
             self.positions[symbol] = [float(qty), float(avg_cost)]
 
     def equity(self) -> float:
-        return self.cash + sum(q * self.prices[s] for s, (q, _) in self.positions.items())
+        return self.cash + sum(q * self.prices[s] * self._mult(s) for s, (q, _) in self.positions.items())
+
+    def _mult(self, key: str) -> float:
+        return multiplier_of(self._contract(key))
 
     def drop_all_connections(self) -> None:
         """Close every client socket (a TWS restart / network loss)."""
@@ -280,10 +289,17 @@ class FakeTwsServer(OrderBook):
                 self._send(conn, 59, 1, ex["exec_id"], ex["commission"], "USD", UNSET_DOUBLE, UNSET_DOUBLE, "")
             self._send(conn, 55, 1, req)
         elif msg == 9:  # reqContractDetails
-            self._contract_details(conn, int(f[2]), f[4])
+            if f[5] == "OPT" and not (f[8] and float(f[7] or 0)):  # no strike or right: every contract of the expiry
+                self.option_listing(conn, int(f[2]), f[4], f[6])
+            else:
+                self._contract_details(conn, int(f[2]), contract_key(f, 4))
+        elif msg == 78:  # reqSecDefOptParams
+            self.option_parameters(conn, int(f[1]), f[2])
         elif msg == 1:  # reqMktData (snapshot)
-            req, sym = int(f[2]), f[4]
-            if sym not in self.prices:
+            req, sym = int(f[2]), contract_key(f, 4)
+            if self.is_option(sym):
+                self.option_snapshot(conn, req, sym)
+            elif sym not in self.prices:
                 self._send(conn, 4, 2, req, 200, "No security definition has been found for the request", "")
             else:
                 self._send(conn, 58, 1, req, 1)
@@ -311,6 +327,8 @@ class FakeTwsServer(OrderBook):
 
     def _contract(self, sym: str) -> list[Any]:
         """conId, symbol, secType, lastTradeDate, strike, right, multiplier, exchange, currency, local, class."""
+        if self.is_option(sym):
+            return self.option_contract(sym)
         return [self.con_ids[sym], sym, "STK", "", 0.0, "", "", "SMART", "USD", sym, sym]
 
     def _position(self, conn: dict, sym: str) -> None:
@@ -319,7 +337,7 @@ class FakeTwsServer(OrderBook):
 
     def _account_values(self) -> list[tuple[str, str]]:
         eq = self.equity()
-        gross = sum(abs(q) * self.prices[s] for s, (q, _) in self.positions.items())
+        gross = sum(abs(q) * self.prices[s] * self._mult(s) for s, (q, _) in self.positions.items())
         return [
             ("NetLiquidation", field_text(eq)),
             ("TotalCashValue", field_text(self.cash)),
@@ -339,6 +357,9 @@ class FakeTwsServer(OrderBook):
     def _contract_details(self, conn: dict, req: int, sym: str) -> None:
         if sym not in self.con_ids:
             self._send(conn, 4, 2, req, 200, "No security definition has been found for the request", "")
+            return
+        if self.is_option(sym):
+            self.option_details(conn, req, sym)
             return
         self._send(conn, *contract_details(req, sym, self.con_ids[sym]))
         self._send(conn, 52, 1, req)
