@@ -32,7 +32,7 @@ from alpaca.trading.requests import GetOrderByIdRequest, GetOrdersRequest, GetPo
 
 from brokers.alpaca.faults import call, read, resolve, write
 from brokers.alpaca.http import configure
-from brokers.alpaca.options import option_chain
+from brokers.alpaca.options import latest_option_trades, option_chain
 from brokers.alpaca.orders import (
     alpaca_problem,
     build_request,
@@ -176,13 +176,16 @@ class AlpacaBroker:
         return sorted(out, key=lambda p: p.symbol)
 
     def latest_prices(self, symbols: Sequence[str]) -> dict[str, float]:
-        """Price of the latest trade per symbol (feed as configured)."""
+        """Price of the latest trade per symbol (feed as configured; an OCC symbol: its option's latest trade)."""
         symbols = list(dict.fromkeys(symbols))
         if not symbols:
             return {}
-        req = StockLatestTradeRequest(symbol_or_symbols=symbols, feed=self.feed)
-        trades = read(lambda: self._data.get_stock_latest_trade(req), "latest prices")
-        out = {s: float(trades[s].price) for s in symbols if s in trades and trades[s].price}
+        stocks = [s for s in symbols if option_of(s) is None]
+        out = latest_option_trades(self._options, [s for s in symbols if s not in stocks])
+        if stocks:
+            req = StockLatestTradeRequest(symbol_or_symbols=stocks, feed=self.feed)
+            trades = read(lambda: self._data.get_stock_latest_trade(req), "latest prices")
+            out |= {s: float(trades[s].price) for s in stocks if s in trades and trades[s].price}
         missing = [s for s in symbols if s not in out]
         if missing:
             raise PriceUnavailable(f"alpaca: no latest trade for {missing}")

@@ -2,7 +2,8 @@
 
 Contracts: `GET /v2/options/contracts?underlying_symbols=...` (alpaca-py `TradingClient.get_option_contracts`,
 paginated by `next_page_token`): symbol, type, strike, expiration, style, size (the multiplier), open interest.
-Market data: `GET /v1beta1/options/snapshots/{underlying}` (`OptionHistoricalDataClient.get_option_chain`):
+Latest prices: `GET /v1beta1/options/trades/latest` (`get_option_latest_trade`). Market data:
+`GET /v1beta1/options/snapshots/{underlying}` (`OptionHistoricalDataClient.get_option_chain`):
 latestQuote (bid/ask), latestTrade, impliedVolatility and greeks per contract symbol. A contract without a snapshot
 is listed with its quote fields None.
 """
@@ -15,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from alpaca.data.historical.option import OptionHistoricalDataClient
-from alpaca.data.requests import OptionChainRequest
+from alpaca.data.requests import OptionChainRequest, OptionLatestTradeRequest
 from alpaca.trading.client import TradingClient
 from alpaca.trading.models import OptionContract as AlpacaContract
 from alpaca.trading.models import OptionContractsResponse
@@ -54,6 +55,15 @@ def snapshots(data: OptionHistoricalDataClient, underlying: str, expiry: dt.date
     req = OptionChainRequest(underlying_symbol=underlying, expiration_date=expiry)
     got = read(lambda: data.get_option_chain(req), "option chain")
     return dict(got) if isinstance(got, dict) else {}
+
+
+def latest_option_trades(data: OptionHistoricalDataClient, symbols: list[str]) -> dict[str, float]:
+    """Latest trade price per option symbol (GET /v1beta1/options/trades/latest); symbols without one left out."""
+    if not symbols:
+        return {}
+    req = OptionLatestTradeRequest(symbol_or_symbols=symbols)
+    trades = read(lambda: data.get_option_latest_trade(req), "latest option prices")
+    return {s: float(trades[s].price) for s in symbols if isinstance(trades, dict) and s in trades and trades[s].price}
 
 
 def _float(value: Any) -> float | None:

@@ -148,12 +148,13 @@ def positions_frame(
         p = held.get(sym)
         qty = float(p.quantity) if p else 0.0
         avg = float(p.avg_price) if p else math.nan
+        mult = float(getattr(p, "multiplier", 1))  # an option: money is price x contracts x multiplier
         last = prices.get(sym)
         if last is None:
-            last = float(p.market_value) / qty if p and qty else math.nan
+            last = float(p.market_value) / qty / mult if p and qty else math.nan
         value = float(p.market_value) if p else 0.0
-        upnl = qty * (last - avg) if p else 0.0
-        basis = abs(qty) * avg
+        upnl = qty * (last - avg) * mult if p else 0.0
+        basis = abs(qty) * avg * mult
         prev = closes.get(sym)
         weight = value / equity if equity > 0 else math.nan
         target = math.nan if targets is None else float(targets.get(sym, 0.0))
@@ -166,7 +167,7 @@ def positions_frame(
                 value,
                 upnl,
                 upnl / basis if p and basis > 0 else math.nan,
-                qty * (float(last) - float(prev)) if prev is not None else math.nan,
+                qty * (float(last) - float(prev)) * mult if prev is not None else math.nan,
                 weight,
                 target,
                 weight - target,

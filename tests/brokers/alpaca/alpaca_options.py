@@ -5,6 +5,7 @@
 * ``GET /v2/options/contracts`` (trading API): ``{"option_contracts": [...], "next_page_token"}`` with id, symbol,
   name, status, tradable, expiration_date, root_symbol, underlying_symbol, underlying_asset_id, type, style,
   strike_price, size, open_interest (filters underlying_symbols, expiration_date; ``contracts_page_size`` per page).
+* ``GET /v1beta1/options/trades/latest?symbols=...`` (data API): ``{"trades": {SYMBOL: {t, x, p, s, c}}}``.
 * ``GET /v1beta1/options/snapshots/{underlying}`` (data API): ``{"snapshots": {SYMBOL: {latestQuote, latestTrade,
   impliedVolatility, greeks}}, "next_page_token": null}``.
 * Option orders go through ``POST /v2/orders`` with the OCC symbol; Alpaca's rules for them: simple market or limit
@@ -56,6 +57,10 @@ class OptionDesk:
         if method == "GET" and path == "/v2/options/contracts":
             self.option_queries.append(q)
             return 200, self._contracts(q)
+        if method == "GET" and path == "/v1beta1/options/trades/latest":
+            stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            syms = [s for s in q.get("symbols", "").split(",") if s in self.option_quotes]
+            return 200, {"trades": {s: {"t": stamp, "x": "C", "p": self.prices[s], "s": 1, "c": "I"} for s in syms}}
         if method == "GET" and path.startswith("/v1beta1/options/snapshots/"):
             return 200, self._snapshots(path.rsplit("/", 1)[-1], q)
         return None

@@ -49,6 +49,8 @@ def test_buy_to_open_sends_the_occ_symbol_and_the_position_carries_the_multiplie
     assert pos.market_value == 12.5 * 2 * 100
     assert b.account().cash == 100_000.0 - 2500.0
     assert b.order("opt-1").avg_fill_price == 12.5
+    fake.prices[CALL] = 13.1  # the option trades higher: latest prices mix option and stock symbols
+    assert b.latest_prices([CALL, "SPY"]) == {CALL: 13.1, "SPY": 500.0}
 
 
 def test_the_chain_joins_contracts_and_snapshots_over_every_page(fake):

@@ -76,6 +76,7 @@ def test_the_chain_lists_the_nearest_expiry_with_quotes_and_model_greeks(ib, fak
     (jan,) = ib.option_chain("SPY", JAN)
     assert (jan.symbol, jan.bid, jan.ask, jan.last) == (JAN_CALL, 15.0, 15.6, 15.2)
     assert ib.option_chain("SPY", dt.date(2027, 3, 19)) == []  # not a listed expiry
+    assert ib.latest_prices([PUT, "SPY"]) == {PUT: 20.4, "SPY": 500.0}  # an option's last trade by its OCC symbol
 
 
 def test_a_resting_option_limit_order_cancels(ib):

@@ -14,10 +14,12 @@ import pandas as pd
 import pytest
 
 from brokers.base import OrderRejected, OrderRequest, PriceUnavailable
+from brokers.desk import positions_view
 from brokers.paper.adapter import PaperBroker
 from brokers.paper.prices import StaticBars, StaticPrices
 from engine.config import Costs
 from engine.ops.audit_log import AuditLog
+from engine.ops.desk_store import DeskStore
 from engine.options.occ import OptionContract
 
 ASOF = dt.date(2026, 1, 2)  # the underlying's last bar (a Friday)
@@ -90,6 +92,19 @@ def test_buy_to_open_fills_at_the_model_price_and_the_position_carries_the_multi
     acct = b.account()
     assert acct.cash == pytest.approx(CASH - price * 200, rel=1e-12)
     assert acct.equity == pytest.approx(CASH, rel=1e-12)  # marked at the same model price
+
+
+def test_the_desk_shows_an_option_position_with_its_multiplier_in_value_and_pnl(paper):
+    b, _ = paper
+    b.set_option_vol("XYZ", 0.25)  # bought at the 25 % price, marked at 30 %
+    paid, _ = bsm("call", 100.0, 100.0, 77, 0.25)
+    b.submit(OrderRequest("XYZ260320C00100000", 3, "buy", client_order_id="d"))
+    b.set_option_vol("XYZ", 0.30)
+    marked, _ = bsm("call", 100.0, 100.0, 77, 0.30)
+    _, frame = positions_view(b, previous_closes={}, store=DeskStore(b.db_path))
+    row = frame.set_index("symbol").loc["XYZ260320C00100000"]
+    assert row["market_value"] == pytest.approx(3 * 100 * marked, rel=1e-9)
+    assert row["unrealized_pnl"] == pytest.approx(3 * 100 * (marked - paid), rel=1e-9)
 
 
 def test_option_fills_pay_the_usual_slippage_and_commission_on_the_contract_notional(tmp_path):
