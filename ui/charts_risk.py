@@ -64,11 +64,10 @@ def exposure_heatmap(
             texttemplate="%{text}",
             customdata=raw,
             hovertemplate="%{y}<br>%{x}: %{customdata:,.2f}<extra></extra>",
-            colorbar=dict(title=dict(text="scaled<br>per column"), tickvals=[-1, 0, 1]),
+            showscale=False,  # the cells print the figures; a colour bar would take a narrow screen's width
         )
     )
-    title = f"Exposure by {key} (dollars; colour scaled per column)"
-    _layout(fig, title, height=max(240, 34 * len(names) + 160), hovermode="closest")
+    _layout(fig, f"Exposure by {key}", height=max(240, 34 * len(names) + 160), hovermode="closest")
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(tickangle=-30, automargin=True)
     return fig
@@ -91,7 +90,7 @@ def payoff_figure(payoff: Payoff) -> go.Figure:
     )
     fig.add_scatter(x=x, y=payoff.pnl_today, name="Today (model)", mode="lines", line=dict(color=STRATEGY))
     fig.add_hline(y=0, line=dict(color="#9ca3af", width=1))
-    _layout(fig, "Payoff of the book (P&L vs today's value)", height=380)
+    _layout(fig, "Payoff (P&L vs today)", height=380)
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title="P&L ($)", tickformat=",.0f")
     return fig
@@ -112,10 +111,10 @@ def whatif_grid_figure(grid: PnLGrid) -> go.Figure:
             text=[[_money(v) for v in row] for row in z],
             texttemplate="%{text}",
             hovertemplate="price %{y}, vol %{x}: %{z:,.2f}<extra></extra>",
-            colorbar=dict(title=dict(text="P&L ($)"), tickformat=",.0f"),
+            showscale=False,  # the cells print the P&L
         )
     )
-    _layout(fig, f"Total P&L, price move x vol shift ({grid.days} days forward)", height=420, hovermode="closest")
+    _layout(fig, f"Total P&L: price x vol, {grid.days} days on", height=420, hovermode="closest")
     fig.update_xaxes(title="vol shift", type="category")
     fig.update_yaxes(title="price move", type="category")
     return fig

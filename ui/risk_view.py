@@ -138,11 +138,11 @@ def scenario_inputs() -> Scenario:
         with st.expander("What it applies"):
             st.json(scenario.to_dict())
         return scenario
-    cols = st.columns(2)
-    price = cols[0].number_input("Price move of every symbol (%)", -99.0, 1000.0, -10.0, 1.0, key="risk_price")
-    vol = cols[1].number_input("Vol shift (vol points)", -100.0, 500.0, 5.0, 1.0, key="risk_vol")
-    scale = cols[0].number_input("Vol scale (x)", 0.01, 100.0, 1.0, 0.1, key="risk_vol_scale")
-    days = cols[1].number_input("Days forward", 0, 3650, 0, 1, key="risk_days")
+    top, bottom = st.columns(2), st.columns(2)  # two rows, so a narrow screen stacks them in reading order
+    price = top[0].number_input("Price move of every symbol (%)", -99.0, 1000.0, -10.0, 1.0, key="risk_price")
+    vol = top[1].number_input("Vol shift (vol points)", -100.0, 500.0, 5.0, 1.0, key="risk_vol")
+    scale = bottom[0].number_input("Vol scale (x)", 0.01, 100.0, 1.0, 0.1, key="risk_vol_scale")
+    days = bottom[1].number_input("Days forward", 0, 3650, 0, 1, key="risk_days")
     return Scenario(price_shock=float(price) / 100, vol_shift=float(vol) / 100, vol_scale=float(scale), days=int(days))
 
 
