@@ -1,4 +1,5 @@
-"""AppTest of the Risk page: Greeks of a seeded paper account (stocks; betas by numpy from the sample) and of a
+"""AppTest of the Risk page: Greeks of a seeded paper account (stocks, betas by numpy from the sample; an option,
+its vol solved back to the broker's own and its Greeks by hand BSM) and of a
 pasted positions JSON with options (a hand BSM, math.erf), the heatmaps' and payoff's figure data, the What-if tab
 (custom shocks and a preset) against a hand repricing, and the empty state (an info box, no error)."""
 
@@ -123,3 +124,23 @@ def test_a_bad_positions_json_is_one_error_naming_the_record(workspace) -> None:
     assert not at.exception
     (error,) = [e.value for e in at.error]
     assert error.startswith("Cannot read the positions: position 1: missing") and "price" in error
+
+
+def test_a_paper_option_position_gets_the_brokers_vol_back_and_a_hand_bsm_delta(workspace) -> None:
+    paper = PaperBroker()  # prices options by BSM on the last bar (2026-06-09), rate 0.04, its own vol per underlying
+    paper.submit(OrderRequest("SPY261218C00750000", 2, "buy"))
+    vol, _how = paper.option_vol("SPY")
+    at = risk_page()
+    at.date_input(key="risk_asof").set_value(ASOF)
+    at.number_input(key="risk_rate").set_value(4.0).run()
+    assert_clean(at)
+    table = frame(at, "Position")
+    symbol = "SPY   261218C00750000"
+    assert list(table.index) == [symbol, "Total"]
+    spy = last_close("SPY")
+    t = (dt.date(2026, 12, 18) - ASOF).days / 365
+    hand = hand_bsm(True, spy, 750, t, 0.04, 0.0, vol)
+    assert table.loc[symbol, "Implied vol"] == pytest.approx(vol, rel=1e-6)  # solved from the broker's premium
+    assert table.loc[symbol, "Delta (shares)"] == pytest.approx(200 * hand["delta"], rel=1e-6)
+    assert table.loc[symbol, "Theta ($/day)"] == pytest.approx(200 * hand["theta"], rel=1e-6)
+    assert table.loc[symbol, "Value ($)"] == pytest.approx(200 * hand["price"], rel=1e-6)
