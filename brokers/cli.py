@@ -8,6 +8,7 @@
     ivybt audit-log [--limit N] [--plan ID] [--json]
     ivybt positions | account [history] | orders list|cancel|cancel-all | flatten   (brokers/cli_desk.py)
     ivybt protect check|repair --preset NAME                                   (brokers/cli_protect.py)
+    ivybt options chain SYMBOL | options vol SYMBOL [VOL]                      (brokers/cli_options.py)
 
 `--refresh` first downloads the preset's daily bars from the broker's bar source (Alpaca market data or IBKR
 historical data) into the workspace (brokers.refresh), so the signals use the latest session.
@@ -30,6 +31,7 @@ from brokers import make_broker
 from brokers.base import BrokerConfigError, BrokerError
 from brokers.cli_desk import quiet_ib as _quiet_ib
 from brokers.cli_desk import register as register_desk
+from brokers.cli_options import register as register_options
 from brokers.cli_protect import register as register_protect
 from brokers.data_sources import register as register_data_sources
 from brokers.execution import execute_plan
@@ -118,6 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     register_desk(sub)  # positions, account, orders, flatten (brokers/cli_desk.py)
     register_protect(sub)  # protect check / repair (brokers/cli_protect.py)
+    register_options(sub)  # options chain / vol (brokers/cli_options.py)
 
 
 def _table(frame: Any, columns: list[str]) -> str:
