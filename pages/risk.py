@@ -2,7 +2,7 @@
 expiry and today) and what-if scenarios (a preset or custom shocks, the P&L per position, the price x vol grid).
 
 Thin: the positions come from a broker account (as on the Desk, paper by default) or a positions JSON (uploaded
-or pasted, the records `ivybt whatif --positions` reads); ui.risk_view draws both tabs from the engine's numbers.
+or pasted, the records `ivybt whatif --positions` reads); ui.risk_view and ui.risk_whatif draw the tabs from the engine's numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from engine.errors import EngineError
 from engine.whatif import Market
 from engine.whatif.greeks_book import book_from_data
 from ui.daily_ops_view import get_broker
-from ui.risk_view import broker_positions, greeks_tab, positions_from_json, whatif_tab
+from ui.risk_view import broker_positions, greeks_tab, positions_from_json
+from ui.risk_whatif import whatif_tab
 from ui.shell import ensure_navigation
 
 BROKER, FILE = "Broker account", "Positions JSON"
@@ -72,4 +73,4 @@ greeks, whatif = st.tabs(["Greeks", "What-if"])
 with greeks:
     greeks_tab(book, positions, market)
 with whatif:
-    whatif_tab(positions, market)
+    whatif_tab(positions, market, benchmark)

@@ -144,3 +144,35 @@ def test_a_paper_option_position_gets_the_brokers_vol_back_and_a_hand_bsm_delta(
     assert table.loc[symbol, "Delta (shares)"] == pytest.approx(200 * hand["delta"], rel=1e-6)
     assert table.loc[symbol, "Theta ($/day)"] == pytest.approx(200 * hand["theta"], rel=1e-6)
     assert table.loc[symbol, "Value ($)"] == pytest.approx(200 * hand["price"], rel=1e-6)
+
+
+def test_whatif_beta_and_single_symbol_shocks_and_saving_the_scenario(workspace) -> None:
+    records = [{"symbol": "XLK", "quantity": 10, "price": 200.0}, {"symbol": "XLE", "quantity": -5, "price": 90.0}]
+    at = risk_page()
+    at.radio(key="risk_source").set_value("Positions JSON").run()
+    at.text_area(key="risk_pasted").input(json.dumps(records))
+    at.date_input(key="risk_asof").set_value(ASOF).run()
+    at.number_input(key="risk_price").set_value(0.0)
+    at.number_input(key="risk_vol").set_value(0.0)
+    at.number_input(key="risk_beta").set_value(-20.0).run()
+    assert_clean(at)
+    b_xlk, b_xle = sample_beta("XLK", "SPY"), sample_beta("XLE", "SPY")
+    pnl = frame(at, "Symbol")
+    assert pnl.loc["XLK", "P&L ($)"] == pytest.approx(10 * 200 * b_xlk * -0.2, rel=1e-9)
+    assert pnl.loc["Total", "P&L ($)"] == pytest.approx(10 * 200 * b_xlk * -0.2 - 5 * 90 * b_xle * -0.2, rel=1e-9)
+
+    at.text_input(key="risk_symbol_moves").input("xlk=-15").run()  # a single symbol's move wins over its beta
+    assert frame(at, "Symbol").loc["XLK", "P&L ($)"] == pytest.approx(10 * 200 * -0.15)
+
+    at.text_input(key="risk_save_name").input("my-crash")
+    at.button(key="risk_save").click().run()
+    assert_clean(at)
+    saved = json.loads((workspace / "scenarios" / "my-crash.json").read_text())
+    assert saved["symbol_shocks"] == {"XLK": -0.15} and saved["beta_shock"]["move"] == pytest.approx(-0.2)
+    assert "my-crash (saved)" in at.selectbox(key="risk_scenario").options
+    assert any("Saved my-crash.json" in m.value for m in at.success)
+
+    at.text_input(key="risk_symbol_moves").input("XLK=abc").run()
+    assert [e.value for e in at.error] == [
+        "What-if: single-symbol move 'XLK=abc': expected SYMBOL=PERCENT, e.g. XLK=-15"
+    ]
