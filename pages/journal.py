@@ -17,6 +17,7 @@ from engine.journal.store import JournalStore
 from engine.journal.trades import live_fills
 from engine.ops.desk_store import DeskStore
 from engine.store.runs import RunStore
+from ui import data_cache
 from ui import journal_view as view
 from ui.shell import ensure_navigation
 
@@ -38,8 +39,8 @@ if source == view.BACKTEST:
         st.stop()
     labels = {r["id"]: view.run_label(r) for _, r in listed.iterrows()}
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="jr_run")
-    result = runs.load(run_id).result
-    trades, equity = result.trades.reset_index(drop=True), result.equity
+    stored = runs.load(run_id)
+    trades, equity = stored.result.trades.reset_index(drop=True), stored.result.equity
     journal = journal_table(run_id=run_id, store=store, runs=runs)
 else:
     fills = live_fills()
@@ -55,8 +56,20 @@ else:
         if len(history) > 1:
             equity, title = history["equity"], f"Equity of {broker} {accounts[0]}"
 
+charts = st.tabs(["Equity", "Price"]) if source == view.BACKTEST else [st.container()]
 if equity is not None:
-    st.plotly_chart(view.journal_equity_figure(equity, journal, title), key="jr_equity")
+    with charts[0]:
+        st.plotly_chart(view.journal_equity_figure(equity, journal, title), key="jr_equity")
+if source == view.BACKTEST:
+    with charts[1]:  # the run's price chart of one symbol, with its journal entries at their trades' prices
+        req = stored.request
+        symbol_pick = st.selectbox("Symbol", list(req.symbols), key="jr_price_symbol")
+        try:
+            bars = data_cache.market_data(tuple(req.symbols), req.start, req.end, req.data_source)
+        except EngineError as e:
+            st.warning(f"Price data for this run is not available any more: {e}")
+        else:
+            st.plotly_chart(view.journal_price_figure(stored, bars, symbol_pick, journal), key="jr_price")
 
 rows = view.trade_rows(trades, journal, source)
 st.subheader("Trades")
@@ -79,6 +92,8 @@ if picked is not None:
     current = store.find(target)
     k = f"jr_form_{target.key()}_{st.session_state.get('jr_saves', 0)}"  # fresh widgets per trade and after a save
     setups = store.setups()
+    if current is not None and current.setup and current.setup not in setups:  # the list keeps another spelling
+        setups.append(current.setup)
     with st.form("jr_form"):
         notes = st.text_area("Notes", value=current.notes if current else "", key=f"{k}_notes")
         tags = st.multiselect(

@@ -57,7 +57,7 @@ def add_journal_markers(
 
     journal: the journal table (index: entry id; trade_time, symbol, notes, tags, setup, state_label, pnl, price).
     y: the plotted series to put the markers on (equity curve); None: at each entry's `price`.
-    symbol: only that symbol's entries. row/col: the subplot, for figures made with make_subplots.
+    symbol: only that symbol's entries. row/col: the subplot of a make_subplots figure (ignored by a plain one).
     """
     rows = journal if symbol is None else journal[journal["symbol"] == symbol]
     if rows.empty:
@@ -79,7 +79,7 @@ def add_journal_markers(
         customdata=list(rows.index),
         hovertemplate="%{text}<extra></extra>",
     )
-    if row is not None:
+    if row is not None and getattr(fig, "_grid_ref", None) is not None:  # a make_subplots figure
         fig.add_trace(trace, row=row, col=col)
     else:
         fig.add_trace(trace)

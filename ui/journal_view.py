@@ -13,9 +13,13 @@ from typing import Any, Protocol
 import pandas as pd
 import plotly.graph_objects as go
 
+from engine.data import MarketData
+from engine.errors import EngineError
 from engine.figures.equity import equity_figure
 from engine.journal.model import STATES, Entry, Target, backtest_target, live_target
 from engine.journal.store import JournalStore
+from engine.store.runs import StoredRun
+from ui import charts_price, price_view
 from ui.charts_journal import add_journal_markers
 
 BACKTEST, LIVE = "A backtest run", "Live fills"
@@ -131,6 +135,18 @@ def journal_equity_figure(equity: pd.Series, journal: pd.DataFrame, title: str =
     """The equity curve with one marker per journal entry (hover: the entry)."""
     fig = equity_figure(equity, title=title)
     return add_journal_markers(fig, journal, y=equity)
+
+
+def journal_price_figure(run: StoredRun, data: MarketData, symbol: str, journal: pd.DataFrame) -> go.Figure:
+    """The run's price chart of `symbol` (ui.price_view: candles, lines, trades, stops) with one marker per
+    journal entry on that symbol, at its trade's entry price."""
+    try:
+        fig = price_view.price_chart(run, data, symbol)
+    except EngineError:  # a user strategy that no longer loads: the chart without its lines and stops
+        bars = pd.DataFrame({f: data.field(f)[symbol] for f in ("open", "high", "low", "close", "volume")})
+        trades = run.result.trades[run.result.trades["symbol"].astype(str) == symbol]
+        fig = charts_price.price_figure(bars, symbol, trades)
+    return add_journal_markers(fig, journal, symbol=symbol, row=1, col=1)
 
 
 def stats_view(stats: pd.DataFrame) -> pd.DataFrame:

@@ -74,12 +74,16 @@ def test_journal_a_trade_through_the_form(run, monkeypatch) -> None:
     at.multiselect(key="jr_filter_tags").set_value(["patience"]).run()
     assert list(at.dataframe[0].value.index) == [2]
 
-    # the marker sits on the equity curve at the trade's entry bar
+    # the marker sits on the equity curve at the trade's entry bar (the Equity tab)
     (marker,) = [t for t in chart_traces(at.get("plotly_chart")[0]) if t.get("name") == "Journal"]
     entry_time = pd.Timestamp(trades["entry_time"].iloc[2])
     assert pd.Timestamp(marker["x"][0]) == entry_time
     assert float(marker["y"][0]) == pytest.approx(float(result.equity.loc[:entry_time].iloc[-1]))
     assert "waited for the cross" in marker["text"][0]
+    # and on the price chart at the trade's entry price
+    (on_price,) = [t for t in chart_traces(at.get("plotly_chart")[1]) if t.get("name") == "Journal"]
+    assert pd.Timestamp(on_price["x"][0]) == entry_time
+    assert float(on_price["y"][0]) == pytest.approx(float(trades["entry_price"].iloc[2]))
 
     # statistics: the one tag's P&L is the trade's P&L
     stats = at.dataframe[1].value
@@ -105,3 +109,37 @@ def test_form_refuses_a_text_file_named_png(run) -> None:
     with pytest.raises(ConfigError, match=r"screenshot 'chart.png' refused: not an image"):
         view.save_entry(JournalStore(), target, symbol, when, "x", [], None, view.NO_STATE, [FakeUpload()])
     assert JournalStore().entries() == []  # nothing written
+
+
+def test_live_fills_are_journaled_with_their_round_trip_pnl(workspace) -> None:
+    from engine.ops.audit_log import AuditLog
+
+    log = AuditLog()
+    log.record_plan("p1", "preset", "paper", "acct-9", "2024-03-01", True, {})
+    for cid, side, price, at in (
+        ("buy-1", "buy", 50.0, "2024-03-01T15:00:00"),
+        ("sell-1", "sell", 56.0, "2024-03-04T15:00:00"),
+    ):
+        log.record_order_result(
+            client_order_id=cid, plan_id="p1", broker="paper", symbol="XLE", side=side, quantity=10,
+            filled_quantity=10, avg_fill_price=price, reference_price=price, slippage_bps=0.0, status="filled",
+            filled_at=at,
+        )  # fmt: skip
+    at = page("journal")
+    at.run()
+    at.radio(key="jr_source").set_value(view.LIVE).run()
+    assert_clean(at)
+    fills = at.dataframe[0].value
+    assert list(fills["fill_id"]) == ["buy-1", "sell-1"]
+    assert list(fills["pnl"]) == pytest.approx([60.0, 60.0])  # one round trip: 10 x (56 - 50), on both fills
+
+    at.selectbox(key="jr_pick_Live fills").set_value(0).run()
+    key = f"jr_form_{view.live_target('paper', 'buy-1').key()}_0"
+    at.text_area(key=f"{key}_notes").input("energy breakout")
+    at.multiselect(key=f"{key}_tags").set_value(["energy"])
+    at.button[0].click().run()
+    assert_clean(at)
+    (entry,) = JournalStore().entries(kind="live")
+    assert (entry.target.broker, entry.target.fill_id, entry.target.account_id) == ("paper", "buy-1", "acct-9")
+    assert entry.symbol == "XLE" and entry.notes == "energy breakout"
+    assert at.dataframe[1].value.loc["energy", "total_pnl"] == pytest.approx(60.0)

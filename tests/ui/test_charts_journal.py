@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from plotly.subplots import make_subplots
 
 from ui.charts_journal import TRACE_NAME, add_journal_markers
 
@@ -54,6 +55,10 @@ def test_price_chart_markers_for_one_symbol_at_the_trade_price() -> None:
     assert list(trace.y) == pytest.approx([470.5, 468.25])
     assert list(trace.customdata) == [1, 3]
     assert add_journal_markers(go.Figure(), table, symbol="IWM").data == ()  # nothing to show: no trace
+    grid = make_subplots(rows=2, cols=1)
+    (on_top,) = add_journal_markers(grid, table, symbol="QQQ", row=1, col=1).data
+    assert (on_top.xaxis, on_top.yaxis, list(on_top.y)) == ("x", "y", [400.0])
+    assert len(add_journal_markers(go.Figure(), table, symbol="QQQ", row=1, col=1).data) == 1  # a plain figure
 
 
 def test_markers_on_a_utc_curve_from_naive_times() -> None:
