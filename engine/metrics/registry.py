@@ -18,11 +18,11 @@ from typing import Any, Literal
 import numpy as np
 
 from engine.errors import ConfigError
-from engine.metrics import activity, benchmark, curve
+from engine.metrics import activity, benchmark, curve, dca
 
 Format = Literal["percent", "ratio", "currency", "count", "bars"]
 Kind = Literal["curve", "activity", "benchmark"]
-Need = Literal["equity", "benchmark", "trades", "gross_exposure", "turnover"]
+Need = Literal["equity", "benchmark", "trades", "gross_exposure", "turnover", "cash_flows"]
 
 
 @dataclass
@@ -39,6 +39,10 @@ class Inputs:
     gross_exposure: np.ndarray | None = None  # (T, K)
     turnover: np.ndarray | None = None  # (T, K)
     level: float = 0.95  # VaR / CVaR confidence
+    bought_value: np.ndarray | None = None  # (T, K) money spent on buys per bar (DCA_METRICS, engine.metrics.dca)
+    bought_units: np.ndarray | None = None  # (T, K) units bought per bar
+    asset_flows: np.ndarray | None = None  # (T, K) money into the position per bar (buys - sales)
+    holding_value: np.ndarray | None = None  # (T, K) the position's value at each close
 
     @cached_property
     def returns(self) -> np.ndarray:
@@ -221,11 +225,24 @@ METRICS: tuple[Metric, ...] = (
     _m("down_capture", "Down capture (x benchmark)", "ratio", "ratio", False, _CAPTURE, "benchmark", "benchmark",
        benchmark.down_capture, _RB),
 )
+#: Per position (a symbol of a run) rather than per equity curve: what dollar-cost-averaging investors read
+#: (engine.research.dca_report computes them from a run's fills). Not in METRICS: not a column of every run.
+DCA_METRICS: tuple[Metric, ...] = (
+    Metric("average_cost", "Average cost (currency per unit)", "currency per unit", "currency", False, False, _NOT,
+           "activity", "cash_flows", dca.average_cost, ("bought_value", "bought_units"),
+           "Money spent on buys (commissions included) divided by the units bought: the price paid on average."),
+    Metric("money_weighted_return", "Money-weighted return (% per year)", "fraction per year", "percent", True, True,
+           "internal rate of return per bar, compounded: (1 + r) ** periods_per_year - 1", "activity",
+           "cash_flows", dca.money_weighted_return, ("asset_flows", "holding_value", "periods_per_year"),
+           "Internal rate of return of the money put into the position when it was put in, against its value at "
+           "the end: the yearly return of a saver's own contributions."),
+)
 # fmt: on
 
 _BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}
 #: Every metric key, in display order.
 KEYS: tuple[str, ...] = tuple(_BY_KEY)
+_BY_KEY.update({m.key: m for m in DCA_METRICS})  # found by metric(), label(), format_value(); not in KEYS
 
 # Named selections (each a display or ranking choice made once, here).
 #: The metrics shown first about a run: result headline, run lists, universe ranking, robustness tables.

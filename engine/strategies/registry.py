@@ -29,8 +29,12 @@ from engine.strategies.allocation import BuyAndHold, InverseVol
 from engine.strategies.base import Strategy
 from engine.strategies.breakout import DonchianBreakout
 from engine.strategies.crossover import EmaCross, SmaCross
+from engine.strategies.dca import Dca
 from engine.strategies.mean_reversion import BollingerRsi, RsiReversion
+from engine.strategies.momentum_voltarget import MomentumVolTarget
+from engine.strategies.pairs import Pairs
 from engine.strategies.rotation import MomentumRotation
+from engine.strategies.router import RegimeRouter, set_resolver
 from engine.strategies.source_scan import scan_file
 from engine.strategies.trend import EmaTrend, Macd
 from engine.strategies.user_code import UserStrategy, stand_in
@@ -48,6 +52,10 @@ BUILTINS: dict[str, type[Strategy]] = {
         DonchianBreakout,
         MomentumRotation,
         InverseVol,
+        MomentumVolTarget,
+        Pairs,
+        Dca,
+        RegimeRouter,
     )
 }
 """Built-in strategies by registry name, in the order the UI lists them."""
@@ -166,6 +174,9 @@ def create_strategy(name: str, params: Mapping[str, Any] | None = None) -> Strat
     Raises StrategyError for an unknown name and ConfigError for bad parameters (naming the field).
     """
     return get_strategy(name)(dict(params or {}))
+
+
+set_resolver(create_strategy)  # regime_router builds its routed strategies by name
 
 
 def validate_weights(strategy: Strategy, data: MarketData, weights: Any) -> pd.DataFrame:

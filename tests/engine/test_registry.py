@@ -27,6 +27,10 @@ EXPECTED_BUILTINS = [
     "donchian_breakout",
     "momentum_rotation",
     "inverse_vol",
+    "momentum_voltarget",
+    "pairs",
+    "dca",
+    "regime_router",
 ]
 
 GOOD = '''
