@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -168,6 +169,8 @@ class JournalStore(Store):
         except BaseException:
             for file in written:
                 file.unlink(missing_ok=True)
+                with suppress(OSError):  # the folder of an entry that was never saved: gone too
+                    file.parent.rmdir()
             raise
         return self.get(entry_id)
 

@@ -152,3 +152,24 @@ def test_delete_removes_rows_and_files(tmp_path: Path) -> None:
     assert not folder.exists() and store.entries() == []
     with pytest.raises(EntryNotFound, match="no journal entry with id"):
         store.get(entry.id)
+
+
+def test_a_failed_write_leaves_no_entry_and_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = JournalStore(tmp_path / "ivybt.db")
+    kept = store.save(backtest_target("r", 0), notes="kept", screenshots=[("a.png", png_bytes())])
+    original = JournalStore._write_shots
+
+    def write_then_fail(self, conn, entry_id, shots, written):  # the files are written, then the database fails
+        original(self, conn, entry_id, shots, written)
+        assert written and all(f.exists() for f in written)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(JournalStore, "_write_shots", write_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        store.save(backtest_target("r", 0), notes="changed", screenshots=[("b.png", png_bytes(5, 5))])
+    with pytest.raises(OSError, match="disk full"):
+        store.save(backtest_target("r", 1), notes="new", screenshots=[("c.png", png_bytes())])
+    monkeypatch.undo()
+    assert [(e.notes, len(e.screenshots)) for e in store.entries()] == [("kept", 1)]  # rolled back
+    left = sorted(p.relative_to(tmp_path / "journal").as_posix() for p in (tmp_path / "journal").rglob("*"))
+    assert left == [str(kept.id), f"{kept.id}/1.png"]  # no file, and no folder, of the failed writes
