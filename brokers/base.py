@@ -341,8 +341,8 @@ class OptionsBroker(Broker, Protocol):
     """An adapter with `capabilities.options`: option orders through `submit` and the chain of an underlying."""
 
     def option_chain(self, underlying: str, expiry: dt.date | None = None) -> list[OptionQuote]:
-        """The listed contracts of `underlying` (of one expiry, or every one the venue lists) with quotes and
-        implied vol / Greeks where the venue gives them, sorted by expiry, right and strike."""
+        """The listed contracts of `underlying` (of `expiry`; None: every listed one on Alpaca, the nearest expiry on
+        IBKR, the next three monthlies on paper) with quotes, IV and Greeks where given; by expiry, right, strike."""
         ...
 
 
