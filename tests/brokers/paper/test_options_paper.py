@@ -221,3 +221,16 @@ def test_an_index_option_settles_in_cash_at_intrinsic_times_the_multiplier(paper
     assert b.account().cash == pytest.approx(CASH - 100 * price + (5100.0 - 4900.0) * 100, rel=1e-12)
     (fill,) = [f for f in b.fills() if f.client_order_id.startswith("expiry-")]
     assert (fill.side, fill.quantity, fill.price) == ("sell", 1, 200.0)
+
+
+def test_a_resting_option_limit_fills_once_the_model_price_reaches_it(paper):
+    b, _ = paper
+    at_30, _ = bsm("put", 100.0, 100.0, 77, 0.30)
+    at_20, _ = bsm("put", 100.0, 100.0, 77, 0.20)
+    limit = round((at_30 + at_20) / 2, 2)  # between the two model prices
+    b.submit(OrderRequest("XYZ260320P00100000", 2, "buy", type="limit", limit_price=limit, client_order_id="rl"))
+    assert b.match_open_orders() == [] and b.order("rl").status == "new"
+    b.set_option_vol("XYZ", 0.20)  # the user's vol falls: the model price is now below the limit
+    (changed,) = b.match_open_orders()
+    assert changed.status == "filled" and changed.avg_fill_price == pytest.approx(at_20, rel=1e-9)
+    assert b.account().cash == pytest.approx(CASH - 2 * 100 * at_20, rel=1e-12)
