@@ -76,7 +76,9 @@ class Pairs(Strategy):
         window: int = param(60, 20, 250, 10, doc="OLS / z-score / cointegration window, bars")
         entry_z: float = param(2.0, 1.0, 3.0, 0.5, doc="enter when |z| exceeds this")
         exit_z: float = param(0.5, 0.0, 1.0, 0.25, doc="exit when z is back within this")
-        max_pvalue: float = param(0.1, 0.01, 1.0, doc="enter only while the cointegration p-value is at most this")
+        max_pvalue: float = param(
+            0.1, 0.05, 0.25, 0.05, doc="enter only while the cointegration p-value is at most this"
+        )
         coint_every: int = param(21, 5, 63, 1, doc="recompute the cointegration test every N bars")
         neutral: str = param("dollar", choices=("dollar", "beta"), doc="leg sizing: equal dollars or 1 : b units")
         gross: float = param(1.0, 0.5, 2.0, 0.5, doc="sum of |leg weights| while in a trade")

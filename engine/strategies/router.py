@@ -29,6 +29,16 @@ CASH = "cash"
 Route = tuple[str, dict[str, str]] | None
 """(strategy name, params as text) or None for cash."""
 
+ROUTE_PRESETS: tuple[str, ...] = (
+    "bull_calm=buy_and_hold; bull_volatile=sma_cross:fast=20,slow=100; bear=cash",
+    "bull=buy_and_hold; bear=cash",
+    "calm=buy_and_hold; volatile=cash",
+    "calm=buy_and_hold; volatile=sma_cross:fast=20,slow=100",
+    "bull=buy_and_hold; bear_calm=sma_cross:fast=20,slow=100; bear_volatile=cash",
+)
+"""Route sets offered by the app and searched by the optimizer's default grid (any other text is accepted when
+given by hand: CLI, API, a preset file). "calm=...; volatile=..." sets fit both models."""
+
 _resolver: list[Callable[[str, Mapping[str, Any]], Strategy]] = []
 
 
@@ -86,10 +96,13 @@ class RegimeRouter(Strategy):
 
     @dataclass(frozen=True)
     class Params:
-        method: str = param("voltrend", doc="regime model: voltrend (SMA trend x volatility quantile) or markov")
+        method: str = param(
+            "voltrend", choices=REGIME_METHODS, doc="regime model: voltrend (SMA trend x volatility quantile) or markov"
+        )
         routes: str = param(
-            "bull_calm=buy_and_hold; bull_volatile=sma_cross:fast=20,slow=100; bear=cash",
-            doc="regime=strategy[:param=value,...] separated by ';' (cash = no position)",
+            ROUTE_PRESETS[0],
+            choices=ROUTE_PRESETS,
+            doc="regime=strategy[:param=value,...] separated by ';' (cash = no position); any such text by hand",
         )
         sma_length: int = param(200, 50, 250, 50, doc="trend SMA window, bars (voltrend)")
         vol_window: int = param(21, 10, 63, 11, doc="realized-volatility window, bars (voltrend)")

@@ -140,3 +140,13 @@ def test_plot_series_numbers_the_hand_regimes(spy_qqq) -> None:
     spy = read_csv("SPY")["close"].loc[spy_qqq.index[0] : spy_qqq.index[-1]]
     codes = [np.nan if lab is None else VOLTREND_LABELS.index(lab) for lab in hand_voltrend(spy, 50, 10, 0.7, 100)]
     np.testing.assert_array_equal(line.values["QQQ"].to_numpy(), np.array(codes, dtype=float))
+
+
+def test_route_presets_parse_and_hand_written_routes_are_accepted() -> None:
+    from engine.strategies.router import ROUTE_PRESETS
+
+    for routes in ROUTE_PRESETS:
+        assert RegimeRouter({"routes": routes}).params.routes == routes
+    both = [r for r in ROUTE_PRESETS if r.startswith("calm=")]
+    assert both and all(RegimeRouter({"method": "markov", "routes": r}) for r in both)
+    assert RegimeRouter({"routes": ROUTES}).params.routes == ROUTES  # not a preset: accepted as given
