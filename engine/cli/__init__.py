@@ -27,6 +27,7 @@ from engine.cli import (
     journal,
     optimize,
     option_pricing,
+    regimes,
     robustness,
     runs,
     schedule,
@@ -54,6 +55,7 @@ COMMANDS: list[ModuleType] = [
     option_pricing,
     whatif,
     greeks,
+    regimes,
 ]
 USER_ERRORS: list[type[BaseException]] = [EngineError, UsageError, OSError]
 """Exception types reported as one line with exit code 2 (front ends may append their own, e.g. BrokerError)."""
