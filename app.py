@@ -18,6 +18,7 @@ PAGES = {
         st.Page("pages/backtest.py", title="Backtest", icon=":material/query_stats:", url_path="backtest"),
         st.Page("pages/optimize.py", title="Optimize", icon=":material/tune:", url_path="optimize"),
         st.Page("pages/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
+        st.Page("pages/regimes.py", title="Regimes", icon=":material/stacked_line_chart:", url_path="regimes"),
         st.Page("pages/journal.py", title="Journal", icon=":material/edit_note:", url_path="journal"),
     ],
     "Operations": [
