@@ -31,6 +31,12 @@ Fraction = Annotated[StrictFloat, Field(gt=0, le=1)]
 """A fraction of the entry price (0.05 = 5%)."""
 LosingStreak = Annotated[StrictInt, Field(ge=1, le=1000)]
 """Losing trades in a row before trading stops: the backtest overlay's and the live risk rule's one bound."""
+RiskPerTrade = Annotated[StrictFloat, Field(gt=0, le=1, allow_inf_nan=False)]
+"""Equity lost at the stop by one new position, a fraction: the sizing overlay's and the live risk rule's bound."""
+DEFAULT_RISK_PER_TRADE = 0.01
+"""The risk rules' default risk per trade (engine.ops.risk.RiskLimits), also the sizing overlay's."""
+SizingMethod = Literal["none", "vol_target", "fixed_fraction", "kelly", "atr"]
+SIZING_METHODS: tuple[str, ...] = get_args(SizingMethod)
 DEFAULT_BENCHMARK = "SPY"
 """The benchmark of a run that names none: buy-and-hold of SPY when the data source has it, else an equal weight
 of the run's own symbols (`EQUAL_WEIGHT`)."""
@@ -93,6 +99,33 @@ class Risk:
     trailing_stop: Fraction | None = None
 
 
+@validated("sizing")
+@dataclass(frozen=True, config=FORBID)
+class Sizing:
+    """The sizing overlay applied to any strategy's target weights (engine.sim.sizing); "none" = off.
+
+    vol_target: weights x target_vol / (the raw weights' annualized volatility over the last `lookback` bars'
+        asset returns, up to bar t).
+    fixed_fraction: |w| = risk_per_trade / stop distance (the strategy's or the config's stop-loss / trailing
+        stop; a stop is required).
+    kelly: weights x kelly_fraction x (W - (1 - W) / R) from the raw signal's trades closed by bar t (W: win
+        rate, R: average win / average loss), between 0 and kelly_cap; 0 until `min_trades` trades closed.
+    atr: |w| = risk_per_trade / (atr_multiple x ATR(atr_length) / close) (a stop at atr_multiple ATRs).
+    max_leverage: every bar's sum |w| after sizing is scaled down to it.
+    """
+
+    method: SizingMethod = "none"
+    target_vol: Annotated[StrictFloat, Field(gt=0, le=5)] = 0.10
+    lookback: Annotated[StrictInt, Field(ge=2, le=2520)] = 63
+    max_leverage: Exposure = 1.0
+    risk_per_trade: RiskPerTrade = DEFAULT_RISK_PER_TRADE
+    kelly_fraction: Fraction = 0.5
+    kelly_cap: Exposure = 1.0
+    min_trades: Annotated[StrictInt, Field(ge=1, le=10_000)] = 10
+    atr_length: Annotated[StrictInt, Field(ge=1, le=1000)] = 14
+    atr_multiple: Annotated[StrictFloat, Field(gt=0, le=100)] = 2.0
+
+
 @validated("config")
 @dataclass(frozen=True, config=FORBID)
 class BacktestConfig:
@@ -112,7 +145,8 @@ class BacktestConfig:
         it, else EQUAL_WEIGHT).
     max_consecutive_losses: stop trading after this many losing trades in a row, as the live risk rule does
         (engine.sim.overlays; bounds as engine.ops.risk.RiskLimits'); None = off, the default in backtests.
-    costs / risk: given as `Costs` / `Risk` or as mappings of their fields (None = the defaults).
+    sizing: the sizing overlay on the strategy's weights (`Sizing`; method "none" = off, the default).
+    costs / risk / sizing: given as their classes or as mappings of their fields (None = the defaults).
     """
 
     initial_cash: Annotated[StrictFloat, Field(gt=0)] = 100_000.0
@@ -126,6 +160,7 @@ class BacktestConfig:
     periods_per_year: Annotated[StrictFloat, Field(gt=0, le=1e7)] = 252.0
     benchmark: Benchmark = None
     max_consecutive_losses: LosingStreak | None = None
+    sizing: Annotated[Sizing, NONE_IS_DEFAULT] = Sizing()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -26,6 +26,7 @@ from engine.metrics import metrics_table
 from engine.sim.benchmark import buy_and_hold_values, resolve_benchmark
 from engine.sim.kernels import simulate_kernel
 from engine.sim.simulate import benchmark_values, kernel_settings, loss_stop, rebalance_mask, stop_arrays
+from engine.sim.sizing import OFF, sized_weights, sizing_inputs
 from engine.sim.trades import trade_records
 from engine.strategies.base import Strategy, make_params
 from engine.strategies.boundary import call_strategy
@@ -99,9 +100,12 @@ def run_grid(
     simulate = jit.kernel(simulate_kernel, K * data.close.size)
     ro = jit.readonly
     rebal = ro(rebal)
+    sizing = None if config.sizing.method == OFF else sizing_inputs(data, config, rebal)  # shared by every set
 
     def one(k: int) -> None:
         (sl, tp, ts), use_stops = shared_stops or stop_arrays(strategy_cls(params[k]), data, config)
+        if sizing is not None:  # the sizing overlay, as run_backtest applies it
+            weights[k] = sized_weights(data, config, weights[k], (sl, ts), rebal, sizing)
         outputs = simulate(
             arrays["open"],
             arrays["high"],

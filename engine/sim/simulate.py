@@ -20,6 +20,7 @@ from engine.sim.benchmark import SERIES_PREFIX, benchmark_curve, benchmark_name,
 from engine.sim.kernels import FILL_MODES, REASONS, simulate_kernel
 from engine.sim.overlays import KernelOutputs, TradingStop, stop_after_losses
 from engine.sim.result import FILL_COLUMNS, BacktestResult, Deferred
+from engine.sim.sizing import sized_weights
 from engine.sim.trades import trade_records, trades_frame
 from engine.strategies.base import Strategy
 from engine.strategies.boundary import call_strategy
@@ -149,6 +150,7 @@ def run_backtest(
     arrays = data.to_arrays()
     ro = jit.readonly
     rebal = ro(rebalance_mask(data.index, config.rebalance))
+    weights = sized_weights(data, config, weights, (sl, ts), rebal)  # the sizing overlay (off: as is)
     kernel = jit.kernel(simulate_kernel, data.close.size)
     prices = (arrays["open"], arrays["high"], arrays["low"], arrays["close"])
     settings = kernel_settings(config)
