@@ -53,7 +53,7 @@ from pydantic import Field, StrictBool, StrictFloat
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from engine.alerts import alert
-from engine.config import LosingStreak
+from engine.config import DEFAULT_RISK_PER_TRADE, LosingStreak, RiskPerTrade
 from engine.errors import ConfigError, EngineError
 from engine.ops.checks import FAIL, PASS, WARN, CheckResult
 from engine.ops.rebalance import RebalancePlan
@@ -100,7 +100,7 @@ class RiskLimits:
     max_drawdown: Limit | None = 0.07
     allow_stale_data: StrictBool = False
     max_consecutive_losses: LosingStreak | None = 3
-    risk_per_trade: Annotated[StrictFloat, Field(gt=0, le=1, allow_inf_nan=False)] | None = 0.01
+    risk_per_trade: RiskPerTrade | None = DEFAULT_RISK_PER_TRADE
     min_reward_risk: Annotated[StrictFloat, Field(gt=0, le=100, allow_inf_nan=False)] | None = 2.0
 
     def to_dict(self) -> dict[str, Any]:
