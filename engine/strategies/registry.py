@@ -33,6 +33,7 @@ from engine.strategies.dca import Dca
 from engine.strategies.mean_reversion import BollingerRsi, RsiReversion
 from engine.strategies.momentum_voltarget import MomentumVolTarget
 from engine.strategies.pairs import Pairs
+from engine.strategies.portfolio_opt import PortfolioOpt
 from engine.strategies.rotation import MomentumRotation
 from engine.strategies.router import RegimeRouter, set_resolver
 from engine.strategies.source_scan import scan_file
@@ -56,6 +57,7 @@ BUILTINS: dict[str, type[Strategy]] = {
         Pairs,
         Dca,
         RegimeRouter,
+        PortfolioOpt,
     )
 }
 """Built-in strategies by registry name, in the order the UI lists them."""

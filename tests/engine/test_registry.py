@@ -31,6 +31,7 @@ EXPECTED_BUILTINS = [
     "pairs",
     "dca",
     "regime_router",
+    "portfolio_opt",
 ]
 
 GOOD = '''

@@ -82,7 +82,7 @@ def _expected(name: str, strategy: Strategy, own: pd.DataFrame) -> dict[str, tup
 
 
 HELD = {"momentum", "volatility"}  # panels the strategy reads held over rows without a bar
-OWN_TESTS = ("momentum_voltarget", "pairs", "dca", "regime_router")  # lines held to hand calculations there
+OWN_TESTS = ("momentum_voltarget", "pairs", "dca", "regime_router", "portfolio_opt")  # held to hand calculations there
 
 
 @pytest.mark.parametrize("name", [n for n in BUILTINS if n not in OWN_TESTS])
