@@ -20,9 +20,11 @@ from engine.config import (
     FILLS,
     OPTIMISTIC_FILL_LABEL,
     REBALANCES,
+    SIZING_METHODS,
     BacktestConfig,
     Costs,
     Risk,
+    Sizing,
 )
 from engine.request import BacktestRequest
 from ui.widgets import param_key, seed
@@ -56,6 +58,10 @@ DEFAULTS: dict[str, Any] = {
     f"{P}_trailing": 0.0,
     f"{P}_max_losses": 0,
     f"{P}_benchmark": DEFAULT_BENCH,
+    f"{P}_overlay": "none",
+    f"{P}_overlay_vol": 10.0,
+    f"{P}_overlay_lookback": 63,
+    f"{P}_overlay_risk": 1.0,
 }
 
 
@@ -99,6 +105,10 @@ def fill_state(state: MutableMapping[str, Any], request: BacktestRequest, availa
         f"{P}_trailing": _pct(cfg.risk.trailing_stop),
         f"{P}_max_losses": int(cfg.max_consecutive_losses or 0),
         f"{P}_benchmark": cfg.benchmark if cfg.benchmark in (EQUAL_WEIGHT, *available) else DEFAULT_BENCH,
+        f"{P}_overlay": cfg.sizing.method,
+        f"{P}_overlay_vol": cfg.sizing.target_vol * 100.0,
+        f"{P}_overlay_lookback": cfg.sizing.lookback,
+        f"{P}_overlay_risk": cfg.sizing.risk_per_trade * 100.0,
     }
     state.update(values)
     for name, value in request.params.items():
@@ -149,6 +159,11 @@ def config_inputs(available: Sequence[str]) -> None:
             horizontal=True,
             format_func=lambda v: "fractional units" if v == "fractional" else "whole shares",
         )
+        c1, c2, c3, c4 = st.columns(4)  # the sizing overlay (engine.sim.sizing); Kelly and ATR keep their defaults
+        c1.selectbox("Sizing overlay", list(SIZING_METHODS), key=f"{P}_overlay", help="Resizes the strategy's weights.")
+        c2.number_input("Target vol (% a year)", min_value=0.1, max_value=500.0, step=1.0, key=f"{P}_overlay_vol")
+        c3.number_input("Vol lookback (bars)", min_value=2, max_value=2520, step=1, key=f"{P}_overlay_lookback")
+        c4.number_input("Risk per trade (%)", min_value=0.01, max_value=100.0, step=0.25, key=f"{P}_overlay_risk")
     with st.expander("Rebalancing, leverage and stops", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
         c1.selectbox(
@@ -215,6 +230,12 @@ def build_request(state: Mapping[str, Any], params: Mapping[str, Any]) -> Backte
         drift_threshold=float(g(f"{P}_drift")),
         benchmark=None if bench in (None, DEFAULT_BENCH) else bench,
         max_consecutive_losses=int(g(f"{P}_max_losses") or 0) or None,
+        sizing=Sizing(
+            method=g(f"{P}_overlay") or "none",
+            target_vol=float(g(f"{P}_overlay_vol") or 10.0) / 100.0,
+            lookback=int(g(f"{P}_overlay_lookback") or 63),
+            risk_per_trade=float(g(f"{P}_overlay_risk") or 1.0) / 100.0,
+        ),
     )
     return BacktestRequest(
         strategy=g(f"{P}_strategy"),
