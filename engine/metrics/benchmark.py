@@ -1,5 +1,5 @@
 """Metrics of (T, K) strategy returns against one (T,) benchmark return series: beta, alpha, tracking
-error, information ratio, up and down capture.
+error, information ratio, up and down capture, active return.
 
 Bars where the strategy or the benchmark return is NaN (e.g. the benchmark has no bar yet) are dropped
 for these metrics only, column by column. Both return series follow `curve.returns_from_equity`: bar t's
@@ -151,3 +151,20 @@ def down_capture(returns: np.ndarray, benchmark_returns: np.ndarray, periods_per
     empyrical's down_capture. NaN when the benchmark never fell.
     """
     return _capture(returns, benchmark_returns, periods_per_year, up=False)
+
+
+def active_return(returns: np.ndarray, benchmark_returns: np.ndarray, periods_per_year: float) -> np.ndarray:
+    """Active return per year: the strategy's annualized return minus the benchmark's, over the paired bars.
+
+    Each side compounds geometrically over the n bars where both returns are defined:
+    prod(1 + r) ** (P / n) - 1 (empyrical's annual_return on those bars), then strategy - benchmark
+    (a fraction per year; 0.02 = the strategy grew 2 points a year faster). NaN with no paired bar.
+    """
+    rb = np.asarray(benchmark_returns, dtype=np.float64).reshape(-1)
+    keep = ~(np.isnan(returns) | np.isnan(rb)[:, np.newaxis])
+    n = keep.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        power = periods_per_year / n
+        strategy = np.prod(np.where(keep, 1.0 + returns, 1.0), axis=0) ** power - 1.0
+        bench = np.prod(np.where(keep, 1.0 + rb[:, np.newaxis], 1.0), axis=0) ** power - 1.0
+    return np.where(n > 0, strategy - bench, np.nan)

@@ -163,6 +163,8 @@ DEFINITIONS: dict[str, str] = {
     "information_ratio": "Mean return above the benchmark divided by the tracking error, scaled to a year.",
     "up_capture": "Growth on the benchmark's up bars relative to the benchmark's own (1 = kept pace).",
     "down_capture": "Loss on the benchmark's down bars relative to the benchmark's own (below 1 = lost less).",
+    "active_return": "Annualized return minus the benchmark's annualized return over the same bars (positive = "
+    "beat it).",
 }
 
 
@@ -224,6 +226,9 @@ METRICS: tuple[Metric, ...] = (
        benchmark.up_capture, _RB),
     _m("down_capture", "Down capture (x benchmark)", "ratio", "ratio", False, _CAPTURE, "benchmark", "benchmark",
        benchmark.down_capture, _RB),
+    _m("active_return", "Active return (% per year)", "fraction per year", "percent", True,
+       "geometric: prod(1 + r) ** (P / n) - 1 on each side over the n paired bars, then the difference",
+       "benchmark", "benchmark", benchmark.active_return, _RB),
 )
 #: Per position (a symbol of a run) rather than per equity curve: what dollar-cost-averaging investors read
 #: (engine.research.dca_report computes them from a run's fills). Not in METRICS: not a column of every run.
