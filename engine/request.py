@@ -22,13 +22,15 @@ from engine.data.sources import DataSource
 from engine.errors import ConfigError, DataError
 from engine.sim.result import BacktestResult
 from engine.sim.simulate import run_backtest
+from engine.store.watchlists import expand_symbols
 from engine.strategies.registry import create_strategy
 from engine.validation import FORBID, parse, validated
 
 
 def _symbol_list(value: Any) -> Any:
     """ "SPY" or "SPY, QQQ" (YAML/JSON text, a CLI flag) or a list -> stripped upper-case symbols, blanks dropped.
-    Anything else passes through for pydantic to reject."""
+    Anything else passes through for pydantic to reject. `watchlist: NAME` stands for a saved watchlist's symbols."""
+    value = expand_symbols(value)
     if isinstance(value, str):  # the symbols of "SPY", not the characters S, P, Y
         value = value.split(",")
     if isinstance(value, (list, tuple)):

@@ -27,6 +27,7 @@ EVENTS: dict[str, tuple[Level, str]] = {
         "a scheduled daily run sent nothing (a check or the kill switch blocked it) or did not complete",
     ),
     "stale_data": ("warning", "signals failed or were computed on stale data"),
+    "screen_changed": ("info", "a scheduled screen's result changed: symbols entered or left it"),
     "channel_failure": ("warning", "an alert channel could not deliver an alert"),
     "test": ("info", "a test alert (`ivybt alerts test`)"),
 }

@@ -18,6 +18,7 @@ from engine.config import BacktestConfig
 from engine.research.montecarlo import MonteCarloSpec
 from engine.research.optimize import OptimizeSpec
 from engine.research.walkforward import WalkForwardSpec
+from engine.store.watchlists import expand_symbols
 from engine.validation import FORBID, section_model
 
 Kind = Literal["backtest", "optimize", "walkforward", "montecarlo"]
@@ -83,6 +84,7 @@ class JobModel(_Strict):
     @field_validator("symbols", mode="before")
     @classmethod
     def _split(cls, v: Any) -> Any:
+        v = expand_symbols(v)  # "watchlist: NAME" -> its symbols
         if isinstance(v, str):  # "SPY" or "SPY, QQQ"
             return [s for s in (p.strip() for p in v.split(",")) if s]
         return v

@@ -31,6 +31,7 @@ from engine.cli import (
     robustness,
     runs,
     schedule,
+    screen,
     tools,
     whatif,
     workspace,
@@ -56,6 +57,7 @@ COMMANDS: list[ModuleType] = [
     whatif,
     greeks,
     regimes,
+    screen,
 ]
 USER_ERRORS: list[type[BaseException]] = [EngineError, UsageError, OSError]
 """Exception types reported as one line with exit code 2 (front ends may append their own, e.g. BrokerError)."""

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field, StrictStr, create_model
 from engine.config import BacktestConfig, Costs, Risk
 from engine.errors import ConfigError, EngineError
 from engine.request import BacktestRequest
+from engine.store.watchlists import expand_symbols
 from engine.store.workspace import presets_dir
 from engine.strategies.base import make_params
 from engine.strategies.registry import get_strategy
@@ -46,7 +47,8 @@ class Preset:
     `Costs`, `Risk` and the remaining `BacktestConfig` fields (initial_cash, fill, fractional, rebalance, ...);
     fields left out take their defaults. universe: the symbols kept by universe selection (None = not run);
     when set, `to_request()` trades those instead of `symbols`. data_source: None (default source) or a
-    folder of CSV/Parquet files. created_at: ISO-8601 UTC timestamp.
+    folder of CSV/Parquet files. created_at: ISO-8601 UTC timestamp. A `symbols` item `watchlist: NAME` stands for
+    that saved watchlist's symbols (engine.store.watchlists), resolved when the preset is loaded.
     """
 
     name: str
@@ -65,7 +67,8 @@ class Preset:
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "symbols", tuple(str(s).strip().upper() for s in self.symbols))
+        symbols = expand_symbols(tuple(self.symbols))  # "watchlist: NAME" -> its symbols, when loaded
+        object.__setattr__(self, "symbols", tuple(str(s).strip().upper() for s in symbols))
         if self.universe is not None:
             object.__setattr__(self, "universe", tuple(str(s).strip().upper() for s in self.universe))
         for name in ("params", "costs", "risk", "config"):
