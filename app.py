@@ -20,6 +20,7 @@ PAGES = {
         st.Page("pages/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
         st.Page("pages/regimes.py", title="Regimes", icon=":material/stacked_line_chart:", url_path="regimes"),
         st.Page("pages/journal.py", title="Journal", icon=":material/edit_note:", url_path="journal"),
+        st.Page("pages/screener.py", title="Screener", icon=":material/filter_list:", url_path="screener"),
     ],
     "Operations": [
         st.Page("pages/scheduler.py", title="Scheduler", icon=":material/schedule:", url_path="scheduler"),
