@@ -71,3 +71,23 @@ def test_daily_signals_trade_the_sized_weights(data: MarketData, workspace) -> N
     raw = SmaCross({"fast": 10, "slow": 40}).target_weights(data).iloc[-1]
     assert report.targets == pytest.approx(sized.to_dict())
     assert any(abs(report.targets[s] - raw[s]) > 1e-6 for s in SYMBOLS if raw[s] != 0)
+
+
+def test_walkforward_oos_windows_are_sized_backtests(home) -> None:
+    from engine.research.optimize import OptimizeSpec
+    from engine.research.walkforward import WalkForwardSpec, run_walkforward
+
+    spy = load_market_data(["SPY"], "2010-01-01", "2014-12-31")
+    cfg = BacktestConfig.from_dict({"sizing": {"method": "vol_target", "target_vol": 0.08, "lookback": 42}})
+    ranges = {"fast": [10, 20], "slow": [50, 100]}
+    opt = OptimizeSpec(strategy="sma_cross", symbols=("SPY",), config=cfg, ranges=ranges)
+    result = run_walkforward(WalkForwardSpec(opt, "2Y", "1Y", False), data=spy, workers=1)
+    for _, row in result.windows.iterrows():
+        part = spy.slice(row["is_start"], row["oos_end"])
+        params = {"fast": row["fast"], "slow": row["slow"]}
+        sized = run_backtest(part, SmaCross(params), cfg).equity
+        plain = run_backtest(part, SmaCross(params), BacktestConfig()).equity
+        before = sized.iloc[sized.index.get_loc(row["oos_start"]) - 1]
+        assert row["oos_return"] == pytest.approx(sized.iloc[-1] / before - 1.0, rel=1e-12)
+        plain_before = plain.iloc[plain.index.get_loc(row["oos_start"]) - 1]
+        assert row["oos_return"] != pytest.approx(plain.iloc[-1] / plain_before - 1.0, rel=1e-9)
