@@ -27,7 +27,7 @@ _SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9._=^-]{0,19}$")
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE IF NOT EXISTS watchlists (
-        name TEXT PRIMARY KEY,
+        name TEXT PRIMARY KEY COLLATE NOCASE,
         symbols TEXT NOT NULL,
         created REAL NOT NULL,
         updated REAL NOT NULL
@@ -78,7 +78,8 @@ def clean_symbols(symbols: Iterable[str] | str) -> tuple[str, ...]:
 
 
 class WatchlistStore(Store):
-    """The watchlists of one workspace database (or of the SQLite file `path`)."""
+    """The watchlists of one workspace database (or of the SQLite file `path`). Names are case-insensitive
+    (`ivybt backtest --symbols "watchlist: tech"` upper-cases its symbols), kept as first saved."""
 
     COMPONENT: ClassVar[str] = "watchlists"
     MIGRATIONS: ClassVar[Sequence[str]] = MIGRATIONS

@@ -4,12 +4,14 @@ listing the symbols."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import numpy as np
 import pytest
 
 from engine.batch.models import JobModel
+from engine.cli import main
 from engine.errors import ConfigError
 from engine.request import BacktestRequest, run_request
 from engine.store.presets import Preset
@@ -56,6 +58,18 @@ def test_a_watchlist_is_a_backtest_universe(home) -> None:
     assert a.metrics == pytest.approx(b.metrics, nan_ok=True)
     mixed = BacktestRequest.from_dict({"symbols": ["SPY", "watchlist: trio"], **common})
     assert mixed.symbols == ("SPY", "QQQ", "TLT", "GLD")
+
+
+def test_the_cli_takes_a_watchlist_as_symbols(home, capsys) -> None:
+    WatchlistStore().save("trio", ["QQQ", "TLT", "GLD"])
+    common = ["backtest", "--strategy", "sma_cross", "--start", "2015-01-01", "--end", "2018-12-31", "--json"]
+    assert main([*common, "--symbols", "watchlist: trio"]) == 0  # upper-cased by the CLI: names ignore case
+    named = json.loads(capsys.readouterr().out)
+    assert main([*common, "--symbols", "QQQ,TLT,GLD"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert named["request"]["symbols"] == ["QQQ", "TLT", "GLD"]
+    assert named["metrics"] == listed["metrics"]
+    assert WatchlistStore().save("TRIO", ["SPY"]).name == "trio"  # one watchlist whatever the case
 
 
 def test_presets_and_batch_jobs_take_a_watchlist(home) -> None:
