@@ -103,3 +103,28 @@ def test_signal_column_is_the_simulators_last_weights(closes) -> None:
 def test_bad_input_is_one_config_error(kw, message) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         run_screen(ScreenSpec(symbols=SYMBOLS, **{"rank": "rsi_14", **kw}))
+
+
+def test_preset_column_runs_the_presets_strategy_params_and_config(presets) -> None:
+    from engine.config import BacktestConfig
+    from engine.request import BacktestRequest
+    from engine.store.presets import Preset, save_preset
+
+    config = BacktestConfig.from_dict({"risk": {"max_position": 0.1}})
+    request = BacktestRequest(strategy="sma_cross", params={"fast": 5, "slow": 30}, symbols=("SPY",), config=config)
+    save_preset(Preset.from_request("fast_cross", request))
+    table = _screen(columns=("preset:fast_cross",))
+    data = load_market_data(SYMBOLS, None, ASOF)
+    weights = run_backtest(data, create_strategy("sma_cross", {"fast": 5, "slow": 30}), config).weights.iloc[-1]
+    for sym in SYMBOLS:
+        assert table.loc[sym, "preset:fast_cross"] == pytest.approx(float(weights[sym]), abs=1e-15)
+    assert 0 < table["preset:fast_cross"].abs().max() <= 0.1 + 1e-12  # the preset's cap applied
+
+
+def test_a_benchmark_symbol_outside_the_universe(closes) -> None:
+    spec = ScreenSpec(symbols=["QQQ", "TLT"], rank="beta_126", benchmark="SPY", asof=ASOF)
+    table = run_screen(spec).table
+    spy = closes["SPY"].pct_change().iloc[-126:]
+    for sym in ("QQQ", "TLT"):
+        r = closes[sym].pct_change().iloc[-126:]
+        assert table.loc[sym, "beta_126"] == pytest.approx(empyrical.beta(r, spy), rel=1e-9)
