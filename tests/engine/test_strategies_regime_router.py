@@ -150,3 +150,39 @@ def test_route_presets_parse_and_hand_written_routes_are_accepted() -> None:
     both = [r for r in ROUTE_PRESETS if r.startswith("calm=")]
     assert both and all(RegimeRouter({"method": "markov", "routes": r}) for r in both)
     assert RegimeRouter({"routes": ROUTES}).params.routes == ROUTES  # not a preset: accepted as given
+
+
+USER_FILE = """
+from dataclasses import dataclass
+
+from engine.strategies.base import Strategy, param
+
+
+class CloseAboveSma(Strategy):
+    name = "close_above_sma"
+    description = "Long while the close is above its SMA."
+
+    @dataclass(frozen=True)
+    class Params:
+        length: int = param(50, 10, 200, 10, doc="SMA window, bars")
+
+    def target_weights(self, data):
+        close = data.close
+        return (close > close.rolling(self.params.length).mean()).astype("float64") / len(data.symbols)
+"""
+
+
+def test_a_workspace_strategy_can_be_routed(home, spy_qqq) -> None:
+    from engine.strategies import registry
+
+    folder = home / "strategies"
+    folder.mkdir(parents=True)
+    (folder / "close_above_sma.py").write_text(USER_FILE)
+    registry.reload()
+    router = RegimeRouter({**SMALL, "routes": "bull=close_above_sma:length=30; bear=cash"})
+    got = router.target_weights(spy_qqq).to_numpy()
+    close = spy_qqq.close
+    own = ((close > close.rolling(30).mean()).astype(float) / 2).to_numpy()
+    bull = np.isin(router.regimes(spy_qqq).to_numpy(), ["bull_calm", "bull_volatile"])
+    np.testing.assert_array_equal(got, np.where(bull[:, None], own, 0.0))
+    assert got.sum() > 0
