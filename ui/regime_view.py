@@ -19,7 +19,9 @@ METHOD_TEXT = {
     "voltrend": "Trend x volatility: close above its SMA (bull) or not (bear), realized volatility above its "
     "expanding quantile (volatile) or not (calm).",
     "markov": "Two-state Markov switching of daily returns (statsmodels), refitted every N bars; the regime at a "
-    "bar is the more likely state given the returns up to it (filtered probabilities).",
+    "bar is the more likely state given the returns up to it (filtered probabilities). Each refit takes a "
+    "moment: decades of daily bars take a minute or more the first time (a rolling window or a longer refit "
+    "interval is faster); the result is kept for this session.",
 }
 
 
