@@ -17,7 +17,7 @@ from engine.journal.store import JournalStore
 from engine.journal.trades import live_fills
 from engine.ops.desk_store import DeskStore
 from engine.store.runs import RunStore
-from ui import data_cache
+from ui import data_cache, tables
 from ui import journal_view as view
 from ui.shell import ensure_navigation
 
@@ -80,7 +80,7 @@ setup_pick = st.selectbox(
 only = st.toggle("Journaled trades only", key="jr_filter_only")
 shown = view.filter_rows(rows, tag_pick, setup_pick, only)
 st.caption(f"{len(shown)} of {len(rows)} trades; {len(journal)} journaled.")
-st.dataframe(shown, key="jr_trades")
+tables.show(shown, key="jr_trades")
 
 st.subheader("Journal a trade")
 numbers = list(rows.index)
@@ -150,7 +150,7 @@ by = st.radio("P&L by", GROUPINGS, horizontal=True, key="jr_stats_by")
 if everything.empty:
     st.info("No journal entries yet.")
 else:
-    st.dataframe(view.stats_view(pnl_by(everything, by)), key="jr_stats")
+    tables.show(view.stats_view(pnl_by(everything, by)), key="jr_stats")
     entries = store.entries()
     pnl = everything["pnl"].tolist()
     for fmt, label in (("csv", "Export CSV"), ("md", "Export Markdown")):

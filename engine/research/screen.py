@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from engine.config import EQUAL_WEIGHT
 from engine.data import load_market_data
@@ -28,12 +29,14 @@ from engine.metrics import registry
 from engine.research.screen_columns import Column, compute_column, parse_column
 from engine.research.screen_filters import apply_filters, parse_filters
 from engine.store.watchlists import expand_symbols
+from engine.validation import FORBID, parse, validated
 
 DEFAULT_LOOKBACK = 252
 """Bars a registry-metric column looks back over when its key has no `_N`."""
 
 
-@dataclass(frozen=True)
+@validated("screen")
+@pydantic_dataclass(frozen=True, config=FORBID)
 class ScreenSpec:
     """What to screen. symbols: tickers and/or `watchlist: NAME` items (or one comma-separated text). rank: the
     column to sort by. filters: `COLUMN OP VALUE` texts. columns: extra columns to show. top: keep the best N
@@ -74,14 +77,7 @@ class ScreenSpec:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> ScreenSpec:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"screen: unknown field(s) {unknown}; known: {sorted(known)}")
-        try:
-            return cls(**dict(values))
-        except TypeError as e:
-            raise ConfigError(f"screen: {e}") from None
+        return parse(cls, dict(values), "screen")
 
 
 @dataclass

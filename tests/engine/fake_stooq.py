@@ -8,7 +8,7 @@
 * tickers in `raw`: that body as is (e.g. a malformed CSV); `status`: that HTTP status.
 
 The server runs in a daemon thread and stops when the `with` block ends, or by itself after `lifetime` seconds.
-`csv_rows` builds the served rows from a real file of /work/shared/data (the bundled copy), optionally scaled
+`csv_rows` builds the served rows from a real file of the bundled sample (a copy of ../shared/data), optionally scaled
 (another adjustment basis) and extended with new bars.
 """
 
