@@ -8,26 +8,33 @@ refreshes the README's pictures (reuses the app server fixture of test_browser_b
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_browser_backtest import CHROMIUM, CHROMIUM_ARGS, app_url  # noqa: F401 - fixture
+from tests.e2e.test_browser_backtest import CHROMIUM, CHROMIUM_ARGS, ROOT, app_url  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# (url path, page title, file name): the app's pages in the sidebar's order
-TOUR = [
-    ("", "IvyBT", "home.png"),
-    ("backtest", "Backtest", "backtest.png"),
-    ("optimize", "Optimize", "optimize.png"),
-    ("runs", "Runs", "runs.png"),
-    ("scheduler", "Scheduler", "scheduler.png"),
-    ("daily-ops", "Daily Ops", "daily_ops.png"),
-    ("desk", "Desk", "desk.png"),
-    ("data", "Data", "data.png"),
-]
+
+def app_pages() -> list[tuple[str, str, str]]:
+    """(url path, page title, screenshot name) of every st.Page in app.py, in the sidebar's order: the tour
+    follows the navigation, so a new page is photographed without editing this file."""
+    pages = []
+    for node in ast.walk(ast.parse((ROOT / "app.py").read_text("utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page":
+            kw = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
+            path = kw.get("url_path", "")
+            pages.append(
+                (path, "IvyBT" if kw.get("default") else kw["title"], f"{(path or 'home').replace('-', '_')}.png")
+            )
+    pages.sort(key=lambda p: p[0] != "")  # ast.walk visits calls in source order; Home first
+    return pages
+
+
+TOUR = app_pages()
 
 
 def _seed_paper_account(workspace: Path) -> None:
@@ -87,6 +94,8 @@ def test_tour_every_page_renders_and_is_photographed(
                     page.get_by_role("button", name="Run backtest").click()
                     chart = page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first
                     expect(chart).to_be_visible(timeout=180_000)
+                    _settle(page)
+                    chart.scroll_into_view_if_needed()  # the picture shows the result, not the form
                 _settle(page)
                 _assert_clean(page, title)
                 shot = out / name
@@ -95,3 +104,9 @@ def test_tour_every_page_renders_and_is_photographed(
         finally:
             context.close()
     assert {name for _, _, name in TOUR} <= {p.name for p in out.glob("*.png")}
+
+
+def test_the_tour_covers_every_page_of_the_navigation() -> None:
+    titles = [title for _, title, _ in TOUR]
+    assert titles[0] == "IvyBT" and {"Backtest", "Desk", "Journal", "Risk", "Screener"} <= set(titles)
+    assert len(TOUR) == (ROOT / "app.py").read_text("utf-8").count("st.Page(")
