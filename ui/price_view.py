@@ -16,10 +16,12 @@ import streamlit as st
 
 from engine.data.market import MarketData
 from engine.errors import EngineError
+from engine.journal.frames import journal_table
 from engine.sim.simulate import stop_arrays
 from engine.store.runs import StoredRun
 from engine.strategies.registry import create_strategy
 from ui import charts_price
+from ui.charts_journal import add_journal_markers
 from ui.figure_theme import theme_type
 
 STOP_KINDS = ("stop_loss", "take_profit", "trailing_stop")
@@ -83,6 +85,7 @@ def show_prices(run: StoredRun, data: MarketData, key: str, config: dict[str, An
         bars = pd.DataFrame({f: data.field(f)[symbol] for f in ("open", "high", "low", "close", "volume")})
         trades = res.trades[res.trades["symbol"].astype(str) == symbol]
         fig = charts_price.price_figure(bars, symbol, trades, theme=kind)
+    fig = add_journal_markers(fig, journal_table(run_id=run.id), symbol=symbol, row=1, col=1)
     if kind is None:
         st.plotly_chart(fig, key=f"{key}_price", config=config)
     else:

@@ -14,10 +14,12 @@ import pandas as pd
 import streamlit as st
 
 from engine.errors import EngineError
+from engine.journal.frames import journal_table
 from engine.metrics import registry
 from engine.sim.benchmark import benchmark_label
 from engine.store.runs import StoredRun
 from ui import analytics, charts, data_cache, figure_theme, price_view, tables
+from ui.charts_journal import add_journal_markers
 from ui.report import metrics_frame, write_report
 
 TABS = (
@@ -182,12 +184,11 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
     with t["Overview"]:
         if t["Overview"].open:
             log = st.toggle("Log scale", key=f"{key}_log")
-            _chart(  # the full width of the page; the metrics table below it
-                charts.equity_figure(
-                    res.equity, bench, log=log, benchmark_name=str(bench.name) if bench is not None else "Benchmark"
-                ),
-                f"{key}_equity",
+            equity = charts.equity_figure(
+                res.equity, bench, log=log, benchmark_name=str(bench.name) if bench is not None else "Benchmark"
             )
+            # the run's journal entries as markers on the curve (hover: note, tags, setup, state, P&L)
+            _chart(add_journal_markers(equity, journal_table(run_id=run.id), y=res.equity), f"{key}_equity")
             metrics_table(metrics_frame(res), key=f"{key}_metrics", height=560)
             st.caption(
                 f"Annualized metrics use {res.config.periods_per_year:g} bars a year; benchmark: "
