@@ -81,6 +81,41 @@ class Costs:
     slippage_bps: Bps = 0.0
 
 
+BorrowBps = Annotated[StrictFloat, Field(ge=0, le=10_000)]
+"""A short borrow fee in basis points of the short market value per year (10,000 = 100% a year)."""
+AnnualRate = Annotated[StrictFloat, Field(ge=-1, le=1)]
+"""An annual interest rate, a fraction (0.05 = 5% a year)."""
+
+
+def _symbol_rates(value: Any) -> Any:
+    """A per-symbol mapping with its symbols stripped and upper-cased (as the CLI upper-cases symbols)."""
+    if isinstance(value, Mapping):
+        return {k.strip().upper() if isinstance(k, str) else k: v for k, v in value.items()}
+    return {} if value is None else value
+
+
+@validated("financing")
+@dataclass(frozen=True, config=FORBID)
+class Financing:
+    """What holding positions costs or earns between bars, charged on the end-of-bar state (engine.sim.costs).
+
+    borrow_bps: annual fee on the market value of every short position, basis points (300 = 3% a year).
+    borrow_bps_by_symbol: per-symbol overrides of `borrow_bps` ({"TSLA": 500}); a symbol the run does not
+        trade is ignored (one preset may cover several universes).
+    margin_rate: annual rate paid on negative cash; None = the config's `cash_rate`, as before this section.
+    Positive cash earns BacktestConfig.cash_rate. Every default charges nothing.
+    """
+
+    borrow_bps: BorrowBps = 0.0
+    borrow_bps_by_symbol: Annotated[
+        dict[Annotated[StrictStr, Field(min_length=1)], BorrowBps], BeforeValidator(_symbol_rates)
+    ] = Field(default_factory=dict)
+    margin_rate: AnnualRate | None = None
+
+    def __hash__(self) -> int:  # configs are hashable (cache keys); the override mapping hashes by its items
+        return hash((self.borrow_bps, tuple(sorted(self.borrow_bps_by_symbol.items())), self.margin_rate))
+
+
 @validated("risk")
 @dataclass(frozen=True, config=FORBID)
 class Risk:
@@ -137,7 +172,8 @@ class BacktestConfig:
     rebalance: "on_change" trades a symbol only when its target weight changes; "daily"/"weekly"/"monthly"
         also bring every position back to its target at the first bar of each period, skipping symbols whose
         weight drifted by no more than `drift_threshold` (absolute weight).
-    cash_rate: annual rate earned (or paid, if negative cash) on cash, compounded per bar.
+    cash_rate: annual rate earned on cash, compounded per bar; also paid on negative cash unless
+        `financing.margin_rate` is set.
     periods_per_year: bars per year, used for annualization (252 for daily equity bars).
     benchmark: what the strategy is measured against (its buy-and-hold equity beside the strategy's, and the
         beta, alpha, tracking error, information ratio and captures): a symbol, EQUAL_WEIGHT (1/N of the run's
@@ -146,7 +182,8 @@ class BacktestConfig:
     max_consecutive_losses: stop trading after this many losing trades in a row, as the live risk rule does
         (engine.sim.overlays; bounds as engine.ops.risk.RiskLimits'); None = off, the default in backtests.
     sizing: the sizing overlay on the strategy's weights (`Sizing`; method "none" = off, the default).
-    costs / risk / sizing: given as their classes or as mappings of their fields (None = the defaults).
+    financing: short borrow fee, margin interest (`Financing`; all off by default).
+    costs / risk / sizing / financing: given as their classes or as mappings of their fields (None = the defaults).
     """
 
     initial_cash: Annotated[StrictFloat, Field(gt=0)] = 100_000.0
@@ -156,11 +193,12 @@ class BacktestConfig:
     fractional: StrictBool = True
     rebalance: Rebalance = "on_change"
     drift_threshold: Annotated[StrictFloat, Field(ge=0, le=10)] = 0.0
-    cash_rate: Annotated[StrictFloat, Field(ge=-1, le=1)] = 0.0
+    cash_rate: AnnualRate = 0.0
     periods_per_year: Annotated[StrictFloat, Field(gt=0, le=1e7)] = 252.0
     benchmark: Benchmark = None
     max_consecutive_losses: LosingStreak | None = None
     sizing: Annotated[Sizing, NONE_IS_DEFAULT] = Sizing()
+    financing: Annotated[Financing, NONE_IS_DEFAULT] = Financing()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -23,6 +23,7 @@ from engine.config import (
     SIZING_METHODS,
     BacktestConfig,
     Costs,
+    Financing,
     Risk,
     Sizing,
 )
@@ -62,7 +63,13 @@ DEFAULTS: dict[str, Any] = {
     f"{P}_overlay_vol": 10.0,
     f"{P}_overlay_lookback": 63,
     f"{P}_overlay_risk": 1.0,
+    f"{P}_cash_rate": 0.0,
+    f"{P}_borrow": 0.0,
+    f"{P}_margin": None,
+    f"{P}_borrow_by_symbol": {},
 }
+"""Widget keys and their first values; `{P}_borrow_by_symbol` has no widget: a preset's per-symbol borrow fees
+are kept as they came (engine.config.Financing)."""
 
 
 def _pct(value: float | None) -> float:
@@ -109,6 +116,10 @@ def fill_state(state: MutableMapping[str, Any], request: BacktestRequest, availa
         f"{P}_overlay_vol": cfg.sizing.target_vol * 100.0,
         f"{P}_overlay_lookback": cfg.sizing.lookback,
         f"{P}_overlay_risk": cfg.sizing.risk_per_trade * 100.0,
+        f"{P}_cash_rate": cfg.cash_rate * 100.0,
+        f"{P}_borrow": float(cfg.financing.borrow_bps),
+        f"{P}_margin": None if cfg.financing.margin_rate is None else cfg.financing.margin_rate * 100.0,
+        f"{P}_borrow_by_symbol": dict(cfg.financing.borrow_bps_by_symbol),
     }
     state.update(values)
     for name, value in request.params.items():
@@ -164,6 +175,25 @@ def config_inputs(available: Sequence[str]) -> None:
         c2.number_input("Target vol (% a year)", min_value=0.1, max_value=500.0, step=1.0, key=f"{P}_overlay_vol")
         c3.number_input("Vol lookback (bars)", min_value=2, max_value=2520, step=1, key=f"{P}_overlay_lookback")
         c4.number_input("Risk per trade (%)", min_value=0.01, max_value=100.0, step=0.25, key=f"{P}_overlay_risk")
+        c1, c2, c3, _ = st.columns(4)  # financing (engine.config.Financing), charged per bar on the close's state
+        c1.number_input("Cash rate (% a year)", min_value=-100.0, max_value=100.0, step=0.25, key=f"{P}_cash_rate")
+        c2.number_input(
+            "Borrow fee (bps a year)",
+            min_value=0.0,
+            max_value=10_000.0,
+            step=25.0,
+            key=f"{P}_borrow",
+            help="Paid on the market value of every short, each bar.",
+        )
+        c3.number_input(
+            "Margin rate (% a year)",
+            min_value=-100.0,
+            max_value=100.0,
+            step=0.25,
+            key=f"{P}_margin",
+            placeholder="= cash rate",
+            help="Paid on negative cash, each bar; empty = the cash rate.",
+        )
     with st.expander("Rebalancing, leverage and stops", expanded=False):
         c1, c2, c3, c4 = st.columns(4)
         c1.selectbox(
@@ -235,6 +265,12 @@ def build_request(state: Mapping[str, Any], params: Mapping[str, Any]) -> Backte
             target_vol=float(g(f"{P}_overlay_vol") or 10.0) / 100.0,
             lookback=int(g(f"{P}_overlay_lookback") or 63),
             risk_per_trade=float(g(f"{P}_overlay_risk") or 1.0) / 100.0,
+        ),
+        cash_rate=float(g(f"{P}_cash_rate") or 0.0) / 100.0,
+        financing=Financing(
+            borrow_bps=float(g(f"{P}_borrow") or 0.0),
+            borrow_bps_by_symbol=dict(g(f"{P}_borrow_by_symbol") or {}),
+            margin_rate=None if g(f"{P}_margin") is None else float(g(f"{P}_margin")) / 100.0,
         ),
     )
     return BacktestRequest(

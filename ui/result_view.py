@@ -167,6 +167,17 @@ def show_headline(run: StoredRun) -> None:
         col.metric(registry.label(name), format_metric(name, value), delta=delta, help=registry.definition(name))
 
 
+def costs_line(metrics: Mapping[str, float], fills: pd.DataFrame) -> str:
+    """What the run paid and earned besides prices: total commission, then each financing line the run has
+    (borrow fee, margin interest, cash interest: registry.FINANCING_METRICS, in its metrics when charged)."""
+    paid = float(fills["commission"].sum()) if len(fills) else 0.0
+    parts = [f"Commission (currency) {paid:,.2f}"]
+    for m in registry.FINANCING_METRICS:
+        if m.key in metrics:
+            parts.append(f"{m.label} {registry.format_value(m.key, metrics[m.key])}")
+    return "Costs: " + " · ".join(parts) + " (slippage is in the fill prices)."
+
+
 def show_run(run: StoredRun, key: str = "rv") -> None:
     """Everything about one stored run: headline, then a tab per view."""
     res, req = run.result, run.request
@@ -194,6 +205,7 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
                 f"Annualized metrics use {res.config.periods_per_year:g} bars a year; benchmark: "
                 f"{benchmark_label(bench) or 'none'} (bought at the start and held)."
             )
+            st.caption(costs_line(res.metrics, res.fills))
     with t["Drawdown"]:
         if t["Drawdown"].open:
             _chart(charts.drawdown_figure(res.equity, bench), f"{key}_dd")

@@ -38,6 +38,8 @@ CONFIG_FLAGS: dict[str, tuple[str | None, str]] = {
     "rebalance": (None, "rebalance"),
     "drift": (None, "drift_threshold"),
     "cash_rate": (None, "cash_rate"),
+    "borrow_bps": ("financing", "borrow_bps"),
+    "margin_rate": ("financing", "margin_rate"),
     "periods_per_year": (None, "periods_per_year"),
     "benchmark": (None, "benchmark"),
     "fractional": (None, "fractional"),
@@ -139,7 +141,8 @@ def add_user_code_limits(where: Container) -> None:
 
 
 def add_cost_options(parser: argparse.ArgumentParser) -> None:
-    """Group "costs and fills": commission, slippage, fill timing, cash and its rate."""
+    """Group "costs and fills": commission, slippage, fill timing, cash and its rate, borrow fee and margin rate
+    (per-symbol borrow fees: `financing.borrow_bps_by_symbol` in a preset or --config)."""
     costs = parser.add_argument_group("costs and fills")
     costs.add_argument("--commission-bps", type=float, help="commission, basis points of traded notional")
     costs.add_argument("--min-commission", type=float, help="minimum commission per order (currency)")
@@ -152,6 +155,12 @@ def add_cost_options(parser: argparse.ArgumentParser) -> None:
     )
     costs.add_argument("--cash", type=float, help="initial cash (default 100000)")
     costs.add_argument("--cash-rate", type=float, help="annual rate earned on cash (fraction)")
+    costs.add_argument(
+        "--borrow-bps", type=float, help="annual borrow fee on short market value, basis points (charged per bar)"
+    )
+    costs.add_argument(
+        "--margin-rate", type=float, help="annual rate paid on negative cash (fraction; default: the cash rate)"
+    )
 
 
 def add_sizing_options(parser: argparse.ArgumentParser) -> None:

@@ -22,7 +22,7 @@ from engine.metrics import activity, benchmark, curve, dca
 
 Format = Literal["percent", "ratio", "currency", "count", "bars"]
 Kind = Literal["curve", "activity", "benchmark"]
-Need = Literal["equity", "benchmark", "trades", "gross_exposure", "turnover", "cash_flows"]
+Need = Literal["equity", "benchmark", "trades", "gross_exposure", "turnover", "cash_flows", "financing"]
 
 
 @dataclass
@@ -43,6 +43,9 @@ class Inputs:
     bought_units: np.ndarray | None = None  # (T, K) units bought per bar
     asset_flows: np.ndarray | None = None  # (T, K) money into the position per bar (buys - sales)
     holding_value: np.ndarray | None = None  # (T, K) the position's value at each close
+    borrow_cost: np.ndarray | None = None  # (T, K) borrow fee paid per bar (FINANCING_METRICS)
+    margin_interest: np.ndarray | None = None  # (T, K) interest paid on negative cash per bar
+    cash_interest: np.ndarray | None = None  # (T, K) interest earned on positive cash per bar
 
     @cached_property
     def returns(self) -> np.ndarray:
@@ -100,6 +103,11 @@ _CAPTURE = "geometric: prod(1 + r) ** (P / n) - 1 on each side over the n select
 _R = ("returns", "periods_per_year")
 _RB = ("returns", "benchmark_returns", "periods_per_year")
 _T = ("trades",)
+
+
+def _total(amounts: np.ndarray) -> np.ndarray:
+    """(K,) sums over the bars of (T, K) amounts: a financing line's total."""
+    return np.asarray(amounts, dtype=np.float64).sum(axis=0)
 
 
 def _m(
@@ -242,12 +250,29 @@ DCA_METRICS: tuple[Metric, ...] = (
            "Internal rate of return of the money put into the position when it was put in, against its value at "
            "the end: the yearly return of a saver's own contributions."),
 )
+#: What holding the positions cost or earned between bars (engine.config.Financing, cash_rate): the totals of a
+#: run's per-bar financing lines (BacktestResult.financing), in its metrics when the run charges or earns any.
+#: Not in METRICS: not a column of every run.
+FINANCING_METRICS: tuple[Metric, ...] = (
+    Metric("borrow_cost", "Borrow fee (currency)", "currency", "currency", False, False, _NOT, "activity",
+           "financing", _total, ("borrow_cost",),
+           "Fee paid for borrowing the shares sold short: each bar, the short market value at the previous close "
+           "times the per-bar borrow rate, summed over the run."),
+    Metric("margin_interest", "Margin interest (currency)", "currency", "currency", False, False, _NOT, "activity",
+           "financing", _total, ("margin_interest",),
+           "Interest paid on negative cash (borrowed money): each bar, the cash owed at the previous close times "
+           "the per-bar margin rate, summed over the run."),
+    Metric("cash_interest", "Cash interest (currency)", "currency", "currency", True, False, _NOT, "activity",
+           "financing", _total, ("cash_interest",),
+           "Interest earned on positive cash: each bar, the cash at the previous close times the per-bar cash "
+           "rate, summed over the run."),
+)
 # fmt: on
 
 _BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}
 #: Every metric key, in display order.
 KEYS: tuple[str, ...] = tuple(_BY_KEY)
-_BY_KEY.update({m.key: m for m in DCA_METRICS})  # found by metric(), label(), format_value(); not in KEYS
+_BY_KEY.update({m.key: m for m in (*DCA_METRICS, *FINANCING_METRICS)})  # found by metric(), label(); not in KEYS
 
 # Named selections (each a display or ranking choice made once, here).
 #: The metrics shown first about a run: result headline, run lists, universe ranking, robustness tables.
@@ -305,9 +330,10 @@ def objectives() -> tuple[tuple[str, bool], ...]:
 
 
 def ordered(keys: Any) -> list[str]:
-    """`keys` (any iterable of names) in display order: registered metrics first, the rest alphabetically."""
+    """`keys` (any iterable of names) in display order: registered metrics first (METRICS, then the DCA and
+    financing ones), the rest alphabetically."""
     names = set(keys)
-    return [k for k in KEYS if k in names] + sorted(n for n in names if n not in _BY_KEY)
+    return [k for k in _BY_KEY if k in names] + sorted(n for n in names if n not in _BY_KEY)
 
 
 def format_value(key: str, value: Any, *, missing: str = "n/a", ratio_digits: int = 3) -> str:

@@ -25,7 +25,14 @@ from engine.errors import ConfigError
 from engine.metrics import metrics_table
 from engine.sim.benchmark import buy_and_hold_values, resolve_benchmark
 from engine.sim.kernels import simulate_kernel
-from engine.sim.simulate import benchmark_values, kernel_settings, loss_stop, rebalance_mask, stop_arrays
+from engine.sim.simulate import (
+    benchmark_values,
+    financing_settings,
+    kernel_settings,
+    loss_stop,
+    rebalance_mask,
+    stop_arrays,
+)
 from engine.sim.sizing import OFF, sized_weights, sizing_inputs
 from engine.sim.trades import trade_records
 from engine.strategies.base import Strategy, make_params
@@ -90,6 +97,7 @@ def run_grid(
     has_custom_stops = strategy_cls.stop_fractions is not Strategy.stop_fractions
     shared_stops = None if has_custom_stops else stop_arrays(strategy_cls(params[0]), data, config)
     settings = kernel_settings(config)
+    fin = financing_settings(config, data.symbols)  # the same financing as run_backtest's
     K, T = len(params), len(data)
     # (K, T) rows: each set writes one contiguous row; `.T` is the (T, K) view metrics read column-wise
     equity = np.empty((K, T))
@@ -118,15 +126,16 @@ def run_grid(
             ts,
             *settings,
             use_stops,
+            *fin,
         )
         if config.max_consecutive_losses is not None:  # the optional overlay, as run_backtest applies it
 
             def rerun(w: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, ...]:
                 prices = (arrays["open"], arrays["high"], arrays["low"], arrays["close"])
-                return simulate(*prices, ro(w), ro(r), sl, tp, ts, *settings, use_stops)
+                return simulate(*prices, ro(w), ro(r), sl, tp, ts, *settings, use_stops, *fin)
 
             outputs, _ = loss_stop(rerun, outputs, weights[k], rebal, data, config)
-        eq, _cash, _pos, _w, turn, gro, last_close, fills = outputs
+        eq, _cash, _pos, _w, turn, gro, last_close, fills, _financing = outputs
         equity[k] = eq
         gross[k] = gro
         turnover[k] = turn

@@ -3,7 +3,9 @@
 Everything path-dependent (pending orders across NaN bars, cash, stops) lives here, in one numba loop over
 bars. `engine.sim.simulate` is the thin pandas wrapper around it. Bar timing per bar t:
 
-1. cash earns its per-bar rate;
+1. financing for the time since the last close, on the state at that close: positive cash earns its per-bar
+   rate, negative cash pays the margin rate, each short pays its borrow fee on its market value at that close
+   (per-bar rates from engine.sim.costs.rate_per_period; each amount is its own output column);
 2. `next_open`: orders decided at the close of t-1 fill at open[t];
 3. stops are checked against bar t's open (gaps), low and high for every open position;
 4. `next_close`: orders decided at t-1 fill at close[t];
@@ -25,6 +27,8 @@ REASONS = ("signal", "rebalance", "stop_loss", "take_profit", "trailing_stop")
 DUST = 1e-9  # orders smaller than this fraction of equity are float residue and skipped
 # columns of the fill log
 F_BAR, F_SYM, F_QTY, F_PRICE, F_FEE, F_REASON = 0, 1, 2, 3, 4, 5
+# columns of the financing output: borrow fee paid, margin interest paid, cash interest earned
+FIN_BORROW, FIN_MARGIN, FIN_CASH = 0, 1, 2
 
 
 @njit(cache=True)
@@ -78,6 +82,8 @@ def simulate_kernel(
     max_lev,
     max_pos,
     use_stops,
+    margin_growth,
+    borrow,
 ):
     """Simulate one portfolio with shared cash.
 
@@ -91,12 +97,15 @@ def simulate_kernel(
         drift: on scheduled rebalances, skip a symbol whose weight is within `drift` of its target.
         cash_growth: per-bar growth factor of cash (1 + rate per bar). max_lev: gross leverage cap.
         max_pos: per-position |weight| cap (inf = none). use_stops: skip the stop logic when False.
+        margin_growth: per-bar growth factor of negative cash (1 + margin rate per bar).
+        borrow: (N,) per-bar borrow fee rate of each symbol's short market value (0 = none).
 
     Returns:
         equity (T,), cash (T,), positions (T, N), weights (T, N) as simulated, turnover (T,) as traded
         notional / |equity| at the close, gross exposure (T,) as sum |position value| / |equity| at the close
         (both 0 for a zero-equity account), the last known close per symbol (N,), and fills (n, 6) with
-        columns bar, symbol, quantity, price, commission, reason.
+        columns bar, symbol, quantity, price, commission, reason, and financing (T, 3): per bar the borrow fee
+        and margin interest paid and the cash interest earned (FIN_BORROW, FIN_MARGIN, FIN_CASH).
     """
     T, N = close.shape
     equity = np.empty(T)
@@ -107,6 +116,11 @@ def simulate_kernel(
     gross_out = np.zeros(T)
     fills = np.empty((64, 6))
     nf = 0
+    financing = np.zeros((T, 3))
+    any_borrow = False
+    for j in range(N):
+        if borrow[j] != 0.0:
+            any_borrow = True
 
     cash = init_cash
     q = np.zeros(N)
@@ -128,8 +142,8 @@ def simulate_kernel(
     new_tgt = np.empty(N)
 
     for t in range(T):
-        if t > 0 and cash_growth != 1.0:
-            cash *= cash_growth
+        if t > 0:
+            cash = _finance(t, cash, q, last_close, cash_growth, margin_growth, borrow, any_borrow, financing)
         for j in range(N):
             entered_open[j] = False
 
@@ -209,38 +223,10 @@ def simulate_kernel(
                 continue
             prices = open_ if step == 0 else close
             cash, nf, fills = _execute(
-                t,
-                prices,
-                q,
-                cash,
-                last_close,
-                tgt,
-                stopped,
-                pending,
-                pending_rebal,
-                decision_bar,
-                sl_frac,
-                tp_frac,
-                ts_frac,
-                sl_price,
-                tp_price,
-                ts_dist,
-                extreme,
-                entered_open,
-                step == 0,
-                comm,
-                min_comm,
-                slip,
-                fractional,
-                drift,
-                max_lev,
-                turnover,
-                fills,
-                nf,
-                dq,
-                reason,
-                use_stops,
-            )
+                t, prices, q, cash, last_close, tgt, stopped, pending, pending_rebal, decision_bar, sl_frac, tp_frac,
+                ts_frac, sl_price, tp_price, ts_dist, extreme, entered_open, step == 0, comm, min_comm, slip,
+                fractional, drift, max_lev, turnover, fills, nf, dq, reason, use_stops
+            )  # fmt: skip
 
         for j in range(N):
             if not np.isnan(close[t, j]):
@@ -278,38 +264,10 @@ def simulate_kernel(
             decision_bar = t
         if fill_mode == SAME_CLOSE and t < T - 1 and _any_pending(pending, pending_rebal):
             cash, nf, fills = _execute(
-                t,
-                close,
-                q,
-                cash,
-                last_close,
-                tgt,
-                stopped,
-                pending,
-                pending_rebal,
-                decision_bar,
-                sl_frac,
-                tp_frac,
-                ts_frac,
-                sl_price,
-                tp_price,
-                ts_dist,
-                extreme,
-                entered_open,
-                False,
-                comm,
-                min_comm,
-                slip,
-                fractional,
-                drift,
-                max_lev,
-                turnover,
-                fills,
-                nf,
-                dq,
-                reason,
-                use_stops,
-            )
+                t, close, q, cash, last_close, tgt, stopped, pending, pending_rebal, decision_bar, sl_frac, tp_frac,
+                ts_frac, sl_price, tp_price, ts_dist, extreme, entered_open, False, comm, min_comm, slip, fractional,
+                drift, max_lev, turnover, fills, nf, dq, reason, use_stops
+            )  # fmt: skip
 
         value = cash
         gross = 0.0
@@ -324,7 +282,27 @@ def simulate_kernel(
         if value != 0.0:
             gross_out[t] = gross / abs(value)
             turnover[t] /= abs(value)
-    return equity, cash_out, pos_out, w_out, turnover, gross_out, last_close, fills[:nf].copy()
+    return equity, cash_out, pos_out, w_out, turnover, gross_out, last_close, fills[:nf].copy(), financing
+
+
+@njit(cache=True)
+def _finance(t, cash, q, last_close, cash_growth, margin_growth, borrow, any_borrow, financing):
+    """Cash after bar t's financing, each amount written to financing[t] (see `simulate_kernel`)."""
+    before = cash
+    if cash > 0.0 and cash_growth != 1.0:
+        cash *= cash_growth
+        financing[t, FIN_CASH] = cash - before
+    elif cash < 0.0 and margin_growth != 1.0:
+        cash *= margin_growth
+        financing[t, FIN_MARGIN] = before - cash
+    if any_borrow:
+        fee = 0.0
+        for j in range(q.shape[0]):
+            if q[j] < 0.0 and borrow[j] != 0.0:
+                fee -= q[j] * last_close[j] * borrow[j]
+        cash -= fee
+        financing[t, FIN_BORROW] = fee
+    return cash
 
 
 @njit(cache=True, nogil=True)

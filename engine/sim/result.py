@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from engine.config import BacktestConfig
+from engine.metrics.registry import FINANCING_METRICS
 from engine.sim.overlays import TradingStop, find_stop
 
 TRADE_COLUMNS: tuple[str, ...] = (
@@ -24,6 +25,9 @@ TRADE_COLUMNS: tuple[str, ...] = (
     "exit_reason",
 )
 FILL_COLUMNS: tuple[str, ...] = ("time", "symbol", "quantity", "price", "commission", "reason")
+FINANCING_COLUMNS: tuple[str, ...] = tuple(m.key for m in FINANCING_METRICS)
+"""The financing lines, in the kernel's column order (engine.sim.kernels.FIN_*): borrow fee and margin interest
+paid, cash interest earned, in account currency; also the keys of their totals in `metrics`."""
 
 
 class Deferred:
@@ -67,6 +71,9 @@ class BacktestResult:
     benchmark_metrics: its metrics.
     stopped: where the consecutive-loss stop (config.max_consecutive_losses, engine.sim.overlays) stopped
         trading, or None; when not given it is found in the trades on first access (a stored run).
+    financing: per bar, the borrow fee and margin interest paid and the cash interest earned (FINANCING_COLUMNS),
+        charged at the start of each bar on the previous close's state (engine.sim.kernels); a run that charges
+        or earns any also has their totals in `metrics`. None for a stored run (its totals are in its metrics).
     Any field may be given as a `Deferred`; it is computed when first read.
     """
 
@@ -81,6 +88,7 @@ class BacktestResult:
     benchmark = _Field()
     benchmark_metrics = _Field()
     stopped = _Field()
+    financing = _Field()
 
     def __init__(
         self,
@@ -99,6 +107,7 @@ class BacktestResult:
         benchmark: pd.Series | Deferred | None = None,
         benchmark_metrics: dict[str, float] | Deferred | None = None,
         stopped: TradingStop | Deferred | None = None,
+        financing: pd.DataFrame | Deferred | None = None,
     ) -> None:
         self.config, self.strategy, self.params, self.symbols = config, strategy, params, symbols
         self.equity, self.returns, self.cash = equity, returns, cash
@@ -109,6 +118,7 @@ class BacktestResult:
         if stopped is None and limit is not None:
             stopped = Deferred(lambda: find_stop(self.trades, limit, self.equity.index, self.symbols, config.fill))
         self.stopped = stopped
+        self.financing = financing
 
     FIELDS: tuple[str, ...] = (  # every field a backtest produces (pickling and batch outputs read them all)
         "equity",
@@ -122,6 +132,7 @@ class BacktestResult:
         "benchmark",
         "benchmark_metrics",
         "stopped",
+        "financing",
     )
 
     def __getstate__(self) -> dict[str, Any]:

@@ -16,10 +16,12 @@ from engine import metrics as metrics_mod
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError, StrategyError
+from engine.metrics.registry import metric
 from engine.sim.benchmark import SERIES_PREFIX, benchmark_curve, benchmark_name, buy_and_hold_values, resolve_benchmark
+from engine.sim.costs import borrow_bps_of, margin_rate_of, rate_per_period
 from engine.sim.kernels import FILL_MODES, REASONS, simulate_kernel
 from engine.sim.overlays import KernelOutputs, TradingStop, stop_after_losses
-from engine.sim.result import FILL_COLUMNS, BacktestResult, Deferred
+from engine.sim.result import FILL_COLUMNS, FINANCING_COLUMNS, BacktestResult, Deferred
 from engine.sim.sizing import sized_weights
 from engine.sim.trades import trade_records, trades_frame
 from engine.strategies.base import Strategy
@@ -125,6 +127,22 @@ def kernel_settings(config: BacktestConfig) -> tuple[float, float, float, float,
     )
 
 
+def financing_settings(config: BacktestConfig, symbols: list[str]) -> tuple[float, np.ndarray]:
+    """The simulate kernel's financing arguments: the per-bar growth factor of negative cash (the margin rate, or
+    the cash rate when none is set) and each symbol's per-bar borrow fee rate (read-only (N,) array), every annual
+    rate made per-bar by engine.sim.costs.rate_per_period with config.periods_per_year."""
+    fin, ppy = config.financing, config.periods_per_year
+    margin_growth = (1.0 + margin_rate_of(config.cash_rate, fin)) ** (1.0 / ppy)  # as the cash growth factor
+    borrow = [rate_per_period(borrow_bps_of(s, fin) / 1e4, ppy) if borrow_bps_of(s, fin) else 0.0 for s in symbols]
+    return margin_growth, jit.readonly(np.asarray(borrow, dtype=np.float64).reshape(len(symbols)))
+
+
+def financing_on(config: BacktestConfig) -> bool:
+    """Whether a run charges or earns anything between bars (then its metrics carry FINANCING_COLUMNS' totals)."""
+    fin = config.financing
+    return bool(config.cash_rate or fin.margin_rate or fin.borrow_bps or any(fin.borrow_bps_by_symbol.values()))
+
+
 def run_backtest(
     data: MarketData,
     strategy: Strategy,
@@ -154,12 +172,13 @@ def run_backtest(
     kernel = jit.kernel(simulate_kernel, data.close.size)
     prices = (arrays["open"], arrays["high"], arrays["low"], arrays["close"])
     settings = kernel_settings(config)
-    outputs = kernel(*prices, ro(weights), rebal, sl, tp, ts, *settings, use_stops)
+    fin = financing_settings(config, data.symbols)
+    outputs = kernel(*prices, ro(weights), rebal, sl, tp, ts, *settings, use_stops, *fin)
     stopped = None
     if config.max_consecutive_losses is not None:
 
         def rerun(w: np.ndarray, r: np.ndarray) -> KernelOutputs:
-            return kernel(*prices, ro(w), ro(r), sl, tp, ts, *settings, use_stops)
+            return kernel(*prices, ro(w), ro(r), sl, tp, ts, *settings, use_stops, *fin)
 
         outputs, stopped = loss_stop(rerun, outputs, weights, rebal, data, config)
     return _wrap(data, strategy, config, benchmark_close, arrays["close"], *outputs, stopped=stopped)
@@ -199,6 +218,7 @@ def _wrap(
     gross: np.ndarray,
     last_close: np.ndarray,
     fills: np.ndarray,
+    financing: np.ndarray,
     *,
     stopped: TradingStop | None = None,
 ) -> BacktestResult:
@@ -230,6 +250,9 @@ def _wrap(
         turnover=turnover,
     )
     metrics = {name: float(v[0]) for name, v in columns.items()}
+    if financing_on(config):  # each financing line's total, its own metric (engine.metrics.registry)
+        totals = {name: metric(name).function(financing[:, i : i + 1]) for i, name in enumerate(FINANCING_COLUMNS)}
+        metrics.update({name: float(v[0]) for name, v in totals.items()})
 
     def benchmark_metrics() -> dict[str, float]:
         _, cols = metrics_mod.metric_columns(
@@ -274,6 +297,7 @@ def _wrap(
         benchmark=Deferred(lambda: pd.Series(bench_values, index=index, name=f"{SERIES_PREFIX}{bench_symbol}")),
         benchmark_metrics=Deferred(benchmark_metrics),
         stopped=stopped,
+        financing=Deferred(lambda: pd.DataFrame(financing, index=index, columns=list(FINANCING_COLUMNS))),
     )
 
 

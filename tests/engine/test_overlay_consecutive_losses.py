@@ -21,7 +21,7 @@ from engine.request import BacktestRequest, run_request
 from engine.sim.grid import run_grid
 from engine.sim.kernels import simulate_kernel
 from engine.sim.overlays import hold_weights
-from engine.sim.simulate import kernel_settings, rebalance_mask, run_backtest, stop_arrays
+from engine.sim.simulate import financing_settings, kernel_settings, rebalance_mask, run_backtest, stop_arrays
 from engine.store.presets import Preset, load_preset, save_preset
 from engine.store.runs import RunStore
 from engine.strategies.registry import create_strategy, get_strategy
@@ -158,6 +158,7 @@ def test_off_is_the_kernel_untouched_bit_for_bit(strategy, params, symbols) -> N
     raw = jit.kernel(simulate_kernel, data.close.size)(
         arrays["open"], arrays["high"], arrays["low"], arrays["close"], ro(np.ascontiguousarray(weights)),
         ro(rebalance_mask(data.index, config.rebalance)), sl, tp, ts, *kernel_settings(config), use,
+        *financing_settings(config, data.symbols),
     )  # fmt: skip
     assert np.array_equal(off.equity.to_numpy(), raw[0])
     assert np.array_equal(off.positions.to_numpy(), raw[2])
@@ -208,6 +209,7 @@ def test_hold_weights_keep_every_target_the_kernel_carries_over_missing_bars() -
     out = jit.kernel(simulate_kernel, close.size)(
         ro(close), ro(close * 1.01), ro(close * 0.99), ro(close), ro(held), ro(np.zeros(T, dtype=bool)),
         ro(nans), ro(nans), ro(nans), 100_000.0, 0.0, 0.0, 0.0, 0, True, 0.0, 1.0, 1.0, np.inf, False,
+        1.0, ro(np.zeros(N)),
     )  # fmt: skip
     targets = out[3]
     assert np.array_equal(targets[first:], np.repeat(targets[first - 1 : first], T - first, axis=0))
