@@ -21,10 +21,12 @@ from __future__ import annotations
 import math
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
 
 from brokers.base import (
     Account,
@@ -44,19 +46,29 @@ from brokers.base import (
 )
 from brokers.instruments import multiplier_of, option_of
 from brokers.orders import ORDER_CLASSES, ORDER_TYPES
+from brokers.paper import financing as daily_financing
 from brokers.paper.ledger import ack_of, now_iso, status_of, try_fill
 from brokers.paper.option_model import DEFAULT_RATE
 from brokers.paper.options import PaperOptions
 from brokers.paper.prices import BarSource, PriceSource, engine_bars, engine_last_close
 from brokers.paper.resting import RESTING_SQL, RESTING_TYPES, activate_legs, advance, cancel_group, place, replace_row
 from brokers.paper.schema import COMPONENT, MIGRATIONS
-from engine.config import Costs
+from engine.config import AnnualRate, Costs, Financing
 from engine.errors import EngineError
 from engine.options.occ import is_occ_symbol
 from engine.store.sqlite import connect, ensure_schema, transaction
 from engine.store.workspace import db_path as workspace_db
 
 DEFAULT_COSTS = Costs()  # frozen: one shared default is safe
+DEFAULT_FINANCING = Financing()
+
+
+def _annual_rate(value: float) -> float:
+    """`value` checked against the engine's bounds of an annual rate (engine.config.AnnualRate)."""
+    try:
+        return float(TypeAdapter(AnnualRate).validate_python(value))
+    except ValidationError:
+        raise BrokerConfigError(f"paper broker: cash_rate {value!r} must be a number from -1 to 1") from None
 
 
 class PaperBroker(PaperOptions):
@@ -76,6 +88,9 @@ class PaperBroker(PaperOptions):
         bar_source: callable symbol -> open/high/low/close bars for resting stop / trailing / bracket / OCO
             orders and option prices; default `engine_bars` (the engine's data source).
         option_rate: the risk-free rate (annual decimal) of the option model (default 0.04).
+        financing: borrow fee on shorts and margin rate (engine.config.Financing; default: none), and
+        cash_rate: annual rate earned on cash (paid on negative cash unless a margin rate is set), both charged
+            once per elapsed day by brokers.paper.financing; clock: today's date (default: today, UTC).
     """
 
     name = "paper"
@@ -91,11 +106,18 @@ class PaperBroker(PaperOptions):
         currency: str = "USD",
         bar_source: BarSource | None = None,
         option_rate: float = DEFAULT_RATE,
+        financing: Financing = DEFAULT_FINANCING,
+        cash_rate: float = 0.0,
+        clock: Callable[[], date] | None = None,
     ) -> None:
         if not isinstance(initial_cash, (int, float)) or not math.isfinite(initial_cash) or initial_cash < 0:
             raise BrokerConfigError(f"paper broker: initial_cash {initial_cash!r} must be a number >= 0")
         if not isinstance(costs, Costs):
             raise BrokerConfigError(f"paper broker: costs must be engine.config.Costs, got {type(costs).__name__}")
+        if not isinstance(financing, Financing):
+            raise BrokerConfigError(f"paper broker: financing must be engine.config.Financing, got {financing!r}")
+        self.financing, self.cash_rate = financing, _annual_rate(cash_rate)
+        self.clock: Callable[[], date] = clock or (lambda: datetime.now(UTC).date())
         self.db_path = Path(db_path) if db_path is not None else workspace_db()
         self.costs = costs
         self.price_source: PriceSource = price_source or engine_last_close
@@ -114,7 +136,8 @@ class PaperBroker(PaperOptions):
             ensure_schema(db, COMPONENT, MIGRATIONS)
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO paper_account VALUES (1, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO paper_account (id, account_id, cash, initial_cash, currency, created_at) "
+                "VALUES (1, ?, ?, ?, ?, ?)",
                 (
                     "PAPER-" + uuid.uuid4().hex[:8].upper(),
                     float(initial_cash),
@@ -144,9 +167,25 @@ class PaperBroker(PaperOptions):
     def close(self) -> None:
         """Nothing to release: every call opens and closes its own connection."""
 
+    def _finance(self) -> None:
+        """Charge the financing of every day elapsed since the last charge (brokers.paper.financing)."""
+        today = self.clock()
+        with closing(self._connect()) as db:  # the usual case, already charged today: no write lock taken
+            if db.execute("SELECT financed_through FROM paper_account").fetchone()[0] == today.isoformat():
+                return
+        with self._tx() as db:
+            daily_financing.charge_days(db, today, self.financing, self.cash_rate, self.latest_prices)
+
+    def financing_ledger(self) -> list[dict[str, object]]:
+        """Every financing charge (day, kind, symbol, amount, basis, rate), oldest first, after today's."""
+        self._finance()
+        with closing(self._connect()) as db:
+            return daily_financing.ledger(db)
+
     def _advance(self) -> None:
-        """Settle expired options, then walk the resting stop / trailing / bracket / OCO orders over the bars since
+        """Charge the financing of the days elapsed, settle expired options, then walk the resting stop / trailing / bracket / OCO orders over the bars since
         their last bar."""
+        self._finance()
         self.settle_expired()
         with closing(self._connect()) as db:
             rows = db.execute(RESTING_SQL).fetchall()
@@ -285,6 +324,7 @@ class PaperBroker(PaperOptions):
                 f"paper broker: stop_loss_limit {order.stop_loss_limit!r} (a stop-limit bracket leg) is not supported"
             )
         self.check_option_order(order)
+        self._finance()  # the days before this order are charged on the account as it was
         price = self.latest_prices([order.symbol])[order.symbol]
         resting = order.type in RESTING_TYPES or order.order_class != "simple"
         last_bar = str(self.bar_source(order.symbol).index[-1]) if resting else None
@@ -374,7 +414,7 @@ class PaperBroker(PaperOptions):
             cancel_group(db, legs, f"parent {row['client_order_id']} canceled")
 
     def reset(self, cash: float | None = None) -> str:
-        """Start over: drop orders, fills and positions; cash = `cash` (default: the account's initial cash).
+        """Start over: drop orders, fills, positions and financing charges; cash = `cash` (default: the account's initial cash).
 
         The account gets a NEW account id (returned): it is a fresh account, so the audit log's equity history
         (daily-loss and drawdown checks) and the plan / order ids of the old one do not carry over.
@@ -389,6 +429,8 @@ class PaperBroker(PaperOptions):
             db.execute("DELETE FROM paper_fills")
             db.execute("DELETE FROM paper_orders")
             db.execute("DELETE FROM paper_positions")
+            db.execute("DELETE FROM paper_financing")
+            db.execute("UPDATE paper_account SET financed_through = NULL WHERE id = 1")
             if cash is None:
                 db.execute("UPDATE paper_account SET cash = initial_cash WHERE id = 1")
             else:

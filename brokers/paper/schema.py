@@ -5,7 +5,8 @@ broker has always created, with CREATE TABLE IF NOT EXISTS: a database made befo
 already has these tables, and migrating it only records version 1 (nothing saved is touched). Migration 2 adds
 the resting-order columns (stop / trailing prices, order class, bracket / OCO parent, last bar walked); the
 rows already saved keep their values and read as simple orders. Migration 3 adds the implied vol per underlying
-that prices the paper account's options (brokers.paper.options).
+that prices the paper account's options (brokers.paper.options). Migration 4 adds the financing ledger and the
+last day financed (brokers.paper.financing); an existing account starts its financing clock at its next refresh.
 """
 
 from __future__ import annotations
@@ -71,6 +72,18 @@ CREATE TABLE IF NOT EXISTS paper_option_vols (
     underlying TEXT PRIMARY KEY,
     vol REAL NOT NULL,
     updated_at TEXT NOT NULL
+)
+""",
+    """
+ALTER TABLE paper_account ADD COLUMN financed_through TEXT;
+CREATE TABLE IF NOT EXISTS paper_financing (
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    amount REAL NOT NULL,
+    basis REAL NOT NULL,
+    rate REAL NOT NULL,
+    PRIMARY KEY (day, kind, symbol)
 )
 """,
 )

@@ -88,7 +88,14 @@ def test_state_survives_a_new_instance(tmp_path):
     assert len(b2.fills()) == 2
     tables = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     # its own tables, plus the one SQLite helper's migration bookkeeping (engine.store.sqlite)
-    expected = {"paper_account", "paper_positions", "paper_orders", "paper_fills", "paper_option_vols"}
+    expected = {
+        "paper_account",
+        "paper_positions",
+        "paper_orders",
+        "paper_fills",
+        "paper_option_vols",
+        "paper_financing",
+    }
     assert tables == expected | {"schema_version"}
     b2.reset(50_000)
     assert b2.account().cash == 50_000 and b2.positions() == [] and b2.orders("all") == []
