@@ -161,3 +161,18 @@ def test_grid_cells_equal_their_single_backtests_with_financing():
         assert np.array_equal(grid.equity[k].to_numpy(), single.equity.to_numpy())
         free = run_backtest(data, create_strategy("sma_cross", p), BacktestConfig(cash_rate=0.01))
         assert not np.array_equal(grid.equity[k].to_numpy(), free.equity.to_numpy())
+
+
+def test_a_preset_keeps_the_financing_section():
+    from engine.request import BacktestRequest
+    from engine.store.presets import Preset
+
+    fin = Financing(borrow_bps=250.0, borrow_bps_by_symbol={"SPY": 100.0}, margin_rate=0.06)
+    request = BacktestRequest(strategy="sma_cross", symbols=("SPY",), config=BacktestConfig(financing=fin))
+    saved = Preset.from_request("short_book", request).to_dict()
+    assert saved["config"]["financing"] == {
+        "borrow_bps": 250.0,
+        "borrow_bps_by_symbol": {"SPY": 100.0},
+        "margin_rate": 0.06,
+    }
+    assert Preset.from_dict(saved).to_request().config.financing == fin

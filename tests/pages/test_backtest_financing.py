@@ -47,3 +47,18 @@ def test_financing_lines_from_the_page(workspace) -> None:
         assert rows.loc[m.key, "Strategy"] == pytest.approx(want[m.key], rel=1e-9), m.key
         assert f"{m.label} {format_value(m.key, want[m.key])}" in caption
     assert rows.loc["total_return", "Strategy"] == pytest.approx(want["total_return"], rel=1e-9)
+
+
+def test_the_form_keeps_a_loaded_requests_financing() -> None:
+    from ui.backtest_form import build_request, fill_state
+
+    fin = Financing(borrow_bps=250.0, borrow_bps_by_symbol={"QQQ": 900.0}, margin_rate=0.06)
+    request = BacktestRequest(
+        strategy="sma_cross", symbols=("SPY", "QQQ"), config=BacktestConfig(cash_rate=0.02, financing=fin)
+    )
+    state: dict = {}
+    fill_state(state, request, ["SPY", "QQQ"])
+    config = build_request(state, {}).config
+    assert config.financing == fin and config.cash_rate == pytest.approx(0.02)
+    state["bt_margin"] = None  # emptied on the page: negative cash pays the cash rate
+    assert build_request(state, {}).config.financing.margin_rate is None
