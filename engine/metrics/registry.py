@@ -292,6 +292,8 @@ MONTE_CARLO: tuple[str, ...] = ("final_equity", "max_drawdown", "sharpe")
 OBJECTIVES: tuple[str, ...] = ("sharpe", "sortino", "calmar", "cagr", "total_return", "profit_factor", "max_drawdown")
 #: What the app ranks a universe of symbols by.
 RANKINGS: tuple[str, ...] = ("sharpe", "cagr", "calmar", "sortino", "total_return")
+#: The columns of a per-regime performance table (cagr = the return annualized over the regime's own bars).
+REGIME_TABLE: tuple[str, ...] = ("total_return", "cagr", "annual_volatility", "sharpe", "max_drawdown")
 #: Metrics lower-is-better (for sets of names, e.g. a batch job's default direction).
 LOWER_IS_BETTER: frozenset[str] = frozenset(m.key for m in METRICS if not m.higher_is_better)
 

@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 
 from engine.data import load_market_data
-from engine.metrics.registry import Inputs, metric
+from engine.metrics.registry import REGIME_TABLE, Inputs, metric
 from engine.store.runs import RunStore
 from engine.strategies.regimes import RegimeModel, regime_labels
 
-TABLE_METRICS: tuple[str, ...] = ("total_return", "cagr", "annual_volatility", "sharpe", "max_drawdown")
-"""The registry metrics of each regime's row (cagr = the return annualized over the regime's own bars)."""
+TABLE_METRICS: tuple[str, ...] = REGIME_TABLE
+"""The registry metrics of each regime's row (a named selection of the registry)."""
 ALL = "all bars"
 
 
