@@ -16,6 +16,7 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.journal.frames import journal_table
 from engine.metrics import registry
+from engine.research.dca_report import dca_metrics
 from engine.sim.benchmark import benchmark_label
 from engine.store.runs import StoredRun
 from ui import analytics, charts, data_cache, figure_theme, price_view, tables
@@ -178,6 +179,17 @@ def costs_line(metrics: Mapping[str, float], fills: pd.DataFrame) -> str:
     return "Costs: " + " · ".join(parts) + " (slippage is in the fill prices)."
 
 
+def _dca_table(run: StoredRun, key: str) -> None:
+    """What dollar-cost averagers read, per symbol: average cost and money-weighted return (registry metrics)."""
+    data = _bars(run)
+    if data is None:
+        return
+    table = dca_metrics(run.result, data, run.result.config.periods_per_year)
+    st.markdown("**Dollar-cost averaging**, per symbol")
+    invested = st.column_config.NumberColumn("Invested (currency)", format="accounting")
+    tables.show(table, key=f"{key}_dca", column_config={**tables.metric_columns(table.columns), "invested": invested})
+
+
 def show_run(run: StoredRun, key: str = "rv") -> None:
     """Everything about one stored run: headline, then a tab per view."""
     res, req = run.result, run.request
@@ -206,6 +218,8 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
                 f"{benchmark_label(bench) or 'none'} (bought at the start and held)."
             )
             st.caption(costs_line(res.metrics, res.fills))
+            if res.strategy == "dca":
+                _dca_table(run, key)
     with t["Drawdown"]:
         if t["Drawdown"].open:
             _chart(charts.drawdown_figure(res.equity, bench), f"{key}_dd")

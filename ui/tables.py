@@ -31,7 +31,7 @@ def header_width(label: str) -> int:
 def metric_column(key: str) -> Any:
     """A st.column_config for metric `key`: its registry label (with unit) as header, its definition as tooltip,
     its display format and a width that fits the header; a plain number column for a key that is not a metric."""
-    if key not in registry.KEYS:
+    if not registry.is_metric(key):
         return st.column_config.NumberColumn()
     m = registry.metric(key)
     return st.column_config.NumberColumn(
@@ -41,7 +41,7 @@ def metric_column(key: str) -> Any:
 
 def metric_columns(keys: Iterable[Any]) -> dict[str, Any]:
     """`metric_column` for each of `keys` that is a registered metric (other columns keep their own header)."""
-    return {str(k): metric_column(str(k)) for k in keys if k in registry.KEYS}
+    return {str(k): metric_column(str(k)) for k in keys if registry.is_metric(str(k))}
 
 
 def labelled_rows(table: pd.DataFrame) -> pd.DataFrame:

@@ -306,6 +306,11 @@ def metric(key: str) -> Metric:
         raise ConfigError(f"unknown metric {key!r}; expected one of {list(KEYS)}") from None
 
 
+def is_metric(key: Any) -> bool:
+    """Whether `key` names a registered metric (METRICS, DCA_METRICS or FINANCING_METRICS)."""
+    return isinstance(key, str) and key in _BY_KEY
+
+
 def higher_is_better(key: str) -> bool:
     """The direction of metric `key` (ConfigError when unknown)."""
     return metric(key).higher_is_better
