@@ -70,7 +70,8 @@ def make_broker(name: str | None = None, **settings: Any) -> Broker:
 
     Settings not given come from the environment through the registry's settings readers: ALPACA_BASE_URL /
     ALPACA_DATA_URL / ALPACA_FEED / ALPACA_LIVE / IVYBT_ALPACA_TIMEOUT, IBKR_HOST / IBKR_PORT / IBKR_CLIENT_ID /
-    IBKR_ACCOUNT / IBKR_LIVE / IVYBT_IBKR_TIMEOUT / IVYBT_IBKR_OUTAGE_WAIT / IVYBT_IBKR_PACING_WAIT (keys: see
+    IBKR_ACCOUNT / IBKR_LIVE / IVYBT_IBKR_TIMEOUT / IVYBT_IBKR_OUTAGE_WAIT / IVYBT_IBKR_PACING_WAIT, the paper
+    account's IVYBT_PAPER_BORROW_BPS / IVYBT_PAPER_MARGIN_RATE / IVYBT_PAPER_CASH_RATE (keys: see
     brokers.alpaca.settings). Live trading additionally needs IVYBT_ALLOW_LIVE=1. Unknown names or
     settings raise BrokerConfigError.
     """

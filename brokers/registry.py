@@ -39,7 +39,12 @@ class BrokerEntry:
 
 
 REGISTRY: tuple[BrokerEntry, ...] = (
-    BrokerEntry("paper", "brokers.paper.adapter:PaperBroker", "the embedded simulated account (default)"),
+    BrokerEntry(
+        "paper",
+        "brokers.paper.adapter:PaperBroker",
+        "the embedded simulated account (default)",
+        settings="brokers.paper.settings:env_settings",
+    ),
     BrokerEntry(
         "alpaca",
         "brokers.alpaca.adapter:AlpacaBroker",

@@ -22,9 +22,12 @@ BROKER_ENV = (
     "IVYBT_IBKR_TIMEOUT",
     "IVYBT_IBKR_OUTAGE_WAIT",
     "IVYBT_IBKR_PACING_WAIT",
+    "IVYBT_PAPER_BORROW_BPS",
+    "IVYBT_PAPER_MARGIN_RATE",
+    "IVYBT_PAPER_CASH_RATE",
 )
 """Environment variables that would point a test at a real broker account (or allow live orders), or change
-how long an adapter waits."""
+how long an adapter waits or what the paper account charges."""
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ day once (a second refresh the same day charges nothing), each charge its own le
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import date, timedelta
 
@@ -106,3 +107,34 @@ def test_no_financing_by_default_and_a_bad_rate_is_refused(tmp_path):
     assert b.financing_ledger() == [] and b.account().cash == 100_000.0
     with pytest.raises(BrokerConfigError, match="cash_rate 2"):
         PaperBroker(tmp_path / "q.db", cash_rate=2)
+
+
+def test_the_environment_sets_the_paper_accounts_financing(tmp_path, monkeypatch, no_broker_env):
+    from brokers import make_broker
+
+    monkeypatch.setenv("IVYBT_PAPER_BORROW_BPS", "500")
+    monkeypatch.setenv("IVYBT_PAPER_CASH_RATE", "0.03")
+    clock = Clock(date(2026, 3, 2))
+    b = make_broker(
+        "paper", db_path=tmp_path / "p.db", price_source=StaticPrices({"XYZ": 50.0}), allow_short=True, clock=clock
+    )
+    b.submit(OrderRequest("XYZ", 40, "sell", client_order_id="s1"))
+    clock.advance(1)
+    cash = 102_000 * (1 + per_day(0.03)) - 40 * 50 * per_day(0.05)  # by hand: 3 % on cash, 5 % on the short
+    assert b.account().cash == pytest.approx(cash, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        ("IVYBT_PAPER_BORROW_BPS", "lots", "IVYBT_PAPER_BORROW_BPS='lots' must be a number"),
+        ("IVYBT_PAPER_MARGIN_RATE", "2", "IVYBT_PAPER_MARGIN_RATE"),
+        ("IVYBT_PAPER_CASH_RATE", "-3", "IVYBT_PAPER_CASH_RATE=-3 must be an annual rate between -1 and 1"),
+    ],
+)
+def test_a_bad_financing_setting_is_named(tmp_path, monkeypatch, no_broker_env, var, value, message):
+    from brokers import make_broker
+
+    monkeypatch.setenv(var, value)
+    with pytest.raises(BrokerConfigError, match=re.escape(message)):
+        make_broker("paper", db_path=tmp_path / "p.db")
