@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.errors import EngineError
+from engine.errors import EngineError, WorkspaceError
 from engine.store.runs import RunStore, StoredRun
 from engine.store.workspace import db_path
 
@@ -49,6 +49,8 @@ def load_current_run() -> StoredRun | None:
         return None
     try:
         return run_store().load(run_id)
+    except WorkspaceError:
+        raise  # a locked or damaged database is not a deleted run: the page's error box (ui.shell.run_page)
     except EngineError as e:
         st.info(f"Run {run_id} is no longer available ({e}).")
         st.session_state.pop(RUN_KEY, None)

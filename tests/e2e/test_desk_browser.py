@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.e2e.test_browser_backtest import CHROMIUM, CHROMIUM_ARGS, app_url  # noqa: F401 - fixture
+from ui.desk_view import column_label  # the headers people read ("Avg cost", "Unrealized P&L")
 
 pytestmark = pytest.mark.e2e
 
@@ -88,12 +89,12 @@ def test_desk_positions_cancel_modify_and_flatten_in_real_browser(
             expect(metrics.filter(has_text="Cash (USD)").get_by_test_id("stMetricValue")).to_have_text(f"{cash:,.2f}")
             grids = main.get_by_test_id("stDataFrame")
             expect(grids.first.locator("td").first).to_be_attached(timeout=30_000)  # the grid's a11y table
-            shown = {r["symbol"]: r for r in grid_rows(grids.first)}
+            shown = {r[column_label("symbol")]: r for r in grid_rows(grids.first)}
             assert set(shown) == {"XLK", "XLE"}
             for sym, values in expected.items():
                 r = shown[sym]
                 cols = ("quantity", "avg_cost", "last_price", "market_value", "unrealized_pnl")
-                assert tuple(float(r[c]) for c in cols) == pytest.approx(values), sym
+                assert tuple(float(r[column_label(c)]) for c in cols) == pytest.approx(values), sym
 
             # cancel XLF with its button: gone from the page and from the broker
             cancel = main.get_by_role("button", name=f"Cancel buy 5 XLF limit {xlf_limit:g}")
@@ -116,8 +117,8 @@ def test_desk_positions_cancel_modify_and_flatten_in_real_browser(
             (xlv_order,) = [o for o in PaperBroker(db).orders("open") if o.client_order_id == "lim-XLV"]
             assert xlv_order.limit_price == pytest.approx(new_limit)
             expect(grids.nth(1).locator("td").first).to_be_attached(timeout=30_000)
-            orders = [r for r in grid_rows(grids.nth(1)) if r.get("symbol") == "XLV"]
-            assert len(orders) == 1 and float(orders[0]["limit_price"]) == pytest.approx(new_limit)
+            orders = [r for r in grid_rows(grids.nth(1)) if r.get(column_label("symbol")) == "XLV"]
+            assert len(orders) == 1 and float(orders[0][column_label("limit_price")]) == pytest.approx(new_limit)
 
             # flatten: the button is enabled by the typed word only
             flatten = main.get_by_role("button", name="Flatten everything")

@@ -18,11 +18,20 @@ def ws(workspace: Path) -> Path:
     return workspace
 
 
+@pytest.fixture
+def run_id(workspace: Path) -> str:
+    """The app's private workspace (IVYBT_HOME) holding one run saved by the CLI; its id."""
+    (saved,) = saved_runs(workspace, 1)
+    return saved
+
+
 @pytest.mark.parametrize("name", ["home", "runs", "backtest"])
-def test_app_db_corrupted_page_shows_error_box(ws: Path, name: str) -> None:
-    db = ws / "ivybt.db"
+def test_app_db_corrupted_page_shows_error_box(workspace: Path, run_id: str, name: str) -> None:
+    db = workspace / "ivybt.db"
     damaged = corrupt(db)
     at = page(name)
+    if name == "backtest":
+        at.query_params["run"] = run_id  # the stored run the page is asked to open (issue 16 item 2)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     shown = " ".join(errors(at))

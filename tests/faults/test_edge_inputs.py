@@ -104,9 +104,10 @@ def test_edge_data_gap_in_result_and_run_store(home: Path, holey: Path) -> None:
 
 
 def test_edge_data_gap_shown_on_backtest_page(workspace: Path, holey: Path) -> None:
-    proc = run_ivybt(*BACKTEST, "--data-dir", str(holey), "--save", home=workspace)
+    proc = run_ivybt(*BACKTEST, "--data-dir", str(holey), "--save", "--json", home=workspace)
     assert proc.returncode == 0, proc.stderr
     at = page("backtest")
+    at.query_params["run"] = json.loads(proc.stdout)["run_id"]  # a stored run opens by its id (issue 16 item 2)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(GAP in str(w.value) for w in at.warning), [w.value for w in at.warning]
