@@ -17,7 +17,6 @@ reconciles "ok", and an order whose unfilled rest is that small counts as filled
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import pandas as pd
 
 from brokers.base import Broker, BrokerConfigError, retry
 from engine.ops.rebalance import RebalancePlan
+from engine.settings import env_number
 
 RESIDUAL_SHARES_ENV, RESIDUAL_NOTIONAL_ENV = "IVYBT_RESIDUAL_SHARES", "IVYBT_RESIDUAL_NOTIONAL"
 
@@ -58,16 +58,7 @@ class ResidualTolerance:
 
 
 def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value < math.inf:  # NaN fails too
-        raise BrokerConfigError(f"{name}={raw!r}: must be a number >= 0")
-    return value
+    return env_number(name, default, lambda v: 0.0 <= v < math.inf, "must be a number >= 0", error=BrokerConfigError)
 
 
 def residual_tolerance() -> ResidualTolerance:

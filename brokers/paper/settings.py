@@ -8,43 +8,34 @@ charged once per elapsed day (brokers.paper.financing). Unset: nothing is charge
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 from brokers.base import BrokerConfigError
 from engine.config import Financing
 from engine.errors import ConfigError
+from engine.settings import env_number
 
 BORROW_ENV = "IVYBT_PAPER_BORROW_BPS"
 MARGIN_ENV = "IVYBT_PAPER_MARGIN_RATE"
 CASH_ENV = "IVYBT_PAPER_CASH_RATE"
 
 
-def _number(var: str) -> float | None:
-    text = os.environ.get(var, "").strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise BrokerConfigError(f"{var}={text!r} must be a number")
-    return value
-
-
 def env_settings() -> dict[str, Any]:
     """PaperBroker arguments `financing` and `cash_rate` from the environment (only those set); the bounds are the
     backtest's own (engine.config.Financing), a value outside them is a BrokerConfigError naming the variable."""
     out: dict[str, Any] = {}
-    borrow, margin, cash = _number(BORROW_ENV), _number(MARGIN_ENV), _number(CASH_ENV)
+    borrow, margin = (
+        env_number(v, None, math.isfinite, "must be a number", error=BrokerConfigError)
+        for v in (BORROW_ENV, MARGIN_ENV)
+    )
+    cash = env_number(
+        CASH_ENV, None, lambda v: -1.0 <= v <= 1.0, "must be an annual rate between -1 and 1", error=BrokerConfigError
+    )
     if borrow is not None or margin is not None:
         try:
             out["financing"] = Financing(borrow_bps=borrow or 0.0, margin_rate=margin)
         except ConfigError as e:
             raise BrokerConfigError(f"{BORROW_ENV} / {MARGIN_ENV}: {e}") from None
     if cash is not None:
-        if not -1.0 <= cash <= 1.0:
-            raise BrokerConfigError(f"{CASH_ENV}={cash:g} must be an annual rate between -1 and 1")
         out["cash_rate"] = cash
     return out

@@ -14,14 +14,13 @@ bundled files keep 6 significant digits, Stooq 4 decimals) and below one quarter
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from engine.data.validate import PRICE_FIELDS
-from engine.errors import ConfigError
+from engine.settings import env_number
 
 TOLERANCE_ENV = "IVYBT_DATA_ADJUST_TOLERANCE"
 DEFAULT_TOLERANCE = 0.001
@@ -29,16 +28,9 @@ DEFAULT_TOLERANCE = 0.001
 
 def adjust_tolerance() -> float:
     """$IVYBT_DATA_ADJUST_TOLERANCE (relative, 0 <= x < 1), else 0.001."""
-    raw = os.environ.get(TOLERANCE_ENV, "").strip()
-    if not raw:
-        return DEFAULT_TOLERANCE
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not (0 <= value < 1):
-        raise ConfigError(f"{TOLERANCE_ENV}={raw!r}: expected a relative tolerance in [0, 1), e.g. 0.001")
-    return value
+    return env_number(
+        TOLERANCE_ENV, DEFAULT_TOLERANCE, lambda v: 0 <= v < 1, "expected a relative tolerance in [0, 1), e.g. 0.001"
+    )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ Settings: ``IVYBT_STOOQ_URL`` (base URL, for a proxy, a mirror or a test server)
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import urllib.error
@@ -31,6 +32,7 @@ import pandas as pd
 
 from engine.data.validate import normalize_bars
 from engine.errors import DataError
+from engine.settings import env_number
 
 DEFAULT_URL = "https://stooq.com/q/d/l/"
 URL_ENV = "IVYBT_STOOQ_URL"
@@ -55,16 +57,9 @@ def base_url() -> str:
 
 def timeout_seconds() -> float:
     """$IVYBT_STOOQ_TIMEOUT (seconds, > 0), else 20; ConfigError-like DataError naming the bad value."""
-    raw = os.environ.get(TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not np.isfinite(value) or value <= 0:
-        raise DataError(f"{TIMEOUT_ENV}={raw!r}: expected a number of seconds > 0")
-    return value
+    return env_number(
+        TIMEOUT_ENV, DEFAULT_TIMEOUT, lambda v: 0 < v < math.inf, "expected a number of seconds > 0", error=DataError
+    )
 
 
 def stooq_ticker(symbol: str) -> str:

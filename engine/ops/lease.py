@@ -10,13 +10,11 @@ orders stay safe either way (each client_order_id is placed once), the execution
 
 from __future__ import annotations
 
-import math
-import os
 import threading
 from types import TracebackType
 
-from engine.errors import ConfigError
 from engine.ops.audit_log import AuditLog
+from engine.settings import env_number
 
 LEASE_ENV = "IVYBT_LEASE_S"
 DEFAULT_LEASE_S = 10.0
@@ -26,16 +24,12 @@ MAX_LEASE_S = 3600.0
 
 def lease_seconds() -> float:
     """Seconds a lease lasts: IVYBT_LEASE_S, else DEFAULT_LEASE_S; a bad value is a ConfigError."""
-    raw = os.environ.get(LEASE_ENV, "").strip()
-    if not raw:
-        return DEFAULT_LEASE_S
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0.1 <= value <= MAX_LEASE_S:  # NaN fails too
-        raise ConfigError(f"{LEASE_ENV}={raw!r}: must be a number of seconds in [0.1, {MAX_LEASE_S:g}]")
-    return value
+    return env_number(
+        LEASE_ENV,
+        DEFAULT_LEASE_S,
+        lambda v: 0.1 <= v <= MAX_LEASE_S,
+        f"must be a number of seconds in [0.1, {MAX_LEASE_S:g}]",
+    )
 
 
 class Heartbeat:

@@ -12,8 +12,6 @@ no room to write (`DatabaseFull`: SQLite rolls the failed transaction back, so w
 
 from __future__ import annotations
 
-import math
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
@@ -21,7 +19,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn, Self
 
-from engine.errors import ConfigError, DatabaseBusy, DatabaseCorrupt, DatabaseFull, EngineError, WorkspaceError
+from engine.errors import DatabaseBusy, DatabaseCorrupt, DatabaseFull, EngineError, WorkspaceError
+from engine.settings import env_number
 from engine.store.workspace import db_path
 
 TIMEOUT_ENV = "IVYBT_DB_TIMEOUT"
@@ -40,16 +39,12 @@ _checked: set[Path] = set()
 
 def busy_timeout() -> float:
     """Seconds to wait for a lock: IVYBT_DB_TIMEOUT, else DEFAULT_BUSY_TIMEOUT_S; a bad value is a ConfigError."""
-    raw = os.environ.get(TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_BUSY_TIMEOUT_S
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= MAX_BUSY_TIMEOUT_S:  # NaN fails too
-        raise ConfigError(f"{TIMEOUT_ENV}={raw!r}: must be a number of seconds in [0, {MAX_BUSY_TIMEOUT_S:g}]")
-    return value
+    return env_number(
+        TIMEOUT_ENV,
+        DEFAULT_BUSY_TIMEOUT_S,
+        lambda v: 0 <= v <= MAX_BUSY_TIMEOUT_S,
+        f"must be a number of seconds in [0, {MAX_BUSY_TIMEOUT_S:g}]",
+    )
 
 
 def database_error(error: sqlite3.Error, path: str | PathLike[str]) -> WorkspaceError | None:

@@ -27,6 +27,7 @@ import atexit
 import contextlib
 import contextvars
 import io
+import math
 import multiprocessing
 import os
 import threading
@@ -38,6 +39,7 @@ from multiprocessing.context import ForkServerProcess, set_spawning_popen
 from typing import Any
 
 from engine.errors import ConfigError, UserCodeError
+from engine.settings import env_number
 from engine.strategies.sandbox_child import UserCode, serve
 
 __all__ = ["UserCode", "call", "call_watched", "limits", "set_limits", "stop_when", "workers_started"]
@@ -64,16 +66,9 @@ class Limits:
 
 
 def _number(env: str, default: float) -> float:
-    raw = os.environ.get(env, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{env}={raw!r}: not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise ConfigError(f"{env}={raw!r}: must be a positive number")
-    return value
+    return env_number(
+        env, default, lambda v: 0 < v < math.inf, "must be a positive number", not_a_number="not a number"
+    )
 
 
 def limits() -> Limits:

@@ -127,9 +127,9 @@ def test_the_environment_sets_the_paper_accounts_financing(tmp_path, monkeypatch
 @pytest.mark.parametrize(
     ("var", "value", "message"),
     [
-        ("IVYBT_PAPER_BORROW_BPS", "lots", "IVYBT_PAPER_BORROW_BPS='lots' must be a number"),
+        ("IVYBT_PAPER_BORROW_BPS", "lots", "IVYBT_PAPER_BORROW_BPS='lots': must be a number"),
         ("IVYBT_PAPER_MARGIN_RATE", "2", "IVYBT_PAPER_MARGIN_RATE"),
-        ("IVYBT_PAPER_CASH_RATE", "-3", "IVYBT_PAPER_CASH_RATE=-3 must be an annual rate between -1 and 1"),
+        ("IVYBT_PAPER_CASH_RATE", "-3", "IVYBT_PAPER_CASH_RATE='-3': must be an annual rate between -1 and 1"),
     ],
 )
 def test_a_bad_financing_setting_is_named(tmp_path, monkeypatch, no_broker_env, var, value, message):
