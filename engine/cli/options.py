@@ -57,6 +57,11 @@ def add_json(where: Container) -> None:
     where.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
+def add_now(where: Container) -> None:
+    """`--now ISO`: the instant a `run-due` command judges what is due at (read with engine.cli.parsing.instant)."""
+    where.add_argument("--now", metavar="ISO", help="judge what is due at this instant (default now; naive = UTC)")
+
+
 def add_data_dir(where: Container, help: str = DATA_DIR_HELP) -> None:
     """`--data-dir FOLDER`: read market data from a folder instead of the default source."""
     where.add_argument("--data-dir", metavar="FOLDER", help=help)

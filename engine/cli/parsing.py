@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+import pandas as pd
 import yaml
 
 from engine.errors import ConfigError
@@ -23,6 +25,17 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def instant(text: str | None) -> datetime:
+    """`--now`'s instant: now when not given; an ISO date and time, naive = UTC; UsageError otherwise."""
+    if not text:
+        return datetime.now(UTC)
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError:
+        raise UsageError(f"--now {text!r} is not an ISO date and time (e.g. 2024-03-13T10:00-04:00)") from None
+    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts).to_pydatetime()
 
 
 def int_in(low: int, high: int) -> Callable[[str], int]:

@@ -17,14 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-
 from engine.batch.jobs import execute_claimed
 from engine.batch.kinds import require_kind
 from engine.batch.queue import JobQueue, keyed_id, new_worker_id
-from engine.cli.options import add_json
+from engine.cli.options import add_json, add_now
 from engine.cli.output import print_json, table_text
-from engine.cli.parsing import UsageError
+from engine.cli.parsing import instant
 from engine.ops.schedule import DAYS, Schedule, ScheduleStore, check_mode, due, job_key, next_run, run_date
 from engine.ops.signals import MARKET_TZ
 
@@ -54,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("id", type=int)
         q.set_defaults(func=schedule_change, change=name)
     q = ssub.add_parser("run-due", help="queue and run the schedules due now (or at --now) in this process")
-    q.add_argument("--now", metavar="ISO", help="judge what is due at this instant (default now; naive = UTC)")
+    add_now(q)
     add_json(q)
     q.set_defaults(func=schedule_run_due)
 
@@ -138,18 +136,8 @@ def schedule_change(args: argparse.Namespace) -> int:
     return 0
 
 
-def _now(text: str | None) -> datetime:
-    if not text:
-        return datetime.now(UTC)
-    try:
-        ts = pd.Timestamp(text)
-    except ValueError:
-        raise UsageError(f"--now {text!r} is not an ISO date and time (e.g. 2024-03-13T10:00-04:00)") from None
-    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts).to_pydatetime()
-
-
 def schedule_run_due(args: argparse.Namespace) -> int:
-    now = _now(args.now)
+    now = instant(args.now)
     kind = require_kind(KIND)
     queue = JobQueue()
     if kind.poll is not None:

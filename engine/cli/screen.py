@@ -13,18 +13,15 @@ Bad input (an unknown column, a filter that does not parse, a missing watchlist)
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from pathlib import Path
-
-import pandas as pd
 
 from engine.batch.jobs import execute_claimed
 from engine.batch.queue import JobQueue, keyed_id, new_worker_id
 from engine.batch.screen_job import enqueue_due
 from engine.batch.screen_schedules import ScreenScheduleStore
-from engine.cli.options import add_json
+from engine.cli.options import add_json, add_now
 from engine.cli.output import frame_text, print_json, table_text
-from engine.cli.parsing import UsageError
+from engine.cli.parsing import UsageError, instant
 from engine.research.screen import ScreenSpec, result_records, run_screen
 from engine.store.watchlists import PREFIX, WatchlistStore
 
@@ -55,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("id", type=int)
     q.set_defaults(func=schedule_remove)
     q = tsub.add_parser("run-due", help="queue and run the scheduled screens due now (or at --now) here")
-    q.add_argument("--now", metavar="ISO", help="judge what is due at this instant (default now; naive = UTC)")
+    add_now(q)
     add_json(q)
     q.set_defaults(func=schedule_run_due)
 
@@ -165,7 +162,7 @@ def schedule_remove(args: argparse.Namespace) -> int:
 
 
 def schedule_run_due(args: argparse.Namespace) -> int:
-    now = _now(args.now)
+    now = instant(args.now)
     queue = JobQueue()
     queued = enqueue_due(queue, now)
     worker, ran = new_worker_id("screen-run-due"), []
@@ -187,16 +184,6 @@ def schedule_run_due(args: argparse.Namespace) -> int:
         for r in ran:
             print(f"screen {r['screen']} ({r['name']}): {r['status']}")
     return 1 if any(r["job_status"] != "done" for r in ran) else 0
-
-
-def _now(text: str | None) -> datetime:
-    if not text:
-        return datetime.now(UTC)
-    try:
-        ts = pd.Timestamp(text)
-    except ValueError:
-        raise UsageError(f"--now {text!r} is not an ISO date and time (e.g. 2024-03-13T10:00-04:00)") from None
-    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts).to_pydatetime()
 
 
 def watchlist_list(args: argparse.Namespace) -> int:
