@@ -1,349 +1,97 @@
-"""The broker contract (DESIGN §4): one `Broker` protocol, plain frozen dataclasses and one error hierarchy.
+"""The broker contract (DESIGN §4) as the adapters see it: the protocol, values and errors of engine.orders
+re-exported in one place, plus what only real venues need (the live opt-in, retries).
 
 Every adapter (paper, Alpaca, IBKR) speaks these types only; venue SDK objects never leave an adapter.
-Adapters translate SDK errors at their boundary (`raise OrderRejected(...) from e`) so callers handle five
-error classes, and only `BrokerUnavailable` is worth retrying (`retry`). Quantities are in units (shares),
-prices and money in the account currency.
+The types themselves live in engine.orders because the event simulator (engine.sim.event) implements the same
+`Broker` protocol with the same order types: one set for the backtest and the venues.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import math
 import os
 import time
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from collections.abc import Callable
 
-from brokers.instruments import OPTION_ORDER_TYPES, InstrumentKind, OptionQuote, instrument_problem
-from brokers.orders import BASIC_TYPES, TIME_IN_FORCE, order_problem, unsupported
-from brokers.orders import ORDER_CLASSES as ORDER_CLASSES  # re-exported: the one list lives in brokers.orders
-from brokers.orders import ORDER_TYPES as ORDER_TYPES
-from engine.options.occ import OptionContract
+from engine.orders.errors import (
+    AuthError,
+    BrokerConfigError,
+    BrokerError,
+    BrokerUnavailable,
+    InsufficientFunds,
+    InvalidOrder,
+    OrderRejected,
+    PriceUnavailable,
+    RateLimited,
+)
+from engine.orders.protocol import Broker, OptionsBroker
+from engine.orders.rules import ORDER_CLASSES, ORDER_TYPES
+from engine.orders.values import (
+    MAX_CLIENT_ORDER_ID,
+    OPEN_STATES,
+    ORDER_QUERIES,
+    SIDES,
+    STATES,
+    Account,
+    BrokerCapabilities,
+    Fill,
+    OrderAck,
+    OrderClass,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    State,
+    TimeInForce,
+    check_order_query,
+    check_supported,
+    matches_query,
+)
 
-Side = Literal["buy", "sell"]
-OrderType = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]
-OrderClass = Literal["simple", "bracket", "oco"]
-TimeInForce = Literal["day", "gtc", "ioc", "fok"]
-State = Literal["new", "partially_filled", "filled", "canceled", "rejected", "expired"]
-
-SIDES: tuple[str, ...] = ("buy", "sell")
-STATES: tuple[str, ...] = ("new", "partially_filled", "filled", "canceled", "rejected", "expired")
-OPEN_STATES: frozenset[str] = frozenset({"new", "partially_filled"})
-ORDER_QUERIES: tuple[str, ...] = ("open", "closed", "all")
-MAX_CLIENT_ORDER_ID = 64  # Alpaca allows 128; plan id + symbol fits easily
+__all__ = [
+    "MAX_CLIENT_ORDER_ID",
+    "MAX_WAIT",
+    "OPEN_STATES",
+    "ORDER_CLASSES",
+    "ORDER_QUERIES",
+    "ORDER_TYPES",
+    "SIDES",
+    "STATES",
+    "Account",
+    "AuthError",
+    "Broker",
+    "BrokerCapabilities",
+    "BrokerConfigError",
+    "BrokerError",
+    "BrokerUnavailable",
+    "Fill",
+    "InsufficientFunds",
+    "InvalidOrder",
+    "LIVE_OPT_IN_ENV",
+    "NoReplace",
+    "OptionsBroker",
+    "OrderAck",
+    "OrderClass",
+    "OrderRejected",
+    "OrderRequest",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "PriceUnavailable",
+    "RateLimited",
+    "Side",
+    "State",
+    "TimeInForce",
+    "check_order_query",
+    "check_supported",
+    "env_flag",
+    "matches_query",
+    "require_live_opt_in",
+    "retry",
+]
 
 log = logging.getLogger(__name__)
-
-
-# ---------------------------------------------------------------------------------------------- errors
-class BrokerError(Exception):
-    """Base class of every error a broker adapter raises on purpose (shown to the user as one message)."""
-
-
-class BrokerUnavailable(BrokerError):
-    """The broker could not be reached or answered with a server error. Temporary: safe to retry."""
-
-
-class RateLimited(BrokerUnavailable):
-    """The broker asked us to slow down (HTTP 429, a pacing violation). `retry_after`: the seconds it asked us to
-    wait before the next request (None: it did not say); `retry` honours it up to MAX_WAIT."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class OrderRejected(BrokerError):
-    """The broker (or our own pre-send check) refused an order; the message says why."""
-
-
-class InsufficientFunds(OrderRejected):
-    """An order needs more cash / buying power than the account has."""
-
-
-class InvalidOrder(OrderRejected):
-    """An `OrderRequest` is malformed; raised before anything is sent."""
-
-
-class AuthError(BrokerError):
-    """Credentials are missing or were refused."""
-
-
-class BrokerConfigError(BrokerError):
-    """The adapter is configured wrongly (e.g. live trading without the explicit opt-in)."""
-
-
-class PriceUnavailable(BrokerError):
-    """No latest price could be found for a symbol (names the symbols)."""
-
-
-# ---------------------------------------------------------------------------------------------- values
-@dataclass(frozen=True)
-class BrokerCapabilities:
-    """What a venue supports; the rebalance planner rounds and filters orders with it.
-
-    fractional: fractional share quantities accepted. shorting: sells beyond the position allowed.
-    order_types: subset of brokers.orders.ORDER_TYPES. order_classes: subset of ORDER_CLASSES. live: real
-    money. min_notional: smallest order value (currency). fractional_protective: stop, trailing-stop and OCO
-    orders accept fractional quantities too (Alpaca: no, so a plan that will be protected is made in whole
-    shares there). options: option orders and `option_chain` (brokers.instruments); option_order_types: what an
-    option order may be (simple orders only), option_time_in_force: its time in force. `check_supported` refuses
-    anything else.
-    """
-
-    fractional: bool
-    shorting: bool
-    order_types: tuple[str, ...] = BASIC_TYPES
-    live: bool = False
-    min_notional: float = 0.0
-    order_classes: tuple[str, ...] = ("simple",)
-    fractional_protective: bool = True
-    options: bool = False
-    option_order_types: tuple[str, ...] = OPTION_ORDER_TYPES
-    option_time_in_force: tuple[str, ...] = TIME_IN_FORCE
-
-
-@dataclass(frozen=True)
-class Account:
-    """Account snapshot. equity = cash + market value of positions; all in `currency`."""
-
-    equity: float
-    cash: float
-    buying_power: float
-    currency: str = "USD"
-    account_id: str = ""
-    is_live: bool = False
-
-
-@dataclass(frozen=True)
-class Position:
-    """One holding. quantity is signed (negative = short); avg_price per unit; market_value signed.
-
-    An option (`option` set, `symbol` its compact OCC symbol): quantity in contracts, avg_price the per-share premium,
-    market_value = price x quantity x multiplier.
-    """
-
-    symbol: str
-    quantity: float
-    avg_price: float
-    market_value: float
-    option: OptionContract | None = None
-
-    @property
-    def kind(self) -> InstrumentKind:
-        return "equity" if self.option is None else "option"
-
-    @property
-    def multiplier(self) -> int:
-        return 1 if self.option is None else self.option.multiplier
-
-
-def _new_client_order_id() -> str:
-    return "ivy-" + uuid.uuid4().hex[:24]
-
-
-@dataclass(frozen=True)
-class OrderRequest:
-    """An order to send. `quantity` > 0 in units; `side` gives the direction.
-
-    client_order_id makes `Broker.submit` idempotent: sending the same id twice places one order. Give a
-    deterministic one (plan id + symbol) for anything that may be retried; a random one is made if empty.
-    Invalid values raise `InvalidOrder` naming the field. The type / class / price rules are in
-    brokers.orders: stop_price (stop, stop_limit), trail_percent (percent) or trail_price (currency) for a
-    trailing stop; take_profit (limit price) and stop_loss (stop price, with optional stop_loss_limit) for a
-    "bracket" (entry market/limit) or an "oco" (type limit, limit_price = take_profit; filled in if omitted).
-    An option order: `symbol` an OCC symbol (read into `option`) or `option` given (symbol then its compact OCC
-    symbol); whole contracts (brokers.instruments).
-    """
-
-    symbol: str
-    quantity: float
-    side: str
-    type: str = "market"
-    limit_price: float | None = None
-    time_in_force: str = "day"
-    client_order_id: str = ""
-    stop_price: float | None = None
-    trail_percent: float | None = None
-    trail_price: float | None = None
-    order_class: str = "simple"
-    take_profit: float | None = None
-    stop_loss: float | None = None
-    stop_loss_limit: float | None = None
-    option: OptionContract | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.symbol, str) or not self.symbol.strip() or self.symbol != self.symbol.strip():
-            raise InvalidOrder(f"order.symbol: {self.symbol!r} is not a symbol")
-        q = self.quantity
-        if isinstance(q, bool) or not isinstance(q, (int, float)) or not math.isfinite(q) or q <= 0:
-            raise InvalidOrder(f"order.quantity: {q!r} must be a finite number > 0 (use side for direction)")
-        why, contract = instrument_problem(self.symbol, self.option, q)
-        if why:
-            raise InvalidOrder(why)
-        if contract is not None:
-            object.__setattr__(self, "option", contract)
-            object.__setattr__(self, "symbol", contract.compact_symbol())
-        if self.side not in SIDES:
-            raise InvalidOrder(f"order.side: {self.side!r} is not one of {SIDES}")
-        if self.order_class == "oco" and self.type in ("market", "limit") and self.limit_price is None:
-            object.__setattr__(self, "type", "limit")  # an OCO is its take-profit limit plus a stop
-            object.__setattr__(self, "limit_price", self.take_profit)
-        problem = order_problem(self)
-        if problem:
-            raise InvalidOrder(problem)
-        if self.time_in_force not in TIME_IN_FORCE:
-            raise InvalidOrder(f"order.time_in_force: {self.time_in_force!r} is not one of {TIME_IN_FORCE}")
-        if not self.client_order_id:
-            object.__setattr__(self, "client_order_id", _new_client_order_id())
-        cid = self.client_order_id
-        if not isinstance(cid, str) or len(cid) > MAX_CLIENT_ORDER_ID or not cid.isprintable() or " " in cid:
-            raise InvalidOrder(
-                f"order.client_order_id: {cid!r} must be printable, without spaces, at most "
-                f"{MAX_CLIENT_ORDER_ID} characters"
-            )
-
-    @property
-    def signed_quantity(self) -> float:
-        """+quantity for a buy, -quantity for a sell."""
-        return self.quantity if self.side == "buy" else -self.quantity
-
-    @property
-    def kind(self) -> InstrumentKind:
-        return "equity" if self.option is None else "option"
-
-
-@dataclass(frozen=True)
-class OrderAck:
-    """The broker accepted an order for processing (it may still fill, partially fill or be rejected later).
-
-    `duplicate` is True when the client_order_id was already known and nothing was sent; it is left out of
-    equality so a resubmit's ack equals the first one.
-    """
-
-    id: str
-    client_order_id: str
-    symbol: str
-    side: str
-    quantity: float
-    status: str
-    submitted_at: datetime | None = None
-    duplicate: bool = field(default=False, compare=False)
-
-
-@dataclass(frozen=True)
-class OrderStatus:
-    """Where an order stands. quantity / filled_quantity in units; avg_fill_price None until a fill."""
-
-    id: str
-    client_order_id: str
-    symbol: str
-    side: str
-    quantity: float
-    filled_quantity: float
-    avg_fill_price: float | None
-    status: str
-    reason: str = ""
-    type: str = "market"
-    limit_price: float | None = None
-    submitted_at: datetime | None = None
-    filled_at: datetime | None = None  # time of the last fill (None until something filled)
-    stop_price: float | None = None
-    trail_percent: float | None = None  # percent (2.0 = 2 %)
-    trail_price: float | None = None  # currency
-    order_class: str = "simple"
-    parent_id: str = ""  # a bracket / OCO leg's parent order id ("" for a top-level order)
-    legs: tuple[str, ...] = ()  # the leg order ids of a bracket / OCO parent
-    time_in_force: str = "day"  # one of brokers.orders.TIME_IN_FORCE
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATES
-
-    @property
-    def remaining(self) -> float:
-        return max(self.quantity - self.filled_quantity, 0.0)
-
-
-@dataclass(frozen=True)
-class Fill:
-    """One execution. quantity > 0 units at `price` (after slippage); commission in account currency."""
-
-    id: str
-    order_id: str
-    client_order_id: str
-    symbol: str
-    side: str
-    quantity: float
-    price: float
-    commission: float
-    timestamp: datetime
-
-
-# ---------------------------------------------------------------------------------------------- protocol
-@runtime_checkable
-class Broker(Protocol):
-    """What every adapter offers. All methods are synchronous and raise only `BrokerError` subclasses."""
-
-    name: str
-    capabilities: BrokerCapabilities
-
-    @property
-    def is_live(self) -> bool: ...
-
-    def account(self) -> Account: ...
-
-    def positions(self) -> list[Position]: ...
-
-    def latest_prices(self, symbols: Sequence[str]) -> dict[str, float]:
-        """Latest trade (or last close) per symbol; raises PriceUnavailable naming symbols without one."""
-        ...
-
-    def fractionable(self, symbols: Sequence[str]) -> dict[str, bool]:
-        """Per symbol: may a fractional quantity be ordered? (The planner rounds the others to whole units.)"""
-        ...
-
-    def submit(self, order: OrderRequest) -> OrderAck:
-        """Send an order once: a known client_order_id returns the first ack and sends nothing."""
-        ...
-
-    def order(self, client_order_id: str) -> OrderStatus | None:
-        """The order with this client_order_id, or None if the broker never received it."""
-        ...
-
-    def orders(self, status: str = "open") -> list[OrderStatus]:
-        """Orders by state: "open" (new, partially filled), "closed" (final) or "all"."""
-        ...
-
-    def cancel(self, order_id: str) -> None: ...
-
-    def replace(
-        self,
-        order_id: str,
-        quantity: float | None = None,
-        limit_price: float | None = None,
-        stop_price: float | None = None,
-        trail: float | None = None,
-    ) -> OrderAck:
-        """Modify a resting order in place (None = unchanged); `trail` in the order's own trail unit."""
-        ...
-
-    def close(self) -> None: ...
-
-
-@runtime_checkable
-class OptionsBroker(Broker, Protocol):
-    """An adapter with `capabilities.options`: option orders through `submit` and the chain of an underlying."""
-
-    def option_chain(self, underlying: str, expiry: dt.date | None = None) -> list[OptionQuote]:
-        """The listed contracts of `underlying` (of `expiry`; None: every listed one on Alpaca, the nearest expiry on
-        IBKR, the next three monthlies on paper) with quotes, IV and Greeks where given; by expiry, right, strike."""
-        ...
 
 
 class NoReplace:
@@ -383,37 +131,6 @@ def env_flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def check_supported(order: OrderRequest, capabilities: BrokerCapabilities, venue: str) -> None:
-    """The one pre-send check every adapter's `submit` calls first: refuse (OrderRejected, nothing sent) an
-    order whose type or class the venue does not declare in its capabilities (for an option: `options`,
-    `option_order_types`, simple orders, `option_time_in_force`)."""
-    if order.option is not None:
-        tifs = capabilities.option_time_in_force
-        why = "option orders are not supported" if not capabilities.options else None
-        why = why or unsupported(order.type, order.order_class, capabilities.option_order_types, ("simple",))
-        why = why or (
-            f"time in force {order.time_in_force!r} is not one of {tifs}" if order.time_in_force not in tifs else None
-        )
-        if why:
-            raise OrderRejected(f"{venue}: option {order.symbol}: {why}; order {order.client_order_id} not sent")
-    why = unsupported(order.type, order.order_class, capabilities.order_types, capabilities.order_classes)
-    if why:
-        raise OrderRejected(f"{venue}: {why}; order {order.client_order_id} not sent")
-
-
-def check_order_query(status: str) -> str:
-    """Validate the `orders(status=...)` argument."""
-    if status not in ORDER_QUERIES:
-        raise BrokerConfigError(f"orders(status={status!r}): expected one of {ORDER_QUERIES}")
-    return status
-
-
-def matches_query(state: str, query: str) -> bool:
-    """True if an order in `state` belongs to `orders(status=query)`."""
-    return query == "all" or (state in OPEN_STATES) == (query == "open")
-
-
-# ---------------------------------------------------------------------------------------------- retry
 MAX_WAIT = 30.0
 """Seconds: the longest wait between two attempts. A broker asking for more (RateLimited.retry_after) is not
 waited for: its error is raised at once, naming the wait it asked for."""

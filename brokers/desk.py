@@ -23,7 +23,7 @@ import pandas as pd
 
 from brokers.base import Broker, BrokerError, OrderRejected, OrderStatus, check_order_query, retry
 from brokers.order_events import alert_triggered
-from brokers.orders import NEEDS_LIMIT, NEEDS_STOP, is_price, order_problem
+from engine.orders.rules import NEEDS_LIMIT, NEEDS_STOP, is_price, order_problem
 from brokers.services import Origin
 from engine.data import load_market_data
 from engine.errors import ConfigError, EngineError
@@ -176,7 +176,7 @@ def _new_values(
 
 
 def _pair_problem(order: OrderStatus, new: Mapping[str, float], orders: list[OrderStatus]) -> str | None:
-    """For an order of a bracket / OCO: brokers.orders' price-side rules over the group after the change."""
+    """For an order of a bracket / OCO: engine.orders.rules' price-side rules over the group after the change."""
     parent_id = order.parent_id or (order.id if order.legs else "")
     if not parent_id:
         return None
@@ -223,7 +223,7 @@ def modify_order(
     value is a number > 0 and fits the order's type (a limit price only on limit / stop-limit orders, a stop
     price only on stop / stop-limit, `trail` only on a trailing stop, in its own unit: a percent below 100 or
     currency); a quantity is above what already filled (fractions only where the broker takes them); at least
-    one value differs from the order's own; a bracket's / OCO's prices stay on the right sides (brokers.orders).
+    one value differs from the order's own; a bracket's / OCO's prices stay on the right sides (engine.orders.rules).
     Sent once (not retried: a lost answer is not resent). Returns the order after the change (on a broker that
     replaces with a new order id, the new order).
     """

@@ -46,7 +46,7 @@ from brokers.base import (
     Position,
     retry,
 )
-from brokers.orders import unsupported
+from engine.orders.rules import unsupported
 from engine.config import Risk
 from engine.ops.checks import FAIL, PASS, WARN, CheckResult
 from engine.ops.rebalance import RebalancePlan

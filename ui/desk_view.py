@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from brokers.orders import NEEDS_LIMIT, NEEDS_STOP
+from engine.orders.rules import NEEDS_LIMIT, NEEDS_STOP
 
 CLOSED_COLUMNS: tuple[str, ...] = (
     "symbol",

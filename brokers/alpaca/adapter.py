@@ -75,8 +75,8 @@ from brokers.base import (
     matches_query,
     require_live_opt_in,
 )
-from brokers.instruments import OptionQuote, option_of
-from brokers.orders import ORDER_CLASSES, ORDER_TYPES
+from engine.orders.instruments import OptionQuote, option_of
+from engine.orders.rules import ORDER_CLASSES, ORDER_TYPES
 
 LIVE_TRADING_HOST = "api.alpaca.markets"
 HISTORY_PERIOD = re.compile(r"[1-9][0-9]*[DWMA]")  # number + unit: day, week, month, year ("A")
@@ -85,7 +85,7 @@ HISTORY_TIMEFRAMES: tuple[str, ...] = ("1Min", "5Min", "15Min", "1H", "1D")
 
 class AlpacaBroker:
     """Alpaca through alpaca-py. Paper by default; fractional quantities where the asset allows them; every order
-    type and class of brokers.orders within Alpaca's own rules (brokers.alpaca.orders); replace in place.
+    type and class of engine.orders.rules within Alpaca's own rules (brokers.alpaca.orders); replace in place.
 
     Args:
         api_key, secret_key: default from the environment (see module docstring).

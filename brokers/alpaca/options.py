@@ -24,7 +24,7 @@ from alpaca.trading.requests import GetOptionContractsRequest
 
 from brokers.alpaca.faults import read
 from brokers.alpaca.translate import expect, number, raw_value
-from brokers.instruments import OptionQuote
+from engine.orders.instruments import OptionQuote
 from engine.options.occ import OptionContract
 
 MAX_PAGES = 50

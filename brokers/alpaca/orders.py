@@ -1,7 +1,7 @@
 """Alpaca's own order rules and the alpaca-py request for each order: checked and built before anything is sent.
 
 Alpaca (docs.alpaca.markets, "Orders at Alpaca", "Fractional Trading", "Replace Order by ID") takes every type
-in brokers.orders.ORDER_TYPES and the classes simple, bracket and oco, with these restrictions, refused here
+in engine.orders.rules.ORDER_TYPES and the classes simple, bracket and oco, with these restrictions, refused here
 with the value named so a doomed order never reaches the venue:
 
 * brackets, OCO pairs, stops, stop-limits and trailing stops are day or gtc orders;
@@ -32,7 +32,7 @@ from alpaca.trading.requests import OrderRequest as AlpacaOrderRequest
 
 from brokers.alpaca.translate import SIDE_TO_ALPACA, TIF_TO_ALPACA, number, raw_value
 from brokers.base import MAX_CLIENT_ORDER_ID, OrderRequest
-from brokers.orders import BASIC_TYPES, is_price
+from engine.orders.rules import BASIC_TYPES, is_price
 
 ADVANCED_TIF: tuple[str, ...] = ("day", "gtc")  # brackets, OCO, stops and trailing stops
 FRACTIONAL_TYPES: tuple[str, ...] = ("market", "limit")  # simple day orders only
@@ -72,7 +72,7 @@ def alpaca_problem(order: OrderRequest) -> str | None:
 
 
 def build_request(order: OrderRequest) -> AlpacaOrderRequest:
-    """The alpaca-py request for `order` (already checked by brokers.orders and `alpaca_problem`).
+    """The alpaca-py request for `order` (already checked by engine.orders.rules and `alpaca_problem`).
 
     An OCO is sent as Alpaca documents it: type limit with take_profit / stop_loss and no top-level limit_price
     (the take-profit limit IS the parent order)."""

@@ -46,8 +46,8 @@ from brokers.ibkr import history, options, placing
 from brokers.ibkr.orders import build_orders, family_refs, ibkr_problem, modify_fields
 from brokers.ibkr.session import IbSession
 from brokers.ibkr.translate import bars_frame, fill_of, order_ack, order_status, relations, symbol_of, trade_id
-from brokers.instruments import OptionQuote, option_of
-from brokers.orders import ORDER_CLASSES, ORDER_TYPES
+from engine.orders.instruments import OptionQuote, option_of
+from engine.orders.rules import ORDER_CLASSES, ORDER_TYPES
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from brokers.base import BrokerError
-from brokers.instruments import OptionQuote
+from engine.orders.instruments import OptionQuote
 from engine.options.occ import OptionContract
 
 

@@ -84,7 +84,7 @@ def single(
     trail_percent: float | None = None,
     trail_price: float | None = None,
 ) -> Any:
-    """One ib_async Order of our type `kind` (brokers.orders.ORDER_TYPES)."""
+    """One ib_async Order of our type `kind` (engine.orders.rules.ORDER_TYPES)."""
     if kind == "market":
         return mod.MarketOrder(action, quantity)
     if kind == "limit":

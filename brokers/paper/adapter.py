@@ -44,8 +44,8 @@ from brokers.base import (
     check_supported,
     matches_query,
 )
-from brokers.instruments import multiplier_of, option_of
-from brokers.orders import ORDER_CLASSES, ORDER_TYPES
+from engine.orders.instruments import multiplier_of, option_of
+from engine.orders.rules import ORDER_CLASSES, ORDER_TYPES
 from brokers.paper import financing as daily_financing
 from brokers.paper.ledger import ack_of, now_iso, status_of, try_fill
 from brokers.paper.option_model import DEFAULT_RATE

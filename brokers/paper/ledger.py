@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 
 from brokers.base import InsufficientFunds, InvalidOrder, OrderAck, OrderRejected, OrderStatus
-from brokers.instruments import multiplier_of
+from engine.orders.instruments import multiplier_of
 from engine.config import Costs
 from engine.sim.costs import commission, fill_price
 

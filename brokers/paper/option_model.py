@@ -20,7 +20,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from brokers.instruments import OptionQuote
+from engine.orders.instruments import OptionQuote
 from engine.options.greeks import greeks
 from engine.options.occ import OptionContract
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from brokers.base import BrokerConfigError, OrderRejected, OrderRequest, PriceUnavailable
-from brokers.instruments import OptionQuote, option_of
+from engine.orders.instruments import OptionQuote, option_of
 from brokers.paper.ledger import book_position, now_iso
 from brokers.paper.option_model import (
     DEFAULT_VOL,

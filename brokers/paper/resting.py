@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 import pandas as pd
 
 from brokers.base import OrderRejected, OrderRequest, PriceUnavailable
-from brokers.orders import is_price
+from engine.orders.rules import is_price
 from brokers.paper.ledger import OPEN_STATES, now_iso, try_fill
 from brokers.paper.prices import BarSource
 from brokers.paper.triggers import Hit, Watch, walk

@@ -1,4 +1,4 @@
-"""OrderRequest's order-type rules (brokers.orders): each price present exactly when needed, on the right side."""
+"""OrderRequest's order-type rules (engine.orders.rules): each price present exactly when needed, on the right side."""
 
 from __future__ import annotations
 

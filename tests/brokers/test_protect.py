@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from brokers.base import MAX_CLIENT_ORDER_ID, BrokerCapabilities, OrderStatus, Position
-from brokers.orders import BASIC_TYPES, ORDER_CLASSES, ORDER_TYPES
+from engine.orders.rules import BASIC_TYPES, ORDER_CLASSES, ORDER_TYPES
 from brokers.protect import (
     PREFIX,
     Wanted,

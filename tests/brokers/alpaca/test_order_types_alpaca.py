@@ -9,7 +9,7 @@ import pytest
 
 from brokers.alpaca.adapter import AlpacaBroker
 from brokers.base import OrderRejected, OrderRequest
-from brokers.orders import ORDER_CLASSES, ORDER_TYPES
+from engine.orders.rules import ORDER_CLASSES, ORDER_TYPES
 
 
 def _broker(fake) -> AlpacaBroker:

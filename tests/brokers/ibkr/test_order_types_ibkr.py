@@ -9,7 +9,7 @@ import pytest
 
 from brokers.base import OrderRejected, OrderRequest
 from brokers.ibkr.adapter import IbkrBroker
-from brokers.orders import ORDER_CLASSES, ORDER_TYPES
+from engine.orders.rules import ORDER_CLASSES, ORDER_TYPES
 from tests.brokers.ibkr.helpers import by_ref, placed, wait_until
 
 UNSET = 1.7976931348623157e308  # IB's "no value" for a double

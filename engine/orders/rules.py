@@ -1,6 +1,6 @@
 """The order types, in one place: names, classes, time in force, and the check of each combination.
 
-Shared by `brokers.base.OrderRequest` (validation on construction), every adapter's capability check and the
+Shared by `engine.orders.values.OrderRequest` (validation on construction), every adapter's capability check and the
 paper broker's bar-walking triggers (brokers/paper/triggers.py). Prices are in the account currency; a
 trailing stop trails by `trail_percent` (percent, 2.0 = 2 %) or `trail_price` (currency), exactly one.
 
