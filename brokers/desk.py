@@ -23,7 +23,6 @@ import pandas as pd
 
 from brokers.base import Broker, BrokerError, OrderRejected, OrderStatus, check_order_query, retry
 from brokers.order_events import alert_triggered
-from engine.orders.rules import NEEDS_LIMIT, NEEDS_STOP, is_price, order_problem
 from brokers.services import Origin
 from engine.data import load_market_data
 from engine.errors import ConfigError, EngineError
@@ -33,6 +32,7 @@ from engine.ops.desk import filter_orders, orders_frame, positions_frame, previo
 from engine.ops.desk import previous_closes as closes_before_today
 from engine.ops.desk_store import DeskStore
 from engine.ops.signals import generate_signals
+from engine.orders.rules import NEEDS_LIMIT, NEEDS_STOP, is_price, order_problem
 from engine.store.presets import load_preset
 
 SIDES_FILTER: tuple[str, ...] = ("buy", "sell")

@@ -46,10 +46,10 @@ from brokers.base import (
     Position,
     retry,
 )
-from engine.orders.rules import unsupported
 from engine.config import Risk
 from engine.ops.checks import FAIL, PASS, WARN, CheckResult
 from engine.ops.rebalance import RebalancePlan
+from engine.orders.rules import unsupported
 
 PREFIX = "prot-"
 EPS = 1e-6  # units and prices: equal within this

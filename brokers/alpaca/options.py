@@ -24,8 +24,8 @@ from alpaca.trading.requests import GetOptionContractsRequest
 
 from brokers.alpaca.faults import read
 from brokers.alpaca.translate import expect, number, raw_value
-from engine.orders.instruments import OptionQuote
 from engine.options.occ import OptionContract
+from engine.orders.instruments import OptionQuote
 
 MAX_PAGES = 50
 

@@ -17,8 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from brokers.base import BrokerError
-from engine.orders.instruments import OptionQuote
 from engine.options.occ import OptionContract
+from engine.orders.instruments import OptionQuote
 
 
 def ib_option(mod: Any, c: OptionContract) -> Any:

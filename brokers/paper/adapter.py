@@ -44,8 +44,6 @@ from brokers.base import (
     check_supported,
     matches_query,
 )
-from engine.orders.instruments import multiplier_of, option_of
-from engine.orders.rules import ORDER_CLASSES, ORDER_TYPES
 from brokers.paper import financing as daily_financing
 from brokers.paper.ledger import ack_of, now_iso, status_of, try_fill
 from brokers.paper.option_model import DEFAULT_RATE
@@ -56,6 +54,8 @@ from brokers.paper.schema import COMPONENT, MIGRATIONS
 from engine.config import AnnualRate, Costs, Financing
 from engine.errors import EngineError
 from engine.options.occ import is_occ_symbol
+from engine.orders.instruments import multiplier_of, option_of
+from engine.orders.rules import ORDER_CLASSES, ORDER_TYPES
 from engine.store.sqlite import connect, ensure_schema, transaction
 from engine.store.workspace import db_path as workspace_db
 

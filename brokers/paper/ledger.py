@@ -12,8 +12,8 @@ import uuid
 from datetime import UTC, datetime
 
 from brokers.base import InsufficientFunds, InvalidOrder, OrderAck, OrderRejected, OrderStatus
-from engine.orders.instruments import multiplier_of
 from engine.config import Costs
+from engine.orders.instruments import multiplier_of
 from engine.sim.costs import commission, fill_price
 
 EPS = 1e-9

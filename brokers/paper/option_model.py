@@ -20,9 +20,9 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from engine.orders.instruments import OptionQuote
 from engine.options.greeks import greeks
 from engine.options.occ import OptionContract
+from engine.orders.instruments import OptionQuote
 
 DEFAULT_VOL = 0.25
 DEFAULT_RATE = 0.04

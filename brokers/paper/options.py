@@ -22,7 +22,6 @@ from pathlib import Path
 import pandas as pd
 
 from brokers.base import BrokerConfigError, OrderRejected, OrderRequest, PriceUnavailable
-from engine.orders.instruments import OptionQuote, option_of
 from brokers.paper.ledger import book_position, now_iso
 from brokers.paper.option_model import (
     DEFAULT_VOL,
@@ -40,6 +39,7 @@ from brokers.paper.prices import BarSource
 from engine.errors import EngineError
 from engine.ops.audit_log import AuditLog
 from engine.options.occ import OptionContract
+from engine.orders.instruments import OptionQuote, option_of
 
 MAX_VOL = 5.0
 

@@ -18,11 +18,11 @@ from contextlib import AbstractContextManager
 import pandas as pd
 
 from brokers.base import OrderRejected, OrderRequest, PriceUnavailable
-from engine.orders.rules import is_price
 from brokers.paper.ledger import OPEN_STATES, now_iso, try_fill
 from brokers.paper.prices import BarSource
 from brokers.paper.triggers import Hit, Watch, walk
 from engine.config import Costs
+from engine.orders.rules import is_price
 
 RESTING_TYPES = ("stop", "stop_limit", "trailing_stop")
 RESTING_SQL = (

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from brokers.base import MAX_CLIENT_ORDER_ID, BrokerCapabilities, OrderStatus, Position
-from engine.orders.rules import BASIC_TYPES, ORDER_CLASSES, ORDER_TYPES
 from brokers.protect import (
     PREFIX,
     Wanted,
@@ -19,6 +18,7 @@ from brokers.protect import (
     wanted,
 )
 from engine.config import Risk
+from engine.orders.rules import BASIC_TYPES, ORDER_CLASSES, ORDER_TYPES
 
 
 def long(avg: float = 123.457, qty: float = 10.0) -> Position:
