@@ -74,6 +74,8 @@ class BacktestResult:
     financing: per bar, the borrow fee and margin interest paid and the cash interest earned (FINANCING_COLUMNS),
         charged at the start of each bar on the previous close's state (engine.sim.kernels); a run that charges
         or earns any also has their totals in `metrics`. None for a stored run (its totals are in its metrics).
+    orders: an event run's order log (engine.sim.event.fills.ORDER_LOG_COLUMNS: placed, modified, canceled,
+        expired, rejected and filled events with type and prices); None for a vectorized run.
     Any field may be given as a `Deferred`; it is computed when first read.
     """
 
@@ -89,6 +91,7 @@ class BacktestResult:
     benchmark_metrics = _Field()
     stopped = _Field()
     financing = _Field()
+    orders = _Field()
 
     def __init__(
         self,
@@ -108,6 +111,7 @@ class BacktestResult:
         benchmark_metrics: dict[str, float] | Deferred | None = None,
         stopped: TradingStop | Deferred | None = None,
         financing: pd.DataFrame | Deferred | None = None,
+        orders: pd.DataFrame | Deferred | None = None,
     ) -> None:
         self.config, self.strategy, self.params, self.symbols = config, strategy, params, symbols
         self.equity, self.returns, self.cash = equity, returns, cash
@@ -119,6 +123,7 @@ class BacktestResult:
             stopped = Deferred(lambda: find_stop(self.trades, limit, self.equity.index, self.symbols, config.fill))
         self.stopped = stopped
         self.financing = financing
+        self.orders = orders
 
     FIELDS: tuple[str, ...] = (  # every field a backtest produces (pickling and batch outputs read them all)
         "equity",
@@ -133,6 +138,7 @@ class BacktestResult:
         "benchmark_metrics",
         "stopped",
         "financing",
+        "orders",
     )
 
     def __getstate__(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from engine.sim.sizing import sized_weights
 from engine.sim.trades import trade_records, trades_frame
 from engine.strategies.base import Strategy
 from engine.strategies.boundary import call_strategy
+from engine.strategies.events import EventStrategy
 
 STOP_KEYS = ("stop_loss", "take_profit", "trailing_stop")
 
@@ -181,7 +182,7 @@ def run_backtest(
             return kernel(*prices, ro(w), ro(r), sl, tp, ts, *settings, use_stops, *fin)
 
         outputs, stopped = loss_stop(rerun, outputs, weights, rebal, data, config)
-    return _wrap(data, strategy, config, benchmark_close, arrays["close"], *outputs, stopped=stopped)
+    return wrap_result(data, strategy, config, benchmark_close, arrays["close"], *outputs, stopped=stopped)
 
 
 def loss_stop(
@@ -204,9 +205,9 @@ def loss_stop(
     return stop_after_losses(rerun, outputs, trades, weights, rebal, close, index, data.symbols, limit, config.fill)
 
 
-def _wrap(
+def wrap_result(
     data: MarketData,
-    strategy: Strategy,
+    strategy: Strategy | EventStrategy,
     config: BacktestConfig,
     benchmark_close: pd.Series | None,
     close: np.ndarray,
@@ -222,7 +223,8 @@ def _wrap(
     *,
     stopped: TradingStop | None = None,
 ) -> BacktestResult:
-    """Metrics now; every pandas view (trades, fills, positions, benchmark, ...) on first access."""
+    """The `BacktestResult` of a simulation's outputs (the kernel's, or an event run's in the same layout): metrics
+    now; every pandas view (trades, fills, positions, benchmark, ...) on first access."""
     index, symbols = data.index, data.symbols
     records = trade_records(fills, last_close, len(index))
     if benchmark_close is not None:

@@ -1,0 +1,214 @@
+"""`Context`: what an event strategy sees and does (history up to now, position, orders, account, order calls).
+
+History is guarded: every series the strategy reads (`ctx.line`, `ctx.indicator`) is a `Line` indexed relative to
+the current bar, `line[0]` now and `line[-k]` k bars ago; `line[1]` (the future) raises LookAheadError. An
+indicator is computed once on the symbol's whole series by the strategy's function (pandas-ta is causal), and the
+guard keeps every later value unreachable; the look-ahead audit (truncated runs place the same orders) checks
+that the function itself is causal.
+
+Orders go through the `Broker` protocol (the simulated broker in a backtest, a venue adapter live) with
+deterministic client order ids: "<tag>-<bar time>-<symbol>-<n>", so a restarted live loop re-sending the decision
+of the same bar sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.data.market import MarketData
+from engine.errors import StrategyError
+from engine.orders.protocol import Broker
+from engine.orders.values import MAX_CLIENT_ORDER_ID, OrderRequest, OrderStatus
+
+
+class LookAheadError(StrategyError):
+    """A strategy asked for a value after the current bar."""
+
+
+class Bar:
+    """One symbol's bar: prices, volume, its position `index` in the run and its `time` (read on demand)."""
+
+    __slots__ = ("_times", "close", "high", "index", "low", "open", "symbol", "volume")
+
+    def __init__(
+        self, symbol: str, index: int, o: float, h: float, lo: float, c: float, v: float, times: pd.Index
+    ) -> None:
+        self.symbol, self.index = symbol, index
+        self.open, self.high, self.low, self.close, self.volume = o, h, lo, c, v
+        self._times = times
+
+    @property
+    def time(self) -> pd.Timestamp:
+        return self._times[self.index]
+
+    def __repr__(self) -> str:
+        return f"Bar({self.symbol} {self.time}: O={self.open} H={self.high} L={self.low} C={self.close})"
+
+
+class Line:
+    """A series seen from the current bar: line[0] now, line[-k] k bars ago (NaN before the data); no future."""
+
+    __slots__ = ("_ctx", "_values", "name")
+
+    def __init__(self, values: Sequence[float], ctx: Context, name: str) -> None:
+        self._values = list(values)
+        self._ctx, self.name = ctx, name
+
+    def __getitem__(self, k: int) -> float:
+        if k > 0:
+            raise LookAheadError(f"{self.name}[{k}]: bar {k} after the current one is in the future")
+        i = self._ctx.i + k
+        return self._values[i] if i >= 0 else math.nan
+
+    def __float__(self) -> float:
+        return self[0]
+
+    def __len__(self) -> int:
+        return self._ctx.i + 1
+
+    def window(self, n: int) -> np.ndarray:
+        """The last `n` values up to and including the current bar (fewer at the start)."""
+        end = self._ctx.i + 1
+        return np.asarray(self._values[max(end - n, 0) : end], dtype=np.float64)
+
+
+class Context:
+    """The strategy's view of the run at the current bar `i` (see the module doc)."""
+
+    def __init__(self, broker: Broker, data: MarketData, tag: str, state: dict[str, Any] | None = None) -> None:
+        self.broker, self.data, self.tag = broker, data, tag
+        self.symbols: list[str] = list(data.symbols)
+        self.symbol: str = self.symbols[0] if self.symbols else ""
+        self.i = -1
+        self.state: dict[str, Any] = {} if state is None else state
+        """Strategy state the live loop persists between restarts (JSON-able values)."""
+        self._sequence: dict[tuple[int, str], int] = {}
+        self._position_of: Callable[[str], float] | None = getattr(broker, "position_of", None)
+
+    # ------------------------------------------------------------------------------------------ history
+    @property
+    def time(self) -> pd.Timestamp:
+        return self.data.index[self.i]
+
+    def line(self, field: str = "close", symbol: str | None = None) -> Line:
+        """A price field ("open", "high", "low", "close", "volume") of `symbol` (default: the first) as a Line."""
+        sym = symbol or self.symbols[0]
+        frame = getattr(self.data, field, None)
+        if not isinstance(frame, pd.DataFrame) or sym not in frame.columns:
+            raise StrategyError(f"ctx.line({field!r}, {sym!r}): no such field or symbol in {self.symbols}")
+        return Line(frame[sym].to_numpy(dtype=np.float64), self, f"{sym}.{field}")
+
+    def indicator(self, fn: Callable[[pd.DataFrame], Any], symbol: str | None = None, name: str = "") -> Line:
+        """`fn(bars)` on the symbol's own bars (columns open, high, low, close, volume), aligned to the run's bars,
+        as a guarded Line. Call it in `on_start`."""
+        sym = symbol or self.symbols[0]
+        bars = self.bars(sym)
+        values = fn(bars)
+        series = (
+            pd.Series(np.asarray(values, dtype=np.float64).reshape(-1), index=bars.index)
+            if not isinstance(values, pd.Series)
+            else values.astype("float64")
+        )
+        if len(series) != len(bars):
+            raise StrategyError(f"indicator {name or fn!r} on {sym}: {len(series)} values for {len(bars)} bars")
+        aligned = series.reindex(self.data.index).to_numpy(dtype=np.float64)
+        return Line(aligned, self, name or getattr(fn, "__name__", "indicator"))
+
+    def bars(self, symbol: str) -> pd.DataFrame:
+        """The symbol's own bars over the whole run (for `indicator` only: the guard is the Line it returns)."""
+        frame = pd.DataFrame({f: getattr(self.data, f)[symbol] for f in ("open", "high", "low", "close", "volume")})
+        return frame.dropna(subset=["close"])
+
+    def history(self, symbol: str | None = None, bars: int | None = None) -> pd.DataFrame:
+        """The symbol's bars up to and including the current one (the last `bars` of them), a copy."""
+        frame = self.bars(symbol or self.symbol)
+        frame = frame.loc[: self.time]
+        return (frame if bars is None else frame.iloc[-bars:]).copy()
+
+    # ------------------------------------------------------------------------------------------ account
+    def position(self, symbol: str | None = None) -> float:
+        """Signed units held in `symbol` (default: the current bar's)."""
+        sym = symbol or self.symbol
+        if self._position_of is not None:
+            return self._position_of(sym)
+        return next((p.quantity for p in self.broker.positions() if p.symbol == sym), 0.0)
+
+    @property
+    def equity(self) -> float:
+        return self.broker.account().equity
+
+    @property
+    def cash(self) -> float:
+        return self.broker.account().cash
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderStatus]:
+        """The strategy's open orders (of `symbol` when given)."""
+        return [o for o in self.broker.orders("open") if symbol is None or o.symbol == symbol]
+
+    # ------------------------------------------------------------------------------------------ orders
+    def order(self, side: str, quantity: float, type: str = "market", symbol: str | None = None, **fields: Any) -> str:
+        """Place an order (engine.orders.values.OrderRequest fields: limit_price, stop_price, trail_percent,
+        trail_price, time_in_force, order_class, take_profit, stop_loss, stop_loss_limit); returns its id."""
+        sym = symbol or self.symbol
+        request = OrderRequest(sym, quantity, side, type, client_order_id=self._next_id(sym), **fields)
+        return self.broker.submit(request).id
+
+    def buy(self, quantity: float, type: str = "market", symbol: str | None = None, **fields: Any) -> str:
+        return self.order("buy", quantity, type, symbol, **fields)
+
+    def sell(self, quantity: float, type: str = "market", symbol: str | None = None, **fields: Any) -> str:
+        return self.order("sell", quantity, type, symbol, **fields)
+
+    def order_target_percent(self, weight: float, symbol: str | None = None) -> str | None:
+        """Hold `weight` of the equity in `symbol` (negative: short) with a market order. In a backtest it is
+        sized at its fill, on the equity marked at that open (as the vectorized engine sizes a target weight);
+        live, from the latest price when sent. Returns the order id (None: nothing to trade)."""
+        sym = symbol or self.symbol
+        submit_target = getattr(self.broker, "submit_target", None)
+        if submit_target is not None:
+            return str(submit_target(sym, float(weight), self._next_id(sym)).id)
+        price = self.broker.latest_prices([sym])[sym]
+        delta = float(weight) * self.equity / price - self.position(sym)
+        if abs(delta) * price < 1e-9 * max(abs(self.equity), 1.0):
+            return None
+        return self.order("buy" if delta > 0 else "sell", abs(delta), symbol=sym)
+
+    def cancel(self, order_id: str) -> None:
+        self.broker.cancel(order_id)
+
+    def modify(self, order_id: str, **changes: Any) -> str:
+        """Change a resting order: quantity, limit_price, stop_price, trail (None = unchanged)."""
+        return self.broker.replace(order_id, **changes).id
+
+    def close(self, symbol: str | None = None) -> str | None:
+        """Cancel the symbol's open orders and close its position with a market order (None: nothing held)."""
+        sym = symbol or self.symbol
+        for o in self.open_orders(sym):
+            self.broker.cancel(o.id)
+        held = self.position(sym)
+        if held == 0.0:
+            return None
+        return self.order("sell" if held > 0 else "buy", abs(held), symbol=sym)
+
+    def _next_id(self, symbol: str) -> str:
+        """Deterministic per (bar, symbol): "<tag>-<YYYYmmddHHMMSS or bar>-<symbol>-<n>"."""
+        key = (self.i, symbol)
+        n = self._sequence.get(key, 0) + 1
+        self._sequence[key] = n
+        stamp = _stamp(self.data.index, self.i)
+        cid = f"{self.tag}-{stamp}-{symbol}-{n}"
+        if len(cid) > MAX_CLIENT_ORDER_ID:
+            raise StrategyError(f"client order id {cid!r} is longer than {MAX_CLIENT_ORDER_ID}: use a shorter tag")
+        return cid
+
+
+def _stamp(index: pd.Index, i: int) -> str:
+    if i < 0:
+        return "start"
+    value = index[i]
+    return value.strftime("%Y%m%d%H%M%S") if isinstance(value, pd.Timestamp) else str(value)

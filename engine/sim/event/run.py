@@ -1,0 +1,126 @@
+"""`run_event_backtest`: an `EventStrategy` against the simulated broker, bar by bar, into a `BacktestResult`.
+
+Per bar t: the broker fills what bar t's open and range reach (engine.sim.event.book), then the strategy's
+`on_bar` sees the close of t for each symbol with a bar at t, in column order. The result is the vectorized
+engine's (engine.sim.simulate.wrap_result: the same metrics, trades, run store) plus `orders`, the order log.
+
+Speed: bars are read from Python lists made once (no per-bar pandas), the broker is skipped on bars without a
+working order, and equity, cash and positions are built after the loop from the fills (engine.sim.event.fills).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.config import BacktestConfig
+from engine.data.market import MarketData
+from engine.errors import ConfigError
+from engine.sim.event.broker import SimulatedBroker
+from engine.sim.event.context import Bar, Context
+from engine.sim.event.fills import outputs
+from engine.sim.event.settings import Execution
+from engine.sim.result import BacktestResult
+from engine.sim.simulate import wrap_result
+from engine.strategies.events import EventStrategy
+
+
+def run_event_backtest(
+    data: MarketData,
+    strategy: EventStrategy,
+    config: BacktestConfig | None = None,
+    execution: Execution | None = None,
+    *,
+    benchmark_close: pd.Series | None = None,
+    tag: str = "ev",
+) -> BacktestResult:
+    """Run `strategy` over `data` with `config`'s cash, costs and fractional rule and `execution`'s latency and
+    volume cap. Fills only at the next bar's open or later (config.fill other than "next_open" is refused)."""
+    config = config or BacktestConfig()
+    execution = execution or Execution()
+    if config.fill != "next_open":
+        raise ConfigError(f"event mode fills orders at the next open or later; fill={config.fill!r} is not available")
+    if len(data) < 2:
+        raise ConfigError(f"a backtest needs at least 2 bars; the data has {len(data)}")
+    arrays = data.to_arrays()
+    index = data.index
+    broker = SimulatedBroker(
+        arrays,
+        data.symbols,
+        index,
+        sessions(index),
+        config,
+        execution.bars_of_latency(bar_seconds(index)),
+        execution.participation,
+    )
+    ctx = Context(broker, data, tag)
+    broker.on_fill = lambda fill: strategy.on_fill(fill, ctx)
+    broker.on_order = lambda update: strategy.on_order(update, ctx)
+    strategy.on_start(ctx)
+    _loop(strategy, ctx, broker, arrays, data.symbols, index)
+    strategy.on_stop(ctx)
+    fills = broker.log.fill_array()
+    result = wrap_result(
+        data, strategy, config, benchmark_close, arrays["close"], *outputs(fills, arrays["close"], config.initial_cash)
+    )
+    result.orders = broker.log.order_frame(index)
+    return result
+
+
+def _loop(
+    strategy: EventStrategy,
+    ctx: Context,
+    broker: SimulatedBroker,
+    arrays: dict[str, np.ndarray],
+    symbols: list[str],
+    index: pd.Index,
+) -> None:
+    """The bar loop (the hot path: plain lists and locals)."""
+    on_bar = strategy.on_bar
+    columns = [
+        (
+            sym,
+            arrays["open"][:, j].tolist(),
+            arrays["high"][:, j].tolist(),
+            arrays["low"][:, j].tolist(),
+            arrays["close"][:, j].tolist(),
+            arrays["volume"][:, j].tolist(),
+        )
+        for j, sym in enumerate(symbols)
+    ]
+    begin = broker.begin_bar
+    working = broker.working
+    if len(columns) == 1:
+        sym, o, h, lo, c, v = columns[0]
+        for t in range(len(c)):
+            broker.t = t
+            if working:
+                begin(t)
+            ctx.i = t
+            if c[t] == c[t]:  # not NaN: the symbol has a bar
+                on_bar(Bar(sym, t, o[t], h[t], lo[t], c[t], v[t], index), ctx)
+        return
+    for t in range(len(index)):
+        broker.t = t
+        if working:
+            begin(t)
+        ctx.i = t
+        for sym, o, h, lo, c, v in columns:
+            if c[t] == c[t]:
+                ctx.symbol = sym
+                on_bar(Bar(sym, t, o[t], h[t], lo[t], c[t], v[t], index), ctx)
+
+
+def sessions(index: pd.Index) -> np.ndarray:
+    """The trading day of each bar (a "day" order lives through one): the UTC calendar date of a timestamp; each
+    bar its own session for an index without times."""
+    if isinstance(index, pd.DatetimeIndex):
+        return np.asarray(index.normalize().asi8)
+    return np.arange(len(index))
+
+
+def bar_seconds(index: pd.Index) -> float:
+    """The data's bar length in seconds: the median step between bars (0 without times)."""
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
+        return 0.0
+    return float(np.median(np.diff(index.asi8)) / 1e9)
