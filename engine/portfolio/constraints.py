@@ -19,7 +19,6 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,15 +93,19 @@ class Cut:
     constraint: str
 
 
-def betas(returns: pd.DataFrame, benchmark: pd.Series) -> pd.Series:
+def betas_array(values: np.ndarray, benchmark: np.ndarray) -> np.ndarray:
     """Each column's beta to `benchmark` over the same rows: cov(r_i, r_b) / var(r_b)."""
-    b = benchmark.to_numpy(dtype="float64")
-    r = returns.to_numpy(dtype="float64")
-    bc = b - b.mean()
+    bc = benchmark - benchmark.mean()
     var = float(bc @ bc)
     if var <= 0:
         raise ConfigError("beta limit: the benchmark's returns do not vary over the window")
-    return pd.Series((r - r.mean(axis=0)).T @ bc / var, index=returns.columns)
+    return (values - values.mean(axis=0)).T @ bc / var
+
+
+def betas(returns: pd.DataFrame, benchmark: pd.Series) -> pd.Series:
+    """Each column's beta to `benchmark` over the same rows (`betas_array` by symbol)."""
+    b = benchmark.to_numpy(dtype="float64")
+    return pd.Series(betas_array(returns.to_numpy(dtype="float64"), b), index=returns.columns)
 
 
 def correlation_filter(
@@ -126,25 +129,6 @@ def correlation_filter(
         else:
             admitted.append(s)
     return [s for s in symbols if s in set(admitted)], cuts
-
-
-def add_constraints(optimizer: Any, c: Constraints, beta: pd.Series | None) -> None:
-    """Add the gross, sector and beta limits of `c` to a PyPortfolioOpt optimizer (EfficientFrontier)."""
-    import cvxpy as cp
-
-    tickers = list(optimizer.tickers)
-    if c.gross is not None:
-        optimizer.add_constraint(lambda w: cp.norm1(w) <= c.gross)
-    if c.sector_max is not None:
-        mapper = {s: c.sectors.get(s, UNKNOWN_SECTOR) for s in tickers}
-        upper = dict.fromkeys(set(mapper.values()), c.sector_max)
-        optimizer.add_sector_constraints(mapper, {}, upper)
-    if c.beta_max is not None:
-        if beta is None:
-            raise ConfigError("beta limit: no benchmark returns to estimate betas from")
-        b = beta.reindex(tickers).to_numpy(dtype="float64")
-        optimizer.add_constraint(lambda w: b @ w <= c.beta_max)
-        optimizer.add_constraint(lambda w: b @ w >= -c.beta_max)
 
 
 def binding(weights: pd.Series, c: Constraints, beta: pd.Series | None) -> dict[str, list[str]]:

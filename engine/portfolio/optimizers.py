@@ -1,153 +1,200 @@
-"""Portfolio optimizers on a window of returns, through PyPortfolioOpt (the library the optimizers rely on:
-small, well kept, pandas in and out, Ledoit-Wolf shrinkage via scikit-learn, cvxpy underneath).
+"""Portfolio optimizers on a window of returns, through PyPortfolioOpt's formulations (the library the optimizers
+rely on: small, well kept, Ledoit-Wolf shrinkage via scikit-learn, cvxpy underneath).
 
 Methods (`METHODS`): equal_weight (1/n), inverse_vol (1/sigma_i, normalized), min_variance
 (EfficientFrontier.min_volatility), max_sharpe (EfficientFrontier.max_sharpe, risk-free rate 0, historical mean
 returns; a window where no asset's mean return is positive has no tangency portfolio: min_variance is used and
 said so), risk_parity (equal risk contributions: PyPortfolioOpt has no ERC, so Spinu's (2013) convex
-formulation min 0.5 x'Sx - sum(log x_i) / n over x > 0, normalized, solved by PyPortfolioOpt's
-convex_objective), hrp (hierarchical risk parity, PyPortfolioOpt's HRPOpt steps on the window's covariance).
-Covariance: the sample covariance or Ledoit-Wolf shrinkage (risk_models.CovarianceShrinkage.ledoit_wolf).
+formulation min 0.5 x'Sx - sum(log x_i) / n over x > 0, normalized, as PyPortfolioOpt's convex_objective),
+hrp (hierarchical risk parity, HRPOpt.optimize("single")'s steps on numpy: engine.portfolio.hrp).
+Covariance: the sample covariance or Ledoit-Wolf shrinkage (engine.portfolio.estimates).
 
-Constraints (engine.portfolio.constraints) enter min_variance and max_sharpe directly; the weights of the
-other methods are projected on them (the closest weights, least squares, that satisfy every constraint).
+The cvxpy problems are PyPortfolioOpt's, built once per shape and re-solved per window (engine.portfolio.problems);
+a window is a numpy array (`allocate_array`); `allocate` takes a DataFrame. Constraints
+(engine.portfolio.constraints) enter min_variance and max_sharpe directly; the weights of the other methods are
+projected on them (the closest weights, least squares, that satisfy every constraint) unless they already do.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from engine.errors import ConfigError
-from engine.portfolio.constraints import Constraints, Cut, add_constraints, cut_report
+from engine.portfolio import problems
+from engine.portfolio.constraints import UNKNOWN_SECTOR, Constraints, Cut, cut_report
+from engine.portfolio.estimates import PERIODS_PER_YEAR, covariance_array, mean_returns
+from engine.portfolio.hrp import hrp_array
 
 METHODS: tuple[str, ...] = ("equal_weight", "inverse_vol", "min_variance", "max_sharpe", "risk_parity", "hrp")
 OPTIMIZED = ("min_variance", "max_sharpe")
 """Methods whose optimization takes the constraints itself; the others are projected on them."""
 COVARIANCE_FREE = ("equal_weight", "hrp")
 """Methods that need no shrunk covariance of their own (HRP reads the window's sample covariance itself)."""
-PERIODS_PER_YEAR = 252
+FEASIBLE_TOL = 1e-12
+"""Weights within this of every limit need no projection (the projection of a feasible point is itself)."""
+
+__all__ = ["METHODS", "PERIODS_PER_YEAR", "Allocation", "allocate", "allocate_array", "covariance"]
 
 
 @dataclass(frozen=True)
 class Allocation:
-    """The weights of one optimization (index = the window's symbols) and what constraints cut."""
+    """The weights of one optimization (`values`, in the order of `symbols`) and what constraints cut."""
 
-    weights: pd.Series
+    symbols: tuple[str, ...]
+    values: np.ndarray
     cuts: list[Cut] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def weights(self) -> pd.Series:
+        """The weights by symbol."""
+        return pd.Series(self.values, index=pd.Index(self.symbols, dtype=object), dtype="float64")
 
 
 def covariance(returns: pd.DataFrame, shrinkage: bool, frequency: int = PERIODS_PER_YEAR) -> pd.DataFrame:
     """The annualized covariance of `returns`: Ledoit-Wolf shrunk (`shrinkage`) or the sample covariance."""
-    from pypfopt import risk_models
-
-    if shrinkage:
-        return risk_models.CovarianceShrinkage(returns, returns_data=True, frequency=frequency).ledoit_wolf()
-    return risk_models.sample_cov(returns, returns_data=True, frequency=frequency)
+    values = covariance_array(returns.to_numpy(dtype="float64"), shrinkage, frequency)
+    return pd.DataFrame(values, index=returns.columns, columns=returns.columns)
 
 
-def _frontier(cov: pd.DataFrame, bounds: tuple[float, float], mu: pd.Series | None = None) -> Any:
-    from pypfopt import EfficientFrontier
-
-    return EfficientFrontier(mu, cov, weight_bounds=bounds)
-
-
-def hrp_weights(returns: pd.DataFrame) -> pd.Series:
-    """Hierarchical risk parity of the window (single linkage on sqrt((1 - corr) / 2)): PyPortfolioOpt's
-    HRPOpt.optimize, step by step through its own helpers, because 1.6's `optimize` reads scipy's private
-    `_LINKAGE_METHODS`, which scipy 1.18 no longer has. The covariance goes in labelled by position (the
-    bisection's many `.loc` lookups are ~20x slower on pandas 3's string labels); same numbers."""
-    import scipy.cluster.hierarchy as sch
-    import scipy.spatial.distance as ssd
-    from pypfopt import HRPOpt
-
-    corr = returns.corr().to_numpy()
-    cov = pd.DataFrame(returns.cov().to_numpy())
-    matrix = np.sqrt(np.clip((1.0 - corr) / 2.0, a_min=0.0, a_max=1.0))
-    clusters = sch.linkage(ssd.squareform(matrix, checks=False), "single")
-    ordered = [int(i) for i in HRPOpt._get_quasi_diag(clusters)]
-    weights = HRPOpt._raw_hrp_allocation(cov, ordered).sort_index().to_numpy()
-    return pd.Series(weights, index=returns.columns)
+def _shape(kind: str, n: int, bounds: tuple[float, float], c: Constraints, symbols: tuple[str, ...]) -> problems.Shape:
+    sectors = tuple(c.sectors.get(s, UNKNOWN_SECTOR) for s in symbols) if c.sector_max is not None else None
+    return problems.Shape(kind, n, bounds[0], bounds[1], c.gross, sectors, c.sector_max, c.beta_max)
 
 
-def risk_parity_weights(cov: pd.DataFrame) -> pd.Series:
-    """Equal risk contributions (w_i (S w)_i equal for all i, long-only, sum 1): Spinu's convex program."""
-    import cvxpy as cp
-    from pypfopt.base_optimizer import BaseConvexOptimizer
-
-    n = len(cov)
-    scaled = cov.to_numpy() / np.mean(np.diag(cov.to_numpy()))  # same solution, better conditioned
-    opt = BaseConvexOptimizer(n, list(cov.index), weight_bounds=(1e-9, None))
-    opt.convex_objective(
-        lambda x: 0.5 * cp.quad_form(x, scaled, assume_PSD=True) - cp.sum(cp.log(x)) / n, weights_sum_to_one=False
-    )
-    x = pd.Series(opt.weights, index=cov.index)
-    return x / x.sum()
-
-
-def unconstrained(method: str, returns: pd.DataFrame, cov: pd.DataFrame, bounds: tuple[float, float]) -> pd.Series:
-    """The weights of `method` on the window with only `bounds` (and sum 1)."""
-    symbols = list(returns.columns)
-    if method == "equal_weight":
-        return pd.Series(1.0 / len(symbols), index=symbols)
-    if method == "inverse_vol":
-        inv = 1.0 / np.sqrt(np.diag(cov.to_numpy()))
-        return pd.Series(inv / inv.sum(), index=symbols)
-    if method == "risk_parity":
-        return risk_parity_weights(cov)
-    if method == "hrp":
-        return hrp_weights(returns)
-    return _optimized(method, returns, cov, bounds, Constraints(), None)[0]
+def _beta_values(c: Constraints, beta: np.ndarray | None) -> np.ndarray | None:
+    if c.beta_max is not None and beta is None:
+        raise ConfigError("beta limit: no benchmark returns to estimate betas from")
+    return beta if c.beta_max is not None else None
 
 
 def _optimized(
     method: str,
-    returns: pd.DataFrame,
-    cov: pd.DataFrame,
+    values: np.ndarray,
+    cov: np.ndarray,
     bounds: tuple[float, float],
     c: Constraints,
-    beta: pd.Series | None,
-) -> tuple[pd.Series, list[str]]:
-    from pypfopt import expected_returns
+    symbols: tuple[str, ...],
+    beta: np.ndarray | None,
+) -> tuple[np.ndarray, list[str]]:
     from pypfopt.exceptions import OptimizationError
 
+    n, b = len(symbols), _beta_values(c, beta)
     notes: list[str] = []
     if method == "max_sharpe":
-        mu = expected_returns.mean_historical_return(returns, returns_data=True, frequency=PERIODS_PER_YEAR)
+        mu = mean_returns(values)
         if float(mu.max()) > 0:
-            ef = _frontier(cov, bounds, mu)
-            add_constraints(ef, c, beta)
             try:
-                return pd.Series(ef.max_sharpe(risk_free_rate=0.0)).reindex(returns.columns), notes
+                return problems.solve(_shape("max_sharpe", n, bounds, c, symbols), cov=cov, mu=mu, beta=b), notes
             except OptimizationError:  # within the constraints no portfolio has a positive mean return
                 pass
         notes.append("max_sharpe: no portfolio has a positive mean return over the window; min_variance used")
-    ef = _frontier(cov, bounds)
-    add_constraints(ef, c, beta)
-    return pd.Series(ef.min_volatility()).reindex(returns.columns), notes
+    return problems.solve(_shape("min_variance", n, bounds, c, symbols), cov=cov, beta=b), notes
 
 
-def _projected(target: pd.Series, cov: pd.DataFrame, c: Constraints, beta: pd.Series | None) -> pd.Series:
+def unconstrained(
+    method: str, values: np.ndarray, cov: np.ndarray | None, bounds: tuple[float, float], symbols: tuple[str, ...]
+) -> np.ndarray:
+    """The weights of `method` on the window `values` with only `bounds` (and sum 1)."""
+    n = values.shape[1]
+    if method == "equal_weight":
+        return np.full(n, 1.0 / n)
+    if method == "hrp":
+        return hrp_array(values)
+    assert cov is not None
+    if method == "inverse_vol":
+        inv = 1.0 / np.sqrt(np.diag(cov))
+        return inv / inv.sum()
+    if method == "risk_parity":  # scaled to a mean variance of 1: the same solution, better conditioned
+        return problems.solve(problems.Shape("risk_parity", n, 1e-9, 1.0), cov=cov / np.mean(np.diag(cov)))
+    return _optimized(method, values, cov, bounds, Constraints(), symbols, None)[0]
+
+
+def _feasible(w: np.ndarray, c: Constraints, symbols: tuple[str, ...], beta: np.ndarray | None) -> bool:
+    """True when `w` (summing to 1) already satisfies every limit of `c`."""
+    lo, hi = c.bounds
+    if w.min() < lo - FEASIBLE_TOL or w.max() > hi + FEASIBLE_TOL:
+        return False
+    if c.gross is not None and np.abs(w).sum() > c.gross + FEASIBLE_TOL:
+        return False
+    if c.sector_max is not None:
+        sums: dict[str, float] = {}
+        for s, x in zip(symbols, w, strict=True):
+            sector = c.sectors.get(s, UNKNOWN_SECTOR)
+            sums[sector] = sums.get(sector, 0.0) + float(x)
+        if max(sums.values()) > c.sector_max + FEASIBLE_TOL:
+            return False
+    b = _beta_values(c, beta)
+    return b is None or abs(float(b @ w)) <= float(c.beta_max or 0.0) + FEASIBLE_TOL
+
+
+def _projected(target: np.ndarray, c: Constraints, symbols: tuple[str, ...], beta: np.ndarray | None) -> np.ndarray:
     """The weights closest to `target` (least squares) that satisfy `c`."""
-    import cvxpy as cp
-
-    ef = _frontier(cov, c.bounds)
-    add_constraints(ef, c, beta)
-    goal = target.reindex(cov.index).to_numpy(dtype="float64")
-    return pd.Series(ef.convex_objective(lambda w: cp.sum_squares(w - goal))).reindex(target.index)
+    if _feasible(target, c, symbols, beta):
+        return target
+    shape = _shape("projection", len(symbols), c.bounds, c, symbols)
+    return problems.solve(shape, target=target, beta=_beta_values(c, beta))
 
 
-def _capped(method: str, returns: pd.DataFrame, c: Constraints, shrinkage: bool) -> Allocation:
+def _series(values: np.ndarray, symbols: tuple[str, ...]) -> pd.Series:
+    return pd.Series(values, index=pd.Index(symbols, dtype=object), dtype="float64")
+
+
+def _capped(method: str, values: np.ndarray, symbols: tuple[str, ...], c: Constraints, shrinkage: bool) -> Allocation:
     """max_weight in each of too few symbols to reach 100 % under it (n x max_weight < 1): the rest in cash."""
-    free = allocate(method, returns, shrinkage=shrinkage).weights
-    final = pd.Series(c.max_weight, index=returns.columns)
+    free = allocate_array(method, values, symbols, shrinkage=shrinkage).values
+    final = np.full(len(symbols), c.max_weight)
     note = f"{len(final)} symbol(s) x max_weight {c.max_weight:g} < 1: {1 - final.sum():.0%} left in cash"
-    return Allocation(final, cut_report(free, final, c, None), [note])
+    return Allocation(symbols, final, cut_report(_series(free, symbols), _series(final, symbols), c, None), [note])
+
+
+def allocate_array(
+    method: str,
+    values: np.ndarray,
+    symbols: tuple[str, ...],
+    constraints: Constraints | None = None,
+    *,
+    shrinkage: bool = True,
+    beta: np.ndarray | None = None,
+) -> Allocation:
+    """The weights of `method` over the window `values` (rows = bars, columns = `symbols`, no NaN) under
+    `constraints` (beta: each symbol's beta, needed by a beta limit), with the cut report
+    (constraints.cut_report against the same method without them)."""
+    if method not in METHODS:
+        raise ConfigError(f"portfolio method {method!r} is not one of {list(METHODS)}")
+    c = constraints or Constraints()
+    n = values.shape[1]
+    if n == 0:
+        return Allocation((), np.zeros(0))
+    if n == 1:
+        return Allocation(symbols, np.ones(1))
+    if not c.long_short and n * c.max_weight < 1 - 1e-12:  # too few symbols to invest it all
+        return _capped(method, values, symbols, c, shrinkage)
+    cov = covariance_array(values, shrinkage) if method not in COVARIANCE_FREE else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # cvxpy / PyPortfolioOpt solver chatter
+        free = unconstrained(method, values, cov, c.base_bounds, symbols)
+        if not c.binds():
+            return Allocation(symbols, free)
+        try:
+            if method in OPTIMIZED:
+                assert cov is not None
+                final, notes = _optimized(method, values, cov, c.bounds, c, symbols, beta)
+            else:
+                final, notes = _projected(free, c, symbols, beta), []
+        except Exception as e:  # the solver's infeasible / failed: said with the constraints
+            if type(e).__name__ not in ("OptimizationError", "SolverError", "ValueError"):
+                raise
+            raise ConfigError(f"portfolio {method}: no weights satisfy the constraints {c}: {e}") from None
+    final = np.where(np.abs(final) > 1e-9, final, 0.0)
+    beta_series = _series(beta, symbols) if beta is not None else None
+    return Allocation(
+        symbols, final, cut_report(_series(free, symbols), _series(final, symbols), c, beta_series), notes
+    )
 
 
 def allocate(
@@ -158,32 +205,7 @@ def allocate(
     shrinkage: bool = True,
     beta: pd.Series | None = None,
 ) -> Allocation:
-    """The weights of `method` over the window `returns` (rows = bars, columns = symbols, no NaN) under
-    `constraints`, with the cut report (constraints.cut_report against the same method without them)."""
-    if method not in METHODS:
-        raise ConfigError(f"portfolio method {method!r} is not one of {list(METHODS)}")
-    c = constraints or Constraints()
-    if returns.shape[1] == 0:
-        return Allocation(pd.Series(dtype="float64"))
-    if returns.shape[1] == 1:
-        return Allocation(pd.Series(1.0, index=returns.columns))
-    if not c.long_short and returns.shape[1] * c.max_weight < 1 - 1e-12:  # too few symbols to invest it all
-        return _capped(method, returns, c, shrinkage)
-    needs_cov = method not in COVARIANCE_FREE or c.binds()
-    cov = covariance(returns, shrinkage) if needs_cov else pd.DataFrame()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # cvxpy / PyPortfolioOpt solver chatter
-        free = unconstrained(method, returns, cov, c.base_bounds)
-        if not c.binds():
-            return Allocation(free)
-        try:
-            if method in OPTIMIZED:
-                final, notes = _optimized(method, returns, cov, c.bounds, c, beta)
-            else:
-                final, notes = _projected(free, cov, c, beta), []
-        except Exception as e:  # the solver's infeasible / failed: said with the constraints
-            if type(e).__name__ not in ("OptimizationError", "SolverError", "ValueError"):
-                raise
-            raise ConfigError(f"portfolio {method}: no weights satisfy the constraints {c}: {e}") from None
-    final = final.where(final.abs() > 1e-9, 0.0)
-    return Allocation(final, cut_report(free, final, c, beta), notes)
+    """`allocate_array` on a DataFrame window (columns = symbols; beta by symbol)."""
+    symbols = tuple(str(s) for s in returns.columns)
+    b = beta.reindex(list(symbols)).to_numpy(dtype="float64") if beta is not None else None
+    return allocate_array(method, returns.to_numpy(dtype="float64"), symbols, constraints, shrinkage=shrinkage, beta=b)

@@ -8,7 +8,9 @@ each calendar month with a full lookback. A symbol enters a window only with a c
 weight 0 until it has. Before the first rebalance every weight is 0.
 
 Allocations are memoized on the window's contents (a digest of its returns), the method and its settings: a
-truncated history (the look-ahead audit) or a parameter grid that meets the same window again reuses it.
+truncated history (the look-ahead audit) or a parameter grid that meets the same window again reuses it. Equal
+weights without a binding constraint are computed, not memoized (1/n costs less than the digest). The returns
+are one numpy array; each window is a slice of it (engine.portfolio.optimizers.allocate_array).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import ConfigError
-from engine.portfolio.constraints import Constraints, Cut, betas, correlation_filter
-from engine.portfolio.optimizers import Allocation, allocate
+from engine.portfolio.constraints import Constraints, Cut, betas_array, correlation_filter
+from engine.portfolio.optimizers import Allocation, allocate_array
 
 CACHE_SIZE = 4096
 _cache: OrderedDict[tuple[object, ...], Allocation] = OrderedDict()
@@ -57,7 +59,7 @@ def rebalance_rows(index: pd.Index, every: int, lookback: int) -> np.ndarray:
 
 
 def _key(window: np.ndarray, names: tuple[str, ...], *settings: object) -> tuple[object, ...]:
-    digest = hashlib.blake2b(np.ascontiguousarray(window).tobytes(), digest_size=16).hexdigest()
+    digest = hashlib.sha256(np.ascontiguousarray(window).tobytes()).hexdigest()  # twice blake2b's speed here
     return (digest, names, *settings)
 
 
@@ -85,16 +87,27 @@ def _allocate_window(
 ) -> Allocation:
     """The allocation of one window (returns `values`, columns `names`): the correlation filter, then the
     optimizer on the symbols it admits (betas vs `benchmark` when the constraints limit beta)."""
-    window = pd.DataFrame(values, columns=pd.Index(names, dtype=object))
     beta = None
     if constraints.beta_max is not None:
-        if benchmark not in window.columns:
+        if benchmark not in names:
             raise ConfigError(f"beta limit: the benchmark {benchmark!r} has no close on every bar of the window")
-        beta = betas(window, window[benchmark])
+        beta = betas_array(values, values[:, names.index(benchmark)])
+    if constraints.max_correlation is None:
+        return allocate_array(method, values, names, constraints, shrinkage=shrinkage, beta=beta)
+    window = pd.DataFrame(values, columns=pd.Index(names, dtype=object))
     allowed, excluded = correlation_filter(window, held, constraints.max_correlation)
-    result = allocate(method, window[allowed], constraints, shrinkage=shrinkage, beta=beta)
-    weights = result.weights.reindex(window.columns, fill_value=0.0)
-    return Allocation(weights, [*excluded, *result.cuts], result.notes)
+    keep = [names.index(s) for s in allowed]
+    result = allocate_array(
+        method,
+        values[:, keep],
+        tuple(allowed),
+        constraints,
+        shrinkage=shrinkage,
+        beta=beta[keep] if beta is not None else None,
+    )
+    weights = np.zeros(len(names))
+    weights[keep] = result.values
+    return Allocation(names, weights, [*excluded, *result.cuts], result.notes)
 
 
 def rolling_allocations(
@@ -119,19 +132,21 @@ def rolling_allocations(
     held: tuple[str, ...] = ()
     rows = rebalance_rows(close.index, every, lookback)
     settings = (method, lookback, repr(constraints), shrinkage, benchmark)
+    trivial = method == "equal_weight" and not constraints.binds() and constraints.max_correlation is None
     for k, t in enumerate(rows):
         window = returns[t - lookback + 1 : t + 1]
         complete = ~np.isnan(window).any(axis=0)
         window, names = np.ascontiguousarray(window[:, complete]), tuple(symbols[complete])
         job = partial(_allocate_window, window, names, held, method, constraints, shrinkage, benchmark)
-        try:
-            allocation = _memo(_key(window, names, *settings, held), job)
+        try:  # 1/n costs less than the memo's digest of the window: computed, not memoized
+            allocation = job() if trivial else _memo(_key(window, names, *settings, held), job)
         except ConfigError as e:
             raise ConfigError(f"rebalance at {close.index[t]}: {e}") from None
         end = rows[k + 1] if k + 1 < len(rows) else len(close)
-        weights = allocation.weights.to_numpy()
+        weights = allocation.values
         values[t:end, np.flatnonzero(complete)] = weights
-        held = tuple(s for s, w in zip(names, weights, strict=True) if abs(w) > 1e-9)
+        if constraints.max_correlation is not None:  # only the correlation filter reads what is held
+            held = tuple(s for s, w in zip(names, weights, strict=True) if abs(w) > 1e-9)
         rebalances.append(Rebalance(pd.Timestamp(close.index[t]), names, allocation))
     return pd.DataFrame(values, index=close.index, columns=close.columns), rebalances
 

@@ -71,3 +71,17 @@ def test_correlation_filter_keeps_held_and_reports_the_excluded(data: MarketData
     assert qqq.constraint == f"max_correlation 0.8 (corr {corr:.2f} with SPY)" and qqq.weight == 0.0
     allowed, _ = correlation_filter(window, held=["QQQ", "SPY"], max_correlation=0.8)
     assert {"QQQ", "SPY"} <= set(allowed)  # held positions are never filtered out
+
+
+def test_windows_already_optimized_are_read_from_the_memo(data: MarketData, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.portfolio import problems, schedule
+
+    schedule._cache.clear()
+    first, _ = rolling_allocations(data.close, "min_variance", 60, 21, Constraints())
+    solved: list[object] = []
+    solve = problems.solve
+    monkeypatch.setattr(problems, "solve", lambda shape, **v: solved.append(shape) or solve(shape, **v))
+    again, _ = rolling_allocations(data.close.iloc[:300], "min_variance", 60, 21, Constraints())  # a truncated run
+    assert not solved and np.array_equal(again.to_numpy(), first.iloc[:300].to_numpy())
+    other, _ = rolling_allocations(data.close, "min_variance", 61, 21, Constraints())  # other windows: solved
+    assert len(solved) == len(rebalance_rows(data.index, 21, 61))
