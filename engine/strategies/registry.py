@@ -30,6 +30,8 @@ from engine.strategies.base import Strategy
 from engine.strategies.breakout import DonchianBreakout
 from engine.strategies.crossover import EmaCross, SmaCross
 from engine.strategies.dca import Dca
+from engine.strategies.event_systems import EVENT_SYSTEMS
+from engine.strategies.events import EventStrategy
 from engine.strategies.mean_reversion import BollingerRsi, RsiReversion
 from engine.strategies.momentum_voltarget import MomentumVolTarget
 from engine.strategies.pairs import Pairs
@@ -61,6 +63,22 @@ BUILTINS: dict[str, type[Strategy]] = {
     )
 }
 """Built-in strategies by registry name, in the order the UI lists them."""
+
+EVENT_BUILTINS: dict[str, type[EventStrategy]] = {cls.name: cls for cls in EVENT_SYSTEMS}
+"""Built-in event strategies (engine.strategies.events) by registry name; they run in event mode only."""
+
+
+def is_event_strategy(name: str) -> bool:
+    """Whether `name` is an event strategy (then a backtest of it runs in event mode)."""
+    return name in EVENT_BUILTINS
+
+
+def create_event_strategy(name: str, params: Mapping[str, Any] | None = None) -> EventStrategy:
+    """An instance of event strategy `name`; StrategyError naming the known ones otherwise (ConfigError for bad
+    parameters, naming the field)."""
+    if name not in EVENT_BUILTINS:
+        raise StrategyError(f"unknown event strategy {name!r}; known: {', '.join(EVENT_BUILTINS)}")
+    return EVENT_BUILTINS[name](dict(params or {}))
 
 
 @dataclass

@@ -89,6 +89,7 @@ class Context:
         """Strategy state the live loop persists between restarts (JSON-able values)."""
         self._sequence: dict[tuple[int, str], int] = {}
         self._position_of: Callable[[str], float] | None = getattr(broker, "position_of", None)
+        self._declared: list[tuple[Callable[[pd.DataFrame], Any], str, Line]] = []
 
     # ------------------------------------------------------------------------------------------ history
     @property
