@@ -60,6 +60,10 @@ Benchmark = Annotated[StrictStr | None, BeforeValidator(_benchmark_choice)]
 DEFAULT_START = "2010-01-01"
 """The start date the app's forms (Backtest, Optimize) propose on a first visit: one default for both, so a
 backtest and an optimization of the same settings cover the same bars unless someone changes it."""
+DAILY_PERIODS_PER_YEAR = 252.0
+"""Bars per year of daily bars (trading days), the default of `BacktestConfig.periods_per_year`. Left at this
+default, a run on intraday bars annualizes by the bars per year its data has instead (engine.request.run_request,
+engine.data.frequency.infer_periods_per_year); daily runs keep 252."""
 CONFIRM_SETS = 20_000
 """A research run of more parameter sets than this asks for confirmation first (Optimize page)."""
 CONFIRM_SECONDS = 60.0
@@ -174,7 +178,9 @@ class BacktestConfig:
         weight drifted by no more than `drift_threshold` (absolute weight).
     cash_rate: annual rate earned on cash, compounded per bar; also paid on negative cash unless
         `financing.margin_rate` is set.
-    periods_per_year: bars per year, used for annualization (252 for daily equity bars).
+    periods_per_year: bars per year, used for annualization. The default, DAILY_PERIODS_PER_YEAR (252), means
+        "inferred from the data": 252 on daily bars, and on intraday bars the bars per year the data has (BTC
+        1-minute bars around the clock: 525,600), set by `run_request`; any other value is used as given.
     benchmark: what the strategy is measured against (its buy-and-hold equity beside the strategy's, and the
         beta, alpha, tracking error, information ratio and captures): a symbol, EQUAL_WEIGHT (1/N of the run's
         symbols, bought at each one's first bar and held), or None = DEFAULT_BENCHMARK (SPY when the data has
@@ -194,7 +200,7 @@ class BacktestConfig:
     rebalance: Rebalance = "on_change"
     drift_threshold: Annotated[StrictFloat, Field(ge=0, le=10)] = 0.0
     cash_rate: AnnualRate = 0.0
-    periods_per_year: Annotated[StrictFloat, Field(gt=0, le=1e7)] = 252.0
+    periods_per_year: Annotated[StrictFloat, Field(gt=0, le=1e7)] = DAILY_PERIODS_PER_YEAR
     benchmark: Benchmark = None
     max_consecutive_losses: LosingStreak | None = None
     sizing: Annotated[Sizing, NONE_IS_DEFAULT] = Sizing()

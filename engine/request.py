@@ -17,8 +17,11 @@ from pydantic.dataclasses import dataclass
 
 from engine.config import DEFAULT_BENCHMARK, EQUAL_WEIGHT, NONE_IS_DEFAULT, BacktestConfig
 from engine.data import get_source, load_market_data
+from engine.data.frequency import annualized_config, is_intraday
 from engine.data.gaps import gap_warnings
+from engine.data.market import MarketData
 from engine.data.sources import DataSource
+from engine.data.timeframes import parse_timeframe
 from engine.errors import ConfigError, DataError
 from engine.sim.result import BacktestResult
 from engine.sim.simulate import run_backtest
@@ -43,10 +46,19 @@ def _date_text(value: Any) -> Any:
     return str(value) if isinstance(value, date) else value
 
 
+def _timeframe_text(value: Any) -> Any:
+    """A timeframe as its canonical text ("60min" -> "1h"); None, "" or "native" = the data's own bars."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "native")):
+        return None
+    return parse_timeframe(value).text if isinstance(value, str) else value
+
+
 Symbols = Annotated[tuple[str, ...], BeforeValidator(_symbol_list)]
 """Ticker symbols: a list, or comma-separated text; normalized to stripped upper case."""
 DateText = Annotated[StrictStr | None, BeforeValidator(_date_text)]
 """An ISO date (inclusive) or None for the start / end of the history."""
+TimeframeText = Annotated[StrictStr | None, BeforeValidator(_timeframe_text)]
+"""A bar timeframe ("5min", "1h", "1d"; engine.data.timeframes) or None for the data's own bars."""
 
 
 @validated("request")
@@ -56,6 +68,8 @@ class BacktestRequest:
 
     start/end: ISO dates (inclusive) or None for the whole history. data_source: None for the default source
     (workspace imports, then the bundled sample), or a folder path of `<SYMBOL>.csv|.parquet` files.
+    timeframe: None = each symbol's own bars; "5min", "1h", "1d", ... = resampled to it before the run
+    (engine.data.timeframes); left out of `to_dict` when None, so a daily request's mapping and hash are as before.
     """
 
     strategy: Annotated[StrictStr, Field(min_length=1)]
@@ -65,6 +79,7 @@ class BacktestRequest:
     end: DateText = None
     config: Annotated[BacktestConfig, NONE_IS_DEFAULT] = BacktestConfig()
     data_source: StrictStr | None = None
+    timeframe: TimeframeText = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", dict(self.params))
@@ -78,6 +93,8 @@ class BacktestRequest:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["symbols"] = list(self.symbols)
+        if d["timeframe"] is None:
+            del d["timeframe"]
         return d
 
     @classmethod
@@ -89,10 +106,15 @@ class BacktestRequest:
         return replace(self, **changes)
 
 
-def untraded_benchmark(choice: str | None, symbols: Sequence[str], source: DataSource) -> pd.Series | None:
+def untraded_benchmark(
+    choice: str | None, symbols: Sequence[str], source: DataSource, intraday: bool = False
+) -> pd.Series | None:
     """The closes of a benchmark symbol the run does not trade (loaded whole, never traded), or None when the
     benchmark is among `symbols` or an equal weight. No benchmark named (None) means DEFAULT_BENCHMARK when
-    `source` has it; without it the run falls back to an equal weight of its symbols."""
+    `source` has it and the run is on daily bars; without it, or on `intraday` bars (SPY's daily closes say
+    nothing about a minute), the run falls back to an equal weight of its symbols."""
+    if choice is None and intraday:
+        return None
     wanted = DEFAULT_BENCHMARK if choice is None else choice
     if wanted == EQUAL_WEIGHT or wanted in symbols:
         return None
@@ -104,12 +126,19 @@ def untraded_benchmark(choice: str | None, symbols: Sequence[str], source: DataS
         raise
 
 
+def request_data(request: BacktestRequest, source: DataSource | None = None) -> MarketData:
+    """The bars a request runs on: its symbols and dates from its source, at its timeframe."""
+    src = get_source(request.data_source) if source is None else source
+    return load_market_data(list(request.symbols), request.start, request.end, src, timeframe=request.timeframe)
+
+
 def run_request(request: BacktestRequest) -> BacktestResult:
     """Load the data, build the strategy, run the backtest. Raises EngineError subclasses on bad input."""
     strategy = create_strategy(request.strategy, request.params)
     source = get_source(request.data_source)
-    data = load_market_data(list(request.symbols), request.start, request.end, source)
-    bench_close = untraded_benchmark(request.config.benchmark, data.symbols, source)
-    result = run_backtest(data, strategy, request.config, benchmark_close=bench_close)
+    data = request_data(request, source)
+    config = annualized_config(request.config, data.index)  # intraday: the data's bars per year; daily: as is
+    bench_close = untraded_benchmark(config.benchmark, data.symbols, source, intraday=is_intraday(data.index))
+    result = run_backtest(data, strategy, config, benchmark_close=bench_close)
     result.warnings.extend(gap_warnings(data))  # a hole in a symbol's data: said in the result, CLI and page
     return result

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run one backtest (flags, --preset or --config YAML)",
         description="Run one backtest. Flags given explicitly override a preset's or config's values.",
     )
-    add_request_options(p)
+    add_request_options(p, timeframe=True)
     out = p.add_argument_group("output")
     add_output_options(out, "save the run in the run store")
     out.add_argument("--save-preset", metavar="NAME", help="also save this setup as a preset")
@@ -60,8 +60,8 @@ def build_request(args: argparse.Namespace) -> BacktestRequest:
         d["symbols"] = split_symbols(args.symbols)
     elif isinstance(d.get("symbols"), str):
         d["symbols"] = split_symbols([d["symbols"]])
-    for key in ("start", "end"):
-        if getattr(args, key):
+    for key in ("start", "end", "timeframe"):
+        if getattr(args, key, None):
             d[key] = getattr(args, key)
     if args.data_dir:
         folder = Path(args.data_dir).expanduser()
@@ -133,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     first, last = result.equity.index[0], result.equity.index[-1]
     print(
-        f"{request.strategy} {request.params} on {', '.join(request.symbols)}: {len(result.equity)} bars, "
+        f"{request.strategy} {request.params} on {', '.join(request.symbols)}"
+        f"{f' ({request.timeframe} bars)' if request.timeframe else ''}: {len(result.equity)} bars, "
         f"{_date(first)} .. {_date(last)}"
     )
     columns = {"strategy": result.metrics}
@@ -154,4 +155,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _date(ts: Any) -> str:
-    return ts.strftime("%Y-%m-%d") if hasattr(ts, "strftime") else str(ts)
+    """A bar's date, with its time of day when it is not midnight (intraday bars)."""
+    if not hasattr(ts, "strftime"):
+        return str(ts)
+    return ts.strftime("%Y-%m-%d %H:%M" if (ts.hour, ts.minute) != (0, 0) else "%Y-%m-%d")

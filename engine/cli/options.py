@@ -83,21 +83,30 @@ def add_dates(where: Container) -> None:
     where.add_argument("--end", help="last date (inclusive, YYYY-MM-DD)")
 
 
-def add_request_options(parser: argparse.ArgumentParser) -> None:
+def add_request_options(parser: argparse.ArgumentParser, timeframe: bool = False) -> None:
     """The flags that describe one backtest (`ivybt backtest` minus its output): groups "what to run",
-    "costs and fills" and "sizing and risk". Read by engine.cli.backtest.build_request."""
-    add_source_options(parser)
+    "costs and fills" and "sizing and risk". Read by engine.cli.backtest.build_request. `timeframe`: also
+    `--timeframe` (only commands whose run goes through engine.request.request_data)."""
+    add_source_options(parser, timeframe=timeframe)
     add_cost_options(parser)
     add_sizing_options(parser)
 
 
-def add_source_options(parser: argparse.ArgumentParser, param_help: str = "strategy parameter (repeatable)") -> None:
-    """Group "what to run": strategy, symbols, params, dates, data folder, preset or YAML config."""
+def add_source_options(
+    parser: argparse.ArgumentParser, param_help: str = "strategy parameter (repeatable)", timeframe: bool = False
+) -> None:
+    """Group "what to run": strategy, symbols, params, dates, (timeframe,) data folder, preset or YAML config."""
     src = parser.add_argument_group("what to run")
     src.add_argument("--strategy", help="strategy name (see `ivybt strategies`)")
     add_symbols(src)
     add_param(src, param_help)
     add_dates(src)
+    if timeframe:
+        src.add_argument(
+            "--timeframe",
+            metavar="TF",
+            help="resample the bars first: 5min, 15min, 1h, 4h, 1d ... (default: the data's own bars)",
+        )
     add_data_dir(src)
     src.add_argument("--preset", metavar="NAME", help="start from a preset (name or path to .json)")
     src.add_argument("--config", metavar="FILE.yaml", help="start from a YAML BacktestRequest mapping")
@@ -202,7 +211,11 @@ def add_sizing_options(parser: argparse.ArgumentParser) -> None:
         metavar="SYM",
         help="benchmark: a symbol or equal_weight (default: SPY, else an equal weight of the symbols)",
     )
-    sizing.add_argument("--periods-per-year", type=float, help="bars per year for annualization (default 252)")
+    sizing.add_argument(
+        "--periods-per-year",
+        type=float,
+        help="bars per year for annualization (default: 252 on daily bars, the data's own on intraday bars)",
+    )
     parser.set_defaults(fractional=None)
 
 

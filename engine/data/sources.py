@@ -7,7 +7,8 @@ the same protocol; they should build their frames with `engine.data.validate.nor
 
 Sources here:
     * `FolderSource(path)`: a folder of ``<SYMBOL>.csv`` / ``<SYMBOL>.parquet`` files (symbol = upper-cased stem).
-    * `BundledSource()`: the real daily sample shipped in ``engine/data/sample`` (the offline default).
+    * `BundledSource()`: the real sample shipped in ``engine/data/sample`` (the offline default): daily bars, and
+      the intraday series of ``sample/intraday`` (BTC-PERP 1 min, EURUSD 1 h) by symbol like any other.
     * `WorkspaceSource()`: symbols imported with `engine.data.imports.import_files` (Parquet in the workspace).
     * `CombinedSource(sources)`: the first source that has a symbol wins. `get_source(None)` returns
       workspace imports first, then the bundled sample, so imported symbols are usable everywhere.
@@ -27,6 +28,8 @@ from engine.errors import DataError
 from engine.store.workspace import data_dir
 
 SAMPLE_DIR: Path = Path(__file__).resolve().parent / "sample"
+INTRADAY_DIR: Path = SAMPLE_DIR / "intraday"
+"""The bundled intraday series (open-time labels, naive UTC), served by `BundledSource` beside the daily ones."""
 
 
 @runtime_checkable
@@ -149,10 +152,17 @@ class FolderSource:
 
 
 class BundledSource(FolderSource):
-    """The real daily sample shipped with the package (36 symbols to 2026-06-09; see sample/README.md)."""
+    """The real sample shipped with the package: 36 daily symbols to 2026-06-09 (sample/README.md) and, in
+    sample/intraday/, BTC-PERP (1-minute bars, 24/7) and EURUSD (hourly, FX week) (sample/intraday/README.md)."""
 
     def __init__(self) -> None:
         super().__init__(SAMPLE_DIR, name="bundled", suffixes=(".csv",))
+
+    def _files(self) -> dict[str, list[Path]]:
+        found = {sym: list(paths) for sym, paths in super()._files().items()}
+        for p in sorted(INTRADAY_DIR.glob("*.csv")):
+            found.setdefault(p.stem.upper(), []).append(p)
+        return found
 
 
 class WorkspaceSource(FolderSource):

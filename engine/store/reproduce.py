@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine import __version__
-from engine.data import data_fingerprint, get_source, load_market_data
+from engine.data import data_fingerprint
 from engine.errors import EngineError
-from engine.request import BacktestRequest
+from engine.request import BacktestRequest, request_data
 from engine.strategies.base import make_params
 from engine.strategies.registry import get_strategy
 
@@ -60,9 +60,9 @@ def make_key(request: BacktestRequest, data_hash: str, version: str | None = Non
 
 
 def reproducibility_key(request: BacktestRequest) -> ReproKey:
-    """Load the request's bars (as `run_request` does), fingerprint them and build the key."""
-    data = load_market_data(list(request.symbols), request.start, request.end, get_source(request.data_source))
-    return make_key(request, data_fingerprint(data))
+    """Load the request's bars (as `run_request` does: `request_data`, at its timeframe), fingerprint them and build
+    the key."""
+    return make_key(request, data_fingerprint(request_data(request)))
 
 
 def _full_params(strategy: str, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -290,7 +290,7 @@ def test_strategies_json(home):
 
 def test_data_list_and_show_match_the_csvs(home):
     listed = {r["symbol"]: r for r in cli_json("data", "list", home=home)["symbols"]}
-    assert set(listed) == {p.stem for p in DAILY.glob("*.csv")}
+    assert set(listed) == {p.stem for p in DAILY.glob("*.csv")} | {p.stem for p in (DAILY / "intraday").glob("*.csv")}
     spy = pd.read_csv(DAILY / "SPY.csv", parse_dates=["date"])
     assert listed["SPY"]["bars"] == len(spy) and listed["SPY"]["source"] == "bundled"
     assert pd.Timestamp(listed["SPY"]["first"]) == spy["date"].iloc[0]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.data import SAMPLE_DIR, BundledSource, load_market_data
+from engine.data.sources import INTRADAY_DIR
 from tests.engine.conftest_data import sample_rows
 
 MANIFEST = json.loads((SAMPLE_DIR / "manifest.json").read_text())
@@ -17,7 +18,8 @@ MANIFEST = json.loads((SAMPLE_DIR / "manifest.json").read_text())
 def test_manifest_lists_exactly_the_bundled_files() -> None:
     assert len(MANIFEST) == 36
     assert sorted(e["file"] for e in MANIFEST) == sorted(p.name for p in SAMPLE_DIR.glob("*.csv"))
-    assert sorted(e["symbol"] for e in MANIFEST) == BundledSource().symbols()
+    intraday = json.loads((INTRADAY_DIR / "manifest.json").read_text())  # checked in test_timeframes_runs.py
+    assert sorted(e["symbol"] for e in MANIFEST + intraday) == BundledSource().symbols()
 
 
 @pytest.mark.parametrize("entry", MANIFEST, ids=[e["symbol"] for e in MANIFEST])

@@ -97,14 +97,14 @@ def test_errors(home: Path) -> None:
         load_market_data(["SPY", "META"], start="1990-01-01", end="2000-01-01")
     with pytest.raises(DataError, match=r"SPY: no bars in 2030-01-01 \.\. the end; its data covers 1993-01-29"):
         load_market_data(["SPY"], start="2030-01-01")
-    with pytest.raises(DataError, match=r"unknown symbol 'SPYY' .*\(36 symbols available\); did you mean SPY"):
+    with pytest.raises(DataError, match=r"unknown symbol 'SPYY' .*\(38 symbols available\); did you mean SPY"):
         load_market_data(["SPYY"])
 
 
 def test_symbol_info_matches_an_independent_count(home: Path) -> None:
     info = symbol_info("bundled").set_index("symbol")
     assert list(info.columns) == ["source", "first", "last", "bars", "largest_gap_days", "gaps", "error"]
-    assert len(info) == 36 and (info["error"] == "").all()
+    assert len(info) == 38 and (info["error"] == "").all()
     for sym in ("SPY", "BTC-USD", "UUP", "META"):
         days = [dt.date.fromisoformat(r["date"]) for r in sample_rows(sym)]
         steps = [(b - a).days for a, b in zip(days, days[1:])]

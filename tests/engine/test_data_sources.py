@@ -90,7 +90,7 @@ def test_get_source_specs(tmp_path: Path, home: Path) -> None:
 
 def test_bundled_is_the_default(home: Path) -> None:
     syms = available_symbols()
-    assert "SPY" in syms and "BTC-USD" in syms and len(syms) == 36
+    assert "SPY" in syms and "BTC-USD" in syms and len(syms) == 38  # 36 daily + 2 intraday (sample/intraday)
 
 
 def test_import_folder_with_one_bad_file_keeps_the_good_ones(tmp_path: Path, home: Path) -> None:
@@ -117,7 +117,7 @@ def test_imported_symbol_is_usable_by_default_and_shadows_bundled(tmp_path: Path
     assert import_files([tmp_path / "SPY.csv"]).ok
     data = load_market_data(["SPY"])
     assert data.close["SPY"].tolist() == [50.0, 51.0]
-    assert "SPY" in available_symbols() and len(available_symbols()) == 36
+    assert "SPY" in available_symbols() and len(available_symbols()) == 38
     delete_imported("spy")
     assert len(load_market_data(["SPY"])) > 8000  # the bundled SPY again
 

@@ -36,7 +36,7 @@ def test_backtest_unknown_ticker_names_symbol_and_every_source(home) -> None:
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("ivybt: error: unknown symbol 'NOPE'"), proc.stderr
     assert f"workspace imports {home / 'data'} (0 symbols)" in lines[0]
-    assert f"bundled sample {SAMPLE_DIR} (36 symbols)" in lines[0]
+    assert f"bundled sample {SAMPLE_DIR} (38 symbols)" in lines[0]
     assert "`ivybt data update NOPE`" in lines[0]
 
 
@@ -89,7 +89,7 @@ def test_freshness_lists_last_bar_and_age(home, stooq) -> None:
     proc = run("data", "freshness", "--json", home=home)
     assert proc.returncode == 0, proc.stderr
     rows = {r["symbol"]: r for r in json.loads(proc.stdout)["symbols"]}
-    assert len(rows) == 36
+    assert len(rows) == 38  # 36 daily + BTC-PERP, EURUSD
     assert (rows["SPY"]["source"], rows["SPY"]["last"]) == ("workspace", "2026-06-12")
     assert (rows["QQQ"]["source"], rows["QQQ"]["last"]) == ("bundled", "2026-06-09")
     # QQQ also misses 2026-06-10, 11 and 12 (Wednesday to Friday): three trading days more than SPY
