@@ -13,7 +13,7 @@ from engine.request import run_request
 from engine.store.presets import Preset, list_presets, load_preset, save_preset
 from engine.strategies.registry import create_strategy, list_strategies, load_errors
 from ui import data_cache
-from ui.backtest_form import P, build_request, config_inputs, data_inputs, fill_state, seed_defaults
+from ui.backtest_form import P, build_request, config_inputs, data_inputs, fill_state, seed_defaults, symbol_input
 from ui.result_view import show_run
 from ui.run_warnings import show_warnings
 from ui.shell import ensure_navigation
@@ -81,8 +81,10 @@ with st.expander("Backtest settings", expanded=not current_run_id(), icon=":mate
         (st.error if flash[0] == "error" else st.success)(flash[1])
 
     strategy = st.session_state[f"{P}_strategy"]
+    symbol_input(available)
+    timeframes = data_cache.timeframes(tuple(st.session_state.get(f"{P}_symbols") or ()))
     with st.form(f"{P}_form"):
-        data_inputs(available)
+        data_inputs(timeframes)
         st.markdown(f"**Parameters of {strategy}**")
         params = param_inputs(strategy, strategies[strategy].Params, P)
         config_inputs(available)
@@ -90,7 +92,7 @@ with st.expander("Backtest settings", expanded=not current_run_id(), icon=":mate
 
 if submitted:
     try:
-        request = build_request(st.session_state, params)
+        request = build_request(st.session_state, params, timeframes)
         create_strategy(request.strategy, request.params)  # bad parameters fail here, before any status box
         with st.status("Running backtest ...", expanded=False) as status:
             try:

@@ -67,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
     f"{P}_borrow": 0.0,
     f"{P}_margin": None,
     f"{P}_borrow_by_symbol": {},
+    f"{P}_timeframe": "",
 }
 """Widget keys and their first values; `{P}_borrow_by_symbol` has no widget: a preset's per-symbol borrow fees
 are kept as they came (engine.config.Financing)."""
@@ -120,14 +121,15 @@ def fill_state(state: MutableMapping[str, Any], request: BacktestRequest, availa
         f"{P}_borrow": float(cfg.financing.borrow_bps),
         f"{P}_margin": None if cfg.financing.margin_rate is None else cfg.financing.margin_rate * 100.0,
         f"{P}_borrow_by_symbol": dict(cfg.financing.borrow_bps_by_symbol),
+        f"{P}_timeframe": request.timeframe or "",
     }
     state.update(values)
     for name, value in request.params.items():
         state[param_key(P, request.strategy, name)] = value
 
 
-def data_inputs(available: Sequence[str]) -> None:
-    """Symbols and date range (inside the form)."""
+def symbol_input(available: Sequence[str]) -> None:
+    """The symbols (outside the form: the timeframe select below depends on them)."""
     st.multiselect(
         "Symbols",
         list(available),
@@ -135,6 +137,21 @@ def data_inputs(available: Sequence[str]) -> None:
         accept_new_options=True,  # a ticker we do not have is typed, and the run names where it was looked for
         help="Bundled sample plus anything imported into the workspace (Data page: Update data fetches new tickers).",
     )
+
+
+def data_inputs(timeframes: Sequence[str]) -> None:
+    """Date range, and the bar timeframe when the chosen symbols are intraday (`timeframes`: what they can be
+    resampled to; engine.data.loader.timeframe_choices) (inside the form)."""
+    if timeframes:
+        st.selectbox(
+            "Timeframe",
+            ["", *timeframes],
+            key=f"{P}_timeframe",
+            format_func=lambda v: v or "native (each symbol's own bars)",
+            help="Intraday bars are resampled before the run: open = first, high = max, low = min, close = last, "
+            "volume = sum; bins anchored at 00:00 UTC (FX: days from 17:00 New York); a bar still forming is "
+            "dropped.",
+        )
     c1, c2 = st.columns(2)
     c1.date_input(
         "Start (empty = first bar)", key=f"{P}_start", min_value=dt.date(1970, 1, 1), max_value=dt.date(2100, 1, 1)
@@ -235,8 +252,11 @@ def _off(pct: float) -> float | None:
     return float(pct) / 100.0 if pct and pct > 0 else None
 
 
-def build_request(state: Mapping[str, Any], params: Mapping[str, Any]) -> BacktestRequest:
-    """The frozen request for what the form holds. Raises ConfigError / DataError naming what to fix."""
+def build_request(
+    state: Mapping[str, Any], params: Mapping[str, Any], timeframes: Sequence[str] = ()
+) -> BacktestRequest:
+    """The frozen request for what the form holds (its timeframe only when it is one of `timeframes`, the
+    choices the form offered). Raises ConfigError / DataError naming what to fix."""
     g = state.get
     start, end = g(f"{P}_start"), g(f"{P}_end")
     bench = g(f"{P}_benchmark")
@@ -280,4 +300,5 @@ def build_request(state: Mapping[str, Any], params: Mapping[str, Any]) -> Backte
         start=start.isoformat() if start else None,
         end=end.isoformat() if end else None,
         config=config,
+        timeframe=g(f"{P}_timeframe") if g(f"{P}_timeframe") in timeframes else None,
     )

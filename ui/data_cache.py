@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.data import available_symbols, get_source, load_market_data, symbol_info
+from engine.data.loader import timeframe_choices
 from engine.data.market import MarketData
 from engine.store.workspace import workspace_dir
 
@@ -39,15 +40,32 @@ def symbol_table(source: str | None = None) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner="Loading bars ...", max_entries=32, ttl=3600)
-def _bars(symbols: tuple[str, ...], start: str | None, end: str | None, source: str | None, home: str) -> MarketData:
-    return load_market_data(list(symbols), start, end, get_source(source))
+def _bars(
+    symbols: tuple[str, ...], start: str | None, end: str | None, source: str | None, home: str, timeframe: str | None
+) -> MarketData:
+    return load_market_data(list(symbols), start, end, get_source(source), timeframe=timeframe)
 
 
 def market_data(
-    symbols: tuple[str, ...], start: str | None = None, end: str | None = None, source: str | None = None
+    symbols: tuple[str, ...],
+    start: str | None = None,
+    end: str | None = None,
+    source: str | None = None,
+    timeframe: str | None = None,
 ) -> MarketData:
-    """Aligned bars of `symbols` between start and end (inclusive ISO dates); raises DataError."""
-    return _bars(tuple(symbols), start, end, source, _home())
+    """Aligned bars of `symbols` between start and end (inclusive ISO dates), resampled to `timeframe` when given;
+    raises DataError."""
+    return _bars(tuple(symbols), start, end, source, _home(), timeframe)
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def _timeframes(symbols: tuple[str, ...], source: str | None, home: str) -> list[str]:
+    return timeframe_choices(list(symbols), get_source(source))
+
+
+def timeframes(symbols: tuple[str, ...], source: str | None = None) -> list[str]:
+    """The timeframes intraday `symbols` can be resampled to ([] when none is intraday)."""
+    return _timeframes(tuple(symbols), source, _home())
 
 
 def clear() -> None:
@@ -55,3 +73,4 @@ def clear() -> None:
     _symbols.clear()
     _symbol_table.clear()
     _bars.clear()
+    _timeframes.clear()

@@ -148,7 +148,7 @@ def _chart(fig: Any, key: str) -> None:
 def _bars(run: StoredRun):
     r = run.request
     try:
-        return data_cache.market_data(tuple(r.symbols), r.start, r.end, r.data_source)
+        return data_cache.market_data(tuple(r.symbols), r.start, r.end, r.data_source, r.timeframe)
     except EngineError as e:
         st.warning(f"Price data for this run is not available any more: {e}")
         return None
