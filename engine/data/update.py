@@ -18,7 +18,7 @@ import pandas as pd
 from engine.data.cache import load_cached
 from engine.data.imports import check_symbol, write_bars
 from engine.data.merge import adjust_tolerance, merge_bars
-from engine.data.sources import DataSource, default_source
+from engine.data.sources import INTRADAY_DIR, DataSource, default_source
 from engine.data.stooq import RateLimitError
 from engine.data.update_sources import update_source
 from engine.data.validate import normalize_bars
@@ -92,10 +92,14 @@ def drop_unfinished(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tup
 
 
 def symbols_to_update(symbols: Sequence[str] | None) -> list[str]:
-    """The given symbols (upper case, unique, file-name safe) or, when none, every symbol of the default data."""
+    """The given symbols (upper case, unique, file-name safe) or, when none, every symbol of the default data but
+    the bundled intraday fixtures (sample/intraday: no daily source updates them, and a daily series would shadow
+    them)."""
     chosen = [s.strip().upper() for s in (symbols or ()) if s.strip()]
     if not chosen:
-        chosen = default_source().symbols()
+        source = default_source()
+        fixtures = {p.stem.upper() for p in INTRADAY_DIR.glob("*.csv")}
+        chosen = [s for s in source.symbols() if s not in fixtures or source.source_of(s).name != "bundled"]
     for sym in chosen:
         check_symbol(sym, "data update")
     return list(dict.fromkeys(chosen))

@@ -19,6 +19,7 @@ from engine.data.frequency import infer_periods_per_year
 from engine.data.loader import symbol_timeframe, timeframe_choices
 from engine.data.sources import INTRADAY_DIR
 from engine.data.timeframes import session_for
+from engine.data.update import symbols_to_update
 from engine.errors import ConfigError
 from engine.request import BacktestRequest, run_request
 
@@ -178,3 +179,11 @@ def test_cli_backtest_timeframe(home: Path, capsys: pytest.CaptureFixture[str]) 
     assert out["metrics"]["n_trades"] == direct.metrics["n_trades"]
     assert main(["backtest", "--strategy", "sma_cross", "--symbols", "BTC-PERP", "--timeframe", "7min"]) != 0
     assert "timeframe '7min'" in capsys.readouterr().err
+
+
+def test_data_update_without_symbols_leaves_the_intraday_fixtures_alone(home: Path) -> None:
+    """`ivybt data update` (no symbols) fetches daily bars: a daily EURUSD must not shadow the bundled hourly one."""
+    chosen = symbols_to_update(None)
+    assert "SPY" in chosen and "BTC-PERP" not in chosen and "EURUSD" not in chosen
+    assert len(chosen) == 36
+    assert symbols_to_update(["eurusd"]) == ["EURUSD"]  # asked for by name: as asked
