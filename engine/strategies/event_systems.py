@@ -32,28 +32,25 @@ class SmaCrossEvent(EventStrategy):
     def on_start(self, ctx: Any) -> None:
         p = self.params
         self.size = p.weight / len(ctx.symbols)
-        self.fast, self.slow, self.last, self.pos = {}, {}, {}, {}
+        self.symbols: dict[str, list[Any]] = {}  # symbol -> [fast line, slow line, last non-zero state, position]
         for sym in ctx.symbols:
-            self.fast[sym] = ctx.indicator(lambda b: SmaCross.average(b["close"].to_numpy(), p.fast), sym, "fast")
-            self.slow[sym] = ctx.indicator(lambda b: SmaCross.average(b["close"].to_numpy(), p.slow), sym, "slow")
-            self.last[sym], self.pos[sym] = 0.0, 0.0
+            fast = ctx.indicator(lambda b: SmaCross.average(b["close"].to_numpy(), p.fast), sym, "fast")
+            slow = ctx.indicator(lambda b: SmaCross.average(b["close"].to_numpy(), p.slow), sym, "slow")
+            self.symbols[sym] = [fast, slow, 0.0, 0.0]
 
     def on_bar(self, bar: Any, ctx: Any) -> None:
-        sym = bar.symbol
-        f, s = self.fast[sym][0], self.slow[sym][0]
-        state = 0.0
-        if not (math.isnan(f) or math.isnan(s)) and abs(f - s) > TIE_REL * abs(s):
-            state = 1.0 if f > s else -1.0
-        last, pos = self.last[sym], self.pos[sym]
-        if state == 1.0 and last == -1.0:
-            pos = 1.0
-        elif state == -1.0 and last == 1.0:
-            pos = -1.0 if self.params.allow_short else 0.0
-        if state != 0.0:
-            self.last[sym] = state
-        if pos != self.pos[sym]:
-            self.pos[sym] = pos
-            ctx.order_target_percent(pos * self.size, sym)
+        mine = self.symbols[bar.symbol]
+        f, s = mine[0][0], mine[1][0]
+        if not (f == f and s == s and abs(f - s) > TIE_REL * abs(s)):  # undefined (NaN) or tied: no state
+            return
+        state, last = (1.0 if f > s else -1.0), mine[2]
+        mine[2] = state
+        if state == last or last == 0.0:
+            return  # no cross (the first state after warm-up is not one)
+        pos = 1.0 if state == 1.0 else (-1.0 if self.params.allow_short else 0.0)
+        if pos != mine[3]:
+            mine[3] = pos
+            ctx.order_target_percent(pos * self.size, bar.symbol)
 
 
 class EmaTrendEvent(EventStrategy):

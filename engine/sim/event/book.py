@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
 
 NAN = math.nan
 STOP_TYPES = frozenset({"stop", "stop_limit", "trailing_stop"})
 
 
-@dataclass
+@dataclass(slots=True)
 class SimOrder:
     """What the simulator keeps about one order (`side` +1 buy / -1 sell; quantity > 0 units)."""
 
@@ -43,7 +42,6 @@ class SimOrder:
     time_in_force: str
     active_from: int
     placed_bar: int
-    submitted_at: datetime | None
     limit: float = NAN
     stop: float = NAN
     trail_percent: float = NAN
@@ -62,7 +60,7 @@ class SimOrder:
     avg_price: float = NAN
     status: str = "new"
     status_reason: str = ""
-    filled_at: datetime | None = None
+    filled_bar: int = -1  # the bar of the last fill (-1: none)
     session: object = None  # the trading day a "day" order lives in (set at its first active bar)
     take_profit: float = NAN  # a bracket entry's exits, placed when it fills
     stop_loss: float = NAN

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,7 +56,7 @@ class SimulatedBroker:
         self,
         arrays: dict[str, np.ndarray],
         symbols: Sequence[str],
-        times: Sequence[datetime],
+        times: Any,
         sessions: np.ndarray,
         config: BacktestConfig,
         latency: int = 0,
@@ -78,10 +78,10 @@ class SimulatedBroker:
         self.max_lev = float(config.risk.max_leverage)
         n = len(self.symbols)
         self.cash = float(config.initial_cash)
-        self.q = np.zeros(n)
-        self.avg = np.zeros(n)
+        self.q = [0.0] * n  # units held per column (Python floats: the hot path reads them one at a time)
+        self.avg = [0.0] * n
         self.marked = _forward_filled(self.closes)  # the last known close of each symbol at each bar
-        self.now = np.full(n, np.nan)  # the latest price within the bar being processed (NaN outside)
+        self.now: dict[int, float] = {}  # column -> the latest trade within the bar being processed
         self.t = -1
         self.in_bar = False  # True while bar t's open and range are processed (callbacks place intrabar orders)
         self.orders_by_id: dict[str, SimOrder] = {}
@@ -99,7 +99,7 @@ class SimulatedBroker:
         return False
 
     def account(self) -> Account:
-        equity = self.cash + float(np.nansum(self.q * self._marks()))
+        equity = self._equity_now()
         return Account(equity=equity, cash=self.cash, buying_power=self._power(equity), account_id="sim")
 
     def positions(self) -> list[Position]:
@@ -212,8 +212,8 @@ class SimulatedBroker:
             reason=o.status_reason,
             type=o.type,
             limit_price=_opt(o.limit),
-            submitted_at=o.submitted_at,
-            filled_at=o.filled_at,
+            submitted_at=self._time(o.placed_bar),
+            filled_at=self._time(o.filled_bar),
             stop_price=_opt(o.stop),
             trail_percent=_opt(o.trail_percent),
             trail_price=_opt(o.trail_price),
@@ -230,14 +230,17 @@ class SimulatedBroker:
         if not self.working:
             return
         self.in_bar = True
-        self._used_volume[:] = 0.0
-        self.now[:] = self.opens[t]
+        if self.participation is not None:
+            self._used_volume[:] = 0.0
+        self.now = {}
         self._expire_sessions(t)
         self._fill_market(t)
-        self._fill_gaps(t)
-        self._fill_range(t)
-        self._end_immediate(t)
-        self.now[:] = np.nan
+        if any(o.type != "market" for o in self.working):
+            self._fill_gaps(t)
+            self._fill_range(t)
+        if any(o.time_in_force in ("ioc", "fok") for o in self.working):
+            self._end_immediate(t)
+        self.now = {}
         self.in_bar = False
 
     # ------------------------------------------------------------------------------------------ internals
@@ -246,8 +249,19 @@ class SimulatedBroker:
         last = self.marked[self.t] if self.t >= 0 else np.full(len(self.symbols), np.nan)
         if self.in_bar:  # bar t is not closed yet: the previous close where no trade happened within it
             last = self.marked[self.t - 1] if self.t > 0 else np.full(len(self.symbols), np.nan)
-            return np.where(np.isnan(self.now), last, self.now)
+            marks = np.where(np.isnan(self.opens[self.t]), last, self.opens[self.t])
+            for j, price in self.now.items():
+                marks[j] = price
+            return marks
         return last
+
+    def _equity_now(self) -> float:
+        """Cash plus every position at its price now (`_marks`)."""
+        marks = self._marks()
+        return self.cash + sum(held * float(marks[j]) for j, held in enumerate(self.q) if held != 0.0)
+
+    def _time(self, t: int) -> Any:
+        return self.times[t] if t >= 0 else None
 
     def _power(self, equity: float) -> float:
         return max(self.cash + (self.max_lev - 1.0) * equity, 0.0)
@@ -269,8 +283,7 @@ class SimulatedBroker:
         latency = self.latency
         intrabar = self.in_bar and latency == 0
         active = t + latency if self.in_bar else t + 1 + latency
-        when = self.times[t] if 0 <= t < len(self.times) else None
-        return SimOrder(f"sim-{self._seq}", cid, symbol, j, side, qty, kind, tif, active, t, when, intrabar=intrabar)
+        return SimOrder(f"sim-{self._seq}", cid, symbol, j, side, qty, kind, tif, active, t, intrabar=intrabar)
 
     def _place(self, r: OrderRequest) -> SimOrder:
         j = self._column(r.symbol)
@@ -324,10 +337,11 @@ class SimulatedBroker:
         return not math.isnan(self.opens[t, j])
 
     def _expire_sessions(self, t: int) -> None:
-        day = self.sessions[t]
+        day = None
         for o in list(self.working):
             if o.active_from > t or o.time_in_force != "day" or not self._has_bar(t, o.column):
                 continue  # a day order's session is the first one its symbol trades in
+            day = self.sessions[t] if day is None else day
             if o.session is None:
                 o.session = day
             elif o.session != day:
@@ -346,9 +360,10 @@ class SimulatedBroker:
             return
         last = self.marked[t - 1] if t > 0 else np.full(len(self.symbols), np.nan)
         value = self.cash
-        for j in np.flatnonzero(self.q):  # the kernel's order of additions: equal to the last bit
-            p = self.opens[t, j]
-            value += self.q[j] * (p if not math.isnan(p) else last[j])
+        for j, held in enumerate(self.q):  # the kernel's order of additions: equal to the last bit
+            if held != 0.0:
+                p = self.opens[t, j]
+                value += held * (p if not math.isnan(p) else last[j])
         sized: list[tuple[SimOrder, float]] = []
         for o in due:
             if math.isnan(o.target_weight):
@@ -442,7 +457,7 @@ class SimulatedBroker:
                 return
             delta = math.copysign(cap, delta)
         pf = price * (1.0 + self.slip) if (market and delta > 0) else (price * (1.0 - self.slip) if market else price)
-        equity = value if value is not None else self.cash + float(np.nansum(self.q * self._marks()))
+        equity = value if value is not None else self._equity_now()
         if delta > 0 and self.q[j] >= 0.0:
             delta = self._affordable(o, delta, pf, equity)
             if delta <= 0.0:
@@ -502,7 +517,7 @@ class SimulatedBroker:
             pf if math.isnan(o.avg_price) else (o.avg_price * o.filled + pf * abs(delta)) / (o.filled + abs(delta))
         )
         o.filled += abs(delta)
-        o.filled_at = self.times[t]
+        o.filled_bar = t
         reason = o.reason
         if o.type == "limit" and q_old != 0.0 and (q_old > 0) != (delta > 0):
             reason = REASON_TAKE_PROFIT  # a limit that reduces a position is its target
@@ -567,7 +582,7 @@ def _opt(value: float) -> float | None:
 
 def _ack(o: SimOrder, duplicate: bool = False) -> OrderAck:
     side = "buy" if o.side > 0 else "sell"
-    return OrderAck(o.id, o.client_order_id, o.symbol, side, o.quantity, o.status, o.submitted_at, duplicate)
+    return OrderAck(o.id, o.client_order_id, o.symbol, side, o.quantity, o.status, None, duplicate)
 
 
 def _forward_filled(close: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ of the same bar sends nothing twice.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -30,24 +31,75 @@ class LookAheadError(StrategyError):
     """A strategy asked for a value after the current bar."""
 
 
+class Column:
+    """One symbol's prices as Python lists (made once per run): what every `Bar` of the symbol reads."""
+
+    __slots__ = ("close", "high", "low", "open", "symbol", "times", "volume")
+
+    def __init__(self, symbol: str, arrays: dict[str, np.ndarray], j: int, times: Times) -> None:
+        self.symbol, self.times = symbol, times
+        self.open, self.high = arrays["open"][:, j].tolist(), arrays["high"][:, j].tolist()
+        self.low, self.close = arrays["low"][:, j].tolist(), arrays["close"][:, j].tolist()
+        self.volume = arrays["volume"][:, j].tolist()
+
+
 class Bar:
-    """One symbol's bar: prices, volume, its position `index` in the run and its `time` (read on demand)."""
+    """One symbol's bar `index` of the run: symbol, open, high, low, close, volume, time (read on access, so a
+    bar costs two fields to make; the loop makes one per symbol and bar)."""
 
-    __slots__ = ("_times", "close", "high", "index", "low", "open", "symbol", "volume")
+    __slots__ = ("_column", "index")
 
-    def __init__(
-        self, symbol: str, index: int, o: float, h: float, lo: float, c: float, v: float, times: pd.Index
-    ) -> None:
-        self.symbol, self.index = symbol, index
-        self.open, self.high, self.low, self.close, self.volume = o, h, lo, c, v
-        self._times = times
+    def __init__(self, column: Column, index: int) -> None:
+        self._column, self.index = column, index
+
+    @property
+    def symbol(self) -> str:
+        return self._column.symbol
+
+    @property
+    def open(self) -> float:
+        return self._column.open[self.index]
+
+    @property
+    def high(self) -> float:
+        return self._column.high[self.index]
+
+    @property
+    def low(self) -> float:
+        return self._column.low[self.index]
+
+    @property
+    def close(self) -> float:
+        return self._column.close[self.index]
+
+    @property
+    def volume(self) -> float:
+        return self._column.volume[self.index]
 
     @property
     def time(self) -> pd.Timestamp:
-        return self._times[self.index]
+        return self._column.times[self.index]
 
     def __repr__(self) -> str:
         return f"Bar({self.symbol} {self.time}: O={self.open} H={self.high} L={self.low} C={self.close})"
+
+
+class Times:
+    """Bar times by position, made on demand: `index[t]` of a DatetimeIndex costs ~10 us, a Timestamp from the
+    int64 nanoseconds ~1 us, and only bars with an order event ever need one."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.index = index
+        self.ns = index.asi8 if isinstance(index, pd.DatetimeIndex) else None
+        self.tz = index.tz if isinstance(index, pd.DatetimeIndex) else None
+
+    def __getitem__(self, t: int) -> Any:
+        if self.ns is None:
+            return self.index[t]
+        return pd.Timestamp(int(self.ns[t]), tz=self.tz)
+
+    def __len__(self) -> int:
+        return len(self.index)
 
 
 class Line:
@@ -85,11 +137,13 @@ class Context:
         self.symbols: list[str] = list(data.symbols)
         self.symbol: str = self.symbols[0] if self.symbols else ""
         self.i = -1
+        self.times = Times(data.index)
         self.state: dict[str, Any] = {} if state is None else state
         """Strategy state the live loop persists between restarts (JSON-able values)."""
         self._sequence: dict[tuple[int, str], int] = {}
         self._position_of: Callable[[str], float] | None = getattr(broker, "position_of", None)
         self._declared: list[tuple[Callable[[pd.DataFrame], Any], str, Line]] = []
+        self._bars: dict[str, pd.DataFrame] = {}
 
     # ------------------------------------------------------------------------------------------ history
     @property
@@ -122,13 +176,16 @@ class Context:
 
     def bars(self, symbol: str) -> pd.DataFrame:
         """The symbol's own bars over the whole run (for `indicator` only: the guard is the Line it returns)."""
-        frame = pd.DataFrame({f: getattr(self.data, f)[symbol] for f in ("open", "high", "low", "close", "volume")})
-        return frame.dropna(subset=["close"])
+        if symbol not in self._bars:
+            fields = ("open", "high", "low", "close", "volume")
+            frame = pd.DataFrame({f: getattr(self.data, f)[symbol].to_numpy() for f in fields}, index=self.data.index)
+            has = frame["close"].notna().to_numpy()
+            self._bars[symbol] = frame if has.all() else frame[has]
+        return self._bars[symbol]
 
     def history(self, symbol: str | None = None, bars: int | None = None) -> pd.DataFrame:
         """The symbol's bars up to and including the current one (the last `bars` of them), a copy."""
-        frame = self.bars(symbol or self.symbol)
-        frame = frame.loc[: self.time]
+        frame = self.bars(symbol or self.symbol).loc[: self.time]
         return (frame if bars is None else frame.iloc[-bars:]).copy()
 
     # ------------------------------------------------------------------------------------------ account
@@ -201,15 +258,21 @@ class Context:
         key = (self.i, symbol)
         n = self._sequence.get(key, 0) + 1
         self._sequence[key] = n
-        stamp = _stamp(self.data.index, self.i)
+        stamp = _stamp(self.times, self.i)
         cid = f"{self.tag}-{stamp}-{symbol}-{n}"
         if len(cid) > MAX_CLIENT_ORDER_ID:
             raise StrategyError(f"client order id {cid!r} is longer than {MAX_CLIENT_ORDER_ID}: use a shorter tag")
         return cid
 
 
-def _stamp(index: pd.Index, i: int) -> str:
+def _stamp(times: Times, i: int) -> str:
+    """The bar time as digits (YYYYmmddHHMMSS, UTC wall time), or the bar position for data without times."""
     if i < 0:
         return "start"
-    value = index[i]
-    return value.strftime("%Y%m%d%H%M%S") if isinstance(value, pd.Timestamp) else str(value)
+    if times.ns is None:
+        return str(times.index[i])
+    moment = _EPOCH + dt.timedelta(microseconds=int(times.ns[i]) // 1000)  # ~1 us; Timestamp.strftime ~10 us
+    return f"{moment.year:04d}{moment.month:02d}{moment.day:02d}{moment.hour:02d}{moment.minute:02d}{moment.second:02d}"
+
+
+_EPOCH = dt.datetime(1970, 1, 1)

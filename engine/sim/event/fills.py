@@ -108,9 +108,10 @@ def outputs(
         q[j] = 0.0 if abs(q_new) <= 1e-12 * abs(q[j]) else q_new
         pos_after[k] = q[j]
     last = np.searchsorted(bars, np.arange(T), side="right") - 1  # the last fill at or before each bar
-    cash = np.where(last >= 0, cash_after[np.maximum(last, 0)], initial_cash)
+    padded = np.concatenate(([initial_cash], cash_after))  # position 0: before any fill
+    cash = padded[last + 1]
     if fin_cum is not None:  # financing of the bars after each one's last fill
-        base = np.where(last >= 0, bars[np.maximum(last, 0)], -1)
+        base = np.concatenate(([-1], bars))[last + 1]
         cash = cash + fin_cum - np.where(base >= 0, fin_cum[np.maximum(base, 0)], 0.0)
     positions = np.zeros((T, N))
     for j in range(N):

@@ -17,10 +17,10 @@ from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.sim.event.broker import SimulatedBroker
-from engine.sim.event.context import Bar, Context
+from engine.sim.event.context import Bar, Column, Context, Times
 from engine.sim.event.fills import outputs
 from engine.sim.event.settings import Execution
-from engine.sim.result import BacktestResult
+from engine.sim.result import BacktestResult, Deferred
 from engine.sim.simulate import wrap_result
 from engine.strategies.events import EventStrategy
 
@@ -47,68 +47,54 @@ def run_event_backtest(
     broker = SimulatedBroker(
         arrays,
         data.symbols,
-        index,
+        Times(index),
         sessions(index),
         config,
         execution.bars_of_latency(bar_seconds(index)),
         execution.participation,
     )
     ctx = Context(broker, data, tag)
-    broker.on_fill = lambda fill: strategy.on_fill(fill, ctx)
-    broker.on_order = lambda update: strategy.on_order(update, ctx)
+    if type(strategy).on_fill is not EventStrategy.on_fill:  # a callback costs a Fill / OrderStatus per event
+        broker.on_fill = lambda fill: strategy.on_fill(fill, ctx)
+    if type(strategy).on_order is not EventStrategy.on_order:
+        broker.on_order = lambda update: strategy.on_order(update, ctx)
     strategy.on_start(ctx)
-    _loop(strategy, ctx, broker, arrays, data.symbols, index)
+    _loop(strategy, ctx, broker, arrays)
     strategy.on_stop(ctx)
     fills = broker.log.fill_array()
     result = wrap_result(
         data, strategy, config, benchmark_close, arrays["close"], *outputs(fills, arrays["close"], config.initial_cash)
     )
-    result.orders = broker.log.order_frame(index)
+    result.orders = Deferred(lambda: broker.log.order_frame(index))
     return result
 
 
-def _loop(
-    strategy: EventStrategy,
-    ctx: Context,
-    broker: SimulatedBroker,
-    arrays: dict[str, np.ndarray],
-    symbols: list[str],
-    index: pd.Index,
-) -> None:
+def _loop(strategy: EventStrategy, ctx: Context, broker: SimulatedBroker, arrays: dict[str, np.ndarray]) -> None:
     """The bar loop (the hot path: plain lists and locals)."""
     on_bar = strategy.on_bar
-    columns = [
-        (
-            sym,
-            arrays["open"][:, j].tolist(),
-            arrays["high"][:, j].tolist(),
-            arrays["low"][:, j].tolist(),
-            arrays["close"][:, j].tolist(),
-            arrays["volume"][:, j].tolist(),
-        )
-        for j, sym in enumerate(symbols)
-    ]
+    columns = [Column(sym, arrays, j, ctx.times) for j, sym in enumerate(ctx.symbols)]
     begin = broker.begin_bar
     working = broker.working
     if len(columns) == 1:
-        sym, o, h, lo, c, v = columns[0]
+        column = columns[0]
+        c = column.close
         for t in range(len(c)):
             broker.t = t
             if working:
                 begin(t)
             ctx.i = t
             if c[t] == c[t]:  # not NaN: the symbol has a bar
-                on_bar(Bar(sym, t, o[t], h[t], lo[t], c[t], v[t], index), ctx)
+                on_bar(Bar(column, t), ctx)
         return
-    for t in range(len(index)):
+    for t in range(len(ctx.times)):
         broker.t = t
         if working:
             begin(t)
         ctx.i = t
-        for sym, o, h, lo, c, v in columns:
-            if c[t] == c[t]:
-                ctx.symbol = sym
-                on_bar(Bar(sym, t, o[t], h[t], lo[t], c[t], v[t], index), ctx)
+        for column in columns:
+            if column.close[t] == column.close[t]:
+                ctx.symbol = column.symbol
+                on_bar(Bar(column, t), ctx)
 
 
 def sessions(index: pd.Index) -> np.ndarray:
