@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.data import get_source, load_market_data
+from engine.data.frequency import annualized_config
 from engine.errors import ConfigError
 from engine.metrics import returns_from_equity
-from engine.request import BacktestRequest
+from engine.request import BacktestRequest, request_data
 from engine.research.montecarlo import MonteCarloSpec, run_montecarlo
 from engine.research.overfitting import (
     deflated_sharpe_ratio,
@@ -191,8 +191,8 @@ def build_scorecard(
     strategy_cls = get_strategy(request.strategy)
     strategy = create_strategy(request.strategy, request.params)
     if data is None:
-        data = load_market_data(list(request.symbols), request.start, request.end, get_source(request.data_source))
-    config = request.config
+        data = request_data(request)  # at the request's timeframe
+    config = annualized_config(request.config, data.index)  # intraday: the data's bars per year, as run_request
     ppy = float(config.periods_per_year)
     result = run_backtest(data, strategy, config)
     params = dict(strategy.params.__dict__)

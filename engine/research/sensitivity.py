@@ -20,11 +20,11 @@ from dataclasses import replace
 import pandas as pd
 
 from engine.config import OPTIMISTIC_FILL_LABEL, BacktestConfig, Fill
-from engine.data import get_source, load_market_data
+from engine.data.frequency import annualized_config
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import registry
-from engine.request import BacktestRequest
+from engine.request import BacktestRequest, request_data
 from engine.sim.result import BacktestResult
 from engine.sim.simulate import run_backtest
 from engine.strategies.base import Strategy
@@ -43,7 +43,7 @@ MAX_COMMISSION_BPS = 1000.0  # the bound of Costs.commission_bps
 def _prepare(request: BacktestRequest, data: MarketData | None) -> tuple[MarketData, Strategy]:
     strategy = create_strategy(request.strategy, request.params)
     if data is None:
-        data = load_market_data(list(request.symbols), request.start, request.end, get_source(request.data_source))
+        data = request_data(request)  # at the request's timeframe
     return data, strategy
 
 
@@ -56,9 +56,10 @@ def fill_sensitivity(request: BacktestRequest, *, data: MarketData | None = None
         and Sharpe as in engine.metrics). `data` may be passed to reuse already-loaded bars.
     """
     data, strategy = _prepare(request, data)
+    config = annualized_config(request.config, data.index)  # intraday: the data's bars per year, as run_request
     rows = []
     for fill in FILL_ORDER:
-        result = run_backtest(data, strategy, replace(request.config, fill=fill))
+        result = run_backtest(data, strategy, replace(config, fill=fill))
         rows.append(
             {
                 "fill": fill,

@@ -22,6 +22,7 @@ from engine.data.timeframes import session_for
 from engine.data.update import symbols_to_update
 from engine.errors import ConfigError
 from engine.request import BacktestRequest, run_request
+from engine.research.sensitivity import fill_sensitivity
 
 AGG = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
 
@@ -187,3 +188,11 @@ def test_data_update_without_symbols_leaves_the_intraday_fixtures_alone(home: Pa
     assert "SPY" in chosen and "BTC-PERP" not in chosen and "EURUSD" not in chosen
     assert len(chosen) == 36
     assert symbols_to_update(["eurusd"]) == ["EURUSD"]  # asked for by name: as asked
+
+
+def test_fill_sensitivity_runs_at_the_requests_timeframe(home: Path) -> None:
+    request = BacktestRequest(strategy="sma_cross", symbols=("BTC-PERP",), timeframe="15min")
+    direct = run_request(request)
+    row = fill_sensitivity(request).loc["next_open"]
+    assert row["total_return"] == pytest.approx(direct.metrics["total_return"], rel=1e-12)
+    assert row["sharpe"] == pytest.approx(direct.metrics["sharpe"], rel=1e-12)  # annualized by 35,040 bars too
