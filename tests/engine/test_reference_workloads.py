@@ -79,7 +79,7 @@ def test_w3_grid_reference():
 
 
 def test_w4_shared_cash_portfolio_reference():
-    symbols = sorted(available_symbols())
+    symbols = sorted(available_symbols(SAMPLE_DIR))  # the daily files (sample/intraday is not W4 data)
     assert len(symbols) == 36
     data = load_market_data(symbols)
     assert len(data) == 9732  # union calendar rows

@@ -34,7 +34,7 @@ def test_backtest_page_unknown_ticker_is_an_error_naming_the_sources(workspace) 
     # the symbol, every source looked in (with its folder), and how to get it
     assert "unknown symbol 'NOPE'" in msgs[0]
     assert f"workspace imports {workspace / 'data'} (0 symbols)" in msgs[0]
-    assert "bundled sample" in msgs[0] and "(36 symbols)" in msgs[0]
+    assert "bundled sample" in msgs[0] and "(38 symbols)" in msgs[0]  # 36 daily + 2 intraday
     assert "ivybt data update NOPE" in msgs[0]
 
 
