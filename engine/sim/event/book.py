@@ -10,7 +10,8 @@ Rules (one bar = open, then the range low..high, then the close; no intrabar dat
   (buy: low <= limit, sell: high >= limit). Stops before limits: when a stop and a target are both inside one bar,
   the stop wins, the vectorized engine's rule (engine.sim.kernels).
 - An order placed during a bar (from `on_fill`/`on_order`, e.g. the exits of an entry filled at the open) is active
-  for the rest of that bar: it is checked against the range but never against the open it did not see.
+  for the rest of that bar: it is checked against the range but never against the open it did not see; a stop
+  already through the price at which it was placed fills at that price.
 - A trailing stop trails from the price when it was placed; after the bar's checks its extreme moves to the bar's
   high (sell) or low (buy).
 - A stop-limit triggers as a stop, then is a limit: it fills at the trigger price when the limit allows it, else it
@@ -55,6 +56,7 @@ class SimOrder:
     target_weight: float = NAN  # a percent order: sized at its fill (engine.sim.event.broker.size_target)
     reason: int = 0  # engine.sim.kernels.REASONS code of its fills
     intrabar: bool = False  # placed while bar `placed_bar` was processed (it never saw that bar's open)
+    placed_price: float = NAN  # an intrabar order: the price when it was placed (a stop already through it fills there)
     triggered: bool = False  # a stop-limit whose stop was reached (now a limit)
     filled: float = 0.0
     avg_price: float = NAN
@@ -93,6 +95,16 @@ class SimOrder:
         """Sort key: the order in which the price path from the open meets the stops (sell stops from the highest)."""
         level = self.stop_level()
         return -level if self.side < 0 else level
+
+
+def stop_fill_price(order: SimOrder, t: int) -> float:
+    """Where a stop reached in bar t's range fills: its level, or, placed during bar t already through its level,
+    the price when it was placed (a sell stop placed above the market is a market order)."""
+    level = order.stop_level()
+    placed = order.placed_price
+    if order.placed_bar != t or not order.intrabar or placed != placed:
+        return level
+    return min(level, placed) if order.side < 0 else max(level, placed)
 
 
 def stop_gapped(order: SimOrder, open_: float) -> bool:

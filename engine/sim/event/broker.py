@@ -313,6 +313,8 @@ class SimulatedBroker:
         return self._open(o)
 
     def _open(self, o: SimOrder) -> SimOrder:
+        if o.intrabar:
+            o.placed_price = self._current(o.column)
         self.orders_by_id[o.id] = o
         self.by_client[o.client_order_id] = o
         self.working.append(o)
@@ -418,7 +420,7 @@ class SimulatedBroker:
             stops = [o for o in live if o.is_stop and book.stop_reached(o, lo[o.column], hi[o.column])]
             if stops:
                 first = min(stops, key=lambda o: (o.path_key(), self.working.index(o)))
-                self._trigger(first, first.stop_level())
+                self._trigger(first, book.stop_fill_price(first, t))
                 continue
             limits = [o for o in live if not o.is_stop and book.limit_reached(o, lo[o.column], hi[o.column])]
             if limits:
@@ -518,9 +520,7 @@ class SimulatedBroker:
         )
         o.filled += abs(delta)
         o.filled_bar = t
-        reason = o.reason
-        if o.type == "limit" and q_old != 0.0 and (q_old > 0) != (delta > 0):
-            reason = REASON_TAKE_PROFIT  # a limit that reduces a position is its target
+        reason = o.reason if q_old != 0.0 and (q_old > 0) != (delta > 0) else REASON_SIGNAL  # an exit says why
         self.log.fill(t, j, delta, pf, fee, reason)
         if o.remaining <= 1e-12 * max(o.quantity, 1.0):
             o.status = "filled"
@@ -544,7 +544,7 @@ class SimulatedBroker:
         if o.group:
             for other in [x for x in self.working if x.group == o.group and x is not o]:
                 self._finish(other, "canceled", f"one-cancels-other: {o.id} filled")
-        if o.order_class == "bracket" and not o.legs:
+        if o.order_class == "bracket" and not o.legs and not o.parent_id:
             self._bracket_exits(o)
         if q_new == 0.0:
             for other in [x for x in self.working if x.reduce_only and x.column == o.column]:
@@ -566,10 +566,14 @@ class SimulatedBroker:
 
 
 def _reason(o: SimOrder) -> int:
-    """The fill reason code of an order (engine.sim.kernels.REASONS): what the trade list shows as its exit."""
-    return {"stop": REASON_STOP_LOSS, "stop_limit": REASON_STOP_LOSS, "trailing_stop": REASON_TRAILING}.get(
-        o.type, REASON_SIGNAL
-    )
+    """What a fill of `o` that reduces a position is called in the trade list (engine.sim.kernels.REASONS): a stop
+    a stop-loss, a trailing stop a trailing stop, a limit a take-profit, a market order a signal."""
+    return {
+        "stop": REASON_STOP_LOSS,
+        "stop_limit": REASON_STOP_LOSS,
+        "trailing_stop": REASON_TRAILING,
+        "limit": REASON_TAKE_PROFIT,
+    }.get(o.type, REASON_SIGNAL)
 
 
 def _num(value: float | None) -> float:

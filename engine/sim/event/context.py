@@ -90,7 +90,7 @@ class Times:
 
     def __init__(self, index: pd.Index) -> None:
         self.index = index
-        self.ns = index.asi8 if isinstance(index, pd.DatetimeIndex) else None
+        self.ns = index.as_unit("ns").asi8 if isinstance(index, pd.DatetimeIndex) else None
         self.tz = index.tz if isinstance(index, pd.DatetimeIndex) else None
 
     def __getitem__(self, t: int) -> Any:

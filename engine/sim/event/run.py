@@ -109,4 +109,4 @@ def bar_seconds(index: pd.Index) -> float:
     """The data's bar length in seconds: the median step between bars (0 without times)."""
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
         return 0.0
-    return float(np.median(np.diff(index.asi8)) / 1e9)
+    return float(np.median(np.diff(index.as_unit("ns").asi8)) / 1e9)
