@@ -8,7 +8,8 @@ Typical use::
 Modules: `validate` (one file -> standard frame, or DataError naming file/row/problem), `sources`
 (DataSource protocol; folder, bundled, workspace, combined), `imports` (import files into the workspace),
 `cache` (Parquet cache), `loader` (load_market_data), `info` (symbol_info, data_fingerprint),
-`market` (MarketData).
+`market` (MarketData); intraday: `timeframes` (parse_timeframe, resample on a session), `visibility`
+(closed_index, align_closed: a higher-timeframe bar seen only once closed), `frequency` (bars per year).
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from engine.data.sources import (
     WorkspaceSource,
     get_source,
 )
+from engine.data.timeframes import Timeframe, parse_timeframe, resample
 from engine.data.validate import normalize_bars, read_bars
+from engine.data.visibility import align_closed, closed_index
 
 __all__ = [
     "FIELDS",
     "SAMPLE_DIR",
+    "Timeframe",
     "BundledSource",
     "CombinedSource",
     "DataSource",
@@ -40,8 +44,10 @@ __all__ = [
     "ImportedSymbol",
     "MarketData",
     "WorkspaceSource",
+    "align_closed",
     "available_symbols",
     "clear_cache",
+    "closed_index",
     "data_fingerprint",
     "delete_imported",
     "get_source",
@@ -49,6 +55,8 @@ __all__ = [
     "load_cached",
     "load_market_data",
     "normalize_bars",
+    "parse_timeframe",
     "read_bars",
+    "resample",
     "symbol_info",
 ]
