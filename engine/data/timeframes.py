@@ -189,6 +189,8 @@ def resample_arrays(
         raise ConfigError(f"timeframe {tf.text!r}: finer than the data's {src.text} bars (bars combine, never split)")
     if tf.minutes % src.minutes:
         raise ConfigError(f"timeframe {tf.text!r}: not a whole number of the data's {src.text} bars")
+    if np.isnan(values[:4]).any():
+        raise DataError("resample: NaN prices; pass one symbol's own bars (before alignment with other symbols)")
     if tf == src:
         return ns.copy(), np.array(values, dtype=np.float64)
     opens, closes = bin_bounds(ns, tf, session)

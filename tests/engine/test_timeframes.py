@@ -8,7 +8,7 @@ import pytest
 
 from engine.data.sources import INTRADAY_DIR
 from engine.data.timeframes import Timeframe, bar_closes, parse_timeframe, resample, session_bounds, session_for
-from engine.errors import ConfigError
+from engine.errors import ConfigError, DataError
 
 AGG = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
 
@@ -152,3 +152,11 @@ def test_finer_or_uneven_timeframes_are_refused(eurusd: pd.DataFrame) -> None:
 def test_session_for_symbols() -> None:
     assert session_for("EURUSD") == "fx" and session_for("usdjpy") == "fx" and session_for("EURUSD=X") == "fx"
     assert session_for("BTC-PERP") == "utc" and session_for("SPY") == "utc" and session_for("GOOGLE") == "utc"
+
+
+def test_nan_prices_are_refused(btc: pd.DataFrame) -> None:
+    """Aligned multi-symbol frames have NaN rows where a symbol has no bar: resample one symbol's own bars."""
+    holes = btc.iloc[:100].copy()
+    holes.iloc[10] = np.nan
+    with pytest.raises(DataError, match="NaN prices"):
+        resample(holes, "5min")
