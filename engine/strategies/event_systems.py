@@ -19,6 +19,8 @@ from engine.strategies.breakout import SYSTEMS, DonchianBreakout, prior_channel
 from engine.strategies.common import TIE_REL
 from engine.strategies.crossover import SmaCross
 from engine.strategies.events import EventStrategy
+from engine.strategies.gap_and_go import GapAndGo
+from engine.strategies.grid_bot import GridBot
 from engine.strategies.trend import EmaTrend
 
 
@@ -145,4 +147,4 @@ class DonchianEvent(EventStrategy):
             ctx.order_target_percent((longs - shorts) * self.size, sym)
 
 
-EVENT_SYSTEMS: tuple[type[EventStrategy], ...] = (SmaCrossEvent, EmaTrendEvent, DonchianEvent)
+EVENT_SYSTEMS: tuple[type[EventStrategy], ...] = (SmaCrossEvent, EmaTrendEvent, DonchianEvent, GapAndGo, GridBot)
