@@ -162,17 +162,38 @@ class Context:
         """`fn(bars)` on the symbol's own bars (columns open, high, low, close, volume), aligned to the run's bars,
         as a guarded Line. Call it in `on_start`."""
         sym = symbol or self.symbols[0]
+        line = Line(self._computed(fn, sym, name), self, name or getattr(fn, "__name__", "indicator"))
+        self._declared.append((fn, sym, line))
+        return line
+
+    def aligned(self, values: np.ndarray, name: str) -> Line:
+        """Values already on the run's bars (one per bar of `data.index`) as a guarded Line: for adapters whose
+        numbers come from a causal computation checked elsewhere (a weights strategy's targets: the look-ahead
+        audit). Not recomputed by `refresh`."""
+        if len(values) != len(self.data.index):
+            raise StrategyError(f"{name}: {len(values)} values for {len(self.data.index)} bars")
+        return Line(np.asarray(values, dtype=np.float64), self, name)
+
+    def refresh(self, data: MarketData) -> None:
+        """Move to longer data (the live loop, as new bars close): every indicator declared with `indicator` is
+        computed again on it; the cursor `i` stays where it is until the loop moves it."""
+        self.data, self.times, self._bars = data, Times(data.index), {}
+        for fn, sym, line in self._declared:
+            line._values = list(self._computed(fn, sym, line.name))
+
+    def _computed(self, fn: Callable[[pd.DataFrame], Any], sym: str, name: str) -> np.ndarray:
+        """`fn` on the symbol's own bars, aligned to the run's bars (NaN where the symbol has none)."""
         bars = self.bars(sym)
         values = fn(bars)
-        series = (
-            pd.Series(np.asarray(values, dtype=np.float64).reshape(-1), index=bars.index)
-            if not isinstance(values, pd.Series)
-            else values.astype("float64")
-        )
-        if len(series) != len(bars):
-            raise StrategyError(f"indicator {name or fn!r} on {sym}: {len(series)} values for {len(bars)} bars")
-        aligned = series.reindex(self.data.index).to_numpy(dtype=np.float64)
-        return Line(aligned, self, name or getattr(fn, "__name__", "indicator"))
+        if isinstance(values, pd.Series):
+            array = values.to_numpy(dtype=np.float64)
+        else:
+            array = np.asarray(values, dtype=np.float64).reshape(-1)
+        if len(array) != len(bars):
+            raise StrategyError(f"indicator {name or fn!r} on {sym}: {len(array)} values for {len(bars)} bars")
+        if len(bars) == len(self.data.index):  # the symbol has every bar: nothing to align
+            return array
+        return pd.Series(array, index=bars.index).reindex(self.data.index).to_numpy(dtype=np.float64)
 
     def bars(self, symbol: str) -> pd.DataFrame:
         """The symbol's own bars over the whole run (for `indicator` only: the guard is the Line it returns)."""
