@@ -31,7 +31,9 @@ def test_extending_examples_run(presets: Path, home: Path, tmp_path: Path, monke
     for number, code in enumerate(blocks, 1):
         target = FILE.match(code)
         if target is None:
-            exec(compile(code, f"docs/extending.md block {number}", "exec"), namespace)
+            # compiled as a script of its own: without this module's `from __future__ import annotations`, which
+            # would leave a dataclass defined in a block unable to find its module
+            exec(compile(code, f"docs/extending.md block {number}", "exec", dont_inherit=True), namespace)
             continue
         name = target.group(1)
         path = home / name.removeprefix("<workspace>/") if name.startswith("<workspace>/") else tmp_path / name
