@@ -107,7 +107,7 @@ class Line:
 
     __slots__ = ("_ctx", "_values", "name")
 
-    def __init__(self, values: Sequence[float], ctx: Context, name: str) -> None:
+    def __init__(self, values: Sequence[float] | np.ndarray, ctx: Context, name: str) -> None:
         self._values = list(values)
         self._ctx, self.name = ctx, name
 

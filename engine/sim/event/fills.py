@@ -83,11 +83,11 @@ class FillLog:
 
 
 def outputs(
-    fills: np.ndarray, close: np.ndarray, initial_cash: float, financing: np.ndarray | None = None
-) -> tuple[np.ndarray, ...]:
-    """The kernel's outputs (engine.sim.kernels.simulate_kernel) of an event run: equity, cash, positions, weights
-    (held, at the close), turnover, gross exposure, last close, fills, financing. `financing` (T, 3): what the run
-    charged and earned per bar (FIN_BORROW, FIN_MARGIN, FIN_CASH), already part of its cash (None: nothing)."""
+    fills: np.ndarray, close: np.ndarray, initial_cash: float, cash_by_bar: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel's outputs (engine.sim.kernels.simulate_kernel) of an event run, financing excluded: equity, cash,
+    positions, weights (held, at the close), turnover, gross exposure, last close, fills. `cash_by_bar`: the cash
+    at each close when the loop recorded it (a run with financing); else it is rebuilt from the fills."""
     T, N = close.shape
     marked = pd.DataFrame(close).ffill().to_numpy(dtype=np.float64)
     bars = fills[:, F_BAR].astype(np.int64)
@@ -95,12 +95,7 @@ def outputs(
     pos_after = np.empty(fills.shape[0])
     q = np.zeros(N)
     running = initial_cash
-    fin_done = 0  # financing of bars < this already added
-    fin_cum = None if financing is None else np.cumsum(financing[:, 2] - financing[:, 0] - financing[:, 1])
     for k in range(fills.shape[0]):
-        if fin_cum is not None and bars[k] >= fin_done:
-            running = _with_financing(running, fin_cum, fin_done, bars[k])
-            fin_done = bars[k] + 1
         running -= fills[k, F_QTY] * fills[k, F_PRICE] + fills[k, F_FEE]
         cash_after[k] = running
         j = int(fills[k, F_SYM])
@@ -108,11 +103,7 @@ def outputs(
         q[j] = 0.0 if abs(q_new) <= 1e-12 * abs(q[j]) else q_new
         pos_after[k] = q[j]
     last = np.searchsorted(bars, np.arange(T), side="right") - 1  # the last fill at or before each bar
-    padded = np.concatenate(([initial_cash], cash_after))  # position 0: before any fill
-    cash = padded[last + 1]
-    if fin_cum is not None:  # financing of the bars after each one's last fill
-        base = np.concatenate(([-1], bars))[last + 1]
-        cash = cash + fin_cum - np.where(base >= 0, fin_cum[np.maximum(base, 0)], 0.0)
+    cash = np.concatenate(([initial_cash], cash_after))[last + 1] if cash_by_bar is None else cash_by_bar
     positions = np.zeros((T, N))
     for j in range(N):
         mine = np.flatnonzero(fills[:, F_SYM] == j)
@@ -130,11 +121,4 @@ def outputs(
     gross = np.abs(held).sum(axis=1) * scale
     turnover = traded * scale
     last_close = marked[-1] if T else np.full(N, np.nan)
-    fin = financing if financing is not None else np.zeros((T, 3))
-    return equity, cash, positions, weights, turnover, gross, last_close, fills, fin
-
-
-def _with_financing(running: float, fin_cum: np.ndarray, done: int, upto: int) -> float:
-    """`running` cash plus the financing of bars done..upto (inclusive: charged at the start of bar `upto`)."""
-    before = fin_cum[done - 1] if done > 0 else 0.0
-    return running + fin_cum[upto] - before
+    return equity, cash, positions, weights, turnover, gross, last_close, fills

@@ -21,7 +21,7 @@ from engine.sim.event.context import Bar, Column, Context, Times
 from engine.sim.event.fills import outputs
 from engine.sim.event.settings import Execution
 from engine.sim.result import BacktestResult, Deferred
-from engine.sim.simulate import wrap_result
+from engine.sim.simulate import financing_on, wrap_result
 from engine.strategies.events import EventStrategy
 
 
@@ -59,12 +59,20 @@ def run_event_backtest(
     if type(strategy).on_order is not EventStrategy.on_order:
         broker.on_order = lambda update: strategy.on_order(update, ctx)
     strategy.on_start(ctx)
-    _loop(strategy, ctx, broker, arrays)
+    if financing_on(config):
+        cash_by_bar = _financed_loop(strategy, ctx, broker, arrays)
+    else:
+        _loop(strategy, ctx, broker, arrays)
+        cash_by_bar = None
     strategy.on_stop(ctx)
     fills = broker.log.fill_array()
-    result = wrap_result(
-        data, strategy, config, benchmark_close, arrays["close"], *outputs(fills, arrays["close"], config.initial_cash)
+    equity, cash, positions, weights, turnover, gross, last_close, fills = outputs(
+        fills, arrays["close"], config.initial_cash, cash_by_bar
     )
+    result = wrap_result(
+        data, strategy, config, benchmark_close, arrays["close"], equity, cash, positions, weights, turnover, gross,
+        last_close, fills, broker.financing,
+    )  # fmt: skip
     result.orders = Deferred(lambda: broker.log.order_frame(index))
     return result
 
@@ -95,6 +103,28 @@ def _loop(strategy: EventStrategy, ctx: Context, broker: SimulatedBroker, arrays
             if column.close[t] == column.close[t]:
                 ctx.symbol = column.symbol
                 on_bar(Bar(column, t), ctx)
+
+
+def _financed_loop(
+    strategy: EventStrategy, ctx: Context, broker: SimulatedBroker, arrays: dict[str, np.ndarray]
+) -> np.ndarray:
+    """The bar loop of a run with financing: each bar starts with the broker's financing of the time since the
+    last close (engine.sim.kernels' order), and the cash at each close is recorded. Slower; only when on."""
+    columns = [Column(sym, arrays, j, ctx.times) for j, sym in enumerate(ctx.symbols)]
+    cash = np.empty(len(ctx.times))
+    for t in range(len(ctx.times)):
+        broker.t = t
+        if t > 0:
+            broker.finance(t)
+        if broker.working:
+            broker.begin_bar(t)
+        ctx.i = t
+        for column in columns:
+            if column.close[t] == column.close[t]:
+                ctx.symbol = column.symbol
+                strategy.on_bar(Bar(column, t), ctx)
+        cash[t] = broker.cash
+    return cash
 
 
 def sessions(index: pd.Index) -> np.ndarray:

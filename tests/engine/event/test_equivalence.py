@@ -75,3 +75,21 @@ def test_take_profit_is_a_limit_never_filled_worse_than_its_price(home: Path) ->
     limits = orders[(orders.type == "limit") & (orders.event == "filled")]
     assert len(limits) > 5
     assert (limits.fill_price >= limits.limit_price - 1e-12).all()
+
+
+def test_financing_cash_interest_margin_and_borrow_agree(home: Path) -> None:
+    """Shorts pay their borrow fee, cash earns interest, a leveraged long pays margin: per bar, as the kernel."""
+    data = load_market_data(["QQQ"])
+    financing = {"borrow_bps": 150.0, "margin_rate": 0.07}
+    config = BacktestConfig(costs=COSTS, cash_rate=0.03, financing=financing, risk={"max_leverage": 2.0})
+    params = {"system": 20, "allow_short": True, "weight": 1.0}
+    vectorized = run_backtest(data, DonchianBreakout(params), config)
+    event = run_event_backtest(data, DonchianEvent(params), config)
+    assert_same_run(vectorized, event)
+    np.testing.assert_allclose(event.financing.to_numpy(), vectorized.financing.to_numpy(), rtol=1e-9, atol=1e-9)
+    assert (vectorized.financing.sum() > 0).all()  # every line was charged or earned
+    lever = BacktestConfig(cash_rate=0.02, financing={"margin_rate": 0.06}, risk={"max_leverage": 2.0})
+    assert_same_run(
+        run_backtest(data, SmaCross({"weight": 1.6}), lever),
+        run_event_backtest(data, SmaCrossEvent({"weight": 1.6}), lever),
+    )
