@@ -7,10 +7,12 @@ timed call builds the weights, simulates every parameter set and computes the me
 Grids (every set valid, fast < slow everywhere):
   10 x 10: fast 5..50 step 5,  slow 60..240 step 20   -> 100 backtests
   50 x 50: fast 2..51 step 1,  slow 60..256 step 4    -> 2,500 backtests
-W3 (WORKLOADS.md, 90 backtests) is printed too, with its reference best cells, and vectorbt's measured
+W3 (WORKLOADS.md, 90 backtests) and W6 (fast 2..100 step 2 x slow 10..500 step 10, 2,265 backtests) are
+printed too, with W3's reference best cells and vectorbt's measured
 W3 rate (796 backtests/s on the shared 2-core machine) as the peer ratio.
 
 Run: .venv/bin/python benchmarks/grid_throughput.py [--repeats 3] [--workers N] [--symbol SPY]
+(--workers 1 with NUMBA_NUM_THREADS=1 for the single-thread figures; peak memory: benchmarks/grid_memory.py)
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ GRIDS: dict[str, dict[str, list[int]]] = {
     "10x10": {"fast": list(range(5, 55, 5)), "slow": list(range(60, 260, 20))},
     "50x50": {"fast": list(range(2, 52)), "slow": list(range(60, 260, 4))},
     "W3 (90)": {"fast": list(range(5, 55, 5)), "slow": list(range(20, 220, 20))},
+    "W6": {"fast": list(range(2, 101, 2)), "slow": list(range(10, 501, 10))},
 }
 
 

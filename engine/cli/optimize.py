@@ -93,7 +93,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     search.add_argument(
         "--workers",
         type=int,
-        help="optimize: grid threads (default: one per core); walkforward: > 1 runs the windows on that many processes",
+        help="optimize: grid threads (default: IVYBT_GRID_WORKERS, else NUMBA_NUM_THREADS, else one per core); "
+        "walkforward: > 1 runs the windows on that many processes",
     )
     add_cost_options(p)
     add_sizing_options(p)
@@ -231,7 +232,7 @@ def run_optimize(args: argparse.Namespace) -> int:
     spec = build_spec(args)
     if args.dry_run:
         return print_estimate(estimate_optimize(spec, workers=args.workers), spec.to_dict(), args.json)
-    result = run_optimization(spec, workers=args.workers)
+    result = run_optimization(spec, workers=args.workers, curves=0)  # prints and saves the table, not curves
     out = optimization_json(result, args.top)
     if args.save:
         out["run_id"] = _save(result, args.name)

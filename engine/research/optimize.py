@@ -36,7 +36,7 @@ from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES
 from engine.request import BacktestRequest, DateText, Symbols, untraded_benchmark
-from engine.sim.grid import Progress, expand_grid, run_grid
+from engine.sim.grid import EQUITY_CELLS, Progress, expand_grid, run_grid
 from engine.strategies.base import ParamSpec, Strategy, make_params, param_specs
 from engine.strategies.registry import get_strategy
 from engine.validation import FORBID, parse, validated
@@ -47,6 +47,8 @@ MAX_GRID = 250_000
 """Largest exhaustive grid run_optimization accepts; larger spaces need method 'random' or 'optuna'."""
 OPTUNA_BATCH = 16
 """Trials Optuna proposes per run_grid call (fixed, so a seed gives the same trials on any machine)."""
+TOP_CURVES = 10
+"""Equity curves `run_optimization` keeps by default when every trial's would pass `EQUITY_CELLS`: the best ten."""
 ObjectiveFn = Callable[[pd.DataFrame], pd.Series]
 
 
@@ -191,7 +193,10 @@ class OptimizationResult:
     table: one row per evaluated trial, best first; index = trial id (evaluation order, 0..N-1); columns = every
         Params field, every metric, "objective" (the value ranked by) and "feasible" (passes min_trades and
         the constraints, with a finite objective).
-    equity: (bars x trials) equity curves marked at each close; column = trial id (the table's index).
+    equity: (bars x kept trials) equity curves marked at each close; column = trial id (the table's index).
+        Every trial's when `run_optimization` was asked for all (curves=None, the default, within
+        `EQUITY_CELLS` bars x trials), else those of the best `curves` trials in rank order (re-simulated after
+        the ranking, equal to the grid's own), so a 100,000-trial grid keeps its metrics, not its curves.
     best_params / best_metrics: the top row's full parameter set and metrics; empty when no trial is feasible.
     elapsed: wall-clock seconds of the search.
     """
@@ -374,6 +379,7 @@ def run_optimization(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     workers: int | None = None,
+    curves: int | None = None,
 ) -> OptimizationResult:
     """Search the parameter space of `spec.strategy` and rank every evaluated set by the objective.
 
@@ -385,10 +391,12 @@ def run_optimization(
             replaces spec.objective; with Optuna it is applied batch by batch, so it must be row-wise.
         progress / should_stop: passed to `run_grid` (progress(done, total) in trials; should_stop() -> True
             cancels with ConfigError("cancelled")).
-        workers: threads for `run_grid` (None = one per core).
+        workers: threads for `run_grid` (None = `engine.sim.grid.default_workers()`).
+        curves: the equity curves to keep: None keeps every trial's when bars x trials <= `EQUITY_CELLS`
+            (32 MB), else the best TOP_CURVES; K keeps those of the best K trials (0: none, metrics only).
 
     Returns:
-        OptimizationResult with the ranked table, every trial's equity curve and the best set.
+        OptimizationResult with the ranked table, the kept equity curves and the best set.
     """
     began = time.perf_counter()
     strategy_cls = get_strategy(spec.strategy)
@@ -406,19 +414,29 @@ def run_optimization(
         should_stop=should_stop,
         benchmark_close=bench,
     )
-    if spec.method == "optuna":
-        table, equity = _run_optuna(strategy_cls, space, fixed, spec, objective_fn, run, progress)
-    else:
+    if curves is not None and curves < 0:
+        raise ConfigError(f"curves must be >= 0 (equity curves to keep), got {curves}")
+    candidates: list[dict[str, Any]] = []
+    if spec.method != "optuna":
         if spec.method == "grid":
             candidates = _grid_candidates(strategy_cls, space, fixed)
         else:
             candidates = _random_candidates(strategy_cls, space, fixed, spec.n_trials, spec.seed)
+    # every curve while they fit EQUITY_CELLS (an Optuna search is bounded by n_trials), else the best after ranking
+    keep_all = curves is None and len(data) * (len(candidates) or spec.n_trials) <= EQUITY_CELLS
+    run["keep_equity"] = keep_all
+    if spec.method == "optuna":
+        table, equity, candidates = _run_optuna(strategy_cls, space, fixed, spec, objective_fn, run, progress)
+    else:
         grid = run_grid(param_sets=candidates, progress=progress, **run)
         table, equity = grid.table(), grid.equity
     table.index = pd.RangeIndex(len(table), name="trial")
-    equity.columns = pd.RangeIndex(equity.shape[1], name="trial")
     table["objective"], table["feasible"], _ = score(table, spec, objective_fn)
     table = rank(table, spec.maximize)
+    if keep_all:
+        equity.columns = pd.RangeIndex(equity.shape[1], name="trial")
+    else:
+        equity = _best_curves(table, candidates, TOP_CURVES if curves is None else curves, run)
     best_params: dict[str, Any] = {}
     best_metrics: dict[str, float] = {}
     if len(table) and bool(table["feasible"].iloc[0]):
@@ -440,6 +458,18 @@ def _py(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def _best_curves(table: pd.DataFrame, candidates: list[dict[str, Any]], k: int, run: dict[str, Any]) -> pd.DataFrame:
+    """The equity curves of the best `k` trials of a ranked table (columns: trial ids in rank order), simulated
+    again by `run_grid` on their parameter sets: each equals `run_backtest` of its set, as in the search."""
+    ids = [int(i) for i in table.index[: max(k, 0)]]
+    if not ids:
+        return pd.DataFrame(index=run["data"].index, columns=pd.RangeIndex(0, name="trial"), dtype="float64")
+    grid = run_grid(param_sets=[candidates[i] for i in ids], **{**run, "keep_equity": True})
+    equity = grid.equity
+    equity.columns = pd.Index(ids, name="trial")
+    return equity
+
+
 def _run_optuna(
     strategy_cls: type[Strategy],
     space: dict[str, list[Any]],
@@ -448,8 +478,9 @@ def _run_optuna(
     objective_fn: ObjectiveFn | None,
     run: dict[str, Any],
     progress: Progress | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """TPE (seeded) over the value lists, asked in batches of OPTUNA_BATCH and evaluated by one run_grid each.
+) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
+    """TPE (seeded) over the value lists, asked in batches of OPTUNA_BATCH and evaluated by one run_grid each;
+    (table, equity curves kept by run["keep_equity"], the parameter set of each table row).
 
     Numeric lists are searched as an ordinal index into the sorted values (suggest_int), others as
     categories. Rejected sets are told FAIL, repeats get the earlier value; n_trials counts distinct sets.
@@ -461,8 +492,9 @@ def _run_optuna(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     total = math.prod(len(v) for v in space.values())
     if total <= spec.n_trials:  # the whole space fits in the budget: evaluate it exactly
-        grid = run_grid(param_sets=_grid_candidates(strategy_cls, space, fixed), progress=progress, **run)
-        return grid.table(), grid.equity
+        candidates = _grid_candidates(strategy_cls, space, fixed)
+        grid = run_grid(param_sets=candidates, progress=progress, **run)
+        return grid.table(), grid.equity, candidates
     ordinal = {
         n: sorted(v)
         for n, v in space.items()
@@ -484,6 +516,7 @@ def _run_optuna(
 
     tables: list[pd.DataFrame] = []
     curves: list[pd.DataFrame] = []
+    evaluated: list[dict[str, Any]] = []
     seen: dict[tuple, tuple[float, float]] = {}  # params key -> (objective, violation)
     n_done, asks, max_asks = 0, 0, 20 * spec.n_trials + 100
     logger = logging.getLogger("optuna")
@@ -514,13 +547,14 @@ def _run_optuna(
                 seen[key] = (float(value), float(v))
             tables.append(table)
             curves.append(grid.equity)
+            evaluated.extend(batch)
             n_done += len(batch)
         for trial, key in pending + repeats:
             _tell(study, trial, *seen[key])
     logger.debug("optuna: %d asks for %d distinct sets", asks, n_done)
     if not tables:
         raise ConfigError("optuna found no valid parameter set (the strategy rejects every suggested combination)")
-    return (pd.concat(tables, ignore_index=True), pd.concat(curves, axis=1, ignore_index=True))
+    return pd.concat(tables, ignore_index=True), pd.concat(curves, axis=1, ignore_index=True), evaluated
 
 
 def _tell(study: Any, trial: Any, value: float, violation: float) -> None:

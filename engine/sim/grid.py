@@ -1,18 +1,24 @@
 """Many backtests of one strategy at once: the fast path under optimization, walk-forward and batches.
 
-Every parameter set runs through the same compiled kernel as `run_backtest` (so column k equals a single
-backtest of parameter set k exactly), in threads that release the GIL, one per core. Weights come from the
-strategy's optional `grid_weights` classmethod, which computes each distinct indicator once for all
-parameter sets; strategies without it are run one parameter set at a time. Metrics are computed
-column-wise in one call.
+Every parameter set runs through the same compiled kernel as `run_backtest` (so set k equals a single
+backtest of parameter set k exactly), in threads that release the GIL, one per core (`default_workers`).
+Weights come from the strategy's optional `grid_weights` classmethod, which computes each distinct indicator
+once for all parameter sets of a chunk; strategies without it are run one parameter set at a time.
+
+The grid streams: the sets run in chunks sized to `CHUNK_BYTES` (`chunk_size`), each chunk's metrics are
+computed column-wise in one call (the metric registry's functions) into the metrics table, and the chunk's
+buffers (equity, gross exposure, turnover: chunk x bars) are reused by the next chunk. Only the metrics of
+every set are kept, plus every set's equity curve when asked (`keep_equity`), so memory does not grow with
+bars x sets: a 100,000-set grid fits where its equity alone would take 6.7 GB.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,7 +28,8 @@ from engine import jit
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
-from engine.metrics import metrics_table
+from engine.metrics import METRIC_NAMES, metric_columns
+from engine.settings import env_number
 from engine.sim.benchmark import buy_and_hold_values, resolve_benchmark
 from engine.sim.kernels import simulate_kernel
 from engine.sim.simulate import (
@@ -39,12 +46,21 @@ from engine.strategies.base import Strategy, make_params
 from engine.strategies.boundary import call_strategy
 
 Progress = Callable[[int, int], None]
+CHUNK_BYTES = 64 * 2**20
+"""Memory budget of one chunk's per-set arrays (weights, equity, exposure, turnover and the metrics' temporaries,
+see `chunk_size`); each (bars x chunk) float64 array stays under glibc's 32 MB mmap threshold, so the memory of
+one chunk is reused by the next instead of being mapped and faulted in again."""
+EQUITY_CELLS = 4_000_000
+"""`run_grid` keeps every set's equity curve by default only up to bars x sets = this (32 MB of float64)."""
+WORKERS_VARS = ("IVYBT_GRID_WORKERS", "NUMBA_NUM_THREADS")
+"""Environment variables read, in order, for the default number of grid threads (else one per core)."""
 
 
 @dataclass
 class GridResult:
-    """params: one row per parameter set (columns = parameter names); equity: (bars x K), column k = set k;
-    metrics: one row per parameter set (engine.metrics names)."""
+    """params: one row per parameter set (columns = parameter names); metrics: one row per parameter set
+    (engine.metrics names); equity: (bars x kept) equity curves, column k = set k, with every set when
+    `run_grid` kept them (keep_equity) and no column otherwise."""
 
     strategy: str
     params: pd.DataFrame
@@ -55,6 +71,23 @@ class GridResult:
     def table(self) -> pd.DataFrame:
         """Parameters and metrics side by side, one row per parameter set."""
         return pd.concat([self.params, self.metrics], axis=1)
+
+
+def default_workers() -> int:
+    """Grid threads when the caller gives none: IVYBT_GRID_WORKERS, else NUMBA_NUM_THREADS (so one variable pins
+    the simulation threads and numba's metric threads alike), else one per core."""
+    for var in WORKERS_VARS:
+        value = env_number(var, None, lambda v: v >= 1 and v == int(v), "a whole number of threads >= 1")
+        if value is not None:
+            return int(value)
+    return os.cpu_count() or 1
+
+
+def chunk_size(n_bars: int, n_symbols: int, n_sets: int, workers: int, budget: int = CHUNK_BYTES) -> int:
+    """Sets per chunk: as many as fit `budget` bytes at 8 * bars * (symbols + 6) bytes a set (its weights, its
+    equity, exposure and turnover rows, and three rows of the metrics' temporaries), at least 4 per thread."""
+    per_set = 8 * max(n_bars, 1) * (max(n_symbols, 1) + 6)
+    return max(1, min(n_sets, max(budget // per_set, 4 * workers)))
 
 
 def _weights_for(strategy_cls: type[Strategy], data: MarketData, params: list[Any]) -> list[np.ndarray]:
@@ -78,11 +111,17 @@ def run_grid(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     benchmark_close: pd.Series | None = None,
+    keep_equity: bool | None = None,
+    chunk_sets: int | None = None,
 ) -> GridResult:
     """Backtest every parameter set of `strategy_cls` on `data`; results equal `run_backtest` per set.
 
     benchmark_close: the closes of a benchmark the sets do not trade (as `run_backtest` takes it; reindexed to
     `data.index`, so a slice of the data gets the benchmark of its own bars).
+    keep_equity: True keeps every set's equity curve in `GridResult.equity` (memory: bars x sets x 8 bytes);
+    False keeps none (metrics only); None (default) keeps them when bars x sets <= EQUITY_CELLS.
+    chunk_sets: sets per chunk (default `chunk_size`: a memory budget); the results do not depend on it.
+    workers: threads (default `default_workers()`).
 
     progress(done, total) is called as sets finish; should_stop() -> True cancels the rest (raises
     ConfigError("cancelled")) so a UI can offer a cancel button.
@@ -90,125 +129,207 @@ def run_grid(
     config = config or BacktestConfig()
     if not param_sets:
         raise ConfigError("the parameter grid is empty")
+    if chunk_sets is not None and chunk_sets < 1:
+        raise ConfigError(f"chunk_sets must be >= 1, got {chunk_sets}")
     params = [make_params(strategy_cls.Params, p) for p in param_sets]
-    arrays = data.to_arrays()
-    weights = _weights_for(strategy_cls, data, params)
-    rebal = rebalance_mask(data.index, config.rebalance)
-    has_custom_stops = strategy_cls.stop_fractions is not Strategy.stop_fractions
-    shared_stops = None if has_custom_stops else stop_arrays(strategy_cls(params[0]), data, config)
-    settings = kernel_settings(config)
-    fin = financing_settings(config, data.symbols)  # the same financing as run_backtest's
     K, T = len(params), len(data)
-    # (K, T) rows: each set writes one contiguous row; `.T` is the (T, K) view metrics read column-wise
-    equity = np.empty((K, T))
-    gross = np.empty((K, T))
-    turnover = np.empty((K, T))
-    trade_parts: list[np.ndarray] = [np.empty((0, 3))] * K
+    workers = max(1, min(workers or default_workers(), K))
+    keep = K * T <= EQUITY_CELLS if keep_equity is None else bool(keep_equity)
+    size = chunk_sets or chunk_size(T, len(data.symbols), K, workers)
+    sim = _Simulation(data, strategy_cls, params, config)
+    bench_returns = _benchmark_returns(data, config, benchmark_close)
+    kept = np.empty((K, T)) if keep else None
+    bounds = [(start, min(start + size, K)) for start in range(0, K, size)]
+    # (chunk, T) rows reused chunk after chunk: each set writes one contiguous row; `.T` is the (T, chunk) view
+    # the metrics read column-wise. Two sets of them on a pool: one chunk simulates while the last is measured.
+    buffers = [_Rows(min(size, K), T, kept is None) for _ in range(2 if workers > 1 and len(bounds) > 1 else 1)]
+    metrics = {name: np.full(K, np.nan) for name in METRIC_NAMES}
+    runner = _Runner(K, workers, progress, should_stop)
 
-    simulate = jit.kernel(simulate_kernel, K * data.close.size)
-    ro = jit.readonly
-    rebal = ro(rebal)
-    sizing = None if config.sizing.method == OFF else sizing_inputs(data, config, rebal)  # shared by every set
-
-    def one(k: int) -> None:
-        (sl, tp, ts), use_stops = shared_stops or stop_arrays(strategy_cls(params[k]), data, config)
-        if sizing is not None:  # the sizing overlay, as run_backtest applies it
-            weights[k] = sized_weights(data, config, weights[k], (sl, ts), rebal, sizing)
-        outputs = simulate(
-            arrays["open"],
-            arrays["high"],
-            arrays["low"],
-            arrays["close"],
-            ro(weights[k]),
-            rebal,
-            sl,
-            tp,
-            ts,
-            *settings,
-            use_stops,
-            *fin,
+    def measure(chunk: _Chunk) -> None:
+        runner.wait(chunk.futures)
+        trades = chunk.trades()
+        _, columns = metric_columns(
+            chunk.equity.T,
+            initial_cash=config.initial_cash,
+            periods_per_year=config.periods_per_year,
+            index=data.index,
+            benchmark_returns=bench_returns,
+            trades={"column": trades[:, 0].astype(np.int64), "pnl": trades[:, 1], "return": trades[:, 2]},
+            gross_exposure=chunk.gross.T,
+            turnover=chunk.turnover.T,
         )
-        if config.max_consecutive_losses is not None:  # the optional overlay, as run_backtest applies it
+        for name, values in columns.items():
+            metrics[name][chunk.start : chunk.stop] = values
 
-            def rerun(w: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, ...]:
-                prices = (arrays["open"], arrays["high"], arrays["low"], arrays["close"])
-                return simulate(*prices, ro(w), ro(r), sl, tp, ts, *settings, use_stops, *fin)
-
-            outputs, _ = loss_stop(rerun, outputs, weights[k], rebal, data, config)
-        eq, _cash, _pos, _w, turn, gro, last_close, fills, _financing = outputs
-        equity[k] = eq
-        gross[k] = gro
-        turnover[k] = turn
-        raw = trade_records(fills, last_close, T)
-        if len(raw):
-            trade_parts[k] = np.column_stack((np.full(len(raw), k), raw[:, 7], raw[:, 7] / raw[:, 8]))
-
-    _run_parallel(one, K, workers, progress, should_stop)
-    trades = np.concatenate(trade_parts) if K else np.empty((0, 3))
-    if benchmark_close is not None:
-        bench = buy_and_hold_values(benchmark_close.reindex(data.index).to_numpy(dtype="float64"), config.initial_cash)
-    else:
-        bench = benchmark_values(data, resolve_benchmark(config.benchmark, data.symbols), config.initial_cash)
-    bench_returns = np.concatenate(([bench[0] / config.initial_cash], bench[1:] / bench[:-1])) - 1.0
-    table = metrics_table(
-        equity.T,
-        initial_cash=config.initial_cash,
-        periods_per_year=config.periods_per_year,
-        index=data.index,
-        benchmark_returns=bench_returns,
-        trades={"column": trades[:, 0].astype(np.int64), "pnl": trades[:, 1], "return": trades[:, 2]},
-        gross_exposure=gross.T,
-        turnover=turnover.T,
-    )
-    params_df = pd.DataFrame([dict(p.__dict__) for p in params])
+    with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
+        try:
+            previous: _Chunk | None = None
+            for n, (start, stop) in enumerate(bounds):
+                rows = buffers[n % len(buffers)].view(stop - start, None if kept is None else kept[start:stop])
+                chunk = sim.submit(start, stop, rows, runner, pool)  # its weights, then its sets on the pool
+                if previous is not None:
+                    measure(previous)  # while the pool simulates `chunk`
+                previous = chunk
+            if previous is not None:
+                measure(previous)
+        except BaseException:
+            runner.cancel()
+            raise
     return GridResult(
         strategy=strategy_cls.name,
-        params=params_df,
-        equity=pd.DataFrame(equity.T, index=data.index),
-        metrics=table.reset_index(drop=True),
+        params=pd.DataFrame([dict(p.__dict__) for p in params]),
+        equity=pd.DataFrame(kept.T if kept is not None else np.empty((T, 0)), index=data.index),
+        metrics=pd.DataFrame(metrics, columns=list(METRIC_NAMES)),
         config=config,
     )
 
 
-def _run_parallel(
-    fn: Callable[[int], None],
-    n: int,
-    workers: int | None,
-    progress: Progress | None,
-    should_stop: Callable[[], bool] | None,
-) -> None:
-    """Run fn(0..n-1) on a thread pool (the kernels release the GIL), reporting progress in order of completion."""
-    workers = max(1, min(workers or os.cpu_count() or 1, n))
-    chunk = max(1, min(64, n // (workers * 4) or 1))
-    batches = [range(i, min(i + chunk, n)) for i in range(0, n, chunk)]
+def _benchmark_returns(data: MarketData, config: BacktestConfig, benchmark_close: pd.Series | None) -> np.ndarray:
+    """Per-bar returns of the run's benchmark (as `run_backtest` measures against it), bar 0 from the cash."""
+    if benchmark_close is not None:
+        bench = buy_and_hold_values(benchmark_close.reindex(data.index).to_numpy(dtype="float64"), config.initial_cash)
+    else:
+        bench = benchmark_values(data, resolve_benchmark(config.benchmark, data.symbols), config.initial_cash)
+    return np.concatenate(([bench[0] / config.initial_cash], bench[1:] / bench[:-1])) - 1.0
 
-    def run_batch(batch: Iterable[int]) -> int:
-        count = 0
-        for k in batch:
-            fn(k)
-            count += 1
-        return count
 
-    if workers == 1 or len(batches) == 1:
-        done = 0
-        for batch in batches:
-            if should_stop and should_stop():
-                raise ConfigError("cancelled")
-            done += run_batch(batch)
-            if progress:
-                progress(done, n)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        done = 0
+class _Simulation:
+    """What every set of one grid shares (prices, rebalance mask, stops, sizing inputs, kernel settings) and the
+    simulation of one chunk of sets into given rows."""
+
+    def __init__(self, data: MarketData, strategy_cls: type[Strategy], params: list[Any], config: BacktestConfig):
+        self.data, self.strategy_cls, self.params, self.config = data, strategy_cls, params, config
+        self.arrays = data.to_arrays()
+        self.rebal = jit.readonly(rebalance_mask(data.index, config.rebalance))
+        has_custom_stops = strategy_cls.stop_fractions is not Strategy.stop_fractions
+        self.shared_stops = None if has_custom_stops else stop_arrays(strategy_cls(params[0]), data, config)
+        self.settings = kernel_settings(config)
+        self.fin = financing_settings(config, data.symbols)  # the same financing as run_backtest's
+        self.simulate = jit.kernel(simulate_kernel, len(params) * data.close.size)
+        # shared by every set
+        self.sizing = None if config.sizing.method == OFF else sizing_inputs(data, config, self.rebal)
+
+    def submit(
+        self, start: int, stop: int, rows: tuple[np.ndarray, ...], runner: _Runner, pool: Executor | None
+    ) -> _Chunk:
+        """Sets start..stop-1 simulated into `rows` (equity, gross exposure, turnover; row i = set start + i): their
+        weights computed here, then the sets run on `pool` (or here, without one)."""
+        data, config, ro = self.data, self.config, jit.readonly
+        weights = _weights_for(self.strategy_cls, data, self.params[start:stop])
+        prices = (self.arrays["open"], self.arrays["high"], self.arrays["low"], self.arrays["close"])
+        equity, gross, turnover = rows
+        chunk = _Chunk(start, stop, equity, gross, turnover, [np.empty((0, 3))] * (stop - start))
+        trade_parts = chunk.trade_parts
+        T = len(data)
+
+        def one(i: int) -> None:
+            (sl, tp, ts), use_stops = self.shared_stops or stop_arrays(
+                self.strategy_cls(self.params[start + i]), data, config
+            )
+            if self.sizing is not None:  # the sizing overlay, as run_backtest applies it
+                weights[i] = sized_weights(data, config, weights[i], (sl, ts), self.rebal, self.sizing)
+            outputs = self.simulate(
+                *prices, ro(weights[i]), self.rebal, sl, tp, ts, *self.settings, use_stops, *self.fin
+            )
+            if config.max_consecutive_losses is not None:  # the optional overlay, as run_backtest applies it
+
+                def rerun(w: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, ...]:
+                    return self.simulate(*prices, ro(w), ro(r), sl, tp, ts, *self.settings, use_stops, *self.fin)
+
+                outputs, _ = loss_stop(rerun, outputs, weights[i], self.rebal, data, config)
+            eq, _cash, _pos, _w, turn, gro, last_close, fills, _financing = outputs
+            equity[i] = eq
+            gross[i] = gro
+            turnover[i] = turn
+            raw = trade_records(fills, last_close, T)
+            if len(raw):
+                trade_parts[i] = np.column_stack((np.full(len(raw), i), raw[:, 7], raw[:, 7] / raw[:, 8]))
+
+        chunk.futures = runner.submit(one, stop - start, pool)
+        return chunk
+
+
+class _Rows:
+    """One set of (chunk, T) rows (equity unless the grid keeps every curve, gross exposure, turnover)."""
+
+    def __init__(self, size: int, n_bars: int, own_equity: bool):
+        self.equity = np.empty((size, n_bars)) if own_equity else None
+        self.gross, self.turnover = np.empty((size, n_bars)), np.empty((size, n_bars))
+
+    def view(self, n: int, kept: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The first n rows of each (equity: `kept`, the grid's own rows of every curve, when given)."""
+        equity = kept if kept is not None else self.equity
+        assert equity is not None
+        return equity[:n], self.gross[:n], self.turnover[:n]
+
+
+@dataclass
+class _Chunk:
+    """A chunk of sets in flight: its rows, its trades (row within the chunk, pnl, return) and its batches."""
+
+    start: int
+    stop: int
+    equity: np.ndarray
+    gross: np.ndarray
+    turnover: np.ndarray
+    trade_parts: list[np.ndarray]
+    futures: list[Future[int]] = field(default_factory=list)
+
+    def trades(self) -> np.ndarray:
+        return np.concatenate(self.trade_parts)
+
+
+class _Runner:
+    """Runs fn(0..n-1) chunk after chunk on one thread pool (the kernels release the GIL), in batches, reporting
+    progress over the whole grid in order of completion and checking should_stop before each batch."""
+
+    def __init__(self, total: int, workers: int, progress: Progress | None, should_stop: Callable[[], bool] | None):
+        self.total, self.workers, self.progress, self.should_stop = total, workers, progress, should_stop
+        self.done = 0
+        self.pending: list[Future[int]] = []
+
+    def submit(self, fn: Callable[[int], None], n: int, pool: Executor | None) -> list[Future[int]]:
+        """fn(0..n-1) in batches: on `pool` (the futures returned, for `wait`) or, without one, here and now."""
+        chunk = max(1, min(64, n // (self.workers * 4) or 1))
+        batches = [range(i, min(i + chunk, n)) for i in range(0, n, chunk)]
+
+        def run_batch(batch: Iterable[int]) -> int:
+            count = 0
+            for k in batch:
+                fn(k)
+                count += 1
+            return count
+
+        if pool is None:
+            for batch in batches:
+                self._check()
+                self._count(run_batch(batch))
+            return []
+        self._check()
         futures = [pool.submit(run_batch, b) for b in batches]
+        self.pending.extend(futures)
+        return futures
+
+    def wait(self, futures: list[Future[int]]) -> None:
+        """Wait for the batches of one chunk, counting progress; should_stop is checked before each."""
         for fut in futures:
-            if should_stop and should_stop():
-                for f in futures:
-                    f.cancel()
-                raise ConfigError("cancelled")
-            done += fut.result()
-            if progress:
-                progress(done, n)
+            self._check()
+            self._count(fut.result())
+
+    def cancel(self) -> None:
+        """Cancel every batch not started yet (after a cancel or an error; running ones finish)."""
+        for fut in self.pending:
+            fut.cancel()
+
+    def _check(self) -> None:
+        if self.should_stop and self.should_stop():
+            raise ConfigError("cancelled")
+
+    def _count(self, finished: int) -> None:
+        self.done += finished
+        if self.progress:
+            self.progress(self.done, self.total)
 
 
 def expand_grid(
