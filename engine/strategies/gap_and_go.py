@@ -26,7 +26,7 @@ Rules, per symbol and session, decided at bar closes (orders fill from the next 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -34,6 +34,7 @@ import pandas as pd
 from engine.errors import StrategyError
 from engine.orders.values import Fill
 from engine.strategies.base import param, require
+from engine.strategies.event_units import units
 from engine.strategies.events import EventStrategy
 
 NS_PER_MINUTE = 60_000_000_000
@@ -55,9 +56,7 @@ class Session:
     range_done: bool = False
     direction: int = 0  # +1 long, -1 short, 0 no trade this session
     entered: bool = False  # an entry was sent (or the session is past its last entry bar)
-    entry_id: str = ""
     last_close: float = math.nan  # close of the latest bar inside the session's hours
-    exits: list[tuple[float, float]] = field(default_factory=list)  # (take_profit, stop_loss) of each entry fill
 
 
 class GapAndGo(EventStrategy):
@@ -137,11 +136,14 @@ class GapAndGo(EventStrategy):
                 self._bracket_entry(s, sym, bar.close, ctx)
 
     def on_fill(self, fill: Fill, ctx: Any) -> None:
+        """A fill of the stop entry (told by its side and the position it leaves, not by an order id, so a restarted
+        live loop knows it too): attach the exits."""
         s = self.sessions.get(fill.symbol)
-        if s is None or fill.order_id != s.entry_id or self.params.entry != "stop":
+        if s is None or self.params.entry != "stop" or not s.entered or not s.direction:
             return
+        if fill.side != ("buy" if s.direction > 0 else "sell") or ctx.position(fill.symbol) * s.direction <= 0:
+            return  # an exit, or the close of a position left from an earlier session
         take_profit, stop_loss = self._exits(s, fill.price)
-        s.exits.append((take_profit, stop_loss))
         exit_side = "sell" if s.direction > 0 else "buy"
         ctx.order(
             exit_side,
@@ -185,21 +187,21 @@ class GapAndGo(EventStrategy):
             stop_loss = s.low if d > 0 else s.high
         return reference + p.reward_risk * (reference - stop_loss), stop_loss
 
-    def _quantity(self, price: float, ctx: Any) -> float:
-        return self.size * ctx.equity / price
+    def _quantity(self, sym: str, price: float, ctx: Any) -> float:
+        return units(ctx, sym, self.size * ctx.equity, price, f"{self.name} (weight {self.params.weight})")
 
     def _stop_entry(self, s: Session, sym: str, ctx: Any) -> None:
         level = s.high if s.direction > 0 else s.low
         side = "buy" if s.direction > 0 else "sell"
-        s.entry_id = ctx.order(side, self._quantity(level, ctx), "stop", sym, stop_price=level, time_in_force="gtc")
+        ctx.order(side, self._quantity(sym, level, ctx), "stop", sym, stop_price=level, time_in_force="gtc")
         s.entered = True
 
     def _bracket_entry(self, s: Session, sym: str, close: float, ctx: Any) -> None:
         take_profit, stop_loss = self._exits(s, close)
         side = "buy" if s.direction > 0 else "sell"
-        s.entry_id = ctx.order(
+        ctx.order(
             side,
-            self._quantity(close, ctx),
+            self._quantity(sym, close, ctx),
             "market",
             sym,
             order_class="bracket",
@@ -207,5 +209,4 @@ class GapAndGo(EventStrategy):
             stop_loss=stop_loss,
             time_in_force="gtc",
         )
-        s.exits.append((take_profit, stop_loss))
         s.entered = True

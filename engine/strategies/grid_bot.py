@@ -17,32 +17,42 @@ Rules, per symbol:
 - When a close leaves the grid (beyond level +/-`levels`) by more than `recenter_pct` percent, the grid is cancelled,
   the inventory closed with a market order, and a new grid centred at that close.
 A rejected order (not enough buying power) is not retried: its slot stays empty until the next re-centring.
+
+State: each symbol's centre and lot live in `ctx.state` (what the live loop persists), and a filled order's level is
+read back from its limit price (`ctx.broker.order(client order id)`), not from a map of order ids: so a restarted
+live loop re-arms the fills of orders placed before the restart.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import StrategyError
 from engine.orders.values import Fill
 from engine.strategies.base import param, require
+from engine.strategies.event_units import units
 from engine.strategies.events import EventStrategy
 
+STATE_KEY = "grid_bot"
+LEVEL_TOLERANCE = 1e-6
+"""A limit price is grid level k when (price / centre - 1) / step is within this of the whole number k."""
 
-@dataclass
+
+@dataclass(frozen=True)
 class Grid:
-    """One symbol's grid: centre, lot, the level of each grid order by id, and the re-arms due at the close."""
+    """One symbol's grid: its centre and lot (units per order) and the step between levels (spacing_pct / 100)."""
 
     center: float
     lot: float
-    step: float  # spacing_pct / 100
-    levels: dict[str, int] = field(default_factory=dict)
-    due: list[tuple[str, int, float]] = field(default_factory=list)  # (side, level, quantity) to place at the close
+    step: float
 
     def price(self, k: int) -> float:
         return self.center * (1.0 + k * self.step)
+
+    def level(self, price: float) -> int | None:
+        """The level k whose price is `price`, or None (an order of another grid)."""
+        k = (price / self.center - 1.0) / self.step
+        return round(k) if abs(k - round(k)) <= LEVEL_TOLERANCE else None
 
 
 class GridBot(EventStrategy):
@@ -73,32 +83,37 @@ class GridBot(EventStrategy):
             require(self.recenter_pct >= 0, f"recenter_pct must be >= 0, got {self.recenter_pct}")
 
     def on_start(self, ctx: Any) -> None:
-        self.grids: dict[str, Grid] = {}
         self.share = self.params.order_size / len(ctx.symbols)
+        self.due: dict[str, list[tuple[str, int, float]]] = {}  # per symbol: (side, level, quantity) to place
 
     def on_bar(self, bar: Any, ctx: Any) -> None:
         sym = bar.symbol
-        grid = self.grids.get(sym)
+        grid = self._grid(sym, ctx)
+        due = self.due.pop(sym, [])
         if grid is None or self._outside(grid, bar.close):
             if grid is not None:
                 ctx.close(sym)  # cancels the grid's orders, sells (or covers) the inventory at the next open
             self._build(sym, bar.close, ctx)
             return
-        for side, k, quantity in grid.due:
+        for side, k, quantity in due:
             self._place(grid, sym, side, k, quantity, ctx)
-        grid.due.clear()
 
     def on_fill(self, fill: Fill, ctx: Any) -> None:
-        grid = self.grids.get(fill.symbol)
-        k = None if grid is None else grid.levels.get(fill.order_id)
-        if grid is None or k is None:
+        grid = self._grid(fill.symbol, ctx)
+        order = ctx.broker.order(fill.client_order_id)
+        if grid is None or order is None or order.type != "limit" or order.limit_price is None:
             return  # not a grid order (the re-centring's market close)
-        if fill.side == "buy":
-            grid.due.append(("sell", k + 1, fill.quantity))
-        else:
-            grid.due.append(("buy", k - 1, fill.quantity))
+        k = grid.level(order.limit_price)
+        if k is None:
+            return  # an order of a grid replaced since (its cancel crossed the fill)
+        opposite = ("sell", k + 1) if fill.side == "buy" else ("buy", k - 1)
+        self.due.setdefault(fill.symbol, []).append((*opposite, fill.quantity))
 
     # ------------------------------------------------------------------------------------------ internals
+    def _grid(self, sym: str, ctx: Any) -> Grid | None:
+        saved = ctx.state.get(STATE_KEY, {}).get(sym)
+        return None if saved is None else Grid(saved["center"], saved["lot"], self.params.spacing_pct / 100.0)
+
     def _outside(self, grid: Grid, close: float) -> bool:
         p = self.params
         margin = p.recenter_pct / 100.0
@@ -106,16 +121,9 @@ class GridBot(EventStrategy):
 
     def _build(self, sym: str, center: float, ctx: Any) -> None:
         p = self.params
-        lot = self.share * ctx.equity / center
-        if not ctx.broker.fractionable([sym]).get(sym, True):
-            lot = math.floor(lot)
-            if lot < 1:
-                raise StrategyError(
-                    f"{self.name}: order_size {p.order_size} of the equity buys less than one whole unit of {sym} "
-                    f"at {center:g}; allow fractional units or raise order_size"
-                )
+        lot = units(ctx, sym, self.share * ctx.equity, center, f"{self.name} (order_size {p.order_size})")
         grid = Grid(center=center, lot=lot, step=p.spacing_pct / 100.0)
-        self.grids[sym] = grid
+        ctx.state.setdefault(STATE_KEY, {})[sym] = {"center": center, "lot": lot}
         armed = min(p.levels, p.max_inventory)
         for k in range(1, armed + 1):
             self._place(grid, sym, "buy", -k, lot, ctx)
@@ -123,5 +131,4 @@ class GridBot(EventStrategy):
                 self._place(grid, sym, "sell", k, lot, ctx)
 
     def _place(self, grid: Grid, sym: str, side: str, k: int, quantity: float, ctx: Any) -> None:
-        order_id = ctx.order(side, quantity, "limit", sym, limit_price=grid.price(k), time_in_force="gtc")
-        grid.levels[order_id] = k
+        ctx.order(side, quantity, "limit", sym, limit_price=grid.price(k), time_in_force="gtc")

@@ -12,6 +12,7 @@ import pytest
 
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
+from engine.errors import StrategyError
 from engine.sim.event.run import run_event_backtest
 from engine.strategies.gap_and_go import GapAndGo
 from engine.strategies.grid_bot import GridBot
@@ -196,3 +197,15 @@ def test_grid_bot_arms_only_max_inventory_levels_and_shorts_when_allowed() -> No
 def test_seed_strategies_are_registered_event_builtins() -> None:
     assert EVENT_BUILTINS["gap_and_go"] is GapAndGo and EVENT_BUILTINS["grid_bot"] is GridBot
     assert create_event_strategy("grid_bot", {"levels": "3"}).params.levels == 3
+
+
+def test_whole_units_when_the_run_takes_no_fractions() -> None:
+    whole = BacktestConfig(costs={"commission_bps": 10.0}, fractional=False)
+    gap = run_event_backtest(minute_bars(GAP_DAYS), GapAndGo(GAP_PARAMS), whole)
+    entries = gap.orders[(gap.orders["event"] == "placed") & (gap.orders["type"] == "stop")]
+    assert entries["quantity"].iloc[0] == 483.0  # floor(50000 / 103.5) = floor(483.09)
+    grid = run_event_backtest(minute_bars({"2024-01-02": [FLAT, FLAT]}), GridBot({"order_size": 0.013}), whole)
+    assert set(grid.orders["quantity"]) == {13.0}  # floor(0.013 x 100000 / 100) = floor(13.0000...)
+    poor = BacktestConfig(initial_cash=500.0, fractional=False)
+    with pytest.raises(StrategyError, match=r"grid_bot \(order_size 0.05\): 25.00 buys 0.25 units of X"):
+        run_event_backtest(minute_bars({"2024-01-02": [FLAT, FLAT]}), GridBot(), poor)

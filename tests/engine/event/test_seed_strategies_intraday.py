@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from engine.data import load_market_data
 from engine.data.market import MarketData
 from engine.sim.event.run import run_event_backtest
 from engine.strategies.base import param_specs
+from engine.strategies.events import EventStrategy
 from engine.strategies.gap_and_go import GapAndGo
 from engine.strategies.grid_bot import GridBot
 
@@ -196,3 +198,37 @@ def test_the_week_is_the_bundled_file(week: MarketData) -> None:
     raw = raw.loc["2022-01-03":"2022-01-09"]
     assert len(week) == len(raw) == 7 * 1440
     np.testing.assert_array_equal(week.field("close")[SYMBOL].to_numpy(), raw["close"].to_numpy())
+
+
+class RestartedGrid(EventStrategy):
+    """A grid_bot whose object is replaced by a fresh one after bar `at` (a restart that keeps only `ctx.state`, as
+    the live loop does)."""
+
+    name = "restarted_grid"
+    Params = GridBot.Params
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at, self.inner = at, GridBot()
+
+    def on_start(self, ctx: Any) -> None:
+        self.inner.on_start(ctx)
+
+    def on_bar(self, bar: Any, ctx: Any) -> None:
+        self.inner.on_bar(bar, ctx)
+        if bar.index == self.at:
+            self.inner = GridBot()
+            self.inner.on_start(ctx)
+
+    def on_fill(self, fill: Any, ctx: Any) -> None:
+        self.inner.on_fill(fill, ctx)
+
+
+def test_grid_bot_keeps_rearming_after_a_restart(week: MarketData) -> None:
+    data = week.slice("2022-01-03", "2022-01-03 23:59")
+    straight = run_event_backtest(data, GridBot(), CONFIG).orders
+    restarted = run_event_backtest(data, RestartedGrid(at=300), CONFIG).orders
+    placed = straight[straight["event"] == "placed"].set_index("order_id")["time"]
+    after = straight[(straight["time"] > data.index[300]) & (straight["event"] == "filled")]
+    assert (after["order_id"].map(placed) <= data.index[300]).sum() >= 2  # orders from before the restart filled
+    pd.testing.assert_frame_equal(restarted, straight)
