@@ -1,10 +1,12 @@
 """Gap and Go (`gap_and_go`): an opening-range breakout on intraday bars, in the direction of the session's gap,
 with a take-profit and a stop attached to the entry, at most one trade per session, flat before the session ends.
 
-Sessions. A session starts at the first bar of each day counted from `session_start_hour` UTC (0: the calendar
-day, so on equity bars the first bar of each date; 24/7 crypto opens its session at that hour) and runs for
-`session_hours` from that first bar; bars after its end and before the next session are not traded. The gap is the
-session's first open against the close of the previous session's last bar inside its hours.
+Sessions. A session starts at the first bar of each day counted from `session_start_hour` UTC and runs for
+`session_hours` from that first bar; bars after its end and before the next session are not traded. The defaults,
+13 h and 6.5 hours, are the US cash session: a US equity's first bar (13:30 UTC in summer, 14:30 in winter) is the
+first after 13:00 UTC in either season, and 24/7 crypto gets the same hours, its "gap" the move since the previous
+session's close. (0 and 24: calendar days.) The gap is the session's first open against the close of the previous
+session's last bar inside its hours.
 
 Rules, per symbol and session, decided at bar closes (orders fill from the next bar, engine.sim.event.book):
 - |gap| >= `min_gap_pct` percent arms the session: a gap up (or none) trades the long side, a gap down the short
@@ -72,8 +74,8 @@ class GapAndGo(EventStrategy):
         reward_risk: float = param(2.0, 0.5, 5.0, 0.5, doc="take-profit distance as a multiple of the risk")
         stop_pct: float = param(0.0, 0.0, 5.0, 0.25, doc="stop-loss percent from the entry; 0: the range's far side")
         entry: str = param("stop", choices=ENTRIES, doc="stop at the range edge, or market after a close beyond it")
-        session_start_hour: int = param(0, 0, 23, 1, doc="hour (UTC) from which a session's first bar is taken")
-        session_hours: float = param(24.0, 1.0, 24.0, 0.5, doc="session length from its first bar, hours")
+        session_start_hour: int = param(13, 0, 23, 1, doc="hour (UTC) from which a session's first bar is taken")
+        session_hours: float = param(6.5, 1.0, 24.0, 0.5, doc="session length from its first bar, hours")
         weight: float = param(0.5, 0.1, 0.9, 0.1, doc="fraction of equity per entry (split over symbols)")
         allow_short: bool = param(False, choices=(False, True), doc="trade gap-downs short (break of the low)")
 

@@ -47,7 +47,7 @@ def rows(orders: pd.DataFrame, event: str) -> list[tuple]:
 
 
 # ---------------------------------------------------------------------------------------------- gap and go
-GAP_PARAMS = {"min_gap_pct": 0.5, "range_minutes": 2, "reward_risk": 2.0, "session_hours": 0.1}  # 6-minute sessions
+GAP_PARAMS = {"min_gap_pct": 0.5, "range_minutes": 2, "reward_risk": 2.0, "session_start_hour": 0, "session_hours": 0.1}
 GAP_DAYS = {
     "2024-01-02": [FLAT] * 6,  # the first session: no previous close, no gap, no trade
     "2024-01-03": [  # gap +2 % (102 vs 100); range 00:00-00:01: high 103.5, low 101.5

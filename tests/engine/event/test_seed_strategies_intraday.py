@@ -37,9 +37,9 @@ def minute_frame(data: MarketData) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------- gap and go
 GAP_CASES = [
-    {"min_gap_pct": 0.0},  # every session armed: 24 h sessions from 00:00 UTC, stop entries
+    {"min_gap_pct": 0.0, "session_start_hour": 0, "session_hours": 24.0},  # every UTC day armed, stop entries
     {"min_gap_pct": 0.0, "entry": "market", "allow_short": True, "stop_pct": 0.5, "range_minutes": 30},
-    {"min_gap_pct": 0.5, "session_start_hour": 14, "session_hours": 6.5, "allow_short": True},  # a US-hours session
+    {"min_gap_pct": 0.5, "session_start_hour": 14, "session_hours": 6.5, "allow_short": True},
 ]
 
 
@@ -172,7 +172,7 @@ def test_every_parameter_bound_gives_a_valid_strategy(cls: type, week: MarketDat
 
 # ---------------------------------------------------------------------------------------------- look-ahead
 LOOKAHEAD = [
-    (GapAndGo, {"min_gap_pct": 0.0, "range_minutes": 10}),
+    (GapAndGo, {"min_gap_pct": 0.0, "range_minutes": 10, "session_start_hour": 0, "session_hours": 24.0}),
     (GapAndGo, {"min_gap_pct": 0.0, "entry": "market", "allow_short": True}),
     (GridBot, {}),
 ]
@@ -183,7 +183,7 @@ def test_truncated_runs_place_the_same_orders(cls: type, params: dict, week: Mar
     data = week.slice("2022-01-03", "2022-01-05 23:59")
     full = run_event_backtest(data, cls(params), CONFIG).orders
     assert len(full) > 5
-    for cut in (100, 1439, 1440, 1455, 2100, 3000):
+    for cut in (100, 1439, 1440, 1455, 2100, 2230, 2240, 2609, 2610, 3000, 3700):  # 13:00 UTC on 4 January: 2220
         end = data.index[cut - 1]
         part = run_event_backtest(data.head(cut), cls(params), CONFIG).orders
         expected = full[full["time"] <= end].reset_index(drop=True)
