@@ -9,6 +9,7 @@
     ivybt positions | account [history] | orders list|cancel|cancel-all | flatten   (brokers/cli_desk.py)
     ivybt protect check|repair --preset NAME                                   (brokers/cli_protect.py)
     ivybt options chain SYMBOL | options vol SYMBOL [VOL]                      (brokers/cli_options.py)
+    ivybt live --preset NAME --broker paper|alpaca|ibkr [--replay START..END]  (brokers/live/cli.py)
 
 `--refresh` first downloads the preset's daily bars from the broker's bar source (Alpaca market data or IBKR
 historical data) into the workspace (brokers.refresh), so the signals use the latest session.
@@ -35,6 +36,7 @@ from brokers.cli_options import register as register_options
 from brokers.cli_protect import register as register_protect
 from brokers.data_sources import register as register_data_sources
 from brokers.execution import execute_plan
+from brokers.live.cli import register as register_live
 from brokers.notify import notify_plan
 from brokers.planning import plan_rebalance
 from brokers.refresh import bar_source, close_source, refresh_bars
@@ -121,6 +123,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     register_desk(sub)  # positions, account, orders, flatten (brokers/cli_desk.py)
     register_protect(sub)  # protect check / repair (brokers/cli_protect.py)
     register_options(sub)  # options chain / vol (brokers/cli_options.py)
+    register_live(sub)  # live --preset NAME (brokers/live/cli.py)
 
 
 def _table(frame: Any, columns: list[str]) -> str:

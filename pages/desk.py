@@ -1,7 +1,8 @@
 """Desk: the account at a glance (equity, day P&L, exposure), positions with P&L and drift, open orders with
 cancel buttons and a modify control each, closed orders (filtered by symbol, side and submission date), the
 equity history (snapshots and drawdown, with the chosen preset's backtest rebased beside it:
-engine.ops.desk_tracking), and the emergency flatten behind a typed confirmation.
+engine.ops.desk_tracking), the live loop of an event preset (start / stop / status: ui.live_control), and the
+emergency flatten behind a typed confirmation.
 
 Thin: widgets -> one brokers.desk / brokers.flatten call -> draw. The account part refreshes itself every N
 seconds (st.fragment(run_every=...)); each refresh reads the account through the desk, so it is snapshotted
@@ -33,6 +34,7 @@ from engine.ops.desk_tracking import preset_tracking
 from engine.store.presets import list_presets
 from ui.daily_ops_view import get_broker
 from ui.desk_view import MONEY_COLUMNS, PERCENT_COLUMNS, closed_table, column_label, modify_inputs, order_label
+from ui.live_control import live_control
 from ui.shell import ensure_navigation
 from ui.tables import show as show_table
 
@@ -213,6 +215,18 @@ else:
         ),
         key="desk_equity_history",
     )
+
+st.subheader("Live loop")
+st.caption(
+    "Runs an event preset's strategy on every new bar as it closes (`ivybt live`, in the background): orders through "
+    "this broker, kill switch and risk limits honoured, every decision in the audit log."
+)
+try:
+    live_account = None if not broker.is_live else broker.account().account_id
+except BrokerError as e:
+    st.warning(f"Live loop: {type(e).__name__}: {e}")
+else:
+    live_control(broker_name, live_account)
 
 st.subheader("Flatten")
 st.caption(

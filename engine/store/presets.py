@@ -2,7 +2,8 @@
 
 A preset holds everything a `BacktestRequest` needs (strategy, params, symbols, dates, costs, risk and the
 other `BacktestConfig` fields) plus a description, its creation time and, after universe selection, the
-kept symbol list. Presets are validated on load against the strategy's `Params` and `BacktestConfig`; an
+kept symbol list. Presets are validated on load against the strategy's `Params` (a weights strategy, or an event
+strategy of engine.strategies.registry.EVENT_BUILTINS: what `ivybt live` runs) and `BacktestConfig`; an
 invalid preset raises `ConfigError` naming the preset and the field. Writes are atomic (temp file +
 `os.replace`). Secrets are never stored: keys that look like credentials are refused on save and on load.
 """
@@ -28,7 +29,7 @@ from engine.request import BacktestRequest
 from engine.store.watchlists import expand_symbols
 from engine.store.workspace import presets_dir
 from engine.strategies.base import make_params
-from engine.strategies.registry import get_strategy
+from engine.strategies.registry import EVENT_BUILTINS, get_strategy, is_event_strategy
 from engine.validation import FORBID, parse, section_model
 
 SCHEMA_VERSION = 1
@@ -169,7 +170,7 @@ class Preset:
         _refuse_secrets(self.to_dict(), label)
         parse(_layout(), self.to_dict(), label)
         try:
-            cls = get_strategy(self.strategy)
+            cls = EVENT_BUILTINS[self.strategy] if is_event_strategy(self.strategy) else get_strategy(self.strategy)
         except EngineError as e:
             raise ConfigError(f"{label}: field 'strategy': {e}") from None
         try:
