@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pydantic import BeforeValidator, Field, StrictStr
@@ -23,10 +23,13 @@ from engine.data.market import MarketData
 from engine.data.sources import DataSource
 from engine.data.timeframes import parse_timeframe
 from engine.errors import ConfigError, DataError
+from engine.sim.event.run import run_event_backtest
+from engine.sim.event.settings import Execution
 from engine.sim.result import BacktestResult
 from engine.sim.simulate import run_backtest
 from engine.store.watchlists import expand_symbols
-from engine.strategies.registry import create_strategy
+from engine.strategies.registry import create_event_strategy, create_strategy, is_event_strategy
+from engine.strategies.weights_as_events import WeightsAsEvents
 from engine.validation import FORBID, parse, validated
 
 
@@ -59,6 +62,8 @@ DateText = Annotated[StrictStr | None, BeforeValidator(_date_text)]
 """An ISO date (inclusive) or None for the start / end of the history."""
 TimeframeText = Annotated[StrictStr | None, BeforeValidator(_timeframe_text)]
 """A bar timeframe ("5min", "1h", "1d"; engine.data.timeframes) or None for the data's own bars."""
+Mode = Literal["vectorized", "event"]
+"""How a backtest runs: target weights through the vectorized kernel, or orders bar by bar (engine.sim.event)."""
 
 
 @validated("request")
@@ -70,6 +75,10 @@ class BacktestRequest:
     (workspace imports, then the bundled sample), or a folder path of `<SYMBOL>.csv|.parquet` files.
     timeframe: None = each symbol's own bars; "5min", "1h", "1d", ... = resampled to it before the run
     (engine.data.timeframes); left out of `to_dict` when None, so a daily request's mapping and hash are as before.
+    mode: None = event mode for an event strategy, vectorized for any other; "event" runs a weights strategy's
+    targets as orders (engine.strategies.weights_as_events); "vectorized" is refused for an event strategy.
+    execution: the event mode's latency and volume cap (engine.sim.event.settings.Execution; None = none).
+    Both are left out of `to_dict` when None, as timeframe.
     """
 
     strategy: Annotated[StrictStr, Field(min_length=1)]
@@ -80,6 +89,8 @@ class BacktestRequest:
     config: Annotated[BacktestConfig, NONE_IS_DEFAULT] = BacktestConfig()
     data_source: StrictStr | None = None
     timeframe: TimeframeText = None
+    mode: Mode | None = None
+    execution: Execution | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", dict(self.params))
@@ -89,12 +100,22 @@ class BacktestRequest:
             raise ConfigError(f"symbols: duplicates in {list(self.symbols)}")
         if self.start and self.end and str(self.start) > str(self.end):
             raise DataError(f"start {self.start} is after end {self.end}")
+        if self.mode == "vectorized" and is_event_strategy(self.strategy):
+            raise ConfigError(f"mode: {self.strategy!r} is an event strategy; it runs in event mode only")
+        if self.execution is not None and not self.is_event:
+            raise ConfigError("execution: latency and volume caps apply in event mode only (mode: event)")
+
+    @property
+    def is_event(self) -> bool:
+        """Whether this request runs in event mode."""
+        return self.mode == "event" or (self.mode is None and is_event_strategy(self.strategy))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["symbols"] = list(self.symbols)
-        if d["timeframe"] is None:
-            del d["timeframe"]
+        for optional in ("timeframe", "mode", "execution"):
+            if d[optional] is None:
+                del d[optional]
         return d
 
     @classmethod
@@ -134,11 +155,19 @@ def request_data(request: BacktestRequest, source: DataSource | None = None) -> 
 
 def run_request(request: BacktestRequest) -> BacktestResult:
     """Load the data, build the strategy, run the backtest. Raises EngineError subclasses on bad input."""
-    strategy = create_strategy(request.strategy, request.params)
     source = get_source(request.data_source)
     data = request_data(request, source)
     config = annualized_config(request.config, data.index)  # intraday: the data's bars per year; daily: as is
     bench_close = untraded_benchmark(config.benchmark, data.symbols, source, intraday=is_intraday(data.index))
-    result = run_backtest(data, strategy, config, benchmark_close=bench_close)
+    if request.is_event:
+        if is_event_strategy(request.strategy):
+            event = create_event_strategy(request.strategy, request.params)
+        else:
+            event = WeightsAsEvents(create_strategy(request.strategy, request.params), config)
+        result = run_event_backtest(data, event, config, request.execution, benchmark_close=bench_close)
+    else:
+        result = run_backtest(
+            data, create_strategy(request.strategy, request.params), config, benchmark_close=bench_close
+        )
     result.warnings.extend(gap_warnings(data))  # a hole in a symbol's data: said in the result, CLI and page
     return result

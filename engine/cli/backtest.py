@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from engine.cli.options import CONFIG_FLAGS, add_output_options, add_request_options
+from engine.cli.options import CONFIG_FLAGS, EXECUTION_FLAGS, add_event_options, add_output_options, add_request_options
 from engine.cli.output import metrics_json, metrics_text, print_json, print_warnings
 from engine.cli.parsing import parse_params, read_yaml_mapping, split_symbols, typed_params
 from engine.config import BacktestConfig
@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run one backtest. Flags given explicitly override a preset's or config's values.",
     )
     add_request_options(p, timeframe=True)
+    add_event_options(p)
     out = p.add_argument_group("output")
     add_output_options(out, "save the run in the run store")
     out.add_argument("--save-preset", metavar="NAME", help="also save this setup as a preset")
@@ -77,6 +78,13 @@ def build_request(args: argparse.Namespace) -> BacktestRequest:
         if value is not None:
             (cfg[section] if section else cfg)[name] = value.upper() if dest == "benchmark" else value
     d["config"] = cfg
+    if getattr(args, "mode", None):
+        d["mode"] = args.mode
+    execution = {
+        field: getattr(args, dest) for dest, field in EXECUTION_FLAGS.items() if getattr(args, dest, None) is not None
+    }
+    if execution:
+        d["execution"] = {**(d.get("execution") or {}), **execution}
     return BacktestRequest.from_dict(d)
 
 
@@ -134,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
     first, last = result.equity.index[0], result.equity.index[-1]
     print(
         f"{request.strategy} {request.params} on {', '.join(request.symbols)}"
-        f"{f' ({request.timeframe} bars)' if request.timeframe else ''}: {len(result.equity)} bars, "
+        f"{f' ({request.timeframe} bars)' if request.timeframe else ''}"
+        f"{' in event mode' if request.is_event else ''}: {len(result.equity)} bars, "
         f"{_date(first)} .. {_date(last)}"
     )
     columns = {"strategy": result.metrics}

@@ -92,6 +92,31 @@ def add_request_options(parser: argparse.ArgumentParser, timeframe: bool = False
     add_sizing_options(parser)
 
 
+def add_event_options(parser: argparse.ArgumentParser) -> None:
+    """Group "event mode": --mode and the simulated broker's execution (engine.sim.event.settings.Execution)."""
+    ev = parser.add_argument_group("event mode")
+    ev.add_argument(
+        "--mode",
+        choices=("vectorized", "event"),
+        help="vectorized (target weights, the default) or event (orders bar by bar; an event strategy's only mode)",
+    )
+    ev.add_argument("--latency-bars", type=int, metavar="N", help="event mode: extra bars before an order may fill")
+    ev.add_argument(
+        "--latency-seconds", type=float, metavar="S", help="event mode: order latency in seconds (intraday bars)"
+    )
+    ev.add_argument(
+        "--participation", type=float, metavar="F", help="event mode: most of a bar's volume one symbol may trade"
+    )
+
+
+EXECUTION_FLAGS = {
+    "latency_bars": "latency_bars",
+    "latency_seconds": "latency_seconds",
+    "participation": "participation",
+}
+"""argparse dest -> Execution field, for the flags of `add_event_options`."""
+
+
 def add_source_options(
     parser: argparse.ArgumentParser, param_help: str = "strategy parameter (repeatable)", timeframe: bool = False
 ) -> None:

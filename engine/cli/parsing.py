@@ -13,7 +13,7 @@ import yaml
 
 from engine.errors import ConfigError
 from engine.strategies.base import make_params
-from engine.strategies.registry import get_strategy
+from engine.strategies.registry import params_class
 
 
 class UsageError(Exception):
@@ -78,7 +78,7 @@ def typed_params(strategy: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
     Raises StrategyError for an unknown strategy and ConfigError for a bad name or value (e.g. fast >= slow).
     """
-    built = make_params(get_strategy(strategy).Params, params)
+    built = make_params(params_class(strategy), params)
     return {k: getattr(built, k) for k in params}
 
 

@@ -44,6 +44,8 @@ from engine.store.workspace import db_path
 KINDS: tuple[str, ...] = ("backtest", "optimize", "walkforward", "montecarlo", "scorecard")
 SERIES: tuple[str, ...] = ("equity", "returns", "cash", "benchmark")
 FRAMES: tuple[str, ...] = ("weights", "positions", "trades", "fills")
+ORDERS_FRAME = "orders"
+"""The order log of an event run (engine.sim.event.fills.ORDER_LOG_COLUMNS), stored when the run has one."""
 PAYLOAD_FRAME = "payload"
 """Frame holding the JSON payload of an analysis run (`save_analysis`, `load_payload`)."""
 
@@ -148,6 +150,8 @@ class RunStore(RunLabels):
             key = reproducibility_key(request)
         blobs = [(n, "parquet", series_parquet(getattr(result, n))) for n in SERIES if getattr(result, n) is not None]
         blobs += [(n, "parquet", frame_parquet(getattr(result, n))) for n in FRAMES]
+        if result.orders is not None:  # an event run's order log
+            blobs.append((ORDERS_FRAME, "parquet", frame_parquet(result.orders)))
         run_id = uuid.uuid4().hex[:12]
         created = datetime.now(UTC).isoformat(timespec="microseconds")
         index = result.equity.index
@@ -272,6 +276,7 @@ class RunStore(RunLabels):
             metrics=json.loads(row["metrics_json"]),
             benchmark=series.get("benchmark"),
             benchmark_metrics=meta["benchmark_metrics"],
+            orders=frames.get(ORDERS_FRAME),
         )
         result.warnings.extend(meta.get("warnings", []))  # runs saved before warnings existed have none
         request = BacktestRequest.from_dict(json.loads(row["request_json"]))
@@ -364,7 +369,7 @@ class RunStore(RunLabels):
         mapping (frame "payload"); read them back with `load_frame` / `load_payload`. If adding them fails,
         the run is removed."""
         frames = dict(frames or {})
-        taken = sorted(set(frames) & {*SERIES, *FRAMES, PAYLOAD_FRAME})
+        taken = sorted(set(frames) & {*SERIES, *FRAMES, PAYLOAD_FRAME, ORDERS_FRAME})
         if taken:
             raise EngineError(f"frame name(s) {taken} are reserved by the run itself; choose other names")
         run_id = self.save(result, request, kind=kind, name=name, key=key)

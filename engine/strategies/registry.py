@@ -73,6 +73,11 @@ def is_event_strategy(name: str) -> bool:
     return name in EVENT_BUILTINS
 
 
+def params_class(name: str) -> type:
+    """The `Params` dataclass of strategy `name`, weights or event (StrategyError for an unknown name)."""
+    return EVENT_BUILTINS[name].Params if name in EVENT_BUILTINS else get_strategy(name).Params
+
+
 def create_event_strategy(name: str, params: Mapping[str, Any] | None = None) -> EventStrategy:
     """An instance of event strategy `name`; StrategyError naming the known ones otherwise (ConfigError for bad
     parameters, naming the field)."""

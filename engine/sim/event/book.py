@@ -25,6 +25,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from engine.sim.kernels import REASON_SIGNAL, REASON_STOP_LOSS, REASON_TAKE_PROFIT, REASON_TRAILING
+
 NAN = math.nan
 STOP_TYPES = frozenset({"stop", "stop_limit", "trailing_stop"})
 
@@ -136,3 +138,22 @@ def move_extreme(order: SimOrder, low: float, high: float) -> None:
             order.extreme = high
     elif low < order.extreme:
         order.extreme = low
+
+
+def exit_reason(o: SimOrder) -> int:
+    """What a fill of `o` that reduces a position is called in the trade list (engine.sim.kernels.REASONS): a stop
+    a stop-loss, a trailing stop a trailing stop, a limit a take-profit, a market order a signal."""
+    return {
+        "stop": REASON_STOP_LOSS,
+        "stop_limit": REASON_STOP_LOSS,
+        "trailing_stop": REASON_TRAILING,
+        "limit": REASON_TAKE_PROFIT,
+    }.get(o.type, REASON_SIGNAL)
+
+
+def number_or_nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def none_if_nan(value: float) -> float | None:
+    return None if math.isnan(value) else value

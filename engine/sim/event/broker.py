@@ -29,8 +29,8 @@ from engine.orders.values import (
     check_supported,
     matches_query,
 )
-from engine.sim.event.book import SimOrder
-from engine.sim.event.matching import Matching, exit_reason, number_or_nan
+from engine.sim.event.book import SimOrder, exit_reason, number_or_nan
+from engine.sim.event.matching import Matching
 from engine.sim.kernels import REASON_SIGNAL, REASON_STOP_LOSS, REASON_TAKE_PROFIT
 
 CAPABILITIES = BrokerCapabilities(

@@ -82,6 +82,11 @@ class FillLog:
         return frame
 
 
+def forward_filled(close: np.ndarray) -> np.ndarray:
+    """`close` with each NaN replaced by the symbol's last close before it (NaN before its first bar)."""
+    return pd.DataFrame(close).ffill().to_numpy(dtype=np.float64)
+
+
 def outputs(
     fills: np.ndarray, close: np.ndarray, initial_cash: float, cash_by_bar: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -89,7 +94,7 @@ def outputs(
     positions, weights (held, at the close), turnover, gross exposure, last close, fills. `cash_by_bar`: the cash
     at each close when the loop recorded it (a run with financing); else it is rebuilt from the fills."""
     T, N = close.shape
-    marked = pd.DataFrame(close).ffill().to_numpy(dtype=np.float64)
+    marked = forward_filled(close)
     bars = fills[:, F_BAR].astype(np.int64)
     cash_after = np.empty(fills.shape[0])  # cash after each fill, subtracted in fill order as the kernel does
     pos_after = np.empty(fills.shape[0])

@@ -10,14 +10,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from engine.config import BacktestConfig
 from engine.orders.errors import InvalidOrder, OrderRejected
 from engine.orders.values import Fill, OrderStatus
 from engine.sim.event import book
 from engine.sim.event.book import SimOrder
-from engine.sim.event.fills import FillLog
+from engine.sim.event.fills import FillLog, forward_filled
 from engine.sim.kernels import (
     DUST,
     FIN_BORROW,
@@ -26,7 +25,6 @@ from engine.sim.kernels import (
     REASON_SIGNAL,
     REASON_STOP_LOSS,
     REASON_TAKE_PROFIT,
-    REASON_TRAILING,
 )
 from engine.sim.simulate import financing_settings, kernel_settings
 
@@ -67,7 +65,7 @@ class Matching:
         self.cash = float(config.initial_cash)
         self.q = [0.0] * n  # units held per column (Python floats: the hot path reads them one at a time)
         self.avg = [0.0] * n
-        self.marked = _forward_filled(self.closes)  # the last known close of each symbol at each bar
+        self.marked = forward_filled(self.closes)  # the last known close of each symbol at each bar
         self.cash_growth = kernel_settings(config)[7]
         self.margin_growth, borrow = financing_settings(config, list(symbols))
         self.borrow = borrow.tolist()
@@ -98,12 +96,12 @@ class Matching:
             status=o.status,
             reason=o.status_reason,
             type=o.type,
-            limit_price=none_if_nan(o.limit),
+            limit_price=book.none_if_nan(o.limit),
             submitted_at=self._time(o.placed_bar),
             filled_at=self._time(o.filled_bar),
-            stop_price=none_if_nan(o.stop),
-            trail_percent=none_if_nan(o.trail_percent),
-            trail_price=none_if_nan(o.trail_price),
+            stop_price=book.none_if_nan(o.stop),
+            trail_percent=book.none_if_nan(o.trail_percent),
+            trail_price=book.none_if_nan(o.trail_price),
             order_class=o.order_class,
             parent_id=o.parent_id,
             legs=o.legs,
@@ -435,27 +433,3 @@ class Matching:
             leg.group, leg.reduce_only, leg.parent_id, leg.order_class = entry.id, True, entry.id, "bracket"
             self._open(leg)
         entry.legs = (tp.id, sl.id)
-
-
-def exit_reason(o: SimOrder) -> int:
-    """What a fill of `o` that reduces a position is called in the trade list (engine.sim.kernels.REASONS): a stop
-    a stop-loss, a trailing stop a trailing stop, a limit a take-profit, a market order a signal."""
-    return {
-        "stop": REASON_STOP_LOSS,
-        "stop_limit": REASON_STOP_LOSS,
-        "trailing_stop": REASON_TRAILING,
-        "limit": REASON_TAKE_PROFIT,
-    }.get(o.type, REASON_SIGNAL)
-
-
-def number_or_nan(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
-def none_if_nan(value: float) -> float | None:
-    return None if math.isnan(value) else value
-
-
-def _forward_filled(close: np.ndarray) -> np.ndarray:
-    """`close` with each NaN replaced by the symbol's last close before it (NaN before its first bar)."""
-    return pd.DataFrame(close).ffill().to_numpy(dtype=np.float64)
