@@ -11,11 +11,13 @@ import streamlit as st
 from brokers.base import BrokerError
 from brokers.live.control import event_presets, loop_status, start_loop, stop_loop
 from engine.errors import EngineError
+from ui.daily_ops_view import alpaca_secret_keys
 
 
 def _start(preset: str, broker: str, yes_live: bool) -> None:
     try:
-        pid = start_loop(preset, broker, yes_live=yes_live)
+        keys = alpaca_secret_keys() if broker == "alpaca" else {}
+        pid = start_loop(preset, broker, yes_live=yes_live, keys=keys)
     except (EngineError, BrokerError) as e:
         st.session_state["live_loop_message"] = ("error", f"Cannot start: {e}")
     else:

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,8 +65,17 @@ def loop_status(preset: str, broker: str) -> dict[str, Any]:
     }
 
 
-def start_loop(preset: str, broker: str, yes_live: bool = False, extra: list[str] | None = None) -> int:
-    """Spawn the loop of `preset` on `broker` in the background; its pid. LoopBusy when one runs already."""
+def start_loop(
+    preset: str,
+    broker: str,
+    yes_live: bool = False,
+    extra: list[str] | None = None,
+    keys: Mapping[str, str] | None = None,
+) -> int:
+    """Spawn the loop of `preset` on `broker` in the background; its pid. LoopBusy when one runs already.
+
+    keys: Alpaca's api_key / secret_key when the app has them from its secrets (passed to the process in its
+    environment, as ALPACA_API_KEY / ALPACA_SECRET_KEY; never on its command line or in a log)."""
     event_preset(preset)  # a bad preset is this call's error, not a log line of a dead process
     status = loop_status(preset, broker)
     if status["running"]:
@@ -82,7 +92,7 @@ def start_loop(preset: str, broker: str, yes_live: bool = False, extra: list[str
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env=dict(os.environ),
+            env=_env(keys),
         )
     _children.append(proc)
     return proc.pid
@@ -96,6 +106,13 @@ def stop_loop(preset: str, broker: str) -> int | None:
         return None
     os.kill(pid, signal.SIGTERM)
     return int(pid)
+
+
+def _env(keys: Mapping[str, str] | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if keys and keys.get("api_key") and keys.get("secret_key"):
+        env["ALPACA_API_KEY"], env["ALPACA_SECRET_KEY"] = keys["api_key"], keys["secret_key"]
+    return env
 
 
 def _pid_of(owner: str) -> int | None:

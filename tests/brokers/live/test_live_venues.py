@@ -14,7 +14,18 @@ from brokers.live.state import LiveStore
 from tests.brokers.alpaca.test_bars import alpaca_bar
 from tests.brokers.bars_sample import ROWS
 from tests.brokers.ibkr.helpers import by_ref, placed
-from tests.brokers.live.helpers import IVYBT, PRESET, backtest_decisions, env, live_args, run, wait_until, write_preset
+from tests.brokers.live.helpers import (
+    IVYBT,
+    PRESET,
+    REPLAY_END,
+    REPLAY_START,
+    backtest_decisions,
+    env,
+    live_args,
+    run,
+    wait_until,
+    write_preset,
+)
 
 pytestmark = pytest.mark.slow
 SESSION = f"{PRESET}@alpaca"
@@ -83,3 +94,19 @@ def test_new_bars_from_the_brokers_bar_source_are_processed_as_they_arrive(prese
             proc.kill()
             proc.wait()
     assert store.load(SESSION).status == "stopped"
+
+
+def test_the_desk_spawns_an_alpaca_loop_with_the_apps_keys(presets, alpaca_fake, monkeypatch, home):
+    """Keys the app read from its secrets reach the spawned process in its environment only (not in its log)."""
+    from brokers.live.control import start_loop
+    from brokers.live.session import process_alive
+
+    write_preset(presets)
+    monkeypatch.setenv("ALPACA_BASE_URL", alpaca_fake.url)
+    monkeypatch.setenv("ALPACA_DATA_URL", alpaca_fake.url)
+    keys = {"api_key": alpaca_fake.key, "secret_key": alpaca_fake.secret}
+    pid = start_loop(PRESET, "alpaca", extra=["--replay", f"{REPLAY_START}..{REPLAY_END}"], keys=keys)
+    wait_until(lambda: not process_alive(pid), timeout=240)
+    assert [o["client_order_id"] for o in alpaca_fake.orders] == backtest_decisions("alpaca")
+    log = (home / "live" / f"{PRESET}@alpaca.log").read_text(encoding="utf-8")
+    assert "finished after bar" in log and alpaca_fake.secret not in log and alpaca_fake.key not in log
