@@ -33,8 +33,6 @@ class EventStrategy:
     Params: ClassVar[type]
     description: ClassVar[str] = ""
     kind: ClassVar[str] = "event"
-    timeframes: ClassVar[tuple[str, ...]] = ()
-    """Higher timeframes the strategy reads through `ctx.higher(timeframe)` (e.g. ("1h", "1d") on minute bars)."""
 
     def __init__(self, params: Any = None) -> None:
         if params is None:

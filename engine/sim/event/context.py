@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from engine.data.market import MarketData
+from engine.data.timeframes import native_timeframe, resample, session_for
+from engine.data.visibility import align_closed
 from engine.errors import StrategyError
 from engine.orders.protocol import Broker
 from engine.orders.values import MAX_CLIENT_ORDER_ID, OrderRequest, OrderStatus
@@ -165,6 +167,29 @@ class Context:
         line = Line(self._computed(fn, sym, name), self, name or getattr(fn, "__name__", "indicator"))
         self._declared.append((fn, sym, line))
         return line
+
+    def higher(
+        self,
+        timeframe: str,
+        symbol: str | None = None,
+        fn: Callable[[pd.DataFrame], Any] | None = None,
+        field: str = "close",
+        name: str = "",
+    ) -> Line:
+        """A higher timeframe of the symbol's bars (e.g. "1h" on minute bars): `fn(higher_bars)` (an indicator on
+        the higher bars) or their `field`, each value visible only from the first bar closing at or after its higher
+        bar's close (engine.data.visibility: never a bar still forming). Call it in `on_start`."""
+        sym = symbol or self.symbols[0]
+        session = session_for(sym)
+
+        def compute(own: pd.DataFrame) -> np.ndarray:
+            lower = native_timeframe(own.index)
+            high = resample(own, timeframe, session, source=lower)
+            values = fn(high) if fn is not None else high[field]
+            series = pd.Series(np.asarray(values, dtype=np.float64).reshape(-1), index=high.index)
+            return align_closed(series, pd.DatetimeIndex(own.index), lower, timeframe, session).to_numpy(np.float64)
+
+        return self.indicator(compute, sym, name or f"{sym} {timeframe} {field if fn is None else 'indicator'}")
 
     def aligned(self, values: np.ndarray, name: str) -> Line:
         """Values already on the run's bars (one per bar of `data.index`) as a guarded Line: for adapters whose
