@@ -13,8 +13,9 @@ from engine.cli.parsing import parse_params, split_symbols, typed_params
 from engine.data import get_source, load_market_data
 from engine.errors import ConfigError
 from engine.research.audit import audit_lookahead
+from engine.research.event_audit import audit_event_lookahead
 from engine.store.workspace import REPO_ROOT
-from engine.strategies.registry import create_strategy
+from engine.strategies.registry import create_event_strategy, create_strategy, is_event_strategy
 
 DEFAULT_AUDIT_SYMBOLS = ("SPY", "QQQ", "TLT", "GLD")
 
@@ -45,10 +46,12 @@ def audit(args: argparse.Namespace) -> int:
     if args.checks < 1:
         raise ConfigError(f"--checks {args.checks}: must be >= 1")
     params = typed_params(args.strategy, parse_params(args.param))
-    strategy = create_strategy(args.strategy, params)
     symbols = split_symbols(args.symbols) or list(DEFAULT_AUDIT_SYMBOLS)
     data = load_market_data(symbols, args.start, args.end, get_source(args.data_dir))
-    report = audit_lookahead(strategy, data, n_checks=args.checks)
+    if is_event_strategy(args.strategy):  # its orders, run on truncated data (engine.research.event_audit)
+        report = audit_event_lookahead(lambda: create_event_strategy(args.strategy, params), data, n_checks=args.checks)
+    else:
+        report = audit_lookahead(create_strategy(args.strategy, params), data, n_checks=args.checks)
     if args.json:
         out = {k: v for k, v in asdict(report).items() if k != "points"}
         print_json({**out, "symbols": symbols, "summary": report.summary()})

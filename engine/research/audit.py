@@ -127,7 +127,8 @@ def _first_mismatch(full: dict[str, pd.DataFrame], trunc: dict[str, pd.DataFrame
     return best
 
 
-def _points(n_bars: int, n_checks: int, min_bars: int) -> list[int]:
+def audit_points(n_bars: int, n_checks: int, min_bars: int) -> list[int]:
+    """Truncation points: `n_checks` spread from `min_bars` to the second-to-last bar, plus the last five bars."""
     if n_bars - 1 < min_bars:
         return []
     spread = np.linspace(min_bars, n_bars - 1, max(n_checks, 2)).round().astype(int)
@@ -183,7 +184,7 @@ def audit_lookahead(
             checked.append(n)
         return results[n]
 
-    points = _points(n_bars, n_checks, min_bars)
+    points = audit_points(n_bars, n_checks, min_bars)
     for n in points:
         check(n)
 
