@@ -24,15 +24,22 @@ DATA_START, REPLAY_START, REPLAY_END = "2019-01-01", "2019-03-01", "2019-08-31"
 REPLAY = f"{REPLAY_START}..{REPLAY_END}"
 
 
-def write_preset(folder: Path, name: str = PRESET, params: dict | None = None, symbols: tuple = ("SPY",)) -> None:
+def write_preset(
+    folder: Path,
+    name: str = PRESET,
+    params: dict | None = None,
+    symbols: tuple = ("SPY",),
+    strategy: str = "sma_cross_event",
+    start: str = DATA_START,
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     body = {
         "schema_version": 1,
         "name": name,
-        "strategy": "sma_cross_event",
-        "params": params or PARAMS,
+        "strategy": strategy,
+        "params": PARAMS if params is None else params,
         "symbols": list(symbols),
-        "start": DATA_START,
+        "start": start,
     }
     (folder / f"{name}.json").write_text(json.dumps(body), encoding="utf-8")
 
