@@ -110,3 +110,27 @@ def test_the_desk_spawns_an_alpaca_loop_with_the_apps_keys(presets, alpaca_fake,
     assert [o["client_order_id"] for o in alpaca_fake.orders] == backtest_decisions("alpaca")
     log = (home / "live" / f"{PRESET}@alpaca.log").read_text(encoding="utf-8")
     assert "finished after bar" in log and alpaca_fake.secret not in log and alpaca_fake.key not in log
+
+
+def test_alpaca_kill_9_then_restart_posts_each_decision_once(presets, alpaca_fake):
+    import os
+
+    write_preset(presets)
+    extra = alpaca_env(alpaca_fake)
+    proc = subprocess.Popen(
+        live_args("alpaca", "--pace", "0.05"), env=env(**extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        wait_until(lambda: alpaca_fake.orders_created >= 2 or proc.poll() is not None)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    code, _, err = run(live_args("alpaca"), extra)
+    assert code == 0, err
+    expected = backtest_decisions("alpaca")
+    assert [o["client_order_id"] for o in alpaca_fake.orders] == expected
+    assert alpaca_fake.order_posts == len(expected)
+    assert LiveStore().load(f"{SESSION}:replay").status == "finished"
