@@ -72,7 +72,6 @@ class LiveLoop:
         self.stop = stop or threading.Event()
         self.lease_lost = lease_lost
         self.follower = OrderFollower(broker, tag, state.followed)
-        self.decisions: list[str] = []
         self.processed = 0
 
     # ------------------------------------------------------------------------------------------ run
