@@ -32,7 +32,7 @@ import warnings  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
-from benchmarks import probes, report  # noqa: E402
+from benchmarks import event_mode, probes, report  # noqa: E402
 from benchmarks.peers import Inputs  # noqa: E402
 from benchmarks.timing import CellTimeout, Timing, machine, measure, versions  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
@@ -204,6 +204,11 @@ def _w7(run: Run, inputs: Inputs, repeats: int) -> None:
         del data
 
 
+def _median_of(run: Run, workload: str, engine: str) -> float | None:
+    cell = run.get(workload, engine)
+    return cell.timing.median if cell is not None and cell.timing is not None else None
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     p.add_argument(
@@ -224,6 +229,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--no-probes", action="store_true", help="skip the subprocess probes (latency, W6 memory)")
     p.add_argument("--no-w7", action="store_true", help="skip W7 (1M and 10M bars)")
+    p.add_argument("--no-event", action="store_true", help="skip the event-mode rows (issue 17)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md", help="markdown report path")
     return p.parse_args(argv)
 
@@ -283,6 +289,12 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 run.floor = Cell("W5", "numpy floor", timing, outcome)
                 _log(f"  {'W5':<16} {'numpy floor':<15} median {timing.median * 1e3:10.1f} ms")
+    if not args.no_event:  # issue 17: event mode beside backtesting.py's cells of this run
+        _log("event mode: sma_cross_event on W1 and W5, BTC-PERP 1 min ...")
+        btpy = {w: _median_of(run, w, "backtesting.py") for w in ("W1", "W5")}
+        lines, wrong = event_mode.section(frames, None if args.quick else inputs.w5, args.repeats, btpy)
+        run.notes += lines
+        run.problems += wrong
     if not args.no_w7:
         _w7(run, inputs, args.repeats)
     if not args.no_probes:

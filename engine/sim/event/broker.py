@@ -135,17 +135,18 @@ class SimulatedBroker(Matching):
         """Signed units held in `symbol` (the context's fast path; `positions()` builds every Position)."""
         return float(self.q[self._column(symbol)])
 
-    def submit_target(self, symbol: str, weight: float, client_order_id: str, reason: int = REASON_SIGNAL) -> OrderAck:
-        """A market order for `weight` of the equity in `symbol`, sized at its fill (see the module doc)."""
+    def submit_target(self, symbol: str, weight: float, client_order_id: str, reason: int = REASON_SIGNAL) -> str:
+        """A market order for `weight` of the equity in `symbol`, sized at its fill (see the module doc); returns
+        its id (the same order's id again for a known client_order_id)."""
         known = self.by_client.get(client_order_id)
         if known is not None:
-            return _ack(known, duplicate=True)
+            return known.id
         if not math.isfinite(weight):
             raise InvalidOrder(f"sim: target weight {weight!r} for {symbol} must be a finite number")
         j = self._column(symbol)
         o = self._new(client_order_id, symbol, j, 1 if weight >= 0 else -1, 0.0, "market", "day")
         o.target_weight, o.reason = float(weight), reason
-        return _ack(self._open(o))
+        return self._open(o).id
 
     def _get(self, order_id: str) -> SimOrder:
         o = self.orders_by_id.get(order_id) or self.by_client.get(order_id)

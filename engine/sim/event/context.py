@@ -34,15 +34,20 @@ class LookAheadError(StrategyError):
 
 
 class Column:
-    """One symbol's prices as Python lists (made once per run): what every `Bar` of the symbol reads."""
-
-    __slots__ = ("close", "high", "low", "open", "symbol", "times", "volume")
+    """One symbol's prices as Python lists: what every `Bar` of the symbol reads. The close list is made at once
+    (the loop reads it); open, high, low and volume on their first read (a strategy reading only indicators never
+    pays for them)."""
 
     def __init__(self, symbol: str, arrays: dict[str, np.ndarray], j: int, times: Times) -> None:
-        self.symbol, self.times = symbol, times
-        self.open, self.high = arrays["open"][:, j].tolist(), arrays["high"][:, j].tolist()
-        self.low, self.close = arrays["low"][:, j].tolist(), arrays["close"][:, j].tolist()
-        self.volume = arrays["volume"][:, j].tolist()
+        self.symbol, self.times, self._arrays, self._j = symbol, times, arrays, j
+        self.close: list[float] = arrays["close"][:, j].tolist()
+
+    def __getattr__(self, field: str) -> list[float]:  # only for a field not made yet
+        if field not in ("open", "high", "low", "volume"):
+            raise AttributeError(field)
+        values: list[float] = self._arrays[field][:, self._j].tolist()
+        setattr(self, field, values)
+        return values
 
 
 class Bar:
@@ -275,7 +280,7 @@ class Context:
         sym = symbol or self.symbol
         submit_target = getattr(self.broker, "submit_target", None)
         if submit_target is not None:
-            return str(submit_target(sym, float(weight), self._next_id(sym)).id)
+            return str(submit_target(sym, float(weight), self._next_id(sym)))
         price = self.broker.latest_prices([sym])[sym]
         delta = float(weight) * self.equity / price - self.position(sym)
         if abs(delta) * price < 1e-9 * max(abs(self.equity), 1.0):

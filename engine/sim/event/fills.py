@@ -41,33 +41,17 @@ class FillLog:
 
     def __init__(self, n_bars: int) -> None:
         self.n_bars = n_bars
-        self.fills: list[tuple[float, float, float, float, float, float]] = []
+        self.fills: list[tuple[int, int, float, float, float, int]] = []
         self.events: list[tuple[Any, ...]] = []
 
     def fill(self, t: int, j: int, qty: float, price: float, fee: float, reason: int) -> None:
-        self.fills.append((float(t), float(j), qty, price, fee, float(reason)))
+        self.fills.append((t, j, qty, price, fee, reason))  # made float64 once, in fill_array
 
     def order_event(self, t: int, o: SimOrder, what: str, price: float = math.nan, qty: float = 0.0) -> None:
-        side = "buy" if o.side > 0 else "sell"
+        """Note an event of `o`: its changing fields now, the rest read from the order when the log is made."""
         limit = o.limit if o.type in ("limit", "stop_limit") else math.nan
         stop = o.stop_level() if o.type in ("stop", "stop_limit", "trailing_stop") else math.nan
-        self.events.append(
-            (
-                t,
-                what,
-                o.id,
-                o.client_order_id,
-                o.symbol,
-                side,
-                o.type,
-                o.quantity,
-                limit,
-                stop,
-                price,
-                qty,
-                o.status_reason,
-            )
-        )
+        self.events.append((t, what, o, o.quantity, limit, stop, price, qty, o.status_reason))
 
     def fill_array(self) -> np.ndarray:
         """(n, 6) fills: bar, symbol column, signed quantity, price, commission, reason (engine.sim.kernels)."""
@@ -75,7 +59,25 @@ class FillLog:
 
     def order_frame(self, index: pd.Index) -> pd.DataFrame:
         """The order log (ORDER_LOG_COLUMNS); `time` is the bar of the event (-1: before the first bar)."""
-        frame = pd.DataFrame(self.events, columns=["bar", *ORDER_LOG_COLUMNS[1:]])
+        rows = [
+            (
+                t,
+                what,
+                o.id,
+                o.client_order_id,
+                o.symbol,
+                "buy" if o.side > 0 else "sell",
+                o.type,
+                q,
+                lim,
+                stop,
+                p,
+                n,
+                why,
+            )
+            for t, what, o, q, lim, stop, p, n, why in self.events
+        ]
+        frame = pd.DataFrame(rows, columns=["bar", *ORDER_LOG_COLUMNS[1:]])
         bars = frame.pop("bar").to_numpy(dtype=np.int64)
         times = pd.Series(index[np.clip(bars, 0, len(index) - 1)], index=frame.index) if len(index) else []
         frame.insert(0, "time", times)

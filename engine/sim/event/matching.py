@@ -380,7 +380,8 @@ class Matching:
         elif abs(q_new) > abs(q_old):
             self.avg[j] = (self.avg[j] * abs(q_old) + pf * abs(delta)) / abs(q_new)
         self.q[j] = q_new
-        self._used_volume[j] += abs(delta)
+        if self.participation is not None:
+            self._used_volume[j] += abs(delta)
         if self.in_bar:
             self.now[j] = pf
         if o.target_weight == o.target_weight:  # a percent order's quantity is what it traded
