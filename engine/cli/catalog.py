@@ -11,7 +11,7 @@ from engine.errors import EngineError
 from engine.store.jsonable import dumps
 from engine.store.presets import delete_preset, list_presets, load_preset
 from engine.strategies.base import param_specs
-from engine.strategies.registry import list_strategies, load_errors
+from engine.strategies.registry import EVENT_BUILTINS, list_strategies, load_errors
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def strategies(args: argparse.Namespace) -> int:
     listing: dict[str, dict[str, Any]] = {}
-    for name, cls in sorted(list_strategies().items()):
+    every: dict[str, type] = {**list_strategies(), **EVENT_BUILTINS}
+    for name, cls in sorted(every.items()):
         specs = [
             {
                 "name": s.name,
@@ -49,13 +50,14 @@ def strategies(args: argparse.Namespace) -> int:
             }
             for s in param_specs(cls.Params)
         ]
-        listing[name] = {"description": getattr(cls, "description", ""), "params": specs}
+        kind = "event" if name in EVENT_BUILTINS else "weights"
+        listing[name] = {"description": getattr(cls, "description", ""), "kind": kind, "params": specs}
     errors = load_errors()
     if args.json:
         print_json({"strategies": listing, "load_errors": errors})
         return 0
     for name, info in listing.items():
-        print(f"{name}: {info['description']}")
+        print(f"{name}{' (event strategy)' if info['kind'] == 'event' else ''}: {info['description']}")
         rows = []
         for s in info["params"]:
             bounds = (

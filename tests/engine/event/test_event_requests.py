@@ -62,3 +62,13 @@ def test_cli_event_mode_and_a_stored_event_run_keeps_its_order_log(
     )
     assert main(["backtest", "--strategy", "sma_cross_event", "--symbols", "SPY", "--mode", "vectorized"]) == 2
     assert "event strategy" in capsys.readouterr().err
+
+
+def test_ivybt_strategies_lists_event_strategies_with_their_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.strategies.registry import EVENT_BUILTINS
+
+    assert main(["strategies", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)["strategies"]
+    assert {name for name, info in listing.items() if info["kind"] == "event"} == set(EVENT_BUILTINS)
+    assert listing["sma_cross"]["kind"] == "weights"
+    assert [p["name"] for p in listing["sma_cross_event"]["params"]] == ["fast", "slow", "weight", "allow_short"]
