@@ -144,7 +144,12 @@ class SimulatedBroker(Matching):
         if not math.isfinite(weight):
             raise InvalidOrder(f"sim: target weight {weight!r} for {symbol} must be a finite number")
         j = self._column(symbol)
-        o = self._new(client_order_id, symbol, j, 1 if weight >= 0 else -1, 0.0, "market", "day")
+        held = self.q[j]
+        mark = float(self._marks()[j]) if held != 0.0 else math.nan
+        equity = self._equity_now() if held != 0.0 else self.cash
+        now = held * mark / equity if held != 0.0 and equity != 0.0 else 0.0
+        side = 1 if weight > now else -1  # the side it will most likely trade; set from the fill itself
+        o = self._new(client_order_id, symbol, j, side, 0.0, "market", "day")
         o.target_weight, o.reason = float(weight), reason
         return self._open(o).id
 

@@ -369,6 +369,8 @@ class Matching:
         """Record a fill of `delta` units at `pf`: cash, position, average cost, the order, then the callbacks."""
         j, t = o.column, self.t
         q_old = self.q[j]
+        if o.target_weight == o.target_weight:  # a percent order: its side is what it traded
+            o.side = 1 if delta > 0 else -1
         self.cash -= delta * pf + fee
         q_new = q_old + delta
         if self.fractional and abs(q_new) <= 1e-12 * abs(q_old):

@@ -10,6 +10,8 @@ working order, and equity, cash and positions are built after the loop from the 
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pandas as pd
 
@@ -59,11 +61,17 @@ def run_event_backtest(
     if type(strategy).on_order is not EventStrategy.on_order:
         broker.on_order = lambda update: strategy.on_order(update, ctx)
     strategy.on_start(ctx)
-    if financing_on(config):
-        cash_by_bar = _financed_loop(strategy, ctx, broker, arrays)
-    else:
-        _loop(strategy, ctx, broker, arrays)
-        cash_by_bar = None
+    collecting = gc.isenabled()
+    gc.disable()  # the loop makes many small objects and no cycles: a full collection would walk every price list
+    try:
+        if financing_on(config):
+            cash_by_bar = _financed_loop(strategy, ctx, broker, arrays)
+        else:
+            _loop(strategy, ctx, broker, arrays)
+            cash_by_bar = None
+    finally:
+        if collecting:
+            gc.enable()
     strategy.on_stop(ctx)
     fills = broker.log.fill_array()
     equity, cash, positions, weights, turnover, gross, last_close, fills = outputs(

@@ -234,3 +234,15 @@ def test_sim_order_path_key_puts_the_higher_sell_stop_first() -> None:
     a = SimOrder("a", "a", "X", 0, -1, 1.0, "stop", "gtc", 0, 0, stop=95.0)
     b = SimOrder("b", "b", "X", 0, -1, 1.0, "stop", "gtc", 0, 0, stop=97.0)
     assert sorted([a, b], key=SimOrder.path_key) == [b, a]
+
+
+def test_a_percent_order_that_closes_a_long_is_a_sell_in_the_order_log(home) -> None:
+    from engine.data import load_market_data
+    from engine.sim.event.run import run_event_backtest
+    from engine.strategies.event_systems import SmaCrossEvent
+
+    orders = run_event_backtest(load_market_data(["SPY"]), SmaCrossEvent()).orders
+    fills = orders[orders.event == "filled"].reset_index(drop=True)
+    assert list(fills.side[:4]) == ["buy", "sell", "buy", "sell"]  # long-only: entries and exits alternate
+    placed = orders[orders.event == "placed"].reset_index(drop=True)
+    assert (placed.side[: len(fills)].to_numpy() == fills.side.to_numpy()).all()
