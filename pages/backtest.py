@@ -9,11 +9,13 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import EngineError
+from engine.orders.errors import BrokerError
 from engine.request import run_request
 from engine.store.presets import Preset, list_presets, load_preset, save_preset
-from engine.strategies.registry import create_strategy, list_strategies, load_errors
+from engine.strategies.registry import list_strategies, load_errors, params_class
 from ui import data_cache
 from ui.backtest_form import P, build_request, config_inputs, data_inputs, fill_state, seed_defaults, symbol_input
+from ui.event_form import check_strategy, execution_inputs, mode_input, strategy_labels
 from ui.result_view import show_run
 from ui.run_warnings import show_warnings
 from ui.shell import ensure_navigation
@@ -25,6 +27,7 @@ ensure_navigation()
 st.title("Backtest")
 
 strategies = list_strategies()
+labels = strategy_labels(strategies)  # the weights strategies, then the event strategies (marked)
 for file, reason in load_errors().items():
     st.warning(f"User strategy file {file} was skipped: {reason}")
 
@@ -70,9 +73,9 @@ with st.expander("Backtest settings", expanded=not current_run_id(), icon=":mate
     c1, c2, c3 = st.columns([3, 3, 1], vertical_alignment="bottom")
     c1.selectbox(
         "Strategy",
-        list(strategies),
+        list(labels),
         key=f"{P}_strategy",
-        format_func=lambda n: f"{n} - {strategies[n].description}" if strategies[n].description else n,
+        format_func=lambda n: labels.get(n, n),
     )
     c2.selectbox("Preset", [""] + list_presets(), key=f"{P}_preset", format_func=lambda n: n or "(choose a preset)")
     c3.button("Load preset", on_click=_load_preset, args=(available,), key=f"{P}_preset_load")
@@ -81,30 +84,33 @@ with st.expander("Backtest settings", expanded=not current_run_id(), icon=":mate
         (st.error if flash[0] == "error" else st.success)(flash[1])
 
     strategy = st.session_state[f"{P}_strategy"]
+    mode = mode_input(P, strategy)  # forced to event for an event strategy
     symbol_input(available)
     timeframes = data_cache.timeframes(tuple(st.session_state.get(f"{P}_symbols") or ()))
     with st.form(f"{P}_form"):
         data_inputs(timeframes)
         st.markdown(f"**Parameters of {strategy}**")
-        params = param_inputs(strategy, strategies[strategy].Params, P)
+        params = param_inputs(strategy, params_class(strategy), P)
+        if mode == "event":
+            execution_inputs(P, intraday=bool(timeframes))
         config_inputs(available)
         submitted = st.form_submit_button("Run backtest", type="primary", key=f"{P}_run")
 
 if submitted:
     try:
         request = build_request(st.session_state, params, timeframes)
-        create_strategy(request.strategy, request.params)  # bad parameters fail here, before any status box
+        check_strategy(request)  # bad parameters fail here, before any status box
         with st.status("Running backtest ...", expanded=False) as status:
             try:
                 result = run_request(request)
                 status.update(label="Saving the run ...")
                 run_id = run_store().save(result, request)
-            except EngineError:
+            except (EngineError, BrokerError):  # BrokerError: the event simulator refusing an order
                 status.update(label="Backtest failed", state="error")
                 raise
             status.update(label=f"Backtest done: run {run_id}", state="complete")
         set_current_run(run_id)
-    except EngineError as e:
+    except (EngineError, BrokerError) as e:
         st.error(f"Cannot run this backtest: {e}. Fix the input above and run again.")
 
 run = load_current_run()

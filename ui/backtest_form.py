@@ -28,6 +28,7 @@ from engine.config import (
     Sizing,
 )
 from engine.request import BacktestRequest
+from ui.event_form import event_defaults, event_fields, fill_event_state
 from ui.widgets import param_key, seed
 
 P = "bt"
@@ -83,7 +84,7 @@ def _date(value: str | None) -> dt.date | None:
 
 def seed_defaults(state: MutableMapping[str, Any], symbols: Sequence[str], strategy: str) -> None:
     """First visit: default values for every widget that has none yet."""
-    for key, value in DEFAULTS.items():
+    for key, value in {**DEFAULTS, **event_defaults(P)}.items():
         seed(state, key, value)
     default_symbols = [s for s in ("SPY",) if s in symbols] or list(symbols[:1])
     seed(state, f"{P}_symbols", default_symbols)
@@ -124,6 +125,7 @@ def fill_state(state: MutableMapping[str, Any], request: BacktestRequest, availa
         f"{P}_timeframe": request.timeframe or "",
     }
     state.update(values)
+    fill_event_state(state, request, P)
     for name, value in request.params.items():
         state[param_key(P, request.strategy, name)] = value
 
@@ -256,7 +258,8 @@ def build_request(
     state: Mapping[str, Any], params: Mapping[str, Any], timeframes: Sequence[str] = ()
 ) -> BacktestRequest:
     """The frozen request for what the form holds (its timeframe only when it is one of `timeframes`, the
-    choices the form offered). Raises ConfigError / DataError naming what to fix."""
+    choices the form offered; event mode and execution: ui.event_form). Raises ConfigError / DataError naming what
+    to fix."""
     g = state.get
     start, end = g(f"{P}_start"), g(f"{P}_end")
     bench = g(f"{P}_benchmark")
@@ -301,4 +304,5 @@ def build_request(
         end=end.isoformat() if end else None,
         config=config,
         timeframe=g(f"{P}_timeframe") if g(f"{P}_timeframe") in timeframes else None,
+        **event_fields(state, P, intraday=bool(timeframes)),
     )

@@ -19,8 +19,8 @@ from engine.errors import EngineError
 from engine.journal.frames import journal_table
 from engine.sim.simulate import stop_arrays
 from engine.store.runs import StoredRun
-from engine.strategies.registry import create_strategy
-from ui import charts_price
+from engine.strategies.registry import create_strategy, is_event_strategy
+from ui import charts_orders, charts_price
 from ui.charts_journal import add_journal_markers
 from ui.figure_theme import theme_type
 
@@ -57,20 +57,32 @@ def strategy_lines(run: StoredRun, data: MarketData, symbol: str) -> dict[str, t
     return {label: (line.panel, line.values[symbol]) for label, line in strategy.plot_series(data).items()}
 
 
+def with_pending_levels(fig: Any, run: StoredRun, bars: pd.DataFrame, symbol: str) -> Any:
+    """`fig` with the pending stop and limit levels of an event run's orders in `symbol` (a vectorized run: as is)."""
+    orders = run.result.orders
+    if orders is None or bars.empty:
+        return fig
+    return charts_orders.add_pending_levels(fig, charts_orders.pending_levels(orders, bars.index[-1], symbol))
+
+
 def price_chart(run: StoredRun, data: MarketData, symbol: str, theme: str | None = None) -> Any:
-    """The price figure of one symbol of a run: candles, the strategy's lines, trades and their stops."""
+    """The price figure of one symbol of a run: candles, the strategy's lines, trades and their stops. An event
+    run's stops are resting orders: its pending stop and limit levels come from its order log instead, and an
+    event strategy has no lines of its own."""
     res = run.result
     trades = res.trades[res.trades["symbol"].astype(str) == symbol].sort_values("entry_time").reset_index(drop=True)
     bars = pd.DataFrame({f: data.field(f)[symbol] for f in ("open", "high", "low", "close", "volume")})
-    return charts_price.price_figure(
+    event = res.orders is not None
+    fig = charts_price.price_figure(
         bars,
         symbol,
         trades,
-        trade_stops(run, data, symbol, trades),
+        {} if event else trade_stops(run, data, symbol, trades),
         entry_at_open=res.config.fill == "next_open",
-        lines=strategy_lines(run, data, symbol),
+        lines={} if is_event_strategy(res.strategy) else strategy_lines(run, data, symbol),
         theme=theme,
     )
+    return with_pending_levels(fig, run, bars, symbol)
 
 
 def show_prices(run: StoredRun, data: MarketData, key: str, config: dict[str, Any]) -> None:
@@ -84,7 +96,7 @@ def show_prices(run: StoredRun, data: MarketData, key: str, config: dict[str, An
         res = run.result
         bars = pd.DataFrame({f: data.field(f)[symbol] for f in ("open", "high", "low", "close", "volume")})
         trades = res.trades[res.trades["symbol"].astype(str) == symbol]
-        fig = charts_price.price_figure(bars, symbol, trades, theme=kind)
+        fig = with_pending_levels(charts_price.price_figure(bars, symbol, trades, theme=kind), run, bars, symbol)
     fig = add_journal_markers(fig, journal_table(run_id=run.id), symbol=symbol, row=1, col=1)
     if kind is None:
         st.plotly_chart(fig, key=f"{key}_price", config=config)

@@ -19,8 +19,9 @@ from engine.metrics import registry
 from engine.research.dca_report import dca_metrics
 from engine.sim.benchmark import benchmark_label
 from engine.store.runs import StoredRun
-from ui import analytics, charts, data_cache, figure_theme, price_view, tables
+from ui import analytics, charts, data_cache, figure_theme, orders_view, price_view, tables
 from ui.charts_journal import add_journal_markers
+from ui.event_form import mode_label
 from ui.report import metrics_frame, write_report
 
 TABS = (
@@ -35,6 +36,8 @@ TABS = (
     "Trades",
     "Export",
 )
+ORDERS_TAB = "Orders"
+"""The tab of an event run's order log, after Trades (a vectorized run has none)."""
 HEADLINE = registry.HEADLINE
 PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": True}
 
@@ -196,12 +199,14 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
     span = f"{res.equity.index[0]:%Y-%m-%d} .. {res.equity.index[-1]:%Y-%m-%d}" if len(res.equity) else ""
     st.caption(
         f"Run `{run.id}` · {res.strategy} ({format_params(res.params)}) · {', '.join(res.symbols)} · "
-        f"{span} · fill {res.config.fill}{' (optimistic)' if res.config.fill == 'same_close' else ''} · "
+        f"{span} · {mode_label(req)} · fill {res.config.fill}{' (optimistic)' if res.config.fill == 'same_close' else ''} · "
         f"saved {run.created_at[:19].replace('T', ' ')} UTC"
     )
     show_headline(run)
-    tabs = st.tabs(list(TABS), key=f"{key}_tabs", on_change="rerun")
-    t = dict(zip(TABS, tabs))
+    names = list(TABS)
+    if res.orders is not None:  # an event run: its order log after the trades
+        names.insert(names.index("Trades") + 1, ORDERS_TAB)
+    t = dict(zip(names, st.tabs(names, key=f"{key}_tabs", on_change="rerun")))
     bench = res.benchmark
     bench_returns = bench.pct_change().fillna(0.0) if bench is not None else None
     with t["Overview"]:
@@ -272,6 +277,10 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
                 key=f"{key}_trades_csv",
                 on_click="ignore",
             )
+    if ORDERS_TAB in t:
+        with t[ORDERS_TAB]:
+            if t[ORDERS_TAB].open:
+                orders_view.show_orders(run, key)
     with t["Export"]:
         if t["Export"].open:
             st.write(
