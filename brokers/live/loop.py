@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from brokers.base import Broker
-from brokers.live.context import LiveContext
 from brokers.live.feed import BarFeed
 from brokers.live.follow import OrderFollower
 from brokers.live.guard import DryBroker, GuardedBroker
@@ -35,6 +34,7 @@ from brokers.live.state import LiveState, LiveStore
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.ops.audit_log import AuditLog
+from engine.sim.event.context import Context
 from engine.strategies.events import EventStrategy
 
 
@@ -85,7 +85,7 @@ class LiveLoop:
                 f"{_iso(data.index[-1])}: is this the same data?"
             )
         dry = DryBroker(self.broker, lambda sym: _close_at(data, sym, self._ctx.i))
-        self._ctx = ctx = LiveContext(dry, data, self.tag)
+        self._ctx = ctx = Context(dry, data, self.tag)
         self.strategy.on_start(ctx)
         warmed = self._warm_up(ctx, data, warm_until)
         ctx.state.clear()
@@ -122,20 +122,18 @@ class LiveLoop:
         return self.stop.is_set()
 
     # ------------------------------------------------------------------------------------------ steps
-    def _warm_up(self, ctx: LiveContext, data: MarketData, until: pd.Timestamp) -> int:
+    def _warm_up(self, ctx: Context, data: MarketData, until: pd.Timestamp) -> int:
         """`on_bar` over the bars up to `until` with the dry broker; returns how many bars."""
         count = int(data.index.searchsorted(until, side="right"))
         for t in range(count):
             self._on_bars(ctx, data, t)
         return count
 
-    def _go_live(self, ctx: LiveContext) -> None:
+    def _go_live(self, ctx: Context) -> None:
         """From now on the strategy's orders go to the guarded broker."""
-        ctx.broker = self.broker
-        if hasattr(ctx, "_position_of"):
-            ctx._position_of = getattr(self.broker, "position_of", None)
+        ctx.use_broker(self.broker)
 
-    def _bar(self, ctx: LiveContext, data: MarketData, t: int) -> None:
+    def _bar(self, ctx: Context, data: MarketData, t: int) -> None:
         """Process bar `t` live, then save the state."""
         when = data.index[t]
         self.broker.sent.clear()
@@ -153,7 +151,7 @@ class LiveLoop:
         self._note(decision, "signal", {"bar": _iso(when), "sent": sent, "refused": refused})
         self._save()
 
-    def _on_bars(self, ctx: LiveContext, data: MarketData, t: int) -> None:
+    def _on_bars(self, ctx: Context, data: MarketData, t: int) -> None:
         """`on_bar` for every symbol with a bar at `t`, in column order (as the event backtest)."""
         ctx.i = t
         when = data.index[t]

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def strategies(args: argparse.Namespace) -> int:
     listing: dict[str, dict[str, Any]] = {}
-    every: dict[str, type] = {**list_strategies(), **EVENT_BUILTINS}
+    every: dict[str, Any] = {**list_strategies(), **EVENT_BUILTINS}
     for name, cls in sorted(every.items()):
         specs = [
             {

@@ -160,10 +160,9 @@ class Context:
     def line(self, field: str = "close", symbol: str | None = None) -> Line:
         """A price field ("open", "high", "low", "close", "volume") of `symbol` (default: the first) as a Line."""
         sym = symbol or self.symbols[0]
-        frame = getattr(self.data, field, None)
-        if not isinstance(frame, pd.DataFrame) or sym not in frame.columns:
+        if field not in ("open", "high", "low", "close", "volume") or sym not in self.symbols:
             raise StrategyError(f"ctx.line({field!r}, {sym!r}): no such field or symbol in {self.symbols}")
-        return Line(frame[sym].to_numpy(dtype=np.float64), self, f"{sym}.{field}")
+        return self.indicator(lambda bars: bars[field], sym, f"{sym}.{field}")
 
     def indicator(self, fn: Callable[[pd.DataFrame], Any], symbol: str | None = None, name: str = "") -> Line:
         """`fn(bars)` on the symbol's own bars (columns open, high, low, close, volume), aligned to the run's bars,
@@ -204,9 +203,17 @@ class Context:
             raise StrategyError(f"{name}: {len(values)} values for {len(self.data.index)} bars")
         return Line(np.asarray(values, dtype=np.float64), self, name)
 
+    def use_broker(self, broker: Broker) -> None:
+        """Send orders to `broker` from now on (the live loop: a dry broker while it replays the past, then the
+        venue)."""
+        self.broker = broker
+        self._position_of = getattr(broker, "position_of", None)
+
     def refresh(self, data: MarketData) -> None:
-        """Move to longer data (the live loop, as new bars close): every indicator declared with `indicator` is
-        computed again on it; the cursor `i` stays where it is until the loop moves it."""
+        """Move to longer data (the live loop, as new bars close): every line declared with `indicator` or `line` is
+        computed again on it; the cursor `i`, the client order id numbers and `state` stay as they are."""
+        if list(data.symbols) != self.symbols:
+            raise StrategyError(f"refresh: symbols {list(data.symbols)} differ from the run's {self.symbols}")
         self.data, self.times, self._bars = data, Times(data.index), {}
         for fn, sym, line in self._declared:
             line._values = list(self._computed(fn, sym, line.name))

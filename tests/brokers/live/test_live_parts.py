@@ -13,7 +13,6 @@ import pytest
 
 from brokers.base import OrderRequest
 from brokers.live.cli import parse_replay
-from brokers.live.context import LiveContext
 from brokers.live.feed import closed_bars
 from brokers.live.follow import OrderFollower
 from brokers.live.guard import DryBroker, GuardedBroker
@@ -24,7 +23,7 @@ from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.ops.audit_log import AuditLog
 from engine.ops.risk import RiskLimits
-from engine.sim.event.context import LookAheadError
+from engine.sim.event.context import Context, LookAheadError
 from engine.store.presets import load_preset
 from tests.brokers.live.helpers import write_preset
 
@@ -105,7 +104,7 @@ def test_fills_from_statuses_partial_then_the_rest(alpaca_fake):
 
 def test_refresh_recomputes_declared_lines_in_place_and_keeps_the_guard(workspace):
     data = load_market_data(["SPY"], start="2019-01-01", end="2019-06-28")
-    ctx = LiveContext(DryBroker(PaperBroker(), lambda s: 1.0), data.head(40), "t")
+    ctx = Context(DryBroker(PaperBroker(), lambda s: 1.0), data.head(40), "t")
     sma = ctx.indicator(lambda b: b["close"].rolling(10).mean(), "SPY", "sma10")
     close = ctx.line("close", "SPY")
     ctx.refresh(data.head(100))
