@@ -55,7 +55,8 @@ class SimOrder:
     legs: tuple[str, ...] = ()
     group: str = ""  # orders of one OCO group: a fill of one cancels the others
     reduce_only: bool = False  # an exit: cancelled when its symbol's position is flat, never opens one
-    target_weight: float = NAN  # a percent order: sized at its fill (engine.sim.event.broker.size_target)
+    target_weight: float = NAN  # a percent order: sized at its first fill (engine.sim.event.matching._fill_market)
+    sized: bool = False  # a percent order already sized: its quantity and side are set
     reason: int = 0  # engine.sim.kernels.REASONS code of its fills
     intrabar: bool = False  # placed while bar `placed_bar` was processed (it never saw that bar's open)
     placed_price: float = NAN  # an intrabar order: the price when it was placed (a stop already through it fills there)

@@ -149,7 +149,7 @@ class SimulatedBroker(Matching):
         equity = self._equity_now() if held != 0.0 else self.cash
         now = held * mark / equity if held != 0.0 and equity != 0.0 else 0.0
         side = 1 if weight > now else -1  # the side it will most likely trade; set from the fill itself
-        o = self._new(client_order_id, symbol, j, side, 0.0, "market", "day")
+        o = self._new(client_order_id, symbol, j, side, 0.0, "market", "gtc")  # waits for its symbol's next bar
         o.target_weight, o.reason = float(weight), reason
         return self._open(o).id
 

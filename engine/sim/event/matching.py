@@ -238,13 +238,14 @@ class Matching:
                 value += held * (p if not math.isnan(p) else last[j])
         sized: list[tuple[SimOrder, float]] = []
         for o in due:
-            if math.isnan(o.target_weight):
+            if math.isnan(o.target_weight) or o.sized:  # a quantity, or the rest of a percent order cut by the cap
                 sized.append((o, o.side * o.remaining))
                 continue
             delta = self._target_delta(o, value, float(self.opens[t, o.column]))
             if delta == 0.0:
                 self._finish(o, "canceled", "the position is already at the target weight")
-            else:
+            else:  # from now on an order for these units: what the volume cap leaves waits for the next opens
+                o.quantity, o.side, o.sized = abs(delta), (1 if delta > 0 else -1), True
                 sized.append((o, delta))
         for phase in (-1, 1):
             for o, delta in sized:
@@ -285,7 +286,14 @@ class Matching:
     def _fill_range(self, t: int) -> None:
         """Stops in the order the price path meets them, then limits, until nothing more is reached."""
         for _ in range(MAX_FILLS_PER_BAR):
-            live = [o for o in self.working if o.active_from <= t and o.type != "market" and self._has_bar(t, o.column)]
+            live = [
+                o
+                for o in self.working
+                if o.active_from <= t
+                and o.type != "market"
+                and self._has_bar(t, o.column)
+                and self._volume_left(o.column)
+            ]  # a symbol whose volume cap is used up waits for the next bar
             lo, hi = self.lows[t], self.highs[t]
             stops = [o for o in live if o.is_stop and book.stop_reached(o, lo[o.column], hi[o.column])]
             if stops:
@@ -357,6 +365,8 @@ class Matching:
             d = math.floor(d)
         if d <= 0.0:
             self._finish(o, "rejected", f"insufficient buying power: has {power:.2f}")
+        else:
+            o.quantity = o.filled + d  # the kernel buys what the cash allows, and that is the whole order
         return d
 
     def _volume_left(self, j: int) -> float:
@@ -386,8 +396,6 @@ class Matching:
             self._used_volume[j] += abs(delta)
         if self.in_bar:
             self.now[j] = pf
-        if o.target_weight == o.target_weight:  # a percent order's quantity is what it traded
-            o.quantity = o.filled + abs(delta)
         o.avg_price = (
             pf if math.isnan(o.avg_price) else (o.avg_price * o.filled + pf * abs(delta)) / (o.filled + abs(delta))
         )

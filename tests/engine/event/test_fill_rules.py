@@ -246,3 +246,40 @@ def test_a_percent_order_that_closes_a_long_is_a_sell_in_the_order_log(home) -> 
     assert list(fills.side[:4]) == ["buy", "sell", "buy", "sell"]  # long-only: entries and exits alternate
     placed = orders[orders.event == "placed"].reset_index(drop=True)
     assert (placed.side[: len(fills)].to_numpy() == fills.side.to_numpy()).all()
+
+
+def test_a_percent_order_cut_by_the_volume_cap_fills_its_rest_at_the_next_opens() -> None:
+    from engine.sim.event.run import run_event_backtest
+
+    class AllIn(EventStrategy):
+        name = "all_in"
+        Params = Script.Params
+
+        def on_bar(self, bar, ctx):
+            if bar.index == 0:
+                ctx.order_target_percent(1.0)
+
+    data = bars([(100, 101, 99, 100)] * 6, volume=400.0)  # 100,000 / 100 = 1,000 units; 100 a bar at a 25 % cap
+    result = run_event_backtest(data, AllIn(), execution=Execution(participation=0.25))
+    fills = result.fills
+    assert list(fills.quantity) == [100.0] * 5  # the data has 5 opens left
+    assert result.positions.iloc[-1, 0] == 500.0
+    events = list(result.orders.event)
+    assert events[:2] == ["placed", "partially_filled"] and events.count("partially_filled") == 5
+
+
+def test_a_stop_cut_by_the_volume_cap_waits_instead_of_spinning() -> None:
+    data = bars([(100, 101, 99, 100), (100, 101, 99, 100), (100, 100, 90, 95), (95, 96, 94, 95)], volume=100.0)
+    plan = {
+        0: [{"side": "buy", "quantity": 40, "time_in_force": "gtc"}],
+        1: [{"side": "sell", "quantity": 40, "type": "stop", "stop_price": 96.0, "time_in_force": "gtc"}],
+    }
+    _, fills = run(data, Script(plan), Execution(participation=0.25))
+    # 25 units a bar: the buy needs two opens (25 at bar 1, 15 at bar 2); the stop reached in bar 2 gets the 10 the
+    # buy left of that bar's cap, at 96; its rest waits: 25 at bar 3's open 95 (through the stop: a gap)
+    assert fills_of(fills) == [
+        (1, 25.0, 100.0, "signal"),
+        (2, 15.0, 100.0, "signal"),
+        (2, -10.0, 96.0, "stop_loss"),
+        (3, -25.0, 95.0, "stop_loss"),
+    ]
