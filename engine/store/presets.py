@@ -19,13 +19,14 @@ import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any, Literal, get_type_hints
 
 from pydantic import BaseModel, Field, StrictStr, create_model
 
 from engine.config import BacktestConfig, Costs, Risk
 from engine.errors import ConfigError, EngineError
 from engine.request import BacktestRequest
+from engine.sim.event.settings import Execution
 from engine.store.watchlists import expand_symbols
 from engine.store.workspace import presets_dir
 from engine.strategies.base import make_params
@@ -66,6 +67,9 @@ class Preset:
     universe: tuple[str, ...] | None = None
     data_source: str | None = None
     schema_version: int = SCHEMA_VERSION
+    timeframe: str | None = None
+    mode: str | None = None
+    execution: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         symbols = expand_symbols(tuple(self.symbols))  # "watchlist: NAME" -> its symbols, when loaded
@@ -92,6 +96,9 @@ class Preset:
             end=self.end,
             config=self.backtest_config(),
             data_source=self.data_source,
+            timeframe=self.timeframe,
+            mode=self.mode,  # type: ignore[arg-type]  # checked by BacktestRequest's validation
+            execution=Execution(**self.execution) if self.execution is not None else None,
         )
 
     @classmethod
@@ -117,6 +124,9 @@ class Preset:
             description=description,
             universe=tuple(universe) if universe else None,
             data_source=request.data_source,
+            timeframe=request.timeframe,
+            mode=request.mode,
+            execution=dataclasses.asdict(request.execution) if request.execution is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,7 +150,11 @@ class Preset:
             "data_source",
             "created_at",
         ]
-        return {k: d[k] for k in order}
+        out = {k: d[k] for k in order}
+        for optional in ("timeframe", "mode", "execution"):  # only when set: older files stay as they were
+            if d[optional] is not None:
+                out[optional] = d[optional]
+        return out
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], name: str | None = None) -> Preset:
@@ -188,8 +202,11 @@ class Preset:
 @functools.cache
 def _layout() -> type[BaseModel]:
     """The model of a preset file: `Preset`'s fields, with the costs / risk / config sections checked by the
-    types of `Costs`, `Risk` and the other `BacktestConfig` fields (unknown fields, types and bounds)."""
+    types of `Costs`, `Risk` and the other `BacktestConfig` fields (unknown fields, types and bounds), and the event
+    mode's `execution` by `Execution`."""
     sections: dict[str, Any] = {
+        "execution": Execution,
+        "mode": Literal["vectorized", "event"],
         "costs": Costs,
         "risk": Risk,
         "config": section_model(BacktestConfig, "PresetConfig", exclude=("costs", "risk")),

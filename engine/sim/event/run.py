@@ -17,7 +17,8 @@ import pandas as pd
 
 from engine.config import BacktestConfig
 from engine.data.market import MarketData
-from engine.errors import ConfigError
+from engine.errors import ConfigError, StrategyError
+from engine.orders.errors import BrokerError
 from engine.sim.event.broker import SimulatedBroker
 from engine.sim.event.context import Bar, Column, Context, Times
 from engine.sim.event.fills import outputs
@@ -69,6 +70,8 @@ def run_event_backtest(
         else:
             _loop(strategy, ctx, broker, arrays)
             cash_by_bar = None
+    except BrokerError as e:  # a bad order in a backtest is the strategy's error, said in one line
+        raise StrategyError(f"{strategy.name} at bar {ctx.i} ({ctx.times[max(ctx.i, 0)]}): {e}") from e
     finally:
         if collecting:
             gc.enable()

@@ -72,3 +72,35 @@ def test_ivybt_strategies_lists_event_strategies_with_their_kind(capsys: pytest.
     assert {name for name, info in listing.items() if info["kind"] == "event"} == set(EVENT_BUILTINS)
     assert listing["sma_cross"]["kind"] == "weights"
     assert [p["name"] for p in listing["sma_cross_event"]["params"]] == ["fast", "slow", "weight", "allow_short"]
+
+
+def test_a_preset_keeps_mode_execution_and_timeframe(presets: Path) -> None:
+    from engine.store.presets import Preset, load_preset, save_preset
+
+    request = BacktestRequest(
+        strategy="sma_cross", symbols=("BTC-PERP",), timeframe="15min", mode="event", execution={"latency_bars": 1}
+    )
+    save_preset(Preset.from_request("ev", request))
+    assert load_preset("ev").to_request() == request
+    plain = Preset.from_request("plain", BacktestRequest(strategy="sma_cross", symbols=("SPY",))).to_dict()
+    assert not {"mode", "execution", "timeframe"} & set(plain)  # an older preset's file layout is unchanged
+
+
+def test_a_bad_order_in_a_backtest_is_the_strategys_error_in_one_line(home: Path) -> None:
+    from dataclasses import dataclass
+
+    from engine.errors import StrategyError
+    from engine.strategies.events import EventStrategy
+
+    class Oversized(EventStrategy):
+        name = "oversized"
+
+        @dataclass(frozen=True)
+        class Params:
+            pass
+
+        def on_bar(self, bar, ctx):
+            ctx.buy(1, "limit", limit_price=-5.0)
+
+    with pytest.raises(StrategyError, match=r"oversized at bar 0 .*limit_price: -5.0"):
+        run_event_backtest(load_market_data(["SPY"]), Oversized(), BacktestConfig())
