@@ -36,9 +36,10 @@ from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES
 from engine.request import BacktestRequest, DateText, Symbols, untraded_benchmark
-from engine.sim.grid import EQUITY_CELLS, Progress, expand_grid, run_grid
+from engine.research.event_grid import run_any_grid
+from engine.sim.grid import EQUITY_CELLS, Progress, expand_grid
 from engine.strategies.base import ParamSpec, Strategy, make_params, param_specs
-from engine.strategies.registry import get_strategy
+from engine.strategies.registry import strategy_class
 from engine.validation import FORBID, parse, validated
 
 Method = Literal["grid", "random", "optuna"]
@@ -399,7 +400,7 @@ def run_optimization(
         OptimizationResult with the ranked table, the kept equity curves and the best set.
     """
     began = time.perf_counter()
-    strategy_cls = get_strategy(spec.strategy)
+    strategy_cls = strategy_class(spec.strategy)
     space = search_space(strategy_cls, spec)
     specs = {s.name: s for s in param_specs(strategy_cls.Params)}
     fixed = {k: _typed(specs[k], v) for k, v in spec.fixed.items()}
@@ -428,7 +429,7 @@ def run_optimization(
     if spec.method == "optuna":
         table, equity, candidates = _run_optuna(strategy_cls, space, fixed, spec, objective_fn, run, progress)
     else:
-        grid = run_grid(param_sets=candidates, progress=progress, **run)
+        grid = run_any_grid(param_sets=candidates, progress=progress, **run)
         table, equity = grid.table(), grid.equity
     table.index = pd.RangeIndex(len(table), name="trial")
     table["objective"], table["feasible"], _ = score(table, spec, objective_fn)
@@ -464,7 +465,7 @@ def _best_curves(table: pd.DataFrame, candidates: list[dict[str, Any]], k: int, 
     ids = [int(i) for i in table.index[: max(k, 0)]]
     if not ids:
         return pd.DataFrame(index=run["data"].index, columns=pd.RangeIndex(0, name="trial"), dtype="float64")
-    grid = run_grid(param_sets=[candidates[i] for i in ids], **{**run, "keep_equity": True})
+    grid = run_any_grid(param_sets=[candidates[i] for i in ids], **{**run, "keep_equity": True})
     equity = grid.equity
     equity.columns = pd.Index(ids, name="trial")
     return equity
@@ -493,7 +494,7 @@ def _run_optuna(
     total = math.prod(len(v) for v in space.values())
     if total <= spec.n_trials:  # the whole space fits in the budget: evaluate it exactly
         candidates = _grid_candidates(strategy_cls, space, fixed)
-        grid = run_grid(param_sets=candidates, progress=progress, **run)
+        grid = run_any_grid(param_sets=candidates, progress=progress, **run)
         return grid.table(), grid.equity, candidates
     ordinal = {
         n: sorted(v)
@@ -540,7 +541,7 @@ def _run_optuna(
                 pending.append((trial, key))
         if batch:
             report = (lambda d, n, base=n_done: progress(base + d, spec.n_trials)) if progress else None
-            grid = run_grid(param_sets=batch, progress=report, **run)
+            grid = run_any_grid(param_sets=batch, progress=report, **run)
             table = grid.table()
             obj, _feasible, violation = score(table, spec, objective_fn)
             for (_trial, key), value, v in zip(pending, obj.to_numpy(), violation.to_numpy()):

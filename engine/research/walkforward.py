@@ -41,13 +41,14 @@ from engine.data.market import FIELDS, MarketData
 from engine.errors import ConfigError
 from engine.metrics import backtest_metrics, metrics_table, registry
 from engine.request import BacktestRequest
+from engine.research.event_grid import run_any_grid
 from engine.research.optimize import ObjectiveFn, OptimizeSpec, run_optimization, search_space
 from engine.research.pool import CallRunner, ProcessPool
 from engine.research.splits import Window, parse_length, split_windows
-from engine.sim.grid import Progress, run_grid
+from engine.sim.grid import Progress
 from engine.sim.result import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult
 from engine.store.runs import RunStore
-from engine.strategies.registry import get_strategy
+from engine.strategies.registry import strategy_class
 from engine.validation import FORBID, parse, validated
 
 STABILITY_METRICS: tuple[str, ...] = registry.STABILITY
@@ -169,7 +170,7 @@ def run_walkforward(
     opt = spec.optimize
     if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
         raise ConfigError(f"walk-forward: workers must be >= 1, got {workers!r}")
-    searched = list(search_space(get_strategy(opt.strategy), opt))
+    searched = list(search_space(strategy_class(opt.strategy), opt))
     if data is None:
         data = load_market_data(list(opt.symbols), opt.start, opt.end, opt.data_source)
     windows = split_windows(data.index, spec.in_sample, spec.out_of_sample, spec.anchored)
@@ -268,7 +269,7 @@ def evaluate_window(
 ) -> WindowOutcome:
     """Optimize on the IS bars of `part` (its bars [is_start, oos_stop), `w` in its coordinates), then run
     the chosen set on all of `part` and keep its OOS returns. No bar after the OOS end is in `part`."""
-    strategy_cls = get_strategy(opt.strategy)
+    strategy_cls = strategy_class(opt.strategy)
     result = run_optimization(
         opt, data=rows(part, w.is_start, w.is_stop), objective_fn=objective_fn, should_stop=should_stop, workers=workers
     )
@@ -344,8 +345,13 @@ def _oos_returns(
     index = data.index[w.oos_start : w.oos_stop]
     if not chosen:
         return pd.Series(0.0, index=index)
-    grid = run_grid(
-        rows(data, w.is_start, w.oos_stop), strategy_cls, [chosen], opt.config, workers=workers, should_stop=should_stop
+    grid = run_any_grid(
+        strategy_cls,
+        data=rows(data, w.is_start, w.oos_stop),
+        param_sets=[chosen],
+        config=opt.config,
+        workers=workers,
+        should_stop=should_stop,
     )
     equity = grid.equity[0].to_numpy()
     local = w.oos_start - w.is_start

@@ -73,6 +73,11 @@ def is_event_strategy(name: str) -> bool:
     return name in EVENT_BUILTINS
 
 
+def strategy_class(name: str) -> type[Any]:
+    """The class of strategy `name`: an event strategy's or a weights strategy's (StrategyError for an unknown name)."""
+    return EVENT_BUILTINS[name] if name in EVENT_BUILTINS else get_strategy(name)
+
+
 def params_class(name: str) -> type:
     """The `Params` dataclass of strategy `name`, weights or event (StrategyError for an unknown name)."""
     return EVENT_BUILTINS[name].Params if name in EVENT_BUILTINS else get_strategy(name).Params
