@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from engine.orders.values import Fill
@@ -34,24 +35,30 @@ class SmaCrossEvent(EventStrategy):
     def on_start(self, ctx: Any) -> None:
         p = self.params
         self.size = p.weight / len(ctx.symbols)
-        self.symbols: dict[str, list[Any]] = {}  # symbol -> [fast line, slow line, last non-zero state, position]
+        self.symbols: dict[str, list[Any]] = {}  # symbol -> [cross state line, last non-zero state, position]
         for sym in ctx.symbols:
-            fast = ctx.indicator(lambda b: SmaCross.average(b["close"].to_numpy(), p.fast), sym, "fast")
-            slow = ctx.indicator(lambda b: SmaCross.average(b["close"].to_numpy(), p.slow), sym, "slow")
-            self.symbols[sym] = [fast, slow, 0.0, 0.0]
+            self.symbols[sym] = [ctx.indicator(lambda b: self.state(b["close"].to_numpy()), sym, "state"), 0.0, 0.0]
+
+    def state(self, close: np.ndarray) -> np.ndarray:
+        """+1 where the fast SMA is above the slow one, -1 below, 0 while either is undefined or they tie
+        (|fast - slow| <= TIE_REL x |slow|): each bar's state from that bar's two averages only."""
+        fast, slow = SmaCross.average(close, self.params.fast), SmaCross.average(close, self.params.slow)
+        with np.errstate(invalid="ignore"):
+            state = np.sign(fast - slow)
+            state[~(np.abs(fast - slow) > TIE_REL * np.abs(slow))] = 0.0  # NaN compares False: undefined too
+        return state
 
     def on_bar(self, bar: Any, ctx: Any) -> None:
         mine = self.symbols[bar.symbol]
-        f, s = mine[0][0], mine[1][0]
-        if not (f == f and s == s and abs(f - s) > TIE_REL * abs(s)):  # undefined (NaN) or tied: no state
-            return
-        state, last = (1.0 if f > s else -1.0), mine[2]
-        mine[2] = state
-        if state == last or last == 0.0:
-            return  # no cross (the first state after warm-up is not one)
+        state = mine[0][0]
+        if state == 0.0 or state == mine[1]:
+            return  # undefined, tied, or no change of side
+        last, mine[1] = mine[1], state
+        if last == 0.0:
+            return  # the first state after warm-up is not a cross
         pos = 1.0 if state == 1.0 else (-1.0 if self.params.allow_short else 0.0)
-        if pos != mine[3]:
-            mine[3] = pos
+        if pos != mine[2]:
+            mine[2] = pos
             ctx.order_target_percent(pos * self.size, bar.symbol)
 
 
