@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from engine.data.sources import DataSource
 from engine.data.validate import FIELDS
@@ -95,6 +94,8 @@ def _read_bars(path: Path) -> Bars | None:
     """The cached bars as arrays (pyarrow, no pandas), or None if missing, unreadable or not a standard file."""
     if not path.is_file():
         return None
+    import pyarrow.parquet as pq  # here: ~10 ms a process spends only when it reads a cached file
+
     try:
         table = pq.ParquetFile(path).read()
     except Exception:  # a corrupt cache file is a miss, whatever pyarrow raises for it

@@ -14,7 +14,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import brentq
 
 from engine.errors import ConfigError
 from engine.options.pricing import Array, Inputs, inputs, price_inputs
@@ -94,6 +93,8 @@ def _no_fit(quote: float, lo_price: float, hi_price: float, x: Inputs, low: floa
 
 
 def _solve(x: Inputs, quote: float, lo_price: float, low: float, high: float) -> float:
+    from scipy.optimize import brentq  # lazily: see engine.options.pricing.terms
+
     if quote <= lo_price:
         return low
 

@@ -16,7 +16,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtr
 
 from engine.errors import ConfigError
 
@@ -141,6 +140,9 @@ class Terms:
 
 
 def terms(x: Inputs) -> Terms:
+    from scipy.special import ndtr  # here, not at the top: importing scipy costs ~0.2 s, and engine.orders (a
+    # backtest's import path, through engine.options.occ) imports this package without pricing anything
+
     carry = np.exp((x.b - x.r) * x.t)
     disc = np.exp(-x.r * x.t)
     d1, d2 = d1_d2(x)

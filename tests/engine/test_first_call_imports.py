@@ -1,0 +1,58 @@
+"""A fresh process's first backtest does not import what it does not use (issue 19 item 4: first call < 0.5 s).
+
+Measured with `python -X importtime`: scipy (~0.2 s here; engine.options' pricing and implied vol, reached from
+a backtest through engine.orders -> engine.options.occ) and pyarrow.parquet (~10 ms; only reading a cached
+file needs it) are imported where they are used. A subprocess imports the engine, runs one sma_cross
+backtest from a CSV frame and reports what it imported; the option pricing still works, importing scipy then.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+FIRST_BACKTEST = """
+import json, sys
+import pandas as pd
+from engine.config import BacktestConfig
+from engine.data import SAMPLE_DIR, MarketData
+from engine.sim.simulate import run_backtest
+from engine.strategies.registry import create_strategy
+frame = pd.read_csv(SAMPLE_DIR / "SPY.csv", index_col="date", parse_dates=True)
+result = run_backtest(MarketData.from_frames({"SPY": frame}), create_strategy("sma_cross"), BacktestConfig())
+loaded = {m: m in sys.modules for m in ("scipy", "pyarrow.parquet", "engine.options.occ")}
+print(json.dumps({"trades": int(result.metrics["n_trades"]), "loaded": loaded}))
+"""
+
+
+def _run(code: str, env_home: Path) -> dict:
+    env = {"PATH": "/usr/bin:/bin", "IVYBT_HOME": str(env_home), "IVYBT_JIT": "interpreted", "PYTHONPATH": str(REPO)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_first_backtest_imports_neither_scipy_nor_pyarrow_parquet(tmp_path):
+    answer = _run(FIRST_BACKTEST, tmp_path / "ws")
+    assert answer["trades"] == 104  # WORKLOADS W1 on SPY: the backtest did run
+    # engine.options.occ is on the path (orders -> options.occ): the package is imported, its scipy is not
+    assert answer["loaded"] == {"scipy": False, "pyarrow.parquet": False, "engine.options.occ": True}
+
+
+def test_option_pricing_imports_scipy_when_it_prices(tmp_path):
+    code = (
+        "import json, sys; from engine.options import price, implied_vol; "
+        "before = 'scipy' in sys.modules; "
+        "p = float(price('call', 100.0, 100.0, 1.0, 0.05, 0.2)); "
+        "iv = float(implied_vol(p, 'call', 100.0, 100.0, 1.0, 0.05)); "
+        "print(json.dumps({'before': before, 'after': 'scipy' in sys.modules, 'price': p, 'iv': iv}))"
+    )
+    answer = _run(code, tmp_path / "ws")
+    assert answer["before"] is False and answer["after"] is True
+    assert abs(answer["price"] - 10.450583572185565) < 1e-9  # BSM S = K = 100, T = 1, r = 5 %, vol 20 %: 10.4506
+    assert abs(answer["iv"] - 0.2) < 1e-6
