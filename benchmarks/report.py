@@ -15,14 +15,18 @@ ROWS: list[tuple[str, dict[str, str]]] = [
     ("W2 W1 + 0.1% fee", {IVY: "W2", VBT: "W2", BTPY: "W2"}),
     ("W1 cold (gc.collect before each call)", {IVY: "W1 cold", VBT: "W1 cold", BTPY: "W1 cold"}),
     ("W2 cold (gc.collect before each call)", {IVY: "W2 cold", VBT: "W2 cold", BTPY: "W2 cold"}),
-    ("W3 grid, 90 backtests", {IVY: "W3", VBT: "W3", BTPY: "W3"}),
+    ("W3 grid, 90 backtests (IvyBT every core)", {IVY: "W3", VBT: "W3", BTPY: "W3"}),
+    ("W3 grid, 90 backtests (IvyBT 1 thread)", {IVY: "W3 1 thread", VBT: "W3", BTPY: "W3"}),
     ("W4 portfolio, 36 symbols", {IVY: "W4", VBT: "W4", BTPY: "W4 sleeves"}),
     ("W4 sim only", {IVY: "W4 sim", VBT: "W4 sim"}),
     ("W4 sleeves (36 x W1)", {IVY: "W4 sleeves", VBT: "W4 sleeves", BTPY: "W4 sleeves"}),
     ("W5 W1 on 1,000,000 bars", {IVY: "W5", VBT: "W5", BTPY: "W5"}),
-    ("W6 grid, 50 x 50 SMA", {IVY: "W6", VBT: "W6"}),
+    ("W6 grid, 50 x 50 SMA (IvyBT every core)", {IVY: "W6", VBT: "W6"}),
+    ("W6 grid, 50 x 50 SMA (IvyBT 1 thread)", {IVY: "W6 1 thread", VBT: "W6"}),
 ]
-GRIDS = {"W3", "W6"}
+GRIDS = {"W3", "W6", "W3 1 thread", "W6 1 thread"}
+FIRST_CALL_S = 0.5
+"""Issue 19 item 4: a fresh process with a warm numba cache answers the first backtest (import + W1) within this."""
 
 
 def _fmt(seconds: float | None) -> str:
@@ -104,6 +108,9 @@ def targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
         ("W5 vs numpy floor", "<= 2 x the numpy floor", f"{r:.2f} x" if r else "not measured", r <= 2 if r else None)
     )
     ratio_line("W6", "W6", "W6", VBT, 3, throughput=True)
+    for workload in ("W3", "W6"):  # issue 19 item 2, with issue 19 item 5's two rows: every core and one thread
+        ratio_line(f"issue 19: {workload}, IvyBT every core", workload, workload, VBT, 10, throughput=True)
+        ratio_line(f"issue 19: {workload}, IvyBT 1 thread", f"{workload} 1 thread", workload, VBT, 10, throughput=True)
     mem = run.memory.get(IVY)
     out.append(
         (
@@ -145,6 +152,42 @@ def targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
                 first < 2 if lat and judged else None,
             )
         )
+    vbt_w6 = _median(run, "W6", VBT)
+    vbt_rate = run.get("W6", VBT).outcome.count / vbt_w6 if vbt_w6 else None
+    for row in getattr(run, "grid10k", []):
+        who = "1 thread" if row.get("threads") == 1 else "every core"
+        ok = "error" not in row
+        out.append(
+            (
+                f"issue 19: 10k grid peak memory, IvyBT {who}",
+                "< 1 GiB peak RSS",
+                f"{row['peak_mib']:,.0f} MiB" if ok else f"failed: {row['error']}",
+                row["peak_mib"] < 1024 if ok else False,
+            )
+        )
+        rate = row["sets"] / row["seconds"] if ok else None
+        out.append(
+            (
+                f"issue 19: 10k grid, IvyBT {who}",
+                "reported: >= 10 x vectorbt (its 10k grid is not run; ratio to its W6 rate)",
+                f"{rate:,.0f}/s = {rate / vbt_rate:.2f} x vectorbt's W6 {vbt_rate:,.0f}/s"
+                if rate and vbt_rate
+                else (f"{rate:,.0f}/s" if rate else "not measured"),
+                None,
+            )
+        )
+    warm = run.latency.get("warm")
+    first = warm["import"] + warm["first_call"] if warm else None
+    out.append(
+        (
+            "issue 19: first call, fresh process, numba cache warm",
+            f"< {FIRST_CALL_S:g} s",
+            f"{first:.2f} s (import {warm['import']:.2f} + first W1 {warm['first_call']:.2f})"
+            if warm
+            else "not measured",
+            first < FIRST_CALL_S if warm else None,
+        )
+    )
     return out
 
 
@@ -180,6 +223,17 @@ def _extras(run: Any) -> list[str]:
         lines.append(
             f"W6 grid: {cell.outcome.count} backtests ({cell.outcome.skipped} of 2,500 cells skipped with fast >= slow)"
         )
+    if run.settings.get("grid_threads"):
+        lines.append(
+            f"Grid threads: IvyBT 'every core' = {run.settings['grid_threads']}; '1 thread' = run_grid(workers=1) "
+            "with numba.set_num_threads(1) for the call; vectorbt's and backtesting.py's grids run on one thread. "
+            "Both IvyBT rows start from the pandas frame (MarketData conversion timed); a difference in their "
+            "numbers is a wrong number."
+        )
+    if getattr(run, "grid10k", None):
+        from benchmarks.grid_memory import line
+
+        lines += [f"10k grid (benchmarks.grid_memory, fresh process): {line(r)}" for r in run.grid10k]
     if run.w7:
         parts = [f"{w['bars']:,} bars {w['median']:.3f} s = {w['per_bar_ns']:.1f} ns/bar (n={w['n']})" for w in run.w7]
         lines.append("W7 IvyBT W1 scaling: " + "; ".join(parts))
@@ -191,12 +245,21 @@ def _extras(run: Any) -> list[str]:
     for label, lat in run.latency.items():
         tier = f"; {lat['interpreted_s']:.2f} s of both calls interpreted" if lat.get("interpreted_s") else ""
         lines.append(
-            f"first call, fresh process, {label} numba cache: import {lat['import']:.2f} s + "
+            f"first call, fresh process, {label} numba cache: import {lat['import']:.2f} s"
+            + (f" (pandas alone {lat['import_pandas']:.2f} s)" if "import_pandas" in lat else "")
+            + " + "
             f"first W1 {lat['first_call']:.2f} s{tier} (second call {lat['second_call'] * 1e3:.1f} ms; "
             f"data {lat['load'] * 1e3:.0f} ms; whole process {lat['process_wall']:.2f} s)"
             + (
                 f"; background warm-up done {lat['background_warmup_s']:.1f} s later"
                 if "background_warmup_s" in lat
+                else ""
+            )
+            + (
+                f"; median of {len(lat['runs'])} processes, import + first W1 of each: "
+                + ", ".join(f"{r:.2f}" for r in lat["runs"])
+                + " s"
+                if lat.get("runs")
                 else ""
             )
         )
@@ -209,7 +272,7 @@ def console(run: Any) -> str:
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths))  # noqa: E731
     out = ["", fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
-    out += ["", "Targets (issue 7; medians of this run):"]
+    out += ["", "Targets (issues 7 and 19; medians of this run):"]
     for name, target, measured, ok in targets(run):
         out.append(f"  {_verdict(ok):<4}  {name:<40} {target:<32} {measured}")
     out += [""] + _extras(run) + run.notes
@@ -242,7 +305,7 @@ def markdown(run: Any) -> str:
         "|" + "---|" * len(header),
     ]
     md += ["| " + " | ".join(r) + " |" for r in rows]
-    md += ["", "## Targets (issue 7)", "", "| line | target | measured | verdict |", "|---|---|---|---|"]
+    md += ["", "## Targets (issues 7 and 19)", "", "| line | target | measured | verdict |", "|---|---|---|---|"]
     md += [f"| {n} | {t} | {m} | {_verdict(ok)} |" for n, t, m, ok in targets(run)]
     md += ["", "## W5 floor, W6, W7, first-call latency", ""] + [f"- {line}" for line in _extras(run)]
     md += [

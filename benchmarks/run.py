@@ -64,16 +64,19 @@ WORKLOADS = (
     "W1 whole shares",
     "W2 whole shares",
     "W3",
+    "W3 1 thread",
     "W3 optimize",
     "W4",
     "W4 sim",
     "W4 sleeves",
     "W5",
     "W6",
+    "W6 1 thread",
 )
 QUICK_SKIP = {("backtesting.py", "W3"), ("backtesting.py", "W5"), ("backtesting.py", "W3 optimize")}
 ONCE = {"W3 optimize"}  # extras timed by a single call
 COLD = {"W1 cold": "W1", "W2 cold": "W2"}  # the same cell, a full gc.collect() before each timed call
+ONE_THREAD = {"W3 1 thread": "W3", "W6 1 thread": "W6"}  # IvyBT's grid pinned to one thread (the peers' count)
 BTPY_REL = {"W5": 1e-6, "W4 sleeves": 1e-4}  # whole 1e-6-share units (2,778-dollar sleeves round the most)
 SAMPLE_DIR = ROOT / "engine" / "data" / "sample"
 
@@ -98,6 +101,7 @@ class Run:
     memory: dict[str, dict[str, Any]] = field(default_factory=dict)
     w7: list[dict[str, float]] = field(default_factory=list)
     latency: dict[str, dict[str, Any]] = field(default_factory=dict)
+    grid10k: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     engines: list[str] = field(default_factory=list)
@@ -141,7 +145,7 @@ def _check(run: Run) -> None:
     for (workload, engine), cell in run.cells.items():
         if cell.outcome is None or "whole shares" in workload or workload == "W3 optimize":
             continue
-        ref_key = {"W4 sim": "W4", **COLD}.get(workload, workload)
+        ref_key = {"W4 sim": "W4", **COLD, **ONE_THREAD}.get(workload, workload)
         if ref_key in REFERENCE or ref_key == "W3":
             run.problems += [f"{engine} {p}" for p in check_reference(ref_key, cell.outcome)]
     opt = run.get("W3 optimize", "backtesting.py")
@@ -159,6 +163,10 @@ def _check(run: Run) -> None:
             else:
                 rel = BTPY_REL.get(workload, 1e-9) if engine == "backtesting.py" else 1e-9
                 run.problems += check_agreement(workload, base, ours.outcome, engine, theirs.outcome, rel)
+    for one, every in ONE_THREAD.items():  # one thread or every core: the same grid, the same numbers
+        a, b = run.get(one, base), run.get(every, base)
+        if a and b and a.outcome is not None and b.outcome is not None and a.outcome != b.outcome:
+            run.problems.append(f"{one}: IvyBT on one thread {a.outcome.short()} != every core {b.outcome.short()}")
     sl_ivy, sl_bt = run.get("W4 sleeves", base), run.get("W4 sleeves", "backtesting.py")
     if sl_ivy and sl_bt and sl_ivy.outcome and sl_bt.outcome:
         rel = sl_bt.outcome.final / sl_ivy.outcome.final - 1
@@ -187,8 +195,8 @@ def _w7(run: Run, inputs: Inputs, repeats: int) -> None:
     from benchmarks.peers import ivybt
 
     for n in W7_BARS:
-        data = ivybt.market_data({"W7": scaled_series(inputs.frames[W5_SYMBOL], n)})
-        timing, outcome = measure(lambda data=data: ivybt.single(data), repeats, budget=120.0)
+        frames = {"W7": scaled_series(inputs.frames[W5_SYMBOL], n)}  # the frame; its conversion is timed
+        timing, outcome = measure(lambda frames=frames: ivybt.single(ivybt.market_data(frames)), repeats, budget=120.0)
         run.w7.append(
             {
                 "bars": n,
@@ -201,7 +209,16 @@ def _w7(run: Run, inputs: Inputs, repeats: int) -> None:
             }
         )
         _log(f"  W7 {n:>10,} bars   median {timing.median:.3f} s = {timing.median / n * 1e9:.1f} ns/bar")
-        del data
+        del frames
+
+
+def _grid_threads() -> str:
+    """What "every core" means for IvyBT's grid in this process: its worker threads and numba's threads."""
+    from engine.sim.grid import default_workers
+
+    numba = sys.modules.get("numba")
+    threads = f"{default_workers()} grid workers"
+    return threads + (f", {numba.get_num_threads()} numba threads" if numba is not None else "")
 
 
 def _median_of(run: Run, workload: str, engine: str) -> float | None:
@@ -271,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             mod.jit_warmup(inputs)
         cells[mod.NAME] = mod.prepare(inputs)
         run.engines.append(mod.NAME)
+    run.settings["grid_threads"] = _grid_threads()
     _log(f"timing: one warm-up call, then best/median of {args.repeats}")
     for workload in WORKLOADS:
         for engine in run.engines:
@@ -303,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
         for key, name in (("ivybt", "IvyBT"), ("vectorbt", "vectorbt")):
             if key in modules:
                 run.memory[name] = probes.peak_memory(key, args.data_dir)
+        _log("probes: IvyBT's 10,000-set grid on one thread and on every core (benchmarks.grid_memory) ...")
+        from benchmarks import grid_memory
+
+        run.grid10k = [grid_memory.measure("10k", threads) for threads in (1, 0)]
     _check(run)
     text = report.console(run)
     print(text)

@@ -1,8 +1,9 @@
 """One module per engine. Each has `prepare(inputs) -> dict[workload, zero-argument callable]`.
 
-Conversion into the engine's own containers (MarketData, DataFrames with capitalized columns) happens in
-`prepare`, outside the timed calls ("data already loaded"); each callable is construct + run + extract
-metrics and returns a `benchmarks.workloads.Outcome` or `GridOutcome`.
+Every engine starts from the same loaded pandas frames (`Inputs`): its conversion into its own containers
+(IvyBT's MarketData, backtesting.py's capitalized columns; vectorbt takes the frames' Series as they are) is
+inside the timed callable, except in the "sim only" cells. Each callable is convert + construct + run +
+extract metrics and returns a `benchmarks.workloads.Outcome` or `GridOutcome`.
 """
 
 from __future__ import annotations

@@ -115,34 +115,34 @@ def optimize_once(df: pd.DataFrame) -> GridOutcome:
     return GridOutcome(len(pairs), best, float(stats["Return [%]"]), best, float("nan"), skipped)
 
 
-def sleeves(frames: Mapping[str, pd.DataFrame], index: pd.Index) -> Outcome:
-    """W4 (single-asset engine): the 36 per-symbol runs with CASH / N each, summed. Time = the sum of runs."""
+def sleeves(frames: Mapping[str, pd.DataFrame]) -> Outcome:
+    """W4 (single-asset engine): the 36 per-symbol runs with CASH / N each, summed on the union calendar of the
+    frames. Time = the sum of runs (each frame renamed to backtesting.py's columns in its run)."""
     cash_each = CASH / len(frames)
     curves, trades = {}, 0
     for sym, df in frames.items():
-        equity, (n, _) = _run(make_backtest(df, cash=cash_each))
+        equity, (n, _) = _run(make_backtest(native_frame(df), cash=cash_each))
         curves[sym] = pd.Series(equity.to_numpy(), index=df.index)
         trades += n
+    index = None
+    for df in frames.values():
+        index = df.index if index is None else index.union(df.index)
     return rule7(sum_sleeves(curves, index, cash_each), trades)
 
 
 def prepare(inputs: Inputs) -> dict[str, Callable[[], Any]]:
-    """Zero-argument cells (frames renamed to backtesting.py's columns, untimed)."""
-    spy = native_frame(inputs.grid)
-    frames = {s: native_frame(df) for s, df in inputs.frames.items()}
-    index = None
-    for df in frames.values():
-        index = df.index if index is None else index.union(df.index)
+    """Zero-argument cells, each from the pandas frames (the rename to backtesting.py's columns is timed)."""
+    spy = inputs.grid
     cells: dict[str, Callable[[], Any]] = {
-        "W1": lambda: single(spy),
-        "W2": lambda: single(spy, fee=FEE_W2),
-        "W1 whole shares": lambda: single(spy, fractional=False),
-        "W2 whole shares": lambda: single(spy, fee=FEE_W2, fractional=False),
-        "W3": lambda: grid(spy, W3_FAST, W3_SLOW),
-        "W3 optimize": lambda: optimize_once(spy),
-        "W4 sleeves": lambda: sleeves(frames, index),
+        "W1": lambda: single(native_frame(spy)),
+        "W2": lambda: single(native_frame(spy), fee=FEE_W2),
+        "W1 whole shares": lambda: single(native_frame(spy), fractional=False),
+        "W2 whole shares": lambda: single(native_frame(spy), fee=FEE_W2, fractional=False),
+        "W3": lambda: grid(native_frame(spy), W3_FAST, W3_SLOW),
+        "W3 optimize": lambda: optimize_once(native_frame(spy)),
+        "W4 sleeves": lambda: sleeves(inputs.frames),
     }
     if inputs.w5 is not None:
-        w5 = native_frame(inputs.w5)
-        cells["W5"] = lambda: single(w5)
+        w5 = inputs.w5
+        cells["W5"] = lambda: single(native_frame(w5))
     return cells

@@ -4,13 +4,21 @@ MarketData.from_frames -> registry.create_strategy("sma_cross") -> simulate.run_
 equity, trades, fills, metrics, benchmark) for single backtests; grid.expand_grid + grid.run_grid for W3/W6.
 Numbers come from the engine's own metrics (`result.metrics`, `GridResult.metrics`).
 
-W4 is timed with the alignment of the 36 symbols onto the union calendar (`MarketData.from_frames`),
-because the vectorbt W4 cell includes its union-calendar prep; "W4 sim" is run_backtest alone.
+Every timed cell starts from the pandas frames the peers get (`Inputs.frames`, `Inputs.w5`): the conversion
+into the engine's MarketData (`MarketData.from_frames`) is inside the cell, as vectorbt's own conversion of
+the same frames is inside its cells. W4 includes aligning the 36 symbols on the union calendar (vectorbt's
+W4 includes its union-calendar prep); W4 sleeves builds each symbol's MarketData and the union calendar the
+curves are summed on. "W4 sim" alone runs on MarketData built beforehand (run_backtest only, beside
+vectorbt's from_orders on its prepared inputs).
+
+Grids run on every core by default (numba threads and the grid's own worker threads); the "1 thread" cells
+pin both to one (`workers=1` and `numba.set_num_threads(1)` for the call), as the peers run on one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -35,7 +43,7 @@ from benchmarks.workloads import (
 )
 from engine.config import BacktestConfig, Costs
 from engine.data import MarketData
-from engine.sim.grid import expand_grid, run_grid
+from engine.data.market import union_index
 from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy, get_strategy
 
@@ -65,11 +73,34 @@ def single(data: MarketData, fast: int = FAST, slow: int = SLOW, fee: float = 0.
     )
 
 
-def grid(data: MarketData, fast: range, slow: range) -> GridOutcome:
-    """W3/W6: every (fast, slow) with fast < slow through run_grid; best by total return and by Sharpe."""
+@contextmanager
+def numba_threads(threads: int | None) -> Iterator[None]:
+    """numba's parallel regions started from this thread use `threads` threads inside the block (None: as
+    configured, every core by default); the previous count is restored after it."""
+    if threads is None:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def grid(data: MarketData, fast: range, slow: range, threads: int | None = None) -> GridOutcome:
+    """W3/W6: every (fast, slow) with fast < slow through run_grid; best by total return and by Sharpe.
+
+    threads: None = the grid's default (every core); 1 = one grid worker and one numba thread (the peers' one)."""
+    # here, not at the top: a single backtest (the first-call probe) does not load the grid module
+    from engine.sim.grid import expand_grid, run_grid
+
     cls = get_strategy("sma_cross")
     sets = expand_grid({"fast": list(fast), "slow": list(slow)}, strategy_cls=cls)
-    res = run_grid(data, cls, sets, config())
+    with numba_threads(threads):
+        res = run_grid(data, cls, sets, config(), workers=threads)
     pairs = list(zip(res.params["fast"].astype(int), res.params["slow"].astype(int)))
     return best_of_grid(
         pairs,
@@ -84,34 +115,38 @@ def portfolio(frames: Mapping[str, pd.DataFrame]) -> Outcome:
     return single(market_data(frames))
 
 
-def sleeves(singles: Mapping[str, MarketData], index: pd.Index) -> Outcome:
-    """W4 sleeves: one backtest per symbol with CASH / N each, equity curves summed on the union calendar."""
-    cash_each = CASH / len(singles)
+def sleeves(frames: Mapping[str, pd.DataFrame]) -> Outcome:
+    """W4 sleeves: one backtest per symbol (its own MarketData) with CASH / N each, equity curves summed on
+    the union calendar of the frames."""
+    cash_each = CASH / len(frames)
     curves, trades = {}, 0
-    for sym, data in singles.items():
-        res = backtest(data, cash=cash_each)
+    for sym, df in frames.items():
+        res = backtest(market_data({sym: df}), cash=cash_each)
         curves[sym] = res.equity
         trades += int(res.metrics["n_trades"])
+    index = union_index([df.index for df in frames.values()])
     return rule7(sum_sleeves(curves, index, cash_each), trades)
 
 
 def prepare(inputs: Inputs) -> dict[str, Callable[[], Any]]:
-    """Zero-argument cells for every workload this engine runs (data converted here, untimed)."""
-    spy = market_data({inputs.grid_symbol: inputs.grid})
+    """Zero-argument cells for every workload this engine runs, each from the pandas frames (conversion timed);
+    only "W4 sim" runs on MarketData built here."""
+    spy = {inputs.grid_symbol: inputs.grid}
     all_data = market_data(inputs.frames)
-    singles = {s: market_data({s: df}) for s, df in inputs.frames.items()}
     cells: dict[str, Callable[[], Any]] = {
-        "W1": lambda: single(spy),
-        "W2": lambda: single(spy, fee=FEE_W2),
-        "W3": lambda: grid(spy, W3_FAST, W3_SLOW),
+        "W1": lambda: single(market_data(spy)),
+        "W2": lambda: single(market_data(spy), fee=FEE_W2),
+        "W3": lambda: grid(market_data(spy), W3_FAST, W3_SLOW),
+        "W3 1 thread": lambda: grid(market_data(spy), W3_FAST, W3_SLOW, threads=1),
         "W4": lambda: portfolio(inputs.frames),
         "W4 sim": lambda: single(all_data),
-        "W4 sleeves": lambda: sleeves(singles, all_data.index),
-        "W6": lambda: grid(spy, W6_FAST, W6_SLOW),
+        "W4 sleeves": lambda: sleeves(inputs.frames),
+        "W6": lambda: grid(market_data(spy), W6_FAST, W6_SLOW),
+        "W6 1 thread": lambda: grid(market_data(spy), W6_FAST, W6_SLOW, threads=1),
     }
     if inputs.w5 is not None:
-        w5 = market_data({"W5": inputs.w5})
-        cells["W5"] = lambda: single(w5)
+        w5 = {"W5": inputs.w5}
+        cells["W5"] = lambda: single(market_data(w5))
     return cells
 
 
