@@ -10,12 +10,11 @@ vectorized kernel. A position is a percent-of-equity market order (`ctx.order_ta
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from engine.orders.values import Fill
 from engine.strategies.breakout import SYSTEMS, DonchianBreakout, prior_channel
 from engine.strategies.common import TIE_REL
 from engine.strategies.crossover import SmaCross
@@ -23,6 +22,9 @@ from engine.strategies.events import EventStrategy
 from engine.strategies.gap_and_go import GapAndGo
 from engine.strategies.grid_bot import GridBot
 from engine.strategies.trend import EmaTrend
+
+if TYPE_CHECKING:  # annotations only: a backtest importing the registry needs no order types
+    from engine.orders.values import Fill
 
 
 class SmaCrossEvent(EventStrategy):

@@ -29,15 +29,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from engine.errors import StrategyError
-from engine.orders.values import Fill
 from engine.strategies.base import param, require
 from engine.strategies.event_units import units
 from engine.strategies.events import EventStrategy
+
+if TYPE_CHECKING:  # annotations only: a backtest importing the registry needs no order types
+    from engine.orders.values import Fill
 
 NS_PER_MINUTE = 60_000_000_000
 NS_PER_HOUR = 60 * NS_PER_MINUTE

@@ -26,12 +26,14 @@ live loop re-arms the fills of orders placed before the restart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.orders.values import Fill
 from engine.strategies.base import param, require
 from engine.strategies.event_units import units
 from engine.strategies.events import EventStrategy
+
+if TYPE_CHECKING:  # annotations only: a backtest importing the registry needs no order types
+    from engine.orders.values import Fill
 
 STATE_KEY = "grid_bot"
 LEVEL_TOLERANCE = 1e-6

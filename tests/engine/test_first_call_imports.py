@@ -2,8 +2,10 @@
 
 Measured with `python -X importtime`: scipy (~0.2 s here; engine.options' pricing and implied vol, reached from
 a backtest through engine.orders -> engine.options.occ) and pyarrow.parquet (~10 ms; only reading a cached
-file needs it) are imported where they are used. A subprocess imports the engine, runs one sma_cross
-backtest from a CSV frame and reports what it imported; the option pricing still works, importing scipy then.
+file needs it) are imported where they are used, and the event strategies the registry lists name the order
+types (engine.orders, ~20 ms with engine.options) in annotations only. A subprocess imports the engine, runs
+one sma_cross backtest from a CSV frame and reports what it imported; the option pricing still works,
+importing scipy then.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from engine.sim.simulate import run_backtest
 from engine.strategies.registry import create_strategy
 frame = pd.read_csv(SAMPLE_DIR / "SPY.csv", index_col="date", parse_dates=True)
 result = run_backtest(MarketData.from_frames({"SPY": frame}), create_strategy("sma_cross"), BacktestConfig())
-loaded = {m: m in sys.modules for m in ("scipy", "pyarrow.parquet", "engine.options.occ")}
+loaded = {m: m in sys.modules for m in ("scipy", "pyarrow.parquet", "engine.orders", "engine.options")}
 print(json.dumps({"trades": int(result.metrics["n_trades"]), "loaded": loaded}))
 """
 
@@ -37,11 +39,21 @@ def _run(code: str, env_home: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_first_backtest_imports_neither_scipy_nor_pyarrow_parquet(tmp_path):
+def test_first_backtest_imports_neither_scipy_nor_pyarrow_parquet_nor_orders(tmp_path):
     answer = _run(FIRST_BACKTEST, tmp_path / "ws")
     assert answer["trades"] == 104  # WORKLOADS W1 on SPY: the backtest did run
-    # engine.options.occ is on the path (orders -> options.occ): the package is imported, its scipy is not
-    assert answer["loaded"] == {"scipy": False, "pyarrow.parquet": False, "engine.options.occ": True}
+    assert answer["loaded"] == {
+        "scipy": False,
+        "pyarrow.parquet": False,
+        "engine.orders": False,
+        "engine.options": False,
+    }
+
+
+def test_importing_the_order_types_does_not_import_scipy(tmp_path):
+    """engine.orders still reaches engine.options (OCC symbols) when it is imported: without pricing's scipy."""
+    code = "import json, sys; import engine.orders.values; print(json.dumps({'scipy': 'scipy' in sys.modules}))"
+    assert _run(code, tmp_path / "ws") == {"scipy": False}
 
 
 def test_option_pricing_imports_scipy_when_it_prices(tmp_path):
