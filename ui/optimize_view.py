@@ -20,6 +20,7 @@ from engine.metrics import registry
 from engine.request import run_request
 from engine.research.estimate import Estimate, estimate_optimize, estimate_walkforward
 from engine.research.optimize import OptimizationResult, OptimizeSpec
+from engine.sim.grid import EQUITY_CELLS
 from engine.store.jsonable import plain
 from engine.store.presets import Preset, save_preset
 from ui import charts, charts_montecarlo, charts_scorecard, data_cache, tables
@@ -29,7 +30,7 @@ from ui.state import run_store
 
 P = "opt"
 KEEP_CURVES = 10
-MAX_CELLS = 4_000_000
+MAX_CELLS = EQUITY_CELLS  # the grid's own limit (engine.sim.grid), one number for both
 """Every trial's equity curve is kept in session state (for PBO in the scorecard) while bars x trials stays
 under MAX_CELLS (32 MB); above that only the best KEEP_CURVES (a 50 x 50 grid over 30 years is 170 MB)."""
 
