@@ -168,6 +168,9 @@ def run_grid(
             for n, (start, stop) in enumerate(bounds):
                 rows = buffers[n % len(buffers)].view(stop - start, None if kept is None else kept[start:stop])
                 chunk = sim.submit(start, stop, rows, runner, pool)  # its weights, then its sets on the pool
+                if len(buffers) == 1:  # one set of rows (no pool): the next chunk would overwrite them, measure now
+                    measure(chunk)
+                    continue
                 if previous is not None:
                     measure(previous)  # while the pool simulates `chunk`
                 previous = chunk

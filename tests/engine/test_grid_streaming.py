@@ -50,6 +50,18 @@ def test_a_chunked_grid_equals_one_chunk_to_the_bit(spy, sets):
         assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, rel=1e-12, abs=1e-15), key
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_metrics_only_chunks_equal_one_chunk_on_one_thread_and_on_a_pool(spy, sets, workers):
+    """Without kept curves the chunks share reused rows: one thread (one set of rows) must measure each chunk
+    before the next one overwrites it (it measured the next chunk's equity before this test)."""
+    cls = get_strategy("sma_cross")
+    whole = run_grid(spy, cls, sets, COSTS, workers=workers, keep_equity=False, chunk_sets=len(sets))
+    chunked = run_grid(spy, cls, sets, COSTS, workers=workers, keep_equity=False, chunk_sets=5)  # 5 + 5 + 4
+    pd.testing.assert_frame_equal(chunked.metrics, whole.metrics, check_exact=True)
+    single = run_backtest(spy, cls(sets[2]), COSTS)  # a set of the first chunk, against its own backtest
+    assert chunked.metrics.loc[2, "total_return"] == pytest.approx(single.metrics["total_return"], rel=1e-12)
+
+
 def test_chunks_with_per_set_stops_and_the_loss_stop_equal_single_backtests():
     data = load_market_data(["SPY", "TLT", "GLD"], start="2010-01-01")
     cls = get_strategy("ema_trend")  # stops per parameter set (sl_atr)
