@@ -84,12 +84,19 @@ class _Slot:
 
 
 class ProcessPool:
-    """`workers` spawned processes on this machine (a `CallRunner`); a context manager that closes itself."""
+    """`workers` spawned processes on this machine (a `CallRunner`); a context manager that closes itself.
 
-    def __init__(self, workers: int) -> None:
+    initializer(*initargs), when given, runs in every process before it takes calls, including a process
+    that replaces a dead one (e.g. imports and caches loaded once per process: `engine.batch.warm`); one that
+    raises ends that process, which counts as a process dying while it starts."""
+
+    def __init__(
+        self, workers: int, initializer: Callable[..., Any] | None = None, initargs: tuple[Any, ...] = ()
+    ) -> None:
         if int(workers) < 1:
             raise ConfigError(f"a process pool needs workers >= 1, got {workers}")
         self.workers = int(workers)
+        self._init = (initializer, tuple(initargs))
         self._ctx = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
         self._pending: deque[_Call] = deque()
@@ -179,7 +186,7 @@ class ProcessPool:
 
     def _spawn(self) -> _Slot:
         ours, theirs = self._ctx.Pipe()
-        process = self._ctx.Process(target=_serve, args=(theirs, os.getpid()), name="ivybt-pool")
+        process = self._ctx.Process(target=_serve, args=(theirs, os.getpid(), *self._init), name="ivybt-pool")
         process.start()
         theirs.close()
         return _Slot(process, ours)
@@ -296,9 +303,17 @@ class ProcessPool:
 # --- a pool process -------------------------------------------------------------------------------------
 
 
-def _serve(conn: Connection, parent_pid: int) -> None:
-    """A pool process: die with the parent, say ready, then run one call at a time until an empty message."""
+def _serve(
+    conn: Connection,
+    parent_pid: int,
+    initializer: Callable[..., Any] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> None:
+    """A pool process: die with the parent, run the initializer, say ready, then run one call at a time until
+    an empty message."""
     die_with_parent(parent_pid)
+    if initializer is not None:
+        initializer(*initargs)
     conn.send_bytes(_dump(("ready",)))
     while True:
         try:
