@@ -120,6 +120,21 @@ def run_job_task(spec_dict: dict[str, Any], job_id: str, worker: str, db: str) -
     return "recorded", record_or_fail(queue, job_id, worker, spec, output, RunStore(db)), None
 
 
+def run_job_chunk(items: list[tuple[dict[str, Any], str]], worker: str, db: str) -> list[tuple[str, Any, str | None]]:
+    """`run_job_task` for each (spec dict, job id) in turn, their outcomes in order: one task for several jobs
+    (a scheduler's per-task cost paid once). Each job is marked started, recorded and ended on its own, so a
+    process killed mid-chunk loses only the job it was computing; a chunk computed again (Dask recomputes the
+    tasks of a lost worker) skips the jobs that already ended."""
+    queue = JobQueue(db)
+    out: list[tuple[str, Any, str | None]] = []
+    for spec_dict, job_id in items:
+        status = queue.get(job_id)["status"]
+        out.append(
+            ("recorded", status, None) if status in ("done", "failed") else run_job_task(spec_dict, job_id, worker, db)
+        )
+    return out
+
+
 def _backtest(spec: JobSpec) -> JobOutput:
     result = run_request(spec.request)
     return JobOutput(result, spec.request, "backtest", spec.objective, _num(result.metrics.get(spec.objective)))
