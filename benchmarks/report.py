@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from benchmarks.workloads import W5_BARS
+
 IVY, VBT, BTPY = "IvyBT", "vectorbt", "backtesting.py"
 
 # (row label, {engine: workload cell to read}); backtesting.py's W4 is the sum of its 36 per-symbol runs.
@@ -25,6 +27,8 @@ ROWS: list[tuple[str, dict[str, str]]] = [
     ("W6 grid, 50 x 50 SMA (IvyBT 1 thread)", {IVY: "W6 1 thread", VBT: "W6"}),
 ]
 GRIDS = {"W3", "W6", "W3 1 thread", "W6 1 thread"}
+FUSED_LIMIT = 3.0
+"""Issue 19 item 1: IvyBT's W5 / W7 time per bar at most this many times the fused floor's."""
 FIRST_CALL_S = 0.5
 """Issue 19 item 4: a fresh process with a warm numba cache answers the first backtest (import + W1) within this."""
 
@@ -107,6 +111,7 @@ def targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
     out.append(
         ("W5 vs numpy floor", "<= 2 x the numpy floor", f"{r:.2f} x" if r else "not measured", r <= 2 if r else None)
     )
+    out += fused_floor_targets(run)
     ratio_line("W6", "W6", "W6", VBT, 3, throughput=True)
     for workload in ("W3", "W6"):  # issue 19 item 2, with issue 19 item 5's two rows: every core and one thread
         ratio_line(f"issue 19: {workload}, IvyBT every core", workload, workload, VBT, 10, throughput=True)
@@ -191,6 +196,27 @@ def targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
     return out
 
 
+def fused_floor_targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
+    """Issue 19 item 1: W5 and W7 (1M, 10M bars) per-bar cost within FUSED_LIMIT x the fused floor of the same
+    bars (benchmarks.fused_floor: signals, next-open fills with costs and equity in one compiled pass)."""
+    out: list[tuple[str, str, str, bool | None]] = []
+    fused = run.fused.timing.median if getattr(run, "fused", None) and run.fused.timing else None
+    ivy = _median(run, "W5", IVY)
+    target = f"<= {FUSED_LIMIT:g} x the fused floor"
+    r = _ratio(ivy, fused)
+    measured = f"{r:.2f} x ({ivy * 1e3:.1f} vs {fused * 1e3:.1f} ms)" if r else "not measured"
+    out.append(("issue 19: W5 within 3 x the fused floor", target, measured, r <= FUSED_LIMIT if r else None))
+    rows = {w["bars"]: w for w in run.w7 if "floor_ns" in w}
+    for bars, label in ((1_000_000, "1M"), (10_000_000, "10M")):
+        w = rows.get(bars)
+        r = w["per_bar_ns"] / w["floor_ns"] if w else None
+        measured = f"{r:.2f} x ({w['per_bar_ns']:.1f} vs {w['floor_ns']:.1f} ns/bar)" if w else "not measured"
+        out.append(
+            (f"issue 19: W7 {label} bars within 3 x the fused floor", target, measured, r <= FUSED_LIMIT if r else None)
+        )
+    return out
+
+
 def _verdict(ok: bool | None) -> str:
     return "-" if ok is None else ("PASS" if ok else "FAIL")
 
@@ -202,6 +228,8 @@ def _answers(run: Any) -> list[str]:
             lines.append(f"{workload:<16} {engine:<15} {cell.outcome.short()}")
     if run.floor and run.floor.outcome:
         lines.append(f"{'W5':<16} {'numpy floor':<15} {run.floor.outcome.short()}")
+    if getattr(run, "fused", None) and run.fused.outcome:
+        lines.append(f"{'W5':<16} {'fused floor':<15} {run.fused.outcome.short()}")
     return lines
 
 
@@ -211,6 +239,13 @@ def _extras(run: Any) -> list[str]:
         lines.append(
             f"W5 numpy floor (numpy-only W1, cumulative-sum SMAs): median {_fmt(run.floor.timing.median)}"
             f" (best {_fmt(run.floor.timing.best)})"
+        )
+    fused = getattr(run, "fused", None)
+    if fused and fused.timing:
+        lines.append(
+            "W5 fused floor (benchmarks.fused_floor: SMAs, crossover, next-open fills with costs, equity and rule-7 "
+            f"metrics in one compiled pass): median {_fmt(fused.timing.median)} (best {_fmt(fused.timing.best)}) "
+            f"= {fused.timing.median / W5_BARS * 1e9:.1f} ns/bar"
         )
     for engine, mem in run.memory.items():
         lines.append(
@@ -235,7 +270,11 @@ def _extras(run: Any) -> list[str]:
 
         lines += [f"10k grid (benchmarks.grid_memory, fresh process): {line(r)}" for r in run.grid10k]
     if run.w7:
-        parts = [f"{w['bars']:,} bars {w['median']:.3f} s = {w['per_bar_ns']:.1f} ns/bar (n={w['n']})" for w in run.w7]
+        parts = [
+            f"{w['bars']:,} bars {w['median']:.3f} s = {w['per_bar_ns']:.1f} ns/bar (n={w['n']})"
+            + (f", fused floor {w['floor_ns']:.1f} ns/bar" if "floor_ns" in w else "")
+            for w in run.w7
+        ]
         lines.append("W7 IvyBT W1 scaling: " + "; ".join(parts))
         if len(run.w7) == 2:
             lines.append(
@@ -319,7 +358,8 @@ def markdown(run: Any) -> str:
         "",
         "W1-W4 against the WORKLOADS reference numbers (one unit of the last printed digit); W4 sleeves, W5 "
         "and W6 engines against IvyBT (relative 1e-9; backtesting.py trades whole 1e-6-share units: "
-        "1e-6 on W5, 1e-4 on W4's 2,778-dollar sleeves); W5 also against the numpy floor.",
+        "1e-6 on W5, 1e-4 on W4's 2,778-dollar sleeves); W5 also against the numpy and the fused floor, W7 against "
+        "the fused floor.",
         "",
         "**All engines reproduce the reference results.**" if not run.problems else "**WRONG NUMBERS:**",
         "",

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
 from benchmarks import event_mode, probes, report  # noqa: E402
+from benchmarks.fused_floor import fused_floor  # noqa: E402
 from benchmarks.peers import Inputs  # noqa: E402
 from benchmarks.timing import CellTimeout, Timing, machine, measure, versions  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
@@ -98,6 +99,7 @@ class Run:
 
     cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
     floor: Cell | None = None
+    fused: Cell | None = None
     memory: dict[str, dict[str, Any]] = field(default_factory=dict)
     w7: list[dict[str, float]] = field(default_factory=list)
     latency: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -177,6 +179,8 @@ def _check(run: Run) -> None:
         )
     if run.floor and run.floor.outcome and run.get("W5", base) and run.get("W5", base).outcome:
         run.problems += check_agreement("W5", base, run.get("W5", base).outcome, "numpy floor", run.floor.outcome)
+    if run.fused and run.fused.outcome and run.get("W5", base) and run.get("W5", base).outcome:
+        run.problems += check_agreement("W5", base, run.get("W5", base).outcome, "fused floor", run.fused.outcome)
 
 
 def _grid_agreement(workload: str, a: GridOutcome, engine: str, b: GridOutcome) -> list[str]:
@@ -197,6 +201,11 @@ def _w7(run: Run, inputs: Inputs, repeats: int) -> None:
     for n in W7_BARS:
         frames = {"W7": scaled_series(inputs.frames[W5_SYMBOL], n)}  # the frame; its conversion is timed
         timing, outcome = measure(lambda frames=frames: ivybt.single(ivybt.market_data(frames)), repeats, budget=120.0)
+        bars = frames["W7"]
+        floor_t, floor = measure(
+            lambda bars=bars: fused_floor(bars["open"].to_numpy(), bars["close"].to_numpy()), repeats, budget=60.0
+        )
+        run.problems += check_agreement(f"W7 {n:,} bars", "IvyBT", outcome, "fused floor", floor)
         run.w7.append(
             {
                 "bars": n,
@@ -206,10 +215,14 @@ def _w7(run: Run, inputs: Inputs, repeats: int) -> None:
                 "per_bar_ns": timing.median / n * 1e9,
                 "final": outcome.final,
                 "trades": outcome.trades,
+                "floor_ns": floor_t.median / n * 1e9,
             }
         )
-        _log(f"  W7 {n:>10,} bars   median {timing.median:.3f} s = {timing.median / n * 1e9:.1f} ns/bar")
-        del frames
+        _log(
+            f"  W7 {n:>10,} bars   median {timing.median:.3f} s = {timing.median / n * 1e9:.1f} ns/bar "
+            f"(fused floor {floor_t.median / n * 1e9:.1f} ns/bar)"
+        )
+        del frames, bars
 
 
 def _grid_threads() -> str:
@@ -307,6 +320,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 run.floor = Cell("W5", "numpy floor", timing, outcome)
                 _log(f"  {'W5':<16} {'numpy floor':<15} median {timing.median * 1e3:10.1f} ms")
+                timing, outcome = measure(
+                    lambda w5=w5: fused_floor(w5["open"].to_numpy(), w5["close"].to_numpy()), args.repeats
+                )
+                run.fused = Cell("W5", "fused floor", timing, outcome)
+                _log(f"  {'W5':<16} {'fused floor':<15} median {timing.median * 1e3:10.1f} ms")
     if not args.no_event:  # issue 17: event mode beside backtesting.py's cells of this run
         _log("event mode: sma_cross_event on W1 and W5, BTC-PERP 1 min ...")
         btpy = {w: _median_of(run, w, "backtesting.py") for w in ("W1", "W5")}
