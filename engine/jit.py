@@ -42,7 +42,13 @@ import numpy as np
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 """The engine package: numba caches each kernel beside its module, the warm-up marker lives in its __pycache__."""
-KERNEL_FILES = ("sim/kernels.py", "sim/trades.py", "metrics/fused.py", "strategies/crossover.py")
+KERNEL_FILES = (
+    "sim/kernels.py",
+    "sim/trades.py",
+    "sim/grid_cross.py",
+    "metrics/fused.py",
+    "strategies/crossover.py",
+)
 """Sources of the kernels a backtest runs (relative to the package): their size and mtime key the marker."""
 INTERPRET_MAX_CELLS = 60_000
 """Largest job (bars x symbols x sets) the interpreter runs while nothing is cached: ~0.5 s for the
