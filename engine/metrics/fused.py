@@ -42,157 +42,171 @@ FUSED_NAMES: tuple[str, ...] = (
 )
 
 
+@njit(cache=True, nogil=True)
+def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
+    """The curve and benchmark metrics of one equity curve into `out` (a row of len(FUSED_NAMES), NaN
+    beforehand): every slot but the exposure and turnover ones (15-17).
+
+    values: (T,) equity; r: (T,) scratch for its returns; bench: (T,) benchmark returns (NaN = no bar) or empty.
+    The per-column entry point `_fused` runs for each column, and a compiled grid can call it for one set.
+    """
+    n = values.shape[0]
+    if n == 0:
+        return
+    has_bench = bench.shape[0] == n
+    sqrt_p = math.sqrt(periods)
+    h = (n - 1) * (1.0 - level)
+    lo = int(math.floor(h))
+    hi = min(lo + 1, n - 1)
+    prev = cash
+    s = 0.0
+    absmax = 0.0
+    best = -np.inf
+    worst = np.inf
+    peak = -np.inf
+    mdd = np.inf
+    last_peak = 0
+    longest = 0
+    for t in range(n):
+        e = values[t]
+        x = e / prev - 1.0
+        prev = e
+        r[t] = x
+        s += x
+        if abs(x) > absmax:
+            absmax = abs(x)
+        if x > best:
+            best = x
+        if x < worst:
+            worst = x
+        if e >= peak:
+            peak = e
+            last_peak = t
+        elif t - last_peak > longest:
+            longest = t - last_peak
+        dd = e / peak
+        if dd < mdd:
+            mdd = dd
+    mean = s / n
+    ss = 0.0
+    down = 0.0
+    absmax_x = 0.0
+    s_x = 0.0
+    for t in range(n):
+        d = r[t] - mean
+        ss += d * d
+        x = r[t] - rf_bar
+        s_x += x
+        if abs(x) > absmax_x:
+            absmax_x = abs(x)
+        if x < 0.0:
+            down += x * x
+    final = values[n - 1]
+    out[0] = final
+    out[1] = final / cash - 1.0
+    ratio = final / cash
+    cagr = np.nan
+    if years > 0.0 and ratio >= 0.0:
+        cagr = ratio ** (1.0 / years) - 1.0
+    out[2] = cagr
+    if n >= 2:
+        std = math.sqrt(ss / (n - 1))
+        out[3] = std * sqrt_p
+        if std > ZERO_DISPERSION * absmax:
+            out[4] = (mean - rf_bar) / std * sqrt_p
+    downside = math.sqrt(down / n)
+    if downside > ZERO_DISPERSION * absmax_x:
+        out[5] = (s_x / n) / downside * sqrt_p
+    mdd -= 1.0
+    out[7] = mdd
+    if abs(mdd) > 0.0:
+        out[6] = cagr / abs(mdd)
+    out[8] = longest
+    out[9] = best
+    out[10] = worst
+    part = np.partition(r, lo)  # part[lo] is the lo-th smallest, everything after it is >= it
+    v_lo = part[lo]
+    v_hi = np.min(part[lo + 1 :]) if hi > lo else v_lo
+    var = v_lo + (h - lo) * (v_hi - v_lo)
+    tot = 0.0
+    cnt = 0
+    for t in range(n):  # in time order: the partition's order differs between numba and numpy
+        if r[t] <= var:
+            tot += r[t]
+            cnt += 1
+    out[11] = var
+    out[12] = tot / cnt
+    if has_bench:
+        m = 0
+        sr = 0.0
+        sb = 0.0
+        sa = 0.0
+        n_up = 0.0
+        up_r = 1.0
+        up_b = 1.0
+        n_dn = 0.0
+        dn_r = 1.0
+        dn_b = 1.0
+        for t in range(n):
+            b = bench[t]
+            if not np.isnan(b):
+                m += 1
+                sr += r[t]
+                sb += b
+                sa += r[t] - b
+                # branch-free (the sign of a benchmark return is a coin flip to the branch predictor):
+                # a bar on the other side multiplies by exactly 1.0, so the products are the same numbers
+                up = 1.0 if b > 0.0 else 0.0
+                dn = 1.0 if b < 0.0 else 0.0
+                n_up += up
+                up_r *= 1.0 + r[t] * up
+                up_b *= 1.0 + b * up
+                n_dn += dn
+                dn_r *= 1.0 + r[t] * dn
+                dn_b *= 1.0 + b * dn
+        if m >= 2:
+            mr = sr / m
+            mb = sb / m
+            ma = sa / m
+            cov = 0.0
+            vb = 0.0
+            va = 0.0
+            absmax_a = 0.0
+            for t in range(n):
+                if not np.isnan(bench[t]):
+                    db = bench[t] - mb
+                    cov += db * r[t]
+                    vb += db * db
+                    a = r[t] - bench[t]
+                    da = a - ma
+                    va += da * da
+                    absmax_a = max(absmax_a, abs(a))
+            cov /= m - 1
+            vb /= m - 1
+            if vb > 0.0:
+                beta = cov / vb
+                out[13] = beta
+                out[14] = ((mr - rf_bar) - beta * (mb - rf_bar)) * periods
+            te = math.sqrt(va / (m - 1))
+            out[18] = te * sqrt_p
+            if te > ZERO_DISPERSION * absmax_a:
+                out[19] = ma / te * sqrt_p
+        if n_up > 0:
+            out[20] = (up_r ** (periods / n_up) - 1.0) / (up_b ** (periods / n_up) - 1.0)
+        if n_dn > 0:
+            out[21] = (dn_r ** (periods / n_dn) - 1.0) / (dn_b ** (periods / n_dn) - 1.0)
+
+
 def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
     n, k = values.shape
     out = np.full((k, len(FUSED_NAMES)), np.nan)
-    has_bench = bench.shape[0] == n and n > 0
     has_gross = gross.shape[0] == n and n > 0
     has_turn = turnover.shape[0] == n and n > 0
-    sqrt_p = math.sqrt(periods)
-    h = (n - 1) * (1.0 - level)
-    lo = int(math.floor(h)) if n > 0 else 0
-    hi = min(lo + 1, n - 1)
     for c in prange(k):
         if n == 0:
             continue
         r = np.empty(n)
-        prev = cash[c]
-        s = 0.0
-        absmax = 0.0
-        best = -np.inf
-        worst = np.inf
-        peak = -np.inf
-        mdd = np.inf
-        last_peak = 0
-        longest = 0
-        for t in range(n):
-            e = values[t, c]
-            x = e / prev - 1.0
-            prev = e
-            r[t] = x
-            s += x
-            if abs(x) > absmax:
-                absmax = abs(x)
-            if x > best:
-                best = x
-            if x < worst:
-                worst = x
-            if e >= peak:
-                peak = e
-                last_peak = t
-            elif t - last_peak > longest:
-                longest = t - last_peak
-            dd = e / peak
-            if dd < mdd:
-                mdd = dd
-        mean = s / n
-        ss = 0.0
-        down = 0.0
-        absmax_x = 0.0
-        s_x = 0.0
-        for t in range(n):
-            d = r[t] - mean
-            ss += d * d
-            x = r[t] - rf_bar
-            s_x += x
-            if abs(x) > absmax_x:
-                absmax_x = abs(x)
-            if x < 0.0:
-                down += x * x
-        final = values[n - 1, c]
-        out[c, 0] = final
-        out[c, 1] = final / cash[c] - 1.0
-        ratio = final / cash[c]
-        cagr = np.nan
-        if years > 0.0 and ratio >= 0.0:
-            cagr = ratio ** (1.0 / years) - 1.0
-        out[c, 2] = cagr
-        if n >= 2:
-            std = math.sqrt(ss / (n - 1))
-            out[c, 3] = std * sqrt_p
-            if std > ZERO_DISPERSION * absmax:
-                out[c, 4] = (mean - rf_bar) / std * sqrt_p
-        downside = math.sqrt(down / n)
-        if downside > ZERO_DISPERSION * absmax_x:
-            out[c, 5] = (s_x / n) / downside * sqrt_p
-        mdd -= 1.0
-        out[c, 7] = mdd
-        if abs(mdd) > 0.0:
-            out[c, 6] = cagr / abs(mdd)
-        out[c, 8] = longest
-        out[c, 9] = best
-        out[c, 10] = worst
-        part = np.partition(r, lo)  # part[lo] is the lo-th smallest, everything after it is >= it
-        v_lo = part[lo]
-        v_hi = np.min(part[lo + 1 :]) if hi > lo else v_lo
-        var = v_lo + (h - lo) * (v_hi - v_lo)
-        tot = 0.0
-        cnt = 0
-        for t in range(n):  # in time order: the partition's order differs between numba and numpy
-            if r[t] <= var:
-                tot += r[t]
-                cnt += 1
-        out[c, 11] = var
-        out[c, 12] = tot / cnt
-        if has_bench:
-            m = 0
-            sr = 0.0
-            sb = 0.0
-            sa = 0.0
-            n_up = 0.0
-            up_r = 1.0
-            up_b = 1.0
-            n_dn = 0.0
-            dn_r = 1.0
-            dn_b = 1.0
-            for t in range(n):
-                b = bench[t]
-                if not np.isnan(b):
-                    m += 1
-                    sr += r[t]
-                    sb += b
-                    sa += r[t] - b
-                    # branch-free (the sign of a benchmark return is a coin flip to the branch predictor):
-                    # a bar on the other side multiplies by exactly 1.0, so the products are the same numbers
-                    up = 1.0 if b > 0.0 else 0.0
-                    dn = 1.0 if b < 0.0 else 0.0
-                    n_up += up
-                    up_r *= 1.0 + r[t] * up
-                    up_b *= 1.0 + b * up
-                    n_dn += dn
-                    dn_r *= 1.0 + r[t] * dn
-                    dn_b *= 1.0 + b * dn
-            if m >= 2:
-                mr = sr / m
-                mb = sb / m
-                ma = sa / m
-                cov = 0.0
-                vb = 0.0
-                va = 0.0
-                absmax_a = 0.0
-                for t in range(n):
-                    if not np.isnan(bench[t]):
-                        db = bench[t] - mb
-                        cov += db * r[t]
-                        vb += db * db
-                        a = r[t] - bench[t]
-                        da = a - ma
-                        va += da * da
-                        absmax_a = max(absmax_a, abs(a))
-                cov /= m - 1
-                vb /= m - 1
-                if vb > 0.0:
-                    beta = cov / vb
-                    out[c, 13] = beta
-                    out[c, 14] = ((mr - rf_bar) - beta * (mb - rf_bar)) * periods
-                te = math.sqrt(va / (m - 1))
-                out[c, 18] = te * sqrt_p
-                if te > ZERO_DISPERSION * absmax_a:
-                    out[c, 19] = ma / te * sqrt_p
-            if n_up > 0:
-                out[c, 20] = (up_r ** (periods / n_up) - 1.0) / (up_b ** (periods / n_up) - 1.0)
-            if n_dn > 0:
-                out[c, 21] = (dn_r ** (periods / n_dn) - 1.0) / (dn_b ** (periods / n_dn) - 1.0)
+        curve_column(values[:, c], cash[c], periods, rf_bar, years, bench, level, r, out[c])
         if has_gross:
             pos = 0
             tot_g = 0.0

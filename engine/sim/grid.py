@@ -31,6 +31,8 @@ from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES, metric_columns
 from engine.settings import env_number
 from engine.sim.benchmark import buy_and_hold_values, resolve_benchmark
+from engine.sim.grid_cross import fast_inputs, run_cross_grid
+from engine.sim.grid_cross import supported as cross_supported
 from engine.sim.kernels import simulate_kernel
 from engine.sim.simulate import (
     benchmark_values,
@@ -139,6 +141,11 @@ def run_grid(
     sim = _Simulation(data, strategy_cls, params, config)
     bench_returns = _benchmark_returns(data, config, benchmark_close)
     kept = np.empty((K, T)) if keep else None
+    fast = _fast_grid(
+        data, strategy_cls, params, config, bench_returns, kept, workers, chunk_sets, progress, should_stop
+    )
+    if fast is not None:
+        return _result(strategy_cls, params, fast, kept, data, config)
     bounds = [(start, min(start + size, K)) for start in range(0, K, size)]
     # (chunk, T) rows reused chunk after chunk: each set writes one contiguous row; `.T` is the (T, chunk) view
     # the metrics read column-wise. Two sets of them on a pool: one chunk simulates while the last is measured.
@@ -179,13 +186,69 @@ def run_grid(
         except BaseException:
             runner.cancel()
             raise
+    return _result(strategy_cls, params, metrics, kept, data, config)
+
+
+def _result(
+    strategy_cls: type[Strategy],
+    params: list[Any],
+    metrics: dict[str, np.ndarray],
+    kept: np.ndarray | None,
+    data: MarketData,
+    config: BacktestConfig,
+) -> GridResult:
     return GridResult(
         strategy=strategy_cls.name,
         params=pd.DataFrame([dict(p.__dict__) for p in params]),
-        equity=pd.DataFrame(kept.T if kept is not None else np.empty((T, 0)), index=data.index),
+        equity=pd.DataFrame(kept.T if kept is not None else np.empty((len(data), 0)), index=data.index, copy=False),
         metrics=pd.DataFrame(metrics, columns=list(METRIC_NAMES)),
         config=config,
     )
+
+
+def _fast_grid(
+    data: MarketData,
+    strategy_cls: type[Strategy],
+    params: list[Any],
+    config: BacktestConfig,
+    bench_returns: np.ndarray,
+    kept: np.ndarray | None,
+    workers: int,
+    chunk_sets: int | None,
+    progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+) -> dict[str, np.ndarray] | None:
+    """The metrics of every set through engine.sim.grid_cross's compiled pass when the strategy and the config
+    allow it (its `fast_inputs`), else None (the general path runs)."""
+    spec = fast_inputs(data, strategy_cls, params, config) if cross_supported() else None
+    if spec is None:
+        return None
+    K = len(params)
+    batch = max(1, min(64, (chunk_sets or K) // (4 * workers)))  # as _Runner batches a chunk
+    runner = _Runner(K, workers, progress, should_stop)
+
+    def run(fn: Callable[[int, int], None], bounds: list[tuple[int, int]]) -> None:
+        if pool is None:
+            for start, stop in bounds:
+                runner._check()
+                fn(start, stop)
+                runner._count(stop - start)
+            return
+
+        def call(start: int, stop: int) -> int:
+            fn(start, stop)
+            return stop - start
+
+        futures = [pool.submit(call, start, stop) for start, stop in bounds]
+        runner.pending.extend(futures)
+        runner.wait(futures)
+
+    with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
+        try:
+            return run_cross_grid(data, spec, config, bench_returns, kept, workers, batch, run)
+        except BaseException:
+            runner.cancel()
+            raise
 
 
 def _benchmark_returns(data: MarketData, config: BacktestConfig, benchmark_close: pd.Series | None) -> np.ndarray:

@@ -44,6 +44,21 @@ def _check(fast: int, slow: int, weight: float) -> None:
 
 
 @njit(cache=True, nogil=True)
+def cross_step(f: float, s: float, tie_rel: float, allow_short: bool, last: float, pos: float) -> tuple[float, float]:
+    """One bar of rules 2-4: (last non-zero state, position +1/0/-1) after the bar's fast `f` and slow `s`."""
+    state = 0.0
+    if not (np.isnan(f) or np.isnan(s)) and abs(f - s) > tie_rel * abs(s):
+        state = 1.0 if f > s else -1.0
+    if state == 1.0 and last == -1.0:
+        pos = 1.0
+    elif state == -1.0 and last == 1.0:
+        pos = -1.0 if allow_short else 0.0
+    if state != 0.0:
+        last = state
+    return last, pos
+
+
+@njit(cache=True, nogil=True)
 def cross_positions(fast: np.ndarray, slow: np.ndarray, tie_rel: float, allow_short: bool) -> np.ndarray:
     """+1/0(/-1) per bar by rules 2-4 in one causal pass: the same as hold(crossings(cross_state(...)))."""
     n = fast.shape[0]
@@ -51,18 +66,25 @@ def cross_positions(fast: np.ndarray, slow: np.ndarray, tie_rel: float, allow_sh
     last = 0.0
     pos = 0.0
     for t in range(n):
-        f, s = fast[t], slow[t]
-        state = 0.0
-        if not (np.isnan(f) or np.isnan(s)) and abs(f - s) > tie_rel * abs(s):
-            state = 1.0 if f > s else -1.0
-        if state == 1.0 and last == -1.0:
-            pos = 1.0
-        elif state == -1.0 and last == 1.0:
-            pos = -1.0 if allow_short else 0.0
-        if state != 0.0:
-            last = state
+        last, pos = cross_step(fast[t], slow[t], tie_rel, allow_short, last, pos)
         out[t] = pos
     return out
+
+
+@dataclass(frozen=True)
+class CrossoverGrid:
+    """What a compiled grid needs to run many crossover sets on one symbol without their weights
+    (engine.sim.grid_cross): each distinct moving average once, and per set the rows of its two lines.
+
+    lines: (L, bars) moving averages; fast, slow: (K,) int64 rows of each set's lines; weight: (K,) the
+    weight held in a position; allow_short: (K,) bool; tie_rel: the tie rule's relative tolerance."""
+
+    lines: np.ndarray
+    fast: np.ndarray
+    slow: np.ndarray
+    weight: np.ndarray
+    allow_short: np.ndarray
+    tie_rel: float
 
 
 class _MovingAverageCross(Strategy):
@@ -124,6 +146,30 @@ class _MovingAverageCross(Strategy):
         if cls.target_weights is not _MovingAverageCross.target_weights:
             return None
         return cls._weights(data, params_list)
+
+    @classmethod
+    def grid_crossover(cls, data: MarketData, params_list: Sequence[Any]) -> CrossoverGrid | None:
+        """The sets of a grid on one symbol as a `CrossoverGrid` (the crossover rules of the module docstring,
+        positions times `weight`), or None where the weights are not these rules' (a subclass overriding
+        `target_weights`) or the data is not one symbol with a close on every bar."""
+        if cls.target_weights is not _MovingAverageCross.target_weights or len(data.symbols) != 1:
+            return None
+        close = np.ascontiguousarray(data.close.to_numpy(dtype="float64")[:, 0])
+        if np.isnan(close).any():
+            return None
+        windows = sorted({p.fast for p in params_list} | {p.slow for p in params_list})
+        row = {w: i for i, w in enumerate(windows)}
+        lines = np.empty((len(windows), len(close)))
+        for w, i in row.items():
+            lines[i] = cls.average(close, w)
+        return CrossoverGrid(
+            lines=lines,
+            fast=np.array([row[p.fast] for p in params_list], dtype=np.int64),
+            slow=np.array([row[p.slow] for p in params_list], dtype=np.int64),
+            weight=np.array([p.weight / 1 for p in params_list], dtype=np.float64),  # / n_symbols, as _weights
+            allow_short=np.array([bool(p.allow_short) for p in params_list], dtype=np.bool_),
+            tie_rel=float(TIE_REL),
+        )
 
     @classmethod
     def _weights(cls, data: MarketData, params_list: Sequence[Any]) -> list[np.ndarray]:
