@@ -82,11 +82,16 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
         if e >= peak:
             peak = e
             last_peak = t
-        elif t - last_peak > longest:
-            longest = t - last_peak
-        dd = e / peak
-        if dd < mdd:
-            mdd = dd
+            if e != 0.0 and 1.0 < mdd:  # e / peak is e / e: exactly 1
+                mdd = 1.0
+        else:
+            if t - last_peak > longest:
+                longest = t - last_peak
+            # e / peak only where it can be a new minimum: (mdd + 1e-12) * peak bounds it with room for rounding
+            if peak <= 0.0 or e < (mdd + 1e-12) * peak:
+                dd = e / peak
+                if dd < mdd:
+                    mdd = dd
     mean = s / n
     ss = 0.0
     down = 0.0

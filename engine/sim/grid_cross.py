@@ -204,8 +204,10 @@ def cross_grid_kernel(
             eq[t] = value
             check += value
             if value != 0.0:
-                g = g / abs(value)
-                turn /= abs(value)
+                if g != 0.0:
+                    g = g / abs(value)
+                if turn != 0.0:  # 0 / |value| is 0
+                    turn /= abs(value)
             else:
                 g = 0.0
             tot_g += g
