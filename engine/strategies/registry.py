@@ -14,10 +14,11 @@ when two files define the same name, the first one keeps it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,47 +26,82 @@ import pandas as pd
 from engine.data.market import MarketData
 from engine.errors import StrategyError
 from engine.store.workspace import strategies_dir
-from engine.strategies.allocation import BuyAndHold, InverseVol
 from engine.strategies.base import Strategy
-from engine.strategies.breakout import DonchianBreakout
-from engine.strategies.crossover import EmaCross, SmaCross
-from engine.strategies.dca import Dca
-from engine.strategies.event_systems import EVENT_SYSTEMS
-from engine.strategies.events import EventStrategy
-from engine.strategies.mean_reversion import BollingerRsi, RsiReversion
-from engine.strategies.momentum_voltarget import MomentumVolTarget
-from engine.strategies.pairs import Pairs
-from engine.strategies.portfolio_opt import PortfolioOpt
-from engine.strategies.rotation import MomentumRotation
-from engine.strategies.router import RegimeRouter, set_resolver
-from engine.strategies.source_scan import scan_file
-from engine.strategies.trend import EmaTrend, Macd
-from engine.strategies.user_code import UserStrategy, stand_in
 
-BUILTINS: dict[str, type[Strategy]] = {
-    cls.name: cls
-    for cls in (
-        BuyAndHold,
-        SmaCross,
-        EmaCross,
-        EmaTrend,
-        RsiReversion,
-        BollingerRsi,
-        Macd,
-        DonchianBreakout,
-        MomentumRotation,
-        InverseVol,
-        MomentumVolTarget,
-        Pairs,
-        Dca,
-        RegimeRouter,
-        PortfolioOpt,
-    )
-}
-"""Built-in strategies by registry name, in the order the UI lists them."""
+if TYPE_CHECKING:
+    from engine.strategies.events import EventStrategy
 
-EVENT_BUILTINS: dict[str, type[EventStrategy]] = {cls.name: cls for cls in EVENT_SYSTEMS}
-"""Built-in event strategies (engine.strategies.events) by registry name; they run in event mode only."""
+
+class LazyClasses(Mapping[str, Any]):
+    """Registry name -> class, importing a class's module the first time that class is asked for.
+
+    Names, order, `in` and `len` need no import: a first sma_cross backtest imports crossover alone instead of
+    every built-in's module (portfolio optimizers, the user-code sandbox with multiprocessing, the event
+    strategies: ~50 ms of a fresh process, issue 19 item 4). Reading the values (`.items()`, `{**m}`) imports
+    them all, as the eager dict did at import.
+    """
+
+    def __init__(self, paths: Mapping[str, str]) -> None:
+        self._paths = dict(paths)
+        self._loaded: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        cls = self._loaded.get(name)
+        if cls is None:
+            module, _, attr = self._paths[name].partition(":")
+            cls = self._loaded[name] = getattr(importlib.import_module(module), attr)
+        return cls
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._paths
+
+    def path(self, name: str) -> str:
+        """Where `name`'s class lives, "module:attribute" (without importing it)."""
+        return self._paths[name]
+
+    def __repr__(self) -> str:
+        return f"LazyClasses({list(self._paths)})"
+
+
+_S = "engine.strategies."
+BUILTINS: Mapping[str, type[Strategy]] = LazyClasses(
+    {
+        "buy_and_hold": _S + "allocation:BuyAndHold",
+        "sma_cross": _S + "crossover:SmaCross",
+        "ema_cross": _S + "crossover:EmaCross",
+        "ema_trend": _S + "trend:EmaTrend",
+        "rsi_reversion": _S + "mean_reversion:RsiReversion",
+        "bollinger_rsi": _S + "mean_reversion:BollingerRsi",
+        "macd": _S + "trend:Macd",
+        "donchian_breakout": _S + "breakout:DonchianBreakout",
+        "momentum_rotation": _S + "rotation:MomentumRotation",
+        "inverse_vol": _S + "allocation:InverseVol",
+        "momentum_voltarget": _S + "momentum_voltarget:MomentumVolTarget",
+        "pairs": _S + "pairs:Pairs",
+        "dca": _S + "dca:Dca",
+        "regime_router": _S + "router:RegimeRouter",
+        "portfolio_opt": _S + "portfolio_opt:PortfolioOpt",
+    }
+)
+"""Built-in strategies by registry name, in the order the UI lists them (each class imported when first used)."""
+
+EVENT_BUILTINS: Mapping[str, type[EventStrategy]] = LazyClasses(
+    {
+        "sma_cross_event": _S + "event_systems:SmaCrossEvent",
+        "ema_trend_event": _S + "event_systems:EmaTrendEvent",
+        "donchian_event": _S + "event_systems:DonchianEvent",
+        "gap_and_go": _S + "gap_and_go:GapAndGo",
+        "grid_bot": _S + "grid_bot:GridBot",
+    }
+)
+"""Built-in event strategies (engine.strategies.event_systems.EVENT_SYSTEMS) by registry name, imported when first
+used; they run in event mode only."""
 
 
 def is_event_strategy(name: str) -> bool:
@@ -111,12 +147,14 @@ def _load_user(folder: Path) -> tuple[dict[str, type[Strategy]], dict[str, str]]
     user: dict[str, type[Strategy]] = {}
     errors: dict[str, str] = {}
     origin: dict[str, str] = {}
+    from engine.strategies import source_scan, user_code  # only with user files: the sandbox imports multiprocessing
+
     for path in sorted(folder.glob("*.py")):
         if path.name.startswith("_"):
             continue
         try:
             stat = path.stat()
-            found = scan_file(path)
+            found = source_scan.scan_file(path)
         except SyntaxError as e:
             errors[path.name] = f"syntax error at line {e.lineno}: {e.msg}"
             continue
@@ -133,7 +171,7 @@ def _load_user(folder: Path) -> tuple[dict[str, type[Strategy]], dict[str, str]]
                 problem = f"class {scanned.class_name}: name {name!r} is already defined in {origin[name]}"
             if problem is None:
                 try:
-                    user[name] = stand_in(scanned, path, (stat.st_mtime_ns, stat.st_size))
+                    user[name] = user_code.stand_in(scanned, path, (stat.st_mtime_ns, stat.st_size))
                     origin[name] = path.name
                 except (TypeError, ValueError) as e:  # e.g. a mutable default, as the dataclass would say
                     problem = f"class {scanned.class_name} ({name!r}): Params: {e}"
@@ -192,6 +230,8 @@ def get_strategy(name: str) -> type[Strategy]:
 def __getattr__(attr: str) -> type[Strategy]:
     """`_user_<name>`: the stand-in of user strategy <name> (how pickle finds a stand-in class)."""
     if attr.startswith("_user_"):
+        from engine.strategies.user_code import UserStrategy
+
         cls = list_strategies().get(attr.removeprefix("_user_"))
         if cls is not None and issubclass(cls, UserStrategy):
             return cls
@@ -204,9 +244,6 @@ def create_strategy(name: str, params: Mapping[str, Any] | None = None) -> Strat
     Raises StrategyError for an unknown name and ConfigError for bad parameters (naming the field).
     """
     return get_strategy(name)(dict(params or {}))
-
-
-set_resolver(create_strategy)  # regime_router builds its routed strategies by name
 
 
 def validate_weights(strategy: Strategy, data: MarketData, weights: Any) -> pd.DataFrame:

@@ -12,6 +12,7 @@ whatever position that strategy holds then.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,8 +44,8 @@ _resolver: list[Callable[[str, Mapping[str, Any]], Strategy]] = []
 
 
 def set_resolver(create: Callable[[str, Mapping[str, Any]], Strategy]) -> None:
-    """How the router builds a routed strategy by name (the registry's `create_strategy`, set by the registry
-    itself: the registry lists the router, so the router cannot import the registry)."""
+    """How the router builds a routed strategy by name (default: the registry's `create_strategy` once
+    engine.strategies.registry is imported; the registry lists the router, so the router cannot import it)."""
     _resolver[:] = [create]
 
 
@@ -149,6 +150,9 @@ class RegimeRouter(Strategy):
         return pd.DataFrame(out, index=data.index, columns=data.close.columns)
 
     def _sub_weights(self, route: tuple[str, dict[str, str]], data: MarketData) -> np.ndarray:
+        registry = sys.modules.get("engine.strategies.registry")  # imports the router lazily, sets nothing
+        if not _resolver and registry is not None:
+            set_resolver(registry.create_strategy)
         if not _resolver:
             raise StrategyError("regime_router: no strategy resolver set (import engine.strategies.registry)")
         strategy = _resolver[0](route[0], route[1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import textwrap
 from pathlib import Path
@@ -240,3 +241,30 @@ def test_user_subclass_of_builtin_needs_its_own_name(workspace: Path) -> None:
     cls = registry.get_strategy("my_sma")
     assert issubclass(cls, Strategy) and registry.load_errors() == {}
     assert "sma_cross" in registry.list_strategies()  # the imported built-in is not re-registered from sub.py
+
+
+def test_lazy_registry_entries_name_their_classes_and_match_the_modules_lists():
+    """BUILTINS / EVENT_BUILTINS import on demand; each entry is the class of that registry name, and the event
+    entries are engine.strategies.event_systems.EVENT_SYSTEMS in its order."""
+    from engine.strategies import registry
+    from engine.strategies.event_systems import EVENT_SYSTEMS
+
+    for mapping in (registry.BUILTINS, registry.EVENT_BUILTINS):
+        for name, cls in mapping.items():
+            assert cls.name == name
+            assert mapping.path(name) == f"{cls.__module__}:{cls.__name__}"
+    assert list(registry.EVENT_BUILTINS.values()) == list(EVENT_SYSTEMS)
+    assert "nope" not in registry.BUILTINS and len(registry.BUILTINS) == 15
+    with pytest.raises(KeyError):
+        registry.BUILTINS["nope"]
+
+
+def test_engine_data_exports_every_public_name_lazily():
+    import engine.data as data
+
+    assert sorted(data.__all__) == sorted(data._HOME)
+    for name in data.__all__:
+        value = getattr(data, name)
+        assert getattr(importlib.import_module(f"engine.data.{data._HOME[name]}"), name) is value
+    with pytest.raises(AttributeError):
+        data.no_such_name  # noqa: B018
