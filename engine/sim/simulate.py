@@ -17,6 +17,7 @@ from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError, StrategyError
 from engine.metrics.registry import metric
+from engine.sim import single
 from engine.sim.benchmark import SERIES_PREFIX, benchmark_curve, benchmark_name, buy_and_hold_values, resolve_benchmark
 from engine.sim.costs import borrow_bps_of, margin_rate_of, rate_per_period
 from engine.sim.kernels import FILL_MODES, REASONS, simulate_kernel
@@ -174,6 +175,9 @@ def run_backtest(
     prices = (arrays["open"], arrays["high"], arrays["low"], arrays["close"])
     settings = kernel_settings(config)
     fin = financing_settings(config, data.symbols)
+    if single.eligible(len(data.symbols), config, use_stops, rebal, settings, fin):  # one plain series
+        fast = single.run_single(arrays["open"], arrays["close"], weights, settings)
+        return wrap_result(data, strategy, config, benchmark_close, arrays["close"], *fast)
     outputs = kernel(*prices, ro(weights), rebal, sl, tp, ts, *settings, use_stops, *fin)
     stopped = None
     if config.max_consecutive_losses is not None:
@@ -212,19 +216,20 @@ def wrap_result(
     benchmark_close: pd.Series | None,
     close: np.ndarray,
     equity: np.ndarray,
-    cash: np.ndarray,
-    positions: np.ndarray,
-    weights: np.ndarray,
+    cash: np.ndarray | Deferred,
+    positions: np.ndarray | Deferred,
+    weights: np.ndarray | Deferred,
     turnover: np.ndarray,
     gross: np.ndarray,
     last_close: np.ndarray,
     fills: np.ndarray,
-    financing: np.ndarray,
+    financing: np.ndarray | Deferred,
     *,
     stopped: TradingStop | None = None,
 ) -> BacktestResult:
     """The `BacktestResult` of a simulation's outputs (the kernel's, or an event run's in the same layout): metrics
-    now; every pandas view (trades, fills, positions, benchmark, ...) on first access."""
+    now; every pandas view (trades, fills, positions, benchmark, ...) on first access. cash, positions, weights
+    and financing may be `Deferred` arrays (engine.sim.single builds them from its fill log when first read)."""
     index, symbols = data.index, data.symbols
     records = trade_records(fills, last_close, len(index))
     if benchmark_close is not None:
@@ -253,6 +258,7 @@ def wrap_result(
     )
     metrics = {name: float(v[0]) for name, v in columns.items()}
     if financing_on(config):  # each financing line's total, its own metric (engine.metrics.registry)
+        financing = _now(financing)
         totals = {name: metric(name).function(financing[:, i : i + 1]) for i, name in enumerate(FINANCING_COLUMNS)}
         metrics.update({name: float(v[0]) for name, v in totals.items()})
 
@@ -290,17 +296,22 @@ def wrap_result(
         symbols=symbols,
         equity=pd.Series(equity, index=index, name="equity"),
         returns=Deferred(returns),
-        cash=Deferred(lambda: pd.Series(cash, index=index, name="cash")),
-        weights=Deferred(lambda: pd.DataFrame(weights, index=index, columns=symbols)),
-        positions=Deferred(lambda: pd.DataFrame(positions, index=index, columns=symbols)),
+        cash=Deferred(lambda: pd.Series(_now(cash), index=index, name="cash")),
+        weights=Deferred(lambda: pd.DataFrame(_now(weights), index=index, columns=symbols)),
+        positions=Deferred(lambda: pd.DataFrame(_now(positions), index=index, columns=symbols)),
         trades=Deferred(lambda: trades_frame(records, index, symbols)),
         fills=Deferred(fills_frame),
         metrics=metrics,
         benchmark=Deferred(lambda: pd.Series(bench_values, index=index, name=f"{SERIES_PREFIX}{bench_symbol}")),
         benchmark_metrics=Deferred(benchmark_metrics),
         stopped=stopped,
-        financing=Deferred(lambda: pd.DataFrame(financing, index=index, columns=list(FINANCING_COLUMNS))),
+        financing=Deferred(lambda: pd.DataFrame(_now(financing), index=index, columns=list(FINANCING_COLUMNS))),
     )
+
+
+def _now(value: np.ndarray | Deferred) -> np.ndarray:
+    """An output array, computed now if it was handed over as a `Deferred`."""
+    return value.make() if isinstance(value, Deferred) else value
 
 
 def benchmark_values(data: MarketData, symbol: str, initial_cash: float, close: np.ndarray | None = None) -> np.ndarray:

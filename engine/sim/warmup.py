@@ -34,6 +34,7 @@ def warm_up() -> float:
     for d in (data, one):
         _ = run_backtest(d, cls({"fast": 5, "slow": 20}), BacktestConfig(risk=Risk(stop_loss=0.05))).trades
         _ = run_backtest(d, cls({"fast": 5, "slow": 20})).trades  # .trades compiles the trade kernels
+        _ = run_backtest(d, cls({"fast": 5, "slow": 20})).weights  # one symbol: engine.sim.single's weights
         run_grid(d, cls, expand_grid({"fast": [2, 3], "slow": [20, 30]}, strategy_cls=cls))
         run_grid(d, cls, expand_grid({"fast": range(2, 10), "slow": range(20, 70, 10)}, strategy_cls=cls))
     return time.perf_counter() - start
