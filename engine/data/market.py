@@ -51,6 +51,8 @@ class MarketData:
             missing = [f for f in FIELDS if f not in df.columns]
             if missing:
                 raise DataError(f"symbol {sym!r}: missing columns {missing}")
+        if len(frames) == 1:
+            return cls._wrap_one(*next(iter(frames.items())))
         indexes = [df.index for df in frames.values()]
         index, positions = _union(indexes)
         shape = (len(FIELDS), len(frames), len(index))
@@ -59,6 +61,19 @@ class MarketData:
         for j, (df, pos) in enumerate(zip(frames.values(), positions)):
             out[:, j, pos] = _field_rows(df)
         return cls.from_blocks(out, index, list(frames))
+
+    @classmethod
+    def _wrap_one(cls, symbol: str, df: pd.DataFrame) -> MarketData:
+        """One symbol's frame as MarketData without copying its bars: each field a one-column frame over the
+        frame's own column (pandas' copy-on-write keeps the two apart if either is written later); a copy only
+        where a column is not float64. The same values, index and columns as the aligned path."""
+        columns = pd.Index([symbol], name="symbol")
+        fields = {}
+        for f in FIELDS:
+            frame = df[f].astype("float64").to_frame(symbol)  # lazy (copy-on-write) when already float64
+            frame.columns = columns
+            fields[f] = frame
+        return cls(**fields)
 
     @classmethod
     def from_blocks(cls, values: np.ndarray, index: pd.Index, symbols: Sequence[str]) -> MarketData:
