@@ -97,15 +97,44 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
     down = 0.0
     absmax_x = 0.0
     s_x = 0.0
+    # the benchmark's sums in the same pass (each sum sees the same terms in the same order as in a pass of its own)
+    m = 0
+    sr = 0.0
+    sb = 0.0
+    sa = 0.0
+    n_up = 0.0
+    up_r = 1.0
+    up_b = 1.0
+    n_dn = 0.0
+    dn_r = 1.0
+    dn_b = 1.0
     for t in range(n):
-        d = r[t] - mean
+        rt = r[t]
+        d = rt - mean
         ss += d * d
-        x = r[t] - rf_bar
+        x = rt - rf_bar
         s_x += x
         if abs(x) > absmax_x:
             absmax_x = abs(x)
         if x < 0.0:
             down += x * x
+        if has_bench:
+            b = bench[t]
+            if not np.isnan(b):
+                m += 1
+                sr += rt
+                sb += b
+                sa += rt - b
+                # branch-free (the sign of a benchmark return is a coin flip to the branch predictor):
+                # a bar on the other side multiplies by exactly 1.0, so the products are the same numbers
+                up = 1.0 if b > 0.0 else 0.0
+                dn = 1.0 if b < 0.0 else 0.0
+                n_up += up
+                up_r *= 1.0 + rt * up
+                up_b *= 1.0 + b * up
+                n_dn += dn
+                dn_r *= 1.0 + rt * dn
+                dn_b *= 1.0 + b * dn
     final = values[n - 1]
     out[0] = final
     out[1] = final / cash - 1.0
@@ -133,69 +162,45 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
     v_lo = part[lo]
     v_hi = np.min(part[lo + 1 :]) if hi > lo else v_lo
     var = v_lo + (h - lo) * (v_hi - v_lo)
+    paired = has_bench and m >= 2
+    mr = sr / m if paired else 0.0
+    mb = sb / m if paired else 0.0
+    ma = sa / m if paired else 0.0
+    cov = 0.0
+    vb = 0.0
+    va = 0.0
+    absmax_a = 0.0
     tot = 0.0
     cnt = 0
     for t in range(n):  # in time order: the partition's order differs between numba and numpy
-        if r[t] <= var:
-            tot += r[t]
+        rt = r[t]
+        if rt <= var:
+            tot += rt
             cnt += 1
-    out[11] = var
-    out[12] = tot / cnt
-    if has_bench:
-        m = 0
-        sr = 0.0
-        sb = 0.0
-        sa = 0.0
-        n_up = 0.0
-        up_r = 1.0
-        up_b = 1.0
-        n_dn = 0.0
-        dn_r = 1.0
-        dn_b = 1.0
-        for t in range(n):
+        if paired:
             b = bench[t]
             if not np.isnan(b):
-                m += 1
-                sr += r[t]
-                sb += b
-                sa += r[t] - b
-                # branch-free (the sign of a benchmark return is a coin flip to the branch predictor):
-                # a bar on the other side multiplies by exactly 1.0, so the products are the same numbers
-                up = 1.0 if b > 0.0 else 0.0
-                dn = 1.0 if b < 0.0 else 0.0
-                n_up += up
-                up_r *= 1.0 + r[t] * up
-                up_b *= 1.0 + b * up
-                n_dn += dn
-                dn_r *= 1.0 + r[t] * dn
-                dn_b *= 1.0 + b * dn
-        if m >= 2:
-            mr = sr / m
-            mb = sb / m
-            ma = sa / m
-            cov = 0.0
-            vb = 0.0
-            va = 0.0
-            absmax_a = 0.0
-            for t in range(n):
-                if not np.isnan(bench[t]):
-                    db = bench[t] - mb
-                    cov += db * r[t]
-                    vb += db * db
-                    a = r[t] - bench[t]
-                    da = a - ma
-                    va += da * da
-                    absmax_a = max(absmax_a, abs(a))
-            cov /= m - 1
-            vb /= m - 1
-            if vb > 0.0:
-                beta = cov / vb
-                out[13] = beta
-                out[14] = ((mr - rf_bar) - beta * (mb - rf_bar)) * periods
-            te = math.sqrt(va / (m - 1))
-            out[18] = te * sqrt_p
-            if te > ZERO_DISPERSION * absmax_a:
-                out[19] = ma / te * sqrt_p
+                db = b - mb
+                cov += db * rt
+                vb += db * db
+                a = rt - b
+                da = a - ma
+                va += da * da
+                absmax_a = max(absmax_a, abs(a))
+    out[11] = var
+    out[12] = tot / cnt
+    if paired:
+        cov /= m - 1
+        vb /= m - 1
+        if vb > 0.0:
+            beta = cov / vb
+            out[13] = beta
+            out[14] = ((mr - rf_bar) - beta * (mb - rf_bar)) * periods
+        te = math.sqrt(va / (m - 1))
+        out[18] = te * sqrt_p
+        if te > ZERO_DISPERSION * absmax_a:
+            out[19] = ma / te * sqrt_p
+    if has_bench:
         if n_up > 0:
             out[20] = (up_r ** (periods / n_up) - 1.0) / (up_b ** (periods / n_up) - 1.0)
         if n_dn > 0:

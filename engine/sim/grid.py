@@ -138,7 +138,6 @@ def run_grid(
     workers = max(1, min(workers or default_workers(), K))
     keep = K * T <= EQUITY_CELLS if keep_equity is None else bool(keep_equity)
     size = chunk_sets or chunk_size(T, len(data.symbols), K, workers)
-    sim = _Simulation(data, strategy_cls, params, config)
     bench_returns = _benchmark_returns(data, config, benchmark_close)
     kept = np.empty((K, T)) if keep else None
     fast = _fast_grid(
@@ -146,6 +145,7 @@ def run_grid(
     )
     if fast is not None:
         return _result(strategy_cls, params, fast, kept, data, config)
+    sim = _Simulation(data, strategy_cls, params, config)
     bounds = [(start, min(start + size, K)) for start in range(0, K, size)]
     # (chunk, T) rows reused chunk after chunk: each set writes one contiguous row; `.T` is the (T, chunk) view
     # the metrics read column-wise. Two sets of them on a pool: one chunk simulates while the last is measured.
@@ -199,7 +199,7 @@ def _result(
 ) -> GridResult:
     return GridResult(
         strategy=strategy_cls.name,
-        params=pd.DataFrame([dict(p.__dict__) for p in params]),
+        params=pd.DataFrame({name: [getattr(p, name) for p in params] for name in params[0].__dict__}),
         equity=pd.DataFrame(kept.T if kept is not None else np.empty((len(data), 0)), index=data.index, copy=False),
         metrics=pd.DataFrame(metrics, columns=list(METRIC_NAMES)),
         config=config,

@@ -37,9 +37,8 @@ from engine.strategies.base import Strategy
 from engine.strategies.crossover import cross_step
 
 N_FUSED = len(FUSED_NAMES)
-EXTRA = ("count", "wins", "gross_profit", "gross_loss", "pnl", "returns", "active_return", "check")
-"""Columns of the kernel's second output: the trade sums (engine.metrics.activity.TradeSums), active return, and
-the sum of the equity curve (not finite: a curve the metric table would refuse; the general path reports it)."""
+EXTRA = ("count", "wins", "gross_profit", "gross_loss", "pnl", "returns", "active_return")
+"""Columns of the kernel's second output: the trade sums (engine.metrics.activity.TradeSums) and active return."""
 
 
 @njit(cache=True)
@@ -111,7 +110,6 @@ def cross_grid_kernel(
         n_pos = 0
         tot_g = 0.0
         tot_t = 0.0
-        check = 0.0
         for t in range(T):
             turn = 0.0
             if pending:  # the decision of the last close fills at this open
@@ -202,7 +200,6 @@ def cross_grid_kernel(
                 value += mv
                 g = abs(mv)
             eq[t] = value
-            check += value
             if value != 0.0:
                 if g != 0.0:
                     g = g / abs(value)
@@ -230,7 +227,6 @@ def cross_grid_kernel(
         ex[4] = s_pnl
         ex[5] = s_ret
         ex[6] = _active_return(r, bench, periods)
-        ex[7] = check
 
 
 @njit(cache=True)
@@ -294,7 +290,8 @@ def run_cross_grid(
     run: Callable[[Callable[[int, int], None], list[tuple[int, int]]], None],
 ) -> dict[str, np.ndarray] | None:
     """Every metric (METRIC_NAMES) of every set of `grid` (a CrossoverGrid), its equity in `kept` (K, T) when
-    given; None when a curve is not finite (the general path raises the metric table's error for it).
+    given; None when a curve has a return that is not finite (the general path handles it: the metric table
+    refuses a curve that is not finite).
 
     run(fn, bounds) calls fn(start, stop) for each (start, stop) of `bounds`, on `workers` threads (the kernel
     releases the GIL), with the grid's progress and cancel checks; `batch` sets per call."""
@@ -326,7 +323,7 @@ def run_cross_grid(
         kernel(open_, close, *args, start, stop, *settings, *rest)
 
     run(one, [(s, min(s + batch, K)) for s in range(0, K, batch)])
-    if not np.isfinite(extra[:, 7]).all():
+    if np.isnan(fused[:, 3]).any():  # a return that is not finite (annual volatility NaN): the general path's case
         return None
     slot = {name: i for i, name in enumerate(FUSED_NAMES)}
     sums = activity.TradeSums(*(extra[:, i].copy() for i in range(6)))
