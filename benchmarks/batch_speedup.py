@@ -46,8 +46,9 @@ def batch_yaml(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def best_time(runner_name: str, workers: int, text: str, repeat: int) -> float:
-    """Best of `repeat` runs of the batch `text` on one warmed runner (seconds)."""
+def best_time(runner_name: str, workers: int, text: str, repeat: int) -> tuple[float, float, float]:
+    """(best of `repeat` runs of the batch `text` on one warmed runner, the runner's start, its warm-up), in
+    seconds; only the first is compared (start and warm-up are paid once per runner, not per batch)."""
     from engine.batch import parse_batch
     from engine.batch.queue import JobQueue
     from engine.batch.runners import make_runner, run_batch
@@ -55,8 +56,11 @@ def best_time(runner_name: str, workers: int, text: str, repeat: int) -> float:
     batch = parse_batch(text, "bench.yaml")
     queue = JobQueue()
     times = []
+    t0 = time.perf_counter()
     with make_runner(runner_name, workers=workers) as runner:
+        t1 = time.perf_counter()
         runner.warm_up(batch.jobs)
+        t2 = time.perf_counter()
         for _ in range(repeat):
             batch_id = queue.submit(batch)
             start = time.perf_counter()
@@ -64,7 +68,7 @@ def best_time(runner_name: str, workers: int, text: str, repeat: int) -> float:
             times.append(time.perf_counter() - start)
             if counts["done"] != len(batch.jobs):
                 raise SystemExit(f"{runner_name} x{workers}: only {counts['done']} of {len(batch.jobs)} jobs done")
-    return min(times)
+    return min(times), t1 - t0, t2 - t1
 
 
 def verdict(ok: bool) -> str:
@@ -99,8 +103,13 @@ def main() -> None:
         times: dict[tuple[str, int], float] = {}
         for name in runners:
             for workers in counts:
-                times[name, workers] = t = best_time(name, workers, text, args.repeat)
-                print(f"  {name:5s} x{workers}: {t:.2f} s (load {load()})", flush=True)
+                t, started, warm = best_time(name, workers, text, args.repeat)
+                times[name, workers] = t
+                print(
+                    f"  {name:5s} x{workers}: {t:.2f} s (not timed: runner start {started:.2f} s, warm-up "
+                    f"{warm:.2f} s; load {load()})",
+                    flush=True,
+                )
     for name in runners:
         for workers in counts[1:]:
             ratio = times[name, 1] / times[name, workers]

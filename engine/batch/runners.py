@@ -191,6 +191,7 @@ class DaskRunner(Runner):
                 )
             self._client = Client(self._cluster)
         self.address = self._client.scheduler.address
+        self._warm_plugin(())  # every worker warm, a worker that joins later too (engine.batch.dask_warm)
 
     def submit_call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._client.submit(fn, *args, pure=False)
@@ -204,7 +205,14 @@ class DaskRunner(Runner):
         return max(1, min(MAX_CHUNK, queued // (CHUNKS_PER_WORKER * self.workers)))
 
     def warm_up(self, specs: Iterable[JobSpec] = ()) -> None:
-        self._client.run(warm_process, 0.0, needs_of(specs))
+        self._warm_plugin(needs_of(specs))
+
+    def _warm_plugin(self, needs: tuple[str, ...]) -> None:
+        """Register (or replace) the cluster's `WarmWorkers` plugin: it warms every worker with `needs` now
+        (returns when they are warm) and each worker that joins later."""
+        from engine.batch.dask_warm import WarmWorkers  # imports distributed: only for a Dask runner
+
+        self._client.register_plugin(WarmWorkers(needs))
 
     def wait_any(self, futures: Iterable[Any]) -> set[Any]:
         from distributed import wait as dask_wait  # lazy: see __init__

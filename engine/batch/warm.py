@@ -7,7 +7,8 @@ wins back) and, for jobs with artifacts, plotly and its first figure (~0.4 s). P
 paid again by every process, so a second worker cannot halve the batch. `warm_process` pays it once per
 process, before the jobs: the runners call it when a process starts (`engine.research.pool.ProcessPool`'s
 initializer: a process that replaces a dead one is warm too) and on every worker with the batch's `needs`
-(`Runner.warm_up(specs)`). Both tiers of `engine.jit` run the same source and give the same numbers, so
+(`Runner.warm_up(specs)`; on Dask a worker plugin, `engine.batch.dask_warm`, so a worker that joins later
+is warmed too). Both tiers of `engine.jit` run the same source and give the same numbers, so
 warming changes when kernels load, never a result.
 """
 

@@ -135,6 +135,9 @@ def batch_run(args: argparse.Namespace) -> int:
                 f"{runner.workers} worker(s)"
             )
             names = dict(zip(queue.jobs(batch_id)["id"], queue.jobs(batch_id)["name"]))
+        # every worker loads what the jobs need (numba's kernels, plotly, each strategy) once, side by side,
+        # before the first job: not inside its first jobs, one worker after the other (engine.batch.warm)
+        runner.warm_up(batch.jobs)
 
         ended: list[str] = []
 

@@ -73,6 +73,31 @@ def test_run_on_the_local_pool(home: Path, tmp_path: Path, capsys) -> None:
     assert main(["batch", "run", str(path), "--runner", "local", "--address", "tcp://127.0.0.1:1"]) == 2
 
 
+def test_run_warms_every_worker_with_the_batchs_needs_before_the_jobs(
+    home: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from engine.batch import parse_batch
+    from engine.batch.runners import LocalRunner
+    from engine.batch.warm import needs_of
+
+    path = tmp_path / "b.yaml"
+    path.write_text(grid_batch(3))
+    seen: list[tuple[tuple[str, ...], dict[str, int]]] = []
+    real = LocalRunner.warm_up
+
+    def spy(self: LocalRunner, specs=()) -> None:
+        specs = list(specs)
+        seen.append((needs_of(specs), JobQueue().counts()))
+        real(self, specs)
+
+    monkeypatch.setattr(LocalRunner, "warm_up", spy)
+    assert main(["batch", "run", str(path), "--workers", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["done"] == 3
+    expected = needs_of(parse_batch(grid_batch(3), "b.yaml").jobs)
+    assert len(seen) == 1 and seen[0][0] == expected and expected  # the batch's strategies, warmed once
+    assert seen[0][1]["queued"] == 3 and seen[0][1]["done"] == 0  # before any job ran
+
+
 def _table_rows(text: str) -> dict[str, list[str]]:
     """Rows of the CLI's job table (whitespace-separated cells) keyed by job name."""
     lines = text.splitlines()
