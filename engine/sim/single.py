@@ -25,7 +25,6 @@ from engine.jit import njit, readonly
 from engine.sim.kernels import DUST, F_BAR, F_FEE, F_PRICE, F_QTY, F_REASON, F_SYM, NEXT_OPEN, REASON_SIGNAL
 from engine.sim.result import Deferred
 
-
 SingleOutputs = tuple[
     np.ndarray, Deferred, Deferred, Deferred, np.ndarray, np.ndarray, np.ndarray, np.ndarray, Deferred
 ]
