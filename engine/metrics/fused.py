@@ -39,13 +39,20 @@ FUSED_NAMES: tuple[str, ...] = (
     "information_ratio",
     "up_capture",
     "down_capture",
+    "active_return",
 )
+
+#: below this many bars VaR partitions all returns; from it, only the candidates below a sampled threshold
+SAMPLED_VAR_MIN_BARS = 2048
 
 
 @njit(cache=True, nogil=True)
 def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
     """The curve and benchmark metrics of one equity curve into `out` (a row of len(FUSED_NAMES), NaN
-    beforehand): every slot but the exposure and turnover ones (15-17).
+    beforehand): every slot but the exposure and turnover ones (15-17). Three reads of the returns: the
+    curve's sums, then the dispersion and benchmark sums (collecting the VaR candidates), then CVaR, covariance
+    and tracking error. VaR selects among the returns at or below a sampled threshold (`_candidate_threshold`),
+    a few percent of them, rather than partitioning all of them (17 of ~25 ms at 1M bars); same values.
 
     values: (T,) equity; r: (T,) scratch for its returns; bench: (T,) benchmark returns (NaN = no bar) or empty.
     The per-column entry point `_fused` runs for each column, and a compiled grid can call it for one set.
@@ -93,6 +100,9 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
                 if dd < mdd:
                     mdd = dd
     mean = s / n
+    thr = _candidate_threshold(r, hi) if n >= SAMPLED_VAR_MIN_BARS else np.nan
+    cand = np.empty(n if thr == thr else 0)
+    n_cand = 0
     ss = 0.0
     down = 0.0
     absmax_x = 0.0
@@ -108,8 +118,13 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
     n_dn = 0.0
     dn_r = 1.0
     dn_b = 1.0
+    p_r = 1.0
+    p_b = 1.0
     for t in range(n):
         rt = r[t]
+        if cand.shape[0] > 0:  # branch-free: written always, kept when at or below the threshold
+            cand[n_cand] = rt
+            n_cand += 1 if rt <= thr else 0
         d = rt - mean
         ss += d * d
         x = rt - rf_bar
@@ -125,6 +140,8 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
                 sr += rt
                 sb += b
                 sa += rt - b
+                p_r *= 1.0 + rt
+                p_b *= 1.0 + b
                 # branch-free (the sign of a benchmark return is a coin flip to the branch predictor):
                 # a bar on the other side multiplies by exactly 1.0, so the products are the same numbers
                 up = 1.0 if b > 0.0 else 0.0
@@ -158,9 +175,7 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
     out[8] = longest
     out[9] = best
     out[10] = worst
-    part = np.partition(r, lo)  # part[lo] is the lo-th smallest, everything after it is >= it
-    v_lo = part[lo]
-    v_hi = np.min(part[lo + 1 :]) if hi > lo else v_lo
+    v_lo, v_hi = _order_pair(cand[:n_cand] if n_cand > hi else r, lo, hi)
     var = v_lo + (h - lo) * (v_hi - v_lo)
     paired = has_bench and m >= 2
     mr = sr / m if paired else 0.0
@@ -201,10 +216,38 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
         if te > ZERO_DISPERSION * absmax_a:
             out[19] = ma / te * sqrt_p
     if has_bench:
+        if m > 0:
+            power = periods / m
+            out[22] = (p_r**power - 1.0) - (p_b**power - 1.0)
         if n_up > 0:
             out[20] = (up_r ** (periods / n_up) - 1.0) / (up_b ** (periods / n_up) - 1.0)
         if n_dn > 0:
             out[21] = (dn_r ** (periods / n_dn) - 1.0) / (dn_b ** (periods / n_dn) - 1.0)
+
+
+@njit(cache=True, nogil=True)
+def _candidate_threshold(r, hi):
+    """A value at or above the hi-th smallest of `r` with near certainty, close above it: a quantile of a strided
+    sample of r, 4 standard deviations of the sample's order statistic above the rank hi maps to. Every return
+    at or below it is a VaR candidate; `_order_pair` checks there are enough and falls back to all returns."""
+    n = r.shape[0]
+    stride = max(1, n // 8192)
+    ns = (n + stride - 1) // stride
+    q = (hi + 1.0) / n
+    k = int(q * ns + 4.0 * math.sqrt(ns * q * (1.0 - q)) + 8.0)
+    if k >= ns - 1:
+        return np.nan
+    return np.partition(r[::stride], k)[k]
+
+
+@njit(cache=True, nogil=True)
+def _order_pair(cand, lo, hi):
+    """The lo-th and hi-th smallest returns (hi = lo or lo + 1) from `cand`: every return, or all returns at or
+    below a threshold when more than hi of them are (then its order statistics up to hi are all returns')."""
+    part = np.partition(cand, lo)  # part[lo] is the lo-th smallest, everything after it is >= it
+    v_lo = part[lo]
+    v_hi = np.min(part[lo + 1 :]) if hi > lo else v_lo
+    return v_lo, v_hi
 
 
 def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):

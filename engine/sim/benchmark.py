@@ -44,7 +44,8 @@ def buy_and_hold_values(close: np.ndarray, initial_cash: float) -> np.ndarray:
         first = int(valid[0])
     else:
         first = 0
-    out = initial_cash * close / close[first]
+    out = initial_cash * close
+    out /= close[first]
     out[:first] = initial_cash
     return out
 
@@ -55,6 +56,8 @@ def benchmark_curve(data: MarketData, choice: str, initial_cash: float, close: n
     `close`: the data's (bars, symbols) closes if at hand."""
     closes = data.close.to_numpy(dtype="float64") if close is None else close
     symbols = list(data.symbols)
+    if choice == EQUAL_WEIGHT and len(symbols) == 1:  # the sum of one curve is that curve: skip the stacked copy
+        return buy_and_hold_values(closes[:, 0], initial_cash / 1)
     if choice == EQUAL_WEIGHT:
         share = initial_cash / len(symbols)
         return np.sum([buy_and_hold_values(closes[:, j], share) for j in range(len(symbols))], axis=0)

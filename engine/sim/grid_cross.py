@@ -37,7 +37,7 @@ from engine.strategies.base import Strategy
 from engine.strategies.crossover import cross_step
 
 N_FUSED = len(FUSED_NAMES)
-EXTRA = ("count", "wins", "gross_profit", "gross_loss", "pnl", "returns", "active_return")
+EXTRA = ("count", "wins", "gross_profit", "gross_loss", "pnl", "returns")
 """Columns of the kernel's second output: the trade sums (engine.metrics.activity.TradeSums) and active return."""
 
 
@@ -226,7 +226,6 @@ def cross_grid_kernel(
         ex[3] = gl
         ex[4] = s_pnl
         ex[5] = s_ret
-        ex[6] = _active_return(r, bench, periods)
 
 
 @njit(cache=True)
@@ -239,26 +238,6 @@ def _add_trade(pnl, cost, n_tr, wins, gp, gl, s_pnl, s_ret):
     if pnl < 0.0:
         gl += -pnl
     return n_tr, wins, gp, gl, s_pnl + pnl, s_ret + pnl / cost
-
-
-@njit(cache=True)
-def _active_return(r, bench, periods):
-    """engine.metrics.benchmark.active_return of returns `r` (no NaN) against `bench` (NaN = no bar)."""
-    n = 0
-    ps = 1.0
-    pb = 1.0
-    if bench.shape[0] != r.shape[0]:
-        return np.nan
-    for t in range(r.shape[0]):
-        b = bench[t]
-        if not np.isnan(b):
-            n += 1
-            ps *= 1.0 + r[t]
-            pb *= 1.0 + b
-    if n == 0:
-        return np.nan
-    power = periods / n
-    return (ps**power - 1.0) - (pb**power - 1.0)
 
 
 def fast_inputs(data: MarketData, strategy_cls: type[Strategy], params: list[Any], config: BacktestConfig) -> Any:
@@ -332,8 +311,6 @@ def run_cross_grid(
     for m in METRICS:
         if m.key in slot:
             out[m.key] = fused[:, slot[m.key]].copy()
-        elif m.key == "active_return":
-            out[m.key] = extra[:, 6].copy()
         else:
             out[m.key] = m.compute(inputs)  # the trade metrics, from the trade sums
     return out
@@ -341,4 +318,4 @@ def run_cross_grid(
 
 def supported() -> bool:
     """Whether this path computes every metric of the registry (a metric added since is the general path's)."""
-    return all(m.key in FUSED_NAMES or m.key == "active_return" or m.needs == "trades" for m in METRICS)
+    return all(m.key in FUSED_NAMES or m.needs == "trades" for m in METRICS)

@@ -59,15 +59,16 @@ def cross_step(f: float, s: float, tie_rel: float, allow_short: bool, last: floa
 
 
 @njit(cache=True, nogil=True)
-def cross_positions(fast: np.ndarray, slow: np.ndarray, tie_rel: float, allow_short: bool) -> np.ndarray:
-    """+1/0(/-1) per bar by rules 2-4 in one causal pass: the same as hold(crossings(cross_state(...)))."""
+def cross_positions(fast: np.ndarray, slow: np.ndarray, tie_rel: float, allow_short: bool, scale: float) -> np.ndarray:
+    """+1/0(/-1) per bar by rules 2-4 in one causal pass (the same as hold(crossings(cross_state(...)))), times
+    `scale`: the weights themselves, without a second array for the product."""
     n = fast.shape[0]
-    out = np.zeros(n)
+    out = np.empty(n)
     last = 0.0
     pos = 0.0
     for t in range(n):
         last, pos = cross_step(fast[t], slow[t], tie_rel, allow_short, last, pos)
-        out[t] = pos
+        out[t] = pos * scale
     return out
 
 
@@ -189,10 +190,15 @@ class _MovingAverageCross(Strategy):
         cross = jit.kernel(cross_positions, data.close.size * len(params_list))
         out = []
         for p in params_list:
+            if every_bar and n_sym == 1:  # the one column is the weights array itself
+                mas = averages[0][1]
+                pos = cross(jit.readonly(mas[p.fast]), jit.readonly(mas[p.slow]), TIE_REL, p.allow_short, p.weight)
+                out.append(pos[:, None])
+                continue
             own = np.empty(data.close.shape) if every_bar else np.full(data.close.shape, np.nan)
             for j, (mask, mas) in enumerate(averages):
                 fast, slow = jit.readonly(mas[p.fast]), jit.readonly(mas[p.slow])
-                pos = cross(fast, slow, TIE_REL, p.allow_short) * (p.weight / n_sym)
+                pos = cross(fast, slow, TIE_REL, p.allow_short, p.weight / n_sym)
                 if every_bar:
                     own[:, j] = pos
                 elif mask.any():

@@ -26,3 +26,35 @@ def test_fused_equals_pure_definitions(seed, n, k):
     want = {name: metric(name).compute(inputs) for name in FUSED_NAMES}  # the registry's pure functions
     for name in FUSED_NAMES:
         np.testing.assert_allclose(got[name], want[name], rtol=1e-10, atol=1e-14, err_msg=name)
+
+
+def _var_pair(returns: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(fused, registry) var_95 and cvar_95 of the curve with these per-bar returns."""
+    cash = np.array([1000.0])
+    eq = (1000.0 * np.cumprod(1.0 + returns))[:, None]
+    out = fused_metrics(eq, cash, 252.0, 0.0, 10.0, np.empty(0), np.empty((0, 0)), np.empty((0, 0)), 0.95)
+    got = dict(zip(FUSED_NAMES, out.T))
+    inputs = Inputs(eq, cash, 252.0, 10.0, 0.0, None, None, None, None)
+    return got, {name: metric(name).compute(inputs) for name in ("var_95", "cvar_95")}
+
+
+@pytest.mark.parametrize("case", ["normal", "ties", "sample_misses_tail", "sample_all_tail"])
+def test_var_from_sampled_candidates_equals_the_full_quantile(case):
+    """From SAMPLED_VAR_MIN_BARS bars VaR selects among the returns below a threshold taken from a strided sample;
+    the value is the full quantile's whether the sample represents the tail, ties straddle it, the sample holds
+    only the best returns (threshold too high: most returns are candidates) or only the worst (threshold below
+    the quantile: too few candidates, so every return is used)."""
+    rng = np.random.default_rng(7)
+    n = 40_000
+    r = rng.normal(0.0, 0.01, n)
+    if case == "ties":
+        r = np.round(r, 3)  # a few dozen distinct values: the quantile sits inside a run of equal returns
+    stride = max(1, n // 8192)
+    on_sample = np.arange(n) % stride == 0
+    if case == "sample_misses_tail":  # the sampled bars are the best ones: their 5 % quantile is too high
+        r = np.where(on_sample, 0.02 + np.abs(r), -np.abs(r))
+    if case == "sample_all_tail":  # the sampled bars are the worst: the threshold is below the true quantile
+        r = np.where(on_sample, -0.03 - np.abs(r), np.abs(r))
+    got, want = _var_pair(r)
+    for name in ("var_95", "cvar_95"):
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=0, err_msg=f"{case} {name}")
