@@ -47,14 +47,15 @@ SAMPLED_VAR_MIN_BARS = 2048
 
 
 @njit(cache=True, nogil=True)
-def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
+def curve_column(values, cash, periods, rf_bar, years, bench, bs, level, r, out):
     """The curve and benchmark metrics of one equity curve into `out` (a row of len(FUSED_NAMES), NaN
     beforehand): every slot but the exposure and turnover ones (15-17). Three reads of the returns: the
     curve's sums, then the dispersion and benchmark sums (collecting the VaR candidates), then CVaR, covariance
     and tracking error. VaR selects among the returns at or below a sampled threshold (`_candidate_threshold`),
     a few percent of them, rather than partitioning all of them (17 of ~25 ms at 1M bars); same values.
 
-    values: (T,) equity; r: (T,) scratch for its returns; bench: (T,) benchmark returns (NaN = no bar) or empty.
+    values: (T,) equity; r: (T,) scratch for its returns; bench: (T,) benchmark returns (NaN = no bar) or empty;
+    bs: `bench_stats(bench)` (what the benchmark alone contributes: the same for every column, so computed once).
     The per-column entry point `_fused` runs for each column, and a compiled grid can call it for one set.
     """
     n = values.shape[0]
@@ -107,19 +108,13 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
     down = 0.0
     absmax_x = 0.0
     s_x = 0.0
-    # the benchmark's sums in the same pass (each sum sees the same terms in the same order as in a pass of its own)
-    m = 0
+    # the paired sums in the same pass (each sum sees the same terms in the same order as in a pass of its own);
+    # the benchmark's own sums come from bs
     sr = 0.0
-    sb = 0.0
     sa = 0.0
-    n_up = 0.0
     up_r = 1.0
-    up_b = 1.0
-    n_dn = 0.0
     dn_r = 1.0
-    dn_b = 1.0
     p_r = 1.0
-    p_b = 1.0
     for t in range(n):
         rt = r[t]
         if cand.shape[0] > 0:  # branch-free: written always, kept when at or below the threshold
@@ -136,22 +131,13 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
         if has_bench:
             b = bench[t]
             if not np.isnan(b):
-                m += 1
                 sr += rt
-                sb += b
                 sa += rt - b
                 p_r *= 1.0 + rt
-                p_b *= 1.0 + b
                 # branch-free (the sign of a benchmark return is a coin flip to the branch predictor):
                 # a bar on the other side multiplies by exactly 1.0, so the products are the same numbers
-                up = 1.0 if b > 0.0 else 0.0
-                dn = 1.0 if b < 0.0 else 0.0
-                n_up += up
-                up_r *= 1.0 + rt * up
-                up_b *= 1.0 + b * up
-                n_dn += dn
-                dn_r *= 1.0 + rt * dn
-                dn_b *= 1.0 + b * dn
+                up_r *= 1.0 + rt * (1.0 if b > 0.0 else 0.0)
+                dn_r *= 1.0 + rt * (1.0 if b < 0.0 else 0.0)
     final = values[n - 1]
     out[0] = final
     out[1] = final / cash - 1.0
@@ -177,12 +163,13 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
     out[10] = worst
     v_lo, v_hi = _order_pair(cand[:n_cand] if n_cand > hi else r, lo, hi)
     var = v_lo + (h - lo) * (v_hi - v_lo)
+    m = int(bs[0]) if has_bench else 0
+    sb, p_b, n_up, up_b, n_dn, dn_b, vb = (bs[1], bs[2], bs[3], bs[4], bs[5], bs[6], bs[7]) if has_bench else ZERO_STATS
     paired = has_bench and m >= 2
     mr = sr / m if paired else 0.0
     mb = sb / m if paired else 0.0
     ma = sa / m if paired else 0.0
     cov = 0.0
-    vb = 0.0
     va = 0.0
     absmax_a = 0.0
     tot = 0.0
@@ -195,9 +182,7 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
         if paired:
             b = bench[t]
             if not np.isnan(b):
-                db = b - mb
-                cov += db * rt
-                vb += db * db
+                cov += (b - mb) * rt
                 a = rt - b
                 da = a - ma
                 va += da * da
@@ -225,13 +210,69 @@ def curve_column(values, cash, periods, rf_bar, years, bench, level, r, out):
             out[21] = (dn_r ** (periods / n_dn) - 1.0) / (dn_b ** (periods / n_dn) - 1.0)
 
 
+ZERO_STATS = (0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0)
+"""bench_stats' sb, p_b, n_up, up_b, n_dn, dn_b, vb without a benchmark (sums 0, products 1)."""
+
+
+@njit(cache=True, nogil=True)
+def bench_stats(bench):
+    """What the benchmark returns alone add to `curve_column` (NaN = no bar): [paired bars m, their sum, product of
+    1 + b, up bars, product over them, down bars, product over them, sum of squared deviations from the mean].
+    Each sum in the order curve_column's passes summed it, so the same numbers; empty input: empty."""
+    out = np.empty(8 if bench.shape[0] > 0 else 0)
+    if bench.shape[0] == 0:
+        return out
+    m = 0
+    sb = 0.0
+    p_b = 1.0
+    n_up = 0.0
+    up_b = 1.0
+    n_dn = 0.0
+    dn_b = 1.0
+    for t in range(bench.shape[0]):
+        b = bench[t]
+        if not np.isnan(b):
+            m += 1
+            sb += b
+            p_b *= 1.0 + b
+            up = 1.0 if b > 0.0 else 0.0
+            dn = 1.0 if b < 0.0 else 0.0
+            n_up += up
+            up_b *= 1.0 + b * up
+            n_dn += dn
+            dn_b *= 1.0 + b * dn
+    vb = 0.0
+    if m >= 2:
+        mb = sb / m
+        for t in range(bench.shape[0]):
+            b = bench[t]
+            if not np.isnan(b):
+                db = b - mb
+                vb += db * db
+    out[0] = m
+    out[1] = sb
+    out[2] = p_b
+    out[3] = n_up
+    out[4] = up_b
+    out[5] = n_dn
+    out[6] = dn_b
+    out[7] = vb
+    return out
+
+
+@njit(cache=True, nogil=True)
+def sample_stride(n):
+    """The stride of `_candidate_threshold`'s sample of n returns: 1,024 to 8,192 of them, an eighth or less."""
+    return max(1, n // min(8192, max(1024, n // 8)))
+
+
 @njit(cache=True, nogil=True)
 def _candidate_threshold(r, hi):
     """A value at or above the hi-th smallest of `r` with near certainty, close above it: a quantile of a strided
     sample of r, 4 standard deviations of the sample's order statistic above the rank hi maps to. Every return
     at or below it is a VaR candidate; `_order_pair` checks there are enough and falls back to all returns."""
     n = r.shape[0]
-    stride = max(1, n // 8192)
+    stride = sample_stride(n)
     ns = (n + stride - 1) // stride
     q = (hi + 1.0) / n
     k = int(q * ns + 4.0 * math.sqrt(ns * q * (1.0 - q)) + 8.0)
@@ -255,11 +296,12 @@ def _fused(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
     out = np.full((k, len(FUSED_NAMES)), np.nan)
     has_gross = gross.shape[0] == n and n > 0
     has_turn = turnover.shape[0] == n and n > 0
+    bs = bench_stats(bench)
     for c in prange(k):
         if n == 0:
             continue
         r = np.empty(n)
-        curve_column(values[:, c], cash[c], periods, rf_bar, years, bench, level, r, out[c])
+        curve_column(values[:, c], cash[c], periods, rf_bar, years, bench, bs, level, r, out[c])
         if has_gross:
             pos = 0
             tot_g = 0.0

@@ -34,6 +34,7 @@ from engine.sim.benchmark import buy_and_hold_values, resolve_benchmark
 from engine.sim.grid_cross import fast_inputs, run_cross_grid
 from engine.sim.grid_cross import supported as cross_supported
 from engine.sim.kernels import simulate_kernel
+from engine.sim.memory import retain_freed_memory
 from engine.sim.simulate import (
     benchmark_values,
     financing_settings,
@@ -128,6 +129,7 @@ def run_grid(
     progress(done, total) is called as sets finish; should_stop() -> True cancels the rest (raises
     ConfigError("cancelled")) so a UI can offer a cancel button.
     """
+    retain_freed_memory()  # engine.sim.memory: the next run reuses this one's pages
     config = config or BacktestConfig()
     if not param_sets:
         raise ConfigError("the parameter grid is empty")

@@ -28,7 +28,7 @@ from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.jit import njit
 from engine.metrics import activity, curve
-from engine.metrics.fused import FUSED_NAMES, curve_column
+from engine.metrics.fused import FUSED_NAMES, bench_stats, curve_column
 from engine.metrics.registry import METRICS, Inputs
 from engine.sim.kernels import DUST
 from engine.sim.simulate import STOP_KEYS, financing_on
@@ -85,6 +85,7 @@ def cross_grid_kernel(
     own = keep.shape[0] != fused.shape[0]
     buf = np.empty(T)
     r = np.empty(T)
+    bs = bench_stats(bench)
     for k in range(start, stop):
         eq = buf if own else keep[k]
         fl = lines[fast[k]]
@@ -215,7 +216,7 @@ def cross_grid_kernel(
             t_pnl += tpos * close[T - 1]
             n_tr, wins, gp, gl, s_pnl, s_ret = _add_trade(t_pnl, t_cost, n_tr, wins, gp, gl, s_pnl, s_ret)
         row = fused[k]
-        curve_column(eq, init_cash, periods, rf_bar, years, bench, level, r, row)
+        curve_column(eq, init_cash, periods, rf_bar, years, bench, bs, level, r, row)
         row[15] = n_pos / T
         row[16] = tot_g / T
         row[17] = tot_t / T * periods

@@ -21,6 +21,7 @@ from engine.sim import single
 from engine.sim.benchmark import SERIES_PREFIX, benchmark_curve, benchmark_name, buy_and_hold_values, resolve_benchmark
 from engine.sim.costs import borrow_bps_of, margin_rate_of, rate_per_period
 from engine.sim.kernels import FILL_MODES, REASONS, simulate_kernel
+from engine.sim.memory import retain_freed_memory
 from engine.sim.overlays import KernelOutputs, TradingStop, stop_after_losses
 from engine.sim.result import FILL_COLUMNS, FINANCING_COLUMNS, BacktestResult, Deferred
 from engine.sim.sizing import sized_weights
@@ -162,6 +163,7 @@ def run_backtest(
     for comparison only) the close of t. Equity is marked at every close. See engine.sim.kernels for the order of
     events inside a bar.
     """
+    retain_freed_memory()  # engine.sim.memory: the next run reuses this one's pages
     config = config or BacktestConfig()
     if len(data) < 2:
         raise ConfigError(f"a backtest needs at least 2 bars; the data has {len(data)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.metrics.fused import FUSED_NAMES, fused_metrics
+from engine.metrics.fused import FUSED_NAMES, fused_metrics, sample_stride
 from engine.metrics.registry import Inputs, metric
 
 
@@ -49,7 +49,7 @@ def test_var_from_sampled_candidates_equals_the_full_quantile(case):
     r = rng.normal(0.0, 0.01, n)
     if case == "ties":
         r = np.round(r, 3)  # a few dozen distinct values: the quantile sits inside a run of equal returns
-    stride = max(1, n // 8192)
+    stride = sample_stride(n)
     on_sample = np.arange(n) % stride == 0
     if case == "sample_misses_tail":  # the sampled bars are the best ones: their 5 % quantile is too high
         r = np.where(on_sample, 0.02 + np.abs(r), -np.abs(r))

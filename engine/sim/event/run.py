@@ -23,6 +23,7 @@ from engine.sim.event.broker import SimulatedBroker
 from engine.sim.event.context import Bar, Column, Context, Times
 from engine.sim.event.fills import outputs
 from engine.sim.event.settings import Execution
+from engine.sim.memory import retain_freed_memory
 from engine.sim.result import BacktestResult, Deferred
 from engine.sim.simulate import financing_on, wrap_result
 from engine.strategies.events import EventStrategy
@@ -39,6 +40,7 @@ def run_event_backtest(
 ) -> BacktestResult:
     """Run `strategy` over `data` with `config`'s cash, costs and fractional rule and `execution`'s latency and
     volume cap. Fills only at the next bar's open or later (config.fill other than "next_open" is refused)."""
+    retain_freed_memory()  # engine.sim.memory: the next run reuses this one's pages
     config = config or BacktestConfig()
     execution = execution or Execution()
     if config.fill != "next_open":
