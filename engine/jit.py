@@ -253,6 +253,19 @@ def interpreted(fn: Any) -> Callable[..., Any]:
     return twin
 
 
+def numpy_twin(fn: Kernel) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: the function becomes `fn`'s interpreted twin instead of fn's own code. For a kernel whose loop
+    numpy can run as a few whole-array calls giving the same numbers bit for bit (sequential accumulations such
+    as np.add.accumulate): the interpreter tier then pays numpy's speed, not a Python loop's. Tests hold the
+    two tiers equal."""
+
+    def register(twin: Callable[..., Any]) -> Callable[..., Any]:
+        _twins[fn] = twin
+        return twin
+
+    return register
+
+
 def kernel(fn: Any, cells: int) -> Callable[..., Any]:
     """The tier to run `fn` (a Kernel, or the dispatcher it became) on a job of `cells` bar-symbol-set cells
     (module docstring); anything else comes back as is."""

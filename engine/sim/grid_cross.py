@@ -70,6 +70,7 @@ def cross_grid_kernel(
     rf_bar,
     years,
     bench,
+    bs,
     level,
     keep,
     fused,
@@ -80,12 +81,12 @@ def cross_grid_kernel(
 
     open_, close: (T,) prices, no NaN; lines: (L, T) moving averages; fast, slow: (K,) rows of `lines`;
     weight: (K,) weight held in a position; allow_short: (K,) bool; the rest as `simulate_kernel`'s and
-    `curve_column`'s arguments (fill next_open, rebalance on change, no stops, no financing)."""
+    `curve_column`'s arguments (bs = fused.bench_stats(bench), computed once per grid; fill next_open, rebalance
+    on change, no stops, no financing)."""
     T = close.shape[0]
     own = keep.shape[0] != fused.shape[0]
     buf = np.empty(T)
     r = np.empty(T)
-    bs = bench_stats(bench)
     for k in range(start, stop):
         eq = buf if own else keep[k]
         fl = lines[fast[k]]
@@ -297,7 +298,8 @@ def run_cross_grid(
         float(risk.max_leverage),
         float(risk.max_position) if risk.max_position is not None else np.inf,
     )
-    rest = (p, 0.0, years, bench, 0.95, keep, fused, extra)
+    bs = ro(jit.kernel(bench_stats, T)(bench))
+    rest = (p, 0.0, years, bench, bs, 0.95, keep, fused, extra)
 
     def one(start: int, stop: int) -> None:
         kernel(open_, close, *args, start, stop, *settings, *rest)

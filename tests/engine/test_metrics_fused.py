@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.metrics.fused import FUSED_NAMES, fused_metrics, sample_stride
+from engine import jit
+from engine.metrics.fused import FUSED_NAMES, bench_stats, fused_metrics, sample_stride
 from engine.metrics.registry import Inputs, metric
 
 
@@ -58,3 +59,24 @@ def test_var_from_sampled_candidates_equals_the_full_quantile(case):
     got, want = _var_pair(r)
     for name in ("var_95", "cvar_95"):
         np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=0, err_msg=f"{case} {name}")
+
+
+@pytest.mark.parametrize("case", ["normal", "nan_head", "long_overflow", "all_nan", "one_bar", "empty"])
+def test_bench_stats_numpy_twin_equals_the_compiled_loop_bit_for_bit(case):
+    """The interpreted tier runs bench_stats' numpy twin: the same numbers as the compiled loop, to the bit
+    (sequential accumulations), including products that overflow to inf or underflow on a long series."""
+    rng = np.random.default_rng(3)
+    bench = {
+        "normal": rng.normal(0, 0.01, 5000),
+        "nan_head": np.concatenate([np.full(30, np.nan), rng.normal(0, 0.01, 3000)]),
+        "long_overflow": rng.normal(0, 0.05, 200_000),
+        "all_nan": np.full(10, np.nan),
+        "one_bar": np.array([0.01]),
+        "empty": np.empty(0),
+    }[case]
+    compiled = jit.as_kernel(bench_stats).compiled()(bench)
+    twin = jit.interpreted(bench_stats)(bench)
+    assert twin.shape == compiled.shape
+    np.testing.assert_array_equal(twin, compiled)
+    if case == "long_overflow":
+        assert np.isinf(compiled[4]) and compiled[6] < 1e-300  # the extremes really occur
