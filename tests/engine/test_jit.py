@@ -183,4 +183,6 @@ def test_kernels_bind_their_module_helpers_when_compiled() -> None:
     assert isinstance(kernels._execute, numba.core.registry.CPUDispatcher)
     jit.as_kernel(fused._serial).compiled()
     assert fused.prange is numba.prange
-    assert jit.interpreted(fused._parallel).__globals__["prange"] is range
+    plain = jit.Kernel(fused._fused, {"cache": False, "parallel": True})  # no numpy twin: the code-object twin
+    assert jit.interpreted(plain).__globals__["prange"] is range
+    assert jit.interpreted(fused._parallel).func is fused.fused_numpy  # its registered numpy twin
