@@ -150,6 +150,25 @@ def make_params(params_cls: type, values: Mapping[str, Any] | None = None) -> An
     Cross-field rules (e.g. fast < slow) live in the Params' `__post_init__`.
     """
     values = dict(values or {})
+    key = tuple((name, type(v), v) for name, v in values.items())  # typed: 1, 1.0 and True build differently
+    params = getattr(params_cls, "__dataclass_params__", None)
+    try:
+        hash(key)
+    except TypeError:  # an unhashable value (a list)
+        params = None
+    if params is None or not params.frozen:  # a mutable instance is never shared: built each time
+        return _build_params(params_cls, values)
+    return _validated_params(params_cls, key)
+
+
+@functools.lru_cache(maxsize=8192)
+def _validated_params(params_cls: type, key: tuple[tuple[str, type, Any], ...]) -> Any:
+    """`make_params` of a frozen Params, once per distinct set: a grid validated by `expand_grid` and then by
+    `run_grid` (or a preset checked on every page run) builds each set once. Errors are not cached."""
+    return _build_params(params_cls, {name: v for name, _, v in key})
+
+
+def _build_params(params_cls: type, values: dict[str, Any]) -> Any:
     specs = {s.name: s for s in param_specs(params_cls)}
     unknown = sorted(set(values) - set(specs))
     if unknown:

@@ -268,3 +268,26 @@ def test_engine_data_exports_every_public_name_lazily():
         assert getattr(importlib.import_module(f"engine.data.{data._HOME[name]}"), name) is value
     with pytest.raises(AttributeError):
         data.no_such_name  # noqa: B018
+
+
+def test_validated_params_are_built_once_per_distinct_set_and_never_shared_when_mutable() -> None:
+    """make_params memoizes a frozen Params per (name, type, value) set: the same set is the same object, a value of
+    another type is validated on its own (10 and "10" both give fast=10, 10.5 is refused every time), and an
+    unfrozen Params (a user class may declare one) is built fresh on every call."""
+    from engine.strategies.base import make_params
+
+    cls = registry.strategy_class("sma_cross")
+    first = make_params(cls.Params, {"fast": 10, "slow": 50})
+    assert make_params(cls.Params, {"fast": 10, "slow": 50}) is first
+    from_text = make_params(cls.Params, {"fast": "10", "slow": "50"})
+    assert from_text == first and from_text is not first and from_text.fast == 10 and type(from_text.fast) is int
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="'fast': 10.5 is not a valid int"):
+            make_params(cls.Params, {"fast": 10.5, "slow": 50})
+
+    @dataclasses.dataclass
+    class Mutable:
+        n: int = 1
+
+    a, b = make_params(Mutable, {"n": 2}), make_params(Mutable, {"n": 2})
+    assert a == b and a is not b
