@@ -14,10 +14,8 @@ bars x sets: a 100,000-set grid fits where its equity alone would take 6.7 GB.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,10 +27,10 @@ from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.errors import ConfigError
 from engine.metrics import METRIC_NAMES, metric_columns
-from engine.settings import env_number
 from engine.sim.benchmark import buy_and_hold_values, resolve_benchmark
 from engine.sim.grid_cross import fast_inputs, run_cross_grid
 from engine.sim.grid_cross import supported as cross_supported
+from engine.sim.grid_threads import Progress, Runner, batch_bounds, default_workers, grid_pool
 from engine.sim.kernels import simulate_kernel
 from engine.sim.memory import retain_freed_memory
 from engine.sim.simulate import (
@@ -48,15 +46,12 @@ from engine.sim.trades import trade_records
 from engine.strategies.base import Strategy, make_params
 from engine.strategies.boundary import call_strategy
 
-Progress = Callable[[int, int], None]
 CHUNK_BYTES = 64 * 2**20
 """Memory budget of one chunk's per-set arrays (weights, equity, exposure, turnover and the metrics' temporaries,
 see `chunk_size`); each (bars x chunk) float64 array stays under glibc's 32 MB mmap threshold, so the memory of
 one chunk is reused by the next instead of being mapped and faulted in again."""
 EQUITY_CELLS = 4_000_000
 """`run_grid` keeps every set's equity curve by default only up to bars x sets = this (32 MB of float64)."""
-WORKERS_VARS = ("IVYBT_GRID_WORKERS", "NUMBA_NUM_THREADS")
-"""Environment variables read, in order, for the default number of grid threads (else one per core)."""
 
 
 @dataclass
@@ -74,16 +69,6 @@ class GridResult:
     def table(self) -> pd.DataFrame:
         """Parameters and metrics side by side, one row per parameter set."""
         return pd.concat([self.params, self.metrics], axis=1)
-
-
-def default_workers() -> int:
-    """Grid threads when the caller gives none: IVYBT_GRID_WORKERS, else NUMBA_NUM_THREADS (so one variable pins
-    the simulation threads and numba's metric threads alike), else one per core."""
-    for var in WORKERS_VARS:
-        value = env_number(var, None, lambda v: v >= 1 and v == int(v), "a whole number of threads >= 1")
-        if value is not None:
-            return int(value)
-    return os.cpu_count() or 1
 
 
 def chunk_size(n_bars: int, n_symbols: int, n_sets: int, workers: int, budget: int = CHUNK_BYTES) -> int:
@@ -153,7 +138,7 @@ def run_grid(
     # the metrics read column-wise. Two sets of them on a pool: one chunk simulates while the last is measured.
     buffers = [_Rows(min(size, K), T, kept is None) for _ in range(2 if workers > 1 and len(bounds) > 1 else 1)]
     metrics = {name: np.full(K, np.nan) for name in METRIC_NAMES}
-    runner = _Runner(K, workers, progress, should_stop)
+    runner = Runner(K, workers, progress, should_stop)
 
     def measure(chunk: _Chunk) -> None:
         runner.wait(chunk.futures)
@@ -171,23 +156,23 @@ def run_grid(
         for name, values in columns.items():
             metrics[name][chunk.start : chunk.stop] = values
 
-    with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
-        try:
-            previous: _Chunk | None = None
-            for n, (start, stop) in enumerate(bounds):
-                rows = buffers[n % len(buffers)].view(stop - start, None if kept is None else kept[start:stop])
-                chunk = sim.submit(start, stop, rows, runner, pool)  # its weights, then its sets on the pool
-                if len(buffers) == 1:  # one set of rows (no pool): the next chunk would overwrite them, measure now
-                    measure(chunk)
-                    continue
-                if previous is not None:
-                    measure(previous)  # while the pool simulates `chunk`
-                previous = chunk
+    pool = grid_pool(workers)
+    try:
+        previous: _Chunk | None = None
+        for n, (start, stop) in enumerate(bounds):
+            rows = buffers[n % len(buffers)].view(stop - start, None if kept is None else kept[start:stop])
+            chunk = sim.submit(start, stop, rows, runner, pool)  # its weights, then its sets on the pool
+            if len(buffers) == 1:  # one set of rows (no pool): the next chunk would overwrite them, measure now
+                measure(chunk)
+                continue
             if previous is not None:
-                measure(previous)
-        except BaseException:
-            runner.cancel()
-            raise
+                measure(previous)  # while the pool simulates `chunk`
+            previous = chunk
+        if previous is not None:
+            measure(previous)
+    except BaseException:
+        runner.cancel()
+        raise
     return _result(strategy_cls, params, metrics, kept, data, config)
 
 
@@ -227,31 +212,15 @@ def _fast_grid(
     if spec is None:
         return None
     K = len(params)
-    batch = max(1, min(64, (chunk_sets or K) // (4 * workers)))  # as _Runner batches a chunk
-    runner = _Runner(K, workers, progress, should_stop)
-
-    def run(fn: Callable[[int, int], None], bounds: list[tuple[int, int]]) -> None:
-        if pool is None:
-            for start, stop in bounds:
-                runner._check()
-                fn(start, stop)
-                runner._count(stop - start)
-            return
-
-        def call(start: int, stop: int) -> int:
-            fn(start, stop)
-            return stop - start
-
-        futures = [pool.submit(call, start, stop) for start, stop in bounds]
-        runner.pending.extend(futures)
-        runner.wait(futures)
-
-    with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
-        try:
-            return run_cross_grid(data, spec, config, bench_returns, kept, workers, batch, run)
-        except BaseException:
-            runner.cancel()
-            raise
+    # batched as Runner batches a chunk (64 sets at most, or the chunk size asked for)
+    bounds = batch_bounds(K, workers, max(1, min(64, (chunk_sets or K) // (4 * workers))))
+    runner = Runner(K, workers, progress, should_stop)
+    pool = grid_pool(workers)
+    try:
+        return run_cross_grid(data, spec, config, bench_returns, kept, bounds, lambda fn, b: runner.run(fn, b, pool))
+    except BaseException:
+        runner.cancel()
+        raise
 
 
 def _benchmark_returns(data: MarketData, config: BacktestConfig, benchmark_close: pd.Series | None) -> np.ndarray:
@@ -280,7 +249,7 @@ class _Simulation:
         self.sizing = None if config.sizing.method == OFF else sizing_inputs(data, config, self.rebal)
 
     def submit(
-        self, start: int, stop: int, rows: tuple[np.ndarray, ...], runner: _Runner, pool: Executor | None
+        self, start: int, stop: int, rows: tuple[np.ndarray, ...], runner: Runner, pool: Executor | None
     ) -> _Chunk:
         """Sets start..stop-1 simulated into `rows` (equity, gross exposure, turnover; row i = set start + i): their
         weights computed here, then the sets run on `pool` (or here, without one)."""
@@ -347,58 +316,6 @@ class _Chunk:
 
     def trades(self) -> np.ndarray:
         return np.concatenate(self.trade_parts)
-
-
-class _Runner:
-    """Runs fn(0..n-1) chunk after chunk on one thread pool (the kernels release the GIL), in batches, reporting
-    progress over the whole grid in order of completion and checking should_stop before each batch."""
-
-    def __init__(self, total: int, workers: int, progress: Progress | None, should_stop: Callable[[], bool] | None):
-        self.total, self.workers, self.progress, self.should_stop = total, workers, progress, should_stop
-        self.done = 0
-        self.pending: list[Future[int]] = []
-
-    def submit(self, fn: Callable[[int], None], n: int, pool: Executor | None) -> list[Future[int]]:
-        """fn(0..n-1) in batches: on `pool` (the futures returned, for `wait`) or, without one, here and now."""
-        chunk = max(1, min(64, n // (self.workers * 4) or 1))
-        batches = [range(i, min(i + chunk, n)) for i in range(0, n, chunk)]
-
-        def run_batch(batch: Iterable[int]) -> int:
-            count = 0
-            for k in batch:
-                fn(k)
-                count += 1
-            return count
-
-        if pool is None:
-            for batch in batches:
-                self._check()
-                self._count(run_batch(batch))
-            return []
-        self._check()
-        futures = [pool.submit(run_batch, b) for b in batches]
-        self.pending.extend(futures)
-        return futures
-
-    def wait(self, futures: list[Future[int]]) -> None:
-        """Wait for the batches of one chunk, counting progress; should_stop is checked before each."""
-        for fut in futures:
-            self._check()
-            self._count(fut.result())
-
-    def cancel(self) -> None:
-        """Cancel every batch not started yet (after a cancel or an error; running ones finish)."""
-        for fut in self.pending:
-            fut.cancel()
-
-    def _check(self) -> None:
-        if self.should_stop and self.should_stop():
-            raise ConfigError("cancelled")
-
-    def _count(self, finished: int) -> None:
-        self.done += finished
-        if self.progress:
-            self.progress(self.done, self.total)
 
 
 def expand_grid(

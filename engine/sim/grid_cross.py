@@ -266,16 +266,15 @@ def run_cross_grid(
     config: BacktestConfig,
     bench_returns: np.ndarray,
     kept: np.ndarray | None,
-    workers: int,
-    batch: int,
+    bounds: list[tuple[int, int]],
     run: Callable[[Callable[[int, int], None], list[tuple[int, int]]], None],
 ) -> dict[str, np.ndarray] | None:
     """Every metric (METRIC_NAMES) of every set of `grid` (a CrossoverGrid), its equity in `kept` (K, T) when
     given; None when a curve has a return that is not finite (the general path handles it: the metric table
     refuses a curve that is not finite).
 
-    run(fn, bounds) calls fn(start, stop) for each (start, stop) of `bounds`, on `workers` threads (the kernel
-    releases the GIL), with the grid's progress and cancel checks; `batch` sets per call."""
+    run(fn, bounds) calls fn(start, stop) for each (start, stop) of `bounds` (the batches: engine.sim.grid's
+    `batch_bounds`), on the grid's threads (the kernel releases the GIL), with its progress and cancel checks."""
     K, T = len(grid.fast), len(data)
     ro = jit.readonly
     open_ = ro(np.ascontiguousarray(data.open.to_numpy(dtype="float64")[:, 0]))
@@ -304,7 +303,7 @@ def run_cross_grid(
     def one(start: int, stop: int) -> None:
         kernel(open_, close, *args, start, stop, *settings, *rest)
 
-    run(one, [(s, min(s + batch, K)) for s in range(0, K, batch)])
+    run(one, bounds)
     if np.isnan(fused[:, 3]).any():  # a return that is not finite (annual volatility NaN): the general path's case
         return None
     slot = {name: i for i, name in enumerate(FUSED_NAMES)}

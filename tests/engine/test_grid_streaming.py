@@ -16,6 +16,7 @@ from engine.data import load_market_data
 from engine.errors import ConfigError
 from engine.sim import grid as grid_module
 from engine.sim.grid import chunk_size, default_workers, expand_grid, run_grid
+from engine.sim.grid_threads import batch_bounds
 from engine.sim.simulate import run_backtest
 from engine.strategies.registry import get_strategy
 
@@ -151,3 +152,15 @@ def test_the_memory_benchmark_grids_have_the_counts_they_claim():
         ranges = GRIDS[label]
         assert math.prod(len(v) for v in ranges.values()) == count
         assert min(ranges["slow"]) > max(ranges["fast"])  # every set valid: none is pruned
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 90, 91, 2265, 100_000])
+@pytest.mark.parametrize("workers, most", [(1, 64), (2, 64), (2, 11), (3, 5), (4, 64)])
+def test_batches_cover_every_set_once_and_give_each_thread_the_same_work(n: int, workers: int, most: int) -> None:
+    bounds = batch_bounds(n, workers, most)
+    assert [i for a, b in bounds for i in range(a, b)] == list(range(n))  # in order, each set once
+    sizes = [b - a for a, b in bounds]
+    assert max(sizes) - min(sizes) <= 1 and max(sizes) <= max(most, 1)
+    if n >= 4 * workers:
+        assert len(bounds) % workers == 0  # as many batches per thread (fewer sets: one set a batch)
+    assert len(bounds) >= min(n, 4 * workers)  # several per thread: progress and cancel come often
