@@ -16,7 +16,7 @@ import numpy as np
 from engine import jit
 from engine.jit import njit, prange
 from engine.metrics.curve import ZERO_DISPERSION
-from engine.metrics.fused_numpy import ZERO_STATS, bench_stats_numpy, curve_column_numpy, fused_numpy
+from engine.metrics.fused_numpy import bench_stats_numpy, curve_column_numpy, fused_numpy
 
 FUSED_NAMES: tuple[str, ...] = (
     "final_equity",
@@ -53,8 +53,9 @@ def curve_column(values, cash, periods, rf_bar, years, bench, bs, level, r, out)
     """The curve and benchmark metrics of one equity curve into `out` (a row of len(FUSED_NAMES), NaN
     beforehand): every slot but the exposure and turnover ones (15-17). Three reads of the returns: the
     curve's sums, then the dispersion and benchmark sums (collecting the VaR candidates), then CVaR, covariance
-    and tracking error. VaR selects among the returns at or below a sampled threshold (`_candidate_threshold`),
-    a few percent of them, rather than partitioning all of them (17 of ~25 ms at 1M bars); same values.
+    and tracking error; `curve_outputs` turns the sums into the metrics. VaR selects among the returns at or below a
+    sampled threshold (`_candidate_threshold`), a few percent of them, rather than partitioning all of them (17 of
+    ~25 ms at 1M bars); same values.
 
     values: (T,) equity; r: (T,) scratch for its returns; bench: (T,) benchmark returns (NaN = no bar) or empty;
     bs: `bench_stats(bench)` (what the benchmark alone contributes: the same for every column, so computed once).
@@ -64,7 +65,6 @@ def curve_column(values, cash, periods, rf_bar, years, bench, bs, level, r, out)
     if n == 0:
         return
     has_bench = bench.shape[0] == n
-    sqrt_p = math.sqrt(periods)
     h = (n - 1) * (1.0 - level)
     lo = int(math.floor(h))
     hi = min(lo + 1, n - 1)
@@ -140,7 +140,50 @@ def curve_column(values, cash, periods, rf_bar, years, bench, bs, level, r, out)
                 # a bar on the other side multiplies by exactly 1.0, so the products are the same numbers
                 up_r *= 1.0 + rt * (1.0 if b > 0.0 else 0.0)
                 dn_r *= 1.0 + rt * (1.0 if b < 0.0 else 0.0)
-    final = values[n - 1]
+    v_lo, v_hi = _order_pair(cand[:n_cand] if n_cand > hi else r, lo, hi)
+    var = v_lo + (h - lo) * (v_hi - v_lo)
+    m = int(bs[0]) if has_bench else 0
+    paired = has_bench and m >= 2
+    mb = bs[1] / m if paired else 0.0
+    ma = sa / m if paired else 0.0
+    cov = 0.0
+    va = 0.0
+    absmax_a = 0.0
+    tot = 0.0
+    cnt = 0
+    for t in range(n):  # in time order: the partition's order differs between numba and numpy
+        rt = r[t]
+        if rt <= var:
+            tot += rt
+            cnt += 1
+        if paired:
+            b = bench[t]
+            if not np.isnan(b):
+                cov += (b - mb) * rt
+                a = rt - b
+                da = a - ma
+                va += da * da
+                absmax_a = max(absmax_a, abs(a))
+    curve_outputs(
+        out, n, cash, periods, rf_bar, years, values[n - 1], mean, ss, absmax, s_x, down, absmax_x, mdd, longest,
+        best, worst, var, tot, cnt, has_bench, bs, sr, sa, p_r, up_r, dn_r, cov, va, absmax_a
+    )  # fmt: skip
+
+
+ZERO_STATS = (0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0)
+"""bench_stats' sb, p_b, n_up, up_b, n_dn, dn_b, vb without a benchmark (sums 0, products 1)."""
+
+
+@njit(cache=True, nogil=True)
+def curve_outputs(
+    out, n, cash, periods, rf_bar, years, final, mean, ss, absmax, s_x, down, absmax_x, mdd, longest, best, worst,
+    var, tail_sum, tail_n, has_bench, bs, sr, sa, p_r, up_r, dn_r, cov, va, absmax_a
+):  # fmt: skip
+    """The metrics of one column into `out` from its sums, the one place of these formulas: `curve_column` and
+    its numpy twin (engine.metrics.fused_numpy) both end here. The sums as `curve_column` names them; mdd: the
+    lowest equity / running peak; tail_sum, tail_n: the sum and count of the returns at or below the VaR; cov:
+    the sum of (b - mean b) * r over the paired bars; va: of the squared deviations of r - b from their mean."""
+    sqrt_p = math.sqrt(periods)
     out[0] = final
     out[1] = final / cash - 1.0
     ratio = final / cash
@@ -163,35 +206,14 @@ def curve_column(values, cash, periods, rf_bar, years, bench, bs, level, r, out)
     out[8] = longest
     out[9] = best
     out[10] = worst
-    v_lo, v_hi = _order_pair(cand[:n_cand] if n_cand > hi else r, lo, hi)
-    var = v_lo + (h - lo) * (v_hi - v_lo)
+    out[11] = var
+    out[12] = tail_sum / tail_n
     m = int(bs[0]) if has_bench else 0
     sb, p_b, n_up, up_b, n_dn, dn_b, vb = (bs[1], bs[2], bs[3], bs[4], bs[5], bs[6], bs[7]) if has_bench else ZERO_STATS
-    paired = has_bench and m >= 2
-    mr = sr / m if paired else 0.0
-    mb = sb / m if paired else 0.0
-    ma = sa / m if paired else 0.0
-    cov = 0.0
-    va = 0.0
-    absmax_a = 0.0
-    tot = 0.0
-    cnt = 0
-    for t in range(n):  # in time order: the partition's order differs between numba and numpy
-        rt = r[t]
-        if rt <= var:
-            tot += rt
-            cnt += 1
-        if paired:
-            b = bench[t]
-            if not np.isnan(b):
-                cov += (b - mb) * rt
-                a = rt - b
-                da = a - ma
-                va += da * da
-                absmax_a = max(absmax_a, abs(a))
-    out[11] = var
-    out[12] = tot / cnt
-    if paired:
+    if has_bench and m >= 2:
+        mr = sr / m
+        mb = sb / m
+        ma = sa / m
         cov /= m - 1
         vb /= m - 1
         if vb > 0.0:
@@ -322,9 +344,10 @@ _serial = njit(cache=True)(_fused)
 _parallel = njit(cache=True, parallel=True)(_fused)
 # the interpreted tier runs these numpy twins (engine.metrics.fused_numpy): the same numbers, at numpy's speed
 jit.numpy_twin(bench_stats)(bench_stats_numpy)
-jit.numpy_twin(curve_column)(curve_column_numpy)
+_column_twin = functools.partial(curve_column_numpy, outputs=curve_outputs.py_func)  # the formulas: one place
+jit.numpy_twin(curve_column)(_column_twin)
 for _kernel in (_serial, _parallel):
-    jit.numpy_twin(_kernel)(functools.partial(fused_numpy, slots=len(FUSED_NAMES)))
+    jit.numpy_twin(_kernel)(functools.partial(fused_numpy, slots=len(FUSED_NAMES), column=_column_twin))
 
 
 def fused_metrics(values, cash, periods, rf_bar, years, bench, gross, turnover, level):

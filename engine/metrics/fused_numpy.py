@@ -5,8 +5,10 @@ Python loop's (the curve metrics of one 8,000-bar backtest: ~35 ms interpreted, 
 Why they are the same numbers: every sum and product the loops accumulate in time order is taken here with
 np.add/np.multiply.accumulate over the same terms in the same order (sequential, unlike np.sum's pairwise
 reduction); a term a loop skips is either left out of the array or is an exact identity (+0.0 to a sum of
-squares, *1.0 to a product); maxima, minima and order statistics do not depend on the order. engine.metrics.fused
-registers them (`jit.numpy_twin`); tests hold each twin equal to its compiled kernel on every bundled symbol.
+squares, *1.0 to a product); maxima, minima and order statistics do not depend on the order. Only the sums are
+taken here: the formulas that turn them into metrics are `fused.curve_outputs`, run by both tiers.
+engine.metrics.fused registers the twins (`jit.numpy_twin`); tests hold each twin equal to its compiled kernel on
+every bundled symbol.
 """
 
 from __future__ import annotations
@@ -14,11 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
-from engine.metrics.curve import ZERO_DISPERSION
-
-ZERO_STATS = (0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0)
-"""bench_stats' sb, p_b, n_up, up_b, n_dn, dn_b, vb without a benchmark (sums 0, products 1)."""
 
 
 def _total(terms: np.ndarray) -> float:
@@ -54,13 +51,14 @@ def bench_stats_numpy(bench: np.ndarray) -> np.ndarray:
     return out
 
 
-def curve_column_numpy(values, cash, periods, rf_bar, years, bench, bs, level, r, out) -> None:  # noqa: PLR0915
-    """`curve_column` (same arguments, same slots of `out`, `r` filled with the returns) in numpy calls."""
+def curve_column_numpy(values, cash, periods, rf_bar, years, bench, bs, level, r, out, *, outputs) -> None:
+    """`curve_column` (same arguments, same slots of `out`, `r` filled with the returns): its sums in numpy calls,
+    handed to `outputs` (fused.curve_outputs, the metrics' formulas for both tiers; engine.metrics.fused binds it,
+    as this module cannot import that one)."""
     n = values.shape[0]
     if n == 0:
         return
     has_bench = bench.shape[0] == n
-    sqrt_p = math.sqrt(periods)
     h = (n - 1) * (1.0 - level)
     lo = int(math.floor(h))
     hi = min(lo + 1, n - 1)
@@ -101,73 +99,32 @@ def curve_column_numpy(values, cash, periods, rf_bar, years, bench, bs, level, r
             p_r = _product(1.0 + rb)
             up_r = _product(1.0 + rb * np.where(bb > 0.0, 1.0, 0.0))
             dn_r = _product(1.0 + rb * np.where(bb < 0.0, 1.0, 0.0))
-        final = values[n - 1]
-        out[0] = final
-        out[1] = final / cash - 1.0
-        ratio = final / cash
-        cagr = np.nan
-        if years > 0.0 and ratio >= 0.0:
-            cagr = ratio ** (1.0 / years) - 1.0
-        out[2] = cagr
-        if n >= 2:
-            std = math.sqrt(ss / (n - 1))
-            out[3] = std * sqrt_p
-            if std > ZERO_DISPERSION * absmax:
-                out[4] = (mean - rf_bar) / std * sqrt_p
-        downside = math.sqrt(down / n)
-        if downside > ZERO_DISPERSION * absmax_x:
-            out[5] = (s_x / n) / downside * sqrt_p
-        mdd -= 1.0
-        out[7] = mdd
-        if abs(mdd) > 0.0:
-            out[6] = cagr / abs(mdd)
-        out[8] = longest
-        out[9] = best
-        out[10] = worst
         part = np.partition(r, (lo, hi))  # order statistics: the kernel's candidates give the same two values
-        v_lo, v_hi = part[lo], part[hi]
-        var = v_lo + (h - lo) * (v_hi - v_lo)
-        m = int(bs[0]) if has_bench else 0
-        sb, p_b, n_up, up_b, n_dn, dn_b, vb = (
-            (bs[1], bs[2], bs[3], bs[4], bs[5], bs[6], bs[7]) if has_bench else ZERO_STATS
-        )
-        paired = has_bench and m >= 2
+        var = part[lo] + (h - lo) * (part[hi] - part[lo])
         tail = r[r <= var]
-        out[11] = var
-        out[12] = _total(tail) / tail.shape[0]
-        if paired:
-            mr, mb, ma = sr / m, sb / m, sa / m
-            cov = _total((bb - mb) * rb) / (m - 1)
+        cov = va = absmax_a = 0.0
+        m = int(bs[0]) if has_bench else 0
+        if has_bench and m >= 2:
             a = rb - bb
-            da = a - ma
+            cov = _total((bb - bs[1] / m) * rb)
+            da = a - sa / m
             va = _total(da * da)
             absmax_a = max(0.0, float(np.fmax.reduce(np.abs(a))))
-            vb /= m - 1
-            if vb > 0.0:
-                beta = cov / vb
-                out[13] = beta
-                out[14] = ((mr - rf_bar) - beta * (mb - rf_bar)) * periods
-            te = math.sqrt(va / (m - 1))
-            out[18] = te * sqrt_p
-            if te > ZERO_DISPERSION * absmax_a:
-                out[19] = ma / te * sqrt_p
-        if has_bench:
-            if m > 0:
-                power = periods / m
-                out[22] = (p_r**power - 1.0) - (p_b**power - 1.0)
-            if n_up > 0:
-                out[20] = (up_r ** (periods / n_up) - 1.0) / (up_b ** (periods / n_up) - 1.0)
-            if n_dn > 0:
-                out[21] = (dn_r ** (periods / n_dn) - 1.0) / (dn_b ** (periods / n_dn) - 1.0)
+        outputs(
+            out, n, cash, periods, rf_bar, years, values[n - 1], mean, ss, absmax, s_x, down, absmax_x, mdd, longest,
+            best, worst, var, _total(tail), tail.shape[0], has_bench, bs, sr, sa, p_r, up_r, dn_r, cov, va, absmax_a
+        )  # fmt: skip
 
 
-def fused_numpy(values, cash, periods, rf_bar, years, bench, bs, gross, turnover, level, *, slots: int) -> np.ndarray:
-    """`fused._fused` (`slots` = len(FUSED_NAMES) metrics of every column) with `curve_column_numpy` and the
-    exposure sums in numpy."""
+def fused_numpy(
+    values, cash, periods, rf_bar, years, bench, bs, gross, turnover, level, *, slots, column
+) -> np.ndarray:
+    """`fused._fused` (`slots` = len(FUSED_NAMES) metrics of every column) with `column` (`curve_column_numpy`
+    bound to its formulas) and the exposure sums in numpy."""
     n, k = values.shape
     out = np.full((k, slots), np.nan)
     for c in range(k if n else 0):
-        curve_column_numpy(values[:, c], cash[c], periods, rf_bar, years, bench, bs, level, np.empty(n), out[c])
+        column(values[:, c], cash[c], periods, rf_bar, years, bench, bs, level, np.empty(n), out[c])
         if gross.shape[0] == n:
             g = np.ascontiguousarray(gross[:, c])
             out[c, 15] = np.count_nonzero(g > 0.0) / n
