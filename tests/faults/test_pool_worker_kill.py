@@ -43,7 +43,9 @@ def test_pool_process_sigkill_retries_only_its_job_and_batch_run_exits_0(home: P
         wait_for(lambda: len(queue.batches()) == 1, "the driver to queue its batch")
         batch_id = str(queue.batches()["id"].iloc[0])
         wait_for(lambda: len(executor_pids(queue, batch_id)) == WORKERS, "every pool process to be in a job")
-        assert queue.counts(batch_id)["running"] == JOBS  # 3 computing, 3 waiting for a process: all in flight
+        # 3 computing, 3 waiting for a process: all in flight (the driver claims the last ones while the first
+        # ones already compute, so this is waited for, not read once)
+        wait_for(lambda: queue.counts(batch_id)["running"] == JOBS, "every job to be in flight")
         pid, victim = freeze_one_at_work(queue, batch_id)
         os.kill(pid, signal.SIGKILL)
         out, err = driver.communicate(timeout=600)
