@@ -48,6 +48,7 @@ KERNEL_FILES = (
     "sim/trades.py",
     "sim/grid_cross.py",
     "metrics/fused.py",
+    "metrics/fused_numpy.py",
     "strategies/crossover.py",
 )
 """Sources of the kernels a backtest runs (relative to the package): their size and mtime key the marker."""

@@ -15,8 +15,9 @@ import numpy as np
 
 from engine import jit
 from engine.jit import njit, prange
+from engine.metrics import fused_numpy as twins
 from engine.metrics.curve import ZERO_DISPERSION
-from engine.metrics.fused_numpy import bench_stats_numpy, curve_column_numpy, fused_numpy
+from engine.metrics.fused_numpy import RENORM_EVERY, bench_stats_numpy, curve_column_numpy, fused_numpy
 
 FUSED_NAMES: tuple[str, ...] = (
     "final_equity",
@@ -46,19 +47,42 @@ FUSED_NAMES: tuple[str, ...] = (
 
 #: below this many bars VaR partitions all returns; from it, only the candidates below a sampled threshold
 SAMPLED_VAR_MIN_BARS = 2048
+LN2 = math.log(2.0)
+
+renorm = njit(cache=True, nogil=True)(twins.renorm)
+"""The running products' exact rescaling every RENORM_EVERY bars (source and reasons: fused_numpy.renorm)."""
+
+
+@njit(cache=True, nogil=True)
+def scaled_power(p, e, power):
+    """(p * 2**e) ** power of a running product kept as mantissa p and exponent e (`renorm`): the plain
+    product's p ** power, bit for bit, wherever that product is a normal float; else through logarithms (the plain
+    product had overflowed to inf or stuck at the smallest subnormal there)."""
+    if e == 0:
+        return p**power
+    k = math.frexp(p)[1] + e  # p * 2**e = m * 2**k with 0.5 <= |m| < 1
+    if -1021 <= k <= 1024:
+        return np.float64(math.ldexp(p, e)) ** power
+    if p > 0.0:
+        return np.exp(power * (math.log(p) + e * LN2))
+    return p**power
 
 
 @njit(cache=True, nogil=True)
 def curve_column(values, cash, periods, rf_bar, years, bench, bs, level, r, out):
     """The curve and benchmark metrics of one equity curve into `out` (a row of len(FUSED_NAMES), NaN
-    beforehand): every slot but the exposure and turnover ones (15-17). Three reads of the returns: the
-    curve's sums, then the dispersion and benchmark sums (collecting the VaR candidates), then CVaR, covariance
-    and tracking error; `curve_outputs` turns the sums into the metrics. VaR selects among the returns at or below a
+    beforehand): every slot but the exposure and turnover ones (15-17). Two reads of the returns: the curve's
+    sums with the paired sums and products (their means are needed by the second read), then the dispersion,
+    covariance and tracking-error sums (collecting the VaR candidates); then CVaR's tail sum over the candidates
+    (every return at or below the VaR is one, in time order). `curve_outputs` turns the sums into the metrics. VaR selects among the returns at or below a
     sampled threshold (`_candidate_threshold`), a few percent of them, rather than partitioning all of them (17 of
     ~25 ms at 1M bars); same values.
 
     values: (T,) equity; r: (T,) scratch for its returns; bench: (T,) benchmark returns (NaN = no bar) or empty;
-    bs: `bench_stats(bench)` (what the benchmark alone contributes: the same for every column, so computed once).
+    bs: `bench_stats(bench)` (what the benchmark alone contributes: the same for every column, so computed once),
+    or None for one column: then the same sums are taken here, in the reads of the benchmark this column makes
+    anyway (numba compiles the None case apart: `bs is None` is known when it compiles, so the array case
+    carries none of it).
     The per-column entry point `_fused` runs for each column, and a compiled grid can call it for one set.
     """
     n = values.shape[0]
@@ -77,12 +101,59 @@ def curve_column(values, cash, periods, rf_bar, years, bench, bs, level, r, out)
     mdd = np.inf
     last_peak = 0
     longest = 0
+    sr = 0.0
+    sa = 0.0
+    up_r = 1.0
+    dn_r = 1.0
+    p_r = 1.0
+    e_up = 0
+    e_dn = 0
+    e_p = 0
+    mask = RENORM_EVERY - 1
+    bm = 0  # the benchmark's own sums when bs is None: bench_stats' terms in bench_stats' order
+    sb = 0.0
+    p_b = 1.0
+    n_up = 0.0
+    up_b = 1.0
+    n_dn = 0.0
+    dn_b = 1.0
+    eb_p = 0
+    eb_up = 0
+    eb_dn = 0
     for t in range(n):
         e = values[t]
         x = e / prev - 1.0
         prev = e
         r[t] = x
         s += x
+        if has_bench:
+            b = bench[t]
+            if not np.isnan(b):
+                sr += x
+                sa += x - b
+                p_r *= 1.0 + x
+                # branch-free (the sign of a benchmark return is a coin flip to the branch predictor):
+                # a bar on the other side multiplies by exactly 1.0, so the products are the same numbers
+                up_r *= 1.0 + x * (1.0 if b > 0.0 else 0.0)
+                dn_r *= 1.0 + x * (1.0 if b < 0.0 else 0.0)
+                if bs is None:
+                    bm += 1
+                    sb += b
+                    p_b *= 1.0 + b
+                    up = 1.0 if b > 0.0 else 0.0
+                    dn = 1.0 if b < 0.0 else 0.0
+                    n_up += up
+                    up_b *= 1.0 + b * up
+                    n_dn += dn
+                    dn_b *= 1.0 + b * dn
+            if t & mask == mask:  # exact rescaling, every RENORM_EVERY bars (fused_numpy.renorm)
+                p_r, e_p = renorm(p_r, e_p)
+                up_r, e_up = renorm(up_r, e_up)
+                dn_r, e_dn = renorm(dn_r, e_dn)
+                if bs is None:
+                    p_b, eb_p = renorm(p_b, eb_p)
+                    up_b, eb_up = renorm(up_b, eb_up)
+                    dn_b, eb_dn = renorm(dn_b, eb_dn)
         if abs(x) > absmax:
             absmax = abs(x)
         if x > best:
@@ -111,12 +182,30 @@ def curve_column(values, cash, periods, rf_bar, years, bench, bs, level, r, out)
     absmax_x = 0.0
     s_x = 0.0
     # the paired sums in the same pass (each sum sees the same terms in the same order as in a pass of its own);
-    # the benchmark's own sums come from bs
-    sr = 0.0
-    sa = 0.0
-    up_r = 1.0
-    dn_r = 1.0
-    p_r = 1.0
+    # the benchmark's own sums come from bs, or from the first read (bs None)
+    stats = np.empty(11)  # writable in both cases (a read-only bs and a fresh array do not unify)
+    if bs is None:
+        stats[0] = bm
+        stats[1] = sb
+        stats[2] = p_b
+        stats[3] = n_up
+        stats[4] = up_b
+        stats[5] = n_dn
+        stats[6] = dn_b
+        stats[7] = 0.0
+        stats[8] = eb_p
+        stats[9] = eb_up
+        stats[10] = eb_dn
+    else:
+        stats[: bs.shape[0]] = bs  # empty without a benchmark: then stats is never read
+    m = int(stats[0]) if has_bench else 0
+    paired = has_bench and m >= 2
+    mb = stats[1] / m if paired else 0.0
+    vb = 0.0
+    ma = sa / m if paired else 0.0
+    cov = 0.0
+    va = 0.0
+    absmax_a = 0.0
     for t in range(n):
         rt = r[t]
         if cand.shape[0] > 0:  # branch-free: written always, kept when at or below the threshold
@@ -130,32 +219,6 @@ def curve_column(values, cash, periods, rf_bar, years, bench, bs, level, r, out)
             absmax_x = abs(x)
         if x < 0.0:
             down += x * x
-        if has_bench:
-            b = bench[t]
-            if not np.isnan(b):
-                sr += rt
-                sa += rt - b
-                p_r *= 1.0 + rt
-                # branch-free (the sign of a benchmark return is a coin flip to the branch predictor):
-                # a bar on the other side multiplies by exactly 1.0, so the products are the same numbers
-                up_r *= 1.0 + rt * (1.0 if b > 0.0 else 0.0)
-                dn_r *= 1.0 + rt * (1.0 if b < 0.0 else 0.0)
-    v_lo, v_hi = _order_pair(cand[:n_cand] if n_cand > hi else r, lo, hi)
-    var = v_lo + (h - lo) * (v_hi - v_lo)
-    m = int(bs[0]) if has_bench else 0
-    paired = has_bench and m >= 2
-    mb = bs[1] / m if paired else 0.0
-    ma = sa / m if paired else 0.0
-    cov = 0.0
-    va = 0.0
-    absmax_a = 0.0
-    tot = 0.0
-    cnt = 0
-    for t in range(n):  # in time order: the partition's order differs between numba and numpy
-        rt = r[t]
-        if rt <= var:
-            tot += rt
-            cnt += 1
         if paired:
             b = bench[t]
             if not np.isnan(b):
@@ -164,20 +227,36 @@ def curve_column(values, cash, periods, rf_bar, years, bench, bs, level, r, out)
                 da = a - ma
                 va += da * da
                 absmax_a = max(absmax_a, abs(a))
+                if bs is None:
+                    db = b - mb
+                    vb += db * db
+    if bs is None:
+        stats[7] = vb
+    v_lo, v_hi = _order_pair(cand[:n_cand] if n_cand > hi else r, lo, hi)
+    var = v_lo + (h - lo) * (v_hi - v_lo)
+    tot = 0.0
+    cnt = 0
+    tail = cand[:n_cand] if n_cand > hi else r
+    for i in range(tail.shape[0]):  # in time order: the partition's order differs between numba and numpy
+        rt = tail[i]
+        if rt <= var:
+            tot += rt
+            cnt += 1
     curve_outputs(
         out, n, cash, periods, rf_bar, years, values[n - 1], mean, ss, absmax, s_x, down, absmax_x, mdd, longest,
-        best, worst, var, tot, cnt, has_bench, bs, sr, sa, p_r, up_r, dn_r, cov, va, absmax_a
+        best, worst, var, tot, cnt, has_bench, stats, sr, sa, p_r, up_r, dn_r, e_p, e_up, e_dn, cov, va, absmax_a
     )  # fmt: skip
 
 
-ZERO_STATS = (0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0)
-"""bench_stats' sb, p_b, n_up, up_b, n_dn, dn_b, vb without a benchmark (sums 0, products 1)."""
+ZERO_STATS = (0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+"""bench_stats' sb, p_b, n_up, up_b, n_dn, dn_b, vb and the products' exponents without a benchmark (sums 0,
+products 1)."""
 
 
 @njit(cache=True, nogil=True)
 def curve_outputs(
     out, n, cash, periods, rf_bar, years, final, mean, ss, absmax, s_x, down, absmax_x, mdd, longest, best, worst,
-    var, tail_sum, tail_n, has_bench, bs, sr, sa, p_r, up_r, dn_r, cov, va, absmax_a
+    var, tail_sum, tail_n, has_bench, bs, sr, sa, p_r, up_r, dn_r, e_p, e_up, e_dn, cov, va, absmax_a
 ):  # fmt: skip
     """The metrics of one column into `out` from its sums, the one place of these formulas: `curve_column` and
     its numpy twin (engine.metrics.fused_numpy) both end here. The sums as `curve_column` names them; mdd: the
@@ -209,7 +288,9 @@ def curve_outputs(
     out[11] = var
     out[12] = tail_sum / tail_n
     m = int(bs[0]) if has_bench else 0
-    sb, p_b, n_up, up_b, n_dn, dn_b, vb = (bs[1], bs[2], bs[3], bs[4], bs[5], bs[6], bs[7]) if has_bench else ZERO_STATS
+    sb, p_b, n_up, up_b, n_dn, dn_b, vb, eb_p, eb_up, eb_dn = (
+        (bs[1], bs[2], bs[3], bs[4], bs[5], bs[6], bs[7], bs[8], bs[9], bs[10]) if has_bench else ZERO_STATS
+    )
     if has_bench and m >= 2:
         mr = sr / m
         mb = sb / m
@@ -227,22 +308,29 @@ def curve_outputs(
     if has_bench:
         if m > 0:
             power = periods / m
-            out[22] = (p_r**power - 1.0) - (p_b**power - 1.0)
+            out[22] = (scaled_power(p_r, e_p, power) - 1.0) - (scaled_power(p_b, int(eb_p), power) - 1.0)
         if n_up > 0:
-            out[20] = (up_r ** (periods / n_up) - 1.0) / (up_b ** (periods / n_up) - 1.0)
+            up = periods / n_up
+            out[20] = (scaled_power(up_r, e_up, up) - 1.0) / (scaled_power(up_b, int(eb_up), up) - 1.0)
         if n_dn > 0:
-            out[21] = (dn_r ** (periods / n_dn) - 1.0) / (dn_b ** (periods / n_dn) - 1.0)
+            dn = periods / n_dn
+            out[21] = (scaled_power(dn_r, e_dn, dn) - 1.0) / (scaled_power(dn_b, int(eb_dn), dn) - 1.0)
 
 
 @njit(cache=True, nogil=True)
 def bench_stats(bench):
     """What the benchmark returns alone add to `curve_column` (NaN = no bar): [paired bars m, their sum, product of
     1 + b, up bars, product of 1 + b over them, down bars, product over them, sum of squared deviations from the
-    mean]; empty input: empty. The same for every column, so computed once per call of the metrics (the callers
-    run it through jit.kernel; its interpreted twin is `fused_numpy.bench_stats_numpy`)."""
-    out = np.empty(8 if bench.shape[0] > 0 else 0)
+    mean, and the three products' binary exponents (`renorm`)]; empty input: empty. The same for every column, so
+    computed once per call of the metrics (the callers run it through jit.kernel; its interpreted twin is
+    `fused_numpy.bench_stats_numpy`)."""
+    out = np.empty(11 if bench.shape[0] > 0 else 0)
     if bench.shape[0] == 0:
         return out
+    e_p = 0
+    e_up = 0
+    e_dn = 0
+    mask = RENORM_EVERY - 1
     m = 0
     sb = 0.0
     p_b = 1.0
@@ -262,6 +350,10 @@ def bench_stats(bench):
             up_b *= 1.0 + b * up
             n_dn += dn
             dn_b *= 1.0 + b * dn
+        if t & mask == mask:  # exact rescaling, as curve_column's products
+            p_b, e_p = renorm(p_b, e_p)
+            up_b, e_up = renorm(up_b, e_up)
+            dn_b, e_dn = renorm(dn_b, e_dn)
     vb = 0.0
     if m >= 2:
         mb = sb / m
@@ -278,6 +370,9 @@ def bench_stats(bench):
     out[5] = n_dn
     out[6] = dn_b
     out[7] = vb
+    out[8] = e_p
+    out[9] = e_up
+    out[10] = e_dn
     return out
 
 
@@ -312,6 +407,16 @@ def _order_pair(cand, lo, hi):
     return v_lo, v_hi
 
 
+@njit(cache=True, nogil=True)
+def exposure_outputs(out, n, periods, held, gross_sum, turnover_sum):
+    """The exposure metrics of one column into out[15:18] from its sums over n bars, the one place of these
+    formulas (the fused pass, the compiled grid and the single-series simulator's own sums end here): the share
+    of bars holding a position, the mean gross exposure, turnover per year. A NaN sum (no such input) gives NaN."""
+    out[15] = held / n
+    out[16] = gross_sum / n
+    out[17] = turnover_sum / n * periods
+
+
 def _fused(values, cash, periods, rf_bar, years, bench, bs, gross, turnover, level):
     n, k = values.shape
     out = np.full((k, len(FUSED_NAMES)), np.nan)
@@ -322,21 +427,22 @@ def _fused(values, cash, periods, rf_bar, years, bench, bs, gross, turnover, lev
             continue
         r = np.empty(n)
         curve_column(values[:, c], cash[c], periods, rf_bar, years, bench, bs, level, r, out[c])
+        pos = np.nan
+        tot_g = np.nan
+        tot_t = np.nan
         if has_gross:
-            pos = 0
+            pos = 0.0
             tot_g = 0.0
             for t in range(n):
                 g = gross[t, c]
                 tot_g += g
                 if g > 0.0:
-                    pos += 1
-            out[c, 15] = pos / n
-            out[c, 16] = tot_g / n
+                    pos += 1.0
         if has_turn:
             tot_t = 0.0
             for t in range(n):
                 tot_t += turnover[t, c]
-            out[c, 17] = tot_t / n * periods
+        exposure_outputs(out[c], n, periods, pos, tot_g, tot_t)
     return out
 
 
@@ -344,18 +450,28 @@ _serial = njit(cache=True)(_fused)
 _parallel = njit(cache=True, parallel=True)(_fused)
 # the interpreted tier runs these numpy twins (engine.metrics.fused_numpy): the same numbers, at numpy's speed
 jit.numpy_twin(bench_stats)(bench_stats_numpy)
-_column_twin = functools.partial(curve_column_numpy, outputs=curve_outputs.py_func)  # the formulas: one place
+_column_twin = functools.partial(curve_column_numpy, outputs=jit.interpreted(curve_outputs))  # the formulas: one place
 jit.numpy_twin(curve_column)(_column_twin)
+_exposure_twin = jit.interpreted(exposure_outputs)
 for _kernel in (_serial, _parallel):
-    jit.numpy_twin(_kernel)(functools.partial(fused_numpy, slots=len(FUSED_NAMES), column=_column_twin))
+    jit.numpy_twin(_kernel)(
+        functools.partial(fused_numpy, slots=len(FUSED_NAMES), column=_column_twin, exposure=_exposure_twin)
+    )
 
 
-def fused_metrics(values, cash, periods, rf_bar, years, bench, gross, turnover, level):
+def fused_metrics(values, cash, periods, rf_bar, years, bench, gross, turnover, level, exposure_sums=None):
     """(K, len(FUSED_NAMES)) metrics of the (T, K) equity `values` (threads over columns when K is large).
 
     bench: (T,) benchmark returns (NaN = no bar) or an empty array; gross, turnover: (T, K) or (0, 0).
+    exposure_sums: instead of gross and turnover, their (K, 3) sums as `_fused` takes them (bars with a gross
+    exposure above 0, the gross exposures' sum, the turnovers' sum, in time order) where a simulator kept them.
     """
     kernel = jit.kernel(_parallel if values.shape[1] >= 32 else _serial, values.size)
     ro = jit.readonly
-    bs = ro(jit.kernel(bench_stats, bench.shape[0])(ro(bench)))
-    return kernel(ro(values), ro(cash), periods, rf_bar, years, ro(bench), bs, ro(gross), ro(turnover), level)
+    # one column takes the benchmark's sums in its own reads of it (curve_column with bs None): one pass less
+    bs = None if values.shape[1] == 1 else ro(jit.kernel(bench_stats, bench.shape[0])(ro(bench)))
+    out = kernel(ro(values), ro(cash), periods, rf_bar, years, ro(bench), bs, ro(gross), ro(turnover), level)
+    if exposure_sums is not None and values.shape[0]:
+        for c, (held, gross_sum, turnover_sum) in enumerate(exposure_sums):
+            _exposure_twin(out[c], values.shape[0], periods, held, gross_sum, turnover_sum)
+    return out

@@ -23,9 +23,47 @@ def _total(terms: np.ndarray) -> float:
     return float(np.add.accumulate(terms)[-1]) if terms.shape[0] else 0.0
 
 
-def _product(factors: np.ndarray) -> float:
-    """The loop's running product of `factors` from 1.0, in time order."""
-    return float(np.multiply.accumulate(factors)[-1]) if factors.shape[0] else 1.0
+RENORM_EVERY = 32
+"""Bars between two `renorm`s of the kernels' running products (capture, active return). Over a long series those
+products leave the float range: an up-market product overflows to inf (the capture is NaN), a down-market one
+sticks at the smallest subnormal (garbage, and every multiply by a subnormal is slow: ~4 of the metrics' ~10 ms at
+1M bars). 32 factors of at most 2**23 either way cannot carry a product from [2**-256, 2**256] out of range."""
+TINY, HUGE = 2.0**-256, 2.0**256
+
+
+def renorm(p: float, e: int) -> tuple[float, int]:
+    """(p', e') with p' * 2**e' == p * 2**e exactly and p' in [2**-256, 2**256] (0, inf and NaN as they are):
+    scaling by a power of two is exact, so a running product kept this way has every bit the plain product has
+    while that stays a normal float, and the right value where it would not. The kernels run it compiled
+    (fused.renorm; after editing it, touch fused.py and engine/sim/grid_cross.py: numba caches by file)."""
+    while p != 0.0 and abs(p) < TINY:
+        p *= HUGE
+        e -= 256
+    while abs(p) > HUGE and abs(p) != math.inf:  # NaN compares False
+        p *= TINY
+        e += 256
+    return p, e
+
+
+def _product(factors: np.ndarray) -> tuple[float, int]:
+    """The loops' running product of `factors` from 1.0 in time order, renormed after every RENORM_EVERY-th factor:
+    (mantissa, binary exponent). Where no renorm changes anything (every series but the very long ones) that is
+    the plain sequential product; else the blocks are multiplied one by one."""
+    if factors.shape[0] == 0:
+        return np.float64(1.0), 0
+    acc = np.multiply.accumulate(factors)
+    ends = acc[RENORM_EVERY - 1 :: RENORM_EVERY]
+    size = np.abs(ends)
+    if ((ends == 0.0) | np.isnan(ends) | ((size >= TINY) & ((size <= HUGE) | np.isinf(size)))).all():
+        return acc[-1], 0
+    p: float = np.float64(1.0)  # numpy scalars from here on: numpy's overflow rules, as the loop's
+    e = 0
+    for start in range(0, factors.shape[0], RENORM_EVERY):
+        block = factors[start : start + RENORM_EVERY]
+        p = np.multiply.accumulate(np.concatenate(([p], block)))[-1]
+        if block.shape[0] == RENORM_EVERY:
+            p, e = renorm(p, e)
+    return p, e
 
 
 def bench_stats_numpy(bench: np.ndarray) -> np.ndarray:
@@ -34,17 +72,19 @@ def bench_stats_numpy(bench: np.ndarray) -> np.ndarray:
     bars, ~100x faster than it interpreted on 8,000."""
     if bench.shape[0] == 0:
         return np.empty(0)
-    b = bench[~np.isnan(bench)]
+    bar = ~np.isnan(bench)
+    b = bench[bar]
     m = b.shape[0]
-    out = np.array([m, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    out = np.array([m, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
     if m == 0:
         return out
-    with np.errstate(over="ignore", under="ignore"):  # the loop overflows to inf (or underflows) silently too
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # as silent as the loop
         out[1] = _total(b)
-        out[2] = _product(1.0 + b)
-        for slot, side in ((3, b[b > 0.0]), (5, b[b < 0.0])):
-            out[slot] = side.shape[0]
-            out[slot + 1] = _product(1.0 + side)
+        # the products over every bar (a bar without a benchmark return: exactly 1.0), renormed where the loop is
+        out[2], out[8] = _product(np.where(bar, 1.0 + bench, 1.0))
+        for slot, side, exp_slot in ((3, bench > 0.0, 9), (5, bench < 0.0, 10)):
+            out[slot] = np.count_nonzero(side)
+            out[slot + 1], out[exp_slot] = _product(np.where(bar, 1.0 + bench * side, 1.0))
         if m >= 2:
             d = b - out[1] / m
             out[7] = _total(d * d)
@@ -59,6 +99,8 @@ def curve_column_numpy(values, cash, periods, rf_bar, years, bench, bs, level, r
     if n == 0:
         return
     has_bench = bench.shape[0] == n
+    if bs is None and has_bench:  # the compiled loop takes these sums in its own reads; the same numbers
+        bs = bench_stats_numpy(bench)
     h = (n - 1) * (1.0 - level)
     lo = int(math.floor(h))
     hi = min(lo + 1, n - 1)
@@ -91,14 +133,16 @@ def curve_column_numpy(values, cash, periods, rf_bar, years, bench, bs, level, r
         absmax_x = max(0.0, float(np.fmax.reduce(np.abs(x))))
         down = _total(np.where(x < 0.0, x * x, 0.0))
         sr = sa = 0.0
-        up_r = dn_r = p_r = 1.0
+        products: list[tuple[float, int]] = [(np.float64(1.0), 0)] * 3  # the paired products, (mantissa, exponent): all, up bars, down bars
         if has_bench:
             paired_bar = ~np.isnan(bench)
             rb, bb = r[paired_bar], bench[paired_bar]
             sr, sa = _total(rb), _total(rb - bb)
-            p_r = _product(1.0 + rb)
-            up_r = _product(1.0 + rb * np.where(bb > 0.0, 1.0, 0.0))
-            dn_r = _product(1.0 + rb * np.where(bb < 0.0, 1.0, 0.0))
+            products = [
+                _product(np.where(paired_bar, 1.0 + r * side, 1.0))
+                for side in (1.0, np.where(bench > 0.0, 1.0, 0.0), np.where(bench < 0.0, 1.0, 0.0))
+            ]
+        (p_r, e_p), (up_r, e_up), (dn_r, e_dn) = products
         part = np.partition(r, (lo, hi))  # order statistics: the kernel's candidates give the same two values
         var = part[lo] + (h - lo) * (part[hi] - part[lo])
         tail = r[r <= var]
@@ -112,23 +156,25 @@ def curve_column_numpy(values, cash, periods, rf_bar, years, bench, bs, level, r
             absmax_a = max(0.0, float(np.fmax.reduce(np.abs(a))))
         outputs(
             out, n, cash, periods, rf_bar, years, values[n - 1], mean, ss, absmax, s_x, down, absmax_x, mdd, longest,
-            best, worst, var, _total(tail), tail.shape[0], has_bench, bs, sr, sa, p_r, up_r, dn_r, cov, va, absmax_a
+            best, worst, var, _total(tail), tail.shape[0], has_bench, bs, sr, sa, p_r, up_r, dn_r, e_p, e_up, e_dn, cov, va,
+            absmax_a
         )  # fmt: skip
 
 
 def fused_numpy(
-    values, cash, periods, rf_bar, years, bench, bs, gross, turnover, level, *, slots, column
+    values, cash, periods, rf_bar, years, bench, bs, gross, turnover, level, *, slots, column, exposure
 ) -> np.ndarray:
     """`fused._fused` (`slots` = len(FUSED_NAMES) metrics of every column) with `column` (`curve_column_numpy`
-    bound to its formulas) and the exposure sums in numpy."""
+    bound to its formulas), the exposure sums in numpy and `exposure` (fused.exposure_outputs) for their metrics."""
     n, k = values.shape
     out = np.full((k, slots), np.nan)
     for c in range(k if n else 0):
         column(values[:, c], cash[c], periods, rf_bar, years, bench, bs, level, np.empty(n), out[c])
+        held = gross_sum = turnover_sum = np.nan
         if gross.shape[0] == n:
             g = np.ascontiguousarray(gross[:, c])
-            out[c, 15] = np.count_nonzero(g > 0.0) / n
-            out[c, 16] = _total(g) / n
+            held, gross_sum = float(np.count_nonzero(g > 0.0)), _total(g)
         if turnover.shape[0] == n:
-            out[c, 17] = _total(np.ascontiguousarray(turnover[:, c])) / n * periods
+            turnover_sum = _total(np.ascontiguousarray(turnover[:, c]))
+        exposure(out[c], n, periods, held, gross_sum, turnover_sum)
     return out

@@ -28,7 +28,7 @@ from engine.config import BacktestConfig
 from engine.data.market import MarketData
 from engine.jit import njit
 from engine.metrics import activity, curve
-from engine.metrics.fused import FUSED_NAMES, bench_stats, curve_column
+from engine.metrics.fused import FUSED_NAMES, bench_stats, curve_column, exposure_outputs
 from engine.metrics.registry import METRICS, Inputs
 from engine.sim.kernels import DUST
 from engine.sim.simulate import STOP_KEYS, financing_on
@@ -218,9 +218,7 @@ def cross_grid_kernel(
             n_tr, wins, gp, gl, s_pnl, s_ret = _add_trade(t_pnl, t_cost, n_tr, wins, gp, gl, s_pnl, s_ret)
         row = fused[k]
         curve_column(eq, init_cash, periods, rf_bar, years, bench, bs, level, r, row)
-        row[15] = n_pos / T
-        row[16] = tot_g / T
-        row[17] = tot_t / T * periods
+        exposure_outputs(row, T, periods, n_pos, tot_g, tot_t)
         ex = extra[k]
         ex[0] = n_tr
         ex[1] = wins

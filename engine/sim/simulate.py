@@ -178,8 +178,8 @@ def run_backtest(
     settings = kernel_settings(config)
     fin = financing_settings(config, data.symbols)
     if single.eligible(len(data.symbols), config, use_stops, rebal, settings, fin):  # one plain series
-        fast = single.run_single(arrays["open"], arrays["close"], weights, settings)
-        return wrap_result(data, strategy, config, benchmark_close, arrays["close"], *fast)
+        fast, exposure = single.run_single(arrays["open"], arrays["close"], weights, settings)
+        return wrap_result(data, strategy, config, benchmark_close, arrays["close"], *fast, exposure_sums=exposure)
     outputs = kernel(*prices, ro(weights), rebal, sl, tp, ts, *settings, use_stops, *fin)
     stopped = None
     if config.max_consecutive_losses is not None:
@@ -221,17 +221,19 @@ def wrap_result(
     cash: np.ndarray | Deferred,
     positions: np.ndarray | Deferred,
     weights: np.ndarray | Deferred,
-    turnover: np.ndarray,
-    gross: np.ndarray,
+    turnover: np.ndarray | None,
+    gross: np.ndarray | None,
     last_close: np.ndarray,
     fills: np.ndarray,
     financing: np.ndarray | Deferred,
     *,
     stopped: TradingStop | None = None,
+    exposure_sums: np.ndarray | None = None,
 ) -> BacktestResult:
     """The `BacktestResult` of a simulation's outputs (the kernel's, or an event run's in the same layout): metrics
     now; every pandas view (trades, fills, positions, benchmark, ...) on first access. cash, positions, weights
-    and financing may be `Deferred` arrays (engine.sim.single builds them from its fill log when first read)."""
+    and financing may be `Deferred` arrays (engine.sim.single builds them from its fill log when first read), and
+    turnover and gross None where the simulator kept their `exposure_sums` (metric_columns) instead."""
     index, symbols = data.index, data.symbols
     records = trade_records(fills, last_close, len(index))
     if benchmark_close is not None:
@@ -257,6 +259,7 @@ def wrap_result(
         trades=trade_pnl,
         gross_exposure=gross,
         turnover=turnover,
+        exposure_sums=exposure_sums,
     )
     metrics = {name: float(v[0]) for name, v in columns.items()}
     if financing_on(config):  # each financing line's total, its own metric (engine.metrics.registry)
@@ -296,7 +299,7 @@ def wrap_result(
         strategy=strategy.name,
         params=strategy.params_dict(),
         symbols=symbols,
-        equity=pd.Series(equity, index=index, name="equity"),
+        equity=pd.Series(equity, index=index, name="equity", copy=False),  # the simulator's own array: no copy
         returns=Deferred(returns),
         cash=Deferred(lambda: pd.Series(_now(cash), index=index, name="cash")),
         weights=Deferred(lambda: pd.DataFrame(_now(weights), index=index, columns=symbols)),

@@ -6,9 +6,10 @@ drift, three fill modes, financing between bars. Most of its time on one long se
 (loops over symbols, per-bar state arrays, (T, N) outputs). `single_kernel` is the same bar timing with one
 symbol and none of those features, written as a transcription of the general kernel for N = 1: the same float
 operations in the same order, so equity, fills and metrics are the same numbers (tests hold the two paths
-equal on every bundled symbol). It writes only what the metrics read per bar (equity, gross exposure,
-turnover); positions, cash and weights are rebuilt on first access from the fill log (`after`: quantity and
-cash after each fill) and the targets (`single_weights`), bit for bit what the general kernel writes.
+equal on every bundled symbol). It writes only the equity per bar; the exposure metrics' inputs (gross exposure,
+turnover) are summed in the loop, in the order the metrics sum the general kernel's per-bar arrays. Positions,
+cash and weights are rebuilt on first access from the fill log (`after`: quantity and cash after each fill) and
+the targets (`single_weights`), bit for bit what the general kernel writes.
 
 `eligible` says when a request may take this path; anything it lacks (several symbols, stops, a rebalance
 schedule, next_close / same_close fills, cash rate, margin or borrow fees, the consecutive-loss stop) falls
@@ -25,10 +26,9 @@ from engine.jit import njit, readonly
 from engine.sim.kernels import DUST, F_BAR, F_FEE, F_PRICE, F_QTY, F_REASON, F_SYM, NEXT_OPEN, REASON_SIGNAL
 from engine.sim.result import Deferred
 
-SingleOutputs = tuple[
-    np.ndarray, Deferred, Deferred, Deferred, np.ndarray, np.ndarray, np.ndarray, np.ndarray, Deferred
-]
-"""`run_single`'s answer in simulate_kernel's output order, cash, positions, weights and financing deferred."""
+SingleOutputs = tuple[np.ndarray, Deferred, Deferred, Deferred, None, None, np.ndarray, np.ndarray, Deferred]
+"""`run_single`'s outputs in simulate_kernel's order: cash, positions, weights and financing deferred, no per-bar
+turnover or gross exposure (their sums come beside them)."""
 
 
 @njit(cache=True, nogil=True)
@@ -41,14 +41,15 @@ def single_kernel(open_, close, target, init_cash, comm, min_comm, slip, fractio
         (NaN = 0). Scalars as for simulate_kernel.
 
     Returns:
-        equity (T,), turnover (T,), gross exposure (T,), the last known close (1,), fills (n, 6) in
+        equity (T,), the exposure sums (1, 3) (bars ending with a position, gross exposure and turnover summed over
+        the bars in time order: engine.metrics.fused's exposure_sums), the last known close (1,), fills (n, 6) in
         simulate_kernel's columns, and after (n, 2): the quantity held and the cash right after each fill.
     """
     T = close.shape[0]
-    out = np.empty((3, T))  # one block, not three: fewer fresh pages to fault in on a long series
-    equity = out[0]
-    turnover = out[1]
-    gross_out = out[2]
+    equity = np.empty(T)
+    n_held = 0.0  # the exposure sums, as engine.metrics.fused sums the general kernel's gross and turnover
+    gross_sum = 0.0
+    turnover_sum = 0.0
     cap = 64
     fills = np.empty((cap, 6))
     after = np.empty((cap, 2))
@@ -155,20 +156,27 @@ def single_kernel(open_, close, target, init_cash, comm, min_comm, slip, fractio
             # as simulate_kernel: x / |value| (x itself on a zero-equity bar); 0 / |value| is 0 unless value is NaN,
             # so the division runs only on bars that hold or trade
             if value != 0.0 and (g != 0.0 or value != value):
-                gross_out[t] = g / abs(value)
+                g = g / abs(value)
             else:
-                gross_out[t] = 0.0
+                g = 0.0
+            gross_sum += g
+            if g > 0.0:
+                n_held += 1.0
             if value != 0.0 and (traded != 0.0 or value != value):
-                turnover[t] = traded / abs(value)
+                turnover_sum += traded / abs(value)
             else:
-                turnover[t] = traded
+                turnover_sum += traded
             t += 1
             traded = 0.0
             if pending or t >= T:
                 break
     last = np.empty(1)
     last[0] = last_close
-    return equity, turnover, gross_out, last, fills[:nf].copy(), after[:nf].copy()
+    exposure = np.empty((1, 3))
+    exposure[0, 0] = n_held
+    exposure[0, 1] = gross_sum
+    exposure[0, 2] = turnover_sum
+    return equity, exposure, last, fills[:nf].copy(), after[:nf].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -229,15 +237,17 @@ def held(bars: np.ndarray, values: np.ndarray, n_bars: int, before: float) -> np
     return out
 
 
-def run_single(open_: np.ndarray, close: np.ndarray, weights: np.ndarray, settings: tuple) -> SingleOutputs:
-    """`single_kernel` on (T, 1) prices and weights, as simulate_kernel's outputs (equity, cash, positions, weights,
-    turnover, gross, last close, fills, financing); cash, positions, weights and financing as `Deferred`s
-    built from the fill log and the targets when first read."""
+def run_single(
+    open_: np.ndarray, close: np.ndarray, weights: np.ndarray, settings: tuple
+) -> tuple[SingleOutputs, np.ndarray]:
+    """`single_kernel` on (T, 1) prices and weights: simulate_kernel's outputs (equity, cash, positions, weights,
+    turnover and gross None, last close, fills, financing), cash, positions, weights and financing as `Deferred`s
+    built from the fill log and the targets when first read; and the (1, 3) exposure sums."""
     init_cash, comm, min_comm, slip, _, fractional, _, _, max_lev, max_pos = settings
     o, c, w = (readonly(np.ascontiguousarray(a[:, 0])) for a in (open_, close, weights))
     n = c.shape[0]
     kernel = jit.kernel(single_kernel, n)
-    equity, turnover, gross, last_close, fills, after = kernel(
+    equity, exposure, last_close, fills, after = kernel(
         o, c, w, init_cash, comm, min_comm, slip, fractional, max_lev, max_pos
     )
     bars = fills[:, 0]
@@ -250,9 +260,9 @@ def run_single(open_: np.ndarray, close: np.ndarray, weights: np.ndarray, settin
         Deferred(lambda: held(bars, after[:, 1], n, init_cash)),
         Deferred(lambda: held(bars, after[:, 0], n, 0.0)[:, None]),
         Deferred(simulated_weights),
-        turnover,
-        gross,
+        None,
+        None,
         last_close,
         fills,
         Deferred(lambda: np.zeros((n, 3))),
-    )
+    ), exposure

@@ -107,10 +107,15 @@ def trade_records(fills: np.ndarray, last_close: np.ndarray, n_bars: int) -> np.
     closed. An open trade is marked at `last_close` with exit bar n_bars - 1."""
     if fills.shape[0] == 0:
         return np.empty((0, 11))
-    order = np.argsort(fills[:, F_SYM], kind="stable")
+    sym = fills[:, F_SYM]
+    one_symbol = bool((sym == sym[0]).all())  # then both stable sorts keep the order they are given: skipped
+    order = np.arange(fills.shape[0]) if one_symbol else np.argsort(sym, kind="stable")
     ro = jit.readonly
     raw = jit.kernel(_build_trades, fills.shape[0])(ro(fills), ro(order), ro(last_close), float(n_bars - 1))
-    return raw[np.argsort(raw[:, 2], kind="stable")]
+    entry = raw[:, 2]
+    if one_symbol and bool((entry[1:] >= entry[:-1]).all()):
+        return raw
+    return raw[np.argsort(entry, kind="stable")]
 
 
 def trades_frame(records: np.ndarray, index: pd.Index, symbols: list[str]) -> pd.DataFrame:

@@ -12,7 +12,14 @@ import pytest
 
 from engine.data import SAMPLE_DIR
 from engine.errors import ConfigError
-from engine.metrics import METRIC_NAMES, backtest_metrics, drawdown, metrics_table, returns_from_equity
+from engine.metrics import (
+    METRIC_NAMES,
+    backtest_metrics,
+    drawdown,
+    metric_columns,
+    metrics_table,
+    returns_from_equity,
+)
 
 DATA = SAMPLE_DIR  # the bundled copy of the real daily CSVs
 
@@ -390,3 +397,26 @@ def test_single_column_trade_sums_equal_the_bincount_path_bit_for_bit() -> None:
         assert getattr(one, field).tolist() == getattr(two, field)[:1].tolist(), field
     empty = activity.trade_sums(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), 1)
     assert (empty.count[0], empty.pnl[0], empty.gross_loss[0]) == (0.0, 0.0, 0.0)
+
+
+def test_exposure_sums_give_the_exposure_metrics_of_the_per_bar_arrays() -> None:
+    """A simulator that sums gross exposure and turnover as it goes (the single-series path) hands metric_columns
+    the sums: the same exposure, average gross exposure and turnover as the per-bar arrays (sums taken here in
+    time order, by hand); giving both, or sums of the wrong shape, is one clear error."""
+    rng = np.random.default_rng(5)
+    n, k = 500, 2
+    equity = 1000.0 * np.cumprod(1.0 + rng.normal(0, 0.01, (n, k)), axis=0)
+    gross = rng.uniform(0, 1.2, (n, k)) * (rng.uniform(size=(n, k)) > 0.4)
+    turnover = rng.uniform(0, 0.2, (n, k))
+    sums = np.array(
+        [[float((gross[:, c] > 0).sum()), math.fsum(gross[:, c]), math.fsum(turnover[:, c])] for c in range(k)]
+    )
+    _, from_arrays = metric_columns(equity, initial_cash=1000.0, gross_exposure=gross, turnover=turnover)
+    _, from_sums = metric_columns(equity, initial_cash=1000.0, exposure_sums=sums)
+    for name in ("exposure", "avg_gross_exposure", "turnover"):
+        np.testing.assert_allclose(from_sums[name], from_arrays[name], rtol=1e-12, err_msg=name)
+    assert from_sums["exposure"][0] == (gross[:, 0] > 0).mean()
+    with pytest.raises(ConfigError, match="either the sums or gross_exposure"):
+        metric_columns(equity, initial_cash=1000.0, gross_exposure=gross, exposure_sums=sums)
+    with pytest.raises(ConfigError, match=r"exposure_sums: expected shape \(2, 3\)"):
+        metric_columns(equity, initial_cash=1000.0, exposure_sums=sums[:1])

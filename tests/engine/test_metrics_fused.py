@@ -64,7 +64,8 @@ def test_var_from_sampled_candidates_equals_the_full_quantile(case):
 @pytest.mark.parametrize("case", ["normal", "nan_head", "long_overflow", "all_nan", "one_bar", "empty"])
 def test_bench_stats_numpy_twin_equals_the_compiled_loop_bit_for_bit(case):
     """The interpreted tier runs bench_stats' numpy twin: the same numbers as the compiled loop, to the bit
-    (sequential accumulations), including products that overflow to inf or underflow on a long series."""
+    (sequential accumulations), including products that would overflow or underflow on a long series (renormed by
+    exact powers of two, equal to the sum of the logarithms)."""
     rng = np.random.default_rng(3)
     bench = {
         "normal": rng.normal(0, 0.01, 5000),
@@ -78,5 +79,35 @@ def test_bench_stats_numpy_twin_equals_the_compiled_loop_bit_for_bit(case):
     twin = jit.interpreted(bench_stats)(bench)
     assert twin.shape == compiled.shape
     np.testing.assert_array_equal(twin, compiled)
-    if case == "long_overflow":
-        assert np.isinf(compiled[4]) and compiled[6] < 1e-300  # the extremes really occur
+    if case == "long_overflow":  # the plain products would overflow (up) and underflow (down): kept renormed
+        assert compiled[9] > 1000 and compiled[10] < -1000  # the extremes really occur (binary exponents)
+        for slot, exp_slot, side in ((4, 9, bench > 0), (6, 10, bench < 0)):
+            log_product = np.log(compiled[slot]) + compiled[exp_slot] * np.log(2.0)
+            np.testing.assert_allclose(log_product, np.log1p(bench[side]).sum(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("tier", ["compiled", "interpreted"])
+def test_capture_and_active_return_on_a_long_series_equal_the_sum_of_logarithms(tier, monkeypatch):
+    """Over 200,000 bars the plain products of 1 + r leave the float range (up-market ones overflow to inf, which
+    made up capture NaN; down-market ones stuck at 5e-324); kept renormed, each annualized side equals
+    exp(P / n * sum(log1p(r))) - 1 computed independently, in both tiers."""
+    monkeypatch.setenv("IVYBT_JIT", tier)
+    rng = np.random.default_rng(11)
+    n, p = 200_000, 252.0
+    bench = rng.normal(0.0002, 0.02, n)
+    r = 0.7 * bench + rng.normal(0.0001, 0.01, n)
+    eq = (1000.0 * np.cumprod(1.0 + r))[:, None]  # the curve's returns are r (to rounding: checked below)
+    ret = np.diff(np.concatenate(([1000.0], eq[:, 0]))) / np.concatenate(([1000.0], eq[:-1, 0]))
+    out = dict(
+        zip(FUSED_NAMES, fused_metrics(eq, np.array([1000.0]), p, 0.0, n / p, bench, *[np.empty((0, 0))] * 2, 0.95)[0])
+    )
+
+    def annual(x: np.ndarray) -> float:
+        return float(np.expm1(p / len(x) * np.log1p(x).sum()))
+
+    up, down = bench > 0, bench < 0
+    with np.errstate(over="ignore", under="ignore"):  # the plain products fail
+        assert np.prod(1.0 + bench[up]) == np.inf and np.prod(1.0 + bench[down]) < 1e-300
+    np.testing.assert_allclose(out["up_capture"], annual(ret[up]) / annual(bench[up]), rtol=1e-8)
+    np.testing.assert_allclose(out["down_capture"], annual(ret[down]) / annual(bench[down]), rtol=1e-8)
+    np.testing.assert_allclose(out["active_return"], annual(ret) - annual(bench), rtol=1e-8, atol=1e-12)

@@ -28,7 +28,10 @@ def _both_tiers(kernel, *args):
     return jit.as_kernel(kernel).compiled()(*args), twin(*args)
 
 
-def _metrics_both(values: np.ndarray, bench: np.ndarray, gross: np.ndarray | None = None, cash: float = 1000.0):
+def _metrics_both(
+    values: np.ndarray, bench: np.ndarray, gross: np.ndarray | None = None, cash: float = 1000.0, own: bool = False
+):
+    """(compiled, twin) metrics; own: one column given bs None (it takes the benchmark's sums in its own reads)."""
     values = np.ascontiguousarray(values.reshape(len(values), -1), dtype=np.float64)
     k = values.shape[1]
     gross = np.empty((0, 0)) if gross is None else np.ascontiguousarray(gross.reshape(len(values), -1))
@@ -36,7 +39,8 @@ def _metrics_both(values: np.ndarray, bench: np.ndarray, gross: np.ndarray | Non
     bs_c, bs_t = _both_tiers(fused.bench_stats, bench)
     np.testing.assert_array_equal(bs_t, bs_c)
     rf_bar = 1.02 ** (1 / 252) - 1
-    args = (values, np.full(k, cash), 252.0, rf_bar, len(values) / 252.0, bench, bs_c, gross, turnover, 0.95)
+    bs = None if own else bs_c
+    args = (values, np.full(k, cash), 252.0, rf_bar, len(values) / 252.0, bench, bs, gross, turnover, 0.95)
     return _both_tiers(fused._serial, *args)
 
 
@@ -66,6 +70,18 @@ def test_metrics_twin_equals_compiled_on_every_bundled_symbol(curves) -> None:
         _assert_same(*_metrics_both(equity, np.empty(0), cash=BacktestConfig().initial_cash), f"{symbol} alone")
 
 
+def test_one_column_taking_the_benchmark_sums_itself_equals_bench_stats_given(curves) -> None:
+    """A single column gets bs None and sums the benchmark in its own reads of it (one pass less): the same
+    numbers, bit for bit, as with bench_stats computed apart, in both tiers, on every bundled symbol."""
+    cash = BacktestConfig().initial_cash
+    for symbol, (equity, bench) in curves.items():
+        given_c, given_t = _metrics_both(equity, bench, cash=cash)
+        own_c, own_t = _metrics_both(equity, bench, cash=cash, own=True)
+        _assert_same(given_c, own_c, f"{symbol} compiled")
+        _assert_same(given_t, own_t, f"{symbol} twin")
+        assert np.isfinite(own_c[0, fused.FUSED_NAMES.index("beta")])  # the benchmark metrics are really there
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 250, 2047, 2048, 40_000])
 @pytest.mark.parametrize("shape", ["walk", "ties", "flat_start", "deep_drawdown", "nan_bench_head"])
 def test_metrics_twin_equals_compiled_on_built_cases(n: int, shape: str) -> None:
@@ -82,6 +98,9 @@ def test_metrics_twin_equals_compiled_on_built_cases(n: int, shape: str) -> None
     if shape == "nan_bench_head":
         bench[: max(1, n // 4)] = np.nan
     _assert_same(*_metrics_both(equity, bench, rng.uniform(0, 1.2, (n, 3)) * (rng.uniform(size=(n, 3)) > 0.4)))
+    given, own = _metrics_both(equity[:, :1], bench)[0], _metrics_both(equity[:, :1], bench, own=True)
+    _assert_same(given, own[0], "one column, bs None")  # the benchmark summed in the column's own reads
+    _assert_same(*own, "one column, bs None, both tiers")
 
 
 def test_metrics_twin_survives_equity_at_zero() -> None:
