@@ -133,7 +133,9 @@ def curve_column_numpy(values, cash, periods, rf_bar, years, bench, bs, level, r
         absmax_x = max(0.0, float(np.fmax.reduce(np.abs(x))))
         down = _total(np.where(x < 0.0, x * x, 0.0))
         sr = sa = 0.0
-        products: list[tuple[float, int]] = [(np.float64(1.0), 0)] * 3  # the paired products, (mantissa, exponent): all, up bars, down bars
+        products: list[tuple[float, int]] = [
+            (np.float64(1.0), 0)
+        ] * 3  # the paired products, (mantissa, exponent): all, up bars, down bars
         if has_bench:
             paired_bar = ~np.isnan(bench)
             rb, bb = r[paired_bar], bench[paired_bar]
