@@ -44,6 +44,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 """The engine package: numba caches each kernel beside its module, the warm-up marker lives in its __pycache__."""
 KERNEL_FILES = (
     "sim/kernels.py",
+    "sim/benchmark.py",
     "sim/single.py",
     "sim/trades.py",
     "sim/grid_cross.py",

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from engine import jit
 from engine.config import DEFAULT_BENCHMARK, EQUAL_WEIGHT
 from engine.data.market import MarketData
 from engine.errors import ConfigError
+from engine.jit import njit
 from engine.strategies.common import ffill
 
 SERIES_PREFIX = "benchmark "
@@ -34,8 +36,36 @@ def benchmark_name(choice: str, symbols: Sequence[str]) -> str:
     return f"equal weight ({', '.join(symbols)})" if choice == EQUAL_WEIGHT else choice
 
 
+@njit(cache=True, nogil=True)
+def held_from_first(close, cash):
+    """(cash * close[t] / close[0] for every bar, whether any close is NaN): the buy-and-hold curve of a series
+    without gaps in one pass (numpy's three passes cost ~1 ms at 1M bars); with a NaN the caller takes the
+    forward-filled path instead."""
+    n = close.shape[0]
+    out = np.empty(n)
+    c0 = close[0]
+    gap = False
+    for t in range(n):
+        c = close[t]
+        gap |= c != c
+        out[t] = cash * c / c0
+    return out, gap
+
+
+@jit.numpy_twin(held_from_first)
+def _held_from_first_numpy(close: np.ndarray, cash: float) -> tuple[np.ndarray, bool]:
+    """`held_from_first` in numpy (the interpreted tier), the same numbers: (cash * close) / close[0]."""
+    out = cash * close
+    out /= close[0]
+    return out, bool(np.isnan(close).any())
+
+
 def buy_and_hold_values(close: np.ndarray, initial_cash: float) -> np.ndarray:
     """Equity of buying at the first close and holding: cash before it, held over NaN closes."""
+    if len(close) and close.flags.c_contiguous:  # the usual case: one pass when no close is missing
+        out, gap = jit.kernel(held_from_first, len(close))(jit.readonly(close), float(initial_cash))
+        if not gap:
+            return out
     if np.isnan(close).any():
         close = ffill(close)
         valid = np.flatnonzero(~np.isnan(close))

@@ -199,10 +199,10 @@ class _MovingAverageCross(Strategy):
     def _weights(cls, data: MarketData, params_list: Sequence[Any]) -> list[np.ndarray]:
         """`grid_weights` for any (sub)class: the crossover rules of the module docstring."""
         closes = data.close.to_numpy(dtype="float64")
-        has_bar = ~np.isnan(closes)
+        every_bar = not np.isnan(closes).any()
+        has_bar = np.ones(closes.shape, dtype=bool) if every_bar else ~np.isnan(closes)
         windows = sorted({p.fast for p in params_list} | {p.slow for p in params_list})
         averages = []
-        every_bar = bool(has_bar.all())
         for j in range(closes.shape[1]):
             mask = has_bar[:, j]
             # the symbol's own bars; positions only (the averages' timestamps are never read)

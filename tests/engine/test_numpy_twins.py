@@ -11,6 +11,7 @@ from engine import jit
 from engine.config import BacktestConfig
 from engine.data import SAMPLE_DIR, load_market_data
 from engine.metrics import fused
+from engine.sim import benchmark
 from engine.sim.simulate import run_backtest
 from engine.strategies import crossover
 from engine.strategies.common import TIE_REL
@@ -146,3 +147,18 @@ def test_cross_positions_twin_on_tiny_inputs() -> None:
     for n in (0, 1, 2):
         compiled, twin = _positions_both(np.arange(n, dtype=float), np.ones(n), True, 1.0)
         np.testing.assert_array_equal(twin, compiled)
+
+
+def test_buy_and_hold_twin_equals_compiled_and_the_formula() -> None:
+    """The benchmark's one-pass buy-and-hold curve: compiled and numpy twin equal bit for bit, equal to
+    cash * close / first close; a missing close makes it say so (the caller then forward-fills)."""
+    close = load_market_data(["SPY"]).close.to_numpy()[:, 0].copy()
+    compiled, twin = _both_tiers(benchmark.held_from_first, close, 1000.0)
+    np.testing.assert_array_equal(compiled[0], twin[0])
+    assert not compiled[1] and not twin[1]  # no close missing
+    np.testing.assert_array_equal(compiled[0], 1000.0 * close / close[0])
+    gap = close.copy()
+    gap[100] = np.nan
+    assert _both_tiers(benchmark.held_from_first, gap, 1000.0)[0][1]
+    held = benchmark.buy_and_hold_values(gap, 1000.0)  # the forward-filled path
+    assert held[100] == held[99] == 1000.0 * close[99] / close[0]
