@@ -1,4 +1,6 @@
 """One compiled pass per equity column for every curve, benchmark and exposure metric.
+Long because: the pass and the compiled helpers it calls share one file (numba caches a kernel by its own file,
+so a helper kept in another file goes stale in that cache when it is edited).
 
 The definitions live in `curve`, `benchmark` and `activity` (small pure numpy functions, one per metric);
 this kernel computes the same numbers in one loop per column, in parallel over columns, because a
