@@ -5,7 +5,10 @@
 (on: nothing is sent, an audit `kill_switch` line names the order), the pre-trade rules of engine.ops.risk that
 apply to one order (`max_order_notional`: quantity x latest price; `max_weight`: an order that adds exposure may
 not leave the symbol above that fraction of equity; limits from the workspace's risk_limits.json, like a
-rebalance), then the adapter's `submit` (idempotent on the context's deterministic client_order_id: a decision
+rebalance), the account-level rules for an order that adds exposure (engine.ops.risk.account_stops on the equity
+snapshots the loop records each bar and the session's audited round trips: max_consecutive_losses and
+daily_loss_limit turn the kill switch on with the reason and a "risk_stop" alert, as a plan's do; max_drawdown
+refuses), then the adapter's `submit` (idempotent on the context's deterministic client_order_id: a decision
 re-sent after a restart places nothing twice). A refused order is not an exception for the strategy: it gets a
 "rejected" ack and, through the loop, an `on_order` update with the reason. Modifying an order is refused while
 the kill switch is on; cancelling is always allowed (it only reduces risk). Every step writes an audit event.
@@ -33,8 +36,10 @@ from brokers.base import (
     retry,
 )
 from engine.ops.audit_log import AuditLog
+from engine.ops.checks import FAIL
 from engine.ops.rebalance import round_quantity
-from engine.ops.risk import TOL, RiskLimits, kill_switch_reason
+from engine.ops.risk import TOL, RiskLimits, account_stops, engage_stop, kill_switch_reason
+from engine.ops.round_trips import session_trades
 
 ATTEMPTS = 3  # submit is idempotent on client_order_id: retrying a dropped connection is safe
 
@@ -101,7 +106,7 @@ class GuardedBroker:
                 payload={"session": self.session, "stage": "live"},
             )
             return self._refuse(order, f"kill switch is ON: {reason}")
-        problem = self._risk_problem(order)
+        problem = self._risk_problem(order) or self._account_problem(order)
         if problem:
             self.log.event(
                 "check",
@@ -196,6 +201,42 @@ class GuardedBroker:
                 f"max_weight: {order.symbol} would be {weight:.2%} of equity, above the limit {limits.max_weight:.2%}"
             )
         return None
+
+    def snapshot_equity(self) -> None:
+        """Record the account's equity in the audit log (once per live bar): the daily-loss and drawdown rules
+        measure from these snapshots, as a rebalance plan's do."""
+        acct = self.broker.account()
+        self.log.record_equity(self.broker.name, acct.account_id, acct.equity)
+
+    def _account_problem(self, order: OrderRequest) -> str | None:
+        """Why the account-level rules refuse `order` (None: it passes). A failed stop rule (consecutive losing
+        round trips of this session, today's loss) turns the kill switch on first, as a plan's does; the drawdown
+        rule refuses what adds exposure. An order that only reduces a position passes while the switch is off."""
+        if not self._adds_exposure(order):
+            return None
+        acct = self.broker.account()
+        checks = account_stops(
+            acct.equity,
+            self.limits,
+            self.log.equity_history(self.broker.name, acct.account_id),
+            session_trades(self.log, self.session),
+        )
+        stop = engage_stop(checks)
+        if stop is not None:
+            self.log.event(
+                "kill_switch",
+                f"live {self.session}: risk stop: {stop.message}",
+                client_order_id=order.client_order_id,
+                symbol=order.symbol,
+                payload={"session": self.session, "stage": "live", "rule": stop.name},
+            )
+            return f"risk stop ({stop.name}): {stop.message}"
+        failed = next((c for c in checks if c.status == FAIL), None)
+        return f"{failed.name}: {failed.message}" if failed else None
+
+    def _adds_exposure(self, order: OrderRequest) -> bool:
+        held = next((p.quantity for p in self.broker.positions() if p.symbol == order.symbol), 0.0)
+        return abs(held + order.signed_quantity) > abs(held) + TOL
 
     def _refuse(self, order: OrderRequest, reason: str) -> OrderAck:
         now = datetime.now(UTC)

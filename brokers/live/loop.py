@@ -137,6 +137,7 @@ class LiveLoop:
         """Process bar `t` live, then save the state."""
         when = data.index[t]
         self.broker.sent.clear()
+        self.broker.snapshot_equity()
         self._on_bars(ctx, data, t)
         sent, refused = list(self.broker.sent), [u.client_order_id for u in self.broker.refused]
         self._deliver_refused()
@@ -181,7 +182,16 @@ class LiveLoop:
                 f"live {self.state.session}: {fill.side} {fill.quantity:g} {fill.symbol} at {fill.price:,.4f}",
                 client_order_id=fill.client_order_id,
                 symbol=fill.symbol,
-                payload={"session": self.state.session, "fill_id": fill.id, "order_id": fill.order_id},
+                payload={
+                    "session": self.state.session,
+                    "fill_id": fill.id,
+                    "order_id": fill.order_id,
+                    "symbol": fill.symbol,
+                    "side": fill.side,
+                    "quantity": fill.quantity,
+                    "price": fill.price,
+                    "time": pd.Timestamp(fill.timestamp).isoformat(),
+                },
             )
             self.strategy.on_fill(fill, self._ctx)
         for update in updates:

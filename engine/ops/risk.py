@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -277,7 +277,22 @@ def check_plan(
     out.append(_trade_risk(plan, limits, eq))
     out.append(_sizing_check(plan, limits))
     out.append(_reward_risk_check(plan, limits))
-    out.append(_losses_check(trades, limits))
+    out.extend(account_stops(eq, limits, equity_history, trades, now))
+    return tuple(out)
+
+
+def account_stops(
+    eq: float,
+    limits: RiskLimits,
+    equity_history: pd.Series | None = None,
+    trades: pd.DataFrame | None = None,
+    now: datetime | None = None,
+) -> tuple[CheckResult, ...]:
+    """The account-level rules at equity `eq`: consecutive_losses, daily_loss and drawdown (in that order). Shared
+    by a rebalance plan's checks and the live loop's orders (brokers.live.guard); `engage_stop` turns a failed
+    STOP_RULES check into the kill switch. equity_history: snapshots before now; trades: closed round trips."""
+    now = now or datetime.now(UTC)
+    out: list[CheckResult] = [_losses_check(trades, limits)]
 
     history = equity_history if equity_history is not None else pd.Series(dtype="float64")
     start = _day_start(history, now)
@@ -390,6 +405,16 @@ STOP_RULES: dict[str, Callable[[CheckResult], str]] = {
 """The checks whose failure stops trading (kill switch on) rather than only blocking the plan: name -> title."""
 
 
+def engage_stop(checks: Iterable[CheckResult]) -> CheckResult | None:
+    """The first failed STOP_RULES check of `checks`, after turning the kill switch on with its message as the
+    reason and alerting "risk_stop" (unless the switch is already on); None when no such check failed."""
+    stop = next((c for c in checks if c.status == FAIL and c.name in STOP_RULES), None)
+    if stop is not None and kill_switch_reason() is None:
+        set_kill_switch(True, f"risk stop: {stop.message}")
+        alert("risk_stop", f"Trading stopped: {STOP_RULES[stop.name](stop)}", stop.message)
+    return stop
+
+
 def require_approved(plan: RebalancePlan) -> None:
     """Raise RiskCheckFailed listing every failed check of `plan` (no checks run = not approved). A failed
     consecutive_losses or daily_loss check (STOP_RULES) first engages the kill switch (its message is the
@@ -397,10 +422,7 @@ def require_approved(plan: RebalancePlan) -> None:
     if not plan.checks:
         raise RiskCheckFailed(f"plan {plan.plan_id}: risk checks have not been run")
     failed = [c for c in plan.checks if c.status == FAIL]
-    stop = next((c for c in failed if c.name in STOP_RULES), None)
-    if stop is not None and kill_switch_reason() is None:
-        set_kill_switch(True, f"risk stop: {stop.message}")
-        alert("risk_stop", f"Trading stopped: {STOP_RULES[stop.name](stop)}", stop.message)
+    engage_stop(failed)
     if failed:
         raise RiskCheckFailed(
             f"plan {plan.plan_id} blocked by {len(failed)} risk check(s): "

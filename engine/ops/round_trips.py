@@ -71,9 +71,30 @@ def closed_trades(log: AuditLog, broker: str, account_id: str) -> pd.DataFrame:
             "time": pd.to_datetime(when, utc=True, format="ISO8601"),
         }
     )
-    trades = round_trips(fills)
+    return _since_restart(log, round_trips(fills))
+
+
+def session_trades(log: AuditLog, session: str) -> pd.DataFrame:
+    """A live loop session's round trips (`round_trips`) from its audited fills (kind "fill", payload session,
+    side, quantity, price, time: brokers.live.loop), closed after the last time the kill switch was turned off."""
+    rows = log.events(limit=1_000_000, kind="fill")
+    payloads = [p for p in rows["payload"] if p.get("session") == session and "price" in p] if len(rows) else []
+    fills = pd.DataFrame(
+        {
+            "symbol": [p["symbol"] for p in payloads],
+            "side": [p["side"] for p in payloads],
+            "quantity": [float(p["quantity"]) for p in payloads],
+            "price": [float(p["price"]) for p in payloads],
+            "time": pd.to_datetime([p["time"] for p in payloads], utc=True, format="ISO8601"),
+        }
+    )
+    return _since_restart(log, round_trips(fills))
+
+
+def _since_restart(log: AuditLog, trades: pd.DataFrame) -> pd.DataFrame:
+    """`trades` closed after the last time a person turned the kill switch off (all of them if never)."""
     offs = log.events(limit=1_000_000, kind="kill_switch")
-    offs = offs[offs["message"].str.contains("turned OFF", regex=False)]
+    offs = offs[offs["message"].str.contains("turned OFF", regex=False)] if len(offs) else offs
     if not offs.empty and not trades.empty:
         since = pd.to_datetime(offs["ts"], utc=True, format="ISO8601").max()
         trades = trades[pd.to_datetime(trades["exit_time"], utc=True) > since].reset_index(drop=True)

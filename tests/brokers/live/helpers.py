@@ -58,10 +58,13 @@ def run(args: list[str], extra: dict[str, str] | None = None, timeout: float = 3
     return out.returncode, out.stdout, out.stderr
 
 
-def backtest_decisions(broker: str, start: str = REPLAY_START, end: str = REPLAY_END) -> list[str]:
-    """Client order ids the event backtest places from `start` to `end` (the same strategy, tag and bars; the
-    history before `start` is its warm-up: it must place nothing there, or the runs could not agree)."""
-    data = load_market_data(["SPY"], start=DATA_START, end=end)
+def backtest_decisions(
+    broker: str, start: str = REPLAY_START, end: str = REPLAY_END, data_start: str = DATA_START
+) -> list[str]:
+    """Client order ids the event backtest places from `start` to `end` (the same strategy, tag and bars from
+    `data_start`, the preset's start; the history before `start` is its warm-up: it must place nothing there, or
+    the runs could not agree)."""
+    data = load_market_data(["SPY"], start=data_start, end=end)
     result = run_event_backtest(data, create_event_strategy("sma_cross_event", PARAMS), tag=live_tag(PRESET, broker))
     placed = result.orders[result.orders["event"] == "placed"]
     assert (placed["time"] >= start).all(), "the backtest traded in the warm-up: pick another window"
