@@ -153,6 +153,17 @@ def request_data(request: BacktestRequest, source: DataSource | None = None) -> 
     return load_market_data(list(request.symbols), request.start, request.end, src, timeframe=request.timeframe)
 
 
+def constraint_cuts(request: BacktestRequest) -> pd.DataFrame | None:
+    """Every weight a constraint cut in `request`'s run (time, symbol, unconstrained weight, final weight,
+    constraint), for a strategy that reports them (a `cuts(data)` method: portfolio_opt); None for any other.
+    The optimizer's windows are memoized, so after the run this reads them back rather than solving again."""
+    if request.is_event:
+        return None
+    strategy = create_strategy(request.strategy, request.params)
+    cuts = getattr(strategy, "cuts", None)
+    return cuts(request_data(request)) if callable(cuts) else None
+
+
 def run_request(request: BacktestRequest) -> BacktestResult:
     """Load the data, build the strategy, run the backtest. Raises EngineError subclasses on bad input."""
     source = get_source(request.data_source)

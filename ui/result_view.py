@@ -16,6 +16,7 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.journal.frames import journal_table
 from engine.metrics import registry
+from engine.request import constraint_cuts
 from engine.research.dca_report import dca_metrics
 from engine.sim.benchmark import benchmark_label
 from engine.store.runs import StoredRun
@@ -193,6 +194,20 @@ def _dca_table(run: StoredRun, key: str) -> None:
     tables.show(table, key=f"{key}_dca", column_config={**tables.metric_columns(table.columns), "invested": invested})
 
 
+def _cuts_table(run: StoredRun, key: str) -> None:
+    """The weights a constraint cut at each rebalance, for a strategy that reports them (portfolio_opt)."""
+    try:
+        cuts = constraint_cuts(run.request)
+    except EngineError as e:
+        st.error(str(e))
+        return
+    if cuts is None:
+        return
+    st.markdown(f"**Weights cut by a constraint**: {len(cuts)} (unconstrained weight, final weight, the constraint)")
+    pct = st.column_config.NumberColumn(format="percent")
+    tables.show(cuts, key=f"{key}_cuts", hide_index=True, column_config={"unconstrained": pct, "weight": pct})
+
+
 def show_run(run: StoredRun, key: str = "rv") -> None:
     """Everything about one stored run: headline, then a tab per view."""
     res, req = run.result, run.request
@@ -246,6 +261,7 @@ def show_run(run: StoredRun, key: str = "rv") -> None:
     with t["Exposure"]:
         if t["Exposure"].open:
             _chart(charts.weights_figure(res.weights), f"{key}_weights")
+            _cuts_table(run, key)
     with t["Contribution"]:
         if t["Contribution"].open:
             data = _bars(run)

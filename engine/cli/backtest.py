@@ -11,7 +11,7 @@ from engine.cli.output import metrics_json, metrics_text, print_json, print_warn
 from engine.cli.parsing import parse_params, read_yaml_mapping, split_symbols, typed_params
 from engine.config import BacktestConfig
 from engine.errors import ConfigError
-from engine.request import BacktestRequest, run_request
+from engine.request import BacktestRequest, constraint_cuts, run_request
 from engine.sim.benchmark import benchmark_label
 from engine.store.presets import Preset, load_preset, save_preset
 from engine.store.reproduce import reproducibility_key
@@ -133,6 +133,13 @@ def run(args: argparse.Namespace) -> int:
         out["key"] = key.key
     if args.save_preset:
         out["preset"] = str(save_preset(Preset.from_request(args.save_preset, request)))
+    cuts = constraint_cuts(request)  # portfolio_opt: every weight a constraint cut, with the constraint
+    if cuts is not None:
+        out["cuts"] = [
+            {"time": _date(r.time), "symbol": r.symbol, "unconstrained": r.unconstrained, "weight": r.weight,
+             "constraint": r.constraint}
+            for r in cuts.itertuples()
+        ]  # fmt: skip
     if result.warnings:  # e.g. a data gap: on stderr, and in the JSON
         out["warnings"] = list(result.warnings)
         print_warnings(result.warnings)
@@ -156,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"trading stopped on {stop.date}: {stop.reason}; no new orders after it (positions held, stops active)")
     elif request.config.max_consecutive_losses is not None:
         print(f"consecutive-loss stop ({request.config.max_consecutive_losses} losing trades): never engaged")
+    if cuts is not None:
+        print(cuts_text(cuts))
     if "run_id" in out:
         print(f"saved run {out['run_id']} (key {out['key'][:16]})")
     if "preset" in out:
@@ -168,3 +177,20 @@ def _date(ts: Any) -> str:
     if not hasattr(ts, "strftime"):
         return str(ts)
     return ts.strftime("%Y-%m-%d %H:%M" if (ts.hour, ts.minute) != (0, 0) else "%Y-%m-%d")
+
+
+CUTS_SHOWN = 20
+
+
+def cuts_text(cuts: Any) -> str:
+    """The cut weights for the terminal: their count, then the first CUTS_SHOWN (all of them are in --json)."""
+    if cuts.empty:
+        return "weights cut by a constraint: none"
+    rows = [
+        f"  {_date(r.time)}  {r.symbol:<8} {r.unconstrained:8.2%} -> {r.weight:8.2%}  {r.constraint}"
+        for r in cuts.head(CUTS_SHOWN).itertuples()
+    ]
+    more = f"\n  ... {len(cuts) - CUTS_SHOWN} more (--json lists every one)" if len(cuts) > CUTS_SHOWN else ""
+    return f"weights cut by a constraint: {len(cuts)} (date, symbol, unconstrained -> final, constraint)\n" + (
+        "\n".join(rows) + more
+    )

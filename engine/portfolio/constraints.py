@@ -164,6 +164,6 @@ def cut_report(free: pd.Series, final: pd.Series, c: Constraints, beta: pd.Serie
     cuts = []
     for s in final.index:
         u, w = float(free.get(s, 0.0)), float(final[s])
-        if abs(w) < abs(u) - TOL or (u != 0 and np.sign(w) != np.sign(u) and abs(u - w) > TOL):
+        if abs(w) < abs(u) - TOL or (abs(u) > TOL and np.sign(w) != np.sign(u) and abs(u - w) > TOL):
             cuts.append(Cut(str(s), u, w, "; ".join(active.get(str(s), [])) or "other constraints"))
     return cuts

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from engine.config import BacktestConfig, Sizing
-from engine.request import BacktestRequest, run_request
+from engine.request import BacktestRequest, constraint_cuts, run_request
 from tests.pages.page_helpers import assert_clean, metric_rows, page
 
 
@@ -45,6 +45,14 @@ def test_portfolio_opt_from_the_page(workspace) -> None:
         end="2019-12-31",
     )
     _same_metrics(at, request)
+    at.session_state["bt_tabs"] = "Exposure"
+    at.run()
+    assert_clean(at)
+    (shown,) = [d.value for d in at.dataframe if "constraint" in d.value.columns]
+    expected = constraint_cuts(request)
+    assert expected is not None and len(expected) > 0 and len(shown) == len(expected)
+    assert shown["constraint"].tolist() == expected["constraint"].tolist()
+    assert (shown["weight"].abs() <= 0.5 + 1e-6).all() and (shown["unconstrained"].abs() > shown["weight"].abs()).all()
 
 
 @pytest.mark.slow
