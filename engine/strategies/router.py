@@ -2,7 +2,8 @@
 
 The regime of every bar comes from the first symbol's close (`engine.strategies.regimes`, decided with bars up
 to that close); `routes` maps regimes to strategies, e.g.
-"bull_calm=buy_and_hold; bull_volatile=sma_cross:fast=20,slow=100; bear=cash". A route's key is a full label
+"bull_calm=buy_and_hold; bull_volatile=sma_cross:fast=20,slow=100; bear=preset:my_trend; volatile=cash" (a
+preset routes its strategy and parameters; its symbols and settings are the router's). A route's key is a full label
 ("bull_calm") or one part of labels ("bull" = bull_calm and bull_volatile; "calm" = every calm label, Markov's
 "calm" included); each label may be matched by one key only. A regime without a route, "cash", or a bar
 whose regime is still undefined holds no position. The weights at t are the routed strategy's own weights at
@@ -27,8 +28,9 @@ from engine.strategies.boundary import call_strategy
 from engine.strategies.regimes import REGIME_METHODS, RegimeModel, regime_labels
 
 CASH = "cash"
+PRESET = "preset"
 Route = tuple[str, dict[str, str]] | None
-"""(strategy name, params as text) or None for cash."""
+"""(strategy name, params as text) or None for cash; a preset is (PRESET, {"name": its name}) until it is read."""
 
 ROUTE_PRESETS: tuple[str, ...] = (
     "bull_calm=buy_and_hold; bull_volatile=sma_cross:fast=20,slow=100; bear=cash",
@@ -80,6 +82,10 @@ def _parse_target(target: str, part: str) -> Route:
         return None
     if name == RegimeRouter.name:
         raise ConfigError(f"route {part!r}: a regime_router cannot route to itself")
+    if name == PRESET:
+        if not args or "=" in args or "," in args:
+            raise ConfigError(f"route {part!r}: a preset route reads 'regime=preset:NAME'")
+        return PRESET, {"name": args}
     params: dict[str, str] = {}
     for item in (a.strip() for a in args.split(",") if a.strip()):
         k, eq, v = (s.strip() for s in item.partition("="))
@@ -103,7 +109,7 @@ class RegimeRouter(Strategy):
         routes: str = param(
             ROUTE_PRESETS[0],
             choices=ROUTE_PRESETS,
-            doc="regime=strategy[:param=value,...] separated by ';' (cash = no position); any such text by hand",
+            doc="regime=strategy[:param=value,...] or regime=preset:NAME, separated by ';' (cash = no position)",
         )
         sma_length: int = param(200, 50, 250, 50, doc="trend SMA window, bars (voltrend)")
         vol_window: int = param(21, 10, 63, 11, doc="realized-volatility window, bars (voltrend)")
@@ -155,7 +161,8 @@ class RegimeRouter(Strategy):
             set_resolver(registry.create_strategy)
         if not _resolver:
             raise StrategyError("regime_router: no strategy resolver set (import engine.strategies.registry)")
-        strategy = _resolver[0](route[0], route[1])
+        name, params = _preset_route(route[1]["name"]) if route[0] == PRESET else route
+        strategy = _resolver[0](name, params)
         weights = call_strategy(strategy, "target_weights", data)
         if not isinstance(weights, pd.DataFrame) or weights.shape != data.close.shape:
             raise StrategyError(f"regime_router: routed strategy {route[0]!r} returned weights of the wrong shape")
@@ -168,3 +175,19 @@ class RegimeRouter(Strategy):
         values = labels.map(codes).astype("float64")
         frame = pd.DataFrame({s: values for s in data.close.columns}, index=data.index)
         return {"regime (" + ", ".join(f"{i:g}={lab}" for lab, i in codes.items()) + ")": PlotSeries(frame, "regime")}
+
+
+def _preset_route(name: str) -> tuple[str, dict[str, Any]]:
+    """The strategy and parameters of preset `name` (engine.store.presets, which sits above the strategies and is
+    imported by every caller that reads presets: the CLI, the app, batches). A preset of an event strategy or of
+    another router cannot be routed (ConfigError naming it)."""
+    presets = sys.modules.get("engine.store.presets")
+    if presets is None:
+        raise ConfigError(f"regime_router: route to preset {name!r}: presets are not loaded in this process")
+    preset = presets.load_preset(name)
+    if preset.strategy == RegimeRouter.name or presets.is_event_strategy(preset.strategy):
+        raise ConfigError(
+            f"regime_router: preset {name!r} runs {preset.strategy!r}; a route needs a weights strategy other than "
+            "regime_router"
+        )
+    return preset.strategy, dict(preset.params)

@@ -186,3 +186,30 @@ def test_a_workspace_strategy_can_be_routed(home, spy_qqq) -> None:
     bull = np.isin(router.regimes(spy_qqq).to_numpy(), ["bull_calm", "bull_volatile"])
     np.testing.assert_array_equal(got, np.where(bull[:, None], own, 0.0))
     assert got.sum() > 0
+
+
+def test_a_route_to_a_preset_trades_its_strategy_and_parameters(spy_qqq, presets) -> None:
+    from engine.store.presets import Preset, save_preset
+
+    save_preset(Preset(name="trend", strategy="sma_cross", params={"fast": 10, "slow": 30}, symbols=("SPY",)))
+    router = RegimeRouter({**SMALL, "routes": "bull_calm=buy_and_hold; bull_volatile=preset:trend; bear=cash"})
+    got = router.target_weights(spy_qqq).to_numpy()
+    spy = read_csv("SPY")["close"].loc[spy_qqq.index[0] : spy_qqq.index[-1]]
+    labels = np.asarray(hand_voltrend(spy, 50, 10, 0.7, 100), dtype=object)
+    cross = SmaCross({"fast": 10, "slow": 30}).target_weights(spy_qqq).to_numpy()  # the preset's, on the router's data
+    volatile = labels == "bull_volatile"
+    assert volatile.sum() > 20
+    np.testing.assert_array_equal(got[volatile], cross[volatile])
+    np.testing.assert_array_equal(got[np.isin(labels, ["bear_calm", "bear_volatile"])], 0.0)
+
+
+def test_a_preset_route_names_what_is_wrong(spy_qqq, presets) -> None:
+    from engine.store.presets import Preset, save_preset
+
+    with pytest.raises(ConfigError, match="a preset route reads 'regime=preset:NAME'"):
+        RegimeRouter({**SMALL, "routes": "bull=preset:; bear=cash"})
+    with pytest.raises(ConfigError, match="preset 'nowhere' not found"):
+        RegimeRouter({**SMALL, "routes": "bull=preset:nowhere"}).target_weights(spy_qqq)
+    save_preset(Preset(name="ev", strategy="sma_cross_event", params={"fast": 5, "slow": 20}, symbols=("SPY",)))
+    with pytest.raises(ConfigError, match="preset 'ev' runs 'sma_cross_event'; a route needs a weights strategy"):
+        RegimeRouter({**SMALL, "routes": "bull=preset:ev"}).target_weights(spy_qqq)
