@@ -16,11 +16,14 @@ average is printed before and after, and other load lowers the speed-up (a busy 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -80,17 +83,9 @@ def load() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=Path, default=SHIPPED, help="batch YAML (default: the shipped 16-job one)")
-    parser.add_argument("--jobs", type=int, help="instead of --batch: N generated crossover jobs (8 symbols each)")
-    parser.add_argument("--runners", default="local,dask", help="comma-separated: local, dask")
-    parser.add_argument("--repeat", type=int, default=3, help="best of N batches per runner and worker count")
-    args = parser.parse_args()
-    text = batch_yaml(args.jobs) if args.jobs else args.batch.read_text()
-    label = f"{args.jobs} generated jobs" if args.jobs else args.batch.name
-    runners = [r.strip() for r in args.runners.split(",") if r.strip()]
-    counts = [1, 2] + ([4] if (os.cpu_count() or 1) >= 4 else [])
+def measure_all(text: str, runners: list[str], counts: list[int], repeat: int, say: Any = print) -> dict[str, Any]:
+    """Best batch time per (runner, workers) in a private workspace, with each runner's start and warm-up."""
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ivybt-bench-") as home:
         os.environ["IVYBT_HOME"] = home
         from engine.batch import parse_batch
@@ -99,27 +94,77 @@ def main() -> None:
         for job in parse_batch(text, "bench.yaml").jobs:  # fill the Parquet cache once, outside the timings
             load_market_data(list(job.request.symbols), job.request.start, job.request.end)
         load_market_data(["SPY"])
-        print(f"batch: {label}; {os.cpu_count()} cores; best of {args.repeat}; load before {load()}", flush=True)
-        times: dict[tuple[str, int], float] = {}
+        before = load()
         for name in runners:
             for workers in counts:
-                t, started, warm = best_time(name, workers, text, args.repeat)
-                times[name, workers] = t
-                print(
+                t, started, warm = best_time(name, workers, text, repeat)
+                rows.append({"runner": name, "workers": workers, "seconds": t, "start": started, "warm": warm})
+                say(
                     f"  {name:5s} x{workers}: {t:.2f} s (not timed: runner start {started:.2f} s, warm-up "
                     f"{warm:.2f} s; load {load()})",
-                    flush=True,
                 )
+    return {"rows": rows, "load_before": before, "load_after": load(), "cores": os.cpu_count(), "repeat": repeat}
+
+
+def ratio_lines(result: dict[str, Any]) -> list[tuple[str, float, float | None, bool]]:
+    """(what, ratio, target, ok) for every worker count: speed-up over one worker (target: the local pool at 2
+    workers; the rest reported) and Dask / local (target at every count)."""
+    times = {(r["runner"], r["workers"]): r["seconds"] for r in result["rows"]}
+    runners = sorted({r["runner"] for r in result["rows"]}, key=["local", "dask"].index)
+    counts = sorted({r["workers"] for r in result["rows"]})
+    out: list[tuple[str, float, float | None, bool]] = []
     for name in runners:
         for workers in counts[1:]:
             ratio = times[name, 1] / times[name, workers]
-            target = f" (target >= {SPEEDUP_TARGET}x: {verdict(ratio >= SPEEDUP_TARGET)})" if workers == 2 else ""
-            print(f"{name} speed-up x{workers} over x1: {ratio:.2f}x{target}")
+            target = SPEEDUP_TARGET if workers == 2 and name == "local" else None  # the issue's target: the pool
+            out.append((f"{name} speed-up x{workers} over x1", ratio, target, target is None or ratio >= target))
     if "local" in runners and "dask" in runners:
         for workers in counts:
             ratio = times["dask", workers] / times["local", workers]
-            print(f"dask / local at x{workers}: {ratio:.2f} (target <= {DASK_TARGET}: {verdict(ratio <= DASK_TARGET)})")
-    print(f"load after {load()}")
+            out.append((f"dask / local at x{workers}", ratio, DASK_TARGET, ratio <= DASK_TARGET))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=Path, default=SHIPPED, help="batch YAML (default: the shipped 16-job one)")
+    parser.add_argument("--jobs", type=int, help="instead of --batch: N generated crossover jobs (8 symbols each)")
+    parser.add_argument("--runners", default="local,dask", help="comma-separated: local, dask")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N batches per runner and worker count")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON line at the end")
+    args = parser.parse_args()
+    text = batch_yaml(args.jobs) if args.jobs else args.batch.read_text()
+    label = f"{args.jobs} generated jobs" if args.jobs else args.batch.name
+    runners = [r.strip() for r in args.runners.split(",") if r.strip()]
+    counts = [1, 2] + ([4] if (os.cpu_count() or 1) >= 4 else [])
+    say = (lambda *a, **k: print(*a, **k, file=sys.stderr, flush=True)) if args.json else print
+    say(f"batch: {label}; {os.cpu_count()} cores; best of {args.repeat}; load before {load()}")
+    result = measure_all(text, runners, counts, args.repeat, say)
+    result["batch"] = label
+    for what, ratio, target, ok in ratio_lines(result):
+        verdict_text = (
+            "" if target is None else f" (target {'>=' if 'speed-up' in what else '<='} {target}: {verdict(ok)})"
+        )
+        say(f"{what}: {ratio:.2f}{'x' if 'speed-up' in what else ''}{verdict_text}")
+    say(f"load after {result['load_after']}")
+    if args.json:
+        print(json.dumps(result))
+
+
+def measure(repeat: int = 3) -> dict[str, Any]:
+    """The shipped batch on both runners in a fresh process (`make bench`'s probe); {"error": ...} if it failed."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.batch_speedup", "--json", "--repeat", str(repeat)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

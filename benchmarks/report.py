@@ -181,6 +181,7 @@ def targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
                 None,
             )
         )
+    out += batch_targets(getattr(run, "batches", {}))
     warm = run.latency.get("warm")
     first = warm["import"] + warm["first_call"] if warm else None
     out.append(
@@ -193,6 +194,23 @@ def targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
             first < FIRST_CALL_S if warm else None,
         )
     )
+    return out
+
+
+def batch_targets(batches: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """Issue 19 item 3 from benchmarks.batch_speedup's probe: speed-up of 2 workers over 1 (and 4 where the machine
+    has them, reported), Dask / local at each worker count."""
+    if not batches:
+        return []
+    if "error" in batches:
+        return [("issue 19: batches", "measured", f"failed: {batches['error']}", False)]
+    from benchmarks.batch_speedup import ratio_lines
+
+    out: list[tuple[str, str, str, bool | None]] = []
+    for what, ratio, target, ok in ratio_lines(batches):
+        speedup = "speed-up" in what
+        goal = "reported" if target is None else f"{'>=' if speedup else '<='} {target:g}{' x' if speedup else ''}"
+        out.append((f"issue 19: batch, {what}", goal, f"{ratio:.2f}{' x' if speedup else ''}", ok if target else None))
     return out
 
 
@@ -269,6 +287,14 @@ def _extras(run: Any) -> list[str]:
         from benchmarks.grid_memory import line
 
         lines += [f"10k grid (benchmarks.grid_memory, fresh process): {line(r)}" for r in run.grid10k]
+    batches = getattr(run, "batches", {})
+    if batches.get("rows"):
+        times = ", ".join(f"{r['runner']} x{r['workers']} {r['seconds']:.2f} s" for r in batches["rows"])
+        lines.append(
+            f"batches (benchmarks.batch_speedup, fresh process): {batches['batch']}, best of {batches['repeat']} on "
+            f"a warmed runner ({batches['cores']} cores; load {batches['load_before']} before, "
+            f"{batches['load_after']} after): {times}"
+        )
     if run.w7:
         parts = [
             f"{w['bars']:,} bars {w['median']:.3f} s = {w['per_bar_ns']:.1f} ns/bar (n={w['n']})"

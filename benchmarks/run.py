@@ -104,6 +104,7 @@ class Run:
     w7: list[dict[str, float]] = field(default_factory=list)
     latency: dict[str, dict[str, Any]] = field(default_factory=dict)
     grid10k: list[dict[str, Any]] = field(default_factory=list)
+    batches: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     engines: list[str] = field(default_factory=list)
@@ -343,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import grid_memory
 
         run.grid10k = [grid_memory.measure("10k", threads) for threads in (1, 0)]
+        _log("probes: the shipped 16-job batch on 1 and 2 workers, local pool and Dask (benchmarks.batch_speedup) ...")
+        from benchmarks import batch_speedup
+
+        run.batches = batch_speedup.measure()
     _check(run)
     text = report.console(run)
     print(text)
