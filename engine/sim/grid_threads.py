@@ -3,13 +3,16 @@ process, and the runner that reports progress and honours cancel.
 
 The kernels release the GIL, so threads run sets in parallel. The pool is made by the first grid that asks for
 that many threads and kept: starting two fresh threads cost ~1 ms of W3's 7 ms grid on two threads (90 sets).
-Batches are balanced (`batch_bounds`) so every thread gets the same work.
+Batches are balanced (`batch_bounds`) so every thread gets the same work. `Runner.run` (the compiled crossover
+grid) has the caller's thread take batches too, beside workers - 1 pool threads, from one queue: the caller no
+longer sleeps on futures while the pool threads wake one by one (W3 on 2 threads ~1.4 ms less of ~11).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
@@ -110,14 +113,47 @@ class Runner:
                 self._count(stop - start)
             return
 
-        def call(start: int, stop: int) -> int:
-            fn(start, stop)
-            return stop - start
+        # the caller's thread takes batches too, beside workers - 1 pool threads, from one queue: no thread sits
+        # waiting while the others work, and no batch waits for a pool thread to wake
+        todo = deque(bounds)
+        lock = threading.Lock()
+        stopped = threading.Event()
+        counts = [0]
+
+        def drain() -> int:
+            count = 0
+            while not stopped.is_set():
+                with lock:
+                    if not todo:
+                        break
+                    start, stop = todo.popleft()
+                fn(start, stop)
+                count += stop - start
+                with lock:
+                    counts[0] += stop - start
+            return count
 
         self._check()
-        futures = [pool.submit(call, start, stop) for start, stop in bounds]
-        self.pending.extend(futures)
-        self.wait(futures)
+        helpers = [pool.submit(drain) for _ in range(min(self.workers, len(bounds)) - 1)]
+        self.pending.extend(helpers)
+        try:
+            while True:
+                self._check()
+                with lock:
+                    if not todo:
+                        break
+                    start, stop = todo.popleft()
+                fn(start, stop)
+                with lock:
+                    counts[0] += stop - start
+                    done = counts[0]
+                self._count(done - self.done)
+        except BaseException:
+            stopped.set()
+            raise
+        for fut in helpers:
+            fut.result()
+        self._count(counts[0] - self.done)
 
     def wait(self, futures: list[Future[int]]) -> None:
         """Wait for the batches of one chunk, counting progress; should_stop is checked before each."""
