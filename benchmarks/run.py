@@ -340,10 +340,10 @@ def main(argv: list[str] | None = None) -> int:
         for key, name in (("ivybt", "IvyBT"), ("vectorbt", "vectorbt")):
             if key in modules:
                 run.memory[name] = probes.peak_memory(key, args.data_dir)
-        _log("probes: IvyBT's 10,000-set grid on one thread and on every core (benchmarks.grid_memory) ...")
+        _log("probes: IvyBT's 10,000-set grid on one thread and every core, 100,000 sets on every core ...")
         from benchmarks import grid_memory
 
-        run.grid10k = [grid_memory.measure("10k", threads) for threads in (1, 0)]
+        run.grid10k = [grid_memory.measure("10k", threads) for threads in (1, 0)] + [grid_memory.measure("100k", 0)]
         _log("probes: the shipped 16-job batch on 1 and 2 workers, local pool and Dask (benchmarks.batch_speedup) ...")
         from benchmarks import batch_speedup
 
