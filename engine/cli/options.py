@@ -8,8 +8,9 @@ so every command that takes them (backtest, optimize, walkforward, montecarlo, s
 from __future__ import annotations
 
 import argparse
+from typing import get_args
 
-from engine.config import FILLS, REBALANCES
+from engine.config import FILLS, REBALANCES, SizingMethod
 from engine.strategies.sandbox import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT_S,
@@ -44,6 +45,12 @@ CONFIG_FLAGS: dict[str, tuple[str | None, str]] = {
     "benchmark": (None, "benchmark"),
     "fractional": (None, "fractional"),
     "max_consecutive_losses": (None, "max_consecutive_losses"),
+    "sizing": ("sizing", "method"),
+    "target_vol": ("sizing", "target_vol"),
+    "sizing_lookback": ("sizing", "lookback"),
+    "risk_per_trade": ("sizing", "risk_per_trade"),
+    "kelly_fraction": ("sizing", "kelly_fraction"),
+    "atr_multiple": ("sizing", "atr_multiple"),
 }
 """Flag dest -> (section, field) of the request's config mapping that the flag overrides; section None = top
 level of BacktestConfig. Used by engine.cli.backtest.build_request."""
@@ -203,8 +210,8 @@ def add_cost_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_sizing_options(parser: argparse.ArgumentParser) -> None:
-    """Group "sizing and risk": rebalancing, leverage and position caps, stops, the consecutive-loss stop, units,
-    benchmark, annualization."""
+    """Group "sizing and risk": rebalancing, leverage and position caps, stops, the consecutive-loss stop, the
+    sizing overlay (engine.sim.sizing) and its main settings, units, benchmark, annualization."""
     sizing = parser.add_argument_group("sizing and risk")
     sizing.add_argument("--rebalance", choices=REBALANCES, help="on_change (default), daily, weekly, monthly")
     sizing.add_argument("--drift", type=float, help="drift threshold for scheduled rebalances (absolute weight)")
@@ -220,6 +227,19 @@ def add_sizing_options(parser: argparse.ArgumentParser) -> None:
         help="stop trading after N losing trades in a row, as the live risk rule (positions held, stops still "
         "fire; default off)",
     )
+    sizing.add_argument(
+        "--sizing",
+        choices=get_args(SizingMethod),
+        help="sizing overlay on the strategy's weights: vol_target, fixed_fraction (needs a stop), kelly, atr "
+        "(default none; every field: config.sizing in a preset or --config)",
+    )
+    sizing.add_argument("--target-vol", type=float, help="vol_target: annual volatility aimed at (0.10 = 10%%)")
+    sizing.add_argument("--sizing-lookback", type=int, metavar="BARS", help="vol_target: bars of returns read")
+    sizing.add_argument(
+        "--risk-per-trade", type=float, help="fixed_fraction, atr: equity lost at the stop per position (0.01 = 1%%)"
+    )
+    sizing.add_argument("--kelly-fraction", type=float, help="kelly: the share of the full Kelly bet (0.5 = half)")
+    sizing.add_argument("--atr-multiple", type=float, help="atr: the stop distance in ATRs")
     units = sizing.add_mutually_exclusive_group()
     units.add_argument(
         "--whole-units",
