@@ -33,6 +33,7 @@ from brokers.desk import (
     cancel_all,
     cancel_order,
     equity_history,
+    financing_view,
     modify_order,
     orders_view,
     positions_view,
@@ -64,10 +65,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("account", help="account summary (equity, day P&L, exposure) or its equity history")
     _common(p)
     p.set_defaults(func=account_cmd)
-    asub = p.add_subparsers(dest="account_cmd", metavar="{history}")
+    asub = p.add_subparsers(dest="account_cmd", metavar="{history,financing}")
     q = asub.add_parser("history", help="the recorded equity snapshots with drawdown")
     _common(q)
     q.set_defaults(func=history_cmd)
+    q = asub.add_parser("financing", help="financing charged by day: borrow fee, margin and cash interest (paper)")
+    _common(q)
+    q.set_defaults(func=financing_cmd)
 
     p = sub.add_parser("orders", help="the order blotter: list, cancel one, cancel all, modify one")
     osub = p.add_subparsers(dest="orders_cmd", required=True, metavar="{list,cancel,cancel-all,modify}")
@@ -220,6 +224,29 @@ def history_cmd(args: argparse.Namespace) -> int:
         for r in out.itertuples()
     ]
     print(table_text(headers, rows, align_right_from=1))
+    return 0
+
+
+def financing_cmd(args: argparse.Namespace) -> int:
+    """The broker's financing ledger (brokers.desk.financing_view): each day's charge per kind and symbol, and the
+    totals per kind (paid: borrow_cost, margin_interest; earned: cash_interest)."""
+    broker = _broker(args)
+    try:
+        rows, totals = financing_view(broker)
+    finally:
+        broker.close()
+    if args.json:
+        print_json({"broker": broker.name, "ledger": rows, "totals": totals})
+        return 0
+    if not rows:
+        print(f"{broker.name}: no financing charged yet")
+        return 0
+    headers = ["day", "kind", "symbol", "amount", "basis", "annual rate"]
+    body = [
+        [r["day"], r["kind"], r["symbol"] or "-", _num(r["amount"]), _num(r["basis"]), f"{r['rate']:.4%}"] for r in rows
+    ]
+    print(table_text(headers, body, align_right_from=3))
+    print("totals: " + ", ".join(f"{kind} {_num(value)}" for kind, value in totals.items()))
     return 0
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from brokers.base import Broker, BrokerError, OrderRejected, OrderStatus, check_order_query, retry
+from brokers.base import Broker, BrokerConfigError, BrokerError, OrderRejected, OrderStatus, check_order_query, retry
 from brokers.order_events import alert_triggered
 from brokers.services import Origin
 from engine.data import load_market_data
@@ -63,6 +63,23 @@ def account_view(broker: Broker, now: datetime | None = None, store: DeskStore |
     except (BrokerError, EngineError) as e:  # the desk still shows the account; the next read tries again
         logger.warning("%s: protective-order alerts not checked: %s", broker.name, e)
     return out
+
+
+def financing_view(broker: Broker) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """(every financing charge of the account, oldest first: day, kind, symbol, amount, basis, rate; the total
+    per kind) from a broker that keeps a financing ledger (paper). Alpaca and IBKR charge financing in their own
+    statements: BrokerConfigError naming the broker."""
+    ledger = getattr(broker, "financing_ledger", None)
+    if ledger is None:
+        raise BrokerConfigError(
+            f"{broker.name}: its financing (borrow fees, margin interest) is in the broker's own statements; "
+            "IvyBT keeps a financing ledger for the paper broker"
+        )
+    rows = list(_read(ledger))
+    totals: dict[str, float] = {}
+    for r in rows:
+        totals[str(r["kind"])] = totals.get(str(r["kind"]), 0.0) + float(r["amount"])
+    return rows, totals
 
 
 def preset_targets(preset: str) -> dict[str, float]:

@@ -21,6 +21,7 @@ from brokers.desk import (
     cancel_all,
     cancel_order,
     equity_history,
+    financing_view,
     modify_order,
     orders_view,
     positions_view,
@@ -215,6 +216,29 @@ else:
         ),
         key="desk_equity_history",
     )
+
+if hasattr(broker, "financing_ledger"):  # the paper account charges financing itself (brokers.paper.financing)
+    st.subheader("Financing")
+    try:
+        ledger, totals = financing_view(broker)
+    except (EngineError, BrokerError) as e:
+        st.warning(f"Financing: {type(e).__name__}: {e}")
+    else:
+        st.caption(
+            "Charged once per calendar day: borrow fee on shorts and interest on negative cash (paid), interest on "
+            "cash (earned). Totals: "
+            + (", ".join(f"{kind.replace('_', ' ')} {value:,.2f}" for kind, value in totals.items()) or "none yet")
+        )
+        show_table(
+            pd.DataFrame(ledger, columns=["day", "kind", "symbol", "amount", "basis", "rate"]),
+            key="desk_financing",
+            hide_index=True,
+            column_config={
+                "amount": st.column_config.NumberColumn("Amount", format="%.2f"),
+                "basis": st.column_config.NumberColumn("Charged on", format="%.2f"),
+                "rate": st.column_config.NumberColumn("Annual rate", format="percent"),
+            },
+        )
 
 st.subheader("Live loop")
 st.caption(

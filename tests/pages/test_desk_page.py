@@ -163,3 +163,18 @@ def test_modify_an_open_order_and_closed_orders_with_filters(workspace):
     assert_clean(at)
     closed = closed_rows(at).set_index("client_order_id")
     assert closed.loc["lim-XLF", "status"] == "canceled" and closed.loc["lim-XLF", "filled"] == 0.0
+
+
+def test_the_paper_accounts_financing_by_day(workspace, monkeypatch):
+    monkeypatch.setenv("IVYBT_PAPER_CASH_RATE", "0.02")
+    start = date.today() - timedelta(days=2)
+    PaperBroker(cash_rate=0.02, clock=lambda: start).account()  # the financing clock starts two days ago
+    at = desk_page()
+    at.run()
+    assert_clean(at)
+    daily = 1.02 ** (1 / 365) - 1
+    expected = [100_000 * daily, 100_000 * (1 + daily) * daily]  # compounding: the second day earns on the first
+    (ledger,) = [d.value for d in at.dataframe if "kind" in d.value.columns]
+    assert ledger["day"].tolist() == [(start + timedelta(days=i)).isoformat() for i in (1, 2)]
+    assert ledger["amount"].tolist() == pytest.approx(expected, rel=1e-12)
+    assert any(f"cash interest {sum(expected):,.2f}" in c.value for c in at.caption)
