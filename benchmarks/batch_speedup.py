@@ -5,8 +5,8 @@ Each job is a full batch job: load data, backtest, write its HTML figure when th
 (Parquet frames into SQLite), mark it done. Each runner is made and warmed once (`Runner.warm_up(jobs)`: the
 engine, numba's cached kernels, plotly, each strategy's kernels, once per process; not timed), then the
 batch is submitted and run `--repeat` times on it and the best time is kept: what a runner that lives
-across batches (the app's, a long `ivybt worker`) costs per batch. At each worker count the runners live side
-by side and take turns, batch by batch, so a slow spell of a shared machine falls on both. Targets: 2 local workers >= 1.8x one
+across batches (the app's, a long `ivybt worker`) costs per batch. The runners of one worker count run one
+after the other (one runner alive at a time), so they meet about the same spell of a shared machine. Targets: 2 local workers >= 1.8x one
 local worker; Dask within 1.1x of the local pool at each worker count. The machine may be shared: the load
 average is printed before and after, and other load lowers the speed-up (a busy core is not a worker's).
 
@@ -53,35 +53,31 @@ def batch_yaml(n: int) -> str:
 def best_times(runners: list[str], workers: int, text: str, repeat: int) -> dict[str, tuple[float, float, float]]:
     """runner -> (best of `repeat` runs of the batch `text` on one warmed runner, the runner's start, its
     warm-up), in seconds; only the first is compared (start and warm-up are paid once per runner, not per batch).
-    The runners live side by side and take turns batch by batch, so a slow spell of a shared machine falls on
-    both rather than on whichever ran then."""
-    from contextlib import ExitStack
-
+    One runner at a time (a Dask cluster idling beside the pool slowed the pool's batches by ~10 %), the
+    runners of one worker count one after the other, so they meet the same spell of a shared machine."""
     from engine.batch import parse_batch
     from engine.batch.queue import JobQueue
     from engine.batch.runners import make_runner, run_batch
 
     batch = parse_batch(text, "bench.yaml")
     queue = JobQueue()
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    setup: dict[str, tuple[float, float]] = {}
-    with ExitStack() as stack:
-        live = {}
-        for name in runners:
-            t0 = time.perf_counter()
-            live[name] = stack.enter_context(make_runner(name, workers=workers))
+    out: dict[str, tuple[float, float, float]] = {}
+    for name in runners:
+        times = []
+        t0 = time.perf_counter()
+        with make_runner(name, workers=workers) as runner:
             t1 = time.perf_counter()
-            live[name].warm_up(batch.jobs)
-            setup[name] = (t1 - t0, time.perf_counter() - t1)
-        for _ in range(repeat):
-            for name, runner in live.items():
+            runner.warm_up(batch.jobs)
+            t2 = time.perf_counter()
+            for _ in range(repeat):
                 batch_id = queue.submit(batch)
                 start = time.perf_counter()
                 counts = run_batch(queue, batch_id, runner)
-                times[name].append(time.perf_counter() - start)
+                times.append(time.perf_counter() - start)
                 if counts["done"] != len(batch.jobs):
                     raise SystemExit(f"{name} x{workers}: only {counts['done']} of {len(batch.jobs)} jobs done")
-    return {name: (min(times[name]), *setup[name]) for name in runners}
+        out[name] = (min(times), t1 - t0, t2 - t1)
+    return out
 
 
 def verdict(ok: bool) -> str:
