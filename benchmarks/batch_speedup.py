@@ -108,7 +108,39 @@ def measure_all(text: str, runners: list[str], counts: list[int], repeat: int, s
                     f"  {name:5s} x{workers}: {t:.2f} s (not timed: runner start {started:.2f} s, warm-up "
                     f"{warm:.2f} s; load {load()})",
                 )
-    return {"rows": rows, "load_before": before, "load_after": load(), "cores": os.cpu_count(), "repeat": repeat}
+        result: dict[str, Any] = {"rows": rows, "load_before": before, "cores": os.cpu_count(), "repeat": repeat}
+        if "local" in runners and 2 in counts:
+            result["local_pair"] = pair = paired_speedup(text, repeat)
+            say(f"  local x1 / x2, alternate batches: {pair['ratio']:.2f}x over {pair['rounds']} rounds")
+    result["load_after"] = load()
+    return result
+
+
+def paired_speedup(text: str, rounds: int) -> dict[str, Any]:
+    """The local pool's 2-worker speed-up from batches run alternately on a 1-worker and a 2-worker pool (both
+    warm and alive, their order swapped every round): the median over the rounds of time(x1) / time(x2), so a
+    slow spell of a shared machine weighs on both. Idle pool processes wait on a pipe and cost nothing."""
+    from engine.batch import parse_batch
+    from engine.batch.queue import JobQueue
+    from engine.batch.runners import make_runner, run_batch
+
+    batch = parse_batch(text, "bench.yaml")
+    queue = JobQueue()
+    times: dict[int, list[float]] = {1: [], 2: []}
+    with make_runner("local", workers=1) as one, make_runner("local", workers=2) as two:
+        one.warm_up(batch.jobs)
+        two.warm_up(batch.jobs)
+        for i in range(rounds):
+            for workers, runner in ((1, one), (2, two)) if i % 2 == 0 else ((2, two), (1, one)):
+                batch_id = queue.submit(batch)
+                start = time.perf_counter()
+                run_batch(queue, batch_id, runner)
+                times[workers].append(time.perf_counter() - start)
+    ratios = sorted(a / b for a, b in zip(times[1], times[2], strict=True))
+    median = (
+        ratios[len(ratios) // 2] if len(ratios) % 2 else sum(ratios[len(ratios) // 2 - 1 : len(ratios) // 2 + 1]) / 2
+    )
+    return {"ratio": median, "rounds": rounds, "x1": min(times[1]), "x2": min(times[2])}
 
 
 def ratio_lines(result: dict[str, Any]) -> list[tuple[str, float, float | None, bool]]:
@@ -122,7 +154,11 @@ def ratio_lines(result: dict[str, Any]) -> list[tuple[str, float, float | None, 
         for workers in counts[1:]:
             ratio = times[name, 1] / times[name, workers]
             target = SPEEDUP_TARGET if workers == 2 and name == "local" else None  # the issue's target: the pool
-            out.append((f"{name} speed-up x{workers} over x1", ratio, target, target is None or ratio >= target))
+            what = f"{name} speed-up x{workers} over x1"
+            pair = result.get("local_pair") if target is not None else None
+            if pair:  # alternate batches (paired_speedup): the judged figure
+                ratio, what = pair["ratio"], f"{what} (median of {pair['rounds']} alternate rounds)"
+            out.append((what, ratio, target, target is None or ratio >= target))
     if "local" in runners and "dask" in runners:
         for workers in counts:
             ratio = times["dask", workers] / times["local", workers]

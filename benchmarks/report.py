@@ -113,9 +113,16 @@ def targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
     )
     out += fused_floor_targets(run)
     ratio_line("W6", "W6", "W6", VBT, 3, throughput=True)
+    paired = getattr(run, "paired", {})
     for workload in ("W3", "W6"):  # issue 19 item 2, with issue 19 item 5's two rows: every core and one thread
-        ratio_line(f"issue 19: {workload}, IvyBT every core", workload, workload, VBT, 10, throughput=True)
-        ratio_line(f"issue 19: {workload}, IvyBT 1 thread", f"{workload} 1 thread", workload, VBT, 10, throughput=True)
+        for ours, who in ((workload, "every core"), (f"{workload} 1 thread", "1 thread")):
+            name = f"issue 19: {workload}, IvyBT {who}"
+            pair = paired.get(f"{ours} vs vectorbt")
+            if pair is None:
+                ratio_line(name, ours, workload, VBT, 10, throughput=True)
+                continue
+            value = 1 / pair.ratio  # vectorbt's time over IvyBT's = IvyBT's backtests/s over vectorbt's
+            out.append((name, f">= 10 x {VBT}'s backtests/s", f"{value:.2f} x{_paired_note(pair)}", value >= 10))
     mem = run.memory.get(IVY)
     out.append(
         (
@@ -224,18 +231,31 @@ def fused_floor_targets(run: Any) -> list[tuple[str, str, str, bool | None]]:
     fused = run.fused.timing.median if getattr(run, "fused", None) and run.fused.timing else None
     ivy = _median(run, "W5", IVY)
     target = f"<= {FUSED_LIMIT:g} x the fused floor"
-    r = _ratio(ivy, fused)
-    measured = f"{r:.2f} x ({ivy * 1e3:.1f} vs {fused * 1e3:.1f} ms)" if r else "not measured"
+    paired = getattr(run, "paired", {})
+    pair = paired.get("W5 fused")
+    r = pair.ratio if pair else _ratio(ivy, fused)
+    if pair:
+        a, b = pair.a.median * 1e3, pair.b.median * 1e3
+        measured = f"{r:.2f} x ({a:.1f} vs {b:.1f} ms{_paired_note(pair, ';')})"
+    else:
+        measured = f"{r:.2f} x ({ivy * 1e3:.1f} vs {fused * 1e3:.1f} ms)" if r else "not measured"
     out.append(("issue 19: W5 within 3 x the fused floor", target, measured, r <= FUSED_LIMIT if r else None))
     rows = {w["bars"]: w for w in run.w7 if "floor_ns" in w}
     for bars, label in ((1_000_000, "1M"), (10_000_000, "10M")):
         w = rows.get(bars)
-        r = w["per_bar_ns"] / w["floor_ns"] if w else None
-        measured = f"{r:.2f} x ({w['per_bar_ns']:.1f} vs {w['floor_ns']:.1f} ns/bar)" if w else "not measured"
+        pair = paired.get(f"W7 {bars}")
+        r = (pair.ratio if pair else w["per_bar_ns"] / w["floor_ns"]) if w else None
+        note = _paired_note(pair, ";") if pair else ""
+        measured = f"{r:.2f} x ({w['per_bar_ns']:.1f} vs {w['floor_ns']:.1f} ns/bar{note})" if w else "not measured"
         out.append(
             (f"issue 19: W7 {label} bars within 3 x the fused floor", target, measured, r <= FUSED_LIMIT if r else None)
         )
     return out
+
+
+def _paired_note(pair: Any, sep: str = "") -> str:
+    """How a paired ratio was measured (benchmarks.timing.measure_pair)."""
+    return f"{sep} median of {pair.rounds} alternate rounds" if sep else f" (median of {pair.rounds} alternate rounds)"
 
 
 def _verdict(ok: bool | None) -> str:

@@ -35,7 +35,7 @@ from typing import Any  # noqa: E402
 from benchmarks import event_mode, probes, report  # noqa: E402
 from benchmarks.fused_floor import fused_floor  # noqa: E402
 from benchmarks.peers import Inputs  # noqa: E402
-from benchmarks.timing import CellTimeout, Timing, machine, measure, versions  # noqa: E402
+from benchmarks.timing import CellTimeout, Paired, Timing, machine, measure, measure_pair, versions  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
     GRID_SYMBOL,
     REFERENCE,
@@ -93,6 +93,10 @@ class Cell:
     skipped: str | None = None
 
 
+PAIRED_ROUNDS = 7
+"""Rounds of the alternate timing behind issue 19's ratio targets (`timing.measure_pair`)."""
+
+
 @dataclass
 class Run:
     """Everything one harness run measured (what report.py prints and writes)."""
@@ -105,6 +109,9 @@ class Run:
     latency: dict[str, dict[str, Any]] = field(default_factory=dict)
     grid10k: list[dict[str, Any]] = field(default_factory=list)
     batches: dict[str, Any] = field(default_factory=dict)
+    paired: dict[str, Paired] = field(default_factory=dict)
+    """Issue 19's ratio targets timed alternately (timing.measure_pair): target name -> IvyBT (a) vs the
+    reference (b)."""
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     engines: list[str] = field(default_factory=list)
@@ -201,11 +208,13 @@ def _w7(run: Run, inputs: Inputs, repeats: int) -> None:
 
     for n in W7_BARS:
         frames = {"W7": scaled_series(inputs.frames[W5_SYMBOL], n)}  # the frame; its conversion is timed
-        timing, outcome = measure(lambda frames=frames: ivybt.single(ivybt.market_data(frames)), repeats, budget=120.0)
+        ivy_fn = lambda frames=frames: ivybt.single(ivybt.market_data(frames))  # noqa: E731
+        timing, outcome = measure(ivy_fn, repeats, budget=120.0)
         bars = frames["W7"]
-        floor_t, floor = measure(
-            lambda bars=bars: fused_floor(bars["open"].to_numpy(), bars["close"].to_numpy()), repeats, budget=60.0
-        )
+        floor_fn = lambda bars=bars: fused_floor(bars["open"].to_numpy(), bars["close"].to_numpy())  # noqa: E731
+        floor_t, floor = measure(floor_fn, repeats, budget=60.0)
+        pair = measure_pair(ivy_fn, floor_fn, PAIRED_ROUNDS, budget=120.0)
+        run.paired[f"W7 {n}"] = pair
         run.problems += check_agreement(f"W7 {n:,} bars", "IvyBT", outcome, "fused floor", floor)
         run.w7.append(
             {
@@ -221,7 +230,7 @@ def _w7(run: Run, inputs: Inputs, repeats: int) -> None:
         )
         _log(
             f"  W7 {n:>10,} bars   median {timing.median:.3f} s = {timing.median / n * 1e9:.1f} ns/bar "
-            f"(fused floor {floor_t.median / n * 1e9:.1f} ns/bar)"
+            f"(fused floor {floor_t.median / n * 1e9:.1f} ns/bar; paired ratio {pair.ratio:.2f})"
         )
         del frames, bars
 
@@ -321,11 +330,21 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 run.floor = Cell("W5", "numpy floor", timing, outcome)
                 _log(f"  {'W5':<16} {'numpy floor':<15} median {timing.median * 1e3:10.1f} ms")
-                timing, outcome = measure(
-                    lambda w5=w5: fused_floor(w5["open"].to_numpy(), w5["close"].to_numpy()), args.repeats
-                )
+                floor_fn = lambda w5=w5: fused_floor(w5["open"].to_numpy(), w5["close"].to_numpy())  # noqa: E731
+                timing, outcome = measure(floor_fn, args.repeats)
                 run.fused = Cell("W5", "fused floor", timing, outcome)
                 _log(f"  {'W5':<16} {'fused floor':<15} median {timing.median * 1e3:10.1f} ms")
+                run.paired["W5 fused"] = pair = measure_pair(fn, floor_fn, PAIRED_ROUNDS)
+                _log(f"  {'W5':<16} {'paired':<15} IvyBT / fused floor {pair.ratio:.2f} over {pair.rounds} rounds")
+    if "IvyBT" in cells and "vectorbt" in cells:  # issue 19's grid targets, IvyBT and vectorbt alternately
+        for workload in ("W3", "W6"):
+            for ours in (workload, f"{workload} 1 thread"):
+                if ours in cells["IvyBT"] and workload in cells["vectorbt"]:
+                    pair = measure_pair(cells["IvyBT"][ours], cells["vectorbt"][workload], PAIRED_ROUNDS, 120.0)
+                    run.paired[f"{ours} vs vectorbt"] = pair
+                    _log(
+                        f"  {ours:<16} {'paired':<15} vectorbt / IvyBT time {1 / pair.ratio:.2f} ({pair.rounds} rounds)"
+                    )
     if not args.no_event:  # issue 17: event mode beside backtesting.py's cells of this run
         _log("event mode: sma_cross_event on W1 and W5, BTC-PERP 1 min ...")
         btpy = {w: _median_of(run, w, "backtesting.py") for w in ("W1", "W5")}

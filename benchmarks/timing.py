@@ -91,6 +91,39 @@ def measure(
     return Timing(min(times), statistics.median(times), n, warm), result
 
 
+@dataclass
+class Paired:
+    """Two callables timed alternately (`measure_pair`): each side's timing and the median over the rounds of
+    time(a) / time(b) (each round's two calls meet the same moment of a shared machine)."""
+
+    a: Timing
+    b: Timing
+    ratio: float
+    rounds: int
+
+
+def measure_pair(fn_a: Callable[[], Any], fn_b: Callable[[], Any], repeats: int = 5, budget: float = 60.0) -> Paired:
+    """One warm-up call of each, then rounds of one call of each, their order swapped every round; as many
+    rounds as `repeats` (fewer when a round would pass `budget` seconds in all, at least 1). A slow spell of a
+    shared machine then weighs on both sides of the ratio instead of on whichever cell ran during it."""
+    gc.collect()
+    warm_a = call_timed(fn_a)[0]
+    warm_b = call_timed(fn_b)[0]
+    n = max(1, min(repeats, int(budget // max(warm_a + warm_b, 1e-9))))
+    ta: list[float] = []
+    tb: list[float] = []
+    for i in range(n):
+        first, second = (fn_a, fn_b) if i % 2 == 0 else (fn_b, fn_a)
+        t1 = call_timed(first)[0]
+        t2 = call_timed(second)[0]
+        ta.append(t1 if i % 2 == 0 else t2)
+        tb.append(t2 if i % 2 == 0 else t1)
+    ratio = statistics.median(x / y for x, y in zip(ta, tb, strict=True))
+    return Paired(
+        Timing(min(ta), statistics.median(ta), n, warm_a), Timing(min(tb), statistics.median(tb), n, warm_b), ratio, n
+    )
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as fh:

@@ -29,3 +29,9 @@ def test_a_slow_pool_fails_and_a_failed_probe_says_why():
     ((name, _, measured, ok),) = batch_targets({"error": "no cluster"})
     assert measured == "failed: no cluster" and ok is False
     assert batch_targets({}) == []
+
+
+def test_the_alternate_rounds_judge_the_pools_speed_up_when_measured():
+    result = {**probe(1.0, 0.6, 1.0, 0.6), "local_pair": {"ratio": 1.9, "rounds": 5, "x1": 1.0, "x2": 0.53}}
+    lines = {name: (measured, ok) for name, _, measured, ok in batch_targets(result)}
+    assert lines["issue 19: batch, local speed-up x2 over x1 (median of 5 alternate rounds)"] == ("1.90 x", True)

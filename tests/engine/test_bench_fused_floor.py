@@ -51,3 +51,22 @@ def test_report_prints_the_three_fused_floor_targets():
     assert lines["issue 19: W5 within 3 x the fused floor"] == ("2.40 x (60.0 vs 25.0 ms)", True)
     assert lines["issue 19: W7 1M bars within 3 x the fused floor"][1] is True
     assert lines["issue 19: W7 10M bars within 3 x the fused floor"] == ("3.60 x (90.0 vs 25.0 ns/bar)", False)
+
+
+def test_paired_rounds_alternate_and_the_report_reads_their_ratio():
+    from benchmarks.timing import Paired, measure_pair
+
+    calls: list[str] = []
+    pair = measure_pair(lambda: calls.append("a"), lambda: calls.append("b"), repeats=4)
+    assert calls == ["a", "b"] + ["a", "b", "b", "a", "a", "b", "b", "a"]  # warm-ups, then the order swaps
+    assert pair.rounds == 4 and pair.a.n == pair.b.n == 4
+    w5 = SimpleNamespace(timing=Timing(0.05, 0.06, 5, 0.07))
+    run = SimpleNamespace(
+        fused=SimpleNamespace(timing=Timing(0.02, 0.025, 5, 0.03)),
+        get=lambda workload, engine: w5 if (workload, engine) == ("W5", "IvyBT") else None,
+        w7=[],
+        paired={"W5 fused": Paired(Timing(0.05, 0.055, 7, 0.06), Timing(0.02, 0.02, 7, 0.02), 2.75, 7)},
+    )
+    lines = {name: (measured, ok) for name, _, measured, ok in fused_floor_targets(run)}
+    measured, ok = lines["issue 19: W5 within 3 x the fused floor"]
+    assert measured.startswith("2.75 x (55.0 vs 20.0 ms; median of 7 alternate rounds)") and ok is True
