@@ -234,6 +234,9 @@ if hasattr(broker, "financing_ledger"):  # the paper account charges financing i
             key="desk_financing",
             hide_index=True,
             column_config={
+                "day": st.column_config.TextColumn("Day"),
+                "kind": st.column_config.TextColumn("Charge"),
+                "symbol": st.column_config.TextColumn("Symbol"),
                 "amount": st.column_config.NumberColumn("Amount", format="%.2f"),
                 "basis": st.column_config.NumberColumn("Charged on", format="%.2f"),
                 "rate": st.column_config.NumberColumn("Annual rate", format="percent"),
