@@ -21,7 +21,6 @@ from brokers.desk import (
     cancel_all,
     cancel_order,
     equity_history,
-    financing_view,
     modify_order,
     orders_view,
     positions_view,
@@ -34,6 +33,7 @@ from engine.figures.equity import equity_figure
 from engine.ops.desk_tracking import preset_tracking
 from engine.store.presets import list_presets
 from ui.daily_ops_view import get_broker
+from ui.desk_financing import financing_section
 from ui.desk_view import MONEY_COLUMNS, PERCENT_COLUMNS, closed_table, column_label, modify_inputs, order_label
 from ui.live_control import live_control
 from ui.shell import ensure_navigation
@@ -217,31 +217,7 @@ else:
         key="desk_equity_history",
     )
 
-if hasattr(broker, "financing_ledger"):  # the paper account charges financing itself (brokers.paper.financing)
-    st.subheader("Financing")
-    try:
-        ledger, totals = financing_view(broker)
-    except (EngineError, BrokerError) as e:
-        st.warning(f"Financing: {type(e).__name__}: {e}")
-    else:
-        st.caption(
-            "Charged once per calendar day: borrow fee on shorts and interest on negative cash (paid), interest on "
-            "cash (earned). Totals: "
-            + (", ".join(f"{kind.replace('_', ' ')} {value:,.2f}" for kind, value in totals.items()) or "none yet")
-        )
-        show_table(
-            pd.DataFrame(ledger, columns=["day", "kind", "symbol", "amount", "basis", "rate"]),
-            key="desk_financing",
-            hide_index=True,
-            column_config={
-                "day": st.column_config.TextColumn("Day"),
-                "kind": st.column_config.TextColumn("Charge"),
-                "symbol": st.column_config.TextColumn("Symbol"),
-                "amount": st.column_config.NumberColumn("Amount", format="%.2f"),
-                "basis": st.column_config.NumberColumn("Charged on", format="%.2f"),
-                "rate": st.column_config.NumberColumn("Annual rate", format="percent"),
-            },
-        )
+financing_section(broker)
 
 st.subheader("Live loop")
 st.caption(
