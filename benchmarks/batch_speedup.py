@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.timing import run_child  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "batches" / "mean_reversion_universe.yaml"
@@ -195,17 +196,8 @@ def main() -> None:
 def measure(repeat: int = 5) -> dict[str, Any]:
     """The shipped batch on both runners in a fresh process (`make bench`'s probe); {"error": ...} if it failed."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.batch_speedup", "--json", "--repeat", str(repeat)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    answer, err, _ = run_child("benchmarks.batch_speedup", ["--json", "--repeat", str(repeat)], env)
+    return answer if answer is not None else {"error": (err.strip().splitlines() or ["no output"])[-1]}
 
 
 if __name__ == "__main__":

@@ -21,11 +21,11 @@ import contextlib
 import io
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.timing import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 GIB = 1024.0
@@ -80,19 +80,10 @@ def measure(row: str, threads: int) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "IVYBT_JIT": os.environ.get("IVYBT_JIT", "compiled")}
     if threads:
         env["NUMBA_NUM_THREADS"] = str(threads)
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.grid_memory", "--child", row, "--threads", str(threads)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if proc.returncode != 0:
-        return {"row": row, "threads": threads, "error": proc.stderr.strip().splitlines()[-1:]}
-    answer = json.loads(proc.stdout.strip().splitlines()[-1])
-    answer["process_wall"] = time.perf_counter() - t0
+    answer, err, wall = run_child("benchmarks.grid_memory", ["--child", row, "--threads", str(threads)], env)
+    if answer is None:
+        return {"row": row, "threads": threads, "error": err.strip().splitlines()[-1:]}
+    answer["process_wall"] = wall
     return answer
 
 

@@ -21,12 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.timing import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_RUNS = 5
@@ -112,19 +113,10 @@ def _child_memory(engine: str, data_dir: Path) -> dict[str, Any]:
 
 def _spawn(args: list[str], env: dict[str, str] | None = None, timeout: float = 900) -> tuple[dict[str, Any], float]:
     """Run a probe child; (its JSON answer, process wall seconds)."""
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.probes", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"probe {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1]), wall
+    answer, err, wall = run_child("benchmarks.probes", args, env, timeout)
+    if answer is None:
+        raise RuntimeError(f"probe {' '.join(args)} failed:\n{err[-2000:]}")
+    return answer, wall
 
 
 def _latency(env: dict[str, str], data_dir: Path) -> dict[str, Any]:

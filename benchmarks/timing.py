@@ -16,15 +16,21 @@ the timeout is abandoned (SIGALRM; works for pure-Python peers) and the cell rec
 from __future__ import annotations
 
 import gc
+import json
 import os
 import platform
 import signal
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class CellTimeout(Exception):
@@ -122,6 +128,22 @@ def measure_pair(fn_a: Callable[[], Any], fn_b: Callable[[], Any], repeats: int 
     return Paired(
         Timing(min(ta), statistics.median(ta), n, warm_a), Timing(min(tb), statistics.median(tb), n, warm_b), ratio, n
     )
+
+
+def run_child(
+    module: str, args: list[str], env: dict[str, str] | None = None, timeout: float = 1800
+) -> tuple[dict[str, Any] | None, str, float]:
+    """`python -m module *args` in a fresh process from the repository root (the probes, the 10k grid, the
+    batches): (its answer, the last line of its stdout read as JSON, or None when it failed; its stderr; wall
+    seconds)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        return None, proc.stderr or f"exit {proc.returncode}, no output", wall
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr, wall
 
 
 def _cpu_model() -> str:
