@@ -17,6 +17,7 @@ that run by name and marks the job done with it instead of running it again; a c
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import socket
@@ -110,14 +111,21 @@ def run_job_task(spec_dict: dict[str, Any], job_id: str, worker: str, db: str) -
     message", traceback) when computing raised. Recording in the worker process keeps the driver free; marking
     the start here keeps a job's wait for a free process out of its duration."""
     spec = JobSpec.from_dict(spec_dict)
-    queue = JobQueue(db)
+    queue, store = _worker_stores(db)
     if not queue.start(job_id, worker, executor_id()):  # cancelled (or taken over) while it waited
         return "recorded", "lost", None
     try:
         output = compute_job(spec)
     except Exception as e:  # the job's error is data to record, not a crash of the runner
         return "error", f"{type(e).__name__}: {e}", traceback.format_exc()
-    return "recorded", record_or_fail(queue, job_id, worker, spec, output, RunStore(db)), None
+    return "recorded", record_or_fail(queue, job_id, worker, spec, output, store), None
+
+
+@functools.lru_cache(maxsize=8)
+def _worker_stores(db: str) -> tuple[JobQueue, RunStore]:
+    """The queue and run store at `db`, made once per worker process: making them checks both schemas (~0.8 ms
+    a job), which the driver (`run_batch`) did before it sent the job. They hold a path, not a connection."""
+    return JobQueue(db), results_store(db)
 
 
 def run_job_chunk(items: list[tuple[dict[str, Any], str]], worker: str, db: str) -> list[tuple[str, Any, str | None]]:
@@ -125,7 +133,7 @@ def run_job_chunk(items: list[tuple[dict[str, Any], str]], worker: str, db: str)
     (a scheduler's per-task cost paid once). Each job is marked started, recorded and ended on its own, so a
     process killed mid-chunk loses only the job it was computing; a chunk computed again (Dask recomputes the
     tasks of a lost worker) skips the jobs that already ended."""
-    queue = JobQueue(db)
+    queue = _worker_stores(db)[0]
     out: list[tuple[str, Any, str | None]] = []
     for spec_dict, job_id in items:
         status = queue.get(job_id)["status"]
@@ -253,12 +261,18 @@ def find_job_run(store: RunStore, job_id: str) -> str | None:
     return row[0] if row else None
 
 
+def results_store(path: str | os.PathLike[str]) -> RunStore:
+    """The run store batch jobs save into: not durable (`RunStore(durable=False)`), as the queue itself, since a
+    job whose saved run a power cut rolls back has its end rolled back too and runs again."""
+    return RunStore(path, durable=False)
+
+
 def record_job(
     queue: JobQueue, job_id: str, worker: str, spec: JobSpec, output: JobOutput, store: RunStore | None = None
 ) -> str | None:
     """Save `output` as a run and mark the job done; returns the run id, or None if the worker lost the job
     meanwhile (cancelled or taken over: the run is not kept). Artifacts are written first when asked for."""
-    store = store or RunStore(queue.path)
+    store = store or results_store(queue.path)
     summary = {
         **output.summary,
         "executor": output.executor,
@@ -373,7 +387,7 @@ def execute_claimed(
     plugin = job_kind(claimed.spec.kind)
     if plugin is not None:
         return _execute_plugin(queue, claimed, worker, plugin, heartbeat)
-    store = store or RunStore(queue.path)
+    store = store or results_store(queue.path)
     if recover_saved(queue, claimed, worker, store):
         return "done"
     with Heartbeat(queue, claimed.id, worker, heartbeat) as beat:

@@ -223,12 +223,19 @@ class JobQueue:
     # --- a worker's side --------------------------------------------------------------------------------
 
     def claim(
-        self, worker: str, *, batch_id: str | None = None, job_id: str | None = None, started: bool = True
+        self,
+        worker: str,
+        *,
+        batch_id: str | None = None,
+        job_id: str | None = None,
+        started: bool = True,
+        message: str | None = None,
     ) -> ClaimedJob | None:
         """Atomically take the oldest queued job (of `batch_id`, or exactly `job_id`); None if there is none.
 
         Lost jobs (stale heartbeat) go back to the queue first, so a restarted worker picks them up.
         started=False: the job waits for a free process of a pool until `start` (no started_at yet).
+        message: the job's note from now (what it waits for, where it runs), in the same transaction.
         """
         now = time.time()
         with _Conn(self.path) as conn, transaction(conn):
@@ -243,9 +250,9 @@ class JobQueue:
                 return None
             conn.execute(
                 "UPDATE jobs SET status = 'running', worker = ?, attempts = attempts + 1, started_at = ?, "
-                "heartbeat_at = ?, progress = 0, message = NULL, error = NULL, traceback = NULL "
+                "heartbeat_at = ?, progress = 0, message = ?, error = NULL, traceback = NULL "
                 "WHERE id = ?",
-                (worker, now if started else None, now, row[0]),
+                (worker, now if started else None, now, message, row[0]),
             )
             rec = conn.execute(
                 "SELECT id, batch_id, spec_json, attempts, summary_json FROM jobs WHERE id = ?", (row[0],)
@@ -514,8 +521,11 @@ _RETRY = (
 
 
 class _Conn:
+    """A connection for one queue operation. Not durable (engine.store.sqlite.connect): a power cut may roll back
+    the last state changes, and a job whose end is lost so runs again; the lock is held 4x shorter per commit."""
+
     def __init__(self, path: Path) -> None:
-        self.conn = connect(path)
+        self.conn = connect(path, durable=False)
 
     def __enter__(self) -> Any:
         return self.conn

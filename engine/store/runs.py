@@ -122,13 +122,16 @@ class RunStore(RunLabels):
     """Saved runs in SQLite (default: the workspace's `ivybt.db`). Safe to share between processes. Names, tags
     and notes: `RunLabels`."""
 
-    def __init__(self, path: str | PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | PathLike[str] | None = None, *, durable: bool = True) -> None:
+        """durable=False: commits not flushed to the disk (engine.store.sqlite.connect), for runs a batch job
+        saves: a power cut may roll back the last ones together with their job's end, and the job runs again."""
         self.path = Path(path) if path is not None else db_path()
+        self.durable = durable
         with self._connect() as conn:
             ensure_schema(conn, "runs", RUNS_MIGRATIONS)
 
     def _connect(self) -> closing[sqlite3.Connection]:
-        return closing(connect(self.path))
+        return closing(connect(self.path, durable=self.durable))
 
     def save(
         self,

@@ -212,10 +212,14 @@ def forget_checked(path: str | PathLike[str]) -> None:
     _checked.discard(Path(path).resolve())
 
 
-def connect(path: str | PathLike[str] | None = None) -> sqlite3.Connection:
+def connect(path: str | PathLike[str] | None = None, *, durable: bool = True) -> sqlite3.Connection:
     """Open the workspace database (or `path`) in autocommit mode with WAL, foreign keys and a busy timeout.
 
     The file is quick-checked at its first open in this process. Use `transaction(conn)` around writes.
+    durable=False: `PRAGMA synchronous=NORMAL`, for what can be computed again (batch jobs and the runs they
+    save): a commit is not flushed to the disk before it returns, so a power cut or an OS crash may roll back the
+    last commits (whole, never half of one: the file stays consistent), while a killed process loses nothing. A
+    commit costs ~0.25 ms instead of ~1 ms with the lock held, which two batch workers writing at once felt.
     """
     target = Path(path) if path is not None else db_path()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -224,10 +228,22 @@ def connect(path: str | PathLike[str] | None = None) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
+        if not durable:
+            conn.execute("PRAGMA synchronous=NORMAL")
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+@contextmanager
+def kept_open(path: str | PathLike[str]) -> Iterator[None]:
+    """Hold one idle connection to `path` while the block runs many short operations, each on a connection of
+    its own (a batch's driver and its workers): when the last connection to a WAL database closes, SQLite
+    checkpoints it and deletes the WAL, and the next open builds them again (~1 ms per operation, measured on
+    a batch's queue updates). An idle connection holds no snapshot or lock that could stop a writer."""
+    with closing(connect(path)):
+        yield
 
 
 @contextmanager

@@ -188,6 +188,19 @@ def test_a_version_1_database_gets_the_direction_from_each_spec(tmp_path: Path) 
     assert list(jobs["maximize"]) == [1, 0, 1, 0, 1]  # job-minimizes lost its (new) field: sharpe maximizes
 
 
+def test_claim_writes_the_note_in_its_own_transaction(queue: JobQueue) -> None:
+    queue.submit(_batch(2))
+    waiting = queue.claim("driver", started=False, message="waiting for a free local worker")
+    running = queue.claim("driver", started=True, message="running on the dask runner")
+    rows = queue.jobs().set_index("id")
+    assert (rows.loc[waiting.id, "state"], rows.loc[waiting.id, "message"]) == (
+        "waiting",
+        "waiting for a free local worker",
+    )
+    assert (rows.loc[running.id, "state"], rows.loc[running.id, "message"]) == ("running", "running on the dask runner")
+    assert queue.claim("driver") is None
+
+
 def test_fail_clears_the_running_note(queue: JobQueue) -> None:
     queue.submit(_batch(1))
     job = queue.claim("driver", started=False)
