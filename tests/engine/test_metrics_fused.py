@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine import jit
-from engine.metrics.fused import FUSED_NAMES, bench_stats, fused_metrics, sample_stride
+from engine.metrics.fused import FUSED_NAMES, bench_stats, fused_metrics, sample_stride, select_pair
 from engine.metrics.registry import Inputs, metric
 
 
@@ -27,6 +27,29 @@ def test_fused_equals_pure_definitions(seed, n, k):
     want = {name: metric(name).compute(inputs) for name in FUSED_NAMES}  # the registry's pure functions
     for name in FUSED_NAMES:
         np.testing.assert_allclose(got[name], want[name], rtol=1e-10, atol=1e-14, err_msg=name)
+
+
+@pytest.mark.parametrize("shape", ["distinct", "few_values", "all_equal", "sorted", "reversed", "one"])
+def test_select_pair_gives_the_order_statistics_of_a_full_sort(shape):
+    """The VaR candidates' branch-free selection against numpy's sort, at every rank pair of small arrays and at
+    spread ranks of larger ones: ties (a few distinct values, all equal), presorted input, a single value."""
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3, 7, 64, 777) if shape != "one" else (1,):
+        values = {
+            "distinct": rng.normal(0.0, 0.01, n),
+            "few_values": rng.integers(-3, 3, n) * 0.01,
+            "all_equal": np.full(n, -0.02),
+            "sorted": np.sort(rng.normal(0.0, 0.01, n)),
+            "reversed": np.sort(rng.normal(0.0, 0.01, n))[::-1].copy(),
+            "one": np.array([0.5]),
+        }[shape]
+        before = values.copy()
+        ordered = np.sort(values)
+        for lo in range(n) if n <= 64 else range(0, n, 37):
+            for hi in {lo, min(lo + 1, n - 1)}:
+                got = jit.kernel(select_pair, 10**9)(values, lo, hi)  # compiled, as curve_column calls it
+                assert got == (ordered[lo], ordered[hi]), (shape, n, lo, hi)
+        np.testing.assert_array_equal(values, before)  # left as it was
 
 
 def _var_pair(returns: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
