@@ -101,7 +101,7 @@ def grid(data: MarketData, fast: range, slow: range, threads: int | None = None)
     sets = expand_grid({"fast": list(fast), "slow": list(slow)}, strategy_cls=cls)
     with numba_threads(threads):
         res = run_grid(data, cls, sets, config(), workers=threads)
-    pairs = list(zip(res.params["fast"].astype(int), res.params["slow"].astype(int)))
+    pairs = list(zip(res.params["fast"].to_numpy().tolist(), res.params["slow"].to_numpy().tolist()))  # ints
     return best_of_grid(
         pairs,
         res.metrics["total_return"].to_numpy() * 100.0,

@@ -149,22 +149,38 @@ def make_params(params_cls: type, values: Mapping[str, Any] | None = None) -> An
     Unknown names, wrong types and values outside the hard limits raise `ConfigError` naming the field.
     Cross-field rules (e.g. fast < slow) live in the Params' `__post_init__`.
     """
-    values = dict(values or {})
-    key = tuple((name, type(v), v) for name, v in values.items())  # typed: 1, 1.0 and True build differently
+    values = values or {}
+    given = values.values()
+    key = tuple(zip(values, map(type, given), given))  # (name, type, value): 1, 1.0 and True build differently
     params = getattr(params_cls, "__dataclass_params__", None)
     try:
         hash(key)
     except TypeError:  # an unhashable value (a list)
         params = None
     if params is None or not params.frozen:  # a mutable instance is never shared: built each time
-        return _build_params(params_cls, values)
-    return _validated_params(params_cls, key)
+        return _build_params(params_cls, dict(values))
+    rejected = _rejected.get((params_cls, key))
+    if rejected is not None:
+        raise ConfigError(rejected)
+    try:
+        return _validated_params(params_cls, key)
+    except ConfigError as e:
+        if len(_rejected) >= REJECTED_KEPT:
+            _rejected.clear()
+        _rejected[params_cls, key] = str(e)
+        raise
+
+
+REJECTED_KEPT = 8192
+_rejected: dict[tuple[type, tuple[tuple[str, type, Any], ...]], str] = {}
+"""Why a frozen Params refused a set, by set (the message only: no traceback kept): a grid's skipped sets
+(fast >= slow) are refused again by each `expand_grid` of the same ranges, at ~5x a valid set's cost."""
 
 
 @functools.lru_cache(maxsize=8192)
 def _validated_params(params_cls: type, key: tuple[tuple[str, type, Any], ...]) -> Any:
     """`make_params` of a frozen Params, once per distinct set: a grid validated by `expand_grid` and then by
-    `run_grid` (or a preset checked on every page run) builds each set once. Errors are not cached."""
+    `run_grid` (or a preset checked on every page run) builds each set once (a refused set: `_rejected`)."""
     return _build_params(params_cls, {name: v for name, _, v in key})
 
 

@@ -284,6 +284,13 @@ def test_validated_params_are_built_once_per_distinct_set_and_never_shared_when_
     for _ in range(2):
         with pytest.raises(ConfigError, match="'fast': 10.5 is not a valid int"):
             make_params(cls.Params, {"fast": 10.5, "slow": 50})
+    messages = set()
+    for _ in range(2):  # a cross-field refusal (kept by set after the first) reads the same the second time
+        with pytest.raises(ConfigError) as refused:
+            make_params(cls.Params, {"fast": 60, "slow": 50})
+        messages.add(str(refused.value))
+    assert len(messages) == 1 and "fast" in messages.pop()
+    assert make_params(cls.Params, {"fast": 40, "slow": 50}).fast == 40  # its neighbour is still built
 
     @dataclasses.dataclass
     class Mutable:
