@@ -32,6 +32,12 @@ def test_a_slow_pool_fails_and_a_failed_probe_says_why():
 
 
 def test_the_alternate_rounds_judge_the_pools_speed_up_when_measured():
-    result = {**probe(1.0, 0.6, 1.0, 0.6), "local_pair": {"ratio": 1.9, "rounds": 5, "x1": 1.0, "x2": 0.53}}
+    result = {
+        **probe(1.0, 0.6, 1.0, 0.6),
+        "local_pair": {"ratio": 1.9, "rounds": 5, "a": 1.0, "b": 0.53},
+        "dask_pairs": {"1": {"ratio": 1.04, "rounds": 5, "a": 1.04, "b": 1.0}},
+    }
     lines = {name: (measured, ok) for name, _, measured, ok in batch_targets(result)}
     assert lines["issue 19: batch, local speed-up x2 over x1 (median of 5 alternate rounds)"] == ("1.90 x", True)
+    assert lines["issue 19: batch, dask / local at x1 (median of 5 alternate rounds)"] == ("1.04", True)
+    assert lines["issue 19: batch, dask / local at x2"] == ("1.00", True)  # no rounds of its own: the best times

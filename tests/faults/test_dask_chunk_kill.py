@@ -33,12 +33,12 @@ def slow_batch(n: int, seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_chunks_only_where_workers_record_about_three_per_worker_bounded() -> None:
+def test_chunks_only_where_workers_record_about_two_per_worker_bounded() -> None:
     def size(queued: int, workers: int = 2, records: bool = True) -> int:
         return DaskRunner.chunk_size(SimpleNamespace(workers=workers, records_in_workers=records), queued)  # type: ignore[arg-type]
 
-    assert [size(n) for n in (1, 5, 6, 12, 16, 17, 40)] == [1, 1, 1, 2, 2, 2, 6]
-    assert size(1000) == MAX_CHUNK and size(16, workers=1) == 5
+    assert [size(n) for n in (1, 5, 6, 12, 16, 17, 40)] == [1, 1, 1, 3, 4, 4, MAX_CHUNK]
+    assert size(1000) == MAX_CHUNK and size(16, workers=1) == MAX_CHUNK and size(15, workers=1) == 7
     assert size(40, records=False) == 1  # a remote cluster's driver records each output: one job per task
 
 
@@ -56,7 +56,7 @@ def test_dask_worker_sigkill_mid_chunk_costs_only_its_job(home: Path) -> None:
             ended["error"] = e
 
     with DaskRunner(workers=WORKERS) as runner:
-        assert runner.chunk_size(JOBS) == 2
+        assert runner.chunk_size(JOBS) == 3  # several jobs per task: the worker dies inside a chunk
         workers = {int(pid) for pid in runner._client.run(os.getpid).values()}
         thread = threading.Thread(target=drive, args=(runner,), daemon=True)
         thread.start()
