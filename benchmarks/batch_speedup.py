@@ -12,7 +12,7 @@ runners warm and alive, one batch on each per round), so a slow spell of a share
 the load average is printed before and after (a busy core is not a worker's).
 
     .venv/bin/python benchmarks/batch_speedup.py [--batch batches/mean_reversion_universe.yaml | --jobs 40]
-        [--runners local,dask] [--repeat 3]
+        [--runners local,dask] [--repeat 3] [--rounds 7]
 """
 
 from __future__ import annotations
@@ -91,7 +91,9 @@ def load() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-def measure_all(text: str, runners: list[str], counts: list[int], repeat: int, say: Any = print) -> dict[str, Any]:
+def measure_all(
+    text: str, runners: list[str], counts: list[int], repeat: int, say: Any = print, rounds: int = 7
+) -> dict[str, Any]:
     """Best batch time per (runner, workers) in a private workspace, with each runner's start and warm-up."""
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ivybt-bench-") as home:
@@ -112,12 +114,12 @@ def measure_all(text: str, runners: list[str], counts: list[int], repeat: int, s
                 )
         result: dict[str, Any] = {"rows": rows, "load_before": before, "cores": os.cpu_count(), "repeat": repeat}
         if "local" in runners and 2 in counts:
-            result["local_pair"] = pair = paired_ratio(text, ("local", 1), ("local", 2), repeat)
+            result["local_pair"] = pair = paired_ratio(text, ("local", 1), ("local", 2), rounds)
             say(f"  local x1 / x2, alternate batches: {pair['ratio']:.2f}x over {pair['rounds']} rounds")
         if "local" in runners and "dask" in runners:
             result["dask_pairs"] = {}
             for workers in counts:
-                pair = paired_ratio(text, ("dask", workers), ("local", workers), repeat)
+                pair = paired_ratio(text, ("dask", workers), ("local", workers), rounds)
                 result["dask_pairs"][str(workers)] = pair
                 say(f"  dask / local x{workers}, alternate batches: {pair['ratio']:.2f} over {pair['rounds']} rounds")
     result["load_after"] = load()
@@ -183,6 +185,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, help="instead of --batch: N generated crossover jobs (8 symbols each)")
     parser.add_argument("--runners", default="local,dask", help="comma-separated: local, dask")
     parser.add_argument("--repeat", type=int, default=3, help="best of N batches per runner and worker count")
+    parser.add_argument("--rounds", type=int, default=7, help="alternate rounds behind the judged ratios (default 7)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line at the end")
     args = parser.parse_args()
     text = batch_yaml(args.jobs) if args.jobs else args.batch.read_text()
@@ -191,7 +194,7 @@ def main() -> None:
     counts = [1, 2] + ([4] if (os.cpu_count() or 1) >= 4 else [])
     say = (lambda *a, **k: print(*a, **k, file=sys.stderr, flush=True)) if args.json else print
     say(f"batch: {label}; {os.cpu_count()} cores; best of {args.repeat}; load before {load()}")
-    result = measure_all(text, runners, counts, args.repeat, say)
+    result = measure_all(text, runners, counts, args.repeat, say, args.rounds)
     result["batch"] = label
     for what, ratio, target, ok in ratio_lines(result):
         verdict_text = (
