@@ -396,13 +396,16 @@ def _candidate_threshold(r, hi):
     k = int(q * ns + 4.0 * math.sqrt(ns * q * (1.0 - q)) + 8.0)
     if k >= ns - 1:
         return np.nan
-    return np.partition(r[::stride], k)[k]
+    sample = r[::stride]
+    if np.isnan(sample).any():  # np.partition orders a NaN after every number; select_pair takes numbers only
+        return np.partition(sample, k)[k]
+    return select_pair(sample, k, k)[0]  # the same value, without np.partition's mispredicted branches
 
 
 @njit(cache=True, nogil=True)
 def select_pair(values, lo, hi):
-    """The lo-th and hi-th smallest of `values` (hi = lo or lo + 1; no NaN): the VaR candidates' order statistics,
-    as np.partition gives them. A quickselect whose partition steps have no data-dependent branch: each value is
+    """The lo-th and hi-th smallest of `values` (hi = lo or lo + 1; no NaN): the VaR candidates' order statistics
+    and the sampled threshold's (`_candidate_threshold`), as np.partition gives them. A quickselect whose partition steps have no data-dependent branch: each value is
     written to the next free slot and the slot advances when it belongs there, so the branch predictor never
     guesses (np.partition's compare-and-swap branches mispredicted on ~half the values: ~12 us of a W3 set's
     ~65 us of metrics; this takes ~1). `values` is left as it was (parts are copied into a scratch buffer)."""

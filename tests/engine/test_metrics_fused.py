@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from engine import jit
-from engine.metrics.fused import FUSED_NAMES, bench_stats, fused_metrics, sample_stride, select_pair
+from engine.metrics.fused import (
+    FUSED_NAMES,
+    _candidate_threshold,
+    bench_stats,
+    fused_metrics,
+    sample_stride,
+    select_pair,
+)
 from engine.metrics.registry import Inputs, metric
 
 
@@ -50,6 +57,23 @@ def test_select_pair_gives_the_order_statistics_of_a_full_sort(shape):
                 got = jit.kernel(select_pair, 10**9)(values, lo, hi)  # compiled, as curve_column calls it
                 assert got == (ordered[lo], ordered[hi]), (shape, n, lo, hi)
         np.testing.assert_array_equal(values, before)  # left as it was
+
+
+@pytest.mark.parametrize("nan_at", [None, 0, 5])
+def test_candidate_threshold_is_the_samples_order_statistic(nan_at):
+    """The threshold is an order statistic of the strided sample, as np.partition gives it, with or without a NaN
+    in the sample (a NaN return: equity at zero; then np.partition itself, which orders it last)."""
+    rng = np.random.default_rng(3)
+    n, hi = 9_000, 449
+    r = np.where(rng.random(n) < 0.3, 0.0, rng.normal(0.0, 0.01, n))  # flat bars: ties at zero
+    stride = sample_stride(n)
+    if nan_at is not None:
+        r[nan_at * stride] = np.nan
+    sample = r[::stride]
+    ns, q = sample.shape[0], (hi + 1.0) / n
+    k = int(q * ns + 4.0 * np.sqrt(ns * q * (1.0 - q)) + 8.0)
+    got = jit.kernel(_candidate_threshold, 10**9)(r, hi)
+    assert got == np.partition(sample, k)[k] == np.sort(sample)[k]
 
 
 def _var_pair(returns: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
