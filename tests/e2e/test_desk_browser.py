@@ -6,6 +6,7 @@ modify control moves the other order's limit price, and the typed-confirmation f
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -89,7 +90,12 @@ def test_desk_positions_cancel_modify_and_flatten_in_real_browser(
             expect(metrics.filter(has_text="Cash (USD)").get_by_test_id("stMetricValue")).to_have_text(f"{cash:,.2f}")
             grids = main.get_by_test_id("stDataFrame")
             expect(grids.first.locator("td").first).to_be_attached(timeout=30_000)  # the grid's a11y table
-            shown = {r[column_label("symbol")]: r for r in grid_rows(grids.first)}
+            deadline = time.monotonic() + 30.0
+            while True:  # a rerun may still be drawing the grid when its table first appears: read until it is whole
+                shown = {r[column_label("symbol")]: r for r in grid_rows(grids.first)}
+                if set(shown) == {"XLK", "XLE"} or time.monotonic() > deadline:
+                    break
+                page.wait_for_timeout(250)
             assert set(shown) == {"XLK", "XLE"}
             for sym, values in expected.items():
                 r = shown[sym]
